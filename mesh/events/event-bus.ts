@@ -33,6 +33,18 @@ export interface SubscribeOptions {
 /** Handles one event; throwing makes it redeliver (until maxDeliver, then it is dead-lettered). */
 export type EventHandler<Desc extends DescMessage> = (event: MessageShape<Desc>, meta: EventMeta) => Promise<void>;
 
+/** An event that exhausted its deliveries, with why its last delivery failed. */
+export interface DeadLetter {
+  /** The consumer (durable name) that gave up on it. */
+  readonly consumer: string;
+  /** The event's envelope as the consumer last saw it. */
+  readonly meta: EventMeta;
+  /** The handler's error message from the last delivery. */
+  readonly reason: string;
+  /** The event payload, binary Protobuf, unchanged. */
+  readonly payload: Uint8Array;
+}
+
 /** A running subscription. */
 export interface Subscription {
   /** Stops taking new events and waits for the ones in hand to finish. */
