@@ -1,0 +1,110 @@
+// The contract between the Weft host and a wire engine.
+//
+// The host owns the port, the sockets, the protocol sniffing (HTTP/1.1 vs h2c prior knowledge), the
+// limits, the health/reflection/admin services and the drain. A wire engine owns only the bytes of an
+// RPC: it parses Connect / gRPC / gRPC-Web requests arriving on the host's HTTP/1.1 and HTTP/2 servers,
+// runs the interceptor chain and the handler, and writes the response.
+//
+// Two engines implement it: `connectNodeEngine` (connect-node's adapter, the reference behaviour) and
+// Weft's own protocol engine in mesh/protocol/. Both must pass the same wire tests (test/wire/), so
+// everything observable that the host decides (draining -> UNAVAILABLE, unexpected errors -> INTERNAL
+// without internals, in-flight accounting) travels through `interceptors`, and everything the engine
+// decides (limits, CORS, unknown routes, malformed input) is described here precisely.
+
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import type { DescService } from "@bufbuild/protobuf";
+import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { CorsPolicy } from "./cors.ts";
+import type { HostLogger } from "./logger.ts";
+
+/** One registered service and its (possibly partial) implementation. */
+export interface ServiceRegistration {
+  /** The service descriptor from generated code (protobuf-es v2 `GenService`). */
+  readonly service: DescService;
+  /**
+   * The handlers. Methods left out must answer UNIMPLEMENTED (connect's router does this for missing
+   * methods; another engine must do the same).
+   */
+  readonly impl: Partial<ServiceImpl<DescService>>;
+}
+
+/** Limits an engine must enforce, identically for every protocol. */
+export interface EngineLimits {
+  /**
+   * Maximum size of one request message in bytes (after decompression; for Connect unary and GET, the
+   * whole body/query message). Larger -> RESOURCE_EXHAUSTED, without buffering past the limit.
+   */
+  readonly readMaxBytes: number;
+  /** Maximum size of one response message in bytes. Larger -> RESOURCE_EXHAUSTED to the caller. */
+  readonly writeMaxBytes: number;
+  /**
+   * Cap on the timeout a client may ask for (`grpc-timeout`, `connect-timeout-ms`), in milliseconds.
+   * A larger requested timeout is answered with INVALID_ARGUMENT (connect-es semantics). 0 = no cap.
+   */
+  readonly maxTimeoutMs: number;
+}
+
+/** Everything an engine needs to serve calls, fixed when the host starts listening. */
+export interface EngineContext {
+  /** Every service to serve: the user's plus the host's own (health, reflection, admin). */
+  readonly services: readonly ServiceRegistration[];
+  /**
+   * Interceptors to run around every call, outermost first. The host puts its own first (admission
+   * during drain, in-flight accounting, error sanitising), then the user's. An engine must run them for
+   * unary and streaming calls exactly as connect-es does (a request may be rejected by throwing a
+   * ConnectError from an interceptor before the handler runs).
+   */
+  readonly interceptors: readonly Interceptor[];
+  /** Limits to enforce. */
+  readonly limits: EngineLimits;
+  /**
+   * CORS decisions. An engine must answer preflights (`OPTIONS` with `Origin` and
+   * `Access-Control-Request-Method`) with `cors.preflight(...)` and add `cors.responseHeaders(origin)`
+   * to every response of a request that carried an `Origin` header.
+   */
+  readonly cors: CorsPolicy;
+  /**
+   * Aborted when the host gives up waiting for in-flight calls (drain grace over, or close). Every
+   * handler context's `signal` must abort then, so handlers stop work.
+   */
+  readonly shutdownSignal: AbortSignal;
+  /** Where to report errors that happen outside any handler (socket errors, engine bugs). */
+  readonly logger: HostLogger;
+}
+
+/** The servers the host accepts connections for. An engine adds listeners; it never listens itself. */
+export interface EngineServers {
+  /**
+   * The HTTP/1.1 server. An engine serves calls from its `request` event (Connect, gRPC-Web, Connect
+   * GET, CORS preflights).
+   */
+  readonly http1: http.Server;
+  /**
+   * The HTTP/2 (cleartext, prior knowledge) server. An engine may serve from its `stream` event (raw
+   * `ServerHttp2Stream` + headers) or from its compat `request` event, but not both. The host sets
+   * `maxConcurrentStreams`, `maxHeaderListSize` and session idle timeouts on it; the engine must not
+   * change its settings.
+   */
+  readonly http2: http2.Http2Server;
+}
+
+/** What `attach` returns: a way for the host to release the engine's resources. */
+export interface EngineAttachment {
+  /**
+   * Removes the engine's listeners and frees its resources. In-flight calls are already finished or
+   * aborted by `shutdownSignal` when the host calls this.
+   */
+  detach(): void;
+}
+
+/**
+ * A wire engine: serves RPCs on the host's servers. `attach` is called once, when the host starts
+ * listening; the host guarantees it is the only engine attached to these servers.
+ */
+export interface WireEngine {
+  /** A short name for logs and test reports, e.g. "connect-node". */
+  readonly name: string;
+  /** Adds the engine's listeners to `servers` and serves the services in `context`. */
+  attach(servers: EngineServers, context: EngineContext): EngineAttachment;
+}
