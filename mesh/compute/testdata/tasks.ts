@@ -1,0 +1,36 @@
+// Tasks used by the compute tests. CPU only, no I/O.
+import { scryptSync } from "node:crypto";
+
+/** Adds two numbers. */
+export function add(input: { a: number; b: number }): number {
+  return input.a + input.b;
+}
+
+/** Spins the CPU for `ms` milliseconds, then returns how long it ran. */
+export function spin(input: { ms: number }): number {
+  const started = performance.now();
+  while (performance.now() - started < input.ms) {
+    // busy
+  }
+  return performance.now() - started;
+}
+
+/** Resolves after `ms` (an asynchronous task, for cancellation tests of the inline pool). */
+export function sleep(input: { ms: number }): Promise<string> {
+  return new Promise((resolve) => setTimeout(() => resolve("slept"), input.ms));
+}
+
+/** Throws, the way a buggy task does. */
+export function fail(input: { message: string }): never {
+  throw new Error(input.message);
+}
+
+/** Kills the worker thread it runs on (a native crash stand-in). */
+export function crash(): never {
+  process.exit(1);
+}
+
+/** scrypt with N=16384, the password-hashing workload. */
+export function scrypt(input: { password: string; salt: string }): string {
+  return scryptSync(input.password, input.salt, 32, { N: 16384, r: 8, p: 1 }).toString("hex");
+}
