@@ -1,0 +1,25 @@
+// Subject names of the discovery protocol (see proto/weft/mesh/v1/registry.proto).
+
+/** The default subject prefix for discovery messages. */
+export const DEFAULT_SUBJECT_PREFIX = "weft.registry";
+
+/** The three discovery subjects under a prefix. */
+export interface RegistrySubjects {
+  readonly announce: string;
+  readonly leave: string;
+  readonly query: string;
+}
+
+/** Builds the subjects for `prefix`. */
+export function registrySubjects(prefix: string): RegistrySubjects {
+  return { announce: `${prefix}.announce`, leave: `${prefix}.leave`, query: `${prefix}.query` };
+}
+
+const subjectToken = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/** Throws when `value` is not a valid literal NATS subject (no wildcards, no empty tokens). */
+export function assertSubject(value: unknown, field: string): asserts value is string {
+  if (typeof value !== "string" || !subjectToken.test(value)) {
+    throw new TypeError(`${field} must be a NATS subject of dot-separated [A-Za-z0-9_-] tokens, got ${JSON.stringify(value)}`);
+  }
+}
