@@ -1,0 +1,102 @@
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  CatalogService,
+  type Product,
+  ListProductsResponseSchema,
+  ProductSchema,
+  SearchProductsResponseSchema,
+} from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import type { Cache } from "../../mesh/cache/cache.ts";
+import { pageSizeOrDefault, requireCount, requireText } from "../shared/field-errors.ts";
+import { createProductIndex, decodePageToken, searchWords } from "./product-index.ts";
+
+/** Options of {@link createCatalogService}. */
+export interface CatalogServiceOptions {
+  /** The catalogue (e.g. from `loadSeedProducts()`). Required; duplicate ids throw. */
+  readonly products: readonly Product[];
+  /** Read-through cache for every read. Required (the in-memory cache in one process, Redis across many). */
+  readonly cache: Cache;
+  /** Prefix of every cache key, so several catalogues can share one Redis. Default "catalog:v1:". */
+  readonly cacheKeyPrefix?: string;
+  /** Time to live of cached reads. Default: the cache's own TTL. */
+  readonly cacheTtlMs?: number;
+}
+
+/** Listing: default and maximum page size. */
+export const LIST_DEFAULT_PAGE_SIZE = 50;
+export const LIST_MAX_PAGE_SIZE = 500;
+/** Search: default and maximum results, and the longest query. */
+export const SEARCH_DEFAULT_LIMIT = 20;
+export const SEARCH_MAX_LIMIT = 100;
+export const SEARCH_MAX_QUERY_LENGTH = 200;
+/** Batch get: most ids per call. */
+export const BATCH_MAX_IDS = 100;
+/** Longest product id or category accepted. */
+const MAX_ID_LENGTH = 64;
+
+/** Builds the CatalogService handlers: list with page tokens, get, batch get and search, all cached. */
+export function createCatalogService(options: CatalogServiceOptions): ServiceImpl<typeof CatalogService> {
+  if (!options || !Array.isArray(options.products)) throw new Error("options.products must be an array of products");
+  if (!options.cache) throw new Error("options.cache is required");
+  const index = createProductIndex(options.products);
+  const cache = options.cache;
+  const prefix = options.cacheKeyPrefix ?? "catalog:v1:";
+  const ttlMs = options.cacheTtlMs;
+
+  function cached<Desc extends DescMessage>(
+    schema: Desc,
+    key: string,
+    signal: AbortSignal,
+    load: () => MessageShape<Desc>,
+  ): Promise<MessageShape<Desc>> {
+    return cache.getOrLoad(schema, prefix + key, async () => load(), { ttlMs, signal });
+  }
+
+  function getProduct(id: string, field: string, signal: AbortSignal): Promise<Product> {
+    requireText(id, field, MAX_ID_LENGTH);
+    return cached(ProductSchema, `product:${id}`, signal, () => {
+      const product = index.get(id);
+      if (!product) throw new ConnectError(`product ${id} not found`, Code.NotFound);
+      return product;
+    });
+  }
+
+  return {
+    async listProducts(req, ctx) {
+      const pageSize = pageSizeOrDefault(req.pageSize, "page_size", LIST_DEFAULT_PAGE_SIZE, LIST_MAX_PAGE_SIZE);
+      if (req.category.length > MAX_ID_LENGTH) requireText(req.category, "category", MAX_ID_LENGTH);
+      const offset = decodePageToken(req.pageToken, req.category);
+      return cached(ListProductsResponseSchema, `list:${offset}:${pageSize}:${req.category}`, ctx.signal, () => {
+        const page = index.list({ category: req.category, pageSize, pageToken: req.pageToken });
+        return create(ListProductsResponseSchema, page);
+      });
+    },
+
+    async getProduct(req, ctx) {
+      return { product: await getProduct(req.id, "id", ctx.signal) };
+    },
+
+    async batchGetProducts(req, ctx) {
+      requireCount(req.ids, "ids", 1, BATCH_MAX_IDS);
+      req.ids.forEach((id, i) => requireText(id, `ids[${i}]`, MAX_ID_LENGTH));
+      const settled = await Promise.allSettled(req.ids.map((id, i) => getProduct(id, `ids[${i}]`, ctx.signal)));
+      const products: Product[] = [];
+      // The first failure in request order wins, so NOT_FOUND names the first unknown id.
+      for (const result of settled) {
+        if (result.status === "rejected") throw result.reason;
+        products.push(result.value);
+      }
+      return { products };
+    },
+
+    async searchProducts(req, ctx) {
+      const query = requireText(req.query, "query", SEARCH_MAX_QUERY_LENGTH);
+      const limit = pageSizeOrDefault(req.limit, "limit", SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT);
+      const words = searchWords(query);
+      return cached(SearchProductsResponseSchema, `search:${limit}:${words.join(" ")}`, ctx.signal, () =>
+        create(SearchProductsResponseSchema, { products: index.search(query, limit) }),
+      );
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import type { Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import type { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
+import type { IdentityService, User } from "../../gen/shop/identity/v1/identity_pb.ts";
+import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
+import type { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { downstream, relay } from "../shared/downstream.ts";
+import { invalidArgument, pageSizeOrDefault } from "../shared/field-errors.ts";
+
+/** Options of {@link createGatewayService}: a client of every service the edge composes. */
+export interface GatewayServiceOptions {
+  readonly catalog: Client<typeof CatalogService>;
+  readonly inventory: Client<typeof InventoryService>;
+  readonly identity: Client<typeof IdentityService>;
+  readonly orders: Client<typeof OrderService>;
+}
+
+/** Browse with a query: default number of results when page_size is 0. */
+export const BROWSE_SEARCH_DEFAULT_LIMIT = 20;
+/** Browse with a query: most results. */
+export const BROWSE_SEARCH_MAX_LIMIT = 100;
+
+/**
+ * Builds the GatewayService handlers: the browser-facing API. It holds no state; it checks the end
+ * user's token with identity (forwarding their `authorization` header) and composes the other services.
+ * Downstream errors keep their code.
+ */
+export function createGatewayService(options: GatewayServiceOptions): ServiceImpl<typeof GatewayService> {
+  for (const name of ["catalog", "inventory", "identity", "orders"] as const) {
+    if (!options?.[name]) throw new TypeError(`options.${name} is required`);
+  }
+  const { catalog, inventory, identity, orders } = options;
+
+  /** The signed-in user, or UNAUTHENTICATED (without calling identity when there is no token at all). */
+  async function signedInUser(ctx: HandlerContext): Promise<User> {
+    const authorization = ctx.requestHeader.get("authorization");
+    if (!authorization) throw new ConnectError("sign in first: missing authorization: Bearer <token> header", Code.Unauthenticated);
+    const { user } = await relay(identity.whoAmI({}, downstream(ctx, { authorization })));
+    if (!user) throw new ConnectError("identity returned no user", Code.Internal);
+    return user;
+  }
+
+  /** Pairs products with their available stock (one inventory call). */
+  async function withStock(products: readonly Product[], ctx: HandlerContext) {
+    if (products.length === 0) return [];
+    const { levels } = await relay(inventory.getStock({ productIds: products.map((p) => p.id) }, downstream(ctx)));
+    const available = new Map(levels.map((level) => [level.productId, level.available]));
+    return products.map((product) => ({ product, available: available.get(product.id) ?? 0n }));
+  }
+
+  return {
+    async browse(req, ctx) {
+      if (req.query.trim() !== "") {
+        if (req.pageToken !== "") throw invalidArgument("page_token", "is not supported together with query");
+        const limit = pageSizeOrDefault(req.pageSize, "page_size", BROWSE_SEARCH_DEFAULT_LIMIT, BROWSE_SEARCH_MAX_LIMIT);
+        const { products } = await relay(catalog.searchProducts({ query: req.query, limit }, downstream(ctx)));
+        const inCategory = req.category === "" ? products : products.filter((p) => p.category === req.category);
+        return { products: await withStock(inCategory, ctx), nextPageToken: "" };
+      }
+      const page = await relay(
+        catalog.listProducts({ category: req.category, pageSize: req.pageSize, pageToken: req.pageToken }, downstream(ctx)),
+      );
+      return { products: await withStock(page.products, ctx), nextPageToken: page.nextPageToken };
+    },
+
+    async getProductDetails(req, ctx) {
+      const { product } = await relay(catalog.getProduct({ id: req.id }, downstream(ctx)));
+      if (!product) throw new ConnectError("catalog returned no product", Code.Internal);
+      const [view] = await withStock([product], ctx);
+      return { product: view };
+    },
+
+    async signUp(req, ctx) {
+      await relay(identity.register({ email: req.email, password: req.password, displayName: req.displayName }, downstream(ctx)));
+      const session = await relay(identity.login({ email: req.email, password: req.password }, downstream(ctx)));
+      return { accessToken: session.accessToken, user: session.user };
+    },
+
+    async signIn(req, ctx) {
+      const session = await relay(identity.login({ email: req.email, password: req.password }, downstream(ctx)));
+      return { accessToken: session.accessToken, user: session.user };
+    },
+
+    async checkout(req, ctx) {
+      const user = await signedInUser(ctx);
+      const { order } = await relay(orders.placeOrder({ userId: user.id, items: req.items.map(({ productId, quantity }) => ({ productId, quantity })) }, downstream(ctx)));
+      return { order };
+    },
+
+    async listMyOrders(req, ctx) {
+      const user = await signedInUser(ctx);
+      const { orders: list } = await relay(orders.listOrders({ userId: user.id, pageSize: req.pageSize }, downstream(ctx)));
+      return { orders: list };
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { IdentityService, type User, UserSchema } from "../../gen/shop/identity/v1/identity_pb.ts";
+import type { ComputePool } from "../../mesh/compute/compute-pool.ts";
+import { invalidArgument, requireText } from "../shared/field-errors.ts";
+import { type AccessTokens, bearerToken } from "./access-tokens.ts";
+import { type HashPasswordInput, PASSWORD_TASK_URL, type VerifyPasswordInput } from "./password-task.ts";
+import { createUserDirectory, isPlausibleEmail, normalizeEmail, type UserDirectory } from "./user-directory.ts";
+
+/** Options of {@link createIdentityService}. */
+export interface IdentityServiceOptions {
+  /** Runs the scrypt task off the event loop. Required. */
+  readonly compute: ComputePool;
+  /** Signs and verifies access tokens. Required. */
+  readonly tokens: AccessTokens;
+  /** Where users live. Default: a new in-memory directory. */
+  readonly users?: UserDirectory;
+  /** log2 of scrypt's cost N for new hashes. Default 14 (N = 16384); tests may lower it to 10. */
+  readonly scryptCostLog2?: number;
+  /** Current time. Default `() => new Date()`. */
+  readonly now?: () => Date;
+}
+
+/** Password length bounds (characters). */
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 128;
+/** Display name length bound (characters). */
+export const MAX_DISPLAY_NAME_LENGTH = 64;
+/** Same message for an unknown email and a wrong password, so Login does not reveal who has an account. */
+const BAD_CREDENTIALS = "email or password is incorrect";
+
+/** Builds the IdentityService handlers: Register, Login and WhoAmI. */
+export function createIdentityService(options: IdentityServiceOptions): ServiceImpl<typeof IdentityService> {
+  if (!options?.compute) throw new TypeError("options.compute is required");
+  if (!options.tokens) throw new TypeError("options.tokens is required");
+  const { compute, tokens } = options;
+  const users = options.users ?? createUserDirectory();
+  const costLog2 = options.scryptCostLog2 ?? 14;
+  if (!Number.isInteger(costLog2) || costLog2 < 10 || costLog2 > 20) {
+    throw new TypeError("options.scryptCostLog2 must be an integer in [10, 20]");
+  }
+  const now = options.now ?? (() => new Date());
+
+  const hash = (password: string, signal: AbortSignal) =>
+    compute.run<string>(PASSWORD_TASK_URL, "hashPassword", { password, salt: randomBytes(16), costLog2 } satisfies HashPasswordInput, { signal });
+  const verify = (password: string, encoded: string, signal: AbortSignal) =>
+    compute.run<boolean>(PASSWORD_TASK_URL, "verifyPassword", { password, encoded } satisfies VerifyPasswordInput, { signal });
+
+  // Verifying against this hash when the email is unknown makes Login take as long as for a real user.
+  let decoyHash: Promise<string> | undefined;
+  const decoy = (signal: AbortSignal) => (decoyHash ??= hash(randomUUID(), signal).catch((err) => {
+    decoyHash = undefined;
+    throw err;
+  }));
+
+  return {
+    async register(req, ctx) {
+      const email = normalizeEmail(req.email);
+      if (email === "") throw invalidArgument("email", "is required");
+      if (!isPlausibleEmail(email)) throw invalidArgument("email", "must be a valid email address of at most 254 characters");
+      checkPassword(req.password);
+      const displayName = requireText(req.displayName, "display_name", MAX_DISPLAY_NAME_LENGTH);
+      // Fail fast before paying for a hash; `add` checks again atomically.
+      if (users.byEmail(email)) throw new ConnectError(`a user with email ${email} already exists`, Code.AlreadyExists);
+      const passwordHash = await hash(req.password, ctx.signal);
+      const user = create(UserSchema, { id: randomUUID(), email, displayName, createdAt: timestampFromDate(now()) });
+      users.add({ user, passwordHash });
+      return { user };
+    },
+
+    async login(req, ctx) {
+      if (req.email.trim() === "") throw invalidArgument("email", "is required");
+      if (req.password === "") throw invalidArgument("password", "is required");
+      if (req.password.length > MAX_PASSWORD_LENGTH) throw invalidArgument("password", `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+      const record = users.byEmail(req.email);
+      const ok = await verify(req.password, record?.passwordHash ?? (await decoy(ctx.signal)), ctx.signal);
+      if (!record || !ok) throw new ConnectError(BAD_CREDENTIALS, Code.Unauthenticated);
+      const issued = await tokens.sign(record.user.id);
+      return { accessToken: issued.token, expiresAt: timestampFromDate(issued.expiresAt), user: record.user };
+    },
+
+    async whoAmI(_req, ctx) {
+      return { user: await authenticate(ctx.requestHeader) };
+    },
+  };
+
+  async function authenticate(headers: Headers): Promise<User> {
+    const userId = await tokens.verify(bearerToken(headers));
+    const record = users.byId(userId);
+    if (!record) throw new ConnectError("access token names an unknown user", Code.Unauthenticated);
+    return record.user;
+  }
+}
+
+function checkPassword(password: string): void {
+  if (password === "") throw invalidArgument("password", "is required");
+  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    throw invalidArgument("password", `must be between ${MIN_PASSWORD_LENGTH} and ${MAX_PASSWORD_LENGTH} characters`);
+  }
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from "node:crypto";
+import { clone, create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type Client, type ServiceImpl } from "@connectrpc/connect";
+import type { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import { OrderCancelledSchema, OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
+import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
+import { type Order, OrderSchema, OrderService, OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
+import type { EventBus } from "../../mesh/events/event-bus.ts";
+import { COMPENSATION_TIMEOUT_MS, downstream, relay } from "../shared/downstream.ts";
+import { invalidArgument, pageSizeOrDefault, requireCount, requireIntInRange, requireText } from "../shared/field-errors.ts";
+import { createOrderBook, mergeLines, type OrderBook, priceLines } from "./order-book.ts";
+
+/** Options of {@link createOrdersService}. */
+export interface OrdersServiceOptions {
+  /** Client of the catalog (prices). Required. */
+  readonly catalog: Client<typeof CatalogService>;
+  /** Client of inventory (reservations). Required. */
+  readonly inventory: Client<typeof InventoryService>;
+  /** Where OrderPlaced / OrderCancelled go. Required. */
+  readonly events: EventBus;
+  /** Where orders live. Default: a new in-memory book. */
+  readonly book?: OrderBook;
+  /** Current time. Default `() => new Date()`. */
+  readonly now?: () => Date;
+  /** Called when giving stock back after a failed order fails too (the stock stays held). Default: nothing. */
+  readonly onCompensationError?: (error: unknown, orderId: string) => void;
+}
+
+/** Bounds from the contract. */
+export const MAX_ITEMS = 100;
+export const MAX_QUANTITY = 1000;
+export const LIST_DEFAULT_PAGE_SIZE = 20;
+export const LIST_MAX_PAGE_SIZE = 100;
+const MAX_ID_LENGTH = 128;
+const MAX_REASON_LENGTH = 500;
+
+/** Builds the OrderService handlers: place (price, reserve, publish), get, list, cancel. */
+export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<typeof OrderService> {
+  if (!options?.catalog) throw new TypeError("options.catalog is required");
+  if (!options.inventory) throw new TypeError("options.inventory is required");
+  if (!options.events) throw new TypeError("options.events is required");
+  const { catalog, inventory, events } = options;
+  const book = options.book ?? createOrderBook();
+  const now = options.now ?? (() => new Date());
+  const onCompensationError = options.onCompensationError ?? (() => {});
+
+  /** Gives a reservation back, outside the caller's deadline (the caller may be the reason we are here). */
+  async function releaseQuietly(orderId: string): Promise<void> {
+    try {
+      await inventory.release({ reservationId: orderId }, { timeoutMs: COMPENSATION_TIMEOUT_MS });
+    } catch (err) {
+      onCompensationError(err, orderId);
+    }
+  }
+
+  function findOrder(id: string): Order {
+    requireText(id, "id", MAX_ID_LENGTH);
+    const order = book.get(id);
+    if (!order) throw new ConnectError(`order ${id} not found`, Code.NotFound);
+    return order;
+  }
+
+  return {
+    async placeOrder(req, ctx) {
+      const userId = requireText(req.userId, "user_id", MAX_ID_LENGTH);
+      requireCount(req.items, "items", 1, MAX_ITEMS);
+      const lines = mergeLines(
+        req.items.map((item, i) => ({
+          productId: requireText(item.productId, `items[${i}].product_id`, MAX_ID_LENGTH),
+          quantity: requireIntInRange(item.quantity, `items[${i}].quantity`, 1, MAX_QUANTITY),
+        })),
+      );
+      for (const line of lines) {
+        if (line.quantity > MAX_QUANTITY) throw invalidArgument("items", `must not add up to more than ${MAX_QUANTITY} units of ${line.productId}`);
+      }
+
+      const { products } = await relay(catalog.batchGetProducts({ ids: lines.map((l) => l.productId) }, downstream(ctx)));
+      const { items, totalCents } = priceLines(lines, products);
+
+      const orderId = randomUUID();
+      try {
+        await relay(inventory.reserve({ reservationId: orderId, items: lines }, downstream(ctx)));
+      } catch (err) {
+        // A reserve that timed out may still have taken stock; releasing an unknown id is a no-op.
+        if (!(err instanceof ConnectError && isDefinitelyNotReserved(err.code))) await releaseQuietly(orderId);
+        throw err;
+      }
+
+      const createdAt = timestampFromDate(now());
+      const order = create(OrderSchema, { id: orderId, userId, items, totalCents, status: OrderStatus.PLACED, createdAt });
+      book.add(order);
+      try {
+        await events.publish(
+          OrderPlacedSchema,
+          { orderId, userId, items: items.map(({ productName: _, ...line }) => line), totalCents, placedAt: createdAt },
+          { id: `order-placed:${orderId}`, signal: ctx.signal },
+        );
+      } catch (err) {
+        book.remove(orderId);
+        await releaseQuietly(orderId);
+        throw err;
+      }
+      return { order: clone(OrderSchema, order) };
+    },
+
+    async getOrder(req) {
+      return { order: clone(OrderSchema, findOrder(req.id)) };
+    },
+
+    async listOrders(req) {
+      const userId = requireText(req.userId, "user_id", MAX_ID_LENGTH);
+      const pageSize = pageSizeOrDefault(req.pageSize, "page_size", LIST_DEFAULT_PAGE_SIZE, LIST_MAX_PAGE_SIZE);
+      return { orders: book.listByUser(userId, pageSize).map((order) => clone(OrderSchema, order)) };
+    },
+
+    async cancelOrder(req, ctx) {
+      const order = findOrder(req.id);
+      if (req.reason.length > MAX_REASON_LENGTH) requireText(req.reason, "reason", MAX_REASON_LENGTH);
+      if (order.status !== OrderStatus.PLACED) return { order: clone(OrderSchema, order) };
+      // Claim the cancellation before the first await, so a concurrent cancel is a no-op.
+      order.status = OrderStatus.CANCELLED;
+      try {
+        await relay(inventory.release({ reservationId: order.id }, downstream(ctx)));
+        await events.publish(
+          OrderCancelledSchema,
+          { orderId: order.id, userId: order.userId, reason: req.reason.trim(), cancelledAt: timestampFromDate(now()) },
+          { id: `order-cancelled:${order.id}`, signal: ctx.signal },
+        );
+      } catch (err) {
+        order.status = OrderStatus.PLACED;
+        throw err;
+      }
+      return { order: clone(OrderSchema, order) };
+    },
+  };
+}
+
+/** Codes with which inventory answers before touching stock. */
+function isDefinitelyNotReserved(code: Code): boolean {
+  return code === Code.InvalidArgument || code === Code.NotFound || code === Code.FailedPrecondition || code === Code.AlreadyExists;
+}
