@@ -1,0 +1,15 @@
+// Public entry of mesh/resilience: retry budget, outlier ejection, adaptive concurrency limit and load
+// shedding.
+
+export type { RetryBudget, RetryBudgetOptions } from "./retry-budget.ts";
+export { createRetryBudget } from "./retry-budget.ts";
+export type { Ejection, OutlierDetector, OutlierDetectorOptions } from "./outlier-detector.ts";
+export { createOutlierDetector } from "./outlier-detector.ts";
+export type { Admission, ConcurrencyLimiter, ConcurrencyLimiterOptions } from "./concurrency-limiter.ts";
+export { createConcurrencyLimiter } from "./concurrency-limiter.ts";
+export type { LoadSheddingOptions } from "./load-shedding.ts";
+export { createLoadSheddingInterceptor } from "./load-shedding.ts";
+export type { EventLoopMonitor, EventLoopMonitorOptions } from "./event-loop-monitor.ts";
+export { createEventLoopMonitor } from "./event-loop-monitor.ts";
+export type { RefusalReason } from "./refusal.ts";
+export { isRefusal, REFUSED_HEADER, refusedError } from "./refusal.ts";

@@ -1,0 +1,46 @@
+// A Connect server interceptor that admits calls through a concurrency limiter and refuses the excess
+// at once with RESOURCE_EXHAUSTED (marked as a refusal, so clients may retry it on another instance).
+
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { ConcurrencyLimiter } from "./concurrency-limiter.ts";
+import { refusedError } from "./refusal.ts";
+
+/** Options of {@link createLoadSheddingInterceptor}. */
+export interface LoadSheddingOptions {
+  /** The limiter deciding admission (one per process). */
+  readonly limiter: ConcurrencyLimiter;
+  /** Fully-qualified service names never shed (e.g. health checks). Default: ["grpc.health.v1.Health"]. */
+  readonly exemptServices?: readonly string[];
+}
+
+// Codes that say the call failed for its own reasons, not because the server was slow.
+const LATENCY_NEUTRAL = new Set<Code>([
+  Code.InvalidArgument, Code.NotFound, Code.AlreadyExists, Code.PermissionDenied, Code.FailedPrecondition,
+  Code.OutOfRange, Code.Unimplemented, Code.Unauthenticated, Code.Canceled,
+]);
+
+/** Creates the load-shedding interceptor. Put it outermost among the server's own interceptors. */
+export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Interceptor {
+  if (options === null || typeof options !== "object" || typeof options.limiter?.tryAcquire !== "function") {
+    throw new TypeError("options.limiter must be a ConcurrencyLimiter");
+  }
+  const limiter = options.limiter;
+  const exempt = new Set(options.exemptServices ?? ["grpc.health.v1.Health"]);
+  return (next) => async (req) => {
+    if (exempt.has(req.service.typeName)) return next(req);
+    const admission = limiter.tryAcquire();
+    if (admission === undefined) throw refusedError("overloaded");
+    let ok = false;
+    try {
+      const res = await next(req);
+      ok = true;
+      return res;
+    } catch (err) {
+      ok = err instanceof ConnectError && LATENCY_NEUTRAL.has(err.code);
+      throw err;
+    } finally {
+      // Streams are released when the handler returns its response; their duration is not a latency.
+      limiter.release(admission, ok && !req.stream);
+    }
+  };
+}
