@@ -1,0 +1,54 @@
+// gzip for messages, with the read limit applied to the DECOMPRESSED size (a gzip bomb stops at the
+// limit and answers RESOURCE_EXHAUSTED instead of inflating gigabytes).
+
+import * as zlib from "node:zlib";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** The only compression besides identity that Weft speaks. */
+export const GZIP = "gzip";
+
+/** Returns true when a comma-separated accept-encoding header lists gzip. */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  if (header === undefined) return false;
+  const v = typeof header === "string" ? header : header.join(",");
+  return v.includes(GZIP);
+}
+
+/**
+ * Checks a request's encoding header: returns true for gzip, false for identity/none, and throws
+ * UNIMPLEMENTED for anything else (the gRPC and Connect specs ask for that code).
+ */
+export function requestIsGzip(header: string | string[] | undefined): boolean {
+  if (header === undefined || header === "identity" || header === "") return false;
+  if (header === GZIP) return true;
+  throw new ConnectError(`unknown compression "${String(header)}": supported encodings are gzip, identity`, Code.Unimplemented);
+}
+
+/** Inflates `data`, failing with RESOURCE_EXHAUSTED past `maxBytes` and INVALID_ARGUMENT if corrupt. */
+export function gunzipLimited(data: Uint8Array, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    // maxOutputLength must be >= 1; a limit of 0 still has to reject any non-empty output.
+    zlib.gunzip(data, { maxOutputLength: Math.max(1, maxBytes + 1) }, (err, out) => {
+      if (err !== null) {
+        if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) {
+          reject(new ConnectError(`message is larger than configured readMaxBytes ${maxBytes} after decompression`, Code.ResourceExhausted));
+        } else {
+          reject(new ConnectError("invalid gzip data", Code.InvalidArgument, undefined, undefined, err));
+        }
+        return;
+      }
+      if (out.length > maxBytes) {
+        reject(new ConnectError(`message size ${out.length} is larger than configured readMaxBytes ${maxBytes}`, Code.ResourceExhausted));
+        return;
+      }
+      resolve(out);
+    });
+  });
+}
+
+/** Deflates a response message. */
+export function gzip(data: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zlib.gzip(data, (err, out) => (err === null ? resolve(out) : reject(err)));
+  });
+}

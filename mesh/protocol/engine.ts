@@ -1,0 +1,225 @@
+// Weft's wire engine: serves Connect, gRPC and gRPC-Web from the host's HTTP/2 `stream` event and
+// HTTP/1.1 `request` event. Routing, content-type and codec decisions are table lookups prepared at
+// attach time; see call.ts for the per-call work.
+
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { ServerHttp2Stream } from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { CONNECT, CONNECT_STREAM, GRPC, GRPC_WEB, ServerCall } from "./call.ts";
+import type { CallSettings } from "./call.ts";
+import { encodeGrpcMessage } from "./errors.ts";
+import { buildMethodTable } from "./method-table.ts";
+import type { JsonCodecOptions, MethodEntry } from "./method-table.ts";
+import { H1Wire, H2Wire } from "./wire.ts";
+import type { OutHeaders, Wire } from "./wire.ts";
+import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "../host/engine.ts";
+
+/** Options of Weft's engine beyond what the host passes in its EngineContext. */
+export interface WeftEngineOptions {
+  /** Responses at least this large (bytes) are gzip-compressed when the client accepts gzip. Default 1024. */
+  readonly compressMinBytes?: number;
+  /** JSON codec options (registry for Any, ignoreUnknownFields). Default: no registry, strict. */
+  readonly json?: JsonCodecOptions;
+}
+
+/** protocol * 2 + (json ? 1 : 0); -1 for a content type no protocol claims. */
+const CT = new Map<string, number>([
+  ["application/grpc", GRPC * 2],
+  ["application/grpc+proto", GRPC * 2],
+  ["application/grpc+json", GRPC * 2 + 1],
+  ["application/grpc-web", GRPC_WEB * 2],
+  ["application/grpc-web+proto", GRPC_WEB * 2],
+  ["application/grpc-web+json", GRPC_WEB * 2 + 1],
+  ["application/proto", CONNECT * 2],
+  ["application/json", CONNECT * 2 + 1],
+  ["application/connect+proto", CONNECT_STREAM * 2],
+  ["application/connect+json", CONNECT_STREAM * 2 + 1],
+]);
+
+const RESPONSE_CT = [
+  ["application/grpc+proto", "application/grpc+json"],
+  ["application/grpc-web+proto", "application/grpc-web+json"],
+  ["application/proto", "application/json"],
+  ["application/connect+proto", "application/connect+json"],
+];
+
+/** Maps a request content type to protocol*2+json, or -1. Exact matches first, then normalised. */
+export function classifyContentType(ct: string | undefined): number {
+  if (ct === undefined) return -1;
+  const exact = CT.get(ct);
+  if (exact !== undefined) return exact;
+  const semi = ct.indexOf(";");
+  const base = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  const v = CT.get(base);
+  if (v === undefined) return -1;
+  if (semi >= 0 && v === CONNECT * 2 + 1) {
+    // application/json; charset=utf-8 is fine, any other charset is not.
+    const params = ct.slice(semi + 1).toLowerCase().replace(/\s/g, "");
+    if (params !== "" && params !== "charset=utf-8") return -1;
+  }
+  return v;
+}
+
+function noop(): void {}
+
+/** Builds the engine. */
+export function createWeftEngine(options: WeftEngineOptions = {}): WireEngine {
+  const compressMinBytes = options.compressMinBytes ?? 1024;
+  if (!Number.isInteger(compressMinBytes) || compressMinBytes < 0) {
+    throw new Error("options.compressMinBytes must be a non-negative integer");
+  }
+  return {
+    name: "weft",
+    attach(servers: EngineServers, context: EngineContext): EngineAttachment {
+      const core = new EngineCore(context, compressMinBytes, options.json ?? {});
+      const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => core.onStream(stream, headers);
+      const onRequest = (req: IncomingMessage, res: ServerResponse) => core.onRequest(req, res);
+      servers.http2.on("stream", onStream);
+      servers.http1.on("request", onRequest);
+      return {
+        detach() {
+          servers.http2.off("stream", onStream);
+          servers.http1.off("request", onRequest);
+        },
+      };
+    },
+  };
+}
+
+/** The attached engine: method table plus settings. */
+export class EngineCore {
+  readonly table: Map<string, MethodEntry>;
+  readonly settings: CallSettings;
+
+  constructor(context: EngineContext, compressMinBytes: number, json: JsonCodecOptions) {
+    this.table = buildMethodTable(context.services, json);
+    this.settings = {
+      interceptors: [...context.interceptors],
+      readMaxBytes: context.limits.readMaxBytes,
+      writeMaxBytes: context.limits.writeMaxBytes,
+      maxTimeoutMs: context.limits.maxTimeoutMs,
+      compressMinBytes,
+      cors: context.cors.enabled ? context.cors : undefined,
+      shutdownSignal: context.shutdownSignal,
+      logger: context.logger,
+    };
+  }
+
+  onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on("error", noop);
+    const wire = new H2Wire(stream, headers);
+    this.handle(wire, headers[":method"] as string, headers[":path"] as string, (headers[":authority"] as string | undefined) ?? "localhost");
+  }
+
+  onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const wire = new H1Wire(req, res);
+    this.handle(wire, req.method ?? "GET", req.url ?? "/", req.headers.host ?? "localhost");
+  }
+
+  handle(wire: Wire, method: string, rawPath: string, authority: string): void {
+    const headers = wire.headers;
+    const q = rawPath.indexOf("?");
+    const path = q < 0 ? rawPath : rawPath.slice(0, q);
+    if (method === "POST") {
+      const ct = headers["content-type"];
+      const kind = classifyContentType(ct);
+      const entry = this.table.get(path);
+      if (kind < 0) {
+        this.#plain(wire, entry === undefined ? 404 : 415);
+        return;
+      }
+      const protocol = kind >> 1;
+      if (entry === undefined) {
+        this.#unknownRoute(wire, protocol, path);
+        return;
+      }
+      if (protocol >= CONNECT && (protocol === CONNECT) !== (entry.kind === "unary")) {
+        // Connect unary content types for streaming methods (and the reverse) are not a valid call.
+        this.#plain(wire, 415);
+        return;
+      }
+      const call = new ServerCall(wire, entry, this.settings, protocol, (kind & 1) === 1, RESPONSE_CT[protocol][kind & 1], method, authority);
+      call.start();
+      return;
+    }
+    if (method === "OPTIONS" && this.#preflight(wire)) return;
+    if (method === "GET") {
+      const entry = this.table.get(path);
+      if (entry === undefined) {
+        this.#plain(wire, 404);
+        return;
+      }
+      if (!entry.allowGet || entry.kind !== "unary") {
+        this.#plain(wire, 405, { allow: "POST" });
+        return;
+      }
+      this.#get(wire, entry, rawPath.slice(q + 1), q >= 0, authority);
+      return;
+    }
+    this.#plain(wire, this.table.has(path) ? 405 : 404, { allow: "POST" });
+  }
+
+  #get(wire: Wire, entry: MethodEntry, query: string, hasQuery: boolean, authority: string): void {
+    const params = new URLSearchParams(hasQuery ? query : "");
+    const encoding = params.get("encoding");
+    const json = encoding === "json";
+    if (!json && encoding !== "proto") {
+      this.#plain(wire, 415);
+      return;
+    }
+    const call = new ServerCall(wire, entry, this.settings, CONNECT, json, json ? "application/json" : "application/proto", "GET", authority);
+    const compression = params.get("compression");
+    const raw = params.get("message") ?? "";
+    let message: Buffer;
+    try {
+      if (compression !== null && compression !== "identity" && compression !== "gzip") {
+        throw new ConnectError(`unknown compression "${compression}": supported encodings are gzip, identity`, Code.Unimplemented);
+      }
+      message = params.get("base64") === "1" ? Buffer.from(raw, "base64url") : Buffer.from(raw, "utf8");
+    } catch (e) {
+      call.fail(e);
+      return;
+    }
+    call.startGet(message, compression === "gzip");
+  }
+
+  #preflight(wire: Wire): boolean {
+    const h = wire.headers;
+    const origin = h.origin;
+    const reqMethod = h["access-control-request-method"];
+    if (typeof origin !== "string" || typeof reqMethod !== "string") return false;
+    const cors = this.settings.cors;
+    if (cors === undefined) {
+      wire.respondEmpty(403, { vary: "Origin" });
+      return true;
+    }
+    const reqHeaders = h["access-control-request-headers"];
+    const answer = cors.preflight(origin, reqMethod, typeof reqHeaders === "string" ? reqHeaders : undefined);
+    wire.respondEmpty(answer.status, { ...answer.headers });
+    return true;
+  }
+
+  #corsHeaders(wire: Wire, h: OutHeaders): OutHeaders {
+    const origin = wire.headers.origin;
+    if (origin !== undefined && this.settings.cors !== undefined) Object.assign(h, this.settings.cors.responseHeaders(origin));
+    return h;
+  }
+
+  #plain(wire: Wire, status: number, extra?: OutHeaders): void {
+    wire.respondEmpty(status, this.#corsHeaders(wire, { ...extra }));
+  }
+
+  /** Unknown service or method: UNIMPLEMENTED in the protocol's own shape. */
+  #unknownRoute(wire: Wire, protocol: number, path: string): void {
+    if (protocol === CONNECT || protocol === CONNECT_STREAM) {
+      this.#plain(wire, 404);
+      return;
+    }
+    const h: OutHeaders = {
+      "content-type": protocol === GRPC ? "application/grpc" : "application/grpc-web",
+      "grpc-status": String(Code.Unimplemented),
+      "grpc-message": encodeGrpcMessage(`unimplemented: ${path} is not served here`),
+    };
+    wire.respondEmpty(200, this.#corsHeaders(wire, h));
+  }
+}

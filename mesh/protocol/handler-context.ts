@@ -1,0 +1,134 @@
+// A connect-es `HandlerContext` that costs almost nothing until a handler reads it: the AbortSignal,
+// the request Headers, the response header/trailer Headers and the context values are all created on
+// first access. Most handlers read none of them, so most calls allocate none of them.
+
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import type { IncomingHttpHeaders } from "node:http";
+
+/** What the context needs from the call that owns it. */
+export interface ContextOwner {
+  /** Called once, when a handler first reads `signal`: start watching for client cancellation. */
+  watchCancel(): void;
+}
+
+/** Converts raw Node headers into WHATWG Headers, dropping HTTP/2 pseudo-headers. */
+export function toHeaders(raw: IncomingHttpHeaders): Headers {
+  const h = new Headers();
+  for (const key in raw) {
+    if (key.charCodeAt(0) === 58 /* ':' */) continue;
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v === "string") h.append(key, v);
+    else for (const item of v) h.append(key, item);
+  }
+  return h;
+}
+
+/** A lazily materialised HandlerContext. */
+export class LazyHandlerContext implements HandlerContext {
+  readonly method: DescMethod;
+  readonly service: DescService;
+  readonly protocolName: string;
+  readonly requestMethod: string;
+  /** Absolute deadline (Date.now() based), 0 for none. */
+  deadline = 0;
+  #raw: IncomingHttpHeaders;
+  #owner: ContextOwner;
+  #shutdown: AbortSignal | undefined;
+  #requestHeader: Headers | undefined;
+  #responseHeader: Headers | undefined;
+  #responseTrailer: Headers | undefined;
+  #values: ContextValues | undefined;
+  #ac: AbortController | undefined;
+  #onShutdown: (() => void) | undefined;
+  /** Set once the call is over (or aborted) before anyone asked for the signal. */
+  #endReason: unknown = undefined;
+  #ended = false;
+  #authority: string;
+
+  constructor(method: DescMethod, protocolName: string, requestMethod: string, raw: IncomingHttpHeaders, authority: string, owner: ContextOwner, shutdown: AbortSignal | undefined) {
+    this.method = method;
+    this.service = method.parent;
+    this.protocolName = protocolName;
+    this.requestMethod = requestMethod;
+    this.#raw = raw;
+    this.#owner = owner;
+    this.#shutdown = shutdown;
+    this.#authority = authority;
+  }
+
+  get url(): string {
+    const path = this.#raw[":path"] ?? `/${this.service.typeName}/${this.method.name}`;
+    return `http://${this.#authority}${path as string}`;
+  }
+
+  get signal(): AbortSignal {
+    let ac = this.#ac;
+    if (ac === undefined) {
+      ac = this.#ac = new AbortController();
+      if (this.#ended) {
+        ac.abort(this.#endReason);
+      } else {
+        const shutdown = this.#shutdown;
+        if (shutdown !== undefined) {
+          if (shutdown.aborted) ac.abort(new ConnectError("server is shutting down", Code.Unavailable));
+          else {
+            this.#onShutdown = () => this.abort(new ConnectError("server is shutting down", Code.Unavailable));
+            shutdown.addEventListener("abort", this.#onShutdown, { once: true });
+          }
+        }
+        this.#owner.watchCancel();
+      }
+    }
+    return ac.signal;
+  }
+
+  /** True once a handler holds the signal (so cancellation must be propagated). */
+  get signalInUse(): boolean {
+    return this.#ac !== undefined;
+  }
+
+  timeoutMs(): number | undefined {
+    return this.deadline === 0 ? undefined : this.deadline - Date.now();
+  }
+
+  get requestHeader(): Headers {
+    return (this.#requestHeader ??= toHeaders(this.#raw));
+  }
+
+  get responseHeader(): Headers {
+    return (this.#responseHeader ??= new Headers());
+  }
+
+  get responseTrailer(): Headers {
+    return (this.#responseTrailer ??= new Headers());
+  }
+
+  /** The response headers if a handler or interceptor touched them. */
+  get responseHeaderIfAny(): Headers | undefined {
+    return this.#responseHeader;
+  }
+
+  /** The response trailers if a handler or interceptor touched them. */
+  get responseTrailerIfAny(): Headers | undefined {
+    return this.#responseTrailer;
+  }
+
+  get values(): ContextValues {
+    return (this.#values ??= createContextValues());
+  }
+
+  /**
+   * Ends the call: aborts the signal (connect-es aborts it on completion too) if anyone holds it, and
+   * releases the shutdown listener. Idempotent.
+   */
+  abort(reason?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#endReason = reason;
+    if (this.#onShutdown !== undefined) this.#shutdown?.removeEventListener("abort", this.#onShutdown);
+    this.#ac?.abort(reason);
+  }
+}

@@ -1,0 +1,75 @@
+// Everything about a method that can be decided once, at start-up: its route, kind, implementation,
+// codecs and whether Connect GET is allowed. The engine looks a call up by `:path` in one Map.
+
+import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService, Registry } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import type { ServiceRegistration } from "../host/engine.ts";
+
+/** The four method kinds of protobuf-es v2. */
+export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
+
+/** A handler as the user wrote it (connect-es `MethodImpl`), loosely typed for the engine. */
+export type AnyImpl = (input: any, context: any) => any;
+
+/** One routable method. */
+export interface MethodEntry {
+  readonly path: string;
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly kind: MethodKind;
+  /** Undefined when the service registration left the method out: the call answers UNIMPLEMENTED. */
+  readonly impl: AnyImpl | undefined;
+  /** True for NO_SIDE_EFFECTS methods: Connect GET is allowed. */
+  readonly allowGet: boolean;
+  readonly parseBinary: (bytes: Uint8Array) => any;
+  readonly parseJson: (bytes: Uint8Array) => any;
+  readonly serializeBinary: (message: any) => Uint8Array;
+  readonly serializeJson: (message: any) => Uint8Array;
+  /** Turns what a handler returned (a message or an init shape) into a message. */
+  readonly normalize: (value: any) => any;
+}
+
+/** JSON codec options shared by every method. */
+export interface JsonCodecOptions {
+  /** Registry for google.protobuf.Any in JSON. */
+  readonly registry?: Registry;
+  /** Ignore unknown fields when parsing JSON. Default false, like connect-es. */
+  readonly ignoreUnknownFields?: boolean;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function makeNormalize(schema: DescMessage): (value: any) => any {
+  const typeName = schema.typeName;
+  return (value) => (value !== null && typeof value === "object" && value.$typeName === typeName ? value : create(schema, value));
+}
+
+/** Builds the route table for a set of services. Throws if two registrations claim the same method. */
+export function buildMethodTable(services: readonly ServiceRegistration[], json: JsonCodecOptions = {}): Map<string, MethodEntry> {
+  const table = new Map<string, MethodEntry>();
+  const readOpts = { registry: json.registry, ignoreUnknownFields: json.ignoreUnknownFields ?? false };
+  const writeOpts = { registry: json.registry };
+  for (const { service, impl } of services) {
+    for (const method of service.methods) {
+      const path = `/${service.typeName}/${method.name}`;
+      if (table.has(path)) throw new Error(`services: method ${path} is registered twice`);
+      const { input, output } = method;
+      const fn = (impl as Record<string, unknown>)[method.localName];
+      table.set(path, {
+        path,
+        service,
+        method,
+        kind: method.methodKind as MethodKind,
+        impl: typeof fn === "function" ? (fn as AnyImpl).bind(impl) : undefined,
+        allowGet: method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
+        parseBinary: (bytes) => fromBinary(input, bytes),
+        parseJson: (bytes) => fromJsonString(input, bytes.length === 0 ? "{}" : utf8.decode(bytes), readOpts),
+        serializeBinary: (message) => toBinary(output, message),
+        serializeJson: (message) => Buffer.from(toJsonString(output, message, writeOpts)),
+        normalize: makeNormalize(output),
+      });
+    }
+  }
+  return table;
+}

@@ -1,0 +1,135 @@
+// The two places bytes go: a raw HTTP/2 stream, or an HTTP/1.1 request/response pair. The engine
+// speaks to both through the same five calls so the protocol code is written once.
+
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { ServerHttp2Stream } from "node:http2";
+import type { Readable } from "node:stream";
+
+/** Outgoing headers as a plain object (lower-case names). */
+export type OutHeaders = Record<string, string | string[] | number>;
+
+/** The transport side of one call. */
+export interface Wire {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Readable;
+  /** "h2" or "h1" (gRPC needs trailers, which HTTP/1.1 only has with chunked encoding). */
+  readonly h2: boolean;
+  /** Sends the response head. With `trailers`, the body must be ended with `end(.., trailers)`. */
+  respond(status: number, headers: OutHeaders, trailers: boolean): void;
+  /** Sends the head and ends the response with no body (trailers-only gRPC, empty errors). */
+  respondEmpty(status: number, headers: OutHeaders): void;
+  /** Writes body bytes; false means wait for `drain` before writing more. */
+  write(data: Uint8Array): boolean;
+  /** Ends the body, with trailers if the head announced them. */
+  end(data: Uint8Array | undefined, trailers: OutHeaders | undefined): void;
+  /** True once the peer went away or the response is over. */
+  readonly closed: boolean;
+  /** Emits 'close' when the exchange is over, 'drain' when writable again. */
+  readonly events: NodeJS.EventEmitter;
+}
+
+const WAIT_FOR_TRAILERS = { waitForTrailers: true };
+const END_STREAM = { endStream: true };
+
+/** A raw HTTP/2 stream (the `stream` event, not the compat API). */
+export class H2Wire implements Wire {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: ServerHttp2Stream;
+  readonly h2 = true;
+  #trailers: OutHeaders | undefined = undefined;
+
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
+    this.body = stream;
+    this.headers = headers;
+  }
+
+  get events(): NodeJS.EventEmitter {
+    return this.body;
+  }
+
+  get closed(): boolean {
+    return this.body.destroyed || this.body.closed;
+  }
+
+  respond(status: number, headers: OutHeaders, trailers: boolean): void {
+    const stream = this.body;
+    if (stream.destroyed || stream.headersSent) return;
+    headers[":status"] = status;
+    if (trailers) {
+      stream.respond(headers as OutgoingHttpHeaders, WAIT_FOR_TRAILERS);
+      stream.once("wantTrailers", () => {
+        if (!stream.destroyed) stream.sendTrailers((this.#trailers ?? {}) as OutgoingHttpHeaders);
+      });
+    } else {
+      stream.respond(headers as OutgoingHttpHeaders);
+    }
+  }
+
+  respondEmpty(status: number, headers: OutHeaders): void {
+    const stream = this.body;
+    if (stream.destroyed || stream.headersSent) return;
+    headers[":status"] = status;
+    stream.respond(headers as OutgoingHttpHeaders, END_STREAM);
+    // Discard whatever request body is still coming so flow control does not stall the session.
+    stream.resume();
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.body.destroyed) return true;
+    return this.body.write(data);
+  }
+
+  end(data: Uint8Array | undefined, trailers: OutHeaders | undefined): void {
+    if (this.body.destroyed) return;
+    this.#trailers = trailers;
+    if (data === undefined) this.body.end();
+    else this.body.end(data);
+  }
+}
+
+/** An HTTP/1.1 exchange (node:http `request` event). */
+export class H1Wire implements Wire {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: IncomingMessage;
+  readonly h2 = false;
+  readonly res: ServerResponse;
+
+  constructor(req: IncomingMessage, res: ServerResponse) {
+    this.body = req;
+    this.headers = req.headers;
+    this.res = res;
+  }
+
+  get events(): NodeJS.EventEmitter {
+    return this.res;
+  }
+
+  get closed(): boolean {
+    return this.res.destroyed || this.res.writableEnded;
+  }
+
+  respond(status: number, headers: OutHeaders, trailers: boolean): void {
+    if (this.res.headersSent) return;
+    if (trailers) headers["trailer"] = "grpc-status, grpc-message, grpc-status-details-bin";
+    this.res.writeHead(status, headers as OutgoingHttpHeaders);
+  }
+
+  respondEmpty(status: number, headers: OutHeaders): void {
+    if (this.res.headersSent) return;
+    headers["content-length"] = 0;
+    this.res.writeHead(status, headers as OutgoingHttpHeaders);
+    this.res.end();
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.res.destroyed) return true;
+    return this.res.write(data);
+  }
+
+  end(data: Uint8Array | undefined, trailers: OutHeaders | undefined): void {
+    if (this.res.destroyed) return;
+    if (trailers !== undefined) this.res.addTrailers(trailers as OutgoingHttpHeaders);
+    if (data === undefined) this.res.end();
+    else this.res.end(data);
+  }
+}
