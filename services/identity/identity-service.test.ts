@@ -1,0 +1,99 @@
+import { randomBytes } from "node:crypto";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { afterAll, describe, expect, it } from "vitest";
+import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
+import type { ComputePool } from "../../mesh/compute/compute-pool.ts";
+import { createInlineComputePool } from "../../mesh/compute/index.ts";
+import { rejection } from "../testing/router-shop.ts";
+import { createAccessTokens } from "./access-tokens.ts";
+import { createIdentityService } from "./identity-service.ts";
+
+const inline = createInlineComputePool();
+const tasks: Array<{ name: string; input: unknown }> = [];
+/** Records every task so the test can check that hashing runs on the pool. */
+const compute: ComputePool = {
+  run: (moduleUrl, name, input, options) => (tasks.push({ name, input }), inline.run(moduleUrl, name, input, options)),
+  close: () => inline.close(),
+};
+const tokens = createAccessTokens({ secret: new Uint8Array(randomBytes(32)) });
+const transport = createRouterTransport((router) =>
+  router.service(IdentityService, createIdentityService({ compute, tokens, scryptCostLog2: 10 })),
+);
+const client = createClient(IdentityService, transport);
+
+afterAll(() => compute.close());
+
+describe("IdentityService", () => {
+  it("registers, logs in with a signed token and answers WhoAmI from the bearer header", async () => {
+    const { user } = await client.register({ email: " Ada@Example.com ", password: "analytical-engine", displayName: "Ada" });
+    expect(user?.email).toBe("ada@example.com");
+    expect(user?.id).toMatch(/^[0-9a-f-]{36}$/);
+    const login = await client.login({ email: "ADA@example.com", password: "analytical-engine" });
+    expect(login.user?.id).toBe(user?.id);
+    expect(await tokens.verify(login.accessToken)).toBe(user?.id);
+    expect(timestampDate(login.expiresAt!).getTime()).toBeGreaterThan(Date.now());
+    const me = await client.whoAmI({}, { headers: { authorization: `Bearer ${login.accessToken}` } });
+    expect(me.user?.email).toBe("ada@example.com");
+  });
+
+  it("hashes on the compute pool and never stores or passes on a readable hash of the password", async () => {
+    tasks.length = 0;
+    await client.register({ email: "grace@example.com", password: "cobol-1959!", displayName: "Grace" });
+    expect(tasks.map((t) => t.name)).toEqual(["hashPassword"]);
+    await client.login({ email: "grace@example.com", password: "cobol-1959!" });
+    expect(tasks.map((t) => t.name)).toEqual(["hashPassword", "verifyPassword"]);
+    const verifyInput = tasks[1].input as { encoded: string };
+    expect(verifyInput.encoded).toMatch(/^scrypt\$10\$/);
+    expect(verifyInput.encoded).not.toContain("cobol");
+  });
+
+  it("validates every field, naming it", async () => {
+    const cases: Array<[Parameters<typeof client.register>[0], string]> = [
+      [{ email: "", password: "password1", displayName: "A" }, "email: is required"],
+      [{ email: "not-an-email", password: "password1", displayName: "A" }, "email: must be a valid email address of at most 254 characters"],
+      [{ email: `${"a".repeat(250)}@x.io`, password: "password1", displayName: "A" }, "email: must be a valid email address of at most 254 characters"],
+      [{ email: "a@x.io", password: "", displayName: "A" }, "password: is required"],
+      [{ email: "a@x.io", password: "short", displayName: "A" }, "password: must be between 8 and 128 characters"],
+      [{ email: "a@x.io", password: "p".repeat(129), displayName: "A" }, "password: must be between 8 and 128 characters"],
+      [{ email: "a@x.io", password: "password1", displayName: "  " }, "display_name: is required"],
+      [{ email: "a@x.io", password: "password1", displayName: "n".repeat(65) }, "display_name: must be at most 64 characters"],
+    ];
+    for (const [request, message] of cases) {
+      const err = await rejection(client.register(request));
+      expect(err.code, message).toBe(Code.InvalidArgument);
+      expect(err.rawMessage).toBe(message);
+      expect(err.rawMessage).not.toContain(request.password || "\u0000");
+    }
+    expect((await rejection(client.login({ email: "", password: "x" }))).rawMessage).toBe("email: is required");
+    expect((await rejection(client.login({ email: "a@x.io", password: "" }))).rawMessage).toBe("password: is required");
+  });
+
+  it("answers ALREADY_EXISTS for a taken email, also when two registrations race", async () => {
+    await client.register({ email: "linus@example.com", password: "password1", displayName: "L" });
+    const again = await rejection(client.register({ email: "LINUS@example.com", password: "password2", displayName: "L2" }));
+    expect(again.code).toBe(Code.AlreadyExists);
+    const racing = await Promise.allSettled(
+      Array.from({ length: 8 }, () => client.register({ email: "race@example.com", password: "password1", displayName: "R" })),
+    );
+    expect(racing.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of racing) if (r.status === "rejected") expect(r.reason.code).toBe(Code.AlreadyExists);
+  });
+
+  it("answers UNAUTHENTICATED, with one message, for a wrong password and for an unknown email", async () => {
+    await client.register({ email: "alan@example.com", password: "enigma-1940", displayName: "Alan" });
+    const wrong = await rejection(client.login({ email: "alan@example.com", password: "enigma-1941" }));
+    const unknown = await rejection(client.login({ email: "nobody@example.com", password: "enigma-1940" }));
+    expect(wrong.code).toBe(Code.Unauthenticated);
+    expect(unknown.code).toBe(Code.Unauthenticated);
+    expect(unknown.rawMessage).toBe(wrong.rawMessage);
+  });
+
+  it("answers WhoAmI with UNAUTHENTICATED without a token, with a bad one, or for an unknown user", async () => {
+    expect((await rejection(client.whoAmI({}))).code).toBe(Code.Unauthenticated);
+    expect((await rejection(client.whoAmI({}, { headers: { authorization: "Bearer nope" } }))).code).toBe(Code.Unauthenticated);
+    const { token } = await tokens.sign("no-such-user");
+    const ghost = await rejection(client.whoAmI({}, { headers: { authorization: `Bearer ${token}` } }));
+    expect(ghost.code).toBe(Code.Unauthenticated);
+  });
+});

@@ -1,0 +1,147 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { type OrderCancelled, OrderCancelledSchema, type OrderPlaced, OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
+import { OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
+import type { EventBus } from "../../mesh/events/event-bus.ts";
+import { createMemoryEventBus } from "../../mesh/events/index.ts";
+import { createRouterShop, rejection } from "../testing/router-shop.ts";
+import { mergeLines, priceLines } from "./order-book.ts";
+
+const shops: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(shops.splice(0).map((shop) => shop.close()));
+});
+
+const stock: Array<[string, number]> = [["prod-0001", 10], ["prod-0002", 3], ["prod-0003", 0]];
+
+async function shopWith(events?: EventBus) {
+  const shop = await createRouterShop({ stock, events });
+  shops.push(shop);
+  return shop;
+}
+
+async function available(shop: Awaited<ReturnType<typeof shopWith>>, id: string): Promise<bigint> {
+  return (await shop.inventory.getStock({ productIds: [id] })).levels[0].available;
+}
+
+describe("order pricing (pure)", () => {
+  it("merges repeated products and prices from the catalogue", () => {
+    expect(mergeLines([{ productId: "a", quantity: 1 }, { productId: "b", quantity: 2 }, { productId: "a", quantity: 3 }])).toEqual([
+      { productId: "a", quantity: 4 },
+      { productId: "b", quantity: 2 },
+    ]);
+    const products = [
+      { id: "a", name: "A", priceCents: 250n },
+      { id: "b", name: "B", priceCents: 1000n },
+    ] as unknown as Parameters<typeof priceLines>[1];
+    expect(priceLines([{ productId: "a", quantity: 4 }, { productId: "b", quantity: 2 }], products).totalCents).toBe(3000n);
+    expect(() => priceLines([{ productId: "c", quantity: 1 }], products)).toThrow(ConnectError);
+  });
+});
+
+describe("OrderService", () => {
+  it("prices from the catalog, reserves stock and publishes OrderPlaced", async () => {
+    const events = createMemoryEventBus({ source: "orders-test" });
+    const placed: OrderPlaced[] = [];
+    await events.subscribe(OrderPlacedSchema, "test", async (event) => {
+      placed.push(event);
+    });
+    const shop = await shopWith(events);
+    const { product: p1 } = await shop.catalog.getProduct({ id: "prod-0001" });
+    const { product: p2 } = await shop.catalog.getProduct({ id: "prod-0002" });
+    const { order } = await shop.orders.placeOrder({
+      userId: "user-1",
+      items: [{ productId: "prod-0001", quantity: 2 }, { productId: "prod-0002", quantity: 1 }],
+    });
+    expect(order?.status).toBe(OrderStatus.PLACED);
+    expect(order?.items.map((i) => [i.productId, i.productName, i.quantity, i.unitPriceCents])).toEqual([
+      ["prod-0001", p1?.name, 2, p1?.priceCents],
+      ["prod-0002", p2?.name, 1, p2?.priceCents],
+    ]);
+    expect(order?.totalCents).toBe(2n * p1!.priceCents + p2!.priceCents);
+    expect(await available(shop, "prod-0001")).toBe(8n);
+    expect((await shop.orders.getOrder({ id: order!.id })).order?.totalCents).toBe(order?.totalCents);
+    await expect.poll(() => placed.length).toBe(1);
+    expect(placed[0]).toMatchObject({ orderId: order?.id, userId: "user-1", totalCents: order?.totalCents });
+  });
+
+  it("keeps downstream codes: NOT_FOUND for an unknown product, FAILED_PRECONDITION when out of stock, holding nothing", async () => {
+    const shop = await shopWith();
+    const unknown = await rejection(shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-9999", quantity: 1 }] }));
+    expect(unknown.code).toBe(Code.NotFound);
+    expect(unknown.rawMessage).toContain("prod-9999");
+    const short = await rejection(
+      shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 1 }, { productId: "prod-0002", quantity: 4 }] }),
+    );
+    expect(short.code).toBe(Code.FailedPrecondition);
+    expect(short.rawMessage).toContain("prod-0002");
+    expect(await available(shop, "prod-0001")).toBe(10n);
+    expect((await rejection(shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0003", quantity: 1 }] }))).code).toBe(
+      Code.FailedPrecondition,
+    );
+    expect((await shop.orders.listOrders({ userId: "u" })).orders).toEqual([]);
+  });
+
+  it("releases the stock when the order cannot be completed after reserving", async () => {
+    const inner = createMemoryEventBus({ source: "orders-test" });
+    const failing: EventBus = {
+      publish: (schema, event, options) =>
+        schema.typeName === OrderPlacedSchema.typeName
+          ? Promise.reject(new ConnectError("event store unavailable", Code.Unavailable))
+          : inner.publish(schema, event, options),
+      subscribe: (schema, consumer, handler, options) => inner.subscribe(schema, consumer, handler, options),
+      close: () => inner.close(),
+    };
+    const shop = await shopWith(failing);
+    const err = await rejection(shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 4 }] }));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(await available(shop, "prod-0001")).toBe(10n);
+    expect((await shop.orders.listOrders({ userId: "u" })).orders).toEqual([]);
+  });
+
+  it("cancels once: releases stock, publishes OrderCancelled; a second cancel is a no-op", async () => {
+    const events = createMemoryEventBus({ source: "orders-test" });
+    const cancelled: OrderCancelled[] = [];
+    await events.subscribe(OrderCancelledSchema, "test", async (event) => {
+      cancelled.push(event);
+    });
+    const shop = await shopWith(events);
+    const { order } = await shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0002", quantity: 3 }] });
+    expect(await available(shop, "prod-0002")).toBe(0n);
+    const first = await shop.orders.cancelOrder({ id: order!.id, reason: "changed my mind" });
+    expect(first.order?.status).toBe(OrderStatus.CANCELLED);
+    expect(await available(shop, "prod-0002")).toBe(3n);
+    const second = await shop.orders.cancelOrder({ id: order!.id });
+    expect(second.order?.status).toBe(OrderStatus.CANCELLED);
+    expect(await available(shop, "prod-0002")).toBe(3n);
+    await expect.poll(() => cancelled.length).toBe(1);
+    expect(cancelled[0]).toMatchObject({ orderId: order?.id, reason: "changed my mind" });
+    expect((await rejection(shop.orders.cancelOrder({ id: "nope" }))).code).toBe(Code.NotFound);
+  });
+
+  it("lists a user's orders newest first and validates input, naming the field", async () => {
+    const shop = await shopWith();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push((await shop.orders.placeOrder({ userId: "lister", items: [{ productId: "prod-0001", quantity: 1 }] })).order!.id);
+    }
+    expect((await shop.orders.listOrders({ userId: "lister" })).orders.map((o) => o.id)).toEqual(ids.reverse());
+    expect((await shop.orders.listOrders({ userId: "lister", pageSize: 2 })).orders).toHaveLength(2);
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => shop.orders.placeOrder({ userId: "", items: [{ productId: "prod-0001", quantity: 1 }] }), "user_id: is required"],
+      [() => shop.orders.placeOrder({ userId: "u", items: [] }), "items: must not be empty"],
+      [() => shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 1001 }] }), "items[0].quantity: must be between 1 and 1000"],
+      [
+        () => shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 600 }, { productId: "prod-0001", quantity: 600 }] }),
+        "items: must not add up to more than 1000 units of prod-0001",
+      ],
+      [() => shop.orders.listOrders({ userId: "u", pageSize: 101 }), "page_size: must be between 1 and 100"],
+      [() => shop.orders.listOrders({ userId: "" }), "user_id: is required"],
+      [() => shop.orders.getOrder({ id: "" }), "id: is required"],
+    ];
+    for (const [call, message] of cases) {
+      const err = await rejection(call());
+      expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, message]);
+    }
+  });
+});

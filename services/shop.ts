@@ -1,0 +1,76 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { createClient, type ServiceImpl, type Transport } from "@connectrpc/connect";
+import { CatalogService, type Product } from "../gen/shop/catalog/v1/catalog_pb.ts";
+import { GatewayService } from "../gen/shop/gateway/v1/gateway_pb.ts";
+import { IdentityService } from "../gen/shop/identity/v1/identity_pb.ts";
+import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.ts";
+import { OrderService } from "../gen/shop/orders/v1/orders_pb.ts";
+import type { Cache } from "../mesh/cache/cache.ts";
+import type { ComputePool } from "../mesh/compute/compute-pool.ts";
+import type { EventBus } from "../mesh/events/event-bus.ts";
+import { createCatalogService } from "./catalog/catalog-service.ts";
+import { createAccessTokens } from "./identity/access-tokens.ts";
+import { createIdentityService } from "./identity/identity-service.ts";
+import { createInventoryService } from "./inventory/inventory-service.ts";
+import { createStockLedger } from "./inventory/stock-ledger.ts";
+import { createGatewayService } from "./gateway/gateway-service.ts";
+import { createOrdersService } from "./orders/orders-service.ts";
+
+/** Options of {@link createShopServices}: everything the five services need, built once by the caller. */
+export interface ShopOptions {
+  /** How the services reach each other (the host's in-process transport). Only used at call time. */
+  readonly transport: Transport;
+  readonly events: EventBus;
+  readonly cache: Cache;
+  readonly compute: ComputePool;
+  /** HMAC key of access tokens, at least 32 bytes. */
+  readonly tokenSecret: Uint8Array;
+  /** The catalogue (e.g. `loadSeedProducts()`). */
+  readonly products: readonly Product[];
+  /** Starting stock, product id -> units (e.g. `loadSeedStock()`). */
+  readonly stock: Iterable<readonly [string, number | bigint]>;
+  /** log2 of scrypt's N for new password hashes. Default 14. */
+  readonly scryptCostLog2?: number;
+  /** Cache key prefix of the catalog. Default "catalog:v1:". */
+  readonly cacheKeyPrefix?: string;
+}
+
+/** A service and its handlers, ready for `host.register(service, impl)`. */
+export interface ServiceEntry<S extends DescService = DescService> {
+  readonly service: S;
+  readonly impl: ServiceImpl<S>;
+}
+
+/** Builds all five shop services, wired to each other through `options.transport`. */
+export function createShopServices(options: ShopOptions): ServiceEntry[] {
+  const { transport, events } = options;
+  const catalogClient = createClient(CatalogService, transport);
+  const inventoryClient = createClient(InventoryService, transport);
+  const entries = [
+    entry(CatalogService, createCatalogService({ products: options.products, cache: options.cache, cacheKeyPrefix: options.cacheKeyPrefix })),
+    entry(
+      IdentityService,
+      createIdentityService({
+        compute: options.compute,
+        tokens: createAccessTokens({ secret: options.tokenSecret }),
+        scryptCostLog2: options.scryptCostLog2,
+      }),
+    ),
+    entry(InventoryService, createInventoryService({ ledger: createStockLedger(options.stock), events })),
+    entry(OrderService, createOrdersService({ catalog: catalogClient, inventory: inventoryClient, events })),
+    entry(
+      GatewayService,
+      createGatewayService({
+        catalog: catalogClient,
+        inventory: inventoryClient,
+        identity: createClient(IdentityService, transport),
+        orders: createClient(OrderService, transport),
+      }),
+    ),
+  ];
+  return entries as ServiceEntry[];
+}
+
+function entry<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceEntry<S> {
+  return { service, impl };
+}
