@@ -12,6 +12,8 @@ export interface EventMeta {
   readonly time: Date;
   /** 1 on first delivery, higher on redelivery. */
   readonly deliveryCount: number;
+  /** W3C `traceparent` of the publishing span, when there was one (the handler also runs in that context). */
+  readonly traceparent?: string;
 }
 
 /** Options for one publish. */

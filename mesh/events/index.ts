@@ -10,3 +10,9 @@ export type {
 export { createMemoryEventBus } from "./memory-event-bus.ts";
 export type { MemoryEventBusOptions } from "./memory-event-bus.ts";
 export { DEFAULT_CONCURRENCY, DEFAULT_MAX_DELIVER } from "./subscribe-options.ts";
+export { createJetStreamEventBus } from "./jetstream-event-bus.ts";
+export type { JetStreamEventBusOptions } from "./jetstream-event-bus.ts";
+export { EnvelopeHeaders } from "./envelope.ts";
+export { eventNames } from "./event-names.ts";
+export type { EventNames } from "./event-names.ts";
+export { natsToConnectError } from "./nats-errors.ts";

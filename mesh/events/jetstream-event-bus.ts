@@ -1,0 +1,241 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { abortError } from "./abort-error.ts";
+import { envelopeHeaders } from "./envelope.ts";
+import type { DeadLetter, EventBus, PublishOptions, SubscribeOptions, Subscription } from "./event-bus.ts";
+import { checkPrefix, deadLetterSubject, durableName, eventNames } from "./event-names.ts";
+import type { EventNames } from "./event-names.ts";
+import { ensureConsumer, ensureStreams } from "./jetstream-setup.ts";
+import { startSubscription } from "./jetstream-subscription.ts";
+import { isTransientNatsError, natsToConnectError } from "./nats-errors.ts";
+import { parseSubscribeOptions } from "./subscribe-options.ts";
+
+/** Options for `createJetStreamEventBus`. */
+export interface JetStreamEventBusOptions {
+  /** Name of this service: the envelope's `source`. Required. */
+  readonly source: string;
+  /** A connection the caller owns (left open by `close()`). Either this or `servers`. */
+  readonly connection?: NatsConnection;
+  /** Servers to connect to (the bus owns and drains this connection), e.g. `"nats://127.0.0.1:4222"`. */
+  readonly servers?: string | string[];
+  /** Namespaces streams and subjects (letters and digits), for tests and shared servers. Default `""`. */
+  readonly prefix?: string;
+  /** Events older than this are dropped from the domain stream. Default 7 days. */
+  readonly streamMaxAgeMs?: number;
+  /** Most bytes a domain stream keeps; the oldest events go first. Default 1 GiB. */
+  readonly streamMaxBytes?: number;
+  /** Dead letters older than this are dropped. Default 14 days. */
+  readonly deadLetterMaxAgeMs?: number;
+  /** A publish repeating an id within this window is stored once. Default 120,000 (2 minutes). */
+  readonly duplicateWindowMs?: number;
+  /** Stream replicas in a NATS cluster. Default 1. */
+  readonly replicas?: number;
+  /** Time a delivered event may stay unacknowledged before the server redelivers it. Default 30,000. */
+  readonly ackWaitMs?: number;
+  /** Most unacknowledged events per durable consumer, across its replicas. Default 1,000. */
+  readonly maxAckPending?: number;
+  /** How long one pull waits for events (at least 1,000). Default 30,000. */
+  readonly pullExpiresMs?: number;
+  /** First redelivery delay after a handler throws; doubles per delivery. Default 1,000. */
+  readonly redeliveryDelayMs?: number;
+  /** Cap on the redelivery delay. Default 30,000. */
+  readonly maxRedeliveryDelayMs?: number;
+  /** Wait for one publish attempt's ack. Default 2,000. */
+  readonly publishAttemptTimeoutMs?: number;
+  /** Total time a publish keeps retrying (same id, so stored once) while the broker is unreachable. Default 10,000. */
+  readonly publishTimeoutMs?: number;
+  /** Called for every dead-lettered event (after it is stored on the dead-letter subject). */
+  readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /** Called for failures a subscription recovers from by itself. Default: nothing. */
+  readonly onError?: (err: unknown) => void;
+}
+
+const DAY_MS = 86_400_000;
+/** First pause between publish attempts; doubles, with jitter, up to PUBLISH_MAX_BACKOFF_MS. */
+const PUBLISH_BACKOFF_MS = 50;
+const PUBLISH_MAX_BACKOFF_MS = 1_000;
+
+function parseOptions(o: JetStreamEventBusOptions) {
+  if (!o.source) throw new TypeError("options.source must name the publishing service");
+  if (!o.connection === !o.servers) throw new TypeError("options.connection or options.servers must be set (one of them)");
+  const prefix = o.prefix ?? "";
+  checkPrefix(prefix);
+  const parsed = {
+    streamMaxAgeMs: o.streamMaxAgeMs ?? 7 * DAY_MS,
+    streamMaxBytes: o.streamMaxBytes ?? 1024 ** 3,
+    deadLetterMaxAgeMs: o.deadLetterMaxAgeMs ?? 14 * DAY_MS,
+    duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
+    replicas: o.replicas ?? 1,
+    ackWaitMs: o.ackWaitMs ?? 30_000,
+    maxAckPending: o.maxAckPending ?? 1_000,
+    pullExpiresMs: o.pullExpiresMs ?? 30_000,
+    redeliveryDelayMs: o.redeliveryDelayMs ?? 1_000,
+    maxRedeliveryDelayMs: o.maxRedeliveryDelayMs ?? 30_000,
+    publishAttemptTimeoutMs: o.publishAttemptTimeoutMs ?? 2_000,
+    publishTimeoutMs: o.publishTimeoutMs ?? 10_000,
+  };
+  for (const [field, value] of Object.entries(parsed)) {
+    if (!Number.isFinite(value) || value <= 0) throw new TypeError(`options.${field} must be a positive number`);
+  }
+  if (parsed.pullExpiresMs < 1_000) throw new TypeError("options.pullExpiresMs must be at least 1000");
+  return { ...parsed, prefix };
+}
+
+/**
+ * Typed events on NATS JetStream. Each Protobuf package gets a stream (`shop.events.v1` ->
+ * `SHOP_EVENTS`, subjects `events.shop.events.>`, limits retention: `streamMaxAgeMs` / `streamMaxBytes`,
+ * oldest dropped first) and a dead-letter stream (`SHOP_EVENTS_DLQ`, subjects
+ * `deadletter.<consumer>.<type>`). Publishing waits for the stream's ack and sets `Nats-Msg-Id` to the
+ * event id; consumers are durable pull consumers named `<consumer>_<type>`, shared by a service's replicas.
+ */
+export async function createJetStreamEventBus(options: JetStreamEventBusOptions): Promise<EventBus> {
+  const o = parseOptions(options);
+  const source = options.source;
+  const onDeadLetter = options.onDeadLetter ?? (() => {});
+  const onError = options.onError ?? (() => {});
+  let nc: NatsConnection;
+  try {
+    nc =
+      options.connection ??
+      (await connect({
+        servers: options.servers,
+        name: source,
+        noAsyncTraces: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+      }));
+  } catch (err) {
+    throw natsToConnectError(err, "connect to the event broker");
+  }
+  const ownsConnection = !options.connection;
+  const js = jetstream(nc, { timeout: o.publishAttemptTimeoutMs });
+  let jsm: JetStreamManager;
+  try {
+    jsm = await jetstreamManager(nc, { timeout: o.publishAttemptTimeoutMs });
+  } catch (err) {
+    if (ownsConnection) await nc.close();
+    throw natsToConnectError(err, "open JetStream");
+  }
+  const namesByType = new Map<string, EventNames>();
+  const streamsReady = new Map<string, Promise<void>>();
+  const subscriptions = new Set<Subscription>();
+  let closed = false;
+
+  function namesOf(schema: DescMessage): EventNames {
+    let names = namesByType.get(schema.typeName);
+    if (!names) namesByType.set(schema.typeName, (names = eventNames(schema, o.prefix)));
+    return names;
+  }
+
+  function streamsFor(names: EventNames): Promise<void> {
+    let ready = streamsReady.get(names.stream);
+    if (!ready) {
+      ready = ensureStreams(jsm, names, o);
+      streamsReady.set(names.stream, ready);
+      ready.catch(() => streamsReady.delete(names.stream)); // try again next time
+    }
+    return ready;
+  }
+
+  async function publishWithRetry(
+    names: EventNames,
+    payload: Uint8Array,
+    id: string,
+    headers: ReturnType<typeof envelopeHeaders>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const deadline = performance.now() + o.publishTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw abortError(signal);
+      try {
+        await streamsFor(names);
+        const remaining = Math.max(1, deadline - performance.now());
+        await js.publish(names.subject, payload, {
+          msgID: id,
+          headers,
+          timeout: Math.min(o.publishAttemptTimeoutMs, remaining),
+        });
+        return;
+      } catch (err) {
+        if (!isTransientNatsError(err) || performance.now() >= deadline || closed) throw err;
+        streamsReady.delete(names.stream); // "no responders" can mean the stream is gone
+        const pause = Math.min(PUBLISH_MAX_BACKOFF_MS, PUBLISH_BACKOFF_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - performance.now()))));
+      }
+    }
+  }
+
+  return {
+    async publish(schema, init, publishOptions: PublishOptions = {}) {
+      if (closed) throw new ConnectError("event bus is closed", Code.Unavailable);
+      const names = namesOf(schema);
+      const id = publishOptions.id ?? crypto.randomUUID();
+      const payload = toBinary(schema, create(schema, init));
+      const headers = envelopeHeaders(id, schema.typeName, source, new Date());
+      try {
+        await publishWithRetry(names, payload, id, headers, publishOptions.signal);
+      } catch (err) {
+        throw natsToConnectError(err, `publish ${schema.typeName}`);
+      }
+      return { id };
+    },
+
+    async subscribe(schema, consumerName, handler, subscribeOptions: SubscribeOptions = {}) {
+      if (closed) throw new ConnectError("event bus is closed", Code.Unavailable);
+      const { concurrency, maxDeliver } = parseSubscribeOptions(subscribeOptions, consumerName);
+      const names = namesOf(schema);
+      const durable = durableName(consumerName, names);
+      let consumer;
+      try {
+        await streamsFor(names);
+        await ensureConsumer(jsm, names, durable, maxDeliver, o);
+        consumer = await js.consumers.get(names.stream, durable);
+      } catch (err) {
+        throw natsToConnectError(err, `subscribe to ${schema.typeName}`);
+      }
+      const inner = startSubscription({
+        js,
+        consumer,
+        consumerName,
+        schema,
+        handler: handler as Parameters<typeof startSubscription>[0]["handler"],
+        concurrency,
+        maxDeliver,
+        deadLetterSubject: deadLetterSubject(names, consumerName, o.prefix),
+        ackWaitMs: o.ackWaitMs,
+        pullExpiresMs: o.pullExpiresMs,
+        redeliveryDelayMs: o.redeliveryDelayMs,
+        maxRedeliveryDelayMs: o.maxRedeliveryDelayMs,
+        publishTimeoutMs: o.publishAttemptTimeoutMs,
+        onDeadLetter,
+        onError,
+      });
+      const subscription: Subscription = {
+        async drain() {
+          await inner.drain();
+          subscriptions.delete(subscription);
+        },
+      };
+      subscriptions.add(subscription);
+      return subscription;
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...subscriptions].map((s) => s.drain()));
+      if (ownsConnection) {
+        try {
+          await nc.drain();
+        } catch {
+          await nc.close();
+        }
+      }
+    },
+  };
+}

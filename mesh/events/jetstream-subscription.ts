@@ -1,0 +1,164 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
+import { context } from "@opentelemetry/api";
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import type { DeadLetter, EventHandler, Subscription } from "./event-bus.ts";
+import { EnvelopeHeaders, extractTraceContext, readEnvelope } from "./envelope.ts";
+import { failureReason } from "./subscribe-options.ts";
+
+/** What one subscription needs from its bus. */
+export interface SubscriptionConfig {
+  readonly js: JetStreamClient;
+  readonly consumer: Consumer;
+  /** The service-level consumer name (used in dead-letter subjects and headers). */
+  readonly consumerName: string;
+  readonly schema: DescMessage;
+  readonly handler: EventHandler<DescMessage>;
+  readonly concurrency: number;
+  readonly maxDeliver: number;
+  readonly deadLetterSubject: string;
+  readonly ackWaitMs: number;
+  readonly pullExpiresMs: number;
+  readonly redeliveryDelayMs: number;
+  readonly maxRedeliveryDelayMs: number;
+  readonly publishTimeoutMs: number;
+  readonly onDeadLetter: (letter: DeadLetter) => void;
+  /** Reports a failure the subscription recovers from by itself (pull errors, failed acks). */
+  readonly onError: (err: unknown) => void;
+}
+
+/** Pause after a failed pull before the next one (the broker may be restarting). */
+const PULL_RETRY_DELAY_MS = 250;
+
+/**
+ * Pulls at most `concurrency` events at a time (a fetch asks only for free slots, so nothing waits in
+ * a client buffer while its ack timer runs), runs the handler in the publisher's trace context, acks on
+ * success, naks with exponential backoff on failure, and after `maxDeliver` failed deliveries publishes
+ * the event to the dead-letter subject with the reason, then terminates it.
+ */
+export function startSubscription(cfg: SubscriptionConfig): Subscription {
+  const inFlight = new Map<JsMsg, number>(); // message -> start time
+  let freeSlot: (() => void) | undefined;
+  let idle: (() => void) | undefined;
+  let batch: ConsumerMessages | undefined;
+  let stopping = false;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let wakeRetry: (() => void) | undefined;
+
+  // Long handlers tell the server they are still working, so it does not redeliver them meanwhile.
+  const progressEveryMs = Math.max(100, Math.floor(cfg.ackWaitMs / 3));
+  const progress = setInterval(() => {
+    const now = performance.now();
+    for (const [msg, started] of inFlight) if (now - started >= progressEveryMs) msg.working();
+  }, progressEveryMs);
+  progress.unref();
+
+  async function handle(msg: JsMsg): Promise<void> {
+    const deliveryCount = msg.info.deliveryCount;
+    const meta = readEnvelope(msg.headers, { type: cfg.schema.typeName, time: msg.time, deliveryCount });
+    try {
+      if (deliveryCount > cfg.maxDeliver) {
+        await deadLetter(msg, meta, "delivery did not complete (consumer stopped or timed out)");
+        return;
+      }
+      let event;
+      try {
+        event = fromBinary(cfg.schema, msg.data);
+      } catch (err) {
+        await deadLetter(msg, meta, `undecodable ${cfg.schema.typeName}: ${failureReason(err)}`);
+        return;
+      }
+      try {
+        await context.with(extractTraceContext(msg.headers), () => cfg.handler(event, meta));
+      } catch (err) {
+        if (deliveryCount >= cfg.maxDeliver) await deadLetter(msg, meta, failureReason(err));
+        else msg.nak(redeliveryDelay(deliveryCount));
+        return;
+      }
+      msg.ack();
+    } catch (err) {
+      // Dead-lettering failed (broker trouble): let the server redeliver it later.
+      cfg.onError(err);
+      msg.nak(cfg.maxRedeliveryDelayMs);
+    }
+  }
+
+  function redeliveryDelay(deliveryCount: number): number {
+    const base = Math.min(cfg.maxRedeliveryDelayMs, cfg.redeliveryDelayMs * 2 ** (deliveryCount - 1));
+    return Math.round(base * (0.5 + Math.random() * 0.5));
+  }
+
+  async function deadLetter(msg: JsMsg, meta: DeadLetter["meta"], reason: string): Promise<void> {
+    const h = natsHeaders();
+    for (const [key, values] of msg.headers ?? []) if (!key.startsWith("Nats-")) for (const v of values) h.append(key, v);
+    h.set(EnvelopeHeaders.deadLetterReason, reason.slice(0, 1024));
+    h.set(EnvelopeHeaders.deadLetterConsumer, cfg.consumerName);
+    h.set(EnvelopeHeaders.deadLetterDeliveries, String(msg.info.deliveryCount));
+    await cfg.js.publish(cfg.deadLetterSubject, msg.data, {
+      headers: h,
+      // One dead letter per event and consumer, even if this is retried.
+      msgID: `${meta.id}:${cfg.consumerName}`,
+      timeout: cfg.publishTimeoutMs,
+    });
+    msg.term(reason.slice(0, 256));
+    cfg.onDeadLetter({ consumer: cfg.consumerName, meta, reason, payload: msg.data });
+  }
+
+  function start(msg: JsMsg): void {
+    inFlight.set(msg, performance.now());
+    handle(msg).finally(() => {
+      inFlight.delete(msg);
+      freeSlot?.();
+      if (inFlight.size === 0) idle?.();
+    });
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      if (inFlight.size >= cfg.concurrency) {
+        await new Promise<void>((resolve) => (freeSlot = resolve));
+        freeSlot = undefined;
+        continue;
+      }
+      try {
+        batch = await cfg.consumer.fetch({
+          max_messages: cfg.concurrency - inFlight.size,
+          expires: cfg.pullExpiresMs,
+        });
+        for await (const msg of batch) {
+          if (stopping) msg.nak(); // hand it straight to another replica
+          else start(msg);
+        }
+      } catch (err) {
+        if (stopping) break;
+        cfg.onError(err);
+        await new Promise<void>((resolve) => {
+          wakeRetry = resolve;
+          retryTimer = setTimeout(resolve, PULL_RETRY_DELAY_MS);
+        });
+      } finally {
+        batch = undefined;
+      }
+    }
+  }
+
+  const running = loop();
+  let drained: Promise<void> | undefined;
+
+  return {
+    drain() {
+      drained ??= (async () => {
+        stopping = true;
+        freeSlot?.();
+        clearTimeout(retryTimer);
+        wakeRetry?.();
+        await batch?.close();
+        await running;
+        if (inFlight.size > 0) await new Promise<void>((resolve) => (idle = resolve));
+        clearInterval(progress);
+      })();
+      return drained;
+    },
+  };
+}
