@@ -1,0 +1,113 @@
+// The shop's browser page: calls the gateway with Connect-Web (Connect protocol, JSON) and renders
+// what it answers. The API's address comes from `?api=<url>` (so the page can be served from another
+// origin, which exercises CORS) and defaults to the page's own origin.
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { GatewayService, type ProductView } from "../gen/shop/gateway/v1/gateway_pb.ts";
+
+const apiUrl = new URLSearchParams(location.search).get("api") ?? location.origin;
+const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: apiUrl }));
+let accessToken = "";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+$("api-url").textContent = apiUrl;
+
+/** Shows a message in a status line; errors carry their Connect code, e.g. `failed_precondition: ...`. */
+function show(id: string, state: string, text: string): void {
+  const el = $(id);
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+function describe(err: unknown): string {
+  const e = ConnectError.from(err);
+  return `${Code[e.code]}: ${e.rawMessage}`;
+}
+
+function price(cents: bigint): string {
+  return `$${(Number(cents) / 100).toFixed(2)}`;
+}
+
+function cell(text: string, className = ""): HTMLTableCellElement {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function renderProducts(views: ProductView[]): void {
+  const rows = views.map((view) => {
+    const product = view.product!;
+    const tr = document.createElement("tr");
+    tr.dataset.productId = product.id;
+    tr.append(cell(product.name), cell(product.category), cell(price(product.priceCents), "num"), cell(String(view.available), "num stock"));
+    const buy = document.createElement("button");
+    buy.textContent = "Buy 1";
+    buy.disabled = view.available === 0n;
+    buy.addEventListener("click", () => void checkout(product.id));
+    const action = document.createElement("td");
+    action.append(buy);
+    tr.append(action);
+    return tr;
+  });
+  $("products").replaceChildren(...rows);
+}
+
+async function browse(query = ""): Promise<void> {
+  show("status", "loading", "Loading…");
+  try {
+    const { products } = await gateway.browse({ query, pageSize: 10 });
+    renderProducts(products);
+    show("status", "ok", `${products.length} products`);
+  } catch (err) {
+    show("status", "error", describe(err));
+  }
+}
+
+async function checkout(productId: string): Promise<void> {
+  try {
+    const { order } = await gateway.checkout(
+      { items: [{ productId, quantity: 1 }] },
+      { headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {} },
+    );
+    show("status", "ordered", `Order ${order?.id} placed: ${price(order?.totalCents ?? 0n)}`);
+    await Promise.all([listOrders(), browse()]);
+  } catch (err) {
+    show("status", "error", describe(err));
+  }
+}
+
+async function listOrders(): Promise<void> {
+  const { orders } = await gateway.listMyOrders({}, { headers: { authorization: `Bearer ${accessToken}` } });
+  $("orders").replaceChildren(
+    ...orders.map((order) => {
+      const li = document.createElement("li");
+      li.textContent = `${order.id}: ${order.items.map((i) => `${i.quantity} × ${i.productName}`).join(", ")} (${price(order.totalCents)})`;
+      return li;
+    }),
+  );
+}
+
+$<HTMLFormElement>("search").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target as HTMLFormElement);
+  void browse(String(form.get("query") ?? ""));
+});
+
+$<HTMLFormElement>("sign-up").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target as HTMLFormElement);
+  try {
+    const session = await gateway.signUp({
+      email: String(form.get("email")),
+      password: String(form.get("password")),
+      displayName: String(form.get("displayName")),
+    });
+    accessToken = session.accessToken;
+    show("account", "signed-in", `Signed in as ${session.user?.displayName} (${session.user?.email})`);
+  } catch (err) {
+    show("account", "error", describe(err));
+  }
+});
+
+void browse();
