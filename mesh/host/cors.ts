@@ -59,7 +59,7 @@ export function createCorsPolicy(allowedOrigins: readonly string[]): CorsPolicy 
   return {
     enabled: origins.size > 0,
     isAllowedOrigin,
-    preflight(origin, requestMethod, requestHeaders) {
+    preflight(origin, requestMethod, requestHeaders): PreflightAnswer {
       const method = requestMethod.toUpperCase();
       if (!isAllowedOrigin(origin) || !connectCors.allowedMethods.includes(method)) {
         return { status: 403, headers: { vary: "Origin" } };
@@ -71,7 +71,7 @@ export function createCorsPolicy(allowedOrigins: readonly string[]): CorsPolicy 
           "access-control-allow-methods": allowMethods,
           // The origin is trusted, so any header its script asks to send is allowed; connect's list
           // covers clients that ask for nothing in particular.
-          "access-control-allow-headers": requestHeaders?.trim() ? requestHeaders : allowHeadersDefault,
+          "access-control-allow-headers": requestHeaders?.trim() || allowHeadersDefault,
           "access-control-max-age": String(PREFLIGHT_MAX_AGE_SECONDS),
           vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
         },

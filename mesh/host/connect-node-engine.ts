@@ -1,0 +1,67 @@
+// The reference wire engine: connect-node's adapter on the HTTP/1.1 server and the HTTP/2 compat API.
+
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { isPreflight } from "./cors.ts";
+import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "./engine.ts";
+import { errorFields } from "./logger.ts";
+import { respondUnimplemented } from "./unimplemented.ts";
+
+type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+function attach(servers: EngineServers, context: EngineContext): EngineAttachment {
+  const { limits, cors, logger } = context;
+  const adapter = connectNodeAdapter({
+    routes(router) {
+      for (const { service, impl } of context.services) router.service(service, impl);
+    },
+    interceptors: [...context.interceptors],
+    // Explicit limits: connect's own defaults are ~4 GiB and no timeout cap.
+    readMaxBytes: limits.readMaxBytes,
+    writeMaxBytes: limits.writeMaxBytes,
+    maxTimeoutMs: limits.maxTimeoutMs === 0 ? undefined : limits.maxTimeoutMs,
+    shutdownSignal: context.shutdownSignal,
+    requireConnectProtocolHeader: false,
+    fallback: (req, res) => respondUnimplemented(req, res as AnyResponse),
+  });
+  const onRequest = (req: AnyRequest, response: AnyResponse) => {
+    // The two response types share the methods used here; the cast only merges their overloads.
+    const res = response as http.ServerResponse;
+    const origin = req.headers.origin;
+    if (isPreflight(req.method, origin, req.headers["access-control-request-method"])) {
+      const answer = cors.preflight(
+        origin as string,
+        req.headers["access-control-request-method"] as string,
+        req.headers["access-control-request-headers"] as string | undefined,
+      );
+      res.writeHead(answer.status, answer.headers);
+      res.end();
+      return;
+    }
+    if (origin !== undefined && cors.enabled) {
+      const headers = cors.responseHeaders(origin);
+      for (const name in headers) res.setHeader(name, headers[name]);
+    }
+    try {
+      adapter(req, response);
+    } catch (err) {
+      // connect-node answers every call itself; this only guards against a bug taking the process down.
+      logger.error("wire engine failed", errorFields(err));
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  };
+  servers.http1.on("request", onRequest);
+  servers.http2.on("request", onRequest);
+  return {
+    detach() {
+      servers.http1.removeListener("request", onRequest);
+      servers.http2.removeListener("request", onRequest);
+    },
+  };
+}
+
+/** connect-node's adapter as a Weft wire engine (the default, and the reference for wire behaviour). */
+export const connectNodeEngine: WireEngine = Object.freeze({ name: "connect-node", attach });

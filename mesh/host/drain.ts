@@ -1,0 +1,99 @@
+// Graceful drain as an ordered list of hooks, and the SIGTERM/SIGINT wiring main files use.
+
+import { errorFields, type HostLogger } from "./logger.ts";
+
+/**
+ * The phases of a drain, in order:
+ * - "announce": tell the world this instance is leaving (health NOT_SERVING; later: discovery leave).
+ * - "refuse": stop admitting new calls (UNAVAILABLE) and ask clients to reconnect elsewhere (GOAWAY).
+ * - "settle": wait for in-flight calls (up to the grace period), then abort the rest.
+ * - "close": close the listener and release resources.
+ */
+export const drainPhases = ["announce", "refuse", "settle", "close"] as const;
+
+/** One phase of a drain. */
+export type DrainPhase = (typeof drainPhases)[number];
+
+/** A step of a drain. Hooks of one phase run one after another, in the order they were added. */
+export interface DrainHook {
+  /** A name for logs, e.g. "discovery-leave". */
+  readonly name: string;
+  /** When it runs. */
+  readonly phase: DrainPhase;
+  /** The work; a rejection is logged and the drain goes on (a drain must always finish). */
+  run(): void | Promise<void>;
+}
+
+/** The ordered hooks of one host's drain. */
+export class DrainSequence {
+  readonly #hooks: DrainHook[] = [];
+
+  /** Adds a hook; it runs after the hooks already added to the same phase. */
+  add(hook: DrainHook): void {
+    if (!drainPhases.includes(hook.phase)) {
+      throw new TypeError(`drain hook ${JSON.stringify(hook.name)}: phase must be one of ${drainPhases.join(", ")}`);
+    }
+    this.#hooks.push(hook);
+  }
+
+  /** The hooks in the order they will run. */
+  ordered(): readonly DrainHook[] {
+    return drainPhases.flatMap((phase) => this.#hooks.filter((hook) => hook.phase === phase));
+  }
+
+  /** Runs every hook in order; a failing hook is logged, not fatal. */
+  async run(logger: HostLogger): Promise<void> {
+    for (const hook of this.ordered()) {
+      try {
+        await hook.run();
+      } catch (err) {
+        logger.error("drain hook failed", { hook: hook.name, phase: hook.phase, ...errorFields(err) });
+      }
+    }
+  }
+}
+
+/** Something that can drain: a Host. */
+export interface Drainable {
+  drain(): Promise<void>;
+}
+
+/** Options of `drainOnSignals`. */
+export interface DrainOnSignalsOptions {
+  /** Signals that start a drain. Default ["SIGTERM", "SIGINT"]. */
+  signals?: readonly NodeJS.Signals[];
+  /** Called with the exit code when the drain has finished (0) or failed (1). Default `process.exit`. */
+  exit?: (code: number) => void;
+  /** Where to log the signal and drain failures. Default: nothing logged. */
+  logger?: HostLogger;
+}
+
+/**
+ * Drains `host` on SIGTERM/SIGINT, then exits 0 (1 if the drain failed). A second signal exits at once
+ * with 130. Returns a function that removes the signal handlers.
+ */
+export function drainOnSignals(host: Drainable, options: DrainOnSignalsOptions = {}): () => void {
+  const signals = options.signals ?? ["SIGTERM", "SIGINT"];
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let draining = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) {
+      options.logger?.info("second signal: exiting without waiting", { signal });
+      exit(130);
+      return;
+    }
+    draining = true;
+    options.logger?.info("draining", { signal });
+    host.drain().then(
+      () => exit(0),
+      (err: unknown) => {
+        options.logger?.error("drain failed", errorFields(err));
+        exit(1);
+      },
+    );
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  return () => {
+    for (const signal of signals) process.removeListener(signal, onSignal);
+  };
+}

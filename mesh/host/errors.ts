@@ -1,0 +1,31 @@
+// Start-up and usage errors of the host, each with a stable code. RPC errors are ConnectErrors; these
+// are thrown to the program that builds the host, never sent to a caller.
+
+/** Every error code the host throws at its user, with what it means. */
+export const HostErrorCode = {
+  /** An option passed to `createHost` is invalid; the message names the field. */
+  options: "WEFT_ERR_HOST_OPTIONS",
+  /** A method was called in the wrong state (e.g. `register` after `listen`, `listen` twice). */
+  state: "WEFT_ERR_HOST_STATE",
+  /** The same service was registered twice, or a name the host serves itself was registered. */
+  duplicateService: "WEFT_ERR_HOST_DUPLICATE_SERVICE",
+  /** The listener could not be opened (address in use, permission denied). */
+  listen: "WEFT_ERR_HOST_LISTEN",
+  /** A health status was set for a service the host does not serve. */
+  unknownService: "WEFT_ERR_HOST_UNKNOWN_SERVICE",
+} as const;
+
+/** One of the host's error codes. */
+export type HostErrorCode = (typeof HostErrorCode)[keyof typeof HostErrorCode];
+
+/** An error thrown by the host to the code using it (never to an RPC caller). */
+export class HostError extends Error {
+  /** A stable code from `HostErrorCode`. */
+  readonly code: HostErrorCode;
+
+  constructor(code: HostErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "HostError";
+    this.code = code;
+  }
+}

@@ -1,0 +1,303 @@
+// The Weft service host: registered services on one port, over every protocol, with health,
+// reflection, admin, CORS, limits and a graceful drain. The wire engine is pluggable (engine.ts).
+
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createRouterTransport, type ServiceImpl, type Transport } from "@connectrpc/connect";
+import { performance } from "node:perf_hooks";
+import { createAdminService, AdminService } from "./admin.ts";
+import { connectNodeEngine } from "./connect-node-engine.ts";
+import { createCorsPolicy } from "./cors.ts";
+import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
+import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine } from "./engine.ts";
+import { HostError, HostErrorCode } from "./errors.ts";
+import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
+import { createAdmission, createErrorSanitizer } from "./host-interceptors.ts";
+import { InFlightTracker } from "./in-flight.ts";
+import { createJsonLogger, type HostLogger } from "./logger.ts";
+import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from "./options.ts";
+import { PortListener } from "./port-listener.ts";
+import {
+  createReflectionIndex,
+  createReflectionV1,
+  createReflectionV1alpha,
+  ServerReflectionV1,
+  ServerReflectionV1alpha,
+} from "./reflection.ts";
+
+/** Where a listening host can be reached. */
+export interface HostAddress {
+  /** Base URL for clients, e.g. "http://127.0.0.1:8080". */
+  readonly url: string;
+  /** The bound port (the real one when `port` was 0). */
+  readonly port: number;
+}
+
+/** A service host. Build with `createHost`, `register` services, then `listen`. */
+export interface Host {
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedHostOptions;
+  /** The name of the wire engine serving calls ("connect-node" by default). */
+  readonly engineName: string;
+  /** Per-service health, as served by grpc.health.v1.Health ("" is the whole server). */
+  readonly health: HostHealth;
+  /** Calls in progress (the host's own health/reflection/admin calls are not counted). */
+  readonly inFlight: number;
+  /** True once a drain has begun. */
+  readonly draining: boolean;
+  /** The address, once listening. */
+  readonly address: HostAddress | undefined;
+  /**
+   * Adds a service. Allowed until `listen()` or the first call through `inProcessTransport()`.
+   * Methods missing from `impl` answer UNIMPLEMENTED.
+   */
+  register<T extends DescService>(service: T, impl: Partial<ServiceImpl<T>>): this;
+  /** Opens the port and serves. Throws HostError WEFT_ERR_HOST_LISTEN when the port cannot be bound. */
+  listen(): Promise<HostAddress>;
+  /**
+   * A Connect transport that calls the registered services in memory (no sockets), through the same
+   * interceptors, limits and drain admission as network calls.
+   */
+  inProcessTransport(): Transport;
+  /** Adds a step to the drain (see DrainPhase); it runs after the built-in step of its phase. */
+  onDrain(phase: DrainPhase, name: string, run: () => void | Promise<void>): void;
+  /**
+   * Drains: health NOT_SERVING, new calls refused with UNAVAILABLE, in-flight calls finish (up to
+   * `drainGraceMs`, then they are aborted), the listener closes. Idempotent: returns the same promise.
+   */
+  drain(): Promise<void>;
+  /** Closes at once: in-flight calls are aborted with UNAVAILABLE, the port is closed. Idempotent. */
+  close(): Promise<void>;
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The services every host serves itself. */
+const INFRASTRUCTURE_SERVICES: readonly DescService[] = [Health, ServerReflectionV1, ServerReflectionV1alpha, AdminService];
+
+/** Erases a registration's service type (the engine serves any service). */
+function registration<T extends DescService>(service: T, impl: Partial<ServiceImpl<T>>): ServiceRegistration {
+  return { service, impl: impl as unknown as Partial<ServiceImpl<DescService>> };
+}
+
+class WeftHost implements Host {
+  readonly options: ResolvedHostOptions;
+  readonly #engine: WireEngine;
+  readonly #logger: HostLogger;
+  readonly #registrations: ServiceRegistration[] = [];
+  readonly #healthRegistry = new HealthRegistry();
+  readonly #inFlight = new InFlightTracker();
+  readonly #shutdown = new AbortController();
+  readonly #drainSequence = new DrainSequence();
+  #sealed = false;
+  #draining = false;
+  #listener: PortListener | undefined;
+  #attachment: EngineAttachment | undefined;
+  #address: HostAddress | undefined;
+  #listenedAt: number | undefined;
+  #drainPromise: Promise<void> | undefined;
+  #closePromise: Promise<void> | undefined;
+  #allServices: readonly ServiceRegistration[] | undefined;
+
+  constructor(options: HostOptions) {
+    this.options = resolveHostOptions(options);
+    this.#engine = this.options.engine ?? connectNodeEngine;
+    this.#logger = this.options.logger ?? createJsonLogger("weft.host");
+    this.#drainSequence.add({ name: "health-not-serving", phase: "announce", run: () => this.#healthRegistry.setAllNotServing() });
+    this.#drainSequence.add({
+      name: "refuse-new-calls",
+      phase: "refuse",
+      run: () => {
+        this.#draining = true;
+        this.#listener?.goAway();
+      },
+    });
+    this.#drainSequence.add({ name: "wait-in-flight", phase: "settle", run: () => this.#settle() });
+    this.#drainSequence.add({ name: "close-listener", phase: "close", run: () => this.close() });
+  }
+
+  get engineName(): string {
+    return this.#engine.name;
+  }
+
+  get health(): HostHealth {
+    return this.#healthRegistry;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.count;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get address(): HostAddress | undefined {
+    return this.#address;
+  }
+
+  register<T extends DescService>(service: T, impl: Partial<ServiceImpl<T>>): this {
+    if (this.#sealed) {
+      throw new HostError(HostErrorCode.state, `register(${service?.typeName}): services must be registered before listen() and before the first in-process call`);
+    }
+    if (service?.kind !== "service") {
+      throw new HostError(HostErrorCode.options, "register: the first argument must be a service descriptor from generated code");
+    }
+    if (typeof impl !== "object" || impl === null) {
+      throw new HostError(HostErrorCode.options, `register(${service.typeName}): the implementation must be an object of handlers`);
+    }
+    const name = service.typeName;
+    if (INFRASTRUCTURE_SERVICES.some((s) => s.typeName === name) || this.#registrations.some((r) => r.service.typeName === name)) {
+      throw new HostError(HostErrorCode.duplicateService, `register(${name}): this service is already served by the host`);
+    }
+    this.#registrations.push(registration(service, impl));
+    this.#healthRegistry.add(name);
+    return this;
+  }
+
+  async listen(): Promise<HostAddress> {
+    if (this.#listener !== undefined || this.#closePromise !== undefined) {
+      throw new HostError(HostErrorCode.state, "listen(): the host is already listening or closed");
+    }
+    const { options } = this;
+    const listener = new PortListener({
+      maxHeaderListBytes: options.maxHeaderListBytes,
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      idleTimeoutMs: options.idleTimeoutMs,
+      logger: this.#logger,
+    });
+    this.#listener = listener;
+    this.#attachment = this.#engine.attach(listener, this.#engineContext());
+    const port = await listener.listen(options.hostname, options.port);
+    this.#listenedAt = performance.now();
+    const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
+    this.#address = Object.freeze({ url: `http://${host}:${port}`, port });
+    this.#logger.info("listening", { url: this.#address.url, engine: this.#engine.name, services: this.#registrations.map((r) => r.service.typeName) });
+    return this.#address;
+  }
+
+  inProcessTransport(): Transport {
+    let transport: Transport | undefined;
+    const get = () => {
+      if (transport === undefined) {
+        const context = this.#engineContext();
+        transport = createRouterTransport(
+          (router) => {
+            for (const { service, impl } of context.services) router.service(service, impl);
+          },
+          {
+            router: {
+              interceptors: [...context.interceptors],
+              readMaxBytes: context.limits.readMaxBytes,
+              writeMaxBytes: context.limits.writeMaxBytes,
+              maxTimeoutMs: context.limits.maxTimeoutMs === 0 ? undefined : context.limits.maxTimeoutMs,
+              shutdownSignal: context.shutdownSignal,
+            },
+            transport: { readMaxBytes: context.limits.writeMaxBytes, writeMaxBytes: context.limits.readMaxBytes },
+          },
+        );
+      }
+      return transport;
+    };
+    // Built at the first call, so services may be registered after the transport is handed out.
+    return {
+      unary: (...args) => get().unary(...args),
+      stream: (...args) => get().stream(...args),
+    };
+  }
+
+  onDrain(phase: DrainPhase, name: string, run: () => void | Promise<void>): void {
+    const hook: DrainHook = { name, phase, run };
+    this.#drainSequence.add(hook);
+  }
+
+  drain(): Promise<void> {
+    this.#drainPromise ??= (async () => {
+      this.#logger.info("drain started", { inFlight: this.#inFlight.count, graceMs: this.options.drainGraceMs });
+      await this.#drainSequence.run(this.#logger);
+      this.#logger.info("drained");
+    })();
+    return this.#drainPromise;
+  }
+
+  close(): Promise<void> {
+    this.#closePromise ??= (async () => {
+      this.#sealed = true;
+      this.#draining = true;
+      this.#healthRegistry.setAllNotServing();
+      // Ends health Watch streams and any call still running, with a clear code for the caller.
+      this.#shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+      await this.#listener?.close();
+      this.#attachment?.detach();
+    })();
+    return this.#closePromise;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #settle(): Promise<void> {
+    const idle = await this.#inFlight.idle(this.options.drainGraceMs);
+    if (!idle) {
+      this.#logger.error("drain grace period over; aborting calls still in flight", { inFlight: this.#inFlight.count });
+    }
+  }
+
+  #engineContext(): EngineContext {
+    this.#sealed = true;
+    const { options } = this;
+    const host = this;
+    return {
+      services: this.#services(),
+      interceptors: [
+        createErrorSanitizer(this.#logger),
+        createAdmission({
+          get draining() {
+            return host.#draining;
+          },
+          inFlight: this.#inFlight,
+          infrastructure: new Set(INFRASTRUCTURE_SERVICES.map((s) => s.typeName)),
+        }),
+        ...options.interceptors,
+      ],
+      limits: { readMaxBytes: options.readMaxBytes, writeMaxBytes: options.writeMaxBytes, maxTimeoutMs: options.maxTimeoutMs },
+      cors: createCorsPolicy(options.corsAllowedOrigins),
+      shutdownSignal: this.#shutdown.signal,
+      logger: this.#logger,
+    };
+  }
+
+  #services(): readonly ServiceRegistration[] {
+    if (this.#allServices !== undefined) return this.#allServices;
+    const user = [...this.#registrations];
+    const index = createReflectionIndex([...user.map((r) => r.service), ...INFRASTRUCTURE_SERVICES]);
+    const host = this;
+    const infrastructure: ServiceRegistration[] = [
+      registration(Health, createHealthService(this.#healthRegistry)),
+      registration(ServerReflectionV1, createReflectionV1(index)),
+      registration(ServerReflectionV1alpha, createReflectionV1alpha(index)),
+      registration(
+        AdminService,
+        createAdminService({
+          instanceId: this.options.instanceId,
+          version: this.options.version,
+          serviceNames: user.map((r) => r.service.typeName),
+          health: this.#healthRegistry,
+          uptimeMs: () => (host.#listenedAt === undefined ? 0 : performance.now() - host.#listenedAt),
+          inFlight: () => host.#inFlight.count,
+          draining: () => host.#draining,
+        }),
+      ),
+    ];
+    this.#allServices = Object.freeze([...user, ...infrastructure]);
+    return this.#allServices;
+  }
+}
+
+/**
+ * Creates a service host. Options are validated here: an invalid one throws HostError
+ * WEFT_ERR_HOST_OPTIONS naming the field.
+ */
+export function createHost(options: HostOptions = {}): Host {
+  return new WeftHost(options);
+}

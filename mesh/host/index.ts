@@ -1,0 +1,34 @@
+// Public entry of the Weft service host.
+
+/** Creates a service host (Connect, gRPC and gRPC-Web on one port). */
+export { createHost } from "./host.ts";
+/** A service host and where it listens. */
+export type { Host, HostAddress } from "./host.ts";
+/** The host's options, their resolved form, their defaults and their validation. */
+export { hostDefaults, resolveHostOptions } from "./options.ts";
+/** Options of `createHost`, and the same with defaults filled in. */
+export type { HostOptions, ResolvedHostOptions } from "./options.ts";
+/** Errors thrown to the host's user (never to callers), with stable WEFT_ERR_HOST_* codes. */
+export { HostError, HostErrorCode } from "./errors.ts";
+/** Drain phases, and the SIGTERM/SIGINT helper main files call. */
+export { drainOnSignals, drainPhases } from "./drain.ts";
+/** Types of the drain API. */
+export type { DrainHook, DrainOnSignalsOptions, DrainPhase, Drainable } from "./drain.ts";
+/** Per-service health as served by grpc.health.v1. */
+export type { HostHealth, ServingStatus } from "./health.ts";
+/** The host's logger contract, the default JSON logger and a silent one for tests. */
+export { createJsonLogger, silentLogger } from "./logger.ts";
+/** The logger contract. */
+export type { HostLogger } from "./logger.ts";
+/** The wire-engine contract another protocol engine implements. */
+export type { EngineAttachment, EngineContext, EngineLimits, EngineServers, ServiceRegistration, WireEngine } from "./engine.ts";
+/** The default engine: connect-node's adapter. */
+export { connectNodeEngine } from "./connect-node-engine.ts";
+/** The CORS policy shared by engines. */
+export { createCorsPolicy, isPreflight } from "./cors.ts";
+/** The CORS policy types. */
+export type { CorsPolicy, PreflightAnswer } from "./cors.ts";
+/** The message every unexpected handler error is answered with (INTERNAL). */
+export { INTERNAL_ERROR_MESSAGE } from "./host-interceptors.ts";
+/** The unknown-procedure answer and grpc-message encoding, for engines. */
+export { encodeGrpcMessage, respondUnimplemented, unimplementedMessage } from "./unimplemented.ts";

@@ -1,0 +1,166 @@
+// The host's options: documented, defaulted and validated in one place.
+
+import type { Interceptor } from "@connectrpc/connect";
+import { randomUUID } from "node:crypto";
+import type { WireEngine } from "./engine.ts";
+import { HostError, HostErrorCode } from "./errors.ts";
+import type { HostLogger } from "./logger.ts";
+
+/** Options of `createHost`. Every field is optional; defaults are listed per field. */
+export interface HostOptions {
+  /** Address to listen on. Default "127.0.0.1". Use "0.0.0.0" or "::" to accept remote callers. */
+  hostname?: string;
+  /** TCP port. Default 8080; 0 picks a free ephemeral port (see `listen()`'s result). */
+  port?: number;
+  /**
+   * Origins allowed to call from a browser (Connect-Web, gRPC-Web), e.g. ["https://shop.example"];
+   * "*" allows any origin. Default [] (no cross-origin browser calls; same-origin and non-browser
+   * callers are unaffected).
+   */
+  corsAllowedOrigins?: readonly string[];
+  /** Largest request message accepted, in bytes. Default 4 MiB (4_194_304). Larger -> RESOURCE_EXHAUSTED. */
+  readMaxBytes?: number;
+  /** Largest response message sent, in bytes. Default 16 MiB (16_777_216). Larger -> RESOURCE_EXHAUSTED. */
+  writeMaxBytes?: number;
+  /**
+   * Largest request header block, in bytes (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE, HTTP/1.1
+   * `maxHeaderSize`). Default 16 KiB (16_384). Larger -> the request is refused at the HTTP layer
+   * (431 / stream reset).
+   */
+  maxHeaderListBytes?: number;
+  /** Concurrent HTTP/2 streams (calls) per connection. Default 100. */
+  maxConcurrentStreams?: number;
+  /**
+   * Cap on the timeout a client may request, in milliseconds; a larger one is refused with
+   * INVALID_ARGUMENT. Default 300_000 (5 minutes); 0 = no cap.
+   */
+  maxTimeoutMs?: number;
+  /**
+   * A connection with no call in progress and no traffic for this long is closed, in milliseconds
+   * (HTTP/2 GOAWAY, HTTP/1.1 keep-alive timeout). Default 120_000.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * How long a drain waits for in-flight calls before aborting them, in milliseconds. Default 25_000
+   * (inside Kubernetes' default 30 s termination grace).
+   */
+  drainGraceMs?: number;
+  /** Connect interceptors run around every call (in-process transport included), outermost first. Default []. */
+  interceptors?: readonly Interceptor[];
+  /** A unique id for this process, reported by AdminService.GetStatus. Default: a random UUID. */
+  instanceId?: string;
+  /** The build version reported by AdminService.GetStatus. Default "0.0.0-dev". */
+  version?: string;
+  /** The wire engine. Default: `connectNodeEngine` (connect-node's adapter). */
+  engine?: WireEngine;
+  /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
+  logger?: HostLogger;
+}
+
+/** HostOptions with every default filled in. */
+export interface ResolvedHostOptions {
+  readonly hostname: string;
+  readonly port: number;
+  readonly corsAllowedOrigins: readonly string[];
+  readonly readMaxBytes: number;
+  readonly writeMaxBytes: number;
+  readonly maxHeaderListBytes: number;
+  readonly maxConcurrentStreams: number;
+  readonly maxTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly drainGraceMs: number;
+  readonly interceptors: readonly Interceptor[];
+  readonly instanceId: string;
+  readonly version: string;
+  readonly engine: WireEngine | undefined;
+  readonly logger: HostLogger | undefined;
+}
+
+/** The defaults, in one place. */
+export const hostDefaults = {
+  hostname: "127.0.0.1",
+  port: 8080,
+  readMaxBytes: 4 * 1024 * 1024,
+  writeMaxBytes: 16 * 1024 * 1024,
+  maxHeaderListBytes: 16 * 1024,
+  maxConcurrentStreams: 100,
+  maxTimeoutMs: 300_000,
+  idleTimeoutMs: 120_000,
+  drainGraceMs: 25_000,
+  version: "0.0.0-dev",
+} as const;
+
+/** connect-es encodes message lengths in 32 bits: larger limits are meaningless. */
+const MAX_MESSAGE_BYTES = 0xffffffff;
+
+function fail(field: string, problem: string): never {
+  throw new HostError(HostErrorCode.options, `options.${field} ${problem}`);
+}
+
+function int(options: HostOptions, field: keyof HostOptions, fallback: number, min: number, max: number): number {
+  const value = options[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    fail(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function str(options: HostOptions, field: keyof HostOptions, fallback: string): string {
+  const value = options[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value.length === 0) fail(field, `must be a non-empty string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function origins(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail("corsAllowedOrigins", "must be an array of origins or [\"*\"]");
+  for (const origin of value) {
+    if (origin === "*") continue;
+    if (typeof origin !== "string") fail("corsAllowedOrigins", `must hold strings, got ${JSON.stringify(origin)}`);
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      fail("corsAllowedOrigins", `holds ${JSON.stringify(origin)}, which is not an origin such as "https://shop.example"`);
+    }
+    if (url.origin !== origin) {
+      fail("corsAllowedOrigins", `holds ${JSON.stringify(origin)}; an origin has no path or trailing slash (${JSON.stringify(url.origin)})`);
+    }
+  }
+  return Object.freeze([...value]);
+}
+
+/** Validates `options` and fills in defaults. Throws HostError WEFT_ERR_HOST_OPTIONS naming the bad field. */
+export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptions {
+  if (typeof options !== "object" || options === null) fail("", "must be an object");
+  const interceptors = options.interceptors ?? [];
+  if (!Array.isArray(interceptors) || interceptors.some((i) => typeof i !== "function")) {
+    fail("interceptors", "must be an array of Connect interceptors (functions)");
+  }
+  if (options.engine !== undefined && typeof options.engine?.attach !== "function") {
+    fail("engine", "must be a WireEngine (an object with attach())");
+  }
+  if (options.logger !== undefined && (typeof options.logger?.error !== "function" || typeof options.logger?.info !== "function")) {
+    fail("logger", "must have error() and info() functions");
+  }
+  return Object.freeze({
+    hostname: str(options, "hostname", hostDefaults.hostname),
+    port: int(options, "port", hostDefaults.port, 0, 65535),
+    corsAllowedOrigins: origins(options.corsAllowedOrigins),
+    readMaxBytes: int(options, "readMaxBytes", hostDefaults.readMaxBytes, 1, MAX_MESSAGE_BYTES),
+    writeMaxBytes: int(options, "writeMaxBytes", hostDefaults.writeMaxBytes, 1, MAX_MESSAGE_BYTES),
+    // 1 KiB floor: below it ordinary gRPC requests could not be sent at all.
+    maxHeaderListBytes: int(options, "maxHeaderListBytes", hostDefaults.maxHeaderListBytes, 1024, 1024 * 1024),
+    maxConcurrentStreams: int(options, "maxConcurrentStreams", hostDefaults.maxConcurrentStreams, 1, 2 ** 31 - 1),
+    maxTimeoutMs: int(options, "maxTimeoutMs", hostDefaults.maxTimeoutMs, 0, 2 ** 31 - 1),
+    idleTimeoutMs: int(options, "idleTimeoutMs", hostDefaults.idleTimeoutMs, 1, 2 ** 31 - 1),
+    drainGraceMs: int(options, "drainGraceMs", hostDefaults.drainGraceMs, 0, 2 ** 31 - 1),
+    interceptors: Object.freeze([...interceptors]),
+    instanceId: str(options, "instanceId", "") || randomUUID(),
+    version: str(options, "version", hostDefaults.version),
+    engine: options.engine,
+    logger: options.logger,
+  });
+}

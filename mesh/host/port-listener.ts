@@ -1,0 +1,177 @@
+// One TCP port for HTTP/1.1 and HTTP/2 cleartext (prior knowledge).
+//
+// Node's http2 `allowHTTP1` only works under TLS, so the host accepts on a `net` server, reads the first
+// bytes, and hands the socket to the HTTP/2 server when they are the h2 preface ("PRI * HTTP/2.0"), to
+// the HTTP/1.1 server otherwise. Garbage goes to the HTTP/1.1 parser, which answers 400 and closes.
+
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { HostError, HostErrorCode } from "./errors.ts";
+import { errorFields, type HostLogger } from "./logger.ts";
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** How long to wait for in-flight responses to flush when closing, before destroying sockets. */
+const CLOSE_FLUSH_MS = 2_000;
+
+/** Options of the port listener (already validated by the host). */
+export interface PortListenerOptions {
+  readonly maxHeaderListBytes: number;
+  readonly maxConcurrentStreams: number;
+  readonly idleTimeoutMs: number;
+  readonly logger: HostLogger;
+}
+
+/** "h2" / "http1" once the first bytes decide it, "more" while they are a strict prefix of the preface. */
+export function classifyFirstBytes(bytes: Buffer): "h2" | "http1" | "more" {
+  const n = Math.min(bytes.length, H2_PREFACE.length);
+  if (bytes.compare(H2_PREFACE, 0, n, 0, n) !== 0) return "http1";
+  return n === H2_PREFACE.length ? "h2" : "more";
+}
+
+/** The host's listening socket and its HTTP/1.1 and HTTP/2 servers. */
+export class PortListener {
+  /** Serves HTTP/1.1 connections (engines attach `request` listeners). */
+  readonly http1: http.Server;
+  /** Serves HTTP/2 prior-knowledge connections (engines attach `stream` or `request` listeners). */
+  readonly http2: http2.Http2Server;
+  readonly #net: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #openStreams = new WeakMap<http2.Http2Session, number>();
+  readonly #options: PortListenerOptions;
+  #goingAway = false;
+  #closed = false;
+
+  constructor(options: PortListenerOptions) {
+    this.#options = options;
+    const { logger } = options;
+    this.http1 = http.createServer({
+      maxHeaderSize: options.maxHeaderListBytes,
+      keepAliveTimeout: options.idleTimeoutMs,
+      noDelay: true,
+    });
+    // During a drain, every HTTP/1.1 response closes its connection so clients reconnect elsewhere.
+    this.http1.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (this.#goingAway) res.shouldKeepAlive = false;
+    });
+    this.http2 = http2.createServer({
+      settings: {
+        maxConcurrentStreams: options.maxConcurrentStreams,
+        maxHeaderListSize: options.maxHeaderListBytes,
+      },
+      maxHeaderListSize: options.maxHeaderListBytes,
+      // Node's protective defaults (maxSessionMemory, maxHeaderListPairs, invalid-frame and
+      // rapid-reset limits) are kept on purpose.
+    } as http2.ServerOptions);
+    this.http2.on("session", (session: http2.ServerHttp2Session) => {
+      this.#sessions.add(session);
+      this.#openStreams.set(session, 0);
+      session.once("close", () => this.#sessions.delete(session));
+      session.on("error", (err) => logger.error("http2 session error", errorFields(err)));
+      if (this.#goingAway) session.close();
+    });
+    this.http2.on("stream", (stream: http2.ServerHttp2Stream) => {
+      const session = stream.session;
+      if (session === undefined) return;
+      this.#openStreams.set(session, (this.#openStreams.get(session) ?? 0) + 1);
+      stream.once("close", () => this.#openStreams.set(session, (this.#openStreams.get(session) ?? 1) - 1));
+    });
+    // Idle HTTP/2 connections: close (GOAWAY) only those with no call in progress. A long, quiet call
+    // (a slow handler, a health Watch) keeps its connection.
+    this.http2.setTimeout(options.idleTimeoutMs);
+    this.http2.on("timeout", (session: http2.ServerHttp2Session) => {
+      if ((this.#openStreams.get(session) ?? 0) === 0) session.close();
+    });
+    this.http2.on("sessionError", (err: Error) => logger.error("http2 session error", errorFields(err)));
+    this.#net = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
+  }
+
+  /** Listens on `hostname:port`; resolves the bound port (useful with port 0). */
+  listen(hostname: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        reject(new HostError(HostErrorCode.listen, `cannot listen on ${hostname}:${port}: ${err.message}`, { cause: err }));
+      };
+      this.#net.once("error", onError);
+      this.#net.listen({ host: hostname, port }, () => {
+        this.#net.removeListener("error", onError);
+        resolve((this.#net.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /**
+   * Asks clients to go elsewhere without cutting calls in progress: HTTP/2 GOAWAY on every session,
+   * HTTP/1.1 idle connections closed and `Connection: close` on later responses. The port stays open.
+   */
+  goAway(): void {
+    this.#goingAway = true;
+    for (const session of this.#sessions) if (!session.closed) session.close();
+    this.http1.closeIdleConnections();
+  }
+
+  /**
+   * Stops accepting, lets responses being written flush (up to 2 s), then destroys every remaining
+   * connection. Resolves when the port is closed.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.goAway();
+    const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
+    if (this.#sockets.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, CLOSE_FLUSH_MS);
+        timer.unref();
+        const check = setInterval(() => {
+          if (this.#sockets.size === 0) {
+            clearInterval(check);
+            clearTimeout(timer);
+            resolve();
+          }
+        }, 20);
+        check.unref();
+      });
+    }
+    for (const session of this.#sessions) session.destroy();
+    for (const socket of this.#sockets) socket.destroy();
+    this.http1.closeAllConnections();
+    await closed;
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+    // Resets and broken pipes are the client's business; never let them become uncaught exceptions.
+    socket.on("error", () => {});
+    // A connection that never says anything is closed after the idle timeout.
+    socket.setTimeout(this.#options.idleTimeoutMs, () => socket.destroy());
+    let buffered: Buffer | undefined;
+    const onData = (chunk: Buffer) => {
+      buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
+      const kind = classifyFirstBytes(buffered);
+      if (kind === "more") return;
+      socket.removeListener("data", onData);
+      socket.pause();
+      socket.setTimeout(0);
+      socket.unshift(buffered);
+      if (kind === "h2") {
+        // The HTTP/2 session reads the socket's native handle itself and takes the bytes already
+        // buffered in the stream; resuming the JS stream here would steal data from it.
+        this.http2.emit("connection", socket);
+      } else {
+        // The HTTP/1.1 server reads through the JS stream, which must flow again.
+        this.http1.emit("connection", socket);
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+  }
+}
