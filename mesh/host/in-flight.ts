@@ -27,8 +27,8 @@ export class InFlightTracker {
   }
 
   /**
-   * Resolves true when no call is in progress, or false when `timeoutMs` passes first. The timer never
-   * keeps the process alive on its own.
+   * Resolves true when no call is in progress, or false when `timeoutMs` passes first. The timer keeps
+   * the process alive on purpose: a draining process must not exit before its calls finish.
    */
   idle(timeoutMs: number): Promise<boolean> {
     if (this.#count === 0) return Promise.resolve(true);

@@ -98,6 +98,9 @@ export class PortListener {
       this.#net.once("error", onError);
       this.#net.listen({ host: hostname, port }, () => {
         this.#net.removeListener("error", onError);
+        // The HTTP/1.1 server never listens itself, but Node starts its connection tracking (which
+        // enforces headersTimeout/requestTimeout and backs closeIdleConnections) on "listening".
+        this.http1.emit("listening");
         resolve((this.#net.address() as net.AddressInfo).port);
       });
     });
@@ -124,21 +127,24 @@ export class PortListener {
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
+        // Referenced timers on purpose: the flush wait is bounded and must keep the process alive.
         const timer = setTimeout(resolve, CLOSE_FLUSH_MS);
-        timer.unref();
         const check = setInterval(() => {
+          // HTTP/1.1 connections become idle as their last response is written: close them then.
+          this.http1.closeIdleConnections();
           if (this.#sockets.size === 0) {
             clearInterval(check);
             clearTimeout(timer);
             resolve();
           }
         }, 20);
-        check.unref();
       });
     }
     for (const session of this.#sessions) session.destroy();
     for (const socket of this.#sockets) socket.destroy();
     this.http1.closeAllConnections();
+    // Stops the HTTP/1.1 connection-checking timer (the "not running" error is expected: it never listened).
+    this.http1.close(() => {});
     await closed;
   }
 
