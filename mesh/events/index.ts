@@ -16,3 +16,5 @@ export { EnvelopeHeaders } from "./envelope.ts";
 export { eventNames } from "./event-names.ts";
 export type { EventNames } from "./event-names.ts";
 export { natsToConnectError } from "./nats-errors.ts";
+export { createIdempotencyStore } from "./idempotency.ts";
+export type { IdempotencyOptions, IdempotencyStore, RedisCommand } from "./idempotency.ts";
