@@ -67,4 +67,15 @@ describe("GatewayService", () => {
       expect(err.rawMessage).toMatch(message);
     }
   });
+
+  it("echoes a caller's x-request-id, and makes one up when it is missing or unsafe", async () => {
+    const seen: string[] = [];
+    const onHeader = (headers: Headers) => seen.push(headers.get("x-request-id") ?? "");
+    await shop.gateway.browse({ pageSize: 1 }, { headers: { "x-request-id": "req-42" }, onHeader });
+    await shop.gateway.browse({ pageSize: 1 }, { onHeader });
+    await shop.gateway.browse({ pageSize: 1 }, { headers: { "x-request-id": "<script>" }, onHeader });
+    expect(seen[0]).toBe("req-42");
+    expect(seen[1]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen[2]).toMatch(/^[0-9a-f-]{36}$/);
+  });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
@@ -49,7 +50,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     return products.map((product) => ({ product, available: available.get(product.id) ?? 0n }));
   }
 
-  return {
+  return withRequestId({
     async browse(req, ctx) {
       if (req.query.trim() !== "") {
         if (req.pageToken !== "") throw invalidArgument("page_token", "is not supported together with query");
@@ -93,5 +94,25 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
       const { orders: list } = await relay(orders.listOrders({ userId: user.id, pageSize: req.pageSize }, downstream(ctx)));
       return { orders: list };
     },
-  };
+  });
+}
+
+/** Longest caller-chosen request id echoed back; longer or odd ones are replaced. */
+const MAX_REQUEST_ID_LENGTH = 128;
+
+/**
+ * Every gateway response carries an `x-request-id` header: the caller's own (when it is a short token
+ * of safe characters), or a fresh UUID, so a browser or support ticket can name one call.
+ */
+function withRequestId(impl: ServiceImpl<typeof GatewayService>): ServiceImpl<typeof GatewayService> {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(impl) as Array<[string, (req: unknown, ctx: HandlerContext) => unknown]>) {
+    wrapped[name] = (req: unknown, ctx: HandlerContext) => {
+      const given = ctx.requestHeader.get("x-request-id") ?? "";
+      const valid = given.length > 0 && given.length <= MAX_REQUEST_ID_LENGTH && /^[\w.:-]+$/.test(given);
+      ctx.responseHeader.set("x-request-id", valid ? given : randomUUID());
+      return handler(req, ctx);
+    };
+  }
+  return wrapped as ServiceImpl<typeof GatewayService>;
 }

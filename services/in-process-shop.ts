@@ -1,0 +1,88 @@
+import { randomBytes } from "node:crypto";
+import { createMemoryCache } from "../mesh/cache/index.ts";
+import type { ComputePool } from "../mesh/compute/compute-pool.ts";
+import { createInlineComputePool } from "../mesh/compute/index.ts";
+import type { EventBus } from "../mesh/events/event-bus.ts";
+import { createMemoryEventBus } from "../mesh/events/index.ts";
+import { createHost, type Host, type HostLogger } from "../mesh/host/index.ts";
+import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
+import { loadSeedStock } from "./inventory/seed/load-seed.ts";
+import { createShopServices } from "./shop.ts";
+
+/** Options of {@link startInProcessShop}. */
+export interface InProcessShopOptions {
+  /** Address to bind. Default "127.0.0.1". */
+  readonly hostname?: string;
+  /** Port; 0 picks a free one. Default 8080. */
+  readonly port?: number;
+  /** Origins allowed to call from a browser. Default [] (same-origin and non-browser callers only). */
+  readonly corsAllowedOrigins?: readonly string[];
+  /** HMAC key of access tokens (32+ bytes). Default: random per process. */
+  readonly tokenSecret?: Uint8Array;
+  /** The compute pool for password hashing. Default: the inline pool. Closed by `close()`. */
+  readonly compute?: ComputePool;
+  /** The event bus. Default: the in-memory bus. Closed by `close()`. */
+  readonly events?: EventBus;
+  /** log2 of scrypt's N for new password hashes. Default 14. */
+  readonly scryptCostLog2?: number;
+  /** How long a drain waits for in-flight calls, in milliseconds. Default: the host's (25 s). */
+  readonly drainGraceMs?: number;
+  /** The host's logger. Default: JSON lines on stdout/stderr. */
+  readonly logger?: HostLogger;
+}
+
+/** A running in-process shop. */
+export interface InProcessShop {
+  /** The host serving every shop service (plus health, reflection and admin). */
+  readonly host: Host;
+  /** Base URL, e.g. "http://127.0.0.1:8080". */
+  readonly url: string;
+  readonly port: number;
+  /** Graceful drain (health NOT_SERVING, finish in-flight calls, close), then releases bus, cache and pool. */
+  drain(): Promise<void>;
+  /** Closes at once, then releases bus, cache and pool. */
+  close(): Promise<void>;
+}
+
+/**
+ * Every shop service in one process on one port: calls between services go through the host's
+ * in-process transport, with the in-memory event bus and cache (the embedded defaults).
+ */
+export async function startInProcessShop(options: InProcessShopOptions = {}): Promise<InProcessShop> {
+  const [products, stock] = await Promise.all([loadSeedProducts(), loadSeedStock()]);
+  const events = options.events ?? createMemoryEventBus({ source: "shop" });
+  const cache = createMemoryCache();
+  const compute = options.compute ?? createInlineComputePool();
+  const host = createHost({
+    hostname: options.hostname,
+    port: options.port,
+    corsAllowedOrigins: options.corsAllowedOrigins,
+    drainGraceMs: options.drainGraceMs,
+    logger: options.logger,
+  });
+  const services = createShopServices({
+    transport: host.inProcessTransport(),
+    events,
+    cache,
+    compute,
+    tokenSecret: options.tokenSecret ?? new Uint8Array(randomBytes(32)),
+    products,
+    stock,
+    scryptCostLog2: options.scryptCostLog2,
+  });
+  for (const { service, impl } of services) host.register(service, impl);
+
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= Promise.all([events.close(), cache.close(), compute.close()]).then(() => {}));
+  // The bus, cache and pool outlive in-flight calls: they are released in the drain's last phase.
+  host.onDrain("close", "release-shop-resources", release);
+
+  const address = await host.listen();
+  return {
+    host,
+    url: address.url,
+    port: address.port,
+    drain: () => host.drain().then(release),
+    close: () => host.close().then(release),
+  };
+}

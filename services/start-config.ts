@@ -1,0 +1,75 @@
+import { parseTokenSecret } from "./identity/access-tokens.ts";
+
+/** Configuration of `npm start`, read from the environment in one place. */
+export interface StartConfig {
+  /** `HOST`: address to bind. Default "127.0.0.1". */
+  readonly hostname: string;
+  /** `PORT`: the shop's port (every service, every protocol). Default 8080; 0 picks a free one. */
+  readonly port: number;
+  /** `WEB_PORT`: port of the storefront page. Default PORT + 1 (0 when PORT is 0); "off" disables it. */
+  readonly webPort: number | "off";
+  /** `CORS_ORIGINS`: extra origins (comma-separated) allowed to call the API from a browser. Default none. */
+  readonly corsOrigins: readonly string[];
+  /** `IDENTITY_TOKEN_SECRET`: base64url HMAC key (32+ bytes). Default: random per process. */
+  readonly tokenSecret: Uint8Array;
+  /** True when the token key was generated (tokens die with the process). */
+  readonly tokenSecretGenerated: boolean;
+}
+
+/** Stable code of a bad start-up setting. */
+export const WEFT_ERR_SHOP_CONFIG = "WEFT_ERR_SHOP_CONFIG";
+
+/** A start-up setting that cannot be used; the message names the variable. */
+export class ShopConfigError extends Error {
+  readonly code = WEFT_ERR_SHOP_CONFIG;
+  constructor(message: string) {
+    super(message);
+    this.name = "ShopConfigError";
+  }
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value > 65535) throw new ShopConfigError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** Reads and checks the environment; throws ShopConfigError naming the bad variable. */
+export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
+  const mainPort = port(env, "PORT", 8080);
+  const webPort = env.WEB_PORT === "off" ? "off" : port(env, "WEB_PORT", mainPort === 0 ? 0 : mainPort + 1);
+  if (webPort !== "off" && webPort !== 0 && webPort === mainPort) throw new ShopConfigError("WEB_PORT must differ from PORT");
+  const hostname = env.HOST?.trim() || "127.0.0.1";
+  const corsOrigins = (env.CORS_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== "");
+  let secret;
+  try {
+    secret = parseTokenSecret(env.IDENTITY_TOKEN_SECRET);
+  } catch (err) {
+    throw new ShopConfigError((err as Error).message);
+  }
+  return { hostname, port: mainPort, webPort, corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated };
+}
+
+/** The commands `npm start` prints for a newcomer to paste; each one is run by test/shop. */
+export function exampleCommands(url: string): Array<{ title: string; command: string }> {
+  const browse = `'{"query":"oak kettle","pageSize":3}'`;
+  return [
+    {
+      title: "Connect JSON over HTTP/1.1 (browse the catalogue)",
+      command: `curl -sS -X POST ${url}/shop.gateway.v1.GatewayService/Browse -H 'Content-Type: application/json' -d ${browse}`,
+    },
+    {
+      title: "gRPC over HTTP/2, schema from server reflection",
+      command: `npx buf curl --protocol grpc --http2-prior-knowledge --reflect -d ${browse} ${url}/shop.gateway.v1.GatewayService/Browse`,
+    },
+    {
+      title: "health check (grpc.health.v1, Connect JSON)",
+      command: `curl -sS -X POST ${url}/grpc.health.v1.Health/Check -H 'Content-Type: application/json' -d '{}'`,
+    },
+  ];
+}
