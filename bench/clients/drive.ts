@@ -1,0 +1,103 @@
+// The client-side load loop shared by every client driver: `concurrency` calls in flight, each
+// response checked, a warm-up that is not counted, then a measured window. Prints a
+// `{"phase":"measure"}` line when the measured window starts, then the result line.
+
+/** What a client driver reports. */
+export interface DriveResult {
+  /** Calls answered correctly during the measured window. */
+  readonly calls: number;
+  /** Calls that failed or answered wrongly at any time (warm-up included). */
+  readonly failed: number;
+  /** Length of the measured window in seconds. */
+  readonly seconds: number;
+  readonly callsPerSec: number;
+  /** The first failure, for the report. */
+  readonly firstError?: string;
+  /** CPU share of this client process during the window (1.0 = one core busy). */
+  readonly clientCpu: number;
+  /** A description of the client. */
+  readonly detail: string;
+}
+
+/** Options of one drive. */
+export interface DriveOptions {
+  /** Calls kept in flight. */
+  readonly concurrency: number;
+  /** Uncounted warm-up, in milliseconds. */
+  readonly warmupMs: number;
+  /** Measured window, in milliseconds. */
+  readonly durationMs: number;
+  /** Describes the client in the results. */
+  readonly detail: string;
+}
+
+/** Keeps `concurrency` calls in flight until the window ends, and checks every response. */
+export async function drive<T>(call: () => Promise<T>, isCorrect: (response: T) => boolean, options: DriveOptions): Promise<DriveResult> {
+  let ok = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  let stopping = false;
+
+  // One checked call first: a client that cannot talk to the server fails fast, not after the window.
+  try {
+    if (!isCorrect(await call())) throw new Error("wrong response message");
+  } catch (error) {
+    const firstError = String((error as Error).message ?? error);
+    return { calls: 0, failed: 1, seconds: 0, callsPerSec: 0, firstError, clientCpu: 0, detail: options.detail };
+  }
+
+  const loop = async () => {
+    while (!stopping) {
+      try {
+        const response = await call();
+        if (isCorrect(response)) {
+          ok++;
+        } else {
+          failed++;
+          firstError ??= "wrong response message";
+        }
+      } catch (error) {
+        failed++;
+        firstError ??= String((error as Error).message ?? error);
+      }
+    }
+  };
+  const loops = Array.from({ length: options.concurrency }, loop);
+  await new Promise((resolve) => setTimeout(resolve, options.warmupMs));
+  const startOk = ok;
+  const startAt = performance.now();
+  const startCpu = process.cpuUsage();
+  // Tells the runner the measured window starts now, so it can sample the server's CPU over it.
+  process.stdout.write(`${JSON.stringify({ phase: "measure" })}\n`);
+  await new Promise((resolve) => setTimeout(resolve, options.durationMs));
+  const calls = ok - startOk;
+  const seconds = (performance.now() - startAt) / 1000;
+  const cpu = process.cpuUsage(startCpu);
+  stopping = true;
+  await Promise.all(loops);
+  return {
+    calls,
+    failed,
+    seconds,
+    callsPerSec: calls / seconds,
+    ...(firstError === undefined ? {} : { firstError }),
+    clientCpu: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100) / 100,
+    detail: options.detail,
+  };
+}
+
+/** Reads `--port --concurrency --warmup-ms --duration-ms` from argv. */
+export function parseDriveArgs(argv: readonly string[]): { port: number; concurrency: number; warmupMs: number; durationMs: number } {
+  const get = (name: string) => {
+    const i = argv.indexOf(name);
+    const value = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
+    return value;
+  };
+  return { port: get("--port"), concurrency: get("--concurrency"), warmupMs: get("--warmup-ms"), durationMs: get("--duration-ms") };
+}
+
+/** Prints the result line. */
+export function report(result: DriveResult): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

@@ -1,0 +1,99 @@
+// Command-line options of `npm run bench`, parsed and validated in one place.
+
+import { fileURLToPath } from "node:url";
+
+/** Options of one benchmark run. */
+export interface BenchOptions {
+  /** Runs of every scenario (default 3; 1 with --quick). */
+  readonly runs: number;
+  /** Measured seconds per run (default 5; 1 with --quick). */
+  readonly durationS: number;
+  /** Uncounted warm-up seconds before each measured run (default 2; 0.5 with --quick). */
+  readonly warmupS: number;
+  /** Scenario ids or group names to run; undefined = all. */
+  readonly only: readonly string[] | undefined;
+  /** True with --quick (CI: catches crashes, does not judge speed). */
+  readonly quick: boolean;
+  /** Directory the results are written to (default bench/results). */
+  readonly outDir: string;
+  /** True with --help. */
+  readonly help: boolean;
+}
+
+/** Usage text. */
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --quick            1 run, 1 s measured, 0.5 s warm-up: the whole run well under a minute (CI)
+  --only a,b         scenario ids or groups (grpc, http1, client), e.g. --only grpc/weft,grpc/raw-http2
+  --runs N           runs per scenario (default 3, quick 1)
+  --duration S       measured seconds per run (default 5, quick 1)
+  --warmup S         warm-up seconds before each run (default 2, quick 0.5)
+  --out DIR          where to write results (default bench/results)
+  --help             this text`;
+
+const DEFAULT_OUT = fileURLToPath(new URL("../results", import.meta.url));
+
+function positive(name: string, value: string | undefined, integer: boolean): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name} must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`);
+  }
+  return n;
+}
+
+/** Parses argv (without node and script); throws with the flag's name on bad input. */
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  let quick = false;
+  let help = false;
+  let runs: number | undefined;
+  let durationS: number | undefined;
+  let warmupS: number | undefined;
+  let only: string[] | undefined;
+  let outDir = DEFAULT_OUT;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--quick":
+        quick = true;
+        break;
+      case "--help":
+      case "-h":
+        help = true;
+        break;
+      case "--runs":
+        runs = positive("--runs", value(), true);
+        break;
+      case "--duration":
+        durationS = positive("--duration", value(), false);
+        break;
+      case "--warmup": {
+        const v = value();
+        warmupS = v === "0" ? 0 : positive("--warmup", v, false);
+        break;
+      }
+      case "--only":
+        only = value().split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+        if (only.length === 0) throw new Error("--only needs at least one scenario");
+        break;
+      case "--out":
+        outDir = value();
+        break;
+      default:
+        throw new Error(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  return {
+    quick,
+    help,
+    only,
+    outDir,
+    runs: runs ?? (quick ? 1 : 3),
+    durationS: durationS ?? (quick ? 1 : 5),
+    warmupS: warmupS ?? (quick ? 0.5 : 2),
+  };
+}

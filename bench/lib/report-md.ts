@@ -1,0 +1,119 @@
+// The markdown report: one table per scenario group, then the targets, then how it was measured.
+
+import type { BenchResults } from "./run-bench.ts";
+import type { ScenarioGroup } from "./scenarios.ts";
+import type { ScenarioResult, TargetResult } from "./results.ts";
+
+const GROUP_TITLES: Record<ScenarioGroup, string> = {
+  grpc: "gRPC over h2c, tiny unary (server on its own core)",
+  http1: "Connect JSON over HTTP/1.1, tiny unary (server on its own core)",
+  client: "Client → server, 64 calls in flight, tiny unary (client and server on separate cores)",
+};
+
+/** 12345.6 -> "12,346". */
+export function formatRate(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+function cpu(value: number | undefined): string {
+  return value === undefined ? "–" : `${Math.round(value * 100)}%`;
+}
+
+function rateCell(s: ScenarioResult): string {
+  const sum = s.summary;
+  if (sum === undefined) return "–";
+  if (sum.status === "unavailable") return "not available";
+  if (sum.median === undefined) return "**FAILED**";
+  return `**${formatRate(sum.median)}**`;
+}
+
+function rangeCell(s: ScenarioResult): string {
+  const sum = s.summary;
+  if (sum?.min === undefined || sum.max === undefined) return "–";
+  return `${formatRate(sum.min)} – ${formatRate(sum.max)}`;
+}
+
+function runsCell(s: ScenarioResult): string {
+  const sum = s.summary;
+  if (sum === undefined || sum.status === "unavailable") return "–";
+  return `${sum.okRuns}/${s.runs.length}${sum.failedRuns > 0 ? ` (${sum.failedRuns} failed)` : ""}`;
+}
+
+/** "0.91× (0.88–0.93)". */
+function ratioCell(t: TargetResult): string {
+  if (t.ratio === undefined) return "–";
+  const range = t.runRatios.length > 1 ? ` (runs ${Math.min(...t.runRatios).toFixed(2)}–${Math.max(...t.runRatios).toFixed(2)})` : "";
+  return `${t.ratio.toFixed(2)}×${range}`;
+}
+
+function statusCell(t: TargetResult): string {
+  if (t.status === "met") return "met";
+  if (t.status === "NOT met") return "**NOT met**";
+  return `${t.status}${t.note ? ` (${t.note})` : ""}`;
+}
+
+/** The whole markdown report. `chartFile` is the SVG's file name, linked from the report. */
+export function renderMarkdown(results: BenchResults, chartFile: string): string {
+  const m = results.machine;
+  const lines: string[] = [];
+  lines.push(`# Weft benchmarks, ${results.startedAt}`);
+  lines.push("");
+  lines.push(`Command: \`${results.command}\``);
+  lines.push("");
+  lines.push(
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; ${m.pinning}. ` +
+      `Load average (1 min) ${m.loadAverageStart} at start, ${m.loadAverageEnd ?? "?"} at end.`,
+  );
+  lines.push("");
+  const o = results.options;
+  lines.push(
+    `${o.runs} run(s) per scenario, ${o.durationS} s measured after ${o.warmupS} s of warm-up, scenarios interleaved; ` +
+      `median (min – max) of verified runs.${o.quick ? " **Quick mode: checks that everything runs, not how fast.**" : ""}`,
+  );
+  for (const group of ["grpc", "http1", "client"] as const) {
+    const rows = results.scenarios.filter((s) => s.group === group);
+    if (rows.length === 0) continue;
+    lines.push("");
+    lines.push(`## ${GROUP_TITLES[group]}`);
+    lines.push("");
+    const unit = group === "client" ? "calls/s" : "req/s";
+    lines.push(`Load: ${rows[0].generator}`);
+    lines.push("");
+    lines.push(`| ${group === "client" ? "client → server" : "server"} | ${unit} (median) | range | runs ok | server CPU | ${group === "client" ? "client" : "generator"} CPU | others on server core |`);
+    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    for (const s of rows) {
+      lines.push(
+        `| ${s.label} | ${rateCell(s)} | ${rangeCell(s)} | ${runsCell(s)} | ${cpu(s.summary?.serverCpu)} | ${cpu(s.summary?.loadCpu)} | ${cpu(s.summary?.otherOnServerCore)} |`,
+      );
+    }
+  }
+  if (results.targets.length > 0) {
+    lines.push("");
+    lines.push("## Targets (ratios of medians from this run)");
+    lines.push("");
+    lines.push("| target | ratio | goal | result |");
+    lines.push("|---|---:|---:|---|");
+    for (const t of results.targets) {
+      lines.push(`| ${t.label} | ${ratioCell(t)} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} |`);
+    }
+  }
+  const problems = results.scenarios.flatMap((s) =>
+    s.runs.flatMap((r) =>
+      r.status === "failed" ? [`- ${s.id} run ${r.run}: ${r.problems.join("; ")}`] : r.status === "unavailable" && r.run === 1 ? [`- ${s.id}: not available: ${r.reason}`] : [],
+    ),
+  );
+  if (problems.length > 0) {
+    lines.push("");
+    lines.push("## Failed and unavailable");
+    lines.push("");
+    lines.push(...problems);
+  }
+  lines.push("");
+  lines.push("## How it is measured");
+  lines.push("");
+  lines.push(...results.notes.map((n) => `- ${n}`));
+  lines.push("");
+  lines.push(`![chart](${chartFile})`);
+  lines.push("");
+  return lines.join("\n");
+}

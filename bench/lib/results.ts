@@ -1,0 +1,125 @@
+// The shape of bench/results/<timestamp>.json, and the summaries computed from the runs.
+
+import { summarize, median } from "./stats.ts";
+import type { ScenarioGroup, Target } from "./scenarios.ts";
+
+/** One run of one scenario. A failed run never carries a rate. */
+export interface RunResult {
+  readonly run: number;
+  readonly status: "ok" | "failed" | "unavailable";
+  /** Requests (or calls) per second, only when status is "ok". */
+  readonly rate?: number;
+  /** Why the run failed (verification problems, crashes). */
+  readonly problems: readonly string[];
+  /** Why the scenario is not available. */
+  readonly reason?: string;
+  /** What served (and, for client scenarios, what called). */
+  readonly serverDetail?: string;
+  readonly clientDetail?: string;
+  /**
+   * CPU shares during the measured window (1.0 = one core fully busy): the server process, the load
+   * generator or client process, and how busy the server's and the load's cores were in total (the
+   * excess over the benchmark's own process is other work on the machine).
+   */
+  readonly cpu?: { readonly server?: number; readonly load?: number; readonly serverCore?: number; readonly loadCore?: number };
+  readonly latencyMeanMs?: number;
+  readonly latencyP99Ms?: number;
+  /** Counts as the load generator or client driver reported them (verified requests, errors). */
+  readonly counts?: Readonly<Record<string, number>>;
+}
+
+/** Summary over a scenario's runs. */
+export interface ScenarioSummary {
+  /** ok: every run verified; partial: some runs failed; failed: none verified; unavailable: not built yet. */
+  readonly status: "ok" | "partial" | "failed" | "unavailable";
+  readonly okRuns: number;
+  readonly failedRuns: number;
+  readonly median?: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly serverCpu?: number;
+  readonly loadCpu?: number;
+  /** Median share of the server core used by other processes than the server (noise). */
+  readonly otherOnServerCore?: number;
+}
+
+/** All runs of one scenario. */
+export interface ScenarioResult {
+  readonly id: string;
+  readonly group: ScenarioGroup;
+  readonly label: string;
+  /** The load generator (or client driver) and its exact flags. */
+  readonly generator: string;
+  readonly runs: RunResult[];
+  summary?: ScenarioSummary;
+}
+
+/** A target judged on this run's numbers. */
+export interface TargetResult extends Target {
+  readonly status: "met" | "NOT met" | "not available" | "no data";
+  /** subject median / baseline median. */
+  readonly ratio?: number;
+  /** subject / baseline for each run where both were verified. */
+  readonly runRatios: readonly number[];
+  readonly note?: string;
+}
+
+/** Summarizes a scenario's runs. */
+export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
+  const ok = result.runs.filter((r) => r.status === "ok");
+  const failed = result.runs.filter((r) => r.status === "failed");
+  if (result.runs.length > 0 && result.runs.every((r) => r.status === "unavailable")) {
+    return { status: "unavailable", okRuns: 0, failedRuns: 0 };
+  }
+  const rates = summarize(ok.map((r) => r.rate as number));
+  const medianOf = (values: (number | undefined)[]) => {
+    const known = values.filter((v): v is number => v !== undefined);
+    return known.length > 0 ? median(known) : undefined;
+  };
+  const cpu = (key: "server" | "load") => medianOf(ok.map((r) => r.cpu?.[key]));
+  const other = medianOf(
+    ok.map((r) => (r.cpu?.serverCore === undefined || r.cpu.server === undefined ? undefined : Math.max(0, Math.round((r.cpu.serverCore - r.cpu.server) * 100) / 100))),
+  );
+  return {
+    status: ok.length === 0 ? "failed" : failed.length > 0 ? "partial" : "ok",
+    okRuns: ok.length,
+    failedRuns: failed.length,
+    ...(rates ?? {}),
+    serverCpu: cpu("server"),
+    loadCpu: cpu("load"),
+    otherOnServerCore: other,
+  };
+}
+
+/** Judges a target from the scenario results of the same run. */
+export function judgeTarget(target: Target, scenarios: readonly ScenarioResult[]): TargetResult {
+  const subject = scenarios.find((s) => s.id === target.subject);
+  const baseline = scenarios.find((s) => s.id === target.baseline);
+  if (subject === undefined || baseline === undefined) {
+    return { ...target, status: "no data", runRatios: [], note: "not part of this run (--only)" };
+  }
+  const subjectSummary = subject.summary ?? summarizeScenario(subject);
+  const baselineSummary = baseline.summary ?? summarizeScenario(baseline);
+  if (subjectSummary.status === "unavailable" || baselineSummary.status === "unavailable") {
+    const which = subjectSummary.status === "unavailable" ? subject.id : baseline.id;
+    return { ...target, status: "not available", runRatios: [], note: `${which} is not available` };
+  }
+  if (subjectSummary.median === undefined || baselineSummary.median === undefined) {
+    const which = subjectSummary.median === undefined ? subject.id : baseline.id;
+    return { ...target, status: "no data", runRatios: [], note: `${which} has no verified run` };
+  }
+  const runRatios: number[] = [];
+  for (const run of subject.runs) {
+    const peer = baseline.runs.find((r) => r.run === run.run);
+    if (run.status === "ok" && peer?.status === "ok") runRatios.push((run.rate as number) / (peer.rate as number));
+  }
+  const ratio = subjectSummary.median / baselineSummary.median;
+  const partial = subjectSummary.status === "partial" || baselineSummary.status === "partial";
+  return {
+    ...target,
+    status: ratio >= target.atLeast ? "met" : "NOT met",
+    ratio,
+    runRatios,
+    ...(partial ? { note: "some runs failed; medians over verified runs only" } : {}),
+  };
+}

@@ -1,0 +1,135 @@
+// Runs the selected scenarios side by side (interleaved, so drift on the machine spreads over all of
+// them), judges the targets on the same run, and writes the JSON, markdown and SVG results.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import { join } from "node:path";
+import { AUTOCANNON_FLAGS } from "./autocannon.ts";
+import { BENCH_PATH, BENCH_PAYLOAD_BYTES, grpcRequestFrame, grpcResponseFrame, jsonRequestBody, jsonResponseBody } from "./bench-request.ts";
+import { H2LOAD_FLAGS, h2loadAvailable, h2loadVersion } from "./h2load.ts";
+import { machineInfo, type MachineInfo } from "./machine.ts";
+import type { BenchOptions } from "./options.ts";
+import { packageVersion } from "./package-version.ts";
+import { renderMarkdown } from "./report-md.ts";
+import { renderSvg } from "./report-svg.ts";
+import { judgeTarget, summarizeScenario, type ScenarioResult, type TargetResult } from "./results.ts";
+import { CLIENT_CONCURRENCY, generatorOf, runScenarioOnce, type RunSettings } from "./run-scenario.ts";
+import { selectScenarios, TARGETS } from "./scenarios.ts";
+
+/** Everything written to bench/results/<timestamp>.json. */
+export interface BenchResults {
+  readonly schema: 1;
+  readonly startedAt: string;
+  finishedAt?: string;
+  readonly command: string;
+  readonly options: Omit<BenchOptions, "help" | "outDir">;
+  readonly machine: MachineInfo;
+  readonly generators: { readonly h2load: string; readonly autocannon: string; readonly client: string };
+  readonly request: { readonly path: string; readonly payloadBytes: number; readonly grpcRequestFrameBytes: number; readonly grpcResponseFrameBytes: number; readonly json: string; readonly jsonResponse: string };
+  readonly scenarios: ScenarioResult[];
+  targets: TargetResult[];
+  readonly notes: readonly string[];
+}
+
+/** Paths of the files a run wrote. */
+export interface WrittenResults {
+  readonly json: string;
+  readonly markdown: string;
+  readonly latestMarkdown: string;
+  readonly svg: string;
+}
+
+const NOTES: readonly string[] = [
+  "All servers serve weft.testing.v1.TestService/UnaryCall for the same request (16-byte payload in, 16-byte payload asked back); every server child process runs alone on the server core.",
+  "The two ceilings (raw node:http2, raw node:http) check the request framing (gRPC frame header / JSON.parse) and answer a fixed, byte-identical response without a protobuf codec: nothing on that transport can be faster.",
+  "Verification: a decoded UnaryCall over the scenario's protocol before and after the load; h2load: every request done, succeeded, 2xx, and exactly one 25-byte response frame of DATA per completed call (a gRPC error is trailers-only, so it shows up as missing bytes); autocannon: every response 2xx with the exact expected body (--expectBody), no errors or timeouts; client drivers check every decoded response. A run with any problem is marked failed and has no number.",
+  "Warm-up runs of the same generator precede each measured run and are verified too, but not counted.",
+  "CPU shares are sampled from /proc over the measured window (100% = one core busy): a server near 100% is the bottleneck; a generator near 100% means the server may be faster than measured. 'Others on server core' is how busy the server's core was beyond the server process itself (other processes, and kernel work for loopback traffic): high values mean the number is depressed by noise.",
+  "Other work on the machine shows in the load average; medians over interleaved runs damp it, ranges show it.",
+];
+
+function commandLine(argv: readonly string[]): string {
+  const viaNpm = process.env.npm_lifecycle_event === "bench";
+  return viaNpm ? `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}` : `node bench/run.ts ${argv.join(" ")}`.trim();
+}
+
+/** Runs the benchmarks. `log` receives progress lines. */
+export async function runBench(options: BenchOptions, argv: readonly string[], log: (line: string) => void): Promise<BenchResults> {
+  const scenarios = selectScenarios(options.only);
+  const tmp = mkdtempSync(join(os.tmpdir(), "weft-bench-"));
+  const grpcBodyFile = join(tmp, "unary-call.grpc");
+  writeFileSync(grpcBodyFile, grpcRequestFrame);
+  const settings: RunSettings = { durationS: options.durationS, warmupS: options.warmupS, grpcBodyFile };
+  const results: BenchResults = {
+    schema: 1,
+    startedAt: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    command: commandLine(argv),
+    options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, only: options.only, quick: options.quick },
+    machine: machineInfo(),
+    generators: {
+      h2load: h2loadAvailable() ? `${await h2loadVersion()}, flags ${H2LOAD_FLAGS.join(" ")} (64 streams), POST with content-type application/grpc, te trailers` : "h2load not installed",
+      autocannon: `autocannon ${packageVersion("autocannon")}, flags ${AUTOCANNON_FLAGS.join(" ")}, POST Connect JSON with --expectBody`,
+      client: `bench/clients/*.ts, ${CLIENT_CONCURRENCY} calls in flight, one connection per client`,
+    },
+    request: {
+      path: BENCH_PATH,
+      payloadBytes: BENCH_PAYLOAD_BYTES,
+      grpcRequestFrameBytes: grpcRequestFrame.length,
+      grpcResponseFrameBytes: grpcResponseFrame.length,
+      json: jsonRequestBody,
+      jsonResponse: jsonResponseBody,
+    },
+    scenarios: scenarios.map((s) => ({ id: s.id, group: s.group, label: s.label, generator: generatorOf(s, settings), runs: [] })),
+    targets: [],
+    notes: NOTES,
+  };
+  try {
+    for (let run = 1; run <= options.runs; run++) {
+      // Rotate the order every run so no scenario always runs first (or right after a heavy one).
+      const order = scenarios.map((_, i) => scenarios[(i + run - 1) % scenarios.length]);
+      for (const scenario of order) {
+        const result = await runScenarioOnce(scenario, run, settings);
+        const target = results.scenarios.find((s) => s.id === scenario.id) as ScenarioResult;
+        target.runs.push(result);
+        log(
+          `run ${run}/${options.runs} ${scenario.id.padEnd(20)} ` +
+            (result.status === "ok"
+              ? `${Math.round(result.rate as number).toLocaleString("en-US").padStart(8)} /s  cpu server ${pct(result.cpu?.server)} load ${pct(result.cpu?.load)}, cores ${pct(result.cpu?.serverCore)} / ${pct(result.cpu?.loadCore)} busy`
+              : result.status === "unavailable"
+                ? `not available: ${result.reason}`
+                : `FAILED: ${result.problems.join("; ")}`),
+        );
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  for (const s of results.scenarios) {
+    s.runs.sort((a, b) => a.run - b.run);
+    s.summary = summarizeScenario(s);
+  }
+  results.targets = TARGETS.map((t) => judgeTarget(t, results.scenarios)).filter((t) => t.note !== "not part of this run (--only)");
+  results.machine.loadAverageEnd = Math.round(os.loadavg()[0] * 100) / 100;
+  results.finishedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  return results;
+}
+
+function pct(value: number | undefined): string {
+  return value === undefined ? "?" : `${Math.round(value * 100)}%`;
+}
+
+/** Writes <timestamp>.json, .md, .svg and latest.md / latest.svg into `outDir`. */
+export function writeResults(results: BenchResults, outDir: string): WrittenResults {
+  mkdirSync(outDir, { recursive: true });
+  const stamp = results.startedAt.replace(/:/g, "-");
+  const json = join(outDir, `${stamp}.json`);
+  const markdown = join(outDir, `${stamp}.md`);
+  const svg = join(outDir, `${stamp}.svg`);
+  const latestMarkdown = join(outDir, "latest.md");
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(svg, renderSvg(results));
+  writeFileSync(join(outDir, "latest.svg"), renderSvg(results));
+  writeFileSync(markdown, renderMarkdown(results, `${stamp}.svg`));
+  writeFileSync(latestMarkdown, renderMarkdown(results, "latest.svg"));
+  return { json, markdown, latestMarkdown, svg };
+}

@@ -1,0 +1,35 @@
+// `npm run bench`: every scenario side by side in one run, verified, with Weft's ratios against its
+// peers. See bench/lib/options.ts for the flags and bench/README.md for what each scenario measures.
+
+import { parseOptions, USAGE } from "./lib/options.ts";
+import { renderMarkdown } from "./lib/report-md.ts";
+import { runBench, writeResults } from "./lib/run-bench.ts";
+
+const argv = process.argv.slice(2);
+let options;
+try {
+  options = parseOptions(argv);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const results = await runBench(options, argv, (line) => console.log(line));
+const written = writeResults(results, options.outDir);
+console.log("");
+console.log(renderMarkdown(results, written.svg).replace(/\n!\[chart\].*\n/, "\n"));
+console.log(`results: ${written.json}`);
+console.log(`         ${written.markdown} (also ${written.latestMarkdown})`);
+console.log(`         ${written.svg}`);
+
+// A scenario that crashed or answered wrongly is a broken benchmark: fail the command so CI sees it.
+// Targets not met and scenarios not available yet are reported, not failures of the harness.
+const broken = results.scenarios.filter((s) => s.summary?.status === "failed" || s.summary?.status === "partial");
+if (broken.length > 0) {
+  console.error(`\n${broken.length} scenario(s) had failed runs: ${broken.map((s) => s.id).join(", ")}`);
+  process.exit(1);
+}
