@@ -1,0 +1,57 @@
+// gRPC over HTTP/2 to one endpoint, with one HTTP/2 session per endpoint (connect-node's session
+// manager: reconnects on demand, pings idle connections).
+
+import type { Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import type { Endpoint } from "../discovery/index.ts";
+import type { EndpointTransport } from "./endpoint-transport.ts";
+
+/** Settings of the HTTP/2 endpoint transports. */
+export interface Http2EndpointOptions {
+  /** Interceptors run around every attempt (e.g. telemetry). Default none. */
+  readonly interceptors?: readonly Interceptor[];
+  /** Largest response message accepted, in bytes. Default 4 MiB. */
+  readonly readMaxBytes?: number;
+  /** Largest request message sent, in bytes. Default 4 MiB. */
+  readonly writeMaxBytes?: number;
+  /** Time allowed to establish a connection, in milliseconds. Default 2000. */
+  readonly connectTimeoutMs?: number;
+  /** Close a connection idle for this long, in milliseconds. Default 60000. */
+  readonly idleConnectionTimeoutMs?: number;
+}
+
+/** Creates a gRPC (HTTP/2, binary Protobuf) transport to `endpoint.address`. */
+export function createHttp2EndpointTransport(endpoint: Endpoint, options: Http2EndpointOptions = {}): EndpointTransport {
+  const baseUrl = `http://${endpoint.address}`;
+  const sessionOptions = {
+    connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+    idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 60_000,
+    pingIntervalMs: 10_000,
+    pingTimeoutMs: 5_000,
+  };
+  const sessionManager = new Http2SessionManager(baseUrl, sessionOptions);
+  const transport = createGrpcTransport({
+    baseUrl,
+    sessionManager,
+    interceptors: [...(options.interceptors ?? [])],
+    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+    writeMaxBytes: options.writeMaxBytes ?? 4 * 1024 * 1024,
+  });
+  let closed = false;
+  return {
+    unary: (...args) => transport.unary(...args),
+    stream: (...args) => transport.stream(...args),
+    close(graceful) {
+      if (closed) return;
+      closed = true;
+      if (!graceful) {
+        sessionManager.abort();
+        return;
+      }
+      // Let streams in progress finish; the session manager closes the idle session by itself, but do
+      // not keep an idle socket to a drained endpoint around for a minute.
+      const timer = setTimeout(() => sessionManager.abort(), 30_000);
+      timer.unref();
+    },
+  };
+}

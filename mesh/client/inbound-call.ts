@@ -1,0 +1,53 @@
+// Deadline propagation: a server interceptor records each inbound call's deadline and signal in async
+// context, and the mesh client bounds every outbound call made while handling it by what remains, and
+// cancels it with the inbound call. Like OpenTelemetry's context, this is one process-wide
+// AsyncLocalStorage: it holds no state of its own, only what each call puts in its async scope.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Interceptor } from "@connectrpc/connect";
+
+/** The inbound call an outbound call is made for. */
+export interface InboundCall {
+  /** Absolute deadline (Date.now() based), or undefined when the caller set none. */
+  readonly deadlineAt: number | undefined;
+  /** Aborts when the inbound call ends (deadline, cancel, shutdown). */
+  readonly signal: AbortSignal;
+}
+
+const inbound = new AsyncLocalStorage<InboundCall>();
+
+/** The inbound call being handled in the current async context, if any. */
+export function currentInboundCall(): InboundCall | undefined {
+  return inbound.getStore();
+}
+
+/** Runs `fn` as part of handling `call` (for servers that do not use the interceptor, e.g. tests). */
+export function runInInboundCall<T>(call: InboundCall, fn: () => T): T {
+  return inbound.run(call, fn);
+}
+
+const GRPC_TIMEOUT_UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** Reads the caller's timeout (gRPC, Connect or Weft-over-NATS header), in milliseconds. */
+export function timeoutFromHeaders(header: Headers): number | undefined {
+  const grpc = header.get("grpc-timeout");
+  if (grpc !== null) {
+    const m = /^(\d{1,8})([HMSmun])$/.exec(grpc);
+    if (m !== null) return Number(m[1]) * GRPC_TIMEOUT_UNITS[m[2]];
+  }
+  const other = header.get("connect-timeout-ms") ?? header.get("weft-timeout-ms");
+  if (other !== null && /^\d{1,10}$/.test(other)) return Number(other);
+  return undefined;
+}
+
+/**
+ * A server interceptor that makes the call's remaining deadline and cancellation apply to every mesh
+ * client call its handler makes. Install it on every server (HTTP/2 and NATS).
+ */
+export function createInboundCallInterceptor(): Interceptor {
+  return (next) => (req) => {
+    const timeoutMs = timeoutFromHeaders(req.header);
+    const call: InboundCall = { deadlineAt: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, signal: req.signal };
+    return inbound.run(call, () => next(req));
+  };
+}

@@ -1,0 +1,170 @@
+// Options of createMeshClient, their defaults (filled in one place) and validation.
+
+import type { Interceptor } from "@connectrpc/connect";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Endpoint, EndpointSource } from "../discovery/index.ts";
+import type { OutlierDetectorOptions, RetryBudgetOptions } from "../resilience/index.ts";
+import type { EndpointTransport, TransportKind } from "./endpoint-transport.ts";
+import type { Http2EndpointOptions } from "./http2-endpoint-transport.ts";
+
+/** Retry settings. */
+export interface RetryOptions {
+  /** Most attempts per call, the first included. Default 3. */
+  readonly maxAttempts?: number;
+  /** Backoff before the first retry is random in [0, baseBackoffMs), doubling each retry. Default 10. */
+  readonly baseBackoffMs?: number;
+  /** Cap on one backoff, in milliseconds. Default 250. */
+  readonly maxBackoffMs?: number;
+  /** The retry budget shared by every call of this client. Defaults: 20% + 10/s over 10 s. */
+  readonly budget?: RetryBudgetOptions;
+}
+
+/** Hedging settings (NO_SIDE_EFFECTS methods of services that enable it). */
+export interface HedgingOptions {
+  /** Send a second attempt when the first has taken longer than this latency percentile. Default 95. */
+  readonly percentile?: number;
+  /** Never hedge sooner than this, in milliseconds. Default 5. */
+  readonly minDelayMs?: number;
+  /** Samples a method needs before it is hedged. Default 100. */
+  readonly minSamples?: number;
+}
+
+/** Balancer settings. */
+export interface BalancerOptions {
+  /** "p2c" (power of two choices on cost) or "round-robin" (ignores latency and load). Default "p2c". */
+  readonly policy?: "p2c" | "round-robin";
+  /** Time constant of the latency EWMA, in milliseconds. Default 5000. */
+  readonly decayMs?: number;
+  /** Latency assumed for a new endpoint, and that an idle one drifts toward, in ms. Default 1. */
+  readonly initialLatencyMs?: number;
+  /** Weight of one in-flight call the instance reports, relative to one of ours. Default 0.25. */
+  readonly reportedLoadWeight?: number;
+  /** Latency charged for a failed attempt (at least double the current estimate), in ms. Default 50. */
+  readonly failurePenaltyMs?: number;
+}
+
+/** Per-service settings, by fully-qualified service name. */
+export interface ServiceOptions {
+  /** Which wire to use. Default: `defaultTransport`. */
+  readonly transport?: TransportKind;
+  /** Hedge NO_SIDE_EFFECTS methods. Default false. */
+  readonly hedging?: boolean;
+}
+
+/** Options of createMeshClient. */
+export interface MeshClientOptions {
+  /** Where endpoints come from (NATS discovery or static). */
+  readonly discovery: EndpointSource;
+  /** NATS connection for services using the "nats" transport. Required only then. */
+  readonly nc?: NatsConnection;
+  /** The transport for services not listed in `services`. Default "grpc". */
+  readonly defaultTransport?: TransportKind;
+  /** Per-service settings. Default none. */
+  readonly services?: Readonly<Record<string, ServiceOptions>>;
+  /** Interceptors around every attempt (telemetry, auth). Default none. */
+  readonly interceptors?: readonly Interceptor[];
+  /** Settings of the HTTP/2 connections. */
+  readonly http2?: Http2EndpointOptions;
+  /**
+   * Builds the gRPC transport to one endpoint. Default: connect-node's gRPC transport over one HTTP/2
+   * session per endpoint. Lets another HTTP/2 engine be swapped in.
+   */
+  readonly grpcTransport?: (endpoint: Endpoint) => EndpointTransport;
+  /** Retries; false disables them. */
+  readonly retry?: RetryOptions | false;
+  /** Hedging settings (enabled per service). */
+  readonly hedging?: HedgingOptions;
+  /** Outlier ejection; false disables it. Defaults: 5 failures in a row, 1 s doubling to 30 s, +-20%, at most 50%. */
+  readonly outlierDetection?: OutlierDetectorOptions | false;
+  /** Balancer settings. */
+  readonly balancer?: BalancerOptions;
+  /** Bound outbound calls by the remaining deadline of the inbound call being handled. Default true. */
+  readonly propagateDeadlines?: boolean;
+  /** Bound on a NATS call without a deadline, in milliseconds. Default 30000. */
+  readonly natsDefaultTimeoutMs?: number;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  readonly discovery: EndpointSource;
+  readonly nc: NatsConnection | undefined;
+  readonly defaultTransport: TransportKind;
+  readonly services: Readonly<Record<string, ServiceOptions>>;
+  readonly interceptors: readonly Interceptor[];
+  readonly http2: Http2EndpointOptions;
+  readonly grpcTransport: ((endpoint: Endpoint) => EndpointTransport) | undefined;
+  readonly retry: Required<Omit<RetryOptions, "budget">> & { budget: RetryBudgetOptions } | false;
+  readonly hedging: Required<HedgingOptions>;
+  readonly outlierDetection: OutlierDetectorOptions | false;
+  readonly balancer: Required<BalancerOptions>;
+  readonly propagateDeadlines: boolean;
+  readonly natsDefaultTimeoutMs: number;
+}
+
+function num(value: unknown, field: string, min: number, max = Number.POSITIVE_INFINITY, integer = false): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new TypeError(`${field} must be ${integer ? "an integer" : "a number"} >= ${min}${max < Infinity ? ` and <= ${max}` : ""}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function kind(value: unknown, field: string): TransportKind {
+  if (value !== "grpc" && value !== "nats") throw new TypeError(`${field} must be "grpc" or "nats", got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Fills defaults and validates; throws naming the first bad field. */
+export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
+  if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
+  if (o.discovery === undefined || typeof o.discovery.endpoints !== "function") {
+    throw new TypeError("options.discovery must be an EndpointSource (createNatsDiscovery or createStaticDiscovery)");
+  }
+  const defaultTransport = kind(o.defaultTransport ?? "grpc", "options.defaultTransport");
+  const services = o.services ?? {};
+  let usesNats = defaultTransport === "nats";
+  for (const [name, s] of Object.entries(services)) {
+    if (s.transport !== undefined) usesNats ||= kind(s.transport, `options.services["${name}"].transport`) === "nats";
+    if (s.hedging !== undefined && typeof s.hedging !== "boolean") throw new TypeError(`options.services["${name}"].hedging must be a boolean`);
+  }
+  if (usesNats && (o.nc === undefined || typeof o.nc.publish !== "function")) {
+    throw new TypeError("options.nc must be a NATS connection when a service uses the nats transport");
+  }
+  const r = o.retry === false ? false : {
+    maxAttempts: num(o.retry?.maxAttempts ?? 3, "options.retry.maxAttempts", 1, 10, true),
+    baseBackoffMs: num(o.retry?.baseBackoffMs ?? 10, "options.retry.baseBackoffMs", 0),
+    maxBackoffMs: num(o.retry?.maxBackoffMs ?? 250, "options.retry.maxBackoffMs", 0),
+    budget: o.retry?.budget ?? {},
+  };
+  const h = o.hedging ?? {};
+  const b = o.balancer ?? {};
+  const policy = b.policy ?? "p2c";
+  if (policy !== "p2c" && policy !== "round-robin") throw new TypeError(`options.balancer.policy must be "p2c" or "round-robin"`);
+  const propagateDeadlines = o.propagateDeadlines ?? true;
+  if (typeof propagateDeadlines !== "boolean") throw new TypeError("options.propagateDeadlines must be a boolean");
+  if (o.grpcTransport !== undefined && typeof o.grpcTransport !== "function") throw new TypeError("options.grpcTransport must be a function");
+  return {
+    discovery: o.discovery,
+    nc: o.nc,
+    defaultTransport,
+    services,
+    interceptors: [...(o.interceptors ?? [])],
+    http2: o.http2 ?? {},
+    grpcTransport: o.grpcTransport,
+    retry: r,
+    hedging: {
+      percentile: num(h.percentile ?? 95, "options.hedging.percentile", 1, 100),
+      minDelayMs: num(h.minDelayMs ?? 5, "options.hedging.minDelayMs", 0),
+      minSamples: num(h.minSamples ?? 100, "options.hedging.minSamples", 1, 1000, true),
+    },
+    outlierDetection: o.outlierDetection ?? {},
+    balancer: {
+      policy,
+      decayMs: num(b.decayMs ?? 5000, "options.balancer.decayMs", 1),
+      initialLatencyMs: num(b.initialLatencyMs ?? 1, "options.balancer.initialLatencyMs", 0.001),
+      reportedLoadWeight: num(b.reportedLoadWeight ?? 0.25, "options.balancer.reportedLoadWeight", 0),
+      failurePenaltyMs: num(b.failurePenaltyMs ?? 50, "options.balancer.failurePenaltyMs", 0),
+    },
+    propagateDeadlines,
+    natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
+  };
+}

@@ -1,0 +1,237 @@
+// The Connect `Transport` behind `mesh.client(Service)`: every unary call picks an endpoint, carries
+// the remaining deadline, and is retried or hedged only when that is safe and the budget allows.
+
+import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import type { RetryBudget } from "../resilience/index.ts";
+import type { EndpointPool, EndpointState } from "./endpoint-pool.ts";
+import type { TransportKind } from "./endpoint-transport.ts";
+import { classifyFailure } from "./failure.ts";
+import { currentInboundCall } from "./inbound-call.ts";
+import { LatencyTracker } from "./latency-tracker.ts";
+import type { ResolvedOptions } from "./options.ts";
+
+/** Counters of one mesh client. */
+export interface CallStats {
+  /** Calls started. */
+  calls: number;
+  /** Attempts sent (calls + retries + hedges). */
+  attempts: number;
+  /** Retries sent. */
+  retries: number;
+  /** Hedged attempts sent. */
+  hedges: number;
+  /** Calls that ended in an error. */
+  failures: number;
+}
+
+/** Shared by every service transport of one mesh client. */
+export interface MeshCallContext {
+  readonly pool: EndpointPool;
+  readonly options: ResolvedOptions;
+  readonly budget: RetryBudget | undefined;
+  readonly stats: CallStats;
+  /** Resolves once discovery has its first table. */
+  readonly ready: () => Promise<void>;
+}
+
+/** Creates the transport for one service. */
+export function createServiceTransport(ctx: MeshCallContext, serviceName: string): Transport {
+  const serviceOptions = ctx.options.services[serviceName] ?? {};
+  const kind: TransportKind = serviceOptions.transport ?? ctx.options.defaultTransport;
+  const hedgingEnabled = serviceOptions.hedging === true;
+  const retry = ctx.options.retry;
+  const { pool, budget, stats } = ctx;
+  const trackers = new Map<string, LatencyTracker>();
+  let isReady = false;
+
+  async function waitReady(): Promise<void> {
+    if (isReady) return;
+    await ctx.ready();
+    isReady = true;
+  }
+
+  function bounds(signal: AbortSignal | undefined, timeoutMs: number | undefined): { signal: AbortSignal | undefined; deadlineAt: number | undefined } {
+    let deadlineAt = timeoutMs === undefined || timeoutMs <= 0 ? undefined : Date.now() + timeoutMs;
+    if (!ctx.options.propagateDeadlines) return { signal, deadlineAt };
+    const inbound = currentInboundCall();
+    if (inbound === undefined) return { signal, deadlineAt };
+    if (inbound.deadlineAt !== undefined && (deadlineAt === undefined || inbound.deadlineAt < deadlineAt)) deadlineAt = inbound.deadlineAt;
+    return { signal: signal === undefined ? inbound.signal : AbortSignal.any([signal, inbound.signal]), deadlineAt };
+  }
+
+  function noEndpoint(): ConnectError {
+    return new ConnectError(`no healthy endpoint for ${serviceName}`, Code.Unavailable);
+  }
+
+  function deadlineError(last: ConnectError | undefined): ConnectError {
+    return last?.code === Code.DeadlineExceeded ? last : new ConnectError("the deadline was exceeded before a reply", Code.DeadlineExceeded, undefined, undefined, last);
+  }
+
+  function tracker(method: DescMethodUnary): LatencyTracker {
+    let t = trackers.get(method.name);
+    if (t === undefined) trackers.set(method.name, (t = new LatencyTracker(ctx.options.hedging.percentile)));
+    return t;
+  }
+
+  async function unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    callerSignal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: MessageInitShape<I>,
+    contextValues?: ContextValues,
+  ): Promise<UnaryResponse<I, O>> {
+    stats.calls++;
+    budget?.recordRequest();
+    if (!isReady) await waitReady();
+    const { signal, deadlineAt } = bounds(callerSignal, timeoutMs);
+    const idempotency = method.idempotency;
+    const idempotent = idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS || idempotency === MethodOptions_IdempotencyLevel.IDEMPOTENT;
+    const hedge = hedgingEnabled && idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+    const maxAttempts = retry === false ? 1 : retry.maxAttempts;
+    let tried: string[] | undefined;
+    let last: ConnectError | undefined;
+    const started = hedge ? performance.now() : 0;
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw fail(ConnectError.from(signal.reason, Code.Canceled));
+      const remaining = deadlineAt === undefined ? undefined : deadlineAt - Date.now();
+      if (remaining !== undefined && remaining <= 0) throw fail(deadlineError(last));
+      const state = pool.pick(serviceName, kind, tried);
+      if (state === undefined) throw fail(last ?? noEndpoint());
+      (tried ??= []).push(state.endpoint.instanceId);
+      stats.attempts++;
+      try {
+        const res = hedge
+          ? await hedged(state, method, signal, remaining, header, input, contextValues, tried)
+          : await pool.unary(state, kind, method, signal, remaining, header, input, contextValues);
+        if (hedge) tracker(method as unknown as DescMethodUnary).record(performance.now() - started);
+        return res;
+      } catch (err) {
+        last = ConnectError.from(err);
+        if (signal?.aborted) throw fail(last);
+        const f = classifyFailure(err);
+        const safe = f.neverReachedHandler || (idempotent && f.retryableIfIdempotent);
+        if (retry === false || !safe || attempt + 1 >= maxAttempts || !budget!.tryWithdraw()) throw fail(last);
+        stats.retries++;
+        const backoffMs = Math.random() * Math.min(retry.maxBackoffMs, retry.baseBackoffMs * 2 ** attempt);
+        if (deadlineAt !== undefined && Date.now() + backoffMs >= deadlineAt) throw fail(last);
+        if (backoffMs >= 1) await sleep(backoffMs, signal);
+      }
+    }
+  }
+
+  function fail(err: ConnectError): ConnectError {
+    stats.failures++;
+    return err;
+  }
+
+  // Runs the first attempt; if it is still out after the method's latency percentile, sends one more to
+  // another endpoint. The first success wins and the other is cancelled.
+  function hedged<I extends DescMessage, O extends DescMessage>(
+    first: EndpointState,
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: MessageInitShape<I>,
+    contextValues: ContextValues | undefined,
+    tried: string[],
+  ): Promise<UnaryResponse<I, O>> {
+    const t = tracker(method as unknown as DescMethodUnary);
+    const delay = t.count >= ctx.options.hedging.minSamples ? Math.max(ctx.options.hedging.minDelayMs, t.value()) : Number.NaN;
+    if (Number.isNaN(delay) || (timeoutMs !== undefined && delay >= timeoutMs)) {
+      return pool.unary(first, kind, method, signal, timeoutMs, header, input, contextValues);
+    }
+    return new Promise((resolve, reject) => {
+      const controllers: AbortController[] = [];
+      let running = 0;
+      let done = false;
+      const finish = () => {
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        for (const c of controllers) c.abort(new ConnectError("hedged attempt superseded", Code.Canceled));
+      };
+      const onAbort = () => {
+        if (done) return;
+        finish();
+        reject(ConnectError.from(signal!.reason, Code.Canceled));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const launch = (state: EndpointState, remaining: number | undefined) => {
+        const ac = new AbortController();
+        controllers.push(ac);
+        running++;
+        pool.unary(state, kind, method, ac.signal, remaining, header, input, contextValues).then(
+          (res) => {
+            if (done) return;
+            finish();
+            resolve(res);
+          },
+          (err) => {
+            running--;
+            if (done) return;
+            const f = classifyFailure(err);
+            if ((!f.retryableIfIdempotent && !f.neverReachedHandler) || running === 0) {
+              finish();
+              reject(err);
+            }
+          },
+        );
+      };
+      launch(first, timeoutMs);
+      const startedAt = Date.now();
+      const timer = setTimeout(() => {
+        if (done) return;
+        const second = pool.pick(serviceName, kind, tried);
+        if (second === undefined || tried.includes(second.endpoint.instanceId) || !budget?.tryWithdraw()) return;
+        tried.push(second.endpoint.instanceId);
+        stats.hedges++;
+        stats.attempts++;
+        launch(second, timeoutMs === undefined ? undefined : timeoutMs - (Date.now() - startedAt));
+      }, delay);
+    });
+  }
+
+  return {
+    unary,
+    async stream<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodStreaming<I, O>,
+      callerSignal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeadersInit | undefined,
+      input: AsyncIterable<MessageInitShape<I>>,
+      contextValues?: ContextValues,
+    ): Promise<StreamResponse<I, O>> {
+      stats.calls++;
+      if (!isReady) await waitReady();
+      const { signal, deadlineAt } = bounds(callerSignal, timeoutMs);
+      const remaining = deadlineAt === undefined ? undefined : deadlineAt - Date.now();
+      if (remaining !== undefined && remaining <= 0) throw fail(deadlineError(undefined));
+      const state = pool.pick(serviceName, kind, undefined);
+      if (state === undefined) throw fail(noEndpoint());
+      stats.attempts++;
+      try {
+        return await pool.stream(state, kind, method, signal, remaining, header, input, contextValues);
+      } catch (err) {
+        throw fail(ConnectError.from(err));
+      }
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(ConnectError.from(signal!.reason, Code.Canceled));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
