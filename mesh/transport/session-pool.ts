@@ -1,0 +1,115 @@
+// One HTTP/2 session per endpoint, shared by every call to it, with bounded concurrency. A session that
+// received GOAWAY or closed is replaced on the next call; calls already on it finish undisturbed.
+
+import * as http2 from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** Options of a session pool (already validated). */
+export interface SessionPoolOptions {
+  readonly authority: string;
+  readonly connectOptions: http2.SecureClientSessionOptions;
+  readonly maxConcurrentCalls: number;
+  readonly maxQueuedCalls: number;
+  readonly idleTimeoutMs: number;
+}
+
+type Waiter = { resolve: () => void; reject: (e: unknown) => void; signal: AbortSignal | undefined; onAbort: (() => void) | undefined };
+
+/** Maps a session or socket error to a ConnectError (UNAVAILABLE: the call may not have reached anyone). */
+export function connectionError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return new ConnectError(`connection failed${code !== undefined ? ` (${code})` : ""}`, Code.Unavailable, undefined, undefined, err);
+}
+
+export class SessionPool {
+  readonly #opts: SessionPoolOptions;
+  #session: http2.ClientHttp2Session | undefined = undefined;
+  #active = 0;
+  #queue: Waiter[] = [];
+  #idleTimer: NodeJS.Timeout | undefined = undefined;
+  #closed = false;
+
+  constructor(opts: SessionPoolOptions) {
+    this.#opts = opts;
+  }
+
+  /** Calls running plus calls waiting for a slot. */
+  get outstanding(): number {
+    return this.#active + this.#queue.length;
+  }
+
+  /** Waits for a call slot. RESOURCE_EXHAUSTED when the queue is full, CANCELED if `signal` aborts first. */
+  acquire(signal: AbortSignal | undefined): Promise<void> | undefined {
+    if (this.#closed) return Promise.reject(new ConnectError("transport is closed", Code.Unavailable));
+    if (this.#active < this.#opts.maxConcurrentCalls) {
+      this.#active++;
+      this.#clearIdle();
+      return undefined;
+    }
+    if (this.#queue.length >= this.#opts.maxQueuedCalls) {
+      return Promise.reject(new ConnectError(`too many calls queued (maxQueuedCalls ${this.#opts.maxQueuedCalls})`, Code.ResourceExhausted));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, reject, signal, onAbort: undefined };
+      if (signal !== undefined) {
+        w.onAbort = () => {
+          const i = this.#queue.indexOf(w);
+          if (i >= 0) this.#queue.splice(i, 1);
+          reject(ConnectError.from(signal.reason, Code.Canceled));
+        };
+        signal.addEventListener("abort", w.onAbort, { once: true });
+      }
+      this.#queue.push(w);
+    });
+  }
+
+  /** Returns a call slot. */
+  release(): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) {
+      if (next.onAbort !== undefined) next.signal!.removeEventListener("abort", next.onAbort);
+      next.resolve();
+      return;
+    }
+    this.#active--;
+    if (this.#active === 0 && this.#opts.idleTimeoutMs > 0 && this.#session !== undefined) {
+      this.#idleTimer = setTimeout(() => {
+        this.#idleTimer = undefined;
+        if (this.#active === 0) this.#session?.close();
+      }, this.#opts.idleTimeoutMs);
+      this.#idleTimer.unref();
+    }
+  }
+
+  #clearIdle(): void {
+    if (this.#idleTimer !== undefined) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+  }
+
+  /** The live session, connecting if needed. */
+  session(): http2.ClientHttp2Session {
+    const s = this.#session;
+    if (s !== undefined && !s.closed && !s.destroyed) return s;
+    const created = http2.connect(this.#opts.authority, this.#opts.connectOptions);
+    created.on("error", () => {});
+    const forget = () => {
+      if (this.#session === created) this.#session = undefined;
+    };
+    created.on("goaway", forget);
+    created.on("close", forget);
+    this.#session = created;
+    return created;
+  }
+
+  /** Closes the session gracefully (running calls finish); later calls fail with UNAVAILABLE. */
+  close(): void {
+    this.#closed = true;
+    this.#clearIdle();
+    for (const w of this.#queue.splice(0)) w.reject(new ConnectError("transport is closed", Code.Unavailable));
+    this.#session?.close();
+    this.#session = undefined;
+  }
+}
