@@ -103,7 +103,6 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
         strategy: "stall",
         stall: o.snapshotStallMs,
         maxWait: o.snapshotTimeoutMs,
-        noMux: true,
       });
       for await (const msg of replies) {
         if (msg.data.length === 0) continue; // status messages
