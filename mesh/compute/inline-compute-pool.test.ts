@@ -27,9 +27,11 @@ describe("createInlineComputePool", () => {
     await pool.close();
   });
 
-  it("passes a task's error through and rejects bad task references", async () => {
+  it("answers Internal for a task's error (kept as cause) and rejects bad task references", async () => {
     const pool = createInlineComputePool();
-    await expect(pool.run(tasks, "fail", { message: "boom" })).rejects.toThrow("boom");
+    const err = await pool.run(tasks, "fail", { message: "boom" }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: Code.Internal, rawMessage: "compute task failed" });
+    expect((err as Error).cause).toMatchObject({ message: "boom" });
     await expect(pool.run(tasks, "missing", {})).rejects.toMatchObject({ code: Code.Internal });
     await expect(pool.run("tasks.ts", "add", {})).rejects.toThrow("moduleUrl");
     await pool.close();

@@ -1,7 +1,16 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 
-/** A task: a named export taking structured-cloneable input, returning output (or a promise of it). */
-export type TaskFunction = (input: unknown) => unknown;
+/** What a task learns besides its input. */
+export interface TaskContext {
+  /** The caller's trace context as W3C headers (`traceparent`, `tracestate`); empty without a propagator. */
+  readonly trace: Readonly<Record<string, string>>;
+}
+
+/**
+ * A task: a named export taking structured-cloneable input (and a TaskContext), returning
+ * structured-cloneable output or a promise of it. CPU only: no I/O in tasks.
+ */
+export type TaskFunction = (input: unknown, context: TaskContext) => unknown;
 
 /** Imports `moduleUrl` and returns its export `name`, failing with a message naming both when it is not a function. */
 export async function loadTask(moduleUrl: string, name: string): Promise<TaskFunction> {

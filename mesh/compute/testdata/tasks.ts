@@ -34,3 +34,13 @@ export function crash(): never {
 export function scrypt(input: { password: string; salt: string }): string {
   return scryptSync(input.password, input.salt, 32, { N: 16384, r: 8, p: 1 }).toString("hex");
 }
+
+/** Returns the context the pool handed to the task. */
+export function context(_input: unknown, ctx: { trace: Record<string, string> }): { trace: Record<string, string> } {
+  return ctx;
+}
+
+/** Returns the id of the thread it ran on (0 is the main thread). */
+export async function threadId(): Promise<number> {
+  return (await import("node:worker_threads")).threadId;
+}

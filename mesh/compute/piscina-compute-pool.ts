@@ -1,0 +1,92 @@
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Piscina } from "piscina";
+import { abortError } from "./abort-error.ts";
+import type { ComputePool, RunOptions } from "./compute-pool.ts";
+import { poolToConnectError } from "./piscina-errors.ts";
+import { checkTaskRef } from "./task-module.ts";
+import { traceCarrier } from "./trace-carrier.ts";
+import type { TaskMessage } from "./worker-entry.ts";
+
+/** Options for `createPiscinaComputePool`. */
+export interface PiscinaComputePoolOptions {
+  /** Worker threads. Default `os.availableParallelism()`. */
+  readonly maxThreads?: number;
+  /** Threads kept alive when idle. Default 1. */
+  readonly minThreads?: number;
+  /** Tasks that may wait for a thread; one more answers RESOURCE_EXHAUSTED. Default 4 × maxThreads. */
+  readonly maxQueue?: number;
+  /** An idle thread above minThreads exits after this long. Default 30,000. */
+  readonly idleTimeoutMs?: number;
+  /** Heap limit per worker thread, in MB. Default: Node's. */
+  readonly maxOldGenerationSizeMb?: number;
+  /** Called when a worker fails outside any task (the pool replaces it). Default: nothing. */
+  readonly onError?: (err: unknown) => void;
+}
+
+/** How long `close()` waits for running tasks before terminating the threads. */
+const CLOSE_TIMEOUT_MS = 30_000;
+
+function parseOptions(o: PiscinaComputePoolOptions) {
+  const maxThreads = o.maxThreads ?? availableParallelism();
+  const minThreads = o.minThreads ?? 1;
+  const maxQueue = o.maxQueue ?? 4 * maxThreads;
+  const idleTimeoutMs = o.idleTimeoutMs ?? 30_000;
+  if (!Number.isInteger(maxThreads) || maxThreads < 1) throw new TypeError("options.maxThreads must be a positive integer");
+  if (!Number.isInteger(minThreads) || minThreads < 0 || minThreads > maxThreads) {
+    throw new TypeError("options.minThreads must be an integer from 0 to maxThreads");
+  }
+  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new TypeError("options.maxQueue must be a non-negative integer");
+  if (!Number.isFinite(idleTimeoutMs) || idleTimeoutMs < 0) throw new TypeError("options.idleTimeoutMs must be a non-negative number");
+  const heap = o.maxOldGenerationSizeMb;
+  if (heap !== undefined && (!Number.isInteger(heap) || heap < 16)) {
+    throw new TypeError("options.maxOldGenerationSizeMb must be an integer of at least 16");
+  }
+  return { maxThreads, minThreads, maxQueue, idleTimeoutMs, heap };
+}
+
+/**
+ * A piscina worker pool for CPU-heavy handlers (one per process: several pools would fight for the
+ * same cores). Each task runs one at a time on a thread; at most `maxQueue` wait, beyond that a run
+ * fails fast with RESOURCE_EXHAUSTED rather than queueing forever. The caller's signal drops a queued
+ * task and terminates the thread of a running one (piscina starts a fresh thread). A task that crashes
+ * its thread fails alone: piscina replaces the thread and the other tasks carry on.
+ */
+export function createPiscinaComputePool(options: PiscinaComputePoolOptions = {}): ComputePool {
+  const o = parseOptions(options);
+  const onError = options.onError ?? (() => {});
+  const piscina = new Piscina<TaskMessage, unknown>({
+    filename: fileURLToPath(new URL("./worker-entry.ts", import.meta.url)),
+    maxThreads: o.maxThreads,
+    minThreads: o.minThreads,
+    maxQueue: o.maxQueue,
+    idleTimeout: o.idleTimeoutMs,
+    concurrentTasksPerWorker: 1,
+    closeTimeout: CLOSE_TIMEOUT_MS,
+    ...(o.heap ? { resourceLimits: { maxOldGenerationSizeMb: o.heap } } : {}),
+  });
+  // A worker failing with no task of its own is reported here instead of crashing the process.
+  piscina.on("error", onError);
+  let closed = false;
+
+  return {
+    async run<Output>(moduleUrl: string, name: string, input: unknown, runOptions: RunOptions = {}): Promise<Output> {
+      checkTaskRef(moduleUrl, name);
+      if (closed) throw new ConnectError("compute pool is closed", Code.Unavailable);
+      const { signal } = runOptions;
+      if (signal?.aborted) throw abortError(signal);
+      try {
+        return (await piscina.run({ moduleUrl, name, input, trace: traceCarrier() }, { signal: signal ?? null })) as Output;
+      } catch (err) {
+        throw poolToConnectError(err, signal);
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await piscina.close();
+    },
+  };
+}
