@@ -29,16 +29,6 @@ export function parseMode(argv: readonly string[]): ServerMode {
   return mode;
 }
 
-/** Reads a required numeric `--name value` argument. */
-export function numberArg(argv: readonly string[], name: string): number {
-  const i = argv.indexOf(name);
-  const value = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
-  if (!Number.isFinite(value)) {
-    throw new Error(`${name} must be a number`);
-  }
-  return value;
-}
-
 /** Prints the ready line. */
 export function announceReady(port: number, detail?: string): void {
   const line: ReadyLine = detail === undefined ? { ready: true, port } : { ready: true, port, detail };

@@ -1,0 +1,98 @@
+// The harness checks itself: a quick run of real scenarios must produce verified numbers in the JSON
+// and the reports, and a server that answers some calls wrongly must give a failed run with no number.
+
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { h2loadAvailable } from "./lib/h2load.ts";
+import type { BenchResults } from "./lib/run-bench.ts";
+import { runScenarioOnce, type RunSettings } from "./lib/run-scenario.ts";
+import type { Scenario } from "./lib/scenarios.ts";
+import { grpcRequestFrame } from "./lib/bench-request.ts";
+
+const run = promisify(execFile);
+const benchDir = fileURLToPath(new URL(".", import.meta.url));
+const outDir = mkdtempSync(join(tmpdir(), "weft-bench-test-"));
+
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+describe("npm run bench -- --quick", () => {
+  it("writes verified numbers for the selected scenarios", { timeout: 60_000 }, async () => {
+    const only = h2loadAvailable() ? "grpc/raw-http2,http1/raw-http,client/grpc-js" : "http1/raw-http,client/grpc-js";
+    const { stdout } = await run(
+      process.execPath,
+      [join(benchDir, "run.ts"), "--quick", "--only", only, "--duration", "0.5", "--warmup", "0.2", "--out", outDir],
+      { timeout: 55_000 },
+    );
+    expect(stdout).toContain("req/s (median)");
+
+    const files = readdirSync(outDir);
+    const jsonFile = files.find((f) => f.endsWith(".json"));
+    expect(jsonFile).toBeDefined();
+    expect(files).toContain("latest.md");
+    expect(files).toContain("latest.svg");
+
+    const results = JSON.parse(readFileSync(join(outDir, jsonFile as string), "utf8")) as BenchResults;
+    expect(results.machine.node).toBe(process.version);
+    expect(results.machine.cores).toBeGreaterThan(0);
+    expect(results.generators.autocannon).toContain("-c 64");
+    expect(results.scenarios.map((s) => s.id)).toEqual(only.split(","));
+    for (const scenario of results.scenarios) {
+      expect(scenario.runs).toHaveLength(1);
+      const [only1] = scenario.runs;
+      expect(only1.status, `${scenario.id}: ${only1.problems.join("; ")}`).toBe("ok");
+      expect(only1.rate).toBeGreaterThan(0);
+      expect(scenario.summary?.median).toBe(only1.rate);
+      expect(scenario.summary?.status).toBe("ok");
+    }
+    const http1 = results.scenarios.find((s) => s.id === "http1/raw-http");
+    expect(http1?.runs[0].counts?.mismatches).toBe(0);
+    expect(http1?.runs[0].counts?.status2xx).toBe(http1?.runs[0].counts?.total);
+    const grpc = results.scenarios.find((s) => s.id === "grpc/raw-http2");
+    if (grpc !== undefined) {
+      const counts = grpc.runs[0].counts ?? {};
+      expect(counts.done).toBe(counts.requests);
+      expect(counts.dataBytes).toBe(counts.done * results.request.grpcResponseFrameBytes);
+    }
+    const client = results.scenarios.find((s) => s.id === "client/grpc-js");
+    expect(client?.runs[0].counts?.failed).toBe(0);
+
+    const markdown = readFileSync(join(outDir, "latest.md"), "utf8");
+    expect(markdown).toContain(results.machine.cpuModel);
+    expect(markdown).toContain("raw node:http JSON (ceiling)");
+    expect(readFileSync(join(outDir, "latest.svg"), "utf8")).toMatch(/^<svg[^>]*>[\s\S]*<\/svg>\n$/);
+  });
+});
+
+describe("a server that answers some calls wrongly", () => {
+  const settings = (): RunSettings => {
+    const grpcBodyFile = join(outDir, "body.grpc");
+    if (!existsSync(grpcBodyFile)) writeFileSync(grpcBodyFile, grpcRequestFrame);
+    return { durationS: 0.3, warmupS: 0.2, grpcBodyFile };
+  };
+  const flaky = (group: "grpc" | "http1"): Scenario => ({
+    id: `${group}/flaky`,
+    group,
+    label: "flaky",
+    server: join(benchDir, "fixtures", "flaky-server.ts"),
+    mode: group === "grpc" ? "h2" : "h1",
+  });
+
+  it.skipIf(!h2loadAvailable())("gets a failed gRPC run with no rate (trailers-only errors are HTTP 200)", { timeout: 30_000 }, async () => {
+    const result = await runScenarioOnce(flaky("grpc"), 1, settings());
+    expect(result.status).toBe("failed");
+    expect(result.rate).toBeUndefined();
+    expect(result.problems.join("\n")).toMatch(/response DATA was \d+ bytes/);
+  });
+
+  it("gets a failed HTTP/1.1 run with no rate (wrong bodies with status 200)", { timeout: 30_000 }, async () => {
+    const result = await runScenarioOnce(flaky("http1"), 1, settings());
+    expect(result.status).toBe("failed");
+    expect(result.rate).toBeUndefined();
+    expect(result.problems.join("\n")).toMatch(/responses with an unexpected body/);
+  });
+});
