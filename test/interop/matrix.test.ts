@@ -1,0 +1,75 @@
+// The interop matrix for connect-es clients: connect-node's transports (Connect, gRPC, gRPC-Web) and
+// Weft's own transports against Weft's engine, and Weft's transports against connect-node and grpc-js
+// servers. One table of cases (cases.ts) x one table of clients x servers.
+
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { createClient } from "@connectrpc/connect";
+import type { Transport } from "@connectrpc/connect";
+import { compressionGzip, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { createWeftConnectTransport, createWeftGrpcTransport } from "../../mesh/transport/index.ts";
+import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
+import { CASES } from "./cases.ts";
+import type { ClientCaps } from "./cases.ts";
+import { startConnectNode, startGrpcJs, startWeft } from "./servers.ts";
+import type { RunningServer } from "./servers.ts";
+
+interface ClientKind {
+  readonly name: string;
+  readonly caps: ClientCaps;
+  /** Which URL of the server it needs. */
+  readonly http1: boolean;
+  readonly make: (baseUrl: string, gzip: boolean) => Transport & { close?: () => void };
+}
+
+const gz = (on: boolean) => (on ? { sendCompression: compressionGzip, acceptCompression: [compressionGzip] } : {});
+
+const CONNECT_NODE_CLIENTS: ClientKind[] = [
+  { name: "connect-node gRPC", caps: { bidi: true }, http1: false, make: (u, g) => createGrpcTransport({ baseUrl: u, ...gz(g) }) },
+  { name: "connect-node gRPC-Web h2", caps: { bidi: true }, http1: false, make: (u, g) => createGrpcWebTransport({ baseUrl: u, httpVersion: "2", ...gz(g) }) },
+  { name: "connect-node gRPC-Web h1", caps: { bidi: false }, http1: true, make: (u, g) => createGrpcWebTransport({ baseUrl: u, httpVersion: "1.1", ...gz(g) }) },
+  { name: "connect-node Connect h1 proto", caps: { bidi: false }, http1: true, make: (u, g) => createConnectTransport({ baseUrl: u, httpVersion: "1.1", ...gz(g) }) },
+  { name: "connect-node Connect h1 JSON", caps: { bidi: false, json: true }, http1: true, make: (u, g) => createConnectTransport({ baseUrl: u, httpVersion: "1.1", useBinaryFormat: false, ...gz(g) }) },
+  { name: "connect-node Connect h2 JSON", caps: { bidi: true, json: true }, http1: false, make: (u, g) => createConnectTransport({ baseUrl: u, httpVersion: "2", useBinaryFormat: false, ...gz(g) }) },
+];
+
+const WEFT_CLIENTS: ClientKind[] = [
+  { name: "weft gRPC", caps: { bidi: true }, http1: false, make: (u, g) => createWeftGrpcTransport({ baseUrl: u, sendGzip: g }) },
+  { name: "weft gRPC JSON", caps: { bidi: true, json: true }, http1: false, make: (u, g) => createWeftGrpcTransport({ baseUrl: u, sendGzip: g, binaryFormat: false }) },
+  { name: "weft Connect h1", caps: { bidi: false }, http1: true, make: (u, g) => createWeftConnectTransport({ baseUrl: u, sendGzip: g }) },
+];
+
+const SERVERS: { name: string; start: () => Promise<RunningServer>; clients: ClientKind[] }[] = [
+  { name: "weft", start: startWeft, clients: [...CONNECT_NODE_CLIENTS, ...WEFT_CLIENTS] },
+  { name: "connect-node", start: startConnectNode, clients: WEFT_CLIENTS },
+  // grpc-js speaks gRPC (protobuf) only.
+  { name: "grpc-js", start: startGrpcJs, clients: WEFT_CLIENTS.filter((c) => c.name === "weft gRPC") },
+];
+
+describe.each(SERVERS)("server $name", ({ start, clients }) => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await start();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  describe.each(clients)("client $name", (kind) => {
+    const transports: (Transport & { close?: () => void })[] = [];
+    const env = () => {
+      const url = kind.http1 ? server.url1! : server.url;
+      const transport = kind.make(url, false);
+      const gzipTransport = kind.make(url, true);
+      transports.push(transport, gzipTransport);
+      return { transport, client: createClient(TestService, transport), gzipClient: createClient(TestService, gzipTransport), server, caps: kind.caps };
+    };
+    afterAll(() => {
+      for (const t of transports) t.close?.();
+    });
+    const cases = CASES.filter((c) => (c.bidi !== true || kind.caps.bidi) && (c.binary !== true || kind.caps.json !== true));
+    it.each(cases)("$name", async (c) => {
+      if ((c.limits === true && !server.limits) || (c.details === true && !server.details)) return;
+      await c.run(env());
+    });
+  });
+});
