@@ -8,6 +8,7 @@ import { GatewayService, type ProductView } from "../gen/shop/gateway/v1/gateway
 const apiUrl = new URLSearchParams(location.search).get("api") ?? location.origin;
 const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: apiUrl }));
 let accessToken = "";
+let currentQuery = "";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 $("api-url").textContent = apiUrl;
@@ -53,7 +54,8 @@ function renderProducts(views: ProductView[]): void {
   $("products").replaceChildren(...rows);
 }
 
-async function browse(query = ""): Promise<void> {
+async function browse(query = currentQuery): Promise<void> {
+  currentQuery = query;
   show("status", "loading", "Loading…");
   try {
     const { products } = await gateway.browse({ query, pageSize: 10 });
@@ -70,8 +72,9 @@ async function checkout(productId: string): Promise<void> {
       { items: [{ productId, quantity: 1 }] },
       { headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {} },
     );
-    show("status", "ordered", `Order ${order?.id} placed: ${price(order?.totalCents ?? 0n)}`);
+    // Refresh first, so the confirmation is the last thing the status line shows.
     await Promise.all([listOrders(), browse()]);
+    show("status", "ordered", `Order ${order?.id} placed: ${price(order?.totalCents ?? 0n)}`);
   } catch (err) {
     show("status", "error", describe(err));
   }

@@ -1,0 +1,131 @@
+// A real browser: headless Debian Chromium loads the storefront page from one origin and calls the
+// gateway on another (so CORS preflights and headers are exercised) with Connect-Web.
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
+import type { InProcessShop } from "../../services/in-process-shop.ts";
+import { buildWeb } from "../../web/build.ts";
+import { serveWeb, type WebServer } from "../../web/serve.ts";
+import { startTestShop, uniqueEmail } from "./shop-fixture.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+let outDir: string;
+let web: WebServer;
+let strangerWeb: WebServer;
+let shop: InProcessShop;
+let browser: Browser;
+let gateway: ReturnType<typeof createClient<typeof GatewayService>>;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; .ci/run does this)`);
+  }
+  outDir = await mkdtemp(join(tmpdir(), "weft-web-"));
+  await buildWeb(outDir);
+  web = await serveWeb({ dir: outDir });
+  strangerWeb = await serveWeb({ dir: outDir });
+  // Only the first page origin may call the API from a browser.
+  shop = await startTestShop({ corsAllowedOrigins: [web.origin] });
+  gateway = createClient(GatewayService, createConnectTransport({ baseUrl: shop.url, httpVersion: "1.1" }));
+  // playwright gives every launch a fresh, temporary user-data-dir (it refuses a --user-data-dir argument).
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await shop?.close();
+  await web?.close();
+  await strangerWeb?.close();
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});
+
+async function openStorefront(from: WebServer): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${from.url}/?api=${shop.url}`);
+  return page;
+}
+
+/** The product table as the page shows it: id, name and stock per row. */
+function rows(page: Page) {
+  return page.$$eval("#products tr", (trs) =>
+    trs.map((tr) => ({
+      id: (tr as HTMLElement).dataset.productId,
+      name: tr.children[0].textContent,
+      stock: tr.querySelector(".stock")?.textContent,
+    })),
+  );
+}
+
+describe("storefront in headless Chromium", () => {
+  it("loads from another origin and shows the products the gateway returns", async () => {
+    expect(new URL(web.url).origin).not.toBe(new URL(shop.url).origin);
+    const page = await openStorefront(web);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    const expected = await gateway.browse({ pageSize: 10 });
+    expect(await rows(page)).toEqual(
+      expected.products.map((v) => ({ id: v.product?.id, name: v.product?.name, stock: String(v.available) })),
+    );
+    expect(await page.textContent("#status")).toBe("10 products");
+    await page.close();
+  });
+
+  it("searches, signs up and buys through Connect-Web with a bearer token (CORS preflight)", async () => {
+    const page = await openStorefront(web);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    await page.fill('#search input[name="query"]', "oak kettle");
+    await page.click("#search button");
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("#products tr")).every((tr) => tr.textContent?.toLowerCase().includes("kettle")));
+    const [first] = await rows(page);
+    expect(first.name?.toLowerCase()).toContain("kettle");
+
+    const email = uniqueEmail("browser");
+    await page.fill('#sign-up input[name="email"]', email);
+    await page.fill('#sign-up input[name="password"]', "browser-pass-1");
+    await page.fill('#sign-up input[name="displayName"]', "Browser");
+    await page.click("#sign-up button");
+    await page.waitForSelector('#account[data-state="signed-in"]', { timeout: 15_000 });
+    expect(await page.textContent("#account")).toContain(email);
+
+    const before = (await gateway.getProductDetails({ id: first.id! })).product!.available;
+    await page.click(`#products tr[data-product-id="${first.id}"] button`);
+    await page.waitForSelector('#status[data-state="ordered"]', { timeout: 15_000 });
+    expect(await page.textContent("#status")).toMatch(/^Order [0-9a-f-]{36} placed: \$\d+\.\d\d$/);
+    await page.waitForSelector("#orders li");
+    expect(await page.textContent("#orders li")).toContain(`1 × ${first.name}`);
+    expect((await gateway.getProductDetails({ id: first.id! })).product!.available).toBe(before - 1n);
+    await page.close();
+  });
+
+  it("shows the gateway's error code when checking out without signing in", async () => {
+    const page = await openStorefront(web);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    await page.click("#products tr button:not([disabled])");
+    await page.waitForSelector('#status[data-state="error"]', { timeout: 15_000 });
+    expect(await page.textContent("#status")).toMatch(/^Unauthenticated: sign in first/);
+    await page.close();
+  });
+
+  it("is refused by CORS when the page's origin is not allowed", async () => {
+    const page = await openStorefront(strangerWeb);
+    await page.waitForSelector('#status[data-state="error"]', { timeout: 15_000 });
+    expect(await page.textContent("#status")).toMatch(/^Unknown: .*fetch/i);
+    expect(await rows(page)).toEqual([]);
+    await page.close();
+  });
+});
