@@ -19,12 +19,18 @@ function cpu(value: number | undefined): string {
   return value === undefined ? "–" : `${Math.round(value * 100)}%`;
 }
 
+/** The load side's CPU share from which a row is flagged as limited by the load generator or client. */
+export const LOAD_BOUND_CPU = 0.9;
+/** Share of the server core taken by other work from which a row is flagged as disturbed. */
+export const NOISY_OTHER_CPU = 0.25;
+
 function rateCell(s: ScenarioResult): string {
   const sum = s.summary;
   if (sum === undefined) return "–";
   if (sum.status === "unavailable") return "not available";
   if (sum.median === undefined) return "**FAILED**";
-  return `**${formatRate(sum.median)}**`;
+  const marks = `${(sum.loadCpu ?? 0) >= LOAD_BOUND_CPU ? " †" : ""}${(sum.otherOnServerCore ?? 0) >= NOISY_OTHER_CPU ? " ‡" : ""}`;
+  return `**${formatRate(sum.median)}**${marks}`;
 }
 
 function rangeCell(s: ScenarioResult): string {
@@ -77,7 +83,11 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     lines.push(`## ${GROUP_TITLES[group]}`);
     lines.push("");
     const unit = group === "client" ? "calls/s" : "req/s";
-    lines.push(`Load: ${rows[0].generator}`);
+    lines.push(
+      group === "client"
+        ? `Load: each client in its own process on the load core (bench/clients/<client>.ts), 64 calls in flight on one connection, every response decoded and checked.`
+        : `Load: ${rows[0].generator}`,
+    );
     lines.push("");
     lines.push(`| ${group === "client" ? "client → server" : "server"} | ${unit} (median) | range | runs ok | server CPU | ${group === "client" ? "client" : "generator"} CPU | others on server core |`);
     lines.push("|---|---:|---:|---:|---:|---:|---:|");
@@ -86,15 +96,30 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
         `| ${s.label} | ${rateCell(s)} | ${rangeCell(s)} | ${runsCell(s)} | ${cpu(s.summary?.serverCpu)} | ${cpu(s.summary?.loadCpu)} | ${cpu(s.summary?.otherOnServerCore)} |`,
       );
     }
+    const legend: string[] = [];
+    if (rows.some((r) => (r.summary?.loadCpu ?? 0) >= LOAD_BOUND_CPU)) {
+      legend.push(`† the ${group === "client" ? "client" : "load generator"} was at ≥ ${LOAD_BOUND_CPU * 100}% of its core: this may be its limit, not the server's.`);
+    }
+    if (rows.some((r) => (r.summary?.otherOnServerCore ?? 0) >= NOISY_OTHER_CPU)) {
+      legend.push(`‡ other work took ≥ ${NOISY_OTHER_CPU * 100}% of the server's core during the run: the number is depressed by noise.`);
+    }
+    if (legend.length > 0) lines.push("", ...legend.map((l) => `${l}  `));
   }
   if (results.targets.length > 0) {
     lines.push("");
     lines.push("## Targets (ratios of medians from this run)");
     lines.push("");
-    lines.push("| target | ratio | goal | result |");
-    lines.push("|---|---:|---:|---|");
+    lines.push("| target | ratio | goal | result | conditions |");
+    lines.push("|---|---:|---:|---|---|");
     for (const t of results.targets) {
-      lines.push(`| ${t.label} | ${ratioCell(t)} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} |`);
+      const flags = [t.subject, t.baseline].flatMap((id) => {
+        const sum = results.scenarios.find((s) => s.id === id)?.summary;
+        return [
+          ...((sum?.otherOnServerCore ?? 0) >= NOISY_OTHER_CPU ? [`${id} noisy ‡`] : []),
+          ...((sum?.loadCpu ?? 0) >= LOAD_BOUND_CPU ? [`${id} load-bound †`] : []),
+        ];
+      });
+      lines.push(`| ${t.label} | ${ratioCell(t)} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} | ${flags.length > 0 ? flags.join(", ") : "clean"} |`);
     }
   }
   const problems = results.scenarios.flatMap((s) =>
@@ -107,6 +132,17 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     lines.push("## Failed and unavailable");
     lines.push("");
     lines.push(...problems);
+  }
+  const ran = results.scenarios.flatMap((s) => {
+    const run = s.runs.find((r) => r.serverDetail !== undefined);
+    if (run === undefined) return [];
+    return [`- ${s.id}: ${run.serverDetail}${run.clientDetail ? `; client: ${run.clientDetail}` : ""}`];
+  });
+  if (ran.length > 0) {
+    lines.push("");
+    lines.push("## What ran");
+    lines.push("");
+    lines.push(...ran);
   }
   lines.push("");
   lines.push("## How it is measured");
