@@ -5,9 +5,9 @@ import { errorFields, type HostLogger } from "./logger.ts";
 /**
  * The phases of a drain, in order:
  * - "announce": tell the world this instance is leaving (health NOT_SERVING; later: discovery leave).
- * - "refuse": stop admitting new calls (UNAVAILABLE) and ask clients to reconnect elsewhere (GOAWAY).
+ * - "refuse": stop admitting new calls (UNAVAILABLE; HTTP/1.1 responses close their connection).
  * - "settle": wait for in-flight calls (up to the grace period), then abort the rest.
- * - "close": close the listener and release resources.
+ * - "close": GOAWAY, close the listener and release resources.
  */
 export const drainPhases = ["announce", "refuse", "settle", "close"] as const;
 

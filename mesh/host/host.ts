@@ -108,7 +108,7 @@ class WeftHost implements Host {
       phase: "refuse",
       run: () => {
         this.#draining = true;
-        this.#listener?.goAway();
+        this.#listener?.startDraining();
       },
     });
     this.#drainSequence.add({ name: "wait-in-flight", phase: "settle", run: () => this.#settle() });

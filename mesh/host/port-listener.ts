@@ -70,7 +70,6 @@ export class PortListener {
       this.#openStreams.set(session, 0);
       session.once("close", () => this.#sessions.delete(session));
       session.on("error", (err) => logger.error("http2 session error", errorFields(err)));
-      if (this.#goingAway) session.close();
     });
     this.http2.on("stream", (stream: http2.ServerHttp2Stream) => {
       const session = stream.session;
@@ -107,13 +106,13 @@ export class PortListener {
   }
 
   /**
-   * Asks clients to go elsewhere without cutting calls in progress: HTTP/2 GOAWAY on every session,
-   * HTTP/1.1 idle connections closed and `Connection: close` on later responses. The port stays open.
+   * Starts a drain at the connection level: every later HTTP/1.1 response carries `Connection: close`.
+   * HTTP/2 sessions are left open on purpose: Node answers a GOAWAY by refusing streams already on
+   * the wire (REFUSED_STREAM, which some clients report as INTERNAL), so new calls are refused with
+   * UNAVAILABLE by the host's admission interceptor instead, and GOAWAY waits for `close()`.
    */
-  goAway(): void {
+  startDraining(): void {
     this.#goingAway = true;
-    for (const session of this.#sessions) if (!session.closed) session.close();
-    this.http1.closeIdleConnections();
   }
 
   /**
@@ -123,7 +122,9 @@ export class PortListener {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.goAway();
+    this.#goingAway = true;
+    for (const session of this.#sessions) if (!session.closed) session.close();
+    this.http1.closeIdleConnections();
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
