@@ -41,8 +41,8 @@ function h2call(session: http2.ClientHttp2Session, path: string, headers: Record
 }
 
 async function h1call(url: string, path: string, headers: Record<string, string>, body: Buffer): Promise<RawResult> {
-  const res = await fetch(url + path, { method: "POST", headers, body });
-  return { status: res.status, headers: Object.fromEntries(res.headers), trailers: {}, body: Buffer.from(await res.arrayBuffer()) };
+  const res = await fetch(url + path, { method: "POST", headers, body: new Uint8Array(body) });
+  return { status: res.status, headers: Object.fromEntries(res.headers as unknown as Iterable<[string, string]>), trailers: {}, body: Buffer.from(await res.arrayBuffer()) };
 }
 
 /** The grpc-status of a gRPC answer (trailers, or trailers-only headers). */
