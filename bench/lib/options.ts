@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Directory the results are written to (default bench/results). */
   readonly outDir: string;
+  /** True with --profile: servers and client drivers run with `node --cpu-prof` (slower; for diagnosis). */
+  readonly profile: boolean;
   /** True with --help. */
   readonly help: boolean;
 }
@@ -29,6 +31,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --duration S       measured seconds per run (default 5, quick 1)
   --warmup S         warm-up seconds before each run (default 2, quick 0.5)
   --out DIR          where to write results (default bench/results)
+  --profile          CPU-profile every server and client (node --cpu-prof) and summarize the hot
+                     functions in the report; profiled numbers are lower, use for diagnosis only
   --help             this text`;
 
 const DEFAULT_OUT = fileURLToPath(new URL("../results", import.meta.url));
@@ -45,6 +49,7 @@ function positive(name: string, value: string | undefined, integer: boolean): nu
 export function parseOptions(argv: readonly string[]): BenchOptions {
   let quick = false;
   let help = false;
+  let profile = false;
   let runs: number | undefined;
   let durationS: number | undefined;
   let warmupS: number | undefined;
@@ -60,6 +65,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     switch (flag) {
       case "--quick":
         quick = true;
+        break;
+      case "--profile":
+        profile = true;
         break;
       case "--help":
       case "-h":
@@ -90,6 +98,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   return {
     quick,
     help,
+    profile,
     only,
     outDir,
     runs: runs ?? (quick ? 1 : 3),

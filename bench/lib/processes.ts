@@ -144,9 +144,14 @@ export interface UnavailableServer {
 
 const READY_TIMEOUT_MS = 20_000;
 
-/** Starts `node <script> <args>` on `core` and waits for its ready (or unavailable) line. */
-export function startChild(script: string, args: readonly string[], core: number): Promise<StartedServer | UnavailableServer> {
-  const cmd = pinned(core, process.execPath, [script, ...args]);
+/** Starts `node <nodeFlags> <script> <args>` on `core` and waits for its ready (or unavailable) line. */
+export function startChild(
+  script: string,
+  args: readonly string[],
+  core: number,
+  nodeFlags: readonly string[] = [],
+): Promise<StartedServer | UnavailableServer> {
+  const cmd = pinned(core, process.execPath, [...nodeFlags, script, ...args]);
   const child = spawn(cmd.command, cmd.args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   let exited = false;

@@ -15,6 +15,10 @@ export function formatRate(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
+function pctShare(value: number): string {
+  return `${(value * 100).toFixed(1)}%`;
+}
+
 function cpu(value: number | undefined): string {
   return value === undefined ? "–" : `${Math.round(value * 100)}%`;
 }
@@ -74,7 +78,8 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
   const o = results.options;
   lines.push(
     `${o.runs} run(s) per scenario, ${o.durationS} s measured after ${o.warmupS} s of warm-up, scenarios interleaved; ` +
-      `median (min – max) of verified runs.${o.quick ? " **Quick mode: checks that everything runs, not how fast.**" : ""}`,
+      `median (min – max) of verified runs.${o.quick ? " **Quick mode: checks that everything runs, not how fast.**" : ""}` +
+      `${o.profile ? " **Profiled run (node --cpu-prof): numbers are lower than without profiling.**" : ""}`,
   );
   for (const group of ["grpc", "http1", "client"] as const) {
     const rows = results.scenarios.filter((s) => s.group === group);
@@ -143,6 +148,29 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     lines.push("## What ran");
     lines.push("");
     lines.push(...ran);
+  }
+  const profiled = results.scenarios.flatMap((s) => {
+    const run = s.runs.find((r) => r.profiles?.server !== undefined || r.profiles?.client !== undefined);
+    if (run?.profiles === undefined) return [];
+    return (["server", "client"] as const).flatMap((side) => {
+      const p = run.profiles?.[side];
+      if (p === undefined) return [];
+      return [
+        "",
+        `### ${s.id}, ${side} (run ${run.run}): GC ${pctShare(p.gcShare)} of busy time, idle ${pctShare(p.idleShare)}`,
+        "",
+        `\`${p.file}\``,
+        "",
+        "| self time | function |",
+        "|---:|---|",
+        ...p.top.map((e) => `| ${pctShare(e.selfShare)} | \`${e.name.replace(/\|/g, "\\|")}\` |`),
+      ];
+    });
+  });
+  if (profiled.length > 0) {
+    lines.push("");
+    lines.push("## CPU profiles (whole process life: start-up, warm-up and load; shares of busy samples)");
+    lines.push(...profiled);
   }
   lines.push("");
   lines.push("## How it is measured");

@@ -1,6 +1,7 @@
 // The shape of bench/results/<timestamp>.json, and the summaries computed from the runs.
 
 import { summarize, median } from "./stats.ts";
+import type { ProfileSummary } from "./profile-summary.ts";
 import type { ScenarioGroup, Target } from "./scenarios.ts";
 
 /** One run of one scenario. A failed run never carries a rate. */
@@ -26,6 +27,8 @@ export interface RunResult {
   readonly latencyP99Ms?: number;
   /** Counts as the load generator or client driver reported them (verified requests, errors). */
   readonly counts?: Readonly<Record<string, number>>;
+  /** CPU profiles (with --profile) of the server and, for client scenarios, the client. */
+  profiles?: { server?: ProfileSummary; client?: ProfileSummary };
 }
 
 /** Summary over a scenario's runs. */

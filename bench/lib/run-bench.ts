@@ -59,12 +59,15 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
   const tmp = mkdtempSync(join(os.tmpdir(), "weft-bench-"));
   const grpcBodyFile = join(tmp, "unary-call.grpc");
   writeFileSync(grpcBodyFile, grpcRequestFrame);
-  const settings: RunSettings = { durationS: options.durationS, warmupS: options.warmupS, grpcBodyFile };
+  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const profileDir = options.profile ? join(options.outDir, "profiles", startedAt.replace(/:/g, "-")) : undefined;
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  const settings: RunSettings = { durationS: options.durationS, warmupS: options.warmupS, grpcBodyFile, ...(profileDir ? { profileDir } : {}) };
   const results: BenchResults = {
     schema: 1,
-    startedAt: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    startedAt,
     command: commandLine(argv),
-    options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, only: options.only, quick: options.quick },
+    options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, only: options.only, quick: options.quick, profile: options.profile },
     machine: machineInfo(),
     generators: {
       h2load: h2loadAvailable() ? `${await h2loadVersion()}, flags ${H2LOAD_FLAGS.join(" ")} (64 streams), POST with content-type application/grpc, te trailers` : "h2load not installed",

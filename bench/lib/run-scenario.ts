@@ -8,6 +8,10 @@ import { checkH2load, GRPC_HEADERS, H2LOAD_FLAGS, h2loadAvailable, H2LOAD_PATH, 
 import { CpuWindow, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, startChild, type StartedServer } from "./processes.ts";
 import type { RunResult } from "./results.ts";
 import type { Scenario } from "./scenarios.ts";
+import { summarizeProfile, type ProfileSummary } from "./profile-summary.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { checkConnectJsonCall, checkGrpcCall } from "./verify.ts";
 
 /** In-flight calls of the client scenarios. */
@@ -19,6 +23,27 @@ export interface RunSettings {
   readonly warmupS: number;
   /** File holding the gRPC request frame for h2load. */
   readonly grpcBodyFile: string;
+  /** When set, servers and client drivers are CPU-profiled into this directory. */
+  readonly profileDir?: string;
+}
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** `node --cpu-prof` flags writing `<dir>/<name>.cpuprofile`, or none. */
+function profileFlags(dir: string | undefined, name: string): string[] {
+  return dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-name", `${name}.cpuprofile`];
+}
+
+/** Summarizes a profile written by a child that has exited, or undefined if there is none. */
+function readProfile(dir: string | undefined, name: string): ProfileSummary | undefined {
+  if (dir === undefined) return undefined;
+  const file = join(dir, `${name}.cpuprofile`);
+  if (!existsSync(file)) return undefined;
+  try {
+    return summarizeProfile(file, REPO_ROOT);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The generator description recorded with a scenario. */
@@ -35,12 +60,22 @@ export function generatorOf(scenario: Scenario, settings: RunSettings): string {
 
 /** Runs `scenario` once. Never throws: problems end up in the result. */
 export async function runScenarioOnce(scenario: Scenario, run: number, settings: RunSettings): Promise<RunResult> {
+  const result = await runUnprofiled(scenario, run, settings);
+  if (settings.profileDir === undefined || result.status === "unavailable") return result;
+  const base = `${scenario.id.replace("/", "-")}-run${run}`;
+  const server = readProfile(settings.profileDir, `${base}-server`);
+  const client = readProfile(settings.profileDir, `${base}-client`);
+  return { ...result, profiles: { ...(server ? { server } : {}), ...(client ? { client } : {}) } };
+}
+
+async function runUnprofiled(scenario: Scenario, run: number, settings: RunSettings): Promise<RunResult> {
   if (scenario.group === "grpc" && !h2loadAvailable()) {
     return { run, status: "failed", problems: [`h2load not found at ${H2LOAD_PATH} (Debian package nghttp2-client)`] };
   }
+  const base = `${scenario.id.replace("/", "-")}-run${run}`;
   let server: StartedServer | undefined;
   try {
-    const started = await startChild(scenario.server, ["--mode", scenario.mode], SERVER_CORE);
+    const started = await startChild(scenario.server, ["--mode", scenario.mode], SERVER_CORE, profileFlags(settings.profileDir, `${base}-server`));
     if (started.kind === "unavailable") return { run, status: "unavailable", problems: [], reason: started.reason };
     server = started;
     const check = scenario.mode === "h2" ? checkGrpcCall : checkConnectJsonCall;
@@ -49,7 +84,7 @@ export async function runScenarioOnce(scenario: Scenario, run: number, settings:
 
     const measured =
       scenario.client !== undefined
-        ? await measureClient(scenario.client, server, settings)
+        ? await measureClient(scenario.client, server, settings, profileFlags(settings.profileDir, `${base}-client`))
         : scenario.group === "grpc"
           ? await measureH2load(server, settings)
           : await measureAutocannon(server, settings);
@@ -163,10 +198,11 @@ async function measureAutocannon(server: StartedServer, settings: RunSettings): 
   };
 }
 
-async function measureClient(script: string, server: StartedServer, settings: RunSettings): Promise<Measured> {
+async function measureClient(script: string, server: StartedServer, settings: RunSettings, nodeFlags: readonly string[]): Promise<Measured> {
   const window = new CpuWindow({ server: server.pid });
   let result: { calls?: number; failed?: number; callsPerSec?: number; firstError?: string; clientCpu?: number; detail?: string; unavailable?: string } | undefined;
   const cmd = pinned(LOAD_CORE, process.execPath, [
+    ...nodeFlags,
     script,
     "--port", String(server.port),
     "--concurrency", String(CLIENT_CONCURRENCY),
