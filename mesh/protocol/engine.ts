@@ -125,7 +125,8 @@ export class EngineCore {
       const kind = classifyContentType(ct);
       const entry = this.table.get(path);
       if (kind < 0) {
-        this.#plain(wire, entry === undefined ? 404 : 415);
+        if (entry === undefined) this.#unknownRoute(wire, CONNECT, path);
+        else this.#plain(wire, 415);
         return;
       }
       const protocol = kind >> 1;
@@ -146,7 +147,7 @@ export class EngineCore {
     if (method === "GET") {
       const entry = this.table.get(path);
       if (entry === undefined) {
-        this.#plain(wire, 404);
+        this.#unknownRoute(wire, CONNECT, path);
         return;
       }
       if (!entry.allowGet || entry.kind !== "unary") {
@@ -211,14 +212,17 @@ export class EngineCore {
 
   /** Unknown service or method: UNIMPLEMENTED in the protocol's own shape. */
   #unknownRoute(wire: Wire, protocol: number, path: string): void {
+    const message = `${path} is not implemented`;
     if (protocol === CONNECT || protocol === CONNECT_STREAM) {
-      this.#plain(wire, 404);
+      const body = Buffer.from(JSON.stringify({ code: "unimplemented", message }));
+      wire.respond(404, this.#corsHeaders(wire, { "content-type": "application/json", "content-length": body.length }), false);
+      wire.end(body, undefined);
       return;
     }
     const h: OutHeaders = {
       "content-type": protocol === GRPC ? "application/grpc" : "application/grpc-web",
       "grpc-status": String(Code.Unimplemented),
-      "grpc-message": encodeGrpcMessage(`unimplemented: ${path} is not served here`),
+      "grpc-message": encodeGrpcMessage(message),
     };
     wire.respondEmpty(200, this.#corsHeaders(wire, h));
   }

@@ -40,6 +40,7 @@ export function grpcErrorTrailers(err: ConnectError, to: Record<string, string |
   h.forEach((value, key) => {
     to[key] = value;
   });
+  to["grpc-message"] = encodeGrpcMessage(err.rawMessage);
 }
 
 /** The Connect protocol error body: `{"code": ..., "message": ..., "details": [...]}`. */
@@ -52,13 +53,25 @@ export function connectErrorStatus(err: ConnectError): number {
   return codeToHttpStatus(err.code);
 }
 
-/** Percent-encodes a gRPC message (printable ASCII except '%' stays as is, as the gRPC spec asks). */
+/**
+ * Percent-encodes a gRPC message as the gRPC spec asks: UTF-8 bytes outside 0x20-0x7E, and '%', become
+ * %XX; everything else stays (grpc-js does not decode a wider encoding such as encodeURIComponent's).
+ */
 export function encodeGrpcMessage(message: string): string {
+  let plain = true;
   for (let i = 0; i < message.length; i++) {
     const c = message.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x25) return encodeURIComponent(message);
+    if (c < 0x20 || c > 0x7e || c === 0x25) {
+      plain = false;
+      break;
+    }
   }
-  return message;
+  if (plain) return message;
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
 }
 
 /** Decodes a percent-encoded gRPC message, leaving it as is if it is not valid percent-encoding. */
