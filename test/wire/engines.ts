@@ -2,9 +2,10 @@
 // (or set WEFT_WIRE_ENGINES=name,name to choose among these).
 
 import { connectNodeEngine, type WireEngine } from "../../mesh/host/index.ts";
+import { createWeftEngine } from "../../mesh/protocol/index.ts";
 
 /** Every engine known to the wire suite, by name. */
-export const allEngines: readonly WireEngine[] = [connectNodeEngine];
+export const allEngines: readonly WireEngine[] = [connectNodeEngine, createWeftEngine()];
 
 /** The engines this run tests: WEFT_WIRE_ENGINES (comma-separated names) or all of them. */
 export const engines: readonly WireEngine[] = (() => {
