@@ -22,7 +22,15 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe("npm run bench -- --quick", () => {
   it("writes verified numbers for the selected scenarios", { timeout: 60_000 }, async () => {
-    const only = h2loadAvailable() ? "grpc/raw-http2,http1/raw-http,client/grpc-js" : "http1/raw-http,client/grpc-js";
+    // A baseline per table, and Weft's three scenarios, so a change in Weft's API breaks this test
+    // instead of silently turning the bench's Weft rows into failures.
+    const only = [
+      ...(h2loadAvailable() ? ["grpc/raw-http2", "grpc/weft"] : []),
+      "http1/raw-http",
+      "http1/weft",
+      "client/grpc-js",
+      "client/weft",
+    ].join(",");
     const { stdout } = await run(
       process.execPath,
       [join(benchDir, "run.ts"), "--quick", "--only", only, "--duration", "0.5", "--warmup", "0.2", "--out", outDir],
@@ -40,7 +48,7 @@ describe("npm run bench -- --quick", () => {
     expect(results.machine.node).toBe(process.version);
     expect(results.machine.cores).toBeGreaterThan(0);
     expect(results.generators.autocannon).toContain("-c 64");
-    expect(results.scenarios.map((s) => s.id)).toEqual(only.split(","));
+    expect(results.scenarios.map((s) => s.id).sort()).toEqual(only.split(",").sort());
     for (const scenario of results.scenarios) {
       expect(scenario.runs).toHaveLength(1);
       const [only1] = scenario.runs;
@@ -60,10 +68,15 @@ describe("npm run bench -- --quick", () => {
     }
     const client = results.scenarios.find((s) => s.id === "client/grpc-js");
     expect(client?.runs[0].counts?.failed).toBe(0);
+    // Targets are judged from the same run (here: whatever quick numbers came out, met or not).
+    const clientTarget = results.targets.find((t) => t.id === "client-vs-grpc-js");
+    expect(clientTarget?.ratio).toBeCloseTo((results.scenarios.find((s) => s.id === "client/weft")?.summary?.median ?? 0) / (client?.summary?.median ?? 1));
+    expect(["met", "NOT met"]).toContain(clientTarget?.status);
 
     const markdown = readFileSync(join(outDir, "latest.md"), "utf8");
     expect(markdown).toContain(results.machine.cpuModel);
     expect(markdown).toContain("raw node:http JSON (ceiling)");
+    expect(markdown).toMatch(/Weft client → Weft server vs grpc-js → grpc-js \| [\d.]+× /);
     expect(readFileSync(join(outDir, "latest.svg"), "utf8")).toMatch(/^<svg[^>]*>[\s\S]*<\/svg>\n$/);
   });
 });
