@@ -6,3 +6,7 @@ export type { RedisCacheOptions } from "./redis-cache.ts";
 export type { BreakerState } from "./circuit-breaker.ts";
 export { redisToConnectError } from "./redis-errors.ts";
 export { DEFAULT_TTL_JITTER, DEFAULT_TTL_MS } from "./ttl.ts";
+export { responseCacheKey, withResponseCache } from "./cached-service.ts";
+export type { ResponseCacheOptions, ResponseCachePolicy } from "./cached-service.ts";
+export { invalidateOnEvent } from "./invalidate-on-event.ts";
+export type { InvalidateOnEventOptions } from "./invalidate-on-event.ts";
