@@ -179,7 +179,9 @@ class WeftHost implements Host {
     let transport: Transport | undefined;
     const get = () => {
       if (transport === undefined) {
-        const context = this.#engineContext();
+        // In-process calls are made on behalf of calls already admitted (the gateway calling identity),
+        // so a drain must not refuse them, or in-flight calls would fail half-way; they are still counted.
+        const context = this.#engineContext({ inProcess: true });
         transport = createRouterTransport(
           (router) => {
             for (const { service, impl } of context.services) router.service(service, impl);
@@ -243,7 +245,7 @@ class WeftHost implements Host {
     }
   }
 
-  #engineContext(): EngineContext {
+  #engineContext({ inProcess = false }: { inProcess?: boolean } = {}): EngineContext {
     this.#sealed = true;
     const { options } = this;
     const host = this;
@@ -253,7 +255,7 @@ class WeftHost implements Host {
         createErrorSanitizer(this.#logger),
         createAdmission({
           get draining() {
-            return host.#draining;
+            return !inProcess && host.#draining;
           },
           inFlight: this.#inFlight,
           infrastructure: new Set(INFRASTRUCTURE_SERVICES.map((s) => s.typeName)),
