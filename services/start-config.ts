@@ -14,6 +14,8 @@ export interface StartConfig {
   readonly tokenSecret: Uint8Array;
   /** True when the token key was generated (tokens die with the process). */
   readonly tokenSecretGenerated: boolean;
+  /** `COMPUTE`: where password hashing runs: "piscina" (worker threads, default) or "inline" (this thread). */
+  readonly compute: "piscina" | "inline";
 }
 
 /** Stable code of a bad start-up setting. */
@@ -52,7 +54,9 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   } catch (err) {
     throw new ShopConfigError((err as Error).message);
   }
-  return { hostname, port: mainPort, webPort, corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated };
+  const compute = env.COMPUTE === undefined || env.COMPUTE === "" ? "piscina" : env.COMPUTE;
+  if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE must be "piscina" or "inline", got ${JSON.stringify(compute)}`);
+  return { hostname, port: mainPort, webPort, corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute };
 }
 
 /** The commands `npm start` prints for a newcomer to paste; each one is run by test/shop. */

@@ -1,5 +1,6 @@
 // `npm start`: the whole reference shop in one process (in-memory transport, bus and cache), plus the
 // storefront page on a second port. Config from the environment (see start-config.ts); nothing else.
+import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
 import { createJsonLogger, drainOnSignals } from "../mesh/host/index.ts";
 import { serveWeb, type WebServer } from "../web/serve.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
@@ -27,7 +28,14 @@ if (config.webPort !== "off") {
   }
 }
 
+/** Password hashes that may wait for a worker thread; one more is answered RESOURCE_EXHAUSTED. */
+const COMPUTE_MAX_QUEUE = 64;
+
 const shop = await startInProcessShop({
+  compute:
+    config.compute === "piscina"
+      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
+      : createInlineComputePool(),
   hostname: config.hostname,
   port: config.port,
   tokenSecret: config.tokenSecret,
@@ -41,6 +49,7 @@ const lines = [
   "",
   `Weft shop: ${shop.url}`,
   "  catalog, identity, inventory, orders and gateway in one process (Connect, gRPC and gRPC-Web on one port)",
+  `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   ...(web ? [`  storefront page: ${web.url}/?api=${shop.url}`] : []),
   ...(config.tokenSecretGenerated ? ["  access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to keep them across restarts)"] : []),
   "",

@@ -66,8 +66,23 @@ describe("npm start", () => {
     expect(await response.text()).toContain("<title>Weft shop</title>");
   });
 
-  it("drains on SIGTERM and exits 0", async () => {
+  it("drains on SIGTERM: sign-ups hashing on the worker pool finish, then it exits 0", async () => {
+    const url = /Weft shop: (\S+)/.exec(stdout)![1];
+    const signUps = Array.from({ length: 12 }, (_, i) =>
+      fetch(`${url}/shop.gateway.v1.GatewayService/SignUp`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: `drain-${i}-${Date.now()}@example.com`, password: "drain-password", displayName: `D${i}` }),
+      }).then(async (response) => ({ status: response.status, body: (await response.json()) as { accessToken?: string } })),
+    );
+    // Let the calls reach the server (each takes tens of milliseconds of scrypt), then ask it to stop.
+    await new Promise((resolve) => setTimeout(resolve, 60));
     child.kill("SIGTERM");
+    const replies = await Promise.all(signUps);
+    for (const reply of replies) {
+      expect(reply.status).toBe(200);
+      expect(reply.body.accessToken?.split(".")).toHaveLength(3);
+    }
     expect(await exit).toBe(0);
     expect(stdout).toContain('"message":"drained"');
   });

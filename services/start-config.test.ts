@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { exampleCommands, readStartConfig, ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./start-config.ts";
+
+describe("npm start configuration", () => {
+  it("defaults to 127.0.0.1:8080, the page on 8081, piscina and a generated token key", () => {
+    const config = readStartConfig({});
+    expect(config).toMatchObject({ hostname: "127.0.0.1", port: 8080, webPort: 8081, corsOrigins: [], compute: "piscina", tokenSecretGenerated: true });
+    expect(config.tokenSecret.length).toBe(32);
+  });
+
+  it("reads PORT, HOST, WEB_PORT, CORS_ORIGINS, COMPUTE and IDENTITY_TOKEN_SECRET", () => {
+    const secret = Buffer.alloc(40, 1).toString("base64url");
+    const config = readStartConfig({
+      PORT: "9000",
+      HOST: "0.0.0.0",
+      WEB_PORT: "off",
+      CORS_ORIGINS: "https://a.example, https://b.example",
+      COMPUTE: "inline",
+      IDENTITY_TOKEN_SECRET: secret,
+    });
+    expect(config).toMatchObject({ hostname: "0.0.0.0", port: 9000, webPort: "off", compute: "inline", tokenSecretGenerated: false });
+    expect(config.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
+    expect(config.tokenSecret.length).toBe(40);
+    expect(readStartConfig({ PORT: "0" }).webPort).toBe(0);
+  });
+
+  it("fails fast with WEFT_ERR_SHOP_CONFIG naming the variable", () => {
+    const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+      [{ PORT: "80a" }, /^PORT must be a port number/],
+      [{ PORT: "70000" }, /^PORT must be a port number/],
+      [{ WEB_PORT: "-1" }, /^WEB_PORT must be a port number/],
+      [{ PORT: "9000", WEB_PORT: "9000" }, /^WEB_PORT must differ from PORT/],
+      [{ COMPUTE: "gpu" }, /^COMPUTE must be "piscina" or "inline"/],
+      [{ IDENTITY_TOKEN_SECRET: "c2hvcnQ" }, /^IDENTITY_TOKEN_SECRET must be base64url of at least 32 bytes/],
+    ];
+    for (const [env, message] of cases) {
+      let error: unknown;
+      try {
+        readStartConfig(env);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ShopConfigError);
+      expect((error as ShopConfigError).code).toBe(WEFT_ERR_SHOP_CONFIG);
+      expect((error as Error).message).toMatch(message);
+    }
+  });
+
+  it("prints three commands against the given URL", () => {
+    const commands = exampleCommands("http://127.0.0.1:1234").map((c) => c.command);
+    expect(commands).toHaveLength(3);
+    for (const command of commands) expect(command).toContain("http://127.0.0.1:1234/");
+  });
+});
