@@ -121,7 +121,12 @@ export class EndpointPool {
       state.stats.observe(now - started, now);
       this.#outliers?.onSuccess(state.endpoint.instanceId);
       return res;
-    } catch (err) {
+    } catch (e) {
+      // A stream cancelled though nobody asked for it means the connection broke under it (the
+      // instance died): report that as UNAVAILABLE rather than a misleading CANCELED.
+      const err = e instanceof ConnectError && e.code === Code.Canceled && signal?.aborted !== true
+        ? new ConnectError("the connection to the endpoint broke during the call", Code.Unavailable, undefined, undefined, e)
+        : e;
       this.#onError(state, err, started);
       throw err;
     } finally {

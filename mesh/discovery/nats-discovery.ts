@@ -117,8 +117,14 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
     }
   }
 
+  let lastSweepAt = Date.now();
   function sweep(): void {
     const now = Date.now();
+    // If this process itself stalled (a blocked event loop delays the sweep and the heartbeats alike),
+    // the silence is ours, not the instances': extend their windows by the stall.
+    const stall = now - lastSweepAt - o.sweepIntervalMs;
+    lastSweepAt = now;
+    if (stall > o.sweepIntervalMs) for (const l of live.values()) l.seenAt += stall;
     for (const [id, tomb] of tombstones) if (now - tomb.at > TOMBSTONE_TTL_MS) tombstones.delete(id);
     if (!connected) return; // frozen while NATS is away: the instances are probably fine
     for (const [id, l] of live) {
