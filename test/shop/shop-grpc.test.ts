@@ -90,10 +90,8 @@ describe("shop over gRPC (@grpc/grpc-js, HTTP/2)", () => {
     for (const [run, code, text] of cases) {
       const { error } = await run();
       expect(grpc.status[error?.code ?? grpc.status.OK], error?.details).toBe(grpc.status[code]);
-      // connect-node percent-encodes grpc-message with encodeURIComponent (":" -> "%3A") and grpc-js
-      // decodes it with decodeURI, which leaves "%3A" alone; decode the rest here. Reported to the host
-      // owner: the gRPC spec only escapes bytes outside 0x20-0x7E and "%".
-      expect(decodeURIComponent(error?.details ?? "")).toMatch(text);
+      // The field name arrives intact (grpc-message escapes only what the gRPC spec asks).
+      expect(error?.details).toMatch(text);
     }
   });
 
