@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT } from "@opentelemetry/api";
+import { context, createContextKey, propagation, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Context, TextMapGetter, TextMapSetter } from "@opentelemetry/api";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { MsgHdrs } from "@nats-io/transport-node";
@@ -27,6 +27,17 @@ export const EnvelopeHeaders = {
 
 const PROTOBUF_CONTENT_TYPE = "application/protobuf";
 
+/**
+ * Where a received event's raw W3C headers ride along in the handler's context, so that events the
+ * handler publishes carry them on even when no propagator is installed (pass-through).
+ */
+const RAW_TRACE_KEY = createContextKey("weft.events.raw-trace-context");
+
+interface RawTrace {
+  readonly traceparent: string;
+  readonly tracestate: string;
+}
+
 const setter: TextMapSetter<MsgHdrs> = {
   set: (carrier, key, value) => carrier.set(key, value),
 };
@@ -44,7 +55,15 @@ export function envelopeHeaders(id: string, type: string, source: string, time: 
   h.set(EnvelopeHeaders.time, time.toISOString());
   h.set(EnvelopeHeaders.specVersion, "1.0");
   h.set(EnvelopeHeaders.contentType, PROTOBUF_CONTENT_TYPE);
-  propagation.inject(context.active(), h, setter);
+  const active = context.active();
+  propagation.inject(active, h, setter);
+  if (!h.has(EnvelopeHeaders.traceparent)) {
+    const raw = active.getValue(RAW_TRACE_KEY) as RawTrace | undefined;
+    if (raw) {
+      h.set(EnvelopeHeaders.traceparent, raw.traceparent);
+      if (raw.tracestate) h.set(EnvelopeHeaders.tracestate, raw.tracestate);
+    }
+  }
   return h;
 }
 
@@ -66,7 +85,15 @@ export function readEnvelope(
   };
 }
 
-/** The trace context the publisher sent, for running the handler in (ROOT when none). */
+/**
+ * The trace context the publisher sent, for running the handler in: what the global propagator
+ * extracts, plus the raw W3C headers for pass-through (ROOT when none).
+ */
 export function extractTraceContext(h: MsgHdrs | undefined): Context {
-  return propagation.extract(ROOT_CONTEXT, h, getter);
+  const extracted = propagation.extract(ROOT_CONTEXT, h, getter);
+  const traceparent = getter.get(h, EnvelopeHeaders.traceparent);
+  if (typeof traceparent !== "string" || traceparent === "") return extracted;
+  const tracestate = getter.get(h, EnvelopeHeaders.tracestate);
+  const raw: RawTrace = { traceparent, tracestate: typeof tracestate === "string" ? tracestate : "" };
+  return extracted.setValue(RAW_TRACE_KEY, raw);
 }

@@ -1,0 +1,63 @@
+// Events/s published (each publish waits for the JetStream ack) and consumed (explicit ack) on the
+// JetStream event bus. Usage: node bench/backends/events.ts [events=20000] [publishers=256] [concurrency=64]
+// Env: NATS_URL (default nats://127.0.0.1:4222). Uses its own stream names and deletes them after.
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
+import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts";
+
+const [events = 20_000, publishers = 256, concurrency = 64] = process.argv.slice(2).map(Number);
+const servers = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const prefix = `bench${Date.now().toString(36)}`;
+const nc = await connect({ servers, noAsyncTraces: true });
+const bus = await createJetStreamEventBus({ connection: nc, source: "bench", prefix });
+const consumerConnection = await connect({ servers, noAsyncTraces: true });
+const consumerBus = await createJetStreamEventBus({ connection: consumerConnection, source: "bench", prefix, pullExpiresMs: 1_000 });
+const event = { orderId: "o-1", userId: "u-1", items: [{ productId: "p-1", quantity: 2, unitPriceCents: 1999n }], totalCents: 3998n };
+
+// Warm up (stream creation, JIT).
+for (let i = 0; i < 200; i++) await bus.publish(OrderPlacedSchema, event);
+
+let next = 0;
+const publishStarted = performance.now();
+await Promise.all(
+  Array.from({ length: publishers }, async () => {
+    while (next++ < events) await bus.publish(OrderPlacedSchema, event);
+  }),
+);
+const publishSeconds = (performance.now() - publishStarted) / 1000;
+
+let consumed = 0;
+const total = events + 200;
+let done!: () => void;
+const finished = new Promise<void>((resolve) => (done = resolve));
+const consumeStarted = performance.now();
+const sub = await consumerBus.subscribe(
+  OrderPlacedSchema,
+  "bench",
+  async () => {
+    if (++consumed === total) done();
+  },
+  { concurrency },
+);
+await finished;
+const consumeSeconds = (performance.now() - consumeStarted) / 1000;
+await sub.drain();
+
+console.log(
+  JSON.stringify({
+    events,
+    publishers,
+    concurrency,
+    publishedPerSecond: Math.round(events / publishSeconds),
+    consumedPerSecond: Math.round(total / consumeSeconds),
+  }),
+);
+await consumerBus.close();
+await bus.close();
+const jsm = await jetstreamManager(nc);
+const names = eventNames(OrderPlacedSchema, prefix);
+await jsm.streams.delete(names.stream).catch(() => {});
+await jsm.streams.delete(names.deadLetterStream).catch(() => {});
+await consumerConnection.close();
+await nc.close();
