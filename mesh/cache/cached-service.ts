@@ -3,6 +3,7 @@ import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@b
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { createHash } from "node:crypto";
+import { CacheOptionsError } from "./options-error.ts";
 import type { Cache } from "./cache.ts";
 
 /** How one method's responses are cached. */
@@ -42,11 +43,11 @@ export function withResponseCache<S extends DescService>(
   const wrapped: Record<string, unknown> = { ...impl };
   for (const [localName, policy] of Object.entries(options.methods) as Array<[string, ResponseCachePolicy | undefined]>) {
     const method = service.method[localName];
-    if (!method) throw new TypeError(`options.methods.${localName} is not a method of ${service.typeName}`);
+    if (!method) throw new CacheOptionsError(`options.methods.${localName} is not a method of ${service.typeName}`);
     const name = `${service.typeName}.${method.name}`;
-    if (method.methodKind !== "unary") throw new TypeError(`options.methods.${localName}: ${name} is not unary`);
+    if (method.methodKind !== "unary") throw new CacheOptionsError(`options.methods.${localName}: ${name} is not unary`);
     if (method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) {
-      throw new TypeError(`options.methods.${localName}: ${name} is not declared idempotency_level = NO_SIDE_EFFECTS`);
+      throw new CacheOptionsError(`options.methods.${localName}: ${name} is not declared idempotency_level = NO_SIDE_EFFECTS`);
     }
     const handler = (impl as Record<string, unknown>)[localName];
     if (typeof handler !== "function") continue; // unimplemented stays unimplemented

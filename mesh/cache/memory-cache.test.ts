@@ -88,6 +88,7 @@ describe("createMemoryCache", () => {
     await cache.getOrLoad(ProductSchema, "b", load("b"));
     expect(loads).toBe(4);
     expect(() => createMemoryCache({ ttlMs: 0 })).toThrow("options.ttlMs");
+    expect(() => createMemoryCache({ ttlMs: 0 })).toThrow(expect.objectContaining({ code: "WEFT_ERR_CACHE_OPTIONS" }));
     await cache.close();
   });
 });

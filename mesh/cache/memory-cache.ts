@@ -1,5 +1,6 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { CacheOptionsError } from "./options-error.ts";
 import { raceAbort } from "./abort-error.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { SingleFlight } from "./single-flight.ts";
@@ -27,7 +28,7 @@ interface Entry {
 export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
   const { ttlMs, ttlJitter } = parseTtlOptions(options);
   const maxEntries = options.maxEntries ?? 10_000;
-  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new TypeError("options.maxEntries must be a positive integer");
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new CacheOptionsError("options.maxEntries must be a positive integer");
   const entries = new Map<string, Entry>(); // insertion order = recency
   const flights = new SingleFlight<Uint8Array>();
   let closed = false;

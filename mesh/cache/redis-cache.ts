@@ -1,6 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis, RedisOptions } from "ioredis";
+import { CacheOptionsError } from "./options-error.ts";
 import { raceAbort } from "./abort-error.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { CircuitBreaker } from "./circuit-breaker.ts";
@@ -71,8 +72,8 @@ interface LocalEntry {
 }
 
 function parseOptions(o: RedisCacheOptions) {
-  if (!o.redis) throw new TypeError("options.redis must be an ioredis connection");
-  if (!o.keyPrefix) throw new TypeError("options.keyPrefix must be set, e.g. \"weft:catalog:\"");
+  if (!o.redis) throw new CacheOptionsError("options.redis must be an ioredis connection");
+  if (!o.keyPrefix) throw new CacheOptionsError("options.keyPrefix must be set, e.g. \"weft:catalog:\"");
   const parsed = {
     ...parseTtlOptions(o),
     commandTimeoutMs: o.commandTimeoutMs ?? 100,
@@ -81,14 +82,14 @@ function parseOptions(o: RedisCacheOptions) {
     localTtlMs: o.localTtlMs ?? 0,
     localMaxEntries: o.localMaxEntries ?? 10_000,
   };
-  if (!(parsed.commandTimeoutMs > 0)) throw new TypeError("options.commandTimeoutMs must be a positive number");
+  if (!(parsed.commandTimeoutMs > 0)) throw new CacheOptionsError("options.commandTimeoutMs must be a positive number");
   if (!Number.isInteger(parsed.breakerFailureThreshold) || parsed.breakerFailureThreshold < 1) {
-    throw new TypeError("options.breakerFailureThreshold must be a positive integer");
+    throw new CacheOptionsError("options.breakerFailureThreshold must be a positive integer");
   }
-  if (!(parsed.breakerOpenMs > 0)) throw new TypeError("options.breakerOpenMs must be a positive number");
-  if (!(parsed.localTtlMs >= 0)) throw new TypeError("options.localTtlMs must be a non-negative number");
+  if (!(parsed.breakerOpenMs > 0)) throw new CacheOptionsError("options.breakerOpenMs must be a positive number");
+  if (!(parsed.localTtlMs >= 0)) throw new CacheOptionsError("options.localTtlMs must be a non-negative number");
   if (!Number.isInteger(parsed.localMaxEntries) || parsed.localMaxEntries < 1) {
-    throw new TypeError("options.localMaxEntries must be a positive integer");
+    throw new CacheOptionsError("options.localMaxEntries must be a positive integer");
   }
   return parsed;
 }

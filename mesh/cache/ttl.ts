@@ -1,3 +1,4 @@
+import { CacheOptionsError } from "./options-error.ts";
 /** Default time to live of a cached value. */
 export const DEFAULT_TTL_MS = 30_000;
 /** Default jitter: each TTL is stretched by up to this fraction so keys loaded together expire apart. */
@@ -12,9 +13,9 @@ export function jitteredTtlMs(ttlMs: number, jitter: number): number {
 export function parseTtlOptions(options: { ttlMs?: number; ttlJitter?: number }): { ttlMs: number; ttlJitter: number } {
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const ttlJitter = options.ttlJitter ?? DEFAULT_TTL_JITTER;
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("options.ttlMs must be a positive number");
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new CacheOptionsError("options.ttlMs must be a positive number");
   if (!Number.isFinite(ttlJitter) || ttlJitter < 0 || ttlJitter > 1) {
-    throw new TypeError("options.ttlJitter must be a number between 0 and 1");
+    throw new CacheOptionsError("options.ttlJitter must be a number between 0 and 1");
   }
   return { ttlMs, ttlJitter };
 }

@@ -95,6 +95,7 @@ describe("createPiscinaComputePool", () => {
     expect((err as Error).cause).toMatchObject({ message: "secret detail" });
     expect(() => createPiscinaComputePool({ maxThreads: 0 })).toThrow("options.maxThreads");
     expect(() => createPiscinaComputePool({ maxQueue: -1 })).toThrow("options.maxQueue");
+    expect(() => createPiscinaComputePool({ maxQueue: -1 })).toThrow(expect.objectContaining({ code: "WEFT_ERR_COMPUTE_OPTIONS" }));
     await pool.close();
     expect(await codeOf(pool.run(tasks, "add", { a: 1, b: 1 }))).toBe("Unavailable");
   });

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Piscina } from "piscina";
+import { ComputeOptionsError } from "./options-error.ts";
 import { abortError } from "./abort-error.ts";
 import type { ComputePool, RunOptions } from "./compute-pool.ts";
 import { poolToConnectError } from "./piscina-errors.ts";
@@ -33,15 +34,15 @@ function parseOptions(o: PiscinaComputePoolOptions) {
   const minThreads = o.minThreads ?? 1;
   const maxQueue = o.maxQueue ?? 4 * maxThreads;
   const idleTimeoutMs = o.idleTimeoutMs ?? 30_000;
-  if (!Number.isInteger(maxThreads) || maxThreads < 1) throw new TypeError("options.maxThreads must be a positive integer");
+  if (!Number.isInteger(maxThreads) || maxThreads < 1) throw new ComputeOptionsError("options.maxThreads must be a positive integer");
   if (!Number.isInteger(minThreads) || minThreads < 0 || minThreads > maxThreads) {
-    throw new TypeError("options.minThreads must be an integer from 0 to maxThreads");
+    throw new ComputeOptionsError("options.minThreads must be an integer from 0 to maxThreads");
   }
-  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new TypeError("options.maxQueue must be a non-negative integer");
-  if (!Number.isFinite(idleTimeoutMs) || idleTimeoutMs < 0) throw new TypeError("options.idleTimeoutMs must be a non-negative number");
+  if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new ComputeOptionsError("options.maxQueue must be a non-negative integer");
+  if (!Number.isFinite(idleTimeoutMs) || idleTimeoutMs < 0) throw new ComputeOptionsError("options.idleTimeoutMs must be a non-negative number");
   const heap = o.maxOldGenerationSizeMb;
   if (heap !== undefined && (!Number.isInteger(heap) || heap < 16)) {
-    throw new TypeError("options.maxOldGenerationSizeMb must be an integer of at least 16");
+    throw new ComputeOptionsError("options.maxOldGenerationSizeMb must be an integer of at least 16");
   }
   return { maxThreads, minThreads, maxQueue, idleTimeoutMs, heap };
 }

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ComputeOptionsError } from "./options-error.ts";
 
 /** What a task learns besides its input. */
 export interface TaskContext {
@@ -24,6 +25,6 @@ export async function loadTask(moduleUrl: string, name: string): Promise<TaskFun
 
 /** Fails fast on a task reference that can never load, naming the bad argument. */
 export function checkTaskRef(moduleUrl: string, name: string): void {
-  if (!moduleUrl.startsWith("file:")) throw new TypeError(`moduleUrl must be a file: URL, got ${JSON.stringify(moduleUrl)}`);
-  if (!name) throw new TypeError("name must be a non-empty export name");
+  if (!moduleUrl.startsWith("file:")) throw new ComputeOptionsError(`moduleUrl must be a file: URL, got ${JSON.stringify(moduleUrl)}`);
+  if (!name) throw new ComputeOptionsError("name must be a non-empty export name");
 }

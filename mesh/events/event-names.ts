@@ -1,4 +1,5 @@
 import type { DescMessage } from "@bufbuild/protobuf";
+import { EventsOptionsError } from "./options-error.ts";
 
 /** Where one event type lives on JetStream: all derived from its Protobuf full name. */
 export interface EventNames {
@@ -25,7 +26,7 @@ const VERSION_SEGMENT = /^v\d+((alpha|beta)\d*)?$/;
  */
 export function eventNames(schema: DescMessage, prefix = ""): EventNames {
   const pkg = schema.file.proto.package;
-  if (!pkg) throw new TypeError(`event type ${schema.typeName} must be declared in a Protobuf package`);
+  if (!pkg) throw new EventsOptionsError(`event type ${schema.typeName} must be declared in a Protobuf package`);
   const domain = pkg.split(".").filter((segment) => !VERSION_SEGMENT.test(segment));
   const streamBase = domain.join("_").toUpperCase();
   const subjectPrefix = prefix ? `${prefix}.` : "";
@@ -54,6 +55,6 @@ export function durableName(consumer: string, names: EventNames): string {
 /** Validates a name prefix, naming the field. */
 export function checkPrefix(prefix: string): void {
   if (prefix !== "" && !/^[A-Za-z0-9]+$/.test(prefix)) {
-    throw new TypeError(`options.prefix must be letters and digits, got ${JSON.stringify(prefix)}`);
+    throw new EventsOptionsError(`options.prefix must be letters and digits, got ${JSON.stringify(prefix)}`);
   }
 }

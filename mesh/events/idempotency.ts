@@ -1,5 +1,6 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
+import { EventsOptionsError } from "./options-error.ts";
 import type { EventHandler } from "./event-bus.ts";
 
 /** One Redis command as its name and arguments, e.g. `["HINCRBY", "stock:p1", "reserved", 2]`. */
@@ -53,8 +54,8 @@ return 1
 export function createIdempotencyStore(options: IdempotencyOptions): IdempotencyStore {
   const { redis, keyPrefix } = options;
   const ttlMs = options.ttlMs ?? 86_400_000;
-  if (!keyPrefix) throw new TypeError("options.keyPrefix must be set (include the consumer's name)");
-  if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new TypeError("options.ttlMs must be a positive integer");
+  if (!keyPrefix) throw new EventsOptionsError("options.keyPrefix must be set (include the consumer's name)");
+  if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new EventsOptionsError("options.ttlMs must be a positive integer");
   const key = (id: string) => `${keyPrefix}${id}`;
 
   return {

@@ -5,6 +5,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { EventsOptionsError } from "./options-error.ts";
 import { abortError } from "./abort-error.ts";
 import { envelopeHeaders } from "./envelope.ts";
 import type { DeadLetter, EventBus, PublishOptions, SubscribeOptions, Subscription } from "./event-bus.ts";
@@ -61,8 +62,8 @@ const PUBLISH_BACKOFF_MS = 50;
 const PUBLISH_MAX_BACKOFF_MS = 1_000;
 
 function parseOptions(o: JetStreamEventBusOptions) {
-  if (!o.source) throw new TypeError("options.source must name the publishing service");
-  if (!o.connection === !o.servers) throw new TypeError("options.connection or options.servers must be set (one of them)");
+  if (!o.source) throw new EventsOptionsError("options.source must name the publishing service");
+  if (!o.connection === !o.servers) throw new EventsOptionsError("options.connection or options.servers must be set (one of them)");
   const prefix = o.prefix ?? "";
   checkPrefix(prefix);
   const parsed = {
@@ -80,9 +81,9 @@ function parseOptions(o: JetStreamEventBusOptions) {
     publishTimeoutMs: o.publishTimeoutMs ?? 10_000,
   };
   for (const [field, value] of Object.entries(parsed)) {
-    if (!Number.isFinite(value) || value <= 0) throw new TypeError(`options.${field} must be a positive number`);
+    if (!Number.isFinite(value) || value <= 0) throw new EventsOptionsError(`options.${field} must be a positive number`);
   }
-  if (parsed.pullExpiresMs < 1_000) throw new TypeError("options.pullExpiresMs must be at least 1000");
+  if (parsed.pullExpiresMs < 1_000) throw new EventsOptionsError("options.pullExpiresMs must be at least 1000");
   return { ...parsed, prefix };
 }
 

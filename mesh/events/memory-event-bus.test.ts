@@ -110,6 +110,7 @@ describe("createMemoryEventBus", () => {
     );
     await expect(bus.subscribe(OrderPlacedSchema, "bad name", async () => {})).rejects.toThrow("consumer");
     expect(() => createMemoryEventBus({ redeliveryDelayMs: -1 })).toThrow("options.redeliveryDelayMs");
+    expect(() => createMemoryEventBus({ redeliveryDelayMs: -1 })).toThrow(expect.objectContaining({ code: "WEFT_ERR_EVENTS_OPTIONS" }));
     await bus.close();
   });
 });

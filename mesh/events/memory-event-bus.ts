@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { EventsOptionsError } from "./options-error.ts";
 import { raceAbort } from "./abort-error.ts";
 import type {
   DeadLetter,
@@ -67,7 +68,7 @@ export function createMemoryEventBus(options: MemoryEventBusOptions = {}): Event
   const maxPending = options.maxPendingPerConsumer ?? 100_000;
   const onDeadLetter = options.onDeadLetter ?? (() => {});
   for (const [field, value] of Object.entries({ duplicateWindowMs, redeliveryDelayMs, maxPending })) {
-    if (!Number.isFinite(value) || value < 0) throw new TypeError(`options.${field} must be a non-negative number`);
+    if (!Number.isFinite(value) || value < 0) throw new EventsOptionsError(`options.${field} must be a non-negative number`);
   }
 
   const groupsByType = new Map<string, Map<string, Group>>();

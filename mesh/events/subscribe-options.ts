@@ -1,3 +1,4 @@
+import { EventsOptionsError } from "./options-error.ts";
 import type { SubscribeOptions } from "./event-bus.ts";
 
 /** Events handled at once per subscription unless `concurrency` says otherwise. */
@@ -11,15 +12,15 @@ export function parseSubscribeOptions(
   consumer: string,
 ): { concurrency: number; maxDeliver: number } {
   if (!/^[A-Za-z0-9_-]+$/.test(consumer)) {
-    throw new TypeError(`consumer must be letters, digits, "_" or "-", got ${JSON.stringify(consumer)}`);
+    throw new EventsOptionsError(`consumer must be letters, digits, "_" or "-", got ${JSON.stringify(consumer)}`);
   }
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const maxDeliver = options.maxDeliver ?? DEFAULT_MAX_DELIVER;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new TypeError("options.concurrency must be a positive integer");
+    throw new EventsOptionsError("options.concurrency must be a positive integer");
   }
   if (!Number.isInteger(maxDeliver) || maxDeliver < 1) {
-    throw new TypeError("options.maxDeliver must be a positive integer");
+    throw new EventsOptionsError("options.maxDeliver must be a positive integer");
   }
   return { concurrency, maxDeliver };
 }
