@@ -92,6 +92,12 @@ describe("targets", () => {
     expect(result.runRatios).toEqual([1.4, 1.3, 1.5]);
     const low = judgeTarget(target, [scenario("grpc/weft", [ok(1, 120)]), scenario("grpc/grpc-js", [ok(1, 100)])]);
     expect(low.status).toBe("NOT met");
+    expect(low.efficiencyRatio).toBeUndefined();
+    const efficient = judgeTarget(target, [
+      scenario("grpc/weft", [{ ...ok(1, 120), efficiency: 300 }]),
+      scenario("grpc/grpc-js", [{ ...ok(1, 100), efficiency: 150 }]),
+    ]);
+    expect(efficient).toMatchObject({ status: "NOT met", efficiencyRatio: 2 });
   });
 
   it("never counts a failed run, and says when there is nothing to judge", () => {

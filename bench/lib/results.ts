@@ -23,6 +23,11 @@ export interface RunResult {
    * excess over the benchmark's own process is other work on the machine).
    */
   readonly cpu?: { readonly server?: number; readonly load?: number; readonly serverCore?: number; readonly loadCore?: number };
+  /**
+   * Calls per CPU-second of the judged side (server, or client in client scenarios): rate / CPU share.
+   * Less sensitive than `rate` to other work on the machine.
+   */
+  readonly efficiency?: number;
   readonly latencyMeanMs?: number;
   readonly latencyP99Ms?: number;
   /** Counts as the load generator or client driver reported them (verified requests, errors). */
@@ -44,6 +49,8 @@ export interface ScenarioSummary {
   readonly loadCpu?: number;
   /** Median share of the server core used by other processes than the server (noise). */
   readonly otherOnServerCore?: number;
+  /** Median calls per CPU-second of the judged side (see RunResult.efficiency). */
+  readonly efficiency?: number;
 }
 
 /** All runs of one scenario. */
@@ -64,6 +71,8 @@ export interface TargetResult extends Target {
   readonly ratio?: number;
   /** subject / baseline for each run where both were verified. */
   readonly runRatios: readonly number[];
+  /** Ratio of median calls per CPU-second (secondary: how the two compare per unit of CPU). */
+  readonly efficiencyRatio?: number;
   readonly note?: string;
 }
 
@@ -91,6 +100,7 @@ export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
     serverCpu: cpu("server"),
     loadCpu: cpu("load"),
     otherOnServerCore: other,
+    efficiency: medianOf(ok.map((r) => r.efficiency)),
   };
 }
 
@@ -117,12 +127,15 @@ export function judgeTarget(target: Target, scenarios: readonly ScenarioResult[]
     if (run.status === "ok" && peer?.status === "ok") runRatios.push((run.rate as number) / (peer.rate as number));
   }
   const ratio = subjectSummary.median / baselineSummary.median;
+  const efficiencyRatio =
+    subjectSummary.efficiency !== undefined && baselineSummary.efficiency !== undefined ? subjectSummary.efficiency / baselineSummary.efficiency : undefined;
   const partial = subjectSummary.status === "partial" || baselineSummary.status === "partial";
   return {
     ...target,
     status: ratio >= target.atLeast ? "met" : "NOT met",
     ratio,
     runRatios,
+    ...(efficiencyRatio === undefined ? {} : { efficiencyRatio }),
     ...(partial ? { note: "some runs failed; medians over verified runs only" } : {}),
   };
 }

@@ -104,6 +104,7 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
       serverDetail: server.detail,
       ...(measured.clientDetail === undefined ? {} : { clientDetail: measured.clientDetail }),
       cpu: measured.cpu,
+      ...efficiencyOf(scenario, measured),
       ...(measured.latencyMeanMs === undefined ? {} : { latencyMeanMs: measured.latencyMeanMs }),
       ...(measured.latencyP99Ms === undefined ? {} : { latencyP99Ms: measured.latencyP99Ms }),
       counts: measured.counts,
@@ -114,6 +115,20 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
   } finally {
     await server?.stop();
   }
+}
+
+/** Smallest CPU share a per-CPU-second figure is computed from (below it the share is mostly noise). */
+const MIN_CPU_FOR_EFFICIENCY = 0.05;
+
+/**
+ * Calls per CPU-second of the side being judged: the server in server scenarios, the client in client
+ * scenarios. Other work on the machine steals time but not CPU-seconds, so this moves much less with
+ * noise than the rate does.
+ */
+function efficiencyOf(scenario: Scenario, measured: Measured): { efficiency?: number } {
+  const share = scenario.client !== undefined ? measured.cpu.load : measured.cpu.server;
+  if (share === undefined || share < MIN_CPU_FOR_EFFICIENCY) return {};
+  return { efficiency: Math.round(measured.rate / share) };
 }
 
 function failed(run: number, server: StartedServer, problems: string[]): RunResult {
