@@ -9,7 +9,10 @@ import { refusedError } from "./refusal.ts";
 export interface LoadSheddingOptions {
   /** The limiter deciding admission (one per process). */
   readonly limiter: ConcurrencyLimiter;
-  /** Fully-qualified service names never shed (e.g. health checks). Default: ["grpc.health.v1.Health"]. */
+  /**
+   * Fully-qualified service names never shed: probes and tooling must get through an overload.
+   * Default: grpc.health.v1.Health, both gRPC reflection services and weft.mesh.v1.AdminService.
+   */
   readonly exemptServices?: readonly string[];
 }
 
@@ -19,13 +22,20 @@ const LATENCY_NEUTRAL = new Set<Code>([
   Code.OutOfRange, Code.Unimplemented, Code.Unauthenticated, Code.Canceled,
 ]);
 
+const DEFAULT_EXEMPT_SERVICES = [
+  "grpc.health.v1.Health",
+  "grpc.reflection.v1.ServerReflection",
+  "grpc.reflection.v1alpha.ServerReflection",
+  "weft.mesh.v1.AdminService",
+];
+
 /** Creates the load-shedding interceptor. Put it outermost among the server's own interceptors. */
 export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Interceptor {
   if (options === null || typeof options !== "object" || typeof options.limiter?.tryAcquire !== "function") {
     throw new TypeError("options.limiter must be a ConcurrencyLimiter");
   }
   const limiter = options.limiter;
-  const exempt = new Set(options.exemptServices ?? ["grpc.health.v1.Health"]);
+  const exempt = new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES);
   return (next) => async (req) => {
     if (exempt.has(req.service.typeName)) return next(req);
     const admission = limiter.tryAcquire();

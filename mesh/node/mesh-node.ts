@@ -1,0 +1,146 @@
+// One distributed mesh process: a host serving the given services over HTTP/2 (and Connect over NATS),
+// announced in discovery, shedding load adaptively, calling other services through a mesh client, and
+// draining in order on SIGTERM: leave discovery -> refuse -> finish in-flight -> close.
+
+import { setTimeout as sleep } from "node:timers/promises";
+import type { DescService } from "@bufbuild/protobuf";
+import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
+import { createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
+import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
+import { createHost, type Host, type HostLogger } from "../host/index.ts";
+import {
+  createConcurrencyLimiter,
+  createEventLoopMonitor,
+  createLoadSheddingInterceptor,
+  refusedError,
+  type ConcurrencyLimiter,
+} from "../resilience/index.ts";
+import type { MeshNodeConfig } from "./node-config.ts";
+
+/** A service and its handlers. */
+export interface NodeService {
+  readonly service: DescService;
+  readonly impl: Partial<ServiceImpl<DescService>>;
+}
+
+/** Pairs a service with its handlers (erasing the service type, as the host does). */
+export function nodeService<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): NodeService {
+  return { service, impl: impl as unknown as Partial<ServiceImpl<DescService>> };
+}
+
+/** What a node's service factory gets to build its handlers with. */
+export interface MeshNodeContext {
+  readonly config: MeshNodeConfig;
+  /** The process's NATS connection (events, discovery). */
+  readonly nc: NatsConnection;
+  /** Typed clients of other services: `mesh.client(CatalogService)`. */
+  readonly mesh: MeshClient;
+  /** Redis, when REDIS_URL is set. */
+  readonly redis: Redis | undefined;
+  /** Registers a resource release for the end of the drain (after in-flight calls). */
+  onClose(release: () => void | Promise<void>): void;
+}
+
+/** Options of {@link startMeshNode}. */
+export interface MeshNodeOptions {
+  readonly config: MeshNodeConfig;
+  /** Builds the services this process serves. */
+  readonly services: (ctx: MeshNodeContext) => readonly NodeService[] | Promise<readonly NodeService[]>;
+  /** Reports the worker-pool queue depth for load announcements. Default: 0. */
+  readonly workerQueueDepth?: () => number;
+  /** The host's logger. Default: the host's JSON logger. */
+  readonly logger?: HostLogger;
+}
+
+/** A running mesh process. */
+export interface MeshNode {
+  readonly host: Host;
+  readonly mesh: MeshClient;
+  readonly discovery: NatsDiscovery;
+  readonly limiter: ConcurrencyLimiter;
+  /** "host:port" announced for HTTP/2 callers. */
+  readonly address: string;
+  /** Drains (leave, refuse, finish in-flight, close) and releases everything. */
+  drain(): Promise<void>;
+}
+
+/** Starts a mesh process: returns once it listens and is announced. */
+export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
+  const { config } = options;
+  const nc = await connect({
+    servers: config.natsUrl.split(","),
+    name: config.instanceId,
+    noAsyncTraces: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
+  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
+  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport });
+  const eventLoop = createEventLoopMonitor();
+  const limiter = createConcurrencyLimiter({
+    maxLimit: config.concurrencyLimitMax,
+    initialLimit: Math.min(config.concurrencyLimitMax, 100),
+    eventLoopDelayMs: eventLoop.delayMs,
+  });
+  const shedding = createLoadSheddingInterceptor({ limiter });
+  const inbound = createInboundCallInterceptor();
+  const host = createHost({
+    hostname: config.hostname,
+    port: config.port,
+    instanceId: config.instanceId,
+    version: config.version,
+    interceptors: [shedding, inbound],
+    logger: options.logger,
+  });
+  const closers: (() => void | Promise<void>)[] = [];
+  const services = await options.services({ config, nc, mesh, redis, onClose: (release) => void closers.push(release) });
+  for (const { service, impl } of services) host.register(service, impl);
+  const listening = await host.listen();
+  const address = `${config.advertiseHost}:${listening.port}`;
+
+  // Connect over NATS for the same services, behind the same admission and shedding.
+  const refuseWhileDraining: Interceptor = (next) => (req) => {
+    if (host.draining) throw refusedError("draining");
+    return next(req);
+  };
+  const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
+  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [refuseWhileDraining, shedding, inbound] });
+
+  const announcer = createAnnouncer({
+    nc,
+    instanceId: config.instanceId,
+    services: services.map((s) => s.service.typeName),
+    address,
+    natsSubject,
+    version: config.version,
+    subjectPrefix: config.registryPrefix,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    load: () => ({
+      inFlight: host.inFlight + natsServer.inFlight,
+      eventLoopDelayMs: eventLoop.delayMs(),
+      workerQueueDepth: options.workerQueueDepth?.() ?? 0,
+      concurrencyLimit: limiter.limit,
+    }),
+  });
+  await announcer.start();
+
+  // Leave first, so clients stop choosing this instance before it refuses anything.
+  host.onDrain("announce", "discovery-leave", async () => {
+    await announcer.leave();
+    if (config.leaveGraceMs > 0) await sleep(config.leaveGraceMs);
+  });
+  host.onDrain("settle", "nats-rpc-settle", () => natsServer.drain(25_000));
+  host.onDrain("close", "release-mesh-node", async () => {
+    for (const release of closers.reverse()) await release();
+    mesh.close();
+    await discovery.close();
+    eventLoop.close();
+    redis?.disconnect();
+    await nc.drain().catch(() => undefined);
+  });
+
+  return { host, mesh, discovery, limiter, address, drain: () => host.drain() };
+}

@@ -1,0 +1,90 @@
+// Configuration of one distributed mesh process, read from the environment in one place.
+
+import { randomBytes } from "node:crypto";
+
+/** Stable code of a bad distributed-mode setting. */
+export const WEFT_ERR_MESH_CONFIG = "WEFT_ERR_MESH_CONFIG";
+
+/** A setting that cannot be used; the message names the variable. */
+export class MeshConfigError extends Error {
+  readonly code = WEFT_ERR_MESH_CONFIG;
+  constructor(message: string) {
+    super(message);
+    this.name = "MeshConfigError";
+  }
+}
+
+/** Settings of one mesh process (one instance of one or more services). */
+export interface MeshNodeConfig {
+  /** `HOST`: address to bind. Default "127.0.0.1". */
+  readonly hostname: string;
+  /** `PORT`: port of the service host. Default 0 (a free port, announced through discovery). */
+  readonly port: number;
+  /** `ADVERTISE_HOST`: the address other instances use to reach this one. Default: HOST (127.0.0.1 for 0.0.0.0). */
+  readonly advertiseHost: string;
+  /** `NATS_URL`: NATS servers, comma-separated. Default "nats://127.0.0.1:4222". */
+  readonly natsUrl: string;
+  /** `REDIS_URL`: Redis for caches; unset means in-memory caches. Default unset. */
+  readonly redisUrl: string | undefined;
+  /** `INSTANCE_ID`: unique id of this process ([A-Za-z0-9_-]). Default "<service>-<pid>-<random>". */
+  readonly instanceId: string;
+  /** `VERSION`: build version announced. Default "0.0.0-dev". */
+  readonly version: string;
+  /** `MESH_TRANSPORT`: how this process calls other services: "grpc" (HTTP/2) or "nats". Default "grpc". */
+  readonly transport: "grpc" | "nats";
+  /** `MESH_REGISTRY_PREFIX`: discovery subject prefix. Default "weft.registry". */
+  readonly registryPrefix: string;
+  /** `MESH_RPC_PREFIX`: prefix of per-instance Connect-over-NATS subjects. Default "weft.rpc". */
+  readonly rpcPrefix: string;
+  /** `MESH_EVENTS_PREFIX`: namespace of event streams (letters and digits). Default "" (none). */
+  readonly eventsPrefix: string;
+  /** `MESH_HEARTBEAT_MS`: discovery heartbeat interval; instances expire after 3 missed. Default 1000. */
+  readonly heartbeatIntervalMs: number;
+  /** `MESH_LEAVE_GRACE_MS`: wait between announcing leave and refusing calls, in ms. Default 200. */
+  readonly leaveGraceMs: number;
+  /** `MESH_CONCURRENCY_LIMIT`: most concurrent calls the adaptive limit may allow. Default 1000. */
+  readonly concurrencyLimitMax: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new MeshConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const token = /^[A-Za-z0-9_-]+$/;
+const subject = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/** Reads and checks the environment for a process serving `serviceName`; throws MeshConfigError. */
+export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string): MeshNodeConfig {
+  const hostname = env.HOST?.trim() || "127.0.0.1";
+  const advertiseHost = env.ADVERTISE_HOST?.trim() || (hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname);
+  const instanceId = env.INSTANCE_ID?.trim() || `${serviceName}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  if (!token.test(instanceId)) throw new MeshConfigError(`INSTANCE_ID must match [A-Za-z0-9_-]+, got ${JSON.stringify(instanceId)}`);
+  const transport = env.MESH_TRANSPORT?.trim() || "grpc";
+  if (transport !== "grpc" && transport !== "nats") throw new MeshConfigError(`MESH_TRANSPORT must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
+  const registryPrefix = env.MESH_REGISTRY_PREFIX?.trim() || "weft.registry";
+  if (!subject.test(registryPrefix)) throw new MeshConfigError(`MESH_REGISTRY_PREFIX must be a NATS subject, got ${JSON.stringify(registryPrefix)}`);
+  const rpcPrefix = env.MESH_RPC_PREFIX?.trim() || "weft.rpc";
+  if (!subject.test(rpcPrefix)) throw new MeshConfigError(`MESH_RPC_PREFIX must be a NATS subject, got ${JSON.stringify(rpcPrefix)}`);
+  const eventsPrefix = env.MESH_EVENTS_PREFIX?.trim() ?? "";
+  if (!/^[A-Za-z0-9]*$/.test(eventsPrefix)) throw new MeshConfigError(`MESH_EVENTS_PREFIX must be letters and digits, got ${JSON.stringify(eventsPrefix)}`);
+  return {
+    hostname,
+    port: int(env, "PORT", 0, 0, 65535),
+    advertiseHost,
+    natsUrl: env.NATS_URL?.trim() || "nats://127.0.0.1:4222",
+    redisUrl: env.REDIS_URL?.trim() || undefined,
+    instanceId,
+    version: env.VERSION?.trim() || "0.0.0-dev",
+    transport,
+    registryPrefix,
+    rpcPrefix,
+    eventsPrefix,
+    heartbeatIntervalMs: int(env, "MESH_HEARTBEAT_MS", 1000, 10, 60_000),
+    leaveGraceMs: int(env, "MESH_LEAVE_GRACE_MS", 200, 0, 10_000),
+    concurrencyLimitMax: int(env, "MESH_CONCURRENCY_LIMIT", 1000, 4, 100_000),
+  };
+}

@@ -1,0 +1,29 @@
+// One gateway instance in distributed mode: config from the environment, wiring, nothing else.
+// Stateless: run as many as you like behind one address each.
+// Run: NATS_URL=nats://127.0.0.1:4222 PORT=8080 node services/gateway/main.ts
+
+import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
+import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
+import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
+import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
+import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { createGatewayService } from "./index.ts";
+
+const logger = createJsonLogger("weft.gateway");
+const config = readMeshNodeConfig(process.env, "gateway");
+const node = await startMeshNode({
+  config,
+  logger,
+  services: ({ mesh }) => [
+    nodeService(GatewayService, createGatewayService({
+      catalog: mesh.client(CatalogService),
+      inventory: mesh.client(InventoryService),
+      identity: mesh.client(IdentityService),
+      orders: mesh.client(OrderService),
+    })),
+  ],
+});
+drainOnSignals(node.host, { logger });
+logger.info("gateway listening", { instanceId: config.instanceId, address: node.address });

@@ -1,0 +1,26 @@
+// One orders instance in distributed mode: config from the environment, wiring, nothing else.
+// Orders live in this process: run one instance (replicas would each hold their own order book).
+// Run: NATS_URL=nats://127.0.0.1:4222 node services/orders/main.ts
+
+import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
+import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import { createJetStreamEventBus } from "../../mesh/events/index.ts";
+import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
+import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { createOrdersService } from "./index.ts";
+
+const logger = createJsonLogger("weft.orders");
+const config = readMeshNodeConfig(process.env, "orders");
+const node = await startMeshNode({
+  config,
+  logger,
+  services: async ({ nc, mesh, onClose }) => {
+    const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix });
+    onClose(() => events.close());
+    const impl = createOrdersService({ catalog: mesh.client(CatalogService), inventory: mesh.client(InventoryService), events });
+    return [nodeService(OrderService, impl)];
+  },
+});
+drainOnSignals(node.host, { logger });
+logger.info("orders listening", { instanceId: config.instanceId, address: node.address });

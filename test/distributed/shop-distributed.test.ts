@@ -1,0 +1,73 @@
+// The shop in distributed mode, started by the launcher: every service a separate process found
+// through NATS; a browse, a sign-up and a checkout through the gateway; both catalog instances serve;
+// SIGTERM drains everything.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, describe, expect, it } from "vitest";
+import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
+import { createMeshClient } from "../../mesh/client/index.ts";
+import { createNatsDiscovery } from "../../mesh/discovery/index.ts";
+import { runLoad } from "./fixtures/load.ts";
+import { stop, until } from "./fixtures/processes.ts";
+
+const LAUNCHER = new URL("../../scripts/start-distributed.ts", import.meta.url).pathname;
+let launcher: ChildProcess | undefined;
+let nc: NatsConnection | undefined;
+
+afterAll(async () => {
+  if (launcher !== undefined) await stop(launcher, "SIGKILL");
+  await nc?.close();
+});
+
+describe("distributed shop", () => {
+  it("starts N processes per service, serves a checkout end to end, and drains on SIGTERM", async () => {
+    const run = randomUUID().slice(0, 8);
+    const prefix = `weft.t${run}.registry`;
+    launcher = spawn(process.execPath, [LAUNCHER, "--instances", "catalog=2,gateway=1", "--gateway-port", "0"], {
+      env: { ...process.env, MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_EVENTS_PREFIX: `t${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const output: string[] = [];
+    launcher.stdout!.on("data", (c: Buffer) => output.push(c.toString()));
+    const exited = new Promise<number | null>((r) => launcher!.on("exit", (code) => r(code)));
+
+    nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+    const discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
+    await discovery.ready();
+    const names = ["shop.catalog.v1.CatalogService", "shop.inventory.v1.InventoryService", "shop.identity.v1.IdentityService", "shop.orders.v1.OrderService", "shop.gateway.v1.GatewayService"];
+    await until(() => names.every((n) => discovery.endpoints(n).length > 0) && discovery.endpoints(names[0]).length === 2, 20_000, "all services up");
+
+    const mesh = createMeshClient({ discovery });
+    const gateway = mesh.client(GatewayService);
+    const browse = await gateway.browse({ query: "kettle", pageSize: 3 });
+    expect(browse.products.length).toBeGreaterThan(0);
+    const product = browse.products.find((p) => p.available > 0)!.product!;
+    const signUp = await gateway.signUp({ email: `u${run}@example.com`, password: "correct horse battery", displayName: "T" });
+    const headers = { authorization: `Bearer ${signUp.accessToken}` };
+    const checkout = await gateway.checkout({ items: [{ productId: product.id, quantity: 1 }] }, { headers });
+    expect(checkout.order?.totalCents).toBe(product.priceCents);
+    const mine = await gateway.listMyOrders({}, { headers });
+    expect(mine.orders.map((o) => o.id)).toContain(checkout.order!.id);
+
+    // Both catalog instances serve.
+    const catalog = mesh.client(CatalogService);
+    const result = await runLoad(400, 4, async () => {
+      await catalog.getProduct({ id: product.id });
+      return "ok";
+    }, { maxMs: 20_000 });
+    expect(result.failed).toBe(0);
+    const catalogAttempts = mesh.stats().endpoints.filter((e) => e.attempts > 0);
+    expect(catalogAttempts.length).toBeGreaterThanOrEqual(2);
+
+    // Ctrl-C: every process drains and the launcher exits 0.
+    launcher.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    await until(() => names.every((n) => discovery.endpoints(n).length === 0), 3000, "all left");
+    launcher = undefined;
+    mesh.close();
+    await discovery.close();
+  });
+});
