@@ -110,8 +110,10 @@ export function checkH2load(report: H2loadReport, frameBytes: number, exact: boo
   return problems;
 }
 
-/** How long an h2load run may take before it is killed. */
-const H2LOAD_TIMEOUT_MS = 120_000;
+/** How long an h2load run may take before it is killed: generous, since a run sized from a fast warm-up can meet a slow spell. */
+function h2loadTimeoutMs(amount: H2loadAmount): number {
+  return "seconds" in amount ? amount.seconds * 1000 + 30_000 : 300_000;
+}
 
 /** What to run: for `seconds` (`-D`), or a fixed number of requests (`-n`). */
 export type H2loadAmount = { readonly seconds: number } | { readonly requests: number };
@@ -130,7 +132,7 @@ export async function runH2load(
   onSpawn?: (pid: number | undefined) => void,
 ): Promise<H2loadReport> {
   const cmd = pinned(LOAD_CORE, H2LOAD_PATH, h2loadArgs(url, bodyFile, amount));
-  const out = await runToCompletion(cmd.command, cmd.args, { timeoutMs: H2LOAD_TIMEOUT_MS, onSpawn });
+  const out = await runToCompletion(cmd.command, cmd.args, { timeoutMs: h2loadTimeoutMs(amount), onSpawn });
   if (out.code !== 0) {
     throw new Error(`h2load exited with ${out.signal ?? out.code}: ${(out.stderr || out.stdout).trim().slice(-600)}`);
   }

@@ -1,7 +1,29 @@
 // What the results were measured on.
 
+import { spawnSync } from "node:child_process";
 import * as os from "node:os";
+import { fileURLToPath } from "node:url";
 import { canPin, findTaskset, LOAD_CORE, SERVER_CORE } from "./processes.ts";
+
+/** The code that was measured: the commit, and whether the runtime or bench had uncommitted changes. */
+export interface Revision {
+  readonly commit: string;
+  /** Files under mesh/ or bench/ that differ from the commit (uncommitted work was measured too). */
+  readonly uncommitted: readonly string[];
+}
+
+/** The repository's revision, or "unknown" outside git. */
+export function revision(): Revision {
+  const cwd = fileURLToPath(new URL("../..", import.meta.url));
+  const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd, encoding: "utf8" });
+  if (head.status !== 0) return { commit: "unknown", uncommitted: [] };
+  const status = spawnSync("git", ["status", "--porcelain", "--", "mesh", "bench", "gen"], { cwd, encoding: "utf8" });
+  const uncommitted = status.stdout
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !line.slice(3).startsWith("bench/results/"))
+    .map((line) => line.slice(3));
+  return { commit: head.stdout.trim(), uncommitted };
+}
 
 /** Machine and runtime facts recorded with every result. */
 export interface MachineInfo {

@@ -70,6 +70,11 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
   lines.push("");
   lines.push(`Command: \`${results.command}\``);
   lines.push("");
+  const rev = results.revision;
+  lines.push(
+    `Code: commit ${rev.commit.slice(0, 12)}${rev.uncommitted.length > 0 ? `, plus uncommitted changes in ${rev.uncommitted.length} file(s) under mesh/, bench/ or gen/ (listed in the JSON)` : ""}.`,
+  );
+  lines.push("");
   lines.push(
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; ${m.pinning}. ` +
       `Load average (1 min) ${m.loadAverageStart} at start, ${m.loadAverageEnd ?? "?"} at end.`,

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { AUTOCANNON_FLAGS } from "./autocannon.ts";
 import { BENCH_PATH, BENCH_PAYLOAD_BYTES, grpcRequestFrame, grpcResponseFrame, jsonRequestBody, jsonResponseBody } from "./bench-request.ts";
 import { H2LOAD_FLAGS, h2loadAvailable, h2loadVersion } from "./h2load.ts";
-import { machineInfo, type MachineInfo } from "./machine.ts";
+import { machineInfo, revision, type MachineInfo, type Revision } from "./machine.ts";
 import type { BenchOptions } from "./options.ts";
 import { packageVersion } from "./package-version.ts";
 import { renderMarkdown } from "./report-md.ts";
@@ -24,6 +24,8 @@ export interface BenchResults {
   readonly command: string;
   readonly options: Omit<BenchOptions, "help" | "outDir">;
   readonly machine: MachineInfo;
+  /** The commit measured, and any uncommitted files under mesh/, bench/ or gen/. */
+  readonly revision: Revision;
   readonly generators: { readonly h2load: string; readonly autocannon: string; readonly client: string };
   readonly request: { readonly path: string; readonly payloadBytes: number; readonly grpcRequestFrameBytes: number; readonly grpcResponseFrameBytes: number; readonly json: string; readonly jsonResponse: string };
   readonly scenarios: ScenarioResult[];
@@ -69,6 +71,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
     command: commandLine(argv),
     options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, only: options.only, quick: options.quick, profile: options.profile },
     machine: machineInfo(),
+    revision: revision(),
     generators: {
       h2load: h2loadAvailable() ? `${await h2loadVersion()}, flags ${H2LOAD_FLAGS.join(" ")} (64 streams), POST with content-type application/grpc, te trailers` : "h2load not installed",
       autocannon: `autocannon ${packageVersion("autocannon")}, flags ${AUTOCANNON_FLAGS.join(" ")}, POST Connect JSON with --expectBody`,
