@@ -1,27 +1,40 @@
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
-import { afterEach, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type StockChanged, StockChangedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import type { EventBus } from "../../mesh/events/event-bus.ts";
 import { createMemoryEventBus } from "../../mesh/events/index.ts";
 import { rejection } from "../testing/router-shop.ts";
 import { createInventoryService } from "./inventory-service.ts";
-import { createStockLedger } from "./stock-ledger.ts";
+import { type LedgerKind, ledgerKinds } from "../testing/ledger-kinds.ts";
+import { connectRedis } from "../testing/test-redis.ts";
+
+let redis: Redis;
+const { kinds, cleanup } = ledgerKinds(() => redis);
+beforeAll(async () => {
+  redis = await connectRedis();
+});
+afterAll(async () => {
+  await cleanup();
+  await redis.quit();
+});
 
 const buses: EventBus[] = [];
 afterEach(async () => {
   await Promise.all(buses.splice(0).map((bus) => bus.close()));
 });
 
-async function inventory(stock: Array<[string, number]>) {
+async function inventoryWith(kind: LedgerKind, stock: Array<[string, number]>) {
   const events = createMemoryEventBus({ source: "inventory-test" });
   buses.push(events);
   const seen: StockChanged[] = [];
   await events.subscribe(StockChangedSchema, "test", async (event) => {
     seen.push(event);
   });
+  const ledger = await kind.make(stock);
   const transport = createRouterTransport((router) =>
-    router.service(InventoryService, createInventoryService({ ledger: createStockLedger(stock), events })),
+    router.service(InventoryService, createInventoryService({ ledger, events })),
   );
   return { client: createClient(InventoryService, transport), seen };
 }
@@ -39,7 +52,9 @@ async function eventually(check: () => void, timeoutMs = 2000): Promise<void> {
   }
 }
 
-describe("InventoryService", () => {
+describe.each(kinds)("InventoryService ($name ledger)", (kind) => {
+  const inventory = (stock: Array<[string, number]>) => inventoryWith(kind, stock);
+
   it("never oversells: 300 parallel reservations of a product with 25 units", async () => {
     const { client, seen } = await inventory([["hot", 25], ["cold", 1000]]);
     const results = await Promise.allSettled(
