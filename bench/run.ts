@@ -3,6 +3,7 @@
 
 import { parseOptions, USAGE } from "./lib/options.ts";
 import { renderMarkdown } from "./lib/report-md.ts";
+import { killChildren } from "./lib/processes.ts";
 import { runBench, writeResults } from "./lib/run-bench.ts";
 
 const argv = process.argv.slice(2);
@@ -16,6 +17,14 @@ try {
 if (options.help) {
   console.log(USAGE);
   process.exit(0);
+}
+
+// Interrupted (Ctrl-C, a CI timeout): stop the server and load generator this run started.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killChildren();
+    process.exit(130);
+  });
 }
 
 const results = await runBench(options, argv, (line) => console.log(line));

@@ -5,6 +5,19 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 
+/** Every child this module started that has not exited yet, so an interrupted run can stop them. */
+const live = new Set<ChildProcess>();
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+}
+
+/** Kills (SIGKILL) every child this process started that is still running. */
+export function killChildren(): void {
+  for (const child of live) child.kill("SIGKILL");
+}
+
 /** Core the server under test runs on. */
 export const SERVER_CORE = 0;
 /** Core the load generator (or client driver) runs on. */
@@ -153,6 +166,7 @@ export function startChild(
 ): Promise<StartedServer | UnavailableServer> {
   const cmd = pinned(core, process.execPath, [...nodeFlags, script, ...args]);
   const child = spawn(cmd.command, cmd.args, { stdio: ["ignore", "pipe", "pipe"] });
+  track(child);
   let stderr = "";
   let exited = false;
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
@@ -237,6 +251,7 @@ export interface RunOptions {
 export function runToCompletion(command: string, args: readonly string[], options: RunOptions): Promise<Completed> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    track(child);
     let stdout = "";
     let stderr = "";
     let scanned = 0;
