@@ -60,8 +60,8 @@ function systemCodes(err: unknown): string[] {
   return out;
 }
 
-// connect-node maps an HTTP/2 REFUSED_STREAM reset (a stream the server never processed, e.g. past a
-// GOAWAY's last stream id) to UNAVAILABLE with this message.
+// An HTTP/2 REFUSED_STREAM reset means the server never processed the stream (e.g. past a GOAWAY's last
+// stream id). connect-node and Weft's transport both report it as UNAVAILABLE, with these messages.
 function isRefusedStream(err: ConnectError): boolean {
-  return err.code === Code.Unavailable && err.rawMessage.includes("REFUSED_STREAM");
+  return err.code === Code.Unavailable && (err.rawMessage.includes("REFUSED_STREAM") || err.rawMessage.startsWith("stream refused by the server"));
 }

@@ -6,6 +6,7 @@ import { createRetryBudget, type Ejection } from "../resilience/index.ts";
 import type { EndpointTransport, TransportKind } from "./endpoint-transport.ts";
 import { EndpointPool, type EndpointSnapshot } from "./endpoint-pool.ts";
 import { createHttp2EndpointTransport } from "./http2-endpoint-transport.ts";
+import { createWeftEndpointTransport } from "./weft-endpoint-transport.ts";
 import { createNatsRpcClient, type NatsRpcClient } from "./nats-endpoint-transport.ts";
 import { resolveOptions, type MeshClientOptions } from "./options.ts";
 import { createServiceTransport, type CallStats, type MeshCallContext } from "./service-transport.ts";
@@ -42,7 +43,8 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
       return nats.endpoint(endpoint);
     }
     if (o.grpcTransport !== undefined) return o.grpcTransport(endpoint);
-    return createHttp2EndpointTransport(endpoint, { ...o.http2, interceptors: [...o.interceptors, ...(o.http2.interceptors ?? [])] });
+    const http2 = { ...o.http2, interceptors: [...o.interceptors, ...(o.http2.interceptors ?? [])] };
+    return o.http2Client === "weft" ? createWeftEndpointTransport(endpoint, http2) : createHttp2EndpointTransport(endpoint, http2);
   };
   const pool = new EndpointPool(o, makeTransport);
   const budget = o.retry === false ? undefined : createRetryBudget(o.retry.budget);

@@ -66,6 +66,11 @@ export interface MeshClientOptions {
   /** Settings of the HTTP/2 connections. */
   readonly http2?: Http2EndpointOptions;
   /**
+   * The HTTP/2 client behind the gRPC transport: "weft" (mesh/transport, Weft's own) or "connect-node".
+   * Default "weft".
+   */
+  readonly http2Client?: "weft" | "connect-node";
+  /**
    * Builds the gRPC transport to one endpoint. Default: connect-node's gRPC transport over one HTTP/2
    * session per endpoint. Lets another HTTP/2 engine be swapped in.
    */
@@ -92,6 +97,7 @@ export interface ResolvedOptions {
   readonly services: Readonly<Record<string, ServiceOptions>>;
   readonly interceptors: readonly Interceptor[];
   readonly http2: Http2EndpointOptions;
+  readonly http2Client: "weft" | "connect-node";
   readonly grpcTransport: ((endpoint: Endpoint) => EndpointTransport) | undefined;
   readonly retry: Required<Omit<RetryOptions, "budget">> & { budget: RetryBudgetOptions } | false;
   readonly hedging: Required<HedgingOptions>;
@@ -110,6 +116,11 @@ function num(value: unknown, field: string, min: number, max = Number.POSITIVE_I
 
 function kind(value: unknown, field: string): TransportKind {
   if (value !== "grpc" && value !== "nats") throw new TypeError(`${field} must be "grpc" or "nats", got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function http2Client(value: unknown): "weft" | "connect-node" {
+  if (value !== "weft" && value !== "connect-node") throw new TypeError(`options.http2Client must be "weft" or "connect-node", got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -149,6 +160,7 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     services,
     interceptors: [...(o.interceptors ?? [])],
     http2: o.http2 ?? {},
+    http2Client: http2Client(o.http2Client ?? "weft"),
     grpcTransport: o.grpcTransport,
     retry: r,
     hedging: {
