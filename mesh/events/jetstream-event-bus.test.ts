@@ -204,6 +204,29 @@ describe("createJetStreamEventBus (shared NATS)", () => {
     expect(peak).toBe(3);
   });
 
+  it("keeps a handler slower than the ack wait from being redelivered, up to maxHandlerMs", async () => {
+    const settings = { connection: nc, source: "orders", prefix, ackWaitMs: 1_000, pullExpiresMs: 1_000 };
+    const patient = await createJetStreamEventBus({ ...settings, maxHandlerMs: 10_000 });
+    const impatient = await createJetStreamEventBus({ ...settings, maxHandlerMs: 1_000 });
+    await bus.publish(StockChangedSchema, { productId: "slow" }, { id: `${prefix}-slow` });
+    const deliveries = { patient: [] as number[], impatient: [] as number[] };
+    const handler = (who: "patient" | "impatient") => async (e: { productId: string }, meta: EventMeta) => {
+      if (e.productId !== "slow") return;
+      deliveries[who].push(meta.deliveryCount);
+      if (meta.deliveryCount === 1) await new Promise((r) => setTimeout(r, 2_500));
+    };
+    const subs = await Promise.all([
+      patient.subscribe(StockChangedSchema, "patient", handler("patient")),
+      impatient.subscribe(StockChangedSchema, "impatient", handler("impatient")),
+    ]);
+    await waitUntil(() => deliveries.impatient.length === 2, 10_000, "the impatient consumer's redelivery");
+    await new Promise((r) => setTimeout(r, 800)); // the patient handler finishes at 2.5 s and acks
+    expect(deliveries.patient).toEqual([1]); // 2.5 s > 1 s ack wait, still delivered once
+    expect(deliveries.impatient).toEqual([1, 2]);
+    await Promise.all(subs.map((s) => s.drain()));
+    await Promise.all([patient.close(), impatient.close()]);
+  });
+
   it("fails fast on bad options and maps broker failures to Connect codes", async () => {
     await expect(createJetStreamEventBus({ source: "", servers: NATS })).rejects.toThrow("options.source");
     await expect(createJetStreamEventBus({ source: "x", servers: NATS, prefix: "a.b" })).rejects.toThrow("options.prefix");

@@ -38,6 +38,11 @@ export interface JetStreamEventBusOptions {
   readonly replicas?: number;
   /** Time a delivered event may stay unacknowledged before the server redelivers it. Default 30,000. */
   readonly ackWaitMs?: number;
+  /**
+   * A handler still running after this long stops extending its ack deadline, so the event is
+   * redelivered (a hung handler cannot hold an event forever). Default 300,000 (5 minutes).
+   */
+  readonly maxHandlerMs?: number;
   /** Most unacknowledged events per durable consumer, across its replicas. Default 1,000. */
   readonly maxAckPending?: number;
   /** How long one pull waits for events (at least 1,000). Default 30,000. */
@@ -61,6 +66,19 @@ const DAY_MS = 86_400_000;
 const PUBLISH_BACKOFF_MS = 50;
 const PUBLISH_MAX_BACKOFF_MS = 1_000;
 
+/** Resolves after `ms`, or as soon as `signal` aborts (the caller then sees the abort). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
 function parseOptions(o: JetStreamEventBusOptions) {
   if (!o.source) throw new EventsOptionsError("options.source must name the publishing service");
   if (!o.connection === !o.servers) throw new EventsOptionsError("options.connection or options.servers must be set (one of them)");
@@ -73,6 +91,7 @@ function parseOptions(o: JetStreamEventBusOptions) {
     duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
     replicas: o.replicas ?? 1,
     ackWaitMs: o.ackWaitMs ?? 30_000,
+    maxHandlerMs: o.maxHandlerMs ?? 300_000,
     maxAckPending: o.maxAckPending ?? 1_000,
     pullExpiresMs: o.pullExpiresMs ?? 30_000,
     redeliveryDelayMs: o.redeliveryDelayMs ?? 1_000,
@@ -166,7 +185,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         if (!isTransientNatsError(err) || performance.now() >= deadline || closed) throw err;
         streamsReady.delete(names.stream); // "no responders" can mean the stream is gone
         const pause = Math.min(PUBLISH_MAX_BACKOFF_MS, PUBLISH_BACKOFF_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - performance.now()))));
+        await sleep(Math.min(pause, Math.max(0, deadline - performance.now())), signal);
       }
     }
   }
@@ -209,6 +228,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         maxDeliver,
         deadLetterSubject: deadLetterSubject(names, consumerName, o.prefix),
         ackWaitMs: o.ackWaitMs,
+        maxHandlerMs: o.maxHandlerMs,
         pullExpiresMs: o.pullExpiresMs,
         redeliveryDelayMs: o.redeliveryDelayMs,
         maxRedeliveryDelayMs: o.maxRedeliveryDelayMs,

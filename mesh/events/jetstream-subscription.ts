@@ -19,6 +19,7 @@ export interface SubscriptionConfig {
   readonly maxDeliver: number;
   readonly deadLetterSubject: string;
   readonly ackWaitMs: number;
+  readonly maxHandlerMs: number;
   readonly pullExpiresMs: number;
   readonly redeliveryDelayMs: number;
   readonly maxRedeliveryDelayMs: number;
@@ -46,11 +47,15 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let wakeRetry: (() => void) | undefined;
 
-  // Long handlers tell the server they are still working, so it does not redeliver them meanwhile.
+  // Long handlers tell the server they are still working, so it does not redeliver them meanwhile;
+  // past maxHandlerMs they stop, and the server hands the event to another delivery.
   const progressEveryMs = Math.max(100, Math.floor(cfg.ackWaitMs / 3));
   const progress = setInterval(() => {
     const now = performance.now();
-    for (const [msg, started] of inFlight) if (now - started >= progressEveryMs) msg.working();
+    for (const [msg, started] of inFlight) {
+      const running = now - started;
+      if (running >= progressEveryMs && running < cfg.maxHandlerMs) msg.working();
+    }
   }, progressEveryMs);
   progress.unref();
 
