@@ -60,7 +60,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
   });
-  const services = createShopServices({
+  const shop = await createShopServices({
     transport: host.inProcessTransport(),
     events,
     cache,
@@ -70,10 +70,11 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     stock,
     scryptCostLog2: options.scryptCostLog2,
   });
-  for (const { service, impl } of services) host.register(service, impl);
+  for (const { service, impl } of shop.entries) host.register(service, impl);
 
   let released: Promise<void> | undefined;
-  const release = () => (released ??= Promise.all([events.close(), cache.close(), compute.close()]).then(() => {}));
+  const release = () =>
+    (released ??= shop.close().then(() => Promise.all([events.close(), cache.close(), compute.close()])).then(() => {}));
   // The bus, cache and pool outlive in-flight calls: they are released in the drain's last phase.
   host.onDrain("close", "release-shop-resources", release);
 

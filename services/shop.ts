@@ -12,7 +12,10 @@ import { createCatalogService } from "./catalog/catalog-service.ts";
 import { createAccessTokens } from "./identity/access-tokens.ts";
 import { createIdentityService } from "./identity/identity-service.ts";
 import { createInventoryService } from "./inventory/inventory-service.ts";
-import { createStockLedger } from "./inventory/stock-ledger.ts";
+import { startReservationLifecycle } from "./inventory/reservation-lifecycle.ts";
+import { createStockLedger, type StockLedger } from "./inventory/stock-ledger.ts";
+import type { UserDirectory } from "./identity/user-directory.ts";
+import type { OrderBook } from "./orders/order-book.ts";
 import { createGatewayService } from "./gateway/gateway-service.ts";
 import { createOrdersService } from "./orders/orders-service.ts";
 
@@ -33,6 +36,22 @@ export interface ShopOptions {
   readonly scryptCostLog2?: number;
   /** Cache key prefix of the catalog. Default "catalog:v1:". */
   readonly cacheKeyPrefix?: string;
+  /** Inventory's store. Default: an in-memory ledger holding `stock`. (A given ledger is used as is: seed it first.) */
+  readonly ledger?: StockLedger;
+  /** Identity's store. Default: an in-memory directory. */
+  readonly users?: UserDirectory;
+  /** Orders' store. Default: an in-memory book. */
+  readonly book?: OrderBook;
+  /** How often inventory sweeps expired reservations, in ms. Default 1,000. */
+  readonly reservationSweepIntervalMs?: number;
+}
+
+/** The five services and what runs beside them. */
+export interface ShopServices {
+  /** Each service with its handlers, for `host.register` or a router. */
+  readonly entries: ServiceEntry[];
+  /** Stops inventory's reservation lifecycle (OrderPlaced confirmations, expiry sweeps). */
+  close(): Promise<void>;
 }
 
 /** A service and its handlers, ready for `host.register(service, impl)`. */
@@ -41,9 +60,15 @@ export interface ServiceEntry<S extends DescService = DescService> {
   readonly impl: ServiceImpl<S>;
 }
 
-/** Builds all five shop services, wired to each other through `options.transport`. */
-export function createShopServices(options: ShopOptions): ServiceEntry[] {
+/**
+ * Builds all five shop services, wired to each other through `options.transport`, and starts inventory's
+ * reservation lifecycle on `options.events` (placed orders confirm their reservations; abandoned ones
+ * expire).
+ */
+export async function createShopServices(options: ShopOptions): Promise<ShopServices> {
   const { transport, events } = options;
+  const ledger = options.ledger ?? createStockLedger(options.stock);
+  const lifecycle = await startReservationLifecycle({ ledger, events, sweepIntervalMs: options.reservationSweepIntervalMs });
   const catalogClient = createClient(CatalogService, transport);
   const inventoryClient = createClient(InventoryService, transport);
   const entries = [
@@ -53,11 +78,12 @@ export function createShopServices(options: ShopOptions): ServiceEntry[] {
       createIdentityService({
         compute: options.compute,
         tokens: createAccessTokens({ secret: options.tokenSecret }),
+        users: options.users,
         scryptCostLog2: options.scryptCostLog2,
       }),
     ),
-    entry(InventoryService, createInventoryService({ ledger: createStockLedger(options.stock), events })),
-    entry(OrderService, createOrdersService({ catalog: catalogClient, inventory: inventoryClient, events })),
+    entry(InventoryService, createInventoryService({ ledger, events })),
+    entry(OrderService, createOrdersService({ catalog: catalogClient, inventory: inventoryClient, events, book: options.book })),
     entry(
       GatewayService,
       createGatewayService({
@@ -68,7 +94,7 @@ export function createShopServices(options: ShopOptions): ServiceEntry[] {
       }),
     ),
   ];
-  return entries as ServiceEntry[];
+  return { entries: entries as ServiceEntry[], close: () => lifecycle.close() };
 }
 
 function entry<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceEntry<S> {

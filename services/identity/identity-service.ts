@@ -15,7 +15,7 @@ export interface IdentityServiceOptions {
   readonly compute: ComputePool;
   /** Signs and verifies access tokens. Required. */
   readonly tokens: AccessTokens;
-  /** Where users live. Default: a new in-memory directory. */
+  /** Where users live. Default: a new in-memory directory; for replicas `createRedisUserDirectory({ redis, keyPrefix })`. */
   readonly users?: UserDirectory;
   /** log2 of scrypt's cost N for new hashes. Default 14 (N = 16384); tests may lower it to 10. */
   readonly scryptCostLog2?: number;
@@ -63,10 +63,10 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
       checkPassword(req.password);
       const displayName = requireText(req.displayName, "display_name", MAX_DISPLAY_NAME_LENGTH);
       // Fail fast before paying for a hash; `add` checks again atomically.
-      if (users.byEmail(email)) throw new ConnectError(`a user with email ${email} already exists`, Code.AlreadyExists);
+      if (await users.byEmail(email)) throw new ConnectError(`a user with email ${email} already exists`, Code.AlreadyExists);
       const passwordHash = await hash(req.password, ctx.signal);
       const user = create(UserSchema, { id: randomUUID(), email, displayName, createdAt: timestampFromDate(now()) });
-      users.add({ user, passwordHash });
+      await users.add({ user, passwordHash });
       return { user };
     },
 
@@ -74,7 +74,7 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
       if (req.email.trim() === "") throw invalidArgument("email", "is required");
       if (req.password === "") throw invalidArgument("password", "is required");
       if (req.password.length > MAX_PASSWORD_LENGTH) throw invalidArgument("password", `must be at most ${MAX_PASSWORD_LENGTH} characters`);
-      const record = users.byEmail(req.email);
+      const record = await users.byEmail(req.email);
       const ok = await verify(req.password, record?.passwordHash ?? (await decoy(ctx.signal)), ctx.signal);
       if (!record || !ok) throw new ConnectError(BAD_CREDENTIALS, Code.Unauthenticated);
       const issued = await tokens.sign(record.user.id);
@@ -88,7 +88,7 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
 
   async function authenticate(headers: Headers): Promise<User> {
     const userId = await tokens.verify(bearerToken(headers));
-    const record = users.byId(userId);
+    const record = await users.byId(userId);
     if (!record) throw new ConnectError("access token names an unknown user", Code.Unauthenticated);
     return record.user;
   }

@@ -7,32 +7,38 @@ export interface UserRecord {
   readonly passwordHash: string;
 }
 
-/** The set of registered users, keyed by id and by normalized email. Pure, in memory. */
+/**
+ * Identity's store: registered users, by id and by normalized email. Two implementations keep the same
+ * contract (one behaviour suite runs against both): `createUserDirectory` (in memory, one process) and
+ * `createRedisUserDirectory` (shared by identity replicas).
+ */
 export interface UserDirectory {
-  byId(id: string): UserRecord | undefined;
-  byEmail(email: string): UserRecord | undefined;
-  /** Adds a user; ALREADY_EXISTS when the email is taken (checked atomically with the insert). */
-  add(record: UserRecord): void;
-  /** Number of users. */
-  readonly size: number;
+  byId(id: string): Promise<UserRecord | undefined>;
+  /** Looks up by email, compared case-insensitively without surrounding blanks. */
+  byEmail(email: string): Promise<UserRecord | undefined>;
+  /** Adds a user; ALREADY_EXISTS when the email (or id) is taken, checked atomically with the insert. */
+  add(record: UserRecord): Promise<void>;
 }
 
-/** Creates an empty directory. */
+/** The errors both directories raise. */
+export const directoryErrors = {
+  emailTaken: (email: string) => new ConnectError(`a user with email ${email} already exists`, Code.AlreadyExists),
+  idTaken: (id: string) => new ConnectError(`a user with id ${id} already exists`, Code.AlreadyExists),
+};
+
+/** Creates an empty in-memory directory (the embedded default of `npm start`; one process only). */
 export function createUserDirectory(): UserDirectory {
   const ids = new Map<string, UserRecord>();
   const emails = new Map<string, UserRecord>();
   return {
-    byId: (id) => ids.get(id),
-    byEmail: (email) => emails.get(normalizeEmail(email)),
-    add(record) {
+    byId: async (id) => ids.get(id),
+    byEmail: async (email) => emails.get(normalizeEmail(email)),
+    async add(record) {
       const email = normalizeEmail(record.user.email);
-      if (emails.has(email)) throw new ConnectError(`a user with email ${email} already exists`, Code.AlreadyExists);
-      if (ids.has(record.user.id)) throw new ConnectError(`a user with id ${record.user.id} already exists`, Code.AlreadyExists);
+      if (emails.has(email)) throw directoryErrors.emailTaken(email);
+      if (ids.has(record.user.id)) throw directoryErrors.idTaken(record.user.id);
       ids.set(record.user.id, record);
       emails.set(email, record);
-    },
-    get size() {
-      return ids.size;
     },
   };
 }

@@ -1,10 +1,11 @@
+import { clone } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import type { Order } from "../../gen/shop/orders/v1/orders_pb.ts";
+import { type Order, OrderSchema, type OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 
 /**
- * Orders' pure domain: pricing lines against catalogue products, and the in-memory book of orders
- * (by id, and per user newest first). No I/O.
+ * Orders' domain: pricing lines against catalogue products (pure), and the OrderBook store with its
+ * in-memory implementation (the Redis one is in redis-order-book.ts).
  */
 
 /** A product and a quantity, as the caller asked. */
@@ -41,30 +42,49 @@ export function priceLines(lines: readonly OrderLine[], products: readonly Produ
   return { items, totalCents };
 }
 
-/** Where orders live. */
+/**
+ * Orders' store: orders by id, and per user newest first. Two implementations keep the same contract
+ * (one behaviour suite runs against both): `createOrderBook` (in memory, one process) and
+ * `createRedisOrderBook` (shared by orders replicas). Every method returns copies: changing a returned
+ * order changes nothing stored.
+ */
 export interface OrderBook {
-  get(id: string): Order | undefined;
-  add(order: Order): void;
+  get(id: string): Promise<Order | undefined>;
+  /** Stores a new order; ALREADY_EXISTS if the id is taken. */
+  add(order: Order): Promise<void>;
   /** Removes an order that could not be completed (e.g. its event was not stored). */
-  remove(id: string): void;
+  remove(id: string): Promise<void>;
+  /**
+   * Moves an order from status `from` to `to` in one step (compare and set); returns the updated order,
+   * or undefined (with nothing changed) when it is unknown or not in `from`. Two concurrent cancels of one
+   * order, on any replicas: exactly one gets the order.
+   */
+  transition(id: string, from: OrderStatus, to: OrderStatus): Promise<Order | undefined>;
   /** A user's orders, newest first, at most `limit`. */
-  listByUser(userId: string, limit: number): Order[];
+  listByUser(userId: string, limit: number): Promise<Order[]>;
 }
 
-/** Creates an empty book. */
+/** The errors both books raise. */
+export const bookErrors = {
+  exists: (id: string) => new ConnectError(`order ${id} already exists`, Code.AlreadyExists),
+};
+
+/** Creates an empty in-memory book (the embedded default of `npm start`; one process only). */
 export function createOrderBook(): OrderBook {
   const byId = new Map<string, Order>();
   const byUser = new Map<string, Order[]>(); // oldest first; read backwards
+  const copy = (order: Order | undefined) => order && clone(OrderSchema, order);
   return {
-    get: (id) => byId.get(id),
-    add(order) {
-      if (byId.has(order.id)) throw new ConnectError(`order ${order.id} already exists`, Code.AlreadyExists);
-      byId.set(order.id, order);
+    get: async (id) => copy(byId.get(id)),
+    async add(order) {
+      if (byId.has(order.id)) throw bookErrors.exists(order.id);
+      const stored = clone(OrderSchema, order);
+      byId.set(order.id, stored);
       const list = byUser.get(order.userId) ?? [];
-      list.push(order);
+      list.push(stored);
       byUser.set(order.userId, list);
     },
-    remove(id) {
+    async remove(id) {
       const order = byId.get(id);
       if (!order) return;
       byId.delete(id);
@@ -72,9 +92,15 @@ export function createOrderBook(): OrderBook {
       const at = list.indexOf(order);
       if (at >= 0) list.splice(at, 1);
     },
-    listByUser(userId, limit) {
+    async transition(id, from, to) {
+      const order = byId.get(id);
+      if (!order || order.status !== from) return undefined;
+      order.status = to;
+      return copy(order);
+    },
+    async listByUser(userId, limit) {
       const list = byUser.get(userId) ?? [];
-      return list.slice(Math.max(0, list.length - limit)).reverse();
+      return list.slice(Math.max(0, list.length - limit)).reverse().map((order) => clone(OrderSchema, order));
     },
   };
 }

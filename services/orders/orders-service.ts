@@ -19,11 +19,14 @@ export interface OrdersServiceOptions {
   readonly inventory: Client<typeof InventoryService>;
   /** Where OrderPlaced / OrderCancelled go. Required. */
   readonly events: EventBus;
-  /** Where orders live. Default: a new in-memory book. */
+  /** Where orders live. Default: a new in-memory book; for replicas `createRedisOrderBook({ redis, keyPrefix })`. */
   readonly book?: OrderBook;
   /** Current time. Default `() => new Date()`. */
   readonly now?: () => Date;
-  /** Called when giving stock back after a failed order fails too (the stock stays held). Default: nothing. */
+  /**
+   * Called when undoing a failed order fails too: giving its stock back (the reservation then expires
+   * after inventory's TTL) or removing it from the book. Default: nothing.
+   */
   readonly onCompensationError?: (error: unknown, orderId: string) => void;
 }
 
@@ -54,9 +57,9 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
     }
   }
 
-  function findOrder(id: string): Order {
+  async function findOrder(id: string): Promise<Order> {
     requireText(id, "id", MAX_ID_LENGTH);
-    const order = book.get(id);
+    const order = await book.get(id);
     if (!order) throw new ConnectError(`order ${id} not found`, Code.NotFound);
     return order;
   }
@@ -89,7 +92,7 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
 
       const createdAt = timestampFromDate(now());
       const order = create(OrderSchema, { id: orderId, userId, items, totalCents, status: OrderStatus.PLACED, createdAt });
-      book.add(order);
+      await book.add(order);
       try {
         await events.publish(
           OrderPlacedSchema,
@@ -97,7 +100,7 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
           { id: `order-placed:${orderId}`, signal: ctx.signal },
         );
       } catch (err) {
-        book.remove(orderId);
+        await book.remove(orderId).catch((removeError) => onCompensationError(removeError, orderId));
         await releaseQuietly(orderId);
         throw err;
       }
@@ -105,21 +108,22 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
     },
 
     async getOrder(req) {
-      return { order: clone(OrderSchema, findOrder(req.id)) };
+      return { order: await findOrder(req.id) };
     },
 
     async listOrders(req) {
       const userId = requireText(req.userId, "user_id", MAX_ID_LENGTH);
       const pageSize = pageSizeOrDefault(req.pageSize, "page_size", LIST_DEFAULT_PAGE_SIZE, LIST_MAX_PAGE_SIZE);
-      return { orders: book.listByUser(userId, pageSize).map((order) => clone(OrderSchema, order)) };
+      return { orders: await book.listByUser(userId, pageSize) };
     },
 
     async cancelOrder(req, ctx) {
-      const order = findOrder(req.id);
+      const order = await findOrder(req.id);
       if (req.reason.length > MAX_REASON_LENGTH) requireText(req.reason, "reason", MAX_REASON_LENGTH);
-      if (order.status !== OrderStatus.PLACED) return { order: clone(OrderSchema, order) };
-      // Claim the cancellation before the first await, so a concurrent cancel is a no-op.
-      order.status = OrderStatus.CANCELLED;
+      if (order.status !== OrderStatus.PLACED) return { order };
+      // Claim the cancellation in one compare-and-set, so a concurrent cancel (on any replica) is a no-op.
+      const claimed = await book.transition(order.id, OrderStatus.PLACED, OrderStatus.CANCELLED);
+      if (!claimed) return { order: (await book.get(order.id)) ?? order };
       try {
         await relay(inventory.release({ reservationId: order.id }, downstream(ctx)));
         await events.publish(
@@ -128,10 +132,10 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
           { id: `order-cancelled:${order.id}`, signal: ctx.signal },
         );
       } catch (err) {
-        order.status = OrderStatus.PLACED;
+        await book.transition(order.id, OrderStatus.CANCELLED, OrderStatus.PLACED).catch(() => {});
         throw err;
       }
-      return { order: clone(OrderSchema, order) };
+      return { order: claimed };
     },
   };
 }

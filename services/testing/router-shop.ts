@@ -23,7 +23,7 @@ export async function createRouterShop(overrides: Partial<Omit<ShopOptions, "tra
   const cache = overrides.cache ?? createMemoryCache();
   const compute = overrides.compute ?? createInlineComputePool();
   let transport: Transport | undefined;
-  const services = createShopServices({
+  const shop = await createShopServices({
     transport: createLazyTransport(() => transport!),
     events,
     cache,
@@ -32,9 +32,13 @@ export async function createRouterShop(overrides: Partial<Omit<ShopOptions, "tra
     products: overrides.products ?? (await loadSeedProducts()),
     stock: overrides.stock ?? (await loadSeedStock()),
     scryptCostLog2: overrides.scryptCostLog2 ?? 10,
+    ledger: overrides.ledger,
+    users: overrides.users,
+    book: overrides.book,
+    reservationSweepIntervalMs: overrides.reservationSweepIntervalMs,
   });
   transport = createRouterTransport((router) => {
-    for (const { service, impl } of services) router.service(service, impl);
+    for (const { service, impl } of shop.entries) router.service(service, impl);
   });
   return {
     transport,
@@ -45,6 +49,7 @@ export async function createRouterShop(overrides: Partial<Omit<ShopOptions, "tra
     inventory: createClient(InventoryService, transport),
     orders: createClient(OrderService, transport),
     async close() {
+      await shop.close();
       await events.close();
       await cache.close();
       await compute.close();

@@ -1,35 +1,56 @@
 import type { Redis } from "ioredis";
+import { createRedisUserDirectory } from "../identity/redis-user-directory.ts";
+import { createUserDirectory, type UserDirectory } from "../identity/user-directory.ts";
 import { createRedisStockLedger } from "../inventory/redis-stock-ledger.ts";
 import { createStockLedger, type StockLedger } from "../inventory/stock-ledger.ts";
+import { createOrderBook, type OrderBook } from "../orders/order-book.ts";
+import { createRedisOrderBook } from "../orders/redis-order-book.ts";
 import { createTestPrefixes } from "./test-redis.ts";
+
+/**
+ * The store implementations that the behaviour suites run against, so one suite covers both
+ * (`describe.each(stores.ledgers)(...)`): in memory, and Redis with a fresh key prefix per store (all
+ * deleted by `cleanup`). `redis` is read when a store is made (connect in beforeAll).
+ */
+export function storeKinds(redis: () => Redis) {
+  const prefixes = createTestPrefixes("stores");
+  return {
+    ledgers: [
+      { name: "memory", make: async (stock: Array<[string, number]>, options?: TestLedgerOptions) => createStockLedger(stock, options) },
+      {
+        name: "redis",
+        async make(stock: Array<[string, number]>, options?: TestLedgerOptions) {
+          const ledger = createRedisStockLedger({ redis: redis(), keyPrefix: prefixes.next(), ...options });
+          await ledger.seedIfAbsent(stock);
+          return ledger;
+        },
+      },
+    ] satisfies LedgerKind[],
+    directories: [
+      { name: "memory", make: () => createUserDirectory() },
+      { name: "redis", make: () => createRedisUserDirectory({ redis: redis(), keyPrefix: prefixes.next() }) },
+    ] satisfies Array<StoreKind<UserDirectory>>,
+    books: [
+      { name: "memory", make: () => createOrderBook() },
+      { name: "redis", make: () => createRedisOrderBook({ redis: redis(), keyPrefix: prefixes.next() }) },
+    ] satisfies Array<StoreKind<OrderBook>>,
+    cleanup: () => prefixes.cleanup(redis()),
+  };
+}
 
 /** Options every ledger kind accepts in tests. */
 export interface TestLedgerOptions {
   readonly reservationTtlMs?: number;
 }
 
-/** One store implementation under test: `make` builds a fresh, isolated ledger with the given stock. */
+/** One ledger implementation: `make` builds a fresh, isolated ledger with the given stock. */
 export interface LedgerKind {
   readonly name: string;
   make(stock: Array<[string, number]>, options?: TestLedgerOptions): Promise<StockLedger>;
 }
 
-/**
- * The ledger implementations the behaviour suites run against (`describe.each(ledgerKinds(() => redis))`):
- * in memory, and Redis (a new key prefix per ledger, cleaned by `cleanup`).
- */
-export function ledgerKinds(redis: () => Redis) {
-  const prefixes = createTestPrefixes("inventory");
-  const kinds: LedgerKind[] = [
-    { name: "memory", make: async (stock, options) => createStockLedger(stock, options) },
-    {
-      name: "redis",
-      async make(stock, options) {
-        const ledger = createRedisStockLedger({ redis: redis(), keyPrefix: prefixes.next(), ...options });
-        await ledger.seedIfAbsent(stock);
-        return ledger;
-      },
-    },
-  ];
-  return { kinds, cleanup: () => prefixes.cleanup(redis()) };
+/** One implementation of a store: `make` builds a fresh, empty, isolated one. */
+export interface StoreKind<T> {
+  readonly name: string;
+  make(): T;
 }
