@@ -1,0 +1,43 @@
+// The mesh client calling TestService.UnaryCall with N calls in flight, over gRPC/HTTP/2 (Weft's
+// transport) or Connect over NATS. `--features on`: NATS discovery, power of two choices on peak EWMA
+// and reported load, retry budget, outlier ejection, deadline propagation, per-endpoint stats.
+// `--features off`: static endpoint (gRPC) or discovery only to learn the subject (NATS), round robin,
+// no retries, no ejection.
+//
+// Usage: node bench/mesh/mesh-client.ts --port P --transport grpc|nats --features on|off --prefix S
+//        --concurrency 64 --warmup-ms 2000 --duration-ms 5000
+
+import { connect } from "@nats-io/transport-node";
+import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
+import { createMeshClient, type MeshClientOptions } from "../../mesh/client/index.ts";
+import { createNatsDiscovery, createStaticDiscovery } from "../../mesh/discovery/index.ts";
+import { benchRequest, isBenchResponse } from "../lib/bench-request.ts";
+import { drive, parseDriveArgs, report } from "../clients/drive.ts";
+
+function arg(name: string): string {
+  const i = process.argv.indexOf(name);
+  if (i < 0 || process.argv[i + 1] === undefined) throw new Error(`${name} is required`);
+  return process.argv[i + 1];
+}
+const args = parseDriveArgs(process.argv);
+const transport = arg("--transport") as "grpc" | "nats";
+const features = arg("--features") === "on";
+const prefix = arg("--prefix");
+const nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222", noAsyncTraces: true });
+const discovery = features || transport === "nats"
+  ? createNatsDiscovery({ nc, subjectPrefix: `${prefix}.registry` })
+  : createStaticDiscovery({ endpoints: { [TestService.typeName]: [`127.0.0.1:${args.port}`] } });
+await discovery.ready();
+const off: Partial<MeshClientOptions> = { retry: false, outlierDetection: false, balancer: { policy: "round-robin" }, propagateDeadlines: false };
+const mesh = createMeshClient({ discovery, nc, defaultTransport: transport, ...(features ? {} : off) });
+const client = mesh.client(TestService);
+
+const result = await drive(() => client.unaryCall(benchRequest), isBenchResponse, {
+  ...args,
+  detail: `Weft mesh client over ${transport === "grpc" ? "gRPC/HTTP/2" : "Connect over NATS"}, features ${features ? "on" : "off"}`,
+});
+mesh.close();
+await discovery.close();
+await nc.close();
+report(result);
+process.exit(0);

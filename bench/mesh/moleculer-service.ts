@@ -1,0 +1,29 @@
+// A Moleculer 0.15 broker over NATS serving `test.unaryCall`: the peer for the mesh client over NATS.
+// Default settings (JSON serializer), logging off. It answers with 16 bytes of payload, as every
+// benchmark server does.
+//
+// Usage: node bench/mesh/moleculer-service.ts --namespace NS
+
+import { parseArgs } from "node:util";
+import { ServiceBroker } from "moleculer";
+import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
+import { packageVersion } from "../lib/package-version.ts";
+
+const { values } = parseArgs({ options: { namespace: { type: "string" } } });
+const broker = new ServiceBroker({
+  namespace: values.namespace ?? "weftbench",
+  nodeID: `service-${process.pid}`,
+  transporter: { type: "NATS", options: { url: process.env.NATS_URL ?? "nats://127.0.0.1:4222" } },
+  logger: false,
+});
+broker.createService({
+  name: "test",
+  actions: {
+    unaryCall(ctx: { params: { responseSize: number; payload: string } }) {
+      return { payload: "0".repeat(ctx.params.responseSize) };
+    },
+  },
+});
+await broker.start();
+announceReady(0, `moleculer ${packageVersion("moleculer")} over NATS (nats.js ${packageVersion("nats")})`);
+closeOnSignal(() => broker.stop());

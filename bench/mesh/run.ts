@@ -1,0 +1,176 @@
+// The mesh benchmarks: the mesh client over NATS against Moleculer over NATS, the mesh client over
+// HTTP/2 against grpc-js -> grpc-js, and every mesh feature on against off, each pair measured in the
+// same run, interleaved, medians of N runs. Servers are pinned to core 0, clients to core 1 (taskset),
+// as in bench/run.ts; the NATS server is the shared one (NATS_URL, default nats://127.0.0.1:4222).
+//
+//   node bench/mesh/run.ts [--runs 3] [--duration 5] [--warmup 2] [--concurrency 64] [--only a,b]
+//
+// Writes bench/mesh/results/<timestamp>.json and latest.md; prints the table.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+interface Scenario {
+  readonly id: string;
+  readonly what: string;
+  readonly server: readonly string[];
+  readonly client: readonly string[];
+}
+
+interface Target {
+  readonly name: string;
+  readonly subject: string;
+  readonly peer: string;
+  readonly goal: number;
+}
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    concurrency: { type: "string" },
+    only: { type: "string" },
+  },
+});
+const runs = Number(values.runs ?? 3);
+const durationMs = Number(values.duration ?? 5) * 1000;
+const warmupMs = Number(values.warmup ?? 2) * 1000;
+const concurrency = Number(values.concurrency ?? 64);
+const root = new URL("../../", import.meta.url).pathname;
+const run = randomUUID().slice(0, 8);
+
+function mesh(transport: "grpc" | "nats", features: "on" | "off"): Pick<Scenario, "server" | "client"> {
+  const prefix = `weft.bench${run}${transport}${features}`;
+  return {
+    server: ["bench/mesh/mesh-server.ts", "--features", features, "--prefix", prefix],
+    client: ["bench/mesh/mesh-client.ts", "--transport", transport, "--features", features, "--prefix", prefix],
+  };
+}
+
+const ALL: Scenario[] = [
+  { id: "nats/moleculer", what: "Moleculer broker -> broker over NATS", server: ["bench/mesh/moleculer-service.ts", "--namespace", `b${run}`], client: ["bench/mesh/moleculer-client.ts", "--namespace", `b${run}`] },
+  { id: "nats/mesh", what: "mesh client -> Weft, Connect over NATS, all features on", ...mesh("nats", "on") },
+  { id: "nats/mesh-off", what: "mesh client -> Weft, Connect over NATS, features off", ...mesh("nats", "off") },
+  { id: "h2/grpc-js", what: "grpc-js client -> grpc-js server", server: ["bench/servers/grpc-js.ts", "--mode", "h2"], client: ["bench/clients/grpc-js.ts"] },
+  { id: "h2/mesh", what: "mesh client -> Weft host, gRPC over HTTP/2, all features on", ...mesh("grpc", "on") },
+  { id: "h2/mesh-off", what: "mesh client -> Weft host, gRPC over HTTP/2, features off", ...mesh("grpc", "off") },
+];
+const TARGETS: Target[] = [
+  { name: "mesh over NATS vs Moleculer over NATS", subject: "nats/mesh", peer: "nats/moleculer", goal: 1.2 },
+  { name: "mesh over HTTP/2 vs grpc-js -> grpc-js", subject: "h2/mesh", peer: "h2/grpc-js", goal: 1.5 },
+  { name: "features on vs off (NATS)", subject: "nats/mesh", peer: "nats/mesh-off", goal: 0.9 },
+  { name: "features on vs off (HTTP/2)", subject: "h2/mesh", peer: "h2/mesh-off", goal: 0.9 },
+];
+const only = values.only?.split(",").map((s) => s.trim());
+const scenarios = ALL.filter((s) => only === undefined || only.some((o) => s.id === o || s.id.startsWith(`${o}/`)));
+
+function child(core: number, script: readonly string[], extra: readonly string[]): ChildProcess {
+  return spawn("taskset", ["-c", String(core), process.execPath, ...script, ...extra], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+}
+
+function firstJsonLine(proc: ChildProcess, accept: (o: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const timer = setTimeout(() => reject(new Error("no answer in time")), timeoutMs);
+    proc.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const o = JSON.parse(line) as Record<string, unknown>;
+          if (accept(o)) {
+            clearTimeout(timer);
+            resolve(o);
+          }
+        } catch {
+          // not a protocol line
+        }
+      }
+    });
+    proc.on("exit", (code) => reject(new Error(`exited with ${code}`)));
+  });
+}
+
+interface Measurement {
+  readonly callsPerSec: number;
+  readonly failed: number;
+  readonly clientCpu: number;
+  readonly detail: string;
+  readonly serverDetail: string;
+}
+
+async function measure(s: Scenario): Promise<Measurement | { error: string }> {
+  const server = child(0, s.server, []);
+  try {
+    const ready = await firstJsonLine(server, (o) => "ready" in o || "unavailable" in o, 20_000);
+    if ("unavailable" in ready) return { error: `not available: ${String(ready.unavailable)}` };
+    const client = child(1, s.client, ["--port", String(ready.port), "--concurrency", String(concurrency), "--warmup-ms", String(warmupMs), "--duration-ms", String(durationMs)]);
+    const result = await firstJsonLine(client, (o) => "callsPerSec" in o || "unavailable" in o, warmupMs + durationMs + 30_000);
+    if ("unavailable" in result) return { error: `not available: ${String(result.unavailable)}` };
+    if (Number(result.failed) > 0) return { error: `failed calls: ${result.failed} (${String(result.firstError)})` };
+    return { callsPerSec: Number(result.callsPerSec), failed: 0, clientCpu: Number(result.clientCpu), detail: String(result.detail), serverDetail: String(ready.detail ?? "") };
+  } catch (err) {
+    return { error: (err as Error).message };
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((r) => (server.exitCode !== null ? r(undefined) : server.once("exit", r)));
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const results = new Map<string, Measurement[]>();
+const errors = new Map<string, string[]>();
+for (let r = 0; r < runs; r++) {
+  // Rotate the order each run so no scenario always goes first (warm caches, thermal state).
+  const order = scenarios.map((_, i) => scenarios[(i + r) % scenarios.length]);
+  for (const s of order) {
+    const m = await measure(s);
+    if ("error" in m) {
+      errors.set(s.id, [...(errors.get(s.id) ?? []), m.error]);
+      process.stderr.write(`${s.id} run ${r + 1}: ${m.error}\n`);
+    } else {
+      results.set(s.id, [...(results.get(s.id) ?? []), m]);
+      process.stderr.write(`${s.id} run ${r + 1}: ${Math.round(m.callsPerSec)} calls/s (client CPU ${m.clientCpu})\n`);
+    }
+  }
+}
+
+const rate = (id: string) => median((results.get(id) ?? []).map((m) => m.callsPerSec));
+const lines = [
+  `# Mesh benchmarks (${new Date().toISOString()})`,
+  "",
+  `${runs} runs x ${durationMs / 1000} s (+${warmupMs / 1000} s warm-up), ${concurrency} calls in flight, server on core 0, client on core 1.`,
+  "",
+  "| scenario | what | calls/s (median) | runs | client CPU | calls per client CPU-second |",
+  "|---|---|---:|---|---:|---:|",
+  ...scenarios.map((s) => {
+    const ms = results.get(s.id) ?? [];
+    const runsText = ms.map((m) => Math.round(m.callsPerSec)).join(", ") + (errors.has(s.id) ? ` (failed: ${errors.get(s.id)!.join("; ")})` : "");
+    const perCpu = median(ms.map((m) => m.callsPerSec / Math.max(m.clientCpu, 0.01)));
+    return `| \`${s.id}\` | ${s.what} | ${Number.isNaN(rate(s.id)) ? "n/a" : Math.round(rate(s.id))} | ${runsText} | ${median(ms.map((m) => m.clientCpu)).toFixed(2)} | ${Number.isNaN(perCpu) ? "n/a" : Math.round(perCpu)} |`;
+  }),
+  "",
+  "| target | ratio | goal | met |",
+  "|---|---:|---:|---|",
+  ...TARGETS.filter((t) => scenarios.some((s) => s.id === t.subject) && scenarios.some((s) => s.id === t.peer)).map((t) => {
+    const ratio = rate(t.subject) / rate(t.peer);
+    return `| ${t.name} | ${Number.isNaN(ratio) ? "n/a" : ratio.toFixed(2)}x | ${t.goal}x | ${ratio >= t.goal ? "yes" : "no"} |`;
+  }),
+  "",
+];
+const outDir = new URL("./results/", import.meta.url).pathname;
+mkdirSync(outDir, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+writeFileSync(`${outDir}${stamp}.json`, JSON.stringify({ runs, durationMs, warmupMs, concurrency, results: Object.fromEntries(results), errors: Object.fromEntries(errors) }, null, 2));
+writeFileSync(`${outDir}latest.md`, lines.join("\n"));
+process.stdout.write(lines.join("\n") + "\n");
+process.exit(errors.size > 0 ? 1 : 0);
