@@ -20,10 +20,10 @@ describe("createInlineComputePool", () => {
       code: Code.Canceled,
     });
     const started = Date.now();
-    await expect(pool.run(tasks, "sleep", { ms: 300 }, { signal: AbortSignal.timeout(20) })).rejects.toMatchObject({
+    await expect(pool.run(tasks, "sleep", { ms: 1_000 }, { signal: AbortSignal.timeout(20) })).rejects.toMatchObject({
       code: Code.DeadlineExceeded,
     });
-    expect(Date.now() - started).toBeLessThan(200);
+    expect(Date.now() - started).toBeLessThan(500);
     await pool.close();
   });
 
