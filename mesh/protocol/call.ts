@@ -41,9 +41,7 @@ export interface CallSettings {
 const GRPC_OK = "0";
 const ENC_GZIP = "gzip";
 
-function concat(chunks: Buffer[], size: number): Buffer {
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-}
+const EMPTY = Buffer.alloc(0);
 
 function onDeadline(call: ServerCall): void {
   call.timer = undefined;
@@ -75,8 +73,13 @@ export class ServerCall implements ContextOwner {
   timer: NodeJS.Timeout | undefined = undefined;
   reqGzip = false;
   resGzip = false;
-  #chunks: Buffer[] = [];
+  // Single-message bodies: the first chunk, then any further ones (most requests are one chunk).
+  #first: Buffer | undefined = undefined;
+  #more: Buffer[] | undefined = undefined;
   #size = 0;
+  /** Enveloped single message: total bytes expected (5 + declared length), -1 until the header is in. */
+  #expect = -1;
+  #envelope = false;
   #reader: FrameReader | undefined = undefined;
   #frames: Frame[] = [];
   #stream: RequestStream | undefined = undefined;
@@ -125,7 +128,7 @@ export class ServerCall implements ContextOwner {
     const body = this.wire.body;
     const kind = this.entry.kind;
     if (kind === "unary" || kind === "server_streaming") {
-      if (p !== CONNECT) this.#reader = new FrameReader(this.settings.readMaxBytes);
+      this.#envelope = p !== CONNECT;
       body.on("data", (chunk: Buffer) => this.#onData(chunk));
       body.on("end", () => this.#onEnd());
     } else {
@@ -153,7 +156,7 @@ export class ServerCall implements ContextOwner {
       this.fail(e);
       return;
     }
-    this.#chunks.push(message);
+    this.#first = message;
     this.#size = message.length;
     this.#onEnd();
   }
@@ -178,19 +181,38 @@ export class ServerCall implements ContextOwner {
 
   #onData(chunk: Buffer): void {
     if (this.state !== 0) return;
-    const reader = this.#reader;
-    if (reader !== undefined) {
-      reader.push(chunk, this.#frames);
-      if (reader.problem !== undefined) this.fail(this.#frameError(reader));
-      else if (this.#frames.length > 1) this.fail(new ConnectError(`protocol error: received extra input message for ${this.entry.kind} method`, Code.Unimplemented));
+    const size = (this.#size += chunk.length);
+    if (this.#first === undefined) this.#first = chunk;
+    else (this.#more ??= []).push(chunk);
+    const limit = this.settings.readMaxBytes;
+    if (!this.#envelope) {
+      if (size > limit) this.fail(new ConnectError(`message size ${size} is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted));
       return;
     }
-    this.#size += chunk.length;
-    if (this.#size > this.settings.readMaxBytes) {
-      this.fail(new ConnectError(`message size ${this.#size} is larger than configured readMaxBytes ${this.settings.readMaxBytes}`, Code.ResourceExhausted));
-      return;
+    if (this.#expect < 0) {
+      if (size < 5) return;
+      const head = this.#first.length >= 5 ? this.#first : this.#body();
+      const declared = head.readUInt32BE(1);
+      // Checked on the 5-byte header, before buffering the payload.
+      if (declared > limit) {
+        this.fail(new ConnectError(`message size ${declared} is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted));
+        return;
+      }
+      this.#expect = 5 + declared;
     }
-    this.#chunks.push(chunk);
+    if (size > this.#expect) this.fail(new ConnectError(`protocol error: received extra input message for ${this.entry.kind} method`, Code.Unimplemented));
+  }
+
+  /** The buffered body as one buffer. */
+  #body(): Buffer {
+    const first = this.#first;
+    if (first === undefined) return EMPTY;
+    const more = this.#more;
+    if (more === undefined) return first;
+    const all = Buffer.concat([first, ...more], this.#size);
+    this.#first = all;
+    this.#more = undefined;
+    return all;
   }
 
   #frameError(reader: FrameReader): ConnectError {
@@ -201,21 +223,19 @@ export class ServerCall implements ContextOwner {
 
   #onEnd(): void {
     if (this.state !== 0) return;
-    const reader = this.#reader;
     let input: unknown;
     try {
-      if (reader !== undefined) {
-        reader.finish();
-        if (reader.problem !== undefined) throw this.#frameError(reader);
-        const frame = this.#frames[0];
-        if (frame === undefined) throw new ConnectError(`protocol error: missing input message for ${this.entry.kind} method`, Code.Unimplemented);
-        if ((frame.flags & FLAG_COMPRESSED) !== 0) {
-          this.#decodeAsync(frame.data);
+      const body = this.#body();
+      if (this.#envelope) {
+        if (body.length === 0) throw new ConnectError(`protocol error: missing input message for ${this.entry.kind} method`, Code.Unimplemented);
+        if (this.#expect < 0 || body.length < this.#expect) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+        const data = body.subarray(5, this.#expect);
+        if ((body[0] & FLAG_COMPRESSED) !== 0) {
+          this.#decodeAsync(data);
           return;
         }
-        input = this.parse(frame.data);
+        input = this.parse(data);
       } else {
-        const body = concat(this.#chunks, this.#size);
         if (this.reqGzip && body.length > 0) {
           this.#decodeAsync(body);
           return;
@@ -386,6 +406,27 @@ export class ServerCall implements ContextOwner {
   /** Sends a unary (single) response, then ends the call. */
   sendUnary(value: unknown): void {
     if (this.state === 2) return;
+    if (this.protocol === CONNECT && this.json) {
+      // Keep JSON a string: node:http then writes head and body with one write() instead of writev().
+      let text: string;
+      let len: number;
+      try {
+        text = this.entry.serializeJsonText(this.entry.normalize(value));
+        len = text.length * 3 <= this.settings.writeMaxBytes ? text.length : Buffer.byteLength(text);
+        if (len > this.settings.writeMaxBytes) {
+          throw new ConnectError(`message size ${len} is larger than configured writeMaxBytes ${this.settings.writeMaxBytes}`, Code.ResourceExhausted);
+        }
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      if (this.resGzip && len >= this.settings.compressMinBytes) {
+        gzip(Buffer.from(text)).then((z) => this.#writeUnary(z, true), (e: unknown) => this.fail(e));
+        return;
+      }
+      this.#writeUnary(text, false);
+      return;
+    }
     let bytes: Uint8Array;
     try {
       bytes = this.#serialize(this.entry.normalize(value));
@@ -400,20 +441,24 @@ export class ServerCall implements ContextOwner {
     this.#writeUnary(bytes, false);
   }
 
-  #writeUnary(bytes: Uint8Array, compressed: boolean): void {
+  #writeUnary(body: Uint8Array | string, compressed: boolean): void {
     if (this.state === 2) return;
     const wire = this.wire;
     const p = this.protocol;
     const h = this.#head();
+    if (p === CONNECT) {
+      if (compressed) h["content-encoding"] = ENC_GZIP;
+      copyUserHeaders(this.ctx.responseTrailerIfAny, h, "trailer-");
+      h["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+      wire.respond(200, h, false);
+      wire.end(body, undefined);
+      this.#finish(undefined);
+      return;
+    }
+    const bytes = typeof body === "string" ? Buffer.from(body) : body;
     if (p === GRPC) {
       wire.respond(200, h, true);
       wire.end(encodeFrame(compressed ? FLAG_COMPRESSED : 0, bytes), this.#okTrailers());
-    } else if (p === CONNECT) {
-      if (compressed) h["content-encoding"] = ENC_GZIP;
-      copyUserHeaders(this.ctx.responseTrailerIfAny, h, "trailer-");
-      h["content-length"] = bytes.length;
-      wire.respond(200, h, false);
-      wire.end(bytes, undefined);
     } else {
       if (!this.resGzip) compressed = false;
       const frame = encodeFrame(compressed ? FLAG_COMPRESSED : 0, bytes);

@@ -26,6 +26,8 @@ export interface MethodEntry {
   readonly parseJson: (bytes: Uint8Array) => any;
   readonly serializeBinary: (message: any) => Uint8Array;
   readonly serializeJson: (message: any) => Uint8Array;
+  /** JSON as a string: lets HTTP/1.1 send head and body in one write. */
+  readonly serializeJsonText: (message: any) => string;
   /** Turns what a handler returned (a message or an init shape) into a message. */
   readonly normalize: (value: any) => any;
 }
@@ -67,6 +69,7 @@ export function buildMethodTable(services: readonly ServiceRegistration[], json:
         parseJson: (bytes) => fromJsonString(input, bytes.length === 0 ? "{}" : utf8.decode(bytes), readOpts),
         serializeBinary: (message) => toBinary(output, message),
         serializeJson: (message) => Buffer.from(toJsonString(output, message, writeOpts)),
+        serializeJsonText: (message) => toJsonString(output, message, writeOpts),
         normalize: makeNormalize(output),
       });
     }

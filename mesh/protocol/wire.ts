@@ -21,7 +21,7 @@ export interface Wire {
   /** Writes body bytes; false means wait for `drain` before writing more. */
   write(data: Uint8Array): boolean;
   /** Ends the body, with trailers if the head announced them. */
-  end(data: Uint8Array | undefined, trailers: OutHeaders | undefined): void;
+  end(data: Uint8Array | string | undefined, trailers: OutHeaders | undefined): void;
   /** True once the peer went away or the response is over. */
   readonly closed: boolean;
   /** Emits 'close' when the exchange is over, 'drain' when writable again. */
@@ -79,7 +79,7 @@ export class H2Wire implements Wire {
     return this.body.write(data);
   }
 
-  end(data: Uint8Array | undefined, trailers: OutHeaders | undefined): void {
+  end(data: Uint8Array | string | undefined, trailers: OutHeaders | undefined): void {
     if (this.body.destroyed) return;
     this.#trailers = trailers;
     if (data === undefined) this.body.end();
@@ -126,7 +126,7 @@ export class H1Wire implements Wire {
     return this.res.write(data);
   }
 
-  end(data: Uint8Array | undefined, trailers: OutHeaders | undefined): void {
+  end(data: Uint8Array | string | undefined, trailers: OutHeaders | undefined): void {
     if (this.res.destroyed) return;
     if (trailers !== undefined) this.res.addTrailers(trailers as OutgoingHttpHeaders);
     if (data === undefined) this.res.end();
