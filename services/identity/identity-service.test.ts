@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
+import { type Client, Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { afterAll, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import type { ComputePool } from "../../mesh/compute/compute-pool.ts";
 import { createInlineComputePool } from "../../mesh/compute/index.ts";
 import { rejection } from "../testing/router-shop.ts";
+import { storeKinds } from "../testing/store-kinds.ts";
+import { connectRedis } from "../testing/test-redis.ts";
 import { createAccessTokens } from "./access-tokens.ts";
 import { createIdentityService } from "./identity-service.ts";
 
@@ -17,14 +20,24 @@ const compute: ComputePool = {
   close: () => inline.close(),
 };
 const tokens = createAccessTokens({ secret: new Uint8Array(randomBytes(32)) });
-const transport = createRouterTransport((router) =>
-  router.service(IdentityService, createIdentityService({ compute, tokens, scryptCostLog2: 10 })),
-);
-const client = createClient(IdentityService, transport);
+let redis: Redis;
+const { directories, cleanup } = storeKinds(() => redis);
+beforeAll(async () => {
+  redis = await connectRedis();
+});
+afterAll(async () => {
+  await compute.close();
+  await cleanup();
+  await redis.quit();
+});
 
-afterAll(() => compute.close());
+describe.each(directories)("IdentityService ($name users)", ({ make }) => {
+  let client: Client<typeof IdentityService>;
+  beforeAll(() => {
+    const impl = createIdentityService({ compute, tokens, users: make(), scryptCostLog2: 10 });
+    client = createClient(IdentityService, createRouterTransport((router) => router.service(IdentityService, impl)));
+  });
 
-describe("IdentityService", () => {
   it("registers, logs in with a signed token and answers WhoAmI from the bearer header", async () => {
     const { user } = await client.register({ email: " Ada@Example.com ", password: "analytical-engine", displayName: "Ada" });
     expect(user?.email).toBe("ada@example.com");

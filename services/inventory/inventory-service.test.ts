@@ -7,11 +7,11 @@ import type { EventBus } from "../../mesh/events/event-bus.ts";
 import { createMemoryEventBus } from "../../mesh/events/index.ts";
 import { rejection } from "../testing/router-shop.ts";
 import { createInventoryService } from "./inventory-service.ts";
-import { type LedgerKind, ledgerKinds } from "../testing/ledger-kinds.ts";
+import { type LedgerKind, storeKinds } from "../testing/store-kinds.ts";
 import { connectRedis } from "../testing/test-redis.ts";
 
 let redis: Redis;
-const { kinds, cleanup } = ledgerKinds(() => redis);
+const { ledgers: kinds, cleanup } = storeKinds(() => redis);
 beforeAll(async () => {
   redis = await connectRedis();
 });

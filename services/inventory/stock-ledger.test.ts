@@ -2,11 +2,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ledgerKinds } from "../testing/ledger-kinds.ts";
+import { storeKinds } from "../testing/store-kinds.ts";
 import { connectRedis } from "../testing/test-redis.ts";
 
 let redis: Redis;
-const { kinds, cleanup } = ledgerKinds(() => redis);
+const { ledgers: kinds, cleanup } = storeKinds(() => redis);
 beforeAll(async () => {
   redis = await connectRedis();
 });

@@ -1,10 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterEach, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type OrderCancelled, OrderCancelledSchema, type OrderPlaced, OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import type { EventBus } from "../../mesh/events/event-bus.ts";
 import { createMemoryEventBus } from "../../mesh/events/index.ts";
 import { createRouterShop, rejection } from "../testing/router-shop.ts";
+import { storeKinds, type TestLedgerOptions } from "../testing/store-kinds.ts";
+import { connectRedis } from "../testing/test-redis.ts";
 import { mergeLines, priceLines } from "./order-book.ts";
 
 const shops: Array<{ close(): Promise<void> }> = [];
@@ -14,13 +17,19 @@ afterEach(async () => {
 
 const stock: Array<[string, number]> = [["prod-0001", 10], ["prod-0002", 3], ["prod-0003", 0]];
 
-async function shopWith(events?: EventBus) {
-  const shop = await createRouterShop({ stock, events });
-  shops.push(shop);
-  return shop;
-}
+let redis: Redis;
+const kinds = storeKinds(() => redis);
+beforeAll(async () => {
+  redis = await connectRedis();
+});
+afterAll(async () => {
+  await kinds.cleanup();
+  await redis.quit();
+});
 
-async function available(shop: Awaited<ReturnType<typeof shopWith>>, id: string): Promise<bigint> {
+type RouterShop = Awaited<ReturnType<typeof createRouterShop>>;
+
+async function available(shop: RouterShop, id: string): Promise<bigint> {
   return (await shop.inventory.getStock({ productIds: [id] })).levels[0].available;
 }
 
@@ -39,7 +48,13 @@ describe("order pricing (pure)", () => {
   });
 });
 
-describe("OrderService", () => {
+describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
+  async function shopWith(events?: EventBus, ledgerOptions?: TestLedgerOptions, sweepMs?: number): Promise<RouterShop> {
+    const shop = await createRouterShop({ stock, events, ...(await make(stock, ledgerOptions)), reservationSweepIntervalMs: sweepMs });
+    shops.push(shop);
+    return shop;
+  }
+
   it("prices from the catalog, reserves stock and publishes OrderPlaced", async () => {
     const events = createMemoryEventBus({ source: "orders-test" });
     const placed: OrderPlaced[] = [];
@@ -143,5 +158,15 @@ describe("OrderService", () => {
       const err = await rejection(call());
       expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, message]);
     }
+  });
+
+  it("keeps a placed order's stock past the reservation TTL (OrderPlaced confirms it); an abandoned reservation's comes back", async () => {
+    const shop = await shopWith(undefined, { reservationTtlMs: 200 }, 20);
+    await shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0002", quantity: 2 }] });
+    // A reservation whose order never came (orders crashed between reserve and storing the order).
+    await shop.inventory.reserve({ reservationId: "crashed-order", items: [{ productId: "prod-0001", quantity: 4 }] });
+    expect(await available(shop, "prod-0001")).toBe(6n);
+    await expect.poll(() => available(shop, "prod-0001"), { timeout: 2_000, interval: 20 }).toBe(10n);
+    expect((await shop.inventory.getStock({ productIds: ["prod-0002"] })).levels[0]).toMatchObject({ available: 1n, reserved: 2n });
   });
 });

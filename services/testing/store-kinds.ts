@@ -34,8 +34,35 @@ export function storeKinds(redis: () => Redis) {
       { name: "memory", make: () => createOrderBook() },
       { name: "redis", make: () => createRedisOrderBook({ redis: redis(), keyPrefix: prefixes.next() }) },
     ] satisfies Array<StoreKind<OrderBook>>,
+    /** Stores for a whole router shop (`createRouterShop({ ...await kind.make(stock) })`). */
+    shops: [
+      {
+        name: "memory",
+        make: async (stock: Array<[string, number]>, options?: TestLedgerOptions): Promise<ShopStores> =>
+          options ? { ledger: createStockLedger(stock, options) } : {},
+      },
+      {
+        name: "redis",
+        async make(stock: Array<[string, number]>, options?: TestLedgerOptions): Promise<ShopStores> {
+          const ledger = createRedisStockLedger({ redis: redis(), keyPrefix: prefixes.next(), ...options });
+          await ledger.seedIfAbsent(stock);
+          return {
+            ledger,
+            users: createRedisUserDirectory({ redis: redis(), keyPrefix: prefixes.next() }),
+            book: createRedisOrderBook({ redis: redis(), keyPrefix: prefixes.next() }),
+          };
+        },
+      },
+    ],
     cleanup: () => prefixes.cleanup(redis()),
   };
+}
+
+/** The stores of a router shop; empty means the in-memory defaults. */
+export interface ShopStores {
+  readonly ledger?: StockLedger;
+  readonly users?: UserDirectory;
+  readonly book?: OrderBook;
 }
 
 /** Options every ledger kind accepts in tests. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import { whenRedisReady } from "../shared/redis-ready.ts";
 import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
 
 /** The shared Redis of tests and CI. */
@@ -8,10 +9,7 @@ export const TEST_REDIS_URL = "redis://127.0.0.1:6379";
 /** A connection with the stores' options, resolved once it is ready (the stores have no offline queue). */
 export async function connectRedis(url = TEST_REDIS_URL): Promise<Redis> {
   const redis = new Redis(url, redisStoreClientOptions);
-  await new Promise<void>((resolve, reject) => {
-    redis.once("ready", resolve);
-    redis.once("end", () => reject(new Error(`could not connect to ${url}`)));
-  });
+  await whenRedisReady(redis, 5_000);
   return redis;
 }
 
