@@ -6,42 +6,11 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { isPreflight } from "./cors.ts";
 import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "./engine.ts";
 import { errorFields } from "./logger.ts";
-import { encodeGrpcMessage, respondUnimplemented } from "./unimplemented.ts";
+import { applyConnectNodeFixes } from "./connect-node-fixes.ts";
+import { respondUnimplemented } from "./unimplemented.ts";
 
 type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
-
-/**
- * connect-es percent-encodes grpc-message with encodeURIComponent (":" -> "%3A", "," -> "%2C"), which the
- * gRPC spec allows, but grpc-js decodes with decodeURI and shows such messages garbled. Re-encode them
- * the way grpc-go does (only bytes outside printable ASCII, and "%") so every gRPC client reads the
- * message the handler wrote.
- */
-function reencodeGrpcMessage(headers: unknown): void {
-  if (typeof headers !== "object" || headers === null) return;
-  const record = headers as Record<string, unknown>;
-  const value = record["grpc-message"];
-  if (typeof value !== "string") return;
-  try {
-    record["grpc-message"] = encodeGrpcMessage(decodeURIComponent(value));
-  } catch {
-    // Not valid percent-encoding: leave it as it is.
-  }
-}
-
-/** Makes `res` re-encode grpc-message in its headers (trailers-only answers) and trailers. */
-function fixGrpcMessageEncoding(res: http.ServerResponse): void {
-  const writeHead = res.writeHead;
-  const addTrailers = res.addTrailers;
-  res.writeHead = function (this: http.ServerResponse, status: number, ...rest: unknown[]) {
-    for (const arg of rest) reencodeGrpcMessage(arg);
-    return (writeHead as (...args: unknown[]) => http.ServerResponse).call(this, status, ...rest);
-  } as typeof res.writeHead;
-  res.addTrailers = function (this: http.ServerResponse, trailers) {
-    reencodeGrpcMessage(trailers);
-    return addTrailers.call(this, trailers);
-  };
-}
 
 function attach(servers: EngineServers, context: EngineContext): EngineAttachment {
   const { limits, cors, logger } = context;
@@ -76,10 +45,7 @@ function attach(servers: EngineServers, context: EngineContext): EngineAttachmen
       const headers = cors.responseHeaders(origin);
       for (const name in headers) res.setHeader(name, headers[name]);
     }
-    const contentType = req.headers["content-type"];
-    if (contentType !== undefined && contentType.startsWith("application/grpc") && !contentType.startsWith("application/grpc-web")) {
-      fixGrpcMessageEncoding(res);
-    }
+    applyConnectNodeFixes(req.headers["content-type"], res);
     try {
       adapter(req, response);
     } catch (err) {

@@ -57,19 +57,21 @@ export class PortListener {
       if (this.#goingAway) res.shouldKeepAlive = false;
     });
     this.http2 = http2.createServer({
+      // nghttp2 enforces its own settings once the client has acknowledged them (a client's very first
+      // header block may race the SETTINGS frame; maxHeaderListPairs and maxSessionMemory still apply).
       settings: {
         maxConcurrentStreams: options.maxConcurrentStreams,
         maxHeaderListSize: options.maxHeaderListBytes,
       },
-      maxHeaderListSize: options.maxHeaderListBytes,
       // Node's protective defaults (maxSessionMemory, maxHeaderListPairs, invalid-frame and
       // rapid-reset limits) are kept on purpose.
-    } as http2.ServerOptions);
+    });
     this.http2.on("session", (session: http2.ServerHttp2Session) => {
       this.#sessions.add(session);
       this.#openStreams.set(session, 0);
       session.once("close", () => this.#sessions.delete(session));
-      session.on("error", (err) => logger.error("http2 session error", errorFields(err)));
+      // Session errors come from peers (bad frames, resets): worth a line, not an alarm.
+      session.on("error", (err) => logger.info("http2 session error", errorFields(err)));
     });
     this.http2.on("stream", (stream: http2.ServerHttp2Stream) => {
       const session = stream.session;
@@ -83,7 +85,7 @@ export class PortListener {
     this.http2.on("timeout", (session: http2.ServerHttp2Session) => {
       if ((this.#openStreams.get(session) ?? 0) === 0) session.close();
     });
-    this.http2.on("sessionError", (err: Error) => logger.error("http2 session error", errorFields(err)));
+    this.http2.on("sessionError", (err: Error) => logger.info("http2 session error", errorFields(err)));
     this.#net = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
     this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
   }
