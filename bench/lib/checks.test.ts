@@ -63,6 +63,8 @@ describe("options", () => {
     expect(parseOptions([])).toMatchObject({ runs: 3, durationS: 5, warmupS: 2, quick: false, only: undefined });
     expect(parseOptions(["--quick"])).toMatchObject({ runs: 1, durationS: 1, warmupS: 0.5, quick: true });
     expect(parseOptions(["--quick", "--runs", "2", "--duration", "0.5", "--only", "grpc,client/weft"])).toMatchObject({ runs: 2, durationS: 0.5, only: ["grpc", "client/weft"] });
+    expect(parseOptions([])).toMatchObject({ waitIdleS: 0, profile: false });
+    expect(parseOptions(["--wait-idle", "20", "--profile"])).toMatchObject({ waitIdleS: 20, profile: true });
   });
 
   it("names the bad flag", () => {

@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Directory the results are written to (default bench/results). */
   readonly outDir: string;
+  /** With --wait-idle S: before each run, wait up to S seconds for both benchmark cores to be idle. 0 = off. */
+  readonly waitIdleS: number;
   /** True with --profile: servers and client drivers run with `node --cpu-prof` (slower; for diagnosis). */
   readonly profile: boolean;
   /** True with --help. */
@@ -31,6 +33,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --duration S       measured seconds per run (default 5, quick 1)
   --warmup S         warm-up seconds before each run (default 2, quick 0.5)
   --out DIR          where to write results (default bench/results)
+  --wait-idle S      before each run, wait up to S seconds until cores 0 and 1 are idle (< 20% busy);
+                     for shared machines (default 0: do not wait)
   --profile          CPU-profile every server and client (node --cpu-prof) and summarize the hot
                      functions in the report; profiled numbers are lower, use for diagnosis only
   --help             this text`;
@@ -50,6 +54,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let quick = false;
   let help = false;
   let profile = false;
+  let waitIdleS = 0;
   let runs: number | undefined;
   let durationS: number | undefined;
   let warmupS: number | undefined;
@@ -66,6 +71,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case "--quick":
         quick = true;
         break;
+      case "--wait-idle": {
+        const v = value();
+        waitIdleS = v === "0" ? 0 : positive("--wait-idle", v, false);
+        break;
+      }
       case "--profile":
         profile = true;
         break;
@@ -99,6 +109,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     quick,
     help,
     profile,
+    waitIdleS,
     only,
     outDir,
     runs: runs ?? (quick ? 1 : 3),

@@ -276,3 +276,35 @@ export function runToCompletion(command: string, args: readonly string[], option
     options.onSpawn?.(child.pid);
   });
 }
+
+/** Busy share (0..1) of the server and load cores over `ms` milliseconds. */
+export async function coresBusy(ms: number): Promise<{ serverCore: number; loadCore: number } | undefined> {
+  const s0 = coreBusySeconds(SERVER_CORE);
+  const l0 = coreBusySeconds(LOAD_CORE);
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const s1 = coreBusySeconds(SERVER_CORE);
+  const l1 = coreBusySeconds(LOAD_CORE);
+  const seconds = (performance.now() - t0) / 1000;
+  if (s0 === undefined || l0 === undefined || s1 === undefined || l1 === undefined) return undefined;
+  return { serverCore: (s1 - s0) / seconds, loadCore: (l1 - l0) / seconds };
+}
+
+/** Both benchmark cores count as idle below this busy share. */
+export const IDLE_BELOW = 0.2;
+
+/**
+ * Waits until both benchmark cores are idle (each < 20% busy over half a second), for at most
+ * `maxMs`. Returns how long it waited and how busy the cores were at the end.
+ */
+export async function waitForIdleCores(maxMs: number): Promise<{ waitedMs: number; idle: boolean; serverCore?: number; loadCore?: number }> {
+  const start = performance.now();
+  for (;;) {
+    const busy = await coresBusy(500);
+    const waitedMs = Math.round(performance.now() - start);
+    if (busy === undefined) return { waitedMs, idle: false };
+    const idle = busy.serverCore < IDLE_BELOW && busy.loadCore < IDLE_BELOW;
+    const round = (n: number) => Math.round(n * 100) / 100;
+    if (idle || waitedMs >= maxMs) return { waitedMs, idle, serverCore: round(busy.serverCore), loadCore: round(busy.loadCore) };
+  }
+}

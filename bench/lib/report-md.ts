@@ -62,6 +62,12 @@ function statusCell(t: TargetResult): string {
   return `${t.status}${t.note ? ` (${t.note})` : ""}`;
 }
 
+function idleSummary(results: BenchResults): string {
+  const runs = results.scenarios.flatMap((s) => s.runs).filter((r) => r.idleWait !== undefined);
+  const idle = runs.filter((r) => r.idleWait?.idle).length;
+  return `${idle} of ${runs.length} runs started on idle cores`;
+}
+
 /** The whole markdown report. `chartFile` is the SVG's file name, linked from the report. */
 export function renderMarkdown(results: BenchResults, chartFile: string): string {
   const m = results.machine;
@@ -84,6 +90,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
   lines.push(
     `${o.runs} run(s) per scenario, ${o.durationS} s measured after ${o.warmupS} s of warm-up, scenarios interleaved; ` +
       `median (min – max) of verified runs.${o.quick ? " **Quick mode: checks that everything runs, not how fast.**" : ""}` +
+      `${o.waitIdleS > 0 ? ` Before each run the harness waited up to ${o.waitIdleS} s for both cores to be idle (${idleSummary(results)}).` : ""}` +
       `${o.profile ? " **Profiled run (node --cpu-prof): numbers are lower than without profiling.**" : ""}`,
   );
   for (const group of ["grpc", "http1", "client"] as const) {

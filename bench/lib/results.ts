@@ -32,6 +32,8 @@ export interface RunResult {
   readonly latencyP99Ms?: number;
   /** Counts as the load generator or client driver reported them (verified requests, errors). */
   readonly counts?: Readonly<Record<string, number>>;
+  /** With --wait-idle: how long the run waited for idle cores, and how busy they were when it started. */
+  idleWait?: { readonly waitedMs: number; readonly idle: boolean; readonly serverCore?: number; readonly loadCore?: number };
   /** CPU profiles (with --profile) of the server and, for client scenarios, the client. */
   profiles?: { server?: ProfileSummary; client?: ProfileSummary };
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { AUTOCANNON_FLAGS } from "./autocannon.ts";
 import { BENCH_PATH, BENCH_PAYLOAD_BYTES, grpcRequestFrame, grpcResponseFrame, jsonRequestBody, jsonResponseBody } from "./bench-request.ts";
 import { H2LOAD_FLAGS, h2loadAvailable, h2loadVersion } from "./h2load.ts";
+import { waitForIdleCores } from "./processes.ts";
 import { machineInfo, revision, type MachineInfo, type Revision } from "./machine.ts";
 import type { BenchOptions } from "./options.ts";
 import { packageVersion } from "./package-version.ts";
@@ -69,7 +70,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
     schema: 1,
     startedAt,
     command: commandLine(argv),
-    options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, only: options.only, quick: options.quick, profile: options.profile },
+    options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, only: options.only, quick: options.quick, profile: options.profile, waitIdleS: options.waitIdleS },
     machine: machineInfo(),
     revision: revision(),
     generators: {
@@ -94,7 +95,9 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
       // Rotate the order every run so no scenario always runs first (or right after a heavy one).
       const order = scenarios.map((_, i) => scenarios[(i + run - 1) % scenarios.length]);
       for (const scenario of order) {
+        const idleWait = options.waitIdleS > 0 ? await waitForIdleCores(options.waitIdleS * 1000) : undefined;
         const result = await runScenarioOnce(scenario, run, settings);
+        if (idleWait !== undefined) result.idleWait = idleWait;
         const target = results.scenarios.find((s) => s.id === scenario.id) as ScenarioResult;
         target.runs.push(result);
         log(
