@@ -34,6 +34,12 @@ console.log(renderMarkdown(results, written.svg).replace(/\n!\[chart\].*\n/, "\n
 console.log(`results: ${written.json}`);
 console.log(`         ${written.markdown} (also ${written.latestMarkdown})`);
 console.log(`         ${written.svg}`);
+console.log("");
+for (const t of results.targets) {
+  const ratio = t.ratio === undefined ? "–" : `${t.ratio.toFixed(2)}×`;
+  const verdict = t.status === "met" ? "met" : t.status === "NOT met" ? "NOT met" : `${t.status}${t.note ? ` (${t.note})` : ""}`;
+  console.log(`target ${t.label}: ${ratio} (goal ≥ ${t.atLeast.toFixed(2)}×) ${verdict}`);
+}
 
 // A scenario that crashed or answered wrongly is a broken benchmark: fail the command so CI sees it.
 // Targets not met and scenarios not available yet are reported, not failures of the harness.
