@@ -2,7 +2,7 @@
 // published to the chosen instance's own subject (so the balancer, not NATS, picks the instance), and
 // replies matched by id. No per-request subscription, promise chain or stack trace beyond the minimum.
 
-import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -95,6 +95,23 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
       p.reject(new ConnectError("cannot decode the response", Code.Internal, undefined, undefined, cause));
       return;
     }
+    if (h === undefined) {
+      // Most replies carry no metadata: create the Headers objects only if someone reads them.
+      let md: ReturnType<typeof metadataFromNats> | undefined;
+      p.resolve({
+        stream: false,
+        service: p.method.parent,
+        method: p.method,
+        message,
+        get header() {
+          return (md ??= metadataFromNats(undefined)).header;
+        },
+        get trailer() {
+          return (md ??= metadataFromNats(undefined)).trailer;
+        },
+      });
+      return;
+    }
     const { header, trailer } = metadataFromNats(h);
     p.resolve({ stream: false, service: p.method.parent, method: p.method, header, trailer, message });
   }
@@ -116,13 +133,28 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
   }, 1000);
   sweeper.unref();
 
-  function send(endpoint: Endpoint, req: UnaryRequest, timeoutMs: number | undefined): Promise<UnaryResponse> {
-    const method = req.method as DescMethodUnary;
-    const signal = req.signal;
+  // "<instance subject>.<package.Service>.<Method>", built once per endpoint and method.
+  const subjects = new WeakMap<Endpoint, Map<DescMethodUnary, string>>();
+  function subjectOf(endpoint: Endpoint, method: DescMethodUnary): string {
+    let byMethod = subjects.get(endpoint);
+    if (byMethod === undefined) subjects.set(endpoint, (byMethod = new Map()));
+    let subject = byMethod.get(method);
+    if (subject === undefined) byMethod.set(method, (subject = `${endpoint.natsSubject}.${method.parent.typeName}.${method.name}`));
+    return subject;
+  }
+
+  function send(
+    endpoint: Endpoint,
+    method: DescMethodUnary,
+    message: UnaryRequest["message"],
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+  ): Promise<UnaryResponse> {
     if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
     let payload: Uint8Array;
     try {
-      payload = toBinary(method.input, req.message);
+      payload = toBinary(method.input, message);
     } catch (cause) {
       return Promise.reject(new ConnectError("cannot encode the request", Code.Internal, undefined, undefined, cause));
     }
@@ -131,7 +163,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
       h = natsHeaders();
       h.set(TIMEOUT_HEADER, String(Math.max(1, Math.floor(timeoutMs))));
     }
-    h = copyToNats(req.header, h);
+    if (header !== undefined) h = copyToNats(header instanceof Headers ? header : new Headers(header), h);
     const id = ++nextId;
     return new Promise<UnaryResponse>((resolve, reject) => {
       const p: Pending = {
@@ -156,7 +188,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
       }
       pending.set(id, p);
       try {
-        nc.publish(`${endpoint.natsSubject}.${method.parent.typeName}.${method.name}`, payload, {
+        nc.publish(subjectOf(endpoint, method), payload, {
           reply: `${inbox}.${id}`,
           headers: h,
         });
@@ -171,7 +203,8 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
   return {
     endpoint(endpoint) {
       // Interceptors may replace the request object, so the timeout travels in its context values.
-      const next = (req: UnaryRequest) => send(endpoint, req, req.contextValues.get(TIMEOUT_KEY));
+      const next = (req: UnaryRequest) =>
+        send(endpoint, req.method as DescMethodUnary, req.message, req.signal, req.contextValues.get(TIMEOUT_KEY), req.header);
       return {
         unary<I extends DescMessage, O extends DescMessage>(
           method: DescMethodUnary<I, O>,
@@ -181,6 +214,10 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
           input: MessageInitShape<I>,
           contextValues?: ContextValues,
         ): Promise<UnaryResponse<I, O>> {
+          const message = isMessage(input, method.input) ? input : create(method.input, input);
+          if (interceptors.length === 0) {
+            return send(endpoint, method as unknown as DescMethodUnary, message, signal, timeoutMs, header) as unknown as Promise<UnaryResponse<I, O>>;
+          }
           const req: UnaryRequest = {
             stream: false,
             service: method.parent,
@@ -190,9 +227,8 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
             signal: signal as AbortSignal,
             header: header instanceof Headers ? header : new Headers(header),
             contextValues: contextValues ?? createContextValues(),
-            message: create(method.input, input),
+            message,
           };
-          if (interceptors.length === 0) return send(endpoint, req, timeoutMs) as unknown as Promise<UnaryResponse<I, O>>;
           let chain = next;
           for (let i = interceptors.length - 1; i >= 0; i--) chain = interceptors[i](chain as never) as never;
           req.contextValues.set(TIMEOUT_KEY, timeoutMs);

@@ -1,21 +1,43 @@
 // Connect over NATS request/reply, server side: serves unary methods of registered services on this
 // instance's own subject, running the same interceptors and handler context as the HTTP/2 server.
 
-import { fromBinary, toBinary, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type DescService, type MessageShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
-  createContextValues,
-  createHandlerContext,
   createServiceImplSpec,
+  type HandlerContext,
   type Interceptor,
   type MethodImplSpec,
   type ServiceImpl,
+  type UnaryRequest,
+  type UnaryResponse,
 } from "@connectrpc/connect";
-import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assertSubject } from "../discovery/subjects.ts";
+import { NatsHandlerContext } from "./nats-handler-context.ts";
 import { copyToNats, errorToNats, TIMEOUT_HEADER, TRAILER_PREFIX } from "./nats-rpc-protocol.ts";
+
+type DescMessageShape = MessageShape<DescMessage>;
+
+function normalize(schema: DescMessage, value: unknown): DescMessageShape {
+  return isMessage(value, schema) ? value : create(schema, value as never);
+}
+
+function handlerFields(c: NatsHandlerContext): HandlerContext {
+  return {
+    method: c.method, service: c.service, signal: c.signal, timeoutMs: c.timeoutMs, requestMethod: c.requestMethod,
+    requestHeader: c.requestHeader, responseHeader: c.responseHeader, responseTrailer: c.responseTrailer,
+    protocolName: c.protocolName, values: c.values, url: c.url,
+  };
+}
+
+function metadataToNats(c: NatsHandlerContext): MsgHdrs | undefined {
+  const { header, trailer } = c.responseMetadata;
+  let out = header === undefined ? undefined : copyToNats(header, undefined);
+  if (trailer !== undefined) out = copyToNats(trailer, out, TRAILER_PREFIX);
+  return out;
+}
 
 /** Options of {@link createNatsRpcServer}. */
 export interface NatsRpcServerOptions {
@@ -70,7 +92,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     }
   }
   const prefixLength = options.subject.length + 1;
-  const shutdown = new AbortController();
+  const active = new Set<NatsHandlerContext>();
   let inFlight = 0;
   let idle: (() => void) | undefined;
 
@@ -92,24 +114,13 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     }
     const h = msg.headers;
     let timeoutMs: number | undefined;
-    const requestHeader = new Headers();
-    if (h !== undefined) {
-      for (const [key, values] of h) for (const v of values) requestHeader.append(key, v);
-      const t = h.has(TIMEOUT_HEADER) ? Number(h.get(TIMEOUT_HEADER)) : NaN;
+    if (h !== undefined && h.has(TIMEOUT_HEADER)) {
+      const t = Number(h.get(TIMEOUT_HEADER));
       if (Number.isFinite(t) && t > 0) timeoutMs = t;
     }
     if (maxTimeoutMs > 0 && (timeoutMs === undefined || timeoutMs > maxTimeoutMs)) timeoutMs = maxTimeoutMs;
-    const context = createHandlerContext({
-      service: route.method.parent,
-      method: route.method,
-      protocolName: "nats",
-      requestMethod: "POST",
-      url: `nats:${msg.subject}`,
-      timeoutMs,
-      shutdownSignal: shutdown.signal,
-      requestHeader,
-      contextValues: createContextValues(),
-    });
+    const context = new NatsHandlerContext(route.method, `nats:${msg.subject}`, h, timeoutMs);
+    active.add(context);
     inFlight++;
     try {
       if (msg.data.length > readMaxBytes) {
@@ -121,22 +132,58 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       } catch (cause) {
         throw new ConnectError("cannot decode the request", Code.InvalidArgument, undefined, undefined, cause);
       }
-      const output = await invokeUnaryImplementation(route.spec, context, input, interceptors);
-      let out = copyToNats(context.responseHeader, undefined);
-      out = copyToNats(context.responseTrailer, out, TRAILER_PREFIX);
-      reply(msg, toBinary(route.method.output, output), out);
+      const output = await invokeUnary(route, context, input);
+      reply(msg, toBinary(route.method.output, output), metadataToNats(context));
     } catch (e) {
-      const err = context.signal.aborted && context.signal.reason instanceof ConnectError && !(e instanceof ConnectError)
-        ? context.signal.reason
-        : e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal);
-      let out = copyToNats(context.responseHeader, undefined);
-      out = copyToNats(context.responseTrailer, out, TRAILER_PREFIX);
-      reply(msg, undefined, errorToNats(err, out));
+      const err = e instanceof ConnectError
+        ? e
+        : context.signal.aborted && context.signal.reason instanceof ConnectError ? context.signal.reason : new ConnectError("internal error", Code.Internal);
+      reply(msg, undefined, errorToNats(err, metadataToNats(context)));
     } finally {
-      context.abort(); // releases the deadline timer
+      context.finish();
+      active.delete(context);
       inFlight--;
       if (inFlight === 0) idle?.();
     }
+  }
+
+  // Runs the interceptors and the handler, as connect-es's invokeUnaryImplementation does, without
+  // copying the context for every call.
+  async function invokeUnary(route: Route, context: NatsHandlerContext, input: DescMessageShape): Promise<DescMessageShape> {
+    const method = route.method;
+    const impl = route.spec.impl as (req: DescMessageShape, ctx: HandlerContext) => Promise<unknown> | unknown;
+    if (interceptors.length === 0) return normalize(method.output, await impl(input, context));
+    const anyFn = async (req: UnaryRequest): Promise<UnaryResponse> => {
+      const ctx: HandlerContext = req.header === context.requestHeader && req.signal === context.signal
+        ? context
+        : { ...handlerFields(context), requestHeader: req.header, signal: req.signal, values: req.contextValues };
+      const message = normalize(method.output, await impl(req.message, ctx));
+      return { stream: false, service: method.parent, method, header: context.responseHeader, trailer: context.responseTrailer, message };
+    };
+    const request: UnaryRequest = {
+      stream: false,
+      service: method.parent,
+      method,
+      requestMethod: "POST",
+      url: context.url,
+      get signal() {
+        return context.signal;
+      },
+      get header() {
+        return context.requestHeader;
+      },
+      get contextValues() {
+        return context.values;
+      },
+      message: input,
+    };
+    // The first interceptor is the outermost, as in connect-es.
+    let next = anyFn as (req: UnaryRequest) => Promise<UnaryResponse>;
+    for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i](next as never) as never;
+    const res = await next(request);
+    if (res.header !== context.responseHeader) res.header.forEach((v: string, k: string) => context.responseHeader.set(k, v));
+    if (res.trailer !== context.responseTrailer) res.trailer.forEach((v: string, k: string) => context.responseTrailer.set(k, v));
+    return (res as UnaryResponse).message;
   }
 
   const sub: Subscription = nc.subscribe(`${options.subject}.>`, {
@@ -163,7 +210,8 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     },
     close() {
       sub.unsubscribe();
-      shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+      const reason = new ConnectError("server is shutting down", Code.Unavailable);
+      for (const c of active) c.abort(reason);
     },
   };
 }

@@ -7,6 +7,15 @@ function busyWait(ms: number): void {
 }
 
 describe("adaptive concurrency limiter", () => {
+  it("updates at most once per sampling window", () => {
+    const l = createConcurrencyLimiter({ initialLimit: 50, minLimit: 2, eventLoopDelayMs: () => 500, sampleWindowMs: 60_000 });
+    for (let i = 0; i < 10; i++) {
+      const batch = Array.from({ length: 40 }, () => l.tryAcquire()!);
+      for (const a of batch) l.release(a, true);
+    }
+    expect(l.limit).toBe(50);
+  });
+
   it("refuses beyond the limit at once", () => {
     const l = createConcurrencyLimiter({ initialLimit: 4, minLimit: 1, maxLimit: 10 });
     const admitted = [1, 2, 3, 4].map(() => l.tryAcquire());
@@ -18,7 +27,8 @@ describe("adaptive concurrency limiter", () => {
   });
 
   it("grows while latency is steady and falls when a queue forms", () => {
-    const l = createConcurrencyLimiter({ initialLimit: 10, minLimit: 2, maxLimit: 100 });
+    // One update per batch of calls (as windows of 100 ms would do under steady traffic).
+    const l = createConcurrencyLimiter({ initialLimit: 10, minLimit: 2, maxLimit: 100, sampleWindowMs: 0, minWindowSamples: 1, longWindows: 500 });
     // Saturated with steady 1 ms calls: the limit grows.
     for (let round = 0; round < 30; round++) {
       const batch = Array.from({ length: l.limit }, () => l.tryAcquire()!);
@@ -39,10 +49,18 @@ describe("adaptive concurrency limiter", () => {
 
   it("falls when the event loop lags", () => {
     let lag = 0;
-    const l = createConcurrencyLimiter({ initialLimit: 50, minLimit: 2, eventLoopDelayMs: () => lag });
+    const l = createConcurrencyLimiter({ initialLimit: 50, minLimit: 2, eventLoopDelayMs: () => lag, sampleWindowMs: 0, minWindowSamples: 1 });
     lag = 200;
-    for (let i = 0; i < 10; i++) l.release(l.tryAcquire()!, true);
+    // Busy (at least half the limit in flight) while the loop lags: the limit falls.
+    for (let i = 0; i < 10; i++) {
+      const batch = Array.from({ length: Math.min(30, l.limit) }, () => l.tryAcquire()!);
+      for (const a of batch) l.release(a, true);
+    }
     expect(l.limit).toBeLessThan(20);
+    // Idle while the loop lags (someone else's CPU): no reason to shed.
+    const idle = createConcurrencyLimiter({ initialLimit: 50, minLimit: 2, eventLoopDelayMs: () => lag, sampleWindowMs: 0, minWindowSamples: 1 });
+    for (let i = 0; i < 100; i++) idle.release(idle.tryAcquire()!, true);
+    expect(idle.limit).toBe(50);
     expect(() => createConcurrencyLimiter({ minLimit: 10, maxLimit: 5 })).toThrow(/options.maxLimit/);
   });
 });

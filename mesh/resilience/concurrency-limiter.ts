@@ -2,6 +2,10 @@
 // long-term latency to the recent one (a queue forming shows as recent latency rising), grows by a
 // small headroom when latency is steady, and falls multiplicatively when the event loop lags. Calls
 // beyond the limit are refused at once (see load-shedding.ts) instead of queueing until they time out.
+//
+// Latency is sampled in time windows (default 100 ms): one limit update per window, from the window's
+// average, so the limit moves at the same pace at 100 and at 100,000 calls per second, and one slow
+// moment (a GC pause, a noisy neighbour) moves it by at most one step.
 
 import { assertInt, assertNumber } from "./validate.ts";
 
@@ -21,6 +25,12 @@ export interface ConcurrencyLimiterOptions {
   readonly maxEventLoopDelayMs?: number;
   /** Reads the current event-loop delay in milliseconds. Default: none (only latency counts). */
   readonly eventLoopDelayMs?: () => number;
+  /** Length of a sampling window, in milliseconds (0: update on every call). Default 100. */
+  readonly sampleWindowMs?: number;
+  /** Fewest completed calls a window needs before it updates the limit. Default 10. */
+  readonly minWindowSamples?: number;
+  /** Length of the long-term latency average, in windows. Default 100 (10 s at 100 ms). */
+  readonly longWindows?: number;
 }
 
 /** An admission token; pass it back to release(). */
@@ -60,15 +70,45 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
   if (eventLoopDelayMs !== undefined && typeof eventLoopDelayMs !== "function") {
     throw new TypeError("options.eventLoopDelayMs must be a function");
   }
+  const sampleWindowMs = options.sampleWindowMs ?? 100;
+  const minWindowSamples = options.minWindowSamples ?? 10;
+  const longWindows = options.longWindows ?? 100;
+  assertNumber(sampleWindowMs, "options.sampleWindowMs", 0);
+  assertInt(minWindowSamples, "options.minWindowSamples", 1);
+  assertInt(longWindows, "options.longWindows", 2);
 
   let limit = initialLimit;
   let inFlight = 0;
   let refused = 0;
-  // Exponential averages of latency: short ~ last 10 calls, long ~ last 500 calls.
-  let shortRtt = 0;
+  // The current window.
+  let windowStart = performance.now();
+  let windowSum = 0;
+  let windowCount = 0;
+  let windowMaxInFlight = 0;
+  // Exponential average of the window latencies over ~longWindows windows.
   let longRtt = 0;
-  const SHORT_ALPHA = 2 / 11;
-  const LONG_ALPHA = 2 / 501;
+  const LONG_ALPHA = 2 / (longWindows + 1);
+
+  function update(shortRtt: number, maxInFlight: number): void {
+    const busy = maxInFlight >= limit / 2;
+    if (eventLoopDelayMs !== undefined && busy && eventLoopDelayMs() > maxEventLoopDelayMs) {
+      limit = Math.max(minLimit, limit * 0.9);
+      return;
+    }
+    if (shortRtt <= 0) return;
+    if (longRtt === 0) {
+      longRtt = shortRtt;
+      return;
+    }
+    longRtt += (shortRtt - longRtt) * LONG_ALPHA;
+    // After a lasting drop in latency, let the long average follow quickly so the limit can grow.
+    if (longRtt / shortRtt > 2) longRtt *= 0.95;
+    // Application-limited: too little traffic to learn anything about capacity.
+    if (!busy) return;
+    const gradient = Math.max(0.5, Math.min(1, (rttTolerance * longRtt) / shortRtt));
+    const estimate = limit * gradient + Math.sqrt(limit);
+    limit = Math.min(maxLimit, Math.max(minLimit, limit * (1 - smoothing) + estimate * smoothing));
+  }
 
   return {
     tryAcquire() {
@@ -77,31 +117,22 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
         return undefined;
       }
       inFlight++;
+      if (inFlight > windowMaxInFlight) windowMaxInFlight = inFlight;
       return { startedAt: performance.now() };
     },
     release(admission, ok) {
-      const inFlightAtEnd = inFlight;
       inFlight--;
-      if (eventLoopDelayMs !== undefined && eventLoopDelayMs() > maxEventLoopDelayMs) {
-        limit = Math.max(minLimit, limit * 0.9);
-        return;
+      const now = performance.now();
+      if (ok) {
+        windowSum += now - admission.startedAt;
+        windowCount++;
       }
-      if (!ok) return;
-      const rtt = performance.now() - admission.startedAt;
-      if (longRtt === 0) {
-        shortRtt = longRtt = rtt;
-        return;
-      }
-      shortRtt += (rtt - shortRtt) * SHORT_ALPHA;
-      longRtt += (rtt - longRtt) * LONG_ALPHA;
-      // After a lasting rise, let the long average catch up so the limit can recover.
-      if (longRtt / shortRtt > 2) longRtt *= 0.95;
-      // Application-limited: too little traffic to learn anything about capacity.
-      if (inFlightAtEnd < limit / 2) return;
-      const gradient = Math.max(0.5, Math.min(1, (rttTolerance * longRtt) / Math.max(shortRtt, 1e-3)));
-      const headroom = Math.sqrt(limit);
-      const estimate = limit * gradient + headroom;
-      limit = Math.min(maxLimit, Math.max(minLimit, limit * (1 - smoothing) + estimate * smoothing));
+      if (now - windowStart < sampleWindowMs || windowCount < minWindowSamples) return;
+      update(windowCount === 0 ? 0 : windowSum / windowCount, windowMaxInFlight);
+      windowStart = now;
+      windowSum = 0;
+      windowCount = 0;
+      windowMaxInFlight = inFlight;
     },
     get limit() {
       return Math.floor(limit);
