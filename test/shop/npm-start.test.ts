@@ -68,15 +68,28 @@ describe("npm start", () => {
 
   it("drains on SIGTERM: sign-ups hashing on the worker pool finish, then it exits 0", async () => {
     const url = /Weft shop: (\S+)/.exec(stdout)![1];
+    let completed = 0;
     const signUps = Array.from({ length: 12 }, (_, i) =>
       fetch(`${url}/shop.gateway.v1.GatewayService/SignUp`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ email: `drain-${i}-${Date.now()}@example.com`, password: "drain-password", displayName: `D${i}` }),
-      }).then(async (response) => ({ status: response.status, body: (await response.json()) as { accessToken?: string } })),
+      }).then(async (response) => ({ status: response.status, body: (await response.json()) as { accessToken?: string } }))
+        .finally(() => completed++),
     );
-    // Let the calls reach the server (each takes tens of milliseconds of scrypt), then ask it to stop.
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    // SIGTERM once the server has admitted every sign-up (a fixed pause was too short on a loaded machine:
+    // calls that arrive after SIGTERM are rightly refused). An admitted, unfinished sign-up holds two
+    // calls in flight (the gateway's and identity's Register or Login), so wait for 2 x 12 in all.
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      const status = await fetch(`${url}/weft.mesh.v1.AdminService/GetStatus`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      }).then((response) => response.json() as Promise<{ inFlight?: number }>);
+      if ((status.inFlight ?? 0) + 2 * completed >= 24) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     child.kill("SIGTERM");
     const replies = await Promise.all(signUps);
     for (const reply of replies) {
