@@ -5,11 +5,13 @@ import { parseOptions, USAGE } from "./lib/options.ts";
 import { renderMarkdown } from "./lib/report-md.ts";
 import { killChildren } from "./lib/processes.ts";
 import { runBench, writeResults } from "./lib/run-bench.ts";
+import { selectScenarios } from "./lib/scenarios.ts";
 
 const argv = process.argv.slice(2);
 let options;
 try {
   options = parseOptions(argv);
+  selectScenarios(options.only); // fails fast on an unknown scenario name
 } catch (error) {
   console.error((error as Error).message);
   process.exit(2);
