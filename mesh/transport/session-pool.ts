@@ -2,6 +2,8 @@
 // received GOAWAY or closed is replaced on the next call; calls already on it finish undisturbed.
 
 import * as http2 from "node:http2";
+import * as net from "node:net";
+import * as tls from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /** Options of a session pool (already validated). */
@@ -20,6 +22,19 @@ export function connectionError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return new ConnectError(`connection failed${code !== undefined ? ` (${code})` : ""}`, Code.Unavailable, undefined, undefined, err);
+}
+
+/** Opens the TCP (or TLS, ALPN h2) socket with Nagle off: small frames must not wait for ACKs. */
+function connectSocket(authority: URL, options: http2.SessionOptions): net.Socket {
+  const port = Number(authority.port || (authority.protocol === "https:" ? 443 : 80));
+  const host = authority.hostname.replace(/^\[|\]$/g, "");
+  if (authority.protocol === "https:") {
+    const o = options as http2.SecureClientSessionOptions;
+    const socket = tls.connect({ ...o, host, port, ALPNProtocols: ["h2"], servername: o.servername ?? (net.isIP(host) === 0 ? host : undefined) });
+    socket.setNoDelay(true);
+    return socket;
+  }
+  return net.connect({ host, port, noDelay: true });
 }
 
 export class SessionPool {
@@ -93,7 +108,7 @@ export class SessionPool {
   session(): http2.ClientHttp2Session {
     const s = this.#session;
     if (s !== undefined && !s.closed && !s.destroyed) return s;
-    const created = http2.connect(this.#opts.authority, this.#opts.connectOptions);
+    const created = http2.connect(this.#opts.authority, { ...this.#opts.connectOptions, createConnection: connectSocket });
     created.on("error", () => {});
     const forget = () => {
       if (this.#session === created) this.#session = undefined;
