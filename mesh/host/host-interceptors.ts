@@ -2,6 +2,7 @@
 // transport, so drain and error behaviour is the same whoever parses the bytes.
 
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import { REFUSED_HEADER } from "../resilience/refusal.ts";
 import type { InFlightTracker } from "./in-flight.ts";
 import { errorFields, type HostLogger } from "./logger.ts";
 
@@ -65,7 +66,9 @@ export function createAdmission(state: AdmissionState): Interceptor {
   return (next) => async (req) => {
     if (state.infrastructure.has(req.service.typeName)) return next(req);
     if (state.draining) {
-      throw new ConnectError("server is draining; retry on another instance", Code.Unavailable);
+      // Marked as a refusal (mesh/resilience REFUSED_HEADER): the mesh client may then retry even a
+      // non-idempotent call elsewhere, because no handler ran.
+      throw new ConnectError("server is draining; retry on another instance", Code.Unavailable, { [REFUSED_HEADER]: "draining" });
     }
     const end = state.inFlight.begin();
     req.signal.addEventListener("abort", end, { once: true });
