@@ -4,6 +4,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UnaryCallRequestSchema } from "../../gen/weft/testing/v1/test_pb.ts";
@@ -178,6 +179,38 @@ for (const engine of engines) {
       const out = await client.request({ ":path": UNARY, "content-type": "application/json", "x-big": big }, Buffer.from("{}"));
       client.close();
       expect(out.status === 431 || out.error !== undefined).toBe(true);
+      await expectHealthy();
+    });
+
+    it("survives clients that vanish mid-call (stream reset, socket destroyed) and forgets their calls", async () => {
+      // HTTP/2: reset a slow unary call and a server stream after its first message.
+      const session = http2.connect(url);
+      session.on("error", () => {});
+      const slow = session.request({ ":method": "POST", ":path": UNARY, "content-type": "application/json" });
+      slow.on("error", () => {});
+      slow.end(JSON.stringify({ sleepMs: 5_000 }));
+      const streaming = session.request({ ":method": "POST", ":path": "/weft.testing.v1.TestService/StreamingOutputCall", "content-type": "application/connect+json" });
+      streaming.on("error", () => {});
+      const first = Buffer.from(JSON.stringify({ responseParameters: [{ size: 1 }, { size: 1, intervalUs: 5_000_000 }] }));
+      streaming.end(grpcFrame(first));
+      await new Promise((resolve) => streaming.once("data", resolve));
+      await expect.poll(() => started.host.inFlight).toBe(2);
+      // HTTP/1.1: a socket destroyed half-way through a request body, and one during a slow call.
+      const half = net.connect(started.port, "127.0.0.1");
+      half.on("error", () => {});
+      half.write(`POST ${UNARY} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"resp`);
+      const during = net.connect(started.port, "127.0.0.1");
+      during.on("error", () => {});
+      const body = JSON.stringify({ sleepMs: 5_000 });
+      during.write(`POST ${UNARY} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      await expect.poll(() => started.host.inFlight).toBe(3);
+      slow.close(http2.constants.NGHTTP2_CANCEL);
+      streaming.close(http2.constants.NGHTTP2_CANCEL);
+      half.destroy();
+      during.destroy();
+      session.destroy();
+      // Every abandoned call ends (its handler is cancelled), so a later drain will not wait for them.
+      await expect.poll(() => started.host.inFlight, { timeout: 3_000 }).toBe(0);
       await expectHealthy();
     });
 
