@@ -33,4 +33,5 @@ export function createAdminService(source: AdminStatusSource): ServiceImpl<typeo
   };
 }
 
+/** The AdminService descriptor, re-exported for the host. */
 export { AdminService };

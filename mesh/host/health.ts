@@ -138,4 +138,5 @@ export function createHealthService(registry: HealthRegistry): ServiceImpl<typeo
   };
 }
 
+/** The grpc.health.v1.Health descriptor, re-exported for the host. */
 export { Health };

@@ -186,4 +186,5 @@ export function connectGetQuery(message: unknown): string {
   return `?connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify(message))}`;
 }
 
+/** The TestService descriptor, re-exported for tests. */
 export { TestService };

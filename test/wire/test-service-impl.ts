@@ -105,4 +105,5 @@ export function createTestServiceImpl(options: TestServiceImplOptions = {}): Par
   };
 }
 
+/** The TestService descriptor, re-exported with its implementation. */
 export { TestService };
