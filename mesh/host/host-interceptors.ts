@@ -12,13 +12,17 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
 /**
  * Turns anything that is not a ConnectError into INTERNAL with a generic message, logging the original
  * (with stack) server-side. An error raised because the call was aborted (deadline, client cancel,
- * shutdown) becomes the abort's own ConnectError, so a handler that rejects with an AbortError still
- * answers DEADLINE_EXCEEDED / CANCELED.
+ * shutdown) becomes the abort's own ConnectError (CANCELED when the abort carried none), so a handler
+ * that rejects with an AbortError still answers DEADLINE_EXCEEDED / CANCELED and is not logged.
  */
 export function createErrorSanitizer(logger: HostLogger): Interceptor {
   const sanitize = (err: unknown, procedure: string, signal: AbortSignal): ConnectError => {
     if (err instanceof ConnectError) return err;
-    if (signal.aborted && signal.reason instanceof ConnectError) return signal.reason;
+    if (signal.aborted) {
+      // The error is a consequence of the abort (deadline, shutdown, or a client that went away), not a
+      // handler bug: answer with the abort's own code, and do not log it as a failure.
+      return signal.reason instanceof ConnectError ? signal.reason : new ConnectError("the call was cancelled", Code.Canceled);
+    }
     logger.error("handler failed", { procedure, ...errorFields(err) });
     return new ConnectError(INTERNAL_ERROR_MESSAGE, Code.Internal);
   };
