@@ -42,10 +42,14 @@ export function timeoutFromHeaders(header: Headers): number | undefined {
 
 /**
  * A server interceptor that makes the call's remaining deadline and cancellation apply to every mesh
- * client call its handler makes. Install it on every server (HTTP/2 and NATS).
+ * client call its handler makes. Install it on HTTP/2 servers (the host); the NATS RPC server does the
+ * same natively (see createNatsRpcServer's `propagateDeadlines`).
  */
 export function createInboundCallInterceptor(): Interceptor {
   return (next) => (req) => {
+    const current = inbound.getStore();
+    // Already recorded by the server itself (NATS RPC server).
+    if (current !== undefined && current.signal === req.signal) return next(req);
     const timeoutMs = timeoutFromHeaders(req.header);
     const call: InboundCall = { deadlineAt: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, signal: req.signal };
     return inbound.run(call, () => next(req));

@@ -6,6 +6,7 @@
 import type { DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { MsgHdrs } from "@nats-io/transport-node";
+import type { InboundCall } from "./inbound-call.ts";
 
 /** The context of one call over NATS; `finish()` releases its timer. */
 export class NatsHandlerContext implements HandlerContext {
@@ -64,6 +65,11 @@ export class NatsHandlerContext implements HandlerContext {
   /** Response headers and trailers, if any were set. */
   get responseMetadata(): { header: Headers | undefined; trailer: Headers | undefined } {
     return { header: this.#responseHeader, trailer: this.#responseTrailer };
+  }
+
+  /** The call as deadline propagation sees it. */
+  inboundCall(): InboundCall {
+    return { deadlineAt: this.#deadlineAt, signal: this.#controller.signal };
   }
 
   /** Aborts the call (shutdown). */

@@ -15,6 +15,7 @@ import {
 } from "@connectrpc/connect";
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assertSubject } from "../discovery/subjects.ts";
+import { runInInboundCall } from "./inbound-call.ts";
 import { NatsHandlerContext } from "./nats-handler-context.ts";
 import { copyToNats, errorToNats, TIMEOUT_HEADER, TRAILER_PREFIX } from "./nats-rpc-protocol.ts";
 
@@ -53,6 +54,11 @@ export interface NatsRpcServerOptions {
   readonly maxTimeoutMs?: number;
   /** Largest request message accepted, in bytes. Default 4 MiB. */
   readonly readMaxBytes?: number;
+  /**
+   * Bound the mesh client calls a handler makes by this call's remaining deadline and cancel them with
+   * it (what createInboundCallInterceptor does for HTTP/2 servers). Default true.
+   */
+  readonly propagateDeadlines?: boolean;
 }
 
 /** A running NATS RPC server. */
@@ -80,6 +86,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
   }
   const maxTimeoutMs = options.maxTimeoutMs ?? 0;
   const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
+  const propagateDeadlines = options.propagateDeadlines ?? true;
   const interceptors = [...(options.interceptors ?? [])];
   const routes = new Map<string, Route | "streaming">();
   for (const { service, impl } of options.services) {
@@ -132,7 +139,9 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       } catch (cause) {
         throw new ConnectError("cannot decode the request", Code.InvalidArgument, undefined, undefined, cause);
       }
-      const output = await invokeUnary(route, context, input);
+      const output = propagateDeadlines
+        ? await runInInboundCall(context.inboundCall(), () => invokeUnary(route, context, input))
+        : await invokeUnary(route, context, input);
       reply(msg, toBinary(route.method.output, output), metadataToNats(context));
     } catch (e) {
       const err = e instanceof ConnectError

@@ -36,21 +36,33 @@ export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Int
   }
   const limiter = options.limiter;
   const exempt = new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES);
-  return (next) => async (req) => {
+  // Written with then() rather than async/await: this wraps every call, so it should add one promise,
+  // not an async frame.
+  return (next) => (req) => {
     if (exempt.has(req.service.typeName)) return next(req);
     const admission = limiter.tryAcquire();
-    if (admission === undefined) throw refusedError("overloaded");
-    let ok = false;
+    if (admission === undefined) return Promise.reject(refusedError("overloaded"));
+    let pending;
     try {
-      const res = await next(req);
-      ok = true;
-      return res;
+      pending = next(req);
     } catch (err) {
-      ok = err instanceof ConnectError && LATENCY_NEUTRAL.has(err.code);
+      limiter.release(admission, latencyNeutral(err));
       throw err;
-    } finally {
-      // Streams are released when the handler returns its response; their duration is not a latency.
-      limiter.release(admission, ok && !req.stream);
     }
+    return pending.then(
+      (res) => {
+        // Streams are released when the handler returns its response; their duration is not a latency.
+        limiter.release(admission, !req.stream);
+        return res;
+      },
+      (err: unknown) => {
+        limiter.release(admission, latencyNeutral(err));
+        throw err;
+      },
+    );
   };
+}
+
+function latencyNeutral(err: unknown): boolean {
+  return err instanceof ConnectError && LATENCY_NEUTRAL.has(err.code);
 }
