@@ -11,7 +11,8 @@ import type { Frame } from "./envelope.ts";
 import { connectErrorJson, connectErrorStatus, copyUserHeaders, grpcErrorTrailers, isProtocolHeader, toConnectError } from "./errors.ts";
 import { LazyHandlerContext } from "./handler-context.ts";
 import type { ContextOwner } from "./handler-context.ts";
-import { invokeStreamIntercepted, invokeUnaryIntercepted, normalizeIterable } from "./invoke.ts";
+import { normalizeIterable } from "./invoke.ts";
+import type { Invoker } from "./invoke.ts";
 import type { MethodEntry } from "./method-table.ts";
 import { RequestStream } from "./request-stream.ts";
 import { parseTimeoutHeader } from "./timeout.ts";
@@ -29,6 +30,8 @@ const PROTOCOL_NAMES = ["grpc", "grpc-web", "connect", "connect"];
 /** Per-engine settings every call reads. */
 export interface CallSettings {
   readonly interceptors: Interceptor[];
+  /** Runs calls through `interceptors` (chains built once per method). */
+  readonly invoker: Invoker;
   readonly readMaxBytes: number;
   readonly writeMaxBytes: number;
   readonly maxTimeoutMs: number;
@@ -289,14 +292,14 @@ export class ServerCall implements ContextOwner {
       const interceptors = this.settings.interceptors;
       const output = interceptors.length === 0
         ? normalizeIterable(this.entry, this.entry.impl!(input, this.ctx))
-        : invokeStreamIntercepted(this.entry, this.ctx, (async function* () { yield input; })(), interceptors);
+        : this.settings.invoker.stream(this.entry, this.ctx, (async function* () { yield input; })());
       this.#pump(output);
       return;
     }
     const interceptors = this.settings.interceptors;
     let out: unknown;
     try {
-      out = interceptors.length === 0 ? this.entry.impl!(input, this.ctx) : invokeUnaryIntercepted(this.entry, this.ctx, input, interceptors);
+      out = interceptors.length === 0 ? this.entry.impl!(input, this.ctx) : this.settings.invoker.unary(this.entry, this.ctx, input);
     } catch (e) {
       this.fail(e);
       return;
@@ -345,7 +348,7 @@ export class ServerCall implements ContextOwner {
   #runStreaming(rs: RequestStream): void {
     const interceptors = this.settings.interceptors;
     if (interceptors.length > 0) {
-      this.#pump(invokeStreamIntercepted(this.entry, this.ctx, rs, interceptors));
+      this.#pump(this.settings.invoker.stream(this.entry, this.ctx, rs));
       return;
     }
     if (this.entry.kind === "client_streaming") {

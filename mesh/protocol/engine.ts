@@ -8,6 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { CONNECT, CONNECT_STREAM, GRPC, GRPC_WEB, ServerCall } from "./call.ts";
 import type { CallSettings } from "./call.ts";
 import { encodeGrpcMessage } from "./errors.ts";
+import { Invoker } from "./invoke.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { JsonCodecOptions, MethodEntry } from "./method-table.ts";
 import { H1Wire, H2Wire } from "./wire.ts";
@@ -95,6 +96,7 @@ export class EngineCore {
     this.table = buildMethodTable(context.services, json);
     this.settings = {
       interceptors: [...context.interceptors],
+      invoker: new Invoker([...context.interceptors]),
       readMaxBytes: context.limits.readMaxBytes,
       writeMaxBytes: context.limits.writeMaxBytes,
       maxTimeoutMs: context.limits.maxTimeoutMs,

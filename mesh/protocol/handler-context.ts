@@ -7,6 +7,12 @@ import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import type { IncomingHttpHeaders } from "node:http";
 
+/**
+ * The reason the signal carries when a call completes normally. connect-es aborts the signal on
+ * completion too; one shared instance spares building a DOMException (and its stack) per call.
+ */
+const COMPLETED = new DOMException("the call is complete", "AbortError");
+
 /** What the context needs from the call that owns it. */
 export interface ContextOwner {
   /** Called once, when a handler first reads `signal`: start watching for client cancellation. */
@@ -34,6 +40,10 @@ export class LazyHandlerContext implements HandlerContext {
   readonly requestMethod: string;
   /** Absolute deadline (Date.now() based), 0 for none. */
   deadline = 0;
+  /** The request object handed to the interceptor chain (invoke.ts), to spot replacements cheaply. */
+  interceptedRequest: object | undefined = undefined;
+  /** The response object the innermost function returned (invoke.ts). */
+  innerResponse: object | undefined = undefined;
   #raw: IncomingHttpHeaders;
   #owner: ContextOwner;
   #shutdown: AbortSignal | undefined;
@@ -127,8 +137,8 @@ export class LazyHandlerContext implements HandlerContext {
   abort(reason?: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#endReason = reason;
+    this.#endReason = reason ?? COMPLETED;
     if (this.#onShutdown !== undefined) this.#shutdown?.removeEventListener("abort", this.#onShutdown);
-    this.#ac?.abort(reason);
+    this.#ac?.abort(this.#endReason);
   }
 }
