@@ -142,6 +142,7 @@ export class EngineCore {
         return;
       }
       const call = new ServerCall(wire, entry, this.settings, protocol, (kind & 1) === 1, RESPONSE_CT[protocol][kind & 1], method, authority);
+      call.ctx.path = rawPath;
       call.start();
       return;
     }
@@ -171,6 +172,7 @@ export class EngineCore {
       return;
     }
     const call = new ServerCall(wire, entry, this.settings, CONNECT, json, json ? "application/json" : "application/proto", "GET", authority);
+    call.ctx.path = hasQuery ? `${entry.path}?${query}` : entry.path;
     const compression = params.get("compression");
     const raw = params.get("message") ?? "";
     let message: Buffer;

@@ -69,9 +69,11 @@ export class LazyHandlerContext implements HandlerContext {
     this.#authority = authority;
   }
 
+  /** The request path with its query, as received. */
+  path = "";
+
   get url(): string {
-    const path = this.#raw[":path"] ?? `/${this.service.typeName}/${this.method.name}`;
-    return `http://${this.#authority}${path as string}`;
+    return `http://${this.#authority}${this.path || `/${this.service.typeName}/${this.method.name}`}`;
   }
 
   get signal(): AbortSignal {

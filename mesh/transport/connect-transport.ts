@@ -16,11 +16,11 @@ import type { WeftTransport } from "./grpc-transport.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { WeftTransportOptions } from "./options.ts";
 import { connectionError } from "./session-pool.ts";
+import { interceptTransport } from "./intercept.ts";
 
 /** Creates Weft's Connect transport (HTTP/1.1, keep-alive connection pool of `maxConcurrentCalls` sockets). */
 export function createWeftConnectTransport(options: WeftTransportOptions): WeftTransport {
   const opts = resolveTransportOptions(options);
-  if (opts.interceptors.length > 0) throw new Error("options.interceptors are not supported by the Connect transport yet; use createWeftGrpcTransport");
   const secure = opts.url.protocol === "https:";
   const agent = secure
     ? new https.Agent({ keepAlive: true, maxSockets: opts.maxConcurrentCalls, ...(opts.tls ?? {}) })
@@ -102,7 +102,7 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
 
   const timeoutOf = (t: number | undefined) => (t !== undefined && t > 0 ? t : opts.defaultTimeoutMs);
 
-  return {
+  const raw: WeftTransport = {
     get outstanding() {
       return outstanding;
     },
@@ -198,4 +198,5 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
       return { stream: true, service: method.parent, method, header: headers, trailer, message: messages() } as StreamResponse<I, O>;
     },
   };
+  return interceptTransport(raw, opts.interceptors, `${opts.url.origin}${opts.pathPrefix}`);
 }

@@ -4,8 +4,8 @@
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders } from "node:http2";
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
-import type { ContextValues, Interceptor, StreamRequest, StreamResponse, Transport, UnaryRequest, UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ContextValues, StreamResponse, Transport, UnaryResponse } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { gunzipLimited, gzip } from "../protocol/compression.ts";
 import { FLAG_COMPRESSED, FrameReader, encodeFrame } from "../protocol/envelope.ts";
@@ -16,6 +16,7 @@ import type { ClientCodec } from "./codec.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { ResolvedTransportOptions, WeftTransportOptions } from "./options.ts";
 import { SessionPool, connectionError } from "./session-pool.ts";
+import { interceptTransport } from "./intercept.ts";
 
 /** A Transport that can also report its load and be closed. */
 export interface WeftTransport extends Transport {
@@ -59,12 +60,6 @@ function statusOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpH
   return findTrailerError(nodeHeadersToHeaders(source)) ?? new ConnectError("protocol error: invalid grpc-status", Code.Internal);
 }
 
-type AnyFn = (req: UnaryRequest | StreamRequest) => Promise<UnaryResponse | StreamResponse>;
-
-function applyInterceptors(next: AnyFn, interceptors: Interceptor[]): AnyFn {
-  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i](next as never) as AnyFn;
-  return next;
-}
 
 /** One gRPC call on the wire. Unary and streaming share it. */
 class GrpcCall {
@@ -322,50 +317,30 @@ class GrpcTransportCore {
 export function createWeftGrpcTransport(options: WeftTransportOptions): WeftTransport {
   const opts = resolveTransportOptions(options);
   const core = new GrpcTransportCore(opts);
-  const interceptors = opts.interceptors;
-  const url = (path: string) => `${opts.url.origin}${path}`;
   const timeoutOf = (t: number | undefined) => (t !== undefined && t > 0 ? t : opts.defaultTimeoutMs);
 
-  return {
+  const raw: WeftTransport = {
     get outstanding() {
       return core.pool.outstanding;
     },
     close() {
       core.pool.close();
     },
-    async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, contextValues?: ContextValues): Promise<UnaryResponse<I, O>> {
+    async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, _contextValues?: ContextValues): Promise<UnaryResponse<I, O>> {
       const codec = core.codecOf(method);
-      const timeout = timeoutOf(timeoutMs);
-      if (interceptors.length === 0) {
-        const { message, call } = await core.unary(method, signal, timeout, header, codec.normalizeInput(input));
-        let h: Headers | undefined;
-        let t: Headers | undefined;
-        return {
-          stream: false,
-          service: method.parent,
-          method,
-          message: message as never,
-          get header() { return (h ??= call.responseHeader()); },
-          get trailer() { return (t ??= call.responseTrailer()); },
-        };
-      }
-      const next = applyInterceptors(async (req) => {
-        const r = req as UnaryRequest;
-        const { message, call } = await core.unary(method, r.signal, timeout, r.header, r.message);
-        return { stream: false, service: method.parent, method, message, header: call.responseHeader(), trailer: call.responseTrailer() } as UnaryResponse;
-      }, interceptors);
-      const ac = new AbortController();
-      if (signal !== undefined) {
-        if (signal.aborted) ac.abort(signal.reason);
-        else signal.addEventListener("abort", () => ac.abort(signal.reason), { once: true });
-      }
-      return (await next({
-        stream: false, service: method.parent, method, requestMethod: "POST", url: url(codec.path), signal: ac.signal,
-        header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: codec.normalizeInput(input),
-      } as UnaryRequest)) as UnaryResponse<I, O>;
+      const { message, call } = await core.unary(method, signal, timeoutOf(timeoutMs), header, codec.normalizeInput(input));
+      let h: Headers | undefined;
+      let t: Headers | undefined;
+      return {
+        stream: false,
+        service: method.parent,
+        method,
+        message: message as never,
+        get header() { return (h ??= call.responseHeader()); },
+        get trailer() { return (t ??= call.responseTrailer()); },
+      };
     },
-    async stream<I extends DescMessage, O extends DescMessage>(method: DescMethodStreaming<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: AsyncIterable<MessageInitShape<I>>, contextValues?: ContextValues): Promise<StreamResponse<I, O>> {
-      const codec = core.codecOf(method);
+    async stream<I extends DescMessage, O extends DescMessage>(method: DescMethodStreaming<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: AsyncIterable<MessageInitShape<I>>, _contextValues?: ContextValues): Promise<StreamResponse<I, O>> {
       const timeout = timeoutOf(timeoutMs);
       const run = async (sig: AbortSignal | undefined, hdr: HeadersInit | undefined, msgs: AsyncIterable<unknown>): Promise<StreamResponse> => {
         const call = await core.stream(method, sig, timeout, hdr, msgs);
@@ -393,12 +368,8 @@ export function createWeftGrpcTransport(options: WeftTransportOptions): WeftTran
           message: output,
         } as StreamResponse;
       };
-      if (interceptors.length === 0) return (await run(signal, header, input)) as StreamResponse<I, O>;
-      const next = applyInterceptors(async (req) => run(req.signal, req.header, req.message as AsyncIterable<unknown>), interceptors);
-      return (await next({
-        stream: true, service: method.parent, method, requestMethod: "POST", url: url(codec.path), signal: signal ?? new AbortController().signal,
-        header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: input,
-      } as StreamRequest)) as StreamResponse<I, O>;
+      return (await run(signal, header, input)) as StreamResponse<I, O>;
     },
   };
+  return interceptTransport(raw, opts.interceptors, `${opts.url.origin}${opts.pathPrefix}`);
 }

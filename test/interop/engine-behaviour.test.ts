@@ -165,3 +165,31 @@ describe("server interceptors (connect-es semantics)", () => {
     }
   });
 });
+
+describe("client interceptors on Weft's transports", () => {
+  it.each([
+    ["gRPC", (baseUrl: string, interceptors: Interceptor[]) => createWeftGrpcTransport({ baseUrl, interceptors })],
+    ["Connect", (baseUrl: string, interceptors: Interceptor[]) => createWeftConnectTransport({ baseUrl, interceptors })],
+  ])("%s: add request headers, see response headers, wrap unary and streaming calls", async (_name, make) => {
+    const seen: string[] = [];
+    const addHeader: Interceptor = (next) => async (req) => {
+      req.header.set("x-grpc-test-echo-initial", "from-interceptor");
+      const res = await next(req);
+      seen.push(`${req.stream ? "stream" : "unary"} ${req.url.endsWith(`/${req.method.name}`)} ${res.header.get("x-grpc-test-echo-initial")}`);
+      return res;
+    };
+    const server = await serveWeft({ services: [testServiceRegistration()] });
+    const t = make(server.url, [addHeader]);
+    const client = createClient(TestService, t);
+    try {
+      await client.unaryCall({ responseSize: 1 });
+      const got: number[] = [];
+      for await (const m of client.streamingOutputCall({ responseParameters: [{ size: 4 }] })) got.push(m.payload?.body.length ?? 0);
+      expect(got).toEqual([4]);
+      expect(seen).toEqual(["unary true from-interceptor", "stream true from-interceptor"]);
+    } finally {
+      t.close();
+      await server.close();
+    }
+  });
+});
