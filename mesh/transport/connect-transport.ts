@@ -15,7 +15,7 @@ import type { ClientCodec } from "./codec.ts";
 import type { WeftTransport } from "./grpc-transport.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { WeftTransportOptions } from "./options.ts";
-import { connectionError } from "./session-pool.ts";
+import { UNSENT, connectionError } from "./session-pool.ts";
 import { interceptTransport } from "./intercept.ts";
 
 /** Creates Weft's Connect transport (HTTP/1.1, keep-alive connection pool of `maxConcurrentCalls` sockets). */
@@ -32,7 +32,7 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
   let closed = false;
 
   function request(codec: ClientCodec, headers: Record<string, string | string[] | number>, signal: AbortSignal | undefined, timeoutMs: number | undefined): { req: http.ClientRequest; response: Promise<http.IncomingMessage> } {
-    if (closed) throw new ConnectError("transport is closed", Code.Unavailable);
+    if (closed) throw new ConnectError("transport is closed", Code.Unavailable, UNSENT);
     headers["user-agent"] = opts.userAgent;
     headers["connect-protocol-version"] = "1";
     if (timeoutMs !== undefined) headers["connect-timeout-ms"] = String(Math.max(1, Math.ceil(timeoutMs)));

@@ -15,7 +15,7 @@ import { createCodecCache, headersInto, nodeHeadersToHeaders } from "./codec.ts"
 import type { ClientCodec } from "./codec.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { ResolvedTransportOptions, WeftTransportOptions } from "./options.ts";
-import { SessionPool, connectionError } from "./session-pool.ts";
+import { SessionPool, UNSENT, connectionError } from "./session-pool.ts";
 import { interceptTransport } from "./intercept.ts";
 
 /** A Transport that can also report its load and be closed. */
@@ -41,9 +41,10 @@ function codeFromHttp(status: number): Code {
 }
 
 /** The call's outcome from its headers, trailers and reset code; undefined means OK. */
-function statusOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined, rstCode: number | undefined): ConnectError | undefined {
+function statusOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined, rstCode: number | undefined, connected: boolean): ConnectError | undefined {
   if (head === undefined) {
-    if (rstCode === NGHTTP2_REFUSED_STREAM) return new ConnectError("stream refused by the server", Code.Unavailable);
+    if (rstCode === NGHTTP2_REFUSED_STREAM) return new ConnectError("stream refused by the server", Code.Unavailable, UNSENT);
+    if (!connected) return new ConnectError("connection failed", Code.Unavailable, UNSENT);
     if (rstCode === NGHTTP2_CANCEL) return new ConnectError("stream canceled", Code.Canceled);
     return new ConnectError("the server closed the stream without a response", Code.Unavailable);
   }
@@ -78,6 +79,7 @@ class GrpcCall {
   #onHead: (() => void) | undefined = undefined;
   #timer: NodeJS.Timeout | undefined = undefined;
   #signal: AbortSignal | undefined;
+  #session: http2.ClientHttp2Session | undefined = undefined;
   #onAbort: (() => void) | undefined = undefined;
 
   constructor(t: GrpcTransportCore, codec: ClientCodec, headers: http2.OutgoingHttpHeaders, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
@@ -87,10 +89,11 @@ class GrpcCall {
     this.#signal = signal;
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = t.pool.session().request(headers);
+      this.#session = t.pool.session();
+      stream = this.#session.request(headers);
     } catch (e) {
       t.pool.release();
-      throw connectionError(e);
+      throw connectionError(e, true);
     }
     this.stream = stream;
     stream.on("response", (h) => {
@@ -151,7 +154,7 @@ class GrpcCall {
   outcome(): ConnectError | undefined {
     if (this.localError !== undefined) return this.localError;
     if (this.reader.problem === "truncated") return new ConnectError("protocol error: incomplete envelope", Code.Internal);
-    return statusOf(this.head, this.trailers, this.stream.rstCode);
+    return statusOf(this.head, this.trailers, this.stream.rstCode, this.#t.pool.wasConnected(this.#session!));
   }
 
   waitHead(): Promise<void> {

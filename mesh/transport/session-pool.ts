@@ -5,6 +5,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { REFUSED_HEADER } from "../resilience/refusal.ts";
 
 /** Options of a session pool (already validated). */
 export interface SessionPoolOptions {
@@ -17,11 +18,18 @@ export interface SessionPoolOptions {
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void; signal: AbortSignal | undefined; onAbort: (() => void) | undefined };
 
-/** Maps a session or socket error to a ConnectError (UNAVAILABLE: the call may not have reached anyone). */
-export function connectionError(err: unknown): ConnectError {
+/**
+ * Metadata marking an error as "the request never left this process or was refused unprocessed"
+ * (connection never established, REFUSED_STREAM, local queue full, transport closed): the mesh client
+ * may retry such a call elsewhere even when the method is not idempotent.
+ */
+export const UNSENT: Readonly<Record<string, string>> = Object.freeze({ [REFUSED_HEADER]: "unsent" });
+
+/** Maps a session or socket error to a ConnectError (UNAVAILABLE). `unsent` when it provably never left. */
+export function connectionError(err: unknown, unsent = false): ConnectError {
   if (err instanceof ConnectError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return new ConnectError(`connection failed${code !== undefined ? ` (${code})` : ""}`, Code.Unavailable, undefined, undefined, err);
+  return new ConnectError(`connection failed${code !== undefined ? ` (${code})` : ""}`, Code.Unavailable, unsent ? UNSENT : undefined, undefined, err);
 }
 
 /** Opens the TCP (or TLS, ALPN h2) socket with Nagle off: small frames must not wait for ACKs. */
@@ -44,6 +52,7 @@ export class SessionPool {
   #queue: Waiter[] = [];
   #idleTimer: NodeJS.Timeout | undefined = undefined;
   #closed = false;
+  readonly #connected = new WeakSet<http2.ClientHttp2Session>();
 
   constructor(opts: SessionPoolOptions) {
     this.#opts = opts;
@@ -56,14 +65,14 @@ export class SessionPool {
 
   /** Waits for a call slot. RESOURCE_EXHAUSTED when the queue is full, CANCELED if `signal` aborts first. */
   acquire(signal: AbortSignal | undefined): Promise<void> | undefined {
-    if (this.#closed) return Promise.reject(new ConnectError("transport is closed", Code.Unavailable));
+    if (this.#closed) return Promise.reject(new ConnectError("transport is closed", Code.Unavailable, UNSENT));
     if (this.#active < this.#opts.maxConcurrentCalls) {
       this.#active++;
       this.#clearIdle();
       return undefined;
     }
     if (this.#queue.length >= this.#opts.maxQueuedCalls) {
-      return Promise.reject(new ConnectError(`too many calls queued (maxQueuedCalls ${this.#opts.maxQueuedCalls})`, Code.ResourceExhausted));
+      return Promise.reject(new ConnectError(`too many calls queued (maxQueuedCalls ${this.#opts.maxQueuedCalls})`, Code.ResourceExhausted, UNSENT));
     }
     return new Promise<void>((resolve, reject) => {
       const w: Waiter = { resolve, reject, signal, onAbort: undefined };
@@ -110,6 +119,7 @@ export class SessionPool {
     if (s !== undefined && !s.closed && !s.destroyed) return s;
     const created = http2.connect(this.#opts.authority, { ...this.#opts.connectOptions, createConnection: connectSocket });
     created.on("error", () => {});
+    created.once("connect", () => this.#connected.add(created));
     const forget = () => {
       if (this.#session === created) this.#session = undefined;
     };
@@ -119,11 +129,16 @@ export class SessionPool {
     return created;
   }
 
+  /** True once `session` completed its handshake (a call on a never-connected session never left). */
+  wasConnected(session: http2.ClientHttp2Session): boolean {
+    return this.#connected.has(session);
+  }
+
   /** Closes the session gracefully (running calls finish); later calls fail with UNAVAILABLE. */
   close(): void {
     this.#closed = true;
     this.#clearIdle();
-    for (const w of this.#queue.splice(0)) w.reject(new ConnectError("transport is closed", Code.Unavailable));
+    for (const w of this.#queue.splice(0)) w.reject(new ConnectError("transport is closed", Code.Unavailable, UNSENT));
     this.#session?.close();
     this.#session = undefined;
   }

@@ -103,7 +103,10 @@ describe("lifecycle", () => {
     await first.close();
     expect([Code.Unavailable, Code.Canceled, Code.Internal]).toContain(await inflight);
     expect(aborted).toContain(Code.Unavailable);
-    expect(await code(client.emptyCall({}))).toBe(Code.Unavailable);
+    // Nothing listens now: the call provably never left, and says so (safe to retry elsewhere).
+    const refused = await client.emptyCall({}).then(() => undefined, (e: unknown) => ConnectError.from(e));
+    expect(refused?.code).toBe(Code.Unavailable);
+    expect(refused?.metadata.get("weft-refused")).toBe("unsent");
     const second = await serveWeft({ services: [testServiceRegistration()], port: first.port });
     try {
       await client.emptyCall({});
