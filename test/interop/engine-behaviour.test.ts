@@ -196,3 +196,27 @@ describe("client interceptors on Weft's transports", () => {
     }
   });
 });
+
+describe("serveWeft limits", () => {
+  it("enforces writeMaxBytes, the header size limit and announces maxConcurrentStreams", async () => {
+    const server = await serveWeft({ services: [testServiceRegistration()], writeMaxBytes: 1000, maxHeaderBytes: 4096, maxConcurrentStreams: 7 });
+    const t = createWeftGrpcTransport({ baseUrl: server.url });
+    try {
+      const client = createClient(TestService, t);
+      expect((await client.unaryCall({ responseSize: 900 })).payload?.body.length).toBe(900);
+      expect(await code(client.unaryCall({ responseSize: 2000 }))).toBe(Code.ResourceExhausted);
+      const big = await fetch(`${server.url}/weft.testing.v1.TestService/EmptyCall`, {
+        method: "POST", headers: { "content-type": "application/json", "x-big": "a".repeat(8000) }, body: "{}",
+      });
+      expect(big.status).toBe(431);
+      const session = http2.connect(server.url);
+      const settings = await new Promise<http2.Settings>((resolve) => session.once("remoteSettings", resolve));
+      session.close();
+      expect(settings.maxConcurrentStreams).toBe(7);
+      expect(settings.maxHeaderListSize).toBe(4096);
+    } finally {
+      t.close();
+      await server.close();
+    }
+  });
+});
