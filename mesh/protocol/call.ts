@@ -42,6 +42,7 @@ export interface CallSettings {
 }
 
 const GRPC_OK = "0";
+const OK_TRAILERS: OutHeaders = Object.freeze({ "grpc-status": GRPC_OK }) as OutHeaders;
 const ENC_GZIP = "gzip";
 
 const EMPTY = Buffer.alloc(0);
@@ -401,8 +402,11 @@ export class ServerCall implements ContextOwner {
   }
 
   #okTrailers(): OutHeaders {
+    const user = this.ctx.responseTrailerIfAny;
+    // Node copies trailers before sending them, so the common case shares one frozen object.
+    if (user === undefined) return OK_TRAILERS;
     const t: OutHeaders = { "grpc-status": GRPC_OK };
-    copyUserHeaders(this.ctx.responseTrailerIfAny, t);
+    copyUserHeaders(user, t);
     return t;
   }
 

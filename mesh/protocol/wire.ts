@@ -29,6 +29,15 @@ export interface Wire {
 }
 
 const WAIT_FOR_TRAILERS = { waitForTrailers: true };
+const kTrailers = Symbol("weft.trailers");
+const NO_TRAILERS = Object.freeze({});
+
+type TrailerStream = ServerHttp2Stream & { [kTrailers]?: OutHeaders };
+
+/** Shared 'wantTrailers' listener (no closure per call): sends what `end()` stored on the stream. */
+function sendStoredTrailers(this: TrailerStream): void {
+  if (!this.destroyed) this.sendTrailers((this[kTrailers] ?? NO_TRAILERS) as OutgoingHttpHeaders);
+}
 const END_STREAM = { endStream: true };
 
 /** A raw HTTP/2 stream (the `stream` event, not the compat API). */
@@ -36,8 +45,6 @@ export class H2Wire implements Wire {
   readonly headers: IncomingHttpHeaders;
   readonly body: ServerHttp2Stream;
   readonly h2 = true;
-  #trailers: OutHeaders | undefined = undefined;
-
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
     this.body = stream;
     this.headers = headers;
@@ -57,9 +64,7 @@ export class H2Wire implements Wire {
     headers[":status"] = status;
     if (trailers) {
       stream.respond(headers as OutgoingHttpHeaders, WAIT_FOR_TRAILERS);
-      stream.once("wantTrailers", () => {
-        if (!stream.destroyed) stream.sendTrailers((this.#trailers ?? {}) as OutgoingHttpHeaders);
-      });
+      stream.once("wantTrailers", sendStoredTrailers);
     } else {
       stream.respond(headers as OutgoingHttpHeaders);
     }
@@ -81,7 +86,7 @@ export class H2Wire implements Wire {
 
   end(data: Uint8Array | string | undefined, trailers: OutHeaders | undefined): void {
     if (this.body.destroyed) return;
-    this.#trailers = trailers;
+    (this.body as TrailerStream)[kTrailers] = trailers;
     if (data === undefined) this.body.end();
     else this.body.end(data);
   }
