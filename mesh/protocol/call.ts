@@ -46,6 +46,16 @@ const OK_TRAILERS: OutHeaders = Object.freeze({ "grpc-status": GRPC_OK }) as Out
 const ENC_GZIP = "gzip";
 
 const EMPTY = Buffer.alloc(0);
+const kCall = Symbol("weft.call");
+type CallCarrier = { [kCall]?: ServerCall };
+
+function onBodyData(this: CallCarrier, chunk: Buffer): void {
+  this[kCall]!.onData(chunk);
+}
+
+function onBodyEnd(this: CallCarrier): void {
+  this[kCall]!.onEnd();
+}
 
 function onDeadline(call: ServerCall): void {
   call.timer = undefined;
@@ -133,8 +143,10 @@ export class ServerCall implements ContextOwner {
     const kind = this.entry.kind;
     if (kind === "unary" || kind === "server_streaming") {
       this.#envelope = p !== CONNECT;
-      body.on("data", (chunk: Buffer) => this.#onData(chunk));
-      body.on("end", () => this.#onEnd());
+      // Shared listeners find the call on the stream: no closures per call on the hot path.
+      (body as CallCarrier)[kCall] = this;
+      body.on("data", onBodyData);
+      body.on("end", onBodyEnd);
     } else {
       this.#reader = new FrameReader(this.settings.readMaxBytes);
       const rs = (this.#stream = new RequestStream(this, body));
@@ -162,7 +174,7 @@ export class ServerCall implements ContextOwner {
     }
     this.#first = message;
     this.#size = message.length;
-    this.#onEnd();
+    this.onEnd();
   }
 
   #setDeadline(ms: number): void {
@@ -183,7 +195,8 @@ export class ServerCall implements ContextOwner {
 
   // ---- reading a single request message ----
 
-  #onData(chunk: Buffer): void {
+  /** @internal Body chunk of a single-message request. */
+  onData(chunk: Buffer): void {
     if (this.state !== 0) return;
     const size = (this.#size += chunk.length);
     if (this.#first === undefined) this.#first = chunk;
@@ -225,7 +238,8 @@ export class ServerCall implements ContextOwner {
       : new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   }
 
-  #onEnd(): void {
+  /** @internal End of a single-message request body. */
+  onEnd(): void {
     if (this.state !== 0) return;
     let input: unknown;
     try {
