@@ -1,49 +1,22 @@
-// One server call, any protocol: reads the request (bounded), runs the handler, writes the response in
-// the protocol's shape and maps every failure to a status. The hot path (unary, no interceptors, no
+// One server call, any protocol: reads the request (bounded), runs the handler; call-response.ts writes
+// the response in the protocol's shape and maps every failure to a status. The hot path (unary, no interceptors, no
 // timeout header, nothing read from the context) allocates the call, its context and the buffers, and
 // nothing else per call: no AbortController, no Headers, no per-call timers.
 
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Interceptor } from "@connectrpc/connect";
-import { acceptsGzip, gunzipLimited, gzip, requestIsGzip } from "./compression.ts";
-import { FLAG_COMPRESSED, FLAG_END_STREAM, FLAG_TRAILER, FrameReader, encodeFrame } from "./envelope.ts";
+import { CONNECT, CallResponder, GRPC_WEB } from "./call-response.ts";
+import { acceptsGzip, gunzipLimited, requestIsGzip } from "./compression.ts";
+import { FLAG_COMPRESSED, FrameReader } from "./envelope.ts";
 import type { Frame } from "./envelope.ts";
-import { connectErrorJson, connectErrorStatus, copyUserHeaders, grpcErrorTrailers, isProtocolHeader, toConnectError } from "./errors.ts";
-import { LazyHandlerContext } from "./handler-context.ts";
-import type { ContextOwner } from "./handler-context.ts";
 import { normalizeIterable } from "./invoke.ts";
-import type { Invoker } from "./invoke.ts";
-import type { MethodEntry } from "./method-table.ts";
 import { RequestStream } from "./request-stream.ts";
 import { parseTimeoutHeader } from "./timeout.ts";
-import type { OutHeaders, Wire } from "./wire.ts";
-import type { CorsPolicy } from "../host/cors.ts";
-import type { HostLogger } from "../host/logger.ts";
 
-/** Protocol ids. */
-export const GRPC = 0;
-export const GRPC_WEB = 1;
-export const CONNECT = 2;
-export const CONNECT_STREAM = 3;
-const PROTOCOL_NAMES = ["grpc", "grpc-web", "connect", "connect"];
+export { CONNECT, CONNECT_STREAM, GRPC, GRPC_WEB } from "./call-response.ts";
+export type { CallSettings } from "./call-response.ts";
 
-/** Per-engine settings every call reads. */
-export interface CallSettings {
-  readonly interceptors: Interceptor[];
-  /** Runs calls through `interceptors` (chains built once per method). */
-  readonly invoker: Invoker;
-  readonly readMaxBytes: number;
-  readonly writeMaxBytes: number;
-  readonly maxTimeoutMs: number;
-  readonly compressMinBytes: number;
-  readonly cors: CorsPolicy | undefined;
-  readonly shutdownSignal: AbortSignal | undefined;
-  readonly logger: HostLogger | undefined;
-}
 
-const GRPC_OK = "0";
-const OK_TRAILERS: OutHeaders = Object.freeze({ "grpc-status": GRPC_OK }) as OutHeaders;
-const ENC_GZIP = "gzip";
+
 
 const EMPTY = Buffer.alloc(0);
 const kCall = Symbol("weft.call");
@@ -62,31 +35,8 @@ function onDeadline(call: ServerCall): void {
   call.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded));
 }
 
-/** Turns trailers into the text block of a gRPC-Web trailer frame. */
-function grpcWebTrailerFrame(trailers: OutHeaders): Buffer {
-  let text = "";
-  for (const key in trailers) {
-    const v = trailers[key];
-    if (Array.isArray(v)) for (const item of v) text += `${key}: ${item}\r\n`;
-    else text += `${key}: ${v}\r\n`;
-  }
-  return encodeFrame(FLAG_TRAILER, Buffer.from(text));
-}
-
-export class ServerCall implements ContextOwner {
-  readonly wire: Wire;
-  readonly entry: MethodEntry;
-  readonly settings: CallSettings;
-  readonly protocol: number;
-  readonly json: boolean;
-  readonly ctx: LazyHandlerContext;
-  readonly contentType: string;
-  readonly origin: string | undefined;
-  /** 0 reading/handling, 1 response head sent, 2 over. */
-  state = 0;
-  timer: NodeJS.Timeout | undefined = undefined;
-  reqGzip = false;
-  resGzip = false;
+/** A server call: the request half (headers, bounded body, decoding, dispatch to the handler). */
+export class ServerCall extends CallResponder {
   // Single-message bodies: the first chunk, then any further ones (most requests are one chunk).
   #first: Buffer | undefined = undefined;
   #more: Buffer[] | undefined = undefined;
@@ -98,17 +48,6 @@ export class ServerCall implements ContextOwner {
   #frames: Frame[] = [];
   #stream: RequestStream | undefined = undefined;
   #watching = false;
-
-  constructor(wire: Wire, entry: MethodEntry, settings: CallSettings, protocol: number, json: boolean, contentType: string, requestMethod: string, authority: string) {
-    this.wire = wire;
-    this.entry = entry;
-    this.settings = settings;
-    this.protocol = protocol;
-    this.json = json;
-    this.contentType = contentType;
-    this.origin = wire.headers.origin;
-    this.ctx = new LazyHandlerContext(entry.method, PROTOCOL_NAMES[protocol], requestMethod, wire.headers, authority, this, settings.shutdownSignal);
-  }
 
   /** Validates the headers and starts reading the body (POST). */
   start(): void {
@@ -189,7 +128,7 @@ export class ServerCall implements ContextOwner {
       if (this.state === 2) return;
       const err = new ConnectError("the client canceled the call", Code.Canceled);
       this.#stream?.fail(err);
-      this.#finish(err);
+      this.finish(err);
     });
   }
 
@@ -308,7 +247,7 @@ export class ServerCall implements ContextOwner {
       const output = interceptors.length === 0
         ? normalizeIterable(this.entry, this.entry.impl!(input, this.ctx))
         : this.settings.invoker.stream(this.entry, this.ctx, (async function* () { yield input; })());
-      this.#pump(output);
+      this.pump(output);
       return;
     }
     const interceptors = this.settings.interceptors;
@@ -363,7 +302,7 @@ export class ServerCall implements ContextOwner {
   #runStreaming(rs: RequestStream): void {
     const interceptors = this.settings.interceptors;
     if (interceptors.length > 0) {
-      this.#pump(this.settings.invoker.stream(this.entry, this.ctx, rs));
+      this.pump(this.settings.invoker.stream(this.entry, this.ctx, rs));
       return;
     }
     if (this.entry.kind === "client_streaming") {
@@ -384,214 +323,7 @@ export class ServerCall implements ContextOwner {
       this.fail(e);
       return;
     }
-    this.#pump(output);
+    this.pump(output);
   }
 
-  // ---- writing ----
-
-  /** Serialises (and maybe compresses) one response message; throws RESOURCE_EXHAUSTED past writeMaxBytes. */
-  #serialize(msg: unknown): Uint8Array {
-    const bytes = this.json ? this.entry.serializeJson(msg) : this.entry.serializeBinary(msg);
-    if (bytes.length > this.settings.writeMaxBytes) {
-      throw new ConnectError(`message size ${bytes.length} is larger than configured writeMaxBytes ${this.settings.writeMaxBytes}`, Code.ResourceExhausted);
-    }
-    return bytes;
-  }
-
-  #head(): OutHeaders {
-    const p = this.protocol;
-    const h: OutHeaders = { "content-type": this.contentType };
-    if (p <= GRPC_WEB) {
-      h["grpc-accept-encoding"] = ENC_GZIP;
-      if (this.resGzip) h["grpc-encoding"] = ENC_GZIP;
-    } else if (p === CONNECT_STREAM) {
-      h["connect-accept-encoding"] = ENC_GZIP;
-      if (this.resGzip) h["connect-content-encoding"] = ENC_GZIP;
-    } else {
-      h["accept-encoding"] = ENC_GZIP;
-    }
-    copyUserHeaders(this.ctx.responseHeaderIfAny, h);
-    if (this.origin !== undefined && this.settings.cors !== undefined) Object.assign(h, this.settings.cors.responseHeaders(this.origin));
-    return h;
-  }
-
-  #okTrailers(): OutHeaders {
-    const user = this.ctx.responseTrailerIfAny;
-    // Node copies trailers before sending them, so the common case shares one frozen object.
-    if (user === undefined) return OK_TRAILERS;
-    const t: OutHeaders = { "grpc-status": GRPC_OK };
-    copyUserHeaders(user, t);
-    return t;
-  }
-
-  /** Sends a unary (single) response, then ends the call. */
-  sendUnary(value: unknown): void {
-    if (this.state === 2) return;
-    if (this.protocol === CONNECT && this.json) {
-      // Keep JSON a string: node:http then writes head and body with one write() instead of writev().
-      let text: string;
-      let len: number;
-      try {
-        text = this.entry.serializeJsonText(this.entry.normalize(value));
-        len = text.length * 3 <= this.settings.writeMaxBytes ? text.length : Buffer.byteLength(text);
-        if (len > this.settings.writeMaxBytes) {
-          throw new ConnectError(`message size ${len} is larger than configured writeMaxBytes ${this.settings.writeMaxBytes}`, Code.ResourceExhausted);
-        }
-      } catch (e) {
-        this.fail(e);
-        return;
-      }
-      if (this.resGzip && len >= this.settings.compressMinBytes) {
-        gzip(Buffer.from(text)).then((z) => this.#writeUnary(z, true), (e: unknown) => this.fail(e));
-        return;
-      }
-      this.#writeUnary(text, false);
-      return;
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = this.#serialize(this.entry.normalize(value));
-    } catch (e) {
-      this.fail(e);
-      return;
-    }
-    if (this.resGzip && bytes.length >= this.settings.compressMinBytes) {
-      gzip(bytes).then((z) => this.#writeUnary(z, true), (e: unknown) => this.fail(e));
-      return;
-    }
-    this.#writeUnary(bytes, false);
-  }
-
-  #writeUnary(body: Uint8Array | string, compressed: boolean): void {
-    if (this.state === 2) return;
-    const wire = this.wire;
-    const p = this.protocol;
-    const h = this.#head();
-    if (p === CONNECT) {
-      if (compressed) h["content-encoding"] = ENC_GZIP;
-      copyUserHeaders(this.ctx.responseTrailerIfAny, h, "trailer-");
-      h["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.length;
-      wire.respond(200, h, false);
-      wire.end(body, undefined);
-      this.#finish(undefined);
-      return;
-    }
-    const bytes = typeof body === "string" ? Buffer.from(body) : body;
-    if (p === GRPC) {
-      wire.respond(200, h, true);
-      wire.end(encodeFrame(compressed ? FLAG_COMPRESSED : 0, bytes), this.#okTrailers());
-    } else {
-      if (!this.resGzip) compressed = false;
-      const frame = encodeFrame(compressed ? FLAG_COMPRESSED : 0, bytes);
-      const last = p === GRPC_WEB ? grpcWebTrailerFrame(this.#okTrailers()) : this.#endStreamFrame(undefined);
-      wire.respond(200, h, false);
-      wire.end(Buffer.concat([frame, last]), undefined);
-    }
-    this.#finish(undefined);
-  }
-
-  #endStreamFrame(err: ConnectError | undefined): Buffer {
-    const metadata: Record<string, string[]> = {};
-    const add = (value: string, key: string) => {
-      if (isProtocolHeader(key)) return;
-      (metadata[key] ??= []).push(value);
-    };
-    this.ctx.responseTrailerIfAny?.forEach(add);
-    const body: Record<string, unknown> = {};
-    if (err !== undefined) {
-      if (!err.isWireError) err.metadata.forEach(add);
-      body.error = connectErrorJson(err);
-    }
-    body.metadata = metadata;
-    return encodeFrame(FLAG_END_STREAM, Buffer.from(JSON.stringify(body)));
-  }
-
-  /** Writes every message of `output`, then the end of the stream (or the error it threw). */
-  async #pump(output: AsyncIterable<unknown>): Promise<void> {
-    const wire = this.wire;
-    const p = this.protocol;
-    try {
-      for await (const msg of output) {
-        if (this.state === 2) break;
-        let bytes = this.#serialize(msg);
-        let flags = 0;
-        if (this.resGzip && bytes.length >= this.settings.compressMinBytes) {
-          bytes = await gzip(bytes);
-          flags = FLAG_COMPRESSED;
-          if (this.state === 2) break;
-        }
-        if (this.state === 0) {
-          wire.respond(200, this.#head(), p === GRPC);
-          this.state = 1;
-        }
-        if (!wire.write(encodeFrame(flags, bytes))) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              wire.events.off("drain", done);
-              wire.events.off("close", done);
-              resolve();
-            };
-            wire.events.on("drain", done);
-            wire.events.on("close", done);
-          });
-        }
-      }
-    } catch (e) {
-      this.fail(e);
-      return;
-    }
-    if (this.state === 2) return;
-    if (this.state === 0) wire.respond(200, this.#head(), p === GRPC);
-    if (p === GRPC) wire.end(undefined, this.#okTrailers());
-    else if (p === GRPC_WEB) wire.end(grpcWebTrailerFrame(this.#okTrailers()), undefined);
-    else wire.end(this.#endStreamFrame(undefined), undefined);
-    this.#finish(undefined);
-  }
-
-  /** Answers with an error in the protocol's shape (as trailers if the head is already out), then ends. */
-  fail(reason: unknown): void {
-    if (this.state === 2) return;
-    const err = toConnectError(reason);
-    if (!(reason instanceof ConnectError)) this.settings.logger?.error("handler failed", { path: this.entry.path, error: String(reason) });
-    const wire = this.wire;
-    const p = this.protocol;
-    if (p === GRPC) {
-      const t: OutHeaders = {};
-      copyUserHeaders(this.ctx.responseTrailerIfAny, t);
-      grpcErrorTrailers(err, t);
-      if (this.state === 0) wire.respondEmpty(200, Object.assign(this.#head(), t));
-      else wire.end(undefined, t);
-    } else if (p === CONNECT) {
-      const h = this.#head();
-      h["content-type"] = "application/json";
-      if (!err.isWireError) copyUserHeaders(err.metadata, h);
-      copyUserHeaders(this.ctx.responseTrailerIfAny, h, "trailer-");
-      const body = Buffer.from(JSON.stringify(connectErrorJson(err)));
-      h["content-length"] = body.length;
-      if (this.state === 0) {
-        wire.respond(connectErrorStatus(err), h, false);
-        wire.end(body, undefined);
-      } else wire.end(undefined, undefined);
-    } else {
-      let last: Buffer;
-      if (p === GRPC_WEB) {
-        const t: OutHeaders = {};
-        copyUserHeaders(this.ctx.responseTrailerIfAny, t);
-        grpcErrorTrailers(err, t);
-        last = grpcWebTrailerFrame(t);
-      } else last = this.#endStreamFrame(err);
-      if (this.state === 0) wire.respond(200, this.#head(), false);
-      wire.end(last, undefined);
-    }
-    this.#finish(err);
-  }
-
-  #finish(err: ConnectError | undefined): void {
-    this.state = 2;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    this.ctx.abort(err);
-  }
 }
