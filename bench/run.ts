@@ -40,7 +40,8 @@ console.log("");
 for (const t of results.targets) {
   const ratio = t.ratio === undefined ? "–" : `${t.ratio.toFixed(2)}×`;
   const verdict = t.status === "met" ? "met" : t.status === "NOT met" ? "NOT met" : `${t.status}${t.note ? ` (${t.note})` : ""}`;
-  console.log(`target ${t.label}: ${ratio} (goal ≥ ${t.atLeast.toFixed(2)}×) ${verdict}`);
+  const doubt = (t.conditions ?? []).length > 0 ? ` (inconclusive: ${t.conditions?.join(", ")})` : "";
+  console.log(`target ${t.label}: ${ratio} (goal ≥ ${t.atLeast.toFixed(2)}×) ${verdict}${doubt}`);
 }
 
 // A scenario that crashed or answered wrongly is a broken benchmark: fail the command so CI sees it.

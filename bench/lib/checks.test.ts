@@ -99,7 +99,17 @@ describe("targets", () => {
       scenario("grpc/weft", [{ ...ok(1, 120), efficiency: 300 }]),
       scenario("grpc/grpc-js", [{ ...ok(1, 100), efficiency: 150 }]),
     ]);
-    expect(efficient).toMatchObject({ status: "NOT met", efficiencyRatio: 2 });
+    expect(efficient).toMatchObject({ status: "NOT met", efficiencyRatio: 2, conditions: [] });
+  });
+
+  it("calls a comparison inconclusive when other work took a benchmark core", () => {
+    const noisy = { ...ok(1, 200), cpu: { server: 0.6, load: 0.1, serverCore: 1, loadCore: 0.15 } };
+    const clean = { ...ok(1, 100), cpu: { server: 0.98, load: 0.1, serverCore: 0.99, loadCore: 0.12 } };
+    const result = judgeTarget(target, [scenario("grpc/weft", [noisy]), scenario("grpc/grpc-js", [clean])]);
+    expect(result.status).toBe("met");
+    expect(result.conditions).toEqual(["grpc/weft noisy"]);
+    const bound = { ...ok(1, 100), cpu: { server: 0.5, load: 0.95, serverCore: 0.5, loadCore: 0.96 } };
+    expect(judgeTarget(target, [scenario("grpc/weft", [clean]), scenario("grpc/grpc-js", [bound])]).conditions).toEqual(["grpc/grpc-js load-bound"]);
   });
 
   it("never counts a failed run, and says when there is nothing to judge", () => {

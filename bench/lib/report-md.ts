@@ -2,7 +2,7 @@
 
 import type { BenchResults } from "./run-bench.ts";
 import type { ScenarioGroup } from "./scenarios.ts";
-import type { ScenarioResult, TargetResult } from "./results.ts";
+import { conditionsOf, LOAD_BOUND_CPU, NOISY_OTHER_CPU, type ScenarioResult, type TargetResult } from "./results.ts";
 
 const GROUP_TITLES: Record<ScenarioGroup, string> = {
   grpc: "gRPC over h2c, tiny unary (server on its own core)",
@@ -23,17 +23,13 @@ function cpu(value: number | undefined): string {
   return value === undefined ? "–" : `${Math.round(value * 100)}%`;
 }
 
-/** The load side's CPU share from which a row is flagged as limited by the load generator or client. */
-export const LOAD_BOUND_CPU = 0.9;
-/** Share of the server core taken by other work from which a row is flagged as disturbed. */
-export const NOISY_OTHER_CPU = 0.25;
-
 function rateCell(s: ScenarioResult): string {
   const sum = s.summary;
   if (sum === undefined) return "–";
   if (sum.status === "unavailable") return "not available";
   if (sum.median === undefined) return "**FAILED**";
-  const marks = `${(sum.loadCpu ?? 0) >= LOAD_BOUND_CPU ? " †" : ""}${(sum.otherOnServerCore ?? 0) >= NOISY_OTHER_CPU ? " ‡" : ""}`;
+  const conditions = conditionsOf(s);
+  const marks = `${conditions.includes("load-bound") ? " †" : ""}${conditions.includes("noisy") ? " ‡" : ""}`;
   return `**${formatRate(sum.median)}**${marks}`;
 }
 
@@ -57,8 +53,9 @@ function ratioCell(t: TargetResult): string {
 }
 
 function statusCell(t: TargetResult): string {
-  if (t.status === "met") return "met";
-  if (t.status === "NOT met") return "**NOT met**";
+  const doubt = (t.conditions ?? []).length > 0 ? " (inconclusive: see conditions)" : "";
+  if (t.status === "met") return `met${doubt}`;
+  if (t.status === "NOT met") return `**NOT met**${doubt}`;
   return `${t.status}${t.note ? ` (${t.note})` : ""}`;
 }
 
@@ -107,20 +104,20 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     );
     lines.push("");
     lines.push(
-      `| ${group === "client" ? "client → server" : "server"} | ${unit} (median) | range | runs ok | server CPU | ${group === "client" ? "client" : "generator"} CPU | others on server core | ${unit.replace("/s", "")} per ${group === "client" ? "client" : "server"} CPU-s |`,
+      `| ${group === "client" ? "client → server" : "server"} | ${unit} (median) | range | runs ok | server CPU | ${group === "client" ? "client" : "generator"} CPU | others on cores (server / load) | ${unit.replace("/s", "")} per ${group === "client" ? "client" : "server"} CPU-s |`,
     );
     lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const s of rows) {
       lines.push(
-        `| ${s.label} | ${rateCell(s)} | ${rangeCell(s)} | ${runsCell(s)} | ${cpu(s.summary?.serverCpu)} | ${cpu(s.summary?.loadCpu)} | ${cpu(s.summary?.otherOnServerCore)} | ${s.summary?.efficiency === undefined ? "–" : formatRate(s.summary.efficiency)} |`,
+        `| ${s.label} | ${rateCell(s)} | ${rangeCell(s)} | ${runsCell(s)} | ${cpu(s.summary?.serverCpu)} | ${cpu(s.summary?.loadCpu)} | ${cpu(s.summary?.otherOnServerCore)} / ${cpu(s.summary?.otherOnLoadCore)} | ${s.summary?.efficiency === undefined ? "–" : formatRate(s.summary.efficiency)} |`,
       );
     }
     const legend: string[] = [];
-    if (rows.some((r) => (r.summary?.loadCpu ?? 0) >= LOAD_BOUND_CPU)) {
+    if (rows.some((r) => conditionsOf(r).includes("load-bound"))) {
       legend.push(`† the ${group === "client" ? "client" : "load generator"} was at ≥ ${LOAD_BOUND_CPU * 100}% of its core: this may be its limit, not the server's.`);
     }
-    if (rows.some((r) => (r.summary?.otherOnServerCore ?? 0) >= NOISY_OTHER_CPU)) {
-      legend.push(`‡ other work took ≥ ${NOISY_OTHER_CPU * 100}% of the server's core during the run: the number is depressed by noise.`);
+    if (rows.some((r) => conditionsOf(r).includes("noisy"))) {
+      legend.push(`‡ other work took ≥ ${NOISY_OTHER_CPU * 100}% of the server's or the load's core during the run: the number is depressed by noise.`);
     }
     if (legend.length > 0) lines.push("", ...legend.map((l) => `${l}  `));
   }
@@ -135,13 +132,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     lines.push("| target | ratio | goal | result | conditions | per-CPU-s ratio |");
     lines.push("|---|---:|---:|---|---|---:|");
     for (const t of results.targets) {
-      const flags = [t.subject, t.baseline].flatMap((id) => {
-        const sum = results.scenarios.find((s) => s.id === id)?.summary;
-        return [
-          ...((sum?.otherOnServerCore ?? 0) >= NOISY_OTHER_CPU ? [`${id} noisy ‡`] : []),
-          ...((sum?.loadCpu ?? 0) >= LOAD_BOUND_CPU ? [`${id} load-bound †`] : []),
-        ];
-      });
+      const flags = (t.conditions ?? []).map((c) => `${c}${c.endsWith("noisy") ? " ‡" : " †"}`);
       lines.push(`| ${t.label} | ${ratioCell(t)} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} | ${flags.length > 0 ? flags.join(", ") : "clean"} | ${t.efficiencyRatio === undefined ? "–" : `${t.efficiencyRatio.toFixed(2)}×`} |`);
     }
   }

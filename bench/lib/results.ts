@@ -51,6 +51,8 @@ export interface ScenarioSummary {
   readonly loadCpu?: number;
   /** Median share of the server core used by other processes than the server (noise). */
   readonly otherOnServerCore?: number;
+  /** Median share of the load core used by other processes than the generator or client (noise). */
+  readonly otherOnLoadCore?: number;
   /** Median calls per CPU-second of the judged side (see RunResult.efficiency). */
   readonly efficiency?: number;
 }
@@ -75,7 +77,27 @@ export interface TargetResult extends Target {
   readonly runRatios: readonly number[];
   /** Ratio of median calls per CPU-second (secondary: how the two compare per unit of CPU). */
   readonly efficiencyRatio?: number;
+  /** Conditions that make the verdict unreliable, e.g. "grpc/weft noisy"; empty for a clean comparison. */
+  readonly conditions?: readonly string[];
   readonly note?: string;
+}
+
+/** The load side's CPU share from which a scenario counts as limited by its load generator or client. */
+export const LOAD_BOUND_CPU = 0.9;
+/** Share of a benchmark core taken by other work from which a scenario counts as disturbed by noise. */
+export const NOISY_OTHER_CPU = 0.25;
+
+/**
+ * What may make a scenario's number wrong: "noisy" (others took a benchmark core) and/or "load-bound"
+ * (the load generator saturated its core; not a flaw in client scenarios, where the client's speed is
+ * what is measured).
+ */
+export function conditionsOf(scenario: Pick<ScenarioResult, "group" | "summary">): ("noisy" | "load-bound")[] {
+  const summary = scenario.summary;
+  if (summary === undefined) return [];
+  const noisy = Math.max(summary.otherOnServerCore ?? 0, summary.otherOnLoadCore ?? 0) >= NOISY_OTHER_CPU;
+  const loadBound = scenario.group !== "client" && (summary.loadCpu ?? 0) >= LOAD_BOUND_CPU;
+  return [...(noisy ? (["noisy"] as const) : []), ...(loadBound ? (["load-bound"] as const) : [])];
 }
 
 /** Summarizes a scenario's runs. */
@@ -91,9 +113,14 @@ export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
     return known.length > 0 ? median(known) : undefined;
   };
   const cpu = (key: "server" | "load") => medianOf(ok.map((r) => r.cpu?.[key]));
-  const other = medianOf(
-    ok.map((r) => (r.cpu?.serverCore === undefined || r.cpu.server === undefined ? undefined : Math.max(0, Math.round((r.cpu.serverCore - r.cpu.server) * 100) / 100))),
-  );
+  const other = (core: "serverCore" | "loadCore", own: "server" | "load") =>
+    medianOf(
+      ok.map((r) => {
+        const busy = r.cpu?.[core];
+        const mine = r.cpu?.[own];
+        return busy === undefined || mine === undefined ? undefined : Math.max(0, Math.round((busy - mine) * 100) / 100);
+      }),
+    );
   return {
     status: ok.length === 0 ? "failed" : failed.length > 0 ? "partial" : "ok",
     okRuns: ok.length,
@@ -101,7 +128,8 @@ export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
     ...(rates ?? {}),
     serverCpu: cpu("server"),
     loadCpu: cpu("load"),
-    otherOnServerCore: other,
+    otherOnServerCore: other("serverCore", "server"),
+    otherOnLoadCore: other("loadCore", "load"),
     efficiency: medianOf(ok.map((r) => r.efficiency)),
   };
 }
@@ -132,12 +160,16 @@ export function judgeTarget(target: Target, scenarios: readonly ScenarioResult[]
   const efficiencyRatio =
     subjectSummary.efficiency !== undefined && baselineSummary.efficiency !== undefined ? subjectSummary.efficiency / baselineSummary.efficiency : undefined;
   const partial = subjectSummary.status === "partial" || baselineSummary.status === "partial";
+  const conditions = [subject, baseline].flatMap((s) =>
+    conditionsOf({ group: s.group, summary: s.summary ?? summarizeScenario(s) }).map((c) => `${s.id} ${c}`),
+  );
   return {
     ...target,
     status: ratio >= target.atLeast ? "met" : "NOT met",
     ratio,
     runRatios,
     ...(efficiencyRatio === undefined ? {} : { efficiencyRatio }),
+    conditions,
     ...(partial ? { note: "some runs failed; medians over verified runs only" } : {}),
   };
 }
