@@ -2,16 +2,16 @@
 // the scenario's load generator (or client driver) on the other core, check again, stop the server.
 // Any verification problem or crash makes the run "failed", and a failed run carries no rate.
 
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { AUTOCANNON_FLAGS, checkAutocannon, runAutocannon } from "./autocannon.ts";
 import { BENCH_PATH, grpcResponseFrame, jsonRequestBody, jsonResponseBody } from "./bench-request.ts";
 import { checkH2load, GRPC_HEADERS, H2LOAD_FLAGS, h2loadAvailable, H2LOAD_PATH, runH2load } from "./h2load.ts";
 import { CpuWindow, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, startChild, type StartedServer } from "./processes.ts";
+import { summarizeProfile, type ProfileSummary } from "./profile-summary.ts";
 import type { RunResult } from "./results.ts";
 import type { Scenario } from "./scenarios.ts";
-import { summarizeProfile, type ProfileSummary } from "./profile-summary.ts";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { checkConnectJsonCall, checkGrpcCall } from "./verify.ts";
 
 /** In-flight calls of the client scenarios. */
