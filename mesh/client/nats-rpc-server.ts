@@ -163,7 +163,9 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     const impl = route.spec.impl as (req: DescMessageShape, ctx: HandlerContext) => Promise<unknown> | unknown;
     if (interceptors.length === 0) return normalize(method.output, await impl(input, context));
     const anyFn = async (req: UnaryRequest): Promise<UnaryResponse> => {
-      const ctx: HandlerContext = req.header === context.requestHeader && req.signal === context.signal
+      // Interceptors usually pass the request on as is; only a replaced one needs a merged context (and
+      // comparing objects, not headers, keeps the lazy request headers unbuilt).
+      const ctx: HandlerContext = req === request
         ? context
         : { ...handlerFields(context), requestHeader: req.header, signal: req.signal, values: req.contextValues };
       const message = normalize(method.output, await impl(req.message, ctx));
