@@ -5,6 +5,7 @@ import type * as http2 from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { isPreflight } from "./cors.ts";
 import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "./engine.ts";
+import { gateInterceptors } from "./host-interceptors.ts";
 import { errorFields } from "./logger.ts";
 import { applyConnectNodeFixes } from "./connect-node-fixes.ts";
 import { respondUnimplemented } from "./unimplemented.ts";
@@ -18,7 +19,8 @@ function attach(servers: EngineServers, context: EngineContext): EngineAttachmen
     routes(router) {
       for (const { service, impl } of context.services) router.service(service, impl);
     },
-    interceptors: [...context.interceptors],
+    // connect-node cannot report when a call ends, so the host's gate runs as interceptors here.
+    interceptors: [...gateInterceptors(context.calls), ...context.interceptors],
     // Explicit limits: connect's own defaults are ~4 GiB and no timeout cap.
     readMaxBytes: limits.readMaxBytes,
     writeMaxBytes: limits.writeMaxBytes,
@@ -65,5 +67,8 @@ function attach(servers: EngineServers, context: EngineContext): EngineAttachmen
   };
 }
 
-/** connect-node's adapter as a Weft wire engine (the default, and the reference for wire behaviour). */
+/**
+ * connect-node's adapter as a Weft wire engine: the reference for wire behaviour and a baseline in
+ * bench/ (the host's default is Weft's own engine, mesh/protocol `createWeftEngine()`).
+ */
 export const connectNodeEngine: WireEngine = Object.freeze({ name: "connect-node", attach });

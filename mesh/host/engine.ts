@@ -8,13 +8,18 @@
 // Two engines implement it: `connectNodeEngine` (connect-node's adapter, the reference behaviour) and
 // Weft's own protocol engine in mesh/protocol/. Both must pass the same wire tests (test/wire/), so
 // everything observable that the host decides (draining -> UNAVAILABLE, unexpected errors -> INTERNAL
-// without internals, in-flight accounting) travels through `interceptors`, and everything the engine
+// without internals, in-flight accounting) travels through the `calls` gate, and everything the engine
 // decides (limits, CORS, unknown routes, malformed input) is described here precisely.
+//
+// The gate is called by the engine directly rather than run as interceptors: an interceptor can only
+// learn that a call is over from its AbortSignal, and reading `req.signal` forces an AbortController
+// (and an abort Event) on every call. An engine that cannot report call ends itself (connect-node) runs
+// the gate as interceptors instead: `gateInterceptors(calls)` from host-interceptors.ts.
 
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
-import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { ConnectError, Interceptor, ServiceImpl } from "@connectrpc/connect";
 import type { CorsPolicy } from "./cors.ts";
 import type { HostLogger } from "./logger.ts";
 
@@ -45,17 +50,45 @@ export interface EngineLimits {
   readonly maxTimeoutMs: number;
 }
 
+/**
+ * The host's say over each call: admission during a drain, in-flight accounting and error sanitising.
+ * An engine calls `enter` once per call to a served method, when it would start the interceptor chain
+ * (after the request message is read for unary and server-streaming calls, at once for client and bidi
+ * streaming), and `leave` exactly once for every call `enter` counted, when the call is over: response
+ * complete, failed, deadline passed, or the client gone (cancelled). Errors that escape the handler and
+ * the interceptors go through `sanitize` before they are answered.
+ */
+export interface CallGate {
+  /**
+   * Admits a call to `service`. Throws the ConnectError to answer with when the call is refused (the
+   * host is draining: UNAVAILABLE, no handler runs). Returns true when the call is counted as in flight
+   * (the engine must then call `leave()` once), false when it is not (the host's own health, reflection
+   * and admin services).
+   */
+  enter(service: DescService): boolean;
+  /** A counted call is over. */
+  leave(): void;
+  /**
+   * What the caller sees for an error thrown by a handler or interceptor: a ConnectError unchanged; if
+   * the call was aborted (deadline, cancel, shutdown: `abortReason` is the abort's reason, `undefined`
+   * when the call was not aborted) the abort's ConnectError, or CANCELED; anything else INTERNAL
+   * "internal error", the original logged server-side with its stack under `procedure`.
+   */
+  sanitize(err: unknown, procedure: string, abortReason: unknown): ConnectError;
+}
+
 /** Everything an engine needs to serve calls, fixed when the host starts listening. */
 export interface EngineContext {
   /** Every service to serve: the user's plus the host's own (health, reflection, admin). */
   readonly services: readonly ServiceRegistration[];
   /**
-   * Interceptors to run around every call, outermost first. The host puts its own first (admission
-   * during drain, in-flight accounting, error sanitising), then the user's. An engine must run them for
-   * unary and streaming calls exactly as connect-es does (a request may be rejected by throwing a
-   * ConnectError from an interceptor before the handler runs).
+   * The user's interceptors, outermost first (the host's own behaviour is in `calls`). An engine must
+   * run them for unary and streaming calls exactly as connect-es does (a request may be rejected by
+   * throwing a ConnectError from an interceptor before the handler runs).
    */
   readonly interceptors: readonly Interceptor[];
+  /** The host's admission, in-flight accounting and error sanitising; see CallGate. */
+  readonly calls: CallGate;
   /** Limits to enforce. */
   readonly limits: EngineLimits;
   /**

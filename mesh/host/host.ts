@@ -5,13 +5,13 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import { performance } from "node:perf_hooks";
 import { createAdminService, AdminService } from "./admin.ts";
-import { connectNodeEngine } from "./connect-node-engine.ts";
+import { createWeftEngine } from "../protocol/engine.ts";
 import { createCorsPolicy } from "./cors.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
 import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
-import { createAdmission, createErrorSanitizer } from "./host-interceptors.ts";
+import { createCallGate, gateInterceptors } from "./host-interceptors.ts";
 import { InFlightTracker } from "./in-flight.ts";
 import { createJsonLogger, type HostLogger } from "./logger.ts";
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from "./options.ts";
@@ -36,7 +36,7 @@ export interface HostAddress {
 export interface Host {
   /** The options in force, defaults filled in. */
   readonly options: ResolvedHostOptions;
-  /** The name of the wire engine serving calls ("connect-node" by default). */
+  /** The name of the wire engine serving calls ("weft" by default). */
   readonly engineName: string;
   /** Per-service health, as served by grpc.health.v1.Health ("" is the whole server). */
   readonly health: HostHealth;
@@ -100,7 +100,7 @@ class WeftHost implements Host {
 
   constructor(options: HostOptions) {
     this.options = resolveHostOptions(options);
-    this.#engine = this.options.engine ?? connectNodeEngine;
+    this.#engine = this.options.engine ?? createWeftEngine();
     this.#logger = this.options.logger ?? createJsonLogger("weft.host");
     this.#drainSequence.add({ name: "health-not-serving", phase: "announce", run: () => this.#healthRegistry.setAllNotServing() });
     this.#drainSequence.add({
@@ -188,7 +188,7 @@ class WeftHost implements Host {
           },
           {
             router: {
-              interceptors: [...context.interceptors],
+              interceptors: [...gateInterceptors(context.calls), ...context.interceptors],
               readMaxBytes: context.limits.readMaxBytes,
               writeMaxBytes: context.limits.writeMaxBytes,
               maxTimeoutMs: context.limits.maxTimeoutMs === 0 ? undefined : context.limits.maxTimeoutMs,
@@ -251,17 +251,15 @@ class WeftHost implements Host {
     const host = this;
     return {
       services: this.#services(),
-      interceptors: [
-        createErrorSanitizer(this.#logger),
-        createAdmission({
-          get draining() {
-            return !inProcess && host.#draining;
-          },
-          inFlight: this.#inFlight,
-          infrastructure: new Set(INFRASTRUCTURE_SERVICES.map((s) => s.typeName)),
-        }),
-        ...options.interceptors,
-      ],
+      interceptors: options.interceptors,
+      calls: createCallGate({
+        get draining() {
+          return !inProcess && host.#draining;
+        },
+        inFlight: this.#inFlight,
+        infrastructure: new Set(INFRASTRUCTURE_SERVICES.map((s) => s.typeName)),
+        logger: this.#logger,
+      }),
       limits: { readMaxBytes: options.readMaxBytes, writeMaxBytes: options.writeMaxBytes, maxTimeoutMs: options.maxTimeoutMs },
       cors: createCorsPolicy(options.corsAllowedOrigins),
       shutdownSignal: this.#shutdown.signal,

@@ -12,18 +12,29 @@ export class InFlightTracker {
 
   /** Marks a call as started; returns the function (idempotent) that marks it finished. */
   begin(): () => void {
-    this.#count++;
+    this.enter();
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      this.#count--;
-      if (this.#count === 0) {
-        const waiters = this.#waiters;
-        this.#waiters = [];
-        for (const wake of waiters) wake();
-      }
+      this.leave();
     };
+  }
+
+  /** Marks a call as started (no allocation); the caller must call `leave()` exactly once. */
+  enter(): void {
+    this.#count++;
+  }
+
+  /** Marks a call started with `enter()` as finished. */
+  leave(): void {
+    if (this.#count === 0) return;
+    this.#count--;
+    if (this.#count === 0 && this.#waiters.length > 0) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const wake of waiters) wake();
+    }
   }
 
   /**

@@ -21,9 +21,15 @@ export { createJsonLogger, silentLogger } from "./logger.ts";
 /** The logger contract. */
 export type { HostLogger } from "./logger.ts";
 /** The wire-engine contract another protocol engine implements. */
-export type { EngineAttachment, EngineContext, EngineLimits, EngineServers, ServiceRegistration, WireEngine } from "./engine.ts";
-/** The default engine: connect-node's adapter. */
+export type { CallGate, EngineAttachment, EngineContext, EngineLimits, EngineServers, ServiceRegistration, WireEngine } from "./engine.ts";
+/** connect-node's adapter as an engine (the reference and baseline; the default is Weft's own). */
 export { connectNodeEngine } from "./connect-node-engine.ts";
+/** Weft's own wire engine, the host's default. */
+export { createWeftEngine } from "../protocol/engine.ts";
+/** Options of Weft's engine. */
+export type { WeftEngineOptions } from "../protocol/engine.ts";
+/** Runs a CallGate as connect-es interceptors, for engines that cannot report call ends themselves. */
+export { gateInterceptors } from "./host-interceptors.ts";
 /** The CORS policy shared by engines. */
 export { createCorsPolicy, isPreflight } from "./cors.ts";
 /** The CORS policy types. */

@@ -51,7 +51,10 @@ export interface HostOptions {
   instanceId?: string;
   /** The build version reported by AdminService.GetStatus. Default "0.0.0-dev". */
   version?: string;
-  /** The wire engine. Default: `connectNodeEngine` (connect-node's adapter). */
+  /**
+   * The wire engine. Default: Weft's own (`createWeftEngine()` from mesh/protocol); `connectNodeEngine`
+   * (connect-node's adapter) serves the same wire behaviour, several times slower.
+   */
   engine?: WireEngine;
   /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
   logger?: HostLogger;

@@ -12,6 +12,19 @@ import { errorFields, type HostLogger } from "./logger.ts";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
+/** Open-stream count of an HTTP/2 session, kept on the session (no per-stream closure or map lookup). */
+const kOpenStreams = Symbol("weft.openStreams");
+/** The session a stream belongs to (a stream forgets it once destroyed). */
+const kSession = Symbol("weft.session");
+type CountedSession = http2.ServerHttp2Session & { [kOpenStreams]?: number };
+type CountedStream = http2.ServerHttp2Stream & { [kSession]?: CountedSession };
+
+/** Shared 'close' listener of every HTTP/2 stream. */
+function onStreamClose(this: CountedStream): void {
+  const session = this[kSession];
+  if (session !== undefined) session[kOpenStreams] = (session[kOpenStreams] ?? 1) - 1;
+}
+
 /** How long to wait for in-flight responses to flush when closing, before destroying sockets. */
 const CLOSE_FLUSH_MS = 2_000;
 
@@ -39,7 +52,6 @@ export class PortListener {
   readonly #net: net.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
-  readonly #openStreams = new WeakMap<http2.Http2Session, number>();
   readonly #options: PortListenerOptions;
   #goingAway = false;
   #closed = false;
@@ -68,22 +80,23 @@ export class PortListener {
     });
     this.http2.on("session", (session: http2.ServerHttp2Session) => {
       this.#sessions.add(session);
-      this.#openStreams.set(session, 0);
+      (session as CountedSession)[kOpenStreams] = 0;
       session.once("close", () => this.#sessions.delete(session));
       // Session errors come from peers (bad frames, resets): worth a line, not an alarm.
       session.on("error", (err) => logger.info("http2 session error", errorFields(err)));
     });
-    this.http2.on("stream", (stream: http2.ServerHttp2Stream) => {
-      const session = stream.session;
+    this.http2.on("stream", (stream: CountedStream) => {
+      const session = stream.session as CountedSession | undefined;
       if (session === undefined) return;
-      this.#openStreams.set(session, (this.#openStreams.get(session) ?? 0) + 1);
-      stream.once("close", () => this.#openStreams.set(session, (this.#openStreams.get(session) ?? 1) - 1));
+      session[kOpenStreams] = (session[kOpenStreams] ?? 0) + 1;
+      stream[kSession] = session;
+      stream.on("close", onStreamClose);
     });
     // Idle HTTP/2 connections: close (GOAWAY) only those with no call in progress. A long, quiet call
     // (a slow handler, a health Watch) keeps its connection.
     this.http2.setTimeout(options.idleTimeoutMs);
     this.http2.on("timeout", (session: http2.ServerHttp2Session) => {
-      if ((this.#openStreams.get(session) ?? 0) === 0) session.close();
+      if (((session as CountedSession)[kOpenStreams] ?? 0) === 0) session.close();
     });
     this.http2.on("sessionError", (err: Error) => logger.info("http2 session error", errorFields(err)));
     this.#net = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));

@@ -7,13 +7,14 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
 import { gzip } from "./compression.ts";
 import { FLAG_COMPRESSED, FLAG_END_STREAM, FLAG_TRAILER, encodeFrame } from "./envelope.ts";
-import { connectErrorJson, connectErrorStatus, copyUserHeaders, grpcErrorTrailers, isProtocolHeader, toConnectError } from "./errors.ts";
+import { connectErrorJson, connectErrorStatus, copyUserHeaders, grpcErrorTrailers, isProtocolHeader } from "./errors.ts";
 import { LazyHandlerContext } from "./handler-context.ts";
 import type { ContextOwner } from "./handler-context.ts";
 import type { Invoker } from "./invoke.ts";
 import type { MethodEntry } from "./method-table.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
 import type { CorsPolicy } from "../host/cors.ts";
+import type { CallGate } from "../host/engine.ts";
 import type { HostLogger } from "../host/logger.ts";
 
 /** Protocol ids. */
@@ -35,6 +36,8 @@ export interface CallSettings {
   readonly cors: CorsPolicy | undefined;
   readonly shutdownSignal: AbortSignal | undefined;
   readonly logger: HostLogger | undefined;
+  /** The host's admission, in-flight accounting and error sanitising (called directly, not as interceptors). */
+  readonly calls: CallGate;
 }
 
 const GRPC_OK = "0";
@@ -67,6 +70,8 @@ export abstract class CallResponder implements ContextOwner {
   timer: NodeJS.Timeout | undefined = undefined;
   reqGzip = false;
   resGzip = false;
+  /** True while the call is counted as in flight by the host's gate (it must leave exactly once). */
+  counted = false;
 
   constructor(wire: Wire, entry: MethodEntry, settings: CallSettings, protocol: number, json: boolean, contentType: string, requestMethod: string, authority: string) {
     this.wire = wire;
@@ -244,8 +249,7 @@ export abstract class CallResponder implements ContextOwner {
   /** Answers with an error in the protocol's shape (as trailers if the head is already out), then ends. */
   fail(reason: unknown): void {
     if (this.state === 2) return;
-    const err = toConnectError(reason);
-    if (!(reason instanceof ConnectError)) this.settings.logger?.error("handler failed", { path: this.entry.path, error: String(reason) });
+    const err = reason instanceof ConnectError ? reason : this.settings.calls.sanitize(reason, this.entry.path, this.ctx.abortReason);
     const wire = this.wire;
     const p = this.protocol;
     if (p === GRPC) {
@@ -279,9 +283,16 @@ export abstract class CallResponder implements ContextOwner {
     this.finish(err);
   }
 
-  /** Marks the call over: stops its deadline timer and aborts its signal (if anyone holds it). */
+  /**
+   * Marks the call over: stops its deadline timer, aborts its signal (if anyone holds it) and tells the
+   * host's gate the call left.
+   */
   finish(err: ConnectError | undefined): void {
     this.state = 2;
+    if (this.counted) {
+      this.counted = false;
+      this.settings.calls.leave();
+    }
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;

@@ -30,6 +30,11 @@ function onBodyEnd(this: CallCarrier): void {
   this[kCall]!.onEnd();
 }
 
+/** Shared 'close' listener of the call's response (no closure per call): the client went away. */
+function onWireClose(this: CallCarrier): void {
+  this[kCall]!.onClose();
+}
+
 function onDeadline(call: ServerCall): void {
   call.timer = undefined;
   call.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded));
@@ -124,12 +129,33 @@ export class ServerCall extends CallResponder {
   watchCancel(): void {
     if (this.#watching) return;
     this.#watching = true;
-    this.wire.events.once("close", () => {
-      if (this.state === 2) return;
-      const err = new ConnectError("the client canceled the call", Code.Canceled);
-      this.#stream?.fail(err);
-      this.finish(err);
-    });
+    const events = this.wire.events as CallCarrier & NodeJS.EventEmitter;
+    events[kCall] = this;
+    events.on("close", onWireClose);
+  }
+
+  /** @internal The exchange closed: if the call is not over, the client went away. */
+  onClose(): void {
+    if (this.state === 2) return;
+    const err = new ConnectError("the client canceled the call", Code.Canceled);
+    this.#stream?.fail(err);
+    this.finish(err);
+  }
+
+  /**
+   * Asks the host's gate to admit the call (right before the interceptor chain, as the host's own
+   * interceptors used to run). A refused call is answered and false returned. A counted call is watched
+   * for client cancellation, so a vanished client does not hold a drain open.
+   */
+  #admit(): boolean {
+    try {
+      this.counted = this.settings.calls.enter(this.entry.service);
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+    if (this.counted) this.watchCancel();
+    return true;
   }
 
   // ---- reading a single request message ----
@@ -241,6 +267,7 @@ export class ServerCall extends CallResponder {
   }
 
   #dispatch(input: unknown): void {
+    if (!this.#admit()) return;
     if (this.entry.kind === "server_streaming") {
       this.watchCancel();
       const interceptors = this.settings.interceptors;
@@ -300,6 +327,7 @@ export class ServerCall extends CallResponder {
   }
 
   #runStreaming(rs: RequestStream): void {
+    if (!this.#admit()) return;
     const interceptors = this.settings.interceptors;
     if (interceptors.length > 0) {
       this.pump(this.settings.invoker.stream(this.entry, this.ctx, rs));

@@ -104,6 +104,7 @@ export class EngineCore {
       cors: context.cors.enabled ? context.cors : undefined,
       shutdownSignal: context.shutdownSignal,
       logger: context.logger,
+      calls: context.calls,
     };
   }
 

@@ -97,6 +97,11 @@ export class LazyHandlerContext implements HandlerContext {
     return ac.signal;
   }
 
+  /** The reason the call was aborted or ended with (undefined while it runs), without creating a signal. */
+  get abortReason(): unknown {
+    return this.#ended ? this.#endReason : this.#ac?.signal.aborted ? this.#ac.signal.reason : undefined;
+  }
+
   /** True once a handler holds the signal (so cancellation must be propagated). */
   get signalInUse(): boolean {
     return this.#ac !== undefined;

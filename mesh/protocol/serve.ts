@@ -11,6 +11,8 @@ import { createWeftEngine } from "./engine.ts";
 import type { WeftEngineOptions } from "./engine.ts";
 import type { ServiceRegistration } from "../host/engine.ts";
 import { createCorsPolicy } from "../host/cors.ts";
+import { createCallGate } from "../host/host-interceptors.ts";
+import { InFlightTracker } from "../host/in-flight.ts";
 import { silentLogger } from "../host/logger.ts";
 import type { HostLogger } from "../host/logger.ts";
 
@@ -78,13 +80,16 @@ export async function serveWeft(options: ServeWeftOptions): Promise<WeftServer> 
   const shutdown = new AbortController();
   const h1 = http.createServer({ maxHeaderSize: maxHeaderBytes, keepAliveTimeout: 65_000 });
   const h2 = http2.createServer({ settings: { maxConcurrentStreams, maxHeaderListSize: maxHeaderBytes } });
+  const logger = options.logger ?? silentLogger;
   const attachment = createWeftEngine(options).attach({ http1: h1, http2: h2 }, {
     services: options.services,
     interceptors: options.interceptors ?? [],
+    // No drain and no host services here: every call is admitted and counted, errors sanitised as the host does.
+    calls: createCallGate({ draining: false, inFlight: new InFlightTracker(), infrastructure: new Set(), logger }),
     limits: { readMaxBytes, writeMaxBytes, maxTimeoutMs },
     cors: createCorsPolicy(options.corsOrigins ?? []),
     shutdownSignal: shutdown.signal,
-    logger: options.logger ?? silentLogger,
+    logger,
   });
 
   const sockets = new Set<net.Socket>();
