@@ -9,7 +9,8 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 interface Scenario {
@@ -96,7 +97,34 @@ function firstJsonLine(proc: ChildProcess, accept: (o: Record<string, unknown>) 
   });
 }
 
+/** CPU seconds used so far by a process (utime + stime from /proc), or NaN. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The pid of the NATS server the scenarios use (the one listening on NATS_URL's port), if local. */
+function natsServerPid(): number | undefined {
+  const port = new URL(process.env.NATS_URL ?? "nats://127.0.0.1:4222").port || "4222";
+  try {
+    const out = execFileSync("pgrep", ["-f", `nats-server.*-p ${port}`], { encoding: "utf8" }).trim().split("\n")[0];
+    return out ? Number(out) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const natsPid = natsServerPid();
+
 interface Measurement {
+  /** CPU share of the server process over the measured window (1.0 = one core). */
+  readonly serverCpu: number;
+  /** CPU share of the NATS server over the window (shared with anything else using it). */
+  readonly natsCpu: number;
   readonly callsPerSec: number;
   readonly failed: number;
   readonly clientCpu: number;
@@ -110,10 +138,18 @@ async function measure(s: Scenario): Promise<Measurement | { error: string }> {
     const ready = await firstJsonLine(server, (o) => "ready" in o || "unavailable" in o, 20_000);
     if ("unavailable" in ready) return { error: `not available: ${String(ready.unavailable)}` };
     const client = child(1, s.client, ["--port", String(ready.port), "--concurrency", String(concurrency), "--warmup-ms", String(warmupMs), "--duration-ms", String(durationMs)]);
-    const result = await firstJsonLine(client, (o) => "callsPerSec" in o || "unavailable" in o, warmupMs + durationMs + 30_000);
+    let before: [number, number, number] | undefined;
+    const result = await firstJsonLine(client, (o) => {
+      if (o.phase === "measure") before = [cpuSeconds(server.pid), cpuSeconds(natsPid), performance.now()];
+      return "callsPerSec" in o || "unavailable" in o;
+    }, warmupMs + durationMs + 30_000);
+    const after: [number, number, number] = [cpuSeconds(server.pid), cpuSeconds(natsPid), performance.now()];
+    const seconds = before === undefined ? Number.NaN : (after[2] - before[2]) / 1000;
+    const serverCpu = before === undefined ? Number.NaN : (after[0] - before[0]) / seconds;
+    const natsCpu = before === undefined ? Number.NaN : (after[1] - before[1]) / seconds;
     if ("unavailable" in result) return { error: `not available: ${String(result.unavailable)}` };
     if (Number(result.failed) > 0) return { error: `failed calls: ${result.failed} (${String(result.firstError)})` };
-    return { callsPerSec: Number(result.callsPerSec), failed: 0, clientCpu: Number(result.clientCpu), detail: String(result.detail), serverDetail: String(ready.detail ?? "") };
+    return { serverCpu, natsCpu, callsPerSec: Number(result.callsPerSec), failed: 0, clientCpu: Number(result.clientCpu), detail: String(result.detail), serverDetail: String(ready.detail ?? "") };
   } catch (err) {
     return { error: (err as Error).message };
   } finally {
@@ -139,7 +175,7 @@ for (let r = 0; r < runs; r++) {
       process.stderr.write(`${s.id} run ${r + 1}: ${m.error}\n`);
     } else {
       results.set(s.id, [...(results.get(s.id) ?? []), m]);
-      process.stderr.write(`${s.id} run ${r + 1}: ${Math.round(m.callsPerSec)} calls/s (client CPU ${m.clientCpu})\n`);
+      process.stderr.write(`${s.id} run ${r + 1}: ${Math.round(m.callsPerSec)} calls/s (CPU: client ${m.clientCpu}, server ${m.serverCpu.toFixed(2)}, nats-server ${m.natsCpu.toFixed(2)})\n`);
     }
   }
 }
@@ -150,13 +186,13 @@ const lines = [
   "",
   `${runs} runs x ${durationMs / 1000} s (+${warmupMs / 1000} s warm-up), ${concurrency} calls in flight, server on core 0, client on core 1.`,
   "",
-  "| scenario | what | calls/s (median) | runs | client CPU | calls per client CPU-second |",
+  "| scenario | what | calls/s (median) | runs | CPU client / server / nats-server | calls per client CPU-second |",
   "|---|---|---:|---|---:|---:|",
   ...scenarios.map((s) => {
     const ms = results.get(s.id) ?? [];
     const runsText = ms.map((m) => Math.round(m.callsPerSec)).join(", ") + (errors.has(s.id) ? ` (failed: ${errors.get(s.id)!.join("; ")})` : "");
     const perCpu = median(ms.map((m) => m.callsPerSec / Math.max(m.clientCpu, 0.01)));
-    return `| \`${s.id}\` | ${s.what} | ${Number.isNaN(rate(s.id)) ? "n/a" : Math.round(rate(s.id))} | ${runsText} | ${median(ms.map((m) => m.clientCpu)).toFixed(2)} | ${Number.isNaN(perCpu) ? "n/a" : Math.round(perCpu)} |`;
+    return `| \`${s.id}\` | ${s.what} | ${Number.isNaN(rate(s.id)) ? "n/a" : Math.round(rate(s.id))} | ${runsText} | ${median(ms.map((m) => m.clientCpu)).toFixed(2)} / ${median(ms.map((m) => m.serverCpu)).toFixed(2)} / ${median(ms.map((m) => m.natsCpu)).toFixed(2)} | ${Number.isNaN(perCpu) ? "n/a" : Math.round(perCpu)} |`;
   }),
   "",
   "| target | ratio | goal | met |",
