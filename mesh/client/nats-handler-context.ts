@@ -4,7 +4,15 @@
 // header objects are created on first use.
 
 import type { DescMethodUnary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  type ContextValues,
+  type HandlerContext,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import type { InboundCall } from "./inbound-call.ts";
 
@@ -15,6 +23,10 @@ export class NatsHandlerContext implements HandlerContext {
   readonly requestMethod = "POST";
   readonly protocolName = "nats";
   readonly url: string;
+  /** The request object handed to the interceptors (set by the server). */
+  request: UnaryRequest | undefined;
+  /** The response object the handler produced (set by the server). */
+  response: UnaryResponse | undefined;
   readonly #controller = new AbortController();
   readonly #deadlineAt: number | undefined;
   readonly #natsHeaders: MsgHdrs | undefined;
