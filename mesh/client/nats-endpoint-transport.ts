@@ -42,6 +42,28 @@ interface Pending {
   onAbort: (() => void) | undefined;
 }
 
+/** A reply without metadata; its (empty) headers and trailers are created on first read. A class: an
+ * object literal with getters costs closures per call (7% of a NATS client's CPU in profiles). */
+class BareResponse implements UnaryResponse {
+  readonly stream = false as const;
+  readonly service: DescMethodUnary["parent"];
+  readonly method: DescMethodUnary;
+  readonly message: UnaryResponse["message"];
+  #header: Headers | undefined;
+  #trailer: Headers | undefined;
+  constructor(method: DescMethodUnary, message: UnaryResponse["message"]) {
+    this.service = method.parent;
+    this.method = method;
+    this.message = message;
+  }
+  get header(): Headers {
+    return (this.#header ??= new Headers());
+  }
+  get trailer(): Headers {
+    return (this.#trailer ??= new Headers());
+  }
+}
+
 /** The shared NATS RPC client of one mesh client; hands out per-endpoint transports. */
 export interface NatsRpcClient {
   /** A transport to one instance (its `natsSubject`). */
@@ -97,19 +119,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
     }
     if (h === undefined) {
       // Most replies carry no metadata: create the Headers objects only if someone reads them.
-      let md: ReturnType<typeof metadataFromNats> | undefined;
-      p.resolve({
-        stream: false,
-        service: p.method.parent,
-        method: p.method,
-        message,
-        get header() {
-          return (md ??= metadataFromNats(undefined)).header;
-        },
-        get trailer() {
-          return (md ??= metadataFromNats(undefined)).trailer;
-        },
-      });
+      p.resolve(new BareResponse(p.method, message));
       return;
     }
     const { header, trailer } = metadataFromNats(h);
