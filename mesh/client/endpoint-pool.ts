@@ -47,6 +47,7 @@ export class EndpointPool {
   readonly #options: ResolvedOptions;
   readonly #makeTransport: TransportFactory;
   readonly #roundRobin = new Map<string, number>();
+  readonly #scratch: EndpointState[] = [];
   readonly #unsubscribe: () => void;
 
   constructor(options: ResolvedOptions, makeTransport: TransportFactory) {
@@ -78,7 +79,9 @@ export class EndpointPool {
     const endpoints = this.#discovery.endpoints(service);
     const now = performance.now();
     const wall = Date.now();
-    const fresh: EndpointState[] = [];
+    // Reused between calls (pick is synchronous and returns an element, never the array).
+    const fresh = this.#scratch;
+    fresh.length = 0;
     let ejected: EndpointState[] | undefined;
     let repeat: EndpointState[] | undefined;
     let reachable = 0;

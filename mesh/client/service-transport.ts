@@ -86,7 +86,12 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
     stats.calls++;
     budget?.recordRequest();
     if (!isReady) await waitReady();
-    const { signal, deadlineAt } = bounds(callerSignal, timeoutMs);
+    let signal = callerSignal;
+    let deadlineAt = timeoutMs === undefined || timeoutMs <= 0 ? undefined : Date.now() + timeoutMs;
+    if (ctx.options.propagateDeadlines) {
+      const inbound = currentInboundCall();
+      if (inbound !== undefined) ({ signal, deadlineAt } = bounds(callerSignal, timeoutMs));
+    }
     const idempotency = method.idempotency;
     const idempotent = idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS || idempotency === MethodOptions_IdempotencyLevel.IDEMPOTENT;
     const hedge = hedgingEnabled && idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
