@@ -23,10 +23,10 @@ afterAll(async () => {
 });
 
 describe("distributed shop", () => {
-  it("starts N processes per service, serves a checkout end to end, and drains on SIGTERM", async () => {
+  for (const transport of ["grpc", "nats"] as const) it(`starts N processes per service, serves a checkout end to end (services call over ${transport}), and drains on SIGTERM`, async () => {
     const run = randomUUID().slice(0, 8);
     const prefix = `weft.t${run}.registry`;
-    launcher = spawn(process.execPath, [LAUNCHER, "--instances", "catalog=2,gateway=1", "--gateway-port", "0"], {
+    launcher = spawn(process.execPath, [LAUNCHER, "--instances", "catalog=2,gateway=1", "--gateway-port", "0", "--transport", transport], {
       env: { ...process.env, MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_EVENTS_PREFIX: `t${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline" },
       stdio: ["ignore", "pipe", "inherit"],
     });
