@@ -42,7 +42,8 @@ function rangeCell(s: ScenarioResult): string {
 function runsCell(s: ScenarioResult): string {
   const sum = s.summary;
   if (sum === undefined || sum.status === "unavailable") return "–";
-  return `${sum.okRuns}/${s.runs.length}${sum.failedRuns > 0 ? ` (${sum.failedRuns} failed)` : ""}`;
+  const clean = sum.cleanRuns === undefined ? "" : `, ${sum.cleanRuns} clean`;
+  return `${sum.okRuns}/${s.runs.length}${sum.failedRuns > 0 ? ` (${sum.failedRuns} failed${clean})` : clean ? ` (${clean.slice(2)})` : ""}`;
 }
 
 /** "0.91× (0.88–0.93)". */
@@ -104,7 +105,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     );
     lines.push("");
     lines.push(
-      `| ${group === "client" ? "client → server" : "server"} | ${unit} (median) | range | runs ok | server CPU | ${group === "client" ? "client" : "generator"} CPU | others on cores (server / load) | ${unit.replace("/s", "")} per ${group === "client" ? "client" : "server"} CPU-s |`,
+      `| ${group === "client" ? "client → server" : "server"} | ${unit} (median) | range | runs verified | server CPU | ${group === "client" ? "client" : "generator"} CPU | others on cores (server / load) | ${unit.replace("/s", "")} per ${group === "client" ? "client" : "server"} CPU-s |`,
     );
     lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const s of rows) {

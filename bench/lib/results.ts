@@ -44,6 +44,8 @@ export interface ScenarioSummary {
   readonly status: "ok" | "partial" | "failed" | "unavailable";
   readonly okRuns: number;
   readonly failedRuns: number;
+  /** Verified runs during which no other work took ≥ 25% of either benchmark core. */
+  readonly cleanRuns?: number;
   readonly median?: number;
   readonly min?: number;
   readonly max?: number;
@@ -100,6 +102,14 @@ export function conditionsOf(scenario: Pick<ScenarioResult, "group" | "summary">
   return [...(noisy ? (["noisy"] as const) : []), ...(loadBound ? (["load-bound"] as const) : [])];
 }
 
+/** True when other work took ≥ NOISY_OTHER_CPU of either benchmark core during this run. */
+export function runIsNoisy(run: RunResult): boolean {
+  const c = run.cpu;
+  if (c === undefined) return false;
+  const other = (busy: number | undefined, own: number | undefined) => (busy === undefined || own === undefined ? 0 : busy - own);
+  return Math.max(other(c.serverCore, c.server), other(c.loadCore, c.load)) >= NOISY_OTHER_CPU;
+}
+
 /** Summarizes a scenario's runs. */
 export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
   const ok = result.runs.filter((r) => r.status === "ok");
@@ -125,6 +135,7 @@ export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
     status: ok.length === 0 ? "failed" : failed.length > 0 ? "partial" : "ok",
     okRuns: ok.length,
     failedRuns: failed.length,
+    cleanRuns: ok.filter((r) => !runIsNoisy(r)).length,
     ...(rates ?? {}),
     serverCpu: cpu("server"),
     loadCpu: cpu("load"),
