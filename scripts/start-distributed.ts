@@ -5,7 +5,8 @@
 //   node scripts/start-distributed.ts [--instances catalog=2,gateway=2] [--gateway-port 8080]
 //                                     [--transport grpc|nats]
 //
-// Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: catalog cache in Redis),
+// Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: catalog cache, stock,
+// users and orders in Redis, so every service can run several instances),
 // IDENTITY_TOKEN_SECRET (default: one random key shared by the processes), INSTANCES (same as
 // --instances), plus every per-process variable of mesh/node (MESH_*), passed through.
 // Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits.
@@ -16,7 +17,7 @@ import { parseArgs } from "node:util";
 
 const SERVICES = ["catalog", "inventory", "identity", "orders", "gateway"] as const;
 type ServiceName = (typeof SERVICES)[number];
-/** Services whose state lives in the process: more than one instance would split it. */
+/** Services whose state lives in the process unless REDIS_URL is set: more than one instance would split it. */
 const STATEFUL: ReadonlySet<ServiceName> = new Set(["inventory", "identity", "orders"]);
 const DEFAULT_INSTANCES: Record<ServiceName, number> = { catalog: 2, inventory: 1, identity: 1, orders: 1, gateway: 2 };
 
@@ -45,7 +46,9 @@ if (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65535) fa
 const transport = values.transport ?? process.env.MESH_TRANSPORT ?? "grpc";
 if (transport !== "grpc" && transport !== "nats") fail(`--transport must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
 for (const name of STATEFUL) {
-  if (counts[name] > 1) console.warn(`warning: ${name} keeps its state in memory; ${counts[name]} instances will not share it`);
+  if (counts[name] > 1 && !process.env.REDIS_URL) {
+    console.warn(`warning: without REDIS_URL ${name} keeps its state in memory; its ${counts[name]} instances will not share it`);
+  }
 }
 
 const env = {

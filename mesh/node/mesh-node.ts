@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
 import { createHost, type Host, type HostLogger } from "../host/index.ts";
@@ -52,6 +52,8 @@ export interface MeshNodeOptions {
   readonly workerQueueDepth?: () => number;
   /** The host's logger. Default: the host's JSON logger. */
   readonly logger?: HostLogger;
+  /** ioredis options of the REDIS_URL connection. Default: no offline queue, one retry per command. */
+  readonly redisOptions?: RedisOptions;
 }
 
 /** A running mesh process. */
@@ -76,7 +78,9 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
   });
-  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const redis = config.redisUrl === undefined
+    ? undefined
+    : new Redis(config.redisUrl, options.redisOptions ?? { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
   const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport });
   const eventLoop = createEventLoopMonitor();

@@ -1,22 +1,42 @@
 // One inventory instance in distributed mode: config from the environment, wiring, nothing else.
-// Stock lives in this process: run one instance (replicas would each hold their own stock).
-// Run: NATS_URL=nats://127.0.0.1:4222 node services/inventory/main.ts
+// With REDIS_URL the stock lives in Redis and any number of instances share it; without it the stock
+// lives in this process: run one instance.
+// Run: NATS_URL=nats://127.0.0.1:4222 [REDIS_URL=redis://127.0.0.1:6379] node services/inventory/main.ts
 
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { createInventoryService, createStockLedger, loadSeedStock } from "./index.ts";
+import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
+import { whenRedisReady } from "../shared/redis-ready.ts";
+import { createInventoryService, createRedisStockLedger, createStockLedger, loadSeedStock, startReservationLifecycle } from "./index.ts";
 
 const logger = createJsonLogger("weft.inventory");
 const config = readMeshNodeConfig(process.env, "inventory");
 const node = await startMeshNode({
   config,
   logger,
-  services: async ({ nc, onClose }) => {
+  redisOptions: redisStoreClientOptions,
+  services: async ({ nc, redis, onClose }) => {
     const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix });
     onClose(() => events.close());
-    const ledger = createStockLedger(await loadSeedStock());
+    const stock = await loadSeedStock();
+    let ledger;
+    if (redis === undefined) {
+      ledger = createStockLedger(stock);
+    } else {
+      await whenRedisReady(redis);
+      const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:` });
+      await shared.seedIfAbsent(stock);
+      ledger = shared;
+    }
+    // Placed orders confirm their reservations; abandoned ones expire (one durable consumer shared by replicas).
+    const lifecycle = await startReservationLifecycle({
+      ledger,
+      events,
+      onSweepError: (error) => logger.error("reservation sweep failed", { error: String(error) }),
+    });
+    onClose(() => lifecycle.close());
     return [nodeService(InventoryService, createInventoryService({ ledger, events }))];
   },
 });

@@ -1,6 +1,7 @@
 // One orders instance in distributed mode: config from the environment, wiring, nothing else.
-// Orders live in this process: run one instance (replicas would each hold their own order book).
-// Run: NATS_URL=nats://127.0.0.1:4222 node services/orders/main.ts
+// With REDIS_URL the orders live in Redis and any number of instances share them; without it they live
+// in this process: run one instance.
+// Run: NATS_URL=nats://127.0.0.1:4222 [REDIS_URL=redis://127.0.0.1:6379] node services/orders/main.ts
 
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
@@ -8,17 +9,22 @@ import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { createOrdersService } from "./index.ts";
+import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
+import { whenRedisReady } from "../shared/redis-ready.ts";
+import { createOrdersService, createRedisOrderBook } from "./index.ts";
 
 const logger = createJsonLogger("weft.orders");
 const config = readMeshNodeConfig(process.env, "orders");
 const node = await startMeshNode({
   config,
   logger,
-  services: async ({ nc, mesh, onClose }) => {
+  redisOptions: redisStoreClientOptions,
+  services: async ({ nc, mesh, redis, onClose }) => {
     const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix });
     onClose(() => events.close());
-    const impl = createOrdersService({ catalog: mesh.client(CatalogService), inventory: mesh.client(InventoryService), events });
+    if (redis !== undefined) await whenRedisReady(redis);
+    const book = redis === undefined ? undefined : createRedisOrderBook({ redis, keyPrefix: `${config.eventsPrefix}orders:v1:` });
+    const impl = createOrdersService({ catalog: mesh.client(CatalogService), inventory: mesh.client(InventoryService), events, book });
     return [nodeService(OrderService, impl)];
   },
 });

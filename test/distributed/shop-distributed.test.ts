@@ -4,7 +4,9 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
@@ -16,25 +18,54 @@ import { stop, until } from "./fixtures/processes.ts";
 const LAUNCHER = new URL("../../scripts/start-distributed.ts", import.meta.url).pathname;
 let launcher: ChildProcess | undefined;
 let nc: NatsConnection | undefined;
+const runs: string[] = [];
 
 afterAll(async () => {
   if (launcher !== undefined) await stop(launcher, "SIGKILL");
+  // Leave the shared servers as found: this run's streams (T<run>_...) and Redis keys (t<run>...).
+  if (nc !== undefined) {
+    const jsm = await jetstreamManager(nc);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) names.push(name); // list first: deleting while paging skips names
+    for (const name of names) {
+      if (runs.some((run) => name.startsWith(`T${run.toUpperCase()}_`))) await jsm.streams.delete(name).catch(() => undefined);
+    }
+  }
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true });
+  await redis.connect().catch(() => undefined);
+  for (const run of runs) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `t${run}*`, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  }
+  redis.disconnect();
   await nc?.close();
 });
 
 describe("distributed shop", () => {
+  // grpc: stores in Redis, so every service runs 2 instances; nats: in-memory stores, one instance each.
   for (const transport of ["grpc", "nats"] as const) it(`starts N processes per service, serves a checkout end to end (services call over ${transport}), and drains on SIGTERM`, async () => {
-    const run = randomUUID().slice(0, 8);
+    const run = randomUUID().replaceAll("-", "").slice(0, 8);
+    runs.push(run);
     const prefix = `weft.t${run}.registry`;
-    launcher = spawn(process.execPath, [LAUNCHER, "--instances", "catalog=2,gateway=1", "--gateway-port", "0", "--transport", transport], {
-      env: { ...process.env, MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_EVENTS_PREFIX: `t${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline" },
+    const withRedis = transport === "grpc";
+    const instances = withRedis ? "catalog=2,gateway=1,identity=2,inventory=2,orders=2" : "catalog=2,gateway=1";
+    launcher = spawn(process.execPath, [LAUNCHER, "--instances", instances, "--gateway-port", "0", "--transport", transport], {
+      env: {
+        ...process.env,
+        MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_EVENTS_PREFIX: `t${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline",
+        ...(withRedis ? { REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" } : {}),
+      },
       stdio: ["ignore", "pipe", "inherit"],
     });
     const output: string[] = [];
     launcher.stdout!.on("data", (c: Buffer) => output.push(c.toString()));
     const exited = new Promise<number | null>((r) => launcher!.on("exit", (code) => r(code)));
 
-    nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+    nc ??= await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
     const discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
     await discovery.ready();
     const names = ["shop.catalog.v1.CatalogService", "shop.inventory.v1.InventoryService", "shop.identity.v1.IdentityService", "shop.orders.v1.OrderService", "shop.gateway.v1.GatewayService"];
@@ -49,8 +80,11 @@ describe("distributed shop", () => {
     const headers = { authorization: `Bearer ${signUp.accessToken}` };
     const checkout = await gateway.checkout({ items: [{ productId: product.id, quantity: 1 }] }, { headers });
     expect(checkout.order?.totalCents).toBe(product.priceCents);
-    const mine = await gateway.listMyOrders({}, { headers });
-    expect(mine.orders.map((o) => o.id)).toContain(checkout.order!.id);
+    // Several reads, so that with replicas they land on different orders/identity instances.
+    for (let i = 0; i < 6; i++) {
+      const mine = await gateway.listMyOrders({}, { headers });
+      expect(mine.orders.map((o) => o.id)).toContain(checkout.order!.id);
+    }
 
     // Both catalog instances serve.
     const catalog = mesh.client(CatalogService);
