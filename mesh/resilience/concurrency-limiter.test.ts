@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createConcurrencyLimiter } from "./concurrency-limiter.ts";
 
-function busyWait(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
+// A clock the test moves, so latencies are exact whatever else the machine is doing.
+function fakeClock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 0;
+  return { now: () => t, advance: (ms) => void (t += ms) };
 }
 
 describe("adaptive concurrency limiter", () => {
@@ -28,11 +29,12 @@ describe("adaptive concurrency limiter", () => {
 
   it("grows while latency is steady and falls when a queue forms", () => {
     // One update per batch of calls (as windows of 100 ms would do under steady traffic).
-    const l = createConcurrencyLimiter({ initialLimit: 10, minLimit: 2, maxLimit: 100, sampleWindowMs: 0, minWindowSamples: 1, longWindows: 500 });
+    const clock = fakeClock();
+    const l = createConcurrencyLimiter({ initialLimit: 10, minLimit: 2, maxLimit: 100, sampleWindowMs: 0, minWindowSamples: 1, longWindows: 500, now: clock.now });
     // Saturated with steady 1 ms calls: the limit grows.
     for (let round = 0; round < 30; round++) {
       const batch = Array.from({ length: l.limit }, () => l.tryAcquire()!);
-      busyWait(1);
+      clock.advance(1);
       for (const a of batch) l.release(a, true);
     }
     const grown = l.limit;
@@ -41,7 +43,7 @@ describe("adaptive concurrency limiter", () => {
     // accepts the new latency as normal).
     for (let round = 0; round < 3; round++) {
       const batch = Array.from({ length: l.limit }, () => l.tryAcquire()!);
-      busyWait(4);
+      clock.advance(4);
       for (const a of batch) l.release(a, true);
     }
     expect(l.limit).toBeLessThan(grown);

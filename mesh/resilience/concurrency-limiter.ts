@@ -31,6 +31,8 @@ export interface ConcurrencyLimiterOptions {
   readonly minWindowSamples?: number;
   /** Length of the long-term latency average, in windows. Default 100 (10 s at 100 ms). */
   readonly longWindows?: number;
+  /** The clock, in milliseconds (tests set it). Default `performance.now`. */
+  readonly now?: () => number;
 }
 
 /** An admission token; pass it back to release(). */
@@ -76,12 +78,14 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
   assertNumber(sampleWindowMs, "options.sampleWindowMs", 0);
   assertInt(minWindowSamples, "options.minWindowSamples", 1);
   assertInt(longWindows, "options.longWindows", 2);
+  const now = options.now ?? (() => performance.now());
+  if (typeof now !== "function") throw new TypeError("options.now must be a function");
 
   let limit = initialLimit;
   let inFlight = 0;
   let refused = 0;
   // The current window.
-  let windowStart = performance.now();
+  let windowStart = now();
   let windowSum = 0;
   let windowCount = 0;
   let windowMaxInFlight = 0;
@@ -118,18 +122,18 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
       }
       inFlight++;
       if (inFlight > windowMaxInFlight) windowMaxInFlight = inFlight;
-      return { startedAt: performance.now() };
+      return { startedAt: now() };
     },
     release(admission, ok) {
       inFlight--;
-      const now = performance.now();
+      const t = now();
       if (ok) {
-        windowSum += now - admission.startedAt;
+        windowSum += t - admission.startedAt;
         windowCount++;
       }
-      if (now - windowStart < sampleWindowMs || windowCount < minWindowSamples) return;
+      if (t - windowStart < sampleWindowMs || windowCount < minWindowSamples) return;
       update(windowCount === 0 ? 0 : windowSum / windowCount, windowMaxInFlight);
-      windowStart = now;
+      windowStart = t;
       windowSum = 0;
       windowCount = 0;
       windowMaxInFlight = inFlight;
