@@ -29,7 +29,13 @@ function attach(servers: EngineServers, context: EngineContext): EngineAttachmen
     requireConnectProtocolHeader: false,
     fallback: (req, res) => respondUnimplemented(req, res as AnyResponse),
   });
+  const { fallback } = context;
   const onRequest = (req: AnyRequest, response: AnyResponse) => {
+    if (fallback !== undefined && req.method !== "POST" && fallback.matches(req.method ?? "GET", req.url ?? "/")) {
+      if (req.httpVersionMajor === 2) fallback.serveHttp2(req as http2.Http2ServerRequest, response as http2.Http2ServerResponse);
+      else fallback.serveHttp1(req as http.IncomingMessage, response as http.ServerResponse);
+      return;
+    }
     // The two response types share the methods used here; the cast only merges their overloads.
     const res = response as http.ServerResponse;
     const origin = req.headers.origin;

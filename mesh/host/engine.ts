@@ -21,6 +21,7 @@ import type * as http2 from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectError, Interceptor, ServiceImpl } from "@connectrpc/connect";
 import type { CorsPolicy } from "./cors.ts";
+import type { FallbackRoute } from "./http-fallback.ts";
 import type { HostLogger } from "./logger.ts";
 
 /** One registered service and its (possibly partial) implementation. */
@@ -104,6 +105,12 @@ export interface EngineContext {
   readonly shutdownSignal: AbortSignal;
   /** Where to report errors that happen outside any handler (socket errors, engine bugs). */
   readonly logger: HostLogger;
+  /**
+   * Plain HTTP for non-RPC requests, when the host has an `httpFallback`. An engine must hand every
+   * request for which `fallback.matches(method, path)` is true (only ever a GET or HEAD) to it, on
+   * HTTP/1.1 and HTTP/2, before its own routing; no CORS headers, admission or counting apply to it.
+   */
+  readonly fallback?: FallbackRoute;
 }
 
 /** The servers the host accepts connections for. An engine adds listeners; it never listens itself. */

@@ -10,6 +10,7 @@ import { createCorsPolicy } from "./cors.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
 import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
+import { createFallbackRoute } from "./http-fallback.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
 import { createCallGate, gateInterceptors } from "./host-interceptors.ts";
 import { InFlightTracker } from "./in-flight.ts";
@@ -264,7 +265,15 @@ class WeftHost implements Host {
       cors: createCorsPolicy(options.corsAllowedOrigins),
       shutdownSignal: this.#shutdown.signal,
       logger: this.#logger,
+      fallback: options.httpFallback === undefined ? undefined : createFallbackRoute(options.httpFallback, this.#rpcPaths(), this.#logger),
     };
+  }
+
+  /** Every served method's path ("/pkg.Service/Method"): requests for these never reach the fallback. */
+  #rpcPaths(): ReadonlySet<string> {
+    const paths = new Set<string>();
+    for (const { service } of this.#services()) for (const method of service.methods) paths.add(`/${service.typeName}/${method.name}`);
+    return paths;
   }
 
   #services(): readonly ServiceRegistration[] {

@@ -28,6 +28,12 @@ export { connectNodeEngine } from "./connect-node-engine.ts";
 export { createWeftEngine } from "../protocol/engine.ts";
 /** Options of Weft's engine. */
 export type { WeftEngineOptions } from "../protocol/engine.ts";
+/** A static folder as the host's `httpFallback` (plain HTTP for non-RPC paths on the same port). */
+export { serveStaticFiles, contentTypeFor } from "./static-files.ts";
+/** Options of `serveStaticFiles`. */
+export type { StaticFilesOptions } from "./static-files.ts";
+/** The `httpFallback` handler contract and how engines route to it. */
+export type { FallbackRequest, FallbackResponse, FallbackRoute, HttpFallback } from "./http-fallback.ts";
 /** Runs a CallGate as connect-es interceptors, for engines that cannot report call ends themselves. */
 export { gateInterceptors } from "./host-interceptors.ts";
 /** The CORS policy shared by engines. */

@@ -4,6 +4,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import type { WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
+import type { HttpFallback } from "./http-fallback.ts";
 import type { HostLogger } from "./logger.ts";
 
 /** Options of `createHost`. Every field is optional; defaults are listed per field. */
@@ -56,6 +57,13 @@ export interface HostOptions {
    * (connect-node's adapter) serves the same wire behaviour, several times slower.
    */
   engine?: WireEngine;
+  /**
+   * Plain HTTP on the same port for requests that are not RPCs: GET and HEAD of a path that is not a
+   * served method and carries no Connect GET query (`connect=v1`), e.g. a page and its assets. Use
+   * `serveStaticFiles({ root })` for a folder, or any `(req, res)` handler. Default: none (such requests
+   * get the engine's answer: a Connect-style 404 "unimplemented").
+   */
+  httpFallback?: HttpFallback;
   /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
   logger?: HostLogger;
 }
@@ -76,6 +84,7 @@ export interface ResolvedHostOptions {
   readonly instanceId: string;
   readonly version: string;
   readonly engine: WireEngine | undefined;
+  readonly httpFallback: HttpFallback | undefined;
   readonly logger: HostLogger | undefined;
 }
 
@@ -145,6 +154,9 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
   if (options.engine !== undefined && typeof options.engine?.attach !== "function") {
     fail("engine", "must be a WireEngine (an object with attach())");
   }
+  if (options.httpFallback !== undefined && typeof options.httpFallback !== "function") {
+    fail("httpFallback", "must be an HTTP handler function (req, res), e.g. serveStaticFiles({ root })");
+  }
   if (options.logger !== undefined && (typeof options.logger?.error !== "function" || typeof options.logger?.info !== "function")) {
     fail("logger", "must have error() and info() functions");
   }
@@ -164,6 +176,7 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     instanceId: str(options, "instanceId", "") || randomUUID(),
     version: str(options, "version", hostDefaults.version),
     engine: options.engine,
+    httpFallback: options.httpFallback,
     logger: options.logger,
   });
 }

@@ -14,6 +14,7 @@ import type { JsonCodecOptions, MethodEntry } from "./method-table.ts";
 import { H1Wire, H2Wire } from "./wire.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
 import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "../host/engine.ts";
+import type { FallbackRoute } from "../host/http-fallback.ts";
 
 /** Options of Weft's engine beyond what the host passes in its EngineContext. */
 export interface WeftEngineOptions {
@@ -73,7 +74,8 @@ export function createWeftEngine(options: WeftEngineOptions = {}): WireEngine {
     name: "weft",
     attach(servers: EngineServers, context: EngineContext): EngineAttachment {
       const core = new EngineCore(context, compressMinBytes, options.json ?? {});
-      const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => core.onStream(stream, headers);
+      const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+        core.onStream(stream, headers, rawHeaders);
       const onRequest = (req: IncomingMessage, res: ServerResponse) => core.onRequest(req, res);
       servers.http2.on("stream", onStream);
       servers.http1.on("request", onRequest);
@@ -91,9 +93,11 @@ export function createWeftEngine(options: WeftEngineOptions = {}): WireEngine {
 export class EngineCore {
   readonly table: Map<string, MethodEntry>;
   readonly settings: CallSettings;
+  readonly fallback: FallbackRoute | undefined;
 
   constructor(context: EngineContext, compressMinBytes: number, json: JsonCodecOptions) {
     this.table = buildMethodTable(context.services, json);
+    this.fallback = context.fallback;
     this.settings = {
       interceptors: [...context.interceptors],
       invoker: new Invoker([...context.interceptors]),
@@ -108,13 +112,24 @@ export class EngineCore {
     };
   }
 
-  onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders?: string[]): void {
     stream.on("error", noop);
+    const method = headers[":method"] as string;
+    const fallback = this.fallback;
+    if (fallback !== undefined && method !== "POST" && fallback.matches(method, headers[":path"] as string)) {
+      fallback.serveHttp2Stream(stream, headers, rawHeaders);
+      return;
+    }
     const wire = new H2Wire(stream, headers);
-    this.handle(wire, headers[":method"] as string, headers[":path"] as string, (headers[":authority"] as string | undefined) ?? "localhost");
+    this.handle(wire, method, headers[":path"] as string, (headers[":authority"] as string | undefined) ?? "localhost");
   }
 
   onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const fallback = this.fallback;
+    if (fallback !== undefined && req.method !== "POST" && fallback.matches(req.method ?? "GET", req.url ?? "/")) {
+      fallback.serveHttp1(req, res);
+      return;
+    }
     const wire = new H1Wire(req, res);
     this.handle(wire, req.method ?? "GET", req.url ?? "/", req.headers.host ?? "localhost");
   }
