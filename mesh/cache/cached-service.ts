@@ -3,7 +3,7 @@ import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@b
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { createHash } from "node:crypto";
-import { CacheOptionsError } from "./options-error.ts";
+import { CacheOptionsError } from "../errors/index.ts";
 import type { Cache } from "./cache.ts";
 
 /** How one method's responses are cached. */

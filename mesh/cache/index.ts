@@ -10,4 +10,4 @@ export { responseCacheKey, withResponseCache } from "./cached-service.ts";
 export type { ResponseCacheOptions, ResponseCachePolicy } from "./cached-service.ts";
 export { invalidateOnEvent } from "./invalidate-on-event.ts";
 export type { InvalidateOnEventOptions } from "./invalidate-on-event.ts";
-export { CacheErrorCode, CacheOptionsError } from "./options-error.ts";
+export { CacheOptionsError } from "../errors/index.ts";

@@ -1,7 +1,6 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CacheOptionsError } from "./options-error.ts";
-import { raceAbort } from "./abort-error.ts";
+import { CacheOptionsError, raceAbort } from "../errors/index.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";

@@ -1,8 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis, RedisOptions } from "ioredis";
-import { CacheOptionsError } from "./options-error.ts";
-import { raceAbort } from "./abort-error.ts";
+import { CacheOptionsError, raceAbort } from "../errors/index.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { CircuitBreaker } from "./circuit-breaker.ts";
 import type { BreakerState } from "./circuit-breaker.ts";

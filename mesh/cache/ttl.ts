@@ -1,4 +1,4 @@
-import { CacheOptionsError } from "./options-error.ts";
+import { CacheOptionsError } from "../errors/index.ts";
 /** Default time to live of a cached value. */
 export const DEFAULT_TTL_MS = 30_000;
 /** Default jitter: each TTL is stretched by up to this fraction so keys loaded together expire apart. */

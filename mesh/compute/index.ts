@@ -4,4 +4,4 @@ export { createPiscinaComputePool } from "./piscina-compute-pool.ts";
 export type { PiscinaComputePoolOptions } from "./piscina-compute-pool.ts";
 export { poolToConnectError } from "./piscina-errors.ts";
 export type { TaskContext, TaskFunction } from "./task-module.ts";
-export { ComputeErrorCode, ComputeOptionsError } from "./options-error.ts";
+export { ComputeOptionsError } from "../errors/index.ts";

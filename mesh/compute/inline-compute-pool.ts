@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { abortError, raceAbort } from "./abort-error.ts";
+import { abortError, raceAbort } from "../errors/index.ts";
 import type { ComputePool, RunOptions } from "./compute-pool.ts";
 import { poolToConnectError } from "./piscina-errors.ts";
 import { checkTaskRef, loadTask } from "./task-module.ts";

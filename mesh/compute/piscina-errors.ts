@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { abortError } from "./abort-error.ts";
+import { abortError } from "../errors/index.ts";
 
 // piscina's messages (piscina/dist/errors.js); it has no error codes, so these are matched here only.
 const QUEUE_FULL = new Set(["Task queue is at limit", "No task queue available and all Workers are busy"]);

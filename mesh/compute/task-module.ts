@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ComputeOptionsError } from "./options-error.ts";
+import { ComputeOptionsError } from "../errors/index.ts";
 
 /** What a task learns besides its input. */
 export interface TaskContext {

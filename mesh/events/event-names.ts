@@ -1,5 +1,5 @@
 import type { DescMessage } from "@bufbuild/protobuf";
-import { EventsOptionsError } from "./options-error.ts";
+import { EventsOptionsError } from "../errors/index.ts";
 
 /** Where one event type lives on JetStream: all derived from its Protobuf full name. */
 export interface EventNames {

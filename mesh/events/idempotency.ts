@@ -1,6 +1,6 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
-import { EventsOptionsError } from "./options-error.ts";
+import { EventsOptionsError } from "../errors/index.ts";
 import type { EventHandler } from "./event-bus.ts";
 
 /** One Redis command as its name and arguments, e.g. `["HINCRBY", "stock:p1", "reserved", 2]`. */

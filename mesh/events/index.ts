@@ -18,4 +18,4 @@ export type { EventNames } from "./event-names.ts";
 export { natsToConnectError } from "./nats-errors.ts";
 export { createIdempotencyStore } from "./idempotency.ts";
 export type { IdempotencyOptions, IdempotencyStore, RedisCommand } from "./idempotency.ts";
-export { EventsErrorCode, EventsOptionsError } from "./options-error.ts";
+export { EventsOptionsError } from "../errors/index.ts";

@@ -1,8 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { EventsOptionsError } from "./options-error.ts";
-import { raceAbort } from "./abort-error.ts";
+import { EventsOptionsError, raceAbort } from "../errors/index.ts";
 import type {
   DeadLetter,
   EventBus,

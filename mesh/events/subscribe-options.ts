@@ -1,4 +1,4 @@
-import { EventsOptionsError } from "./options-error.ts";
+import { EventsOptionsError } from "../errors/index.ts";
 import type { SubscribeOptions } from "./event-bus.ts";
 
 /** Events handled at once per subscription unless `concurrency` says otherwise. */

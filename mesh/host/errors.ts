@@ -1,7 +1,10 @@
-// Start-up and usage errors of the host, each with a stable code. RPC errors are ConnectErrors; these
-// are thrown to the program that builds the host, never sent to a caller.
+// Start-up and usage errors of the host. RPC errors are ConnectErrors; these are thrown to the program
+// that builds the host, never sent to a caller. The codes live in the runtime's one registry
+// (mesh/errors/codes.ts); this map only gives them the short names the host's code and tests use.
 
-/** Every error code the host throws at its user, with what it means. */
+import { WeftError } from "../errors/index.ts";
+
+/** The host's error codes by short name (see `WeftErrorCodes` for their meaning). */
 export const HostErrorCode = {
   /** An option passed to `createHost` is invalid; the message names the field. */
   options: "WEFT_ERR_HOST_OPTIONS",
@@ -19,13 +22,11 @@ export const HostErrorCode = {
 export type HostErrorCode = (typeof HostErrorCode)[keyof typeof HostErrorCode];
 
 /** An error thrown by the host to the code using it (never to an RPC caller). */
-export class HostError extends Error {
+export class HostError extends WeftError {
   /** A stable code from `HostErrorCode`. */
-  readonly code: HostErrorCode;
+  declare readonly code: HostErrorCode;
 
   constructor(code: HostErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "HostError";
-    this.code = code;
+    super(code, message, options);
   }
 }

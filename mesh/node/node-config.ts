@@ -1,16 +1,16 @@
 // Configuration of one distributed mesh process, read from the environment in one place.
 
 import { randomBytes } from "node:crypto";
+import { WeftError } from "../errors/index.ts";
 
-/** Stable code of a bad distributed-mode setting. */
+/** Stable code of a bad distributed-mode setting (registered in mesh/errors/codes.ts). */
 export const WEFT_ERR_MESH_CONFIG = "WEFT_ERR_MESH_CONFIG";
 
 /** A setting that cannot be used; the message names the variable. */
-export class MeshConfigError extends Error {
-  readonly code = WEFT_ERR_MESH_CONFIG;
+export class MeshConfigError extends WeftError {
+  declare readonly code: typeof WEFT_ERR_MESH_CONFIG;
   constructor(message: string) {
-    super(message);
-    this.name = "MeshConfigError";
+    super(WEFT_ERR_MESH_CONFIG, message);
   }
 }
 

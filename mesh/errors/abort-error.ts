@@ -1,3 +1,6 @@
+// The one translation of an aborted AbortSignal into the ConnectError a caller sees, shared by the
+// cache, events and compute adapters.
+
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /** The error to reject with when `signal` aborted: its ConnectError reason, DeadlineExceeded or Canceled. */

@@ -1,0 +1,7 @@
+// Public entry of the runtime's error registry, error classes, option checks and abort helpers.
+
+export { isWeftErrorCode, WeftErrorCodes } from "./codes.ts";
+export type { WeftErrorCode, WeftOptionsErrorCode } from "./codes.ts";
+export { CacheOptionsError, ComputeOptionsError, EventsOptionsError, isWeftError, WeftError, WeftOptionsError } from "./weft-error.ts";
+export { assertBoolean, assertFunction, assertInt, assertNonEmpty, assertNumber, assertObject, assertOneOf } from "./validate.ts";
+export { abortError, raceAbort } from "./abort-error.ts";
