@@ -4,7 +4,7 @@ import type { ComputePool } from "../mesh/compute/compute-pool.ts";
 import { createInlineComputePool } from "../mesh/compute/index.ts";
 import type { EventBus } from "../mesh/events/event-bus.ts";
 import { createMemoryEventBus } from "../mesh/events/index.ts";
-import { createHost, type Host, type HostLogger } from "../mesh/host/index.ts";
+import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
 import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
 import { loadSeedStock } from "./inventory/seed/load-seed.ts";
 import { createShopServices } from "./shop.ts";
@@ -29,6 +29,12 @@ export interface InProcessShopOptions {
   readonly drainGraceMs?: number;
   /** The host's logger. Default: JSON lines on stdout/stderr. */
   readonly logger?: HostLogger;
+  /**
+   * Plain HTTP on the shop's port for GET/HEAD of paths that are not RPCs, e.g.
+   * `serveStaticFiles({ root: await buildWeb() })` for the storefront page. Default none (such
+   * requests get a Connect 404).
+   */
+  readonly httpFallback?: HttpFallback;
 }
 
 /** A running in-process shop. */
@@ -59,6 +65,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     corsAllowedOrigins: options.corsAllowedOrigins,
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
+    httpFallback: options.httpFallback,
   });
   const shop = await createShopServices({
     transport: host.inProcessTransport(),

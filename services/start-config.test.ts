@@ -2,34 +2,37 @@ import { describe, expect, it } from "vitest";
 import { exampleCommands, readStartConfig, ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./start-config.ts";
 
 describe("npm start configuration", () => {
-  it("defaults to 127.0.0.1:8080, the page on 8081, piscina and a generated token key", () => {
+  it("defaults to 127.0.0.1:8080 with the page on it, piscina and a generated token key", () => {
     const config = readStartConfig({});
-    expect(config).toMatchObject({ hostname: "127.0.0.1", port: 8080, webPort: 8081, corsOrigins: [], compute: "piscina", tokenSecretGenerated: true });
+    expect(config).toMatchObject({ hostname: "127.0.0.1", port: 8080, web: true, corsOrigins: [], compute: "piscina", tokenSecretGenerated: true });
     expect(config.tokenSecret.length).toBe(32);
   });
 
-  it("reads PORT, HOST, WEB_PORT, CORS_ORIGINS, COMPUTE and IDENTITY_TOKEN_SECRET", () => {
+  it("reads PORT, HOST, WEB, CORS_ORIGINS, COMPUTE and IDENTITY_TOKEN_SECRET", () => {
     const secret = Buffer.alloc(40, 1).toString("base64url");
     const config = readStartConfig({
       PORT: "9000",
       HOST: "0.0.0.0",
-      WEB_PORT: "off",
+      WEB: "off",
       CORS_ORIGINS: "https://a.example, https://b.example",
       COMPUTE: "inline",
       IDENTITY_TOKEN_SECRET: secret,
     });
-    expect(config).toMatchObject({ hostname: "0.0.0.0", port: 9000, webPort: "off", compute: "inline", tokenSecretGenerated: false });
+    expect(config).toMatchObject({ hostname: "0.0.0.0", port: 9000, web: false, compute: "inline", tokenSecretGenerated: false });
     expect(config.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
     expect(config.tokenSecret.length).toBe(40);
-    expect(readStartConfig({ PORT: "0" }).webPort).toBe(0);
+    expect(readStartConfig({ PORT: "0" }).port).toBe(0);
+    expect(readStartConfig({ WEB: "on" }).web).toBe(true);
+    expect(readStartConfig({ WEB: "" }).web).toBe(true);
   });
 
   it("fails fast with WEFT_ERR_SHOP_CONFIG naming the variable", () => {
     const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
       [{ PORT: "80a" }, /^PORT must be a port number/],
       [{ PORT: "70000" }, /^PORT must be a port number/],
-      [{ WEB_PORT: "-1" }, /^WEB_PORT must be a port number/],
-      [{ PORT: "9000", WEB_PORT: "9000" }, /^WEB_PORT must differ from PORT/],
+      [{ WEB: "no" }, /^WEB must be "on" or "off", got "no"/],
+      [{ WEB_PORT: "8081" }, /^WEB_PORT is no longer used: the storefront page is served on PORT; set WEB=off/],
+      [{ WEB_PORT: "off" }, /^WEB_PORT is no longer used/],
       [{ COMPUTE: "gpu" }, /^COMPUTE must be "piscina" or "inline"/],
       [{ IDENTITY_TOKEN_SECRET: "c2hvcnQ" }, /^IDENTITY_TOKEN_SECRET must be base64url of at least 32 bytes/],
     ];

@@ -6,8 +6,8 @@ export interface StartConfig {
   readonly hostname: string;
   /** `PORT`: the shop's port (every service, every protocol). Default 8080; 0 picks a free one. */
   readonly port: number;
-  /** `WEB_PORT`: port of the storefront page. Default PORT + 1 (0 when PORT is 0); "off" disables it. */
-  readonly webPort: number | "off";
+  /** `WEB`: serve the storefront page on the shop's own port ("on", default) or not ("off"). */
+  readonly web: boolean;
   /** `CORS_ORIGINS`: extra origins (comma-separated) allowed to call the API from a browser. Default none. */
   readonly corsOrigins: readonly string[];
   /** `IDENTITY_TOKEN_SECRET`: base64url HMAC key (32+ bytes). Default: random per process. */
@@ -41,8 +41,12 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 /** Reads and checks the environment; throws ShopConfigError naming the bad variable. */
 export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   const mainPort = port(env, "PORT", 8080);
-  const webPort = env.WEB_PORT === "off" ? "off" : port(env, "WEB_PORT", mainPort === 0 ? 0 : mainPort + 1);
-  if (webPort !== "off" && webPort !== 0 && webPort === mainPort) throw new ShopConfigError("WEB_PORT must differ from PORT");
+  // The page used to have a port of its own; a stale setting is refused rather than silently ignored.
+  if (env.WEB_PORT !== undefined && env.WEB_PORT !== "") {
+    throw new ShopConfigError(`WEB_PORT is no longer used: the storefront page is served on PORT; set WEB=off to disable it`);
+  }
+  const webSetting = env.WEB === undefined || env.WEB === "" ? "on" : env.WEB;
+  if (webSetting !== "on" && webSetting !== "off") throw new ShopConfigError(`WEB must be "on" or "off", got ${JSON.stringify(webSetting)}`);
   const hostname = env.HOST?.trim() || "127.0.0.1";
   const corsOrigins = (env.CORS_ORIGINS ?? "")
     .split(",")
@@ -56,7 +60,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   }
   const compute = env.COMPUTE === undefined || env.COMPUTE === "" ? "piscina" : env.COMPUTE;
   if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE must be "piscina" or "inline", got ${JSON.stringify(compute)}`);
-  return { hostname, port: mainPort, webPort, corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute };
+  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute };
 }
 
 /** The commands `npm start` prints for a newcomer to paste; each one is run by test/shop. */

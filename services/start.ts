@@ -1,8 +1,8 @@
-// `npm start`: the whole reference shop in one process (in-memory transport, bus and cache), plus the
-// storefront page on a second port. Config from the environment (see start-config.ts); nothing else.
+// `npm start`: the whole reference shop in one process (in-memory transport, bus and cache), with the
+// storefront page on the same port (GET / and its assets; every RPC path stays the API's). Config from
+// the environment (see start-config.ts); nothing else.
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
-import { createJsonLogger, drainOnSignals } from "../mesh/host/index.ts";
-import { serveWeb, type WebServer } from "../web/serve.ts";
+import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { exampleCommands, readStartConfig, ShopConfigError } from "./start-config.ts";
 
@@ -17,14 +17,18 @@ try {
   process.exit(1);
 }
 
-// The page is built first so that its origin can be allowed by the API's CORS policy.
-let web: WebServer | undefined;
-if (config.webPort !== "off") {
+// The page is built before the host starts, which takes it as its plain-HTTP fallback. A failed build
+// is logged and the API starts without the page.
+let web: HttpFallback | undefined;
+let webState = "off (WEB=off)";
+if (config.web) {
   try {
     const { buildWeb } = await import("../web/build.ts");
-    web = await serveWeb({ dir: await buildWeb(), hostname: config.hostname, port: config.webPort });
+    // Vite names the bundle by content hash, so /assets/ may be cached for good.
+    web = serveStaticFiles({ root: await buildWeb(), immutablePrefixes: ["/assets/"] });
   } catch (err) {
     logger.error("storefront page not served", { error: (err as Error).message });
+    webState = "not served (its build failed, see the error above)";
   }
 }
 
@@ -39,18 +43,18 @@ const shop = await startInProcessShop({
   hostname: config.hostname,
   port: config.port,
   tokenSecret: config.tokenSecret,
-  corsAllowedOrigins: [...(web ? [web.origin] : []), ...config.corsOrigins],
+  corsAllowedOrigins: config.corsOrigins,
+  httpFallback: web,
   logger,
 });
-shop.host.onDrain("close", "close-storefront", () => web?.close());
 drainOnSignals(shop, { logger });
 
 const lines = [
   "",
   `Weft shop: ${shop.url}`,
+  `  storefront page: ${web ? `${shop.url}/ (open it in a browser)` : webState}`,
   "  catalog, identity, inventory, orders and gateway in one process (Connect, gRPC and gRPC-Web on one port)",
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
-  ...(web ? [`  storefront page: ${web.url}/?api=${shop.url}`] : []),
   ...(config.tokenSecretGenerated ? ["  access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to keep them across restarts)"] : []),
   "",
   "Try:",

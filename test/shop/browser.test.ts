@@ -1,5 +1,6 @@
 // A real browser: headless Debian Chromium loads the storefront page from one origin and calls the
-// gateway on another (so CORS preflights and headers are exercised) with Connect-Web.
+// gateway on another (so CORS preflights and headers are exercised) with Connect-Web; and loads the
+// page the shop serves itself (same origin, no `?api=`), as `npm start` offers it.
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,9 +10,9 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
+import { createHost, serveStaticFiles, silentLogger } from "../../mesh/host/index.ts";
 import type { InProcessShop } from "../../services/in-process-shop.ts";
 import { buildWeb } from "../../web/build.ts";
-import { serveWeb, type WebServer } from "../../web/serve.ts";
 import { startTestShop, uniqueEmail } from "./shop-fixture.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -24,6 +25,20 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
   "--no-first-run",
 ];
+
+/** A server of the built page only, on its own port (so its origin differs from the shop's). */
+interface WebServer {
+  readonly url: string;
+  readonly origin: string;
+  close(): Promise<void>;
+}
+
+/** Serves `dir` from a Weft host with no services of its own (a different origin than the shop). */
+async function servePage(dir: string): Promise<WebServer> {
+  const host = createHost({ port: 0, logger: silentLogger, httpFallback: serveStaticFiles({ root: dir }) });
+  const { url } = await host.listen();
+  return { url, origin: new URL(url).origin, close: () => host.close() };
+}
 
 let outDir: string;
 let web: WebServer;
@@ -38,10 +53,13 @@ beforeAll(async () => {
   }
   outDir = await mkdtemp(join(tmpdir(), "weft-web-"));
   await buildWeb(outDir);
-  web = await serveWeb({ dir: outDir });
-  strangerWeb = await serveWeb({ dir: outDir });
-  // Only the first page origin may call the API from a browser.
-  shop = await startTestShop({ corsAllowedOrigins: [web.origin] });
+  web = await servePage(outDir);
+  strangerWeb = await servePage(outDir);
+  // Only the first page origin may call the API from a browser; the shop also serves the page itself.
+  shop = await startTestShop({
+    corsAllowedOrigins: [web.origin],
+    httpFallback: serveStaticFiles({ root: outDir, immutablePrefixes: ["/assets/"] }),
+  });
   gateway = createClient(GatewayService, createConnectTransport({ baseUrl: shop.url, httpVersion: "1.1" }));
   // playwright gives every launch a fresh, temporary user-data-dir (it refuses a --user-data-dir argument).
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -126,6 +144,36 @@ describe("storefront in headless Chromium", () => {
     await page.waitForSelector('#status[data-state="error"]', { timeout: 15_000 });
     expect(await page.textContent("#status")).toMatch(/^Unknown: .*fetch/i);
     expect(await rows(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("works same-origin from the page the shop serves itself, with no ?api=", async () => {
+    const page = await browser.newPage();
+    const calls: string[] = [];
+    page.on("request", (request) => calls.push(`${request.method()} ${request.url()}`));
+    await page.goto(`${shop.url}/`);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    expect(await page.textContent("#api-url")).toBe(new URL(shop.url).origin);
+    const expected = await gateway.browse({ pageSize: 10 });
+    expect((await rows(page)).map((row) => row.id)).toEqual(expected.products.map((v) => v.product?.id));
+
+    const email = uniqueEmail("same-origin");
+    await page.fill('#sign-up input[name="email"]', email);
+    await page.fill('#sign-up input[name="password"]', "browser-pass-2");
+    await page.fill('#sign-up input[name="displayName"]', "Same Origin");
+    await page.click("#sign-up button");
+    await page.waitForSelector('#account[data-state="signed-in"]', { timeout: 15_000 });
+    const product = (await rows(page)).find((row) => Number(row.stock) > 0)!;
+    await page.click(`#products tr[data-product-id="${product.id}"] button`);
+    await page.waitForSelector('#status[data-state="ordered"]', { timeout: 15_000 });
+    await page.waitForSelector("#orders li");
+    expect(await page.textContent("#orders li")).toContain(`1 × ${product.name}`);
+
+    // Everything (page, assets, API calls) went to the shop's own origin; same-origin calls need no preflight.
+    expect(calls.length).toBeGreaterThan(3);
+    for (const call of calls) expect(new URL(call.split(" ")[1]).origin, call).toBe(new URL(shop.url).origin);
+    expect(calls.filter((call) => call.startsWith("OPTIONS "))).toEqual([]);
+    expect(calls.some((call) => call.includes("/shop.gateway.v1.GatewayService/Checkout"))).toBe(true);
     await page.close();
   });
 });

@@ -1,45 +1,82 @@
 // `npm start` as a newcomer meets it: spawn `node services/start.ts`, read what it prints, paste every
-// printed command into a shell, open the storefront URL, then SIGTERM and expect a clean exit 0.
+// printed command into a shell, open the storefront URL (the shop's own port), then SIGTERM and expect
+// a clean exit 0.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL("../../", import.meta.url));
-const env = { ...process.env, PATH: `${repo}node_modules/.bin:${process.env.PATH}`, PORT: "0", WEB_PORT: "0", NO_COLOR: "1" };
+const env = { ...process.env, PATH: `${repo}node_modules/.bin:${process.env.PATH}`, PORT: "0", NO_COLOR: "1" };
 
-let child: ChildProcess;
-let stdout = "";
-let exit: Promise<number | null>;
+/** The shop every test of the first block talks to. */
+let shop: Started;
 
-beforeAll(async () => {
-  child = spawn(process.execPath, ["services/start.ts"], { cwd: repo, env, stdio: ["ignore", "pipe", "pipe"] });
-  exit = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+/** A started `node services/start.ts`: the process, what it printed so far, and its exit code. */
+interface Started {
+  readonly child: ChildProcess;
+  readonly exit: Promise<number | null>;
+  output(): string;
+}
+
+const started: ChildProcess[] = [];
+
+/** Spawns `npm start`'s script with `extraEnv` and waits for its banner. */
+async function startShop(extraEnv: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const proc = spawn(process.execPath, ["services/start.ts"], { cwd: repo, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+  started.push(proc);
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  let out = "";
+  let err = "";
+  proc.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+  proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
   const deadline = Date.now() + 45_000;
-  while (!stdout.includes("SIGTERM drains")) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${stdout}\n${stderr}`);
+  while (!out.includes("SIGTERM drains")) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${out}\n${err}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  return { child: proc, exit: exited, output: () => out };
+}
+
+beforeAll(async () => {
+  shop = await startShop();
 });
 
 afterAll(() => {
-  if (child && child.exitCode === null) child.kill("SIGKILL");
+  for (const proc of started) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
 });
+
+/**
+ * GET with the path sent exactly as written (fetch and URL would resolve "..", "%2e%2e" and the like
+ * before sending, so a traversal attempt never leaves the client).
+ */
+function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, method: "GET", agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 /** The commands printed under "Try:", each the line after a "# title" line. */
 function printedCommands(): string[] {
-  const lines = stdout.split("\n");
+  const lines = shop.output().split("\n");
   return lines.flatMap((line, i) => (line.trimStart().startsWith("# ") ? [lines[i + 1].trim()] : []));
 }
 
 describe("npm start", () => {
-  it("prints the shop URL, the storefront URL and three commands", () => {
-    expect(stdout).toMatch(/Weft shop: http:\/\/127\.0\.0\.1:\d+\n/);
-    expect(stdout).toMatch(/storefront page: http:\/\/127\.0\.0\.1:\d+\/\?api=http:\/\/127\.0\.0\.1:\d+\n/);
+  it("prints the shop URL, the storefront URL (the same port) and three commands", () => {
+    expect(shop.output()).toMatch(/Weft shop: http:\/\/127\.0\.0\.1:\d+\n/);
+    const shopUrl = /Weft shop: (\S+)/.exec(shop.output())![1];
+    expect(/storefront page: (\S+)/.exec(shop.output())![1]).toBe(`${shopUrl}/`);
     const commands = printedCommands();
     expect(commands).toHaveLength(3);
     expect(commands[0]).toMatch(/^curl /);
@@ -59,15 +96,56 @@ describe("npm start", () => {
     expect(JSON.parse((await run("/bin/sh", ["-c", health], { cwd: repo, env })).stdout)).toEqual({ status: "SERVING" });
   });
 
-  it("serves the storefront page at the printed URL", async () => {
-    const url = /storefront page: (\S+)/.exec(stdout)![1];
+  it("serves the storefront page and its assets on the shop's port, with their content types", async () => {
+    const url = /storefront page: (\S+)/.exec(shop.output())![1];
     const response = await fetch(url);
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain("<title>Weft shop</title>");
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(response.headers.get("cache-control")).toBe("no-cache");
+    const html = await response.text();
+    expect(html).toContain("<title>Weft shop</title>");
+    // Vite's bundle: one script and one style sheet, content-hashed under ./assets/.
+    const script = /<script [^>]*src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+    const style = /<link [^>]*href="\.\/(assets\/[^"]+\.css)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect(style).toBeDefined();
+    for (const [asset, type] of [
+      [script, "text/javascript; charset=utf-8"],
+      [style, "text/css; charset=utf-8"],
+    ] as const) {
+      const reply = await fetch(new URL(asset!, url));
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get("content-type")).toBe(type);
+      expect(reply.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      expect((await reply.text()).length).toBeGreaterThan(100);
+    }
+    const head = await fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe("text/html; charset=utf-8");
+  });
+
+  it("refuses paths that try to leave the page's folder", async () => {
+    const url = /Weft shop: (\S+)/.exec(shop.output())![1];
+    const attempts = [
+      "/../package.json",
+      "/%2e%2e/package.json",
+      "/../../package.json",
+      "/%2e%2e/%2e%2e/package.json",
+      "/assets/..%2f..%2f..%2fpackage.json",
+      "/assets/%2E%2E/%2E%2E/%2E%2E/package.json",
+      "/..%5c..%5cpackage.json",
+      "/package.json",
+      "/.gitignore",
+    ];
+    for (const path of attempts) {
+      const reply = await rawGet(url, path);
+      expect([400, 404], path).toContain(reply.status);
+      expect(reply.body, path).not.toContain('"name": "weft"');
+    }
   });
 
   it("drains on SIGTERM: sign-ups hashing on the worker pool finish, then it exits 0", async () => {
-    const url = /Weft shop: (\S+)/.exec(stdout)![1];
+    const url = /Weft shop: (\S+)/.exec(shop.output())![1];
     let completed = 0;
     const signUps = Array.from({ length: 12 }, (_, i) =>
       fetch(`${url}/shop.gateway.v1.GatewayService/SignUp`, {
@@ -90,18 +168,38 @@ describe("npm start", () => {
       if ((status.inFlight ?? 0) + 2 * completed >= 24) break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    child.kill("SIGTERM");
+    shop.child.kill("SIGTERM");
     const replies = await Promise.all(signUps);
     for (const reply of replies) {
       expect(reply.status).toBe(200);
       expect(reply.body.accessToken?.split(".")).toHaveLength(3);
     }
-    expect(await exit).toBe(0);
-    expect(stdout).toContain('"message":"drained"');
+    expect(await shop.exit).toBe(0);
+    expect(shop.output()).toContain('"message":"drained"');
   });
 });
 
 describe("npm start configuration", () => {
+  it("WEB=off leaves the page out: the API still answers and GET / is a Connect 404", async () => {
+    const pageless = await startShop({ WEB: "off" });
+    const out = pageless.output();
+    expect(out).toContain("storefront page: off (WEB=off)");
+    const url = /Weft shop: (\S+)/.exec(out)![1];
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(404);
+    expect(await page.json()).toMatchObject({ code: "unimplemented" });
+    const health = await fetch(`${url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(await health.json()).toEqual({ status: "SERVING" });
+    pageless.child.kill("SIGTERM");
+    expect(await pageless.exit).toBe(0);
+  });
+
+  it("refuses the retired WEB_PORT instead of ignoring it", async () => {
+    const failed = await run(process.execPath, ["services/start.ts"], { cwd: repo, env: { ...env, WEB_PORT: "8081" } }).catch((err) => err);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("WEFT_ERR_SHOP_CONFIG: WEB_PORT is no longer used: the storefront page is served on PORT; set WEB=off to disable it");
+  });
+
   it("refuses a bad PORT with a stable code naming the variable", async () => {
     const failed = await run(process.execPath, ["services/start.ts"], { cwd: repo, env: { ...env, PORT: "eighty" } }).catch((err) => err);
     expect(failed.code).toBe(1);
