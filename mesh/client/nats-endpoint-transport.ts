@@ -18,6 +18,10 @@ import type { Endpoint } from "../discovery/index.ts";
 import { REFUSED_HEADER } from "../resilience/index.ts";
 import type { EndpointTransport } from "./endpoint-transport.ts";
 import { copyToNats, errorFromNats, metadataFromNats, TIMEOUT_HEADER } from "./nats-rpc-protocol.ts";
+import { WeftOptionsError } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
 
 /** Options of {@link createNatsRpcClient}. */
 export interface NatsRpcClientOptions {
@@ -75,10 +79,10 @@ export interface NatsRpcClient {
 /** Creates the NATS RPC client. */
 export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClient {
   const nc = options.nc;
-  if (nc === undefined || typeof nc.publish !== "function") throw new TypeError("options.nc must be a NATS connection");
+  if (nc === undefined || typeof nc.publish !== "function") throw new WeftOptionsError(OPTIONS, "options.nc must be a NATS connection");
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
   if (!Number.isInteger(defaultTimeoutMs) || defaultTimeoutMs < 1) {
-    throw new TypeError(`options.defaultTimeoutMs must be a positive integer, got ${String(defaultTimeoutMs)}`);
+    throw new WeftOptionsError(OPTIONS, `options.defaultTimeoutMs must be a positive integer, got ${String(defaultTimeoutMs)}`);
   }
   const interceptors = [...(options.interceptors ?? [])];
   const inbox = createInbox();

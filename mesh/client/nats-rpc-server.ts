@@ -17,6 +17,10 @@ import { assertSubject } from "../discovery/subjects.ts";
 import { runInInboundCall } from "./inbound-call.ts";
 import { NatsHandlerContext } from "./nats-handler-context.ts";
 import { copyToNats, errorToNats, TIMEOUT_HEADER, TRAILER_PREFIX } from "./nats-rpc-protocol.ts";
+import { WeftOptionsError } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
 
 type DescMessageShape = MessageShape<DescMessage>;
 
@@ -158,10 +162,10 @@ function unaryRoute(method: DescMethodUnary, impl: UnaryHandler, interceptors: r
 /** Subscribes `<subject>.>` and starts serving. */
 export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServer {
   const nc = options.nc;
-  if (nc === undefined || typeof nc.subscribe !== "function") throw new TypeError("options.nc must be a NATS connection");
-  assertSubject(options.subject, "options.subject");
+  if (nc === undefined || typeof nc.subscribe !== "function") throw new WeftOptionsError(OPTIONS, "options.nc must be a NATS connection");
+  assertSubject(options.subject, "options.subject", OPTIONS);
   if (!Array.isArray(options.services) || options.services.length === 0) {
-    throw new TypeError("options.services must be a non-empty array of { service, impl }");
+    throw new WeftOptionsError(OPTIONS, "options.services must be a non-empty array of { service, impl }");
   }
   const maxTimeoutMs = options.maxTimeoutMs ?? 0;
   const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;

@@ -1,6 +1,7 @@
 // Options of createMeshClient, their defaults (filled in one place) and validation.
 
 import type { Interceptor } from "@connectrpc/connect";
+import { assertBoolean, assertFunction, assertInt, assertNumber, assertObject, assertOneOf, WeftOptionsError } from "../errors/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Endpoint, EndpointSource } from "../discovery/index.ts";
 import type { OutlierDetectorOptions, RetryBudgetOptions } from "../resilience/index.ts";
@@ -107,38 +108,35 @@ export interface ResolvedOptions {
   readonly natsDefaultTimeoutMs: number;
 }
 
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
+
 function num(value: unknown, field: string, min: number, max = Number.POSITIVE_INFINITY, integer = false): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new TypeError(`${field} must be ${integer ? "an integer" : "a number"} >= ${min}${max < Infinity ? ` and <= ${max}` : ""}, got ${String(value)}`);
-  }
+  if (integer) assertInt(OPTIONS, value, field, min, max === Number.POSITIVE_INFINITY ? Number.MAX_SAFE_INTEGER : max);
+  else assertNumber(OPTIONS, value, field, min, max);
   return value;
 }
 
 function kind(value: unknown, field: string): TransportKind {
-  if (value !== "grpc" && value !== "nats") throw new TypeError(`${field} must be "grpc" or "nats", got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function http2Client(value: unknown): "weft" | "connect-node" {
-  if (value !== "weft" && value !== "connect-node") throw new TypeError(`options.http2Client must be "weft" or "connect-node", got ${JSON.stringify(value)}`);
+  assertOneOf(OPTIONS, value, field, ["grpc", "nats"] as const);
   return value;
 }
 
 /** Fills defaults and validates; throws naming the first bad field. */
 export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
-  if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
+  assertObject(OPTIONS, o, "options");
   if (o.discovery === undefined || typeof o.discovery.endpoints !== "function") {
-    throw new TypeError("options.discovery must be an EndpointSource (createNatsDiscovery or createStaticDiscovery)");
+    throw new WeftOptionsError(OPTIONS, "options.discovery must be an EndpointSource (createNatsDiscovery or createStaticDiscovery)");
   }
   const defaultTransport = kind(o.defaultTransport ?? "grpc", "options.defaultTransport");
   const services = o.services ?? {};
   let usesNats = defaultTransport === "nats";
   for (const [name, s] of Object.entries(services)) {
     if (s.transport !== undefined) usesNats ||= kind(s.transport, `options.services["${name}"].transport`) === "nats";
-    if (s.hedging !== undefined && typeof s.hedging !== "boolean") throw new TypeError(`options.services["${name}"].hedging must be a boolean`);
+    if (s.hedging !== undefined) assertBoolean(OPTIONS, s.hedging, `options.services["${name}"].hedging`);
   }
   if (usesNats && (o.nc === undefined || typeof o.nc.publish !== "function")) {
-    throw new TypeError("options.nc must be a NATS connection when a service uses the nats transport");
+    throw new WeftOptionsError(OPTIONS, "options.nc must be a NATS connection when a service uses the nats transport");
   }
   const r = o.retry === false ? false : {
     maxAttempts: num(o.retry?.maxAttempts ?? 3, "options.retry.maxAttempts", 1, 10, true),
@@ -149,10 +147,12 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
   const h = o.hedging ?? {};
   const b = o.balancer ?? {};
   const policy = b.policy ?? "p2c";
-  if (policy !== "p2c" && policy !== "round-robin") throw new TypeError(`options.balancer.policy must be "p2c" or "round-robin"`);
+  assertOneOf(OPTIONS, policy, "options.balancer.policy", ["p2c", "round-robin"] as const);
   const propagateDeadlines = o.propagateDeadlines ?? true;
-  if (typeof propagateDeadlines !== "boolean") throw new TypeError("options.propagateDeadlines must be a boolean");
-  if (o.grpcTransport !== undefined && typeof o.grpcTransport !== "function") throw new TypeError("options.grpcTransport must be a function");
+  assertBoolean(OPTIONS, propagateDeadlines, "options.propagateDeadlines");
+  const http2Client = o.http2Client ?? "weft";
+  assertOneOf(OPTIONS, http2Client, "options.http2Client", ["weft", "connect-node"] as const);
+  if (o.grpcTransport !== undefined) assertFunction(OPTIONS, o.grpcTransport, "options.grpcTransport");
   return {
     discovery: o.discovery,
     nc: o.nc,
@@ -160,7 +160,7 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     services,
     interceptors: [...(o.interceptors ?? [])],
     http2: o.http2 ?? {},
-    http2Client: http2Client(o.http2Client ?? "weft"),
+    http2Client,
     grpcTransport: o.grpcTransport,
     retry: r,
     hedging: {

@@ -7,7 +7,11 @@ import { AnnouncementSchema, LeaveSchema, TableQuerySchema } from "../../gen/wef
 import type { EndpointLoad } from "./endpoint.ts";
 import { NO_LOAD } from "./endpoint.ts";
 import { assertSubject, DEFAULT_SUBJECT_PREFIX, registrySubjects } from "./subjects.ts";
-import { assertAddress, assertInt, assertNonEmpty } from "./validate.ts";
+import { assertInt, assertNonEmpty, assertObject, WeftOptionsError } from "../errors/index.ts";
+import { assertAddress } from "./address.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_DISCOVERY_OPTIONS";
 
 /** Options of {@link createAnnouncer}. */
 export interface AnnouncerOptions {
@@ -158,28 +162,28 @@ interface ResolvedAnnouncerOptions {
 }
 
 function resolveOptions(options: AnnouncerOptions): ResolvedAnnouncerOptions {
-  if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-  if (options.nc === undefined) throw new TypeError("options.nc must be a NATS connection");
-  assertNonEmpty(options.instanceId, "options.instanceId");
+  assertObject(OPTIONS, options, "options");
+  if (options.nc === undefined) throw new WeftOptionsError(OPTIONS, "options.nc must be a NATS connection");
+  assertNonEmpty(OPTIONS, options.instanceId, "options.instanceId");
   if (!Array.isArray(options.services) || options.services.length === 0) {
-    throw new TypeError("options.services must be a non-empty array of service names");
+    throw new WeftOptionsError(OPTIONS, "options.services must be a non-empty array of service names");
   }
-  options.services.forEach((s, i) => assertNonEmpty(s, `options.services[${i}]`));
+  options.services.forEach((s, i) => assertNonEmpty(OPTIONS, s, `options.services[${i}]`));
   const address = options.address ?? "";
   if (address !== "") assertAddress(address, "options.address");
   const natsSubject = options.natsSubject ?? "";
   if (natsSubject !== "") assertSubject(natsSubject, "options.natsSubject");
   if (address === "" && natsSubject === "") {
-    throw new TypeError("options.address or options.natsSubject must be set: clients need a way to reach the instance");
+    throw new WeftOptionsError(OPTIONS, "options.address or options.natsSubject must be set: clients need a way to reach the instance");
   }
   const subjectPrefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
   assertSubject(subjectPrefix, "options.subjectPrefix");
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
-  assertInt(heartbeatIntervalMs, "options.heartbeatIntervalMs", 10);
+  assertInt(OPTIONS, heartbeatIntervalMs, "options.heartbeatIntervalMs", 10);
   const expiryMs = options.expiryMs ?? heartbeatIntervalMs * 3;
-  assertInt(expiryMs, "options.expiryMs", heartbeatIntervalMs + 1);
+  assertInt(OPTIONS, expiryMs, "options.expiryMs", heartbeatIntervalMs + 1);
   if (options.load !== undefined && typeof options.load !== "function") {
-    throw new TypeError("options.load must be a function");
+    throw new WeftOptionsError(OPTIONS, "options.load must be a function");
   }
   return {
     nc: options.nc,

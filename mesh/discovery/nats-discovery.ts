@@ -13,7 +13,10 @@ import { AnnouncementSchema, LeaveSchema, TableQuerySchema } from "../../gen/wef
 import type { Endpoint, EndpointSource } from "./endpoint.ts";
 import { EndpointTable } from "./endpoint-table.ts";
 import { assertSubject, DEFAULT_SUBJECT_PREFIX, registrySubjects } from "./subjects.ts";
-import { assertInt } from "./validate.ts";
+import { assertInt, assertObject, WeftOptionsError } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_DISCOVERY_OPTIONS";
 
 /** Options of {@link createNatsDiscovery}. */
 export interface NatsDiscoveryOptions {
@@ -190,12 +193,12 @@ function toEndpoint(a: Announcement): Endpoint {
 }
 
 function resolveOptions(options: NatsDiscoveryOptions): Required<NatsDiscoveryOptions> {
-  if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-  if (options.nc === undefined) throw new TypeError("options.nc must be a NATS connection");
+  assertObject(OPTIONS, options, "options");
+  if (options.nc === undefined) throw new WeftOptionsError(OPTIONS, "options.nc must be a NATS connection");
   const subjectPrefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
   assertSubject(subjectPrefix, "options.subjectPrefix");
   const services = options.services ?? [];
-  if (!Array.isArray(services)) throw new TypeError("options.services must be an array of service names");
+  if (!Array.isArray(services)) throw new WeftOptionsError(OPTIONS, "options.services must be an array of service names");
   const r = {
     nc: options.nc,
     subjectPrefix,
@@ -205,9 +208,9 @@ function resolveOptions(options: NatsDiscoveryOptions): Required<NatsDiscoveryOp
     sweepIntervalMs: options.sweepIntervalMs ?? 250,
     defaultExpiryMs: options.defaultExpiryMs ?? 3000,
   };
-  assertInt(r.snapshotTimeoutMs, "options.snapshotTimeoutMs", 1);
-  assertInt(r.snapshotStallMs, "options.snapshotStallMs", 1);
-  assertInt(r.sweepIntervalMs, "options.sweepIntervalMs", 10);
-  assertInt(r.defaultExpiryMs, "options.defaultExpiryMs", 1);
+  assertInt(OPTIONS, r.snapshotTimeoutMs, "options.snapshotTimeoutMs", 1);
+  assertInt(OPTIONS, r.snapshotStallMs, "options.snapshotStallMs", 1);
+  assertInt(OPTIONS, r.sweepIntervalMs, "options.sweepIntervalMs", 10);
+  assertInt(OPTIONS, r.defaultExpiryMs, "options.defaultExpiryMs", 1);
   return r;
 }

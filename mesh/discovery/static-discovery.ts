@@ -3,7 +3,11 @@
 import type { Endpoint, EndpointSource } from "./endpoint.ts";
 import { NO_LOAD } from "./endpoint.ts";
 import { EndpointTable } from "./endpoint-table.ts";
-import { assertAddress } from "./validate.ts";
+import { WeftOptionsError } from "../errors/index.ts";
+import { assertAddress } from "./address.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_DISCOVERY_OPTIONS";
 
 /** Options of {@link createStaticDiscovery}. */
 export interface StaticDiscoveryOptions {
@@ -18,11 +22,11 @@ export interface StaticDiscoveryOptions {
 /** An endpoint source with a fixed table; every endpoint is ready and reports no load. */
 export function createStaticDiscovery(options: StaticDiscoveryOptions): EndpointSource {
   if (options === null || typeof options !== "object" || options.endpoints === null || typeof options.endpoints !== "object") {
-    throw new TypeError("options.endpoints must be an object of service name -> addresses");
+    throw new WeftOptionsError(OPTIONS, "options.endpoints must be an object of service name -> addresses");
   }
   const servicesByAddress = new Map<string, string[]>();
   for (const [service, addresses] of Object.entries(options.endpoints)) {
-    if (!Array.isArray(addresses)) throw new TypeError(`options.endpoints["${service}"] must be an array of "host:port"`);
+    if (!Array.isArray(addresses)) throw new WeftOptionsError(OPTIONS, `options.endpoints["${service}"] must be an array of "host:port"`);
     addresses.forEach((address, i) => {
       assertAddress(address, `options.endpoints["${service}"][${i}]`);
       const list = servicesByAddress.get(address) ?? [];

@@ -1,5 +1,7 @@
 // Subject names of the discovery protocol (see proto/weft/mesh/v1/registry.proto).
 
+import { WeftOptionsError, type WeftOptionsErrorCode } from "../errors/index.ts";
+
 /** The default subject prefix for discovery messages. */
 export const DEFAULT_SUBJECT_PREFIX = "weft.registry";
 
@@ -17,9 +19,14 @@ export function registrySubjects(prefix: string): RegistrySubjects {
 
 const subjectToken = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-/** Throws when `value` is not a valid literal NATS subject (no wildcards, no empty tokens). */
-export function assertSubject(value: unknown, field: string): asserts value is string {
+/**
+ * Throws a WeftOptionsError with `code` (default WEFT_ERR_DISCOVERY_OPTIONS) when `value` is not a valid
+ * literal NATS subject (no wildcards, no empty tokens).
+ */
+export function assertSubject(
+  value: unknown, field: string, code: WeftOptionsErrorCode = "WEFT_ERR_DISCOVERY_OPTIONS",
+): asserts value is string {
   if (typeof value !== "string" || !subjectToken.test(value)) {
-    throw new TypeError(`${field} must be a NATS subject of dot-separated [A-Za-z0-9_-] tokens, got ${JSON.stringify(value)}`);
+    throw new WeftOptionsError(code, `${field} must be a NATS subject of dot-separated [A-Za-z0-9_-] tokens, got ${JSON.stringify(value)}`);
   }
 }

@@ -1,6 +1,7 @@
 // Graceful drain as an ordered list of hooks, and the SIGTERM/SIGINT wiring main files use.
 
 import { errorFields, type HostLogger } from "./logger.ts";
+import { WeftOptionsError } from "../errors/index.ts";
 
 /**
  * The phases of a drain, in order:
@@ -31,7 +32,7 @@ export class DrainSequence {
   /** Adds a hook; it runs after the hooks already added to the same phase. */
   add(hook: DrainHook): void {
     if (!drainPhases.includes(hook.phase)) {
-      throw new TypeError(`drain hook ${JSON.stringify(hook.name)}: phase must be one of ${drainPhases.join(", ")}`);
+      throw new WeftOptionsError("WEFT_ERR_HOST_OPTIONS", `drain hook ${JSON.stringify(hook.name)}: phase must be one of ${drainPhases.join(", ")}`);
     }
     this.#hooks.push(hook);
   }

@@ -15,6 +15,7 @@ import { H1Wire, H2Wire } from "./wire.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
 import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "../host/engine.ts";
 import type { FallbackRoute } from "../host/http-fallback.ts";
+import { WeftOptionsError } from "../errors/index.ts";
 
 /** Options of Weft's engine beyond what the host passes in its EngineContext. */
 export interface WeftEngineOptions {
@@ -68,7 +69,7 @@ function noop(): void {}
 export function createWeftEngine(options: WeftEngineOptions = {}): WireEngine {
   const compressMinBytes = options.compressMinBytes ?? 1024;
   if (!Number.isInteger(compressMinBytes) || compressMinBytes < 0) {
-    throw new Error("options.compressMinBytes must be a non-negative integer");
+    throw new WeftOptionsError("WEFT_ERR_PROTOCOL_OPTIONS", "options.compressMinBytes must be a non-negative integer");
   }
   return {
     name: "weft",

@@ -5,6 +5,7 @@ import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@buf
 import type { DescMessage, DescMethod, DescService, Registry } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { ServiceRegistration } from "../host/engine.ts";
+import { WeftOptionsError } from "../errors/index.ts";
 
 /** The four method kinds of protobuf-es v2. */
 export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
@@ -55,7 +56,7 @@ export function buildMethodTable(services: readonly ServiceRegistration[], json:
   for (const { service, impl } of services) {
     for (const method of service.methods) {
       const path = `/${service.typeName}/${method.name}`;
-      if (table.has(path)) throw new Error(`services: method ${path} is registered twice`);
+      if (table.has(path)) throw new WeftOptionsError("WEFT_ERR_PROTOCOL_OPTIONS", `services: method ${path} is registered twice`);
       const { input, output } = method;
       const fn = (impl as Record<string, unknown>)[method.localName];
       table.set(path, {

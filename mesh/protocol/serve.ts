@@ -15,6 +15,10 @@ import { createCallGate } from "../host/host-interceptors.ts";
 import { InFlightTracker } from "../host/in-flight.ts";
 import { silentLogger } from "../host/logger.ts";
 import type { HostLogger } from "../host/logger.ts";
+import { WeftOptionsError } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_PROTOCOL_OPTIONS";
 
 /** Options of `serveWeft`. */
 export interface ServeWeftOptions extends WeftEngineOptions {
@@ -59,7 +63,7 @@ const MIB = 1024 * 1024;
 function positiveInt(name: string, value: number | undefined, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new Error(`options.${name} must be a ${allowZero ? "non-negative" : "positive"} integer`);
+    throw new WeftOptionsError(OPTIONS, `options.${name} must be a ${allowZero ? "non-negative" : "positive"} integer`);
   }
   return value;
 }
@@ -68,7 +72,7 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /** Starts serving. Resolves once listening. */
 export async function serveWeft(options: ServeWeftOptions): Promise<WeftServer> {
-  if (!Array.isArray(options.services) || options.services.length === 0) throw new Error("options.services must list at least one service");
+  if (!Array.isArray(options.services) || options.services.length === 0) throw new WeftOptionsError(OPTIONS, "options.services must list at least one service");
   const port = positiveInt("port", options.port, 0, true);
   const host = options.host ?? "127.0.0.1";
   const readMaxBytes = positiveInt("readMaxBytes", options.readMaxBytes, 4 * MIB);

@@ -7,7 +7,10 @@
 // average, so the limit moves at the same pace at 100 and at 100,000 calls per second, and one slow
 // moment (a GC pause, a noisy neighbour) moves it by at most one step.
 
-import { assertInt, assertNumber } from "./validate.ts";
+import { assertInt, assertNumber, WeftOptionsError } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
 
 /** Options of {@link createConcurrencyLimiter}. */
 export interface ConcurrencyLimiterOptions {
@@ -63,23 +66,23 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
   const smoothing = options.smoothing ?? 0.2;
   const maxEventLoopDelayMs = options.maxEventLoopDelayMs ?? 50;
   const eventLoopDelayMs = options.eventLoopDelayMs;
-  assertInt(minLimit, "options.minLimit", 1);
-  assertInt(maxLimit, "options.maxLimit", minLimit);
-  assertInt(initialLimit, "options.initialLimit", minLimit, maxLimit);
-  assertNumber(rttTolerance, "options.rttTolerance", 1);
-  assertNumber(smoothing, "options.smoothing", 0.01, 1);
-  assertNumber(maxEventLoopDelayMs, "options.maxEventLoopDelayMs", 0);
+  assertInt(OPTIONS, minLimit, "options.minLimit", 1);
+  assertInt(OPTIONS, maxLimit, "options.maxLimit", minLimit);
+  assertInt(OPTIONS, initialLimit, "options.initialLimit", minLimit, maxLimit);
+  assertNumber(OPTIONS, rttTolerance, "options.rttTolerance", 1);
+  assertNumber(OPTIONS, smoothing, "options.smoothing", 0.01, 1);
+  assertNumber(OPTIONS, maxEventLoopDelayMs, "options.maxEventLoopDelayMs", 0);
   if (eventLoopDelayMs !== undefined && typeof eventLoopDelayMs !== "function") {
-    throw new TypeError("options.eventLoopDelayMs must be a function");
+    throw new WeftOptionsError(OPTIONS, "options.eventLoopDelayMs must be a function");
   }
   const sampleWindowMs = options.sampleWindowMs ?? 100;
   const minWindowSamples = options.minWindowSamples ?? 10;
   const longWindows = options.longWindows ?? 100;
-  assertNumber(sampleWindowMs, "options.sampleWindowMs", 0);
-  assertInt(minWindowSamples, "options.minWindowSamples", 1);
-  assertInt(longWindows, "options.longWindows", 2);
+  assertNumber(OPTIONS, sampleWindowMs, "options.sampleWindowMs", 0);
+  assertInt(OPTIONS, minWindowSamples, "options.minWindowSamples", 1);
+  assertInt(OPTIONS, longWindows, "options.longWindows", 2);
   const now = options.now ?? (() => performance.now());
-  if (typeof now !== "function") throw new TypeError("options.now must be a function");
+  if (typeof now !== "function") throw new WeftOptionsError(OPTIONS, "options.now must be a function");
 
   let limit = initialLimit;
   let inFlight = 0;

@@ -2,7 +2,10 @@
 // the adaptive concurrency limit and the load that discovery announces.
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { assertInt } from "./validate.ts";
+import { assertInt } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
 
 /** Options of {@link createEventLoopMonitor}. */
 export interface EventLoopMonitorOptions {
@@ -24,8 +27,8 @@ export interface EventLoopMonitor {
 export function createEventLoopMonitor(options: EventLoopMonitorOptions = {}): EventLoopMonitor {
   const resolutionMs = options.resolutionMs ?? 10;
   const windowMs = options.windowMs ?? 1000;
-  assertInt(resolutionMs, "options.resolutionMs", 1);
-  assertInt(windowMs, "options.windowMs", resolutionMs * 2);
+  assertInt(OPTIONS, resolutionMs, "options.resolutionMs", 1);
+  assertInt(OPTIONS, windowMs, "options.windowMs", resolutionMs * 2);
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   histogram.enable();
   let last = 0;

@@ -4,6 +4,10 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.ts";
 import { refusedError } from "./refusal.ts";
+import { WeftOptionsError } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
 
 /** Options of {@link createLoadSheddingInterceptor}. */
 export interface LoadSheddingOptions {
@@ -32,7 +36,7 @@ const DEFAULT_EXEMPT_SERVICES = [
 /** Creates the load-shedding interceptor. Put it outermost among the server's own interceptors. */
 export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Interceptor {
   if (options === null || typeof options !== "object" || typeof options.limiter?.tryAcquire !== "function") {
-    throw new TypeError("options.limiter must be a ConcurrencyLimiter");
+    throw new WeftOptionsError(OPTIONS, "options.limiter must be a ConcurrencyLimiter");
   }
   const limiter = options.limiter;
   const exempt = new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES);

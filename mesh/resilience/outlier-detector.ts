@@ -3,7 +3,10 @@
 // and never more than `maxEjectionPercent` of the endpoints are out at once, so a bad day everywhere
 // degrades to "try them all" rather than "no endpoints".
 
-import { assertInt, assertNumber } from "./validate.ts";
+import { assertInt, assertNumber } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
 
 /** Options of {@link createOutlierDetector}. */
 export interface OutlierDetectorOptions {
@@ -63,12 +66,12 @@ export function createOutlierDetector(options: OutlierDetectorOptions = {}): Out
   const ejectionJitter = options.ejectionJitter ?? 0.2;
   const maxEjectionPercent = options.maxEjectionPercent ?? 50;
   const ejectionDecayMs = options.ejectionDecayMs ?? 30_000;
-  assertInt(consecutiveFailures, "options.consecutiveFailures", 1);
-  assertInt(baseEjectionMs, "options.baseEjectionMs", 1);
-  assertInt(maxEjectionMs, "options.maxEjectionMs", baseEjectionMs);
-  assertNumber(ejectionJitter, "options.ejectionJitter", 0, 1);
-  assertNumber(maxEjectionPercent, "options.maxEjectionPercent", 0, 100);
-  assertInt(ejectionDecayMs, "options.ejectionDecayMs", 1);
+  assertInt(OPTIONS, consecutiveFailures, "options.consecutiveFailures", 1);
+  assertInt(OPTIONS, baseEjectionMs, "options.baseEjectionMs", 1);
+  assertInt(OPTIONS, maxEjectionMs, "options.maxEjectionMs", baseEjectionMs);
+  assertNumber(OPTIONS, ejectionJitter, "options.ejectionJitter", 0, 1);
+  assertNumber(OPTIONS, maxEjectionPercent, "options.maxEjectionPercent", 0, 100);
+  assertInt(OPTIONS, ejectionDecayMs, "options.ejectionDecayMs", 1);
 
   const health = new Map<string, EndpointHealth>();
   const log: Ejection[] = [];

@@ -2,7 +2,10 @@
 // requests seen in the last `windowMs`, plus `minRetriesPerSecond`, so a failing dependency never
 // turns into a retry storm.
 
-import { assertInt, assertNumber } from "./validate.ts";
+import { assertInt, assertNumber, WeftOptionsError } from "../errors/index.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
 
 /** Options of {@link createRetryBudget}. */
 export interface RetryBudgetOptions {
@@ -29,10 +32,10 @@ export function createRetryBudget(options: RetryBudgetOptions = {}): RetryBudget
   const retryRatio = options.retryRatio ?? 0.2;
   const minRetriesPerSecond = options.minRetriesPerSecond ?? 10;
   const windowMs = options.windowMs ?? 10_000;
-  assertNumber(retryRatio, "options.retryRatio", 0, 10);
-  assertNumber(minRetriesPerSecond, "options.minRetriesPerSecond", 0);
-  assertInt(windowMs, "options.windowMs", 1000);
-  if (windowMs % 1000 !== 0) throw new TypeError(`options.windowMs must be a multiple of 1000, got ${windowMs}`);
+  assertNumber(OPTIONS, retryRatio, "options.retryRatio", 0, 10);
+  assertNumber(OPTIONS, minRetriesPerSecond, "options.minRetriesPerSecond", 0);
+  assertInt(OPTIONS, windowMs, "options.windowMs", 1000);
+  if (windowMs % 1000 !== 0) throw new WeftOptionsError(OPTIONS, `options.windowMs must be a multiple of 1000, got ${windowMs}`);
   const buckets = windowMs / 1000;
   const requests = new Float64Array(buckets);
   const retries = new Float64Array(buckets);

@@ -1,6 +1,7 @@
 // Transport options: every field documented with its default, validated once with the field's name.
 
 import type { Interceptor } from "@connectrpc/connect";
+import { assertBoolean, assertInt, assertObject, WeftOptionsError } from "../errors/index.ts";
 import type { JsonCodecOptions } from "../protocol/method-table.ts";
 
 /** Options shared by Weft's gRPC (HTTP/2) and Connect (HTTP/1.1) transports. */
@@ -59,32 +60,35 @@ export interface ResolvedTransportOptions {
 
 const MIB = 1024 * 1024;
 
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_TRANSPORT_OPTIONS";
+
 function int(name: string, v: number | undefined, fallback: number, min: number): number {
   if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v < min) throw new Error(`options.${name} must be an integer >= ${min}`);
+  assertInt(OPTIONS, v, `options.${name}`, min);
   return v;
 }
 
 function bool(name: string, v: boolean | undefined, fallback: boolean): boolean {
   if (v === undefined) return fallback;
-  if (typeof v !== "boolean") throw new Error(`options.${name} must be a boolean`);
+  assertBoolean(OPTIONS, v, `options.${name}`);
   return v;
 }
 
 /** Validates options, filling defaults in one place. Throws naming the bad field. */
 export function resolveTransportOptions(o: WeftTransportOptions): ResolvedTransportOptions {
-  if (o === null || typeof o !== "object") throw new Error("options must be an object");
-  if (typeof o.baseUrl !== "string") throw new Error("options.baseUrl must be a string such as \"http://127.0.0.1:8080\"");
+  assertObject(OPTIONS, o, "options");
+  if (typeof o.baseUrl !== "string") throw new WeftOptionsError(OPTIONS, "options.baseUrl must be a string such as \"http://127.0.0.1:8080\"");
   let url: URL;
   try {
     url = new URL(o.baseUrl);
   } catch {
-    throw new Error(`options.baseUrl is not a valid URL: ${o.baseUrl}`);
+    throw new WeftOptionsError(OPTIONS, `options.baseUrl is not a valid URL: ${o.baseUrl}`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("options.baseUrl must start with http:// or https://");
-  if (o.interceptors !== undefined && !Array.isArray(o.interceptors)) throw new Error("options.interceptors must be an array");
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new WeftOptionsError(OPTIONS, "options.baseUrl must start with http:// or https://");
+  if (o.interceptors !== undefined && !Array.isArray(o.interceptors)) throw new WeftOptionsError(OPTIONS, "options.interceptors must be an array");
   if (o.defaultTimeoutMs !== undefined && (!Number.isFinite(o.defaultTimeoutMs) || o.defaultTimeoutMs <= 0)) {
-    throw new Error("options.defaultTimeoutMs must be a positive number of milliseconds");
+    throw new WeftOptionsError(OPTIONS, "options.defaultTimeoutMs must be a positive number of milliseconds");
   }
   return {
     url,
