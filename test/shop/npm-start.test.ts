@@ -18,14 +18,17 @@ let shop: Started;
 interface Started {
   readonly child: ChildProcess;
   readonly exit: Promise<number | null>;
+  /** What it printed on stdout so far. */
   output(): string;
+  /** What it printed on stderr so far (the logger's errors). */
+  errors(): string;
 }
 
 const started: ChildProcess[] = [];
 
-/** Spawns `npm start`'s script with `extraEnv` and waits for its banner. */
-async function startShop(extraEnv: NodeJS.ProcessEnv = {}): Promise<Started> {
-  const proc = spawn(process.execPath, ["services/start.ts"], { cwd: repo, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+/** Spawns `npm start`'s script with `extraEnv` (and Node flags `nodeArgs`) and waits for its banner. */
+async function startShop(extraEnv: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Started> {
+  const proc = spawn(process.execPath, [...nodeArgs, "services/start.ts"], { cwd: repo, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
   started.push(proc);
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   let out = "";
@@ -37,7 +40,7 @@ async function startShop(extraEnv: NodeJS.ProcessEnv = {}): Promise<Started> {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${out}\n${err}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { child: proc, exit: exited, output: () => out };
+  return { child: proc, exit: exited, output: () => out, errors: () => err };
 }
 
 beforeAll(async () => {
@@ -192,6 +195,22 @@ describe("npm start configuration", () => {
     expect(await health.json()).toEqual({ status: "SERVING" });
     pageless.child.kill("SIGTERM");
     expect(await pageless.exit).toBe(0);
+  });
+
+  it("starts the API when the page's build fails, and says so", async () => {
+    // A module hook makes `import "vite"` fail, as a broken or missing Vite would.
+    const hook = `import { registerHooks } from "node:module";
+      registerHooks({ resolve(spec, ctx, next) { if (spec === "vite") throw new Error("vite unavailable (test)"); return next(spec, ctx); } });`;
+    const broken = await startShop({}, ["--import", `data:text/javascript,${encodeURIComponent(hook)}`]);
+    const out = broken.output();
+    expect(broken.errors()).toContain('"message":"storefront page not served","error":"vite unavailable (test)"');
+    expect(out).toContain("storefront page: not served (its build failed, see the error above)");
+    const url = /Weft shop: (\S+)/.exec(out)![1];
+    const health = await fetch(`${url}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(await health.json()).toEqual({ status: "SERVING" });
+    expect((await fetch(`${url}/`)).status).toBe(404);
+    broken.child.kill("SIGTERM");
+    expect(await broken.exit).toBe(0);
   });
 
   it("refuses the retired WEB_PORT instead of ignoring it", async () => {
