@@ -15,7 +15,7 @@ import type { InProcessShop } from "../../services/in-process-shop.ts";
 import { buildWeb } from "../../web/build.ts";
 import { startTestShop, uniqueEmail } from "./shop-fixture.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -49,7 +49,7 @@ let gateway: ReturnType<typeof createClient<typeof GatewayService>>;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; .ci/run does this)`);
+    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; .ci/run does this) or set CHROMIUM_PATH`);
   }
   outDir = await mkdtemp(join(tmpdir(), "weft-web-"));
   await buildWeb(outDir);
