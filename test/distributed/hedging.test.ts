@@ -54,8 +54,12 @@ describe("hedging", () => {
     const [a, b] = [await latencies(plain, 1200), await latencies(hedged, 1200)];
     const s = hedged.stats();
     console.log(`hedging: p99 ${p99(a).toFixed(1)} ms without, ${p99(b).toFixed(1)} ms with; ${s.hedges} hedges for ${s.calls} calls`);
-    expect(p99(a)).toBeGreaterThan(190);
-    expect(p99(b)).toBeLessThan(150);
+    // Judged by how many calls land in the 200 ms tail, not by an absolute p99: a busy machine stretches
+    // every latency, but only hedging rescues the 1-in-20 slow calls (both attempts slow is ~1 in 400).
+    const tail = (sorted: number[]) => sorted.filter((ms) => ms >= 190).length;
+    console.log(`hedging: ${tail(a)} calls >= 190 ms without, ${tail(b)} with`);
+    expect(tail(a)).toBeGreaterThan(1200 / 20 / 2);
+    expect(tail(b)).toBeLessThan(tail(a) / 2);
     expect(s.hedges).toBeGreaterThan(0);
     expect(s.hedges + s.retries).toBeLessThanOrEqual(0.2 * s.calls + 100);
     expect(s.failures).toBe(0);
