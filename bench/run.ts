@@ -1,10 +1,12 @@
 // `npm run bench`: every scenario side by side in one run, verified, with Weft's ratios against its
 // peers. See bench/lib/options.ts for the flags and bench/README.md for what each scenario measures.
 
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseOptions, USAGE } from "./lib/options.ts";
 import { renderMarkdown } from "./lib/report-md.ts";
 import { killChildren } from "./lib/processes.ts";
-import { runBench, writeResults } from "./lib/run-bench.ts";
+import { judge, runBench, writeResults, type BenchResults } from "./lib/run-bench.ts";
 import { selectScenarios } from "./lib/scenarios.ts";
 
 const argv = process.argv.slice(2);
@@ -18,6 +20,15 @@ try {
 }
 if (options.help) {
   console.log(USAGE);
+  process.exit(0);
+}
+
+if (options.render !== undefined) {
+  // Same data, current judging and report code: for results taken before a change to either.
+  const previous = JSON.parse(readFileSync(options.render, "utf8")) as BenchResults;
+  judge(previous);
+  const written = writeResults(previous, dirname(options.render));
+  console.log(`re-rendered ${written.markdown}, ${written.svg}, latest.md and latest.svg`);
   process.exit(0);
 }
 

@@ -20,6 +20,8 @@ export interface BenchOptions {
   readonly waitIdleS: number;
   /** True with --profile: servers and client drivers run with `node --cpu-prof` (slower; for diagnosis). */
   readonly profile: boolean;
+  /** With --render FILE: re-render FILE's markdown and chart (no benchmark runs). */
+  readonly render: string | undefined;
   /** True with --help. */
   readonly help: boolean;
 }
@@ -37,6 +39,7 @@ export const USAGE = `Usage: npm run bench -- [options]
                      for shared machines (default 0: do not wait)
   --profile          CPU-profile every server and client (node --cpu-prof) and summarize the hot
                      functions in the report; profiled numbers are lower, use for diagnosis only
+  --render FILE      re-judge and re-render a results JSON (markdown, chart) without running anything
   --help             this text`;
 
 const DEFAULT_OUT = fileURLToPath(new URL("../results", import.meta.url));
@@ -55,6 +58,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let help = false;
   let profile = false;
   let waitIdleS = 0;
+  let render: string | undefined;
   let runs: number | undefined;
   let durationS: number | undefined;
   let warmupS: number | undefined;
@@ -76,6 +80,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         waitIdleS = v === "0" ? 0 : positive("--wait-idle", v, false);
         break;
       }
+      case "--render":
+        render = value();
+        break;
       case "--profile":
         profile = true;
         break;
@@ -110,6 +117,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     help,
     profile,
     waitIdleS,
+    render,
     only,
     outDir,
     runs: runs ?? (quick ? 1 : 3),

@@ -118,7 +118,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
       legend.push(`† the ${group === "client" ? "client" : "load generator"} was at ≥ ${LOAD_BOUND_CPU * 100}% of its core: this may be its limit, not the server's.`);
     }
     if (rows.some((r) => conditionsOf(r).includes("noisy"))) {
-      legend.push(`‡ other work took ≥ ${NOISY_OTHER_CPU * 100}% of the server's or the load's core during the run: the number is depressed by noise.`);
+      legend.push(`‡ in most runs other work took ≥ ${NOISY_OTHER_CPU * 100}% of the server's or the load's core: the number is depressed by noise.`);
     }
     if (legend.length > 0) lines.push("", ...legend.map((l) => `${l}  `));
   }

@@ -23,7 +23,7 @@ export interface BenchResults {
   readonly startedAt: string;
   finishedAt?: string;
   readonly command: string;
-  readonly options: Omit<BenchOptions, "help" | "outDir">;
+  readonly options: Omit<BenchOptions, "help" | "outDir" | "render">;
   readonly machine: MachineInfo;
   /** The commit measured, and any uncommitted files under mesh/, bench/ or gen/. */
   readonly revision: Revision;
@@ -47,7 +47,7 @@ const NOTES: readonly string[] = [
   "The two ceilings (raw node:http2, raw node:http) check the request framing (gRPC frame header / JSON.parse) and answer a fixed, byte-identical response without a protobuf codec: nothing on that transport can be faster.",
   "Verification: a decoded UnaryCall over the scenario's protocol before and after the load; h2load: every request done, succeeded, 2xx, and exactly one 25-byte response frame of DATA per completed call (a gRPC error is trailers-only, so it shows up as missing bytes); autocannon: every response 2xx with the exact expected body (--expectBody), no errors or timeouts; client drivers check every decoded response. A run with any problem is marked failed and has no number.",
   "Warm-up runs of the same generator precede each measured run and are verified too, but not counted.",
-  "CPU shares are sampled from /proc over the measured window (100% = one core busy): a server near 100% is the bottleneck; a load generator near 100% (†) may be the limit instead of the server. 'Others on cores' is how busy the server's and the load's cores were beyond the benchmark's own processes (other processes, kernel work): rows where either is ≥ 25% are marked ‡ and depressed by noise, and a target compared on such rows is marked inconclusive.",
+  "CPU shares are sampled from /proc over the measured window (100% = one core busy): a server near 100% is the bottleneck; a load generator near 100% (†) may be the limit instead of the server. 'Others on cores' is how busy the server's and the load's cores were beyond the benchmark's own processes (other processes, kernel work): a run where either is ≥ 10% is not clean; a row where most runs are not clean is marked ‡ (depressed by noise), and a target compared on such a row is marked inconclusive.",
   "Per CPU-second figures (calls / CPU share of the judged side: the server, or the client in the client table) move far less with noise than throughput does, since other work steals time but not CPU-seconds; they are shown beside the verdict, which stays on throughput.",
   "Other work on the machine shows in the load average; medians over interleaved runs damp it, ranges show it.",
 ];
@@ -114,14 +114,19 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  judge(results);
+  results.machine.loadAverageEnd = Math.round(os.loadavg()[0] * 100) / 100;
+  results.finishedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  return results;
+}
+
+/** (Re)computes every scenario's summary and the target verdicts from the runs. */
+export function judge(results: BenchResults): void {
   for (const s of results.scenarios) {
     s.runs.sort((a, b) => a.run - b.run);
     s.summary = summarizeScenario(s);
   }
   results.targets = TARGETS.map((t) => judgeTarget(t, results.scenarios)).filter((t) => t.note !== "not part of this run (--only)");
-  results.machine.loadAverageEnd = Math.round(os.loadavg()[0] * 100) / 100;
-  results.finishedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  return results;
 }
 
 function pct(value: number | undefined): string {
