@@ -87,6 +87,9 @@ export abstract class CallResponder implements ContextOwner {
   /** Starts watching for client cancellation (the request half knows how). */
   abstract watchCancel(): void;
 
+  /** Watches for client cancellation if the call is counted and not over (it is about to go async). */
+  abstract watchIfPending(): void;
+
   /** Serialises (and maybe compresses) one response message; throws RESOURCE_EXHAUSTED past writeMaxBytes. */
   #serialize(msg: unknown): Uint8Array {
     const bytes = this.json ? this.entry.serializeJson(msg) : this.entry.serializeBinary(msg);
@@ -140,6 +143,7 @@ export abstract class CallResponder implements ContextOwner {
         return;
       }
       if (this.resGzip && len >= this.settings.compressMinBytes) {
+        this.watchIfPending();
         gzip(Buffer.from(text)).then((z) => this.#writeUnary(z, true), (e: unknown) => this.fail(e));
         return;
       }
@@ -154,6 +158,7 @@ export abstract class CallResponder implements ContextOwner {
       return;
     }
     if (this.resGzip && bytes.length >= this.settings.compressMinBytes) {
+      this.watchIfPending();
       gzip(bytes).then((z) => this.#writeUnary(z, true), (e: unknown) => this.fail(e));
       return;
     }

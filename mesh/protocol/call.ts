@@ -50,7 +50,7 @@ export class ServerCall extends CallResponder {
   #expect = -1;
   #envelope = false;
   #reader: FrameReader | undefined = undefined;
-  #frames: Frame[] = [];
+  #frames: Frame[] | undefined = undefined;
   #stream: RequestStream | undefined = undefined;
   #watching = false;
 
@@ -144,8 +144,9 @@ export class ServerCall extends CallResponder {
 
   /**
    * Asks the host's gate to admit the call (right before the interceptor chain, as the host's own
-   * interceptors used to run). A refused call is answered and false returned. A counted call is watched
-   * for client cancellation, so a vanished client does not hold a drain open.
+   * interceptors used to run). A refused call is answered and false returned. A counted call that
+   * outlives the current tick is watched for client cancellation (see #watchIfPending), so a vanished
+   * client does not hold a drain open.
    */
   #admit(): boolean {
     try {
@@ -154,8 +155,16 @@ export class ServerCall extends CallResponder {
       this.fail(e);
       return false;
     }
-    if (this.counted) this.watchCancel();
     return true;
+  }
+
+  /**
+   * A counted call still running after this tick is watched for client cancellation. A call that ended
+   * in the same tick (a synchronous unary handler) never needs the 'close' listener: no event can come
+   * in between, so it is not added (one listener less per call on the hot path).
+   */
+  watchIfPending(): void {
+    if (this.counted && this.state !== 2) this.watchCancel();
   }
 
   // ---- reading a single request message ----
@@ -286,6 +295,7 @@ export class ServerCall extends CallResponder {
       return;
     }
     if (out !== null && typeof out === "object" && typeof (out as PromiseLike<unknown>).then === "function") {
+      this.watchIfPending();
       (out as Promise<unknown>).then(
         (msg) => this.sendUnary(msg),
         (e: unknown) => this.fail(e),
@@ -300,7 +310,7 @@ export class ServerCall extends CallResponder {
   #onStreamData(chunk: Buffer): void {
     if (this.state === 2) return;
     const reader = this.#reader!;
-    const frames = this.#frames;
+    const frames = (this.#frames ??= []);
     reader.push(chunk, frames);
     if (frames.length > 0) {
       for (const f of frames) this.#stream!.push(f);

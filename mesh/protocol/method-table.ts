@@ -4,6 +4,7 @@
 import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import type { DescMessage, DescMethod, DescService, Registry } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { isAscii } from "node:buffer";
 import type { ServiceRegistration } from "../host/engine.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 
@@ -43,6 +44,19 @@ export interface JsonCodecOptions {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * Request JSON as a string. ASCII (nearly every request) is decoded with the latin1 fast path, which
+ * gives the same string for ASCII bytes; anything else goes through the strict UTF-8 decoder, which
+ * rejects invalid UTF-8.
+ */
+function jsonText(bytes: Uint8Array): string {
+  if (bytes.length === 0) return "{}";
+  if (isAscii(bytes)) {
+    return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString("latin1");
+  }
+  return utf8.decode(bytes);
+}
+
 function makeNormalize(schema: DescMessage): (value: any) => any {
   const typeName = schema.typeName;
   return (value) => (value !== null && typeof value === "object" && value.$typeName === typeName ? value : create(schema, value));
@@ -51,8 +65,10 @@ function makeNormalize(schema: DescMessage): (value: any) => any {
 /** Builds the route table for a set of services. Throws if two registrations claim the same method. */
 export function buildMethodTable(services: readonly ServiceRegistration[], json: JsonCodecOptions = {}): Map<string, MethodEntry> {
   const table = new Map<string, MethodEntry>();
-  const readOpts = { registry: json.registry, ignoreUnknownFields: json.ignoreUnknownFields ?? false };
-  const writeOpts = { registry: json.registry };
+  // protobuf-es copies an options object into a fresh one per call; with the defaults (no registry,
+  // strict) passing none gives the same result without the copies.
+  const readOpts = json.registry === undefined && json.ignoreUnknownFields !== true ? undefined : { registry: json.registry, ignoreUnknownFields: json.ignoreUnknownFields ?? false };
+  const writeOpts = json.registry === undefined ? undefined : { registry: json.registry };
   for (const { service, impl } of services) {
     for (const method of service.methods) {
       const path = `/${service.typeName}/${method.name}`;
@@ -67,7 +83,7 @@ export function buildMethodTable(services: readonly ServiceRegistration[], json:
         impl: typeof fn === "function" ? (fn as AnyImpl).bind(impl) : undefined,
         allowGet: method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
         parseBinary: (bytes) => fromBinary(input, bytes),
-        parseJson: (bytes) => fromJsonString(input, bytes.length === 0 ? "{}" : utf8.decode(bytes), readOpts),
+        parseJson: (bytes) => fromJsonString(input, jsonText(bytes), readOpts),
         serializeBinary: (message) => toBinary(output, message),
         serializeJson: (message) => Buffer.from(toJsonString(output, message, writeOpts)),
         serializeJsonText: (message) => toJsonString(output, message, writeOpts),

@@ -64,7 +64,8 @@ export class H2Wire implements Wire {
     headers[":status"] = status;
     if (trailers) {
       stream.respond(headers as OutgoingHttpHeaders, WAIT_FOR_TRAILERS);
-      stream.once("wantTrailers", sendStoredTrailers);
+      // 'wantTrailers' fires at most once per stream: `on` spares the wrapper closure `once` allocates.
+      stream.on("wantTrailers", sendStoredTrailers);
     } else {
       stream.respond(headers as OutgoingHttpHeaders);
     }
