@@ -25,6 +25,11 @@ function onStreamClose(this: CountedStream): void {
   if (session !== undefined) session[kOpenStreams] = (session[kOpenStreams] ?? 1) - 1;
 }
 
+/** 'request' listener while going away: the response closes its connection. */
+function onRequestGoingAway(_req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.shouldKeepAlive = false;
+}
+
 /** How long to wait for in-flight responses to flush when closing, before destroying sockets. */
 const CLOSE_FLUSH_MS = 2_000;
 
@@ -64,10 +69,8 @@ export class PortListener {
       keepAliveTimeout: options.idleTimeoutMs,
       noDelay: true,
     });
-    // During a drain, every HTTP/1.1 response closes its connection so clients reconnect elsewhere.
-    this.http1.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
-      if (this.#goingAway) res.shouldKeepAlive = false;
-    });
+    // During a drain, every HTTP/1.1 response closes its connection so clients reconnect elsewhere
+    // (the listener is added, ahead of the engine's, only once the drain starts: see #goAway).
     this.http2 = http2.createServer({
       // nghttp2 enforces its own settings once the client has acknowledged them (a client's very first
       // header block may race the SETTINGS frame; maxHeaderListPairs and maxSessionMemory still apply).
@@ -127,7 +130,15 @@ export class PortListener {
    * UNAVAILABLE by the host's admission interceptor instead, and GOAWAY waits for `close()`.
    */
   startDraining(): void {
+    this.#goAway();
+  }
+
+  /** From now on every HTTP/1.1 response carries `Connection: close`; idempotent. */
+  #goAway(): void {
+    if (this.#goingAway) return;
     this.#goingAway = true;
+    // Prepended, so it runs before the engine's listener may answer within the 'request' event.
+    this.http1.prependListener("request", onRequestGoingAway);
   }
 
   /**
@@ -137,7 +148,7 @@ export class PortListener {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#goingAway = true;
+    this.#goAway();
     for (const session of this.#sessions) if (!session.closed) session.close();
     this.http1.closeIdleConnections();
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
