@@ -4,50 +4,16 @@
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { gunzipLimited } from "../protocol/compression.ts";
 import { FLAG_COMPRESSED, FrameReader } from "../protocol/envelope.ts";
 import type { Frame } from "../protocol/envelope.ts";
 import { nodeHeadersToHeaders } from "./codec.ts";
+import { statusOf } from "./grpc-status.ts";
 import type { ClientCodec } from "./codec.ts";
-import { UNSENT, connectionError } from "./session-pool.ts";
+import { connectionError } from "./session-pool.ts";
 import type { SessionPool } from "./session-pool.ts";
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
-
-/** gRPC's HTTP-status-to-code table, for responses that are not gRPC at all. */
-function codeFromHttp(status: number): Code {
-  switch (status) {
-    case 400: return Code.Internal;
-    case 401: return Code.Unauthenticated;
-    case 403: return Code.PermissionDenied;
-    case 404: return Code.Unimplemented;
-    case 429: case 502: case 503: case 504: return Code.Unavailable;
-    default: return Code.Unknown;
-  }
-}
-
-/** The call's outcome from its headers, trailers and reset code; undefined means OK. */
-function statusOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined, rstCode: number | undefined, connected: boolean): ConnectError | undefined {
-  if (head === undefined) {
-    if (rstCode === NGHTTP2_REFUSED_STREAM) return new ConnectError("stream refused by the server", Code.Unavailable, UNSENT);
-    if (!connected) return new ConnectError("connection failed", Code.Unavailable, UNSENT);
-    if (rstCode === NGHTTP2_CANCEL) return new ConnectError("stream canceled", Code.Canceled);
-    return new ConnectError("the server closed the stream without a response", Code.Unavailable);
-  }
-  const status = head[":status"];
-  if (Number(status) !== 200) return new ConnectError(`HTTP ${String(status)}`, codeFromHttp(Number(status)));
-  const ct = head["content-type"];
-  if (typeof ct !== "string" || !ct.startsWith("application/grpc")) return new ConnectError(`unexpected content type ${String(ct)}`, Code.Unknown);
-  const source = trailers !== undefined && trailers["grpc-status"] !== undefined ? trailers : head["grpc-status"] !== undefined ? head : undefined;
-  if (source === undefined) {
-    if (rstCode === NGHTTP2_CANCEL) return new ConnectError("stream canceled", Code.Canceled);
-    return new ConnectError(rstCode !== undefined && rstCode !== 0 ? `stream reset (code ${rstCode})` : "protocol error: missing grpc-status", rstCode === undefined || rstCode === 0 ? Code.Internal : Code.Unavailable);
-  }
-  if (source["grpc-status"] === "0") return undefined;
-  return findTrailerError(nodeHeadersToHeaders(source)) ?? new ConnectError("protocol error: invalid grpc-status", Code.Internal);
-}
-
+const { NGHTTP2_CANCEL } = http2.constants;
 
 /** One gRPC call on the wire. Unary and streaming share it. */
 export class GrpcCall {

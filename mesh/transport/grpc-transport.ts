@@ -11,6 +11,7 @@ import { formatGrpcTimeout } from "../protocol/timeout.ts";
 import { createCodecCache, headersInto } from "./codec.ts";
 import type { ClientCodec } from "./codec.ts";
 import { GrpcCall } from "./grpc-call.ts";
+import { GrpcUnaryCall } from "./grpc-unary-call.ts";
 import { interceptTransport } from "./intercept.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { ResolvedTransportOptions, WeftTransportOptions } from "./options.ts";
@@ -31,6 +32,7 @@ class GrpcTransportCore {
   readonly codecOf: ReturnType<typeof createCodecCache>;
   readonly contentType: string;
   readonly authority: string;
+  readonly #fixed = new WeakMap<ClientCodec, Readonly<Record<string, string>>>();
 
   constructor(opts: ResolvedTransportOptions) {
     this.opts = opts;
@@ -47,43 +49,55 @@ class GrpcTransportCore {
     this.codecOf = createCodecCache(opts.binaryFormat, opts.pathPrefix, opts.json);
   }
 
+  /** Request headers of one call: the caller's, then the fixed gRPC ones (which win), then the timeout. */
   headers(codec: ClientCodec, timeoutMs: number | undefined, header: HeadersInit | Headers | undefined): http2.OutgoingHttpHeaders {
     const h: Record<string, string | string[]> = {};
     headersInto(header, h);
-    h[":method"] = "POST";
-    h[":path"] = codec.path;
-    h[":scheme"] = this.opts.url.protocol === "https:" ? "https" : "http";
-    h[":authority"] = this.authority;
-    h["content-type"] = this.contentType;
-    h["te"] = "trailers";
-    h["user-agent"] = this.opts.userAgent;
-    if (this.opts.acceptGzip) h["grpc-accept-encoding"] = "gzip";
-    if (this.opts.sendGzip) h["grpc-encoding"] = "gzip";
+    Object.assign(h, this.fixedHeaders(codec));
     if (timeoutMs !== undefined) h["grpc-timeout"] = formatGrpcTimeout(timeoutMs);
     return h;
   }
 
-  async frame(codec: ClientCodec, message: unknown): Promise<Buffer> {
+  /** The headers every call of a method sends, built once per method. */
+  fixedHeaders(codec: ClientCodec): Readonly<Record<string, string>> {
+    let fixed = this.#fixed.get(codec);
+    if (fixed === undefined) {
+      const h: Record<string, string> = {
+        ":method": "POST",
+        ":path": codec.path,
+        ":scheme": this.opts.url.protocol === "https:" ? "https" : "http",
+        ":authority": this.authority,
+        "content-type": this.contentType,
+        te: "trailers",
+        "user-agent": this.opts.userAgent,
+      };
+      if (this.opts.acceptGzip) h["grpc-accept-encoding"] = "gzip";
+      if (this.opts.sendGzip) h["grpc-encoding"] = "gzip";
+      fixed = Object.freeze(h);
+      this.#fixed.set(codec, fixed);
+    }
+    return fixed;
+  }
+
+  /** The enveloped request message; a promise only when it is gzip-compressed. */
+  frame(codec: ClientCodec, message: unknown): Buffer | Promise<Buffer> {
     const bytes = codec.serialize(message);
     if (bytes.length > this.opts.writeMaxBytes) {
       throw new ConnectError(`message size ${bytes.length} is larger than configured writeMaxBytes ${this.opts.writeMaxBytes}`, Code.ResourceExhausted);
     }
-    if (this.opts.sendGzip && bytes.length >= this.opts.compressMinBytes) return encodeFrame(FLAG_COMPRESSED, await gzip(bytes));
+    if (this.opts.sendGzip && bytes.length >= this.opts.compressMinBytes) return gzip(bytes).then((z) => encodeFrame(FLAG_COMPRESSED, z));
     return encodeFrame(0, bytes);
   }
 
-  async unary(method: DescMethodUnary, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, message: unknown): Promise<{ message: unknown; call: GrpcCall }> {
+  /** One unary call: resolves with the response message and the call (for its headers and trailers). */
+  async unary(method: DescMethodUnary, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, message: unknown): Promise<{ message: unknown; call: GrpcUnaryCall }> {
     const codec = this.codecOf(method);
-    const payload = await this.frame(codec, message);
+    let payload = this.frame(codec, message);
+    if (!Buffer.isBuffer(payload)) payload = await payload;
     const wait = this.pool.acquire(signal);
     if (wait !== undefined) await wait;
-    const call = new GrpcCall(this.pool, this.opts.readMaxBytes, codec, this.headers(codec, timeoutMs, header), signal, timeoutMs);
-    call.stream.end(payload);
-    const out = await call.read();
-    if (out === undefined) throw new ConnectError("protocol error: missing output message for unary method", Code.Unimplemented);
-    const extra = await call.read();
-    if (extra !== undefined) throw new ConnectError("protocol error: received extra output message for unary method", Code.Unimplemented);
-    return { message: out, call };
+    const call = new GrpcUnaryCall(this.pool, this.opts.readMaxBytes, codec, this.headers(codec, timeoutMs, header), payload, signal, timeoutMs);
+    return { message: await call.result, call };
   }
 
   async stream(method: DescMethodStreaming, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: AsyncIterable<unknown>): Promise<GrpcCall> {
