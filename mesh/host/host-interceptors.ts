@@ -1,7 +1,7 @@
 // The host's say over every call (engine.ts CallGate): drain admission, in-flight accounting and error
 // sanitising. Engines call the gate directly; `gateInterceptors` runs the same gate as connect-es
-// interceptors for engines that cannot report call ends themselves (connect-node) and for the
-// in-process transport, so drain and error behaviour is the same whoever parses the bytes.
+// interceptors for engines that cannot report call ends themselves (connect-node), so drain and error
+// behaviour is the same whoever parses the bytes.
 
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";

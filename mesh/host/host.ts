@@ -2,17 +2,18 @@
 // reflection, admin, CORS, limits and a graceful drain. The wire engine is pluggable (engine.ts).
 
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createRouterTransport, type ServiceImpl, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import { performance } from "node:perf_hooks";
 import { createAdminService, AdminService } from "./admin.ts";
 import { createWeftEngine } from "../protocol/engine.ts";
+import { createInProcessTransport } from "../protocol/in-process-transport.ts";
 import { createCorsPolicy } from "./cors.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
 import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import { createFallbackRoute } from "./http-fallback.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
-import { createCallGate, gateInterceptors } from "./host-interceptors.ts";
+import { createCallGate } from "./host-interceptors.ts";
 import { InFlightTracker } from "./in-flight.ts";
 import { createJsonLogger, type HostLogger } from "./logger.ts";
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from "./options.ts";
@@ -182,22 +183,7 @@ class WeftHost implements Host {
       if (transport === undefined) {
         // In-process calls are made on behalf of calls already admitted (the gateway calling identity),
         // so a drain must not refuse them, or in-flight calls would fail half-way; they are still counted.
-        const context = this.#engineContext({ inProcess: true });
-        transport = createRouterTransport(
-          (router) => {
-            for (const { service, impl } of context.services) router.service(service, impl);
-          },
-          {
-            router: {
-              interceptors: [...gateInterceptors(context.calls), ...context.interceptors],
-              readMaxBytes: context.limits.readMaxBytes,
-              writeMaxBytes: context.limits.writeMaxBytes,
-              maxTimeoutMs: context.limits.maxTimeoutMs === 0 ? undefined : context.limits.maxTimeoutMs,
-              shutdownSignal: context.shutdownSignal,
-            },
-            transport: { readMaxBytes: context.limits.writeMaxBytes, writeMaxBytes: context.limits.readMaxBytes },
-          },
-        );
+        transport = createInProcessTransport(this.#engineContext({ inProcess: true }));
       }
       return transport;
     };
