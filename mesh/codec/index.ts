@@ -1,0 +1,7 @@
+// Compiled protobuf codecs: per-schema generated binary and JSON codecs with exactly protobuf-es's
+// results, falling back to protobuf-es for what is not compiled.
+
+export { compileCodec } from "./compile-codec.ts";
+export type { CodecOptions, FormatMode, MessageCodec } from "./compile-codec.ts";
+export { planCodec } from "./codec-plan.ts";
+export type { CodecPlan } from "./codec-plan.ts";
