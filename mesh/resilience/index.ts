@@ -1,5 +1,5 @@
-// Public entry of mesh/resilience: retry budget, outlier ejection, adaptive concurrency limit and load
-// shedding.
+// Public entry of mesh/resilience: retry budget, outlier ejection, adaptive concurrency limit, event-loop
+// guard and load shedding.
 
 export type { RetryBudget, RetryBudgetOptions } from "./retry-budget.ts";
 export { createRetryBudget } from "./retry-budget.ts";
@@ -9,6 +9,8 @@ export type { Admission, ConcurrencyLimiter, ConcurrencyLimiterOptions } from ".
 export { createConcurrencyLimiter } from "./concurrency-limiter.ts";
 export type { LoadSheddingOptions } from "./load-shedding.ts";
 export { createLoadSheddingInterceptor } from "./load-shedding.ts";
+export type { EventLoopGuard, EventLoopGuardOptions } from "./event-loop-guard.ts";
+export { createEventLoopGuard } from "./event-loop-guard.ts";
 export type { EventLoopMonitor, EventLoopMonitorOptions } from "./event-loop-monitor.ts";
 export { createEventLoopMonitor } from "./event-loop-monitor.ts";
 export type { RefusalReason } from "./refusal.ts";
