@@ -40,6 +40,23 @@ function compareDecoded(schema: DescMessage, ours: Message, pe: Message, peAgain
   return undefined;
 }
 
+/** True if a NaN sits anywhere in the value (a decoded message). */
+function hasNaN(v: unknown): boolean {
+  if (typeof v === "number") return Number.isNaN(v);
+  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return false;
+  return Object.values(v).some(hasNaN);
+}
+
+/**
+ * Re-encodings of a decoded message may differ in one way only: the payload bits of a signaling NaN
+ * double, which V8 quiets when it stores the value in a list of unboxed doubles. Lists made by the
+ * generated code stay unboxed; protobuf-es's come from one shared allocation site that V8 has usually
+ * generalised to boxed values, which keep the bits. Both decode to NaN.
+ */
+function sameUpToNaNPayload(schema: DescMessage, message: Message, a: Uint8Array, b: Uint8Array): boolean {
+  return hasNaN(message) && messageDiff(fromBinary(schema, new Uint8Array(a)), fromBinary(schema, new Uint8Array(b))) === undefined;
+}
+
 /** fromBinary on `bytes`, then toBinary of the result. */
 export function checkBinaryDecode(schema: DescMessage, codec: MessageCodec<DescMessage>, bytes: Uint8Array): string | undefined {
   const pe = attempt(() => fromBinary(schema, bytes));
@@ -51,7 +68,9 @@ export function checkBinaryDecode(schema: DescMessage, codec: MessageCodec<DescM
   const again = attempt(() => toBinary(schema, pe.value));
   const oursAgain = attempt(() => codec.toBinary(ours.value));
   if (again.ok !== oursAgain.ok) return `toBinary(fromBinary(${hex(bytes)})): protobuf-es ${describe(again)}, ours ${describe(oursAgain)}`;
-  if (again.ok && oursAgain.ok && !sameBytes(again.value, oursAgain.value)) return `toBinary(fromBinary(${hex(bytes)})) differs: ${hex(oursAgain.value)}`;
+  if (again.ok && oursAgain.ok && !sameBytes(again.value, oursAgain.value) && !sameUpToNaNPayload(schema, pe.value, again.value, oursAgain.value)) {
+    return `toBinary(fromBinary(${hex(bytes)})) differs: ${hex(oursAgain.value)}`;
+  }
   return undefined;
 }
 

@@ -1,0 +1,31 @@
+// Malformed and unusual input, generated: encodings of random messages corrupted byte by byte, and
+// JSON texts varied (other accepted spellings, wrong types, duplicate, escaped and unknown keys, bad
+// base64, lone surrogates). The compiled decoders must throw exactly when protobuf-es throws, and
+// otherwise return the same message.
+
+import { describe, expect, it } from "vitest";
+import { coverageFiles } from "./test-support/coverage-files.ts";
+import { genFiles, reachableMessages } from "./test-support/gen-schemas.ts";
+import { fuzzMalformed } from "./test-support/fuzz.ts";
+
+const CASES = 80;
+const PER_CASE = 5;
+const schemas = reachableMessages([...(await genFiles()), ...coverageFiles()]);
+
+describe("compiled decoders on malformed input", () => {
+  let accepted = 0;
+  let rejected = 0;
+  for (const schema of schemas) {
+    it(`${schema.typeName}: ${CASES * PER_CASE} corrupted encodings and JSON variants each`, () => {
+      const result = fuzzMalformed(schema, CASES, PER_CASE);
+      expect(result.failure).toBeUndefined();
+      accepted += result.accepted;
+      rejected += result.rejected;
+    });
+  }
+
+  it("exercised both outcomes: many inputs rejected, many accepted", () => {
+    expect(accepted).toBeGreaterThan(10_000);
+    expect(rejected).toBeGreaterThan(10_000);
+  });
+});
