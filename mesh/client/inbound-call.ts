@@ -16,27 +16,33 @@ export interface InboundCall {
 
 const inbound = new AsyncLocalStorage<InboundCall>();
 
+/**
+ * Marks a request whose server already runs the call in its inbound scope (the NATS RPC server): the
+ * value is that InboundCall. Comparing it costs nothing, where comparing signals would create them.
+ */
+export const INBOUND_CALL = Symbol("weft.inbound-call");
+
 /** The inbound call being handled in the current async context, if any. */
 export function currentInboundCall(): InboundCall | undefined {
   return inbound.getStore();
 }
 
 /** Runs `fn` as part of handling `call` (for servers that do not use the interceptor, e.g. tests). */
-export function runInInboundCall<T>(call: InboundCall, fn: () => T): T {
-  return inbound.run(call, fn);
+export function runInInboundCall<T, A extends unknown[]>(call: InboundCall, fn: (...args: A) => T, ...args: A): T {
+  return inbound.run(call, fn, ...args);
 }
 
 const GRPC_TIMEOUT_UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
-/** Reads the caller's timeout (gRPC, Connect or Weft-over-NATS header), in milliseconds. */
+/** Reads the caller's timeout (gRPC or Connect header), in milliseconds. */
 export function timeoutFromHeaders(header: Headers): number | undefined {
   const grpc = header.get("grpc-timeout");
   if (grpc !== null) {
     const m = /^(\d{1,8})([HMSmun])$/.exec(grpc);
     if (m !== null) return Number(m[1]) * GRPC_TIMEOUT_UNITS[m[2]];
   }
-  const other = header.get("connect-timeout-ms") ?? header.get("weft-timeout-ms");
-  if (other !== null && /^\d{1,10}$/.test(other)) return Number(other);
+  const connect = header.get("connect-timeout-ms");
+  if (connect !== null && /^\d{1,10}$/.test(connect)) return Number(connect);
   return undefined;
 }
 
@@ -49,7 +55,7 @@ export function createInboundCallInterceptor(): Interceptor {
   return (next) => (req) => {
     const current = inbound.getStore();
     // Already recorded by the server itself (NATS RPC server).
-    if (current !== undefined && current.signal === req.signal) return next(req);
+    if (current !== undefined && (req as { [INBOUND_CALL]?: InboundCall })[INBOUND_CALL] === current) return next(req);
     const timeoutMs = timeoutFromHeaders(req.header);
     const call: InboundCall = { deadlineAt: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, signal: req.signal };
     return inbound.run(call, () => next(req));

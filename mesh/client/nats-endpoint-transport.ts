@@ -1,8 +1,9 @@
 // Connect over NATS request/reply, client side: one inbox subscription per mesh client, requests
 // published to the chosen instance's own subject (so the balancer, not NATS, picks the instance), and
-// replies matched by id. No per-request subscription, promise chain or stack trace beyond the minimum.
+// replies matched by reply slot and checked by call id. No per-request subscription, promise chain or
+// stack trace beyond the minimum; messages are encoded by the compiled codecs of mesh/codec.
 
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -13,15 +14,20 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { compileCodec, type MessageCodec } from "../codec/index.ts";
 import type { Endpoint } from "../discovery/index.ts";
+import { WeftOptionsError } from "../errors/index.ts";
 import { REFUSED_HEADER } from "../resilience/index.ts";
 import type { EndpointTransport } from "./endpoint-transport.ts";
-import { copyToNats, errorFromNats, metadataFromNats, TIMEOUT_HEADER } from "./nats-rpc-protocol.ts";
-import { WeftOptionsError } from "../errors/index.ts";
+import { ReplySlots } from "./nats-reply-slots.ts";
+import { CALL_ID_MASK, encodeRequest, metadataOf, parseReply, type ReplyEnvelope } from "./nats-rpc-protocol.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
+
+/** Largest timeout the envelope carries (its varints hold 32 bits), in milliseconds. */
+const MAX_TIMEOUT_MS = 0xffffffff;
 
 /** Options of {@link createNatsRpcClient}. */
 export interface NatsRpcClientOptions {
@@ -35,9 +41,16 @@ export interface NatsRpcClientOptions {
 
 const TIMEOUT_KEY = createContextKey<number | undefined>(undefined, { description: "weft nats attempt timeout" });
 
+interface Codecs {
+  readonly input: MessageCodec<DescMessage>;
+  readonly output: MessageCodec<DescMessage>;
+}
+
 interface Pending {
+  readonly callId: number;
   readonly instanceId: string;
   readonly method: DescMethodUnary;
+  readonly output: MessageCodec<DescMessage>;
   readonly resolve: (res: UnaryResponse) => void;
   readonly reject: (err: unknown) => void;
   readonly expiresAt: number;
@@ -87,46 +100,63 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
   const interceptors = [...(options.interceptors ?? [])];
   const inbox = createInbox();
   const prefixLength = inbox.length + 1;
+  // Calls waiting for a reply, by reply slot (see nats-reply-slots.ts).
   const pending = new Map<number, Pending>();
-  let nextId = 0;
+  const slots = new ReplySlots();
+  const codecs = new Map<DescMethodUnary, Codecs>();
+  let nextCallId = 0;
 
-  function settle(id: number): Pending | undefined {
-    const p = pending.get(id);
+  // Ends a call: `done` when nothing more can arrive on its slot (reply, no-responders, not sent),
+  // otherwise (deadline, cancel, close) its slot is retired so a late reply cannot answer another call.
+  function settle(slot: number, done = false): Pending | undefined {
+    const p = pending.get(slot);
     if (p === undefined) return undefined;
-    pending.delete(id);
+    pending.delete(slot);
+    if (done) slots.release(slot);
+    else slots.retire();
     if (p.timer !== undefined) clearTimeout(p.timer);
     if (p.onAbort !== undefined) p.signal!.removeEventListener("abort", p.onAbort);
     return p;
   }
 
   function onReply(msg: Msg): void {
-    const p = settle(Number(msg.subject.slice(prefixLength)));
+    const slot = Number(msg.subject.slice(prefixLength));
+    const p = pending.get(slot);
     if (p === undefined) return; // late reply after a deadline or cancel
-    const h = msg.headers;
-    if (h !== undefined) {
-      if (msg.data.length === 0 && h.code === 503) {
-        p.reject(new ConnectError("no responders on the instance's subject", Code.Unavailable, { [REFUSED_HEADER]: "no-responders" }));
-        return;
-      }
-      const err = errorFromNats(h);
-      if (err !== undefined) {
-        p.reject(err);
-        return;
-      }
+    const data = msg.data;
+    if (data.length === 0 && msg.headers?.code === 503) {
+      settle(slot, true);
+      p.reject(new ConnectError("no responders on the instance's subject", Code.Unavailable, { [REFUSED_HEADER]: "no-responders" }));
+      return;
+    }
+    let reply: ReplyEnvelope;
+    try {
+      reply = parseReply(data);
+    } catch (cause) {
+      // Not ours to trust: retire the slot in case the real reply still comes.
+      settle(slot);
+      p.reject(new ConnectError("malformed reply (an instance speaking another protocol version?)", Code.Internal, undefined, undefined, cause));
+      return;
+    }
+    if (reply.callId !== p.callId) return; // a stray reply for an earlier user of the slot
+    settle(slot, true);
+    if (reply.error !== undefined) {
+      p.reject(reply.error);
+      return;
     }
     let message;
     try {
-      message = fromBinary(p.method.output, msg.data);
+      message = p.output.fromBinary(reply.body);
     } catch (cause) {
       p.reject(new ConnectError("cannot decode the response", Code.Internal, undefined, undefined, cause));
       return;
     }
-    if (h === undefined) {
+    if (reply.header === undefined && reply.trailer === undefined) {
       // Most replies carry no metadata: create the Headers objects only if someone reads them.
       p.resolve(new BareResponse(p.method, message));
       return;
     }
-    const { header, trailer } = metadataFromNats(h);
+    const { header, trailer } = metadataOf(reply.header, reply.trailer);
     p.resolve({ stream: false, service: p.method.parent, method: p.method, header, trailer, message });
   }
 
@@ -139,26 +169,23 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
   // Bounds calls that have no deadline, without a timer each.
   const sweeper = setInterval(() => {
     const now = Date.now();
-    for (const [id, p] of pending) {
+    for (const [slot, p] of pending) {
       if (p.timer === undefined && p.expiresAt <= now) {
-        settle(id)?.reject(new ConnectError("no reply within the default timeout", Code.DeadlineExceeded));
+        settle(slot)?.reject(new ConnectError("no reply within the default timeout", Code.DeadlineExceeded));
       }
     }
   }, 1000);
   sweeper.unref();
 
-  // "<instance subject>.<package.Service>.<Method>", built once per endpoint and method.
-  const subjects = new WeakMap<Endpoint, Map<DescMethodUnary, string>>();
-  function subjectOf(endpoint: Endpoint, method: DescMethodUnary): string {
-    let byMethod = subjects.get(endpoint);
-    if (byMethod === undefined) subjects.set(endpoint, (byMethod = new Map()));
-    let subject = byMethod.get(method);
-    if (subject === undefined) byMethod.set(method, (subject = `${endpoint.natsSubject}.${method.parent.typeName}.${method.name}`));
-    return subject;
+  function codecsOf(method: DescMethodUnary): Codecs {
+    let c = codecs.get(method);
+    if (c === undefined) codecs.set(method, (c = { input: compileCodec(method.input), output: compileCodec(method.output) }));
+    return c;
   }
 
   function send(
     endpoint: Endpoint,
+    subject: string,
     method: DescMethodUnary,
     message: UnaryRequest["message"],
     signal: AbortSignal | undefined,
@@ -166,23 +193,23 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
     header: HeadersInit | undefined,
   ): Promise<UnaryResponse> {
     if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
+    const { input, output } = codecsOf(method);
+    const callId = (nextCallId = (nextCallId + 1) & CALL_ID_MASK);
     let payload: Uint8Array;
     try {
-      payload = toBinary(method.input, message);
+      const timeout = timeoutMs === undefined ? undefined : Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.floor(timeoutMs)));
+      const metadata = header === undefined ? undefined : header instanceof Headers ? header : new Headers(header);
+      payload = encodeRequest(callId, timeout, metadata, input.toBinary(message));
     } catch (cause) {
       return Promise.reject(new ConnectError("cannot encode the request", Code.Internal, undefined, undefined, cause));
     }
-    let h: MsgHdrs | undefined;
-    if (timeoutMs !== undefined) {
-      h = natsHeaders();
-      h.set(TIMEOUT_HEADER, String(Math.max(1, Math.floor(timeoutMs))));
-    }
-    if (header !== undefined) h = copyToNats(header instanceof Headers ? header : new Headers(header), h);
-    const id = ++nextId;
+    const slot = slots.take();
     return new Promise<UnaryResponse>((resolve, reject) => {
       const p: Pending = {
+        callId,
         instanceId: endpoint.instanceId,
         method,
+        output,
         resolve,
         reject,
         expiresAt: Date.now() + defaultTimeoutMs,
@@ -192,23 +219,20 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
       };
       if (timeoutMs !== undefined) {
         p.timer = setTimeout(() => {
-          settle(id)?.reject(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+          settle(slot)?.reject(new ConnectError("the operation timed out", Code.DeadlineExceeded));
         }, timeoutMs);
       }
       if (signal !== undefined) {
         p.signal = signal;
-        p.onAbort = () => settle(id)?.reject(ConnectError.from(signal.reason, Code.Canceled));
+        p.onAbort = () => settle(slot)?.reject(ConnectError.from(signal.reason, Code.Canceled));
         signal.addEventListener("abort", p.onAbort, { once: true });
       }
-      pending.set(id, p);
+      pending.set(slot, p);
       try {
-        nc.publish(subjectOf(endpoint, method), payload, {
-          reply: `${inbox}.${id}`,
-          headers: h,
-        });
+        nc.publish(subject, payload, { reply: `${inbox}.${slot}` });
       } catch (cause) {
         // Not sent at all (connection closed): the handler certainly never ran.
-        settle(id);
+        settle(slot, true);
         reject(new ConnectError("NATS connection unavailable", Code.Unavailable, { [REFUSED_HEADER]: "not-sent" }, undefined, cause));
       }
     });
@@ -216,9 +240,20 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
 
   return {
     endpoint(endpoint) {
+      // "<instance subject>.<package.Service>.<Method>", built once per method.
+      const subjects = new Map<DescMethodUnary, string>();
+      const subjectOf = (method: DescMethodUnary): string => {
+        let subject = subjects.get(method);
+        if (subject === undefined) subjects.set(method, (subject = `${endpoint.natsSubject}.${method.parent.typeName}.${method.name}`));
+        return subject;
+      };
       // Interceptors may replace the request object, so the timeout travels in its context values.
-      const next = (req: UnaryRequest) =>
-        send(endpoint, req.method as DescMethodUnary, req.message, req.signal, req.contextValues.get(TIMEOUT_KEY), req.header);
+      let chain = (req: UnaryRequest): Promise<UnaryResponse> => {
+        const method = req.method as DescMethodUnary;
+        return send(endpoint, subjectOf(method), method, req.message, req.signal, req.contextValues.get(TIMEOUT_KEY), req.header);
+      };
+      // The first interceptor is the outermost, as in connect-es; composed once per endpoint.
+      for (let i = interceptors.length - 1; i >= 0; i--) chain = interceptors[i](chain as never) as never;
       return {
         unary<I extends DescMessage, O extends DescMessage>(
           method: DescMethodUnary<I, O>,
@@ -228,23 +263,22 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
           input: MessageInitShape<I>,
           contextValues?: ContextValues,
         ): Promise<UnaryResponse<I, O>> {
+          const m = method as unknown as DescMethodUnary;
           const message = isMessage(input, method.input) ? input : create(method.input, input);
           if (interceptors.length === 0) {
-            return send(endpoint, method as unknown as DescMethodUnary, message, signal, timeoutMs, header) as unknown as Promise<UnaryResponse<I, O>>;
+            return send(endpoint, subjectOf(m), m, message, signal, timeoutMs, header) as unknown as Promise<UnaryResponse<I, O>>;
           }
           const req: UnaryRequest = {
             stream: false,
             service: method.parent,
-            method: method as unknown as DescMethodUnary,
+            method: m,
             requestMethod: "POST",
-            url: `nats:${endpoint.natsSubject}.${method.parent.typeName}.${method.name}`,
+            url: `nats:${subjectOf(m)}`,
             signal: signal as AbortSignal,
             header: header instanceof Headers ? header : new Headers(header),
             contextValues: contextValues ?? createContextValues(),
             message,
           };
-          let chain = next;
-          for (let i = interceptors.length - 1; i >= 0; i--) chain = interceptors[i](chain as never) as never;
           req.contextValues.set(TIMEOUT_KEY, timeoutMs);
           return chain(req) as unknown as Promise<UnaryResponse<I, O>>;
         },
@@ -253,9 +287,9 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
         },
         close(graceful) {
           if (graceful) return; // the instance drains: its replies still come
-          for (const [id, p] of pending) {
+          for (const [slot, p] of pending) {
             if (p.instanceId === endpoint.instanceId) {
-              settle(id)?.reject(new ConnectError("the instance went away during the call", Code.Unavailable));
+              settle(slot)?.reject(new ConnectError("the instance went away during the call", Code.Unavailable));
             }
           }
         },
@@ -264,7 +298,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
     close() {
       clearInterval(sweeper);
       sub.unsubscribe();
-      for (const id of [...pending.keys()]) settle(id)?.reject(new ConnectError("mesh client closed", Code.Unavailable, { [REFUSED_HEADER]: "not-sent" }));
+      for (const slot of [...pending.keys()]) settle(slot)?.reject(new ConnectError("mesh client closed", Code.Unavailable, { [REFUSED_HEADER]: "not-sent" }));
     },
   };
 }
