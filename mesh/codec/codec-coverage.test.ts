@@ -17,7 +17,6 @@ const byName = new Map(schemas.map((s) => [s.typeName, s]));
 const DELEGATED: Record<string, [string | undefined, string | undefined]> = {
   "codec.test.v2.WithGroup": ["delimited (group) encoding", undefined],
   "codec.test.ed.EdDelimited": ["delimited (group) encoding", undefined],
-  "codec.test.v3.IntJsonName": [undefined, 'integer-like JSON name "123"'],
   "codec.test.v3.WithAny": [undefined, "google.protobuf.Any"],
   "codec.test.v3.WithNull": [undefined, "google.protobuf.NullValue"],
   "codec.test.v3.WithStruct": ["Struct as a JSON object", "Struct as a JSON object"],

@@ -216,6 +216,10 @@ const JSON_CASES: [string, string, boolean][] = [
   ["Proto2", '{"dString":null,"pInt32":null}', true],
   ["Ed", '{"closed":5,"implicitInt":0}', true],
   ["Ed", '{"closed":4}', false],
+  ["IntJsonName", '{"b":"x","123":5,"7":1}', true],
+  ["IntJsonName", '{"a":5,"123":6}', false],
+  ["Collide", '{"x":1,"b":2}', true], // "x" ends up naming field x, "a" naming field y
+  ["Collide", '{"a":"s","y":"t"}', false],
 ];
 
 describe("JSON edge cases", () => {

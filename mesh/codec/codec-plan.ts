@@ -50,14 +50,9 @@ function binaryProblem(desc: DescMessage): string | undefined {
 
 function jsonProblem(desc: DescMessage): string | undefined {
   if (touchesProto(desc)) return "a name is __proto__";
-  const jsonNames = new Set<string>();
   for (const field of desc.fields) {
     const local = localFormProblem(field);
     if (local !== undefined) return local;
-    // JSON.stringify writes integer-like keys first, whatever the field order.
-    if (/^[0-9]+$/.test(field.jsonName)) return `field ${field.name} has the integer-like JSON name "${field.jsonName}"`;
-    if (jsonNames.has(field.jsonName)) return `two fields share the JSON name "${field.jsonName}"`;
-    jsonNames.add(field.jsonName);
     if (field.enum?.typeName === "google.protobuf.NullValue") return `field ${field.name} is a google.protobuf.NullValue`;
     if (field.message && hasCustomJsonRepresentation(field.message) && !isLeafWkt(field.message)) {
       return `field ${field.name} is a ${field.message.typeName}`;

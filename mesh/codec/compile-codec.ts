@@ -156,7 +156,7 @@ function toBinary(m) {
   if (c.k !== dk_countMemberNames(text)) dk_duplicateKey(${typeName});
   return m;
 }
-function toJsonString(m) { return ${write}(m); }`);
+function toJsonString(m) { return JSON.stringify(${write}(m)); }`);
     entries.push("fromJsonString", "toJsonString");
   }
   return mb.build<Partial<Codecs>>(`{ ${entries.join(", ")} }`);

@@ -1,8 +1,10 @@
-// Generates `jw<i>(m)`: the JSON text of a message, written directly as a string. protobuf-es's
-// toJsonString builds an object (fields in number order, JSON names as keys) and stringifies it; this
-// writes the same characters: the same keys in the same order, values formatted as JSON.stringify
-// formats what toJson puts there. Well-known types with a custom JSON form that the plan allows as
-// leaves (Timestamp, Duration, FieldMask, wrappers) are written by protobuf-es itself.
+// Generates `jw<i>(m)`: the JSON value of a message, exactly the value protobuf-es's toJson builds
+// (to-json.js), built by straight-line code instead of a closure per field; toJsonString then makes
+// one JSON.stringify call, as protobuf-es does. Building the same object the same way (fields in
+// number order, one assignment per set field, map keys in Object.keys order) makes the text identical
+// by construction, including JSON.stringify's own key order and escaping. Well-known types with a
+// custom JSON form that the plan allows as leaves (Timestamp, Duration, FieldMask, wrappers) are
+// converted by protobuf-es's toJson.
 
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
@@ -10,14 +12,14 @@ import { str, type ModuleBuilder } from "./module-builder.ts";
 import { presence } from "./gen-presence.ts";
 import { isLeafWkt } from "./codec-plan.ts";
 
-/** Schedules the JSON writer of a message; returns its name. */
+/** Schedules the JSON value builder of a message; returns its name. */
 export function requireJsonWriter(mb: ModuleBuilder, desc: DescMessage): string {
   const name = "jw" + mb.messageId(desc);
   return mb.require(name, () => genWriter(mb, desc, name));
 }
 
-/** An expression for the JSON text of value `v` of a field (or of its items or map values). */
-function valueText(mb: ModuleBuilder, field: DescField, v: string): string {
+/** An expression for the JSON value of `v`, a value of the field (or an item or map value of it). */
+function jsonValue(mb: ModuleBuilder, field: DescField, v: string): string {
   const name = mb.literal(String(field));
   if (field.message) {
     if (isLeafWkt(field.message)) return `jw_jsonWkt(${mb.constant(field.message)}, ${v})`;
@@ -25,16 +27,14 @@ function valueText(mb: ModuleBuilder, field: DescField, v: string): string {
   }
   if (field.enum) {
     const names: Record<number, string> = {};
-    for (const value of field.enum.values) {
-      if (!(value.number in names)) names[value.number] = JSON.stringify(field.enum.value[value.number].jsonName);
-    }
+    for (const value of field.enum.values) names[value.number] = field.enum.value[value.number].jsonName;
     return `jw_jsonEnum(${v}, ${mb.constant(names)}, ${name})`;
   }
   switch (field.scalar!) {
     case ScalarType.STRING:
-      return `(typeof ${v} === "string" ? JSON.stringify(${v}) : jw_badJsonValue(${name}, ${v}))`;
+      return `(typeof ${v} === "string" ? ${v} : jw_badJsonValue(${name}, ${v}))`;
     case ScalarType.BOOL:
-      return `jw_jsonBool(${v}, ${name})`;
+      return `(typeof ${v} === "boolean" ? ${v} : jw_badJsonValue(${name}, ${v}))`;
     case ScalarType.BYTES:
       return `jw_jsonBytes(${v}, ${name})`;
     case ScalarType.DOUBLE:
@@ -47,23 +47,21 @@ function valueText(mb: ModuleBuilder, field: DescField, v: string): string {
     case ScalarType.SFIXED64:
       return `jw_jsonInt64(${v}, ${name})`;
     default:
-      return `(typeof ${v} === "number" && (${v} | 0) === ${v} ? "" + ${v} : jw_jsonInt(${v}, ${name}))`;
+      return `(typeof ${v} === "number" ? ${v} : jw_badJsonValue(${name}, ${v}))`;
   }
 }
 
 function genField(mb: ModuleBuilder, field: DescField): string {
-  const key = JSON.stringify(field.jsonName) + ":";
-  // The separator is decided at run time: s is "{" until the first field is written.
-  const open = (suffix: string) => `s += s.length > 1 ? ${str("," + key + suffix)} : ${str(key + suffix)};`;
+  const key = `j[${str(field.jsonName)}]`;
   const local = str(field.localName);
   switch (field.fieldKind) {
     case "list":
-      return `a = m[${local}]; if (a.length > 0) { ${open("[")} for (i = 0; i < a.length; i++) { if (i > 0) s += ","; v = a[i]; s += ${valueText(mb, field, "v")}; } s += "]"; }`;
+      return `a = m[${local}]; if (a.length > 0) { o = []; for (i = 0; i < a.length; i++) { v = a[i]; o.push(${jsonValue(mb, field, "v")}); } ${key} = o; }`;
     case "map":
-      // Object.keys order, like the object protobuf-es builds: the same keys, inserted in that order.
-      return `a = m[${local}]; ks = Object.keys(a); if (ks.length > 0) { ${open("{")} for (i = 0; i < ks.length; i++) { if (i > 0) s += ","; v = a[ks[i]]; s += JSON.stringify(ks[i]) + ":" + ${valueText(mb, field, "v")}; } s += "}"; }`;
+      // Keys in Object.keys order, set as own properties ("__proto__" included), like protobuf-es.
+      return `a = m[${local}]; ks = Object.keys(a); if (ks.length > 0) { o = {}; for (i = 0; i < ks.length; i++) { k = ks[i]; v = a[k]; v = ${jsonValue(mb, field, "v")}; if (k === "__proto__") br_setOwn(o, k, v); else o[k] = v; } ${key} = o; }`;
     default:
-      return presence(mb, field, "JSON", `${open("")} s += ${valueText(mb, field, "v")};`);
+      return presence(mb, field, "JSON", `${key} = ${jsonValue(mb, field, "v")};`);
   }
 }
 
@@ -72,8 +70,9 @@ function genWriter(mb: ModuleBuilder, desc: DescMessage, name: string): string {
   const check = fields.length > 0 ? `if (m.$typeName !== ${str(desc.typeName)}) jw_foreignMessage(${str(String(fields[0]))}, m.$typeName);` : "";
   return `function ${name}(m) {
   ${check}
-  let s = "{", v, a, i, ks;
+  const j = {};
+  let v, a, i, ks, k, o;
   ${fields.map((f) => genField(mb, f)).join("\n  ")}
-  return s + "}";
+  return j;
 }`;
 }

@@ -39,8 +39,15 @@ function isSet(field: DescField): string {
     case ScalarType.FLOAT:
       // +0 is unset, -0 is set (Object.is semantics without the call).
       return "v !== 0 || 1 / v < 0";
+    case ScalarType.INT64:
+    case ScalarType.UINT64:
+    case ScalarType.SINT64:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      // protobuf-es compares loosely (0, 0n and "0" are all unset); bigint first, as loose
+      // comparison of a bigint with a number is slow.
+      return '(typeof v === "bigint" ? v !== 0n : v != 0)';
     default:
-      // Loose comparison, like protobuf-es: 0, 0n and "0" are all unset.
       return "v != 0";
   }
 }

@@ -172,8 +172,13 @@ export function readDouble(b: Uint8Array, p: number): number {
 const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Longest string decoded by the JavaScript ASCII loop; longer ones go to the native decoder. */
-const ASCII_LOOP_MAX = 24;
+/**
+ * Strings up to this length are built by concatenation: V8 keeps strings under 13 characters flat, so
+ * concatenation is cheapest there; longer ones would become ropes that are slow to read later.
+ */
+const CONCAT_MAX = 12;
+/** Strings up to this length are built from an array of codes (as protobuf-es); longer ones natively. */
+const CODES_MAX = 32;
 
 /**
  * The string in `b[start, end)`. With `validate`, invalid UTF-8 throws (proto3 and editions'
@@ -181,7 +186,7 @@ const ASCII_LOOP_MAX = 24;
  */
 export function readString(b: Uint8Array, start: number, end: number, validate: boolean): string {
   const len = end - start;
-  if (len <= ASCII_LOOP_MAX) {
+  if (len <= CONCAT_MAX) {
     let s = "";
     for (let i = start; i < end; i++) {
       const c = b[i];
@@ -189,6 +194,15 @@ export function readString(b: Uint8Array, start: number, end: number, validate: 
       s += String.fromCharCode(c);
     }
     return s;
+  }
+  if (len <= CODES_MAX) {
+    const codes = new Array<number>(len);
+    for (let i = 0; i < len; i++) {
+      const c = b[start + i];
+      if (c > 0x7f) return (validate ? strict : lenient).decode(b.subarray(start, end));
+      codes[i] = c;
+    }
+    return String.fromCharCode.apply(String, codes);
   }
   return (validate ? strict : lenient).decode(b.subarray(start, end));
 }

@@ -163,13 +163,19 @@ export function writeFixed64(b: Uint8Array, p: number, v: unknown, signed: boole
   return writeFixed32(b, p + 4, w.hi);
 }
 
-/** Longest string measured and written by a JavaScript loop; longer ones use Buffer's native code. */
-const STRING_LOOP_MAX = 32;
+/**
+ * Strings shorter than this are measured and written by JavaScript loops. V8 keeps them flat; longer
+ * ones may be ropes (built by concatenation), which per-character access handles slowly, so they go to
+ * Buffer's native code, which flattens them once.
+ */
+const STRING_LOOP_LIMIT = 13;
+/** Raw bytes up to this length are copied by a loop, longer ones by TypedArray.set. */
+const BYTES_LOOP_MAX = 32;
 
 /** UTF-8 bytes of a string; a lone surrogate counts 3 bytes (U+FFFD), as TextEncoder writes it. */
 export function utf8Length(s: string): number {
   const len = s.length;
-  if (len > STRING_LOOP_MAX) return Buffer.byteLength(s, "utf8");
+  if (len >= STRING_LOOP_LIMIT) return Buffer.byteLength(s, "utf8");
   let n = len;
   for (let i = 0; i < len; i++) {
     const c = s.charCodeAt(i);
@@ -184,24 +190,50 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/** UTF-8 encoding of a short string by a loop (lone surrogates become U+FFFD, as in TextEncoder). */
+function writeUtf8(b: Uint8Array, p: number, s: string): number {
+  const len = s.length;
+  for (let i = 0; i < len; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      b[p++] = c;
+    } else if (c < 0x800) {
+      b[p++] = 0xc0 | (c >> 6);
+      b[p++] = 0x80 | (c & 0x3f);
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < len && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+      b[p++] = 0xf0 | (c >> 18);
+      b[p++] = 0x80 | ((c >> 12) & 0x3f);
+      b[p++] = 0x80 | ((c >> 6) & 0x3f);
+      b[p++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+      b[p++] = 0xe0 | (c >> 12);
+      b[p++] = 0x80 | ((c >> 6) & 0x3f);
+      b[p++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return p;
+}
+
 /** Writes a string of `len` UTF-8 bytes (measured by utf8Length) into the output Buffer. */
 export function writeString(b: Buffer, p: number, s: string, len: number): number {
-  if (len === s.length) {
-    if (len <= STRING_LOOP_MAX) {
+  if (s.length < STRING_LOOP_LIMIT) {
+    if (len === s.length) {
       for (let i = 0; i < len; i++) b[p + i] = s.charCodeAt(i);
       return p + len;
     }
-    b.write(s, p, len, "latin1");
-    return p + len;
+    return writeUtf8(b, p, s);
   }
-  b.write(s, p, len, "utf8");
+  // All ASCII when the byte length equals the length: latin1 copies it byte for byte.
+  b.write(s, p, len, len === s.length ? "latin1" : "utf8");
   return p + len;
 }
 
 /** Writes raw bytes. */
 export function writeBytes(b: Uint8Array, p: number, v: Uint8Array): number {
   const len = v.length;
-  if (len <= STRING_LOOP_MAX) {
+  if (len <= BYTES_LOOP_MAX) {
     for (let i = 0; i < len; i++) b[p + i] = v[i];
   } else {
     b.set(v, p);

@@ -117,17 +117,58 @@ export function readString(json: unknown, field: string): string {
   return json;
 }
 
-// Canonical standard base64 (the form every encoder writes): Node's decoder gives the same bytes.
+// Standard base64 alphabet to 6-bit values; -1 for anything else (URL-safe letters, padding,
+// whitespace: those inputs go to protobuf-es's decoder).
+const BASE64 = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) BASE64["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i;
+
+/** Longest canonical base64 decoded by the JavaScript loop; longer ones by Node's native decoder. */
+const BASE64_LOOP_MAX = 64;
 const canonicalBase64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Canonical standard base64 (padded, no whitespace: what every encoder writes) decoded to bytes, or
+ * undefined for any other form. For canonical input all decoders agree, protobuf-es's included.
+ */
+function decodeCanonicalBase64(s: string): Uint8Array | undefined {
+  const len = s.length;
+  if ((len & 3) !== 0) return undefined;
+  const pad = s.charCodeAt(len - 1) === 61 ? (s.charCodeAt(len - 2) === 61 ? 2 : 1) : 0;
+  if (len > BASE64_LOOP_MAX) {
+    if (!canonicalBase64.test(s)) return undefined;
+    const buf = Buffer.from(s, "base64");
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  const out = new Uint8Array((len >> 2) * 3 - pad);
+  const full = len - (pad > 0 ? 4 : 0);
+  let o = 0;
+  for (let i = 0; i < full; i += 4) {
+    const a = BASE64[s.charCodeAt(i)] ?? -1;
+    const b = BASE64[s.charCodeAt(i + 1)] ?? -1;
+    const c = BASE64[s.charCodeAt(i + 2)] ?? -1;
+    const d = BASE64[s.charCodeAt(i + 3)] ?? -1;
+    if ((a | b | c | d) < 0) return undefined;
+    out[o++] = (a << 2) | (b >> 4);
+    out[o++] = ((b & 15) << 4) | (c >> 2);
+    out[o++] = ((c & 3) << 6) | d;
+  }
+  if (pad > 0) {
+    const a = BASE64[s.charCodeAt(full)] ?? -1;
+    const b = BASE64[s.charCodeAt(full + 1)] ?? -1;
+    const c = pad === 1 ? (BASE64[s.charCodeAt(full + 2)] ?? -1) : 0;
+    if ((a | b | c) < 0) return undefined;
+    out[o++] = (a << 2) | (b >> 4);
+    if (pad === 1) out[o++] = ((b & 15) << 4) | (c >> 2);
+  }
+  return out;
+}
 
 /** A bytes value: standard or URL-safe base64, padded or not; odd forms go to protobuf-es's decoder. */
 export function readBytes(json: unknown, field: string): Uint8Array {
   if (typeof json != "string") fieldError(field, `expected Uint8Array, got ${describe(json)}`);
   if (json === "") return new Uint8Array(0);
-  if ((json.length & 3) === 0 && canonicalBase64.test(json)) {
-    const buf = Buffer.from(json, "base64");
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
+  const bytes = decodeCanonicalBase64(json);
+  if (bytes !== undefined) return bytes;
   try {
     return base64Decode(json);
   } catch (e) {

@@ -1,54 +1,26 @@
-// Helpers the generated JSON encoders call. protobuf-es builds a JSON value and hands it to
-// JSON.stringify; the generated encoders write the string directly, so each helper returns exactly the
-// text JSON.stringify would produce for the value protobuf-es's toJson puts there (to-json.js), and
-// throws where toJson throws.
+// Helpers the generated JSON encoders call. Each returns exactly the JSON value protobuf-es's toJson
+// puts in its place (to-json.js), and throws where toJson throws.
 
 import { Buffer } from "node:buffer";
 import { toJson } from "@bufbuild/protobuf";
-import type { DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage, JsonValue } from "@bufbuild/protobuf";
 
 /** The error toJson raises for a value of the wrong type. */
 export function badJsonValue(field: string, value: unknown): never {
   throw new Error(`cannot encode ${field} to JSON: unexpected value of type ${typeof value}`);
 }
 
-/** A number as JSON.stringify writes it: NaN and infinities become null. */
-export function jsonNumber(v: number): string {
-  return Number.isFinite(v) ? "" + v : "null";
-}
-
-/** A 32-bit integer field value: toJson only checks the type. */
-export function jsonInt(v: unknown, field: string): string {
-  if (typeof v != "number") badJsonValue(field, v);
-  return Number.isFinite(v) ? "" + v : "null";
-}
-
 /** A float or double: NaN and infinities as the strings of the proto3 JSON mapping. */
-export function jsonFloat(v: unknown, field: string): string {
+export function jsonFloat(v: unknown, field: string): number | string {
   if (typeof v != "number") badJsonValue(field, v);
-  if (Number.isFinite(v)) return "" + v;
-  if (Number.isNaN(v)) return '"NaN"';
-  return v > 0 ? '"Infinity"' : '"-Infinity"';
+  if (Number.isFinite(v)) return v;
+  if (Number.isNaN(v)) return "NaN";
+  return v > 0 ? "Infinity" : "-Infinity";
 }
 
 /** A 64-bit integer: a decimal string. */
 export function jsonInt64(v: unknown, field: string): string {
-  if (typeof v == "bigint") return '"' + v + '"';
-  if (typeof v == "string") return JSON.stringify(v);
-  if (typeof v == "number" && Number.isInteger(v)) return '"' + v + '"';
-  badJsonValue(field, v);
-}
-
-/** A string value. */
-export function jsonString(v: unknown, field: string): string {
-  if (typeof v != "string") badJsonValue(field, v);
-  return JSON.stringify(v);
-}
-
-/** A bool value. */
-export function jsonBool(v: unknown, field: string): string {
-  if (v === true) return "true";
-  if (v === false) return "false";
+  if (typeof v == "bigint" || typeof v == "string" || (typeof v == "number" && Number.isInteger(v))) return v.toString();
   badJsonValue(field, v);
 }
 
@@ -56,19 +28,19 @@ export function jsonBool(v: unknown, field: string): string {
 export function jsonBytes(v: unknown, field: string): string {
   if (!(v instanceof Uint8Array)) badJsonValue(field, v);
   const buf = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  return '"' + buf.toString("base64") + '"';
+  return buf.toString("base64");
 }
 
-/** An enum value: the quoted JSON name from `names` (indexed by number), or the number if unknown. */
-export function jsonEnum(v: unknown, names: Record<number, string>, field: string): string {
+/** An enum value: its JSON name from `names` (indexed by number), or the number if unknown. */
+export function jsonEnum(v: unknown, names: Record<number, string>, field: string): number | string {
   if (typeof v != "number") throw new Error(`cannot encode ${field} to JSON: expected number, got ${typeof v}`);
   const name = names[v];
-  return name !== undefined ? name : jsonNumber(v);
+  return name !== undefined ? name : v;
 }
 
 /** A well-known type with a custom JSON form (Timestamp, Duration, FieldMask, wrappers), by protobuf-es. */
-export function jsonWkt(schema: DescMessage, v: any): string {
-  return JSON.stringify(toJson(schema, v));
+export function jsonWkt(schema: DescMessage, v: any): JsonValue {
+  return toJson(schema, v);
 }
 
 /** Thrown for a proto2 required field that is not set. */

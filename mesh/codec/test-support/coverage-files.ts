@@ -96,9 +96,12 @@ function proto3(): JsonObject {
         ],
       }),
       message({ name: "NoFields", fields: [] }),
-      // Delegated: JSON of an integer-like JSON name, Any, NullValue; both formats for Struct fields
-      // and unwrapped wrapper fields, and for a parent of such a message.
-      message({ name: "IntJsonName", fields: [{ name: "a", number: 1, type: "int32", jsonName: "123" }, { name: "b", number: 2, type: "string" }] }),
+      // JSON names that JSON.stringify orders first, and JSON names that collide with each other and
+      // with proto names (protoc would refuse these; protobuf-es takes them).
+      message({ name: "IntJsonName", fields: [{ name: "b", number: 1, type: "string" }, { name: "a", number: 2, type: "int32", jsonName: "123" }, { name: "c", number: 3, type: "int32", jsonName: "7" }] }),
+      message({ name: "Collide", fields: [{ name: "a", number: 1, type: "int32", jsonName: "x" }, { name: "b", number: 2, type: "int32", jsonName: "x" }, { name: "x", number: 3, type: "int32" }, { name: "y", number: 4, type: "string", jsonName: "a" }] }),
+      // Delegated: JSON of Any and NullValue; both formats for Struct fields and unwrapped wrapper
+      // fields, and for a parent of such a message.
       message({ name: "WithAny", fields: [{ name: "any", number: 1, type: ".google.protobuf.Any", kind: "message" }, { name: "n", number: 2, type: "int32" }] }),
       message({ name: "WithNull", fields: [{ name: "null", number: 1, type: ".google.protobuf.NullValue", kind: "enum" }, { name: "n", number: 2, type: "int32" }] }),
       message({ name: "WithStruct", fields: [{ name: "s", number: 1, type: ".google.protobuf.Struct", kind: "message" }, { name: "v", number: 2, type: ".google.protobuf.Value", kind: "message" }] }),
