@@ -1,8 +1,9 @@
 // The compileCodec API: caching, option checks, forced delegation, registries, and that what the
 // compiled codecs return is a real protobuf-es message and a Buffer the engine can send as is.
 
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { clone, create, equals, fromBinary, isMessage, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
+import { clone, create, equals, fromBinary, fromJsonString, isMessage, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { createRegistry } from "@bufbuild/protobuf";
 import { WeftOptionsError } from "../errors/index.ts";
 import { UnaryCallRequestSchema, UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
@@ -71,6 +72,13 @@ describe("compileCodec", () => {
     const response = create(UnaryCallResponseSchema);
     expect(() => codec.toBinary(response as never)).toThrow(/cannot use field weft.testing.v1.UnaryCallRequest.response_size with message weft.testing.v1.UnaryCallResponse/);
     expect(() => codec.toJsonString(response as never)).toThrow(/cannot use/);
+    expect(() => codec.fromBinary(new ArrayBuffer(2) as never)).toThrow(TypeError);
+  });
+
+  it("takes a non-string JSON argument the way protobuf-es does (JSON.parse coerces it)", () => {
+    const text = Buffer.from('{"responseSize":7}');
+    const expected = fromJsonString(UnaryCallRequestSchema, text as never);
+    expect(equals(UnaryCallRequestSchema, compileCodec(UnaryCallRequestSchema).fromJsonString(text as never), expected)).toBe(true);
   });
 
   it("delegates everything with mode 'delegate', with the same results", () => {
@@ -91,6 +99,26 @@ describe("compileCodec", () => {
     const message = fromBinary(schema, new Uint8Array([0xa2, 0x06, 0x02, 0x68, 0x69]));
     expect(codec.toJsonString(message)).toBe('{"[codec.test.v2.ext_value]":"hi"}');
     expect(compileCodec(schema).toJsonString(message)).toBe("{}");
+  });
+
+  it("falls back to protobuf-es where code generation is disallowed", () => {
+    const script = `
+      import { create, toBinary } from "@bufbuild/protobuf";
+      import { UnaryCallRequestSchema as S } from "./gen/weft/testing/v1/test_pb.ts";
+      import { compileCodec } from "./mesh/codec/index.ts";
+      const codec = compileCodec(S);
+      const m = create(S, { responseSize: 5 });
+      const same = Buffer.compare(codec.toBinary(m), toBinary(S, m)) === 0 && codec.fromBinary(toBinary(S, m)).responseSize === 5;
+      console.log(JSON.stringify({ mode: codec.mode, same }));`;
+    const out = execFileSync(process.execPath, ["--disallow-code-generation-from-strings", "--input-type=module", "-e", script], {
+      cwd: new URL("../../", import.meta.url),
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    const { mode, same } = JSON.parse(out) as { mode: { binary: { compiled: boolean; reason: string } }; same: boolean };
+    expect(mode.binary.compiled).toBe(false);
+    expect(mode.binary.reason).toMatch(/^code generation failed/);
+    expect(same).toBe(true);
   });
 
   it("reports the plan without compiling", () => {

@@ -133,7 +133,12 @@ function generate(schema: DescMessage, binary: boolean, json: boolean, ignoreUnk
   if (binary) {
     const decode = requireDecoder(mb, schema);
     const { size, write } = requireEncoder(mb, schema);
-    mb.add(`function fromBinary(bytes) { const m = ${create}(); ${decode}(m, bytes, 0, bytes.length, 1); return m; }
+    mb.add(`function fromBinary(bytes) {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError("cannot decode message " + ${typeName} + " from binary: expected a Uint8Array");
+  const m = ${create}();
+  ${decode}(m, bytes, 0, bytes.length, 1);
+  return m;
+}
 function toBinary(m) {
   const L = [];
   const z = ${size}(m, L);
@@ -148,6 +153,8 @@ function toBinary(m) {
     const read = requireJsonReader(mb, schema);
     const write = requireJsonWriter(mb, schema);
     mb.add(`function fromJsonString(text) {
+  // Anything but a string (a Buffer, say) goes to protobuf-es, which lets JSON.parse coerce it.
+  if (typeof text !== "string") return K_fromJsonString(text);
   let j;
   try { j = JSON.parse(text); } catch (e) { throw new Error("cannot decode message " + ${typeName} + " from JSON: " + (e instanceof Error ? e.message : String(e)), { cause: e }); }
   const m = ${create}();
@@ -157,6 +164,7 @@ function toBinary(m) {
   return m;
 }
 function toJsonString(m) { return JSON.stringify(${write}(m)); }`);
+    mb.constantNamed("K_fromJsonString", (text: string) => fromJsonString(schema, text, { ignoreUnknownFields }));
     entries.push("fromJsonString", "toJsonString");
   }
   return mb.build<Partial<Codecs>>(`{ ${entries.join(", ")} }`);

@@ -28,6 +28,7 @@ export function str(s: string): string {
 export class ModuleBuilder {
   readonly #constants: unknown[] = [];
   readonly #constantIds = new Map<unknown, string>();
+  readonly #names = new Map<number, string>();
   readonly #messages: DescMessage[] = [];
   readonly #messageIds = new Map<DescMessage, number>();
   readonly #emitted = new Set<string>();
@@ -43,6 +44,12 @@ export class ModuleBuilder {
       this.#constantIds.set(value, id);
     }
     return id;
+  }
+
+  /** A closure constant under a chosen name. */
+  constantNamed(name: string, value: unknown): void {
+    this.#constants.push(value);
+    this.#names.set(this.#constants.length - 1, name);
   }
 
   /** A JavaScript expression for a primitive value (objects become constants). */
@@ -98,7 +105,7 @@ export class ModuleBuilder {
     for (const [prefix, mod] of Object.entries(helpers)) {
       for (const name of Object.keys(mod)) prelude.push(`const ${prefix}_${name} = H.${prefix}.${name};`);
     }
-    this.#constants.forEach((_, i) => prelude.push(`const k${i} = K[${i}];`));
+    this.#constants.forEach((_, i) => prelude.push(`const ${this.#names.get(i) ?? "k" + i} = K[${i}];`));
     prelude.push("const st = br_createReadState();");
     const source = `${prelude.join("\n")}\n${this.#parts.join("\n")}\nreturn ${result};`;
     if (process.env.CODEC_DUMP) console.log(source);

@@ -24,11 +24,34 @@ export function jsonInt64(v: unknown, field: string): string {
   badJsonValue(field, v);
 }
 
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/** Base64 of every 12-bit value: two characters per lookup. */
+const PAIRS = Array.from({ length: 4096 }, (_, i) => ALPHABET[i >> 6] + ALPHABET[i & 63]);
+/** Longest byte string encoded by the JavaScript loop; longer ones by Node's native encoder. */
+const BASE64_LOOP_MAX = 48;
+
 /** Bytes: standard base64 with padding, the encoding protobuf-es writes. */
 export function jsonBytes(v: unknown, field: string): string {
   if (!(v instanceof Uint8Array)) badJsonValue(field, v);
-  const buf = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  return buf.toString("base64");
+  const len = v.length;
+  if (len > BASE64_LOOP_MAX) {
+    const buf = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    return buf.toString("base64");
+  }
+  let s = "";
+  const whole = len - (len % 3);
+  let i = 0;
+  for (; i < whole; i += 3) {
+    const bits = (v[i] << 16) | (v[i + 1] << 8) | v[i + 2];
+    s += PAIRS[bits >> 12] + PAIRS[bits & 4095];
+  }
+  if (len - whole === 1) {
+    s += PAIRS[v[i] << 4] + "==";
+  } else if (len - whole === 2) {
+    const bits = (v[i] << 16) | (v[i + 1] << 8);
+    s += PAIRS[bits >> 12] + ALPHABET[(bits >> 6) & 63] + "=";
+  }
+  return s;
 }
 
 /** An enum value: its JSON name from `names` (indexed by number), or the number if unknown. */
