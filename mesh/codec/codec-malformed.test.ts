@@ -1,15 +1,17 @@
 // Malformed and unusual input, generated: encodings of random messages corrupted byte by byte, and
 // JSON texts varied (other accepted spellings, wrong types, duplicate, escaped and unknown keys, bad
 // base64, lone surrogates). The compiled decoders must throw exactly when protobuf-es throws, and
-// otherwise return the same message.
+// otherwise return the same message. Likewise the encoders, for messages holding values of the wrong
+// JavaScript type.
 
 import { describe, expect, it } from "vitest";
 import { coverageFiles } from "./test-support/coverage-files.ts";
 import { genFiles, reachableMessages } from "./test-support/gen-schemas.ts";
-import { fuzzMalformed } from "./test-support/fuzz.ts";
+import { fuzzMalformed, fuzzWrongTypes } from "./test-support/fuzz.ts";
 
 const CASES = 80;
 const PER_CASE = 5;
+const WRONG_TYPE_CASES = 150;
 const schemas = reachableMessages([...(await genFiles()), ...coverageFiles()]);
 
 describe("compiled decoders on malformed input", () => {
@@ -21,6 +23,12 @@ describe("compiled decoders on malformed input", () => {
       expect(result.failure).toBeUndefined();
       accepted += result.accepted;
       rejected += result.rejected;
+    });
+  }
+
+  for (const schema of schemas) {
+    it(`${schema.typeName}: ${WRONG_TYPE_CASES} messages with a value of the wrong type encode like protobuf-es`, () => {
+      expect(fuzzWrongTypes(schema, WRONG_TYPE_CASES)).toBeUndefined();
     });
   }
 

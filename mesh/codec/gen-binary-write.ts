@@ -9,6 +9,7 @@ import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { str, Locals, type ModuleBuilder } from "./module-builder.ts";
 import { presence } from "./gen-presence.ts";
+import { requireCreate } from "./gen-create.ts";
 
 /** Schedules the size and write functions of a message; returns their names. */
 export function requireEncoder(mb: ModuleBuilder, desc: DescMessage): { size: string; write: string } {
@@ -81,7 +82,8 @@ function sizeValue(mb: ModuleBuilder, kind: ValueKind, v: string, acc: string, n
   if ("message" in kind) {
     const slot = locals.fresh("c");
     const len = locals.fresh("l");
-    return `${slot} = L.length; L.push(0, 0); ${len} = ${requireEncoder(mb, kind.message).size}(${v}, L); L[${slot}] = ${len}; L[${slot} + 1] = L.length; ${acc} += bw_varintSize(${len}) + ${len};`;
+    // protobuf-es writes an empty message for an undefined list item, map value or oneof value.
+    return `if (${v} === undefined) ${v} = ${requireCreate(mb, kind.message)}(); ${slot} = L.length; L.push(0, 0); ${len} = ${requireEncoder(mb, kind.message).size}(${v}, L); L[${slot}] = ${len}; L[${slot} + 1] = L.length; ${acc} += bw_varintSize(${len}) + ${len};`;
   }
   switch (kind.scalar) {
     case ScalarType.INT32:
@@ -125,7 +127,7 @@ function writeValue(mb: ModuleBuilder, kind: ValueKind, v: string, name: string,
   if ("message" in kind) {
     const len = locals.fresh("l");
     const next = locals.fresh("j");
-    return `${len} = L[k]; ${next} = L[k + 1]; ${varint(len)} p = ${requireEncoder(mb, kind.message).write}(${v}, b, p, L, k + 2); k = ${next};`;
+    return `if (${v} === undefined) ${v} = ${requireCreate(mb, kind.message)}(); ${len} = L[k]; ${next} = L[k + 1]; ${varint(len)} p = ${requireEncoder(mb, kind.message).write}(${v}, b, p, L, k + 2); k = ${next};`;
   }
   switch (kind.scalar) {
     case ScalarType.INT32:
@@ -200,9 +202,9 @@ function genField(mb: ModuleBuilder, field: DescField, size: boolean, locals: Lo
       const q = locals.fresh("q");
       const slot = locals.fresh("c");
       if (size) {
-        return `a = m[${local}]; if (a.length > 0) { ${slot} = L.length; L.push(0); ${q} = 0; for (i = 0; i < a.length; i++) { v = a[i]; ${value("v", q)} } L[${slot}] = ${q}; z += ${tagBytes(field.number, 2).length} + bw_varintSize(${q}) + ${q}; }`;
+        return `a = m[${local}]; if (a.length != 0) { ${slot} = L.length; L.push(0); ${q} = 0; for (i = 0; i < a.length; i++) { v = a[i]; ${value("v", q)} } L[${slot}] = ${q}; z += ${tagBytes(field.number, 2).length} + bw_varintSize(${q}) + ${q}; }`;
       }
-      return `a = m[${local}]; if (a.length > 0) { ${writeTag(field.number, 2)} ${q} = L[k++]; ${varint(q)} for (i = 0; i < a.length; i++) { v = a[i]; ${value("v", "")} } }`;
+      return `a = m[${local}]; if (a.length != 0) { ${writeTag(field.number, 2)} ${q} = L[k++]; ${varint(q)} for (i = 0; i < a.length; i++) { v = a[i]; ${value("v", "")} } }`;
     }
     case "map": {
       const keyKind: ValueKind = { scalar: field.mapKey };

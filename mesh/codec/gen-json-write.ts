@@ -11,6 +11,7 @@ import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { str, type ModuleBuilder } from "./module-builder.ts";
 import { presence } from "./gen-presence.ts";
 import { isLeafWkt } from "./codec-plan.ts";
+import { requireCreate } from "./gen-create.ts";
 
 /** Schedules the JSON value builder of a message; returns its name. */
 export function requireJsonWriter(mb: ModuleBuilder, desc: DescMessage): string {
@@ -22,8 +23,9 @@ export function requireJsonWriter(mb: ModuleBuilder, desc: DescMessage): string 
 function jsonValue(mb: ModuleBuilder, field: DescField, v: string): string {
   const name = mb.literal(String(field));
   if (field.message) {
+    // protobuf-es writes an empty message for an undefined list item, map value or oneof value.
     if (isLeafWkt(field.message)) return `jw_jsonWkt(${mb.constant(field.message)}, ${v})`;
-    return `${requireJsonWriter(mb, field.message)}(${v})`;
+    return `${requireJsonWriter(mb, field.message)}(${v} === undefined ? ${requireCreate(mb, field.message)}() : ${v})`;
   }
   if (field.enum) {
     const names: Record<number, string> = {};
@@ -56,7 +58,8 @@ function genField(mb: ModuleBuilder, field: DescField): string {
   const local = str(field.localName);
   switch (field.fieldKind) {
     case "list":
-      return `a = m[${local}]; if (a.length > 0) { o = []; for (i = 0; i < a.length; i++) { v = a[i]; o.push(${jsonValue(mb, field, "v")}); } ${key} = o; }`;
+      // A loose test, like protobuf-es: a non-array value with no length still writes [].
+      return `a = m[${local}]; if (a.length != 0) { o = []; for (i = 0; i < a.length; i++) { v = a[i]; o.push(${jsonValue(mb, field, "v")}); } ${key} = o; }`;
     case "map":
       // Keys in Object.keys order, set as own properties ("__proto__" included), like protobuf-es.
       return `a = m[${local}]; ks = Object.keys(a); if (ks.length > 0) { o = {}; for (i = 0; i < ks.length; i++) { k = ks[i]; v = a[k]; v = ${jsonValue(mb, field, "v")}; if (k === "__proto__") br_setOwn(o, k, v); else o[k] = v; } ${key} = o; }`;

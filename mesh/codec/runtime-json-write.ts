@@ -2,7 +2,7 @@
 // puts in its place (to-json.js), and throws where toJson throws.
 
 import { Buffer } from "node:buffer";
-import { toJson } from "@bufbuild/protobuf";
+import { create, toJson } from "@bufbuild/protobuf";
 import type { DescMessage, JsonValue } from "@bufbuild/protobuf";
 
 /** The error toJson raises for a value of the wrong type. */
@@ -63,7 +63,7 @@ export function jsonEnum(v: unknown, names: Record<number, string>, field: strin
 
 /** A well-known type with a custom JSON form (Timestamp, Duration, FieldMask, wrappers), by protobuf-es. */
 export function jsonWkt(schema: DescMessage, v: any): JsonValue {
-  return toJson(schema, v);
+  return toJson(schema, v === undefined ? create(schema) : v);
 }
 
 /** Thrown for a proto2 required field that is not set. */

@@ -3,10 +3,11 @@
 // number, and every failure message starts with the seed that reproduces it.
 
 import { toBinary, toJsonString } from "@bufbuild/protobuf";
+import type { Message } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { compileCodec } from "../compile-codec.ts";
 import { checkBinaryDecode, checkJsonDecode, checkMessage } from "./differential.ts";
-import { mutateBytes, mutateJson } from "./mutate.ts";
+import { mutateBytes, mutateJson, spoilMessage } from "./mutate.ts";
 import { randomMessage } from "./random-message.ts";
 import { Rng } from "./rng.ts";
 
@@ -75,4 +76,33 @@ export function fuzzMalformed(schema: DescMessage, cases: number, perCase: numbe
     }
   }
   return { failure: undefined, accepted, rejected };
+}
+
+/** One encoder's output as text, or "throws". */
+function outcome(encode: () => Uint8Array | string): string {
+  try {
+    const out = encode();
+    return typeof out === "string" ? out : Buffer.from(out).toString("hex");
+  } catch {
+    return "throws";
+  }
+}
+
+/**
+ * `cases` random messages of `schema` with one value of the wrong JavaScript type each: both encoders
+ * must give the same bytes and the same JSON text, or both throw.
+ */
+export function fuzzWrongTypes(schema: DescMessage, cases: number): string | undefined {
+  const codec = compileCodec(schema);
+  for (let i = 0; i < cases; i++) {
+    const seed = seedOf(i);
+    const rng = new Rng(seed);
+    const message = randomMessage(rng, schema, { maxDepth: 1, invalid: false }) as Message & Record<string, any>;
+    spoilMessage(rng, schema, message);
+    const binary = [outcome(() => toBinary(schema, message)), outcome(() => codec.toBinary(message))];
+    if (binary[0] !== binary[1]) return `seed ${seed}: toBinary protobuf-es ${binary[0]}, ours ${binary[1]}`;
+    const json = [outcome(() => toJsonString(schema, message)), outcome(() => codec.toJsonString(message))];
+    if (json[0] !== json[1]) return `seed ${seed}: toJsonString protobuf-es ${json[0]}, ours ${json[1]}`;
+  }
+  return undefined;
 }

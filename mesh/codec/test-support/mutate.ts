@@ -4,6 +4,7 @@
 // what protobuf-es accepts and rejects.
 
 import { protoSnakeCase } from "@bufbuild/protobuf/reflect";
+import type { DescMessage } from "@bufbuild/protobuf";
 import type { Rng } from "./rng.ts";
 
 /** One random corruption of a binary encoding: truncation, bit flips, byte overwrites, insertions. */
@@ -94,4 +95,22 @@ export function mutateJson(rng: Rng, text: string): string {
   const rate = rng.pick([0, 0.05, 0.15, 0.4]);
   const value = mutateValue(rng, JSON.parse(text), rate);
   return mutateText(rng, JSON.stringify(value));
+}
+
+/** Values of the wrong JavaScript type (or odd spellings) for any field. */
+const WRONG_VALUES: readonly unknown[] = [undefined, null, "5", " 7", "abc", "", "NaN", "1e3", "0x10", 1.5, -0, 5, 2 ** 40, NaN, Infinity, 5n, -1n, true, false, {}, [], new Uint8Array([1]), { $typeName: "x.Y" }];
+
+/**
+ * Puts a value of the wrong type somewhere in a message (in place): a singular field, a oneof value,
+ * a list item or the list itself, a map value or the map itself. protobuf-es's TypeScript types
+ * forbid all of these; plain JavaScript callers can still do it.
+ */
+export function spoilMessage(rng: Rng, schema: DescMessage, message: Record<string, any>): void {
+  if (schema.fields.length === 0) return;
+  const field = rng.pick(schema.fields);
+  const value = rng.pick(WRONG_VALUES);
+  if (field.oneof) message[field.oneof.localName] = { case: field.localName, value };
+  else if (field.fieldKind === "list" && rng.bool(0.8)) message[field.localName].push(value);
+  else if (field.fieldKind === "map" && rng.bool(0.8)) message[field.localName][rng.pick(["1", "a", "true", "-5", "x y"])] = value;
+  else message[field.localName] = value;
 }
