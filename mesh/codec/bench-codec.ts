@@ -1,6 +1,7 @@
 // Micro-benchmark of the compiled codecs against protobuf-es, both directions of both formats, for the
 // UnaryCall pair of weft.testing.v1 and a catalogue page of shop.catalog.v1 (20 products with text,
-// prices and tags). Not a test. Run: node mesh/codec/bench-codec.ts [--rounds N]
+// prices and tags; once with ASCII descriptions, once with a non-ASCII character in them, which sends
+// both libraries' strings through the UTF-8 paths). Not a test. Run: node mesh/codec/bench-codec.ts [--rounds N]
 // Each row alternates protobuf-es and compiled rounds of ~40 ms and reports the median ns/op of each,
 // so a busy machine slows both sides alike; the ratio is the figure to read.
 
@@ -71,22 +72,26 @@ function bench<D extends DescMessage>(label: string, schema: D, message: Message
 const body = new Uint8Array(16);
 const request = create(UnaryCallRequestSchema, { responseSize: 16, payload: { body } });
 const response = create(UnaryCallResponseSchema, { payload: { body } });
-const page = create(ListProductsResponseSchema, {
-  products: Array.from({ length: 20 }, (_, i) => ({
-    id: `prod-${1000 + i}`,
-    name: `Product number ${i}`,
-    description: "A sturdy, well-made thing that does what it says, in several colours — with a warranty.",
-    category: i % 2 ? "kitchen" : "garden",
-    priceCents: BigInt(999 + i * 250),
-    tags: ["new", "sale", `t${i}`],
-  })),
-  nextPageToken: "cGFnZS0y",
-  totalSize: 240,
-});
+/** A catalogue page of 20 products; the description is ASCII or has one non-ASCII character. */
+function page(description: string) {
+  return create(ListProductsResponseSchema, {
+    products: Array.from({ length: 20 }, (_, i) => ({
+      id: `prod-${1000 + i}`,
+      name: `Product number ${i}`,
+      description,
+      category: i % 2 ? "kitchen" : "garden",
+      priceCents: BigInt(999 + i * 250),
+      tags: ["new", "sale", `t${i}`],
+    })),
+    nextPageToken: "cGFnZS0y",
+    totalSize: 240,
+  });
+}
 
 bench("UnaryCallRequest", UnaryCallRequestSchema, request);
 bench("UnaryCallResponse", UnaryCallResponseSchema, response);
-bench("ListProductsResponse (20)", ListProductsResponseSchema, page);
+bench("ListProductsResponse (20, ASCII)", ListProductsResponseSchema, page("A sturdy, well-made thing that does what it says, in several colours - with a warranty."));
+bench("ListProductsResponse (20, UTF-8)", ListProductsResponseSchema, page("A sturdy, well-made thing that does what it says, in several colours — with a warranty."));
 
 // The brief's pairings: decode the request and encode the response (created per call) in binary,
 // and decode the request from JSON.
