@@ -108,7 +108,6 @@ export class ModuleBuilder {
     this.#constants.forEach((_, i) => prelude.push(`const ${this.#names.get(i) ?? "k" + i} = K[${i}];`));
     prelude.push("const st = br_createReadState();");
     const source = `${prelude.join("\n")}\n${this.#parts.join("\n")}\nreturn ${result};`;
-    if (process.env.CODEC_DUMP) console.log(source);
     return new Function("H", "K", source)(helpers, this.#constants) as T;
   }
 }
