@@ -77,8 +77,9 @@ export class EndpointPool {
    */
   pick(service: string, kind: TransportKind, tried: readonly string[] | undefined): EndpointState | undefined {
     const endpoints = this.#discovery.endpoints(service);
-    const now = performance.now();
-    const wall = Date.now();
+    // Clocks are read only when needed: ejection checks only once something was ever ejected.
+    const outliers = this.#outliers !== undefined && this.#outliers.ejections.length > 0 ? this.#outliers : undefined;
+    const wall = outliers === undefined ? 0 : Date.now();
     // Reused between calls (pick is synchronous and returns an element, never the array).
     const fresh = this.#scratch;
     fresh.length = 0;
@@ -88,23 +89,27 @@ export class EndpointPool {
     for (const endpoint of endpoints) {
       if (!endpoint.ready || !reachableBy(endpoint, kind)) continue;
       reachable++;
-      const state = this.#state(endpoint, now);
+      const state = this.#state(endpoint);
       if (tried !== undefined && tried.includes(endpoint.instanceId)) (repeat ??= []).push(state);
-      else if (this.#outliers?.isEjected(endpoint.instanceId, wall)) (ejected ??= []).push(state);
+      else if (outliers?.isEjected(endpoint.instanceId, wall)) (ejected ??= []).push(state);
       else fresh.push(state);
     }
     if (reachable === 0) return undefined;
     const pool = fresh.length > 0 ? fresh : ejected ?? repeat ?? [];
+    if (pool.length === 1) return pool[0];
     if (this.#options.balancer.policy === "round-robin") {
       const n = (this.#roundRobin.get(service) ?? 0) + 1;
       this.#roundRobin.set(service, n);
       return pool[n % pool.length];
     }
-    return pickP2C(pool, now, this.#options.balancer) as EndpointState | undefined;
+    return pickP2C(pool, performance.now(), this.#options.balancer) as EndpointState | undefined;
   }
 
-  /** Runs one unary attempt on `state`, keeping its statistics and health. */
-  async unary<I extends DescMessage, O extends DescMessage>(
+  /**
+   * Runs one unary attempt on `state`, keeping its statistics and health. Written with then() rather
+   * than async/await: it wraps every attempt, so it should add one promise, not an async frame.
+   */
+  unary<I extends DescMessage, O extends DescMessage>(
     state: EndpointState,
     kind: TransportKind,
     method: DescMethodUnary<I, O>,
@@ -118,23 +123,31 @@ export class EndpointPool {
     state.stats.outstanding++;
     state.attempts++;
     const started = performance.now();
+    let pending: Promise<UnaryResponse<I, O>>;
     try {
-      const res = await transport.unary(method, signal, timeoutMs, header, input, contextValues);
-      const now = performance.now();
-      state.stats.observe(now - started, now);
-      this.#outliers?.onSuccess(state.endpoint.instanceId);
-      return res;
+      pending = transport.unary(method, signal, timeoutMs, header, input, contextValues);
     } catch (e) {
-      // A stream cancelled though nobody asked for it means the connection broke under it (the
-      // instance died): report that as UNAVAILABLE rather than a misleading CANCELED.
-      const err = e instanceof ConnectError && e.code === Code.Canceled && signal?.aborted !== true
-        ? new ConnectError("the connection to the endpoint broke during the call", Code.Unavailable, undefined, undefined, e)
-        : e;
-      this.#onError(state, err, started);
-      throw err;
-    } finally {
-      state.stats.outstanding--;
+      pending = Promise.reject(e);
     }
+    return pending.then(
+      (res) => {
+        const now = performance.now();
+        state.stats.outstanding--;
+        state.stats.observe(now - started, now);
+        this.#outliers?.onSuccess(state.endpoint.instanceId);
+        return res;
+      },
+      (e: unknown) => {
+        state.stats.outstanding--;
+        // A stream cancelled though nobody asked for it means the connection broke under it (the
+        // instance died): report that as UNAVAILABLE rather than a misleading CANCELED.
+        const err = e instanceof ConnectError && e.code === Code.Canceled && signal?.aborted !== true
+          ? new ConnectError("the connection to the endpoint broke during the call", Code.Unavailable, undefined, undefined, e)
+          : e;
+        this.#onError(state, err, started);
+        throw err;
+      },
+    );
   }
 
   /** Opens a streaming call on `state` (no retries: the messages may have been consumed). */
@@ -206,12 +219,12 @@ export class EndpointPool {
     return service === undefined ? 1 : this.#discovery.endpoints(service).length;
   }
 
-  #state(endpoint: Endpoint, now: number): EndpointState {
+  #state(endpoint: Endpoint): EndpointState {
     let state = this.#states.get(endpoint.instanceId);
     if (state === undefined) {
       state = {
         endpoint,
-        stats: new EndpointStats(this.#averageLatency(now), this.#options.balancer.decayMs),
+        stats: new EndpointStats(this.#averageLatency(performance.now()), this.#options.balancer.decayMs),
         attempts: 0,
         failures: 0,
         transports: new Map(),
