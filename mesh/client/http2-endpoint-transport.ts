@@ -39,8 +39,9 @@ export function createHttp2EndpointTransport(endpoint: Endpoint, options: Http2E
   });
   let closed = false;
   return {
-    unary: (...args) => transport.unary(...args),
-    stream: (...args) => transport.stream(...args),
+    // Bound, not `(...args) => transport.unary(...args)`: rest parameters allocate an array per call.
+    unary: transport.unary.bind(transport),
+    stream: transport.stream.bind(transport),
     close(graceful) {
       if (closed) return;
       closed = true;

@@ -4,7 +4,7 @@
 // AsyncLocalStorage: it holds no state of its own, only what each call puts in its async scope.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Interceptor } from "@connectrpc/connect";
+import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 
 /** The inbound call an outbound call is made for. */
 export interface InboundCall {
@@ -56,8 +56,31 @@ export function createInboundCallInterceptor(): Interceptor {
     const current = inbound.getStore();
     // Already recorded by the server itself (NATS RPC server).
     if (current !== undefined && (req as { [INBOUND_CALL]?: InboundCall })[INBOUND_CALL] === current) return next(req);
-    const timeoutMs = timeoutFromHeaders(req.header);
-    const call: InboundCall = { deadlineAt: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, signal: req.signal };
-    return inbound.run(call, () => next(req));
+    return inbound.run(new RequestInboundCall(req), next, req);
   };
+}
+
+// The inbound call of a request, read only if the handler makes a mesh call: reading the request's
+// headers and signal up front made a lazy server (Weft's host) build both for every call, and abort
+// the signal at the end of each (7% of a server's CPU in profiles).
+class RequestInboundCall implements InboundCall {
+  readonly #req: UnaryRequest | StreamRequest;
+  readonly #receivedAt = Date.now();
+  #deadlineAt: number | undefined | null = null;
+
+  constructor(req: UnaryRequest | StreamRequest) {
+    this.#req = req;
+  }
+
+  get deadlineAt(): number | undefined {
+    if (this.#deadlineAt === null) {
+      const timeoutMs = timeoutFromHeaders(this.#req.header);
+      this.#deadlineAt = timeoutMs === undefined ? undefined : this.#receivedAt + timeoutMs;
+    }
+    return this.#deadlineAt;
+  }
+
+  get signal(): AbortSignal {
+    return this.#req.signal;
+  }
 }

@@ -16,8 +16,9 @@ export function createWeftEndpointTransport(endpoint: Endpoint, options: Http2En
     idleTimeoutMs: options.idleConnectionTimeoutMs,
   });
   return {
-    unary: (...args) => transport.unary(...args),
-    stream: (...args) => transport.stream(...args),
+    // Bound, not `(...args) => transport.unary(...args)`: rest parameters allocate an array per call.
+    unary: transport.unary.bind(transport),
+    stream: transport.stream.bind(transport),
     // Weft's transport closes gracefully only; an endpoint that vanished has no live calls worth keeping.
     close: () => transport.close(),
   };
