@@ -43,7 +43,7 @@ export interface WrittenResults {
 }
 
 const NOTES: readonly string[] = [
-  "All servers serve weft.testing.v1.TestService/UnaryCall for the same request (16-byte payload in, 16-byte payload asked back); every server runs in its own child process pinned to the server core (when taskset exists), started fresh for every run.",
+  "All servers serve weft.testing.v1.TestService/UnaryCall for the same request (16-byte payload in, 16-byte payload asked back); every server runs in its own child process pinned to the server core (when taskset exists), started fresh for every run. Every server and client process, peers and Weft alike, runs with the V8 flags Weft's host sets for itself (--no-allocation-site-pretenuring, see mesh/host/gc-tuning.ts), so no side gets a GC setting the others lack.",
   "The two ceilings (raw node:http2, raw node:http) check the request framing (gRPC frame header / JSON.parse) and answer a fixed, byte-identical response without a protobuf codec: nothing on that transport can be faster.",
   "Verification: a decoded UnaryCall over the scenario's protocol before and after the load; h2load: every request done, succeeded, 2xx, and exactly one 25-byte response frame of DATA per completed call (a gRPC error is trailers-only, so it shows up as missing bytes); autocannon: every response 2xx with the exact expected body (--expectBody), no errors or timeouts; client drivers check every decoded response. A run with any problem is marked failed and has no number.",
   "Warm-up runs of the same generator precede each measured run and are verified too, but not counted.",

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { AUTOCANNON_FLAGS, checkAutocannon, runAutocannon } from "./autocannon.ts";
 import { BENCH_PATH, grpcResponseFrame, jsonRequestBody, jsonResponseBody } from "./bench-request.ts";
 import { checkH2load, GRPC_HEADERS, H2LOAD_FLAGS, h2loadAvailable, H2LOAD_PATH, runH2load } from "./h2load.ts";
+import { SERVER_V8_FLAGS } from "../../mesh/host/gc-tuning.ts";
 import { CpuWindow, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, startChild, type StartedServer } from "./processes.ts";
 import { summarizeProfile, type ProfileSummary } from "./profile-summary.ts";
 import type { RunResult } from "./results.ts";
@@ -29,9 +30,14 @@ export interface RunSettings {
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** `node --cpu-prof` flags writing `<dir>/<name>.cpuprofile`, or none. */
-function profileFlags(dir: string | undefined, name: string): string[] {
-  return dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-name", `${name}.cpuprofile`];
+/**
+ * Node flags of every benchmark process, peers and Weft alike: the V8 settings Weft's host runs with
+ * (mesh/host/gc-tuning.ts), so no server is judged with a GC setting another one does not get; then
+ * `node --cpu-prof` flags writing `<dir>/<name>.cpuprofile` when profiling.
+ */
+function childNodeFlags(dir: string | undefined, name: string): string[] {
+  const prof = dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-name", `${name}.cpuprofile`];
+  return [...SERVER_V8_FLAGS, ...prof];
 }
 
 /** Summarizes a profile written by a child that has exited, or undefined if there is none. */
@@ -75,7 +81,7 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
   const base = `${scenario.id.replace("/", "-")}-run${run}`;
   let server: StartedServer | undefined;
   try {
-    const started = await startChild(scenario.server, ["--mode", scenario.mode], SERVER_CORE, profileFlags(settings.profileDir, `${base}-server`));
+    const started = await startChild(scenario.server, ["--mode", scenario.mode], SERVER_CORE, childNodeFlags(settings.profileDir, `${base}-server`));
     if (started.kind === "unavailable") return { run, status: "unavailable", problems: [], reason: started.reason };
     server = started;
     const check = scenario.mode === "h2" ? checkGrpcCall : checkConnectJsonCall;
@@ -84,7 +90,7 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
 
     const measured =
       scenario.client !== undefined
-        ? await measureClient(scenario.client, server, settings, profileFlags(settings.profileDir, `${base}-client`))
+        ? await measureClient(scenario.client, server, settings, childNodeFlags(settings.profileDir, `${base}-client`))
         : scenario.group === "grpc"
           ? await measureH2load(server, settings)
           : await measureAutocannon(server, settings);

@@ -13,6 +13,7 @@ import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine }
 import { HostError, HostErrorCode } from "./errors.ts";
 import { createFallbackRoute } from "./http-fallback.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
+import { applyServerV8Flags } from "./gc-tuning.ts";
 import { createCallGate } from "./host-interceptors.ts";
 import { InFlightTracker } from "./in-flight.ts";
 import { createJsonLogger, type HostLogger } from "./logger.ts";
@@ -102,6 +103,7 @@ class WeftHost implements Host {
 
   constructor(options: HostOptions) {
     this.options = resolveHostOptions(options);
+    if (this.options.tuneGc) applyServerV8Flags();
     this.#engine = this.options.engine ?? createWeftEngine();
     this.#logger = this.options.logger ?? createJsonLogger("weft.host");
     this.#drainSequence.add({ name: "health-not-serving", phase: "announce", run: () => this.#healthRegistry.setAllNotServing() });

@@ -22,6 +22,7 @@ describe("resolveHostOptions", () => {
       maxConcurrentStreams: 100,
       drainGraceMs: hostDefaults.drainGraceMs,
       interceptors: [],
+      tuneGc: true,
     });
     expect(resolved.instanceId).toMatch(/^[0-9a-f-]{36}$/);
     expect(resolveHostOptions({}).instanceId).not.toBe(resolved.instanceId);
@@ -53,6 +54,7 @@ describe("resolveHostOptions", () => {
     ["engine", { engine: {} }],
     ["logger", { logger: { error() {} } }],
     ["instanceId", { instanceId: "" }],
+    ["tuneGc", { tuneGc: "yes" }],
   ];
   it.each(bad)("rejects a bad %s with WEFT_ERR_HOST_OPTIONS naming the field", (field, options) => {
     const err = errorOf(options);

@@ -48,6 +48,11 @@ export interface HostOptions {
   drainGraceMs?: number;
   /** Connect interceptors run around every call (in-process transport included), outermost first. Default []. */
   interceptors?: readonly Interceptor[];
+  /**
+   * Tune V8 for serving RPCs: turns off allocation-site pretenuring for the whole process (see
+   * gc-tuning.ts; ~6% less CPU per call measured). Default true; false leaves V8's flags alone.
+   */
+  tuneGc?: boolean;
   /** A unique id for this process, reported by AdminService.GetStatus. Default: a random UUID. */
   instanceId?: string;
   /** The build version reported by AdminService.GetStatus. Default "0.0.0-dev". */
@@ -81,6 +86,7 @@ export interface ResolvedHostOptions {
   readonly idleTimeoutMs: number;
   readonly drainGraceMs: number;
   readonly interceptors: readonly Interceptor[];
+  readonly tuneGc: boolean;
   readonly instanceId: string;
   readonly version: string;
   readonly engine: WireEngine | undefined;
@@ -99,6 +105,7 @@ export const hostDefaults = {
   maxTimeoutMs: 300_000,
   idleTimeoutMs: 120_000,
   drainGraceMs: 25_000,
+  tuneGc: true,
   version: "0.0.0-dev",
 } as const;
 
@@ -122,6 +129,13 @@ function str(options: HostOptions, field: keyof HostOptions, fallback: string): 
   const value = options[field];
   if (value === undefined) return fallback;
   if (typeof value !== "string" || value.length === 0) fail(field, `must be a non-empty string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function bool(options: HostOptions, field: keyof HostOptions, fallback: boolean): boolean {
+  const value = options[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") fail(field, `must be true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -173,6 +187,7 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     idleTimeoutMs: int(options, "idleTimeoutMs", hostDefaults.idleTimeoutMs, 1, 2 ** 31 - 1),
     drainGraceMs: int(options, "drainGraceMs", hostDefaults.drainGraceMs, 0, 2 ** 31 - 1),
     interceptors: Object.freeze([...interceptors]),
+    tuneGc: bool(options, "tuneGc", hostDefaults.tuneGc),
     instanceId: str(options, "instanceId", "") || randomUUID(),
     version: str(options, "version", hostDefaults.version),
     engine: options.engine,
