@@ -39,7 +39,7 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
   let nats: NatsRpcClient | undefined;
   const makeTransport = (endpoint: Parameters<typeof createHttp2EndpointTransport>[0], kind: TransportKind): EndpointTransport => {
     if (kind === "nats") {
-      nats ??= createNatsRpcClient({ nc: o.nc!, interceptors: o.interceptors, defaultTimeoutMs: o.natsDefaultTimeoutMs });
+      nats ??= createNatsRpcClient({ nc: o.nc!, interceptors: o.interceptors, defaultTimeoutMs: o.natsDefaultTimeoutMs, streamWindow: o.natsStreamWindow });
       return nats.endpoint(endpoint);
     }
     if (o.grpcTransport !== undefined) return o.grpcTransport(endpoint);

@@ -1,9 +1,18 @@
-// Connect over NATS request/reply, client side: one inbox subscription per mesh client, requests
-// published to the chosen instance's own subject (so the balancer, not NATS, picks the instance), and
-// replies matched by reply slot and checked by call id. No per-request subscription, promise chain or
-// stack trace beyond the minimum; messages are encoded by the compiled codecs of mesh/codec.
+// Connect over NATS request/reply, client side: requests published to the chosen instance's own
+// subject (so the balancer, not NATS, picks the instance), replies received on one inbox per mesh
+// client (nats-reply-inbox.ts), matched by reply slot and checked by call id. No per-request subscription, promise chain or
+// stack trace beyond the minimum; messages are encoded by the compiled codecs of mesh/codec. Unary and
+// server-streaming calls (nats-stream-client.ts); client and bidi streams are not carried over NATS.
 
-import { create, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  create,
+  isMessage,
+  type DescMessage,
+  type DescMethodServerStreaming,
+  type DescMethodStreaming,
+  type DescMethodUnary,
+  type MessageInitShape,
+} from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -11,17 +20,21 @@ import {
   createContextValues,
   type ContextValues,
   type Interceptor,
+  type StreamRequest,
+  type StreamResponse,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { compileCodec, type MessageCodec } from "../codec/index.ts";
 import type { Endpoint } from "../discovery/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 import { REFUSED_HEADER } from "../resilience/index.ts";
 import type { EndpointTransport } from "./endpoint-transport.ts";
-import { ReplySlots } from "./nats-reply-slots.ts";
-import { CALL_ID_MASK, encodeRequest, metadataOf, parseReply, type ReplyEnvelope } from "./nats-rpc-protocol.ts";
+import { ReplyInbox, type PendingUnary } from "./nats-reply-inbox.ts";
+import { CALL_ID_MASK, encodeRequest } from "./nats-rpc-protocol.ts";
+import { NatsClientStream } from "./nats-stream-client.ts";
+import { CONTROL_TOKEN, encodeControl } from "./nats-stream-control.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
@@ -35,8 +48,13 @@ export interface NatsRpcClientOptions {
   readonly nc: NatsConnection;
   /** Interceptors run around every attempt. Default none. */
   readonly interceptors?: readonly Interceptor[];
-  /** Bound on a call that has no deadline, in milliseconds (NATS never reports a lost reply). Default 30000. */
+  /**
+   * Bound on a call that has no deadline, in milliseconds (NATS never reports a lost reply): the whole
+   * unary call, or the wait for each message of a stream. Default 30000.
+   */
   readonly defaultTimeoutMs?: number;
+  /** Messages a server stream may send ahead of its consumer. Default 32. */
+  readonly streamWindow?: number;
 }
 
 const TIMEOUT_KEY = createContextKey<number | undefined>(undefined, { description: "weft nats attempt timeout" });
@@ -44,41 +62,6 @@ const TIMEOUT_KEY = createContextKey<number | undefined>(undefined, { descriptio
 interface Codecs {
   readonly input: MessageCodec<DescMessage>;
   readonly output: MessageCodec<DescMessage>;
-}
-
-interface Pending {
-  readonly callId: number;
-  readonly instanceId: string;
-  readonly method: DescMethodUnary;
-  readonly output: MessageCodec<DescMessage>;
-  readonly resolve: (res: UnaryResponse) => void;
-  readonly reject: (err: unknown) => void;
-  readonly expiresAt: number;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
-/** A reply without metadata; its (empty) headers and trailers are created on first read. A class: an
- * object literal with getters costs closures per call (7% of a NATS client's CPU in profiles). */
-class BareResponse implements UnaryResponse {
-  readonly stream = false as const;
-  readonly service: DescMethodUnary["parent"];
-  readonly method: DescMethodUnary;
-  readonly message: UnaryResponse["message"];
-  #header: Headers | undefined;
-  #trailer: Headers | undefined;
-  constructor(method: DescMethodUnary, message: UnaryResponse["message"]) {
-    this.service = method.parent;
-    this.method = method;
-    this.message = message;
-  }
-  get header(): Headers {
-    return (this.#header ??= new Headers());
-  }
-  get trailer(): Headers {
-    return (this.#trailer ??= new Headers());
-  }
 }
 
 /** The shared NATS RPC client of one mesh client; hands out per-endpoint transports. */
@@ -97,90 +80,42 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
   if (!Number.isInteger(defaultTimeoutMs) || defaultTimeoutMs < 1) {
     throw new WeftOptionsError(OPTIONS, `options.defaultTimeoutMs must be a positive integer, got ${String(defaultTimeoutMs)}`);
   }
+  const streamWindow = options.streamWindow ?? 32;
+  if (!Number.isInteger(streamWindow) || streamWindow < 1) {
+    throw new WeftOptionsError(OPTIONS, `options.streamWindow must be a positive integer, got ${String(streamWindow)}`);
+  }
   const interceptors = [...(options.interceptors ?? [])];
-  const inbox = createInbox();
-  const prefixLength = inbox.length + 1;
-  // Calls waiting for a reply, by reply slot (see nats-reply-slots.ts).
-  const pending = new Map<number, Pending>();
-  const slots = new ReplySlots();
+  const inbox = new ReplyInbox(nc);
   const codecs = new Map<DescMethodUnary, Codecs>();
   let nextCallId = 0;
-
-  // Ends a call: `done` when nothing more can arrive on its slot (reply, no-responders, not sent),
-  // otherwise (deadline, cancel, close) its slot is retired so a late reply cannot answer another call.
-  function settle(slot: number, done = false): Pending | undefined {
-    const p = pending.get(slot);
-    if (p === undefined) return undefined;
-    pending.delete(slot);
-    if (done) slots.release(slot);
-    else slots.retire();
-    if (p.timer !== undefined) clearTimeout(p.timer);
-    if (p.onAbort !== undefined) p.signal!.removeEventListener("abort", p.onAbort);
-    return p;
-  }
-
-  function onReply(msg: Msg): void {
-    const slot = Number(msg.subject.slice(prefixLength));
-    const p = pending.get(slot);
-    if (p === undefined) return; // late reply after a deadline or cancel
-    const data = msg.data;
-    if (data.length === 0 && msg.headers?.code === 503) {
-      settle(slot, true);
-      p.reject(new ConnectError("no responders on the instance's subject", Code.Unavailable, { [REFUSED_HEADER]: "no-responders" }));
-      return;
-    }
-    let reply: ReplyEnvelope;
-    try {
-      reply = parseReply(data);
-    } catch (cause) {
-      // Not ours to trust: retire the slot in case the real reply still comes.
-      settle(slot);
-      p.reject(new ConnectError("malformed reply (an instance speaking another protocol version?)", Code.Internal, undefined, undefined, cause));
-      return;
-    }
-    if (reply.callId !== p.callId) return; // a stray reply for an earlier user of the slot
-    settle(slot, true);
-    if (reply.error !== undefined) {
-      p.reject(reply.error);
-      return;
-    }
-    let message;
-    try {
-      message = p.output.fromBinary(reply.body);
-    } catch (cause) {
-      p.reject(new ConnectError("cannot decode the response", Code.Internal, undefined, undefined, cause));
-      return;
-    }
-    if (reply.header === undefined && reply.trailer === undefined) {
-      // Most replies carry no metadata: create the Headers objects only if someone reads them.
-      p.resolve(new BareResponse(p.method, message));
-      return;
-    }
-    const { header, trailer } = metadataOf(reply.header, reply.trailer);
-    p.resolve({ stream: false, service: p.method.parent, method: p.method, header, trailer, message });
-  }
-
-  const sub = nc.subscribe(`${inbox}.*`, {
-    callback: (err, msg) => {
-      if (err === null) onReply(msg);
-    },
-  });
-
-  // Bounds calls that have no deadline, without a timer each.
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const [slot, p] of pending) {
-      if (p.timer === undefined && p.expiresAt <= now) {
-        settle(slot)?.reject(new ConnectError("no reply within the default timeout", Code.DeadlineExceeded));
-      }
-    }
-  }, 1000);
-  sweeper.unref();
 
   function codecsOf(method: DescMethodUnary): Codecs {
     let c = codecs.get(method);
     if (c === undefined) codecs.set(method, (c = { input: compileCodec(method.input), output: compileCodec(method.output) }));
     return c;
+  }
+
+  // The envelope and message of a call; throws a ConnectError when the message cannot be encoded.
+  function encodeCall(codec: MessageCodec<DescMessage>, message: unknown, timeoutMs: number | undefined, header: HeadersInit | undefined, window?: number) {
+    const callId = (nextCallId = (nextCallId + 1) & CALL_ID_MASK);
+    try {
+      const timeout = timeoutMs === undefined ? undefined : Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.floor(timeoutMs)));
+      const metadata = header === undefined ? undefined : header instanceof Headers ? header : new Headers(header);
+      return { callId, payload: encodeRequest(callId, timeout, metadata, codec.toBinary(message as never), window) };
+    } catch (cause) {
+      throw new ConnectError("cannot encode the request", Code.Internal, undefined, undefined, cause);
+    }
+  }
+
+  // Publishes a request waiting on `slot`; undefined when sent, else the error (the handler never ran).
+  function publish(slot: number, subject: string, payload: Uint8Array): ConnectError | undefined {
+    try {
+      nc.publish(subject, payload, { reply: inbox.subject(slot) });
+      return undefined;
+    } catch (cause) {
+      inbox.settle(slot, true);
+      return new ConnectError("NATS connection unavailable", Code.Unavailable, { [REFUSED_HEADER]: "not-sent" }, undefined, cause);
+    }
   }
 
   function send(
@@ -194,18 +129,16 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
   ): Promise<UnaryResponse> {
     if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
     const { input, output } = codecsOf(method);
-    const callId = (nextCallId = (nextCallId + 1) & CALL_ID_MASK);
-    let payload: Uint8Array;
+    let call;
     try {
-      const timeout = timeoutMs === undefined ? undefined : Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.floor(timeoutMs)));
-      const metadata = header === undefined ? undefined : header instanceof Headers ? header : new Headers(header);
-      payload = encodeRequest(callId, timeout, metadata, input.toBinary(message));
-    } catch (cause) {
-      return Promise.reject(new ConnectError("cannot encode the request", Code.Internal, undefined, undefined, cause));
+      call = encodeCall(input, message, timeoutMs, header);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const slot = slots.take();
+    const { callId, payload } = call;
+    const slot = inbox.take();
     return new Promise<UnaryResponse>((resolve, reject) => {
-      const p: Pending = {
+      const p: PendingUnary = {
         callId,
         instanceId: endpoint.instanceId,
         method,
@@ -217,40 +150,81 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
         signal: undefined,
         onAbort: undefined,
       };
-      if (timeoutMs !== undefined) {
-        p.timer = setTimeout(() => {
-          settle(slot)?.reject(new ConnectError("the operation timed out", Code.DeadlineExceeded));
-        }, timeoutMs);
-      }
-      if (signal !== undefined) {
-        p.signal = signal;
-        p.onAbort = () => settle(slot)?.reject(ConnectError.from(signal.reason, Code.Canceled));
-        signal.addEventListener("abort", p.onAbort, { once: true });
-      }
-      pending.set(slot, p);
-      try {
-        nc.publish(subject, payload, { reply: `${inbox}.${slot}` });
-      } catch (cause) {
-        // Not sent at all (connection closed): the handler certainly never ran.
-        settle(slot, true);
-        reject(new ConnectError("NATS connection unavailable", Code.Unavailable, { [REFUSED_HEADER]: "not-sent" }, undefined, cause));
-      }
+      inbox.wait(slot, p, timeoutMs, signal);
+      const notSent = publish(slot, subject, payload);
+      if (notSent !== undefined) reject(notSent);
     });
+  }
+
+  // Opens a server stream: one request message, then the stream's messages as its consumer takes them.
+  async function openStream(
+    endpoint: Endpoint,
+    subject: string,
+    method: DescMethodServerStreaming,
+    input: AsyncIterable<unknown>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+  ): Promise<StreamResponse> {
+    let request: unknown;
+    let count = 0;
+    for await (const m of input) {
+      request = m;
+      if (++count > 1) throw new ConnectError("a server-streaming call takes one request message", Code.InvalidArgument);
+    }
+    if (count === 0) throw new ConnectError("a server-streaming call needs a request message", Code.InvalidArgument);
+    if (signal?.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
+    const { input: inputCodec, output } = codecsOf(method as unknown as DescMethodUnary);
+    const message = isMessage(request, method.input) ? request : create(method.input, request as MessageInitShape<DescMessage>);
+    const { callId, payload } = encodeCall(inputCodec, message, timeoutMs, header, streamWindow);
+    const slot = inbox.take();
+    const replySubject = inbox.subject(slot);
+    const controlSubject = `${endpoint.natsSubject}.${CONTROL_TOKEN}`;
+    const stream = new NatsClientStream(callId, endpoint.instanceId, method, output, streamWindow, defaultTimeoutMs, {
+      control(messages) {
+        try {
+          nc.publish(controlSubject, encodeControl(callId, replySubject, messages));
+        } catch {
+          // The connection closed: the server gives up the stream when no credit comes.
+        }
+      },
+      finish: (done) => void inbox.settle(slot, done),
+    });
+    const response = stream.response();
+    inbox.wait(slot, stream, timeoutMs, signal);
+    const notSent = publish(slot, subject, payload);
+    if (notSent !== undefined) throw notSent;
+    return response;
   }
 
   return {
     endpoint(endpoint) {
       // "<instance subject>.<package.Service>.<Method>", built once per method.
-      const subjects = new Map<DescMethodUnary, string>();
-      const subjectOf = (method: DescMethodUnary): string => {
+      const subjects = new Map<DescMethodUnary | DescMethodStreaming, string>();
+      const subjectOf = (method: DescMethodUnary | DescMethodStreaming): string => {
         let subject = subjects.get(method);
         if (subject === undefined) subjects.set(method, (subject = `${endpoint.natsSubject}.${method.parent.typeName}.${method.name}`));
         return subject;
       };
       // Interceptors may replace the request object, so the timeout travels in its context values.
-      let chain = (req: UnaryRequest): Promise<UnaryResponse> => {
+      let chain = (req: UnaryRequest | StreamRequest): Promise<UnaryResponse | StreamResponse> => {
+        const timeout = req.contextValues.get(TIMEOUT_KEY);
+        if (req.stream) {
+          const method = req.method as DescMethodServerStreaming;
+          return openStream(endpoint, subjectOf(method), method, req.message, req.signal, timeout, req.header);
+        }
         const method = req.method as DescMethodUnary;
-        return send(endpoint, subjectOf(method), method, req.message, req.signal, req.contextValues.get(TIMEOUT_KEY), req.header);
+        return send(endpoint, subjectOf(method), method, req.message, req.signal, timeout, req.header);
+      };
+      // What the interceptors see of a call besides its kind and message; the attempt's timeout
+      // travels in the context values, since interceptors may replace the request object.
+      const requestFields = (m: DescMethodUnary | DescMethodStreaming, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, contextValues: ContextValues | undefined) => {
+        const values = contextValues ?? createContextValues();
+        values.set(TIMEOUT_KEY, timeoutMs);
+        return {
+          service: m.parent, requestMethod: "POST", url: `nats:${subjectOf(m)}`, signal: signal as AbortSignal,
+          header: header instanceof Headers ? header : new Headers(header), contextValues: values,
+        };
       };
       // The first interceptor is the outermost, as in connect-es; composed once per endpoint.
       for (let i = interceptors.length - 1; i >= 0; i--) chain = interceptors[i](chain as never) as never;
@@ -268,37 +242,34 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
           if (interceptors.length === 0) {
             return send(endpoint, subjectOf(m), m, message, signal, timeoutMs, header) as unknown as Promise<UnaryResponse<I, O>>;
           }
-          const req: UnaryRequest = {
-            stream: false,
-            service: method.parent,
-            method: m,
-            requestMethod: "POST",
-            url: `nats:${subjectOf(m)}`,
-            signal: signal as AbortSignal,
-            header: header instanceof Headers ? header : new Headers(header),
-            contextValues: contextValues ?? createContextValues(),
-            message,
-          };
-          req.contextValues.set(TIMEOUT_KEY, timeoutMs);
+          const req: UnaryRequest = { ...requestFields(m, signal, timeoutMs, header, contextValues), stream: false, method: m, message };
           return chain(req) as unknown as Promise<UnaryResponse<I, O>>;
         },
-        stream() {
-          return Promise.reject(new ConnectError("streaming calls are not supported over NATS; use the grpc transport", Code.Unimplemented));
+        stream<I extends DescMessage, O extends DescMessage>(
+          method: DescMethodStreaming<I, O>,
+          signal: AbortSignal | undefined,
+          timeoutMs: number | undefined,
+          header: HeadersInit | undefined,
+          input: AsyncIterable<MessageInitShape<I>>,
+          contextValues?: ContextValues,
+        ): Promise<StreamResponse<I, O>> {
+          if (method.methodKind !== "server_streaming") {
+            return Promise.reject(new ConnectError("client and bidi streaming calls are not carried over NATS; use the grpc transport", Code.Unimplemented));
+          }
+          const m = method as unknown as DescMethodServerStreaming;
+          if (interceptors.length === 0) {
+            return openStream(endpoint, subjectOf(m), m, input, signal, timeoutMs, header) as unknown as Promise<StreamResponse<I, O>>;
+          }
+          const req: StreamRequest = { ...requestFields(m, signal, timeoutMs, header, contextValues), stream: true, method: m, message: input as AsyncIterable<never> };
+          return chain(req) as unknown as Promise<StreamResponse<I, O>>;
         },
         close(graceful) {
-          if (graceful) return; // the instance drains: its replies still come
-          for (const [slot, p] of pending) {
-            if (p.instanceId === endpoint.instanceId) {
-              settle(slot)?.reject(new ConnectError("the instance went away during the call", Code.Unavailable));
-            }
-          }
+          if (!graceful) inbox.failInstance(endpoint.instanceId); // a drained instance still answers
         },
       };
     },
     close() {
-      clearInterval(sweeper);
-      sub.unsubscribe();
-      for (const slot of [...pending.keys()]) settle(slot)?.reject(new ConnectError("mesh client closed", Code.Unavailable, { [REFUSED_HEADER]: "not-sent" }));
+      inbox.close();
     },
   };
 }

@@ -4,13 +4,14 @@
 // the call is aborted), and the header objects are created on first use. The context is also the
 // call's InboundCall (deadline propagation), so running a handler in it allocates nothing more.
 
-import type { DescMethodUnary } from "@bufbuild/protobuf";
+import type { DescMethodServerStreaming, DescMethodUnary } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
   createContextValues,
   type ContextValues,
   type HandlerContext,
+  type StreamRequest,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
@@ -19,14 +20,14 @@ import { readMetadata } from "./nats-wire.ts";
 
 /** The context of one call over NATS; `finish()` releases its timer. */
 export class NatsHandlerContext implements HandlerContext, InboundCall {
-  readonly method: DescMethodUnary;
+  readonly method: DescMethodUnary | DescMethodServerStreaming;
   readonly service: DescMethodUnary["parent"];
   readonly requestMethod = "POST";
   readonly protocolName = "nats";
   /** Absolute deadline (Date.now() based), or undefined without one. */
   readonly deadlineAt: number | undefined;
   /** The request object handed to the interceptors (set by the server). */
-  request: UnaryRequest | undefined;
+  request: UnaryRequest | StreamRequest | undefined;
   /** The response object the handler produced (set by the server). */
   response: UnaryResponse | undefined;
   readonly #subject: string;
@@ -39,7 +40,7 @@ export class NatsHandlerContext implements HandlerContext, InboundCall {
   #values: ContextValues | undefined;
 
   /** `metadata` is the request's metadata block, decoded when a handler first reads the headers. */
-  constructor(method: DescMethodUnary, subject: string, metadata: Uint8Array | undefined, timeoutMs: number | undefined) {
+  constructor(method: DescMethodUnary | DescMethodServerStreaming, subject: string, metadata: Uint8Array | undefined, timeoutMs: number | undefined) {
     this.method = method;
     this.service = method.parent;
     this.#subject = subject;

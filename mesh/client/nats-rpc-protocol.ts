@@ -3,12 +3,17 @@
 // Request:  subject  <instance natsSubject>.<package.Service>.<Method>
 //           reply    <caller's inbox>.<slot> (see nats-reply-slots.ts)
 //           payload  envelope, then the request message in binary Protobuf:
-//                    u8 version (1) | u8 flags (1: deadline, 2: metadata) | varint call id
-//                    | [varint timeout ms] | [metadata] | message
-// Response: payload  u8 version (1) | u8 flags (1: error, 2: header metadata, 4: trailer metadata)
-//                    | varint call id (the request's) | [header metadata] | [trailer metadata]
+//                    u8 version (1) | u8 flags (1: deadline, 2: metadata, 4: server stream)
+//                    | varint call id | [varint timeout ms] | [metadata] | [varint window] | message
+// Response: payload  u8 version (1) | u8 flags (1: error, 2: header metadata, 4: trailer metadata,
+//                    8: stream message) | varint call id (the request's) | [varint seq]
+//                    | [header metadata] | [trailer metadata]
 //                    | message (success) or error: varint code | string message
 //                    | varint count | count x (string type | bytes value)
+// A unary call gets one response. A server-streaming call gets one response per message (flag 8, seq
+// 0, 1, ..., header metadata on the first), then one without flag 8 and without a message: the end,
+// with trailers or the error. The server sends at most `window` messages beyond those the caller
+// granted with credit (see nats-stream-control.ts); each message's seq lets the caller spot a loss.
 // metadata = varint count | count x (string key | string value), in order (keys lower case, values as
 // in HTTP: "-bin" keys carry base64). string and bytes = varint length | bytes (UTF-8 for strings).
 // Varints are unsigned LEB128 of at most 32 bits. No NATS headers: an envelope costs a few bytes and
@@ -37,9 +42,11 @@ export const ENVELOPE_VERSION = 1;
 
 const REQUEST_DEADLINE = 1;
 const REQUEST_METADATA = 2;
+const REQUEST_STREAM = 4;
 const REPLY_ERROR = 1;
 const REPLY_HEADER = 2;
 const REPLY_TRAILER = 4;
+const REPLY_STREAM_MESSAGE = 8;
 
 /** Call ids are varints of at most 4 bytes; they wrap. */
 export const CALL_ID_MASK = 0x0fffffff;
@@ -51,6 +58,8 @@ export interface RequestEnvelope {
   readonly timeoutMs: number | undefined;
   /** The request metadata block, decoded by readMetadata when a handler reads the headers. */
   readonly metadata: Uint8Array | undefined;
+  /** For a server-streaming call: messages the server may send before the caller grants more. */
+  readonly window: number | undefined;
   /** The request message. */
   readonly body: Uint8Array;
 }
@@ -68,11 +77,15 @@ class EnvelopeReader extends WireReader {
   }
 }
 
-/** Encodes a request envelope followed by the message. */
-export function encodeRequest(callId: number, timeoutMs: number | undefined, header: Headers | undefined, message: Uint8Array): Uint8Array {
+/** Encodes a request envelope followed by the message; `window` marks a server-streaming call. */
+export function encodeRequest(callId: number, timeoutMs: number | undefined, header: Headers | undefined, message: Uint8Array, window?: number): Uint8Array {
   const meta = header === undefined ? undefined : metadataPairs(header);
   let flags = 0;
   let size = 2 + varintSize(callId) + message.length;
+  if (window !== undefined) {
+    flags |= REQUEST_STREAM;
+    size += varintSize(window);
+  }
   if (timeoutMs !== undefined) {
     flags |= REQUEST_DEADLINE;
     size += varintSize(timeoutMs);
@@ -87,6 +100,7 @@ export function encodeRequest(callId: number, timeoutMs: number | undefined, hea
   let p = writeVarint(b, 2, callId);
   if (timeoutMs !== undefined) p = writeVarint(b, p, timeoutMs);
   if (meta !== undefined) p = writeMetadata(b, p, meta.pairs);
+  if (window !== undefined) p = writeVarint(b, p, window);
   b.set(message, p);
   return b;
 }
@@ -97,15 +111,19 @@ export function parseRequest(data: Uint8Array): RequestEnvelope {
   const { flags, callId } = r;
   const timeoutMs = flags & REQUEST_DEADLINE ? r.varint() : undefined;
   const metadata = flags & REQUEST_METADATA ? r.metadataBlock() : undefined;
-  return { callId, timeoutMs, metadata, body: data.subarray(r.pos) };
+  const window = flags & REQUEST_STREAM ? r.varint() : undefined;
+  return { callId, timeoutMs, metadata, window, body: data.subarray(r.pos) };
 }
 
-/** Encodes a successful reply: envelope (with response metadata, if any) followed by the message. */
-export function encodeReply(callId: number, header: Headers | undefined, trailer: Headers | undefined, message: Uint8Array): Uint8Array {
+/**
+ * Encodes a successful reply: envelope (with response metadata, if any) followed by the message. With
+ * `seq`, a message of a server stream; the end of a stream is a reply without seq and message.
+ */
+export function encodeReply(callId: number, header: Headers | undefined, trailer: Headers | undefined, message: Uint8Array, seq?: number): Uint8Array {
   const h = header === undefined ? undefined : metadataPairs(header);
   const t = trailer === undefined ? undefined : metadataPairs(trailer);
-  const b = Buffer.allocUnsafe(replyHeadSize(callId, h, t) + message.length);
-  const p = writeReplyHead(b, callId, 0, h, t);
+  const b = Buffer.allocUnsafe(replyHeadSize(callId, h, t) + (seq === undefined ? 0 : varintSize(seq)) + message.length);
+  const p = writeReplyHead(b, callId, 0, h, t, seq);
   b.set(message, p);
   return b;
 }
@@ -137,10 +155,11 @@ function replyHeadSize(callId: number, h: Meta, t: Meta): number {
   return 2 + varintSize(callId) + (h?.size ?? 0) + (t?.size ?? 0);
 }
 
-function writeReplyHead(b: Buffer, callId: number, flags: number, h: Meta, t: Meta): number {
+function writeReplyHead(b: Buffer, callId: number, flags: number, h: Meta, t: Meta, seq?: number): number {
   b[0] = ENVELOPE_VERSION;
-  b[1] = flags | (h === undefined ? 0 : REPLY_HEADER) | (t === undefined ? 0 : REPLY_TRAILER);
+  b[1] = flags | (h === undefined ? 0 : REPLY_HEADER) | (t === undefined ? 0 : REPLY_TRAILER) | (seq === undefined ? 0 : REPLY_STREAM_MESSAGE);
   let p = writeVarint(b, 2, callId);
+  if (seq !== undefined) p = writeVarint(b, p, seq);
   if (h !== undefined) p = writeMetadata(b, p, h.pairs);
   if (t !== undefined) p = writeMetadata(b, p, t.pairs);
   return p;
@@ -149,6 +168,8 @@ function writeReplyHead(b: Buffer, callId: number, flags: number, h: Meta, t: Me
 /** A reply as read by the client. */
 export interface ReplyEnvelope {
   readonly callId: number;
+  /** The position of a server stream's message (0, 1, ...); undefined for a unary reply or a stream's end. */
+  readonly seq: number | undefined;
   /** Response header metadata block, if any. */
   readonly header: Uint8Array | undefined;
   /** Response trailer metadata block, if any. */
@@ -163,9 +184,10 @@ export interface ReplyEnvelope {
 export function parseReply(data: Uint8Array): ReplyEnvelope {
   const r = new EnvelopeReader(data);
   const { flags, callId } = r;
+  const seq = flags & REPLY_STREAM_MESSAGE ? r.varint() : undefined;
   const header = flags & REPLY_HEADER ? r.metadataBlock() : undefined;
   const trailer = flags & REPLY_TRAILER ? r.metadataBlock() : undefined;
-  if ((flags & REPLY_ERROR) === 0) return { callId, header, trailer, error: undefined, body: data.subarray(r.pos) };
+  if ((flags & REPLY_ERROR) === 0) return { callId, seq, header, trailer, error: undefined, body: data.subarray(r.pos) };
   const rawCode = r.varint();
   const code = rawCode >= 1 && rawCode <= 16 ? (rawCode as Code) : Code.Unknown;
   const message = r.string();
@@ -179,7 +201,7 @@ export function parseReply(data: Uint8Array): ReplyEnvelope {
     // A copy: the detail outlives the message buffer it came in.
     error.details.push({ type, value: r.bytesField().slice() });
   }
-  return { callId, header, trailer, error, body: data.subarray(r.pos) };
+  return { callId, seq, header, trailer, error, body: data.subarray(r.pos) };
 }
 
 /** Decodes metadata blocks into Connect response headers and trailers. */

@@ -1,18 +1,28 @@
-// Connect over NATS request/reply, server side: serves unary methods of registered services on this
-// instance's own subject, running the same interceptors and handler context as the HTTP/2 server.
+// Connect over NATS request/reply, server side: serves unary and server-streaming methods of
+// registered services on this instance's own subject, running the same interceptors and handler
+// context as the HTTP/2 server. Client and bidi streaming answer UNIMPLEMENTED over NATS.
 // The request callback does its work synchronously up to the handler and answers from the handler's
 // promise (or at once when it returns a message): no async function per call, as each await showed
 // up in profiles.
 
-import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
+import type { DescMethodServerStreaming, DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assertSubject } from "../discovery/subjects.ts";
-import { WeftOptionsError } from "../errors/index.ts";
+import { assertInt, WeftOptionsError } from "../errors/index.ts";
 import { runInInboundCall } from "./inbound-call.ts";
 import { NatsHandlerContext } from "./nats-handler-context.ts";
 import { encodeErrorReply, encodeReply, parseRequest, type RequestEnvelope } from "./nats-rpc-protocol.ts";
-import { unaryRoute, type UnaryHandler, type UnaryRoute } from "./nats-unary-route.ts";
+import {
+  serverStreamingRoute,
+  unaryRoute,
+  type ServerStreamingHandler,
+  type ServerStreamingRoute,
+  type UnaryHandler,
+  type UnaryRoute,
+} from "./nats-routes.ts";
+import { CONTROL_TOKEN, parseControl } from "./nats-stream-control.ts";
+import { ServerStream } from "./nats-stream-server.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
@@ -39,6 +49,11 @@ export interface NatsRpcServerOptions {
    * it (what createInboundCallInterceptor does for HTTP/2 servers). Default true.
    */
   readonly propagateDeadlines?: boolean;
+  /**
+   * How long a server stream waits for the caller to grant credit before giving up on it (a caller
+   * that died silently never does), in milliseconds. Default 30000.
+   */
+  readonly streamIdleTimeoutMs?: number;
 }
 
 /** A running NATS RPC server. */
@@ -62,19 +77,27 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
   const maxTimeoutMs = options.maxTimeoutMs ?? 0;
   const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
   const propagateDeadlines = options.propagateDeadlines ?? true;
+  const streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 30_000;
+  assertInt(OPTIONS, streamIdleTimeoutMs, "options.streamIdleTimeoutMs", 1);
   const interceptors = [...(options.interceptors ?? [])];
-  const routes = new Map<string, UnaryRoute | "streaming">();
+  const routes = new Map<string, UnaryRoute | ServerStreamingRoute | "unsupported">();
   for (const { service, impl } of options.services) {
     const spec = createServiceImplSpec(service, impl);
     for (const method of service.methods) {
       const m = spec.methods[method.localName];
       if (m === undefined) continue;
-      const route = m.kind === "unary" ? unaryRoute(m.method as DescMethodUnary, m.impl as UnaryHandler, interceptors) : "streaming";
+      const route = m.kind === "unary"
+        ? unaryRoute(m.method as DescMethodUnary, m.impl as UnaryHandler, interceptors)
+        : m.kind === "server_streaming"
+          ? serverStreamingRoute(m.method as DescMethodServerStreaming, m.impl as ServerStreamingHandler, interceptors)
+          : "unsupported";
       routes.set(`${service.typeName}.${method.name}`, route);
     }
   }
   const prefixLength = options.subject.length + 1;
   const active = new Set<NatsHandlerContext>();
+  // Server streams by reply subject, which is how the caller's control messages name them.
+  const streams = new Map<string, ServerStream>();
   let idle: (() => void) | undefined;
 
   function send(reply: string, data: Uint8Array): void {
@@ -93,6 +116,11 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     // Everything the reply needs is read now: a Msg is only guaranteed during its callback.
     const subject = msg.subject;
     const reply = msg.reply ?? "";
+    const key = subject.slice(prefixLength);
+    if (key === CONTROL_TOKEN) {
+      onControl(msg.data);
+      return;
+    }
     let envelope: RequestEnvelope;
     try {
       envelope = parseRequest(msg.data);
@@ -100,10 +128,15 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       refuse(reply, 0, new ConnectError("malformed request envelope", Code.InvalidArgument, undefined, undefined, cause));
       return;
     }
-    const route = routes.get(subject.slice(prefixLength));
-    if (route === undefined || route === "streaming") {
-      const message = route === undefined ? "method not found" : "streaming methods are not served over NATS";
+    const route = routes.get(key);
+    if (route === undefined || route === "unsupported") {
+      const message = route === undefined ? "method not found" : "client and bidi streaming methods are not served over NATS";
       refuse(reply, envelope.callId, new ConnectError(message, Code.Unimplemented));
+      return;
+    }
+    const streaming = route.kind === "server_streaming";
+    if (streaming !== (envelope.window !== undefined)) {
+      refuse(reply, envelope.callId, new ConnectError(`a ${streaming ? "server-streaming" : "unary"} method called as ${streaming ? "unary" : "a stream"}`, Code.Unimplemented));
       return;
     }
     let timeoutMs = envelope.timeoutMs !== undefined && envelope.timeoutMs > 0 ? envelope.timeoutMs : undefined;
@@ -121,6 +154,10 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
         input = route.input.fromBinary(envelope.body);
       } catch (cause) {
         throw new ConnectError("cannot decode the request", Code.InvalidArgument, undefined, undefined, cause);
+      }
+      if (route.kind === "server_streaming") {
+        startStream(context, route, reply, callId, input, envelope.window!);
+        return;
       }
       out = propagateDeadlines ? runInInboundCall(context, route.invoke, context, input) : route.invoke(context, input);
     } catch (err) {
@@ -162,6 +199,34 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       data = encodeErrorReply(callId, undefined, undefined, new ConnectError(err.rawMessage, err.code));
     }
     send(reply, data);
+  }
+
+  function startStream(context: NatsHandlerContext, route: ServerStreamingRoute, reply: string, callId: number, input: unknown, window: number): void {
+    if (reply === "") {
+      end(context); // nowhere to send the messages
+      return;
+    }
+    const stream = new ServerStream(context, callId, window);
+    streams.set(reply, stream);
+    const run = () => stream.run(route, input as never, (data) => send(reply, data), streamIdleTimeoutMs);
+    const done = propagateDeadlines ? runInInboundCall(context, run) : run();
+    void done.finally(() => {
+      if (streams.get(reply) === stream) streams.delete(reply);
+      end(context);
+    });
+  }
+
+  function onControl(data: Uint8Array): void {
+    let control;
+    try {
+      control = parseControl(data);
+    } catch {
+      return; // not a control message this server understands: nothing to answer to
+    }
+    const stream = streams.get(control.stream);
+    if (stream === undefined || stream.callId !== control.callId) return; // ended already
+    if (control.kind === "credit") stream.grant(control.messages);
+    else stream.cancel();
   }
 
   function end(context: NatsHandlerContext): void {

@@ -86,8 +86,13 @@ export interface MeshClientOptions {
   readonly balancer?: BalancerOptions;
   /** Bound outbound calls by the remaining deadline of the inbound call being handled. Default true. */
   readonly propagateDeadlines?: boolean;
-  /** Bound on a NATS call without a deadline, in milliseconds. Default 30000. */
+  /**
+   * Bound on a NATS call without a deadline, in milliseconds: the whole call for unary calls, the wait
+   * for each message of a server stream. Default 30000.
+   */
   readonly natsDefaultTimeoutMs?: number;
+  /** Messages a server stream over NATS may send ahead of its consumer (flow-control window). Default 32. */
+  readonly natsStreamWindow?: number;
 }
 
 /** Options with every default filled in. */
@@ -106,6 +111,7 @@ export interface ResolvedOptions {
   readonly balancer: Required<BalancerOptions>;
   readonly propagateDeadlines: boolean;
   readonly natsDefaultTimeoutMs: number;
+  readonly natsStreamWindow: number;
 }
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
@@ -178,5 +184,6 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     },
     propagateDeadlines,
     natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
+    natsStreamWindow: num(o.natsStreamWindow ?? 32, "options.natsStreamWindow", 1, 10_000, true),
   };
 }
