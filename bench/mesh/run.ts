@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
 
 interface Scenario {
   readonly id: string;
@@ -68,8 +69,10 @@ const TARGETS: Target[] = [
 const only = values.only?.split(",").map((s) => s.trim());
 const scenarios = ALL.filter((s) => only === undefined || only.some((o) => s.id === o || s.id.startsWith(`${o}/`)));
 
+// Every process, peers and Weft alike, runs with the V8 settings Weft's host applies to itself
+// (mesh/host/gc-tuning.ts), so that no side is judged with a GC setting the other does not get.
 function child(core: number, script: readonly string[], extra: readonly string[]): ChildProcess {
-  return spawn("taskset", ["-c", String(core), process.execPath, ...script, ...extra], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  return spawn("taskset", ["-c", String(core), process.execPath, ...SERVER_V8_FLAGS, ...script, ...extra], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
 }
 
 function firstJsonLine(proc: ChildProcess, accept: (o: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {

@@ -35,7 +35,13 @@ export interface UnaryRoute {
   readonly input: MessageCodec<DescMessage>;
   readonly output: MessageCodec<DescMessage>;
   /** Runs the interceptors and the handler; returns the response message. */
-  readonly invoke: (context: NatsHandlerContext, input: DescMessageShape) => Promise<DescMessageShape> | DescMessageShape;
+  /**
+   * Runs the interceptors and the handler. Its result (awaited if a promise) goes through `answer`,
+   * which turns it into the response message: one promise per call, not one per layer.
+   */
+  readonly invoke: (context: NatsHandlerContext, input: DescMessageShape) => unknown;
+  /** The response message of what `invoke` produced (see there). */
+  readonly answer: (context: NatsHandlerContext, result: unknown) => DescMessageShape;
 }
 
 /** A served server-streaming method. */
@@ -137,6 +143,10 @@ class NatsUnaryResponse implements UnaryResponse {
   }
 }
 
+function respond(context: NatsHandlerContext, output: DescMessage, m: unknown): UnaryResponse {
+  return (context.response = new NatsUnaryResponse(context, normalize(output, m)));
+}
+
 // The context a handler sees when an interceptor replaced the request: the call's, with the
 // request's own headers, signal and values.
 function mergedContext(c: NatsHandlerContext, req: UnaryRequest | StreamRequest): HandlerContext {
@@ -153,11 +163,7 @@ export function unaryRoute(method: DescMethodUnary, impl: UnaryHandler, intercep
   const codecs = { kind: "unary" as const, method, input: compileCodec(method.input), output: compileCodec(output) };
   if (interceptors.length === 0) {
     // No interceptors: the handler runs on the context directly, no request or response objects.
-    const invoke = (context: NatsHandlerContext, input: DescMessageShape) => {
-      const out = impl(input, context);
-      return out instanceof Promise ? out.then((m) => normalize(output, m)) : normalize(output, out);
-    };
-    return { ...codecs, invoke };
+    return { ...codecs, invoke: (context, input) => impl(input, context), answer: (_, m) => normalize(output, m) };
   }
   const handler = (req: UnaryRequest): Promise<UnaryResponse> => {
     const context = (req as UnaryRequest & { [CALL]?: NatsHandlerContext })[CALL];
@@ -170,25 +176,28 @@ export function unaryRoute(method: DescMethodUnary, impl: UnaryHandler, intercep
     } catch (err) {
       return Promise.reject(err); // interceptors expect a rejected promise, as from an async handler
     }
-    const respond = (m: unknown): UnaryResponse => (context.response = new NatsUnaryResponse(context, normalize(output, m)));
-    return out instanceof Promise ? out.then(respond) : Promise.resolve(respond(out));
+    // A closure only for an async handler: most answer at once.
+    if (out instanceof Promise) return out.then((m) => respond(context, output, m));
+    return Promise.resolve(respond(context, output, out));
   };
   // The first interceptor is the outermost, as in connect-es.
   let chain = handler;
   for (let i = interceptors.length - 1; i >= 0; i--) chain = interceptors[i](chain as never) as never;
-  const invoke = (context: NatsHandlerContext, input: DescMessageShape): Promise<DescMessageShape> => {
+  const invoke = (context: NatsHandlerContext, input: DescMessageShape): Promise<UnaryResponse> => {
     const request = new NatsUnaryRequest(context, input);
     context.request = request;
-    return chain(request).then((res) => {
-      if (res !== context.response) {
-        // An interceptor built its own response: its metadata is what goes back.
-        if (res.header !== context.responseHeader) res.header.forEach((v: string, k: string) => context.responseHeader.set(k, v));
-        if (res.trailer !== context.responseTrailer) res.trailer.forEach((v: string, k: string) => context.responseTrailer.set(k, v));
-      }
-      return res.message;
-    });
+    return chain(request);
   };
-  return { ...codecs, invoke };
+  const answer = (context: NatsHandlerContext, res: unknown): DescMessageShape => {
+    const r = res as UnaryResponse;
+    if (r !== context.response) {
+      // An interceptor built its own response: its metadata is what goes back.
+      if (r.header !== context.responseHeader) r.header.forEach((v: string, k: string) => context.responseHeader.set(k, v));
+      if (r.trailer !== context.responseTrailer) r.trailer.forEach((v: string, k: string) => context.responseTrailer.set(k, v));
+    }
+    return r.message;
+  };
+  return { ...codecs, invoke, answer };
 }
 
 /** Builds the route of a server-streaming method. */

@@ -174,10 +174,11 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     }
   }
 
-  function succeed(context: NatsHandlerContext, route: UnaryRoute, reply: string, callId: number, message: unknown): void {
+  function succeed(context: NatsHandlerContext, route: UnaryRoute, reply: string, callId: number, result: unknown): void {
     let data: Uint8Array;
     try {
-      data = encodeReply(callId, context.responseHeaderIfAny, context.responseTrailerIfAny, route.output.toBinary(message as never));
+      const message = route.answer(context, result);
+      data = encodeReply(callId, context.responseHeaderIfAny, context.responseTrailerIfAny, route.output.toBinary(message));
     } catch (cause) {
       fail(context, reply, callId, new ConnectError("cannot encode the response", Code.Internal, undefined, undefined, cause));
       return;
