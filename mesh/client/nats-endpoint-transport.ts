@@ -1,8 +1,9 @@
 // Connect over NATS request/reply, client side: requests published to the chosen instance's own
 // subject (so the balancer, not NATS, picks the instance), replies received on one inbox per mesh
-// client (nats-reply-inbox.ts), matched by reply slot and checked by call id. No per-request subscription, promise chain or
-// stack trace beyond the minimum; messages are encoded by the compiled codecs of mesh/codec. Unary and
-// server-streaming calls (nats-stream-client.ts); client and bidi streams are not carried over NATS.
+// client (nats-reply-inbox.ts), matched by reply slot and checked by call id. No per-request
+// subscription, promise chain or stack trace beyond the minimum; messages are encoded by the compiled
+// codecs of mesh/codec. Unary and server-streaming calls (nats-stream-client.ts); client and bidi
+// streams are not carried over NATS.
 
 import {
   create,
