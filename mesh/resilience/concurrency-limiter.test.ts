@@ -65,29 +65,4 @@ describe("adaptive concurrency limiter", () => {
     expect(idle.limit).toBe(50);
     expect(() => createConcurrencyLimiter({ minLimit: 10, maxLimit: 5 })).toThrow(/options.maxLimit/);
   });
-
-  it("refuses calls the event-loop guard refuses (CPU-bound overload), unless turned off", () => {
-    // Turns of 20 ms back to back for 100 ms: a CPU-bound standing queue the in-flight count never sees.
-    let t = 0;
-    let endTurn: (() => void) | undefined;
-    const eventLoopGuard = { now: () => t, afterTurn: (cb: () => void) => void (endTurn = cb) };
-    const l = createConcurrencyLimiter({ initialLimit: 10, eventLoopGuard });
-    const off = createConcurrencyLimiter({ initialLimit: 10, eventLoopGuard: false });
-    let refused = 0;
-    for (let turn = 0; turn < 10; turn++) {
-      for (let i = 0; i < 20; i++) {
-        for (const limiter of [l, off]) {
-          const a = limiter.tryAcquire();
-          if (a === undefined) refused++;
-          else limiter.release(a, true);
-        }
-        t += 1;
-      }
-      endTurn!();
-    }
-    // Turns 6-10 admit their first 4 calls only; the limiter without a guard admits all.
-    expect(l.refused).toBe(5 * 16);
-    expect(off.refused).toBe(0);
-    expect(refused).toBe(5 * 16);
-  });
 });

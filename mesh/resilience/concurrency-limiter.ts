@@ -8,11 +8,9 @@
 // moment (a GC pause, a noisy neighbour) moves it by at most one step.
 //
 // CPU-bound overload does not show in the number of calls in flight (a synchronous handler is admitted
-// and released within one event-loop turn), so the limiter also asks an event-loop guard
-// (event-loop-guard.ts), which caps the loop's turns once they have been long for a while.
+// and released within one event-loop turn): the event-loop guard (event-loop-guard.ts) sees that one.
 
 import { assertInt, assertNumber, WeftOptionsError } from "../errors/index.ts";
-import { createEventLoopGuard, type EventLoopGuardOptions } from "./event-loop-guard.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
@@ -41,12 +39,6 @@ export interface ConcurrencyLimiterOptions {
   readonly longWindows?: number;
   /** The clock, in milliseconds (tests set it). Default `performance.now`. */
   readonly now?: () => number;
-  /**
-   * Refusal of calls while the event loop runs a standing queue, for CPU-bound overload (see
-   * event-loop-guard.ts); false turns it off. Default: on, with the guard's defaults (once every turn
-   * has run 4 ms or more for 100 ms, calls arriving after 4 ms of their turn are refused).
-   */
-  readonly eventLoopGuard?: EventLoopGuardOptions | false;
 }
 
 /** An admission token; pass it back to release(). */
@@ -94,7 +86,6 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
   assertInt(OPTIONS, longWindows, "options.longWindows", 2);
   const now = options.now ?? (() => performance.now());
   if (typeof now !== "function") throw new WeftOptionsError(OPTIONS, "options.now must be a function");
-  const guard = options.eventLoopGuard === false ? undefined : createEventLoopGuard(options.eventLoopGuard);
 
   let limit = initialLimit;
   let inFlight = 0;
@@ -131,7 +122,7 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
 
   return {
     tryAcquire() {
-      if (inFlight >= Math.floor(limit) || (guard !== undefined && !guard.admit())) {
+      if (inFlight >= Math.floor(limit)) {
         refused++;
         return undefined;
       }

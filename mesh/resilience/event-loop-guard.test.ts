@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createEventLoopGuard } from "./event-loop-guard.ts";
+import { createEventLoopGuard, type GuardVerdict } from "./event-loop-guard.ts";
 
 // A clock and turn ends the test drives, so turn lengths are exact whatever the machine is doing.
 function fakeLoop() {
@@ -17,64 +17,91 @@ function fakeLoop() {
   };
 }
 
-/** One turn: `calls` calls `spacingMs` apart (each call's work), then the turn ends; returns admissions. */
-function turn(loop: ReturnType<typeof fakeLoop>, guard: ReturnType<typeof createEventLoopGuard>, calls: number, spacingMs: number): boolean[] {
-  const admitted: boolean[] = [];
+type Loop = ReturnType<typeof fakeLoop>;
+type Guard = ReturnType<typeof createEventLoopGuard>;
+
+/**
+ * One turn of `calls` calls of `costMs` each. Calls run inline take their time within the turn; deferred
+ * ones run after it (still on the loop, so the clock moves); each admitted call reports its cost.
+ */
+function turn(loop: Loop, guard: Guard, calls: number, costMs = 1): GuardVerdict[] {
+  const verdicts: GuardVerdict[] = [];
+  let deferred = 0;
   for (let i = 0; i < calls; i++) {
-    admitted.push(guard.admit());
-    loop.advance(spacingMs);
+    const v = guard.admit();
+    verdicts.push(v);
+    if (v === "run") loop.advance(costMs);
+    if (v === "defer") deferred++;
+    if (v !== "refuse") guard.record(costMs);
   }
   loop.endTurn();
-  return admitted;
+  loop.advance(deferred * costMs);
+  return verdicts;
+}
+
+const count = (vs: GuardVerdict[], v: GuardVerdict) => vs.filter((x) => x === v).length;
+
+/** A guard shedding after 100 ms of 20 ms turns (a CPU-bound standing queue). */
+function sheddingGuard(loop: Loop): Guard {
+  const guard = createEventLoopGuard({ maxTurnMs: 4, intervalMs: 100, now: loop.now, afterTurn: loop.afterTurn });
+  for (let i = 0; i < 5; i++) expect(count(turn(loop, guard, 20), "run")).toBe(20);
+  expect(guard.shedding).toBe(true);
+  return guard;
 }
 
 describe("event-loop guard", () => {
   it("lets a burst through: one long turn is not a standing queue", () => {
     const loop = fakeLoop();
     const guard = createEventLoopGuard({ now: loop.now, afterTurn: loop.afterTurn });
-    expect(turn(loop, guard, 30, 1).every(Boolean)).toBe(true);
-    loop.advance(1);
-    expect(turn(loop, guard, 2, 1).every(Boolean)).toBe(true);
+    expect(count(turn(loop, guard, 30), "run")).toBe(30);
+    expect(count(turn(loop, guard, 2), "run")).toBe(2);
     expect(guard.shedding).toBe(false);
   });
 
-  it("caps every turn at maxTurnMs once turns have been long for intervalMs", () => {
+  it("once turns have been long for intervalMs, admits maxTurnMs of work per turn, deferred, and refuses the rest", () => {
     const loop = fakeLoop();
-    const guard = createEventLoopGuard({ maxTurnMs: 4, intervalMs: 100, now: loop.now, afterTurn: loop.afterTurn });
-    // 20 ms turns back to back (a process falling behind a CPU-bound load): nothing refused before 100 ms.
-    for (let i = 0; i < 5; i++) expect(turn(loop, guard, 20, 1).every(Boolean)).toBe(true);
-    expect(guard.shedding).toBe(true);
-    // Now each turn admits its first 4 ms of calls and refuses the rest.
-    const admitted = turn(loop, guard, 20, 1);
-    expect(admitted.filter(Boolean).length).toBe(4);
-    expect(admitted.slice(0, 4).every(Boolean)).toBe(true);
+    const guard = sheddingGuard(loop);
+    // Calls of 1 ms: the first 4 of each turn start after the turn's I/O, the other 16 are refused at once.
+    const verdicts = turn(loop, guard, 20);
+    expect(verdicts.slice(0, 4)).toEqual(["defer", "defer", "defer", "defer"]);
+    expect(count(verdicts, "refuse")).toBe(16);
+    expect(guard.refused).toBe(16);
+    // The budget follows the calls' cost: at 2 ms, two per turn.
+    for (let i = 0; i < 30; i++) turn(loop, guard, 20, 2);
+    expect(count(turn(loop, guard, 20, 2), "defer")).toBe(2);
   });
 
-  it("stops when a turn ends short and restarts on the next long turn soon after", () => {
+  it("always admits a turn's first call, and does not let one slow sample close the door", () => {
     const loop = fakeLoop();
-    const guard = createEventLoopGuard({ maxTurnMs: 4, intervalMs: 100, now: loop.now, afterTurn: loop.afterTurn });
-    for (let i = 0; i < 6; i++) turn(loop, guard, 20, 1);
+    const guard = sheddingGuard(loop);
+    guard.record(500); // a GC pause inside a handler
+    expect(count(turn(loop, guard, 20), "defer")).toBeGreaterThanOrEqual(1);
+  });
+
+  it("stops once every turn's arrivals have fitted for intervalMs, and restarts on the next long turn soon after", () => {
+    const loop = fakeLoop();
+    const guard = sheddingGuard(loop);
+    // One quiet turn is not the end of an overload: arrivals come in bursts.
+    expect(count(turn(loop, guard, 3), "refuse")).toBe(0);
     expect(guard.shedding).toBe(true);
-    turn(loop, guard, 2, 1);
+    // 3 ms turns with nothing refused, for 100 ms: the queue is gone.
+    for (let i = 0; i < 40 && guard.shedding; i++) turn(loop, guard, 3);
     expect(guard.shedding).toBe(false);
     // One long turn within intervalMs of stopping is enough: an overload dipping for a moment.
-    turn(loop, guard, 20, 1);
+    turn(loop, guard, 20);
     expect(guard.shedding).toBe(true);
     // Long after, it takes a full interval again.
-    turn(loop, guard, 2, 1);
+    for (let i = 0; i < 40 && guard.shedding; i++) turn(loop, guard, 3);
     loop.advance(150);
-    turn(loop, guard, 20, 1);
+    expect(count(turn(loop, guard, 20), "run")).toBe(20);
     expect(guard.shedding).toBe(false);
   });
 
   it("forgets a standing queue after a pause between turns", () => {
     const loop = fakeLoop();
-    const guard = createEventLoopGuard({ maxTurnMs: 4, intervalMs: 100, now: loop.now, afterTurn: loop.afterTurn });
-    for (let i = 0; i < 6; i++) turn(loop, guard, 20, 1);
-    expect(guard.shedding).toBe(true);
+    const guard = sheddingGuard(loop);
     loop.advance(500);
-    // The first turn after the pause is not capped.
-    expect(turn(loop, guard, 20, 1).every(Boolean)).toBe(true);
+    expect(count(turn(loop, guard, 20), "run")).toBe(20);
     expect(guard.shedding).toBe(false);
   });
 

@@ -3,19 +3,22 @@
 // in flight stays near one however far behind the process falls: the queue is in the socket buffers
 // (or, past HTTP/2's stream limit, in the clients), not in the limiter. What does show is the loop
 // itself: every call that arrives while a turn runs is read by the next one, so a process that falls
-// behind runs ever longer turns. And a call's answer leaves only when its turn ends (responses are
-// flushed between turns), so a refusal waits out the rest of the previous turn and all of its own:
-// the length of the turns is the latency of everything, refusals included.
+// behind runs ever longer turns. And a call's answer leaves only when its turn's I/O is done (HTTP/2
+// flushes between the I/O phase and setImmediate callbacks), so the length of the turns is the
+// latency of everything, refusals included.
 //
-// The guard keeps turns short, in the manner of CoDel: a turn of at least `maxTurnMs` is a queue; when
-// every turn has been that long for `intervalMs` (a standing queue, not a burst), each call arriving
-// after its turn has run `maxTurnMs` is refused, until a turn ends shorter (the queue is gone). Each
-// turn then does about `maxTurnMs` of admitted work and answers the rest with refusals. Re-entering
-// within `intervalMs` of leaving takes one long turn, so an overload that dips for a moment does not
-// get a fresh interval of unbounded turns; a pause longer than `intervalMs` between turns starts over.
+// The guard works in the manner of CoDel. A turn of at least `maxTurnMs` is a queue; when every turn
+// has been that long for `intervalMs` (a standing queue, not a burst), the guard starts shedding:
+//   - each turn admits calls until their expected work (a running average of the synchronous time
+//     admitted calls took) fills `maxTurnMs`, and refuses the rest as they arrive;
+//   - admitted calls run after the turn's I/O (setImmediate), so the turn's refusals are flushed
+//     before any of its work: a refusal waits for about one turn, not two.
+// Shedding stops when every turn's arrivals have fitted (nothing refused) for `intervalMs`: the queue
+// is gone. Re-entering within `intervalMs` of stopping takes one long turn, so an overload that dips
+// for a moment does not get a fresh interval of unbounded turns; a pause longer than `intervalMs`
+// between turns starts over.
 //
-// A turn, here, runs from its first call to a setImmediate scheduled by that call (the end of the
-// loop's I/O phase, where responses are flushed).
+// A turn, here, runs from its first call to a setImmediate scheduled by that call.
 
 import { assertFunction, assertNumber } from "../errors/index.ts";
 
@@ -25,8 +28,8 @@ const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
 /** Options of {@link createEventLoopGuard}. */
 export interface EventLoopGuardOptions {
   /**
-   * Turns this long count as a queue; while shedding, a call arriving after its turn has run this
-   * long is refused, in milliseconds. A refusal waits about twice this long. Default 4.
+   * Turns this long count as a queue; while shedding, the work admitted per turn, in milliseconds.
+   * A refusal waits about this long, an accepted call about twice as long. Default 4.
    */
   readonly maxTurnMs?: number;
   /**
@@ -40,13 +43,26 @@ export interface EventLoopGuardOptions {
   readonly afterTurn?: (callback: () => void) => void;
 }
 
+/**
+ * What to do with a call: start it now, start it after the current turn's I/O (shedding: the turn's
+ * refusals go out first), or refuse it.
+ */
+export type GuardVerdict = "run" | "defer" | "refuse";
+
 /** An event-loop guard (one per process: there is one loop). */
 export interface EventLoopGuard {
-  /** Whether a call arriving now may start. */
-  admit(): boolean;
-  /** Whether calls are being refused (a standing queue of long turns). */
+  /** Decides about a call arriving now. */
+  admit(): GuardVerdict;
+  /** Reports how long an admitted call's synchronous part took (its handler up to the first await), in ms. */
+  record(syncMs: number): void;
+  /** Whether the guard is shedding (a standing queue of long turns). */
   readonly shedding: boolean;
+  /** Calls refused so far. */
+  readonly refused: number;
 }
+
+/** Weight of each new sample in the running average of a call's synchronous time. */
+const COST_SMOOTHING = 0.1;
 
 /** Creates an event-loop guard. */
 export function createEventLoopGuard(options: EventLoopGuardOptions = {}): EventLoopGuard {
@@ -61,11 +77,18 @@ export function createEventLoopGuard(options: EventLoopGuardOptions = {}): Event
 
   // Start of the current turn (its first call), or -1 between turns.
   let turnStart = -1;
-  // Start of the run of back-to-back long turns, or -1.
+  let lastTurnEnd = Number.NEGATIVE_INFINITY;
+  // While shedding: calls admitted, their expected work, and calls refused in the current turn.
+  let turnAdmitted = 0;
+  let turnWork = 0;
+  let turnRefused = 0;
+  // Start of the run of long turns, or -1.
   let longSince = -1;
   let shedding = false;
   let leftAt = Number.NEGATIVE_INFINITY;
-  let lastTurnEnd = Number.NEGATIVE_INFINITY;
+  let lastRefusal = Number.NEGATIVE_INFINITY;
+  let costMs = 0;
+  let refused = 0;
 
   function stopShedding(t: number): void {
     longSince = -1;
@@ -78,30 +101,58 @@ export function createEventLoopGuard(options: EventLoopGuardOptions = {}): Event
   function endTurn(): void {
     const t = now();
     lastTurnEnd = t;
-    if (t - turnStart < maxTurnMs) stopShedding(t);
-    else {
+    if (shedding) {
+      // Every arrival has fitted in its turn's budget for an interval: the queue is gone. (One turn is
+      // not enough: arrivals come in bursts, and a turn run without a budget undoes the work of many.)
+      if (turnRefused > 0) lastRefusal = t;
+      else if (t - lastRefusal >= intervalMs) stopShedding(t);
+    } else if (t - turnStart < maxTurnMs) {
+      longSince = -1;
+    } else {
       if (longSince < 0) longSince = turnStart;
-      if (!shedding && (t - longSince >= intervalMs || t - leftAt < intervalMs)) shedding = true;
+      if (t - longSince >= intervalMs || t - leftAt < intervalMs) {
+        shedding = true;
+        lastRefusal = t;
+      }
     }
     turnStart = -1;
   }
 
   return {
     admit() {
-      const t = now();
-      if (turnStart >= 0) return !shedding || t - turnStart < maxTurnMs;
-      if (t - lastTurnEnd > intervalMs) {
-        // After a pause the queue is gone: one long turn an hour ago says nothing about this one.
-        longSince = -1;
-        shedding = false;
+      if (turnStart < 0) {
+        const t = now();
+        if (t - lastTurnEnd > intervalMs) {
+          // After a pause the queue is gone: one long turn an hour ago says nothing about this one.
+          longSince = -1;
+          shedding = false;
+        }
+        turnStart = t;
+        turnAdmitted = 0;
+        turnWork = 0;
+        turnRefused = 0;
+        afterTurn(endTurn);
       }
-      // The first call of a turn always starts: progress, whatever the state.
-      turnStart = t;
-      afterTurn(endTurn);
-      return true;
+      if (!shedding) return "run";
+      // The first call of a turn always starts: progress, whatever the estimate.
+      if (turnAdmitted > 0 && turnWork + costMs > maxTurnMs) {
+        turnRefused++;
+        refused++;
+        return "refuse";
+      }
+      turnAdmitted++;
+      turnWork += costMs;
+      return "defer";
+    },
+    record(syncMs) {
+      // A sample is capped at one turn: a GC pause inside a handler is not the handler's cost.
+      costMs += (Math.min(syncMs, maxTurnMs) - costMs) * COST_SMOOTHING;
     },
     get shedding() {
       return shedding;
+    },
+    get refused() {
+      return refused;
     },
   };
 }

@@ -2,6 +2,7 @@ import { Code, ConnectError, type UnaryRequest, type UnaryResponse } from "@conn
 import { describe, expect, it } from "vitest";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createConcurrencyLimiter } from "./concurrency-limiter.ts";
+import type { EventLoopGuard, GuardVerdict } from "./event-loop-guard.ts";
 import { createLoadSheddingInterceptor } from "./load-shedding.ts";
 import { isRefusal, REFUSED_HEADER } from "./refusal.ts";
 
@@ -10,10 +11,10 @@ const request = (typeName = TestService.typeName) => ({ service: { typeName }, s
 
 describe("load-shedding interceptor", () => {
   it("refuses beyond the limit with a marked RESOURCE_EXHAUSTED and releases when a call ends", async () => {
-    const limiter = createConcurrencyLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1, eventLoopGuard: false });
+    const limiter = createConcurrencyLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1 });
     let finish: (() => void) | undefined;
     const next = () => new Promise<UnaryResponse>((resolve) => (finish = () => resolve({} as UnaryResponse)));
-    const handle = createLoadSheddingInterceptor({ limiter })(next as never);
+    const handle = createLoadSheddingInterceptor({ limiter, eventLoopGuard: false })(next as never);
     const first = handle(request());
     const refusals = await Promise.allSettled([handle(request()), handle(request())]);
     const errors = refusals.map((r) => (r as PromiseRejectedResult).reason as ConnectError);
@@ -34,10 +35,37 @@ describe("load-shedding interceptor", () => {
   });
 
   it("never sheds health checks, reflection or admin", async () => {
-    const limiter = createConcurrencyLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1, eventLoopGuard: false });
+    const limiter = createConcurrencyLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1 });
     limiter.tryAcquire();
-    const handle = createLoadSheddingInterceptor({ limiter })((async () => ({}) as UnaryResponse) as never);
+    const handle = createLoadSheddingInterceptor({ limiter, eventLoopGuard: false })((async () => ({}) as UnaryResponse) as never);
     await expect(handle(request("grpc.health.v1.Health"))).resolves.toBeDefined();
     await expect(handle(request())).rejects.toThrow(/overloaded/);
+  });
+
+  it("follows the event-loop guard: refuses, or starts the call after the turn's I/O, timing its synchronous part", async () => {
+    let verdict: GuardVerdict = "refuse";
+    const samples: number[] = [];
+    const guard: EventLoopGuard = { admit: () => verdict, record: (ms) => void samples.push(ms), shedding: true, refused: 0 };
+    const limiter = createConcurrencyLimiter({ initialLimit: 10 });
+    const started: string[] = [];
+    const handle = createLoadSheddingInterceptor({ limiter, eventLoopGuard: guard })((async () => {
+      started.push("handler");
+      return {} as UnaryResponse;
+    }) as never);
+    await expect(handle(request())).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    expect(limiter.inFlight).toBe(0);
+    verdict = "defer";
+    const deferred = handle(request());
+    // Not started within this turn: the turn's refusals go out first.
+    await Promise.resolve();
+    expect(started).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    await deferred;
+    expect(started).toEqual(["handler"]);
+    verdict = "run";
+    await handle(request());
+    expect(started).toEqual(["handler", "handler"]);
+    expect(samples.length).toBe(2);
+    expect(limiter.inFlight).toBe(0);
   });
 });

@@ -1,8 +1,11 @@
-// A Connect server interceptor that admits calls through a concurrency limiter and refuses the excess
-// at once with RESOURCE_EXHAUSTED (marked as a refusal, so clients may retry it on another instance).
+// A Connect server interceptor that admits calls through a concurrency limiter (I/O-bound overload: the
+// queue shows as calls in flight) and an event-loop guard (CPU-bound overload: the queue shows as long
+// event-loop turns), and refuses the excess at once with RESOURCE_EXHAUSTED (marked as a refusal, so
+// clients may retry it on another instance).
 
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { ConcurrencyLimiter } from "./concurrency-limiter.ts";
+import type { Admission, ConcurrencyLimiter } from "./concurrency-limiter.ts";
+import { createEventLoopGuard, type EventLoopGuard, type EventLoopGuardOptions } from "./event-loop-guard.ts";
 import { refusedError } from "./refusal.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 
@@ -18,6 +21,11 @@ export interface LoadSheddingOptions {
    * Default: grpc.health.v1.Health, both gRPC reflection services and weft.mesh.v1.AdminService.
    */
   readonly exemptServices?: readonly string[];
+  /**
+   * The event-loop guard (one per process: pass the same one to every interceptor of the process), its
+   * options, or false for none. Default: a guard with its defaults (see event-loop-guard.ts).
+   */
+  readonly eventLoopGuard?: EventLoopGuard | EventLoopGuardOptions | false;
 }
 
 // Codes that say the call failed for its own reasons, not because the server was slow.
@@ -40,35 +48,62 @@ export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Int
   }
   const limiter = options.limiter;
   const exempt = new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES);
+  const guard = guardOf(options.eventLoopGuard);
   // One refusal for every refused call: building a ConnectError (stack trace, Headers) was the largest
   // cost of a refusal, and refusals come in floods. Nothing on the server side writes to an error's
   // metadata, so sharing it is safe; an interceptor outside this one must not modify it either.
   const overloaded = refusedError("overloaded");
-  // Written with then() rather than async/await: this wraps every call, so it should add one promise,
-  // not an async frame.
-  return (next) => (req) => {
-    if (exempt.has(req.service.typeName)) return next(req);
-    const admission = limiter.tryAcquire();
-    if (admission === undefined) return Promise.reject(overloaded);
-    let pending;
-    try {
-      pending = next(req);
-    } catch (err) {
-      limiter.release(admission, latencyNeutral(err));
-      throw err;
-    }
-    return pending.then(
-      (res) => {
-        // Streams are released when the handler returns its response; their duration is not a latency.
-        limiter.release(admission, !req.stream);
-        return res;
-      },
-      (err: unknown) => {
+  return (next) => {
+    // Written with then() rather than async/await: this wraps every call, so it should add one
+    // promise, not an async frame. The synchronous part of the call is timed for the guard's budget.
+    function run(req: Parameters<typeof next>[0], admission: Admission) {
+      const t0 = performance.now();
+      let pending;
+      try {
+        pending = next(req);
+      } catch (err) {
         limiter.release(admission, latencyNeutral(err));
         throw err;
-      },
-    );
+      } finally {
+        guard?.record(performance.now() - t0);
+      }
+      return pending.then(
+        (res) => {
+          // Streams are released when the handler returns its response; their duration is not a latency.
+          limiter.release(admission, !req.stream);
+          return res;
+        },
+        (err: unknown) => {
+          limiter.release(admission, latencyNeutral(err));
+          throw err;
+        },
+      );
+    }
+    return (req) => {
+      if (exempt.has(req.service.typeName)) return next(req);
+      const verdict = guard === undefined ? "run" : guard.admit();
+      if (verdict === "refuse") return Promise.reject(overloaded);
+      const admission = limiter.tryAcquire();
+      if (admission === undefined) return Promise.reject(overloaded);
+      if (verdict === "run") return run(req, admission);
+      // Shedding: start after this turn's I/O, so that the turn's refusals are flushed before its work.
+      return new Promise((resolve, reject) => {
+        setImmediate(() => {
+          try {
+            resolve(run(req, admission));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    };
   };
+}
+
+function guardOf(option: LoadSheddingOptions["eventLoopGuard"]): EventLoopGuard | undefined {
+  if (option === false) return undefined;
+  if (typeof (option as Partial<EventLoopGuard> | undefined)?.admit === "function") return option as EventLoopGuard;
+  return createEventLoopGuard(option as EventLoopGuardOptions | undefined);
 }
 
 function latencyNeutral(err: unknown): boolean {

@@ -1,16 +1,97 @@
-// Overload: at twice an instance's capacity, the excess is refused at once (RESOURCE_EXHAUSTED) rather
-// than queued, accepted calls keep a bounded latency, and memory stays bounded.
+// Overload: at twice an instance's capacity, the excess is refused at once (RESOURCE_EXHAUSTED marked
+// `weft-refused: overloaded`) rather than queued, accepted calls keep a bounded latency, and memory
+// stays bounded. The instance is bench/mesh/overload-server.ts: the services' real wiring (mesh/node:
+// Weft host and engine, adaptive limit, load shedding), with a UnaryCall that either waits (capacity
+// set by the concurrency limit) or spins the CPU (no fixed limit: the adaptive side must find it).
+//
+// Assertions are relative (refusals against accepted calls, latency against the work a call does) or
+// far from what a working server shows, so two busy shared cores do not fail them; the absolute goal
+// (refusals' p99 under 10 ms) is measured on pinned cores by `npm run bench:overload`.
 
+import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { createStaticDiscovery } from "../../mesh/discovery/index.ts";
-import { startInstance, stop, type TestInstance } from "./fixtures/processes.ts";
+import { REFUSED_HEADER } from "../../mesh/resilience/index.ts";
+import { stop } from "./fixtures/processes.ts";
 
-let instance: TestInstance;
-let mesh: MeshClient;
+const SERVER = new URL("../../bench/mesh/overload-server.ts", import.meta.url).pathname;
+
+let proc: ChildProcess | undefined;
+let mesh: MeshClient | undefined;
+
+afterEach(async () => {
+  mesh?.close();
+  if (proc !== undefined) await stop(proc);
+  proc = undefined;
+  mesh = undefined;
+});
+
+/** Starts an overload instance and returns a mesh client of it (no retries: every refusal is seen). */
+async function start(args: string[]) {
+  proc = spawn(process.execPath, [SERVER, "--prefix", `weft.overloadtest${process.pid}`, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = "";
+    const timer = setTimeout(() => reject(new Error("overload instance not ready within 15 s")), 15_000);
+    proc!.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const m = /\{"ready":true,"port":(\d+)/.exec(buffered);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+      // Only the ready line matters; keep the buffer small once stats lines flow.
+      if (buffered.length > 4096) buffered = buffered.slice(-1024);
+    });
+    proc!.on("exit", (code) => reject(new Error(`overload instance exited with ${code}`)));
+  });
+  mesh = createMeshClient({
+    discovery: createStaticDiscovery({ endpoints: { [TestService.typeName]: [`127.0.0.1:${port}`] } }),
+    retry: false,
+    outlierDetection: false,
+  });
+  const client = mesh.client(TestService);
+  await client.emptyCall({});
+  return { client, pid: proc.pid! };
+}
+
+type Client = Awaited<ReturnType<typeof start>>["client"];
+
+interface Outcome {
+  /** Latency of each accepted call and when (ms into the run) it started. */
+  readonly accepted: { at: number; ms: number }[];
+  readonly refused: number[];
+  readonly other: string[];
+}
+
+async function call(client: Client, out: Outcome, t0: number, start: number): Promise<void> {
+  try {
+    await client.unaryCall({}, { timeoutMs: 10_000 });
+    out.accepted.push({ at: t0 - start, ms: performance.now() - t0 });
+  } catch (e) {
+    const err = ConnectError.from(e);
+    if (err.code === Code.ResourceExhausted && err.metadata.get(REFUSED_HEADER) === "overloaded") out.refused.push(performance.now() - t0);
+    else out.other.push(`${Code[err.code]}: ${err.rawMessage}`);
+  }
+}
+
+/** Open loop: a call every 1/rate s for `ms` whatever the answers (a slow server cannot slow arrivals). */
+async function drive(client: Client, rate: number, ms: number): Promise<Outcome> {
+  const out: Outcome = { accepted: [], refused: [], other: [] };
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  let next = start;
+  while (next < start + ms) {
+    const now = performance.now();
+    for (; next <= now && next < start + ms; next += 1000 / rate) pending.push(call(client, out, now, start));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  return out;
+}
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -23,59 +104,59 @@ function percentile(values: number[], p: number): number {
 }
 const p99 = (values: number[]) => percentile(values, 0.99);
 const p50 = (values: number[]) => percentile(values, 0.5);
+const f = (n: number) => n.toFixed(1);
 
-beforeAll(async () => {
-  // Capacity: at most 4 concurrent calls of 50 ms each (80 calls/s): small, so that the test measures
-  // admission rather than how fast two shared cores run a Connect client.
-  instance = await startInstance("overloaded", { CONCURRENCY_LIMIT: "4" });
-  mesh = createMeshClient({
-    discovery: createStaticDiscovery({ endpoints: { [TestService.typeName]: [`127.0.0.1:${instance.port}`] } }),
-    retry: false,
-  });
-});
+function report(name: string, o: Outcome, rssBefore: number, rssAfter: number): void {
+  const ms = o.accepted.map((a) => a.ms);
+  console.log(`overload (${name}): ${o.accepted.length} accepted (p50 ${f(p50(ms))} / p99 ${f(p99(ms))} ms), ` +
+    `${o.refused.length} refused (p50 ${f(p50(o.refused))} / p99 ${f(p99(o.refused))} ms), other ${o.other.length}; ` +
+    `instance RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MB`);
+}
 
-afterAll(async () => {
-  mesh?.close();
-  await stop(instance.proc);
-});
-
-describe("load shedding", () => {
-  it("refuses the excess fast at twice the capacity, keeps accepted latency and memory bounded", async () => {
-    const client = mesh.client(TestService);
-    await client.emptyCall({});
-    const rssBefore = rssMb(instance.proc.pid!);
-    const accepted: number[] = [];
-    const rejected: number[] = [];
-    const other: string[] = [];
-    const deadline = Date.now() + 3000;
-    // 8 callers for 4 slots of 50 ms; a refused caller waits 50 ms as if it were served: twice the capacity.
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (Date.now() < deadline) {
-        const t0 = performance.now();
-        try {
-          await client.unaryCall({ sleepMs: 50 });
-          accepted.push(performance.now() - t0);
-        } catch (e) {
-          const err = ConnectError.from(e);
-          if (err.code === Code.ResourceExhausted) rejected.push(performance.now() - t0);
-          else other.push(err.message);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    }));
-    const rssAfter = rssMb(instance.proc.pid!);
-    console.log(`overload: ${accepted.length} accepted (p99 ${p99(accepted).toFixed(1)} ms), ${rejected.length} refused ` +
-      `(p99 ${p99(rejected).toFixed(1)} ms, p50 ${p50(rejected).toFixed(1)} ms), other ${other.length}; instance RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MB`);
-    expect(other).toEqual([]);
-    expect(rejected.length).toBeGreaterThan(30);
-    expect(accepted.length).toBeGreaterThan(100);
-    // Refusals do not queue: they come back in a fraction of the time an accepted call takes. (The
-    // absolute target, p99 < 10 ms, is measured by bench/mesh/overload.ts: on two shared cores a
-    // timed assertion would measure the neighbours.)
-    expect(p50(rejected)).toBeLessThan(p50(accepted) / 2);
-    expect(p99(rejected)).toBeLessThan(p99(accepted));
+describe("load shedding at twice the capacity", () => {
+  it("I/O-bound calls: the concurrency limit refuses the excess at once", async () => {
+    // 4 concurrent calls of 50 ms: 80 calls/s. Small, so the test measures admission rather than how fast
+    // two shared cores run a Connect client.
+    const { client, pid } = await start(["--work", "sleep", "--work-ms", "50", "--limit", "4"]);
+    const rssBefore = rssMb(pid);
+    const o = await drive(client, 160, 3000);
+    const rssAfter = rssMb(pid);
+    report("sleep 50 ms, limit 4", o, rssBefore, rssAfter);
+    const accepted = o.accepted.map((a) => a.ms);
+    expect(o.other).toEqual([]);
+    expect(o.refused.length).toBeGreaterThan(0.25 * 480);
+    expect(accepted.length).toBeGreaterThan(0.25 * 480);
+    // Refusals do not queue: they come back in a fraction of the time an accepted call takes.
+    expect(p50(o.refused)).toBeLessThan(p50(accepted) / 2);
+    expect(p99(o.refused)).toBeLessThan(p99(accepted));
     // Accepted calls never wait in a queue: their median stays near the 50 ms of work.
     expect(p50(accepted)).toBeLessThan(100);
+    expect(rssAfter - rssBefore).toBeLessThan(100);
+  });
+
+  it("CPU-bound calls: with no fixed limit, the excess is found and refused instead of queued", async () => {
+    // Each call computes 4 ms: the in-flight count never shows the queue, the event-loop guard must.
+    // At most 250 calls/s fit in a core; offering twice that overloads it at least twice over, whatever
+    // share of a core the instance gets.
+    const workMs = 4;
+    const { client, pid } = await start(["--work", "cpu", "--work-ms", String(workMs)]);
+    const ceiling = 1000 / workMs;
+    const rssBefore = rssMb(pid);
+    const runMs = 3000;
+    const o = await drive(client, 2 * ceiling, runMs);
+    const rssAfter = rssMb(pid);
+    report(`cpu ${workMs} ms, offered ${2 * ceiling}/s`, o, rssBefore, rssAfter);
+    const calls = (2 * ceiling * runMs) / 1000;
+    expect(o.other).toEqual([]);
+    expect(o.refused.length).toBeGreaterThan(0.2 * calls);
+    // Shedding keeps the goodput: refusals do not crowd out the work (loose: neighbours take CPU too).
+    expect(o.accepted.length).toBeGreaterThan(0.2 * ceiling * (runMs / 1000));
+    // No queue builds up: calls in the last second are answered as fast as in the first. Without shedding
+    // the queue grows by a second every second (latencies of seconds by the end); with it, a few turns.
+    const late = o.accepted.filter((a) => a.at > runMs - 1000).map((a) => a.ms);
+    expect(late.length).toBeGreaterThan(0);
+    expect(p50(late)).toBeLessThan(250);
+    expect(p50(o.refused)).toBeLessThan(250);
     expect(rssAfter - rssBefore).toBeLessThan(100);
   });
 });

@@ -1,0 +1,160 @@
+// The load generator of bench/mesh/overload.ts: a mesh client (gRPC over Weft's HTTP/2 transport, no
+// retries, so every refusal is seen) calling TestService.UnaryCall on one instance.
+//   --closed N   closed loop, N calls in flight, to measure the instance's capacity (calls/s)
+//   --rate R     open loop: a call every 1/R s on a fixed schedule whatever the answers, so a slow
+//                server cannot slow the arrivals down (no coordinated omission)
+// Latency runs from just before the call to its answer (performance.now); how late each call left
+// against its schedule ("lag") and this process's CPU and event-loop delay are reported so the
+// generator can be ruled out as a source of latency. Prints {"phase":"measure"} when the measured
+// window starts and one JSON result line at the end.
+//
+// Usage: node bench/mesh/overload-load.ts --port P (--closed N | --rate R) --warmup-ms W --duration-ms D
+
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
+import { createMeshClient } from "../../mesh/client/index.ts";
+import { createStaticDiscovery } from "../../mesh/discovery/index.ts";
+import { REFUSED_HEADER } from "../../mesh/resilience/index.ts";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" }, closed: { type: "string" }, rate: { type: "string" },
+    "warmup-ms": { type: "string" }, "duration-ms": { type: "string" }, "max-outstanding": { type: "string" },
+  },
+});
+const port = Number(values.port);
+const closed = values.closed === undefined ? 0 : Number(values.closed);
+const rate = values.rate === undefined ? 0 : Number(values.rate);
+const warmupMs = Number(values["warmup-ms"] ?? 1000);
+const durationMs = Number(values["duration-ms"] ?? 5000);
+// Bounds the generator's memory when the server stops answering: arrivals beyond it are counted, not sent.
+const maxOutstanding = Number(values["max-outstanding"] ?? 20_000);
+if (!(port > 0) || (closed > 0) === (rate > 0)) throw new Error("need --port and exactly one of --closed N / --rate R");
+
+const mesh = createMeshClient({
+  discovery: createStaticDiscovery({ endpoints: { [TestService.typeName]: [`127.0.0.1:${port}`] } }),
+  retry: false,
+  outlierDetection: false,
+});
+const client = mesh.client(TestService);
+const CALL_TIMEOUT_MS = 10_000;
+
+const accepted: number[] = [];
+const refused: number[] = [];
+const lag: number[] = [];
+const otherErrors = new Map<string, number>();
+let measuring = false;
+let outstanding = 0;
+let skipped = 0;
+// Refusals slower than SLOW_REFUSAL_MS and this process's GC pauses, as wall-clock [start, end] ms, so
+// the runner can tell which slow refusals a GC pause (here or in the instance) explains.
+const SLOW_REFUSAL_MS = 10;
+const slowRefusals: [number, number][] = [];
+const gcPauses: [number, number][] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (measuring && e.duration >= 1 && gcPauses.length < 10_000) gcPauses.push([performance.timeOrigin + e.startTime, performance.timeOrigin + e.startTime + e.duration]);
+  }
+}).observe({ entryTypes: ["gc"] });
+// Accepted calls that completed inside the measured window: the throughput.
+let completedInWindow = 0;
+
+async function call(): Promise<void> {
+  const record = measuring;
+  const t0 = performance.now();
+  outstanding++;
+  try {
+    await client.unaryCall({}, { timeoutMs: CALL_TIMEOUT_MS });
+    if (record) accepted.push(performance.now() - t0);
+    if (measuring) completedInWindow++;
+  } catch (e) {
+    const t = performance.now() - t0;
+    const err = ConnectError.from(e);
+    if (err.code === Code.ResourceExhausted && err.metadata.get(REFUSED_HEADER) === "overloaded") {
+      if (record) refused.push(t);
+      if (record && t > SLOW_REFUSAL_MS && slowRefusals.length < 10_000) slowRefusals.push([performance.timeOrigin + t0, performance.timeOrigin + t0 + t]);
+    } else if (record) {
+      const key = `${Code[err.code]}: ${err.rawMessage}`;
+      otherErrors.set(key, (otherErrors.get(key) ?? 0) + 1);
+    }
+  } finally {
+    outstanding--;
+  }
+}
+
+async function closedLoop(until: number): Promise<void> {
+  await Promise.all(Array.from({ length: closed }, async () => {
+    while (performance.now() < until) await call();
+  }));
+}
+
+async function openLoop(start: number, until: number): Promise<void> {
+  const interval = 1000 / rate;
+  let next = start;
+  // A 1 ms timer tick sends every call whose time has come; lag = how late each left.
+  while (next < until) {
+    const now = performance.now();
+    while (next <= now && next < until) {
+      if (measuring) lag.push(now - next);
+      if (outstanding >= maxOutstanding) skipped++;
+      else void call();
+      next += interval;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  // Let the last calls answer (bounded by their timeout).
+  while (outstanding > 0) await new Promise((r) => setTimeout(r, 5));
+}
+
+function summary(xs: number[]) {
+  const s = Float64Array.from(xs).sort();
+  const at = (p: number) => (s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor(s.length * p))]);
+  const r = (n: number) => Math.round(n * 100) / 100;
+  return { count: s.length, p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)), p999: r(at(0.999)), max: r(s.length ? s[s.length - 1] : 0) };
+}
+
+await client.emptyCall({});
+const delay = monitorEventLoopDelay({ resolution: 1 });
+const start = performance.now();
+const measureFrom = start + warmupMs;
+const until = measureFrom + durationMs;
+setTimeout(() => {
+  measuring = true;
+  delay.enable();
+  process.stdout.write(`${JSON.stringify({ phase: "measure" })}\n`);
+}, warmupMs);
+const cpu0 = { at: 0, usage: process.cpuUsage() };
+setTimeout(() => {
+  cpu0.at = performance.now();
+  cpu0.usage = process.cpuUsage();
+}, warmupMs);
+let cpu = 0;
+setTimeout(() => {
+  measuring = false;
+  delay.disable();
+  const used = process.cpuUsage(cpu0.usage);
+  cpu = (used.user + used.system) / 1000 / (performance.now() - cpu0.at);
+}, warmupMs + durationMs);
+if (closed > 0) await closedLoop(until);
+else await openLoop(start, until);
+mesh.close();
+
+const seconds = durationMs / 1000;
+process.stdout.write(`${JSON.stringify({
+  result: true,
+  mode: closed > 0 ? `closed ${closed}` : `open ${rate}/s`,
+  offeredPerSec: closed > 0 ? undefined : rate,
+  acceptedPerSec: Math.round(completedInWindow / seconds),
+  accepted: summary(accepted),
+  refused: summary(refused),
+  other: Object.fromEntries(otherErrors),
+  skipped,
+  lag: summary(lag),
+  clientCpu: Math.round(cpu * 100) / 100,
+  slowRefusals,
+  gcPauses,
+  clientDelayP99Ms: Math.round(Math.max(0, delay.percentile(99) / 1e6 - 1) * 100) / 100,
+})}\n`);
+process.exit(0);
