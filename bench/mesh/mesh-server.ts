@@ -8,11 +8,11 @@
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
-import { createInboundCallInterceptor, createNatsRpcServer } from "../../mesh/client/index.ts";
+import { createInboundCallHooks, createInboundCallInterceptor, createNatsRpcServer } from "../../mesh/client/index.ts";
 import { createAnnouncer } from "../../mesh/discovery/index.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
 import { createWeftEngine } from "../../mesh/protocol/index.ts";
-import { createConcurrencyLimiter, createEventLoopMonitor, createLoadSheddingInterceptor } from "../../mesh/resilience/index.ts";
+import { createConcurrencyLimiter, createEventLoopGuard, createEventLoopMonitor, createLoadSheddingHooks, createLoadSheddingInterceptor } from "../../mesh/resilience/index.ts";
 import { nodeService } from "../../mesh/node/index.ts";
 import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
 import { benchTestService } from "../servers/test-service.ts";
@@ -22,9 +22,12 @@ const features = values.features === "on";
 const prefix = values.prefix ?? "weft.bench";
 const eventLoop = createEventLoopMonitor();
 const limiter = createConcurrencyLimiter({ maxLimit: 1000, initialLimit: 200, eventLoopDelayMs: eventLoop.delayMs });
-const interceptors = features ? [createLoadSheddingInterceptor({ limiter }), createInboundCallInterceptor()] : [];
+const eventLoopGuard = createEventLoopGuard();
+// As mesh/node wires them: interceptors for the NATS server, the same behaviour as host call hooks.
+const interceptors = features ? [createLoadSheddingInterceptor({ limiter, eventLoopGuard }), createInboundCallInterceptor()] : [];
+const callHooks = features ? [createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()] : [];
 
-const host = createHost({ port: 0, hostname: "127.0.0.1", engine: createWeftEngine(), logger: silentLogger, interceptors });
+const host = createHost({ port: 0, hostname: "127.0.0.1", engine: createWeftEngine(), logger: silentLogger, callHooks });
 host.register(TestService, benchTestService);
 const address = await host.listen();
 

@@ -4,7 +4,8 @@
 // AsyncLocalStorage: it holds no state of its own, only what each call puts in its async scope.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
+import type { HandlerContext, Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
+import type { ServerCallHooks } from "../host/call-hooks.ts";
 
 /** The inbound call an outbound call is made for. */
 export interface InboundCall {
@@ -82,5 +83,40 @@ class RequestInboundCall implements InboundCall {
 
   get signal(): AbortSignal {
     return this.#req.signal;
+  }
+}
+
+/**
+ * The same as createInboundCallInterceptor, as a host call hook (`createHost({ callHooks })`): the
+ * handler runs in the call's scope without putting every call on the interceptor path.
+ */
+export function createInboundCallHooks(): ServerCallHooks {
+  return {
+    scope(context, fn, ...args) {
+      return inbound.run(new ContextInboundCall(context), fn, ...args);
+    },
+  };
+}
+
+// The inbound call of a handler context; deadline and signal are read from it only when the handler
+// makes a mesh call (a lazy context builds its AbortSignal on first read).
+class ContextInboundCall implements InboundCall {
+  readonly #context: HandlerContext;
+  #deadlineAt: number | undefined | null = null;
+
+  constructor(context: HandlerContext) {
+    this.#context = context;
+  }
+
+  get deadlineAt(): number | undefined {
+    if (this.#deadlineAt === null) {
+      const remaining = this.#context.timeoutMs();
+      this.#deadlineAt = remaining === undefined ? undefined : Date.now() + remaining;
+    }
+    return this.#deadlineAt;
+  }
+
+  get signal(): AbortSignal {
+    return this.#context.signal;
   }
 }

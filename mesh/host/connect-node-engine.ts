@@ -5,6 +5,7 @@ import type * as http2 from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { isPreflight } from "./cors.ts";
 import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "./engine.ts";
+import { callHooksInterceptor } from "./call-hooks.ts";
 import { gateInterceptors } from "./host-interceptors.ts";
 import { errorFields } from "./logger.ts";
 import { applyConnectNodeFixes } from "./connect-node-fixes.ts";
@@ -20,7 +21,7 @@ function attach(servers: EngineServers, context: EngineContext): EngineAttachmen
       for (const { service, impl } of context.services) router.service(service, impl);
     },
     // connect-node cannot report when a call ends, so the host's gate runs as interceptors here.
-    interceptors: [...gateInterceptors(context.calls), ...context.interceptors],
+    interceptors: [...gateInterceptors(context.calls), ...(context.hooks === undefined ? [] : [callHooksInterceptor(context.hooks)]), ...context.interceptors],
     // Explicit limits: connect's own defaults are ~4 GiB and no timeout cap.
     readMaxBytes: limits.readMaxBytes,
     writeMaxBytes: limits.writeMaxBytes,

@@ -20,6 +20,7 @@ import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectError, Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { ComposedCallHooks } from "./call-hooks.ts";
 import type { CorsPolicy } from "./cors.ts";
 import type { FallbackRoute } from "./http-fallback.ts";
 import type { HostLogger } from "./logger.ts";
@@ -90,6 +91,13 @@ export interface EngineContext {
   readonly interceptors: readonly Interceptor[];
   /** The host's admission, in-flight accounting and error sanitising; see CallGate. */
   readonly calls: CallGate;
+  /**
+   * The host's call hooks (call-hooks.ts), undefined when there are none. An engine calls `begin` right
+   * after the gate counted a call whose service is not in `hooks.exempt` (a throw refuses the call),
+   * runs interceptors and handler inside `hooks.scope` when `hooks.scoped`, and calls `end` exactly once
+   * when the call is over. An engine that cannot report call ends runs `callHooksInterceptor(hooks)`.
+   */
+  readonly hooks?: ComposedCallHooks;
   /** Limits to enforce. */
   readonly limits: EngineLimits;
   /**

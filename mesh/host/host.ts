@@ -13,6 +13,7 @@ import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine }
 import { HostError, HostErrorCode } from "./errors.ts";
 import { createFallbackRoute } from "./http-fallback.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
+import { composeCallHooks } from "./call-hooks.ts";
 import { applyServerV8Flags } from "./gc-tuning.ts";
 import { createCallGate } from "./host-interceptors.ts";
 import { InFlightTracker } from "./in-flight.ts";
@@ -238,6 +239,7 @@ class WeftHost implements Host {
     this.#sealed = true;
     const { options } = this;
     const host = this;
+    const infrastructure = new Set(INFRASTRUCTURE_SERVICES.map((s) => s.typeName));
     return {
       services: this.#services(),
       interceptors: options.interceptors,
@@ -246,9 +248,10 @@ class WeftHost implements Host {
           return !inProcess && host.#draining;
         },
         inFlight: this.#inFlight,
-        infrastructure: new Set(INFRASTRUCTURE_SERVICES.map((s) => s.typeName)),
+        infrastructure,
         logger: this.#logger,
       }),
+      hooks: composeCallHooks(options.callHooks, infrastructure),
       limits: { readMaxBytes: options.readMaxBytes, writeMaxBytes: options.writeMaxBytes, maxTimeoutMs: options.maxTimeoutMs },
       cors: createCorsPolicy(options.corsAllowedOrigins),
       shutdownSignal: this.#shutdown.signal,

@@ -8,6 +8,10 @@ export type { Host, HostAddress } from "./host.ts";
 export { hostDefaults, resolveHostOptions } from "./options.ts";
 /** Options of `createHost`, and the same with defaults filled in. */
 export type { HostOptions, ResolvedHostOptions } from "./options.ts";
+/** Server call hooks: synchronous admission, accounting and scopes around every call, off the interceptor path. */
+export { callHooksInterceptor, composeCallHooks } from "./call-hooks.ts";
+/** The call hook contract. */
+export type { ComposedCallHooks, ServerCallHooks } from "./call-hooks.ts";
 /** The V8 flags a Weft server process runs with (createHost applies them unless `tuneGc: false`). */
 export { SERVER_V8_FLAGS, applyServerV8Flags } from "./gc-tuning.ts";
 /** Errors thrown to the host's user (never to callers), with stable WEFT_ERR_HOST_* codes. */

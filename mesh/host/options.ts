@@ -2,6 +2,7 @@
 
 import type { Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
+import type { ServerCallHooks } from "./call-hooks.ts";
 import type { WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import type { HttpFallback } from "./http-fallback.ts";
@@ -49,6 +50,11 @@ export interface HostOptions {
   /** Connect interceptors run around every call (in-process transport included), outermost first. Default []. */
   interceptors?: readonly Interceptor[];
   /**
+   * Server call hooks (call-hooks.ts) around every counted call: synchronous admission, accounting and
+   * async-context scopes, kept off the interceptor path. Default [].
+   */
+  callHooks?: readonly ServerCallHooks[];
+  /**
    * Tune V8 for serving RPCs: turns off allocation-site pretenuring for the whole process (see
    * gc-tuning.ts; ~6% less CPU per call measured). Default true; false leaves V8's flags alone.
    */
@@ -87,6 +93,7 @@ export interface ResolvedHostOptions {
   readonly drainGraceMs: number;
   readonly interceptors: readonly Interceptor[];
   readonly tuneGc: boolean;
+  readonly callHooks: readonly ServerCallHooks[];
   readonly instanceId: string;
   readonly version: string;
   readonly engine: WireEngine | undefined;
@@ -139,6 +146,14 @@ function bool(options: HostOptions, field: keyof HostOptions, fallback: boolean)
   return value;
 }
 
+function hooks(value: unknown): readonly ServerCallHooks[] {
+  if (value === undefined) return [];
+  const ok = (h: unknown) =>
+    typeof h === "object" && h !== null && ["begin", "end", "scope"].every((k) => (h as Record<string, unknown>)[k] === undefined || typeof (h as Record<string, unknown>)[k] === "function");
+  if (!Array.isArray(value) || !value.every(ok)) fail("callHooks", "must be an array of hook objects ({ begin?, end?, scope? } functions)");
+  return Object.freeze([...(value as ServerCallHooks[])]);
+}
+
 function origins(value: unknown): readonly string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) fail("corsAllowedOrigins", "must be an array of origins or [\"*\"]");
@@ -188,6 +203,7 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     drainGraceMs: int(options, "drainGraceMs", hostDefaults.drainGraceMs, 0, 2 ** 31 - 1),
     interceptors: Object.freeze([...interceptors]),
     tuneGc: bool(options, "tuneGc", hostDefaults.tuneGc),
+    callHooks: hooks(options.callHooks),
     instanceId: str(options, "instanceId", "") || randomUUID(),
     version: str(options, "version", hostDefaults.version),
     engine: options.engine,

@@ -7,12 +7,14 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
-import { createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
+import { createInboundCallHooks, createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
 import { createHost, type Host, type HostLogger } from "../host/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
+  createEventLoopGuard,
+  createLoadSheddingHooks,
   createLoadSheddingInterceptor,
   refusedError,
   type ConcurrencyLimiter,
@@ -89,14 +91,17 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     initialLimit: Math.min(config.concurrencyLimitMax, 100),
     eventLoopDelayMs: eventLoop.delayMs,
   });
-  const shedding = createLoadSheddingInterceptor({ limiter });
+  // One event-loop guard for the process (one loop), shared by the host's hooks and the NATS server.
+  const eventLoopGuard = createEventLoopGuard();
+  const shedding = createLoadSheddingInterceptor({ limiter, eventLoopGuard });
   const inbound = createInboundCallInterceptor();
   const host = createHost({
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
-    interceptors: [shedding, inbound],
+    // Hooks rather than interceptors: the same shedding and deadline propagation, on the engine's direct path.
+    callHooks: [createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()],
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];

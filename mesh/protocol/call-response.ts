@@ -14,6 +14,7 @@ import type { Invoker } from "./invoke.ts";
 import type { MethodEntry } from "./method-table.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
 import type { CorsPolicy } from "../host/cors.ts";
+import type { ComposedCallHooks } from "../host/call-hooks.ts";
 import type { CallGate } from "../host/engine.ts";
 import type { HostLogger } from "../host/logger.ts";
 
@@ -38,6 +39,8 @@ export interface CallSettings {
   readonly logger: HostLogger | undefined;
   /** The host's admission, in-flight accounting and error sanitising (called directly, not as interceptors). */
   readonly calls: CallGate;
+  /** The host's call hooks, if any (begun after the gate counts a call, ended in finish()). */
+  readonly hooks: ComposedCallHooks | undefined;
 }
 
 const GRPC_OK = "0";
@@ -72,6 +75,8 @@ export abstract class CallResponder implements ContextOwner {
   resGzip = false;
   /** True while the call is counted as in flight by the host's gate (it must leave exactly once). */
   counted = false;
+  /** The call hooks' tokens while they are begun (they must end exactly once). */
+  hookTokens: unknown[] | undefined = undefined;
 
   constructor(wire: Wire, entry: MethodEntry, settings: CallSettings, protocol: number, json: boolean, contentType: string, requestMethod: string, authority: string) {
     this.wire = wire;
@@ -294,6 +299,11 @@ export abstract class CallResponder implements ContextOwner {
    */
   finish(err: ConnectError | undefined): void {
     this.state = 2;
+    const tokens = this.hookTokens;
+    if (tokens !== undefined) {
+      this.hookTokens = undefined;
+      this.settings.hooks!.end(tokens, err);
+    }
     if (this.counted) {
       this.counted = false;
       this.settings.calls.leave();

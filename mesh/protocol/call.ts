@@ -40,6 +40,33 @@ function onDeadline(call: ServerCall): void {
   call.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded));
 }
 
+/** Runs a unary call's interceptors and handler; a module function, so a hook scope needs no closure. */
+function invokeUnary(call: ServerCall, input: unknown): unknown {
+  const settings = call.settings;
+  return settings.interceptors.length === 0 ? call.entry.impl!(input, call.ctx) : settings.invoker.unary(call.entry, call.ctx, input);
+}
+
+/** Runs a server-streaming call's interceptors and handler, returning its output messages. */
+function invokeServerStream(call: ServerCall, input: unknown): AsyncIterable<unknown> {
+  const settings = call.settings;
+  return settings.interceptors.length === 0
+    ? normalizeIterable(call.entry, call.entry.impl!(input, call.ctx))
+    : settings.invoker.stream(call.entry, call.ctx, (async function* () { yield input; })());
+}
+
+function runStreamingCall(call: ServerCall, rs: RequestStream): void {
+  call.runStreamingHandler(rs);
+}
+
+/** A deferred call starts unless it ended meanwhile (client gone, deadline). */
+function startDeferred(call: ServerCall, input: unknown): void {
+  if (call.state === 0) call.invoke(input);
+}
+
+function startDeferredStreaming(call: ServerCall, rs: RequestStream): void {
+  call.startStreaming(rs);
+}
+
 /** A server call: the request half (headers, bounded body, decoding, dispatch to the handler). */
 export class ServerCall extends CallResponder {
   // Single-message bodies: the first chunk, then any further ones (most requests are one chunk).
@@ -151,11 +178,20 @@ export class ServerCall extends CallResponder {
   #admit(): boolean {
     try {
       this.counted = this.settings.calls.enter(this.entry.service);
+      const hooks = this.settings.hooks;
+      if (this.counted && hooks !== undefined && !hooks.exempt.has(this.entry.service.typeName)) {
+        this.hookTokens = hooks.begin(this.entry.service, this.ctx);
+      }
     } catch (e) {
       this.fail(e);
       return false;
     }
     return true;
+  }
+
+  /** True when the handler must run inside the call hooks' scope. */
+  #scoped(): boolean {
+    return this.hookTokens !== undefined && this.settings.hooks!.scoped;
   }
 
   /**
@@ -277,19 +313,37 @@ export class ServerCall extends CallResponder {
 
   #dispatch(input: unknown): void {
     if (!this.#admit()) return;
+    if (this.#deferred()) {
+      this.watchCancel();
+      setImmediate(startDeferred, this, input);
+      return;
+    }
+    this.invoke(input);
+  }
+
+  /** True when a call hook asked for this call to start after the current turn's I/O. */
+  #deferred(): boolean {
+    const tokens = this.hookTokens;
+    return tokens !== undefined && this.settings.hooks!.defers(tokens);
+  }
+
+  /** @internal Runs the admitted single-request call: interceptors, handler, response. */
+  invoke(input: unknown): void {
     if (this.entry.kind === "server_streaming") {
       this.watchCancel();
-      const interceptors = this.settings.interceptors;
-      const output = interceptors.length === 0
-        ? normalizeIterable(this.entry, this.entry.impl!(input, this.ctx))
-        : this.settings.invoker.stream(this.entry, this.ctx, (async function* () { yield input; })());
+      let output: AsyncIterable<unknown>;
+      try {
+        output = this.#scoped() ? this.settings.hooks!.scope(this.ctx, invokeServerStream, this, input) : invokeServerStream(this, input);
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
       this.pump(output);
       return;
     }
-    const interceptors = this.settings.interceptors;
     let out: unknown;
     try {
-      out = interceptors.length === 0 ? this.entry.impl!(input, this.ctx) : this.settings.invoker.unary(this.entry, this.ctx, input);
+      out = this.#scoped() ? this.settings.hooks!.scope(this.ctx, invokeUnary, this, input) : invokeUnary(this, input);
     } catch (e) {
       this.fail(e);
       return;
@@ -338,6 +392,25 @@ export class ServerCall extends CallResponder {
 
   #runStreaming(rs: RequestStream): void {
     if (!this.#admit()) return;
+    if (this.#deferred()) {
+      setImmediate(startDeferredStreaming, this, rs);
+      return;
+    }
+    this.startStreaming(rs);
+  }
+
+  /** @internal Runs the admitted streaming call (inside the hooks' scope, if any). */
+  startStreaming(rs: RequestStream): void {
+    if (this.state === 2) return;
+    if (this.#scoped()) {
+      this.settings.hooks!.scope(this.ctx, runStreamingCall, this, rs);
+      return;
+    }
+    this.runStreamingHandler(rs);
+  }
+
+  /** @internal Runs a client- or bidi-streaming handler (inside the hooks' scope, if any). */
+  runStreamingHandler(rs: RequestStream): void {
     const interceptors = this.settings.interceptors;
     if (interceptors.length > 0) {
       this.pump(this.settings.invoker.stream(this.entry, this.ctx, rs));

@@ -110,6 +110,7 @@ export class EngineCore {
       shutdownSignal: context.shutdownSignal,
       logger: context.logger,
       calls: context.calls,
+      hooks: context.hooks,
     };
   }
 

@@ -37,6 +37,7 @@ class InProcessCall implements ContextOwner {
   readonly #entry: MethodEntry;
   readonly #signal: AbortSignal | undefined;
   #counted = false;
+  #hookTokens: unknown[] | undefined = undefined;
   #timer: NodeJS.Timeout | undefined = undefined;
   #onAbort: (() => void) | undefined = undefined;
   #ended = false;
@@ -65,10 +66,20 @@ class InProcessCall implements ContextOwner {
     if (signal?.aborted === true) throw ConnectError.from(signal.reason, Code.Canceled);
     if (this.#entry.impl === undefined) throw new ConnectError(`${this.#entry.path} is not implemented`, Code.Unimplemented);
     this.#counted = this.#context.calls.enter(this.#entry.service);
+    const hooks = this.#context.hooks;
+    if (this.#counted && hooks !== undefined && !hooks.exempt.has(this.#entry.service.typeName)) {
+      this.#hookTokens = hooks.begin(this.#entry.service, this.ctx);
+    }
     if (signal !== undefined) {
       this.#onAbort = () => this.#stop(ConnectError.from(signal.reason, Code.Canceled));
       signal.addEventListener("abort", this.#onAbort, { once: true });
     }
+  }
+
+  /** Runs `fn` inside the call hooks' scope, if any. */
+  scoped<T>(fn: () => T): T {
+    const hooks = this.#context.hooks;
+    return this.#hookTokens !== undefined && hooks!.scoped ? hooks!.scope(this.ctx, fn) : fn();
   }
 
   /** Races `work` against the deadline and the caller's cancellation. */
@@ -98,6 +109,7 @@ class InProcessCall implements ContextOwner {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
     if (this.#counted) this.#context.calls.leave();
+    if (this.#hookTokens !== undefined) this.#context.hooks!.end(this.#hookTokens, err);
     this.ctx.abort(err);
   }
 }
@@ -135,7 +147,7 @@ export function createInProcessTransport(context: EngineContext): Transport {
       try {
         call.enter();
         const request = ownCopy(method.input, input, inputNormalizer(method.input));
-        const out = interceptors.length === 0 ? Promise.resolve(entry.impl!(request, call.ctx)) : invoker.unary(entry, call.ctx, request);
+        const out = call.scoped(() => (interceptors.length === 0 ? Promise.resolve(entry.impl!(request, call.ctx)) : invoker.unary(entry, call.ctx, request)));
         const message = ownCopy(method.output, await call.race(out), entry.normalize);
         const response: UnaryResponse<I, O> = {
           stream: false,
@@ -170,13 +182,15 @@ export function createInProcessTransport(context: EngineContext): Transport {
       })();
       const output = (async function* () {
         try {
-          const source = interceptors.length > 0
-            ? invoker.stream(entry, call.ctx, requests)
-            : entry.kind === "client_streaming"
-              ? (async function* () { yield await entry.impl!(requests, call.ctx); })()
-              : entry.kind === "server_streaming"
-                ? normalizeIterable(entry, entry.impl!(await firstOf(requests, entry.kind), call.ctx))
-                : normalizeIterable(entry, entry.impl!(requests, call.ctx));
+          const first = entry.kind === "server_streaming" && interceptors.length === 0 ? await firstOf(requests, entry.kind) : undefined;
+          const source = call.scoped(() =>
+            interceptors.length > 0
+              ? invoker.stream(entry, call.ctx, requests)
+              : entry.kind === "client_streaming"
+                ? (async function* () { yield await entry.impl!(requests, call.ctx); })()
+                : entry.kind === "server_streaming"
+                  ? normalizeIterable(entry, entry.impl!(first, call.ctx))
+                  : normalizeIterable(entry, entry.impl!(requests, call.ctx)));
           const it = source[Symbol.asyncIterator]();
           for (;;) {
             const next = await call.race(it.next());

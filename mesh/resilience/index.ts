@@ -9,6 +9,7 @@ export type { Admission, ConcurrencyLimiter, ConcurrencyLimiterOptions } from ".
 export { createConcurrencyLimiter } from "./concurrency-limiter.ts";
 export type { LoadSheddingOptions } from "./load-shedding.ts";
 export { createLoadSheddingInterceptor } from "./load-shedding.ts";
+export { createLoadSheddingHooks } from "./load-shedding-hooks.ts";
 export type { EventLoopGuard, EventLoopGuardOptions, GuardVerdict } from "./event-loop-guard.ts";
 export { createEventLoopGuard } from "./event-loop-guard.ts";
 export type { EventLoopMonitor, EventLoopMonitorOptions } from "./event-loop-monitor.ts";

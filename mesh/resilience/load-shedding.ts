@@ -34,7 +34,8 @@ const LATENCY_NEUTRAL = new Set<Code>([
   Code.OutOfRange, Code.Unimplemented, Code.Unauthenticated, Code.Canceled,
 ]);
 
-const DEFAULT_EXEMPT_SERVICES = [
+/** Services never shed unless the options say otherwise. */
+export const DEFAULT_EXEMPT_SERVICES = [
   "grpc.health.v1.Health",
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
@@ -100,12 +101,14 @@ export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Int
   };
 }
 
-function guardOf(option: LoadSheddingOptions["eventLoopGuard"]): EventLoopGuard | undefined {
+/** The guard the options ask for (one given, one built from options, or none). */
+export function guardOf(option: LoadSheddingOptions["eventLoopGuard"]): EventLoopGuard | undefined {
   if (option === false) return undefined;
   if (typeof (option as Partial<EventLoopGuard> | undefined)?.admit === "function") return option as EventLoopGuard;
   return createEventLoopGuard(option as EventLoopGuardOptions | undefined);
 }
 
-function latencyNeutral(err: unknown): boolean {
+/** True when a call's error says nothing about the server's latency (its own fault, or cancelled). */
+export function latencyNeutral(err: unknown): boolean {
   return err instanceof ConnectError && LATENCY_NEUTRAL.has(err.code);
 }

@@ -1,0 +1,123 @@
+// Server call hooks: a synchronous, allocation-free alternative to interceptors for cross-cutting
+// server behaviour that needs no request or response object: admission (load shedding), accounting,
+// and running the handler inside an async-context scope (deadline propagation). The engine calls them
+// directly where the host's gate admits and releases a call, so a server with hooks stays on the
+// engine's direct path; an interceptor moves every call onto the general interceptor path (request and
+// response objects, async frames), which costs several microseconds per call.
+
+import type { DescService } from "@bufbuild/protobuf";
+import { ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+
+/** Hooks around every counted call (the host's own health, reflection and admin calls are not hooked). */
+export interface ServerCallHooks {
+  /**
+   * Runs when the call is admitted, before interceptors and the handler. Throw a ConnectError to refuse
+   * the call (the handler never runs; `end` is not called). The return value is handed to `end`.
+   */
+  begin?(service: DescService, context: HandlerContext): unknown;
+  /** Runs exactly once for every call `begin` admitted, when it is over; `error` is undefined on success. */
+  end?(token: unknown, error: ConnectError | undefined): void;
+  /** Runs `fn(...args)` (interceptors and handler) inside a scope, e.g. `AsyncLocalStorage.run`. */
+  scope?<A extends unknown[], R>(context: HandlerContext, fn: (...args: A) => R, ...args: A): R;
+  /**
+   * True to start this admitted call (interceptors and handler) after the current event-loop turn's I/O
+   * (setImmediate) rather than at once: load shedding uses it so that a turn's refusals are written
+   * before the turn's work runs. Engines that cannot defer start the call at once.
+   */
+  defer?(token: unknown): boolean;
+}
+
+/** The hooks of a host, composed into one: begins in order, ends in reverse, scopes nested (first outermost). */
+export interface ComposedCallHooks {
+  /** Begins every hook; if one refuses, the ones already begun end with its error, then it throws. */
+  begin(service: DescService, context: HandlerContext): unknown[];
+  end(tokens: unknown[], error: ConnectError | undefined): void;
+  scope<A extends unknown[], R>(context: HandlerContext, fn: (...args: A) => R, ...args: A): R;
+  /** True when some hook has a scope (engines skip `scope` otherwise). */
+  readonly scoped: boolean;
+  /** True when some hook asks for this call to start after the current turn's I/O. */
+  defers(tokens: unknown[]): boolean;
+  /** Services whose calls are never hooked (the host's health, reflection and admin). */
+  readonly exempt: ReadonlySet<string>;
+}
+
+/** Composes `hooks`, or returns undefined when there are none (engines then skip hooks entirely). */
+export function composeCallHooks(hooks: readonly ServerCallHooks[], exempt: ReadonlySet<string>): ComposedCallHooks | undefined {
+  if (hooks.length === 0) return undefined;
+  const list = [...hooks];
+  const scopes = list.filter((h) => h.scope !== undefined);
+  const end = (tokens: unknown[], error: ConnectError | undefined, count: number) => {
+    for (let i = count - 1; i >= 0; i--) list[i].end?.(tokens[i], error);
+  };
+  return {
+    begin(service, context) {
+      const tokens = new Array<unknown>(list.length);
+      for (let i = 0; i < list.length; i++) {
+        try {
+          tokens[i] = list[i].begin?.(service, context);
+        } catch (e) {
+          end(tokens, ConnectError.from(e), i);
+          throw e;
+        }
+      }
+      return tokens;
+    },
+    end(tokens, error) {
+      end(tokens, error, list.length);
+    },
+    scope(context, fn, ...args) {
+      if (scopes.length === 1) return scopes[0].scope!(context, fn, ...args);
+      let run = () => fn(...args);
+      for (let i = scopes.length - 1; i >= 0; i--) {
+        const inner = run;
+        run = () => scopes[i].scope!(context, inner);
+      }
+      return run();
+    },
+    scoped: scopes.length > 0,
+    defers(tokens) {
+      for (let i = 0; i < list.length; i++) if (list[i].defer?.(tokens[i]) === true) return true;
+      return false;
+    },
+    exempt,
+  };
+}
+
+/**
+ * The hooks as one interceptor, for engines that run interceptors but cannot report call ends
+ * themselves (connect-node): the call ends when its response (or error) is produced, or, for streams,
+ * when the response stream is done.
+ */
+export function callHooksInterceptor(hooks: ComposedCallHooks): Interceptor {
+  return (next) => async (req) => {
+    if (hooks.exempt.has(req.service.typeName)) return next(req);
+    const context = { service: req.service, method: req.method, signal: req.signal, requestHeader: req.header, values: req.contextValues } as unknown as HandlerContext;
+    const tokens = hooks.begin(req.service, context);
+    let res;
+    try {
+      res = await (hooks.scoped ? hooks.scope(context, next, req) : next(req));
+    } catch (e) {
+      hooks.end(tokens, ConnectError.from(e));
+      throw e;
+    }
+    if (!res.stream) {
+      hooks.end(tokens, undefined);
+      return res;
+    }
+    const source = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        let error: ConnectError | undefined;
+        try {
+          yield* source;
+        } catch (e) {
+          error = ConnectError.from(e);
+          throw e;
+        } finally {
+          hooks.end(tokens, error);
+        }
+      })(),
+    };
+  };
+}

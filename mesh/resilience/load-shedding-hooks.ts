@@ -1,0 +1,67 @@
+// Load shedding as host call hooks (`createHost({ callHooks })`): the same admission as
+// createLoadSheddingInterceptor (concurrency limiter plus event-loop guard, the excess refused at once
+// with the shared `weft-refused: overloaded` RESOURCE_EXHAUSTED), without moving every call onto the
+// engine's interceptor path. Deferred calls (the guard is shedding) start after the turn's I/O through
+// the hooks' `defer`; the synchronous part of each call is timed in `scope` for the guard's budget.
+
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectError } from "@connectrpc/connect";
+import type { ServerCallHooks } from "../host/call-hooks.ts";
+import type { Admission } from "./concurrency-limiter.ts";
+import { DEFAULT_EXEMPT_SERVICES, guardOf, latencyNeutral, type LoadSheddingOptions } from "./load-shedding.ts";
+import { refusedError } from "./refusal.ts";
+import { WeftOptionsError } from "../errors/index.ts";
+
+/** Per admitted call: its limiter slot and whether the guard deferred it. */
+interface SheddingToken {
+  readonly admission: Admission;
+  readonly deferred: boolean;
+}
+
+/** Creates the load-shedding hooks (one set per process; share the limiter and guard with any NATS server). */
+export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCallHooks {
+  if (options === null || typeof options !== "object" || typeof options.limiter?.tryAcquire !== "function") {
+    throw new WeftOptionsError("WEFT_ERR_RESILIENCE_OPTIONS", "options.limiter must be a ConcurrencyLimiter");
+  }
+  const limiter = options.limiter;
+  const exempt = new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES);
+  const guard = guardOf(options.eventLoopGuard);
+  // One shared refusal, as in the interceptor: refusals come in floods.
+  const overloaded = refusedError("overloaded");
+  const hooks: ServerCallHooks = {
+    begin(service: DescService, context): SheddingToken | undefined {
+      if (exempt.has(service.typeName)) return undefined;
+      const verdict = guard === undefined ? "run" : guard.admit();
+      if (verdict === "refuse") throw overloaded;
+      const admission = limiter.tryAcquire();
+      if (admission === undefined) throw overloaded;
+      if (context.method.methodKind !== "unary") {
+        // As the interceptor does, a stream holds its slot only while it starts: its duration is not a
+        // latency, and long streams must not starve unary calls of the limit.
+        limiter.release(admission, false);
+        return undefined;
+      }
+      return { admission, deferred: verdict === "defer" };
+    },
+    end(token, error: ConnectError | undefined) {
+      const t = token as SheddingToken | undefined;
+      if (t === undefined) return;
+      // As the interceptor does: errors are judged by latencyNeutral.
+      limiter.release(t.admission, error === undefined ? true : latencyNeutral(error));
+    },
+    defer(token) {
+      return (token as SheddingToken | undefined)?.deferred === true;
+    },
+  };
+  if (guard !== undefined) {
+    hooks.scope = (_context, fn, ...args) => {
+      const t0 = performance.now();
+      try {
+        return fn(...args);
+      } finally {
+        guard.record(performance.now() - t0);
+      }
+    };
+  }
+  return hooks;
+}
