@@ -53,6 +53,9 @@ let skipped = 0;
 const SLOW_REFUSAL_MS = 10;
 const slowRefusals: [number, number][] = [];
 const gcPauses: [number, number][] = [];
+// Moments this process's loop was stuck for more than STALL_MS (its 1 ms tick came late), as above.
+const STALL_MS = 5;
+const stalls: [number, number][] = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     if (measuring && e.duration >= 1 && gcPauses.length < 10_000) gcPauses.push([performance.timeOrigin + e.startTime, performance.timeOrigin + e.startTime + e.duration]);
@@ -94,8 +97,11 @@ async function openLoop(start: number, until: number): Promise<void> {
   const interval = 1000 / rate;
   let next = start;
   // A 1 ms timer tick sends every call whose time has come; lag = how late each left.
+  let lastTick = performance.now();
   while (next < until) {
     const now = performance.now();
+    if (measuring && now - lastTick > STALL_MS && stalls.length < 10_000) stalls.push([performance.timeOrigin + lastTick + 1, performance.timeOrigin + now]);
+    lastTick = now;
     while (next <= now && next < until) {
       if (measuring) lag.push(now - next);
       if (outstanding >= maxOutstanding) skipped++;
@@ -155,6 +161,7 @@ process.stdout.write(`${JSON.stringify({
   clientCpu: Math.round(cpu * 100) / 100,
   slowRefusals,
   gcPauses,
+  stalls,
   clientDelayP99Ms: Math.round(Math.max(0, delay.percentile(99) / 1e6 - 1) * 100) / 100,
 })}\n`);
 process.exit(0);

@@ -4,12 +4,13 @@
 //   --work sleep  waits --work-ms (I/O-bound: capacity = concurrency limit / work time)
 //   --work cpu    spins the CPU for --work-ms (CPU-bound: the adaptive limit has to find capacity)
 // Prints the bench ready line, then a stats line every 250 ms (limit, in flight, refused, event-loop
-// delay, RSS) for the runner.
+// delay and stalls, GC pauses, RSS) for the runner; answers "gc" on stdin with the live heap.
 //
 // Usage: node bench/mesh/overload-server.ts --work sleep|cpu --work-ms N --prefix P [--limit N]
 
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { HandlerContext } from "@connectrpc/connect";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
@@ -67,11 +68,7 @@ delay.enable();
 let gcMaxMs = 0;
 let gcTotalMs = 0;
 let gcPauses: [number, number][] = [];
-// The heap right after a collection is what is still alive: its floor is the live memory, which must
-// stay flat under overload (RSS keeps rising for a while as V8 sizes its heap to the allocation rate).
-let liveHeapMb = Number.POSITIVE_INFINITY;
 const gc = new PerformanceObserver((list) => {
-  liveHeapMb = Math.min(liveHeapMb, process.memoryUsage().heapUsed / 2 ** 20);
   for (const e of list.getEntries()) {
     gcMaxMs = Math.max(gcMaxMs, e.duration);
     gcTotalMs += e.duration;
@@ -79,6 +76,17 @@ const gc = new PerformanceObserver((list) => {
   }
 });
 gc.observe({ entryTypes: ["gc"] });
+// Stalls: moments the loop ran nothing else for more than STALL_MS (a long turn, a GC pause, the core
+// taken by another process), found by a 1 ms timer that came late, with their wall-clock span. Twice
+// the event-loop guard's turn budget: a shedding instance runs 4-6 ms turns by design.
+const STALL_MS = 8;
+let stalls: [number, number][] = [];
+let lastTick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  if (now - lastTick > STALL_MS && stalls.length < 200) stalls.push([performance.timeOrigin + lastTick + 1, performance.timeOrigin + now]);
+  lastTick = now;
+}, 1).unref();
 const stats = setInterval(() => {
   const line = {
     stats: true,
@@ -89,19 +97,28 @@ const stats = setInterval(() => {
     delayMaxMs: Math.max(0, delay.max / 1e6 - 1),
     rssMb: process.memoryUsage.rss() / 2 ** 20,
     heapMb: process.memoryUsage().heapUsed / 2 ** 20,
-    liveHeapMb,
     gcMaxMs,
     gcTotalMs,
     gcPauses,
+    stalls,
   };
   gcMaxMs = 0;
   gcTotalMs = 0;
   gcPauses = [];
-  liveHeapMb = Number.POSITIVE_INFINITY;
+  stalls = [];
   delay.reset();
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }, 250);
 stats.unref();
+
+// "gc" on stdin (the runner, with --expose-gc): a full collection, then what is still alive. Taken before
+// and after the overload, it tells retained memory from the heap V8 keeps around (RSS rises for tens of
+// seconds under load as V8 sizes its heap to the allocation rate, then stops).
+createInterface({ input: process.stdin }).on("line", (line) => {
+  if (line.trim() !== "gc") return;
+  (globalThis as { gc?: () => void }).gc?.();
+  process.stdout.write(`${JSON.stringify({ liveHeapMb: process.memoryUsage().heapUsed / 2 ** 20 })}\n`);
+});
 
 announceReady(Number(node.address.split(":")[1]), `mesh/node TestService, ${work} ${workMs} ms per call, limit max ${config.concurrencyLimitMax}`);
 closeOnSignal(() => node.drain());
