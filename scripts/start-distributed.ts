@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { SERVICE_NODE_FLAGS } from "../mesh/host/gc-tuning.ts";
 
 const SERVICES = ["catalog", "inventory", "identity", "orders", "gateway"] as const;
 type ServiceName = (typeof SERVICES)[number];
@@ -81,7 +82,8 @@ function prefixLines(label: string, stream: NodeJS.ReadableStream, out: NodeJS.W
 function start(name: ServiceName, index: number): Child {
   const label = `${name}#${index + 1}`;
   const port = name === "gateway" && gatewayPort !== 0 ? gatewayPort + index : 0;
-  const proc = spawn(process.execPath, [new URL(`../services/${name}/main.ts`, import.meta.url).pathname], {
+  // Each service process runs with the flags for a process that has a core to itself (gc-tuning.ts).
+  const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../services/${name}/main.ts`, import.meta.url).pathname], {
     env: { ...env, PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}` },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -24,6 +24,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { canPin, coreBusySeconds, cpuSeconds, killChildren, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, waitForIdleCores } from "../lib/processes.ts";
+import { SERVICE_NODE_FLAGS } from "../../mesh/host/gc-tuning.ts";
 
 const { values } = parseArgs({
   options: {
@@ -42,10 +43,11 @@ const cpuMs = Number(values["cpu-ms"] ?? 1);
 const runs = Number(values.runs ?? 1);
 const quietWaitMs = Number(values["quiet-wait"] ?? 30) * 1000;
 // Node/V8 flags of the instance and of the load generator, space-separated. The instance runs as a
-// service would unless told (try --server-node-flags=--single-threaded-gc); the load generator runs with
+// service is deployed (SERVICE_NODE_FLAGS of mesh/host/gc-tuning.ts) unless told (--server-node-flags=
+// with nothing runs it with Node's defaults); the load generator runs with
 // --single-threaded-gc: pinned to one core, V8's parallel GC helpers share that core with the thread
 // that waits for them, which lengthens its pauses, and a paused generator adds to every latency it times.
-const serverNodeFlags = (values["server-node-flags"] ?? "").split(" ").filter(Boolean);
+const serverNodeFlags = (values["server-node-flags"] ?? SERVICE_NODE_FLAGS.join(" ")).split(" ").filter(Boolean);
 const loadNodeFlags = (values["load-node-flags"] ?? "--single-threaded-gc").split(" ").filter(Boolean);
 for (const w of workloads) if (w !== "sleep" && w !== "cpu") throw new Error(`--workloads: unknown workload ${w}`);
 const root = new URL("../../", import.meta.url).pathname;

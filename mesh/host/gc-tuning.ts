@@ -25,3 +25,17 @@ export function applyServerV8Flags(): void {
   applied = true;
   for (const flag of SERVER_V8_FLAGS) setFlagsFromString(flag);
 }
+
+/**
+ * Node command-line flags for a service process that has a core to itself (what `npm run
+ * start:distributed`, the Docker image and `npm run bench:overload` start services with). They cannot be
+ * set at run time (`--single-threaded-gc` is not even accepted in NODE_OPTIONS):
+ *   --single-threaded-gc     on one core, V8's parallel GC helper threads only contend with the thread
+ *                            waiting for them, which lengthens every pause;
+ *   --max-semi-space-size=4  a young generation of at most 2 x 4 MB keeps each scavenge short (V8 grew
+ *                            it to 64 MB under overload, with 7-35 ms scavenges).
+ * Measured with `npm run bench:overload` (2x capacity, 2 runs each): refusal p99 10.8 -> 3.5 ms
+ * (sleep-bound work) and 20.1 -> 6.4 ms (CPU-bound), instance RSS under overload ~240 -> 152 MB; either
+ * flag alone was not enough (semi-space cap only: 11.3 / 22.6 ms).
+ */
+export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze(["--single-threaded-gc", "--max-semi-space-size=4"]);

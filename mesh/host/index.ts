@@ -13,7 +13,7 @@ export { callHooksInterceptor, composeCallHooks } from "./call-hooks.ts";
 /** The call hook contract. */
 export type { ComposedCallHooks, ServerCallHooks } from "./call-hooks.ts";
 /** The V8 flags a Weft server process runs with (createHost applies them unless `tuneGc: false`). */
-export { SERVER_V8_FLAGS, applyServerV8Flags } from "./gc-tuning.ts";
+export { SERVER_V8_FLAGS, SERVICE_NODE_FLAGS, applyServerV8Flags } from "./gc-tuning.ts";
 /** Errors thrown to the host's user (never to callers), with stable WEFT_ERR_HOST_* codes. */
 export { HostError, HostErrorCode } from "./errors.ts";
 /** Drain phases, and the SIGTERM/SIGINT helper main files call. */
