@@ -14,15 +14,12 @@ import { setFlagsFromString } from "node:v8";
 /** The V8 flags Weft's server processes run with (also passed to every server the benchmarks start). */
 export const SERVER_V8_FLAGS: readonly string[] = Object.freeze(["--no-allocation-site-pretenuring"]);
 
-let applied = false;
-
 /**
- * Applies SERVER_V8_FLAGS to this process (once). V8 reads the pretenuring setting at every GC, so
- * setting it before the first call is served is as good as passing it on the command line.
+ * Applies SERVER_V8_FLAGS to this process (idempotent: setting a flag again changes nothing). V8 reads
+ * the pretenuring setting at every GC, so setting it before the first call is served is as good as
+ * passing it on the command line.
  */
 export function applyServerV8Flags(): void {
-  if (applied) return;
-  applied = true;
   for (const flag of SERVER_V8_FLAGS) setFlagsFromString(flag);
 }
 

@@ -7,7 +7,7 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { isAscii } from "node:buffer";
 import type { ServiceRegistration } from "../host/engine.ts";
 import { WeftOptionsError } from "../errors/index.ts";
-import { compileCodec } from "../codec/index.ts";
+import { compileCodec, type MessageCodec } from "../codec/index.ts";
 
 /** The four method kinds of protobuf-es v2. */
 export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
@@ -74,8 +74,12 @@ export function buildMethodTable(services: readonly ServiceRegistration[], json:
       const path = `/${service.typeName}/${method.name}`;
       if (table.has(path)) throw new WeftOptionsError("WEFT_ERR_PROTOCOL_OPTIONS", `services: method ${path} is registered twice`);
       const { input, output } = method;
-      const reader = compileCodec(input, readOpts);
-      const writer = compileCodec(output, writeOpts);
+      // Compiled on a method's first call, not at start-up: most methods of a host (reflection, admin)
+      // are rarely or never called, and compiling them all added 20-40 ms to listen().
+      let reader: MessageCodec<DescMessage> | undefined;
+      let writer: MessageCodec<DescMessage> | undefined;
+      const read = () => (reader ??= compileCodec(input, readOpts));
+      const write = () => (writer ??= compileCodec(output, writeOpts));
       const fn = (impl as Record<string, unknown>)[method.localName];
       table.set(path, {
         path,
@@ -84,11 +88,11 @@ export function buildMethodTable(services: readonly ServiceRegistration[], json:
         kind: method.methodKind as MethodKind,
         impl: typeof fn === "function" ? (fn as AnyImpl).bind(impl) : undefined,
         allowGet: method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
-        parseBinary: (bytes) => reader.fromBinary(bytes),
-        parseJson: (bytes) => reader.fromJsonString(jsonText(bytes)),
-        serializeBinary: (message) => writer.toBinary(message),
-        serializeJson: (message) => Buffer.from(writer.toJsonString(message)),
-        serializeJsonText: (message) => writer.toJsonString(message),
+        parseBinary: (bytes) => read().fromBinary(bytes),
+        parseJson: (bytes) => read().fromJsonString(jsonText(bytes)),
+        serializeBinary: (message) => write().toBinary(message),
+        serializeJson: (message) => Buffer.from(write().toJsonString(message)),
+        serializeJsonText: (message) => write().toJsonString(message),
         normalize: makeNormalize(output),
       });
     }

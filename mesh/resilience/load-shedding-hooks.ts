@@ -8,9 +8,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import type { ServerCallHooks } from "../host/call-hooks.ts";
 import type { Admission } from "./concurrency-limiter.ts";
-import { DEFAULT_EXEMPT_SERVICES, guardOf, latencyNeutral, type LoadSheddingOptions } from "./load-shedding.ts";
-import { refusedError } from "./refusal.ts";
-import { WeftOptionsError } from "../errors/index.ts";
+import { latencyNeutral, resolveShedding, type LoadSheddingOptions } from "./load-shedding.ts";
 
 /** Per admitted call: its limiter slot and whether the guard deferred it. */
 interface SheddingToken {
@@ -20,20 +18,12 @@ interface SheddingToken {
 
 /** Creates the load-shedding hooks (one set per process; share the limiter and guard with any NATS server). */
 export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCallHooks {
-  if (options === null || typeof options !== "object" || typeof options.limiter?.tryAcquire !== "function") {
-    throw new WeftOptionsError("WEFT_ERR_RESILIENCE_OPTIONS", "options.limiter must be a ConcurrencyLimiter");
-  }
-  const limiter = options.limiter;
-  const exempt = new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES);
-  const guard = guardOf(options.eventLoopGuard);
-  // One shared refusal, as in the interceptor: refusals come in floods.
-  const overloaded = refusedError("overloaded");
+  const { limiter, exempt, guard, overloaded } = resolveShedding(options);
   const hooks: ServerCallHooks = {
     begin(service: DescService, context): SheddingToken | undefined {
       if (exempt.has(service.typeName)) return undefined;
       const verdict = guard === undefined ? "run" : guard.admit();
-      if (verdict === "refuse") throw overloaded;
-      const admission = limiter.tryAcquire();
+      const admission = verdict === "refuse" ? undefined : limiter.tryAcquire();
       if (admission === undefined) throw overloaded;
       if (context.method.methodKind !== "unary") {
         // As the interceptor does, a stream holds its slot only while it starts: its duration is not a

@@ -35,7 +35,7 @@ const LATENCY_NEUTRAL = new Set<Code>([
 ]);
 
 /** Services never shed unless the options say otherwise. */
-export const DEFAULT_EXEMPT_SERVICES = [
+const DEFAULT_EXEMPT_SERVICES = [
   "grpc.health.v1.Health",
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
@@ -44,16 +44,7 @@ export const DEFAULT_EXEMPT_SERVICES = [
 
 /** Creates the load-shedding interceptor. Put it outermost among the server's own interceptors. */
 export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Interceptor {
-  if (options === null || typeof options !== "object" || typeof options.limiter?.tryAcquire !== "function") {
-    throw new WeftOptionsError(OPTIONS, "options.limiter must be a ConcurrencyLimiter");
-  }
-  const limiter = options.limiter;
-  const exempt = new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES);
-  const guard = guardOf(options.eventLoopGuard);
-  // One refusal for every refused call: building a ConnectError (stack trace, Headers) was the largest
-  // cost of a refusal, and refusals come in floods. Nothing on the server side writes to an error's
-  // metadata, so sharing it is safe; an interceptor outside this one must not modify it either.
-  const overloaded = refusedError("overloaded");
+  const { limiter, exempt, guard, overloaded } = resolveShedding(options);
   return (next) => {
     // Written with then() rather than async/await: this wraps every call, so it should add one
     // promise, not an async frame. The synchronous part of the call is timed for the guard's budget.
@@ -83,8 +74,7 @@ export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Int
     return (req) => {
       if (exempt.has(req.service.typeName)) return next(req);
       const verdict = guard === undefined ? "run" : guard.admit();
-      if (verdict === "refuse") return Promise.reject(overloaded);
-      const admission = limiter.tryAcquire();
+      const admission = verdict === "refuse" ? undefined : limiter.tryAcquire();
       if (admission === undefined) return Promise.reject(overloaded);
       if (verdict === "run") return run(req, admission);
       // Shedding: start after this turn's I/O, so that the turn's refusals are flushed before its work.
@@ -101,8 +91,34 @@ export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Int
   };
 }
 
+/** What both forms of load shedding (interceptor and host call hooks) are built from. */
+export interface Shedding {
+  readonly limiter: ConcurrencyLimiter;
+  readonly exempt: ReadonlySet<string>;
+  readonly guard: EventLoopGuard | undefined;
+  /**
+   * The one refusal every refused call gets: building a ConnectError (stack trace, Headers) was the
+   * largest cost of a refusal, and refusals come in floods. Nothing on the server side writes to an
+   * error's metadata, so sharing it is safe; nothing outside must modify it either.
+   */
+  readonly overloaded: ConnectError;
+}
+
+/** Validates the options and builds the limiter's companions. */
+export function resolveShedding(options: LoadSheddingOptions): Shedding {
+  if (options === null || typeof options !== "object" || typeof options.limiter?.tryAcquire !== "function") {
+    throw new WeftOptionsError(OPTIONS, "options.limiter must be a ConcurrencyLimiter");
+  }
+  return {
+    limiter: options.limiter,
+    exempt: new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES),
+    guard: guardOf(options.eventLoopGuard),
+    overloaded: refusedError("overloaded"),
+  };
+}
+
 /** The guard the options ask for (one given, one built from options, or none). */
-export function guardOf(option: LoadSheddingOptions["eventLoopGuard"]): EventLoopGuard | undefined {
+function guardOf(option: LoadSheddingOptions["eventLoopGuard"]): EventLoopGuard | undefined {
   if (option === false) return undefined;
   if (typeof (option as Partial<EventLoopGuard> | undefined)?.admit === "function") return option as EventLoopGuard;
   return createEventLoopGuard(option as EventLoopGuardOptions | undefined);

@@ -8,7 +8,7 @@ import { gunzipLimited } from "../protocol/compression.ts";
 import { FLAG_COMPRESSED, FrameReader } from "../protocol/envelope.ts";
 import type { Frame } from "../protocol/envelope.ts";
 import { nodeHeadersToHeaders } from "./codec.ts";
-import { statusOf } from "./grpc-status.ts";
+import { statusOf, trailersOf } from "./grpc-status.ts";
 import type { ClientCodec } from "./codec.ts";
 import { connectionError } from "./session-pool.ts";
 import type { SessionPool } from "./session-pool.ts";
@@ -162,6 +162,6 @@ export class GrpcCall {
   }
 
   responseTrailer(): Headers {
-    return nodeHeadersToHeaders(this.trailers ?? (this.head?.["grpc-status"] !== undefined ? this.head : undefined));
+    return trailersOf(this.head, this.trailers);
   }
 }

@@ -42,3 +42,8 @@ export function statusOf(head: IncomingHttpHeaders | undefined, trailers: Incomi
   if (source["grpc-status"] === "0") return undefined;
   return findTrailerError(nodeHeadersToHeaders(source)) ?? new ConnectError("protocol error: invalid grpc-status", Code.Internal);
 }
+
+/** A call's trailers as Headers: the trailers, or the head of a trailers-only response. */
+export function trailersOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined): Headers {
+  return nodeHeadersToHeaders(trailers ?? (head?.["grpc-status"] !== undefined ? head : undefined));
+}

@@ -10,7 +10,7 @@ import { gunzipLimited } from "../protocol/compression.ts";
 import { FLAG_COMPRESSED } from "../protocol/envelope.ts";
 import { nodeHeadersToHeaders } from "./codec.ts";
 import type { ClientCodec } from "./codec.ts";
-import { statusOf } from "./grpc-status.ts";
+import { statusOf, trailersOf } from "./grpc-status.ts";
 import { connectionError } from "./session-pool.ts";
 import type { SessionPool } from "./session-pool.ts";
 
@@ -195,6 +195,6 @@ export class GrpcUnaryCall {
 
   /** Response trailers as Headers (a trailers-only response carries them in the head). */
   responseTrailer(): Headers {
-    return nodeHeadersToHeaders(this.trailers ?? (this.head?.["grpc-status"] !== undefined ? this.head : undefined));
+    return trailersOf(this.head, this.trailers);
   }
 }
