@@ -32,6 +32,10 @@ export const WeftErrorCodes = {
   WEFT_ERR_EVENTS_OPTIONS: "An option of the event bus is invalid; the message names the field.",
   /** Compute pools and task modules: an option or argument is invalid. */
   WEFT_ERR_COMPUTE_OPTIONS: "An option of a compute pool is invalid; the message names the field.",
+  /** `createWorkloadTls`, `createAuthorization`, internal credentials: an option is invalid. */
+  WEFT_ERR_SECURITY_OPTIONS: "An option of mesh security is invalid; the message names the field.",
+  /** Workload credentials (ca.crt, tls.crt, tls.key) cannot be read or do not form a valid set. */
+  WEFT_ERR_SECURITY_CREDENTIALS: "The workload's certificate files are missing, mismatched, expired or prove no identity.",
 } as const;
 
 /** One stable error code of the runtime. */

@@ -1,0 +1,26 @@
+// Public entry of mesh security: workload identities, mutual TLS with rotation, authorization.
+
+/** SPIFFE-style workload identities (`spiffe://<trust domain>/svc/<service>`). */
+export { isServiceName, isTrustDomain, parseWorkloadId, workloadId } from "./workload-id.ts";
+/** A workload identity. */
+export type { WorkloadId } from "./workload-id.ts";
+/** The identity a certificate proves, read from its DER subjectAltName. */
+export { certificateIdentity, uriSubjectAltNames } from "./certificate-identity.ts";
+/** The outcome of reading a certificate's identity. */
+export type { CertificateIdentity, IdentityRejection } from "./certificate-identity.ts";
+/** Certificates issued with Node's crypto (development CA, workload leaves). */
+export { issueCertificate } from "./issue-certificate.ts";
+/** Options and result of `issueCertificate`. */
+export type { IssueCertificateOptions, IssuedCertificate } from "./issue-certificate.ts";
+/** A workload's credential files (ca.crt, tls.crt, tls.key), read and validated. */
+export { chainsTo, CREDENTIAL_FILES, CredentialsError, pemCertificates, readCredentials, validateCredentials } from "./workload-credentials.ts";
+/** A validated set of workload credentials. */
+export type { WorkloadCredentials } from "./workload-credentials.ts";
+/** Development credentials: a CA and a leaf per service, in memory or written to folders. */
+export { CA_KEY_FILE, issueDevelopmentCredentials, writeCertificateAuthority, writeCredentials } from "./development-credentials.ts";
+/** Options and result of `issueDevelopmentCredentials`. */
+export type { DevelopmentCredentials, DevelopmentCredentialsOptions } from "./development-credentials.ts";
+/** Mutual TLS for one workload: server and client options, peer identity, rotation. */
+export { createWorkloadTls } from "./workload-tls.ts";
+/** Options and state of `createWorkloadTls`. */
+export type { WorkloadTls, WorkloadTlsOptions } from "./workload-tls.ts";

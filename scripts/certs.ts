@@ -1,0 +1,58 @@
+// `npm run certs`: development mTLS credentials for the shop. One CA (kept in <dir>/ca/) and, for every
+// service (each folder of services/ with a main.ts), an ECDSA P-256 leaf whose one URI SAN is
+// spiffe://<trust domain>/svc/<service>, written as <dir>/<service>/{ca.crt,tls.crt,tls.key}: the
+// layout the runtime watches and cert-manager's CSI driver or SPIRE's helper produce in production.
+// Running it again reissues every leaf from the same CA (a rotation the running services pick up).
+
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { CA_KEY_FILE, CREDENTIAL_FILES, isTrustDomain, issueDevelopmentCredentials, writeCertificateAuthority, writeCredentials } from "../mesh/security/index.ts";
+
+const HELP = `Usage: npm run certs -- [--dir .certs] [--trust-domain weft.local] [--new-ca] [--validity-hours 24]
+
+Writes a development CA (<dir>/ca/ca.crt, ca.key) and one leaf per shop service
+(<dir>/<service>/ca.crt, tls.crt, tls.key). Run again to rotate the leaves (same CA);
+--new-ca replaces the CA too. WEFT_CERTS_DIR and WEFT_TRUST_DOMAIN set the defaults.`;
+
+function fail(message: string): never {
+  console.error(`WEFT_ERR_SECURITY_OPTIONS: ${message}`);
+  process.exit(1);
+}
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: "string" },
+    "trust-domain": { type: "string" },
+    "new-ca": { type: "boolean", default: false },
+    "validity-hours": { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const root = resolve(import.meta.dirname, "..");
+const dir = resolve(values.dir ?? process.env.WEFT_CERTS_DIR ?? join(root, ".certs"));
+const trustDomain = values["trust-domain"] ?? process.env.WEFT_TRUST_DOMAIN ?? "weft.local";
+if (!isTrustDomain(trustDomain)) fail(`--trust-domain ${JSON.stringify(trustDomain)} is not a SPIFFE trust domain (lower-case letters, digits, dots, dashes)`);
+const hours = Number(values["validity-hours"] ?? 24);
+if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 366) fail("--validity-hours must be a positive number of hours (at most a year)");
+
+const servicesDir = join(root, "services");
+const services = readdirSync(servicesDir, { withFileTypes: true })
+  .filter((e) => e.isDirectory() && existsSync(join(servicesDir, e.name, "main.ts")))
+  .map((e) => e.name)
+  .sort();
+
+const caDir = join(dir, "ca");
+const caCert = join(caDir, CREDENTIAL_FILES.ca);
+const caKey = join(caDir, CA_KEY_FILE);
+const existing = !values["new-ca"] && existsSync(caCert) && existsSync(caKey) ? { certPem: readFileSync(caCert, "utf8"), keyPem: readFileSync(caKey, "utf8") } : undefined;
+const issued = issueDevelopmentCredentials({ trustDomain, services, ca: existing, leafValidityMs: hours * 3_600_000 });
+if (existing === undefined) await writeCertificateAuthority(caDir, issued.ca);
+for (const [service, credentials] of issued.workloads) await writeCredentials(join(dir, service), credentials);
+
+console.log(`${existing === undefined ? "new CA" : "existing CA"} ${caCert}`);
+for (const [service, { id, leaf }] of issued.workloads) console.log(`  ${id.uri}  ${join(dir, service)}/  valid to ${leaf.validTo}`);
