@@ -4,6 +4,8 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { Endpoint } from "../discovery/index.ts";
+import { WeftOptionsError } from "../errors/index.ts";
+import type { TransportTlsOptions } from "../transport/index.ts";
 import type { EndpointTransport } from "./endpoint-transport.ts";
 
 /** Settings of the HTTP/2 endpoint transports. */
@@ -18,10 +20,22 @@ export interface Http2EndpointOptions {
   readonly connectTimeoutMs?: number;
   /** Close a connection idle for this long, in milliseconds. Default 60000. */
   readonly idleConnectionTimeoutMs?: number;
+  /**
+   * TLS (mutual TLS between services) for connections to `endpoint`, read at each new connection;
+   * undefined for cleartext h2c. Only Weft's HTTP/2 client (`http2Client: "weft"`) supports it.
+   * Default: cleartext.
+   */
+  readonly tls?: (endpoint: Endpoint) => TransportTlsOptions | undefined;
+  /**
+   * Subscribes to credential rotation; on each, connections are retired gracefully (their calls finish)
+   * and new ones use the new credentials. Returns an unsubscribe function. Default: none.
+   */
+  readonly onTlsRotate?: (listener: () => void) => () => void;
 }
 
 /** Creates a gRPC (HTTP/2, binary Protobuf) transport to `endpoint.address`. */
 export function createHttp2EndpointTransport(endpoint: Endpoint, options: Http2EndpointOptions = {}): EndpointTransport {
+  if (options.tls?.(endpoint) !== undefined) throw new WeftOptionsError("WEFT_ERR_CLIENT_OPTIONS", "options.http2.tls needs Weft's HTTP/2 client (http2Client: \"weft\")");
   const baseUrl = `http://${endpoint.address}`;
   const sessionOptions = {
     connectTimeoutMs: options.connectTimeoutMs ?? 2000,

@@ -6,7 +6,7 @@ import { Code, ConnectError, type ServiceImpl, type Transport } from "@connectrp
 import { performance } from "node:perf_hooks";
 import { createAdminService, AdminService } from "./admin.ts";
 import { createWeftEngine } from "../protocol/engine.ts";
-import { createInProcessTransport } from "../protocol/in-process-transport.ts";
+import { createInProcessTransport, type InProcessTransportOptions } from "../protocol/in-process-transport.ts";
 import { createCorsPolicy } from "./cors.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
 import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine } from "./engine.ts";
@@ -61,7 +61,7 @@ export interface Host {
    * A Connect transport that calls the registered services in memory (no sockets), through the same
    * interceptors, limits and drain admission as network calls.
    */
-  inProcessTransport(): Transport;
+  inProcessTransport(options?: InProcessTransportOptions): Transport;
   /** Adds a step to the drain (see DrainPhase); it runs after the built-in step of its phase. */
   onDrain(phase: DrainPhase, name: string, run: () => void | Promise<void>): void;
   /**
@@ -169,24 +169,26 @@ class WeftHost implements Host {
       maxConcurrentStreams: options.maxConcurrentStreams,
       idleTimeoutMs: options.idleTimeoutMs,
       logger: this.#logger,
+      tls: options.tls,
+      maxConnectionAgeMs: options.maxConnectionAgeMs,
     });
     this.#listener = listener;
     this.#attachment = this.#engine.attach(listener, this.#engineContext());
     const port = await listener.listen(options.hostname, options.port);
     this.#listenedAt = performance.now();
     const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
-    this.#address = Object.freeze({ url: `http://${host}:${port}`, port });
+    this.#address = Object.freeze({ url: `${options.tls === undefined ? "http" : "https"}://${host}:${port}`, port });
     this.#logger.info("listening", { url: this.#address.url, engine: this.#engine.name, services: this.#registrations.map((r) => r.service.typeName) });
     return this.#address;
   }
 
-  inProcessTransport(): Transport {
+  inProcessTransport(options: InProcessTransportOptions = {}): Transport {
     let transport: Transport | undefined;
     const get = () => {
       if (transport === undefined) {
         // In-process calls are made on behalf of calls already admitted (the gateway calling identity),
         // so a drain must not refuse them, or in-flight calls would fail half-way; they are still counted.
-        transport = createInProcessTransport(this.#engineContext({ inProcess: true }));
+        transport = createInProcessTransport(this.#engineContext({ inProcess: true }), options);
       }
       return transport;
     };

@@ -8,6 +8,10 @@ export type { Host, HostAddress } from "./host.ts";
 export { hostDefaults, resolveHostOptions } from "./options.ts";
 /** Options of `createHost`, and the same with defaults filled in. */
 export type { HostOptions, ResolvedHostOptions } from "./options.ts";
+/** TLS for the host's port (optionally mutual, with rotation). */
+export type { HostTlsMaterial, HostTlsOptions } from "./port-listener.ts";
+/** Options of `host.inProcessTransport()` (the caller identity its calls are made as). */
+export type { InProcessTransportOptions } from "../protocol/in-process-transport.ts";
 /** Server call hooks: synchronous admission, accounting and scopes around every call, off the interceptor path. */
 export { callHooksInterceptor, composeCallHooks } from "./call-hooks.ts";
 /** The call hook contract. */

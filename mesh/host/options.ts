@@ -7,6 +7,7 @@ import type { WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import type { HttpFallback } from "./http-fallback.ts";
 import type { HostLogger } from "./logger.ts";
+import type { HostTlsOptions } from "./port-listener.ts";
 
 /** Options of `createHost`. Every field is optional; defaults are listed per field. */
 export interface HostOptions {
@@ -77,6 +78,18 @@ export interface HostOptions {
   httpFallback?: HttpFallback;
   /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
   logger?: HostLogger;
+  /**
+   * TLS key and certificate (PEM): the port then speaks TLS, with h2 and http/1.1 chosen by ALPN;
+   * optionally mutual (client certificates required, peer identity per connection, rotation). Default:
+   * none (cleartext HTTP/1.1 and h2c prior knowledge on one port).
+   */
+  tls?: HostTlsOptions;
+  /**
+   * HTTP/2 connections older than this (+-10% jitter) are closed with GOAWAY, in milliseconds: calls in
+   * flight finish, new calls go to a new connection (which picks up rotated certificates and rebalances
+   * clients). Default 0 (no limit).
+   */
+  maxConnectionAgeMs?: number;
 }
 
 /** HostOptions with every default filled in. */
@@ -99,6 +112,8 @@ export interface ResolvedHostOptions {
   readonly engine: WireEngine | undefined;
   readonly httpFallback: HttpFallback | undefined;
   readonly logger: HostLogger | undefined;
+  readonly tls: HostTlsOptions | undefined;
+  readonly maxConnectionAgeMs: number;
 }
 
 /** The defaults, in one place. */
@@ -186,6 +201,12 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
   if (options.httpFallback !== undefined && typeof options.httpFallback !== "function") {
     fail("httpFallback", "must be an HTTP handler function (req, res), e.g. serveStaticFiles({ root })");
   }
+  if (options.tls !== undefined && (typeof options.tls !== "object" || options.tls === null || options.tls.key === undefined || options.tls.cert === undefined)) {
+    fail("tls", "must be { key, cert } (PEM strings or Buffers)");
+  }
+  if (options.tls?.requireClientCertificate === true && options.tls.ca === undefined) {
+    fail("tls.ca", "is required with tls.requireClientCertificate (the CA client certificates must chain to)");
+  }
   if (options.logger !== undefined && (typeof options.logger?.error !== "function" || typeof options.logger?.info !== "function")) {
     fail("logger", "must have error() and info() functions");
   }
@@ -209,5 +230,7 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     engine: options.engine,
     httpFallback: options.httpFallback,
     logger: options.logger,
+    tls: options.tls,
+    maxConnectionAgeMs: int(options, "maxConnectionAgeMs", 0, 0, 2 ** 31 - 1),
   });
 }

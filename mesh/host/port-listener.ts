@@ -3,10 +3,14 @@
 // Node's http2 `allowHTTP1` only works under TLS, so the host accepts on a `net` server, reads the first
 // bytes, and hands the socket to the HTTP/2 server when they are the h2 preface ("PRI * HTTP/2.0"), to
 // the HTTP/1.1 server otherwise. Garbage goes to the HTTP/1.1 parser, which answers 400 and closes.
+// Under TLS, ALPN decides instead (h2, else http/1.1); with client certificates required, each
+// connection's peer identity is read once after the handshake and kept on the socket and its session.
 
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
+import { PEER_IDENTITY, type PeerCarrier } from "../protocol/handler-context.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import { errorFields, type HostLogger } from "./logger.ts";
 
@@ -20,7 +24,9 @@ const kStreamsOpened = Symbol("weft.streamsOpened");
 const kIdleMark = Symbol("weft.idleMark");
 /** The session a stream belongs to (a stream forgets it once destroyed). */
 const kSession = Symbol("weft.session");
-type CountedSession = http2.ServerHttp2Session & { [kOpenStreams]?: number; [kStreamsOpened]?: number; [kIdleMark]?: { opened: number; since: number } };
+/** When a session must be closed for its age (performance.now() based), with jitter; absent for no limit. */
+const kCloseAt = Symbol("weft.closeAt");
+type CountedSession = http2.ServerHttp2Session & PeerCarrier & { [kOpenStreams]?: number; [kStreamsOpened]?: number; [kIdleMark]?: { opened: number; since: number }; [kCloseAt]?: number };
 type CountedStream = http2.ServerHttp2Stream & { [kSession]?: CountedSession };
 
 /** Shared 'close' listener of every HTTP/2 stream. */
@@ -46,6 +52,42 @@ export interface PortListenerOptions {
   readonly maxConcurrentStreams: number;
   readonly idleTimeoutMs: number;
   readonly logger: HostLogger;
+  /** TLS for the port; undefined for cleartext. */
+  readonly tls: HostTlsOptions | undefined;
+  /** Close (GOAWAY) HTTP/2 connections older than this, +-10%, in ms; 0 = never. */
+  readonly maxConnectionAgeMs: number;
+}
+
+/** TLS key material for the port (PEM). */
+export interface HostTlsMaterial {
+  /** Private key (PEM). */
+  readonly key: string | Buffer;
+  /** Certificate chain (PEM, leaf first). */
+  readonly cert: string | Buffer;
+  /** CA certificates that client certificates must chain to (PEM). */
+  readonly ca?: string | Buffer;
+}
+
+/** TLS for the host's port: h2 and http/1.1 chosen by ALPN, optionally mutual. */
+export interface HostTlsOptions extends HostTlsMaterial {
+  /**
+   * Require a client certificate that chains to `ca` (mutual TLS): connections without one fail in the
+   * handshake, before any request. Default false.
+   */
+  readonly requireClientCertificate?: boolean;
+  /** Lowest TLS version accepted. Default "TLSv1.2"; mesh traffic uses "TLSv1.3". */
+  readonly minVersion?: tls.SecureVersion;
+  /**
+   * Reads a connection's verified peer identity once, after the handshake; handlers and call hooks see
+   * it on every call of that connection. With `requireClientCertificate`, a connection whose certificate
+   * proves no identity (undefined) is closed at once. Default: none.
+   */
+  readonly identifyPeer?: (socket: tls.TLSSocket) => string | undefined;
+  /**
+   * Subscribes to new key material (certificate rotation): the host swaps its secure context, so new
+   * connections use the new material and established ones go on. Returns an unsubscribe function.
+   */
+  readonly subscribe?: (apply: (next: HostTlsMaterial) => void) => () => void;
 }
 
 /** "h2" / "http1" once the first bytes decide it, "more" while they are a strict prefix of the preface. */
@@ -68,6 +110,7 @@ export class PortListener {
   readonly #options: PortListenerOptions;
   #goingAway = false;
   #closed = false;
+  #unsubscribeTls: (() => void) | undefined = undefined;
 
   constructor(options: PortListenerOptions) {
     this.#options = options;
@@ -89,10 +132,15 @@ export class PortListener {
       // Node's protective defaults (maxSessionMemory, maxHeaderListPairs, invalid-frame and
       // rapid-reset limits) are kept on purpose.
     });
-    this.http2.on("session", (session: http2.ServerHttp2Session) => {
+    this.http2.on("session", (session: CountedSession) => {
       this.#sessions.add(session);
-      (session as CountedSession)[kOpenStreams] = 0;
-      (session as CountedSession)[kStreamsOpened] = 0;
+      session[kOpenStreams] = 0;
+      session[kStreamsOpened] = 0;
+      // The identity read at the handshake travels with the session, where engines look for it.
+      const peer = (session.socket as PeerCarrier | undefined)?.[PEER_IDENTITY];
+      if (peer !== undefined) session[PEER_IDENTITY] = peer;
+      // Jittered so that connections opened together (a restart) do not all reconnect together.
+      if (options.maxConnectionAgeMs > 0) session[kCloseAt] = performance.now() + options.maxConnectionAgeMs * (0.9 + Math.random() * 0.2);
       session.once("close", () => this.#sessions.delete(session));
       // Session errors come from peers (bad frames, resets): worth a line, not an alarm.
       session.on("error", (err) => logger.info("http2 session error", errorFields(err)));
@@ -110,12 +158,28 @@ export class PortListener {
     // Not Node's session timeout: its per-stream timer bookkeeping keeps every finished stream
     // reachable until the timer list moves on, which made young-generation GC ~10x costlier per call.
     if (options.idleTimeoutMs > 0) {
-      const every = Math.max(10, Math.min(MAX_IDLE_SWEEP_MS, Math.floor(options.idleTimeoutMs / 4)));
+      const every = Math.max(10, Math.min(MAX_IDLE_SWEEP_MS, Math.floor(options.idleTimeoutMs / 4), options.maxConnectionAgeMs > 0 ? Math.floor(options.maxConnectionAgeMs / 10) : Infinity));
       this.#idleSweep = setInterval(() => this.#closeIdleSessions(), every);
       this.#idleSweep.unref();
     }
     this.http2.on("sessionError", (err: Error) => logger.info("http2 session error", errorFields(err)));
-    this.#net = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    const secure = options.tls;
+    if (secure === undefined) {
+      this.#net = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    } else {
+      const server = tls.createServer({ ...tlsServerOptions(secure, secure), ALPNProtocols: ["h2", "http/1.1"], noDelay: true }, (socket) => this.#acceptTls(socket));
+      this.#net = server;
+      this.#unsubscribeTls = secure.subscribe?.((next) => {
+        try {
+          server.setSecureContext(tlsServerOptions(secure, next));
+          logger.info("tls credentials rotated", {});
+        } catch (err) {
+          logger.error("tls credentials not applied", errorFields(err as Error));
+        }
+      });
+      // Failed handshakes (no or bad client certificate) are the peer's business: a line, not an alarm.
+      server.on("tlsClientError", (err) => logger.info("tls handshake refused", errorFields(err)));
+    }
     this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
   }
 
@@ -161,6 +225,12 @@ export class PortListener {
   #closeIdleSessions(): void {
     const now = performance.now();
     for (const session of this.#sessions) {
+      const closeAt = session[kCloseAt];
+      if (closeAt !== undefined && now >= closeAt && !session.closed) {
+        // GOAWAY: the client opens a new connection for new calls; calls in flight here finish.
+        session.close();
+        continue;
+      }
       const opened = session[kStreamsOpened] ?? 0;
       const mark = session[kIdleMark];
       if (mark === undefined || mark.opened !== opened || (session[kOpenStreams] ?? 0) > 0) {
@@ -179,6 +249,7 @@ export class PortListener {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#idleSweep !== undefined) clearInterval(this.#idleSweep);
+    this.#unsubscribeTls?.();
     this.#goAway();
     for (const session of this.#sessions) if (!session.closed) session.close();
     this.http1.closeIdleConnections();
@@ -206,15 +277,38 @@ export class PortListener {
     await closed;
   }
 
-  #accept(socket: net.Socket): void {
+  /** Tracks a new connection; false when the listener is closed (the socket is destroyed). */
+  #track(socket: net.Socket): boolean {
     if (this.#closed) {
       socket.destroy();
-      return;
+      return false;
     }
     this.#sockets.add(socket);
     socket.once("close", () => this.#sockets.delete(socket));
     // Resets and broken pipes are the client's business; never let them become uncaught exceptions.
     socket.on("error", () => {});
+    return true;
+  }
+
+  /** A TLS connection, handshake done: its peer identity is read once, then ALPN names the protocol. */
+  #acceptTls(socket: tls.TLSSocket): void {
+    if (!this.#track(socket)) return;
+    const secure = this.#options.tls!;
+    if (secure.identifyPeer !== undefined) {
+      const identity = secure.identifyPeer(socket);
+      if (identity === undefined && secure.requireClientCertificate === true) {
+        this.#options.logger.info("tls peer refused: its certificate proves no acceptable identity", {});
+        socket.destroy();
+        return;
+      }
+      if (identity !== undefined) (socket as tls.TLSSocket & PeerCarrier)[PEER_IDENTITY] = identity;
+    }
+    if (socket.alpnProtocol === "h2") this.http2.emit("connection", socket);
+    else this.http1.emit("connection", socket);
+  }
+
+  #accept(socket: net.Socket): void {
+    if (!this.#track(socket)) return;
     // A connection that never says anything is closed after the idle timeout.
     socket.setTimeout(this.#options.idleTimeoutMs, () => socket.destroy());
     let buffered: Buffer | undefined;
@@ -238,4 +332,17 @@ export class PortListener {
     };
     socket.on("data", onData);
   }
+}
+
+/** Node's server options for `material` under the settings of `secure`. */
+function tlsServerOptions(secure: HostTlsOptions, material: HostTlsMaterial): tls.SecureContextOptions & tls.TlsOptions {
+  const mutual = secure.requireClientCertificate === true;
+  return {
+    key: material.key,
+    cert: material.cert,
+    ca: material.ca,
+    minVersion: secure.minVersion ?? "TLSv1.2",
+    requestCert: mutual,
+    rejectUnauthorized: mutual,
+  };
 }

@@ -87,6 +87,7 @@ export abstract class CallResponder implements ContextOwner {
     this.contentType = contentType;
     this.origin = wire.headers.origin;
     this.ctx = new LazyHandlerContext(entry.method, PROTOCOL_NAMES[protocol], requestMethod, wire.headers, authority, this, settings.shutdownSignal);
+    this.ctx.peerIdentity = wire.peerIdentity;
   }
 
   /** Starts watching for client cancellation (the request half knows how). */

@@ -19,6 +19,15 @@ export interface ContextOwner {
   watchCancel(): void;
 }
 
+/**
+ * Where the host keeps a connection's verified peer identity (set once per TLS connection, on the
+ * socket and on its HTTP/2 session); engines copy it into each call's context.
+ */
+export const PEER_IDENTITY: unique symbol = Symbol.for("weft.peerIdentity");
+
+/** A socket or session that may carry a verified peer identity. */
+export type PeerCarrier = { [PEER_IDENTITY]?: string };
+
 /** Converts raw Node headers into WHATWG Headers, dropping HTTP/2 pseudo-headers. */
 export function toHeaders(raw: IncomingHttpHeaders): Headers {
   const h = new Headers();
@@ -44,6 +53,11 @@ export class LazyHandlerContext implements HandlerContext {
   interceptedRequest: object | undefined = undefined;
   /** The response object the innermost function returned (invoke.ts). */
   innerResponse: object | undefined = undefined;
+  /**
+   * The caller's verified workload identity (a SPIFFE URI from its TLS client certificate, or the one
+   * an in-process transport was made for); undefined for an anonymous caller.
+   */
+  peerIdentity: string | undefined = undefined;
   #raw: IncomingHttpHeaders;
   #owner: ContextOwner;
   #shutdown: AbortSignal | undefined;

@@ -20,6 +20,15 @@ import type { EngineContext } from "../host/engine.ts";
 /** The protocol name handlers see in `context.protocolName` for in-process calls. */
 export const IN_PROCESS_PROTOCOL = "in-process";
 
+/** Options of {@link createInProcessTransport}. */
+export interface InProcessTransportOptions {
+  /**
+   * The workload identity every call through this transport is made as (handlers and hooks see it as
+   * the peer identity). Default: none (anonymous, as a caller with no certificate).
+   */
+  readonly peerIdentity?: string;
+}
+
 /** Caller headers as the lower-case header object a handler context reads. */
 function rawHeaders(init: HeadersInit | undefined): IncomingHttpHeaders {
   const raw: IncomingHttpHeaders = {};
@@ -127,7 +136,8 @@ async function firstOf<T>(input: AsyncIterable<T>, kind: string): Promise<T> {
 }
 
 /** Builds the in-process transport over the services and settings the host would hand an engine. */
-export function createInProcessTransport(context: EngineContext): Transport {
+export function createInProcessTransport(context: EngineContext, options: InProcessTransportOptions = {}): Transport {
+  const peerIdentity = options.peerIdentity;
   const table = buildMethodTable(context.services);
   const interceptors = [...context.interceptors];
   const invoker = new Invoker(interceptors);
@@ -144,6 +154,7 @@ export function createInProcessTransport(context: EngineContext): Transport {
     async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, _values?: ContextValues): Promise<UnaryResponse<I, O>> {
       const entry = entryOf(method);
       const call = new InProcessCall(context, entry, header, signal, timeoutMs);
+      call.ctx.peerIdentity = peerIdentity;
       try {
         call.enter();
         const request = ownCopy(method.input, input, inputNormalizer(method.input));
@@ -169,6 +180,7 @@ export function createInProcessTransport(context: EngineContext): Transport {
     async stream<I extends DescMessage, O extends DescMessage>(method: DescMethodStreaming<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: AsyncIterable<MessageInitShape<I>>, _values?: ContextValues): Promise<StreamResponse<I, O>> {
       const entry = entryOf(method);
       const call = new InProcessCall(context, entry, header, signal, timeoutMs);
+      call.ctx.peerIdentity = peerIdentity;
       try {
         call.enter();
       } catch (e) {

@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { ServerHttp2Stream } from "node:http2";
 import type { Readable } from "node:stream";
+import { PEER_IDENTITY, type PeerCarrier } from "./handler-context.ts";
 
 /** Outgoing headers as a plain object (lower-case names). */
 export type OutHeaders = Record<string, string | string[] | number>;
@@ -26,6 +27,8 @@ export interface Wire {
   readonly closed: boolean;
   /** Emits 'close' when the exchange is over, 'drain' when writable again. */
   readonly events: NodeJS.EventEmitter;
+  /** The connection's verified peer identity (see PEER_IDENTITY), undefined when anonymous. */
+  readonly peerIdentity: string | undefined;
 }
 
 const WAIT_FOR_TRAILERS = { waitForTrailers: true };
@@ -52,6 +55,10 @@ export class H2Wire implements Wire {
 
   get events(): NodeJS.EventEmitter {
     return this.body;
+  }
+
+  get peerIdentity(): string | undefined {
+    return (this.body.session as PeerCarrier | undefined)?.[PEER_IDENTITY];
   }
 
   get closed(): boolean {
@@ -108,6 +115,10 @@ export class H1Wire implements Wire {
 
   get events(): NodeJS.EventEmitter {
     return this.res;
+  }
+
+  get peerIdentity(): string | undefined {
+    return (this.body.socket as PeerCarrier | null)?.[PEER_IDENTITY];
   }
 
   get closed(): boolean {

@@ -23,4 +23,6 @@ export type { DevelopmentCredentials, DevelopmentCredentialsOptions } from "./de
 /** Mutual TLS for one workload: server and client options, peer identity, rotation. */
 export { createWorkloadTls } from "./workload-tls.ts";
 /** Options and state of `createWorkloadTls`. */
-export type { WorkloadTls, WorkloadTlsOptions } from "./workload-tls.ts";
+export type { WorkloadClientTls, WorkloadTls, WorkloadTlsOptions } from "./workload-tls.ts";
+/** A workload's mTLS as host and mesh-client settings. */
+export { hostTlsOptions, meshClientTls } from "./mesh-tls.ts";

@@ -28,6 +28,16 @@ export interface WorkloadTlsOptions {
   readonly onReloadError?: (error: CredentialsError) => void;
 }
 
+/** A client's TLS settings for one expected server (a subset of `tls.ConnectionOptions`). */
+export interface WorkloadClientTls {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca: string;
+  readonly minVersion: "TLSv1.3";
+  readonly rejectUnauthorized: true;
+  readonly checkServerIdentity: (hostname: string, cert: tls.PeerCertificate) => Error | undefined;
+}
+
 /** A workload's mutual-TLS state. */
 export interface WorkloadTls {
   /** This workload's identity. */
@@ -40,9 +50,9 @@ export interface WorkloadTls {
   serverOptions(): tls.TlsOptions;
   /**
    * Options for `tls.connect` to a server that must prove `expected`: the handshake fails, before any
-   * byte of a request is written, when its certificate proves another identity.
+   * byte of a request is written, when its certificate proves another identity (always, for undefined).
    */
-  clientOptions(expected: WorkloadId | string): tls.ConnectionOptions;
+  clientOptions(expected: WorkloadId | string | undefined): WorkloadClientTls;
   /** The verified identity of an authorised TLS peer, undefined when it proves none acceptable. */
   identify(socket: tls.TLSSocket): WorkloadId | undefined;
   /** Calls `listener` with the new credentials after each rotation; returns an unsubscribe function. */
@@ -54,7 +64,8 @@ export interface WorkloadTls {
 }
 
 /** The identity a peer certificate proves in `trustDomain`, or an Error saying why not (for checkServerIdentity). */
-function checkPeer(raw: Buffer | undefined, trustDomain: string, expected: string): Error | undefined {
+function checkPeer(raw: Buffer | undefined, trustDomain: string, expected: string | undefined): Error | undefined {
+  if (expected === undefined) return new Error("no workload is known to serve this endpoint");
   if (raw === undefined) return new Error("the server presented no certificate");
   const identity = certificateIdentity(new X509Certificate(raw), trustDomain);
   if (!identity.ok) return new Error(`the server's certificate proves no workload identity (${identity.reason})`);
@@ -93,9 +104,9 @@ class FileWorkloadTls implements WorkloadTls {
     return { key: c.keyPem, cert: c.certPem, ca: c.caPem, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3" };
   }
 
-  clientOptions(expected: WorkloadId | string): tls.ConnectionOptions {
+  clientOptions(expected: WorkloadId | string | undefined): WorkloadClientTls {
     const c = this.#current;
-    const uri = typeof expected === "string" ? expected : expected.uri;
+    const uri = typeof expected === "object" ? expected.uri : expected;
     const trustDomain = this.trustDomain;
     return {
       key: c.keyPem,

@@ -23,7 +23,7 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
   const opts = resolveTransportOptions(options);
   const secure = opts.url.protocol === "https:";
   const agent = secure
-    ? new https.Agent({ keepAlive: true, maxSockets: opts.maxConcurrentCalls, ...(opts.tls ?? {}) })
+    ? new https.Agent({ keepAlive: true, maxSockets: opts.maxConcurrentCalls, ...(typeof opts.tls === "function" ? opts.tls() : (opts.tls ?? {})) })
     : new http.Agent({ keepAlive: true, maxSockets: opts.maxConcurrentCalls });
   const codecOf = createCodecCache(opts.binaryFormat, opts.pathPrefix, opts.json);
   const unaryType = opts.binaryFormat ? "application/proto" : "application/json";
@@ -110,6 +110,7 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
       closed = true;
       agent.destroy();
     },
+    refreshConnections() {},
     async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, _contextValues?: ContextValues): Promise<UnaryResponse<I, O>> {
       const codec = codecOf(method);
       const { bytes, gz } = await serialize(codec, codec.normalizeInput(input));

@@ -23,6 +23,12 @@ export interface WeftTransport extends Transport {
   readonly outstanding: number;
   /** Closes the connection gracefully; in-flight calls finish, later calls fail with UNAVAILABLE. */
   close(): void;
+  /**
+   * Retires the current connection gracefully (its calls finish) so the next call opens a new one with
+   * the current `tls` settings, e.g. after a certificate rotation. A no-op where connections are pooled
+   * by an agent (the Connect HTTP/1.1 transport).
+   */
+  refreshConnections(): void;
 }
 
 /** Everything a call needs from its transport. */
@@ -41,7 +47,7 @@ class GrpcTransportCore {
     const tls = opts.tls;
     this.pool = new SessionPool({
       authority: opts.url.origin,
-      connectOptions: { ...(tls ?? {}), ALPNProtocols: ["h2"], peerMaxConcurrentStreams: opts.maxConcurrentCalls },
+      connectOptions: () => ({ ...(typeof tls === "function" ? tls() : (tls ?? {})), ALPNProtocols: ["h2"], peerMaxConcurrentStreams: opts.maxConcurrentCalls }),
       maxConcurrentCalls: opts.maxConcurrentCalls,
       maxQueuedCalls: opts.maxQueuedCalls,
       idleTimeoutMs: opts.idleTimeoutMs,
@@ -155,6 +161,9 @@ export function createWeftGrpcTransport(options: WeftTransportOptions): WeftTran
     },
     close() {
       core.pool.close();
+    },
+    refreshConnections() {
+      core.pool.refresh();
     },
     async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, _contextValues?: ContextValues): Promise<UnaryResponse<I, O>> {
       const codec = core.codecOf(method);

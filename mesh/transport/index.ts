@@ -2,5 +2,5 @@
 export { createWeftGrpcTransport } from "./grpc-transport.ts";
 export type { WeftTransport } from "./grpc-transport.ts";
 export { createWeftConnectTransport } from "./connect-transport.ts";
-export type { WeftTransportOptions } from "./options.ts";
+export type { TransportTlsOptions, WeftTransportOptions } from "./options.ts";
 export { UNSENT } from "./session-pool.ts";

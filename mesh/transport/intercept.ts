@@ -33,6 +33,9 @@ export function interceptTransport(raw: WeftTransport, interceptors: readonly In
     close() {
       raw.close();
     },
+    refreshConnections() {
+      raw.refreshConnections();
+    },
     async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, contextValues?: ContextValues): Promise<UnaryResponse<I, O>> {
       const req = {
         stream: false, service: method.parent, method, requestMethod: "POST", url: `${origin}/${method.parent.typeName}/${method.name}`,

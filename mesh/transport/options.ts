@@ -4,6 +4,27 @@ import type { Interceptor } from "@connectrpc/connect";
 import { assertBoolean, assertInt, assertObject, WeftOptionsError } from "../errors/index.ts";
 import type { JsonCodecOptions } from "../protocol/method-table.ts";
 
+/** TLS settings of a transport's connections. */
+export interface TransportTlsOptions {
+  /** CA certificates the server's chain must end in (PEM). Default: system CAs. */
+  readonly ca?: string | Buffer;
+  /** Client certificate chain for mutual TLS (PEM). Default none. */
+  readonly cert?: string | Buffer;
+  /** Client private key (PEM). Default none. */
+  readonly key?: string | Buffer;
+  /** SNI server name. Default: the URL's host name when it is not an IP address. */
+  readonly servername?: string;
+  /** Refuse servers whose chain does not verify. Default true. */
+  readonly rejectUnauthorized?: boolean;
+  /** Lowest TLS version. Default Node's ("TLSv1.2"). */
+  readonly minVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * Checks the server's certificate before anything is sent on the connection; an Error fails the
+   * handshake. Default: Node's host-name check.
+   */
+  readonly checkServerIdentity?: (hostname: string, cert: import("node:tls").PeerCertificate) => Error | undefined;
+}
+
 /** Options shared by Weft's gRPC (HTTP/2) and Connect (HTTP/1.1) transports. */
 export interface WeftTransportOptions {
   /** Where the server is: "http://host:port" or "https://host:port" (a path prefix is allowed). Required. */
@@ -30,8 +51,12 @@ export interface WeftTransportOptions {
   readonly maxQueuedCalls?: number;
   /** Close the connection after this long with no call, in ms (0 = never). Default 60000. */
   readonly idleTimeoutMs?: number;
-  /** TLS settings for https URLs (PEM strings or buffers). Default: system CAs. */
-  readonly tls?: { readonly ca?: string | Buffer; readonly cert?: string | Buffer; readonly key?: string | Buffer; readonly servername?: string; readonly rejectUnauthorized?: boolean };
+  /**
+   * TLS settings for https URLs (PEM strings or buffers), or a function returning them, read at each
+   * new connection (so rotated client certificates take effect: see `refreshConnections`). Default:
+   * system CAs.
+   */
+  readonly tls?: TransportTlsOptions | (() => TransportTlsOptions);
   /** JSON codec options (registry for Any, ignoreUnknownFields). */
   readonly json?: JsonCodecOptions;
   /** The user-agent header. Default "weft/0.1". */

@@ -10,7 +10,8 @@ import { REFUSED_HEADER } from "../resilience/refusal.ts";
 /** Options of a session pool (already validated). */
 export interface SessionPoolOptions {
   readonly authority: string;
-  readonly connectOptions: http2.SecureClientSessionOptions;
+  /** Read at each new connection (TLS credentials may rotate). */
+  readonly connectOptions: () => http2.SecureClientSessionOptions;
   readonly maxConcurrentCalls: number;
   readonly maxQueuedCalls: number;
   readonly idleTimeoutMs: number;
@@ -117,7 +118,7 @@ export class SessionPool {
   session(): http2.ClientHttp2Session {
     const s = this.#session;
     if (s !== undefined && !s.closed && !s.destroyed) return s;
-    const created = http2.connect(this.#opts.authority, { ...this.#opts.connectOptions, createConnection: connectSocket });
+    const created = http2.connect(this.#opts.authority, { ...this.#opts.connectOptions(), createConnection: connectSocket });
     created.on("error", () => {});
     created.once("connect", () => this.#connected.add(created));
     const forget = () => {
@@ -132,6 +133,13 @@ export class SessionPool {
   /** True once `session` completed its handshake (a call on a never-connected session never left). */
   wasConnected(session: http2.ClientHttp2Session): boolean {
     return this.#connected.has(session);
+  }
+
+  /** Retires the live session gracefully (running calls finish); the next call connects anew. */
+  refresh(): void {
+    const s = this.#session;
+    this.#session = undefined;
+    s?.close();
   }
 
   /** Closes the session gracefully (running calls finish); later calls fail with UNAVAILABLE. */
