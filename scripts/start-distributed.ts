@@ -3,7 +3,11 @@
 // Connect over NATS with --transport nats).
 //
 //   node scripts/start-distributed.ts [--instances catalog=2,gateway=2] [--gateway-port 8080]
-//                                     [--transport grpc|nats]
+//                                     [--transport grpc|nats] [--insecure]
+//
+// Services call each other over mutual TLS with the development credentials in WEFT_CERTS_DIR (default
+// .certs/, made by `npm run certs` when missing), and each enforces its policy (docs/security.md).
+// --insecure (and --transport nats, whose callers are not verified yet) runs without either.
 //
 // Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: catalog cache, stock,
 // users and orders in Redis, so every service can run several instances),
@@ -11,7 +15,9 @@
 // --instances), plus every per-process variable of mesh/node (MESH_*), passed through.
 // Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { SERVICE_NODE_FLAGS } from "../mesh/host/gc-tuning.ts";
@@ -32,6 +38,7 @@ const { values } = parseArgs({
     instances: { type: "string" },
     "gateway-port": { type: "string" },
     transport: { type: "string" },
+    insecure: { type: "boolean", default: false },
   },
 });
 
@@ -50,6 +57,15 @@ for (const name of STATEFUL) {
   if (counts[name] > 1 && !process.env.REDIS_URL) {
     console.warn(`warning: without REDIS_URL ${name} keeps its state in memory; its ${counts[name]} instances will not share it`);
   }
+}
+
+const secure = !values.insecure && transport === "grpc";
+if (!secure) console.warn(`warning: ${values.insecure ? "--insecure" : "--transport nats"}: services run without mutual TLS and authorization; any caller is trusted`);
+const certsDir = resolve(process.env.WEFT_CERTS_DIR ?? new URL("../.certs", import.meta.url).pathname);
+if (secure && SERVICES.some((name) => counts[name] > 0 && !existsSync(join(certsDir, name, "tls.crt")))) {
+  // Development credentials on first use (the same as `npm run certs`).
+  const made = spawnSync(process.execPath, [new URL("./certs.ts", import.meta.url).pathname, "--dir", certsDir], { stdio: "inherit" });
+  if (made.status !== 0) fail(`could not make development credentials in ${certsDir} (npm run certs)`);
 }
 
 const env = {
@@ -84,7 +100,7 @@ function start(name: ServiceName, index: number): Child {
   const port = name === "gateway" && gatewayPort !== 0 ? gatewayPort + index : 0;
   // Each service process runs with the flags for a process that has a core to itself (gc-tuning.ts).
   const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../services/${name}/main.ts`, import.meta.url).pathname], {
-    env: { ...env, PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}` },
+    env: { ...env, PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   prefixLines(label, proc.stdout!, process.stdout);
@@ -114,7 +130,7 @@ process.on("SIGINT", stopAll);
 process.on("SIGTERM", stopAll);
 
 const summary = SERVICES.filter((s) => counts[s] > 0).map((s) => `${s} x${counts[s]}`).join(", ");
-console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}; calls over ${transport}`);
+console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
 if (counts.gateway > 0 && gatewayPort !== 0) {
   const urls = Array.from({ length: counts.gateway }, (_, i) => `http://127.0.0.1:${gatewayPort + i}`);
   console.log(`gateway: ${urls.join(", ")}`);

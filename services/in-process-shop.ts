@@ -8,6 +8,8 @@ import { createHost, type Host, type HostLogger, type HttpFallback } from "../me
 import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
 import { loadSeedStock } from "./inventory/seed/load-seed.ts";
 import { createShopServices } from "./shop.ts";
+import { createShopAuthorization, gatewayEndUserHeaders, loadShopPolicies } from "./shop-security.ts";
+import { issueDevelopmentCredentials } from "../mesh/security/index.ts";
 
 /** Options of {@link startInProcessShop}. */
 export interface InProcessShopOptions {
@@ -59,7 +61,16 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
   const events = options.events ?? createMemoryEventBus({ source: "shop" });
   const cache = createMemoryCache();
   const compute = options.compute ?? createInlineComputePool();
+  // The same policies as distributed mode: the port is public, so only the gateway (and health and
+  // reflection) answer anonymous callers; each service calls the others as its own workload identity,
+  // and the gateway signs the end user on to orders. Credentials are issued in memory per process.
+  const table = await loadShopPolicies();
+  const credentials = issueDevelopmentCredentials({ trustDomain: table.trustDomain, services: [...table.workloads.keys()] });
+  const gateway = credentials.workloads.get("gateway")!;
+  const authorization = createShopAuthorization({ table, credentials: () => gateway });
   const host = createHost({
+    callHooks: [authorization.hooks],
+    guardAdmin: authorization.guardAdmin,
     hostname: options.hostname,
     port: options.port,
     corsAllowedOrigins: options.corsAllowedOrigins,
@@ -69,6 +80,8 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
   });
   const shop = await createShopServices({
     transport: host.inProcessTransport(),
+    transportFor: (workload) => host.inProcessTransport({ peerIdentity: table.workloads.get(workload)?.uri }),
+    endUserHeaders: gatewayEndUserHeaders(table, () => gateway),
     events,
     cache,
     compute,

@@ -18,11 +18,19 @@ import type { UserDirectory } from "./identity/user-directory.ts";
 import type { OrderBook } from "./orders/order-book.ts";
 import { createGatewayService } from "./gateway/gateway-service.ts";
 import { createOrdersService } from "./orders/orders-service.ts";
+import type { EndUserHeaders } from "./shop-security.ts";
 
 /** Options of {@link createShopServices}: everything the five services need, built once by the caller. */
 export interface ShopOptions {
   /** How the services reach each other (the host's in-process transport). Only used at call time. */
   readonly transport: Transport;
+  /**
+   * The transport a workload ("gateway", "orders") calls others through, e.g. an in-process transport
+   * made as that workload's identity. Default: `transport` for every workload.
+   */
+  readonly transportFor?: (workload: string) => Transport;
+  /** Headers carrying a signed-in user from the gateway to a service (end-user credentials). Default: none. */
+  readonly endUserHeaders?: EndUserHeaders;
   readonly events: EventBus;
   readonly cache: Cache;
   readonly compute: ComputePool;
@@ -69,8 +77,7 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
   const { transport, events } = options;
   const ledger = options.ledger ?? createStockLedger(options.stock);
   const lifecycle = await startReservationLifecycle({ ledger, events, sweepIntervalMs: options.reservationSweepIntervalMs });
-  const catalogClient = createClient(CatalogService, transport);
-  const inventoryClient = createClient(InventoryService, transport);
+  const from = (workload: string) => options.transportFor?.(workload) ?? transport;
   const entries = [
     entry(CatalogService, createCatalogService({ products: options.products, cache: options.cache, cacheKeyPrefix: options.cacheKeyPrefix })),
     entry(
@@ -83,14 +90,15 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
       }),
     ),
     entry(InventoryService, createInventoryService({ ledger, events })),
-    entry(OrderService, createOrdersService({ catalog: catalogClient, inventory: inventoryClient, events, book: options.book })),
+    entry(OrderService, createOrdersService({ catalog: createClient(CatalogService, from("orders")), inventory: createClient(InventoryService, from("orders")), events, book: options.book })),
     entry(
       GatewayService,
       createGatewayService({
-        catalog: catalogClient,
-        inventory: inventoryClient,
-        identity: createClient(IdentityService, transport),
-        orders: createClient(OrderService, transport),
+        catalog: createClient(CatalogService, from("gateway")),
+        inventory: createClient(InventoryService, from("gateway")),
+        identity: createClient(IdentityService, from("gateway")),
+        orders: createClient(OrderService, from("gateway")),
+        endUserHeaders: options.endUserHeaders,
       }),
     ),
   ];

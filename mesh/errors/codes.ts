@@ -36,6 +36,8 @@ export const WeftErrorCodes = {
   WEFT_ERR_SECURITY_OPTIONS: "An option of mesh security is invalid; the message names the field.",
   /** Workload credentials (ca.crt, tls.crt, tls.key) cannot be read or do not form a valid set. */
   WEFT_ERR_SECURITY_CREDENTIALS: "The workload's certificate files are missing, mismatched, expired or prove no identity.",
+  /** A policy file is invalid or names a service, method or caller that does not exist. */
+  WEFT_ERR_SECURITY_POLICY: "An authorization policy is invalid; the message names the file and the entry.",
 } as const;
 
 /** One stable error code of the runtime. */

@@ -2,7 +2,7 @@
 // reflection, admin, CORS, limits and a graceful drain. The wire engine is pluggable (engine.ts).
 
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import { performance } from "node:perf_hooks";
 import { createAdminService, AdminService } from "./admin.ts";
 import { createWeftEngine } from "../protocol/engine.ts";
@@ -81,6 +81,19 @@ const INFRASTRUCTURE_SERVICES: readonly DescService[] = [Health, ServerReflectio
 /** Erases a registration's service type (the engine serves any service). */
 function registration<T extends DescService>(service: T, impl: Partial<ServiceImpl<T>>): ServiceRegistration {
   return { service, impl: impl as unknown as Partial<ServiceImpl<DescService>> };
+}
+
+/** `impl` with `guard` run before each handler (no guard: `impl` itself). */
+function guarded<T extends object>(guard: ((context: HandlerContext) => void) | undefined, impl: T): T {
+  if (guard === undefined) return impl;
+  const out: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(impl) as Array<[string, (req: unknown, ctx: HandlerContext) => unknown]>) {
+    out[name] = (req: unknown, ctx: HandlerContext) => {
+      guard(ctx);
+      return handler(req, ctx);
+    };
+  }
+  return out as T;
 }
 
 class WeftHost implements Host {
@@ -280,7 +293,7 @@ class WeftHost implements Host {
       registration(ServerReflectionV1alpha, createReflectionV1alpha(index)),
       registration(
         AdminService,
-        createAdminService({
+        guarded(this.options.guardAdmin, createAdminService({
           instanceId: this.options.instanceId,
           version: this.options.version,
           serviceNames: user.map((r) => r.service.typeName),
@@ -288,7 +301,7 @@ class WeftHost implements Host {
           uptimeMs: () => (host.#listenedAt === undefined ? 0 : performance.now() - host.#listenedAt),
           inFlight: () => host.#inFlight.count,
           draining: () => host.#draining,
-        }),
+        })),
       ),
     ];
     this.#allServices = Object.freeze([...user, ...infrastructure]);

@@ -1,6 +1,6 @@
 // The host's options: documented, defaulted and validated in one place.
 
-import type { Interceptor } from "@connectrpc/connect";
+import type { HandlerContext, Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import type { ServerCallHooks } from "./call-hooks.ts";
 import type { WireEngine } from "./engine.ts";
@@ -90,6 +90,11 @@ export interface HostOptions {
    * clients). Default 0 (no limit).
    */
   maxConnectionAgeMs?: number;
+  /**
+   * Runs before every call of the host's own AdminService (which call hooks do not see); throw a
+   * ConnectError to refuse it, e.g. to anonymous callers. Default: none (anyone may call).
+   */
+  guardAdmin?: (context: HandlerContext) => void;
 }
 
 /** HostOptions with every default filled in. */
@@ -114,6 +119,7 @@ export interface ResolvedHostOptions {
   readonly logger: HostLogger | undefined;
   readonly tls: HostTlsOptions | undefined;
   readonly maxConnectionAgeMs: number;
+  readonly guardAdmin: ((context: HandlerContext) => void) | undefined;
 }
 
 /** The defaults, in one place. */
@@ -207,6 +213,7 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
   if (options.tls?.requireClientCertificate === true && options.tls.ca === undefined) {
     fail("tls.ca", "is required with tls.requireClientCertificate (the CA client certificates must chain to)");
   }
+  if (options.guardAdmin !== undefined && typeof options.guardAdmin !== "function") fail("guardAdmin", "must be a function (context) => void");
   if (options.logger !== undefined && (typeof options.logger?.error !== "function" || typeof options.logger?.info !== "function")) {
     fail("logger", "must have error() and info() functions");
   }
@@ -232,5 +239,6 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     logger: options.logger,
     tls: options.tls,
     maxConnectionAgeMs: int(options, "maxConnectionAgeMs", 0, 0, 2 ** 31 - 1),
+    guardAdmin: options.guardAdmin,
   });
 }

@@ -9,7 +9,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
 import { createInboundCallHooks, createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
-import { createHost, type Host, type HostLogger } from "../host/index.ts";
+import { createHost, createJsonLogger, type Host, type HostLogger } from "../host/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
@@ -19,7 +19,11 @@ import {
   refusedError,
   type ConcurrencyLimiter,
 } from "../resilience/index.ts";
-import type { MeshNodeConfig } from "./node-config.ts";
+import { createAuthorization, createEndUserVerifier, createInsecureEndUserHooks, createInsecureEndUserInterceptor, createWorkloadTls, hostTlsOptions, meshClientTls, type Authorization, type AuthorizationTable, type WorkloadTls } from "../security/index.ts";
+import type { Http2EndpointOptions } from "../client/index.ts";
+import type { Endpoint } from "../discovery/index.ts";
+import type { HostTlsOptions } from "../host/index.ts";
+import { MeshConfigError, type MeshNodeConfig } from "./node-config.ts";
 
 /** A service and its handlers. */
 export interface NodeService {
@@ -43,6 +47,10 @@ export interface MeshNodeContext {
   readonly redis: Redis | undefined;
   /** Registers a resource release for the end of the drain (after in-flight calls). */
   onClose(release: () => void | Promise<void>): void;
+  /** This workload's mutual TLS (credentials, rotation), when MESH_TLS_DIR is set. */
+  readonly workloadTls: WorkloadTls | undefined;
+  /** The compiled policies, when given. */
+  readonly policies: AuthorizationTable | undefined;
 }
 
 /** Options of {@link startMeshNode}. */
@@ -56,6 +64,12 @@ export interface MeshNodeOptions {
   readonly logger?: HostLogger;
   /** ioredis options of the REDIS_URL connection. Default: no offline queue, one retry per command. */
   readonly redisOptions?: RedisOptions;
+  /**
+   * The mesh's compiled authorization policies. Required with MESH_TLS_DIR: the host then enforces them
+   * (call hooks, default deny) and the client expects each endpoint to prove the identity of the
+   * workload that serves it. Default: none.
+   */
+  readonly policies?: AuthorizationTable;
 }
 
 /** A running mesh process. */
@@ -84,7 +98,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     ? undefined
     : new Redis(config.redisUrl, options.redisOptions ?? { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
-  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport });
+  const security = await startSecurity(config, options.policies, options.logger);
+  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, http2: security?.clientTls });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
@@ -101,11 +116,23 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     instanceId: config.instanceId,
     version: config.version,
     // Hooks rather than interceptors: the same shedding and deadline propagation, on the engine's direct path.
-    callHooks: [createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()],
+    // Authorization first: a refused call never takes a concurrency slot.
+    callHooks: [security === undefined ? createInsecureEndUserHooks() : security.authorization.hooks, createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()],
+    guardAdmin: security?.authorization.guardAdmin,
+    tls: security?.hostTls,
+    maxConnectionAgeMs: security === undefined ? 0 : config.maxConnectionAgeMs,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];
-  const services = await options.services({ config, nc, mesh, redis, onClose: (release) => void closers.push(release) });
+  const services = await options.services({
+    config,
+    nc,
+    mesh,
+    redis,
+    onClose: (release) => void closers.push(release),
+    workloadTls: security?.workloadTls,
+    policies: options.policies,
+  });
   for (const { service, impl } of services) host.register(service, impl);
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
@@ -115,8 +142,9 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     if (host.draining) throw refusedError("draining");
     return next(req);
   };
-  const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
-  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [refuseWhileDraining, shedding, inbound] });
+  // Not served under mTLS: a NATS caller's identity is not verified yet, so NATS would bypass the policies.
+  const natsSubject = security === undefined ? `${config.rpcPrefix}.${config.instanceId}` : "";
+  const natsServer = natsSubject === "" ? undefined : createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [refuseWhileDraining, shedding, inbound, createInsecureEndUserInterceptor()] });
 
   const announcer = createAnnouncer({
     nc,
@@ -128,7 +156,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     subjectPrefix: config.registryPrefix,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     load: () => ({
-      inFlight: host.inFlight + natsServer.inFlight,
+      inFlight: host.inFlight + (natsServer?.inFlight ?? 0),
       eventLoopDelayMs: eventLoop.delayMs(),
       workerQueueDepth: options.workerQueueDepth?.() ?? 0,
       concurrencyLimit: limiter.limit,
@@ -141,15 +169,61 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     await announcer.leave();
     if (config.leaveGraceMs > 0) await sleep(config.leaveGraceMs);
   });
-  host.onDrain("settle", "nats-rpc-settle", () => natsServer.drain(25_000));
+  if (natsServer !== undefined) host.onDrain("settle", "nats-rpc-settle", () => natsServer.drain(25_000));
   host.onDrain("close", "release-mesh-node", async () => {
     for (const release of closers.reverse()) await release();
     mesh.close();
     await discovery.close();
     eventLoop.close();
+    security?.workloadTls.close();
     redis?.disconnect();
     await nc.drain().catch(() => undefined);
   });
 
   return { host, mesh, discovery, limiter, address, drain: () => host.drain() };
+}
+
+/** A node's security: its workload's mTLS and the authorization its host enforces. */
+interface NodeSecurity {
+  readonly workloadTls: WorkloadTls;
+  readonly authorization: Authorization;
+  readonly hostTls: HostTlsOptions | undefined;
+  readonly clientTls: Http2EndpointOptions;
+}
+
+/** Loads this workload's credentials and builds its authorization, when MESH_TLS_DIR is set. */
+async function startSecurity(config: MeshNodeConfig, policies: AuthorizationTable | undefined, logger: HostLogger | undefined): Promise<NodeSecurity | undefined> {
+  if (config.tlsDir === undefined) {
+    (logger ?? createJsonLogger("weft.node")).error("MESH_TLS_DIR is not set: mutual TLS and authorization are OFF and every caller is trusted (development only; see docs/security.md)", {});
+    return undefined;
+  }
+  if (policies === undefined) throw new MeshConfigError("MESH_TLS_DIR is set but the process was started without policies (startMeshNode options.policies)");
+  if (!policies.workloads.has(config.workload)) throw new MeshConfigError(`MESH_TLS_DIR: no policy names the workload ${JSON.stringify(config.workload)}`);
+  const workloadTls = await createWorkloadTls({
+    trustDomain: config.trustDomain,
+    dir: config.tlsDir,
+    service: config.workload,
+    onReloadError: (err) => logger?.error("new credentials not used", { code: err.code, error: err.message }),
+  });
+  const verifier = createEndUserVerifier(() => workloadTls.current().cas, config.trustDomain);
+  const authorization = createAuthorization({ table: policies, verifier });
+  // The identity an endpoint must prove: the one workload that serves what it announces.
+  const expected = (endpoint: Endpoint) => {
+    const servers = new Set(endpoint.services.map((s) => policies.serverOf(s)?.uri));
+    return servers.size === 1 ? [...servers][0] : undefined;
+  };
+  return {
+    workloadTls,
+    authorization,
+    // A public edge (its policy lets anyone call) keeps a port browsers can reach; TLS for it is the
+    // ingress's business. Every other workload accepts only mutual TLS.
+    hostTls: policies.isPublic(config.workload) ? undefined : hostTlsOptions(workloadTls),
+    clientTls: meshClientTls(workloadTls, expected, (endpoint) => endpoint.services.every((s) => isPublicService(policies, s))),
+  };
+}
+
+/** True when the workload serving `service` is a public edge (its port is not mutual TLS). */
+function isPublicService(policies: AuthorizationTable, service: string): boolean {
+  const server = policies.serverOf(service);
+  return server !== undefined && policies.isPublic(server.service);
 }

@@ -44,6 +44,17 @@ export interface MeshNodeConfig {
   readonly leaveGraceMs: number;
   /** `MESH_CONCURRENCY_LIMIT`: most concurrent calls the adaptive limit may allow. Default 1000. */
   readonly concurrencyLimitMax: number;
+  /** The service this process is (its workload name, the `serviceName` given when reading the config). */
+  readonly workload: string;
+  /**
+   * `MESH_TLS_DIR`: this workload's credentials folder (ca.crt, tls.crt, tls.key), watched for rotation.
+   * Set: mutual TLS between services and authorization by policy. Unset: neither (development only).
+   */
+  readonly tlsDir: string | undefined;
+  /** `MESH_TRUST_DOMAIN`: the SPIFFE trust domain of every identity. Default "weft.local". */
+  readonly trustDomain: string;
+  /** `MESH_MAX_CONNECTION_AGE_MS`: HTTP/2 connections older than this get GOAWAY (0 = never). Default 300000. */
+  readonly maxConnectionAgeMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -71,6 +82,12 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
   if (!subject.test(rpcPrefix)) throw new MeshConfigError(`MESH_RPC_PREFIX must be a NATS subject, got ${JSON.stringify(rpcPrefix)}`);
   const eventsPrefix = env.MESH_EVENTS_PREFIX?.trim() ?? "";
   if (!/^[A-Za-z0-9]*$/.test(eventsPrefix)) throw new MeshConfigError(`MESH_EVENTS_PREFIX must be letters and digits, got ${JSON.stringify(eventsPrefix)}`);
+  const tlsDir = env.MESH_TLS_DIR?.trim() || undefined;
+  const trustDomain = env.MESH_TRUST_DOMAIN?.trim() || "weft.local";
+  if (!/^[a-z0-9._-]+$/.test(trustDomain)) throw new MeshConfigError(`MESH_TRUST_DOMAIN must be a SPIFFE trust domain (lower-case letters, digits, dots, dashes), got ${JSON.stringify(trustDomain)}`);
+  if (tlsDir !== undefined && transport === "nats") {
+    throw new MeshConfigError("MESH_TRANSPORT=nats with MESH_TLS_DIR: Connect over NATS does not carry verified identities yet; use MESH_TRANSPORT=grpc for mutual TLS");
+  }
   return {
     hostname,
     port: int(env, "PORT", 0, 0, 65535),
@@ -86,5 +103,9 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
     heartbeatIntervalMs: int(env, "MESH_HEARTBEAT_MS", 1000, 10, 60_000),
     leaveGraceMs: int(env, "MESH_LEAVE_GRACE_MS", 200, 0, 10_000),
     concurrencyLimitMax: int(env, "MESH_CONCURRENCY_LIMIT", 1000, 4, 100_000),
+    workload: serviceName,
+    tlsDir,
+    trustDomain,
+    maxConnectionAgeMs: int(env, "MESH_MAX_CONNECTION_AGE_MS", 300_000, 0, 2 ** 31 - 1),
   };
 }

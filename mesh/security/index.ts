@@ -26,3 +26,23 @@ export { createWorkloadTls } from "./workload-tls.ts";
 export type { WorkloadClientTls, WorkloadTls, WorkloadTlsOptions } from "./workload-tls.ts";
 /** A workload's mTLS as host and mesh-client settings. */
 export { hostTlsOptions, meshClientTls } from "./mesh-tls.ts";
+/** Policy documents: default deny, DENY before ALLOW, callers and end-user requirements per method. */
+export { ANY_WORKLOAD, ANYONE, parsePolicy, PolicyError } from "./policy.ts";
+/** Policy document types. */
+export type { CallerSpec, PolicyDocument, PolicyRule } from "./policy.ts";
+/** Reads policy documents from JSON files. */
+export { readPolicyFiles } from "./read-policies.ts";
+/** Compiles policies against the generated descriptors into the table hooks enforce. */
+export { compilePolicies } from "./policy-compiler.ts";
+/** The compiled table and its options. */
+export type { AuthorizationTable, CompiledRule, CompilePoliciesOptions, MethodRules } from "./policy-compiler.ts";
+/** Short-lived end-user credentials (ES256 JWT with x5c) from the edge to one workload. */
+export { createEndUserSigner, createEndUserVerifier, END_USER_HEADER, END_USER_TTL_SECONDS } from "./end-user-credential.ts";
+/** End-user credential types. */
+export type { EndUser, EndUserRejection, EndUserSigner, EndUserVerifier } from "./end-user-credential.ts";
+/** Authorization as server call hooks, and the context values it sets. */
+export { createAuthorization, endUserKey, peerIdentityKey, peerIdentityOf, requireEndUser } from "./authorization-hooks.ts";
+/** Authorization types. */
+export type { Authorization, AuthorizationOptions, Denial } from "./authorization-hooks.ts";
+/** Development mode without mTLS: the end user as a plain, trusted header (never used with credentials). */
+export { createInsecureEndUserHooks, createInsecureEndUserInterceptor, INSECURE_END_USER_HEADER, insecureEndUserHeaders } from "./insecure-end-user.ts";

@@ -24,11 +24,16 @@ export function hostTlsOptions(workload: WorkloadTls): HostTlsOptions {
 /**
  * The mesh client's HTTP/2 TLS settings for `workload`: a connection to an endpoint must prove
  * `expectedServer(endpoint)` (a SPIFFE URI); an endpoint whose expected identity is unknown is
- * refused (the connection fails before anything is sent).
+ * refused (the connection fails before anything is sent). Endpoints for which `cleartext(endpoint)`
+ * is true (a public edge, whose port is not mutual TLS) are called without TLS.
  */
-export function meshClientTls(workload: WorkloadTls, expectedServer: (endpoint: Endpoint) => string | undefined): Pick<Http2EndpointOptions, "tls" | "onTlsRotate"> {
+export function meshClientTls(
+  workload: WorkloadTls,
+  expectedServer: (endpoint: Endpoint) => string | undefined,
+  cleartext: (endpoint: Endpoint) => boolean = () => false,
+): Pick<Http2EndpointOptions, "tls" | "onTlsRotate"> {
   return {
-    tls: (endpoint) => workload.clientOptions(expectedServer(endpoint)),
+    tls: (endpoint) => (cleartext(endpoint) ? undefined : workload.clientOptions(expectedServer(endpoint))),
     onTlsRotate: (listener) => workload.onRotate(() => listener()),
   };
 }

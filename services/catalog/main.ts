@@ -5,6 +5,7 @@ import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { createMemoryCache, createRedisCache, redisCacheClientOptions } from "../../mesh/cache/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { loadShopPolicies } from "../shop-security.ts";
 import { createCatalogService, loadSeedProducts } from "./index.ts";
 
 const logger = createJsonLogger("weft.catalog");
@@ -12,6 +13,7 @@ const config = readMeshNodeConfig(process.env, "catalog");
 const node = await startMeshNode({
   config,
   logger,
+  policies: await loadShopPolicies(config.trustDomain),
   redisOptions: redisCacheClientOptions,
   services: async ({ redis, onClose }) => {
     const cache = redis === undefined ? createMemoryCache() : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:` });

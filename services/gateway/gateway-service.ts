@@ -4,7 +4,8 @@ import type { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import type { IdentityService, User } from "../../gen/shop/identity/v1/identity_pb.ts";
 import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
-import type { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import type { EndUserHeaders } from "../shop-security.ts";
 import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { downstream, relay } from "../shared/downstream.ts";
 import { invalidArgument, pageSizeOrDefault } from "../shared/field-errors.ts";
@@ -15,6 +16,11 @@ export interface GatewayServiceOptions {
   readonly inventory: Client<typeof InventoryService>;
   readonly identity: Client<typeof IdentityService>;
   readonly orders: Client<typeof OrderService>;
+  /**
+   * Headers that carry the signed-in user to orders (a short-lived credential signed as the gateway);
+   * orders takes the user from them, never from the request. Default: none (orders then refuses).
+   */
+  readonly endUserHeaders?: EndUserHeaders;
 }
 
 /** Browse with a query: default number of results when page_size is 0. */
@@ -32,6 +38,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     if (!options?.[name]) throw new TypeError(`options.${name} is required`);
   }
   const { catalog, inventory, identity, orders } = options;
+  const endUser = (userId: string) => options.endUserHeaders?.(userId, OrderService) ?? {};
 
   /** The signed-in user, or UNAUTHENTICATED (without calling identity when there is no token at all). */
   async function signedInUser(ctx: HandlerContext): Promise<User> {
@@ -85,13 +92,14 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
 
     async checkout(req, ctx) {
       const user = await signedInUser(ctx);
-      const { order } = await relay(orders.placeOrder({ userId: user.id, items: req.items.map(({ productId, quantity }) => ({ productId, quantity })) }, downstream(ctx)));
+      const items = req.items.map(({ productId, quantity }) => ({ productId, quantity }));
+      const { order } = await relay(orders.placeOrder({ items }, downstream(ctx, endUser(user.id))));
       return { order };
     },
 
     async listMyOrders(req, ctx) {
       const user = await signedInUser(ctx);
-      const { orders: list } = await relay(orders.listOrders({ userId: user.id, pageSize: req.pageSize }, downstream(ctx)));
+      const { orders: list } = await relay(orders.listOrders({ pageSize: req.pageSize }, downstream(ctx, endUser(user.id))));
       return { orders: list };
     },
   });

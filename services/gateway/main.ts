@@ -9,6 +9,8 @@ import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
+import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
 import { createGatewayService } from "./index.ts";
 
 const logger = createJsonLogger("weft.gateway");
@@ -16,8 +18,11 @@ const config = readMeshNodeConfig(process.env, "gateway");
 const node = await startMeshNode({
   config,
   logger,
-  services: ({ mesh }) => [
+  policies: await loadShopPolicies(config.trustDomain),
+  services: ({ mesh, workloadTls, policies }) => [
     nodeService(GatewayService, createGatewayService({
+      // Signed end-user credentials under mTLS; a plain header in development mode without credentials.
+      endUserHeaders: workloadTls === undefined || policies === undefined ? insecureEndUserHeaders : gatewayEndUserHeaders(policies, () => workloadTls.current()),
       catalog: mesh.client(CatalogService),
       inventory: mesh.client(InventoryService),
       identity: mesh.client(IdentityService),

@@ -7,6 +7,7 @@ import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../../mesh/compute/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { loadShopPolicies } from "../shop-security.ts";
 import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
 import { whenRedisReady } from "../shared/redis-ready.ts";
 import { createAccessTokens, createIdentityService, createRedisUserDirectory, parseTokenSecret } from "./index.ts";
@@ -21,6 +22,7 @@ if (generated) logger.info("access tokens are signed with a random key (set IDEN
 const node = await startMeshNode({
   config,
   logger,
+  policies: await loadShopPolicies(config.trustDomain),
   redisOptions: redisStoreClientOptions,
   services: async ({ redis, onClose }) => {
     const compute = process.env.COMPUTE === "inline"

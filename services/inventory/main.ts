@@ -7,6 +7,7 @@ import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { loadShopPolicies } from "../shop-security.ts";
 import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
 import { whenRedisReady } from "../shared/redis-ready.ts";
 import { createInventoryService, createRedisStockLedger, createStockLedger, loadSeedStock, startReservationLifecycle } from "./index.ts";
@@ -16,6 +17,7 @@ const config = readMeshNodeConfig(process.env, "inventory");
 const node = await startMeshNode({
   config,
   logger,
+  policies: await loadShopPolicies(config.trustDomain),
   redisOptions: redisStoreClientOptions,
   services: async ({ nc, redis, onClose }) => {
     const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix });

@@ -9,6 +9,7 @@ import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { loadShopPolicies } from "../shop-security.ts";
 import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
 import { whenRedisReady } from "../shared/redis-ready.ts";
 import { createOrdersService, createRedisOrderBook } from "./index.ts";
@@ -18,6 +19,7 @@ const config = readMeshNodeConfig(process.env, "orders");
 const node = await startMeshNode({
   config,
   logger,
+  policies: await loadShopPolicies(config.trustDomain),
   redisOptions: redisStoreClientOptions,
   services: async ({ nc, mesh, redis, onClose }) => {
     const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix });

@@ -5,7 +5,7 @@ import { type OrderCancelled, OrderCancelledSchema, type OrderPlaced, OrderPlace
 import { OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import type { EventBus } from "../../mesh/events/event-bus.ts";
 import { createMemoryEventBus } from "../../mesh/events/index.ts";
-import { createRouterShop, rejection } from "../testing/router-shop.ts";
+import { asUser, createRouterShop, rejection } from "../testing/router-shop.ts";
 import { storeKinds, type TestLedgerOptions } from "../testing/store-kinds.ts";
 import { connectRedis } from "../testing/test-redis.ts";
 import { mergeLines, priceLines } from "./order-book.ts";
@@ -64,10 +64,12 @@ describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
     const shop = await shopWith(events);
     const { product: p1 } = await shop.catalog.getProduct({ id: "prod-0001" });
     const { product: p2 } = await shop.catalog.getProduct({ id: "prod-0002" });
-    const { order } = await shop.orders.placeOrder({
-      userId: "user-1",
-      items: [{ productId: "prod-0001", quantity: 2 }, { productId: "prod-0002", quantity: 1 }],
-    });
+    // The body's user_id is ignored: the order is the end user's.
+    const { order } = await shop.orders.placeOrder(
+      { userId: "someone-else", items: [{ productId: "prod-0001", quantity: 2 }, { productId: "prod-0002", quantity: 1 }] },
+      asUser("user-1"),
+    );
+    expect(order?.userId).toBe("user-1");
     expect(order?.status).toBe(OrderStatus.PLACED);
     expect(order?.items.map((i) => [i.productId, i.productName, i.quantity, i.unitPriceCents])).toEqual([
       ["prod-0001", p1?.name, 2, p1?.priceCents],
@@ -82,19 +84,19 @@ describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
 
   it("keeps downstream codes: NOT_FOUND for an unknown product, FAILED_PRECONDITION when out of stock, holding nothing", async () => {
     const shop = await shopWith();
-    const unknown = await rejection(shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-9999", quantity: 1 }] }));
+    const unknown = await rejection(shop.orders.placeOrder({ items: [{ productId: "prod-9999", quantity: 1 }] }, asUser("u")));
     expect(unknown.code).toBe(Code.NotFound);
     expect(unknown.rawMessage).toContain("prod-9999");
     const short = await rejection(
-      shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 1 }, { productId: "prod-0002", quantity: 4 }] }),
+      shop.orders.placeOrder({ items: [{ productId: "prod-0001", quantity: 1 }, { productId: "prod-0002", quantity: 4 }] }, asUser("u")),
     );
     expect(short.code).toBe(Code.FailedPrecondition);
     expect(short.rawMessage).toContain("prod-0002");
     expect(await available(shop, "prod-0001")).toBe(10n);
-    expect((await rejection(shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0003", quantity: 1 }] }))).code).toBe(
+    expect((await rejection(shop.orders.placeOrder({ items: [{ productId: "prod-0003", quantity: 1 }] }, asUser("u")))).code).toBe(
       Code.FailedPrecondition,
     );
-    expect((await shop.orders.listOrders({ userId: "u" })).orders).toEqual([]);
+    expect((await shop.orders.listOrders({}, asUser("u"))).orders).toEqual([]);
   });
 
   it("releases the stock when the order cannot be completed after reserving", async () => {
@@ -108,10 +110,10 @@ describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
       close: () => inner.close(),
     };
     const shop = await shopWith(failing);
-    const err = await rejection(shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 4 }] }));
+    const err = await rejection(shop.orders.placeOrder({ items: [{ productId: "prod-0001", quantity: 4 }] }, asUser("u")));
     expect(err.code).toBe(Code.Unavailable);
     expect(await available(shop, "prod-0001")).toBe(10n);
-    expect((await shop.orders.listOrders({ userId: "u" })).orders).toEqual([]);
+    expect((await shop.orders.listOrders({}, asUser("u"))).orders).toEqual([]);
   });
 
   it("cancels once: releases stock, publishes OrderCancelled; a second cancel is a no-op", async () => {
@@ -121,7 +123,7 @@ describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
       cancelled.push(event);
     });
     const shop = await shopWith(events);
-    const { order } = await shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0002", quantity: 3 }] });
+    const { order } = await shop.orders.placeOrder({ items: [{ productId: "prod-0002", quantity: 3 }] }, asUser("u"));
     expect(await available(shop, "prod-0002")).toBe(0n);
     const first = await shop.orders.cancelOrder({ id: order!.id, reason: "changed my mind" });
     expect(first.order?.status).toBe(OrderStatus.CANCELLED);
@@ -138,31 +140,33 @@ describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
     const shop = await shopWith();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      ids.push((await shop.orders.placeOrder({ userId: "lister", items: [{ productId: "prod-0001", quantity: 1 }] })).order!.id);
+      ids.push((await shop.orders.placeOrder({ items: [{ productId: "prod-0001", quantity: 1 }] }, asUser("lister"))).order!.id);
     }
-    expect((await shop.orders.listOrders({ userId: "lister" })).orders.map((o) => o.id)).toEqual(ids.reverse());
-    expect((await shop.orders.listOrders({ userId: "lister", pageSize: 2 })).orders).toHaveLength(2);
+    expect((await shop.orders.listOrders({}, asUser("lister"))).orders.map((o) => o.id)).toEqual(ids.reverse());
+    expect((await shop.orders.listOrders({ pageSize: 2 }, asUser("lister"))).orders).toHaveLength(2);
     const cases: Array<[() => Promise<unknown>, string]> = [
-      [() => shop.orders.placeOrder({ userId: "", items: [{ productId: "prod-0001", quantity: 1 }] }), "user_id: is required"],
-      [() => shop.orders.placeOrder({ userId: "u", items: [] }), "items: must not be empty"],
-      [() => shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 1001 }] }), "items[0].quantity: must be between 1 and 1000"],
+      [() => shop.orders.placeOrder({ items: [] }, asUser("u")), "items: must not be empty"],
+      [() => shop.orders.placeOrder({ items: [{ productId: "prod-0001", quantity: 1001 }] }, asUser("u")), "items[0].quantity: must be between 1 and 1000"],
       [
-        () => shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 600 }, { productId: "prod-0001", quantity: 600 }] }),
+        () => shop.orders.placeOrder({ items: [{ productId: "prod-0001", quantity: 600 }, { productId: "prod-0001", quantity: 600 }] }, asUser("u")),
         "items: must not add up to more than 1000 units of prod-0001",
       ],
-      [() => shop.orders.listOrders({ userId: "u", pageSize: 101 }), "page_size: must be between 1 and 100"],
-      [() => shop.orders.listOrders({ userId: "" }), "user_id: is required"],
+      [() => shop.orders.listOrders({ pageSize: 101 }, asUser("u")), "page_size: must be between 1 and 100"],
       [() => shop.orders.getOrder({ id: "" }), "id: is required"],
     ];
     for (const [call, message] of cases) {
       const err = await rejection(call());
       expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, message]);
     }
+    // No end user: refused, whatever user_id the body names.
+    for (const call of [() => shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0001", quantity: 1 }] }), () => shop.orders.listOrders({ userId: "u" })]) {
+      expect((await rejection(call())).code).toBe(Code.Unauthenticated);
+    }
   });
 
   it("keeps a placed order's stock past the reservation TTL (OrderPlaced confirms it); an abandoned reservation's comes back", async () => {
     const shop = await shopWith(undefined, { reservationTtlMs: 200 }, 20);
-    await shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0002", quantity: 2 }] });
+    await shop.orders.placeOrder({ items: [{ productId: "prod-0002", quantity: 2 }] }, asUser("u"));
     // A reservation whose order never came (orders crashed between reserve and storing the order).
     await shop.inventory.reserve({ reservationId: "crashed-order", items: [{ productId: "prod-0001", quantity: 4 }] });
     expect(await available(shop, "prod-0001")).toBe(6n);

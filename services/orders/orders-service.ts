@@ -7,6 +7,7 @@ import { OrderCancelledSchema, OrderPlacedSchema } from "../../gen/shop/events/v
 import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { type Order, OrderSchema, OrderService, OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import type { EventBus } from "../../mesh/events/event-bus.ts";
+import { requireEndUser } from "../../mesh/security/index.ts";
 import { COMPENSATION_TIMEOUT_MS, downstream, relay } from "../shared/downstream.ts";
 import { invalidArgument, pageSizeOrDefault, requireCount, requireIntInRange, requireText } from "../shared/field-errors.ts";
 import { createOrderBook, mergeLines, type OrderBook, priceLines } from "./order-book.ts";
@@ -66,7 +67,8 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
 
   return {
     async placeOrder(req, ctx) {
-      const userId = requireText(req.userId, "user_id", MAX_ID_LENGTH);
+      // The user is the one the gateway signed on; `user_id` in the request is ignored.
+      const { userId } = requireEndUser(ctx);
       requireCount(req.items, "items", 1, MAX_ITEMS);
       const lines = mergeLines(
         req.items.map((item, i) => ({
@@ -111,8 +113,8 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
       return { order: await findOrder(req.id) };
     },
 
-    async listOrders(req) {
-      const userId = requireText(req.userId, "user_id", MAX_ID_LENGTH);
+    async listOrders(req, ctx) {
+      const { userId } = requireEndUser(ctx);
       const pageSize = pageSizeOrDefault(req.pageSize, "page_size", LIST_DEFAULT_PAGE_SIZE, LIST_MAX_PAGE_SIZE);
       return { orders: await book.listByUser(userId, pageSize) };
     },

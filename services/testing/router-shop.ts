@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { ConnectError, createClient, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { ConnectError, createClient, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
+import { endUserKey } from "../../mesh/security/index.ts";
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
@@ -36,10 +37,14 @@ export async function createRouterShop(overrides: Partial<Omit<ShopOptions, "tra
     users: overrides.users,
     book: overrides.book,
     reservationSweepIntervalMs: overrides.reservationSweepIntervalMs,
+    endUserHeaders: (userId) => asUser(userId).headers,
   });
-  transport = createRouterTransport((router) => {
-    for (const { service, impl } of shop.entries) router.service(service, impl);
-  });
+  transport = createRouterTransport(
+    (router) => {
+      for (const { service, impl } of shop.entries) router.service(service, impl);
+    },
+    { router: { interceptors: [testEndUser] } },
+  );
   return {
     transport,
     events,
@@ -56,6 +61,21 @@ export async function createRouterShop(overrides: Partial<Omit<ShopOptions, "tra
     },
   };
 }
+
+/** The test stand-in for the end-user credential: a plain header (no host, no hooks, no signature here). */
+const TEST_END_USER_HEADER = "x-test-end-user";
+
+/** Call options that make a call on behalf of `userId` through the router shop. */
+export function asUser(userId: string): { headers: Record<string, string> } {
+  return { headers: { [TEST_END_USER_HEADER]: userId } };
+}
+
+/** Sets the end user from the test header, as the authorization hooks do from a verified credential. */
+const testEndUser: Interceptor = (next) => (req) => {
+  const userId = req.header.get(TEST_END_USER_HEADER);
+  if (userId !== null) req.contextValues.set(endUserKey, { userId, issuer: "test" });
+  return next(req);
+};
 
 /** Awaits `promise` and returns the ConnectError it rejects with (fails when it resolves). */
 export async function rejection(promise: Promise<unknown>): Promise<ConnectError> {

@@ -158,19 +158,11 @@ describe("npm start", () => {
       }).then(async (response) => ({ status: response.status, body: (await response.json()) as { accessToken?: string } }))
         .finally(() => completed++),
     );
-    // SIGTERM once the server has admitted every sign-up (a fixed pause was too short on a loaded machine:
-    // calls that arrive after SIGTERM are rightly refused). An admitted, unfinished sign-up holds two
-    // calls in flight (the gateway's and identity's Register or Login), so wait for 2 x 12 in all.
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline) {
-      const status = await fetch(`${url}/weft.mesh.v1.AdminService/GetStatus`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      }).then((response) => response.json() as Promise<{ inFlight?: number }>);
-      if ((status.inFlight ?? 0) + 2 * completed >= 24) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    // SIGTERM once the first sign-up is done: the others were sent with it and are admitted by then,
+    // each still hashing on the worker pool (AdminService's in-flight count is no longer open to
+    // anonymous callers, see docs/security.md). A fixed pause was too short on a loaded machine.
+    const deadline = Date.now() + 10_000;
+    while (completed === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     shop.child.kill("SIGTERM");
     const replies = await Promise.all(signUps);
     for (const reply of replies) {

@@ -17,7 +17,7 @@ import { createMemoryEventBus } from "../../mesh/events/index.ts";
 import { createAccessTokens, createIdentityService, createRedisUserDirectory } from "../../services/identity/index.ts";
 import { createInventoryService, createRedisStockLedger, type RedisStockLedger, startReservationLifecycle } from "../../services/inventory/index.ts";
 import { createRedisOrderBook } from "../../services/orders/index.ts";
-import { createRouterShop, rejection } from "../../services/testing/router-shop.ts";
+import { asUser, createRouterShop, rejection } from "../../services/testing/router-shop.ts";
 import { connectRedis, createTestPrefixes } from "../../services/testing/test-redis.ts";
 import { privateRedis } from "../backends/servers.ts";
 
@@ -219,9 +219,9 @@ describe("identity and orders replicas sharing one Redis", () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const shop = i % 2 === 0 ? a : b;
-      ids.push((await shop.orders.placeOrder({ userId: "u", items: [{ productId: "prod-0002", quantity: 1 }] })).order!.id);
+      ids.push((await shop.orders.placeOrder({ items: [{ productId: "prod-0002", quantity: 1 }] }, asUser("u"))).order!.id);
     }
-    expect((await b.orders.listOrders({ userId: "u" })).orders.map((o) => o.id)).toEqual([...ids].reverse());
+    expect((await b.orders.listOrders({}, asUser("u"))).orders.map((o) => o.id)).toEqual([...ids].reverse());
     expect((await a.orders.getOrder({ id: ids[0] })).order?.status).toBe(OrderStatus.PLACED);
     expect((await a.inventory.getStock({ productIds: ["prod-0002"] })).levels[0].available).toBe(0n);
     const cancels = await Promise.all([a, b].map((shop) => shop.orders.cancelOrder({ id: ids[0], reason: "twice" })));

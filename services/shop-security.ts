@@ -1,0 +1,73 @@
+// The shop's security wiring: its policy files (services/<name>/policy.json) compiled against the
+// shop's generated descriptors, the authorization hooks a host enforces, and the edge's end-user
+// credentials. Used by `npm start` (one process, credentials issued in memory) and by each distributed
+// process (credentials from its certificate folder).
+
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { DescService } from "@bufbuild/protobuf";
+import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb.ts";
+import { GatewayService } from "../gen/shop/gateway/v1/gateway_pb.ts";
+import { IdentityService } from "../gen/shop/identity/v1/identity_pb.ts";
+import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.ts";
+import { OrderService } from "../gen/shop/orders/v1/orders_pb.ts";
+import {
+  compilePolicies,
+  createAuthorization,
+  createEndUserSigner,
+  createEndUserVerifier,
+  END_USER_HEADER,
+  readPolicyFiles,
+  type Authorization,
+  type AuthorizationTable,
+  type Denial,
+  type WorkloadCredentials,
+} from "../mesh/security/index.ts";
+
+/** The trust domain of the shop's identities unless configured. */
+export const SHOP_TRUST_DOMAIN = "weft.local";
+
+/** Every service the shop's policies may name. */
+export const SHOP_SERVICES: readonly DescService[] = [CatalogService, GatewayService, IdentityService, InventoryService, OrderService];
+
+/** The policy file of every shop service (each folder of services/ with a main.ts and a policy.json). */
+export function shopPolicyFiles(): string[] {
+  const root = import.meta.dirname;
+  return readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(root, e.name, "main.ts")))
+    .map((e) => join(root, e.name, "policy.json"))
+    .sort();
+}
+
+/** Reads and compiles the shop's policies. Throws PolicyError (WEFT_ERR_SECURITY_POLICY) naming the entry. */
+export async function loadShopPolicies(trustDomain = SHOP_TRUST_DOMAIN): Promise<AuthorizationTable> {
+  return compilePolicies(await readPolicyFiles(shopPolicyFiles()), { trustDomain, services: SHOP_SERVICES });
+}
+
+/** Options of {@link createShopAuthorization}. */
+export interface ShopAuthorizationOptions {
+  readonly table: AuthorizationTable;
+  /** The trust bundle end-user credentials must chain to (the current credentials' CAs). */
+  readonly credentials: () => WorkloadCredentials;
+  /** Told about each refusal. Default: nothing. */
+  readonly onDenied?: (denial: Denial) => void;
+}
+
+/** The authorization hooks (and admin guard) for a host serving shop services. */
+export function createShopAuthorization(options: ShopAuthorizationOptions): Authorization {
+  const verifier = createEndUserVerifier(() => options.credentials().cas, options.table.trustDomain);
+  return createAuthorization({ table: options.table, verifier, onDenied: options.onDenied });
+}
+
+/** Headers carrying the end user to the workload serving `service`, signed as the gateway. */
+export type EndUserHeaders = (userId: string, service: DescService) => Record<string, string>;
+
+/** The gateway's end-user credentials, signed with its current workload key for the serving workload. */
+export function gatewayEndUserHeaders(table: AuthorizationTable, credentials: () => WorkloadCredentials): EndUserHeaders {
+  const signer = createEndUserSigner(credentials);
+  return (userId, service): Record<string, string> => {
+    const audience = table.serverOf(service.typeName);
+    // No policy serves it: send nothing, and the callee refuses the call.
+    return audience === undefined ? {} : { [END_USER_HEADER]: signer.credential(userId, audience.uri) };
+  };
+}
