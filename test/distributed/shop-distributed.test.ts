@@ -4,6 +4,9 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
@@ -12,6 +15,8 @@ import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { createMeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery } from "../../mesh/discovery/index.ts";
+import { createWorkloadTls, meshClientTls } from "../../mesh/security/index.ts";
+import { loadShopPolicies } from "../../services/shop-security.ts";
 import { runLoad } from "./fixtures/load.ts";
 import { stop, until } from "./fixtures/processes.ts";
 
@@ -19,9 +24,11 @@ const LAUNCHER = new URL("../../scripts/start-distributed.ts", import.meta.url).
 let launcher: ChildProcess | undefined;
 let nc: NatsConnection | undefined;
 const runs: string[] = [];
+const certDirs: string[] = [];
 
 afterAll(async () => {
   if (launcher !== undefined) await stop(launcher, "SIGKILL");
+  for (const dir of certDirs) await rm(dir, { recursive: true, force: true });
   // Leave the shared servers as found: this run's streams (T<run>_...) and Redis keys (t<run>...).
   if (nc !== undefined) {
     const jsm = await jetstreamManager(nc);
@@ -52,10 +59,14 @@ describe("distributed shop", () => {
     runs.push(run);
     const prefix = `weft.t${run}.registry`;
     const withRedis = transport === "grpc";
+    // Over gRPC the launcher runs mutual TLS with development credentials made here on first use.
+    const certs = await mkdtemp(join(tmpdir(), "weft-shop-certs-"));
+    certDirs.push(certs);
     const instances = withRedis ? "catalog=2,gateway=1,identity=2,inventory=2,orders=2" : "catalog=2,gateway=1";
     launcher = spawn(process.execPath, [LAUNCHER, "--instances", instances, "--gateway-port", "0", "--transport", transport], {
       env: {
         ...process.env,
+        WEFT_CERTS_DIR: certs,
         MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_EVENTS_PREFIX: `t${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline",
         ...(withRedis ? { REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" } : {}),
       },
@@ -86,14 +97,20 @@ describe("distributed shop", () => {
       expect(mine.orders.map((o) => o.id)).toContain(checkout.order!.id);
     }
 
-    // Both catalog instances serve.
-    const catalog = mesh.client(CatalogService);
+    // Both catalog instances serve. Under mTLS the catalog answers only workloads its policy names:
+    // this client calls it as the gateway, with the gateway's development credentials.
+    const policies = await loadShopPolicies();
+    const gatewayTls = transport === "grpc" ? await createWorkloadTls({ trustDomain: policies.trustDomain, dir: join(certs, "gateway") }) : undefined;
+    const asGateway = gatewayTls === undefined
+      ? mesh
+      : createMeshClient({ discovery, http2: meshClientTls(gatewayTls, (e) => policies.serverOf(e.services[0])?.uri, (e) => e.services.includes(GatewayService.typeName)) });
+    const catalog = asGateway.client(CatalogService);
     const result = await runLoad(400, 4, async () => {
       await catalog.getProduct({ id: product.id });
       return "ok";
     }, { maxMs: 20_000 });
     expect(result.failed).toBe(0);
-    const catalogAttempts = mesh.stats().endpoints.filter((e) => e.attempts > 0);
+    const catalogAttempts = asGateway.stats().endpoints.filter((e) => e.attempts > 0);
     expect(catalogAttempts.length).toBeGreaterThanOrEqual(2);
 
     // Ctrl-C: every process drains and the launcher exits 0.
@@ -102,6 +119,8 @@ describe("distributed shop", () => {
     await until(() => names.every((n) => discovery.endpoints(n).length === 0), 3000, "all left");
     launcher = undefined;
     mesh.close();
+    if (asGateway !== mesh) asGateway.close();
+    gatewayTls?.close();
     await discovery.close();
   });
 });

@@ -1,0 +1,48 @@
+// The shop's policy files compile against the generated descriptors (a typo in a service, method or
+// caller name fails here), and say what the shop needs and no more.
+
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { compilePolicies, PolicyError, readPolicyFiles } from "../mesh/security/index.ts";
+import { loadShopPolicies, SHOP_SERVICES, shopPolicyFiles } from "./shop-security.ts";
+
+describe("the shop's policies", () => {
+  it("compile, one per service", async () => {
+    const table = await loadShopPolicies();
+    expect([...table.workloads.keys()].sort()).toEqual(["catalog", "gateway", "identity", "inventory", "orders"]);
+    expect(shopPolicyFiles()).toHaveLength(5);
+    expect(table.isPublic("gateway")).toBe(true);
+    expect(["catalog", "identity", "inventory", "orders"].some((w) => table.isPublic(w))).toBe(false);
+    expect(table.callableBy("orders").sort()).toEqual([
+      "/shop.catalog.v1.CatalogService/BatchGetProducts",
+      "/shop.gateway.v1.GatewayService/Browse",
+      "/shop.gateway.v1.GatewayService/Checkout",
+      "/shop.gateway.v1.GatewayService/GetProductDetails",
+      "/shop.gateway.v1.GatewayService/ListMyOrders",
+      "/shop.gateway.v1.GatewayService/SignIn",
+      "/shop.gateway.v1.GatewayService/SignUp",
+      "/shop.inventory.v1.InventoryService/Release",
+      "/shop.inventory.v1.InventoryService/Reserve",
+    ]);
+    expect(table.rules("/shop.inventory.v1.InventoryService/Restock")?.allow).toEqual([]);
+  });
+
+  it("fail to compile when a file names a method that does not exist", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "weft-policy-"));
+    try {
+      const files = shopPolicyFiles();
+      const copies = await Promise.all(files.map(async (file, i) => {
+        const copy = join(dir, `${i}.json`);
+        await writeFile(copy, (await readFile(file, "utf8")).replace("InventoryService/Reserve", "InventoryService/Reserv"));
+        return copy;
+      }));
+      const documents = await readPolicyFiles(copies);
+      expect(() => compilePolicies(documents, { trustDomain: "weft.local", services: SHOP_SERVICES })).toThrow(PolicyError);
+      expect(() => compilePolicies(documents, { trustDomain: "weft.local", services: SHOP_SERVICES })).toThrow(/unknown method "shop.inventory.v1.InventoryService\/Reserv"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
