@@ -5,7 +5,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { HandlerContext, Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
-import type { ServerCallHooks } from "../host/call-hooks.ts";
+import type { ServerCallHooks } from "../engine/index.ts";
 
 /** The inbound call an outbound call is made for. */
 export interface InboundCall {

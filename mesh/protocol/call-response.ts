@@ -13,10 +13,7 @@ import type { ContextOwner } from "./handler-context.ts";
 import type { Invoker } from "./invoke.ts";
 import type { MethodEntry } from "./method-table.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
-import type { CorsPolicy } from "../host/cors.ts";
-import type { ComposedCallHooks } from "../host/call-hooks.ts";
-import type { CallGate } from "../host/engine.ts";
-import type { HostLogger } from "../host/logger.ts";
+import type { CorsPolicy, ComposedCallHooks, CallGate, HostLogger } from "../engine/index.ts";
 
 /** Protocol ids. */
 export const GRPC = 0;

@@ -7,14 +7,12 @@ import type { ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CONNECT, CONNECT_STREAM, GRPC, GRPC_WEB, ServerCall } from "./call.ts";
 import type { CallSettings } from "./call.ts";
-import { encodeGrpcMessage } from "./errors.ts";
 import { Invoker } from "./invoke.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { JsonCodecOptions, MethodEntry } from "./method-table.ts";
 import { H1Wire, H2Wire } from "./wire.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
-import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "../host/engine.ts";
-import type { FallbackRoute } from "../host/http-fallback.ts";
+import { unimplementedAnswer, type EngineAttachment, type EngineContext, type EngineServers, type FallbackRoute, type WireEngine } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 
 /** Options of Weft's engine beyond what the host passes in its EngineContext. */
@@ -232,20 +230,15 @@ export class EngineCore {
     wire.respondEmpty(status, this.#corsHeaders(wire, { ...extra }));
   }
 
-  /** Unknown service or method: UNIMPLEMENTED in the protocol's own shape. */
+  /** Unknown service or method: UNIMPLEMENTED in the protocol's own shape (mesh/engine's one answer). */
   #unknownRoute(wire: Wire, protocol: number, path: string): void {
-    const message = `${path} is not implemented`;
-    if (protocol === CONNECT || protocol === CONNECT_STREAM) {
-      const body = Buffer.from(JSON.stringify({ code: "unimplemented", message }));
-      wire.respond(404, this.#corsHeaders(wire, { "content-type": "application/json", "content-length": body.length }), false);
-      wire.end(body, undefined);
+    const answer = unimplementedAnswer(protocol === GRPC ? "application/grpc" : protocol === GRPC_WEB ? "application/grpc-web" : undefined, path);
+    const h = this.#corsHeaders(wire, answer.headers);
+    if (answer.body === undefined) {
+      wire.respondEmpty(answer.status, h);
       return;
     }
-    const h: OutHeaders = {
-      "content-type": protocol === GRPC ? "application/grpc" : "application/grpc-web",
-      "grpc-status": String(Code.Unimplemented),
-      "grpc-message": encodeGrpcMessage(message),
-    };
-    wire.respondEmpty(200, this.#corsHeaders(wire, h));
+    wire.respond(answer.status, h, false);
+    wire.end(answer.body, undefined);
   }
 }

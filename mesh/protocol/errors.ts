@@ -4,6 +4,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { encodeGrpcMessage } from "../engine/index.ts";
 
 /** Turns any thrown value into a ConnectError safe to send to a caller. */
 export function toConnectError(reason: unknown): ConnectError {
@@ -51,27 +52,6 @@ export function connectErrorJson(err: ConnectError): object {
 /** The HTTP status of a Connect unary error. */
 export function connectErrorStatus(err: ConnectError): number {
   return codeToHttpStatus(err.code);
-}
-
-/**
- * Percent-encodes a gRPC message as the gRPC spec asks: UTF-8 bytes outside 0x20-0x7E, and '%', become
- * %XX; everything else stays (grpc-js does not decode a wider encoding such as encodeURIComponent's).
- */
-export function encodeGrpcMessage(message: string): string {
-  let plain = true;
-  for (let i = 0; i < message.length; i++) {
-    const c = message.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x25) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return message;
-  let out = "";
-  for (const byte of Buffer.from(message, "utf8")) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
 }
 
 /** Decodes a percent-encoded gRPC message, leaving it as is if it is not valid percent-encoding. */

@@ -15,7 +15,7 @@ import type { ContextOwner } from "./handler-context.ts";
 import { Invoker, normalizeIterable } from "./invoke.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { MethodEntry } from "./method-table.ts";
-import type { EngineContext } from "../host/engine.ts";
+import type { EngineContext } from "../engine/index.ts";
 
 /** The protocol name handlers see in `context.protocolName` for in-process calls. */
 export const IN_PROCESS_PROTOCOL = "in-process";

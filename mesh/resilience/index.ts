@@ -14,5 +14,5 @@ export type { EventLoopGuard, EventLoopGuardOptions, GuardVerdict } from "./even
 export { createEventLoopGuard } from "./event-loop-guard.ts";
 export type { EventLoopMonitor, EventLoopMonitorOptions } from "./event-loop-monitor.ts";
 export { createEventLoopMonitor } from "./event-loop-monitor.ts";
-export type { RefusalReason } from "./refusal.ts";
-export { isRefusal, REFUSED_HEADER, refusedError } from "./refusal.ts";
+export type { RefusalReason } from "../engine/index.ts";
+export { isRefusal, REFUSED_HEADER, refusedError } from "../engine/index.ts";

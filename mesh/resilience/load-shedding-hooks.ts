@@ -6,7 +6,7 @@
 
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
-import type { ServerCallHooks } from "../host/call-hooks.ts";
+import type { ServerCallHooks } from "../engine/index.ts";
 import type { Admission } from "./concurrency-limiter.ts";
 import { latencyNeutral, resolveShedding, type LoadSheddingOptions } from "./load-shedding.ts";
 

@@ -4,7 +4,7 @@ import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createConcurrencyLimiter } from "./concurrency-limiter.ts";
 import type { EventLoopGuard, GuardVerdict } from "./event-loop-guard.ts";
 import { createLoadSheddingInterceptor } from "./load-shedding.ts";
-import { isRefusal, REFUSED_HEADER } from "./refusal.ts";
+import { isRefusal, REFUSED_HEADER } from "../engine/index.ts";
 
 // Only what the interceptor reads of a request.
 const request = (typeName = TestService.typeName) => ({ service: { typeName }, stream: false }) as unknown as UnaryRequest;

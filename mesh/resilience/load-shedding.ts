@@ -6,7 +6,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Admission, ConcurrencyLimiter } from "./concurrency-limiter.ts";
 import { createEventLoopGuard, type EventLoopGuard, type EventLoopGuardOptions } from "./event-loop-guard.ts";
-import { refusedError } from "./refusal.ts";
+import { refusedError } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */

@@ -8,17 +8,28 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 
+/**
+ * What a hook sees of a call: connect-es's HandlerContext (`service`, `method`, `protocolName` — "grpc",
+ * "grpc-web", "connect", "nats" or "in-process" —, `requestHeader`, `responseHeader` and
+ * `responseTrailer` to add to the answer, `signal`, `timeoutMs()`, `values`) and the caller's address
+ * when the transport knows one. Reading a lazy part (headers, signal) creates it: read what you need.
+ */
+export interface CallHookContext extends HandlerContext {
+  /** The caller's IP address ("127.0.0.1", "::1"), or undefined when unknown (NATS, in-process). */
+  readonly peerAddress?: string | undefined;
+}
+
 /** Hooks around every counted call (the host's own health, reflection and admin calls are not hooked). */
 export interface ServerCallHooks {
   /**
    * Runs when the call is admitted, before interceptors and the handler. Throw a ConnectError to refuse
    * the call (the handler never runs; `end` is not called). The return value is handed to `end`.
    */
-  begin?(service: DescService, context: HandlerContext): unknown;
+  begin?(service: DescService, context: CallHookContext): unknown;
   /** Runs exactly once for every call `begin` admitted, when it is over; `error` is undefined on success. */
   end?(token: unknown, error: ConnectError | undefined): void;
   /** Runs `fn(...args)` (interceptors and handler) inside a scope, e.g. `AsyncLocalStorage.run`. */
-  scope?<A extends unknown[], R>(context: HandlerContext, fn: (...args: A) => R, ...args: A): R;
+  scope?<A extends unknown[], R>(context: CallHookContext, fn: (...args: A) => R, ...args: A): R;
   /**
    * True to start this admitted call (interceptors and handler) after the current event-loop turn's I/O
    * (setImmediate) rather than at once: load shedding uses it so that a turn's refusals are written
@@ -30,9 +41,9 @@ export interface ServerCallHooks {
 /** The hooks of a host, composed into one: begins in order, ends in reverse, scopes nested (first outermost). */
 export interface ComposedCallHooks {
   /** Begins every hook; if one refuses, the ones already begun end with its error, then it throws. */
-  begin(service: DescService, context: HandlerContext): unknown[];
+  begin(service: DescService, context: CallHookContext): unknown[];
   end(tokens: unknown[], error: ConnectError | undefined): void;
-  scope<A extends unknown[], R>(context: HandlerContext, fn: (...args: A) => R, ...args: A): R;
+  scope<A extends unknown[], R>(context: CallHookContext, fn: (...args: A) => R, ...args: A): R;
   /** True when some hook has a scope (engines skip `scope` otherwise). */
   readonly scoped: boolean;
   /** True when some hook asks for this call to start after the current turn's I/O. */
