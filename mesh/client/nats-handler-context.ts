@@ -30,6 +30,8 @@ export class NatsHandlerContext implements HandlerContext, InboundCall {
   request: UnaryRequest | StreamRequest | undefined;
   /** The response object the handler produced (set by the server). */
   response: UnaryResponse | undefined;
+  /** The call hooks' tokens while they are begun (set by the server; they must end exactly once). */
+  hookTokens: unknown[] | undefined = undefined;
   readonly #subject: string;
   readonly #metadata: Uint8Array | undefined;
   #controller: AbortController | undefined;

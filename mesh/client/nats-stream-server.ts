@@ -38,8 +38,8 @@ export class ServerStream {
     this.context.abort(new ConnectError("the caller cancelled the stream", Code.Canceled));
   }
 
-  /** Runs the handler and sends its messages, then the end; never rejects. */
-  async run(route: ServerStreamingRoute, input: MessageLike, send: (data: Uint8Array) => void, idleTimeoutMs: number): Promise<void> {
+  /** Runs the handler and sends its messages, then the end; never rejects, resolves the error it ended with. */
+  async run(route: ServerStreamingRoute, input: MessageLike, send: (data: Uint8Array) => void, idleTimeoutMs: number): Promise<ConnectError | undefined> {
     const context = this.context;
     const signal = context.signal;
     // Rejects when the call is aborted, so that a handler that ignores its signal cannot hold the stream.
@@ -68,10 +68,11 @@ export class ServerStream {
         this.#credit--;
       }
       send(encodeReply(this.callId, seq === 0 ? headerOf(out, context) : undefined, trailerOf(out, context), NO_BYTES));
+      return undefined;
     } catch (e) {
       // Stops a handler that is still producing; its own errors no longer matter.
       iterator?.return?.().catch(() => {});
-      if (this.#cancelled) return;
+      if (this.#cancelled) return new ConnectError("the caller cancelled the stream", Code.Canceled);
       const reason = context.abortReason;
       const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
       const header = seq === 0 && out !== undefined ? headerOf(out, context) : seq === 0 ? context.responseHeaderIfAny : undefined;
@@ -80,6 +81,7 @@ export class ServerStream {
       } catch {
         send(encodeErrorReply(this.callId, undefined, undefined, new ConnectError(err.rawMessage, err.code)));
       }
+      return err;
     }
   }
 

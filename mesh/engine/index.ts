@@ -34,3 +34,5 @@ export type { UnimplementedAnswer } from "./unimplemented.ts";
 export { isRefusal, REFUSED_HEADER, refusedError } from "./refusal.ts";
 /** Why a server refused a call. */
 export type { RefusalReason } from "./refusal.ts";
+/** The one parser of `grpc-timeout` / `connect-timeout-ms` (validated, capped) and the gRPC formatter. */
+export { formatGrpcTimeout, parseTimeoutHeader } from "./timeout.ts";

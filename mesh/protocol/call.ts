@@ -10,7 +10,7 @@ import { FLAG_COMPRESSED, FrameReader } from "./envelope.ts";
 import type { Frame } from "./envelope.ts";
 import { normalizeIterable } from "./invoke.ts";
 import { RequestStream } from "./request-stream.ts";
-import { parseTimeoutHeader } from "./timeout.ts";
+import { parseTimeoutHeader } from "../engine/index.ts";
 
 export { CONNECT, CONNECT_STREAM, GRPC, GRPC_WEB } from "./call-response.ts";
 export type { CallSettings } from "./call-response.ts";

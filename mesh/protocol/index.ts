@@ -5,7 +5,8 @@ export type { WeftEngineOptions } from "./engine.ts";
 export { createInProcessTransport } from "./in-process-transport.ts";
 export { encodeFrame, FrameReader, FLAG_COMPRESSED, FLAG_END_STREAM, FLAG_TRAILER } from "./envelope.ts";
 export type { Frame } from "./envelope.ts";
-export { parseTimeoutHeader, formatGrpcTimeout } from "./timeout.ts";
+/** Timeout headers (one parser, in mesh/engine), re-exported for the client transports. */
+export { parseTimeoutHeader, formatGrpcTimeout } from "../engine/index.ts";
 /** The lazy HandlerContext every Weft server (HTTP, NATS, in-process) gives handlers and hooks. */
 export { LazyHandlerContext, toHeaders } from "./handler-context.ts";
 export type { ContextOwner } from "./handler-context.ts";

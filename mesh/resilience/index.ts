@@ -8,7 +8,6 @@ export { createOutlierDetector } from "./outlier-detector.ts";
 export type { Admission, ConcurrencyLimiter, ConcurrencyLimiterOptions } from "./concurrency-limiter.ts";
 export { createConcurrencyLimiter } from "./concurrency-limiter.ts";
 export type { LoadSheddingOptions } from "./load-shedding.ts";
-export { createLoadSheddingInterceptor } from "./load-shedding.ts";
 export { createLoadSheddingHooks } from "./load-shedding-hooks.ts";
 export type { EventLoopGuard, EventLoopGuardOptions, GuardVerdict } from "./event-loop-guard.ts";
 export { createEventLoopGuard } from "./event-loop-guard.ts";
