@@ -86,6 +86,11 @@ export abstract class CallResponder implements ContextOwner {
     this.ctx = new LazyHandlerContext(entry.method, PROTOCOL_NAMES[protocol], requestMethod, wire.headers, authority, this, settings.shutdownSignal);
   }
 
+  /** The caller's IP address (read only when a hook or handler asks). */
+  get peerAddress(): string | undefined {
+    return this.wire.peerAddress;
+  }
+
   /** Starts watching for client cancellation (the request half knows how). */
   abstract watchCancel(): void;
 
