@@ -120,7 +120,12 @@ export class LazyHandlerContext implements CallHookContext {
   }
 
   get requestHeader(): Headers {
-    return (this.#requestHeader ??= toHeaders(this.#raw));
+    return (this.#requestHeader ??= this.readRequestHeader());
+  }
+
+  /** Builds the request Headers on first read; a server whose headers are not Node's overrides it (NATS). */
+  protected readRequestHeader(): Headers {
+    return toHeaders(this.#raw);
   }
 
   get responseHeader(): Headers {
