@@ -1,6 +1,7 @@
 // Public entry of mesh/protocol, Weft's protocol engine: Connect, gRPC and gRPC-Web served from
 // node:http2 and node:http on the host's servers, and the in-process transport over the same calls.
-export { createWeftEngine, classifyContentType } from "./engine.ts";
+export { createWeftEngine } from "./engine.ts";
+export { classifyContentType } from "./protocols.ts";
 export type { WeftEngineOptions } from "./engine.ts";
 export { createInProcessTransport } from "./in-process-transport.ts";
 export { encodeFrame, FrameReader, FLAG_COMPRESSED, FLAG_END_STREAM, FLAG_TRAILER } from "./envelope.ts";
