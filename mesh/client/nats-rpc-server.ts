@@ -10,7 +10,7 @@ import { Code, ConnectError, createServiceImplSpec, type Interceptor, type Servi
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assertSubject } from "../discovery/subjects.ts";
 import { assertInt, WeftOptionsError } from "../errors/index.ts";
-import { composeCallHooks, type ComposedCallHooks, type ServerCallHooks } from "../engine/index.ts";
+import { composeCallHooks, INTERNAL_ERROR_MESSAGE, type ComposedCallHooks, type ServerCallHooks } from "../engine/index.ts";
 import { NatsHandlerContext } from "./nats-handler-context.ts";
 import { encodeErrorReply, encodeReply, parseRequest, type RequestEnvelope } from "./nats-rpc-protocol.ts";
 import {
@@ -204,7 +204,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
 
   function fail(context: NatsHandlerContext, reply: string, callId: number, e: unknown): void {
     const reason = context.abortReason;
-    const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
+    const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError(INTERNAL_ERROR_MESSAGE, Code.Internal);
     end(context, err);
     if (reply === "") return;
     let data: Uint8Array;

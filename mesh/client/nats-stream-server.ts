@@ -7,6 +7,7 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NatsHandlerContext } from "./nats-handler-context.ts";
+import { INTERNAL_ERROR_MESSAGE } from "../engine/index.ts";
 import { encodeErrorReply, encodeReply } from "./nats-rpc-protocol.ts";
 import { normalize, type ServerStreamingRoute, type StreamOutput } from "./nats-routes.ts";
 
@@ -74,7 +75,7 @@ export class ServerStream {
       iterator?.return?.().catch(() => {});
       if (this.#cancelled) return new ConnectError("the caller cancelled the stream", Code.Canceled);
       const reason = context.abortReason;
-      const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
+      const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError(INTERNAL_ERROR_MESSAGE, Code.Internal);
       const header = seq === 0 && out !== undefined ? headerOf(out, context) : seq === 0 ? context.responseHeaderIfAny : undefined;
       try {
         send(encodeErrorReply(this.callId, header, out === undefined ? context.responseTrailerIfAny : trailerOf(out, context), err));

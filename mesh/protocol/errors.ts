@@ -1,16 +1,10 @@
 // Error translation for every protocol, in one place: ConnectError -> gRPC trailers, Connect error JSON
-// and HTTP status; anything that is not a ConnectError becomes INTERNAL with no internals exposed.
+// and HTTP status (what is not a ConnectError was already made one by the host's gate, mesh/engine).
 
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { encodeGrpcMessage } from "../engine/index.ts";
-
-/** Turns any thrown value into a ConnectError safe to send to a caller. */
-export function toConnectError(reason: unknown): ConnectError {
-  if (reason instanceof ConnectError) return reason;
-  return new ConnectError("internal error", Code.Internal, undefined, undefined, reason);
-}
 
 /** Headers that carry protocol state and must never be copied from user metadata. */
 const PROTOCOL_HEADERS = new Set([
@@ -53,14 +47,3 @@ export function connectErrorJson(err: ConnectError): object {
 export function connectErrorStatus(err: ConnectError): number {
   return codeToHttpStatus(err.code);
 }
-
-/** Decodes a percent-encoded gRPC message, leaving it as is if it is not valid percent-encoding. */
-export function decodeGrpcMessage(message: string): string {
-  try {
-    return decodeURIComponent(message);
-  } catch {
-    return message;
-  }
-}
-
-export { Code, ConnectError };
