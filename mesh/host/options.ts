@@ -2,11 +2,8 @@
 
 import type { HandlerContext, Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
-import type { ServerCallHooks } from "./call-hooks.ts";
-import type { WireEngine } from "./engine.ts";
+import type { ServerCallHooks, WireEngine, HttpFallback, HostLogger } from "../engine/index.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
-import type { HttpFallback } from "./http-fallback.ts";
-import type { HostLogger } from "./logger.ts";
 import type { HostTlsOptions } from "./port-listener.ts";
 
 /** Options of `createHost`. Every field is optional; defaults are listed per field. */

@@ -10,9 +10,9 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { PEER_IDENTITY, type PeerCarrier } from "../protocol/handler-context.ts";
+import { PEER_IDENTITY, type PeerCarrier } from "../protocol/index.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
-import { errorFields, type HostLogger } from "./logger.ts";
+import { errorFields, type HostLogger } from "../engine/index.ts";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 

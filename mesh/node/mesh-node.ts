@@ -4,22 +4,21 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
-import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
-import { createInboundCallHooks, createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
+import { createInboundCallHooks, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
-import { createHost, createJsonLogger, type Host, type HostLogger } from "../host/index.ts";
+import { createHost, createJsonLogger, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
   createEventLoopGuard,
   createLoadSheddingHooks,
-  createLoadSheddingInterceptor,
   refusedError,
   type ConcurrencyLimiter,
 } from "../resilience/index.ts";
-import { createAuthorization, createEndUserVerifier, createInsecureEndUserHooks, createInsecureEndUserInterceptor, createWorkloadTls, hostTlsOptions, meshClientTls, type Authorization, type AuthorizationTable, type WorkloadTls } from "../security/index.ts";
+import { createAuthorization, createEndUserVerifier, createInsecureEndUserHooks, createWorkloadTls, hostTlsOptions, meshClientTls, type Authorization, type AuthorizationTable, type WorkloadTls } from "../security/index.ts";
 import type { Http2EndpointOptions } from "../client/index.ts";
 import type { Endpoint } from "../discovery/index.ts";
 import type { HostTlsOptions } from "../host/index.ts";
@@ -106,18 +105,19 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     initialLimit: Math.min(config.concurrencyLimitMax, 100),
     eventLoopDelayMs: eventLoop.delayMs,
   });
-  // One event-loop guard for the process (one loop), shared by the host's hooks and the NATS server.
+  // One event-loop guard for the process (one loop); the same hooks serve HTTP and Connect over NATS.
   const eventLoopGuard = createEventLoopGuard();
-  const shedding = createLoadSheddingInterceptor({ limiter, eventLoopGuard });
-  const inbound = createInboundCallInterceptor();
+  const shedding = createLoadSheddingHooks({ limiter, eventLoopGuard });
+  const inbound = createInboundCallHooks();
+  // Without credentials (development only) the end user travels as a plain header.
+  const insecureEndUser = createInsecureEndUserHooks();
   const host = createHost({
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
-    // Hooks rather than interceptors: the same shedding and deadline propagation, on the engine's direct path.
     // Authorization first: a refused call never takes a concurrency slot.
-    callHooks: [security === undefined ? createInsecureEndUserHooks() : security.authorization.hooks, createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()],
+    callHooks: [security === undefined ? insecureEndUser : security.authorization.hooks, shedding, inbound],
     guardAdmin: security?.authorization.guardAdmin,
     tls: security?.hostTls,
     maxConnectionAgeMs: security === undefined ? 0 : config.maxConnectionAgeMs,
@@ -137,14 +137,16 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
 
-  // Connect over NATS for the same services, behind the same admission and shedding.
-  const refuseWhileDraining: Interceptor = (next) => (req) => {
-    if (host.draining) throw refusedError("draining");
-    return next(req);
+  // Connect over NATS for the same services, behind the same hooks; the host's drain refuses there too.
+  const draining = refusedError("draining");
+  const refuseWhileDraining: ServerCallHooks = {
+    begin() {
+      if (host.draining) throw draining;
+    },
   };
   // Not served under mTLS: a NATS caller's identity is not verified yet, so NATS would bypass the policies.
   const natsSubject = security === undefined ? `${config.rpcPrefix}.${config.instanceId}` : "";
-  const natsServer = natsSubject === "" ? undefined : createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [refuseWhileDraining, shedding, inbound, createInsecureEndUserInterceptor()] });
+  const natsServer = natsSubject === "" ? undefined : createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [refuseWhileDraining, insecureEndUser, shedding, inbound] });
 
   const announcer = createAnnouncer({
     nc,

@@ -29,6 +29,8 @@ export interface Wire {
   readonly events: NodeJS.EventEmitter;
   /** The connection's verified peer identity (see PEER_IDENTITY), undefined when anonymous. */
   readonly peerIdentity: string | undefined;
+  /** The caller's IP address, if the socket is still there (read on demand, never per call). */
+  readonly peerAddress: string | undefined;
 }
 
 const WAIT_FOR_TRAILERS = { waitForTrailers: true };
@@ -59,6 +61,10 @@ export class H2Wire implements Wire {
 
   get peerIdentity(): string | undefined {
     return (this.body.session as PeerCarrier | undefined)?.[PEER_IDENTITY];
+  }
+
+  get peerAddress(): string | undefined {
+    return this.body.session?.socket?.remoteAddress;
   }
 
   get closed(): boolean {
@@ -119,6 +125,10 @@ export class H1Wire implements Wire {
 
   get peerIdentity(): string | undefined {
     return (this.body.socket as PeerCarrier | null)?.[PEER_IDENTITY];
+  }
+
+  get peerAddress(): string | undefined {
+    return this.body.socket?.remoteAddress;
   }
 
   get closed(): boolean {

@@ -4,7 +4,7 @@
 
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { DescService } from "@bufbuild/protobuf";
-import type { ServerCallHooks } from "../host/index.ts";
+import type { ServerCallHooks } from "../engine/index.ts";
 import { END_USER_HEADER, type EndUser, type EndUserVerifier } from "./end-user-credential.ts";
 import type { AuthorizationTable, CompiledRule } from "./policy-compiler.ts";
 

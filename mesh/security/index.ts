@@ -45,4 +45,4 @@ export { createAuthorization, endUserKey, peerIdentityKey, peerIdentityOf, requi
 /** Authorization types. */
 export type { Authorization, AuthorizationOptions, Denial } from "./authorization-hooks.ts";
 /** Development mode without mTLS: the end user as a plain, trusted header (never used with credentials). */
-export { createInsecureEndUserHooks, createInsecureEndUserInterceptor, INSECURE_END_USER_HEADER, insecureEndUserHeaders } from "./insecure-end-user.ts";
+export { createInsecureEndUserHooks, INSECURE_END_USER_HEADER, insecureEndUserHeaders } from "./insecure-end-user.ts";

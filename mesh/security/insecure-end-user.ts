@@ -2,8 +2,8 @@
 // header that is trusted as is. Only ever used when a process runs without credentials
 // (MESH_TLS_DIR unset), which logs a warning at start-up; with credentials the header is ignored.
 
-import type { HandlerContext, Interceptor } from "@connectrpc/connect";
-import type { ServerCallHooks } from "../host/index.ts";
+import type { HandlerContext } from "@connectrpc/connect";
+import type { ServerCallHooks } from "../engine/index.ts";
 import { endUserKey } from "./authorization-hooks.ts";
 
 /** The header carrying the end user's id when nothing is authenticated. */
@@ -16,7 +16,7 @@ export function insecureEndUserHeaders(userId: string): Record<string, string> {
 
 const ISSUER = "insecure-development-mode";
 
-/** Hooks that take the end user from the plain header (development mode only). */
+/** Hooks that take the end user from the plain header (development mode only; HTTP and NATS servers alike). */
 export function createInsecureEndUserHooks(): ServerCallHooks {
   return {
     begin(_service, context: HandlerContext) {
@@ -24,14 +24,5 @@ export function createInsecureEndUserHooks(): ServerCallHooks {
       if (userId !== null && userId !== "") context.values.set(endUserKey, { userId, issuer: ISSUER });
       return undefined;
     },
-  };
-}
-
-/** The same as an interceptor, for servers that run interceptors (Connect over NATS). */
-export function createInsecureEndUserInterceptor(): Interceptor {
-  return (next) => (req) => {
-    const userId = req.header.get(INSECURE_END_USER_HEADER);
-    if (userId !== null && userId !== "") req.contextValues.set(endUserKey, { userId, issuer: ISSUER });
-    return next(req);
   };
 }

@@ -2,7 +2,7 @@
 
 import type { Interceptor } from "@connectrpc/connect";
 import { assertBoolean, assertInt, assertObject, WeftOptionsError } from "../errors/index.ts";
-import type { JsonCodecOptions } from "../protocol/method-table.ts";
+import type { JsonCodecOptions } from "../protocol/index.ts";
 
 /** TLS settings of a transport's connections. */
 export interface TransportTlsOptions {
