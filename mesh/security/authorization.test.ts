@@ -62,6 +62,9 @@ describe("compilePolicies", () => {
     expect(table.isPublic("test")).toBe(true);
     expect(table.isPublic("edge")).toBe(false);
     expect(table.callableBy("worker").sort()).toEqual([`/${T}/CacheableUnaryCall`, `/${T}/EmptyCall`]);
+    // DENY wins: the edge may call every method but the denied one.
+    expect(table.callableBy("edge")).toContain(`/${T}/UnaryCall`);
+    expect(table.callableBy("edge")).not.toContain(`/${T}/UnimplementedCall`);
   });
 });
 

@@ -37,7 +37,7 @@ export interface AuthorizationTable {
   serverOf(service: string): WorkloadId | undefined;
   /** True when some ALLOW rule of `workload` names anyone: its port is a public edge. */
   isPublic(workload: string): boolean;
-  /** Method paths `caller` may call on some rule (for deriving NATS permissions and for docs). */
+  /** Method paths some ALLOW rule and no DENY rule opens to `caller` (end-user needs aside). */
   callableBy(caller: string): string[];
   /** The documents compiled. */
   readonly documents: readonly PolicyDocument[];
@@ -110,7 +110,8 @@ export function compilePolicies(documents: readonly PolicyDocument[], options: C
     isPublic: (workload: string) => publicWorkloads.has(workload),
     callableBy(caller: string) {
       const uri = workloads.get(caller)?.uri;
-      return [...frozen].filter(([, r]) => r.allow.some((a) => a.anyone || a.anyWorkload || (uri !== undefined && a.identities.has(uri)))).map(([path]) => path);
+      const names = (rule: CompiledRule) => rule.anyone || rule.anyWorkload || (uri !== undefined && rule.identities.has(uri));
+      return [...frozen].filter(([, r]) => r.allow.some(names) && !r.deny.some(names)).map(([path]) => path);
     },
   });
 }
