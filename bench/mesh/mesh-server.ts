@@ -8,11 +8,19 @@
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
-import { createInboundCallHooks, createInboundCallInterceptor, createNatsRpcServer } from "../../mesh/client/index.ts";
+import { createNatsRpcServer } from "../../mesh/nats-rpc/index.ts";
 import { createAnnouncer } from "../../mesh/discovery/index.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
 import { createWeftEngine } from "../../mesh/protocol/index.ts";
-import { createConcurrencyLimiter, createEventLoopGuard, createEventLoopMonitor, createLoadSheddingHooks, createLoadSheddingInterceptor } from "../../mesh/resilience/index.ts";
+import {
+  createConcurrencyLimiter,
+  createEventLoopGuard,
+  createEventLoopMonitor,
+  createInboundCallHooks,
+  createInboundCallInterceptor,
+  createLoadSheddingHooks,
+  createLoadSheddingInterceptor,
+} from "../../mesh/resilience/index.ts";
 import { nodeService } from "../../mesh/node/index.ts";
 import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
 import { benchTestService } from "../servers/test-service.ts";

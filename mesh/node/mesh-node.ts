@@ -7,13 +7,16 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
-import { createInboundCallHooks, createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
+import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
 import { createHost, type Host, type HostLogger } from "../host/index.ts";
+import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
   createEventLoopGuard,
+  createInboundCallHooks,
+  createInboundCallInterceptor,
   createLoadSheddingHooks,
   createLoadSheddingInterceptor,
   refusedError,

@@ -1,5 +1,5 @@
 // Public entry of mesh/resilience: retry budget, outlier ejection, adaptive concurrency limit, event-loop
-// guard and load shedding.
+// guard, load shedding and deadline propagation (the inbound call).
 
 export type { RetryBudget, RetryBudgetOptions } from "./retry-budget.ts";
 export { createRetryBudget } from "./retry-budget.ts";
@@ -16,3 +16,5 @@ export type { EventLoopMonitor, EventLoopMonitorOptions } from "./event-loop-mon
 export { createEventLoopMonitor } from "./event-loop-monitor.ts";
 export type { RefusalReason } from "./refusal.ts";
 export { isRefusal, REFUSED_HEADER, refusedError } from "./refusal.ts";
+export type { InboundCall } from "./inbound-call.ts";
+export { createInboundCallHooks, createInboundCallInterceptor, currentInboundCall, INBOUND_CALL, runInInboundCall, timeoutFromHeaders } from "./inbound-call.ts";

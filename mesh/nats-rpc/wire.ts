@@ -1,4 +1,4 @@
-// Byte-level pieces of the Connect-over-NATS envelope (see nats-rpc-protocol.ts): unsigned varints,
+// Byte-level pieces of the Connect-over-NATS envelope (see envelope.ts): unsigned varints,
 // length-prefixed strings and metadata blocks. Writers write into a buffer sized beforehand; the
 // reader throws WireError on anything truncated or out of range, never reads past its bytes.
 

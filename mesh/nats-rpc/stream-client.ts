@@ -7,8 +7,8 @@
 import type { DescMessage, DescMethodServerStreaming, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
 import type { MessageCodec } from "../codec/index.ts";
-import { metadataOf, type ReplyEnvelope } from "./nats-rpc-protocol.ts";
-import { readMetadata } from "./nats-wire.ts";
+import { metadataOf, type ReplyEnvelope } from "./envelope.ts";
+import { readMetadata } from "./wire.ts";
 
 type DescMessageShape = MessageShape<DescMessage>;
 

@@ -15,8 +15,8 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import type { InboundCall } from "./inbound-call.ts";
-import { readMetadata } from "./nats-wire.ts";
+import type { InboundCall } from "../resilience/index.ts";
+import { readMetadata } from "./wire.ts";
 
 /** The context of one call over NATS; `finish()` releases its timer. */
 export class NatsHandlerContext implements HandlerContext, InboundCall {

@@ -8,11 +8,11 @@
 import type { DescMethodServerStreaming, DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import { assertSubject } from "../discovery/subjects.ts";
+import { assertSubject } from "../discovery/index.ts";
 import { assertInt, WeftOptionsError } from "../errors/index.ts";
-import { runInInboundCall } from "./inbound-call.ts";
-import { NatsHandlerContext } from "./nats-handler-context.ts";
-import { encodeErrorReply, encodeReply, parseRequest, type RequestEnvelope } from "./nats-rpc-protocol.ts";
+import { runInInboundCall } from "../resilience/index.ts";
+import { NatsHandlerContext } from "./handler-context.ts";
+import { encodeErrorReply, encodeReply, parseRequest, type RequestEnvelope } from "./envelope.ts";
 import {
   serverStreamingRoute,
   unaryRoute,
@@ -20,9 +20,9 @@ import {
   type ServerStreamingRoute,
   type UnaryHandler,
   type UnaryRoute,
-} from "./nats-routes.ts";
-import { CONTROL_TOKEN, parseControl } from "./nats-stream-control.ts";
-import { ServerStream } from "./nats-stream-server.ts";
+} from "./routes.ts";
+import { CONTROL_TOKEN, parseControl } from "./stream-control.ts";
+import { ServerStream } from "./stream-server.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
@@ -237,7 +237,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
   }
 
   // A queue group: should two processes ever share an instance subject, each request still gets one
-  // handler and one reply (the client reuses reply subjects, see nats-reply-slots.ts).
+  // handler and one reply (the client reuses reply subjects, see reply-slots.ts).
   const sub: Subscription = nc.subscribe(`${options.subject}.>`, {
     queue: QUEUE_GROUP,
     callback: (err, msg) => {

@@ -8,9 +8,9 @@ import { Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { MessageCodec } from "../codec/index.ts";
 import { REFUSED_HEADER } from "../resilience/index.ts";
-import { ReplySlots } from "./nats-reply-slots.ts";
-import { metadataOf, parseReply, type ReplyEnvelope } from "./nats-rpc-protocol.ts";
-import { NatsClientStream } from "./nats-stream-client.ts";
+import { ReplySlots } from "./reply-slots.ts";
+import { metadataOf, parseReply, type ReplyEnvelope } from "./envelope.ts";
+import { NatsClientStream } from "./stream-client.ts";
 
 /** What every call waiting on a slot has. */
 export interface Waiting {

@@ -17,8 +17,8 @@ import {
 } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { compileCodec, type MessageCodec } from "../codec/index.ts";
-import { INBOUND_CALL } from "./inbound-call.ts";
-import type { NatsHandlerContext } from "./nats-handler-context.ts";
+import { INBOUND_CALL } from "../resilience/index.ts";
+import type { NatsHandlerContext } from "./handler-context.ts";
 
 type DescMessageShape = MessageShape<DescMessage>;
 

@@ -1,8 +1,8 @@
 // Connect over NATS request/reply, client side: requests published to the chosen instance's own
 // subject (so the balancer, not NATS, picks the instance), replies received on one inbox per mesh
-// client (nats-reply-inbox.ts), matched by reply slot and checked by call id. No per-request
+// client (reply-inbox.ts), matched by reply slot and checked by call id. No per-request
 // subscription, promise chain or stack trace beyond the minimum; messages are encoded by the compiled
-// codecs of mesh/codec. Unary and server-streaming calls (nats-stream-client.ts); client and bidi
+// codecs of mesh/codec. Unary and server-streaming calls (stream-client.ts); client and bidi
 // streams are not carried over NATS.
 
 import {
@@ -23,6 +23,7 @@ import {
   type Interceptor,
   type StreamRequest,
   type StreamResponse,
+  type Transport,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
@@ -31,11 +32,10 @@ import { compileCodec, type MessageCodec } from "../codec/index.ts";
 import type { Endpoint } from "../discovery/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 import { REFUSED_HEADER } from "../resilience/index.ts";
-import type { EndpointTransport } from "./endpoint-transport.ts";
-import { ReplyInbox, type PendingUnary } from "./nats-reply-inbox.ts";
-import { CALL_ID_MASK, encodeRequest } from "./nats-rpc-protocol.ts";
-import { NatsClientStream } from "./nats-stream-client.ts";
-import { CONTROL_TOKEN, encodeControl } from "./nats-stream-control.ts";
+import { ReplyInbox, type PendingUnary } from "./reply-inbox.ts";
+import { CALL_ID_MASK, encodeRequest } from "./envelope.ts";
+import { NatsClientStream } from "./stream-client.ts";
+import { CONTROL_TOKEN, encodeControl } from "./stream-control.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
@@ -65,10 +65,16 @@ interface Codecs {
   readonly output: MessageCodec<DescMessage>;
 }
 
+/** A transport to one instance; the mesh client's EndpointTransport shape. */
+export interface NatsEndpointTransport extends Transport {
+  /** Releases the endpoint. `graceful`: let calls in progress finish first; otherwise abort them. */
+  close(graceful: boolean): void;
+}
+
 /** The shared NATS RPC client of one mesh client; hands out per-endpoint transports. */
 export interface NatsRpcClient {
   /** A transport to one instance (its `natsSubject`). */
-  endpoint(endpoint: Endpoint): EndpointTransport;
+  endpoint(endpoint: Endpoint): NatsEndpointTransport;
   /** Fails every pending call and stops the inbox subscription. */
   close(): void;
 }

@@ -1,14 +1,14 @@
 // One server stream being answered over NATS: pulls the handler's messages one at a time, only while
-// the caller has granted credit (see nats-stream-control.ts), so a slow caller holds the handler back
+// the caller has granted credit (see stream-control.ts), so a slow caller holds the handler back
 // instead of filling memory; ends with trailers or the error; stops the handler (its signal aborts and
 // its iterator is returned) when the caller cancels, the deadline passes, the server shuts down, or no
 // credit comes for `idleTimeoutMs` (a caller that died silently).
 
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { NatsHandlerContext } from "./nats-handler-context.ts";
-import { encodeErrorReply, encodeReply } from "./nats-rpc-protocol.ts";
-import { normalize, type ServerStreamingRoute, type StreamOutput } from "./nats-routes.ts";
+import type { NatsHandlerContext } from "./handler-context.ts";
+import { encodeErrorReply, encodeReply } from "./envelope.ts";
+import { normalize, type ServerStreamingRoute, type StreamOutput } from "./routes.ts";
 
 const NO_BYTES = new Uint8Array(0);
 

@@ -1,18 +1,9 @@
-// Flow control and cancellation of server streams over NATS, caller to server. NATS core has no
-// back-pressure: a server that publishes faster than its caller reads fills the caller's memory (and
-// nats-server drops slow consumers). So the caller grants credit: the request carries a window of
-// messages the server may send; as the caller's consumer takes messages, the caller grants as many
-// again. A cancel ends the stream (the consumer stopped, the caller's deadline or signal fired).
-//
-// Subject: <instance natsSubject>.$ctl (no service name can contain "$"), without a NATS reply
-// subject: were one set, a control message to a vanished server would bring a no-responders status
-// back on it, and that must never reach a later call that reuses the stream's reply slot.
-// Payload: u8 version (1) | u8 kind (1: credit, 2: cancel) | varint call id | string the stream's
-// reply subject (how the server finds the stream) | [varint messages]
+// Flow control and cancellation of server streams over NATS, caller to server: NATS core has no
+// back-pressure, so the caller grants credit and cancels. Format and subject: docs/protocol.md.
 
 import { Buffer } from "node:buffer";
-import { ENVELOPE_VERSION } from "./nats-rpc-protocol.ts";
-import { stringSize, varintSize, WireError, WireReader, writeString, writeVarint } from "./nats-wire.ts";
+import { ENVELOPE_VERSION } from "./envelope.ts";
+import { stringSize, varintSize, WireError, WireReader, writeString, writeVarint } from "./wire.ts";
 
 /** The last subject token of control messages. */
 export const CONTROL_TOKEN = "$ctl";

@@ -1,24 +1,5 @@
-// Connect over NATS request/reply: the wire format shared by the client transport and the server.
-//
-// Request:  subject  <instance natsSubject>.<package.Service>.<Method>
-//           reply    <caller's inbox>.<slot> (see nats-reply-slots.ts)
-//           payload  envelope, then the request message in binary Protobuf:
-//                    u8 version (1) | u8 flags (1: deadline, 2: metadata, 4: server stream)
-//                    | varint call id | [varint timeout ms] | [metadata] | [varint window] | message
-// Response: payload  u8 version (1) | u8 flags (1: error, 2: header metadata, 4: trailer metadata,
-//                    8: stream message) | varint call id (the request's) | [varint seq]
-//                    | [header metadata] | [trailer metadata]
-//                    | message (success) or error: varint code | string message
-//                    | varint count | count x (string type | bytes value)
-// A unary call gets one response. A server-streaming call gets one response per message (flag 8, seq
-// 0, 1, ..., header metadata on the first), then one without flag 8 and without a message: the end,
-// with trailers or the error. The server sends at most `window` messages beyond those the caller
-// granted with credit (see nats-stream-control.ts); each message's seq lets the caller spot a loss.
-// metadata = varint count | count x (string key | string value), in order (keys lower case, values as
-// in HTTP: "-bin" keys carry base64). string and bytes = varint length | bytes (UTF-8 for strings).
-// Varints are unsigned LEB128 of at most 32 bits. No NATS headers: an envelope costs a few bytes and
-// no parsing, where nats.js headers cost ~1.6 us per call to build and read.
-// A NATS "no responders" status (503, empty payload) means no handler received the request.
+// Connect over NATS envelope, shared by the client transport and the server: a few bytes in the payload
+// instead of NATS headers, which cost more to build and read. Format: docs/protocol.md.
 
 import { Buffer } from "node:buffer";
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
@@ -35,7 +16,7 @@ import {
   writeString,
   writeVarint,
   type MetadataPairs,
-} from "./nats-wire.ts";
+} from "./wire.ts";
 
 /** The envelope version this code reads and writes. */
 export const ENVELOPE_VERSION = 1;

@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StreamingOutputCallRequestSchema, TestService, type StreamingOutputCallRequest } from "../../gen/weft/testing/v1/test_pb.ts";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { NO_LOAD, type EndpointSource } from "../discovery/index.ts";
-import { createMeshClient, createNatsRpcServer, type MeshClient, type NatsRpcServer } from "./index.ts";
-import { encodeRequest } from "./nats-rpc-protocol.ts";
+import { createMeshClient, type MeshClient } from "../client/index.ts";
+import { createNatsRpcServer, type NatsRpcServer } from "./index.ts";
+import { encodeRequest } from "./envelope.ts";
 
 const WINDOW = 4;
 let nc: NatsConnection;
