@@ -23,7 +23,10 @@ import {
 } from "../../mesh/resilience/index.ts";
 import { nodeService } from "../../mesh/node/index.ts";
 import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
-import { benchTestService } from "../servers/test-service.ts";
+import { createTestServiceImpl } from "../../test/support/test-service.ts";
+
+// The same handlers in every benchmark server; they never read request headers or name the server.
+const benchTestService = createTestServiceImpl({ servedBy: "", echoMetadata: false });
 
 const { values } = parseArgs({ options: { features: { type: "string" }, prefix: { type: "string" }, "nats-url": { type: "string" } } });
 const features = values.features === "on";

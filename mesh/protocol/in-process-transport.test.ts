@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createHost, type Host } from "../host/host.ts";
 import { silentLogger } from "../host/logger.ts";
-import { TestService } from "../../test/wire/test-service-impl.ts";
+import { TestService } from "../../test/support/test-service.ts";
 
 const hosts: Host[] = [];
 function newHost(options: Parameters<typeof createHost>[0] = {}): Host {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Cache } from "../../mesh/cache/cache.ts";
 import { createMemoryCache } from "../../mesh/cache/index.ts";
-import { rejection } from "../testing/router-shop.ts";
+import { rejection } from "../../test/support/shop/router-shop.ts";
 import { createCatalogService } from "./catalog-service.ts";
 import { generateSeed } from "./seed/generate.ts";
 import { loadSeedProducts } from "./seed/load-seed.ts";

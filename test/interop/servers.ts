@@ -8,7 +8,7 @@ import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { serveWeft } from "../../mesh/protocol/serve.ts";
-import { createTestServiceImpl, testServiceRegistration, ECHO_INITIAL, ECHO_TRAILING_BIN } from "../../mesh/protocol/testing/test-service.ts";
+import { createTestServiceImpl, testServiceRegistration, ECHO_INITIAL, ECHO_TRAILING_BIN } from "../support/test-service.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import type { EchoStatus, ResponseParameters } from "../../gen/weft/testing/v1/test_pb.ts";
 

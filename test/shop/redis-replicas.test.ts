@@ -17,8 +17,8 @@ import { createMemoryEventBus } from "../../mesh/events/index.ts";
 import { createAccessTokens, createIdentityService, createRedisUserDirectory } from "../../services/identity/index.ts";
 import { createInventoryService, createRedisStockLedger, type RedisStockLedger, startReservationLifecycle } from "../../services/inventory/index.ts";
 import { createRedisOrderBook } from "../../services/orders/index.ts";
-import { createRouterShop, rejection } from "../../services/testing/router-shop.ts";
-import { connectRedis, createTestPrefixes } from "../../services/testing/test-redis.ts";
+import { createRouterShop, rejection } from "../support/shop/router-shop.ts";
+import { connectRedis, createTestPrefixes } from "../support/shop/test-redis.ts";
 import { privateRedis } from "../backends/servers.ts";
 
 const prefixes = createTestPrefixes("replicas");

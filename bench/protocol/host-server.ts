@@ -1,13 +1,13 @@
 // Serves weft.testing.v1.TestService through the Weft host (health, reflection, admin, host
 // interceptors) with a chosen wire engine, for benchmarks comparing engines under the real host:
-//   node mesh/protocol/example-host.ts [port] [weft|connect-node]      (defaults: 0, weft)
+//   node bench/protocol/host-server.ts [port] [weft|connect-node]      (defaults: 0, weft)
 // PASS_INTERCEPTORS=N adds N pass-through interceptors (the cost of the interceptor chain itself).
 // Prints one JSON line {"port": N, "url": "...", "engine": "..."} on stdout once listening.
 
 import type { Interceptor } from "@connectrpc/connect";
-import { connectNodeEngine, createHost, drainOnSignals, silentLogger } from "../host/index.ts";
-import { createWeftEngine } from "./engine.ts";
-import { createTestServiceImpl } from "./testing/test-service.ts";
+import { connectNodeEngine, createHost, drainOnSignals, silentLogger } from "../../mesh/host/index.ts";
+import { createWeftEngine } from "../../mesh/protocol/index.ts";
+import { createTestServiceImpl } from "../../test/support/test-service.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 0);

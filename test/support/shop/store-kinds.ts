@@ -1,10 +1,10 @@
 import type { Redis } from "ioredis";
-import { createRedisUserDirectory } from "../identity/redis-user-directory.ts";
-import { createUserDirectory, type UserDirectory } from "../identity/user-directory.ts";
-import { createRedisStockLedger } from "../inventory/redis-stock-ledger.ts";
-import { createStockLedger, type StockLedger } from "../inventory/stock-ledger.ts";
-import { createOrderBook, type OrderBook } from "../orders/order-book.ts";
-import { createRedisOrderBook } from "../orders/redis-order-book.ts";
+import { createRedisUserDirectory } from "../../../services/identity/redis-user-directory.ts";
+import { createUserDirectory, type UserDirectory } from "../../../services/identity/user-directory.ts";
+import { createRedisStockLedger } from "../../../services/inventory/redis-stock-ledger.ts";
+import { createStockLedger, type StockLedger } from "../../../services/inventory/stock-ledger.ts";
+import { createOrderBook, type OrderBook } from "../../../services/orders/order-book.ts";
+import { createRedisOrderBook } from "../../../services/orders/redis-order-book.ts";
 import { createTestPrefixes } from "./test-redis.ts";
 
 /**

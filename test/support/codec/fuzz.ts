@@ -5,7 +5,7 @@
 import { toBinary, toJsonString } from "@bufbuild/protobuf";
 import type { Message } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
-import { compileCodec } from "../compile-codec.ts";
+import { compileCodec } from "../../../mesh/codec/index.ts";
 import { checkBinaryDecode, checkJsonDecode, checkMessage } from "./differential.ts";
 import { mutateBytes, mutateJson, spoilMessage } from "./mutate.ts";
 import { randomMessage } from "./random-message.ts";

@@ -1,9 +1,9 @@
 // Serves weft.testing.v1.TestService with Weft's engine, for benchmarks and manual pokes:
-//   node mesh/protocol/example-server.ts [port]      (default port 0: prints the one it got)
+//   node bench/protocol/engine-server.ts [port]      (default port 0: prints the one it got)
 // Prints one JSON line {"port": N, "url": "..."} on stdout once listening; exits on SIGTERM/SIGINT.
 
-import { serveWeft } from "./serve.ts";
-import { testServiceRegistration } from "./testing/test-service.ts";
+import { serveWeft } from "../../mesh/protocol/index.ts";
+import { testServiceRegistration } from "../../test/support/test-service.ts";
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
 const server = await serveWeft({ services: [testServiceRegistration()], port, host: process.env.HOST ?? "127.0.0.1" });

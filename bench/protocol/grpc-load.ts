@@ -1,15 +1,15 @@
 // Drives weft.testing.v1.TestService/EmptyCall with Weft's gRPC transport, for benchmarks:
-//   node mesh/transport/example-client.ts <baseUrl> [inFlight=64] [seconds=5] [warmupCalls=2000]
+//   node bench/protocol/grpc-load.ts <baseUrl> [inFlight=64] [seconds=5] [warmupCalls=2000]
 // Prints one JSON line: {"calls": N, "seconds": S, "callsPerSecond": R, "cpuMicrosPerCall": C, "errors": E}.
 // Every response is checked (type name); a failed call counts as an error, and errors > 0 exits 1.
 
 import { createClient } from "@connectrpc/connect";
-import { createWeftGrpcTransport } from "./grpc-transport.ts";
+import { createWeftGrpcTransport } from "../../mesh/transport/index.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 
 const [baseUrl, inFlightArg, secondsArg, warmupArg] = process.argv.slice(2);
 if (baseUrl === undefined) {
-  process.stderr.write("usage: node mesh/transport/example-client.ts <baseUrl> [inFlight] [seconds] [warmupCalls]\n");
+  process.stderr.write("usage: node bench/protocol/grpc-load.ts <baseUrl> [inFlight] [seconds] [warmupCalls]\n");
   process.exit(2);
 }
 const inFlight = Number(inFlightArg ?? 64);

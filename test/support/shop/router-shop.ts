@@ -1,18 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { ConnectError, createClient, createRouterTransport, type Transport } from "@connectrpc/connect";
-import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
-import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
-import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
-import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
-import { createMemoryCache } from "../../mesh/cache/index.ts";
-import { createInlineComputePool } from "../../mesh/compute/index.ts";
-import { createMemoryEventBus } from "../../mesh/events/index.ts";
-import type { EventBus } from "../../mesh/events/event-bus.ts";
-import { loadSeedProducts } from "../catalog/seed/load-seed.ts";
-import { loadSeedStock } from "../inventory/seed/load-seed.ts";
-import { createLazyTransport } from "../shared/lazy-transport.ts";
-import { createShopServices, type ShopOptions } from "../shop.ts";
+import { CatalogService } from "../../../gen/shop/catalog/v1/catalog_pb.ts";
+import { GatewayService } from "../../../gen/shop/gateway/v1/gateway_pb.ts";
+import { IdentityService } from "../../../gen/shop/identity/v1/identity_pb.ts";
+import { InventoryService } from "../../../gen/shop/inventory/v1/inventory_pb.ts";
+import { OrderService } from "../../../gen/shop/orders/v1/orders_pb.ts";
+import { createMemoryCache } from "../../../mesh/cache/index.ts";
+import { createInlineComputePool } from "../../../mesh/compute/index.ts";
+import { createMemoryEventBus } from "../../../mesh/events/index.ts";
+import type { EventBus } from "../../../mesh/events/event-bus.ts";
+import { loadSeedProducts } from "../../../services/catalog/seed/load-seed.ts";
+import { loadSeedStock } from "../../../services/inventory/seed/load-seed.ts";
+import { createLazyTransport } from "../../../services/shared/lazy-transport.ts";
+import { createShopServices, type ShopOptions } from "../../../services/shop.ts";
 
 /**
  * Test helper: the whole shop behind connect's router transport (no host, no socket), with the seed

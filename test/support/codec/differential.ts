@@ -6,7 +6,7 @@
 
 import { equals, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import type { DescMessage, Message } from "@bufbuild/protobuf";
-import type { MessageCodec } from "../compile-codec.ts";
+import type { MessageCodec } from "../../../mesh/codec/index.ts";
 import { messageDiff } from "./message-diff.ts";
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };

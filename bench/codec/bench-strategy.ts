@@ -2,13 +2,12 @@
 // builds a closure-based binary decoder (one reader closure per field, dispatched from a generic
 // message loop, the same inline varint fast paths) for the singular int32, string, bytes and message
 // fields of the UnaryCall request, and times it against the generated decoder and protobuf-es.
-// Not a test. Run: node mesh/codec/bench-strategy.ts
+// Not a test. Run: node bench/codec/bench-strategy.ts
 
 import { create, fromBinary, ScalarType, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { UnaryCallRequestSchema } from "../../gen/weft/testing/v1/test_pb.ts";
-import { compileCodec } from "./index.ts";
-import { createReadState, readString, readVarint32, skipField } from "./runtime-binary-read.ts";
+import { compileCodec, createReadState, readString, readVarint32, skipField } from "../../mesh/codec/index.ts";
 
 type FieldReader = (m: Record<string, unknown>, b: Uint8Array, p: number, depth: number) => number;
 interface ClosureCodec {

@@ -1,7 +1,7 @@
 // Micro-benchmark of the compiled codecs against protobuf-es, both directions of both formats, for the
 // UnaryCall pair of weft.testing.v1 and a catalogue page of shop.catalog.v1 (20 products with text,
 // prices and tags; once with ASCII descriptions, once with a non-ASCII character in them, which sends
-// both libraries' strings through the UTF-8 paths). Not a test. Run: node mesh/codec/bench-codec.ts [--rounds N]
+// both libraries' strings through the UTF-8 paths). Not a test. Run: node bench/codec/bench-codec.ts [--rounds N]
 // Each row alternates protobuf-es and compiled rounds of ~40 ms and reports the median ns/op of each,
 // so a busy machine slows both sides alike; the ratio is the figure to read.
 
@@ -9,7 +9,7 @@ import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@buf
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { UnaryCallRequestSchema, UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import { ListProductsResponseSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import { compileCodec } from "./index.ts";
+import { compileCodec } from "../../mesh/codec/index.ts";
 
 const roundsArg = process.argv.indexOf("--rounds");
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 7;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { whenRedisReady } from "../shared/redis-ready.ts";
-import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
+import { whenRedisReady } from "../../../services/shared/redis-ready.ts";
+import { redisStoreClientOptions } from "../../../services/shared/redis-store-errors.ts";
 
 /** The shared Redis of tests and CI. */
 export const TEST_REDIS_URL = "redis://127.0.0.1:6379";
