@@ -1,15 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { whenRedisReady } from "../../../services/shared/redis-ready.ts";
-import { redisStoreClientOptions } from "../../../services/shared/redis-store-errors.ts";
+import { redisClientOptions, waitForRedisReady } from "../../../mesh/redis/index.ts";
 
 /** The shared Redis of tests and CI. */
 export const TEST_REDIS_URL = "redis://127.0.0.1:6379";
 
 /** A connection with the stores' options, resolved once it is ready (the stores have no offline queue). */
 export async function connectRedis(url = TEST_REDIS_URL): Promise<Redis> {
-  const redis = new Redis(url, redisStoreClientOptions);
-  await whenRedisReady(redis, 5_000);
+  const redis = new Redis(url, redisClientOptions);
+  await waitForRedisReady(redis, { timeoutMs: 5_000 });
   return redis;
 }
 
