@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { SERVICE_NODE_FLAGS } from "../mesh/host/gc-tuning.ts";
+import { SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
 
 const SERVICES = ["catalog", "inventory", "identity", "orders", "gateway"] as const;
 type ServiceName = (typeof SERVICES)[number];

@@ -1,12 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { createMemoryCache } from "../mesh/cache/index.ts";
-import type { ComputePool } from "../mesh/compute/compute-pool.ts";
-import { createInlineComputePool } from "../mesh/compute/index.ts";
-import type { EventBus } from "../mesh/events/event-bus.ts";
-import { createMemoryEventBus } from "../mesh/events/index.ts";
+import { type ComputePool, createInlineComputePool } from "../mesh/compute/index.ts";
+import { createMemoryEventBus, type EventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
-import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
-import { loadSeedStock } from "./inventory/seed/load-seed.ts";
+import { loadSeedProducts } from "./catalog/index.ts";
+import { loadSeedStock } from "./inventory/index.ts";
 import { createShopServices } from "./shop.ts";
 
 /** Options of {@link startInProcessShop}. */

@@ -1,8 +1,7 @@
 // Per-method client codecs and header helpers, prepared once per method and cached.
 
-import { create } from "@bufbuild/protobuf";
-import type { DescMethod } from "@bufbuild/protobuf";
-import type { JsonCodecOptions } from "../protocol/method-table.ts";
+import { create, type DescMethod } from "@bufbuild/protobuf";
+import type { JsonCodecOptions } from "../protocol/index.ts";
 import { compileCodec } from "../codec/index.ts";
 
 /** How one method's messages go on and come off the wire. */

@@ -3,18 +3,13 @@
 
 import type * as http2 from "node:http2";
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { ContextValues, StreamResponse, Transport, UnaryResponse } from "@connectrpc/connect";
-import { gzip } from "../protocol/compression.ts";
-import { FLAG_COMPRESSED, encodeFrame } from "../protocol/envelope.ts";
-import { formatGrpcTimeout } from "../protocol/timeout.ts";
-import { createCodecCache, headersInto } from "./codec.ts";
-import type { ClientCodec } from "./codec.ts";
+import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import { encodeFrame, FLAG_COMPRESSED, formatGrpcTimeout, gzip } from "../protocol/index.ts";
+import { type ClientCodec, createCodecCache, headersInto } from "./codec.ts";
 import { GrpcCall } from "./grpc-call.ts";
 import { GrpcUnaryCall } from "./grpc-unary-call.ts";
 import { interceptTransport } from "./intercept.ts";
-import { resolveTransportOptions } from "./options.ts";
-import type { ResolvedTransportOptions, WeftTransportOptions } from "./options.ts";
+import { type ResolvedTransportOptions, resolveTransportOptions, type WeftTransportOptions } from "./options.ts";
 import { SessionPool } from "./session-pool.ts";
 
 /** A Transport that can also report its load and be closed. */

@@ -1,9 +1,8 @@
 import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import { UserSchema } from "../../gen/shop/identity/v1/identity_pb.ts";
-import { defineScript } from "../shared/redis-script.ts";
+import { defineScript, requireKeyPrefix } from "../shared/index.ts";
 import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
-import { requireKeyPrefix } from "../shared/key-prefix.ts";
 import { directoryErrors, normalizeEmail, type UserDirectory, type UserRecord } from "./user-directory.ts";
 
 /** Options of {@link createRedisUserDirectory}. */

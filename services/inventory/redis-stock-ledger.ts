@@ -1,7 +1,6 @@
 import type { Redis } from "ioredis";
-import { defineScript } from "../shared/redis-script.ts";
+import { defineScript, requireKeyPrefix } from "../shared/index.ts";
 import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
-import { requireKeyPrefix } from "../shared/key-prefix.ts";
 import * as scripts from "./redis-stock-scripts.ts";
 import {
   DEFAULT_EXPIRE_BATCH,

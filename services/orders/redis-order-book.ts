@@ -1,9 +1,8 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import { type Order, OrderSchema, type OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
-import { defineScript } from "../shared/redis-script.ts";
+import { defineScript, requireKeyPrefix } from "../shared/index.ts";
 import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
-import { requireKeyPrefix } from "../shared/key-prefix.ts";
 import { bookErrors, type OrderBook } from "./order-book.ts";
 
 /** Options of {@link createRedisOrderBook}. */

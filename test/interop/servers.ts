@@ -4,13 +4,11 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
-import type { DescMethod } from "@bufbuild/protobuf";
+import { create, type DescMethod, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { serveWeft } from "../../mesh/protocol/serve.ts";
-import { createTestServiceImpl, testServiceRegistration, ECHO_INITIAL, ECHO_TRAILING_BIN } from "../support/test-service.ts";
-import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
-import type { EchoStatus, ResponseParameters } from "../../gen/weft/testing/v1/test_pb.ts";
+import { serveWeft } from "../../mesh/protocol/index.ts";
+import { createTestServiceImpl, ECHO_INITIAL, ECHO_TRAILING_BIN, testServiceRegistration } from "../support/test-service.ts";
+import { type EchoStatus, type ResponseParameters, TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 
 /** The request size limit the Weft server runs with in the matrix (message at the limit passes). */
 export const MATRIX_READ_MAX_BYTES = 512 * 1024;

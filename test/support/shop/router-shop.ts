@@ -7,8 +7,7 @@ import { InventoryService } from "../../../gen/shop/inventory/v1/inventory_pb.ts
 import { OrderService } from "../../../gen/shop/orders/v1/orders_pb.ts";
 import { createMemoryCache } from "../../../mesh/cache/index.ts";
 import { createInlineComputePool } from "../../../mesh/compute/index.ts";
-import { createMemoryEventBus } from "../../../mesh/events/index.ts";
-import type { EventBus } from "../../../mesh/events/event-bus.ts";
+import { createMemoryEventBus, type EventBus } from "../../../mesh/events/index.ts";
 import { loadSeedProducts } from "../../../services/catalog/seed/load-seed.ts";
 import { loadSeedStock } from "../../../services/inventory/seed/load-seed.ts";
 import { createLazyTransport } from "../../../services/shared/lazy-transport.ts";
