@@ -73,7 +73,7 @@ export function normalize(schema: DescMessage, value: unknown): DescMessageShape
 }
 
 // Requests and responses are class instances: an object literal with getters costs a closure per
-// accessor per call (5% of a NATS server's CPU in profiles). The headers, signal and context values
+// accessor per call. The headers, signal and context values
 // are lazy getters on the prototype, so an interceptor that copies a request with `{ ...req }` and
 // changes one of them must pass it itself; the handler falls back to the call's own.
 abstract class NatsRequest {

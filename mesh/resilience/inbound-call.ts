@@ -63,7 +63,7 @@ export function createInboundCallInterceptor(): Interceptor {
 
 // The inbound call of a request, read only if the handler makes a mesh call: reading the request's
 // headers and signal up front made a lazy server (Weft's host) build both for every call, and abort
-// the signal at the end of each (7% of a server's CPU in profiles).
+// the signal at the end of each.
 class RequestInboundCall implements InboundCall {
   readonly #req: UnaryRequest | StreamRequest;
   readonly #receivedAt = Date.now();
