@@ -5,7 +5,8 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
-import { createHost, type Host, silentLogger } from "../host/index.ts";
+import { createHost, type Host } from "../host/index.ts";
+import { silentLogger } from "../engine/index.ts";
 import { TestService } from "../../test/support/test-service.ts";
 
 const hosts: Host[] = [];

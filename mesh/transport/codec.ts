@@ -1,6 +1,7 @@
 // Per-method client codecs and header helpers, prepared once per method and cached.
 
-import { create, type DescMethod } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { JsonCodecOptions } from "../protocol/index.ts";
 import { compileCodec } from "../codec/index.ts";
 

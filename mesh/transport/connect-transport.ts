@@ -4,13 +4,18 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ContextValues, StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, endStreamFromJson, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { encodeFrame, FLAG_COMPRESSED, FLAG_END_STREAM, type Frame, FrameReader, gunzipLimited, gzip } from "../protocol/index.ts";
-import { type ClientCodec, createCodecCache, headersInto, nodeHeadersToHeaders } from "./codec.ts";
-import type { WeftTransport } from "./grpc-transport.ts";
-import { resolveTransportOptions, type WeftTransportOptions } from "./options.ts";
-import { connectionError, UNSENT } from "./session-pool.ts";
+import { gunzipLimited, gzip } from "../protocol/index.ts";
+import { FLAG_COMPRESSED, FLAG_END_STREAM, FrameReader, encodeFrame } from "../protocol/index.ts";
+import type { Frame } from "../protocol/index.ts";
+import { createCodecCache, headersInto, nodeHeadersToHeaders } from "./codec.ts";
+import type { ClientCodec } from "./codec.ts";
+import type { WeftTransport } from "./weft-transport.ts";
+import { resolveTransportOptions } from "./options.ts";
+import type { WeftTransportOptions } from "./options.ts";
+import { UNSENT, connectionError } from "./session-pool.ts";
 import { interceptTransport } from "./intercept.ts";
 
 /** Creates Weft's Connect transport (HTTP/1.1, keep-alive connection pool of `maxConcurrentCalls` sockets). */

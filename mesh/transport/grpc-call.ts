@@ -4,10 +4,14 @@
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { FLAG_COMPRESSED, type Frame, FrameReader, gunzipLimited } from "../protocol/index.ts";
-import { type ClientCodec, nodeHeadersToHeaders } from "./codec.ts";
+import { gunzipLimited } from "../protocol/index.ts";
+import { FLAG_COMPRESSED, FrameReader } from "../protocol/index.ts";
+import type { Frame } from "../protocol/index.ts";
+import { nodeHeadersToHeaders } from "./codec.ts";
 import { statusOf, trailersOf } from "./grpc-status.ts";
-import { connectionError, type SessionPool } from "./session-pool.ts";
+import type { ClientCodec } from "./codec.ts";
+import { connectionError } from "./session-pool.ts";
+import type { SessionPool } from "./session-pool.ts";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 

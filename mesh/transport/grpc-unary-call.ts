@@ -6,10 +6,13 @@
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { FLAG_COMPRESSED, gunzipLimited } from "../protocol/index.ts";
-import { type ClientCodec, nodeHeadersToHeaders } from "./codec.ts";
+import { gunzipLimited } from "../protocol/index.ts";
+import { FLAG_COMPRESSED } from "../protocol/index.ts";
+import { nodeHeadersToHeaders } from "./codec.ts";
+import type { ClientCodec } from "./codec.ts";
 import { statusOf, trailersOf } from "./grpc-status.ts";
-import { connectionError, type SessionPool } from "./session-pool.ts";
+import { connectionError } from "./session-pool.ts";
+import type { SessionPool } from "./session-pool.ts";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 const kCall = Symbol("weft.unaryCall");

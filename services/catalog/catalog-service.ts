@@ -8,7 +8,7 @@ import {
   SearchProductsResponseSchema,
 } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Cache } from "../../mesh/cache/index.ts";
-import { pageSizeOrDefault, requireCount, requireText } from "../shared/index.ts";
+import { pageSizeOrDefault, requireCount, requireOptions, requireText, ShopOptionsError } from "../shared/index.ts";
 import { createProductIndex, decodePageToken, searchWords } from "./product-index.ts";
 
 /** Options of {@link createCatalogService}. */
@@ -37,8 +37,8 @@ const MAX_ID_LENGTH = 64;
 
 /** Builds the CatalogService handlers: list with page tokens, get, batch get and search, all cached. */
 export function createCatalogService(options: CatalogServiceOptions): ServiceImpl<typeof CatalogService> {
-  if (!options || !Array.isArray(options.products)) throw new Error("options.products must be an array of products");
-  if (!options.cache) throw new Error("options.cache is required");
+  if (!Array.isArray(options?.products)) throw new ShopOptionsError("options.products must be an array of products");
+  requireOptions(options, "cache");
   const index = createProductIndex(options.products);
   const cache = options.cache;
   const prefix = options.cacheKeyPrefix ?? "catalog:v1:";

@@ -5,7 +5,7 @@ import type { IdentityService, User } from "../../gen/shop/identity/v1/identity_
 import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import type { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { downstream, invalidArgument, pageSizeOrDefault, relay } from "../shared/index.ts";
+import { downstream, invalidArgument, pageSizeOrDefault, relay, requireOptions } from "../shared/index.ts";
 
 /** Options of {@link createGatewayService}: a client of every service the edge composes. */
 export interface GatewayServiceOptions {
@@ -26,9 +26,7 @@ export const BROWSE_SEARCH_MAX_LIMIT = 100;
  * Downstream errors keep their code.
  */
 export function createGatewayService(options: GatewayServiceOptions): ServiceImpl<typeof GatewayService> {
-  for (const name of ["catalog", "inventory", "identity", "orders"] as const) {
-    if (!options?.[name]) throw new TypeError(`options.${name} is required`);
-  }
+  requireOptions(options, "catalog", "inventory", "identity", "orders");
   const { catalog, inventory, identity, orders } = options;
 
   /** The signed-in user, or UNAUTHENTICATED (without calling identity when there is no token at all). */

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { InventoryService, type StockLevel } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import type { EventBus } from "../../mesh/events/index.ts";
-import { requireCount, requireIntInRange, requireText } from "../shared/index.ts";
+import { requireCount, requireIntInRange, requireOptions, requireText } from "../shared/index.ts";
 import { publishStockChanges } from "./stock-events.ts";
 import type { StockLedger, StockSnapshot } from "./stock-ledger.ts";
 
@@ -32,8 +32,7 @@ const MAX_ID_LENGTH = 128;
  * expire.
  */
 export function createInventoryService(options: InventoryServiceOptions): ServiceImpl<typeof InventoryService> {
-  if (!options?.ledger) throw new TypeError("options.ledger is required");
-  if (!options.events) throw new TypeError("options.events is required");
+  requireOptions(options, "ledger", "events");
   const { ledger, events } = options;
   const now = options.now ?? (() => new Date());
 

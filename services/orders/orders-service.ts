@@ -7,7 +7,7 @@ import { OrderCancelledSchema, OrderPlacedSchema } from "../../gen/shop/events/v
 import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { type Order, OrderSchema, OrderService, OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import type { EventBus } from "../../mesh/events/index.ts";
-import { COMPENSATION_TIMEOUT_MS, downstream, invalidArgument, pageSizeOrDefault, relay, requireCount, requireIntInRange, requireText } from "../shared/index.ts";
+import { COMPENSATION_TIMEOUT_MS, downstream, invalidArgument, pageSizeOrDefault, relay, requireCount, requireIntInRange, requireOptions, requireText } from "../shared/index.ts";
 import { createOrderBook, mergeLines, type OrderBook, priceLines } from "./order-book.ts";
 
 /** Options of {@link createOrdersService}. */
@@ -39,9 +39,7 @@ const MAX_REASON_LENGTH = 500;
 
 /** Builds the OrderService handlers: place (price, reserve, publish), get, list, cancel. */
 export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<typeof OrderService> {
-  if (!options?.catalog) throw new TypeError("options.catalog is required");
-  if (!options.inventory) throw new TypeError("options.inventory is required");
-  if (!options.events) throw new TypeError("options.events is required");
+  requireOptions(options, "catalog", "inventory", "events");
   const { catalog, inventory, events } = options;
   const book = options.book ?? createOrderBook();
   const now = options.now ?? (() => new Date());

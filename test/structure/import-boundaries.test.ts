@@ -8,56 +8,9 @@ import { importProblems, readSources } from "./import-rules.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/**
- * Problems that issue 9's engine-contract work (mesh/engine: host and protocol stop importing each other,
- * call hooks move below protocol) removes, listed one by one so that nothing new hides among them. An
- * entry that no longer occurs fails the test too: delete it, and this list only shrinks.
- */
-const PENDING_ENGINE_CONTRACT: readonly string[] = [
-  "import cycle among mesh folders: host -> protocol -> resilience -> host",
-  "mesh/host/host-interceptors.ts imports mesh/resilience/refusal.ts: import mesh/resilience through mesh/resilience/index.ts",
-  "mesh/host/host.ts imports mesh/protocol/engine.ts: import mesh/protocol through mesh/protocol/index.ts",
-  "mesh/host/host.ts imports mesh/protocol/in-process-transport.ts: import mesh/protocol through mesh/protocol/index.ts",
-  "mesh/host/index.ts imports mesh/protocol/engine.ts: import mesh/protocol through mesh/protocol/index.ts",
-  "mesh/host/index.ts imports mesh/protocol/engine.ts: import mesh/protocol through mesh/protocol/index.ts",
-  "mesh/protocol/call-response.ts imports mesh/host/call-hooks.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/call-response.ts imports mesh/host/call-hooks.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/call-response.ts imports mesh/host/cors.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/call-response.ts imports mesh/host/cors.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/call-response.ts imports mesh/host/engine.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/call-response.ts imports mesh/host/engine.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/call-response.ts imports mesh/host/logger.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/call-response.ts imports mesh/host/logger.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/engine.ts imports mesh/host/engine.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/engine.ts imports mesh/host/engine.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/engine.ts imports mesh/host/http-fallback.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/engine.ts imports mesh/host/http-fallback.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/in-process-transport.ts imports mesh/host/engine.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/in-process-transport.ts imports mesh/host/engine.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/method-table.ts imports mesh/host/engine.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/method-table.ts imports mesh/host/engine.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/serve.ts imports mesh/host/cors.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/serve.ts imports mesh/host/cors.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/serve.ts imports mesh/host/engine.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/serve.ts imports mesh/host/engine.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/serve.ts imports mesh/host/host-interceptors.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/serve.ts imports mesh/host/host-interceptors.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/serve.ts imports mesh/host/in-flight.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/serve.ts imports mesh/host/in-flight.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/serve.ts imports mesh/host/logger.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/serve.ts imports mesh/host/logger.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/protocol/serve.ts imports mesh/host/logger.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/protocol/serve.ts imports mesh/host/logger.ts: layers import downward only (codec <- engine <- protocol <- host <- node)",
-  "mesh/resilience/inbound-call.ts imports mesh/host/call-hooks.ts: import mesh/host through mesh/host/index.ts",
-  "mesh/resilience/load-shedding-hooks.ts imports mesh/host/call-hooks.ts: import mesh/host through mesh/host/index.ts",
-];
-
 describe("import rules", () => {
   it("hold across mesh/, services/, scripts/, test/, bench/ and web/", () => {
-    const problems = importProblems(readSources(ROOT));
-    const pending = new Set(PENDING_ENGINE_CONTRACT);
-    expect(problems.filter((p) => !pending.has(p))).toEqual([]);
-    expect(PENDING_ENGINE_CONTRACT.filter((p) => !problems.includes(p)), "fixed: delete from PENDING_ENGINE_CONTRACT").toEqual([]);
+    expect(importProblems(readSources(ROOT))).toEqual([]);
   });
 
   it("catch each kind of bad import (type-only included)", () => {
