@@ -1,12 +1,13 @@
 // `npm run certs`: development mTLS credentials for the shop. One CA (kept in <dir>/ca/) and, for every
-// service (each folder of services/ with a main.ts), an ECDSA P-256 leaf whose one URI SAN is
+// service of services/manifest.ts, an ECDSA P-256 leaf whose one URI SAN is
 // spiffe://<trust domain>/svc/<service>, written as <dir>/<service>/{ca.crt,tls.crt,tls.key}: the
 // layout the runtime watches and cert-manager's CSI driver or SPIRE's helper produce in production.
 // Running it again reissues every leaf from the same CA (a rotation the running services pick up).
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { SHOP_SERVICES } from "../services/manifest.ts";
 import { CA_KEY_FILE, CREDENTIAL_FILES, isTrustDomain, issueDevelopmentCredentials, writeCertificateAuthority, writeCredentials } from "../mesh/security/index.ts";
 
 const HELP = `Usage: npm run certs -- [--dir .certs] [--trust-domain weft.local] [--new-ca] [--validity-hours 24]
@@ -40,11 +41,7 @@ if (!isTrustDomain(trustDomain)) fail(`--trust-domain ${JSON.stringify(trustDoma
 const hours = Number(values["validity-hours"] ?? 24);
 if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 366) fail("--validity-hours must be a positive number of hours (at most a year)");
 
-const servicesDir = join(root, "services");
-const services = readdirSync(servicesDir, { withFileTypes: true })
-  .filter((e) => e.isDirectory() && existsSync(join(servicesDir, e.name, "main.ts")))
-  .map((e) => e.name)
-  .sort();
+const services = SHOP_SERVICES.map((s) => s.name);
 
 const caDir = join(dir, "ca");
 const caCert = join(caDir, CREDENTIAL_FILES.ca);

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compilePolicies, PolicyError, readPolicyFiles } from "../mesh/security/index.ts";
-import { loadShopPolicies, SHOP_SERVICES, shopPolicyFiles } from "./shop-security.ts";
+import { SHOP_SERVICES } from "./manifest.ts";
+import { loadShopPolicies, SHOP_DESCRIPTORS, shopPolicyFiles } from "./shop-security.ts";
 
 describe("the shop's policies", () => {
   it("compile, one per service", async () => {
@@ -29,6 +30,14 @@ describe("the shop's policies", () => {
     expect(table.rules("/shop.inventory.v1.InventoryService/Restock")?.allow).toEqual([]);
   });
 
+  it("agree with the manifest: who serves what, and which services are public", async () => {
+    const table = await loadShopPolicies();
+    for (const service of SHOP_SERVICES) {
+      expect(table.isPublic(service.name), service.name).toBe(service.exposure === "public");
+      for (const proto of service.protoServices) expect(table.serverOf(proto)?.service, proto).toBe(service.name);
+    }
+  });
+
   it("fail to compile when a file names a method that does not exist", async () => {
     const dir = await mkdtemp(join(tmpdir(), "weft-policy-"));
     try {
@@ -39,8 +48,8 @@ describe("the shop's policies", () => {
         return copy;
       }));
       const documents = await readPolicyFiles(copies);
-      expect(() => compilePolicies(documents, { trustDomain: "weft.local", services: SHOP_SERVICES })).toThrow(PolicyError);
-      expect(() => compilePolicies(documents, { trustDomain: "weft.local", services: SHOP_SERVICES })).toThrow(/unknown method "shop.inventory.v1.InventoryService\/Reserv"/);
+      expect(() => compilePolicies(documents, { trustDomain: "weft.local", services: SHOP_DESCRIPTORS })).toThrow(PolicyError);
+      expect(() => compilePolicies(documents, { trustDomain: "weft.local", services: SHOP_DESCRIPTORS })).toThrow(/unknown method "shop.inventory.v1.InventoryService\/Reserv"/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

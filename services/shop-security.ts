@@ -3,7 +3,6 @@
 // credentials. Used by `npm start` (one process, credentials issued in memory) and by each distributed
 // process (credentials from its certificate folder).
 
-import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb.ts";
@@ -11,6 +10,7 @@ import { GatewayService } from "../gen/shop/gateway/v1/gateway_pb.ts";
 import { IdentityService } from "../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../gen/shop/orders/v1/orders_pb.ts";
+import { SHOP_SERVICES } from "./manifest.ts";
 import {
   compilePolicies,
   createAuthorization,
@@ -27,21 +27,17 @@ import {
 /** The trust domain of the shop's identities unless configured. */
 export const SHOP_TRUST_DOMAIN = "weft.local";
 
-/** Every service the shop's policies may name. */
-export const SHOP_SERVICES: readonly DescService[] = [CatalogService, GatewayService, IdentityService, InventoryService, OrderService];
+/** Every Protobuf service the shop's policies may name (the generated descriptors). */
+export const SHOP_DESCRIPTORS: readonly DescService[] = [CatalogService, GatewayService, IdentityService, InventoryService, OrderService];
 
-/** The policy file of every shop service (each folder of services/ with a main.ts and a policy.json). */
+/** The policy file of every shop service in the manifest (services/<name>/policy.json). */
 export function shopPolicyFiles(): string[] {
-  const root = import.meta.dirname;
-  return readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(root, e.name, "main.ts")))
-    .map((e) => join(root, e.name, "policy.json"))
-    .sort();
+  return SHOP_SERVICES.map((s) => join(import.meta.dirname, s.name, "policy.json"));
 }
 
 /** Reads and compiles the shop's policies. Throws PolicyError (WEFT_ERR_SECURITY_POLICY) naming the entry. */
 export async function loadShopPolicies(trustDomain = SHOP_TRUST_DOMAIN): Promise<AuthorizationTable> {
-  return compilePolicies(await readPolicyFiles(shopPolicyFiles()), { trustDomain, services: SHOP_SERVICES });
+  return compilePolicies(await readPolicyFiles(shopPolicyFiles()), { trustDomain, services: SHOP_DESCRIPTORS });
 }
 
 /** Options of {@link createShopAuthorization}. */
