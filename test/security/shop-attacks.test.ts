@@ -99,7 +99,7 @@ describe("start:distributed: internal services accept only mutual TLS and their 
       ["scripts/start-distributed.ts", "--gateway-port", "0", "--instances", "catalog=1,gateway=1"],
       { WEFT_CERTS_DIR: certs, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_EVENTS_PREFIX: `tsec${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline" },
       /with mutual TLS/,
-      30_000,
+      120_000,
     );
     nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
     const discovery: NatsDiscovery = createNatsDiscovery({ nc, subjectPrefix: `${prefix}.registry` });
