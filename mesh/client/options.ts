@@ -7,6 +7,7 @@ import type { Endpoint, EndpointSource } from "../discovery/index.ts";
 import type { OutlierDetectorOptions, RetryBudgetOptions } from "../resilience/index.ts";
 import type { EndpointTransport, TransportKind } from "./endpoint-transport.ts";
 import type { Http2EndpointOptions } from "./http2-endpoint-transport.ts";
+import type { Metrics } from "../telemetry/index.ts";
 
 /** Retry settings. */
 export interface RetryOptions {
@@ -93,6 +94,8 @@ export interface MeshClientOptions {
   readonly natsDefaultTimeoutMs?: number;
   /** Messages a server stream over NATS may send ahead of its consumer (flow-control window). Default 32. */
   readonly natsStreamWindow?: number;
+  /** Where calls, retries, hedges, budget refusals and ejections are counted (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
 }
 
 /** Options with every default filled in. */
@@ -112,6 +115,7 @@ export interface ResolvedOptions {
   readonly propagateDeadlines: boolean;
   readonly natsDefaultTimeoutMs: number;
   readonly natsStreamWindow: number;
+  readonly metrics: Metrics | undefined;
 }
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
@@ -185,5 +189,6 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     propagateDeadlines,
     natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
     natsStreamWindow: num(o.natsStreamWindow ?? 32, "options.natsStreamWindow", 1, 10_000, true),
+    metrics: o.metrics,
   };
 }

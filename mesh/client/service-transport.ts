@@ -1,10 +1,11 @@
 // The Connect `Transport` behind `mesh.client(Service)`: every unary call picks an endpoint, carries
 // the remaining deadline, and is retried or hedged only when that is safe and the budget allows.
 
-import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodStreaming, DescMethodUnary, DescService, MessageInitShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import type { RetryBudget } from "../resilience/index.ts";
+import type { MethodMetrics } from "../telemetry/index.ts";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.ts";
 import type { TransportKind } from "./endpoint-transport.ts";
 import { classifyFailure } from "./failure.ts";
@@ -56,7 +57,10 @@ interface UnaryCall {
 }
 
 /** Creates the transport for one service. */
-export function createServiceTransport(ctx: MeshCallContext, serviceName: string): Transport {
+export function createServiceTransport(ctx: MeshCallContext, service: DescService): Transport {
+  const serviceName = service.typeName;
+  const metrics = ctx.options.metrics;
+  const clientMetrics = metrics?.clientService(serviceName);
   const serviceOptions = ctx.options.services[serviceName] ?? {};
   const kind: TransportKind = serviceOptions.transport ?? ctx.options.defaultTransport;
   const hedgingEnabled = serviceOptions.hedging === true;
@@ -104,8 +108,25 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
   ): Promise<UnaryResponse<I, O>> {
     stats.calls++;
     budget?.recordRequest();
-    if (!isReady) return waitReady().then(() => start(method, callerSignal, timeoutMs, header, input, contextValues));
-    return start(method, callerSignal, timeoutMs, header, input, contextValues);
+    const pending = isReady
+      ? start(method, callerSignal, timeoutMs, header, input, contextValues)
+      : waitReady().then(() => start(method, callerSignal, timeoutMs, header, input, contextValues));
+    return metrics === undefined ? pending : measured(pending, metrics.rpcClient.method(service, method));
+  }
+
+  // One call's count, latency and in-flight, around all of its attempts.
+  function measured<R>(pending: Promise<R>, m: MethodMetrics): Promise<R> {
+    const token = m.begin();
+    return pending.then(
+      (res) => {
+        m.end(token, undefined);
+        return res;
+      },
+      (err: unknown) => {
+        m.end(token, ConnectError.from(err));
+        throw err;
+      },
+    );
   }
 
   function start<I extends DescMessage, O extends DescMessage>(
@@ -164,8 +185,13 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
     if (call.signal?.aborted) throw fail(last);
     const f = classifyFailure(err);
     const safe = f.neverReachedHandler || (call.idempotent && f.retryableIfIdempotent);
-    if (retryOptions === false || !safe || n + 1 >= retryOptions.maxAttempts || !budget!.tryWithdraw()) throw fail(last);
+    if (retryOptions === false || !safe || n + 1 >= retryOptions.maxAttempts) throw fail(last);
+    if (!budget!.tryWithdraw()) {
+      if (clientMetrics !== undefined) clientMetrics.budgetRefusals.value++;
+      throw fail(last);
+    }
     stats.retries++;
+    if (metrics !== undefined) metrics.rpcClient.method(service, call.method).retries!.value++;
     const backoffMs = Math.random() * Math.min(retryOptions.maxBackoffMs, retryOptions.baseBackoffMs * 2 ** n);
     if (call.deadlineAt !== undefined && Date.now() + backoffMs >= call.deadlineAt) throw fail(last);
     if (backoffMs < 1) return attempt(call, n + 1);
@@ -236,9 +262,14 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
       const timer = setTimeout(() => {
         if (done) return;
         const second = pool.pick(serviceName, kind, tried);
-        if (second === undefined || tried.includes(second.endpoint.instanceId) || !budget?.tryWithdraw()) return;
+        if (second === undefined || tried.includes(second.endpoint.instanceId) || budget === undefined) return;
+        if (!budget.tryWithdraw()) {
+          if (clientMetrics !== undefined) clientMetrics.budgetRefusals.value++;
+          return;
+        }
         tried.push(second.endpoint.instanceId);
         stats.hedges++;
+        if (metrics !== undefined) metrics.rpcClient.method(service, method).hedges!.value++;
         stats.attempts++;
         launch(second, timeoutMs === undefined ? undefined : timeoutMs - (Date.now() - startedAt));
       }, delay);

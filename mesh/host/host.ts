@@ -11,7 +11,8 @@ import { createCorsPolicy } from "./cors.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
 import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
-import { createFallbackRoute } from "./http-fallback.ts";
+import { createFallbackRoute, type HttpFallback } from "./http-fallback.ts";
+import { withMetricsRoute } from "./metrics-route.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
 import { composeCallHooks } from "./call-hooks.ts";
 import { applyServerV8Flags } from "./gc-tuning.ts";
@@ -256,8 +257,15 @@ class WeftHost implements Host {
       cors: createCorsPolicy(options.corsAllowedOrigins),
       shutdownSignal: this.#shutdown.signal,
       logger: this.#logger,
-      fallback: options.httpFallback === undefined ? undefined : createFallbackRoute(options.httpFallback, this.#rpcPaths(), this.#logger),
+      fallback: this.#fallback(),
     };
+  }
+
+  /** The plain-HTTP route: `/metrics` when the host has metrics, then the user's fallback. */
+  #fallback() {
+    const { httpFallback, metrics } = this.options;
+    const handler: HttpFallback | undefined = metrics === undefined ? httpFallback : withMetricsRoute(metrics, httpFallback, this.#logger);
+    return handler === undefined ? undefined : createFallbackRoute(handler, this.#rpcPaths(), this.#logger);
   }
 
   /** Every served method's path ("/pkg.Service/Method"): requests for these never reach the fallback. */

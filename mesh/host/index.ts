@@ -40,6 +40,9 @@ export { serveStaticFiles, contentTypeFor } from "./static-files.ts";
 export type { StaticFilesOptions } from "./static-files.ts";
 /** The `httpFallback` handler contract and how engines route to it. */
 export type { FallbackRequest, FallbackResponse, FallbackRoute, HttpFallback } from "./http-fallback.ts";
+/** The built-in `/metrics` route and what it serves. */
+export { METRICS_PATH, withMetricsRoute } from "./metrics-route.ts";
+export type { MetricsSource } from "./metrics-route.ts";
 /** Runs a CallGate as connect-es interceptors, for engines that cannot report call ends themselves. */
 export { gateInterceptors } from "./host-interceptors.ts";
 /** The CORS policy shared by engines. */

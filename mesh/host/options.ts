@@ -7,6 +7,7 @@ import type { WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import type { HttpFallback } from "./http-fallback.ts";
 import type { HostLogger } from "./logger.ts";
+import type { MetricsSource } from "./metrics-route.ts";
 
 /** Options of `createHost`. Every field is optional; defaults are listed per field. */
 export interface HostOptions {
@@ -75,6 +76,12 @@ export interface HostOptions {
    * get the engine's answer: a Connect-style 404 "unimplemented").
    */
   httpFallback?: HttpFallback;
+  /**
+   * Prometheus metrics served at GET `/metrics` on the host's port (e.g. mesh/telemetry's
+   * `createMetrics()`); its server RPC metrics come from call hooks the caller adds. Default: none
+   * (`/metrics` is then an ordinary non-RPC path).
+   */
+  metrics?: MetricsSource;
   /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
   logger?: HostLogger;
 }
@@ -98,6 +105,7 @@ export interface ResolvedHostOptions {
   readonly version: string;
   readonly engine: WireEngine | undefined;
   readonly httpFallback: HttpFallback | undefined;
+  readonly metrics: MetricsSource | undefined;
   readonly logger: HostLogger | undefined;
 }
 
@@ -186,6 +194,9 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
   if (options.httpFallback !== undefined && typeof options.httpFallback !== "function") {
     fail("httpFallback", "must be an HTTP handler function (req, res), e.g. serveStaticFiles({ root })");
   }
+  if (options.metrics !== undefined && (typeof options.metrics?.render !== "function" || typeof options.metrics?.contentType !== "string")) {
+    fail("metrics", "must have render() and contentType, e.g. createMetrics() from mesh/telemetry");
+  }
   if (options.logger !== undefined && (typeof options.logger?.error !== "function" || typeof options.logger?.info !== "function")) {
     fail("logger", "must have error() and info() functions");
   }
@@ -208,6 +219,7 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     version: str(options, "version", hostDefaults.version),
     engine: options.engine,
     httpFallback: options.httpFallback,
+    metrics: options.metrics,
     logger: options.logger,
   });
 }

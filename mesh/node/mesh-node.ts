@@ -19,6 +19,7 @@ import {
   refusedError,
   type ConcurrencyLimiter,
 } from "../resilience/index.ts";
+import { createMetrics, createServerMetricsHooks, type Metrics } from "../telemetry/index.ts";
 import type { MeshNodeConfig } from "./node-config.ts";
 
 /** A service and its handlers. */
@@ -41,6 +42,8 @@ export interface MeshNodeContext {
   readonly mesh: MeshClient;
   /** Redis, when REDIS_URL is set. */
   readonly redis: Redis | undefined;
+  /** The process's metrics (hand them to caches, event buses, pools), or undefined with WEFT_METRICS=off. */
+  readonly metrics: Metrics | undefined;
   /** Registers a resource release for the end of the drain (after in-flight calls). */
   onClose(release: () => void | Promise<void>): void;
 }
@@ -64,6 +67,8 @@ export interface MeshNode {
   readonly mesh: MeshClient;
   readonly discovery: NatsDiscovery;
   readonly limiter: ConcurrencyLimiter;
+  /** The process's metrics (served at `/metrics`), or undefined with WEFT_METRICS=off. */
+  readonly metrics: Metrics | undefined;
   /** "host:port" announced for HTTP/2 callers. */
   readonly address: string;
   /** Drains (leave, refuse, finish in-flight, close) and releases everything. */
@@ -83,8 +88,9 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const redis = config.redisUrl === undefined
     ? undefined
     : new Redis(config.redisUrl, options.redisOptions ?? { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const metrics = config.metrics ? createMetrics() : undefined;
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
-  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport });
+  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, metrics });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
@@ -93,7 +99,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   });
   // One event-loop guard for the process (one loop), shared by the host's hooks and the NATS server.
   const eventLoopGuard = createEventLoopGuard();
-  const shedding = createLoadSheddingInterceptor({ limiter, eventLoopGuard });
+  const shedding = createLoadSheddingInterceptor({ limiter, eventLoopGuard, metrics });
+  const sheddingHooks = createLoadSheddingHooks({ limiter, eventLoopGuard, metrics });
   const inbound = createInboundCallInterceptor();
   const host = createHost({
     hostname: config.hostname,
@@ -101,11 +108,13 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     instanceId: config.instanceId,
     version: config.version,
     // Hooks rather than interceptors: the same shedding and deadline propagation, on the engine's direct path.
-    callHooks: [createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()],
+    // Metrics first, so that a call the shedding refuses is still counted (with its code).
+    callHooks: metrics === undefined ? [sheddingHooks, createInboundCallHooks()] : [createServerMetricsHooks(metrics), sheddingHooks, createInboundCallHooks()],
+    metrics,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];
-  const services = await options.services({ config, nc, mesh, redis, onClose: (release) => void closers.push(release) });
+  const services = await options.services({ config, nc, mesh, redis, metrics, onClose: (release) => void closers.push(release) });
   for (const { service, impl } of services) host.register(service, impl);
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
@@ -151,5 +160,5 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     await nc.drain().catch(() => undefined);
   });
 
-  return { host, mesh, discovery, limiter, address, drain: () => host.drain() };
+  return { host, mesh, discovery, limiter, metrics, address, drain: () => host.drain() };
 }

@@ -2,6 +2,7 @@
 
 import { randomBytes } from "node:crypto";
 import { WeftError } from "../errors/index.ts";
+import { readMetricsConfig } from "../telemetry/index.ts";
 
 /** Stable code of a bad distributed-mode setting (registered in mesh/errors/codes.ts). */
 export const WEFT_ERR_MESH_CONFIG = "WEFT_ERR_MESH_CONFIG";
@@ -44,6 +45,8 @@ export interface MeshNodeConfig {
   readonly leaveGraceMs: number;
   /** `MESH_CONCURRENCY_LIMIT`: most concurrent calls the adaptive limit may allow. Default 1000. */
   readonly concurrencyLimitMax: number;
+  /** `WEFT_METRICS`: serve Prometheus metrics at `/metrics` and record them. Default on. */
+  readonly metrics: boolean;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -86,5 +89,6 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
     heartbeatIntervalMs: int(env, "MESH_HEARTBEAT_MS", 1000, 10, 60_000),
     leaveGraceMs: int(env, "MESH_LEAVE_GRACE_MS", 200, 0, 10_000),
     concurrencyLimitMax: int(env, "MESH_CONCURRENCY_LIMIT", 1000, 4, 100_000),
+    metrics: readMetricsConfig(env).enabled,
   };
 }

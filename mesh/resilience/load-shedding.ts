@@ -8,6 +8,7 @@ import type { Admission, ConcurrencyLimiter } from "./concurrency-limiter.ts";
 import { createEventLoopGuard, type EventLoopGuard, type EventLoopGuardOptions } from "./event-loop-guard.ts";
 import { refusedError } from "./refusal.ts";
 import { WeftOptionsError } from "../errors/index.ts";
+import type { Metrics, ValueCell } from "../telemetry/index.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
@@ -26,6 +27,8 @@ export interface LoadSheddingOptions {
    * options, or false for none. Default: a guard with its defaults (see event-loop-guard.ts).
    */
   readonly eventLoopGuard?: EventLoopGuard | EventLoopGuardOptions | false;
+  /** Where shed calls are counted by reason (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
 }
 
 // Codes that say the call failed for its own reasons, not because the server was slow.
@@ -44,7 +47,7 @@ const DEFAULT_EXEMPT_SERVICES = [
 
 /** Creates the load-shedding interceptor. Put it outermost among the server's own interceptors. */
 export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Interceptor {
-  const { limiter, exempt, guard, overloaded } = resolveShedding(options);
+  const { limiter, exempt, guard, overloaded, shed } = resolveShedding(options);
   return (next) => {
     // Written with then() rather than async/await: this wraps every call, so it should add one
     // promise, not an async frame. The synchronous part of the call is timed for the guard's budget.
@@ -75,7 +78,10 @@ export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Int
       if (exempt.has(req.service.typeName)) return next(req);
       const verdict = guard === undefined ? "run" : guard.admit();
       const admission = verdict === "refuse" ? undefined : limiter.tryAcquire();
-      if (admission === undefined) return Promise.reject(overloaded);
+      if (admission === undefined) {
+        if (shed !== undefined) shed[verdict === "refuse" ? "eventLoop" : "concurrencyLimit"].value++;
+        return Promise.reject(overloaded);
+      }
       if (verdict === "run") return run(req, admission);
       // Shedding: start after this turn's I/O, so that the turn's refusals are flushed before its work.
       return new Promise((resolve, reject) => {
@@ -102,6 +108,8 @@ export interface Shedding {
    * error's metadata, so sharing it is safe; nothing outside must modify it either.
    */
   readonly overloaded: ConnectError;
+  /** Shed-call counters by reason, when metrics are on. */
+  readonly shed: { readonly eventLoop: ValueCell; readonly concurrencyLimit: ValueCell } | undefined;
 }
 
 /** Validates the options and builds the limiter's companions. */
@@ -114,6 +122,7 @@ export function resolveShedding(options: LoadSheddingOptions): Shedding {
     exempt: new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES),
     guard: guardOf(options.eventLoopGuard),
     overloaded: refusedError("overloaded"),
+    shed: options.metrics === undefined ? undefined : { eventLoop: options.metrics.shed("event_loop"), concurrencyLimit: options.metrics.shed("concurrency_limit") },
   };
 }
 

@@ -1,0 +1,113 @@
+// prom-client against the OpenTelemetry metrics SDK with its Prometheus exporter, for the choice of
+// mesh/telemetry's metrics library: per-call recording cost (one counter increment and one histogram
+// observation with 4 labels, label sets resolved once as the runtime does) and the cost of one scrape
+// of ~200 series. Each library runs in its own child process pinned to core 0, alternating, medians.
+// Usage: node bench/telemetry/metrics-libraries.ts [--quick] [--runs N]   (results to stdout as JSON)
+
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { pinned, SERVER_CORE } from "../lib/processes.ts";
+
+/** Latency buckets of the comparison (seconds), the same count as the runtime's. */
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Label sets recorded to: 12 (service, method) pairs x 2 codes; with 14 buckets this is ~200+ series each side. */
+const LABEL_SETS = Array.from({ length: 12 }, (_, i) => ["shop.catalog.v1.CatalogService", `Method${i}`, i % 4 === 0 ? "not_found" : "ok", "server"]);
+
+interface Result {
+  readonly library: string;
+  readonly recordNs: number;
+  readonly scrapeUs: number;
+  readonly series: number;
+  readonly scrapeBytes: number;
+}
+
+async function measureChild(library: string, calls: number, scrapes: number): Promise<Result> {
+  const labelNames = ["service", "method", "code", "side"] as const;
+  let record: (i: number, seconds: number) => void;
+  let scrape: () => Promise<string>;
+  if (library === "prom-client") {
+    const prom = await import("prom-client");
+    const registry = new prom.Registry();
+    const counter = new prom.Counter({ name: "bench_requests_total", help: "calls", labelNames, registers: [registry] });
+    const histogram = new prom.Histogram({ name: "bench_duration_seconds", help: "latency", labelNames, buckets: BUCKETS, registers: [registry] });
+    const children = LABEL_SETS.map((l) => ({ c: counter.labels(...l), h: histogram.labels(...l) }));
+    record = (i, seconds) => {
+      const child = children[i % children.length];
+      child.c.inc();
+      child.h.observe(seconds);
+    };
+    scrape = () => registry.metrics();
+  } else {
+    const { MeterProvider } = await import("@opentelemetry/sdk-metrics");
+    const { PrometheusExporter, PrometheusSerializer } = await import("@opentelemetry/exporter-prometheus");
+    const exporter = new PrometheusExporter({ preventServerStart: true });
+    const provider = new MeterProvider({ readers: [exporter] });
+    const meter = provider.getMeter("bench");
+    const counter = meter.createCounter("bench_requests", { description: "calls" });
+    const histogram = meter.createHistogram("bench_duration", { description: "latency", unit: "s", advice: { explicitBucketBoundaries: BUCKETS } });
+    // The OpenTelemetry API has no bound instruments: the best a caller can do is reuse the attribute object.
+    const attributes = LABEL_SETS.map((l) => ({ service: l[0], method: l[1], code: l[2], side: l[3] }));
+    record = (i, seconds) => {
+      const a = attributes[i % attributes.length];
+      counter.add(1, a);
+      histogram.record(seconds, a);
+    };
+    const serializer = new PrometheusSerializer();
+    scrape = async () => {
+      const { resourceMetrics } = await exporter.collect();
+      return serializer.serialize(resourceMetrics);
+    };
+  }
+  for (let i = 0; i < 200_000; i++) record(i, (i % 100) / 1000);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) record(i, (i % 100) / 1000);
+  const recordNs = Number(process.hrtime.bigint() - started) / calls;
+  let text = "";
+  for (let i = 0; i < 20; i++) text = await scrape();
+  const scrapeStarted = process.hrtime.bigint();
+  for (let i = 0; i < scrapes; i++) text = await scrape();
+  const scrapeUs = Number(process.hrtime.bigint() - scrapeStarted) / scrapes / 1000;
+  const series = text.split("\n").filter((line) => line !== "" && !line.startsWith("#")).length;
+  return { library, recordNs: Math.round(recordNs), scrapeUs: Math.round(scrapeUs), series, scrapeBytes: text.length };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+const args = process.argv.slice(2);
+if (args[0] === "--child") {
+  const result = await measureChild(args[1], Number(args[2]), Number(args[3]));
+  process.stdout.write(JSON.stringify(result));
+} else {
+  if (args.includes("--help")) {
+    console.log("Usage: node bench/telemetry/metrics-libraries.ts [--quick] [--runs N]");
+    process.exit(0);
+  }
+  const quick = args.includes("--quick");
+  const runsAt = args.indexOf("--runs");
+  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : quick ? 1 : 5;
+  const calls = quick ? 200_000 : 2_000_000;
+  const scrapes = quick ? 100 : 1_000;
+  const self = fileURLToPath(import.meta.url);
+  const results: Record<string, Result[]> = { "prom-client": [], "otel-sdk-metrics": [] };
+  for (let run = 0; run < runs; run++) {
+    for (const library of run % 2 === 0 ? ["prom-client", "otel-sdk-metrics"] : ["otel-sdk-metrics", "prom-client"]) {
+      const { command, args: argv } = pinned(SERVER_CORE, process.execPath, [self, "--child", library, String(calls), String(scrapes)]);
+      const child = spawnSync(command, argv, { encoding: "utf8" });
+      if (child.status !== 0) throw new Error(`${library} child failed: ${child.stderr}`);
+      results[library].push(JSON.parse(child.stdout) as Result);
+    }
+  }
+  const summary = Object.entries(results).map(([library, list]) => ({
+    library,
+    recordNsPerCall: median(list.map((r) => r.recordNs)),
+    recordNsRange: [Math.min(...list.map((r) => r.recordNs)), Math.max(...list.map((r) => r.recordNs))],
+    scrapeUs: median(list.map((r) => r.scrapeUs)),
+    scrapeUsRange: [Math.min(...list.map((r) => r.scrapeUs)), Math.max(...list.map((r) => r.scrapeUs))],
+    series: list[0].series,
+    scrapeBytes: list[0].scrapeBytes,
+  }));
+  console.log(JSON.stringify({ runs, calls, scrapes, node: process.version, summary }, null, 2));
+}
