@@ -5,6 +5,7 @@ import { createInlineComputePool } from "../mesh/compute/index.ts";
 import type { EventBus } from "../mesh/events/event-bus.ts";
 import { createMemoryEventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
+import { createServerMetricsHooks, type Metrics } from "../mesh/telemetry/index.ts";
 import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
 import { loadSeedStock } from "./inventory/seed/load-seed.ts";
 import { createShopServices } from "./shop.ts";
@@ -35,6 +36,8 @@ export interface InProcessShopOptions {
    * requests get a Connect 404).
    */
   readonly httpFallback?: HttpFallback;
+  /** Prometheus metrics, served at `/metrics` and recorded by the host's call hooks and the cache. Default: none. */
+  readonly metrics?: Metrics;
 }
 
 /** A running in-process shop. */
@@ -57,7 +60,8 @@ export interface InProcessShop {
 export async function startInProcessShop(options: InProcessShopOptions = {}): Promise<InProcessShop> {
   const [products, stock] = await Promise.all([loadSeedProducts(), loadSeedStock()]);
   const events = options.events ?? createMemoryEventBus({ source: "shop" });
-  const cache = createMemoryCache();
+  const { metrics } = options;
+  const cache = createMemoryCache({ metrics, metricsName: "catalog" });
   const compute = options.compute ?? createInlineComputePool();
   const host = createHost({
     hostname: options.hostname,
@@ -66,6 +70,8 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
     httpFallback: options.httpFallback,
+    metrics,
+    callHooks: metrics === undefined ? [] : [createServerMetricsHooks(metrics)],
   });
   const shop = await createShopServices({
     transport: host.inProcessTransport(),

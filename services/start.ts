@@ -3,19 +3,24 @@
 // the environment (see start-config.ts); nothing else.
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
+import { isWeftError } from "../mesh/errors/index.ts";
+import { createMetrics, readMetricsConfig } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { exampleCommands, readStartConfig, ShopConfigError } from "./start-config.ts";
 
 const logger = createJsonLogger("weft.shop");
 
 let config;
+let metricsConfig;
 try {
   config = readStartConfig(process.env);
+  metricsConfig = readMetricsConfig(process.env);
 } catch (err) {
-  if (!(err instanceof ShopConfigError)) throw err;
+  if (!(err instanceof ShopConfigError) && !isWeftError(err)) throw err;
   console.error(`${err.code}: ${err.message}`);
   process.exit(1);
 }
+const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 
 // The page is built before the host starts, which takes it as its plain-HTTP fallback. A failed build
 // is logged and the API starts without the page.
@@ -38,13 +43,14 @@ const COMPUTE_MAX_QUEUE = 64;
 const shop = await startInProcessShop({
   compute:
     config.compute === "piscina"
-      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
+      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
       : createInlineComputePool(),
   hostname: config.hostname,
   port: config.port,
   tokenSecret: config.tokenSecret,
   corsAllowedOrigins: config.corsOrigins,
   httpFallback: web,
+  metrics,
   logger,
 });
 drainOnSignals(shop, { logger });
@@ -54,6 +60,7 @@ const lines = [
   `Weft shop: ${shop.url}`,
   `  storefront page: ${web ? `${shop.url}/ (open it in a browser)` : webState}`,
   "  catalog, identity, inventory, orders and gateway in one process (Connect, gRPC and gRPC-Web on one port)",
+  `  metrics: ${metrics ? `${shop.url}/metrics (Prometheus text; WEFT_METRICS=off to disable)` : "off (WEFT_METRICS=off)"}`,
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   ...(config.tokenSecretGenerated ? ["  access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to keep them across restarts)"] : []),
   "",

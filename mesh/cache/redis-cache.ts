@@ -8,6 +8,7 @@ import type { BreakerState } from "./circuit-breaker.ts";
 import { RedisBypassedError, redisToConnectError, withTimeout } from "./redis-errors.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";
+import type { Metrics } from "../telemetry/index.ts";
 
 /** Options for `createRedisCache`. */
 export interface RedisCacheOptions {
@@ -32,6 +33,10 @@ export interface RedisCacheOptions {
   readonly localTtlMs?: number;
   /** Most values kept in process. Default 10,000. */
   readonly localMaxEntries?: number;
+  /** Where hits, misses, fills and bypasses are counted (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
+  /** The `cache` label of those metrics. Default: `keyPrefix`. */
+  readonly metricsName?: string;
   /** Told when the breaker opens, half-opens or closes. */
   readonly onBreakerChange?: (state: BreakerState) => void;
 }
@@ -115,6 +120,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   const dataKey = (key: string) => `${keyPrefix}v:${key}`;
   const versionKey = (key: string) => `${keyPrefix}ver:${key}`;
   let closed = false;
+  const cells = options.metrics?.cache(options.metricsName ?? keyPrefix);
 
   /** Runs one Redis call through the breaker and the timeout; undefined when skipped or failed. */
   async function guarded<T>(call: () => Promise<T>): Promise<T | undefined> {
@@ -150,7 +156,11 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
 
   async function readOrLoad<T>(key: string, load: () => Promise<T>, encode: (value: T) => Uint8Array): Promise<Loaded> {
     const read = await guarded(() => redis.mgetBuffer(dataKey(key), versionKey(key)));
-    if (read?.[0]) return { bytes: read[0], version: undefined, fromSource: false };
+    if (read?.[0]) {
+      if (cells !== undefined) cells.hitsShared.value++;
+      return { bytes: read[0], version: undefined, fromSource: false };
+    }
+    if (cells !== undefined) (read === undefined ? cells.bypasses : cells.misses).value++;
     const version = read ? (read[1]?.toString() ?? "0") : undefined;
     return { bytes: encode(await load()), version, fromSource: true };
   }
@@ -162,7 +172,8 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     }
     if (loaded.fromSource && loaded.version !== undefined) {
       const bytes = Buffer.from(loaded.bytes.buffer, loaded.bytes.byteOffset, loaded.bytes.byteLength);
-      await guarded(() => redis.eval(STORE_IF_CURRENT, 2, dataKey(key), versionKey(key), bytes, loaded.version!, ttlMs));
+      const stored = await guarded(() => redis.eval(STORE_IF_CURRENT, 2, dataKey(key), versionKey(key), bytes, loaded.version!, ttlMs));
+      if (stored === 1 && cells !== undefined) cells.fills.value++;
     }
   }
 
@@ -171,7 +182,10 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       if (closed) throw new ConnectError("cache is closed", Code.Unavailable);
       if (o.localTtlMs > 0) {
         const entry = local.get(key);
-        if (entry && entry.expiresAt > performance.now()) return fromBinary(schema, entry.bytes);
+        if (entry && entry.expiresAt > performance.now()) {
+          if (cells !== undefined) cells.hitsLocal.value++;
+          return fromBinary(schema, entry.bytes);
+        }
         if (entry) local.delete(key);
       }
       const ttlMs = jitteredTtlMs(loadOptions.ttlMs ?? o.ttlMs, o.ttlJitter);

@@ -8,6 +8,7 @@ import { poolToConnectError } from "./piscina-errors.ts";
 import { checkTaskRef } from "./task-module.ts";
 import { traceCarrier } from "./trace-carrier.ts";
 import type { TaskMessage } from "./worker-entry.ts";
+import type { Metrics } from "../telemetry/index.ts";
 
 /** Options for `createPiscinaComputePool`. */
 export interface PiscinaComputePoolOptions {
@@ -23,6 +24,8 @@ export interface PiscinaComputePoolOptions {
   readonly maxOldGenerationSizeMb?: number;
   /** Called when a worker fails outside any task (the pool replaces it). Default: nothing. */
   readonly onError?: (err: unknown) => void;
+  /** Where utilisation, queue depth, queue wait and finished tasks are reported (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
 }
 
 /** How long `close()` waits for running tasks before terminating the threads. */
@@ -69,6 +72,12 @@ export function createPiscinaComputePool(options: PiscinaComputePoolOptions = {}
   // A worker failing with no task of its own is reported here instead of crashing the process.
   piscina.on("error", onError);
   let closed = false;
+  const tasks = options.metrics?.computePool({
+    utilization: () => piscina.utilization,
+    queueDepth: () => piscina.queueSize,
+    threads: () => piscina.threads.length,
+    queueWaitMs: () => piscina.histogram?.waitTime,
+  });
 
   return {
     async run<Output>(moduleUrl: string, name: string, input: unknown, runOptions: RunOptions = {}): Promise<Output> {
@@ -77,9 +86,13 @@ export function createPiscinaComputePool(options: PiscinaComputePoolOptions = {}
       const { signal } = runOptions;
       if (signal?.aborted) throw abortError(signal);
       try {
-        return (await piscina.run({ moduleUrl, name, input, trace: traceCarrier() }, { signal: signal ?? null })) as Output;
+        const output = (await piscina.run({ moduleUrl, name, input, trace: traceCarrier() }, { signal: signal ?? null })) as Output;
+        tasks?.taskDone(0);
+        return output;
       } catch (err) {
-        throw poolToConnectError(err, signal);
+        const error = poolToConnectError(err, signal);
+        tasks?.taskDone(error.code);
+        throw error;
       }
     },
 

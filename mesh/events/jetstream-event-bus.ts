@@ -14,6 +14,7 @@ import { ensureConsumer, ensureStreams } from "./jetstream-setup.ts";
 import { startSubscription } from "./jetstream-subscription.ts";
 import { isTransientNatsError, natsToConnectError } from "./nats-errors.ts";
 import { parseSubscribeOptions } from "./subscribe-options.ts";
+import type { Metrics, ValueCell } from "../telemetry/index.ts";
 
 /** Options for `createJetStreamEventBus`. */
 export interface JetStreamEventBusOptions {
@@ -58,6 +59,8 @@ export interface JetStreamEventBusOptions {
   readonly onDeadLetter?: (letter: DeadLetter) => void;
   /** Called for failures a subscription recovers from by itself. Default: nothing. */
   readonly onError?: (err: unknown) => void;
+  /** Where publishes, consumptions, redeliveries, dead letters and consumer lag are counted (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
 }
 
 const DAY_MS = 86_400_000;
@@ -117,6 +120,13 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
   const source = options.source;
   const onDeadLetter = options.onDeadLetter ?? (() => {});
   const onError = options.onError ?? (() => {});
+  const metrics = options.metrics;
+  const publishCells = new Map<string, ValueCell>();
+  const publishCell = (m: Metrics, type: string) => {
+    let cell = publishCells.get(type);
+    if (cell === undefined) publishCells.set(type, (cell = m.publisher(type).published));
+    return cell;
+  };
   let nc: NatsConnection;
   try {
     nc =
@@ -201,6 +211,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
       } catch (err) {
         throw natsToConnectError(err, `publish ${schema.typeName}`);
       }
+      if (metrics !== undefined) publishCell(metrics, schema.typeName).value++;
       return { id };
     },
 
@@ -234,6 +245,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         publishTimeoutMs: o.publishAttemptTimeoutMs,
         onDeadLetter,
         onError,
+        metrics: options.metrics?.consumer(schema.typeName, consumerName),
       });
       const subscription: Subscription = {
         async drain() {

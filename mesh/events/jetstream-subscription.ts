@@ -6,6 +6,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { DeadLetter, EventHandler, Subscription } from "./event-bus.ts";
 import { EnvelopeHeaders, extractTraceContext, readEnvelope } from "./envelope.ts";
 import { failureReason } from "./subscribe-options.ts";
+import type { ConsumerMetrics } from "../telemetry/index.ts";
 
 /** What one subscription needs from its bus. */
 export interface SubscriptionConfig {
@@ -27,6 +28,8 @@ export interface SubscriptionConfig {
   readonly onDeadLetter: (letter: DeadLetter) => void;
   /** Reports a failure the subscription recovers from by itself (pull errors, failed acks). */
   readonly onError: (err: unknown) => void;
+  /** This consumer's counters, when metrics are on. */
+  readonly metrics?: ConsumerMetrics;
 }
 
 /** Pause after a failed pull before the next one (the broker may be restarting). */
@@ -61,6 +64,11 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
 
   async function handle(msg: JsMsg): Promise<void> {
     const deliveryCount = msg.info.deliveryCount;
+    const metrics = cfg.metrics;
+    if (metrics !== undefined) {
+      if (deliveryCount > 1) metrics.redelivered.value++;
+      metrics.lag.value = msg.info.pending;
+    }
     const meta = readEnvelope(msg.headers, { type: cfg.schema.typeName, time: msg.time, deliveryCount });
     try {
       if (deliveryCount > cfg.maxDeliver) {
@@ -82,6 +90,7 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
         return;
       }
       msg.ack();
+      if (metrics !== undefined) metrics.consumed.value++;
     } catch (err) {
       // Dead-lettering failed (broker trouble): let the server redeliver it later.
       cfg.onError(err);
@@ -107,6 +116,7 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
       timeout: cfg.publishTimeoutMs,
     });
     msg.term(reason.slice(0, 256));
+    if (cfg.metrics !== undefined) cfg.metrics.deadLettered.value++;
     cfg.onDeadLetter({ consumer: cfg.consumerName, meta, reason, payload: msg.data });
   }
 

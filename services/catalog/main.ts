@@ -13,8 +13,11 @@ const node = await startMeshNode({
   config,
   logger,
   redisOptions: redisCacheClientOptions,
-  services: async ({ redis, onClose }) => {
-    const cache = redis === undefined ? createMemoryCache() : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:` });
+  services: async ({ redis, metrics, onClose }) => {
+    const cache =
+      redis === undefined
+        ? createMemoryCache({ metrics, metricsName: "catalog" })
+        : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:`, metrics, metricsName: "catalog" });
     onClose(() => cache.close());
     return [nodeService(CatalogService, createCatalogService({ products: await loadSeedProducts(), cache }))];
   },
