@@ -1,7 +1,9 @@
 // prom-client against the OpenTelemetry metrics SDK with its Prometheus exporter, for the choice of
 // mesh/telemetry's metrics library: per-call recording cost (one counter increment and one histogram
-// observation with 4 labels, label sets resolved once as the runtime does) and the cost of one scrape
-// of ~200 series. Each library runs in its own child process pinned to core 0, alternating, medians.
+// observation with 4 labels, label sets resolved once: prom-client's `labels()` children, OTel's reused
+// attribute objects) and the cost of one scrape of ~200 series; and mesh/telemetry's own path (plain
+// cells per label set, rendered by prom-client). Each runs in its own child process pinned to core 0,
+// in rotating order, medians.
 // Usage: node bench/telemetry/metrics-libraries.ts [--quick] [--runs N]   (results to stdout as JSON)
 
 import { spawnSync } from "node:child_process";
@@ -25,7 +27,23 @@ async function measureChild(library: string, calls: number, scrapes: number): Pr
   const labelNames = ["service", "method", "code", "side"] as const;
   let record: (i: number, seconds: number) => void;
   let scrape: () => Promise<string>;
-  if (library === "prom-client") {
+  if (library === "weft-cells") {
+    const { createMetrics } = await import("../../mesh/telemetry/index.ts");
+    const { TestService } = await import("../../gen/weft/testing/v1/test_pb.ts");
+    const metrics = createMetrics({ processMetrics: false });
+    // The same 12 label sets (12 methods), through the per-method cells the server hooks use.
+    const cells = LABEL_SETS.map((l) => {
+      const service = { ...TestService, typeName: l[0] } as typeof TestService;
+      const method = { ...TestService.methods[0], name: l[1], parent: service };
+      (service as { methods: unknown[] }).methods = [method];
+      return { m: metrics.rpcServer.method(service, method), code: l[2] === "ok" ? 0 : 5 };
+    });
+    record = (i, seconds) => {
+      const c = cells[i % cells.length];
+      c.m.record(c.code, seconds);
+    };
+    scrape = () => metrics.render();
+  } else if (library === "prom-client") {
     const prom = await import("prom-client");
     const registry = new prom.Registry();
     const counter = new prom.Counter({ name: "bench_requests_total", help: "calls", labelNames, registers: [registry] });
@@ -91,9 +109,10 @@ if (args[0] === "--child") {
   const calls = quick ? 200_000 : 2_000_000;
   const scrapes = quick ? 100 : 1_000;
   const self = fileURLToPath(import.meta.url);
-  const results: Record<string, Result[]> = { "prom-client": [], "otel-sdk-metrics": [] };
+  const libraries = ["prom-client", "otel-sdk-metrics", "weft-cells"];
+  const results: Record<string, Result[]> = Object.fromEntries(libraries.map((l) => [l, []]));
   for (let run = 0; run < runs; run++) {
-    for (const library of run % 2 === 0 ? ["prom-client", "otel-sdk-metrics"] : ["otel-sdk-metrics", "prom-client"]) {
+    for (const library of libraries.map((_, i) => libraries[(i + run) % libraries.length])) {
       const { command, args: argv } = pinned(SERVER_CORE, process.execPath, [self, "--child", library, String(calls), String(scrapes)]);
       const child = spawnSync(command, argv, { encoding: "utf8" });
       if (child.status !== 0) throw new Error(`${library} child failed: ${child.stderr}`);

@@ -122,7 +122,7 @@ class BucketCell implements HistogramCell {
 export class HistogramFamily extends Histogram {
   readonly #declaration: MetricDeclaration;
   readonly #bounds: readonly number[];
-  readonly #cells = new Map<string, { labels: LabelValues; cell: BucketCell }>();
+  readonly #cells = new Map<string, { labels: LabelValues; cell: BucketCell; bucketLabels?: LabelValues[] }>();
 
   constructor(declaration: MetricDeclaration, buckets: readonly number[], registry: Registry) {
     super({ name: declaration.name, help: declaration.help, labelNames: declaration.labels, buckets: [...buckets], registers: [registry] });
@@ -143,15 +143,21 @@ export class HistogramFamily extends Histogram {
   override async get(): Promise<HistogramSnapshot> {
     const d = this.#declaration;
     const values: { labels: LabelValues; value: number; metricName: string }[] = [];
-    for (const { labels, cell } of this.#cells.values()) {
+    const bucket = `${d.name}_bucket`;
+    const sum = `${d.name}_sum`;
+    const count = `${d.name}_count`;
+    for (const entry of this.#cells.values()) {
+      const { labels, cell } = entry;
+      // Each bucket's label set (with `le`) is built once per label set, not at every scrape.
+      entry.bucketLabels ??= [...this.#bounds.map((b) => ({ ...labels, le: String(b) })), { ...labels, le: "+Inf" }];
       let cumulative = 0;
       for (let i = 0; i < this.#bounds.length; i++) {
         cumulative += cell.counts[i];
-        values.push({ labels: { ...labels, le: String(this.#bounds[i]) }, value: cumulative, metricName: `${d.name}_bucket` });
+        values.push({ labels: entry.bucketLabels[i], value: cumulative, metricName: bucket });
       }
-      values.push({ labels: { ...labels, le: "+Inf" }, value: cell.count, metricName: `${d.name}_bucket` });
-      values.push({ labels, value: cell.sum, metricName: `${d.name}_sum` });
-      values.push({ labels, value: cell.count, metricName: `${d.name}_count` });
+      values.push({ labels: entry.bucketLabels[this.#bounds.length], value: cell.count, metricName: bucket });
+      values.push({ labels, value: cell.sum, metricName: sum });
+      values.push({ labels, value: cell.count, metricName: count });
     }
     return { name: d.name, help: d.help, type: "histogram", aggregator: "sum", values } as unknown as HistogramSnapshot;
   }

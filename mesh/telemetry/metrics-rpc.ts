@@ -107,12 +107,13 @@ export class RpcSideMetrics {
 
   /** The cells for `method` of `service` (`unknown` labels when the service does not declare it). */
   method(service: DescService, method: DescMethod): MethodMetrics {
+    // A method's descriptor belongs to one service: only those are remembered by descriptor, so a
+    // foreign one can neither grow the map nor pick up another service's cells.
+    if (method.parent !== service) return this.#resolve(service.typeName, UNKNOWN_LABEL_VALUE);
     let m = this.#byMethod.get(method);
     if (m === undefined) {
-      const declared = service.methods.includes(method) ? method.name : UNKNOWN_LABEL_VALUE;
-      m = this.#resolve(service.typeName, declared);
-      // Only declared methods are remembered by descriptor: foreign descriptors must not grow the map.
-      if (declared !== UNKNOWN_LABEL_VALUE) this.#byMethod.set(method, m);
+      m = this.#resolve(service.typeName, service.methods.includes(method) ? method.name : UNKNOWN_LABEL_VALUE);
+      this.#byMethod.set(method, m);
     }
     return m;
   }
