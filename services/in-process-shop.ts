@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
 import { createMemoryCache } from "../mesh/cache/index.ts";
 import type { ComputePool } from "../mesh/compute/compute-pool.ts";
 import { createInlineComputePool } from "../mesh/compute/index.ts";
 import type { EventBus } from "../mesh/events/event-bus.ts";
 import { createMemoryEventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
+import { createTracingCallHooks, traceTransport } from "../mesh/telemetry/index.ts";
 import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
 import { loadSeedStock } from "./inventory/seed/load-seed.ts";
 import { createShopServices } from "./shop.ts";
@@ -35,6 +37,8 @@ export interface InProcessShopOptions {
    * requests get a Connect 404).
    */
   readonly httpFallback?: HttpFallback;
+  /** Traces every call (a SERVER span per call, a CLIENT span per call between services). Default none. */
+  readonly tracer?: Tracer;
 }
 
 /** A running in-process shop. */
@@ -66,9 +70,11 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
     httpFallback: options.httpFallback,
+    callHooks: options.tracer === undefined ? [] : [createTracingCallHooks({ tracer: options.tracer })],
   });
+  const transport = host.inProcessTransport();
   const shop = await createShopServices({
-    transport: host.inProcessTransport(),
+    transport: options.tracer === undefined ? transport : traceTransport(transport, options.tracer, "in-process"),
     events,
     cache,
     compute,

@@ -1,5 +1,6 @@
 // Options of createMeshClient, their defaults (filled in one place) and validation.
 
+import type { Tracer } from "@opentelemetry/api";
 import type { Interceptor } from "@connectrpc/connect";
 import { assertBoolean, assertFunction, assertInt, assertNumber, assertObject, assertOneOf, WeftOptionsError } from "../errors/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -93,6 +94,11 @@ export interface MeshClientOptions {
   readonly natsDefaultTimeoutMs?: number;
   /** Messages a server stream over NATS may send ahead of its consumer (flow-control window). Default 32. */
   readonly natsStreamWindow?: number;
+  /**
+   * Records a CLIENT span per attempt and sends its traceparent (mesh/telemetry's `Tracing.tracer`).
+   * Default none: no span, no header, nothing but this check per call.
+   */
+  readonly tracer?: Tracer;
 }
 
 /** Options with every default filled in. */
@@ -112,6 +118,7 @@ export interface ResolvedOptions {
   readonly propagateDeadlines: boolean;
   readonly natsDefaultTimeoutMs: number;
   readonly natsStreamWindow: number;
+  readonly tracer: Tracer | undefined;
 }
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
@@ -185,5 +192,6 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     propagateDeadlines,
     natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
     natsStreamWindow: num(o.natsStreamWindow ?? 32, "options.natsStreamWindow", 1, 10_000, true),
+    tracer: o.tracer,
   };
 }

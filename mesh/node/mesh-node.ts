@@ -5,11 +5,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { Tracer } from "@opentelemetry/api";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
 import { createInboundCallHooks, createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
-import { createHost, type Host, type HostLogger } from "../host/index.ts";
+import { callHooksInterceptor, composeCallHooks, createHost, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
+import { createTracingCallHooks, startTracing, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
@@ -41,6 +43,10 @@ export interface MeshNodeContext {
   readonly mesh: MeshClient;
   /** Redis, when REDIS_URL is set. */
   readonly redis: Redis | undefined;
+  /** The process's tracer when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT set), for events, caches and pools. */
+  readonly tracer: Tracer | undefined;
+  /** The process's tracing SDK when on (worker pools hand it the spans their threads record). */
+  readonly tracing: Tracing | undefined;
   /** Registers a resource release for the end of the drain (after in-flight calls). */
   onClose(release: () => void | Promise<void>): void;
 }
@@ -64,6 +70,8 @@ export interface MeshNode {
   readonly mesh: MeshClient;
   readonly discovery: NatsDiscovery;
   readonly limiter: ConcurrencyLimiter;
+  /** The tracing SDK when on (shut down, flushing its spans, at the end of the drain). */
+  readonly tracing: Tracing | undefined;
   /** "host:port" announced for HTTP/2 callers. */
   readonly address: string;
   /** Drains (leave, refuse, finish in-flight, close) and releases everything. */
@@ -73,6 +81,12 @@ export interface MeshNode {
 /** Starts a mesh process: returns once it listens and is announced. */
 export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
   const { config } = options;
+  // Tracing first, so everything created after it can trace (and nothing loads its SDK when it is off).
+  const tracing = await startTracing(config.tracing, {
+    instanceId: config.instanceId,
+    onError: (err) => options.logger?.error("trace export failed", { error: String(err) }),
+  });
+  const tracer = tracing?.tracer;
   const nc = await connect({
     servers: config.natsUrl.split(","),
     name: config.instanceId,
@@ -84,7 +98,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     ? undefined
     : new Redis(config.redisUrl, options.redisOptions ?? { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
-  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport });
+  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, tracer });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
@@ -95,17 +109,19 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const eventLoopGuard = createEventLoopGuard();
   const shedding = createLoadSheddingInterceptor({ limiter, eventLoopGuard });
   const inbound = createInboundCallInterceptor();
+  // Outermost, so that refused calls are traced too.
+  const tracingHooks: ServerCallHooks[] = tracer === undefined ? [] : [createTracingCallHooks({ tracer })];
   const host = createHost({
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
     // Hooks rather than interceptors: the same shedding and deadline propagation, on the engine's direct path.
-    callHooks: [createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()],
+    callHooks: [...tracingHooks, createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()],
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];
-  const services = await options.services({ config, nc, mesh, redis, onClose: (release) => void closers.push(release) });
+  const services = await options.services({ config, nc, mesh, redis, tracer, tracing, onClose: (release) => void closers.push(release) });
   for (const { service, impl } of services) host.register(service, impl);
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
@@ -116,7 +132,9 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     return next(req);
   };
   const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
-  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [refuseWhileDraining, shedding, inbound] });
+  // The NATS server runs interceptors rather than host hooks: the tracing hooks go in as one.
+  const natsTracing = tracingHooks.length === 0 ? [] : [callHooksInterceptor(composeCallHooks(tracingHooks, new Set())!)];
+  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [...natsTracing, refuseWhileDraining, shedding, inbound] });
 
   const announcer = createAnnouncer({
     nc,
@@ -149,7 +167,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     eventLoop.close();
     redis?.disconnect();
     await nc.drain().catch(() => undefined);
+    await tracing?.shutdown().catch(() => undefined);
   });
 
-  return { host, mesh, discovery, limiter, address, drain: () => host.drain() };
+  return { host, mesh, discovery, limiter, tracing, address, drain: () => host.drain() };
 }

@@ -1,0 +1,53 @@
+// Server spans as host call hooks: one SERVER span per call on every transport the hooks run on
+// (Connect, gRPC, gRPC-Web, Connect over NATS, in-process), parented to the caller's W3C traceparent,
+// with the handler run inside the span's context so that its own calls, events and tasks are children.
+
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectError, HandlerContext } from "@connectrpc/connect";
+import { context as otelContext, propagation, SpanKind, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import type { ServerCallHooks } from "../host/call-hooks.ts";
+import { SpanAttributes } from "./names.ts";
+import { headersGetter, rpcAttributes, rpcSpanName, rpcSystemOf, setRpcOutcome } from "./rpc-span.ts";
+
+/** Options of {@link createTracingCallHooks}. */
+export interface TracingCallHooksOptions {
+  /** The tracer of this process (`Tracing.tracer`). Required. */
+  readonly tracer: Tracer;
+}
+
+interface CallSpan {
+  readonly span: Span;
+  readonly system: string;
+  readonly context: Context;
+}
+
+/** A SERVER span per hooked call. Install only when tracing is on: with it off there is nothing to hook. */
+export function createTracingCallHooks(options: TracingCallHooksOptions): ServerCallHooks {
+  const { tracer } = options;
+  // begin() and scope() see the same HandlerContext; the span travels between them here.
+  const open = new WeakMap<HandlerContext, CallSpan>();
+  return {
+    begin(service: DescService, ctx: HandlerContext): CallSpan {
+      const system = rpcSystemOf(ctx.protocolName);
+      // The caller's traceparent wins; without one (in-process callers) the active context is the parent.
+      const parent = propagation.extract(otelContext.active(), ctx.requestHeader, headersGetter);
+      const attributes = rpcAttributes(system, service.typeName, ctx.method.name);
+      attributes[SpanAttributes.weftProtocol] = ctx.protocolName;
+      const span = tracer.startSpan(rpcSpanName(service.typeName, ctx.method.name), { kind: SpanKind.SERVER, attributes }, parent);
+      const call: CallSpan = { span, system, context: trace.setSpan(parent, span) };
+      open.set(ctx, call);
+      return call;
+    },
+    end(token: unknown, error: ConnectError | undefined) {
+      const call = token as CallSpan;
+      setRpcOutcome(call.span, call.system, error, "server");
+      call.span.end();
+    },
+    scope(ctx, fn, ...args) {
+      const call = open.get(ctx);
+      if (call === undefined) return fn(...args);
+      open.delete(ctx);
+      return otelContext.with(call.context, fn, undefined, ...args);
+    },
+  };
+}
