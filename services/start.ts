@@ -44,7 +44,7 @@ const COMPUTE_MAX_QUEUE = 64;
 const shop = await startInProcessShop({
   compute:
     config.compute === "piscina"
-      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
+      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
       : createInlineComputePool(),
   hostname: config.hostname,
   port: config.port,

@@ -4,6 +4,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { SpanAttributes } from "../telemetry/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { abortError, EventsOptionsError } from "../errors/index.ts";
 import { envelopeHeaders } from "./envelope.ts";
@@ -58,6 +60,8 @@ export interface JetStreamEventBusOptions {
   readonly onDeadLetter?: (letter: DeadLetter) => void;
   /** Called for failures a subscription recovers from by itself. Default: nothing. */
   readonly onError?: (err: unknown) => void;
+  /** Records a PRODUCER span per publish and a CONSUMER span per delivery (mesh/telemetry). Default none. */
+  readonly tracer?: Tracer;
 }
 
 const DAY_MS = 86_400_000;
@@ -195,11 +199,36 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
       const names = namesOf(schema);
       const id = publishOptions.id ?? crypto.randomUUID();
       const payload = toBinary(schema, create(schema, init));
-      const headers = envelopeHeaders(id, schema.typeName, source, new Date());
+      const tracer = options.tracer;
+      if (tracer === undefined) {
+        const headers = envelopeHeaders(id, schema.typeName, source, new Date());
+        try {
+          await publishWithRetry(names, payload, id, headers, publishOptions.signal);
+        } catch (err) {
+          throw natsToConnectError(err, `publish ${schema.typeName}`);
+        }
+        return { id };
+      }
+      // The envelope carries the PRODUCER span's context, so the consumer's span is its child.
+      const span = tracer.startSpan(`publish ${names.subject}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          [SpanAttributes.messagingSystem]: "nats",
+          [SpanAttributes.messagingOperationType]: "publish",
+          [SpanAttributes.messagingDestination]: names.subject,
+          [SpanAttributes.messagingMessageId]: id,
+          [SpanAttributes.weftEventType]: schema.typeName,
+        },
+      });
+      const headers = context.with(trace.setSpan(context.active(), span), () => envelopeHeaders(id, schema.typeName, source, new Date()));
       try {
         await publishWithRetry(names, payload, id, headers, publishOptions.signal);
       } catch (err) {
-        throw natsToConnectError(err, `publish ${schema.typeName}`);
+        const ce = natsToConnectError(err, `publish ${schema.typeName}`);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: ce.rawMessage });
+        throw ce;
+      } finally {
+        span.end();
       }
       return { id };
     },
@@ -234,6 +263,8 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         publishTimeoutMs: o.publishAttemptTimeoutMs,
         onDeadLetter,
         onError,
+        tracer: options.tracer,
+        subject: names.subject,
       });
       const subscription: Subscription = {
         async drain() {

@@ -13,8 +13,8 @@ const node = await startMeshNode({
   config,
   logger,
   redisOptions: redisCacheClientOptions,
-  services: async ({ redis, onClose }) => {
-    const cache = redis === undefined ? createMemoryCache() : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:` });
+  services: async ({ redis, tracer, onClose }) => {
+    const cache = redis === undefined ? createMemoryCache() : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:`, tracer });
     onClose(() => cache.close());
     return [nodeService(CatalogService, createCatalogService({ products: await loadSeedProducts(), cache }))];
   },

@@ -17,8 +17,8 @@ const node = await startMeshNode({
   config,
   logger,
   redisOptions: redisStoreClientOptions,
-  services: async ({ nc, redis, onClose }) => {
-    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix });
+  services: async ({ nc, tracer, redis, onClose }) => {
+    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer });
     onClose(() => events.close());
     const stock = await loadSeedStock();
     let ledger;
