@@ -133,7 +133,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   };
   const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
   // The NATS server runs interceptors rather than host hooks: the tracing hooks go in as one.
-  const natsTracing = tracingHooks.length === 0 ? [] : [callHooksInterceptor(composeCallHooks(tracingHooks, new Set())!)];
+  const natsTracing = tracer === undefined ? [] : [callHooksInterceptor(composeCallHooks([createTracingCallHooks({ tracer, protocol: "nats" })], new Set())!)];
   const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [...natsTracing, refuseWhileDraining, shedding, inbound] });
 
   const announcer = createAnnouncer({

@@ -13,6 +13,8 @@ import { headersGetter, rpcAttributes, rpcSpanName, rpcSystemOf, setRpcOutcome }
 export interface TracingCallHooksOptions {
   /** The tracer of this process (`Tracing.tracer`). Required. */
   readonly tracer: Tracer;
+  /** Protocol name for contexts that carry none (hooks run as an interceptor). Default "connect". */
+  readonly protocol?: string;
 }
 
 interface CallSpan {
@@ -24,15 +26,17 @@ interface CallSpan {
 /** A SERVER span per hooked call. Install only when tracing is on: with it off there is nothing to hook. */
 export function createTracingCallHooks(options: TracingCallHooksOptions): ServerCallHooks {
   const { tracer } = options;
+  const fallbackProtocol = options.protocol ?? "connect";
   // begin() and scope() see the same HandlerContext; the span travels between them here.
   const open = new WeakMap<HandlerContext, CallSpan>();
   return {
     begin(service: DescService, ctx: HandlerContext): CallSpan {
-      const system = rpcSystemOf(ctx.protocolName);
+      const protocol = ctx.protocolName ?? fallbackProtocol;
+      const system = rpcSystemOf(protocol);
       // The caller's traceparent wins; without one (in-process callers) the active context is the parent.
       const parent = propagation.extract(otelContext.active(), ctx.requestHeader, headersGetter);
       const attributes = rpcAttributes(system, service.typeName, ctx.method.name);
-      attributes[SpanAttributes.weftProtocol] = ctx.protocolName;
+      attributes[SpanAttributes.weftProtocol] = protocol;
       const span = tracer.startSpan(rpcSpanName(service.typeName, ctx.method.name), { kind: SpanKind.SERVER, attributes }, parent);
       const call: CallSpan = { span, system, context: trace.setSpan(parent, span) };
       open.set(ctx, call);
