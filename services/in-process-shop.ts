@@ -60,7 +60,7 @@ export interface InProcessShop {
  */
 export async function startInProcessShop(options: InProcessShopOptions = {}): Promise<InProcessShop> {
   const [products, stock] = await Promise.all([loadSeedProducts(), loadSeedStock()]);
-  const events = options.events ?? createMemoryEventBus({ source: "shop" });
+  const events = options.events ?? createMemoryEventBus({ source: "shop", tracer: options.tracer });
   const cache = createMemoryCache();
   const compute = options.compute ?? createInlineComputePool();
   const host = createHost({

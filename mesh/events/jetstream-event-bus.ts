@@ -4,8 +4,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
-import { SpanAttributes } from "../telemetry/index.ts";
+import { context, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { startPublishSpan } from "../telemetry/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { abortError, EventsOptionsError } from "../errors/index.ts";
 import { envelopeHeaders } from "./envelope.ts";
@@ -210,16 +210,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         return { id };
       }
       // The envelope carries the PRODUCER span's context, so the consumer's span is its child.
-      const span = tracer.startSpan(`publish ${names.subject}`, {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          [SpanAttributes.messagingSystem]: "nats",
-          [SpanAttributes.messagingOperationType]: "publish",
-          [SpanAttributes.messagingDestination]: names.subject,
-          [SpanAttributes.messagingMessageId]: id,
-          [SpanAttributes.weftEventType]: schema.typeName,
-        },
-      });
+      const span = startPublishSpan(tracer, { system: "nats", destination: names.subject, id, type: schema.typeName });
       const headers = context.with(trace.setSpan(context.active(), span), () => envelopeHeaders(id, schema.typeName, source, new Date()));
       try {
         await publishWithRetry(names, payload, id, headers, publishOptions.signal);

@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
-import { context, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
-import { SpanAttributes, SpanEventAttributes, SpanEvents } from "../telemetry/index.ts";
+import { context, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { SpanEventAttributes, SpanEvents, startProcessSpan } from "../telemetry/index.ts";
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { DeadLetter, EventHandler, Subscription } from "./event-bus.ts";
@@ -70,18 +70,8 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
     let traceContext = extractTraceContext(msg.headers);
     let span: Span | undefined;
     if (cfg.tracer !== undefined) {
-      span = cfg.tracer.startSpan(`process ${cfg.subject ?? cfg.schema.typeName}`, {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          [SpanAttributes.messagingSystem]: "nats",
-          [SpanAttributes.messagingOperationType]: "process",
-          [SpanAttributes.messagingDestination]: cfg.subject ?? cfg.schema.typeName,
-          [SpanAttributes.messagingMessageId]: meta.id,
-          [SpanAttributes.messagingConsumerGroup]: cfg.consumerName,
-          [SpanAttributes.messagingDeliveryCount]: deliveryCount,
-          [SpanAttributes.weftEventType]: cfg.schema.typeName,
-        },
-      }, traceContext);
+      const destination = cfg.subject ?? cfg.schema.typeName;
+      span = startProcessSpan(cfg.tracer, traceContext, { system: "nats", destination, id: meta.id, type: cfg.schema.typeName }, cfg.consumerName, deliveryCount);
       traceContext = trace.setSpan(traceContext, span);
     }
     try {

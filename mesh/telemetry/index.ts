@@ -12,3 +12,5 @@ export type { ClientSpan } from "./client-span.ts";
 export { endClientSpan, peerAttributes, startClientSpan, traceTransport } from "./client-span.ts";
 export { connectCodeName, headersGetter, headersSetter, rpcSystemOf, setRpcOutcome } from "./rpc-span.ts";
 export type { SpanData } from "./span-data.ts";
+export type { MessageInfo } from "./span-messaging.ts";
+export { startProcessSpan, startPublishSpan } from "./span-messaging.ts";

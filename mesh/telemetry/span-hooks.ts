@@ -48,9 +48,10 @@ export function createTracingCallHooks(options: TracingCallHooksOptions): Server
       call.span.end();
     },
     scope(ctx, fn, ...args) {
+      // Entries go with their context (a WeakMap): scope may run more than once per call (the handler,
+      // then the engine's error sanitising, whose log line must carry the trace too).
       const call = open.get(ctx);
       if (call === undefined) return fn(...args);
-      open.delete(ctx);
       return otelContext.with(call.context, fn, undefined, ...args);
     },
   };
