@@ -173,11 +173,13 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
   ): Promise<UnaryResponse<I, O>> {
     const tracer = ctx.options.tracer;
     if (tracer === undefined) return pool.unary(state, kind, method, signal, timeoutMs, header, input, contextValues);
-    const attributes = peerAttributes(state.endpoint.address);
-    attributes[SpanAttributes.weftInstance] = state.endpoint.instanceId;
-    attributes[SpanAttributes.weftAttempt] = n;
-    if (isHedge) attributes[SpanAttributes.weftHedge] = true;
-    const cs = startClientSpan(tracer, serviceName, method.name, kind, header, attributes);
+    const cs = startClientSpan(tracer, serviceName, method.name, kind, header, () => {
+      const attributes = peerAttributes(state.endpoint.address);
+      attributes[SpanAttributes.weftInstance] = state.endpoint.instanceId;
+      attributes[SpanAttributes.weftAttempt] = n;
+      if (isHedge) attributes[SpanAttributes.weftHedge] = true;
+      return attributes;
+    });
     return pool.unary(state, kind, method, signal, timeoutMs, cs.header, input, contextValues).then(
       (res) => {
         endClientSpan(cs, undefined);
@@ -298,7 +300,7 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
       if (state === undefined) throw fail(noEndpoint());
       stats.attempts++;
       // The span covers opening the stream (the messages are the caller's to time).
-      const cs = ctx.options.tracer === undefined ? undefined : startClientSpan(ctx.options.tracer, serviceName, method.name, kind, header, peerAttributes(state.endpoint.address));
+      const cs = ctx.options.tracer === undefined ? undefined : startClientSpan(ctx.options.tracer, serviceName, method.name, kind, header, () => peerAttributes(state.endpoint.address));
       try {
         const res = await pool.stream(state, kind, method, signal, remaining, cs?.header ?? header, input, contextValues);
         if (cs !== undefined) endClientSpan(cs, undefined);

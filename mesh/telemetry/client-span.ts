@@ -15,7 +15,8 @@ export interface ClientSpan {
 
 /**
  * Starts a CLIENT span for `service/method` under the active context and returns headers that carry
- * it. `protocol` goes to `weft.rpc.protocol`; `attributes` are added (endpoint, attempt, hedge).
+ * it. `protocol` goes to `weft.rpc.protocol`; `attributes` (endpoint, attempt, hedge) are built only
+ * for a span that records.
  */
 export function startClientSpan(
   tracer: Tracer,
@@ -23,14 +24,17 @@ export function startClientSpan(
   methodName: string,
   protocol: string,
   header: HeadersInit | undefined,
-  attributes?: Attributes,
+  attributes?: () => Attributes,
 ): ClientSpan {
   const system = protocol === "grpc" || protocol === "grpc-web" ? "grpc" : "connect_rpc";
-  const attrs = rpcAttributes(system, serviceTypeName, methodName);
-  attrs[SpanAttributes.weftProtocol] = protocol;
-  if (attributes !== undefined) Object.assign(attrs, attributes);
   const active = context.active();
-  const span = tracer.startSpan(rpcSpanName(serviceTypeName, methodName), { kind: SpanKind.CLIENT, attributes: attrs }, active);
+  const span = tracer.startSpan(rpcSpanName(serviceTypeName, methodName), { kind: SpanKind.CLIENT }, active);
+  if (span.isRecording()) {
+    const attrs = rpcAttributes(system, serviceTypeName, methodName);
+    attrs[SpanAttributes.weftProtocol] = protocol;
+    if (attributes !== undefined) Object.assign(attrs, attributes());
+    span.setAttributes(attrs);
+  }
   const headers = new Headers(header);
   propagation.inject(trace.setSpan(active, span), headers, headersSetter);
   return { span, system, header: headers };
@@ -38,7 +42,7 @@ export function startClientSpan(
 
 /** Ends a client span with the call's outcome (`error` undefined on success). */
 export function endClientSpan(cs: ClientSpan, error: unknown): void {
-  setRpcOutcome(cs.span, cs.system, error === undefined ? undefined : ConnectError.from(error), "client");
+  if (cs.span.isRecording()) setRpcOutcome(cs.span, cs.system, error === undefined ? undefined : ConnectError.from(error), "client");
   cs.span.end();
 }
 

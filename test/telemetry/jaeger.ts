@@ -34,6 +34,8 @@ export interface Jaeger {
   readonly otlpEndpoint: string;
   /** Base URL of the query API and UI. */
   readonly queryUrl: string;
+  /** The Jaeger process's pid (benchmarks pin it to a core). */
+  readonly pid: number;
   /** Every span of a trace (empty when Jaeger has none yet). */
   trace(traceId: string): Promise<StoredSpan[]>;
   /** Polls until `done(spans)` holds for the trace, or fails after `timeoutMs` showing what it had. */
@@ -204,6 +206,7 @@ exporters:
   return {
     otlpEndpoint,
     queryUrl,
+    pid: proc.pid!,
     trace: traceOf,
     async waitForTrace(traceId, done, timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;
