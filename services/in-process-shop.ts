@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
 import { createMemoryCache } from "../mesh/cache/index.ts";
 import type { ComputePool } from "../mesh/compute/compute-pool.ts";
 import { createInlineComputePool } from "../mesh/compute/index.ts";
 import type { EventBus } from "../mesh/events/event-bus.ts";
 import { createMemoryEventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
-import { createServerMetricsHooks, type Metrics } from "../mesh/telemetry/index.ts";
+import { createServerMetricsHooks, createTracingCallHooks, traceTransport, type Metrics } from "../mesh/telemetry/index.ts";
 import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
 import { loadSeedStock } from "./inventory/seed/load-seed.ts";
 import { createShopServices } from "./shop.ts";
@@ -38,6 +39,8 @@ export interface InProcessShopOptions {
   readonly httpFallback?: HttpFallback;
   /** Prometheus metrics, served at `/metrics` and recorded by the host's call hooks and the cache. Default: none. */
   readonly metrics?: Metrics;
+  /** Traces every call (a SERVER span per call, a CLIENT span per call between services). Default none. */
+  readonly tracer?: Tracer;
 }
 
 /** A running in-process shop. */
@@ -59,7 +62,7 @@ export interface InProcessShop {
  */
 export async function startInProcessShop(options: InProcessShopOptions = {}): Promise<InProcessShop> {
   const [products, stock] = await Promise.all([loadSeedProducts(), loadSeedStock()]);
-  const events = options.events ?? createMemoryEventBus({ source: "shop" });
+  const events = options.events ?? createMemoryEventBus({ source: "shop", tracer: options.tracer });
   const { metrics } = options;
   const cache = createMemoryCache({ metrics, metricsName: "catalog" });
   const compute = options.compute ?? createInlineComputePool();
@@ -71,10 +74,15 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     logger: options.logger,
     httpFallback: options.httpFallback,
     metrics,
-    callHooks: metrics === undefined ? [] : [createServerMetricsHooks(metrics)],
+    // Tracing outermost, then metrics, as mesh/node orders them.
+    callHooks: [
+      ...(options.tracer === undefined ? [] : [createTracingCallHooks({ tracer: options.tracer })]),
+      ...(metrics === undefined ? [] : [createServerMetricsHooks(metrics)]),
+    ],
   });
+  const transport = host.inProcessTransport();
   const shop = await createShopServices({
-    transport: host.inProcessTransport(),
+    transport: options.tracer === undefined ? transport : traceTransport(transport, options.tracer, "in-process"),
     events,
     cache,
     compute,

@@ -1,6 +1,8 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis, RedisOptions } from "ioredis";
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { SpanAttributes } from "../telemetry/index.ts";
 import { CacheOptionsError, raceAbort } from "../errors/index.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { CircuitBreaker } from "./circuit-breaker.ts";
@@ -39,6 +41,8 @@ export interface RedisCacheOptions {
   readonly metricsName?: string;
   /** Told when the breaker opens, half-opens or closes. */
   readonly onBreakerChange?: (state: BreakerState) => void;
+  /** Records a span per `getOrLoad` (result: hit, miss, join, bypass; a child span for the fill). Default none. */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -189,15 +193,35 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
         if (entry) local.delete(key);
       }
       const ttlMs = jitteredTtlMs(loadOptions.ttlMs ?? o.ttlMs, o.ttlJitter);
-      const loaded = await raceAbort(
-        flights.do(
-          key,
-          () => readOrLoad(key, load, (value) => toBinary(schema, value)),
-          (value) => store(key, value, ttlMs),
-        ),
-        loadOptions.signal,
-      );
-      return fromBinary(schema, loaded.bytes);
+      const run = (fill: typeof load) =>
+        raceAbort(
+          flights.do(
+            key,
+            () => readOrLoad(key, fill, (value) => toBinary(schema, value)),
+            (value) => store(key, value, ttlMs),
+          ),
+          loadOptions.signal,
+        );
+      const tracer = options.tracer;
+      if (tracer === undefined) return fromBinary(schema, (await run(load)).bytes);
+      const joining = flights.has(key);
+      const span = tracer.startSpan(`cache get ${schema.typeName}`, { kind: SpanKind.CLIENT, attributes: { [SpanAttributes.dbSystem]: "redis" } });
+      const spanContext = trace.setSpan(context.active(), span);
+      // The fill gets a span of its own (it is the source's time, not the cache's).
+      const fill = () => {
+        const fillSpan = tracer.startSpan(`cache fill ${schema.typeName}`, undefined, spanContext);
+        return context.with(trace.setSpan(spanContext, fillSpan), load).finally(() => fillSpan.end());
+      };
+      try {
+        const loaded = await context.with(spanContext, run, undefined, fill);
+        span.setAttribute(SpanAttributes.weftCacheResult, joining ? "join" : !loaded.fromSource ? "hit" : loaded.version === undefined ? "bypass" : "miss");
+        return fromBinary(schema, loaded.bytes);
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof ConnectError ? err.rawMessage : "load failed" });
+        throw err;
+      } finally {
+        span.end();
+      }
     },
 
     async invalidate(key) {

@@ -172,6 +172,11 @@ export class EndpointPool {
     }
   }
 
+  /** True while outlier detection has `instanceId` ejected. */
+  isEjected(instanceId: string): boolean {
+    return this.#outliers?.isEjected(instanceId) ?? false;
+  }
+
   /** The states of every endpoint currently known to the pool. */
   snapshot(): EndpointSnapshot[] {
     return [...this.#states.values()].map((s) => ({

@@ -1,5 +1,6 @@
 // Options of createMeshClient, their defaults (filled in one place) and validation.
 
+import type { Tracer } from "@opentelemetry/api";
 import type { Interceptor } from "@connectrpc/connect";
 import { assertBoolean, assertFunction, assertInt, assertNumber, assertObject, assertOneOf, WeftOptionsError } from "../errors/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -96,6 +97,11 @@ export interface MeshClientOptions {
   readonly natsStreamWindow?: number;
   /** Where calls, retries, hedges, budget refusals and ejections are counted (mesh/telemetry). Default: none. */
   readonly metrics?: Metrics;
+  /**
+   * Records a CLIENT span per attempt and sends its traceparent (mesh/telemetry's `Tracing.tracer`).
+   * Default none: no span, no header, nothing but this check per call.
+   */
+  readonly tracer?: Tracer;
 }
 
 /** Options with every default filled in. */
@@ -116,6 +122,7 @@ export interface ResolvedOptions {
   readonly natsDefaultTimeoutMs: number;
   readonly natsStreamWindow: number;
   readonly metrics: Metrics | undefined;
+  readonly tracer: Tracer | undefined;
 }
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
@@ -190,5 +197,6 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
     natsStreamWindow: num(o.natsStreamWindow ?? 32, "options.natsStreamWindow", 1, 10_000, true),
     metrics: o.metrics,
+    tracer: o.tracer,
   };
 }

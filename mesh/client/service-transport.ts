@@ -6,6 +6,7 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import type { RetryBudget } from "../resilience/index.ts";
 import type { MethodMetrics } from "../telemetry/index.ts";
+import { endClientSpan, peerAttributes, SpanAttributes, SpanEvents, startClientSpan } from "../telemetry/index.ts";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.ts";
 import type { TransportKind } from "./endpoint-transport.ts";
 import { classifyFailure } from "./failure.ts";
@@ -170,13 +171,47 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
     stats.attempts++;
     const onError = (err: unknown) => retry(call, n, state, err);
     if (!call.hedge) {
-      return pool.unary(state, kind, call.method, signal, remaining, call.header, call.input, call.contextValues).then(undefined, onError);
+      return send(state, call.method, signal, remaining, call.header, call.input, call.contextValues, n, false).then(undefined, onError);
     }
     (call.tried ??= []).push(state.endpoint.instanceId);
-    return hedged(state, call.method, signal, remaining, call.header, call.input, call.contextValues, call.tried).then((res) => {
+    return hedged(state, call.method, signal, remaining, call.header, call.input, call.contextValues, call.tried, n).then((res) => {
       tracker(call.method).record(performance.now() - call.started);
       return res;
     }, onError);
+  }
+
+  // One attempt on an endpoint; with a tracer, inside a CLIENT span whose traceparent goes with it.
+  function send<I extends DescMessage, O extends DescMessage>(
+    state: EndpointState,
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: MessageInitShape<I>,
+    contextValues: ContextValues | undefined,
+    n: number,
+    isHedge: boolean,
+  ): Promise<UnaryResponse<I, O>> {
+    const tracer = ctx.options.tracer;
+    if (tracer === undefined) return pool.unary(state, kind, method, signal, timeoutMs, header, input, contextValues);
+    const cs = startClientSpan(tracer, serviceName, method.name, kind, header, () => {
+      const attributes = peerAttributes(state.endpoint.address);
+      attributes[SpanAttributes.weftInstance] = state.endpoint.instanceId;
+      attributes[SpanAttributes.weftAttempt] = n;
+      if (isHedge) attributes[SpanAttributes.weftHedge] = true;
+      return attributes;
+    });
+    return pool.unary(state, kind, method, signal, timeoutMs, cs.header, input, contextValues).then(
+      (res) => {
+        endClientSpan(cs, undefined);
+        return res;
+      },
+      (err: unknown) => {
+        if (pool.isEjected(state.endpoint.instanceId)) cs.span.addEvent(SpanEvents.ejected);
+        endClientSpan(cs, err);
+        throw err;
+      },
+    );
   }
 
   function retry(call: UnaryCall, n: number, state: EndpointState, err: unknown): Promise<UnaryResponse> {
@@ -214,11 +249,12 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
     input: MessageInitShape<I>,
     contextValues: ContextValues | undefined,
     tried: string[],
+    n: number,
   ): Promise<UnaryResponse<I, O>> {
     const t = tracker(method as unknown as DescMethodUnary);
     const delay = t.count >= ctx.options.hedging.minSamples ? Math.max(ctx.options.hedging.minDelayMs, t.value()) : Number.NaN;
     if (Number.isNaN(delay) || (timeoutMs !== undefined && delay >= timeoutMs)) {
-      return pool.unary(first, kind, method, signal, timeoutMs, header, input, contextValues);
+      return send(first, method, signal, timeoutMs, header, input, contextValues, n, false);
     }
     return new Promise((resolve, reject) => {
       const controllers: AbortController[] = [];
@@ -236,11 +272,11 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
         reject(ConnectError.from(signal!.reason, Code.Canceled));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      const launch = (state: EndpointState, remaining: number | undefined) => {
+      const launch = (state: EndpointState, remaining: number | undefined, isHedge: boolean) => {
         const ac = new AbortController();
         controllers.push(ac);
         running++;
-        pool.unary(state, kind, method, ac.signal, remaining, header, input, contextValues).then(
+        send(state, method, ac.signal, remaining, header, input, contextValues, n, isHedge).then(
           (res) => {
             if (done) return;
             finish();
@@ -257,7 +293,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
           },
         );
       };
-      launch(first, timeoutMs);
+      launch(first, timeoutMs, false);
       const startedAt = Date.now();
       const timer = setTimeout(() => {
         if (done) return;
@@ -271,7 +307,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
         stats.hedges++;
         if (metrics !== undefined) metrics.rpcClient.method(service, method).hedges!.value++;
         stats.attempts++;
-        launch(second, timeoutMs === undefined ? undefined : timeoutMs - (Date.now() - startedAt));
+        launch(second, timeoutMs === undefined ? undefined : timeoutMs - (Date.now() - startedAt), true);
       }, delay);
     });
   }
@@ -294,9 +330,14 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
       const state = pool.pick(serviceName, kind, undefined);
       if (state === undefined) throw fail(noEndpoint());
       stats.attempts++;
+      // The span covers opening the stream (the messages are the caller's to time).
+      const cs = ctx.options.tracer === undefined ? undefined : startClientSpan(ctx.options.tracer, serviceName, method.name, kind, header, () => peerAttributes(state.endpoint.address));
       try {
-        return await pool.stream(state, kind, method, signal, remaining, header, input, contextValues);
+        const res = await pool.stream(state, kind, method, signal, remaining, cs?.header ?? header, input, contextValues);
+        if (cs !== undefined) endClientSpan(cs, undefined);
+        return res;
       } catch (err) {
+        if (cs !== undefined) endClientSpan(cs, err);
         throw fail(ConnectError.from(err));
       }
     },

@@ -23,9 +23,9 @@ export type { DrainHook, DrainOnSignalsOptions, DrainPhase, Drainable } from "./
 /** Per-service health as served by grpc.health.v1. */
 export type { HostHealth, ServingStatus } from "./health.ts";
 /** The host's logger contract, the default JSON logger and a silent one for tests. */
-export { createJsonLogger, silentLogger } from "./logger.ts";
+export { createJsonLogger, readLogLevel, silentLogger } from "./logger.ts";
 /** The logger contract. */
-export type { HostLogger } from "./logger.ts";
+export type { HostLogger, JsonLoggerOptions, LogLevel } from "./logger.ts";
 /** The wire-engine contract another protocol engine implements. */
 export type { CallGate, EngineAttachment, EngineContext, EngineLimits, EngineServers, ServiceRegistration, WireEngine } from "./engine.ts";
 /** connect-node's adapter as an engine (the reference and baseline; the default is Weft's own). */

@@ -5,11 +5,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { Tracer } from "@opentelemetry/api";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
 import { createInboundCallHooks, createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
-import { createHost, type Host, type HostLogger } from "../host/index.ts";
+import { callHooksInterceptor, composeCallHooks, createHost, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
+import { createMetrics, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
@@ -19,7 +21,6 @@ import {
   refusedError,
   type ConcurrencyLimiter,
 } from "../resilience/index.ts";
-import { createMetrics, createServerMetricsHooks, type Metrics } from "../telemetry/index.ts";
 import type { MeshNodeConfig } from "./node-config.ts";
 
 /** A service and its handlers. */
@@ -44,6 +45,10 @@ export interface MeshNodeContext {
   readonly redis: Redis | undefined;
   /** The process's metrics (hand them to caches, event buses, pools), or undefined with WEFT_METRICS=off. */
   readonly metrics: Metrics | undefined;
+  /** The process's tracer when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT set), for events, caches and pools. */
+  readonly tracer: Tracer | undefined;
+  /** The process's tracing SDK when on (worker pools hand it the spans their threads record). */
+  readonly tracing: Tracing | undefined;
   /** Registers a resource release for the end of the drain (after in-flight calls). */
   onClose(release: () => void | Promise<void>): void;
 }
@@ -69,6 +74,8 @@ export interface MeshNode {
   readonly limiter: ConcurrencyLimiter;
   /** The process's metrics (served at `/metrics`), or undefined with WEFT_METRICS=off. */
   readonly metrics: Metrics | undefined;
+  /** The tracing SDK when on (shut down, flushing its spans, at the end of the drain). */
+  readonly tracing: Tracing | undefined;
   /** "host:port" announced for HTTP/2 callers. */
   readonly address: string;
   /** Drains (leave, refuse, finish in-flight, close) and releases everything. */
@@ -78,6 +85,12 @@ export interface MeshNode {
 /** Starts a mesh process: returns once it listens and is announced. */
 export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
   const { config } = options;
+  // Tracing first, so everything created after it can trace (and nothing loads its SDK when it is off).
+  const tracing = await startTracing(config.tracing, {
+    instanceId: config.instanceId,
+    onError: (err) => options.logger?.error("trace export failed", { error: String(err) }),
+  });
+  const tracer = tracing?.tracer;
   const nc = await connect({
     servers: config.natsUrl.split(","),
     name: config.instanceId,
@@ -90,7 +103,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     : new Redis(config.redisUrl, options.redisOptions ?? { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const metrics = config.metrics ? createMetrics() : undefined;
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
-  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, metrics });
+  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, tracer, metrics });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
@@ -102,19 +115,21 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const shedding = createLoadSheddingInterceptor({ limiter, eventLoopGuard, metrics });
   const sheddingHooks = createLoadSheddingHooks({ limiter, eventLoopGuard, metrics });
   const inbound = createInboundCallInterceptor();
+  const tracingHooks: ServerCallHooks[] = tracer === undefined ? [] : [createTracingCallHooks({ tracer })];
+  const metricsHooks: ServerCallHooks[] = metrics === undefined ? [] : [createServerMetricsHooks(metrics)];
   const host = createHost({
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
     // Hooks rather than interceptors: the same shedding and deadline propagation, on the engine's direct path.
-    // Metrics first, so that a call the shedding refuses is still counted (with its code).
-    callHooks: metrics === undefined ? [sheddingHooks, createInboundCallHooks()] : [createServerMetricsHooks(metrics), sheddingHooks, createInboundCallHooks()],
+    // Tracing outermost, then metrics: a call the shedding refuses is still traced and counted with its code.
+    callHooks: [...tracingHooks, ...metricsHooks, sheddingHooks, createInboundCallHooks()],
     metrics,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];
-  const services = await options.services({ config, nc, mesh, redis, metrics, onClose: (release) => void closers.push(release) });
+  const services = await options.services({ config, nc, mesh, redis, tracer, tracing, metrics, onClose: (release) => void closers.push(release) });
   for (const { service, impl } of services) host.register(service, impl);
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
@@ -125,7 +140,10 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     return next(req);
   };
   const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
-  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [refuseWhileDraining, shedding, inbound] });
+  // The NATS server runs interceptors rather than host hooks: the tracing and metrics hooks go in as one.
+  const natsHooks = composeCallHooks([...(tracer === undefined ? [] : [createTracingCallHooks({ tracer, protocol: "nats" })]), ...metricsHooks], new Set());
+  const natsTelemetry = natsHooks === undefined ? [] : [callHooksInterceptor(natsHooks)];
+  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [...natsTelemetry, refuseWhileDraining, shedding, inbound] });
 
   const announcer = createAnnouncer({
     nc,
@@ -158,7 +176,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     eventLoop.close();
     redis?.disconnect();
     await nc.drain().catch(() => undefined);
+    await tracing?.shutdown().catch(() => undefined);
   });
 
-  return { host, mesh, discovery, limiter, metrics, address, drain: () => host.drain() };
+  return { host, mesh, discovery, limiter, tracing, metrics, address, drain: () => host.drain() };
 }

@@ -256,10 +256,17 @@ export abstract class CallResponder implements ContextOwner {
     this.finish(undefined);
   }
 
+  // Inside the hooks' scope (when begun), so that the log line of an unexpected error carries the call's trace.
+  #sanitize(reason: unknown): ConnectError {
+    const { calls, hooks } = this.settings;
+    const sanitize = () => calls.sanitize(reason, this.entry.path, this.ctx.abortReason);
+    return this.hookTokens !== undefined && hooks!.scoped ? hooks!.scope(this.ctx, sanitize) : sanitize();
+  }
+
   /** Answers with an error in the protocol's shape (as trailers if the head is already out), then ends. */
   fail(reason: unknown): void {
     if (this.state === 2) return;
-    const err = reason instanceof ConnectError ? reason : this.settings.calls.sanitize(reason, this.entry.path, this.ctx.abortReason);
+    const err = reason instanceof ConnectError ? reason : this.#sanitize(reason);
     const wire = this.wire;
     const p = this.protocol;
     if (p === GRPC) {

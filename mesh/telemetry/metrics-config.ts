@@ -1,6 +1,6 @@
 // The metrics switch of a process, read from its environment: WEFT_METRICS=on|off (default on).
 
-import { WeftError } from "../errors/index.ts";
+import { TelemetryConfigError } from "./tracing-config.ts";
 
 /** What a process's main reads to decide whether to create metrics. */
 export interface MetricsConfig {
@@ -8,10 +8,10 @@ export interface MetricsConfig {
   readonly enabled: boolean;
 }
 
-/** Reads WEFT_METRICS ("on", "off", "true", "false", "1", "0"; default on); throws WEFT_ERR_TELEMETRY_CONFIG otherwise. */
+/** Reads WEFT_METRICS ("on", "off", "true", "false", "1", "0"; default on); throws TelemetryConfigError otherwise. */
 export function readMetricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
   const raw = env.WEFT_METRICS?.trim().toLowerCase() || "on";
   if (raw === "on" || raw === "true" || raw === "1") return { enabled: true };
   if (raw === "off" || raw === "false" || raw === "0") return { enabled: false };
-  throw new WeftError("WEFT_ERR_TELEMETRY_CONFIG", `WEFT_METRICS must be "on" or "off", got ${JSON.stringify(env.WEFT_METRICS)}`);
+  throw new TelemetryConfigError(`WEFT_METRICS must be "on" or "off", got ${JSON.stringify(env.WEFT_METRICS)}`);
 }

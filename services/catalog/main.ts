@@ -13,11 +13,11 @@ const node = await startMeshNode({
   config,
   logger,
   redisOptions: redisCacheClientOptions,
-  services: async ({ redis, metrics, onClose }) => {
+  services: async ({ redis, tracer, metrics, onClose }) => {
     const cache =
       redis === undefined
         ? createMemoryCache({ metrics, metricsName: "catalog" })
-        : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:`, metrics, metricsName: "catalog" });
+        : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:`, tracer, metrics, metricsName: "catalog" });
     onClose(() => cache.close());
     return [nodeService(CatalogService, createCatalogService({ products: await loadSeedProducts(), cache }))];
   },

@@ -17,8 +17,8 @@ const node = await startMeshNode({
   config,
   logger,
   redisOptions: redisStoreClientOptions,
-  services: async ({ nc, metrics, redis, onClose }) => {
-    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, metrics });
+  services: async ({ nc, tracer, metrics, redis, onClose }) => {
+    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
     onClose(() => events.close());
     const stock = await loadSeedStock();
     let ledger;
