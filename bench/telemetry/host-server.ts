@@ -12,7 +12,7 @@ import { telemetryDetail } from "./modes.ts";
 import { setUpTelemetry } from "./telemetry-setup.ts";
 
 parseMode(process.argv);
-const telemetry = await setUpTelemetry(process.env);
+const telemetry = await setUpTelemetry(process.env, "bench-host");
 const host = createHost({ port: 0, hostname: "127.0.0.1", logger: silentLogger, metrics: telemetry.metrics, callHooks: telemetry.callHooks });
 host.register(TestService, benchTestService);
 const address = await host.listen();

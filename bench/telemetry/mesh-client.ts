@@ -13,9 +13,9 @@ import { telemetryDetail } from "./modes.ts";
 import { setUpTelemetry } from "./telemetry-setup.ts";
 
 const args = parseDriveArgs(process.argv);
-const telemetry = await setUpTelemetry(process.env);
+const telemetry = await setUpTelemetry(process.env, "bench-client");
 const discovery = createStaticDiscovery({ endpoints: { [TestService.typeName]: [`127.0.0.1:${args.port}`] } });
-const mesh = createMeshClient({ discovery, metrics: telemetry.metrics });
+const mesh = createMeshClient({ discovery, metrics: telemetry.metrics, tracer: telemetry.tracer });
 const client = mesh.client(TestService);
 const result = await drive(() => client.unaryCall(benchRequest), isBenchResponse, {
   ...args,

@@ -1,8 +1,6 @@
 // The telemetry modes the benchmark compares, as the environment a process is started with: the
 // metrics switch (WEFT_METRICS) and the standard OpenTelemetry variables.
 
-import { existsSync } from "node:fs";
-
 /** One telemetry mode. */
 export interface TelemetryMode {
   /** Scenario id suffix. */
@@ -28,11 +26,6 @@ export const TELEMETRY_MODES: readonly TelemetryMode[] = [
   { id: "metrics-trace1", label: "metrics + tracing 1%", tracing: true, env: (otlp) => ({ WEFT_METRICS: "on", ...tracingEnv("0.01", otlp) }) },
   { id: "trace100", label: "metrics + tracing 100% to Jaeger", tracing: true, env: (otlp) => ({ WEFT_METRICS: "on", ...tracingEnv("1", otlp) }) },
 ];
-
-/** True when the runtime has the tracing SDK set-up (mesh/telemetry/tracing.ts). */
-export function tracingBuilt(): boolean {
-  return existsSync(new URL("../../mesh/telemetry/tracing.ts", import.meta.url));
-}
 
 /** A one-line description of a process's telemetry settings, for the results. */
 export function telemetryDetail(env: NodeJS.ProcessEnv): string {

@@ -18,7 +18,8 @@ import { killChildren } from "../lib/processes.ts";
 import { judgeTarget, summarizeScenario, type RunResult, type ScenarioResult, type TargetResult } from "../lib/results.ts";
 import { generatorOf, runScenarioOnce, type RunSettings } from "../lib/run-scenario.ts";
 import type { Scenario, Target } from "../lib/scenarios.ts";
-import { TELEMETRY_MODES, tracingBuilt, type TelemetryMode } from "./modes.ts";
+import { startJaeger } from "../../test/telemetry/jaeger.ts";
+import { TELEMETRY_MODES, type TelemetryMode } from "./modes.ts";
 
 const USAGE = `Usage: npm run bench:telemetry -- [options]
 
@@ -77,12 +78,8 @@ const TARGETS: readonly Target[] = [
 ];
 
 /** Jaeger for the tracing modes, or why there is none. */
-async function startJaegerIfPossible(): Promise<{ otlpEndpoint: string; stop(): Promise<void> } | { reason: string }> {
-  if (!tracingBuilt()) return { reason: "tracing is not built in this tree (mesh/telemetry/tracing.ts)" };
+async function startJaegerIfPossible(): Promise<{ otlpEndpoint: string; queryUrl: string; stop(): Promise<void> } | { reason: string }> {
   try {
-    // The tests' Jaeger helper (a path in a variable: it arrives with the tracing tests).
-    const helper = "../../test/telemetry/jaeger.ts";
-    const { startJaeger } = (await import(helper)) as { startJaeger(): Promise<{ otlpEndpoint: string; stop(): Promise<void> }> };
     return await startJaeger();
   } catch (error) {
     return { reason: `Jaeger could not start: ${(error as Error).message.split("\n")[0]}` };
@@ -175,7 +172,6 @@ try {
         result = { run, status: "unavailable", problems: [], reason: "reason" in jaeger ? jaeger.reason : "no Jaeger" };
       } else {
         const env = {
-          OTEL_SERVICE_NAME: `bench-${t.scenario.id.replace("/", "-")}`,
           ...(t.mode?.env(otlpEndpoint ?? "") ?? (otlpEndpoint === undefined ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint })),
         };
         result = await runScenarioOnce({ ...t.scenario, env }, run, settings);
@@ -190,9 +186,34 @@ try {
       console.log(`run ${run}/${options.runs} ${t.scenario.id.padEnd(22)} ${line}`);
     }
   }
+  // The traced scenarios must have exported: each one's service shows up in Jaeger.
+  if ("queryUrl" in jaeger) await checkExported(jaeger.queryUrl);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
   if ("stop" in jaeger) await jaeger.stop();
+}
+
+/** Marks a traced scenario's runs failed when Jaeger never received a span from its processes. */
+async function checkExported(queryUrl: string): Promise<void> {
+  const expected: Record<string, string> = { host: "bench-host", client: "bench-client", peer: "bench-grpc-js" };
+  let services: string[] = [];
+  const until = Date.now() + 5_000;
+  // Batches are sent within a second of a span's end; give the last ones time to land.
+  while (Date.now() < until) {
+    const body = (await fetch(`${queryUrl}/api/v3/services`).then((r) => r.json(), () => ({}))) as { services?: string[] };
+    services = body.services ?? [];
+    if (Object.values(expected).every((s) => services.includes(s))) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  for (const t of selected.filter((x) => x.needsJaeger && (x.mode === undefined || x.mode.id === "trace100"))) {
+    const service = expected[t.scenario.id.split("/")[0]];
+    const result = results.find((s) => s.id === t.scenario.id)!;
+    if (!services.includes(service) && result.runs.some((r) => r.status === "ok")) {
+      const marked = result.runs.map(({ rate: _rate, ...r }) => (r.status === "ok" ? { ...r, status: "failed" as const, problems: [`no span from ${service} reached Jaeger`] } : { ...r, rate: _rate }));
+      result.runs.splice(0, result.runs.length, ...marked);
+    }
+  }
+  console.log(`Jaeger received spans from: ${services.join(", ") || "nothing"}`);
 }
 
 for (const s of results) s.summary = summarizeScenario(s);
