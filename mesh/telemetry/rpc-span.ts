@@ -61,8 +61,3 @@ export function setRpcOutcome(span: Span, system: string, error: ConnectError | 
   // The message a ConnectError carries is what the caller sees anyway: no internals, no secrets.
   if (side === "client" || SERVER_ERRORS.has(error.code)) span.setStatus({ code: SpanStatusCode.ERROR, message: error.rawMessage });
 }
-
-/** The ConnectError of a failure (undefined on success). */
-export function asConnectError(err: unknown): ConnectError {
-  return ConnectError.from(err);
-}

@@ -5,8 +5,7 @@
 
 import { threadId } from "node:worker_threads";
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { SpanAttributes } from "./names.ts";
-import { TRACER_NAME } from "./names.ts";
+import { SpanAttributes, TRACER_NAME } from "./names.ts";
 import type { SpanData } from "./span-data.ts";
 
 /** What a traced task returns to the main thread. */
