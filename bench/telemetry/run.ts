@@ -7,6 +7,7 @@
 //
 //   npm run bench:telemetry [-- --quick] [--runs N] [--duration S] [--warmup S] [--only a,b] [--out DIR]
 
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { grpcRequestFrame } from "../lib/bench-request.ts";
 import { machineInfo, revision } from "../lib/machine.ts";
 import { parseOptions } from "../lib/options.ts";
-import { killChildren } from "../lib/processes.ts";
+import { canPin, findTaskset, killChildren, LOAD_CORE } from "../lib/processes.ts";
 import { judgeTarget, summarizeScenario, type RunResult, type ScenarioResult, type TargetResult } from "../lib/results.ts";
 import { generatorOf, runScenarioOnce, type RunSettings } from "../lib/run-scenario.ts";
 import type { Scenario, Target } from "../lib/scenarios.ts";
@@ -80,7 +81,11 @@ const TARGETS: readonly Target[] = [
 /** Jaeger for the tracing modes, or why there is none. */
 async function startJaegerIfPossible(): Promise<{ otlpEndpoint: string; queryUrl: string; stop(): Promise<void> } | { reason: string }> {
   try {
-    return await startJaeger();
+    const jaeger = await startJaeger();
+    // Jaeger's work is the load side's, never the server core's: all its threads on the load core.
+    const taskset = findTaskset();
+    if (taskset !== undefined && canPin()) spawnSync(taskset, ["-a", "-p", "-c", String(LOAD_CORE), String(jaeger.pid)]);
+    return jaeger;
   } catch (error) {
     return { reason: `Jaeger could not start: ${(error as Error).message.split("\n")[0]}` };
   }
@@ -224,7 +229,7 @@ const markdown = [
   `# Telemetry overhead (${startedAt})`,
   "",
   `\`${command}\`: ${options.runs} run(s) x ${options.durationS} s (+${options.warmupS} s warm-up) per scenario, interleaved; ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; ${machine.pinning}; load average ${machine.loadAverageStart} → ${machine.loadAverageEnd}.`,
-  "Host and peer rows: h2load -c 4 -m 16 (64 streams), gRPC UnaryCall, every response checked; client rows: 64 calls in flight from one mesh client, every response checked. Tracing modes sample with parentbased_traceidratio (no incoming parent, so the ratio decides) and export by OTLP HTTP/protobuf to a Jaeger v2 (in-memory storage) on this machine.",
+  "Host and peer rows: h2load -c 4 -m 16 (64 streams), gRPC UnaryCall, every response checked; client rows: 64 calls in flight from one mesh client, every response checked. Tracing modes sample with parentbased_traceidratio (no incoming parent, so the ratio decides) and export by OTLP HTTP/protobuf to a Jaeger v2 (in-memory storage) on this machine, pinned to the load core.",
   "",
   ...table(results),
   "",
