@@ -3,7 +3,7 @@
 // observation with 4 labels, label sets resolved once: prom-client's `labels()` children, OTel's reused
 // attribute objects) and the cost of one scrape of ~200 series; and mesh/telemetry's own path (plain
 // cells per label set, rendered by prom-client). Each runs in its own child process pinned to core 0,
-// in rotating order, medians.
+// in rotating order; CPU time per call and per scrape, medians.
 // Usage: node bench/telemetry/metrics-libraries.ts [--quick] [--runs N]   (results to stdout as JSON)
 
 import { spawnSync } from "node:child_process";
@@ -76,15 +76,21 @@ async function measureChild(library: string, calls: number, scrapes: number): Pr
       return serializer.serialize(resourceMetrics);
     };
   }
+  // CPU time of this process (user + system), not wall time: other work on the machine steals time
+  // but not CPU-seconds.
+  const cpuMicros = (since: NodeJS.CpuUsage) => {
+    const d = process.cpuUsage(since);
+    return d.user + d.system;
+  };
   for (let i = 0; i < 200_000; i++) record(i, (i % 100) / 1000);
-  const started = process.hrtime.bigint();
+  const started = process.cpuUsage();
   for (let i = 0; i < calls; i++) record(i, (i % 100) / 1000);
-  const recordNs = Number(process.hrtime.bigint() - started) / calls;
+  const recordNs = (cpuMicros(started) * 1000) / calls;
   let text = "";
   for (let i = 0; i < 20; i++) text = await scrape();
-  const scrapeStarted = process.hrtime.bigint();
+  const scrapeStarted = process.cpuUsage();
   for (let i = 0; i < scrapes; i++) text = await scrape();
-  const scrapeUs = Number(process.hrtime.bigint() - scrapeStarted) / scrapes / 1000;
+  const scrapeUs = cpuMicros(scrapeStarted) / scrapes;
   const series = text.split("\n").filter((line) => line !== "" && !line.startsWith("#")).length;
   return { library, recordNs: Math.round(recordNs), scrapeUs: Math.round(scrapeUs), series, scrapeBytes: text.length };
 }

@@ -21,6 +21,11 @@ type LabelValues = Record<string, string>;
 type CounterSnapshot = Awaited<ReturnType<Counter["get"]>>;
 type HistogramSnapshot = Awaited<ReturnType<Histogram["get"]>>;
 
+// prom-client's registry formats a value's `sharedLabels` object once and caches the text by object, so
+// every value hands over its label set's one object there (and the same tiny `le` objects as `labels`):
+// a scrape then formats no label set twice. A fresh object per value made scrapes ~3x slower.
+const NO_LABELS: LabelValues = Object.freeze({}) as LabelValues;
+
 /** Joins label values into a map key (only at first use of a label set). */
 function keyOf(values: readonly string[]): string {
   return values.join("\u0000");
@@ -49,8 +54,8 @@ class ValueCells {
 
   /** What prom-client's registry reads at a scrape. */
   snapshot(d: MetricDeclaration, type: "counter" | "gauge"): CounterSnapshot {
-    const values: { labels: LabelValues; value: number }[] = [];
-    for (const { labels, cell } of this.#cells.values()) values.push({ labels, value: cell.value });
+    const values: { labels: LabelValues; sharedLabels: LabelValues; value: number }[] = [];
+    for (const { labels, cell } of this.#cells.values()) values.push({ labels: NO_LABELS, sharedLabels: labels, value: cell.value });
     return { name: d.name, help: d.help, type, aggregator: "sum", values } as unknown as CounterSnapshot;
   }
 }
@@ -122,12 +127,15 @@ class BucketCell implements HistogramCell {
 export class HistogramFamily extends Histogram {
   readonly #declaration: MetricDeclaration;
   readonly #bounds: readonly number[];
-  readonly #cells = new Map<string, { labels: LabelValues; cell: BucketCell; bucketLabels?: LabelValues[] }>();
+  readonly #cells = new Map<string, { labels: LabelValues; cell: BucketCell }>();
+  /** The `le` label of each bucket, then "+Inf". */
+  readonly #le: readonly LabelValues[];
 
   constructor(declaration: MetricDeclaration, buckets: readonly number[], registry: Registry) {
     super({ name: declaration.name, help: declaration.help, labelNames: declaration.labels, buckets: [...buckets], registers: [registry] });
     this.#declaration = declaration;
     this.#bounds = [...buckets];
+    this.#le = [...buckets.map((b) => ({ le: String(b) })), { le: "+Inf" }];
   }
 
   cell(...values: string[]): HistogramCell {
@@ -142,22 +150,20 @@ export class HistogramFamily extends Histogram {
 
   override async get(): Promise<HistogramSnapshot> {
     const d = this.#declaration;
-    const values: { labels: LabelValues; value: number; metricName: string }[] = [];
+    const values: { labels: LabelValues; sharedLabels: LabelValues; value: number; metricName: string }[] = [];
     const bucket = `${d.name}_bucket`;
     const sum = `${d.name}_sum`;
     const count = `${d.name}_count`;
-    for (const entry of this.#cells.values()) {
-      const { labels, cell } = entry;
-      // Each bucket's label set (with `le`) is built once per label set, not at every scrape.
-      entry.bucketLabels ??= [...this.#bounds.map((b) => ({ ...labels, le: String(b) })), { ...labels, le: "+Inf" }];
+    const le = this.#le;
+    for (const { labels, cell } of this.#cells.values()) {
       let cumulative = 0;
       for (let i = 0; i < this.#bounds.length; i++) {
         cumulative += cell.counts[i];
-        values.push({ labels: entry.bucketLabels[i], value: cumulative, metricName: bucket });
+        values.push({ labels: le[i], sharedLabels: labels, value: cumulative, metricName: bucket });
       }
-      values.push({ labels: entry.bucketLabels[this.#bounds.length], value: cell.count, metricName: bucket });
-      values.push({ labels, value: cell.sum, metricName: sum });
-      values.push({ labels, value: cell.count, metricName: count });
+      values.push({ labels: le[this.#bounds.length], sharedLabels: labels, value: cell.count, metricName: bucket });
+      values.push({ labels: NO_LABELS, sharedLabels: labels, value: cell.sum, metricName: sum });
+      values.push({ labels: NO_LABELS, sharedLabels: labels, value: cell.count, metricName: count });
     }
     return { name: d.name, help: d.help, type: "histogram", aggregator: "sum", values } as unknown as HistogramSnapshot;
   }

@@ -17,10 +17,16 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.close()));
 });
 
-/** The value of one sample line `name{labels} value`, or undefined. */
+/** The value of the sample `name{labels}` (labels as `a="x",b="y"`, in any order in the text), or undefined. */
 function sample(text: string, name: string, labels: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}}`) || (labels === "" && l.startsWith(`${name} `)));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  const want = labels === "" ? [] : labels.split(",").sort();
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const have = m[2] === undefined || m[2] === "" ? [] : m[2].split(",").sort();
+    if (have.join(",") === want.join(",")) return Number(m[3]);
+  }
+  return undefined;
 }
 
 describe("metrics on a host's /metrics", () => {
