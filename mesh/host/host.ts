@@ -11,8 +11,8 @@ import { createCorsPolicy } from "./cors.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
 import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
-import { createFallbackRoute, type HttpFallback } from "./http-fallback.ts";
-import { withMetricsRoute } from "./metrics-route.ts";
+import { createFallbackRoute, type FallbackRoute } from "./http-fallback.ts";
+import { isMetricsPath, withMetricsRoute } from "./metrics-route.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
 import { composeCallHooks } from "./call-hooks.ts";
 import { applyServerV8Flags } from "./gc-tuning.ts";
@@ -262,10 +262,13 @@ class WeftHost implements Host {
   }
 
   /** The plain-HTTP route: `/metrics` when the host has metrics, then the user's fallback. */
-  #fallback() {
+  #fallback(): FallbackRoute | undefined {
     const { httpFallback, metrics } = this.options;
-    const handler: HttpFallback | undefined = metrics === undefined ? httpFallback : withMetricsRoute(metrics, httpFallback, this.#logger);
-    return handler === undefined ? undefined : createFallbackRoute(handler, this.#rpcPaths(), this.#logger);
+    if (metrics === undefined) return httpFallback === undefined ? undefined : createFallbackRoute(httpFallback, this.#rpcPaths(), this.#logger);
+    const route = createFallbackRoute(withMetricsRoute(metrics, httpFallback, this.#logger), this.#rpcPaths(), this.#logger);
+    if (httpFallback !== undefined) return route;
+    // Without a user fallback only /metrics leaves the engine: other paths keep the engine's answer.
+    return { ...route, matches: (method, rawPath) => isMetricsPath(rawPath) && route.matches(method, rawPath) };
   }
 
   /** Every served method's path ("/pkg.Service/Method"): requests for these never reach the fallback. */

@@ -17,12 +17,16 @@ export interface MetricsSource {
 /** The path Prometheus scrapes. */
 export const METRICS_PATH = "/metrics";
 
+/** True when a request target (path and query) is /metrics. */
+export function isMetricsPath(rawPath: string): boolean {
+  const q = rawPath.indexOf("?");
+  return (q < 0 ? rawPath : rawPath.slice(0, q)) === METRICS_PATH;
+}
+
 /** A fallback serving `source` at /metrics, and everything else through `next` (404 when there is none). */
 export function withMetricsRoute(source: MetricsSource, next: HttpFallback | undefined, logger: HostLogger): HttpFallback {
   return (req, res) => {
-    const url = req.url ?? "/";
-    const q = url.indexOf("?");
-    if ((q < 0 ? url : url.slice(0, q)) !== METRICS_PATH) {
+    if (!isMetricsPath(req.url ?? "/")) {
       if (next !== undefined) return next(req, res);
       // The two response types share writeHead; the cast only merges their overloads.
       (res as ServerResponse).writeHead(404, { "content-type": "text/plain; charset=utf-8" });

@@ -69,6 +69,11 @@ describe("metrics on a host's /metrics", () => {
     expect(sample(text, "weft_compute_queue_wait_p99_seconds", "")).toBe(0.008);
     // The host's own health calls are not RPC traffic of the service.
     expect(text).not.toContain('service="grpc.health.v1.Health"');
+    // Only /metrics leaves the engine: with no user fallback, other paths keep its Connect 404.
+    const other = await fetch(`${url}/`);
+    expect(other.status).toBe(404);
+    expect(await other.json()).toMatchObject({ code: "unimplemented" });
+    expect((await fetch(`${url}/metrics?x=1`, { method: "HEAD" })).status).toBe(200);
   });
 
   it("collapses a method its service does not declare, and services past maxServices, to `unknown`", async () => {
