@@ -2,9 +2,7 @@
 // fallback route so that RPCs never pay for it; other non-RPC requests go on to the user's fallback.
 
 import type { ServerResponse } from "node:http";
-import type { HttpFallback } from "./http-fallback.ts";
-import type { HostLogger } from "./logger.ts";
-import { errorFields } from "./logger.ts";
+import { errorFields, type HostLogger, type HttpFallback } from "../engine/index.ts";
 
 /** What the host serves at `/metrics` (mesh/telemetry's `createMetrics()` is one). */
 export interface MetricsSource {

@@ -4,20 +4,19 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
-import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { Tracer } from "@opentelemetry/api";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
-import { createInboundCallHooks, createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
+import { createInboundCallHooks, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
-import { callHooksInterceptor, composeCallHooks, createHost, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
+import { createHost, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
 import { createMetrics, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
   createEventLoopGuard,
   createLoadSheddingHooks,
-  createLoadSheddingInterceptor,
   refusedError,
   type ConcurrencyLimiter,
 } from "../resilience/index.ts";
@@ -110,11 +109,10 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     initialLimit: Math.min(config.concurrencyLimitMax, 100),
     eventLoopDelayMs: eventLoop.delayMs,
   });
-  // One event-loop guard for the process (one loop), shared by the host's hooks and the NATS server.
+  // One event-loop guard for the process (one loop); the same hooks serve HTTP and Connect over NATS.
   const eventLoopGuard = createEventLoopGuard();
-  const shedding = createLoadSheddingInterceptor({ limiter, eventLoopGuard, metrics });
-  const sheddingHooks = createLoadSheddingHooks({ limiter, eventLoopGuard, metrics });
-  const inbound = createInboundCallInterceptor();
+  const shedding = createLoadSheddingHooks({ limiter, eventLoopGuard, metrics });
+  const inbound = createInboundCallHooks();
   const tracingHooks: ServerCallHooks[] = tracer === undefined ? [] : [createTracingCallHooks({ tracer })];
   const metricsHooks: ServerCallHooks[] = metrics === undefined ? [] : [createServerMetricsHooks(metrics)];
   const host = createHost({
@@ -122,9 +120,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
-    // Hooks rather than interceptors: the same shedding and deadline propagation, on the engine's direct path.
     // Tracing outermost, then metrics: a call the shedding refuses is still traced and counted with its code.
-    callHooks: [...tracingHooks, ...metricsHooks, sheddingHooks, createInboundCallHooks()],
+    callHooks: [...tracingHooks, ...metricsHooks, shedding, inbound],
     metrics,
     logger: options.logger,
   });
@@ -134,16 +131,16 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
 
-  // Connect over NATS for the same services, behind the same admission and shedding.
-  const refuseWhileDraining: Interceptor = (next) => (req) => {
-    if (host.draining) throw refusedError("draining");
-    return next(req);
+  // Connect over NATS for the same services, behind the same hooks; the host's drain refuses there too.
+  const draining = refusedError("draining");
+  const refuseWhileDraining: ServerCallHooks = {
+    begin() {
+      if (host.draining) throw draining;
+    },
   };
   const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
-  // The NATS server runs interceptors rather than host hooks: the tracing and metrics hooks go in as one.
-  const natsHooks = composeCallHooks([...(tracer === undefined ? [] : [createTracingCallHooks({ tracer, protocol: "nats" })]), ...metricsHooks], new Set());
-  const natsTelemetry = natsHooks === undefined ? [] : [callHooksInterceptor(natsHooks)];
-  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [...natsTelemetry, refuseWhileDraining, shedding, inbound] });
+  const natsTracingHooks: ServerCallHooks[] = tracer === undefined ? [] : [createTracingCallHooks({ tracer, protocol: "nats" })];
+  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [...natsTracingHooks, ...metricsHooks, refuseWhileDraining, shedding, inbound] });
 
   const announcer = createAnnouncer({
     nc,

@@ -2,7 +2,7 @@
 // recorded where the engine admits and ends a call, on its direct path (no interceptor).
 
 import type { ConnectError } from "@connectrpc/connect";
-import type { ServerCallHooks } from "../host/call-hooks.ts";
+import type { ServerCallHooks } from "../engine/index.ts";
 import type { Metrics } from "./metrics.ts";
 import type { CallToken } from "./metrics-rpc.ts";
 
