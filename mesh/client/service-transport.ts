@@ -5,8 +5,7 @@ import type { DescMessage, DescMethodStreaming, DescMethodUnary, DescService, Me
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import type { RetryBudget } from "../resilience/index.ts";
-import type { MethodMetrics } from "../telemetry/index.ts";
-import { endClientSpan, peerAttributes, SpanAttributes, SpanEvents, startClientSpan } from "../telemetry/index.ts";
+import { endClientSpan, peerAttributes, SpanAttributes, SpanEvents, startClientSpan, type MethodMetrics } from "../telemetry/index.ts";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.ts";
 import type { TransportKind } from "./endpoint-transport.ts";
 import { classifyFailure } from "./failure.ts";
