@@ -92,7 +92,7 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
 
     const discovery = createNatsDiscovery({ nc: nc!, subjectPrefix: prefix });
     await discovery.ready();
-    await until(() => SERVICES.every((n) => discovery.endpoints(n).length > 0), 30_000, "all services up");
+    await until(() => SERVICES.every((n) => discovery.endpoints(n).length > 0), 60_000, "all services up"); // generous: start-up of 5 processes on a loaded machine
     const base = `http://${discovery.endpoints("shop.gateway.v1.GatewayService")[0].address}`;
 
     // SignUp: the password is hashed on the identity process's worker pool.
@@ -192,5 +192,5 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
     launcher.kill("SIGTERM");
     expect(await exited).toBe(0);
     await discovery.close();
-  }, 120_000);
+  }, 180_000);
 });
