@@ -5,7 +5,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectError, HandlerContext } from "@connectrpc/connect";
 import { context as otelContext, propagation, SpanKind, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
-import type { ServerCallHooks } from "../host/call-hooks.ts";
+import type { ServerCallHooks } from "../engine/index.ts";
 import { SpanAttributes } from "./names.ts";
 import { headersGetter, rpcAttributes, rpcSpanName, rpcSystemOf, setRpcOutcome } from "./rpc-span.ts";
 
