@@ -3,7 +3,7 @@
 // flight). Server pinned to core 0; h2load and Jaeger share core 1. Reports throughput and server
 // CPU-microseconds per call (median of the runs, modes interleaved) and the cost against off.
 //
-// Usage: node bench/tracing/overhead.ts [--runs 3] [--requests 150000]
+// Usage: node bench/tracing/overhead.ts [--runs 3] [--requests 150000] [--wait-idle 0]
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,17 +12,19 @@ import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { grpcRequestFrame, grpcResponseFrame, BENCH_PATH } from "../lib/bench-request.ts";
 import { checkH2load, h2loadAvailable, runH2load } from "../lib/h2load.ts";
-import { cpuSeconds, killChildren, LOAD_CORE, SERVER_CORE, startChild } from "../lib/processes.ts";
+import { cpuSeconds, killChildren, LOAD_CORE, SERVER_CORE, startChild, waitForIdleCores } from "../lib/processes.ts";
 import { median } from "../lib/stats.ts";
 import { startJaeger } from "../../test/telemetry/jaeger.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, requests: { type: "string", default: "150000" }, help: { type: "boolean" } } });
+const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, requests: { type: "string", default: "150000" }, "wait-idle": { type: "string", default: "0" }, help: { type: "boolean" } } });
 if (values.help) {
-  console.log("node bench/tracing/overhead.ts [--runs N] [--requests N]: Weft host gRPC throughput and server CPU per call, tracing off / 1% / 100% to Jaeger");
+  console.log("node bench/tracing/overhead.ts [--runs N] [--requests N] [--wait-idle S]: Weft host gRPC throughput and server CPU per call, tracing off / 1% / 100% to Jaeger (--wait-idle: wait up to S seconds for idle cores before each run)");
   process.exit(0);
 }
 const runs = Number(values.runs);
 const requests = Number(values.requests);
+const waitIdleMs = Number(values["wait-idle"]) * 1000;
+let busyRuns = 0;
 if (!h2loadAvailable()) throw new Error("h2load is missing: run `bash scripts/dev-services.sh` (Debian nghttp2-client)");
 
 const SERVER = new URL("./traced-server.ts", import.meta.url).pathname;
@@ -45,6 +47,10 @@ try {
     for (const mode of modes) {
       for (const key of OTEL_KEYS) delete process.env[key];
       Object.assign(process.env, mode.env);
+      if (waitIdleMs > 0) {
+        const idle = await waitForIdleCores(waitIdleMs);
+        if (!idle.idle) busyRuns++;
+      }
       const server = await startChild(SERVER, [], SERVER_CORE);
       if (server.kind !== "ready") throw new Error(server.reason);
       try {
@@ -77,7 +83,8 @@ const off = results.get("off")!;
 const offRps = median(off.rps);
 const offCpu = median(off.cpuUs);
 const lines = [
-  `Weft host, gRPC tiny unary, h2load -c 4 -m 16, ${requests} calls per run, ${runs} runs (medians); server on core ${SERVER_CORE}, h2load and Jaeger on core ${LOAD_CORE}`,
+  `Weft host, gRPC tiny unary, h2load -c 4 -m 16, ${requests} calls per run, ${runs} runs (medians); server on core ${SERVER_CORE}, h2load and Jaeger on core ${LOAD_CORE}` +
+    (waitIdleMs > 0 ? `; ${busyRuns} of ${runs * modes.length} runs started with other work on the cores` : "; cores not checked for other work"),
   "",
   "| mode | req/s | server CPU us/call | throughput cost vs off | CPU cost vs off |",
   "|---|---:|---:|---:|---:|",

@@ -113,14 +113,15 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const eventLoopGuard = createEventLoopGuard();
   const shedding = createLoadSheddingHooks({ limiter, eventLoopGuard, metrics });
   const inbound = createInboundCallHooks();
+  // Outermost, so that refused calls are traced too; one instance serves HTTP and NATS.
   const tracingHooks: ServerCallHooks[] = tracer === undefined ? [] : [createTracingCallHooks({ tracer })];
+  // Next, so that a call the shedding refuses is still counted with its code.
   const metricsHooks: ServerCallHooks[] = metrics === undefined ? [] : [createServerMetricsHooks(metrics)];
   const host = createHost({
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
-    // Tracing outermost, then metrics: a call the shedding refuses is still traced and counted with its code.
     callHooks: [...tracingHooks, ...metricsHooks, shedding, inbound],
     metrics,
     logger: options.logger,
@@ -139,8 +140,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     },
   };
   const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
-  const natsTracingHooks: ServerCallHooks[] = tracer === undefined ? [] : [createTracingCallHooks({ tracer, protocol: "nats" })];
-  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [...natsTracingHooks, ...metricsHooks, refuseWhileDraining, shedding, inbound] });
+  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [...tracingHooks, ...metricsHooks, refuseWhileDraining, shedding, inbound] });
 
   const announcer = createAnnouncer({
     nc,

@@ -92,7 +92,7 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
 
     const discovery = createNatsDiscovery({ nc: nc!, subjectPrefix: prefix });
     await discovery.ready();
-    await until(() => SERVICES.every((n) => discovery.endpoints(n).length > 0), 30_000, "all services up");
+    await until(() => SERVICES.every((n) => discovery.endpoints(n).length > 0), 60_000, "all services up"); // generous: start-up of 5 processes on a loaded machine
     const base = `http://${discovery.endpoints("shop.gateway.v1.GatewayService")[0].address}`;
 
     // SignUp: the password is hashed on the identity process's worker pool.
@@ -117,7 +117,11 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
     const failedCode = String(failed.json.code);
 
     // ---- Checkout: the whole tree, in one trace.
-    const spans = await jaeger!.waitForTrace(checkoutTrace.traceId, (s) => s.some((x) => x.kind === "CONSUMER" && x.service === "inventory") && s.some(rpc("gateway", "SERVER", "Checkout")), 20_000);
+    // Each process exports on its own schedule: wait until every one has delivered its part.
+    const complete = (s: StoredSpan[]) =>
+      s.some(rpc("gateway", "SERVER", "Checkout")) && s.some(rpc("orders", "SERVER", "PlaceOrder")) && s.some((x) => x.kind === "PRODUCER" && x.service === "orders") &&
+      s.some((x) => x.kind === "CONSUMER" && x.service === "inventory") && s.some(rpc("catalog", "SERVER", "BatchGetProducts")) && s.some(rpc("inventory", "SERVER", "Reserve"));
+    const spans = await jaeger!.waitForTrace(checkoutTrace.traceId, complete, 20_000);
     console.log(`Checkout trace (${transport}):\n${renderTree(spans)}`);
     const system = transport === "grpc" ? "grpc" : "connect_rpc";
     const gatewayServer = one(spans, rpc("gateway", "SERVER", "Checkout"), "gateway Checkout server span");
@@ -161,7 +165,7 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
     expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([checkoutTrace.traceId]));
 
     // ---- SignUp: the hashing task's span was recorded in identity's worker thread.
-    const signUpSpans = await jaeger!.waitForTrace(signUpTrace.traceId, (s) => s.some((x) => x.name.startsWith("compute.run")) && s.some(rpc("gateway", "SERVER", "SignUp")), 20_000);
+    const signUpSpans = await jaeger!.waitForTrace(signUpTrace.traceId, (s) => s.some((x) => x.name.startsWith("compute.run")) && s.some(rpc("gateway", "SERVER", "SignUp")) && s.some(rpc("identity", "SERVER", "Register")), 20_000);
     console.log(`SignUp trace (${transport}):\n${renderTree(signUpSpans)}`);
     const task = one(signUpSpans, (s) => s.name === "compute.run hashPassword", "worker-thread task span");
     expect(task.service).toBe("identity");
@@ -172,7 +176,7 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
     expect(ancestors(queued, signUpSpans)).toContain(one(signUpSpans, rpc("identity", "SERVER", "Register"), "identity Register server span").spanId);
 
     // ---- The failed call: an error span with the code the caller got.
-    const failedSpans = await jaeger!.waitForTrace(failedTrace.traceId, (s) => s.some(rpc("gateway", "SERVER", "Checkout")), 20_000);
+    const failedSpans = await jaeger!.waitForTrace(failedTrace.traceId, (s) => s.some(rpc("gateway", "SERVER", "Checkout")) && s.some(rpc("gateway", "CLIENT", "PlaceOrder")), 20_000);
     console.log(`failed Checkout trace (${transport}):\n${renderTree(failedSpans)}`);
     const failedServer = one(failedSpans, rpc("gateway", "SERVER", "Checkout"), "failed gateway span");
     expect(failedServer.attributes["rpc.connect_rpc.error_code"]).toBe(failedCode);
@@ -192,5 +196,5 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
     launcher.kill("SIGTERM");
     expect(await exited).toBe(0);
     await discovery.close();
-  }, 120_000);
+  }, 180_000);
 });

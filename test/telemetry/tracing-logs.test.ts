@@ -40,7 +40,7 @@ describe("logs carry the trace (real Jaeger)", () => {
   it("the log line of a failed call has the trace id and span id of its server span; secrets are redacted", async () => {
     const f = startFixture({});
     try {
-      await until(() => f.port() > 0, 20_000, "fixture listening");
+      await until(() => f.port() > 0, 45_000, "fixture listening");
       const t = newTraceparent();
       const res = await fetch(`http://127.0.0.1:${f.port()}/weft.testing.v1.TestService/UnaryCall`, {
         method: "POST",
@@ -62,12 +62,12 @@ describe("logs carry the trace (real Jaeger)", () => {
     } finally {
       await stop(f.proc, "SIGKILL");
     }
-  }, 60_000);
+  }, 90_000);
 
   it("LOG_LEVEL=error drops info lines; a bad LOG_LEVEL stops start-up with WEFT_ERR_TELEMETRY_CONFIG", async () => {
     const quiet = startFixture({ LOG_LEVEL: "error" });
     try {
-      await until(() => quiet.port() > 0, 20_000, "fixture listening");
+      await until(() => quiet.port() > 0, 45_000, "fixture listening");
       await fetch(`http://127.0.0.1:${quiet.port()}/weft.testing.v1.TestService/UnaryCall`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
       await until(() => quiet.lines.some((l) => l.includes("handler failed")), 5000, "the failure logged");
       expect(quiet.lines.filter((l) => l.includes('"level":"info"'))).toEqual([]);
@@ -78,5 +78,5 @@ describe("logs carry the trace (real Jaeger)", () => {
     const code = await new Promise<number | null>((r) => bad.proc.on("exit", (c) => r(c)));
     expect(code).not.toBe(0);
     expect(bad.lines.join("\n")).toContain("WEFT_ERR_TELEMETRY_CONFIG");
-  }, 60_000);
+  }, 90_000);
 });
