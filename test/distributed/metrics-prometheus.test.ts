@@ -49,7 +49,8 @@ async function pollValue(promql: string, want: number): Promise<number | undefin
 beforeAll(async () => {
   if (!existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} not found: run \`bash scripts/dev-services.sh\` (installs Debian's prometheus)`);
   const env = { MESH_REGISTRY_PREFIX: registryPrefix, MESH_RPC_PREFIX: `weft.tprom${run}.rpc`, MESH_HEARTBEAT_MS: "250" };
-  instances.push(await startInstance(`prom-a-${run}`, env, NODE_SERVER_SCRIPT), await startInstance(`prom-b-${run}`, env, NODE_SERVER_SCRIPT));
+  // Start-up waits sized for a machine busy with other suites (a mesh process then takes seconds to start).
+  instances.push(await startInstance(`prom-a-${run}`, env, NODE_SERVER_SCRIPT, 60_000), await startInstance(`prom-b-${run}`, env, NODE_SERVER_SCRIPT, 60_000));
   dataDir = mkdtempSync(join(tmpdir(), "weft-prometheus-"));
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
@@ -82,7 +83,7 @@ beforeAll(async () => {
   nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
   discovery = createNatsDiscovery({ nc, subjectPrefix: registryPrefix });
   mesh = createMeshClient({ discovery, nc, balancer: { policy: "round-robin" } });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   mesh?.close();
