@@ -7,14 +7,14 @@
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
 import { announceReady, closeOnSignal, parseMode } from "../servers/child-protocol.ts";
-import { benchTestService } from "../servers/test-service.ts";
+import { createTestServiceImpl } from "../../test/support/test-service.ts";
 import { telemetryDetail } from "./modes.ts";
 import { setUpTelemetry } from "./telemetry-setup.ts";
 
 parseMode(process.argv);
 const telemetry = await setUpTelemetry(process.env, "bench-host");
 const host = createHost({ port: 0, hostname: "127.0.0.1", logger: silentLogger, metrics: telemetry.metrics, callHooks: telemetry.callHooks });
-host.register(TestService, benchTestService);
+host.register(TestService, createTestServiceImpl({ servedBy: "", echoMetadata: false }));
 const address = await host.listen();
 announceReady(address.port, `Weft host and engine, ${telemetryDetail(process.env)}`);
 closeOnSignal(async () => {

@@ -7,7 +7,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
-import { createTestServiceImpl, TestService } from "../../test/wire/test-service-impl.ts";
+import { createTestServiceImpl, TestService } from "../../test/support/test-service.ts";
 import { createHost, silentLogger, type Host } from "../host/index.ts";
 import { createMetrics, createServerMetricsHooks, metricNames, readMetricsConfig, UNKNOWN_LABEL_VALUE } from "./index.ts";
 
