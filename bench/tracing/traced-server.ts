@@ -7,7 +7,7 @@ import { applyServerV8Flags, createHost, silentLogger } from "../../mesh/host/in
 import { createWeftEngine } from "../../mesh/protocol/index.ts";
 import { createTracingCallHooks, readTracingConfig, startTracing } from "../../mesh/telemetry/index.ts";
 import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
-import { benchTestService } from "../servers/test-service.ts";
+import { createTestServiceImpl } from "../../test/support/test-service.ts";
 
 applyServerV8Flags();
 const config = readTracingConfig(process.env, "bench-server");
@@ -19,7 +19,7 @@ const host = createHost({
   logger: silentLogger,
   callHooks: tracing === undefined ? [] : [createTracingCallHooks({ tracer: tracing.tracer })],
 });
-host.register(TestService, benchTestService);
+host.register(TestService, createTestServiceImpl({ servedBy: "", echoMetadata: false }));
 const address = await host.listen();
 announceReady(address.port, tracing === undefined ? "tracing off" : `tracing ${config.sampler} ${config.ratio} to ${config.tracesUrl}`);
 closeOnSignal(async () => {

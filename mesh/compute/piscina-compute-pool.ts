@@ -9,8 +9,7 @@ import { poolToConnectError } from "./piscina-errors.ts";
 import { checkTaskRef } from "./task-module.ts";
 import { traceCarrier } from "./trace-carrier.ts";
 import type { TaskMessage } from "./worker-entry.ts";
-import { SpanAttributes, type Tracing } from "../telemetry/index.ts";
-import type { TracedTaskResult } from "../telemetry/worker-tracing.ts";
+import { SpanAttributes, type TracedTaskResult, type Tracing } from "../telemetry/index.ts";
 
 /** Options for `createPiscinaComputePool`. */
 export interface PiscinaComputePoolOptions {

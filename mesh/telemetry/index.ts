@@ -14,3 +14,5 @@ export { connectCodeName, headersGetter, headersSetter, rpcSystemOf, setRpcOutco
 export type { SpanData } from "./span-data.ts";
 export type { MessageInfo } from "./span-messaging.ts";
 export { startProcessSpan, startPublishSpan } from "./span-messaging.ts";
+export type { TracedTaskResult, WorkerTracing } from "./worker-tracing.ts";
+export { createWorkerTracing } from "./worker-tracing.ts";
