@@ -10,8 +10,7 @@ import { checkTaskRef } from "./task-module.ts";
 import { traceCarrier } from "./trace-carrier.ts";
 import type { TaskMessage } from "./worker-entry.ts";
 import type { Metrics } from "../telemetry/index.ts";
-import { SpanAttributes, type Tracing } from "../telemetry/index.ts";
-import type { TracedTaskResult } from "../telemetry/worker-tracing.ts";
+import { SpanAttributes, type TracedTaskResult, type Tracing } from "../telemetry/index.ts";
 
 /** Options for `createPiscinaComputePool`. */
 export interface PiscinaComputePoolOptions {

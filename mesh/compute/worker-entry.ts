@@ -1,6 +1,6 @@
 // The piscina worker's entry: imports the task module named in the message and calls its export.
 // Node caches the import, so a module loads once per worker thread.
-import type { WorkerTracing } from "../telemetry/worker-tracing.ts";
+import type { WorkerTracing } from "../telemetry/index.ts";
 import { loadTask } from "./task-module.ts";
 
 /** What the pool posts for one task. */
@@ -21,7 +21,7 @@ let workerTracing: Promise<WorkerTracing> | undefined;
 export default async function runTask(message: TaskMessage): Promise<unknown> {
   const fn = await loadTask(message.moduleUrl, message.name);
   if (message.traced !== true) return fn(message.input, { trace: message.trace });
-  workerTracing ??= import("../telemetry/worker-tracing.ts").then((m) => m.createWorkerTracing());
+  workerTracing ??= import("../telemetry/index.ts").then((m) => m.createWorkerTracing());
   const tracing = await workerTracing;
   return tracing.run(message.name, message.trace, () => fn(message.input, { trace: message.trace }));
 }

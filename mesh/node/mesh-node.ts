@@ -11,9 +11,9 @@ import { Redis, type RedisOptions } from "ioredis";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
 import { createHost, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
-import { createMetrics, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import { redisClientOptions } from "../redis/index.ts";
+import { createMetrics, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,

@@ -15,6 +15,8 @@ export { connectCodeName, headersGetter, headersSetter, rpcSystemOf, setRpcOutco
 export type { SpanData } from "./span-data.ts";
 export type { MessageInfo } from "./span-messaging.ts";
 export { startProcessSpan, startPublishSpan } from "./span-messaging.ts";
+export type { TracedTaskResult, WorkerTracing } from "./worker-tracing.ts";
+export { createWorkerTracing } from "./worker-tracing.ts";
 
 /** A process's metrics: one registry, the runtime's families, the exposition text for `/metrics`. */
 export { createMetrics } from "./metrics.ts";
