@@ -169,13 +169,14 @@ class WeftHost implements Host {
       maxConcurrentStreams: options.maxConcurrentStreams,
       idleTimeoutMs: options.idleTimeoutMs,
       logger: this.#logger,
+      tls: options.tls,
     });
     this.#listener = listener;
     this.#attachment = this.#engine.attach(listener, this.#engineContext());
     const port = await listener.listen(options.hostname, options.port);
     this.#listenedAt = performance.now();
     const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
-    this.#address = Object.freeze({ url: `http://${host}:${port}`, port });
+    this.#address = Object.freeze({ url: `${options.tls === undefined ? "http" : "https"}://${host}:${port}`, port });
     this.#logger.info("listening", { url: this.#address.url, engine: this.#engine.name, services: this.#registrations.map((r) => r.service.typeName) });
     return this.#address;
   }

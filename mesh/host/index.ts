@@ -7,7 +7,7 @@ export type { Host, HostAddress } from "./host.ts";
 /** The host's options, their resolved form, their defaults and their validation. */
 export { hostDefaults, resolveHostOptions } from "./options.ts";
 /** Options of `createHost`, and the same with defaults filled in. */
-export type { HostOptions, ResolvedHostOptions } from "./options.ts";
+export type { HostOptions, HostTlsOptions, ResolvedHostOptions } from "./options.ts";
 /** Server call hooks: synchronous admission, accounting and scopes around every call, off the interceptor path. */
 export { callHooksInterceptor, composeCallHooks } from "./call-hooks.ts";
 /** The call hook contract. */

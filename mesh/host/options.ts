@@ -77,6 +77,21 @@ export interface HostOptions {
   httpFallback?: HttpFallback;
   /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
   logger?: HostLogger;
+  /**
+   * Serve TLS instead of cleartext: HTTP/2 and HTTP/1.1 chosen by ALPN. Default none (h2c by prior
+   * knowledge and HTTP/1.1 on one cleartext port).
+   */
+  tls?: HostTlsOptions;
+}
+
+/** The host's TLS settings (PEM). */
+export interface HostTlsOptions {
+  /** The server's certificate chain. Required. */
+  readonly cert: string | Buffer;
+  /** The server's private key. Required. */
+  readonly key: string | Buffer;
+  /** When set, every client must present a certificate issued by one of these CAs (mutual TLS). Default none. */
+  readonly clientCa?: string | Buffer;
 }
 
 /** HostOptions with every default filled in. */
@@ -99,6 +114,7 @@ export interface ResolvedHostOptions {
   readonly engine: WireEngine | undefined;
   readonly httpFallback: HttpFallback | undefined;
   readonly logger: HostLogger | undefined;
+  readonly tls: HostTlsOptions | undefined;
 }
 
 /** The defaults, in one place. */
@@ -152,6 +168,16 @@ function hooks(value: unknown): readonly ServerCallHooks[] {
     typeof h === "object" && h !== null && ["begin", "end", "scope"].every((k) => (h as Record<string, unknown>)[k] === undefined || typeof (h as Record<string, unknown>)[k] === "function");
   if (!Array.isArray(value) || !value.every(ok)) fail("callHooks", "must be an array of hook objects ({ begin?, end?, scope? } functions)");
   return Object.freeze([...(value as ServerCallHooks[])]);
+}
+
+function tlsOptions(value: HostOptions["tls"]): HostTlsOptions | undefined {
+  if (value === undefined) return undefined;
+  const pem = (v: unknown) => typeof v === "string" || Buffer.isBuffer(v);
+  if (typeof value !== "object" || value === null) fail("tls", "must be an object { cert, key, clientCa? }");
+  if (!pem(value.cert)) fail("tls.cert", "must be a PEM string or Buffer");
+  if (!pem(value.key)) fail("tls.key", "must be a PEM string or Buffer");
+  if (value.clientCa !== undefined && !pem(value.clientCa)) fail("tls.clientCa", "must be a PEM string or Buffer");
+  return Object.freeze({ ...value });
 }
 
 function origins(value: unknown): readonly string[] {
@@ -209,5 +235,6 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     engine: options.engine,
     httpFallback: options.httpFallback,
     logger: options.logger,
+    tls: tlsOptions(options.tls),
   });
 }

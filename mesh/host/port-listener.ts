@@ -7,6 +7,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { HostError, HostErrorCode } from "./errors.ts";
 import { errorFields, type HostLogger } from "./logger.ts";
 
@@ -46,6 +47,8 @@ export interface PortListenerOptions {
   readonly maxConcurrentStreams: number;
   readonly idleTimeoutMs: number;
   readonly logger: HostLogger;
+  /** TLS (ALPN h2 / http/1.1 instead of sniffing the cleartext preface). Default none. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly clientCa?: string | Buffer };
 }
 
 /** "h2" / "http1" once the first bytes decide it, "more" while they are a strict prefix of the preface. */
@@ -115,7 +118,21 @@ export class PortListener {
       this.#idleSweep.unref();
     }
     this.http2.on("sessionError", (err: Error) => logger.info("http2 session error", errorFields(err)));
-    this.#net = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    const t = options.tls;
+    this.#net =
+      t === undefined
+        ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
+        : tls.createServer(
+            {
+              cert: t.cert,
+              key: t.key,
+              ALPNProtocols: ["h2", "http/1.1"],
+              ...(t.clientCa === undefined ? {} : { ca: t.clientCa, requestCert: true, rejectUnauthorized: true }),
+            },
+            (socket) => this.#acceptTls(socket),
+          );
+    // A failed handshake is the peer's business (a wrong or missing client certificate): a line, not an alarm.
+    this.#net.on("tlsClientError", (err: Error) => logger.info("tls handshake failed", errorFields(err)));
     this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
   }
 
@@ -206,15 +223,29 @@ export class PortListener {
     await closed;
   }
 
-  #accept(socket: net.Socket): void {
+  /** Tracks a new connection; false when the listener is closed and the socket was destroyed. */
+  #track(socket: net.Socket): boolean {
     if (this.#closed) {
       socket.destroy();
-      return;
+      return false;
     }
     this.#sockets.add(socket);
     socket.once("close", () => this.#sockets.delete(socket));
     // Resets and broken pipes are the client's business; never let them become uncaught exceptions.
     socket.on("error", () => {});
+    return true;
+  }
+
+  /** A TLS connection: ALPN already chose the HTTP version. */
+  #acceptTls(socket: tls.TLSSocket): void {
+    if (!this.#track(socket)) return;
+    socket.setNoDelay(true);
+    if (socket.alpnProtocol === "h2") this.http2.emit("connection", socket);
+    else this.http1.emit("connection", socket);
+  }
+
+  #accept(socket: net.Socket): void {
+    if (!this.#track(socket)) return;
     // A connection that never says anything is closed after the idle timeout.
     socket.setTimeout(this.#options.idleTimeoutMs, () => socket.destroy());
     let buffered: Buffer | undefined;
