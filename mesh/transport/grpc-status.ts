@@ -11,7 +11,7 @@ import { UNSENT } from "./session-pool.ts";
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** gRPC's HTTP-status-to-code table, for responses that are not gRPC at all. */
-function codeFromHttp(status: number): Code {
+export function codeFromHttp(status: number): Code {
   switch (status) {
     case 400: return Code.Internal;
     case 401: return Code.Unauthenticated;

@@ -1,0 +1,157 @@
+// Weft's gRPC-Web client transport, over HTTP/1.1 or HTTP/2: enveloped messages both ways and the
+// status in a trailer frame at the end of the response body (or in the headers of a trailers-only answer).
+
+import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ContextValues, StreamResponse, UnaryResponse } from "@connectrpc/connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
+import { gunzipLimited } from "../protocol/compression.ts";
+import { FLAG_COMPRESSED, FLAG_TRAILER, FrameReader } from "../protocol/envelope.ts";
+import type { Frame } from "../protocol/envelope.ts";
+import { formatGrpcTimeout } from "../protocol/timeout.ts";
+import { createCodecCache, headersInto, nodeHeadersToHeaders } from "./codec.ts";
+import { pumpFrames } from "./connect-transport.ts";
+import type { WeftTransport } from "./grpc-transport.ts";
+import { codeFromHttp } from "./grpc-status.ts";
+import { createHttp1Opener, createHttp2Opener } from "./http-exchange.ts";
+import type { Exchange, ExchangeResponse } from "./http-exchange.ts";
+import { interceptTransport } from "./intercept.ts";
+import { resolveTransportOptions } from "./options.ts";
+import type { WeftTransportOptions } from "./options.ts";
+
+/** The call's status from a trailer block: undefined for OK, the error otherwise (trailers as its metadata). */
+function statusError(trailer: Headers): ConnectError | undefined {
+  if (trailer.get("grpc-status") === "0") return undefined;
+  return findTrailerError(trailer) ?? new ConnectError("protocol error: missing or invalid grpc-status", Code.Internal, trailer);
+}
+
+/** Creates Weft's gRPC-Web transport (HTTP/1.1 by default, HTTP/2 with `httpVersion: "2"`). */
+export function createWeftGrpcWebTransport(options: WeftTransportOptions): WeftTransport {
+  const opts = resolveTransportOptions(options);
+  const opener = opts.httpVersion === "2" ? createHttp2Opener(opts) : createHttp1Opener(opts);
+  const codecOf = createCodecCache(opts.binaryFormat, opts.pathPrefix, opts.json);
+  const contentType = opts.binaryFormat ? "application/grpc-web+proto" : "application/grpc-web+json";
+  const timeoutOf = (t: number | undefined) => (t !== undefined && t > 0 ? t : opts.defaultTimeoutMs);
+
+  /** Starts a call: sends `input`, resolves once the response head is in (a failed head throws). */
+  async function start(method: DescMethodUnary | DescMethodStreaming, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: AsyncIterable<unknown>) {
+    const codec = codecOf(method);
+    const h: Record<string, string | string[] | number> = {};
+    headersInto(header, h as Record<string, string>);
+    h["content-type"] = contentType;
+    h["x-grpc-web"] = "1";
+    h["user-agent"] = opts.userAgent;
+    if (opts.acceptGzip) h["grpc-accept-encoding"] = "gzip";
+    if (opts.sendGzip) h["grpc-encoding"] = "gzip";
+    const timeout = timeoutOf(timeoutMs);
+    if (timeout !== undefined) h["grpc-timeout"] = formatGrpcTimeout(timeout);
+    const ex = await opener.open("POST", codec.path, h, signal, timeout);
+    void pumpFrames(opts, ex, codec, input);
+    const res = await ex.response;
+    const headers = nodeHeadersToHeaders(res.headers);
+    if (res.status !== 200) {
+      res.body.resume();
+      throw new ConnectError(`HTTP ${res.status}`, codeFromHttp(res.status), headers);
+    }
+    const ct = res.headers["content-type"] ?? "";
+    if (!ct.startsWith("application/grpc-web")) {
+      res.body.resume();
+      throw new ConnectError(`unexpected content type ${ct}`, Code.Unknown, headers);
+    }
+    if (headers.has("grpc-status")) {
+      // Trailers-only: the status is in the head.
+      res.body.resume();
+      const err = statusError(headers);
+      if (err !== undefined) throw err;
+      return { codec, ex, res, headers: new Headers(), trailersOnly: headers };
+    }
+    const encoding = res.headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "gzip" && encoding !== "identity") {
+      res.body.destroy();
+      throw new ConnectError(`protocol error: unsupported response encoding "${String(encoding)}"`, Code.Internal, headers);
+    }
+    return { codec, ex, res, headers, trailersOnly: undefined };
+  }
+
+  /** Yields the response messages; `trailer` receives the trailer frame's headers; throws the call's error. */
+  async function* messages(ex: Exchange, res: ExchangeResponse, parse: (b: Uint8Array) => unknown, trailer: Headers): AsyncGenerator<unknown> {
+    const reader = new FrameReader(opts.readMaxBytes);
+    const frames: Frame[] = [];
+    const gzipped = res.headers["grpc-encoding"] === "gzip";
+    let ended = false;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        reader.push(chunk, frames);
+        if (reader.problem === "oversize") throw new ConnectError(`message size ${reader.declared} is larger than configured readMaxBytes ${opts.readMaxBytes}`, Code.ResourceExhausted);
+        for (const f of frames.splice(0)) {
+          if (ended) throw new ConnectError("protocol error: data after the trailers", Code.Internal);
+          let data: Uint8Array = f.data;
+          if ((f.flags & FLAG_COMPRESSED) !== 0) {
+            if (!gzipped) throw new ConnectError("protocol error: compressed message without grpc-encoding", Code.Internal);
+            data = await gunzipLimited(data, opts.readMaxBytes);
+          }
+          if ((f.flags & FLAG_TRAILER) !== 0) {
+            ended = true;
+            trailerParse(data).forEach((v, k) => trailer.append(k, v));
+            continue;
+          }
+          try {
+            yield parse(data);
+          } catch (e) {
+            throw e instanceof ConnectError ? e : new ConnectError("cannot decode response message", Code.Internal, undefined, undefined, e);
+          }
+        }
+      }
+      reader.finish();
+      if (reader.problem !== undefined) throw new ConnectError("protocol error: incomplete envelope", Code.Internal);
+      if (!ended) {
+        // HTTP/2 trailers are allowed in place of the trailer frame.
+        const http = res.trailers();
+        if (http === undefined || http["grpc-status"] === undefined) throw new ConnectError("protocol error: missing trailers", Code.Internal);
+        nodeHeadersToHeaders(http).forEach((v, k) => trailer.append(k, v));
+      }
+    } catch (e) {
+      const err = ex.failure ?? (e instanceof ConnectError ? e : ConnectError.from(e, Code.Internal));
+      ex.abort(err);
+      throw err;
+    }
+    const err = statusError(trailer);
+    if (err !== undefined) throw err;
+  }
+
+  async function* one(message: unknown): AsyncGenerator<unknown> {
+    yield message;
+  }
+
+  const raw: WeftTransport = {
+    get outstanding() {
+      return opener.outstanding;
+    },
+    close() {
+      opener.close();
+    },
+    async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, _contextValues?: ContextValues): Promise<UnaryResponse<I, O>> {
+      const call = await start(method, signal, timeoutMs, header, one(input));
+      if (call.trailersOnly !== undefined) throw new ConnectError("protocol error: missing output message for unary method", Code.Unimplemented, call.trailersOnly);
+      const trailer = new Headers();
+      let message: unknown;
+      let count = 0;
+      for await (const m of messages(call.ex, call.res, call.codec.parse, trailer)) {
+        message = m;
+        count++;
+      }
+      if (count !== 1) {
+        throw new ConnectError(count === 0 ? "protocol error: missing output message for unary method" : "protocol error: received extra output message for unary method", Code.Unimplemented, trailer);
+      }
+      return { stream: false, service: method.parent, method, header: call.headers, trailer, message: message as never };
+    },
+    async stream<I extends DescMessage, O extends DescMessage>(method: DescMethodStreaming<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: AsyncIterable<MessageInitShape<I>>, _contextValues?: ContextValues): Promise<StreamResponse<I, O>> {
+      const call = await start(method, signal, timeoutMs, header, input);
+      const trailer = call.trailersOnly ?? new Headers();
+      const output = call.trailersOnly !== undefined ? (async function* () {})() : messages(call.ex, call.res, call.codec.parse, trailer);
+      return { stream: true, service: method.parent, method, header: call.headers, trailer, message: output } as StreamResponse<I, O>;
+    },
+  };
+  return interceptTransport(raw, opts.interceptors, `${opts.url.origin}${opts.pathPrefix}`);
+}
