@@ -54,6 +54,19 @@ export async function pumpFrames(opts: ResolvedTransportOptions, ex: Exchange, c
   }
 }
 
+/**
+ * Fails a 200 answer whose content type is not the protocol's (UNKNOWN) or carries the other codec
+ * (INTERNAL), as the Connect spec asks.
+ */
+function checkContentType(res: ExchangeResponse, shape: RegExp, codec: string, headers: Headers): void {
+  const m = shape.exec(res.headers["content-type"] ?? "");
+  if (m !== null && m[1].toLowerCase() === codec) return;
+  res.body.resume();
+  throw m === null
+    ? new ConnectError(`unexpected response content type ${String(res.headers["content-type"])}`, Code.Unknown, headers)
+    : new ConnectError(`unexpected response codec ${m[1]}, asked for ${codec}`, Code.Internal, headers);
+}
+
 /** Creates Weft's Connect transport (HTTP/1.1 by default, HTTP/2 with `httpVersion: "2"`). */
 export function createWeftConnectTransport(options: WeftTransportOptions): WeftTransport {
   const opts = resolveTransportOptions(options);
@@ -113,6 +126,7 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
       const res = await ex.response;
       const headers = nodeHeadersToHeaders(res.headers);
       if (res.status !== 200) throw await httpError(res, headers);
+      checkContentType(res, /^application\/(proto|json)(;|$)/i, opts.binaryFormat ? "proto" : "json", headers);
       let body = await readBody(res, opts.readMaxBytes);
       const trailer = new Headers();
       const plainHeaders = new Headers();
@@ -120,7 +134,9 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
         if (k.startsWith("trailer-")) trailer.append(k.slice(8), v);
         else plainHeaders.append(k, v);
       });
-      if (res.headers["content-encoding"] === "gzip" && body.length > 0) body = await gunzipLimited(body, opts.readMaxBytes);
+      const encoding = res.headers["content-encoding"];
+      if (encoding !== undefined && encoding !== "gzip" && encoding !== "identity") throw new ConnectError(`protocol error: unsupported response encoding "${encoding}"`, Code.Internal, headers);
+      if (encoding === "gzip" && body.length > 0) body = await gunzipLimited(body, opts.readMaxBytes);
       let message: unknown;
       try {
         message = codec.parse(body);
@@ -140,6 +156,7 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
       const res = await ex.response;
       const headers = nodeHeadersToHeaders(res.headers);
       if (res.status !== 200) throw await httpError(res, headers);
+      checkContentType(res, /^application\/connect\+(proto|json)(;|$)/i, opts.binaryFormat ? "proto" : "json", headers);
       const trailer = new Headers();
       const encoding = res.headers["connect-content-encoding"];
       if (encoding !== undefined && encoding !== "gzip" && encoding !== "identity") {
@@ -167,12 +184,10 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
                 ended = true;
                 const end = endStreamFromJson(data);
                 end.metadata.forEach((v, k) => trailer.append(k, v));
-                if (end.error !== undefined) {
-                  trailer.forEach((v, k) => end.error!.metadata.append(k, v));
-                  throw end.error;
-                }
+                if (end.error !== undefined) throw end.error;
                 continue;
               }
+              if (ex.failure !== undefined) throw ex.failure;
               yield codec.parse(data) as never;
             }
           }

@@ -23,7 +23,7 @@ import type { WeftTransportOptions } from "./options.ts";
 /** The call's status from a trailer block: undefined for OK, the error otherwise (trailers as its metadata). */
 function statusError(trailer: Headers): ConnectError | undefined {
   if (trailer.get("grpc-status") === "0") return undefined;
-  return findTrailerError(trailer) ?? new ConnectError("protocol error: missing or invalid grpc-status", Code.Internal, trailer);
+  return findTrailerError(trailer) ?? new ConnectError("protocol error: missing or invalid grpc-status", Code.Unknown, trailer);
 }
 
 /** Creates Weft's gRPC-Web transport (HTTP/1.1 by default, HTTP/2 with `httpVersion: "2"`). */
@@ -54,34 +54,29 @@ export function createWeftGrpcWebTransport(options: WeftTransportOptions): WeftT
       res.body.resume();
       throw new ConnectError(`HTTP ${res.status}`, codeFromHttp(res.status), headers);
     }
-    const ct = res.headers["content-type"] ?? "";
-    if (!ct.startsWith("application/grpc-web")) {
+    const ct = /^application\/grpc-web(?:\+(proto|json))?(;|$)/i.exec(res.headers["content-type"] ?? "");
+    if (ct === null || (ct[1] ?? "proto").toLowerCase() !== (opts.binaryFormat ? "proto" : "json")) {
       res.body.resume();
-      throw new ConnectError(`unexpected content type ${ct}`, Code.Unknown, headers);
-    }
-    if (headers.has("grpc-status")) {
-      // Trailers-only: the status is in the head.
-      res.body.resume();
-      const err = statusError(headers);
-      if (err !== undefined) throw err;
-      return { codec, ex, res, headers: new Headers(), trailersOnly: headers };
+      throw new ConnectError(`unexpected response content type ${String(res.headers["content-type"])}`, ct === null ? Code.Unknown : Code.Internal, headers);
     }
     const encoding = res.headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "gzip" && encoding !== "identity") {
       res.body.destroy();
       throw new ConnectError(`protocol error: unsupported response encoding "${String(encoding)}"`, Code.Internal, headers);
     }
-    return { codec, ex, res, headers, trailersOnly: undefined };
+    return { codec, ex, res, headers };
   }
 
   /** Yields the response messages; `trailer` receives the trailer frame's headers; throws the call's error. */
-  async function* messages(ex: Exchange, res: ExchangeResponse, parse: (b: Uint8Array) => unknown, trailer: Headers): AsyncGenerator<unknown> {
+  async function* messages(ex: Exchange, res: ExchangeResponse, headers: Headers, parse: (b: Uint8Array) => unknown, trailer: Headers): AsyncGenerator<unknown> {
     const reader = new FrameReader(opts.readMaxBytes);
     const frames: Frame[] = [];
     const gzipped = res.headers["grpc-encoding"] === "gzip";
     let ended = false;
+    let bodySeen = false;
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        bodySeen ||= chunk.length > 0;
         reader.push(chunk, frames);
         if (reader.problem === "oversize") throw new ConnectError(`message size ${reader.declared} is larger than configured readMaxBytes ${opts.readMaxBytes}`, Code.ResourceExhausted);
         for (const f of frames.splice(0)) {
@@ -96,6 +91,7 @@ export function createWeftGrpcWebTransport(options: WeftTransportOptions): WeftT
             trailerParse(data).forEach((v, k) => trailer.append(k, v));
             continue;
           }
+          if (ex.failure !== undefined) throw ex.failure;
           try {
             yield parse(data);
           } catch (e) {
@@ -106,10 +102,11 @@ export function createWeftGrpcWebTransport(options: WeftTransportOptions): WeftT
       reader.finish();
       if (reader.problem !== undefined) throw new ConnectError("protocol error: incomplete envelope", Code.Internal);
       if (!ended) {
-        // HTTP/2 trailers are allowed in place of the trailer frame.
+        // No trailer frame: a trailers-only answer (status in the head, empty body), or HTTP/2 trailers.
         const http = res.trailers();
-        if (http === undefined || http["grpc-status"] === undefined) throw new ConnectError("protocol error: missing trailers", Code.Internal);
-        nodeHeadersToHeaders(http).forEach((v, k) => trailer.append(k, v));
+        if (!bodySeen && headers.has("grpc-status")) headers.forEach((v, k) => trailer.append(k, v));
+        else if (http !== undefined && http["grpc-status"] !== undefined) nodeHeadersToHeaders(http).forEach((v, k) => trailer.append(k, v));
+        else throw new ConnectError("protocol error: missing trailers", Code.Internal);
       }
     } catch (e) {
       const err = ex.failure ?? (e instanceof ConnectError ? e : ConnectError.from(e, Code.Internal));
@@ -133,23 +130,30 @@ export function createWeftGrpcWebTransport(options: WeftTransportOptions): WeftT
     },
     async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, _contextValues?: ContextValues): Promise<UnaryResponse<I, O>> {
       const call = await start(method, signal, timeoutMs, header, one(input));
-      if (call.trailersOnly !== undefined) throw new ConnectError("protocol error: missing output message for unary method", Code.Unimplemented, call.trailersOnly);
       const trailer = new Headers();
       let message: unknown;
       let count = 0;
-      for await (const m of messages(call.ex, call.res, call.codec.parse, trailer)) {
-        message = m;
-        count++;
+      try {
+        for await (const m of messages(call.ex, call.res, call.headers, call.codec.parse, trailer)) {
+          message = m;
+          count++;
+        }
+      } catch (e) {
+        // connect-es' convention: a unary error's metadata holds the response headers and trailers.
+        if (e instanceof ConnectError) call.headers.forEach((v, k) => e.metadata.has(k) || e.metadata.append(k, v));
+        throw e;
       }
       if (count !== 1) {
-        throw new ConnectError(count === 0 ? "protocol error: missing output message for unary method" : "protocol error: received extra output message for unary method", Code.Unimplemented, trailer);
+        const metadata = new Headers(call.headers);
+        trailer.forEach((v, k) => metadata.append(k, v));
+        throw new ConnectError(count === 0 ? "protocol error: missing output message for unary method" : "protocol error: received extra output message for unary method", Code.Unimplemented, metadata);
       }
       return { stream: false, service: method.parent, method, header: call.headers, trailer, message: message as never };
     },
     async stream<I extends DescMessage, O extends DescMessage>(method: DescMethodStreaming<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: AsyncIterable<MessageInitShape<I>>, _contextValues?: ContextValues): Promise<StreamResponse<I, O>> {
       const call = await start(method, signal, timeoutMs, header, input);
-      const trailer = call.trailersOnly ?? new Headers();
-      const output = call.trailersOnly !== undefined ? (async function* () {})() : messages(call.ex, call.res, call.codec.parse, trailer);
+      const trailer = new Headers();
+      const output = messages(call.ex, call.res, call.headers, call.codec.parse, trailer);
       return { stream: true, service: method.parent, method, header: call.headers, trailer, message: output } as StreamResponse<I, O>;
     },
   };

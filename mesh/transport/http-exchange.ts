@@ -56,6 +56,11 @@ function guard(signal: AbortSignal | undefined, timeoutMs: number | undefined, k
   };
 }
 
+/** The local failure, or the caller's cancellation even when the response had fully arrived before it. */
+function failureOf(failed: ConnectError | undefined, signal: AbortSignal | undefined): ConnectError | undefined {
+  return failed ?? (signal?.aborted === true ? ConnectError.from(signal.reason, Code.Canceled) : undefined);
+}
+
 /** HTTP/1.1 with a keep-alive pool of `maxConcurrentCalls` sockets. */
 export function createHttp1Opener(opts: ResolvedTransportOptions): ExchangeOpener {
   const secure = opts.url.protocol === "https:";
@@ -104,7 +109,7 @@ export function createHttp1Opener(opts: ResolvedTransportOptions): ExchangeOpene
         });
       });
       response.catch(() => {});
-      return { body: req, response, abort: kill, get failure() { return failed; } };
+      return { body: req, response, abort: kill, get failure() { return failureOf(failed, signal); } };
     },
   };
 }
@@ -166,7 +171,7 @@ export function createHttp2Opener(opts: ResolvedTransportOptions): ExchangeOpene
         });
       });
       response.catch(() => {});
-      return { body: stream, response, abort: kill, get failure() { return failed; } };
+      return { body: stream, response, abort: kill, get failure() { return failureOf(failed, signal); } };
     },
   };
 }

@@ -12,7 +12,7 @@ import type { Transport } from "@connectrpc/connect";
 import { ClientCompatRequestSchema, ClientCompatResponseSchema } from "../../gen/connectrpc/conformance/v1/client_compat_pb.ts";
 import type { ClientCompatRequest, ClientResponseResult } from "../../gen/connectrpc/conformance/v1/client_compat_pb.ts";
 import { Codec, Compression, HTTPVersion, Protocol, StreamType } from "../../gen/connectrpc/conformance/v1/config_pb.ts";
-import { ConformanceService, ErrorSchema, file_connectrpc_conformance_v1_service } from "../../gen/connectrpc/conformance/v1/service_pb.ts";
+import { ConformancePayloadSchema, ConformanceService, ErrorSchema, file_connectrpc_conformance_v1_service } from "../../gen/connectrpc/conformance/v1/service_pb.ts";
 import type { ConformancePayload, Error as ConformanceError } from "../../gen/connectrpc/conformance/v1/service_pb.ts";
 import { createWeftConnectTransport, createWeftGrpcTransport, createWeftGrpcWebTransport } from "../../mesh/transport/index.ts";
 import type { WeftTransport, WeftTransportOptions } from "../../mesh/transport/index.ts";
@@ -118,8 +118,7 @@ async function runCall(req: ClientCompatRequest): Promise<ClientResponseResult> 
     if (cancel?.case === "afterCloseSendMs") setTimeout(() => ac.abort(), cancel.value);
     try {
       const res = await transport.unary(method as DescMethodUnary, ac.signal, req.timeoutMs, header, messages[0] as never, undefined);
-      const payload = (res.message as { payload?: ConformancePayload }).payload;
-      if (payload !== undefined) payloads.push(payload);
+      payloads.push(payloadOf(res.message));
       return finish(res.header, res.trailer);
     } catch (e) {
       return finish(undefined, undefined, e);
@@ -145,6 +144,8 @@ async function runCall(req: ClientCompatRequest): Promise<ClientResponseResult> 
       sent++;
       yield m;
     }
+    // Full duplex: the last message's answer comes before the request side closes (or is canceled).
+    if (fullDuplex && sent > received && !ac.signal.aborted) await waitTurn();
     if (cancel?.case === "beforeCloseSend") {
       ac.abort();
       return;
@@ -160,8 +161,7 @@ async function runCall(req: ClientCompatRequest): Promise<ClientResponseResult> 
     try {
       for await (const msg of res.message) {
         received++;
-        const payload = (msg as { payload?: ConformancePayload }).payload;
-        if (payload !== undefined) payloads.push(payload);
+        payloads.push(payloadOf(msg));
         nextTurn();
         if (cancel?.case === "afterNumResponses" && received >= cancel.value) ac.abort();
       }
@@ -169,12 +169,22 @@ async function runCall(req: ClientCompatRequest): Promise<ClientResponseResult> 
       nextTurn();
     }
     trailers = res.trailer;
+    if (method.methodKind === "client_streaming" && received !== 1) {
+      payloads.length = 0;
+      // connect-es' client checks this above the transport; so does this one.
+      throw new ConnectError(`protocol error: ${received === 0 ? "missing" : "received extra"} output message for client-streaming method`, Code.Unimplemented, trailers);
+    }
     result.numUnsentRequests = messages.length - sent;
     return finish(headers, trailers);
   } catch (e) {
     result.numUnsentRequests = messages.length - sent;
     return finish(headers, undefined, e);
   }
+}
+
+/** A response message's payload; an empty response still counts as one (empty) payload. */
+function payloadOf(msg: unknown): ConformancePayload {
+  return (msg as { payload?: ConformancePayload }).payload ?? create(ConformancePayloadSchema);
 }
 
 function stripTrailerPrefix(h: Headers): Headers {
