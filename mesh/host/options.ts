@@ -2,11 +2,9 @@
 
 import type { Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
-import type { ServerCallHooks } from "./call-hooks.ts";
-import type { WireEngine } from "./engine.ts";
+import type { ServerCallHooks, WireEngine, HttpFallback, HostLogger } from "../engine/index.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
-import type { HttpFallback } from "./http-fallback.ts";
-import type { HostLogger } from "./logger.ts";
+import type { HostTlsOptions } from "./port-listener.ts";
 
 /** Options of `createHost`. Every field is optional; defaults are listed per field. */
 export interface HostOptions {
@@ -78,20 +76,10 @@ export interface HostOptions {
   /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
   logger?: HostLogger;
   /**
-   * Serve TLS instead of cleartext: HTTP/2 and HTTP/1.1 chosen by ALPN. Default none (h2c by prior
-   * knowledge and HTTP/1.1 on one cleartext port).
+   * TLS key and certificate (PEM): the port then speaks TLS, with h2 and http/1.1 chosen by ALPN.
+   * Default: none (cleartext HTTP/1.1 and h2c prior knowledge on one port).
    */
   tls?: HostTlsOptions;
-}
-
-/** The host's TLS settings (PEM). */
-export interface HostTlsOptions {
-  /** The server's certificate chain. Required. */
-  readonly cert: string | Buffer;
-  /** The server's private key. Required. */
-  readonly key: string | Buffer;
-  /** When set, every client must present a certificate issued by one of these CAs (mutual TLS). Default none. */
-  readonly clientCa?: string | Buffer;
 }
 
 /** HostOptions with every default filled in. */
@@ -170,16 +158,6 @@ function hooks(value: unknown): readonly ServerCallHooks[] {
   return Object.freeze([...(value as ServerCallHooks[])]);
 }
 
-function tlsOptions(value: HostOptions["tls"]): HostTlsOptions | undefined {
-  if (value === undefined) return undefined;
-  const pem = (v: unknown) => typeof v === "string" || Buffer.isBuffer(v);
-  if (typeof value !== "object" || value === null) fail("tls", "must be an object { cert, key, clientCa? }");
-  if (!pem(value.cert)) fail("tls.cert", "must be a PEM string or Buffer");
-  if (!pem(value.key)) fail("tls.key", "must be a PEM string or Buffer");
-  if (value.clientCa !== undefined && !pem(value.clientCa)) fail("tls.clientCa", "must be a PEM string or Buffer");
-  return Object.freeze({ ...value });
-}
-
 function origins(value: unknown): readonly string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) fail("corsAllowedOrigins", "must be an array of origins or [\"*\"]");
@@ -212,6 +190,9 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
   if (options.httpFallback !== undefined && typeof options.httpFallback !== "function") {
     fail("httpFallback", "must be an HTTP handler function (req, res), e.g. serveStaticFiles({ root })");
   }
+  if (options.tls !== undefined && (typeof options.tls !== "object" || options.tls === null || options.tls.key === undefined || options.tls.cert === undefined)) {
+    fail("tls", "must be { key, cert } (PEM strings or Buffers)");
+  }
   if (options.logger !== undefined && (typeof options.logger?.error !== "function" || typeof options.logger?.info !== "function")) {
     fail("logger", "must have error() and info() functions");
   }
@@ -235,6 +216,6 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     engine: options.engine,
     httpFallback: options.httpFallback,
     logger: options.logger,
-    tls: tlsOptions(options.tls),
+    tls: options.tls,
   });
 }

@@ -3,13 +3,14 @@
 // Node's http2 `allowHTTP1` only works under TLS, so the host accepts on a `net` server, reads the first
 // bytes, and hands the socket to the HTTP/2 server when they are the h2 preface ("PRI * HTTP/2.0"), to
 // the HTTP/1.1 server otherwise. Garbage goes to the HTTP/1.1 parser, which answers 400 and closes.
+// Under TLS, ALPN decides instead (h2, else http/1.1).
 
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { HostError, HostErrorCode } from "./errors.ts";
-import { errorFields, type HostLogger } from "./logger.ts";
+import { errorFields, type HostLogger } from "../engine/index.ts";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -47,8 +48,18 @@ export interface PortListenerOptions {
   readonly maxConcurrentStreams: number;
   readonly idleTimeoutMs: number;
   readonly logger: HostLogger;
-  /** TLS (ALPN h2 / http/1.1 instead of sniffing the cleartext preface). Default none. */
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly clientCa?: string | Buffer };
+  /** TLS key and certificate (PEM); undefined for cleartext. */
+  readonly tls: HostTlsOptions | undefined;
+}
+
+/** TLS for the host's port: h2 and http/1.1 chosen by ALPN. */
+export interface HostTlsOptions {
+  /** Private key (PEM). */
+  readonly key: string | Buffer;
+  /** Certificate chain (PEM). */
+  readonly cert: string | Buffer;
+  /** CA certificates for client certificates (PEM): when set, clients must present one they issued. */
+  readonly ca?: string | Buffer;
 }
 
 /** "h2" / "http1" once the first bytes decide it, "more" while they are a strict prefix of the preface. */
@@ -118,21 +129,18 @@ export class PortListener {
       this.#idleSweep.unref();
     }
     this.http2.on("sessionError", (err: Error) => logger.info("http2 session error", errorFields(err)));
-    const t = options.tls;
-    this.#net =
-      t === undefined
-        ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
-        : tls.createServer(
-            {
-              cert: t.cert,
-              key: t.key,
-              ALPNProtocols: ["h2", "http/1.1"],
-              ...(t.clientCa === undefined ? {} : { ca: t.clientCa, requestCert: true, rejectUnauthorized: true }),
-            },
-            (socket) => this.#acceptTls(socket),
-          );
-    // A failed handshake is the peer's business (a wrong or missing client certificate): a line, not an alarm.
-    this.#net.on("tlsClientError", (err: Error) => logger.info("tls handshake failed", errorFields(err)));
+    this.#net = options.tls === undefined
+      ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
+      : tls.createServer(
+          {
+            ...options.tls,
+            ALPNProtocols: ["h2", "http/1.1"],
+            noDelay: true,
+            // With client CAs, every client must present a certificate they issued (mutual TLS).
+            ...(options.tls.ca === undefined ? {} : { requestCert: true, rejectUnauthorized: true }),
+          },
+          (socket) => this.#acceptTls(socket),
+        );
     this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
   }
 
@@ -223,7 +231,7 @@ export class PortListener {
     await closed;
   }
 
-  /** Tracks a new connection; false when the listener is closed and the socket was destroyed. */
+  /** Tracks a new connection; false when the listener is closed (the socket is destroyed). */
   #track(socket: net.Socket): boolean {
     if (this.#closed) {
       socket.destroy();
@@ -236,10 +244,9 @@ export class PortListener {
     return true;
   }
 
-  /** A TLS connection: ALPN already chose the HTTP version. */
+  /** A TLS connection, handshake done: ALPN names the protocol. */
   #acceptTls(socket: tls.TLSSocket): void {
     if (!this.#track(socket)) return;
-    socket.setNoDelay(true);
     if (socket.alpnProtocol === "h2") this.http2.emit("connection", socket);
     else this.http1.emit("connection", socket);
   }

@@ -9,7 +9,7 @@ import { ServerCompatRequestSchema, ServerCompatResponseSchema } from "../../gen
 // The host's own files rather than its index: the runner gives a server 10 s to answer, and the index
 // also loads connect-node's engine.
 import { createHost } from "../../mesh/host/host.ts";
-import { silentLogger } from "../../mesh/host/logger.ts";
+import { silentLogger } from "../../mesh/engine/logger.ts";
 import { createWeftEngine } from "../../mesh/protocol/engine.ts";
 import { ConformanceService, createConformanceService } from "./conformance-service.ts";
 import { readSizeDelimited, writeSizeDelimited } from "./size-delimited.ts";
@@ -28,7 +28,7 @@ if (first.done === true) {
 const req = fromBinary(ServerCompatRequestSchema, first.value);
 const pem = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 const tls = req.useTls && req.serverCreds !== undefined
-  ? { cert: pem(req.serverCreds.cert), key: pem(req.serverCreds.key), clientCa: req.clientTlsCert.length > 0 ? pem(req.clientTlsCert) : undefined }
+  ? { cert: pem(req.serverCreds.cert), key: pem(req.serverCreds.key), ca: req.clientTlsCert.length > 0 ? pem(req.clientTlsCert) : undefined }
   : undefined;
 
 const host = createHost({
