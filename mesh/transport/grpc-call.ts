@@ -139,6 +139,8 @@ export class GrpcCall {
 
   /** The next response message, or undefined at the end (throws the call's error). */
   async read(): Promise<unknown> {
+    // The caller's cancel wins even when the whole response had already arrived.
+    if (this.localError === undefined && this.#signal?.aborted === true) this.localError = ConnectError.from(this.#signal.reason, Code.Canceled);
     for (;;) {
       if (this.localError !== undefined) throw this.localError;
       if (this.#next < this.frames.length) {
