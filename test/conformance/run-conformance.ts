@@ -97,6 +97,10 @@ async function runOnce(mode: "server" | "client", options: RunConformanceOptions
   return { mode, total: Number(total[1]), passed: Number(counts[1]), failed: Number(counts[2]), failures, elapsedMs, output };
 }
 
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes("--help")) {
+  console.log("usage: node test/conformance/run-conformance.ts [server] [client]   (npm run conformance; both when none is named)");
+  process.exit(0);
+}
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const modes = process.argv.slice(2).filter((a): a is "server" | "client" => a === "server" || a === "client");
   let failed = 0;
