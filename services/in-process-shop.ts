@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
 import { createMemoryCache } from "../mesh/cache/index.ts";
 import { type ComputePool, createInlineComputePool } from "../mesh/compute/index.ts";
 import { createMemoryEventBus, type EventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
+import { createServerMetricsHooks, createTracingCallHooks, traceTransport, type Metrics } from "../mesh/telemetry/index.ts";
 import { loadSeedProducts } from "./catalog/index.ts";
 import { loadSeedStock } from "./inventory/index.ts";
 import { shopProtoServices } from "./manifest.ts";
@@ -36,6 +38,10 @@ export interface InProcessShopOptions {
    * requests get a Connect 404).
    */
   readonly httpFallback?: HttpFallback;
+  /** Prometheus metrics, served at `/metrics` and recorded by the host's call hooks and the cache. Default: none. */
+  readonly metrics?: Metrics;
+  /** Traces every call (a SERVER span per call, a CLIENT span per call between services). Default none. */
+  readonly tracer?: Tracer;
 }
 
 /** A running in-process shop. */
@@ -57,8 +63,9 @@ export interface InProcessShop {
  */
 export async function startInProcessShop(options: InProcessShopOptions = {}): Promise<InProcessShop> {
   const [products, stock] = await Promise.all([loadSeedProducts(), loadSeedStock()]);
-  const events = options.events ?? createMemoryEventBus({ source: "shop" });
-  const cache = createMemoryCache();
+  const events = options.events ?? createMemoryEventBus({ source: "shop", tracer: options.tracer });
+  const { metrics } = options;
+  const cache = createMemoryCache({ metrics, metricsName: "catalog" });
   const compute = options.compute ?? createInlineComputePool();
   // The same policies as distributed mode: the port is public, so only the gateway (and health and
   // reflection) answer anonymous callers; each service calls the others as its own workload identity,
@@ -68,7 +75,6 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
   const gateway = credentials.workloads.get("gateway")!;
   const authorization = createShopAuthorization({ table, credentials: () => gateway });
   const host = createHost({
-    callHooks: [authorization.hooks],
     guardAdmin: authorization.guardAdmin,
     hostname: options.hostname,
     port: options.port,
@@ -76,10 +82,21 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
     httpFallback: options.httpFallback,
+    metrics,
+    // Tracing outermost, then metrics, then authorization, as mesh/node orders them.
+    callHooks: [
+      ...(options.tracer === undefined ? [] : [createTracingCallHooks({ tracer: options.tracer })]),
+      ...(metrics === undefined ? [] : [createServerMetricsHooks(metrics)]),
+      authorization.hooks,
+    ],
   });
+  const transport = host.inProcessTransport();
   const shop = await createShopServices({
-    transport: host.inProcessTransport(),
-    transportFor: (workload) => host.inProcessTransport({ peerIdentity: table.workloads.get(workload)?.uri }),
+    transport: options.tracer === undefined ? transport : traceTransport(transport, options.tracer, "in-process"),
+    transportFor: (workload) => {
+      const made = host.inProcessTransport({ peerIdentity: table.workloads.get(workload)?.uri });
+      return options.tracer === undefined ? made : traceTransport(made, options.tracer, "in-process");
+    },
     endUserHeaders: gatewayEndUserHeaders(table, () => gateway),
     events,
     cache,

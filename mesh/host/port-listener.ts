@@ -64,7 +64,7 @@ export interface HostTlsMaterial {
   readonly key: string | Buffer;
   /** Certificate chain (PEM, leaf first). */
   readonly cert: string | Buffer;
-  /** CA certificates that client certificates must chain to (PEM). */
+  /** CA certificates for client certificates (PEM): when set, clients must present one they issued. */
   readonly ca?: string | Buffer;
 }
 
@@ -72,7 +72,7 @@ export interface HostTlsMaterial {
 export interface HostTlsOptions extends HostTlsMaterial {
   /**
    * Require a client certificate that chains to `ca` (mutual TLS): connections without one fail in the
-   * handshake, before any request. Default false.
+   * handshake, before any request. Default: true when `ca` is set.
    */
   readonly requireClientCertificate?: boolean;
   /** Lowest TLS version accepted. Default "TLSv1.2"; mesh traffic uses "TLSv1.3". */
@@ -296,7 +296,7 @@ export class PortListener {
     const secure = this.#options.tls!;
     if (secure.identifyPeer !== undefined) {
       const identity = secure.identifyPeer(socket);
-      if (identity === undefined && secure.requireClientCertificate === true) {
+      if (identity === undefined && isMutual(secure)) {
         this.#options.logger.info("tls peer refused: its certificate proves no acceptable identity", {});
         socket.destroy();
         return;
@@ -336,7 +336,7 @@ export class PortListener {
 
 /** Node's server options for `material` under the settings of `secure`. */
 function tlsServerOptions(secure: HostTlsOptions, material: HostTlsMaterial): tls.SecureContextOptions & tls.TlsOptions {
-  const mutual = secure.requireClientCertificate === true;
+  const mutual = isMutual(secure);
   return {
     key: material.key,
     cert: material.cert,
@@ -345,4 +345,9 @@ function tlsServerOptions(secure: HostTlsOptions, material: HostTlsMaterial): tl
     requestCert: mutual,
     rejectUnauthorized: mutual,
   };
+}
+
+/** Client certificates are required: explicitly, or by giving client CAs. */
+function isMutual(secure: HostTlsOptions): boolean {
+  return secure.requireClientCertificate ?? secure.ca !== undefined;
 }

@@ -2,6 +2,7 @@
 
 import { randomBytes } from "node:crypto";
 import { WeftError } from "../errors/index.ts";
+import { readMetricsConfig, readTracingConfig, type TracingConfig } from "../telemetry/index.ts";
 
 /** Stable code of a bad distributed-mode setting (registered in mesh/errors/codes.ts). */
 export const WEFT_ERR_MESH_CONFIG = "WEFT_ERR_MESH_CONFIG";
@@ -16,6 +17,8 @@ export class MeshConfigError extends WeftError {
 
 /** Settings of one mesh process (one instance of one or more services). */
 export interface MeshNodeConfig {
+  /** The service this process serves (the default `service.name` of its spans). */
+  readonly serviceName: string;
   /** `HOST`: address to bind. Default "127.0.0.1". */
   readonly hostname: string;
   /** `PORT`: port of the service host. Default 0 (a free port, announced through discovery). */
@@ -55,6 +58,10 @@ export interface MeshNodeConfig {
   readonly trustDomain: string;
   /** `MESH_MAX_CONNECTION_AGE_MS`: HTTP/2 connections older than this get GOAWAY (0 = never). Default 300000. */
   readonly maxConnectionAgeMs: number;
+  /** `WEFT_METRICS`: serve Prometheus metrics at `/metrics` and record them. Default on. */
+  readonly metrics: boolean;
+  /** `OTEL_*`: tracing (off unless an OTLP endpoint is set); see mesh/telemetry's readTracingConfig. */
+  readonly tracing: TracingConfig;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -68,7 +75,10 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 const token = /^[A-Za-z0-9_-]+$/;
 const subject = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-/** Reads and checks the environment for a process serving `serviceName`; throws MeshConfigError. */
+/**
+ * Reads and checks the environment for a process serving `serviceName`; throws MeshConfigError (or
+ * TelemetryConfigError for a bad OTEL_* variable).
+ */
 export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string): MeshNodeConfig {
   const hostname = env.HOST?.trim() || "127.0.0.1";
   const advertiseHost = env.ADVERTISE_HOST?.trim() || (hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname);
@@ -89,6 +99,7 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
     throw new MeshConfigError("MESH_TRANSPORT=nats with MESH_TLS_DIR: Connect over NATS does not carry verified identities yet; use MESH_TRANSPORT=grpc for mutual TLS");
   }
   return {
+    serviceName,
     hostname,
     port: int(env, "PORT", 0, 0, 65535),
     advertiseHost,
@@ -107,5 +118,7 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
     tlsDir,
     trustDomain,
     maxConnectionAgeMs: int(env, "MESH_MAX_CONNECTION_AGE_MS", 300_000, 0, 2 ** 31 - 1),
+    metrics: readMetricsConfig(env).enabled,
+    tracing: readTracingConfig(env, serviceName),
   };
 }

@@ -17,8 +17,8 @@ const node = await startMeshNode({
   config,
   logger,
   policies: await loadShopPolicies(config.trustDomain),
-  services: async ({ nc, redis, onClose }) => {
-    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix });
+  services: async ({ nc, tracer, metrics, redis, onClose }) => {
+    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
     onClose(() => events.close());
     const stock = await loadSeedStock();
     let ledger;
