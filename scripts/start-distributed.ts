@@ -9,12 +9,14 @@
 // users and orders in Redis, so every service can run several instances),
 // IDENTITY_TOKEN_SECRET (default: one random key shared by the processes), INSTANCES (same as
 // --instances), plus every per-process variable of mesh/node (MESH_*), passed through.
-// Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits.
+// Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits 0 when every process
+// drained, 1 otherwise; a second Ctrl-C (after a second) stops them all at once and exits 130.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { SERVICE_NODE_FLAGS } from "../mesh/host/gc-tuning.ts";
+import { onShutdownSignals } from "../mesh/host/drain.ts";
 
 const SERVICES = ["catalog", "inventory", "identity", "orders", "gateway"] as const;
 type ServiceName = (typeof SERVICES)[number];
@@ -36,16 +38,22 @@ const { values } = parseArgs({
 });
 
 const counts = { ...DEFAULT_INSTANCES };
+// Errors name the setting as the user gave it: the flag, or the environment variable.
+const instancesSetting = values.instances !== undefined ? "--instances" : "INSTANCES";
 for (const part of (values.instances ?? process.env.INSTANCES ?? "").split(",").filter((p) => p.trim() !== "")) {
   const [name, n] = part.split("=").map((s) => s.trim());
-  if (!SERVICES.includes(name as ServiceName)) fail(`--instances: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(", ")})`);
-  if (!/^\d+$/.test(n ?? "") || Number(n) > 32) fail(`--instances: ${name} needs a count from 0 to 32, got ${JSON.stringify(n)}`);
+  if (!SERVICES.includes(name as ServiceName)) fail(`${instancesSetting}: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(", ")})`);
+  if (!/^\d+$/.test(n ?? "") || Number(n) > 32) fail(`${instancesSetting}: ${name} needs a count from 0 to 32, got ${JSON.stringify(n)}`);
   counts[name as ServiceName] = Number(n);
 }
-const gatewayPort = Number(values["gateway-port"] ?? process.env.GATEWAY_PORT ?? 8080);
-if (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65535) fail("--gateway-port must be a port number (0 = any free port)");
+const gatewayPortSetting = values["gateway-port"] !== undefined ? "--gateway-port" : "GATEWAY_PORT";
+const gatewayPortText = values["gateway-port"] ?? process.env.GATEWAY_PORT ?? "8080";
+const gatewayPort = Number(gatewayPortText);
+if (!/^\d+$/.test(gatewayPortText) || gatewayPort > 65535) fail(`${gatewayPortSetting} must be a port number (0 = any free port), got ${JSON.stringify(gatewayPortText)}`);
 const transport = values.transport ?? process.env.MESH_TRANSPORT ?? "grpc";
-if (transport !== "grpc" && transport !== "nats") fail(`--transport must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
+if (transport !== "grpc" && transport !== "nats") {
+  fail(`${values.transport !== undefined ? "--transport" : "MESH_TRANSPORT"} must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
+}
 for (const name of STATEFUL) {
   if (counts[name] > 1 && !process.env.REDIS_URL) {
     console.warn(`warning: without REDIS_URL ${name} keeps its state in memory; its ${counts[name]} instances will not share it`);
@@ -62,7 +70,8 @@ const env = {
 interface Child {
   readonly label: string;
   readonly proc: ChildProcess;
-  readonly exited: Promise<void>;
+  /** Resolves with the exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
 }
 const children: Child[] = [];
 let stopping = false;
@@ -89,10 +98,10 @@ function start(name: ServiceName, index: number): Child {
   });
   prefixLines(label, proc.stdout!, process.stdout);
   prefixLines(label, proc.stderr!, process.stderr);
-  const exited = new Promise<void>((resolve) => {
+  const exited = new Promise<number | null>((resolve) => {
     proc.on("exit", (code, signal) => {
       if (!stopping) console.error(`[${label}] exited unexpectedly (code ${code}, signal ${signal})`);
-      resolve();
+      resolve(code);
     });
   });
   return { label, proc, exited };
@@ -100,19 +109,31 @@ function start(name: ServiceName, index: number): Child {
 
 for (const name of SERVICES) for (let i = 0; i < counts[name]; i++) children.push(start(name, i));
 
-function stopAll(signal: NodeJS.Signals): void {
-  if (stopping) {
+// One rule for the process group (mesh/host/drain.ts): the first SIGINT/SIGTERM drains; its copy that
+// reaches the children straight from a terminal's Ctrl-C falls in their repeat window, so each child
+// drains once; a later signal stops everything at once.
+onShutdownSignals({
+  signals: ["SIGINT", "SIGTERM", "SIGHUP"],
+  onFirst(signal) {
+    stopping = true;
+    console.log(`\n${signal}: draining ${children.length} processes`);
+    for (const c of children) c.proc.kill("SIGTERM");
+    void Promise.all(children.map((c) => c.exited)).then((codes) => {
+      const failed = children.flatMap((c, i) => (codes[i] === 0 ? [] : [`${c.label} (exit ${codes[i] ?? "by signal"})`]));
+      if (failed.length === 0) {
+        console.log(`all ${children.length} processes drained`);
+        process.exit(0);
+      }
+      console.error(`${failed.length} of ${children.length} processes did not drain: ${failed.join(", ")}`);
+      process.exit(1);
+    });
+  },
+  onSecond(signal) {
+    console.error(`${signal} again: stopping ${children.length} processes without waiting`);
     for (const c of children) c.proc.kill("SIGKILL");
-    return;
-  }
-  stopping = true;
-  console.log(`\n${signal}: draining ${children.length} processes`);
-  for (const c of children) c.proc.kill("SIGTERM");
-  void Promise.all(children.map((c) => c.exited)).then(() => process.exit(0));
-}
-process.on("SIGINT", stopAll);
-process.on("SIGTERM", stopAll);
-
+    process.exit(130);
+  },
+});
 const summary = SERVICES.filter((s) => counts[s] > 0).map((s) => `${s} x${counts[s]}`).join(", ");
 console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}; calls over ${transport}`);
 if (counts.gateway > 0 && gatewayPort !== 0) {

@@ -12,6 +12,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { NO_LOAD, type EndpointSource } from "../discovery/index.ts";
 import { createMeshClient, createNatsRpcServer, type MeshClient, type NatsRpcServer } from "./index.ts";
 import { encodeRequest } from "./nats-rpc-protocol.ts";
+import { natsUrl } from "../../test/support/servers.ts";
 
 const WINDOW = 4;
 let nc: NatsConnection;
@@ -62,7 +63,7 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+  nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   natsSubject = `weft.t${randomUUID().slice(0, 8)}.rpc.streams`;
   server = createNatsRpcServer({
     nc,

@@ -12,8 +12,9 @@ import { EnvelopeHeaders } from "./envelope.ts";
 import type { DeadLetter, EventBus, EventMeta } from "./event-bus.ts";
 import { eventNames } from "./event-names.ts";
 import { createJetStreamEventBus } from "./jetstream-event-bus.ts";
+import { natsUrl } from "../../test/support/servers.ts";
 
-const NATS = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const NATS = natsUrl();
 
 // A minimal W3C trace-context propagator and AsyncLocalStorage context manager: the mesh only talks
 // to @opentelemetry/api, and the SDK is not needed to show the context crosses the broker.

@@ -2,12 +2,10 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { whenRedisReady } from "../shared/redis-ready.ts";
 import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
-
-/** The shared Redis of tests and CI. */
-export const TEST_REDIS_URL = "redis://127.0.0.1:6379";
+import { redisUrl } from "../../test/support/servers.ts";
 
 /** A connection with the stores' options, resolved once it is ready (the stores have no offline queue). */
-export async function connectRedis(url = TEST_REDIS_URL): Promise<Redis> {
+export async function connectRedis(url = redisUrl()): Promise<Redis> {
   const redis = new Redis(url, redisStoreClientOptions);
   await whenRedisReady(redis, 5_000);
   return redis;

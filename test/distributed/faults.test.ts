@@ -10,6 +10,7 @@ import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery, type NatsDiscovery } from "../../mesh/discovery/index.ts";
 import { duplicateSideEffects, runLoad } from "./fixtures/load.ts";
 import { startInstance, stop, until, type TestInstance } from "./fixtures/processes.ts";
+import { natsUrl } from "../support/servers.ts";
 
 const instances: TestInstance[] = [];
 let nc: NatsConnection;
@@ -17,7 +18,7 @@ let discovery: NatsDiscovery | undefined;
 let mesh: MeshClient | undefined;
 
 beforeAll(async () => {
-  nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+  nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
 });
 afterEach(async () => {
   mesh?.close();
@@ -30,7 +31,7 @@ afterAll(async () => {
 
 async function cluster(names: string[], extra: Record<string, Record<string, string>> = {}): Promise<{ prefix: string; byName: Map<string, TestInstance> }> {
   const prefix = `weft.t${randomUUID().slice(0, 8)}.registry`;
-  const started = await Promise.all(names.map((n) => startInstance(n, { REGISTRY_PREFIX: prefix, HEARTBEAT_MS: "250", ...extra[n] })));
+  const started = await Promise.all(names.map((n) => startInstance(n, { MESH_REGISTRY_PREFIX: prefix, MESH_HEARTBEAT_MS: "250", ...extra[n] })));
   instances.push(...started);
   discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
   await discovery.ready();

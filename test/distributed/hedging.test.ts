@@ -9,6 +9,7 @@ import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery, type NatsDiscovery } from "../../mesh/discovery/index.ts";
 import { startInstance, stop, until, type TestInstance } from "./fixtures/processes.ts";
+import { natsUrl } from "../support/servers.ts";
 
 const instances: TestInstance[] = [];
 let nc: NatsConnection;
@@ -16,9 +17,9 @@ let discovery: NatsDiscovery;
 
 beforeAll(async () => {
   const prefix = `weft.t${randomUUID().slice(0, 8)}.registry`;
-  const env = { REGISTRY_PREFIX: prefix, SLOW_EVERY: "20", SLOW_EVERY_MS: "200" };
+  const env = { MESH_REGISTRY_PREFIX: prefix, SLOW_EVERY: "20", SLOW_EVERY_MS: "200" };
   instances.push(...(await Promise.all(["h1", "h2", "h3"].map((n) => startInstance(n, env)))));
-  nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+  nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
   await discovery.ready();
   await until(() => discovery.endpoints(TestService.typeName).length === 3, 3000, "3 up");
