@@ -9,8 +9,9 @@
 // users and orders in Redis, so every service can run several instances),
 // IDENTITY_TOKEN_SECRET (default: one random key shared by the processes), INSTANCES (same as
 // --instances), plus every per-process variable of mesh/node (MESH_*), passed through.
-// Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits 0 when every process
-// drained, 1 otherwise; a second Ctrl-C (after a second) stops them all at once and exits 130.
+// Ctrl-C / SIGTERM drains every process (each leaves discovery first; callers before the services they
+// call) and exits 0 when every process drained, 1 otherwise; a second Ctrl-C (after a second) stops them
+// all at once and exits 130.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -67,7 +68,11 @@ const env = {
   MESH_TRANSPORT: transport,
 };
 
+/** The order of a drain: callers before the services they call, so no in-flight call loses its downstream. */
+const DRAIN_ORDER: readonly (readonly ServiceName[])[] = [["gateway"], ["orders"], ["catalog", "inventory", "identity"]];
+
 interface Child {
+  readonly service: ServiceName;
   readonly label: string;
   readonly proc: ChildProcess;
   /** Resolves with the exit code (null when a signal ended it). */
@@ -95,6 +100,8 @@ function start(name: ServiceName, index: number): Child {
   const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../services/${name}/main.ts`, import.meta.url).pathname], {
     env: { ...env, PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}` },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: a terminal's Ctrl-C reaches the launcher only, which drains in DRAIN_ORDER.
+    detached: true,
   });
   prefixLines(label, proc.stdout!, process.stdout);
   prefixLines(label, proc.stderr!, process.stderr);
@@ -104,21 +111,27 @@ function start(name: ServiceName, index: number): Child {
       resolve(code);
     });
   });
-  return { label, proc, exited };
+  return { service: name, label, proc, exited };
 }
 
 for (const name of SERVICES) for (let i = 0; i < counts[name]; i++) children.push(start(name, i));
 
-// One rule for the process group (mesh/host/drain.ts): the first SIGINT/SIGTERM drains; its copy that
-// reaches the children straight from a terminal's Ctrl-C falls in their repeat window, so each child
-// drains once; a later signal stops everything at once.
+// One rule for the process group (mesh/host/drain.ts): the first SIGINT/SIGTERM drains, tier by tier in
+// DRAIN_ORDER, one SIGTERM per child (the children are in their own process groups, so a terminal's
+// Ctrl-C does not reach them directly); a repeat within a second (npm forwards Ctrl-C again) is the same
+// request; a later signal stops everything at once.
 onShutdownSignals({
   signals: ["SIGINT", "SIGTERM", "SIGHUP"],
   onFirst(signal) {
     stopping = true;
     console.log(`\n${signal}: draining ${children.length} processes`);
-    for (const c of children) c.proc.kill("SIGTERM");
-    void Promise.all(children.map((c) => c.exited)).then((codes) => {
+    void (async () => {
+      for (const tier of DRAIN_ORDER) {
+        const draining = children.filter((c) => tier.includes(c.service));
+        for (const c of draining) c.proc.kill("SIGTERM");
+        await Promise.all(draining.map((c) => c.exited));
+      }
+      const codes = await Promise.all(children.map((c) => c.exited));
       const failed = children.flatMap((c, i) => (codes[i] === 0 ? [] : [`${c.label} (exit ${codes[i] ?? "by signal"})`]));
       if (failed.length === 0) {
         console.log(`all ${children.length} processes drained`);
@@ -126,7 +139,7 @@ onShutdownSignals({
       }
       console.error(`${failed.length} of ${children.length} processes did not drain: ${failed.join(", ")}`);
       process.exit(1);
-    });
+    })();
   },
   onSecond(signal) {
     console.error(`${signal} again: stopping ${children.length} processes without waiting`);
@@ -134,6 +147,7 @@ onShutdownSignals({
     process.exit(130);
   },
 });
+
 const summary = SERVICES.filter((s) => counts[s] > 0).map((s) => `${s} x${counts[s]}`).join(", ");
 console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}; calls over ${transport}`);
 if (counts.gateway > 0 && gatewayPort !== 0) {

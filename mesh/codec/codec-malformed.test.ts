@@ -12,7 +12,7 @@ import { fuzzMalformed, fuzzWrongTypes } from "./test-support/fuzz.ts";
 const CASES = 80;
 const PER_CASE = 5;
 const WRONG_TYPE_CASES = 150;
-const SUMMARY_CASES = 20;
+const SUMMARY_CASES = 8;
 const schemas = reachableMessages([...(await genFiles()), ...coverageFiles()]);
 
 describe("compiled decoders on malformed input", () => {
@@ -41,7 +41,7 @@ describe("compiled decoders on malformed input", () => {
       accepted += result.accepted;
       rejected += result.rejected;
     }
-    expect(accepted).toBeGreaterThan(5_000);
-    expect(rejected).toBeGreaterThan(5_000);
-  });
+    expect(accepted).toBeGreaterThan(2_000);
+    expect(rejected).toBeGreaterThan(2_000);
+  }, 120_000);
 });

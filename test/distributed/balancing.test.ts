@@ -26,7 +26,7 @@ beforeAll(async () => {
   nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
   await discovery.ready();
-  await until(() => discovery.endpoints(TestService.typeName).length === 3, 3000, "3 instances");
+  await until(() => discovery.endpoints(TestService.typeName).length === 3, 15_000, "3 instances");
 });
 
 afterAll(async () => {

@@ -27,7 +27,7 @@ beforeAll(async () => {
   nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
   await discovery.ready();
-  await until(() => discovery.endpoints(TestService.typeName).length === 3, 3000, "3 up");
+  await until(() => discovery.endpoints(TestService.typeName).length === 3, 15_000, "3 up");
   mesh = createMeshClient({ discovery, nc, defaultTransport: "nats" });
 });
 

@@ -40,7 +40,7 @@ describe("rolling restart", () => {
       const discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
       await discovery.ready();
       const count = () => discovery.endpoints(TestService.typeName).filter((e) => e.ready).length;
-      await until(() => count() === 3, 3000, "3 up");
+      await until(() => count() === 3, 15_000, "3 up");
       const mesh = createMeshClient({ discovery, nc, defaultTransport: transport });
       const client = mesh.client(TestService);
       const run = randomUUID().slice(0, 8);
@@ -54,7 +54,7 @@ describe("rolling restart", () => {
           expect(await old.exited).toBe(0);
           const fresh = await startInstance(`${old.instanceId}-v2`, env);
           all.push(fresh);
-          await until(() => count() === 3, 3000, "replacement up");
+          await until(() => count() === 3, 15_000, "replacement up");
         }
         await new Promise((r) => setTimeout(r, 300));
         restarting = false;
@@ -63,7 +63,7 @@ describe("rolling restart", () => {
       const result = await runLoad(200_000, 6, async (i) => {
         const res = await client.unaryCall({ payload: { body: new TextEncoder().encode(`${run}-${i}`) } });
         return res.servedBy;
-      }, { maxMs: 30_000, until: () => !restarting });
+      }, { maxMs: 90_000, until: () => !restarting });
       await restarts;
       const s = mesh.stats();
       const failedForReal = result.failed;
