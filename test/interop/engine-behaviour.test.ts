@@ -81,8 +81,11 @@ describe("lifecycle", () => {
       session.close();
       expect(status).toBe(String(Code.DeadlineExceeded));
       const ac = new AbortController();
-      setTimeout(() => ac.abort(), 50);
-      expect(await code(client.unaryCall({ sleepMs: 5000 }, { signal: ac.signal }))).toBe(Code.Canceled);
+      const cancelled = code(client.unaryCall({ sleepMs: 5000 }, { signal: ac.signal }));
+      // Cancel once the call runs on the server: a fixed delay could cancel it before it left.
+      await expect.poll(() => server.inFlight, { timeout: 10_000 }).toBe(1);
+      ac.abort();
+      expect(await cancelled).toBe(Code.Canceled);
       await expect.poll(() => aborted.length).toBe(2);
       expect(aborted).toContainEqual(["UnaryCall", Code.DeadlineExceeded]);
       expect(aborted).toContainEqual(["UnaryCall", Code.Canceled]);
