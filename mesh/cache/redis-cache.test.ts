@@ -6,7 +6,8 @@ import { ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { runId, sleep, waitUntil } from "../../test/backends/servers.ts";
 import type { Cache } from "./cache.ts";
-import { createRedisCache, redisCacheClientOptions } from "./redis-cache.ts";
+import { redisClientOptions } from "../redis/index.ts";
+import { createRedisCache } from "./redis-cache.ts";
 import { waitForSubscribers } from "../../test/support/redis-subscribers.ts";
 import { redisUrl } from "../../test/support/servers.ts";
 
@@ -24,7 +25,7 @@ describe("createRedisCache (shared Redis)", () => {
   };
 
   beforeAll(async () => {
-    redis = new Redis(REDIS, redisCacheClientOptions);
+    redis = new Redis(REDIS, redisClientOptions);
     await waitUntil(() => redis.status === "ready", 5_000, "redis ready");
   });
 
@@ -115,7 +116,7 @@ describe("createRedisCache (shared Redis)", () => {
   });
 
   it("answers Unavailable from invalidate when Redis cannot be reached, so the event is retried", async () => {
-    const down = new Redis("redis://127.0.0.1:1", { ...redisCacheClientOptions, lazyConnect: true, retryStrategy: () => null });
+    const down = new Redis("redis://127.0.0.1:1", { ...redisClientOptions, lazyConnect: true, retryStrategy: () => null });
     const c = createRedisCache({ redis: down, keyPrefix: prefix, commandTimeoutMs: 50 });
     let loads = 0;
     expect((await c.getOrLoad(ProductSchema, "k", async () => (loads++, product("k")))).id).toBe("k");

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { type Product, ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import { invalidArgument } from "../shared/field-errors.ts";
+import { invalidArgument } from "../shared/index.ts";
 
 /**
  * The catalogue's pure domain: an immutable, ordered set of products with paging and word search.

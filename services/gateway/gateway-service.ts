@@ -1,14 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import type { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import type { CatalogService, Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import type { IdentityService, User } from "../../gen/shop/identity/v1/identity_pb.ts";
 import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import type { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
-import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { downstream, relay } from "../shared/downstream.ts";
-import { invalidArgument, pageSizeOrDefault } from "../shared/field-errors.ts";
-import { requireOptions } from "../shared/options-error.ts";
+import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { downstream, invalidArgument, pageSizeOrDefault, relay, requireOptions } from "../shared/index.ts";
 
 /** Options of {@link createGatewayService}: a client of every service the edge composes. */
 export interface GatewayServiceOptions {

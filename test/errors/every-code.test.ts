@@ -15,6 +15,8 @@ import { readMeshNodeConfig } from "../../mesh/node/index.ts";
 import { createWeftEngine } from "../../mesh/protocol/index.ts";
 import { createRetryBudget } from "../../mesh/resilience/index.ts";
 import { createWeftGrpcTransport } from "../../mesh/transport/index.ts";
+import { waitForRedisReady } from "../../mesh/redis/index.ts";
+import { Redis } from "ioredis";
 
 /** Runs `produce` and returns what it threw (sync or async). */
 async function thrown(produce: () => unknown): Promise<unknown> {
@@ -66,6 +68,15 @@ const producers: Record<WeftErrorCode, () => unknown> = {
   WEFT_ERR_CACHE_OPTIONS: () => createMemoryCache({ maxEntries: 0 }),
   WEFT_ERR_EVENTS_OPTIONS: () => createMemoryEventBus({ redeliveryDelayMs: -1 }),
   WEFT_ERR_COMPUTE_OPTIONS: () => createPiscinaComputePool({ maxThreads: 0 }),
+  WEFT_ERR_REDIS_NOT_READY: async () => {
+    // A connection that is never opened never gets ready: the wait must end with the code, not hang.
+    const redis = new Redis({ lazyConnect: true });
+    try {
+      await waitForRedisReady(redis, { timeoutMs: 50 });
+    } finally {
+      redis.disconnect();
+    }
+  },
 };
 
 describe("every WEFT_ERR_* code is produced", () => {
