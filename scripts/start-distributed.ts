@@ -7,7 +7,7 @@
 //
 // Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: catalog cache, stock,
 // users and orders in Redis, so every service can run several instances),
-// IDENTITY_TOKEN_SECRET (default: one random key shared by the processes), INSTANCES (same as
+// IDENTITY_TOKEN_SECRET and CATALOG_PAGE_TOKEN_SECRET (default: random keys shared by the processes), INSTANCES (same as
 // --instances), plus every per-process variable of mesh/node (MESH_*), passed through.
 // Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits.
 
@@ -56,6 +56,7 @@ const env = {
   ...process.env,
   NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
   IDENTITY_TOKEN_SECRET: process.env.IDENTITY_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
+  CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
 };
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createMemoryCache } from "../mesh/cache/index.ts";
+import { type Cache, createMemoryCache } from "../mesh/cache/index.ts";
 import type { ComputePool } from "../mesh/compute/compute-pool.ts";
 import { createInlineComputePool } from "../mesh/compute/index.ts";
 import type { EventBus } from "../mesh/events/event-bus.ts";
@@ -23,6 +23,8 @@ export interface InProcessShopOptions {
   readonly compute?: ComputePool;
   /** The event bus. Default: the in-memory bus. Closed by `close()`. */
   readonly events?: EventBus;
+  /** The catalog's cache. Default: an in-memory cache of at most 32 MiB. Closed by `close()`. */
+  readonly cache?: Cache;
   /** log2 of scrypt's N for new password hashes. Default 14. */
   readonly scryptCostLog2?: number;
   /** How long a drain waits for in-flight calls, in milliseconds. Default: the host's (25 s). */
@@ -57,7 +59,7 @@ export interface InProcessShop {
 export async function startInProcessShop(options: InProcessShopOptions = {}): Promise<InProcessShop> {
   const [products, stock] = await Promise.all([loadSeedProducts(), loadSeedStock()]);
   const events = options.events ?? createMemoryEventBus({ source: "shop" });
-  const cache = createMemoryCache();
+  const cache = options.cache ?? createMemoryCache();
   const compute = options.compute ?? createInlineComputePool();
   const host = createHost({
     hostname: options.hostname,
