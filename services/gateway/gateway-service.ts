@@ -10,6 +10,7 @@ import { MAX_IDS_PER_CALL as STOCK_IDS_PER_CALL } from "../inventory/index.ts";
 import { downstream } from "../shared/downstream.ts";
 import { invalidArgument, pageSizeOrDefault } from "../shared/field-errors.ts";
 import { relayAtEdge as relay } from "./edge-errors.ts";
+import { publicOrder, publicProduct, publicUser } from "./public-views.ts";
 
 /** Options of {@link createGatewayService}: a client of every service the edge composes. */
 export interface GatewayServiceOptions {
@@ -57,7 +58,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     }
     const available = new Map<string, bigint>();
     for (const { levels } of await Promise.all(batches)) for (const level of levels) available.set(level.productId, level.available);
-    return products.map((product) => ({ product, available: available.get(product.id) ?? 0n }));
+    return products.map((product) => ({ product: publicProduct(product), available: available.get(product.id) ?? 0n }));
   }
 
   return withRequestId({
@@ -84,26 +85,26 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     },
 
     async signUp(req, ctx) {
-      await relay(identity.register({ email: req.email, password: req.password, displayName: req.displayName }, downstream(ctx)), SIGN_UP_FIELDS);
-      const session = await relay(identity.login({ email: req.email, password: req.password }, downstream(ctx)), SIGN_UP_FIELDS);
-      return { accessToken: session.accessToken, user: session.user };
+      // Register signs the new user in: one password hash per sign-up, for a new or a taken email alike.
+      const session = await relay(identity.register({ email: req.email, password: req.password, displayName: req.displayName }, downstream(ctx)), SIGN_UP_FIELDS);
+      return { accessToken: session.accessToken, user: publicUser(session.user) };
     },
 
     async signIn(req, ctx) {
       const session = await relay(identity.login({ email: req.email, password: req.password }, downstream(ctx)), SIGN_UP_FIELDS);
-      return { accessToken: session.accessToken, user: session.user };
+      return { accessToken: session.accessToken, user: publicUser(session.user) };
     },
 
     async checkout(req, ctx) {
       const user = await signedInUser(ctx);
       const { order } = await relay(orders.placeOrder({ userId: user.id, items: req.items.map(({ productId, quantity }) => ({ productId, quantity })) }, downstream(ctx)), ["items"]);
-      return { order };
+      return { order: publicOrder(order) };
     },
 
     async listMyOrders(req, ctx) {
       const user = await signedInUser(ctx);
       const { orders: list } = await relay(orders.listOrders({ userId: user.id, pageSize: req.pageSize }, downstream(ctx)), ["page_size"]);
-      return { orders: list };
+      return { orders: list.map((order) => publicOrder(order)!) };
     },
   });
 }

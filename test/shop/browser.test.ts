@@ -3,7 +3,7 @@
 // page the shop serves itself (same origin), as `npm start` offers it. The page's API origin is fixed
 // at build time: `?api=` in a link must not send a user's password elsewhere (issue 19, item 2).
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -249,5 +249,17 @@ describe("storefront in headless Chromium", () => {
     expect(await frame!.$("#products").catch(() => null)).toBeNull();
     await framer.close();
     await page.close();
+  });
+
+  it("ships a bundle that holds only the public API: no internal service or package, in text or in embedded descriptors", async () => {
+    const assets = join(outDir, "assets");
+    const scripts = (await readdir(assets)).filter((name) => name.endsWith(".js"));
+    expect(scripts.length).toBeGreaterThan(0);
+    const text = (await Promise.all(scripts.map((name) => readFile(join(assets, name), "utf8")))).join("\n");
+    // protobuf-es embeds each file's descriptor as a base64 string literal: decode them all.
+    const decoded = [...text.matchAll(/[`"']([A-Za-z0-9+/_-]{40,}={0,2})[`"']/g)].map((m) => Buffer.from(m[1], "base64").toString("latin1"));
+    expect(decoded.join("").includes("shop.gateway.v1")).toBe(true); // the scan does see descriptors
+    const internal = ["CatalogService", "IdentityService", "InventoryService", "OrderService", "shop.catalog.v1", "shop.identity.v1", "shop.inventory.v1", "shop.orders.v1", "shop/catalog/v1", "shop/identity/v1", "shop/orders/v1"];
+    for (const haystack of [text, ...decoded]) for (const name of internal) expect(haystack.includes(name), name).toBe(false);
   });
 });
