@@ -103,10 +103,15 @@ go_tool() {
   if [ ! -x "$cached" ]; then
     command -v go >/dev/null || { echo "WEFT_ERR_DEV_SERVICES: go is needed to build $name ($module@$version)" >&2; exit 1; }
     log "building $name from $module@$version (once per machine)"
-    local dir
-    dir=$(cd /tmp && go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-    [ -n "$dir" ] || { echo "WEFT_ERR_DEV_SERVICES: go mod download $module@$version failed" >&2; exit 1; }
-    (cd "$dir" && CGO_ENABLED=0 go build -trimpath -o "$cached.tmp" "$pkg") && mv "$cached.tmp" "$cached"
+    local dir buildlog="$TOOLS_CACHE/$name-$version.log"
+    dir=$(cd /tmp && go mod download -json "$module@$version" 2>"$buildlog" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -n "$dir" ] || { tail -n 20 "$buildlog" >&2; echo "WEFT_ERR_DEV_SERVICES: go mod download $module@$version failed" >&2; exit 1; }
+    if ! (cd "$dir" && CGO_ENABLED=0 go build -trimpath -o "$cached.tmp" "$pkg") >>"$buildlog" 2>&1; then
+      tail -n 20 "$buildlog" >&2
+      echo "WEFT_ERR_DEV_SERVICES: building $name failed (log: $buildlog)" >&2
+      exit 1
+    fi
+    mv "$cached.tmp" "$cached"
   fi
   cp "$cached" ".tools/bin/$name"
   echo "$version" > ".tools/bin/$name.version"

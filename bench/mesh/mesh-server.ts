@@ -8,11 +8,11 @@
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
-import { createInboundCallHooks, createInboundCallInterceptor, createNatsRpcServer } from "../../mesh/client/index.ts";
+import { createInboundCallHooks, createNatsRpcServer } from "../../mesh/client/index.ts";
 import { createAnnouncer } from "../../mesh/discovery/index.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
 import { createWeftEngine } from "../../mesh/protocol/index.ts";
-import { createConcurrencyLimiter, createEventLoopGuard, createEventLoopMonitor, createLoadSheddingHooks, createLoadSheddingInterceptor } from "../../mesh/resilience/index.ts";
+import { createConcurrencyLimiter, createEventLoopGuard, createEventLoopMonitor, createLoadSheddingHooks } from "../../mesh/resilience/index.ts";
 import { nodeService } from "../../mesh/node/index.ts";
 import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
 import { benchTestService } from "../servers/test-service.ts";
@@ -23,8 +23,7 @@ const prefix = values.prefix ?? "weft.bench";
 const eventLoop = createEventLoopMonitor();
 const limiter = createConcurrencyLimiter({ maxLimit: 1000, initialLimit: 200, eventLoopDelayMs: eventLoop.delayMs });
 const eventLoopGuard = createEventLoopGuard();
-// As mesh/node wires them: interceptors for the NATS server, the same behaviour as host call hooks.
-const interceptors = features ? [createLoadSheddingInterceptor({ limiter, eventLoopGuard }), createInboundCallInterceptor()] : [];
+// As mesh/node wires them: the same call hooks for the host and the NATS server.
 const callHooks = features ? [createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()] : [];
 
 const host = createHost({ port: 0, hostname: "127.0.0.1", engine: createWeftEngine(), logger: silentLogger, callHooks });
@@ -34,7 +33,7 @@ const address = await host.listen();
 const nc = await connect({ servers: values["nats-url"] ?? "nats://127.0.0.1:4222", noAsyncTraces: true });
 const instanceId = `bench-${process.pid}`;
 const natsSubject = `${prefix}.rpc.${instanceId}`;
-const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services: [nodeService(TestService, benchTestService)], interceptors });
+const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services: [nodeService(TestService, benchTestService)], callHooks });
 const announcer = createAnnouncer({
   nc, instanceId, services: [TestService.typeName], address: `127.0.0.1:${address.port}`, natsSubject, subjectPrefix: `${prefix}.registry`,
   load: () => ({ inFlight: host.inFlight + natsServer.inFlight, eventLoopDelayMs: eventLoop.delayMs(), workerQueueDepth: 0, concurrencyLimit: limiter.limit }),

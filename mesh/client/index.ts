@@ -10,7 +10,7 @@ export type { CallStats } from "./service-transport.ts";
 export type { Http2EndpointOptions } from "./http2-endpoint-transport.ts";
 export { createHttp2EndpointTransport } from "./http2-endpoint-transport.ts";
 export type { InboundCall } from "./inbound-call.ts";
-export { createInboundCallHooks, createInboundCallInterceptor, currentInboundCall, runInInboundCall, timeoutFromHeaders } from "./inbound-call.ts";
+export { createInboundCallHooks, currentInboundCall, runInInboundCall } from "./inbound-call.ts";
 export type { NatsRpcServer, NatsRpcServerOptions } from "./nats-rpc-server.ts";
 export { createNatsRpcServer } from "./nats-rpc-server.ts";
 export type { FailureClass } from "./failure.ts";

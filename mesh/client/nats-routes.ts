@@ -17,7 +17,6 @@ import {
 } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { compileCodec, type MessageCodec } from "../codec/index.ts";
-import { INBOUND_CALL } from "./inbound-call.ts";
 import type { NatsHandlerContext } from "./nats-handler-context.ts";
 
 type DescMessageShape = MessageShape<DescMessage>;
@@ -80,12 +79,9 @@ abstract class NatsRequest {
   readonly service: DescService;
   readonly requestMethod = "POST";
   readonly [CALL]: NatsHandlerContext;
-  /** Tells createInboundCallInterceptor that the server already runs the call in its inbound scope. */
-  readonly [INBOUND_CALL]: NatsHandlerContext;
   constructor(context: NatsHandlerContext) {
     this.service = context.service;
     this[CALL] = context;
-    this[INBOUND_CALL] = context;
   }
   get url(): string {
     return this[CALL].url;

@@ -1,6 +1,6 @@
 // Connect over NATS request/reply, server side: serves unary and server-streaming methods of
-// registered services on this instance's own subject, running the same interceptors and handler
-// context as the HTTP/2 server. Client and bidi streaming answer UNIMPLEMENTED over NATS.
+// registered services on this instance's own subject, running the same call hooks (begin, defer,
+// scope, end: admission, shedding, deadline propagation) and interceptors as the host. Client and bidi streaming answer UNIMPLEMENTED over NATS.
 // The request callback does its work synchronously up to the handler and answers from the handler's
 // promise (or at once when it returns a message): no async function per call, as each await showed
 // up in profiles.
@@ -10,7 +10,7 @@ import { Code, ConnectError, createServiceImplSpec, type Interceptor, type Servi
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { assertSubject } from "../discovery/subjects.ts";
 import { assertInt, WeftOptionsError } from "../errors/index.ts";
-import { runInInboundCall } from "./inbound-call.ts";
+import { composeCallHooks, INTERNAL_ERROR_MESSAGE, type ComposedCallHooks, type ServerCallHooks } from "../engine/index.ts";
 import { NatsHandlerContext } from "./nats-handler-context.ts";
 import { encodeErrorReply, encodeReply, parseRequest, type RequestEnvelope } from "./nats-rpc-protocol.ts";
 import {
@@ -38,17 +38,17 @@ export interface NatsRpcServerOptions {
   readonly subject: string;
   /** The services to serve and their handlers. */
   readonly services: readonly { readonly service: DescService; readonly impl: Partial<ServiceImpl<DescService>> }[];
-  /** Interceptors around every call, outermost first (the host's admission, load shedding, ...). */
+  /**
+   * Call hooks around every call, as the host's `callHooks` (mesh/engine): begun once the request is
+   * decoded (a throw refuses the call), deferred, scoped and ended as on HTTP. Default [].
+   */
+  readonly callHooks?: readonly ServerCallHooks[];
+  /** Interceptors around every call, inside the hooks, outermost first. Default []. */
   readonly interceptors?: readonly Interceptor[];
   /** Cap on a caller's timeout, in milliseconds (larger is capped, not refused). Default 0: no cap. */
   readonly maxTimeoutMs?: number;
   /** Largest request message accepted, in bytes. Default 4 MiB. */
   readonly readMaxBytes?: number;
-  /**
-   * Bound the mesh client calls a handler makes by this call's remaining deadline and cancel them with
-   * it (what createInboundCallInterceptor does for HTTP/2 servers). Default true.
-   */
-  readonly propagateDeadlines?: boolean;
   /**
    * How long a server stream waits for the caller to grant credit before giving up on it (a caller
    * that died silently never does), in milliseconds. Default 30000.
@@ -76,7 +76,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
   }
   const maxTimeoutMs = options.maxTimeoutMs ?? 0;
   const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
-  const propagateDeadlines = options.propagateDeadlines ?? true;
+  const hooks: ComposedCallHooks | undefined = composeCallHooks(options.callHooks ?? [], new Set());
   const streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 30_000;
   assertInt(OPTIONS, streamIdleTimeoutMs, "options.streamIdleTimeoutMs", 1);
   const interceptors = [...(options.interceptors ?? [])];
@@ -144,22 +144,37 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     const context = new NatsHandlerContext(route.method, subject, envelope.metadata, timeoutMs);
     const callId = envelope.callId;
     active.add(context);
-    let out;
+    let input;
     try {
       if (envelope.body.length > readMaxBytes) {
         throw new ConnectError(`message larger than ${readMaxBytes} bytes`, Code.ResourceExhausted);
       }
-      let input;
       try {
         input = route.input.fromBinary(envelope.body);
       } catch (cause) {
         throw new ConnectError("cannot decode the request", Code.InvalidArgument, undefined, undefined, cause);
       }
-      if (route.kind === "server_streaming") {
-        startStream(context, route, reply, callId, input, envelope.window!);
-        return;
-      }
-      out = propagateDeadlines ? runInInboundCall(context, route.invoke, context, input) : route.invoke(context, input);
+      if (hooks !== undefined) context.hookTokens = hooks.begin(route.method.parent, context);
+    } catch (err) {
+      fail(context, reply, callId, err);
+      return;
+    }
+    if (context.hookTokens !== undefined && hooks!.defers(context.hookTokens)) {
+      setImmediate(start, context, route, reply, callId, input, envelope.window);
+      return;
+    }
+    start(context, route, reply, callId, input, envelope.window);
+  }
+
+  /** Runs an admitted call: interceptors and handler, inside the hooks' scope. */
+  function start(context: NatsHandlerContext, route: UnaryRoute | ServerStreamingRoute, reply: string, callId: number, input: unknown, window: number | undefined): void {
+    if (route.kind === "server_streaming") {
+      startStream(context, route, reply, callId, input, window!);
+      return;
+    }
+    let out;
+    try {
+      out = context.hookTokens !== undefined && hooks!.scoped ? hooks!.scope(context, route.invoke, context, input as never) : route.invoke(context, input as never);
     } catch (err) {
       fail(context, reply, callId, err);
       return;
@@ -183,14 +198,14 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       fail(context, reply, callId, new ConnectError("cannot encode the response", Code.Internal, undefined, undefined, cause));
       return;
     }
-    end(context);
+    end(context, undefined);
     if (reply !== "") send(reply, data);
   }
 
   function fail(context: NatsHandlerContext, reply: string, callId: number, e: unknown): void {
     const reason = context.abortReason;
-    const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
-    end(context);
+    const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError(INTERNAL_ERROR_MESSAGE, Code.Internal);
+    end(context, err);
     if (reply === "") return;
     let data: Uint8Array;
     try {
@@ -204,16 +219,21 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
 
   function startStream(context: NatsHandlerContext, route: ServerStreamingRoute, reply: string, callId: number, input: unknown, window: number): void {
     if (reply === "") {
-      end(context); // nowhere to send the messages
+      end(context, undefined); // nowhere to send the messages
       return;
     }
     const stream = new ServerStream(context, callId, window);
     streams.set(reply, stream);
     const run = () => stream.run(route, input as never, (data) => send(reply, data), streamIdleTimeoutMs);
-    const done = propagateDeadlines ? runInInboundCall(context, run) : run();
-    void done.finally(() => {
+    let done: Promise<ConnectError | undefined>;
+    try {
+      done = context.hookTokens !== undefined && hooks!.scoped ? hooks!.scope(context, run) : run();
+    } catch (err) {
+      done = Promise.resolve(ConnectError.from(err));
+    }
+    void done.then((err) => {
       if (streams.get(reply) === stream) streams.delete(reply);
-      end(context);
+      end(context, err);
     });
   }
 
@@ -230,7 +250,12 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     else stream.cancel();
   }
 
-  function end(context: NatsHandlerContext): void {
+  function end(context: NatsHandlerContext, err: ConnectError | undefined): void {
+    const tokens = context.hookTokens;
+    if (tokens !== undefined) {
+      context.hookTokens = undefined;
+      hooks!.end(tokens, err);
+    }
     context.finish();
     active.delete(context);
     if (active.size === 0) idle?.();

@@ -7,6 +7,7 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NatsHandlerContext } from "./nats-handler-context.ts";
+import { INTERNAL_ERROR_MESSAGE } from "../engine/index.ts";
 import { encodeErrorReply, encodeReply } from "./nats-rpc-protocol.ts";
 import { normalize, type ServerStreamingRoute, type StreamOutput } from "./nats-routes.ts";
 
@@ -38,8 +39,8 @@ export class ServerStream {
     this.context.abort(new ConnectError("the caller cancelled the stream", Code.Canceled));
   }
 
-  /** Runs the handler and sends its messages, then the end; never rejects. */
-  async run(route: ServerStreamingRoute, input: MessageLike, send: (data: Uint8Array) => void, idleTimeoutMs: number): Promise<void> {
+  /** Runs the handler and sends its messages, then the end; never rejects, resolves the error it ended with. */
+  async run(route: ServerStreamingRoute, input: MessageLike, send: (data: Uint8Array) => void, idleTimeoutMs: number): Promise<ConnectError | undefined> {
     const context = this.context;
     const signal = context.signal;
     // Rejects when the call is aborted, so that a handler that ignores its signal cannot hold the stream.
@@ -68,18 +69,20 @@ export class ServerStream {
         this.#credit--;
       }
       send(encodeReply(this.callId, seq === 0 ? headerOf(out, context) : undefined, trailerOf(out, context), NO_BYTES));
+      return undefined;
     } catch (e) {
       // Stops a handler that is still producing; its own errors no longer matter.
       iterator?.return?.().catch(() => {});
-      if (this.#cancelled) return;
+      if (this.#cancelled) return new ConnectError("the caller cancelled the stream", Code.Canceled);
       const reason = context.abortReason;
-      const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
+      const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError(INTERNAL_ERROR_MESSAGE, Code.Internal);
       const header = seq === 0 && out !== undefined ? headerOf(out, context) : seq === 0 ? context.responseHeaderIfAny : undefined;
       try {
         send(encodeErrorReply(this.callId, header, out === undefined ? context.responseTrailerIfAny : trailerOf(out, context), err));
       } catch {
         send(encodeErrorReply(this.callId, undefined, undefined, new ConnectError(err.rawMessage, err.code)));
       }
+      return err;
     }
   }
 

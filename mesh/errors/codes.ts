@@ -16,7 +16,7 @@ export const WeftErrorCodes = {
   WEFT_ERR_HOST_UNKNOWN_SERVICE: "The host does not serve that service.",
   /** `readMeshNodeConfig`: an environment variable of a distributed mesh process is invalid. */
   WEFT_ERR_MESH_CONFIG: "A distributed-mode setting (environment variable) is invalid; the message names it.",
-  /** `serveWeft`/`createWeftEngine`: an option of the wire server is invalid. */
+  /** `createWeftEngine`: an option of the wire engine is invalid. */
   WEFT_ERR_PROTOCOL_OPTIONS: "An option of the Weft wire server is invalid; the message names the field.",
   /** `createWeftGrpcTransport`/`createWeftConnectTransport`: a transport option is invalid. */
   WEFT_ERR_TRANSPORT_OPTIONS: "An option of a Weft transport is invalid; the message names the field.",

@@ -3,13 +3,8 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { isPreflight } from "./cors.ts";
-import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "./engine.ts";
-import { callHooksInterceptor } from "./call-hooks.ts";
-import { gateInterceptors } from "./host-interceptors.ts";
-import { errorFields } from "./logger.ts";
+import { isPreflight, type EngineAttachment, type EngineContext, type EngineServers, type WireEngine, callHooksInterceptor, gateInterceptors, errorFields, respondUnimplemented } from "../engine/index.ts";
 import { applyConnectNodeFixes } from "./connect-node-fixes.ts";
-import { respondUnimplemented } from "./unimplemented.ts";
 
 type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;

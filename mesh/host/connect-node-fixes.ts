@@ -10,7 +10,7 @@
 // Weft's own engine produces the right answers directly; these fixes exist only for connect-node.
 
 import type * as http from "node:http";
-import { encodeGrpcMessage } from "./unimplemented.ts";
+import { encodeGrpcMessage } from "../engine/index.ts";
 
 /** How connect-es words a request that is not valid binary Protobuf. */
 const PARSE_ERROR_PREFIX = "parse binary:";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DrainSequence, drainOnSignals } from "./drain.ts";
-import { silentLogger } from "./logger.ts";
+import { silentLogger } from "../engine/index.ts";
 
 describe("DrainSequence", () => {
   it("runs hooks by phase, then in the order added, and survives a failing hook", async () => {

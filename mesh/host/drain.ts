@@ -1,6 +1,6 @@
 // Graceful drain as an ordered list of hooks, and the SIGTERM/SIGINT wiring main files use.
 
-import { errorFields, type HostLogger } from "./logger.ts";
+import { errorFields, type HostLogger } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 
 /**

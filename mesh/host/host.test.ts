@@ -6,7 +6,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
 import { createTestServiceImpl, TestService } from "../../test/wire/test-service-impl.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import { createHost, type Host } from "./host.ts";
-import { silentLogger } from "./logger.ts";
+import { silentLogger } from "../engine/index.ts";
 
 const hosts: Host[] = [];
 function newHost(options: Parameters<typeof createHost>[0] = {}): Host {

@@ -5,19 +5,12 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import { performance } from "node:perf_hooks";
 import { createAdminService, AdminService } from "./admin.ts";
-import { createWeftEngine } from "../protocol/engine.ts";
-import { createInProcessTransport } from "../protocol/in-process-transport.ts";
-import { createCorsPolicy } from "./cors.ts";
+import { createInProcessTransport, createWeftEngine } from "../protocol/index.ts";
+import { createCorsPolicy, type EngineAttachment, type EngineContext, type ServiceRegistration, type WireEngine, createFallbackRoute, composeCallHooks, createCallGate, InFlightTracker, createJsonLogger, type HostLogger } from "../engine/index.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
-import type { EngineAttachment, EngineContext, ServiceRegistration, WireEngine } from "./engine.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
-import { createFallbackRoute } from "./http-fallback.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
-import { composeCallHooks } from "./call-hooks.ts";
 import { applyServerV8Flags } from "./gc-tuning.ts";
-import { createCallGate } from "./host-interceptors.ts";
-import { InFlightTracker } from "./in-flight.ts";
-import { createJsonLogger, type HostLogger } from "./logger.ts";
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from "./options.ts";
 import { PortListener } from "./port-listener.ts";
 import {
@@ -169,13 +162,14 @@ class WeftHost implements Host {
       maxConcurrentStreams: options.maxConcurrentStreams,
       idleTimeoutMs: options.idleTimeoutMs,
       logger: this.#logger,
+      tls: options.tls,
     });
     this.#listener = listener;
     this.#attachment = this.#engine.attach(listener, this.#engineContext());
     const port = await listener.listen(options.hostname, options.port);
     this.#listenedAt = performance.now();
     const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
-    this.#address = Object.freeze({ url: `http://${host}:${port}`, port });
+    this.#address = Object.freeze({ url: `${options.tls === undefined ? "http" : "https"}://${host}:${port}`, port });
     this.#logger.info("listening", { url: this.#address.url, engine: this.#engine.name, services: this.#registrations.map((r) => r.service.typeName) });
     return this.#address;
   }

@@ -2,11 +2,9 @@
 
 import type { Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
-import type { ServerCallHooks } from "./call-hooks.ts";
-import type { WireEngine } from "./engine.ts";
+import type { ServerCallHooks, WireEngine, HttpFallback, HostLogger } from "../engine/index.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
-import type { HttpFallback } from "./http-fallback.ts";
-import type { HostLogger } from "./logger.ts";
+import type { HostTlsOptions } from "./port-listener.ts";
 
 /** Options of `createHost`. Every field is optional; defaults are listed per field. */
 export interface HostOptions {
@@ -77,6 +75,11 @@ export interface HostOptions {
   httpFallback?: HttpFallback;
   /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
   logger?: HostLogger;
+  /**
+   * TLS key and certificate (PEM): the port then speaks TLS, with h2 and http/1.1 chosen by ALPN.
+   * Default: none (cleartext HTTP/1.1 and h2c prior knowledge on one port).
+   */
+  tls?: HostTlsOptions;
 }
 
 /** HostOptions with every default filled in. */
@@ -99,6 +102,7 @@ export interface ResolvedHostOptions {
   readonly engine: WireEngine | undefined;
   readonly httpFallback: HttpFallback | undefined;
   readonly logger: HostLogger | undefined;
+  readonly tls: HostTlsOptions | undefined;
 }
 
 /** The defaults, in one place. */
@@ -186,6 +190,9 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
   if (options.httpFallback !== undefined && typeof options.httpFallback !== "function") {
     fail("httpFallback", "must be an HTTP handler function (req, res), e.g. serveStaticFiles({ root })");
   }
+  if (options.tls !== undefined && (typeof options.tls !== "object" || options.tls === null || options.tls.key === undefined || options.tls.cert === undefined)) {
+    fail("tls", "must be { key, cert } (PEM strings or Buffers)");
+  }
   if (options.logger !== undefined && (typeof options.logger?.error !== "function" || typeof options.logger?.info !== "function")) {
     fail("logger", "must have error() and info() functions");
   }
@@ -209,5 +216,6 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     engine: options.engine,
     httpFallback: options.httpFallback,
     logger: options.logger,
+    tls: options.tls,
   });
 }

@@ -3,12 +3,14 @@
 // Node's http2 `allowHTTP1` only works under TLS, so the host accepts on a `net` server, reads the first
 // bytes, and hands the socket to the HTTP/2 server when they are the h2 preface ("PRI * HTTP/2.0"), to
 // the HTTP/1.1 server otherwise. Garbage goes to the HTTP/1.1 parser, which answers 400 and closes.
+// Under TLS, ALPN decides instead (h2, else http/1.1).
 
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { HostError, HostErrorCode } from "./errors.ts";
-import { errorFields, type HostLogger } from "./logger.ts";
+import { errorFields, type HostLogger } from "../engine/index.ts";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -46,6 +48,18 @@ export interface PortListenerOptions {
   readonly maxConcurrentStreams: number;
   readonly idleTimeoutMs: number;
   readonly logger: HostLogger;
+  /** TLS key and certificate (PEM); undefined for cleartext. */
+  readonly tls: HostTlsOptions | undefined;
+}
+
+/** TLS for the host's port: h2 and http/1.1 chosen by ALPN. */
+export interface HostTlsOptions {
+  /** Private key (PEM). */
+  readonly key: string | Buffer;
+  /** Certificate chain (PEM). */
+  readonly cert: string | Buffer;
+  /** CA certificates to trust for client certificates (PEM), when any. */
+  readonly ca?: string | Buffer;
 }
 
 /** "h2" / "http1" once the first bytes decide it, "more" while they are a strict prefix of the preface. */
@@ -115,7 +129,9 @@ export class PortListener {
       this.#idleSweep.unref();
     }
     this.http2.on("sessionError", (err: Error) => logger.info("http2 session error", errorFields(err)));
-    this.#net = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#net = options.tls === undefined
+      ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
+      : tls.createServer({ ...options.tls, ALPNProtocols: ["h2", "http/1.1"], noDelay: true }, (socket) => this.#acceptTls(socket));
     this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
   }
 
@@ -206,15 +222,28 @@ export class PortListener {
     await closed;
   }
 
-  #accept(socket: net.Socket): void {
+  /** Tracks a new connection; false when the listener is closed (the socket is destroyed). */
+  #track(socket: net.Socket): boolean {
     if (this.#closed) {
       socket.destroy();
-      return;
+      return false;
     }
     this.#sockets.add(socket);
     socket.once("close", () => this.#sockets.delete(socket));
     // Resets and broken pipes are the client's business; never let them become uncaught exceptions.
     socket.on("error", () => {});
+    return true;
+  }
+
+  /** A TLS connection, handshake done: ALPN names the protocol. */
+  #acceptTls(socket: tls.TLSSocket): void {
+    if (!this.#track(socket)) return;
+    if (socket.alpnProtocol === "h2") this.http2.emit("connection", socket);
+    else this.http1.emit("connection", socket);
+  }
+
+  #accept(socket: net.Socket): void {
+    if (!this.#track(socket)) return;
     // A connection that never says anything is closed after the idle timeout.
     socket.setTimeout(this.#options.idleTimeoutMs, () => socket.destroy());
     let buffered: Buffer | undefined;

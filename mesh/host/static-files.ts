@@ -9,7 +9,7 @@ import { realpath, stat } from "node:fs/promises";
 import * as path from "node:path";
 import { pipeline } from "node:stream";
 import { HostError, HostErrorCode } from "./errors.ts";
-import type { FallbackRequest, FallbackResponse, HttpFallback } from "./http-fallback.ts";
+import type { FallbackRequest, FallbackResponse, HttpFallback } from "../engine/index.ts";
 
 /** Options of `serveStaticFiles`. */
 export interface StaticFilesOptions {

@@ -4,18 +4,17 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
-import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
-import { createInboundCallHooks, createInboundCallInterceptor, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
+import { createInboundCallHooks, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
-import { createHost, type Host, type HostLogger } from "../host/index.ts";
+import { createHost, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
   createEventLoopGuard,
   createLoadSheddingHooks,
-  createLoadSheddingInterceptor,
   refusedError,
   type ConcurrencyLimiter,
 } from "../resilience/index.ts";
@@ -91,17 +90,16 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     initialLimit: Math.min(config.concurrencyLimitMax, 100),
     eventLoopDelayMs: eventLoop.delayMs,
   });
-  // One event-loop guard for the process (one loop), shared by the host's hooks and the NATS server.
+  // One event-loop guard for the process (one loop); the same hooks serve HTTP and Connect over NATS.
   const eventLoopGuard = createEventLoopGuard();
-  const shedding = createLoadSheddingInterceptor({ limiter, eventLoopGuard });
-  const inbound = createInboundCallInterceptor();
+  const shedding = createLoadSheddingHooks({ limiter, eventLoopGuard });
+  const inbound = createInboundCallHooks();
   const host = createHost({
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
-    // Hooks rather than interceptors: the same shedding and deadline propagation, on the engine's direct path.
-    callHooks: [createLoadSheddingHooks({ limiter, eventLoopGuard }), createInboundCallHooks()],
+    callHooks: [shedding, inbound],
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];
@@ -110,13 +108,15 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
 
-  // Connect over NATS for the same services, behind the same admission and shedding.
-  const refuseWhileDraining: Interceptor = (next) => (req) => {
-    if (host.draining) throw refusedError("draining");
-    return next(req);
+  // Connect over NATS for the same services, behind the same hooks; the host's drain refuses there too.
+  const draining = refusedError("draining");
+  const refuseWhileDraining: ServerCallHooks = {
+    begin() {
+      if (host.draining) throw draining;
+    },
   };
   const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
-  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, interceptors: [refuseWhileDraining, shedding, inbound] });
+  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [refuseWhileDraining, shedding, inbound] });
 
   const announcer = createAnnouncer({
     nc,

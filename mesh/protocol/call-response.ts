@@ -6,6 +6,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
 import { gzip } from "./compression.ts";
+import { CallState, Protocol, PROTOCOL_NAMES } from "./protocols.ts";
 import { FLAG_COMPRESSED, FLAG_END_STREAM, FLAG_TRAILER, encodeFrame } from "./envelope.ts";
 import { connectErrorJson, connectErrorStatus, copyUserHeaders, grpcErrorTrailers, isProtocolHeader } from "./errors.ts";
 import { LazyHandlerContext } from "./handler-context.ts";
@@ -13,17 +14,8 @@ import type { ContextOwner } from "./handler-context.ts";
 import type { Invoker } from "./invoke.ts";
 import type { MethodEntry } from "./method-table.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
-import type { CorsPolicy } from "../host/cors.ts";
-import type { ComposedCallHooks } from "../host/call-hooks.ts";
-import type { CallGate } from "../host/engine.ts";
-import type { HostLogger } from "../host/logger.ts";
+import type { CorsPolicy, ComposedCallHooks, CallGate, HostLogger } from "../engine/index.ts";
 
-/** Protocol ids. */
-export const GRPC = 0;
-export const GRPC_WEB = 1;
-export const CONNECT = 2;
-export const CONNECT_STREAM = 3;
-export const PROTOCOL_NAMES = ["grpc", "grpc-web", "connect", "connect"];
 
 /** Per-engine settings every call reads. */
 export interface CallSettings {
@@ -63,13 +55,12 @@ export abstract class CallResponder implements ContextOwner {
   readonly wire: Wire;
   readonly entry: MethodEntry;
   readonly settings: CallSettings;
-  readonly protocol: number;
+  readonly protocol: Protocol;
   readonly json: boolean;
   readonly ctx: LazyHandlerContext;
   readonly contentType: string;
   readonly origin: string | undefined;
-  /** 0 reading/handling, 1 response head sent, 2 over. */
-  state = 0;
+  state: CallState = CallState.reading;
   timer: NodeJS.Timeout | undefined = undefined;
   reqGzip = false;
   resGzip = false;
@@ -78,7 +69,7 @@ export abstract class CallResponder implements ContextOwner {
   /** The call hooks' tokens while they are begun (they must end exactly once). */
   hookTokens: unknown[] | undefined = undefined;
 
-  constructor(wire: Wire, entry: MethodEntry, settings: CallSettings, protocol: number, json: boolean, contentType: string, requestMethod: string, authority: string) {
+  constructor(wire: Wire, entry: MethodEntry, settings: CallSettings, protocol: Protocol, json: boolean, contentType: string, requestMethod: string, authority: string) {
     this.wire = wire;
     this.entry = entry;
     this.settings = settings;
@@ -87,6 +78,11 @@ export abstract class CallResponder implements ContextOwner {
     this.contentType = contentType;
     this.origin = wire.headers.origin;
     this.ctx = new LazyHandlerContext(entry.method, PROTOCOL_NAMES[protocol], requestMethod, wire.headers, authority, this, settings.shutdownSignal);
+  }
+
+  /** The caller's IP address (read only when a hook or handler asks). */
+  get peerAddress(): string | undefined {
+    return this.wire.peerAddress;
   }
 
   /** Starts watching for client cancellation (the request half knows how). */
@@ -107,10 +103,10 @@ export abstract class CallResponder implements ContextOwner {
   #head(): OutHeaders {
     const p = this.protocol;
     const h: OutHeaders = { "content-type": this.contentType };
-    if (p <= GRPC_WEB) {
+    if (p <= Protocol.grpcWeb) {
       h["grpc-accept-encoding"] = ENC_GZIP;
       if (this.resGzip) h["grpc-encoding"] = ENC_GZIP;
-    } else if (p === CONNECT_STREAM) {
+    } else if (p === Protocol.connectStream) {
       h["connect-accept-encoding"] = ENC_GZIP;
       if (this.resGzip) h["connect-content-encoding"] = ENC_GZIP;
     } else {
@@ -132,8 +128,8 @@ export abstract class CallResponder implements ContextOwner {
 
   /** Sends a unary (single) response, then ends the call. */
   sendUnary(value: unknown): void {
-    if (this.state === 2) return;
-    if (this.protocol === CONNECT && this.json) {
+    if (this.state === CallState.over) return;
+    if (this.protocol === Protocol.connect && this.json) {
       // Keep JSON a string: node:http then writes head and body with one write() instead of writev().
       let text: string;
       let len: number;
@@ -171,11 +167,11 @@ export abstract class CallResponder implements ContextOwner {
   }
 
   #writeUnary(body: Uint8Array | string, compressed: boolean): void {
-    if (this.state === 2) return;
+    if (this.state === CallState.over) return;
     const wire = this.wire;
     const p = this.protocol;
     const h = this.#head();
-    if (p === CONNECT) {
+    if (p === Protocol.connect) {
       if (compressed) h["content-encoding"] = ENC_GZIP;
       copyUserHeaders(this.ctx.responseTrailerIfAny, h, "trailer-");
       h["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.length;
@@ -185,13 +181,13 @@ export abstract class CallResponder implements ContextOwner {
       return;
     }
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
-    if (p === GRPC) {
+    if (p === Protocol.grpc) {
       wire.respond(200, h, true);
       wire.end(encodeFrame(compressed ? FLAG_COMPRESSED : 0, bytes), this.#okTrailers());
     } else {
       if (!this.resGzip) compressed = false;
       const frame = encodeFrame(compressed ? FLAG_COMPRESSED : 0, bytes);
-      const last = p === GRPC_WEB ? grpcWebTrailerFrame(this.#okTrailers()) : this.#endStreamFrame(undefined);
+      const last = p === Protocol.grpcWeb ? grpcWebTrailerFrame(this.#okTrailers()) : this.#endStreamFrame(undefined);
       wire.respond(200, h, false);
       wire.end(Buffer.concat([frame, last]), undefined);
     }
@@ -220,17 +216,18 @@ export abstract class CallResponder implements ContextOwner {
     const p = this.protocol;
     try {
       for await (const msg of output) {
-        if (this.state === 2) break;
+        if (this.state === CallState.over) break;
         let bytes = this.#serialize(msg);
         let flags = 0;
         if (this.resGzip && bytes.length >= this.settings.compressMinBytes) {
           bytes = await gzip(bytes);
           flags = FLAG_COMPRESSED;
-          if (this.state === 2) break;
+          // The call may have ended while gzip ran (the cast undoes narrowing across the await).
+          if ((this.state as CallState) === CallState.over) break;
         }
-        if (this.state === 0) {
-          wire.respond(200, this.#head(), p === GRPC);
-          this.state = 1;
+        if (this.state === CallState.reading) {
+          wire.respond(200, this.#head(), p === Protocol.grpc);
+          this.state = CallState.headSent;
         }
         if (!wire.write(encodeFrame(flags, bytes))) {
           await new Promise<void>((resolve) => {
@@ -248,46 +245,46 @@ export abstract class CallResponder implements ContextOwner {
       this.fail(e);
       return;
     }
-    if (this.state === 2) return;
-    if (this.state === 0) wire.respond(200, this.#head(), p === GRPC);
-    if (p === GRPC) wire.end(undefined, this.#okTrailers());
-    else if (p === GRPC_WEB) wire.end(grpcWebTrailerFrame(this.#okTrailers()), undefined);
+    if (this.state === CallState.over) return;
+    if (this.state === CallState.reading) wire.respond(200, this.#head(), p === Protocol.grpc);
+    if (p === Protocol.grpc) wire.end(undefined, this.#okTrailers());
+    else if (p === Protocol.grpcWeb) wire.end(grpcWebTrailerFrame(this.#okTrailers()), undefined);
     else wire.end(this.#endStreamFrame(undefined), undefined);
     this.finish(undefined);
   }
 
   /** Answers with an error in the protocol's shape (as trailers if the head is already out), then ends. */
   fail(reason: unknown): void {
-    if (this.state === 2) return;
+    if (this.state === CallState.over) return;
     const err = reason instanceof ConnectError ? reason : this.settings.calls.sanitize(reason, this.entry.path, this.ctx.abortReason);
     const wire = this.wire;
     const p = this.protocol;
-    if (p === GRPC) {
+    if (p === Protocol.grpc) {
       const t: OutHeaders = {};
       copyUserHeaders(this.ctx.responseTrailerIfAny, t);
       grpcErrorTrailers(err, t);
-      if (this.state === 0) wire.respondEmpty(200, Object.assign(this.#head(), t));
+      if (this.state === CallState.reading) wire.respondEmpty(200, Object.assign(this.#head(), t));
       else wire.end(undefined, t);
-    } else if (p === CONNECT) {
+    } else if (p === Protocol.connect) {
       const h = this.#head();
       h["content-type"] = "application/json";
       if (!err.isWireError) copyUserHeaders(err.metadata, h);
       copyUserHeaders(this.ctx.responseTrailerIfAny, h, "trailer-");
       const body = Buffer.from(JSON.stringify(connectErrorJson(err)));
       h["content-length"] = body.length;
-      if (this.state === 0) {
+      if (this.state === CallState.reading) {
         wire.respond(connectErrorStatus(err), h, false);
         wire.end(body, undefined);
       } else wire.end(undefined, undefined);
     } else {
       let last: Buffer;
-      if (p === GRPC_WEB) {
+      if (p === Protocol.grpcWeb) {
         const t: OutHeaders = {};
         copyUserHeaders(this.ctx.responseTrailerIfAny, t);
         grpcErrorTrailers(err, t);
         last = grpcWebTrailerFrame(t);
       } else last = this.#endStreamFrame(err);
-      if (this.state === 0) wire.respond(200, this.#head(), false);
+      if (this.state === CallState.reading) wire.respond(200, this.#head(), false);
       wire.end(last, undefined);
     }
     this.finish(err);
@@ -298,7 +295,7 @@ export abstract class CallResponder implements ContextOwner {
    * host's gate the call left.
    */
   finish(err: ConnectError | undefined): void {
-    this.state = 2;
+    this.state = CallState.over;
     const tokens = this.hookTokens;
     if (tokens !== undefined) {
       this.hookTokens = undefined;

@@ -4,19 +4,16 @@
 // nothing else per call: no AbortController, no Headers, no per-call timers.
 
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CONNECT, CallResponder, GRPC_WEB } from "./call-response.ts";
+import { CallResponder } from "./call-response.ts";
+import { CallState, Protocol } from "./protocols.ts";
 import { acceptsGzip, gunzipLimited, requestIsGzip } from "./compression.ts";
 import { FLAG_COMPRESSED, FrameReader } from "./envelope.ts";
 import type { Frame } from "./envelope.ts";
 import { normalizeIterable } from "./invoke.ts";
 import { RequestStream } from "./request-stream.ts";
-import { parseTimeoutHeader } from "./timeout.ts";
+import { parseTimeoutHeader } from "../engine/index.ts";
 
-export { CONNECT, CONNECT_STREAM, GRPC, GRPC_WEB } from "./call-response.ts";
 export type { CallSettings } from "./call-response.ts";
-
-
-
 
 const EMPTY = Buffer.alloc(0);
 const kCall = Symbol("weft.call");
@@ -60,7 +57,7 @@ function runStreamingCall(call: ServerCall, rs: RequestStream): void {
 
 /** A deferred call starts unless it ended meanwhile (client gone, deadline). */
 function startDeferred(call: ServerCall, input: unknown): void {
-  if (call.state === 0) call.invoke(input);
+  if (call.state === CallState.reading) call.invoke(input);
 }
 
 function startDeferredStreaming(call: ServerCall, rs: RequestStream): void {
@@ -86,13 +83,13 @@ export class ServerCall extends CallResponder {
     const h = this.wire.headers;
     const p = this.protocol;
     try {
-      const grpcish = p <= GRPC_WEB;
+      const grpcish = p <= Protocol.grpcWeb;
       const ms = parseTimeoutHeader(grpcish ? h["grpc-timeout"] : h["connect-timeout-ms"], grpcish, this.settings.maxTimeoutMs);
       if (ms !== undefined) this.#setDeadline(ms);
       if (grpcish) {
         this.reqGzip = requestIsGzip(h["grpc-encoding"]);
         this.resGzip = acceptsGzip(h["grpc-accept-encoding"]);
-      } else if (p === CONNECT) {
+      } else if (p === Protocol.connect) {
         this.reqGzip = requestIsGzip(h["content-encoding"]);
         this.resGzip = acceptsGzip(h["accept-encoding"]);
       } else {
@@ -100,7 +97,7 @@ export class ServerCall extends CallResponder {
         this.resGzip = acceptsGzip(h["connect-accept-encoding"]);
       }
       if (this.entry.impl === undefined) throw new ConnectError(`${this.entry.path} is not implemented`, Code.Unimplemented);
-      if (p === CONNECT) {
+      if (p === Protocol.connect) {
         const len = h["content-length"];
         if (len !== undefined && Number(len) > this.settings.readMaxBytes) {
           throw new ConnectError(`message size ${len} is larger than configured readMaxBytes ${this.settings.readMaxBytes}`, Code.ResourceExhausted);
@@ -113,7 +110,7 @@ export class ServerCall extends CallResponder {
     const body = this.wire.body;
     const kind = this.entry.kind;
     if (kind === "unary" || kind === "server_streaming") {
-      this.#envelope = p !== CONNECT;
+      this.#envelope = p !== Protocol.connect;
       // Shared listeners find the call on the stream: no closures per call on the hot path.
       (body as CallCarrier)[kCall] = this;
       body.on("data", onBodyData);
@@ -163,7 +160,7 @@ export class ServerCall extends CallResponder {
 
   /** @internal The exchange closed: if the call is not over, the client went away. */
   onClose(): void {
-    if (this.state === 2) return;
+    if (this.state === CallState.over) return;
     const err = new ConnectError("the client canceled the call", Code.Canceled);
     this.#stream?.fail(err);
     this.finish(err);
@@ -200,14 +197,12 @@ export class ServerCall extends CallResponder {
    * in between, so it is not added (one listener less per call on the hot path).
    */
   watchIfPending(): void {
-    if (this.counted && this.state !== 2) this.watchCancel();
+    if (this.counted && this.state !== CallState.over) this.watchCancel();
   }
-
-  // ---- reading a single request message ----
 
   /** @internal Body chunk of a single-message request. */
   onData(chunk: Buffer): void {
-    if (this.state !== 0) return;
+    if (this.state !== CallState.reading) return;
     const size = (this.#size += chunk.length);
     if (this.#first === undefined) this.#first = chunk;
     else (this.#more ??= []).push(chunk);
@@ -250,7 +245,7 @@ export class ServerCall extends CallResponder {
 
   /** @internal End of a single-message request body. */
   onEnd(): void {
-    if (this.state !== 0) return;
+    if (this.state !== CallState.reading) return;
     let input: unknown;
     try {
       const body = this.#body();
@@ -280,7 +275,7 @@ export class ServerCall extends CallResponder {
   #decodeAsync(data: Buffer): void {
     this.decompress(data).then(
       (plain) => {
-        if (this.state !== 0) return;
+        if (this.state !== CallState.reading) return;
         let input: unknown;
         try {
           input = this.parse(plain);
@@ -359,10 +354,8 @@ export class ServerCall extends CallResponder {
     }
   }
 
-  // ---- streaming requests ----
-
   #onStreamData(chunk: Buffer): void {
-    if (this.state === 2) return;
+    if (this.state === CallState.over) return;
     const reader = this.#reader!;
     const frames = (this.#frames ??= []);
     reader.push(chunk, frames);
@@ -378,7 +371,7 @@ export class ServerCall extends CallResponder {
   }
 
   #onStreamEnd(): void {
-    if (this.state === 2) return;
+    if (this.state === CallState.over) return;
     const reader = this.#reader!;
     reader.finish();
     if (reader.problem !== undefined) {
@@ -401,7 +394,7 @@ export class ServerCall extends CallResponder {
 
   /** @internal Runs the admitted streaming call (inside the hooks' scope, if any). */
   startStreaming(rs: RequestStream): void {
-    if (this.state === 2) return;
+    if (this.state === CallState.over) return;
     if (this.#scoped()) {
       this.settings.hooks!.scope(this.ctx, runStreamingCall, this, rs);
       return;

@@ -5,16 +5,15 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CONNECT, CONNECT_STREAM, GRPC, GRPC_WEB, ServerCall } from "./call.ts";
+import { ServerCall } from "./call.ts";
+import { classifyContentType, Protocol, RESPONSE_CT } from "./protocols.ts";
 import type { CallSettings } from "./call.ts";
-import { encodeGrpcMessage } from "./errors.ts";
 import { Invoker } from "./invoke.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { JsonCodecOptions, MethodEntry } from "./method-table.ts";
 import { H1Wire, H2Wire } from "./wire.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
-import type { EngineAttachment, EngineContext, EngineServers, WireEngine } from "../host/engine.ts";
-import type { FallbackRoute } from "../host/http-fallback.ts";
+import { unimplementedAnswer, type EngineAttachment, type EngineContext, type EngineServers, type FallbackRoute, type WireEngine } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 
 /** Options of Weft's engine beyond what the host passes in its EngineContext. */
@@ -23,44 +22,6 @@ export interface WeftEngineOptions {
   readonly compressMinBytes?: number;
   /** JSON codec options (registry for Any, ignoreUnknownFields). Default: no registry, strict. */
   readonly json?: JsonCodecOptions;
-}
-
-/** protocol * 2 + (json ? 1 : 0); -1 for a content type no protocol claims. */
-const CT = new Map<string, number>([
-  ["application/grpc", GRPC * 2],
-  ["application/grpc+proto", GRPC * 2],
-  ["application/grpc+json", GRPC * 2 + 1],
-  ["application/grpc-web", GRPC_WEB * 2],
-  ["application/grpc-web+proto", GRPC_WEB * 2],
-  ["application/grpc-web+json", GRPC_WEB * 2 + 1],
-  ["application/proto", CONNECT * 2],
-  ["application/json", CONNECT * 2 + 1],
-  ["application/connect+proto", CONNECT_STREAM * 2],
-  ["application/connect+json", CONNECT_STREAM * 2 + 1],
-]);
-
-const RESPONSE_CT = [
-  ["application/grpc+proto", "application/grpc+json"],
-  ["application/grpc-web+proto", "application/grpc-web+json"],
-  ["application/proto", "application/json"],
-  ["application/connect+proto", "application/connect+json"],
-];
-
-/** Maps a request content type to protocol*2+json, or -1. Exact matches first, then normalised. */
-export function classifyContentType(ct: string | undefined): number {
-  if (ct === undefined) return -1;
-  const exact = CT.get(ct);
-  if (exact !== undefined) return exact;
-  const semi = ct.indexOf(";");
-  const base = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
-  const v = CT.get(base);
-  if (v === undefined) return -1;
-  if (semi >= 0 && v === CONNECT * 2 + 1) {
-    // application/json; charset=utf-8 is fine, any other charset is not.
-    const params = ct.slice(semi + 1).toLowerCase().replace(/\s/g, "");
-    if (params !== "" && params !== "charset=utf-8") return -1;
-  }
-  return v;
 }
 
 function noop(): void {}
@@ -145,16 +106,16 @@ export class EngineCore {
       const kind = classifyContentType(ct);
       const entry = this.table.get(path);
       if (kind < 0) {
-        if (entry === undefined) this.#unknownRoute(wire, CONNECT, path);
+        if (entry === undefined) this.#unknownRoute(wire, Protocol.connect, path);
         else this.#plain(wire, 415);
         return;
       }
-      const protocol = kind >> 1;
+      const protocol = (kind >> 1) as Protocol;
       if (entry === undefined) {
         this.#unknownRoute(wire, protocol, path);
         return;
       }
-      if (protocol >= CONNECT && (protocol === CONNECT) !== (entry.kind === "unary")) {
+      if (protocol >= Protocol.connect && (protocol === Protocol.connect) !== (entry.kind === "unary")) {
         // Connect unary content types for streaming methods (and the reverse) are not a valid call.
         this.#plain(wire, 415);
         return;
@@ -168,7 +129,7 @@ export class EngineCore {
     if (method === "GET") {
       const entry = this.table.get(path);
       if (entry === undefined) {
-        this.#unknownRoute(wire, CONNECT, path);
+        this.#unknownRoute(wire, Protocol.connect, path);
         return;
       }
       if (!entry.allowGet || entry.kind !== "unary") {
@@ -189,7 +150,7 @@ export class EngineCore {
       this.#plain(wire, 415);
       return;
     }
-    const call = new ServerCall(wire, entry, this.settings, CONNECT, json, json ? "application/json" : "application/proto", "GET", authority);
+    const call = new ServerCall(wire, entry, this.settings, Protocol.connect, json, json ? "application/json" : "application/proto", "GET", authority);
     call.ctx.path = hasQuery ? `${entry.path}?${query}` : entry.path;
     const compression = params.get("compression");
     const raw = params.get("message") ?? "";
@@ -232,20 +193,15 @@ export class EngineCore {
     wire.respondEmpty(status, this.#corsHeaders(wire, { ...extra }));
   }
 
-  /** Unknown service or method: UNIMPLEMENTED in the protocol's own shape. */
-  #unknownRoute(wire: Wire, protocol: number, path: string): void {
-    const message = `${path} is not implemented`;
-    if (protocol === CONNECT || protocol === CONNECT_STREAM) {
-      const body = Buffer.from(JSON.stringify({ code: "unimplemented", message }));
-      wire.respond(404, this.#corsHeaders(wire, { "content-type": "application/json", "content-length": body.length }), false);
-      wire.end(body, undefined);
+  /** Unknown service or method: UNIMPLEMENTED in the protocol's own shape (mesh/engine's one answer). */
+  #unknownRoute(wire: Wire, protocol: Protocol, path: string): void {
+    const answer = unimplementedAnswer(protocol === Protocol.grpc ? "application/grpc" : protocol === Protocol.grpcWeb ? "application/grpc-web" : undefined, path);
+    const h = this.#corsHeaders(wire, answer.headers);
+    if (answer.body === undefined) {
+      wire.respondEmpty(answer.status, h);
       return;
     }
-    const h: OutHeaders = {
-      "content-type": protocol === GRPC ? "application/grpc" : "application/grpc-web",
-      "grpc-status": String(Code.Unimplemented),
-      "grpc-message": encodeGrpcMessage(message),
-    };
-    wire.respondEmpty(200, this.#corsHeaders(wire, h));
+    wire.respond(answer.status, h, false);
+    wire.end(answer.body, undefined);
   }
 }

@@ -1,15 +1,10 @@
 // Error translation for every protocol, in one place: ConnectError -> gRPC trailers, Connect error JSON
-// and HTTP status; anything that is not a ConnectError becomes INTERNAL with no internals exposed.
+// and HTTP status (what is not a ConnectError was already made one by the host's gate, mesh/engine).
 
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-
-/** Turns any thrown value into a ConnectError safe to send to a caller. */
-export function toConnectError(reason: unknown): ConnectError {
-  if (reason instanceof ConnectError) return reason;
-  return new ConnectError("internal error", Code.Internal, undefined, undefined, reason);
-}
+import { encodeGrpcMessage } from "../engine/index.ts";
 
 /** Headers that carry protocol state and must never be copied from user metadata. */
 const PROTOCOL_HEADERS = new Set([
@@ -52,35 +47,3 @@ export function connectErrorJson(err: ConnectError): object {
 export function connectErrorStatus(err: ConnectError): number {
   return codeToHttpStatus(err.code);
 }
-
-/**
- * Percent-encodes a gRPC message as the gRPC spec asks: UTF-8 bytes outside 0x20-0x7E, and '%', become
- * %XX; everything else stays (grpc-js does not decode a wider encoding such as encodeURIComponent's).
- */
-export function encodeGrpcMessage(message: string): string {
-  let plain = true;
-  for (let i = 0; i < message.length; i++) {
-    const c = message.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x25) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return message;
-  let out = "";
-  for (const byte of Buffer.from(message, "utf8")) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
-}
-
-/** Decodes a percent-encoded gRPC message, leaving it as is if it is not valid percent-encoding. */
-export function decodeGrpcMessage(message: string): string {
-  try {
-    return decodeURIComponent(message);
-  } catch {
-    return message;
-  }
-}
-
-export { Code, ConnectError };

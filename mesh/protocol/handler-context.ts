@@ -4,8 +4,9 @@
 
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
-import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import type { ContextValues } from "@connectrpc/connect";
 import type { IncomingHttpHeaders } from "node:http";
+import type { CallHookContext } from "../engine/index.ts";
 
 /**
  * The reason the signal carries when a call completes normally. connect-es aborts the signal on
@@ -17,6 +18,8 @@ const COMPLETED = new DOMException("the call is complete", "AbortError");
 export interface ContextOwner {
   /** Called once, when a handler first reads `signal`: start watching for client cancellation. */
   watchCancel(): void;
+  /** The caller's IP address, when the transport knows it. */
+  readonly peerAddress?: string | undefined;
 }
 
 /** Converts raw Node headers into WHATWG Headers, dropping HTTP/2 pseudo-headers. */
@@ -33,7 +36,7 @@ export function toHeaders(raw: IncomingHttpHeaders): Headers {
 }
 
 /** A lazily materialised HandlerContext. */
-export class LazyHandlerContext implements HandlerContext {
+export class LazyHandlerContext implements CallHookContext {
   readonly method: DescMethod;
   readonly service: DescService;
   readonly protocolName: string;
@@ -71,6 +74,11 @@ export class LazyHandlerContext implements HandlerContext {
 
   /** The request path with its query, as received. */
   path = "";
+
+  /** The caller's IP address, when the transport knows it (call hooks: CallHookContext). */
+  get peerAddress(): string | undefined {
+    return this.#owner.peerAddress;
+  }
 
   get url(): string {
     return `http://${this.#authority}${this.path || `/${this.service.typeName}/${this.method.name}`}`;
@@ -112,7 +120,12 @@ export class LazyHandlerContext implements HandlerContext {
   }
 
   get requestHeader(): Headers {
-    return (this.#requestHeader ??= toHeaders(this.#raw));
+    return (this.#requestHeader ??= this.readRequestHeader());
+  }
+
+  /** Builds the request Headers on first read; a server whose headers are not Node's overrides it (NATS). */
+  protected readRequestHeader(): Headers {
+    return toHeaders(this.#raw);
   }
 
   get responseHeader(): Headers {

@@ -6,7 +6,7 @@ import { Code, ConnectError, createClient, type HandlerContext, type Interceptor
 import { afterEach, describe, expect, it } from "vitest";
 import { UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createHost, type Host } from "../host/host.ts";
-import { silentLogger } from "../host/logger.ts";
+import { silentLogger } from "../engine/index.ts";
 import { TestService } from "../../test/wire/test-service-impl.ts";
 
 const hosts: Host[] = [];

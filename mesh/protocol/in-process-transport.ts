@@ -15,7 +15,7 @@ import type { ContextOwner } from "./handler-context.ts";
 import { Invoker, normalizeIterable } from "./invoke.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { MethodEntry } from "./method-table.ts";
-import type { EngineContext } from "../host/engine.ts";
+import type { EngineContext } from "../engine/index.ts";
 
 /** The protocol name handlers see in `context.protocolName` for in-process calls. */
 export const IN_PROCESS_PROTOCOL = "in-process";
@@ -74,6 +74,11 @@ class InProcessCall implements ContextOwner {
       this.#onAbort = () => this.#stop(ConnectError.from(signal.reason, Code.Canceled));
       signal.addEventListener("abort", this.#onAbort, { once: true });
     }
+  }
+
+  /** True when a call hook asked for this call to start after the current turn's I/O. */
+  deferred(): boolean {
+    return this.#hookTokens !== undefined && this.#context.hooks!.defers(this.#hookTokens);
   }
 
   /** Runs `fn` inside the call hooks' scope, if any. */
@@ -146,6 +151,7 @@ export function createInProcessTransport(context: EngineContext): Transport {
       const call = new InProcessCall(context, entry, header, signal, timeoutMs);
       try {
         call.enter();
+        if (call.deferred()) await call.race(new Promise<void>((resolve) => setImmediate(resolve)));
         const request = ownCopy(method.input, input, inputNormalizer(method.input));
         const out = call.scoped(() => (interceptors.length === 0 ? Promise.resolve(entry.impl!(request, call.ctx)) : invoker.unary(entry, call.ctx, request)));
         const message = ownCopy(method.output, await call.race(out), entry.normalize);
@@ -182,6 +188,7 @@ export function createInProcessTransport(context: EngineContext): Transport {
       })();
       const output = (async function* () {
         try {
+          if (call.deferred()) await call.race(new Promise<void>((resolve) => setImmediate(resolve)));
           const first = entry.kind === "server_streaming" && interceptors.length === 0 ? await firstOf(requests, entry.kind) : undefined;
           const source = call.scoped(() =>
             interceptors.length > 0

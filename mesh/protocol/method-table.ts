@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import type { DescMessage, DescMethod, DescService, Registry } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { isAscii } from "node:buffer";
-import type { ServiceRegistration } from "../host/engine.ts";
+import type { ServiceRegistration } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 import { compileCodec, type MessageCodec } from "../codec/index.ts";
 

@@ -26,6 +26,8 @@ export interface Wire {
   readonly closed: boolean;
   /** Emits 'close' when the exchange is over, 'drain' when writable again. */
   readonly events: NodeJS.EventEmitter;
+  /** The caller's IP address, if the socket is still there (read on demand, never per call). */
+  readonly peerAddress: string | undefined;
 }
 
 const WAIT_FOR_TRAILERS = { waitForTrailers: true };
@@ -52,6 +54,10 @@ export class H2Wire implements Wire {
 
   get events(): NodeJS.EventEmitter {
     return this.body;
+  }
+
+  get peerAddress(): string | undefined {
+    return this.body.session?.socket?.remoteAddress;
   }
 
   get closed(): boolean {
@@ -108,6 +114,10 @@ export class H1Wire implements Wire {
 
   get events(): NodeJS.EventEmitter {
     return this.res;
+  }
+
+  get peerAddress(): string | undefined {
+    return this.body.socket?.remoteAddress;
   }
 
   get closed(): boolean {

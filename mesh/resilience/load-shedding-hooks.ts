@@ -1,12 +1,11 @@
-// Load shedding as host call hooks (`createHost({ callHooks })`): the same admission as
-// createLoadSheddingInterceptor (concurrency limiter plus event-loop guard, the excess refused at once
-// with the shared `weft-refused: overloaded` RESOURCE_EXHAUSTED), without moving every call onto the
-// engine's interceptor path. Deferred calls (the guard is shedding) start after the turn's I/O through
+// Load shedding as server call hooks (the host's and the NATS RPC server's `callHooks`): a concurrency
+// limiter plus an event-loop guard admit calls, the excess is refused at once with the shared
+// `weft-refused: overloaded` RESOURCE_EXHAUSTED. Deferred calls (the guard is shedding) start after the turn's I/O through
 // the hooks' `defer`; the synchronous part of each call is timed in `scope` for the guard's budget.
 
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
-import type { ServerCallHooks } from "../host/call-hooks.ts";
+import type { ServerCallHooks } from "../engine/index.ts";
 import type { Admission } from "./concurrency-limiter.ts";
 import { latencyNeutral, resolveShedding, type LoadSheddingOptions } from "./load-shedding.ts";
 
@@ -16,7 +15,7 @@ interface SheddingToken {
   readonly deferred: boolean;
 }
 
-/** Creates the load-shedding hooks (one set per process; share the limiter and guard with any NATS server). */
+/** Creates the load-shedding hooks (one set per process: pass the same hooks to the host and the NATS RPC server). */
 export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCallHooks {
   const { limiter, exempt, guard, overloaded } = resolveShedding(options);
   const hooks: ServerCallHooks = {
@@ -26,7 +25,7 @@ export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCal
       const admission = verdict === "refuse" ? undefined : limiter.tryAcquire();
       if (admission === undefined) throw overloaded;
       if (context.method.methodKind !== "unary") {
-        // As the interceptor does, a stream holds its slot only while it starts: its duration is not a
+        // A stream holds its slot only while it starts: its duration is not a
         // latency, and long streams must not starve unary calls of the limit.
         limiter.release(admission, false);
         return undefined;
@@ -36,7 +35,7 @@ export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCal
     end(token, error: ConnectError | undefined) {
       const t = token as SheddingToken | undefined;
       if (t === undefined) return;
-      // As the interceptor does: errors are judged by latencyNeutral.
+      // Errors that are the call's own fault say nothing about the server's latency.
       limiter.release(t.admission, error === undefined ? true : latencyNeutral(error));
     },
     defer(token) {

@@ -3,18 +3,23 @@ import { describe, expect, it } from "vitest";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createConcurrencyLimiter } from "./concurrency-limiter.ts";
 import type { EventLoopGuard, GuardVerdict } from "./event-loop-guard.ts";
-import { createLoadSheddingInterceptor } from "./load-shedding.ts";
-import { isRefusal, REFUSED_HEADER } from "./refusal.ts";
+import { createLoadSheddingHooks } from "./load-shedding-hooks.ts";
+import type { LoadSheddingOptions } from "./load-shedding.ts";
+import { callHooksInterceptor, composeCallHooks, isRefusal, REFUSED_HEADER } from "../engine/index.ts";
 
-// Only what the interceptor reads of a request.
-const request = (typeName = TestService.typeName) => ({ service: { typeName }, stream: false }) as unknown as UnaryRequest;
+// Only what the hooks and their interceptor adapter read of a request.
+const request = (typeName = TestService.typeName) =>
+  ({ service: { typeName }, method: { methodKind: "unary" }, stream: false, header: new Headers() }) as unknown as UnaryRequest;
 
-describe("load-shedding interceptor", () => {
+// The hooks run through the adapter engines without call-end reporting use (connect-node).
+const sheddingInterceptor = (options: LoadSheddingOptions) => callHooksInterceptor(composeCallHooks([createLoadSheddingHooks(options)], new Set())!);
+
+describe("load-shedding hooks", () => {
   it("refuses beyond the limit with a marked RESOURCE_EXHAUSTED and releases when a call ends", async () => {
     const limiter = createConcurrencyLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1 });
     let finish: (() => void) | undefined;
     const next = () => new Promise<UnaryResponse>((resolve) => (finish = () => resolve({} as UnaryResponse)));
-    const handle = createLoadSheddingInterceptor({ limiter, eventLoopGuard: false })(next as never);
+    const handle = sheddingInterceptor({ limiter, eventLoopGuard: false })(next as never);
     const first = handle(request());
     const refusals = await Promise.allSettled([handle(request()), handle(request())]);
     const errors = refusals.map((r) => (r as PromiseRejectedResult).reason as ConnectError);
@@ -37,7 +42,7 @@ describe("load-shedding interceptor", () => {
   it("never sheds health checks, reflection or admin", async () => {
     const limiter = createConcurrencyLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1 });
     limiter.tryAcquire();
-    const handle = createLoadSheddingInterceptor({ limiter, eventLoopGuard: false })((async () => ({}) as UnaryResponse) as never);
+    const handle = sheddingInterceptor({ limiter, eventLoopGuard: false })((async () => ({}) as UnaryResponse) as never);
     await expect(handle(request("grpc.health.v1.Health"))).resolves.toBeDefined();
     await expect(handle(request())).rejects.toThrow(/overloaded/);
   });
@@ -48,7 +53,7 @@ describe("load-shedding interceptor", () => {
     const guard: EventLoopGuard = { admit: () => verdict, record: (ms) => void samples.push(ms), shedding: true, refused: 0 };
     const limiter = createConcurrencyLimiter({ initialLimit: 10 });
     const started: string[] = [];
-    const handle = createLoadSheddingInterceptor({ limiter, eventLoopGuard: guard })((async () => {
+    const handle = sheddingInterceptor({ limiter, eventLoopGuard: guard })((async () => {
       started.push("handler");
       return {} as UnaryResponse;
     }) as never);

@@ -1,18 +1,18 @@
-// A Connect server interceptor that admits calls through a concurrency limiter (I/O-bound overload: the
-// queue shows as calls in flight) and an event-loop guard (CPU-bound overload: the queue shows as long
-// event-loop turns), and refuses the excess at once with RESOURCE_EXHAUSTED (marked as a refusal, so
-// clients may retry it on another instance).
+// Load shedding's options and admission: a concurrency limiter (I/O-bound overload: the queue shows as
+// calls in flight) and an event-loop guard (CPU-bound overload: the queue shows as long event-loop
+// turns) admit calls, and the excess is refused at once with RESOURCE_EXHAUSTED (marked as a refusal,
+// so clients may retry it on another instance). The server side is load-shedding-hooks.ts.
 
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { Admission, ConcurrencyLimiter } from "./concurrency-limiter.ts";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConcurrencyLimiter } from "./concurrency-limiter.ts";
 import { createEventLoopGuard, type EventLoopGuard, type EventLoopGuardOptions } from "./event-loop-guard.ts";
-import { refusedError } from "./refusal.ts";
+import { refusedError } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
 
-/** Options of {@link createLoadSheddingInterceptor}. */
+/** Options of `createLoadSheddingHooks`. */
 export interface LoadSheddingOptions {
   /** The limiter deciding admission (one per process). */
   readonly limiter: ConcurrencyLimiter;
@@ -42,56 +42,7 @@ const DEFAULT_EXEMPT_SERVICES = [
   "weft.mesh.v1.AdminService",
 ];
 
-/** Creates the load-shedding interceptor. Put it outermost among the server's own interceptors. */
-export function createLoadSheddingInterceptor(options: LoadSheddingOptions): Interceptor {
-  const { limiter, exempt, guard, overloaded } = resolveShedding(options);
-  return (next) => {
-    // Written with then() rather than async/await: this wraps every call, so it should add one
-    // promise, not an async frame. The synchronous part of the call is timed for the guard's budget.
-    function run(req: Parameters<typeof next>[0], admission: Admission) {
-      const t0 = performance.now();
-      let pending;
-      try {
-        pending = next(req);
-      } catch (err) {
-        limiter.release(admission, latencyNeutral(err));
-        throw err;
-      } finally {
-        guard?.record(performance.now() - t0);
-      }
-      return pending.then(
-        (res) => {
-          // Streams are released when the handler returns its response; their duration is not a latency.
-          limiter.release(admission, !req.stream);
-          return res;
-        },
-        (err: unknown) => {
-          limiter.release(admission, latencyNeutral(err));
-          throw err;
-        },
-      );
-    }
-    return (req) => {
-      if (exempt.has(req.service.typeName)) return next(req);
-      const verdict = guard === undefined ? "run" : guard.admit();
-      const admission = verdict === "refuse" ? undefined : limiter.tryAcquire();
-      if (admission === undefined) return Promise.reject(overloaded);
-      if (verdict === "run") return run(req, admission);
-      // Shedding: start after this turn's I/O, so that the turn's refusals are flushed before its work.
-      return new Promise((resolve, reject) => {
-        setImmediate(() => {
-          try {
-            resolve(run(req, admission));
-          } catch (err) {
-            reject(err);
-          }
-        });
-      });
-    };
-  };
-}
-
-/** What both forms of load shedding (interceptor and host call hooks) are built from. */
+/** What load shedding is built from (see load-shedding-hooks.ts). */
 export interface Shedding {
   readonly limiter: ConcurrencyLimiter;
   readonly exempt: ReadonlySet<string>;

@@ -2,7 +2,7 @@
 
 import { create } from "@bufbuild/protobuf";
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { JsonCodecOptions } from "../protocol/method-table.ts";
+import type { JsonCodecOptions } from "../protocol/index.ts";
 import { compileCodec } from "../codec/index.ts";
 
 /** How one method's messages go on and come off the wire. */

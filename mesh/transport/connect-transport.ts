@@ -7,12 +7,12 @@ import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShap
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ContextValues, StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, endStreamFromJson, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { gunzipLimited, gzip } from "../protocol/compression.ts";
-import { FLAG_COMPRESSED, FLAG_END_STREAM, FrameReader, encodeFrame } from "../protocol/envelope.ts";
-import type { Frame } from "../protocol/envelope.ts";
+import { gunzipLimited, gzip } from "../protocol/index.ts";
+import { FLAG_COMPRESSED, FLAG_END_STREAM, FrameReader, encodeFrame } from "../protocol/index.ts";
+import type { Frame } from "../protocol/index.ts";
 import { createCodecCache, headersInto, nodeHeadersToHeaders } from "./codec.ts";
 import type { ClientCodec } from "./codec.ts";
-import type { WeftTransport } from "./grpc-transport.ts";
+import type { WeftTransport } from "./weft-transport.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { WeftTransportOptions } from "./options.ts";
 import { UNSENT, connectionError } from "./session-pool.ts";

@@ -4,9 +4,9 @@
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { gunzipLimited } from "../protocol/compression.ts";
-import { FLAG_COMPRESSED, FrameReader } from "../protocol/envelope.ts";
-import type { Frame } from "../protocol/envelope.ts";
+import { gunzipLimited } from "../protocol/index.ts";
+import { FLAG_COMPRESSED, FrameReader } from "../protocol/index.ts";
+import type { Frame } from "../protocol/index.ts";
 import { nodeHeadersToHeaders } from "./codec.ts";
 import { statusOf, trailersOf } from "./grpc-status.ts";
 import type { ClientCodec } from "./codec.ts";

@@ -5,9 +5,9 @@ import type * as http2 from "node:http2";
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ContextValues, StreamResponse, Transport, UnaryResponse } from "@connectrpc/connect";
-import { gzip } from "../protocol/compression.ts";
-import { FLAG_COMPRESSED, encodeFrame } from "../protocol/envelope.ts";
-import { formatGrpcTimeout } from "../protocol/timeout.ts";
+import { gzip } from "../protocol/index.ts";
+import { FLAG_COMPRESSED, encodeFrame } from "../protocol/index.ts";
+import { formatGrpcTimeout } from "../protocol/index.ts";
 import { createCodecCache, headersInto } from "./codec.ts";
 import type { ClientCodec } from "./codec.ts";
 import { GrpcCall } from "./grpc-call.ts";
@@ -16,14 +16,10 @@ import { interceptTransport } from "./intercept.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { ResolvedTransportOptions, WeftTransportOptions } from "./options.ts";
 import { SessionPool } from "./session-pool.ts";
+import type { WeftTransport } from "./weft-transport.ts";
 
 /** A Transport that can also report its load and be closed. */
-export interface WeftTransport extends Transport {
-  /** Calls in flight plus calls queued for a slot (for least-outstanding load balancing). */
-  readonly outstanding: number;
-  /** Closes the connection gracefully; in-flight calls finish, later calls fail with UNAVAILABLE. */
-  close(): void;
-}
+export type { WeftTransport } from "./weft-transport.ts";
 
 /** Everything a call needs from its transport. */
 class GrpcTransportCore {

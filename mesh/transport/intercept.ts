@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { createContextValues } from "@connectrpc/connect";
 import type { ContextValues, Interceptor, StreamRequest, StreamResponse, UnaryRequest, UnaryResponse } from "@connectrpc/connect";
-import type { WeftTransport } from "./grpc-transport.ts";
+import type { WeftTransport } from "./weft-transport.ts";
 
 type AnyFn = (req: UnaryRequest | StreamRequest) => Promise<UnaryResponse | StreamResponse>;
 

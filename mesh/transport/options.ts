@@ -2,7 +2,7 @@
 
 import type { Interceptor } from "@connectrpc/connect";
 import { assertBoolean, assertInt, assertObject, WeftOptionsError } from "../errors/index.ts";
-import type { JsonCodecOptions } from "../protocol/method-table.ts";
+import type { JsonCodecOptions } from "../protocol/index.ts";
 
 /** Options shared by Weft's gRPC (HTTP/2) and Connect (HTTP/1.1) transports. */
 export interface WeftTransportOptions {

@@ -5,7 +5,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { REFUSED_HEADER } from "../resilience/refusal.ts";
+import { REFUSED_HEADER } from "../engine/index.ts";
 
 /** Options of a session pool (already validated). */
 export interface SessionPoolOptions {

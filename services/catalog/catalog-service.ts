@@ -11,6 +11,7 @@ import type { Cache } from "../../mesh/cache/cache.ts";
 import { pageSizeOrDefault, requireCount, requireText } from "../shared/field-errors.ts";
 import { createPageTokens } from "./page-tokens.ts";
 import { createProductIndex, searchWords } from "./product-index.ts";
+import { requireOptions, ShopOptionsError } from "../shared/options-error.ts";
 
 /** Options of {@link createCatalogService}. */
 export interface CatalogServiceOptions {
@@ -43,8 +44,8 @@ const MAX_ID_LENGTH = 64;
 
 /** Builds the CatalogService handlers: list with page tokens, get, batch get and search, all cached. */
 export function createCatalogService(options: CatalogServiceOptions): ServiceImpl<typeof CatalogService> {
-  if (!options || !Array.isArray(options.products)) throw new Error("options.products must be an array of products");
-  if (!options.cache) throw new Error("options.cache is required");
+  if (!Array.isArray(options?.products)) throw new ShopOptionsError("options.products must be an array of products");
+  requireOptions(options, "cache");
   const index = createProductIndex(options.products);
   const cache = options.cache;
   const prefix = options.cacheKeyPrefix ?? "catalog:v1:";

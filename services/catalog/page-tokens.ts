@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { invalidArgument } from "../shared/field-errors.ts";
+import { ShopOptionsError } from "../shared/options-error.ts";
 
 /** Least length of a page-token key, in bytes. */
 export const MIN_PAGE_TOKEN_SECRET_BYTES = 32;
@@ -24,7 +25,7 @@ export interface PageTokens {
  */
 export function createPageTokens(secret: Uint8Array = new Uint8Array(randomBytes(MIN_PAGE_TOKEN_SECRET_BYTES))): PageTokens {
   if (!(secret instanceof Uint8Array) || secret.length < MIN_PAGE_TOKEN_SECRET_BYTES) {
-    throw new TypeError(`options.pageTokenSecret must be at least ${MIN_PAGE_TOKEN_SECRET_BYTES} bytes`);
+    throw new ShopOptionsError(`options.pageTokenSecret must be at least ${MIN_PAGE_TOKEN_SECRET_BYTES} bytes`);
   }
   const key = Buffer.from(secret);
   const tag = (payload: string) => createHmac("sha256", key).update(payload).digest().subarray(0, TAG_BYTES);

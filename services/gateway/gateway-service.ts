@@ -11,6 +11,7 @@ import { downstream } from "../shared/downstream.ts";
 import { invalidArgument, pageSizeOrDefault } from "../shared/field-errors.ts";
 import { relayAtEdge as relay } from "./edge-errors.ts";
 import { publicOrder, publicProduct, publicUser } from "./public-views.ts";
+import { requireOptions } from "../shared/options-error.ts";
 
 /** Options of {@link createGatewayService}: a client of every service the edge composes. */
 export interface GatewayServiceOptions {
@@ -35,9 +36,7 @@ export const BROWSE_SEARCH_MAX_LIMIT = 100;
  * Downstream errors keep their code.
  */
 export function createGatewayService(options: GatewayServiceOptions): ServiceImpl<typeof GatewayService> {
-  for (const name of ["catalog", "inventory", "identity", "orders"] as const) {
-    if (!options?.[name]) throw new TypeError(`options.${name} is required`);
-  }
+  requireOptions(options, "catalog", "inventory", "identity", "orders");
   const { catalog, inventory, identity, orders } = options;
 
   /** The signed-in user, or UNAUTHENTICATED (without calling identity when there is no token at all). */

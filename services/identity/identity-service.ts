@@ -9,6 +9,7 @@ import { type AccessTokens, bearerToken } from "./access-tokens.ts";
 import { checkNewPassword, loadPasswordBlocklist, MAX_PASSWORD_LENGTH } from "./password-policy.ts";
 import { type HashPasswordInput, PASSWORD_TASK_URL, type VerifyPasswordInput } from "./password-task.ts";
 import { createUserDirectory, isPlausibleEmail, normalizeEmail, type UserDirectory } from "./user-directory.ts";
+import { requireOptions, ShopOptionsError } from "../shared/options-error.ts";
 
 /** Options of {@link createIdentityService}. */
 export interface IdentityServiceOptions {
@@ -32,13 +33,12 @@ const BAD_CREDENTIALS = "email or password is incorrect";
 
 /** Builds the IdentityService handlers: Register, Login and WhoAmI. */
 export function createIdentityService(options: IdentityServiceOptions): ServiceImpl<typeof IdentityService> {
-  if (!options?.compute) throw new TypeError("options.compute is required");
-  if (!options.tokens) throw new TypeError("options.tokens is required");
+  requireOptions(options, "compute", "tokens");
   const { compute, tokens } = options;
   const users = options.users ?? createUserDirectory();
   const costLog2 = options.scryptCostLog2 ?? 14;
   if (!Number.isInteger(costLog2) || costLog2 < 10 || costLog2 > 20) {
-    throw new TypeError("options.scryptCostLog2 must be an integer in [10, 20]");
+    throw new ShopOptionsError("options.scryptCostLog2 must be an integer in [10, 20]");
   }
   const now = options.now ?? (() => new Date());
   const blockedPasswords = options.blockedPasswords ?? loadPasswordBlocklist();

@@ -5,6 +5,7 @@ import type { EventBus } from "../../mesh/events/event-bus.ts";
 import { requireCount, requireIntInRange, requireText } from "../shared/field-errors.ts";
 import { publishStockChanges } from "./stock-events.ts";
 import type { StockLedger, StockSnapshot } from "./stock-ledger.ts";
+import { requireOptions } from "../shared/options-error.ts";
 
 /** Options of {@link createInventoryService}. */
 export interface InventoryServiceOptions {
@@ -32,8 +33,7 @@ const MAX_ID_LENGTH = 128;
  * expire.
  */
 export function createInventoryService(options: InventoryServiceOptions): ServiceImpl<typeof InventoryService> {
-  if (!options?.ledger) throw new TypeError("options.ledger is required");
-  if (!options.events) throw new TypeError("options.events is required");
+  requireOptions(options, "ledger", "events");
   const { ledger, events } = options;
   const now = options.now ?? (() => new Date());
 

@@ -10,6 +10,7 @@ import type { EventBus } from "../../mesh/events/event-bus.ts";
 import { COMPENSATION_TIMEOUT_MS, downstream, relay } from "../shared/downstream.ts";
 import { invalidArgument, pageSizeOrDefault, requireCount, requireIntInRange, requireText } from "../shared/field-errors.ts";
 import { createOrderBook, mergeLines, type OrderBook, priceLines } from "./order-book.ts";
+import { requireOptions } from "../shared/options-error.ts";
 
 /** Options of {@link createOrdersService}. */
 export interface OrdersServiceOptions {
@@ -40,9 +41,7 @@ const MAX_REASON_LENGTH = 500;
 
 /** Builds the OrderService handlers: place (price, reserve, publish), get, list, cancel. */
 export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<typeof OrderService> {
-  if (!options?.catalog) throw new TypeError("options.catalog is required");
-  if (!options.inventory) throw new TypeError("options.inventory is required");
-  if (!options.events) throw new TypeError("options.events is required");
+  requireOptions(options, "catalog", "inventory", "events");
   const { catalog, inventory, events } = options;
   const book = options.book ?? createOrderBook();
   const now = options.now ?? (() => new Date());

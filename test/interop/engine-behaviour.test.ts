@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { serveWeft } from "../../mesh/protocol/index.ts";
+import { startHost } from "./servers.ts";
 import { testServiceRegistration } from "../../mesh/protocol/testing/test-service.ts";
 import { createWeftConnectTransport, createWeftGrpcTransport } from "../../mesh/transport/index.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
@@ -39,7 +39,7 @@ describe("TLS with ALPN", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("serves h2 (Weft gRPC client) and http/1.1 (Weft and connect-node Connect clients) on one TLS port", async () => {
-    const server = await serveWeft({ services: [testServiceRegistration()], tls: { key, cert } });
+    const server = await startHost([testServiceRegistration()], { tls: { key, cert } });
     expect(server.url.startsWith("https://")).toBe(true);
     const grpcT = createWeftGrpcTransport({ baseUrl: server.url, tls: { ca: cert } });
     const connectT = createWeftConnectTransport({ baseUrl: server.url, tls: { ca: cert } });
@@ -63,7 +63,7 @@ describe("TLS with ALPN", () => {
 describe("lifecycle", () => {
   it("lets the handler see client cancellation and deadlines through its signal", async () => {
     const aborted: [string, Code][] = [];
-    const server = await serveWeft({ services: [testServiceRegistration({ onAbort: (m, r) => aborted.push([m, ConnectError.from(r).code]) })] });
+    const server = await startHost([testServiceRegistration({ onAbort: (m, r) => aborted.push([m, ConnectError.from(r).code]) })]);
     const t = createWeftGrpcTransport({ baseUrl: server.url });
     const client = createClient(TestService, t);
     try {
@@ -94,7 +94,7 @@ describe("lifecycle", () => {
 
   it("aborts in-flight handlers on close and reconnects once a server is back on the port", async () => {
     const aborted: Code[] = [];
-    const first = await serveWeft({ services: [testServiceRegistration({ onAbort: (_m, r) => aborted.push(ConnectError.from(r).code) })] });
+    const first = await startHost([testServiceRegistration({ onAbort: (_m, r) => aborted.push(ConnectError.from(r).code) })]);
     const t = createWeftGrpcTransport({ baseUrl: first.url });
     const client = createClient(TestService, t);
     await client.emptyCall({});
@@ -107,7 +107,7 @@ describe("lifecycle", () => {
     const refused = await client.emptyCall({}).then(() => undefined, (e: unknown) => ConnectError.from(e));
     expect(refused?.code).toBe(Code.Unavailable);
     expect(refused?.metadata.get("weft-refused")).toBe("unsent");
-    const second = await serveWeft({ services: [testServiceRegistration()], port: first.port });
+    const second = await startHost([testServiceRegistration()], { port: first.port });
     try {
       await client.emptyCall({});
     } finally {
@@ -117,7 +117,7 @@ describe("lifecycle", () => {
   });
 
   it("bounds concurrency: queues past maxConcurrentCalls, RESOURCE_EXHAUSTED past maxQueuedCalls, counts outstanding", async () => {
-    const server = await serveWeft({ services: [testServiceRegistration()] });
+    const server = await startHost([testServiceRegistration()]);
     const t = createWeftGrpcTransport({ baseUrl: server.url, maxConcurrentCalls: 2, maxQueuedCalls: 1 });
     const client = createClient(TestService, t);
     try {
@@ -148,7 +148,7 @@ describe("server interceptors (connect-es semantics)", () => {
       order.push(`inner ${req.stream ? "stream" : "unary"}`);
       return next(req);
     };
-    const server = await serveWeft({ services: [testServiceRegistration()], interceptors: [outer, inner] });
+    const server = await startHost([testServiceRegistration()], { interceptors: [outer, inner] });
     const t = createWeftGrpcTransport({ baseUrl: server.url });
     const client = createClient(TestService, t);
     try {
@@ -181,7 +181,7 @@ describe("client interceptors on Weft's transports", () => {
       seen.push(`${req.stream ? "stream" : "unary"} ${req.url.endsWith(`/${req.method.name}`)} ${res.header.get("x-grpc-test-echo-initial")}`);
       return res;
     };
-    const server = await serveWeft({ services: [testServiceRegistration()] });
+    const server = await startHost([testServiceRegistration()]);
     const t = make(server.url, [addHeader]);
     const client = createClient(TestService, t);
     try {
@@ -197,9 +197,9 @@ describe("client interceptors on Weft's transports", () => {
   });
 });
 
-describe("serveWeft limits", () => {
+describe("host limits", () => {
   it("enforces writeMaxBytes, the header size limit and announces maxConcurrentStreams", async () => {
-    const server = await serveWeft({ services: [testServiceRegistration()], writeMaxBytes: 1000, maxHeaderBytes: 4096, maxConcurrentStreams: 7 });
+    const server = await startHost([testServiceRegistration()], { writeMaxBytes: 1000, maxHeaderListBytes: 4096, maxConcurrentStreams: 7 });
     const t = createWeftGrpcTransport({ baseUrl: server.url });
     try {
       const client = createClient(TestService, t);

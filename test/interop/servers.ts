@@ -1,4 +1,4 @@
-// The servers of the interop matrix: Weft's engine (standalone), connect-node's adapter and grpc-js,
+// The servers of the interop matrix: Weft's host (its default engine), connect-node's adapter and grpc-js,
 // all serving weft.testing.v1.TestService on 127.0.0.1 and an ephemeral port.
 
 import * as http from "node:http";
@@ -7,7 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { serveWeft } from "../../mesh/protocol/serve.ts";
+import { createHost, silentLogger, type HostOptions } from "../../mesh/host/index.ts";
+import type { ServiceRegistration } from "../../mesh/engine/index.ts";
 import { createTestServiceImpl, testServiceRegistration, ECHO_INITIAL, ECHO_TRAILING_BIN } from "../../mesh/protocol/testing/test-service.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import type { EchoStatus, ResponseParameters } from "../../gen/weft/testing/v1/test_pb.ts";
@@ -26,8 +27,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A Weft host on 127.0.0.1 and an ephemeral port serving `services`; `options` as createHost's. */
+export async function startHost(services: readonly ServiceRegistration[], options: HostOptions = {}): Promise<{ url: string; port: number; close(): Promise<void> }> {
+  const host = createHost({ port: 0, logger: silentLogger, ...options });
+  for (const { service, impl } of services) host.register(service, impl);
+  const { url, port } = await host.listen();
+  return { url, port, close: () => host.close() };
+}
+
 export async function startWeft(): Promise<RunningServer> {
-  const s = await serveWeft({ services: [testServiceRegistration()], readMaxBytes: MATRIX_READ_MAX_BYTES, corsOrigins: ["*"] });
+  const s = await startHost([testServiceRegistration()], { readMaxBytes: MATRIX_READ_MAX_BYTES, corsAllowedOrigins: ["*"] });
   return { name: "weft", url: s.url, url1: s.url, limits: true, details: true, close: () => s.close() };
 }
 

@@ -4,10 +4,10 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
-import { createHost, type ServerCallHooks } from "../../mesh/host/index.ts";
+import { createHost, type CallHookContext, type ServerCallHooks } from "../../mesh/host/index.ts";
 import { engines } from "./engines.ts";
 import { capturingLogger, TestService } from "./harness.ts";
 
@@ -80,6 +80,42 @@ for (const engine of engines) {
   });
 }
 
+/** A hook that records what it sees of each call and answers with a header and a trailer. */
+function seeingHook(seen: string[]): ServerCallHooks {
+  return {
+    begin(_service, context: CallHookContext) {
+      seen.push(`${context.protocolName} ${context.method.name} x-tenant=${context.requestHeader.get("x-tenant")} peer=${context.peerAddress ?? "?"}`);
+      context.responseHeader.set("x-hook", "header");
+      context.responseTrailer.set("x-hook-trailer", "trailer");
+    },
+  };
+}
+
+for (const engine of engines) {
+  describe(`call hook context [${engine.name}]`, () => {
+    it("shows the protocol, request headers and peer, and lets a hook answer with headers and trailers", async () => {
+      const seen: string[] = [];
+      const host = createHost({ port: 0, engine, logger: capturingLogger(), callHooks: [seeingHook(seen)] });
+      host.register(TestService, { emptyCall: () => ({}) });
+      const { url } = await host.listen();
+      try {
+        for (const transport of [createGrpcTransport({ baseUrl: url }), createConnectTransport({ baseUrl: url, httpVersion: "1.1" })]) {
+          let header: Headers | undefined;
+          let trailer: Headers | undefined;
+          await createClient(TestService, transport).emptyCall({}, { headers: { "x-tenant": "t1" }, onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) });
+          expect(header?.get("x-hook")).toBe("header");
+          expect(trailer?.get("x-hook-trailer")).toBe("trailer");
+        }
+        // connect-node's adapter does not show interceptors the socket: the peer is unknown there.
+        const peer = engine.name === "connect-node" ? "?" : "127.0.0.1";
+        expect(seen).toEqual([`grpc EmptyCall x-tenant=t1 peer=${peer}`, `connect EmptyCall x-tenant=t1 peer=${peer}`]);
+      } finally {
+        await host.close();
+      }
+    });
+  });
+}
+
 describe("call hooks [in-process transport]", () => {
   it("runs the same hooks for in-process calls", async () => {
     const events: string[] = [];
@@ -91,5 +127,15 @@ describe("call hooks [in-process transport]", () => {
     expect((await failure(client.emptyCall({}, { headers: { "x-refuse": "yes" } })))?.code).toBe(Code.ResourceExhausted);
     expect(events).toEqual(["begin TestService UnaryCall#1", "end UnaryCall#1 ok", "begin TestService EmptyCall#2"]);
     expect(host.inFlight).toBe(0);
+  });
+
+  it("shows the hook the in-process protocol and request headers, and takes its response headers", async () => {
+    const seen: string[] = [];
+    const host = createHost({ port: 0, logger: capturingLogger(), callHooks: [seeingHook(seen)] });
+    host.register(TestService, { emptyCall: () => ({}) });
+    let header: Headers | undefined;
+    await createClient(TestService, host.inProcessTransport()).emptyCall({}, { headers: { "x-tenant": "t2" }, onHeader: (h) => (header = h) });
+    expect(seen).toEqual(["in-process EmptyCall x-tenant=t2 peer=?"]);
+    expect(header?.get("x-hook")).toBe("header");
   });
 });

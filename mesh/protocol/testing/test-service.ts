@@ -6,7 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { EchoStatusSchema, TestService } from "../../../gen/weft/testing/v1/test_pb.ts";
 import type { EchoStatus, ResponseParameters } from "../../../gen/weft/testing/v1/test_pb.ts";
-import type { ServiceRegistration } from "../../host/engine.ts";
+import type { ServiceRegistration } from "../../engine/index.ts";
 
 /** Request header echoed into the response headers (gRPC interop "custom_metadata"). */
 export const ECHO_INITIAL = "x-grpc-test-echo-initial";
@@ -118,7 +118,7 @@ export function createTestServiceImpl(options: TestServiceOptions = {}): Partial
   return impl;
 }
 
-/** TestService registered the way serveWeft and the host take it (UnimplementedCall left out). */
+/** TestService registered the way the host and the engine take it (UnimplementedCall left out). */
 export function testServiceRegistration(options: TestServiceOptions = {}): ServiceRegistration {
   const impl = createTestServiceImpl(options) as Record<string, unknown>;
   delete impl.unimplementedCall;

@@ -14,7 +14,7 @@
 // The gate is called by the engine directly rather than run as interceptors: an interceptor can only
 // learn that a call is over from its AbortSignal, and reading `req.signal` forces an AbortController
 // (and an abort Event) on every call. An engine that cannot report call ends itself (connect-node) runs
-// the gate as interceptors instead: `gateInterceptors(calls)` from host-interceptors.ts.
+// the gate as interceptors instead: `gateInterceptors(calls)` from call-gate.ts.
 
 import type * as http from "node:http";
 import type * as http2 from "node:http2";

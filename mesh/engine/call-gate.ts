@@ -1,12 +1,12 @@
-// The host's say over every call (engine.ts CallGate): drain admission, in-flight accounting and error
+// The host's say over every call (wire-engine.ts CallGate): drain admission, in-flight accounting and error
 // sanitising. Engines call the gate directly; `gateInterceptors` runs the same gate as connect-es
 // interceptors for engines that cannot report call ends themselves (connect-node), so drain and error
 // behaviour is the same whoever parses the bytes.
 
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
-import { REFUSED_HEADER } from "../resilience/refusal.ts";
-import type { CallGate } from "./engine.ts";
+import { REFUSED_HEADER } from "./refusal.ts";
+import type { CallGate } from "./wire-engine.ts";
 import type { InFlightTracker } from "./in-flight.ts";
 import { errorFields, type HostLogger } from "./logger.ts";
 
