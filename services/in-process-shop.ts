@@ -7,6 +7,7 @@ import { createMemoryEventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
 import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
 import { loadSeedStock } from "./inventory/seed/load-seed.ts";
+import { GATEWAY_READ_LIMITS } from "./gateway/gateway-service.ts";
 import { createShopServices } from "./shop.ts";
 
 /** Options of {@link startInProcessShop}. */
@@ -68,6 +69,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
     httpFallback: options.httpFallback,
+    methodReadMaxBytes: GATEWAY_READ_LIMITS,
   });
   const shop = await createShopServices({
     transport: host.inProcessTransport(),

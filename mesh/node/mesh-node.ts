@@ -55,6 +55,8 @@ export interface MeshNodeOptions {
   readonly logger?: HostLogger;
   /** ioredis options of the REDIS_URL connection. Default: no offline queue, one retry per command. */
   readonly redisOptions?: RedisOptions;
+  /** The host's read limits per service or method (HostOptions.methodReadMaxBytes). Default {}. */
+  readonly methodReadMaxBytes?: Readonly<Record<string, number>>;
 }
 
 /** A running mesh process. */
@@ -100,6 +102,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     instanceId: config.instanceId,
     version: config.version,
     callHooks: [shedding, inbound],
+    methodReadMaxBytes: options.methodReadMaxBytes,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];

@@ -25,6 +25,12 @@ export interface GatewayServiceOptions {
 const BROWSE_FIELDS = ["query", "category", "page_size", "page_token"];
 const SIGN_UP_FIELDS = ["email", "password", "display_name"];
 
+/**
+ * The gateway's read limit (host option methodReadMaxBytes): its largest request, a Checkout of 100
+ * items, is ~6 KB of JSON, so 16 KiB leaves room and a stranger's body costs little to refuse.
+ */
+export const GATEWAY_READ_LIMITS: Readonly<Record<string, number>> = Object.freeze({ [GatewayService.typeName]: 16 * 1024 });
+
 /** Browse with a query: default number of results when page_size is 0. */
 export const BROWSE_SEARCH_DEFAULT_LIMIT = 20;
 /** Browse with a query: most results. */
