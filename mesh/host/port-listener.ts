@@ -318,7 +318,10 @@ export class PortListener {
   /** Hands a connection whose protocol is known to its server, or refuses it (past maxConnections). */
   #serve(socket: net.Socket, kind: "h2" | "http1", refuse: boolean): void {
     if (refuse) {
+      // Read on (and drop) what the client still sends, so its close is seen; the first-request
+      // deadline ends the socket if the client never closes.
       socket.end(kind === "h2" ? H2_REFUSAL : HTTP1_REFUSAL);
+      socket.resume();
       return;
     }
     if (kind === "h2") {
