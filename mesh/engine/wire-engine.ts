@@ -49,7 +49,7 @@ export interface EngineLimits {
   readonly methodReadMaxBytes: Readonly<Record<string, number>>;
   /** Deepest nesting of a JSON request, checked before parsing; deeper -> INVALID_ARGUMENT. */
   readonly maxJsonDepth: number;
-  /** Most a compressed request message may inflate, as a multiple of its size above 64 KiB; 0 = no cap. */
+  /** Most a compressed request message may inflate, as a multiple of its size above 1 MiB; 0 = no cap. */
   readonly maxDecompressionRatio: number;
   /**
    * Time to receive a single-message request's body after its headers, in milliseconds; then the call

@@ -36,7 +36,7 @@ export interface HostOptions {
   maxJsonDepth?: number;
   /**
    * Cap on how many times larger than its compressed form a request message may inflate (above a
-   * 64 KiB floor every message may reach). Default 100; 0 = no cap (the read limit still applies).
+   * 1 MiB floor every message may reach). Default 100; 0 = no cap (the read limit still applies).
    */
   maxDecompressionRatio?: number;
   /**

@@ -28,7 +28,7 @@ export function requestIsGzip(header: string | string[] | undefined): boolean {
 /** Default cap on how many times larger than its compressed form a request message may inflate. */
 export const DEFAULT_MAX_DECOMPRESSION_RATIO = 100;
 /** Any message may inflate to this many bytes whatever the ratio (small messages compress well). */
-export const DECOMPRESSION_RATIO_FLOOR_BYTES = 64 * 1024;
+export const DECOMPRESSION_RATIO_FLOOR_BYTES = 1024 * 1024;
 
 /** The most bytes `compressedBytes` may inflate to: the read limit, and `maxRatio` times its size above the floor (0 = no ratio cap). */
 export function inflateLimit(compressedBytes: number, readMaxBytes: number, maxRatio: number): number {
@@ -38,7 +38,7 @@ export function inflateLimit(compressedBytes: number, readMaxBytes: number, maxR
 
 /**
  * Inflates `data`, failing with RESOURCE_EXHAUSTED past `maxBytes` (or past `maxRatio` times its size,
- * above a 64 KiB floor; 0 = no ratio cap) and INVALID_ARGUMENT if corrupt.
+ * above a 1 MiB floor; 0 = no ratio cap) and INVALID_ARGUMENT if corrupt.
  */
 export function gunzipLimited(data: Uint8Array, readMaxBytes: number, maxRatio = 0): Promise<Buffer> {
   const maxBytes = inflateLimit(data.length, readMaxBytes, maxRatio);
