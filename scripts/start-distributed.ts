@@ -2,53 +2,68 @@
 // service, each on its own port, found through NATS discovery, calling each other over HTTP/2 (or
 // Connect over NATS with --transport nats).
 //
-//   node scripts/start-distributed.ts [--instances catalog=2,gateway=2] [--gateway-port 8080]
-//                                     [--transport grpc|nats]
-//
-// Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: catalog cache, stock,
-// users and orders in Redis, so every service can run several instances),
-// IDENTITY_TOKEN_SECRET and CATALOG_PAGE_TOKEN_SECRET (default: random keys shared by the processes), INSTANCES (same as
-// --instances), plus every per-process variable of mesh/node (MESH_*), passed through.
-// Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits.
+// The services, their default instance counts and public ports come from services/manifest.ts; --help
+// prints them. Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { SERVICE_NODE_FLAGS } from "../mesh/host/gc-tuning.ts";
+import { SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
+import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 
-const SERVICES = ["catalog", "inventory", "identity", "orders", "gateway"] as const;
-type ServiceName = (typeof SERVICES)[number];
-/** Services whose state lives in the process unless REDIS_URL is set: more than one instance would split it. */
-const STATEFUL: ReadonlySet<ServiceName> = new Set(["inventory", "identity", "orders"]);
-const DEFAULT_INSTANCES: Record<ServiceName, number> = { catalog: 2, inventory: 1, identity: 1, orders: 1, gateway: 2 };
+const SERVICES = SHOP_SERVICES.map((s) => s.name);
+const PUBLIC = SHOP_SERVICES.filter((s) => s.port !== undefined);
 
 function fail(message: string): never {
   console.error(`WEFT_ERR_MESH_CONFIG: ${message}`);
   process.exit(1);
 }
 
+const usage = `Usage: node scripts/start-distributed.ts [--instances ${SERVICES[0]}=2,...] [--transport grpc|nats]
+       ${PUBLIC.map((s) => `[--${s.name}-port ${s.port!.default}]`).join(" ")}
+
+Runs the shop as one process per service instance, found through NATS discovery.
+Services (services/manifest.ts), default instances:
+${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.exposure}${s.port ? `, port ${s.port.default} (${s.port.env})` : ""}`).join("\n")}
+
+Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: caches and state in Redis, so
+every service can run several instances), IDENTITY_TOKEN_SECRET and CATALOG_PAGE_TOKEN_SECRET (default: one
+random key each, shared by the processes), INSTANCES (like --instances), MESH_TRANSPORT (like --transport), ${PUBLIC.map((s) => `${s.port!.env} (like --${s.name}-port)`).join(", ")},
+plus every per-process variable of mesh/node (MESH_*), passed through.`;
+
 const { values } = parseArgs({
   options: {
+    help: { type: "boolean", short: "h" },
     instances: { type: "string" },
-    "gateway-port": { type: "string" },
     transport: { type: "string" },
+    ...Object.fromEntries(PUBLIC.map((s) => [`${s.name}-port`, { type: "string" as const }])),
   },
 });
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 
-const counts = { ...DEFAULT_INSTANCES };
+const counts = new Map(SHOP_SERVICES.map((s) => [s.name, s.defaultInstances]));
 for (const part of (values.instances ?? process.env.INSTANCES ?? "").split(",").filter((p) => p.trim() !== "")) {
   const [name, n] = part.split("=").map((s) => s.trim());
-  if (!SERVICES.includes(name as ServiceName)) fail(`--instances: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(", ")})`);
+  if (!counts.has(name)) fail(`--instances: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(", ")})`);
   if (!/^\d+$/.test(n ?? "") || Number(n) > 32) fail(`--instances: ${name} needs a count from 0 to 32, got ${JSON.stringify(n)}`);
-  counts[name as ServiceName] = Number(n);
+  counts.set(name, Number(n));
 }
-const gatewayPort = Number(values["gateway-port"] ?? process.env.GATEWAY_PORT ?? 8080);
-if (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65535) fail("--gateway-port must be a port number (0 = any free port)");
+const ports = new Map<string, number>();
+for (const s of PUBLIC) {
+  const value = (values as Record<string, unknown>)[`${s.name}-port`] ?? process.env[s.port!.env] ?? s.port!.default;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--${s.name}-port must be a port number (0 = any free port)`);
+  ports.set(s.name, port);
+}
 const transport = values.transport ?? process.env.MESH_TRANSPORT ?? "grpc";
 if (transport !== "grpc" && transport !== "nats") fail(`--transport must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
-for (const name of STATEFUL) {
-  if (counts[name] > 1 && !process.env.REDIS_URL) {
-    console.warn(`warning: without REDIS_URL ${name} keeps its state in memory; its ${counts[name]} instances will not share it`);
+for (const s of SHOP_SERVICES) {
+  const n = counts.get(s.name)!;
+  if (s.statefulWithoutRedis && n > 1 && !process.env.REDIS_URL) {
+    console.warn(`warning: without REDIS_URL ${s.name} keeps its state in memory; its ${n} instances will not share it`);
   }
 }
 
@@ -80,11 +95,13 @@ function prefixLines(label: string, stream: NodeJS.ReadableStream, out: NodeJS.W
   });
 }
 
-function start(name: ServiceName, index: number): Child {
+function start(service: ServiceManifestEntry, index: number): Child {
+  const name = service.name;
   const label = `${name}#${index + 1}`;
-  const port = name === "gateway" && gatewayPort !== 0 ? gatewayPort + index : 0;
+  const first = ports.get(name) ?? 0;
+  const port = first !== 0 ? first + index : 0;
   // Each service process runs with the flags for a process that has a core to itself (gc-tuning.ts).
-  const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../services/${name}/main.ts`, import.meta.url).pathname], {
+  const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../${service.main}`, import.meta.url).pathname], {
     env: { ...env, PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}` },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -99,7 +116,7 @@ function start(name: ServiceName, index: number): Child {
   return { label, proc, exited };
 }
 
-for (const name of SERVICES) for (let i = 0; i < counts[name]; i++) children.push(start(name, i));
+for (const s of SHOP_SERVICES) for (let i = 0; i < counts.get(s.name)!; i++) children.push(start(s, i));
 
 function stopAll(signal: NodeJS.Signals): void {
   if (stopping) {
@@ -114,10 +131,10 @@ function stopAll(signal: NodeJS.Signals): void {
 process.on("SIGINT", stopAll);
 process.on("SIGTERM", stopAll);
 
-const summary = SERVICES.filter((s) => counts[s] > 0).map((s) => `${s} x${counts[s]}`).join(", ");
+const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${counts.get(s)}`).join(", ");
 console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}; calls over ${transport}`);
-if (counts.gateway > 0 && gatewayPort !== 0) {
-  const urls = Array.from({ length: counts.gateway }, (_, i) => `http://127.0.0.1:${gatewayPort + i}`);
-  console.log(`gateway: ${urls.join(", ")}`);
+for (const [name, first] of ports) {
+  const n = counts.get(name)!;
+  if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);
 }
 console.log("Ctrl-C drains every process and exits.");

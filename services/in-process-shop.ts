@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { type Cache, createMemoryCache } from "../mesh/cache/index.ts";
-import type { ComputePool } from "../mesh/compute/compute-pool.ts";
-import { createInlineComputePool } from "../mesh/compute/index.ts";
-import type { EventBus } from "../mesh/events/event-bus.ts";
-import { createMemoryEventBus } from "../mesh/events/index.ts";
+import { type ComputePool, createInlineComputePool } from "../mesh/compute/index.ts";
+import { createMemoryEventBus, type EventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
-import { loadSeedProducts } from "./catalog/seed/load-seed.ts";
-import { loadSeedStock } from "./inventory/seed/load-seed.ts";
-import { GATEWAY_READ_LIMITS } from "./gateway/gateway-service.ts";
+import { loadSeedProducts } from "./catalog/index.ts";
+import { loadSeedStock } from "./inventory/index.ts";
+import { shopProtoServices } from "./manifest.ts";
+import { GATEWAY_READ_LIMITS } from "./gateway/index.ts";
 import { createShopServices } from "./shop.ts";
 
 /** Options of {@link startInProcessShop}. */
@@ -81,6 +80,12 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     stock,
     scryptCostLog2: options.scryptCostLog2,
   });
+  const built = shop.entries.map((e) => e.service.typeName).sort().join(", ");
+  const listed = shopProtoServices().sort().join(", ");
+  if (built !== listed) {
+    await shop.close();
+    throw new Error(`the shop builds ${built} but services/manifest.ts lists ${listed}: update one of them`);
+  }
   for (const { service, impl } of shop.entries) host.register(service, impl);
 
   let released: Promise<void> | undefined;

@@ -5,19 +5,14 @@ import { GatewayService } from "../gen/shop/gateway/v1/gateway_pb.ts";
 import { IdentityService } from "../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../gen/shop/orders/v1/orders_pb.ts";
-import type { Cache } from "../mesh/cache/cache.ts";
-import type { ComputePool } from "../mesh/compute/compute-pool.ts";
-import type { EventBus } from "../mesh/events/event-bus.ts";
-import { createCatalogService } from "./catalog/catalog-service.ts";
-import { createAccessTokens } from "./identity/access-tokens.ts";
-import { createIdentityService } from "./identity/identity-service.ts";
-import { createInventoryService } from "./inventory/inventory-service.ts";
-import { startReservationLifecycle } from "./inventory/reservation-lifecycle.ts";
-import { createStockLedger, type StockLedger } from "./inventory/stock-ledger.ts";
-import type { UserDirectory } from "./identity/user-directory.ts";
-import type { OrderBook } from "./orders/order-book.ts";
-import { createGatewayService } from "./gateway/gateway-service.ts";
-import { createOrdersService } from "./orders/orders-service.ts";
+import type { Cache } from "../mesh/cache/index.ts";
+import type { ComputePool } from "../mesh/compute/index.ts";
+import type { EventBus } from "../mesh/events/index.ts";
+import { createCatalogService } from "./catalog/index.ts";
+import { createAccessTokens, createIdentityService, type UserDirectory } from "./identity/index.ts";
+import { createInventoryService, createStockLedger, startReservationLifecycle, type StockLedger } from "./inventory/index.ts";
+import { createOrdersService, type OrderBook } from "./orders/index.ts";
+import { createGatewayService } from "./gateway/index.ts";
 
 /** Options of {@link createShopServices}: everything the five services need, built once by the caller. */
 export interface ShopOptions {

@@ -1,4 +1,4 @@
-import { parseTokenSecret } from "./identity/access-tokens.ts";
+import { parseTokenSecret } from "./identity/index.ts";
 
 /** Configuration of `npm start`, read from the environment in one place. */
 export interface StartConfig {

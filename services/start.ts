@@ -4,6 +4,7 @@
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
+import { describeShopServices } from "./manifest.ts";
 import { exampleCommands, readStartConfig, ShopConfigError } from "./start-config.ts";
 
 const logger = createJsonLogger("weft.shop");
@@ -54,7 +55,7 @@ const lines = [
   "",
   `Weft shop: ${shop.url}`,
   `  storefront page: ${web ? `${shop.url}/ (open it in a browser)` : webState}`,
-  "  catalog, identity, inventory, orders and gateway in one process (Connect, gRPC and gRPC-Web on one port)",
+  `  ${describeShopServices()} in one process (Connect, gRPC and gRPC-Web on one port)`,
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   ...(config.tokenSecretGenerated ? ["  access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to keep them across restarts)"] : []),
   "",

@@ -5,10 +5,11 @@ import { create } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import { ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Cache } from "../../mesh/cache/index.ts";
-import { createMemoryCache, createRedisCache, redisCacheClientOptions } from "../../mesh/cache/index.ts";
+import { createMemoryCache, createRedisCache } from "../../mesh/cache/index.ts";
+import { redisClientOptions } from "../../mesh/redis/index.ts";
 
 const [calls = 20_000] = process.argv.slice(2).map(Number);
-const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisCacheClientOptions);
+const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisClientOptions);
 await new Promise((resolve) => redis.once("ready", resolve));
 const prefix = `bench${Date.now().toString(36)}:`;
 const product = create(ProductSchema, {

@@ -6,7 +6,7 @@ import type { ComputePool } from "../../mesh/compute/index.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../../mesh/compute/index.ts";
 
 const [seconds = 5, inFlight = 8, threads = availableParallelism()] = process.argv.slice(2).map(Number);
-const tasks = new URL("../../mesh/compute/testdata/tasks.ts", import.meta.url).href;
+const tasks = new URL("../../test/support/compute-tasks.ts", import.meta.url).href;
 
 async function measure(name: string, pool: ComputePool) {
   await pool.run(tasks, "scrypt", { password: "warm", salt: "up" });

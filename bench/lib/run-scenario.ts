@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { AUTOCANNON_FLAGS, checkAutocannon, runAutocannon } from "./autocannon.ts";
 import { BENCH_PATH, grpcResponseFrame, jsonRequestBody, jsonResponseBody } from "./bench-request.ts";
 import { checkH2load, GRPC_HEADERS, H2LOAD_FLAGS, h2loadAvailable, H2LOAD_PATH, runH2load } from "./h2load.ts";
-import { SERVER_V8_FLAGS } from "../../mesh/host/gc-tuning.ts";
+import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
 import { CpuWindow, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, startChild, type StartedServer } from "./processes.ts";
 import { summarizeProfile, type ProfileSummary } from "./profile-summary.ts";
 import type { RunResult } from "./results.ts";

@@ -8,14 +8,23 @@
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
-import { createInboundCallHooks, createNatsRpcServer } from "../../mesh/client/index.ts";
+import { createNatsRpcServer } from "../../mesh/nats-rpc/index.ts";
 import { createAnnouncer } from "../../mesh/discovery/index.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
 import { createWeftEngine } from "../../mesh/protocol/index.ts";
-import { createConcurrencyLimiter, createEventLoopGuard, createEventLoopMonitor, createLoadSheddingHooks } from "../../mesh/resilience/index.ts";
+import {
+  createConcurrencyLimiter,
+  createEventLoopGuard,
+  createEventLoopMonitor,
+  createInboundCallHooks,
+  createLoadSheddingHooks,
+} from "../../mesh/resilience/index.ts";
 import { nodeService } from "../../mesh/node/index.ts";
 import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
-import { benchTestService } from "../servers/test-service.ts";
+import { createTestServiceImpl } from "../../test/support/test-service.ts";
+
+// The same handlers in every benchmark server; they never read request headers or name the server.
+const benchTestService = createTestServiceImpl({ servedBy: "", echoMetadata: false });
 
 const { values } = parseArgs({ options: { features: { type: "string" }, prefix: { type: "string" }, "nats-url": { type: "string" } } });
 const features = values.features === "on";

@@ -24,7 +24,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { canPin, coreBusySeconds, cpuSeconds, killChildren, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, waitForIdleCores } from "../lib/processes.ts";
-import { SERVICE_NODE_FLAGS } from "../../mesh/host/gc-tuning.ts";
+import { SERVICE_NODE_FLAGS } from "../../mesh/host/index.ts";
 
 const { values } = parseArgs({
   options: {

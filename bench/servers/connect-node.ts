@@ -9,7 +9,10 @@ import * as http2 from "node:http2";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { packageVersion } from "../lib/package-version.ts";
 import { announceReady, closeOnSignal, parseMode } from "./child-protocol.ts";
-import { benchTestService } from "./test-service.ts";
+import { createTestServiceImpl } from "../../test/support/test-service.ts";
+
+// The same handlers in every benchmark server; they never read request headers or name the server.
+const benchTestService = createTestServiceImpl({ servedBy: "", echoMetadata: false });
 
 const mode = parseMode(process.argv);
 const version = packageVersion("@connectrpc/connect-node");

@@ -12,7 +12,10 @@
 import { existsSync } from "node:fs";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { announceReady, announceUnavailable, closeOnSignal, parseMode } from "./child-protocol.ts";
-import { benchTestService } from "./test-service.ts";
+import { createTestServiceImpl } from "../../test/support/test-service.ts";
+
+// The same handlers in every benchmark server; they never read request headers or name the server.
+const benchTestService = createTestServiceImpl({ servedBy: "", echoMetadata: false });
 
 parseMode(process.argv);
 

@@ -1,10 +1,9 @@
 export type { Cache, CacheLoadOptions } from "./cache.ts";
 export { createMemoryCache, DEFAULT_MEMORY_CACHE_MAX_BYTES } from "./memory-cache.ts";
 export type { MemoryCache, MemoryCacheOptions, MemoryCacheStats } from "./memory-cache.ts";
-export { createRedisCache, redisCacheClientOptions } from "./redis-cache.ts";
+export { createRedisCache } from "./redis-cache.ts";
 export type { RedisCacheOptions } from "./redis-cache.ts";
 export type { BreakerState } from "./circuit-breaker.ts";
-export { redisToConnectError } from "./redis-errors.ts";
 export { DEFAULT_TTL_JITTER, DEFAULT_TTL_MS } from "./ttl.ts";
 export { responseCacheKey, withResponseCache } from "./cached-service.ts";
 export type { ResponseCacheOptions, ResponseCachePolicy } from "./cached-service.ts";

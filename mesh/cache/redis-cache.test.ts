@@ -6,7 +6,8 @@ import { ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { runId, sleep, waitUntil } from "../../test/backends/servers.ts";
 import type { Cache } from "./cache.ts";
-import { createRedisCache, redisCacheClientOptions } from "./redis-cache.ts";
+import { redisClientOptions } from "../redis/index.ts";
+import { createRedisCache } from "./redis-cache.ts";
 
 const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const product = (id: string, name = "Widget"): Product => create(ProductSchema, { id, name, priceCents: 1999n });
@@ -22,7 +23,7 @@ describe("createRedisCache (shared Redis)", () => {
   };
 
   beforeAll(async () => {
-    redis = new Redis(REDIS, redisCacheClientOptions);
+    redis = new Redis(REDIS, redisClientOptions);
     await waitUntil(() => redis.status === "ready", 5_000, "redis ready");
   });
 
@@ -113,7 +114,7 @@ describe("createRedisCache (shared Redis)", () => {
   });
 
   it("answers Unavailable from invalidate when Redis cannot be reached, so the event is retried", async () => {
-    const down = new Redis("redis://127.0.0.1:1", { ...redisCacheClientOptions, lazyConnect: true, retryStrategy: () => null });
+    const down = new Redis("redis://127.0.0.1:1", { ...redisClientOptions, lazyConnect: true, retryStrategy: () => null });
     const c = createRedisCache({ redis: down, keyPrefix: prefix, commandTimeoutMs: 50 });
     let loads = 0;
     expect((await c.getOrLoad(ProductSchema, "k", async () => (loads++, product("k")))).id).toBe("k");

@@ -1,17 +1,17 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Redis, RedisOptions } from "ioredis";
+import type { Redis } from "ioredis";
 import { CacheOptionsError, raceAbort } from "../errors/index.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { CircuitBreaker } from "./circuit-breaker.ts";
 import type { BreakerState } from "./circuit-breaker.ts";
-import { RedisBypassedError, redisToConnectError, withTimeout } from "./redis-errors.ts";
+import { RedisBypassedError, redisToConnectError, withTimeout } from "../redis/index.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";
 
 /** Options for `createRedisCache`. */
 export interface RedisCacheOptions {
-  /** The Redis connection (the caller owns it; see `redisCacheClientOptions`). Required. */
+  /** The Redis connection (the caller owns it; see mesh/redis `redisClientOptions`). Required. */
   readonly redis: Redis;
   /** Prefix of every key and of the invalidation channel, e.g. `"weft:catalog:"`. Required. */
   readonly keyPrefix: string;
@@ -35,17 +35,6 @@ export interface RedisCacheOptions {
   /** Told when the breaker opens, half-opens or closes. */
   readonly onBreakerChange?: (state: BreakerState) => void;
 }
-
-/**
- * ioredis options for a cache connection that fails fast: no offline queue (a command while
- * disconnected fails at once instead of waiting), one retry per command, quick reconnects.
- */
-export const redisCacheClientOptions: RedisOptions = {
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
-  connectTimeout: 1_000,
-  retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
-};
 
 /** A version key outlives any load that read it, so a slow load cannot store over an invalidation. */
 const VERSION_TTL_MS = 600_000;
@@ -189,7 +178,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     async invalidate(key) {
       forgetLocal(key);
       if (closed) return;
-      if (!breaker.allow()) throw redisToConnectError(new RedisBypassedError(), "invalidate");
+      if (!breaker.allow()) throw redisToConnectError(new RedisBypassedError(), "cache invalidate");
       try {
         const results = await withTimeout(
           redis
@@ -206,7 +195,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
         breaker.success();
       } catch (err) {
         breaker.failure();
-        throw redisToConnectError(err, "invalidate");
+        throw redisToConnectError(err, "cache invalidate");
       }
     },
 

@@ -1,5 +1,5 @@
 // Public entry of mesh/client: typed clients over discovered endpoints, gRPC over HTTP/2 or Connect
-// over NATS, with balancing, deadlines, safe retries, hedging and outlier ejection.
+// over NATS (mesh/nats-rpc), with balancing, deadlines, safe retries, hedging and outlier ejection.
 
 export type { MeshClient, MeshClientStats } from "./mesh-client.ts";
 export { createMeshClient } from "./mesh-client.ts";
@@ -9,9 +9,5 @@ export type { EndpointSnapshot } from "./endpoint-pool.ts";
 export type { CallStats } from "./service-transport.ts";
 export type { Http2EndpointOptions } from "./http2-endpoint-transport.ts";
 export { createHttp2EndpointTransport } from "./http2-endpoint-transport.ts";
-export type { InboundCall } from "./inbound-call.ts";
-export { createInboundCallHooks, currentInboundCall, runInInboundCall } from "./inbound-call.ts";
-export type { NatsRpcServer, NatsRpcServerOptions } from "./nats-rpc-server.ts";
-export { createNatsRpcServer } from "./nats-rpc-server.ts";
 export type { FailureClass } from "./failure.ts";
 export { classifyFailure } from "./failure.ts";

@@ -1,5 +1,5 @@
 // Recent latencies of one method, for the hedging delay: a ring buffer of the last samples whose
-// percentile is recomputed every `recomputeEvery` samples (sorting 1,000 numbers is ~20 us).
+// percentile is recomputed every `recomputeEvery` samples, not per call: sorting costs.
 
 /** A sliding sample of latencies. */
 export class LatencyTracker {

@@ -7,7 +7,7 @@ import type { EndpointTransport, TransportKind } from "./endpoint-transport.ts";
 import { EndpointPool, type EndpointSnapshot } from "./endpoint-pool.ts";
 import { createHttp2EndpointTransport } from "./http2-endpoint-transport.ts";
 import { createWeftEndpointTransport } from "./weft-endpoint-transport.ts";
-import { createNatsRpcClient, type NatsRpcClient } from "./nats-endpoint-transport.ts";
+import { createNatsRpcClient, type NatsRpcClient } from "../nats-rpc/index.ts";
 import { resolveOptions, type MeshClientOptions } from "./options.ts";
 import { createServiceTransport, type CallStats, type MeshCallContext } from "./service-transport.ts";
 

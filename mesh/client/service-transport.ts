@@ -4,11 +4,10 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
-import type { RetryBudget } from "../resilience/index.ts";
+import { currentInboundCall, type RetryBudget } from "../resilience/index.ts";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.ts";
 import type { TransportKind } from "./endpoint-transport.ts";
 import { classifyFailure } from "./failure.ts";
-import { currentInboundCall } from "./inbound-call.ts";
 import { LatencyTracker } from "./latency-tracker.ts";
 import type { ResolvedOptions } from "./options.ts";
 

@@ -1,13 +1,13 @@
-// Differential fuzz over test-only schemas that cover what gen/ lacks (test-support/coverage-files.ts):
+// Differential fuzz over test-only schemas that cover what gen/ lacks (test/support/codec/coverage-files.ts):
 // every scalar type in every cardinality, maps of every key type, oneofs, recursion, 64-bit fields
 // as strings, well-known types, proto2 defaults, required fields and closed enums, editions features,
 // and the messages the planner must hand to protobuf-es.
 
 import { describe, expect, it } from "vitest";
 import { compileCodec } from "./index.ts";
-import { coverageFiles } from "./test-support/coverage-files.ts";
-import { reachableMessages } from "./test-support/gen-schemas.ts";
-import { fuzzMessages } from "./test-support/fuzz.ts";
+import { coverageFiles } from "../../test/support/codec/coverage-files.ts";
+import { reachableMessages } from "../../test/support/codec/gen-schemas.ts";
+import { fuzzMessages } from "../../test/support/codec/fuzz.ts";
 
 const CASES = 400;
 const schemas = reachableMessages(coverageFiles());

@@ -8,9 +8,9 @@ import { describe, expect, it } from "vitest";
 import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { compileCodec } from "./index.ts";
-import { coverageFiles } from "./test-support/coverage-files.ts";
-import { reachableMessages } from "./test-support/gen-schemas.ts";
-import { checkBinaryDecode, checkJsonDecode } from "./test-support/differential.ts";
+import { coverageFiles } from "../../test/support/codec/coverage-files.ts";
+import { reachableMessages } from "../../test/support/codec/gen-schemas.ts";
+import { checkBinaryDecode, checkJsonDecode } from "../../test/support/codec/differential.ts";
 
 const schemas = new Map(reachableMessages(coverageFiles()).map((s) => [s.typeName.split(".").pop()!, s]));
 const schema = (name: string): DescMessage => schemas.get(name)!;

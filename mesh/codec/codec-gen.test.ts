@@ -4,8 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 import { compileCodec } from "./index.ts";
-import { genFiles, reachableMessages } from "./test-support/gen-schemas.ts";
-import { fuzzMessages } from "./test-support/fuzz.ts";
+import { genFiles, reachableMessages } from "../../test/support/codec/gen-schemas.ts";
+import { fuzzMessages } from "../../test/support/codec/fuzz.ts";
 
 const CASES = 300;
 const schemas = reachableMessages(await genFiles());

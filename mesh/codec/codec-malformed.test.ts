@@ -5,9 +5,9 @@
 // JavaScript type.
 
 import { describe, expect, it } from "vitest";
-import { coverageFiles } from "./test-support/coverage-files.ts";
-import { genFiles, reachableMessages } from "./test-support/gen-schemas.ts";
-import { fuzzMalformed, fuzzWrongTypes } from "./test-support/fuzz.ts";
+import { coverageFiles } from "../../test/support/codec/coverage-files.ts";
+import { genFiles, reachableMessages } from "../../test/support/codec/gen-schemas.ts";
+import { fuzzMalformed, fuzzWrongTypes } from "../../test/support/codec/fuzz.ts";
 
 const CASES = 80;
 const PER_CASE = 5;

@@ -8,8 +8,8 @@ import { createRegistry } from "@bufbuild/protobuf";
 import { WeftOptionsError } from "../errors/index.ts";
 import { UnaryCallRequestSchema, UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import { compileCodec, planCodec } from "./index.ts";
-import { coverageFiles, proto2Registry } from "./test-support/coverage-files.ts";
-import { reachableMessages } from "./test-support/gen-schemas.ts";
+import { coverageFiles, proto2Registry } from "../../test/support/codec/coverage-files.ts";
+import { reachableMessages } from "../../test/support/codec/gen-schemas.ts";
 
 const request = create(UnaryCallRequestSchema, { responseSize: 16, payload: { body: new Uint8Array([1, 2, 3]) }, responseStatus: { code: 3, message: "bad" } });
 

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { createInlineComputePool } from "./inline-compute-pool.ts";
 
-const tasks = new URL("./testdata/tasks.ts", import.meta.url).href;
+const tasks = new URL("../../test/support/compute-tasks.ts", import.meta.url).href;
 
 describe("createInlineComputePool", () => {
   it("runs a module export in-process with copied input and output", async () => {

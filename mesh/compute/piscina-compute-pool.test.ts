@@ -7,7 +7,7 @@ import type { ComputePool } from "./compute-pool.ts";
 import { createInlineComputePool } from "./inline-compute-pool.ts";
 import { createPiscinaComputePool } from "./piscina-compute-pool.ts";
 
-const tasks = new URL("./testdata/tasks.ts", import.meta.url).href;
+const tasks = new URL("../../test/support/compute-tasks.ts", import.meta.url).href;
 const pools: ComputePool[] = [];
 const track = <P extends ComputePool>(pool: P) => (pools.push(pool), pool);
 

@@ -8,5 +8,5 @@ export type { NatsDiscovery, NatsDiscoveryOptions } from "./nats-discovery.ts";
 export { createNatsDiscovery } from "./nats-discovery.ts";
 export type { StaticDiscoveryOptions } from "./static-discovery.ts";
 export { createStaticDiscovery } from "./static-discovery.ts";
-export { DEFAULT_SUBJECT_PREFIX, registrySubjects } from "./subjects.ts";
+export { assertSubject, DEFAULT_SUBJECT_PREFIX, registrySubjects } from "./subjects.ts";
 export type { RegistrySubjects } from "./subjects.ts";

@@ -16,6 +16,8 @@ export const WeftErrorCodes = {
   WEFT_ERR_HOST_UNKNOWN_SERVICE: "The host does not serve that service.",
   /** `readMeshNodeConfig`: an environment variable of a distributed mesh process is invalid. */
   WEFT_ERR_MESH_CONFIG: "A distributed-mode setting (environment variable) is invalid; the message names it.",
+  /** `waitForRedisReady`: the Redis connection was not ready in time, or closed first. */
+  WEFT_ERR_REDIS_NOT_READY: "Redis (REDIS_URL) was not ready in time; check that it runs and the URL.",
   /** `createWeftEngine`: an option of the wire engine is invalid. */
   WEFT_ERR_PROTOCOL_OPTIONS: "An option of the Weft wire server is invalid; the message names the field.",
   /** `createWeftGrpcTransport`/`createWeftConnectTransport`: a transport option is invalid. */

@@ -3,7 +3,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.ts";
-import { createTestServiceImpl, TestService } from "../../test/wire/test-service-impl.ts";
+import { createTestServiceImpl, TestService } from "../../test/support/test-service.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import { createHost, type Host } from "./host.ts";
 import { silentLogger } from "../engine/index.ts";

@@ -91,7 +91,7 @@ export interface HostOptions {
   callHooks?: readonly ServerCallHooks[];
   /**
    * Tune V8 for serving RPCs: turns off allocation-site pretenuring for the whole process (see
-   * gc-tuning.ts; ~6% less CPU per call measured). Default true; false leaves V8's flags alone.
+   * gc-tuning.ts and docs/host.md). Default true; false leaves V8's flags alone.
    */
   tuneGc?: boolean;
   /** A unique id for this process, reported by AdminService.GetStatus. Default: a random UUID. */

@@ -167,7 +167,7 @@ export class PortListener {
     // Idle HTTP/2 connections: closed (GOAWAY) by a periodic sweep, and only those with no call in
     // progress (a long, quiet call such as a slow handler or a health Watch keeps its connection).
     // Not Node's session timeout: its per-stream timer bookkeeping keeps every finished stream
-    // reachable until the timer list moves on, which made young-generation GC ~10x costlier per call.
+    // reachable until the timer list moves on, which made young-generation GC far costlier per call.
     if (options.idleTimeoutMs > 0) {
       const every = Math.max(10, Math.min(MAX_IDLE_SWEEP_MS, Math.floor(options.idleTimeoutMs / 4)));
       this.#idleSweep = setInterval(() => this.#closeIdleSessions(), every);

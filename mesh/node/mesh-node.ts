@@ -7,13 +7,16 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
-import { createInboundCallHooks, createMeshClient, createNatsRpcServer, type MeshClient } from "../client/index.ts";
+import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
 import { createHost, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
+import { createNatsRpcServer } from "../nats-rpc/index.ts";
+import { redisClientOptions } from "../redis/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
   createEventLoopGuard,
+  createInboundCallHooks,
   createLoadSheddingHooks,
   refusedError,
   type ConcurrencyLimiter,
@@ -53,7 +56,7 @@ export interface MeshNodeOptions {
   readonly workerQueueDepth?: () => number;
   /** The host's logger. Default: the host's JSON logger. */
   readonly logger?: HostLogger;
-  /** ioredis options of the REDIS_URL connection. Default: no offline queue, one retry per command. */
+  /** ioredis options of the REDIS_URL connection. Default: mesh/redis `redisClientOptions`. */
   readonly redisOptions?: RedisOptions;
   /** The host's read limits per service or method (HostOptions.methodReadMaxBytes). Default {}. */
   readonly methodReadMaxBytes?: Readonly<Record<string, number>>;
@@ -83,7 +86,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   });
   const redis = config.redisUrl === undefined
     ? undefined
-    : new Redis(config.redisUrl, options.redisOptions ?? { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    : new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
   const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport });
   const eventLoop = createEventLoopMonitor();

@@ -5,9 +5,9 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
-import { createHost, type Host } from "../host/host.ts";
+import { createHost, type Host } from "../host/index.ts";
 import { silentLogger } from "../engine/index.ts";
-import { TestService } from "../../test/wire/test-service-impl.ts";
+import { TestService } from "../../test/support/test-service.ts";
 
 const hosts: Host[] = [];
 function newHost(options: Parameters<typeof createHost>[0] = {}): Host {

@@ -1,24 +1,6 @@
-// Admission for CPU-bound overload, which a concurrency limit cannot see. A handler that computes
-// synchronously is admitted, runs and is released within one event-loop turn, so the number of calls
-// in flight stays near one however far behind the process falls: the queue is in the socket buffers
-// (or, past HTTP/2's stream limit, in the clients), not in the limiter. What does show is the loop
-// itself: every call that arrives while a turn runs is read by the next one, so a process that falls
-// behind runs ever longer turns. And a call's answer leaves only when its turn's I/O is done (HTTP/2
-// flushes between the I/O phase and setImmediate callbacks), so the length of the turns is the
-// latency of everything, refusals included.
-//
-// The guard works in the manner of CoDel. A turn of at least `maxTurnMs` is a queue; when every turn
-// has been that long for `intervalMs` (a standing queue, not a burst), the guard starts shedding:
-//   - each turn admits calls until their expected work (a running average of the synchronous time
-//     admitted calls took) fills `maxTurnMs`, and refuses the rest as they arrive;
-//   - admitted calls run after the turn's I/O (setImmediate), so the turn's refusals are flushed
-//     before any of its work: a refusal waits for about one turn, not two.
-// Shedding stops when every turn's arrivals have fitted (nothing refused) for `intervalMs`: the queue
-// is gone. Re-entering within `intervalMs` of stopping takes one long turn, so an overload that dips
-// for a moment does not get a fresh interval of unbounded turns; a pause longer than `intervalMs`
-// between turns starts over.
-//
-// A turn, here, runs from its first call to a setImmediate scheduled by that call.
+// Admission for CPU-bound overload, which a concurrency limit cannot see: CoDel over event-loop turns.
+// Once every turn has run at least `maxTurnMs` for `intervalMs`, each turn admits what fits and refuses
+// the rest before its work runs. The reasoning and the figures: docs/distributed.md, "Server side".
 
 import { assertFunction, assertNumber } from "../errors/index.ts";
 

@@ -1,5 +1,5 @@
 // Public entry of mesh/resilience: retry budget, outlier ejection, adaptive concurrency limit, event-loop
-// guard and load shedding.
+// guard, load shedding and deadline propagation (the inbound call).
 
 export type { RetryBudget, RetryBudgetOptions } from "./retry-budget.ts";
 export { createRetryBudget } from "./retry-budget.ts";
@@ -15,3 +15,5 @@ export type { EventLoopMonitor, EventLoopMonitorOptions } from "./event-loop-mon
 export { createEventLoopMonitor } from "./event-loop-monitor.ts";
 export type { RefusalReason } from "../engine/index.ts";
 export { isRefusal, REFUSED_HEADER, refusedError } from "../engine/index.ts";
+export type { InboundCall } from "./inbound-call.ts";
+export { createInboundCallHooks, currentInboundCall, runInInboundCall } from "./inbound-call.ts";

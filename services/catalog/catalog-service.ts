@@ -7,11 +7,10 @@ import {
   ProductSchema,
   SearchProductsResponseSchema,
 } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import type { Cache } from "../../mesh/cache/cache.ts";
-import { pageSizeOrDefault, requireCount, requireText } from "../shared/field-errors.ts";
+import type { Cache } from "../../mesh/cache/index.ts";
+import { pageSizeOrDefault, requireCount, requireOptions, requireText, ShopOptionsError } from "../shared/index.ts";
 import { createPageTokens } from "./page-tokens.ts";
 import { createProductIndex, searchWords } from "./product-index.ts";
-import { requireOptions, ShopOptionsError } from "../shared/options-error.ts";
 
 /** Options of {@link createCatalogService}. */
 export interface CatalogServiceOptions {

@@ -2,7 +2,7 @@
 // Run: NATS_URL=nats://127.0.0.1:4222 [REDIS_URL=redis://127.0.0.1:6379] CATALOG_PAGE_TOKEN_SECRET=<base64url, 32+ bytes> node services/catalog/main.ts
 
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import { createMemoryCache, createRedisCache, redisCacheClientOptions } from "../../mesh/cache/index.ts";
+import { createMemoryCache, createRedisCache } from "../../mesh/cache/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { createCatalogService, loadSeedProducts, parsePageTokenSecret } from "./index.ts";
@@ -14,7 +14,6 @@ if (pageTokens.generated) logger.info("page tokens are signed with a random key 
 const node = await startMeshNode({
   config,
   logger,
-  redisOptions: redisCacheClientOptions,
   services: async ({ redis, onClose }) => {
     const cache = redis === undefined ? createMemoryCache() : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:` });
     onClose(() => cache.close());

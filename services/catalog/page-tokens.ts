@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { invalidArgument } from "../shared/field-errors.ts";
-import { ShopOptionsError } from "../shared/options-error.ts";
+import { invalidArgument, ShopOptionsError } from "../shared/index.ts";
 
 /** Least length of a page-token key, in bytes. */
 export const MIN_PAGE_TOKEN_SECRET_BYTES = 32;

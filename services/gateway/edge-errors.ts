@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { relayError } from "../shared/downstream.ts";
+import { relayError } from "../shared/index.ts";
 
 /** The field an INVALID_ARGUMENT message names (`items[2].quantity: ...` -> `items`), or undefined. */
 function namedField(message: string): string | undefined {

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, describe, expect, it } from "vitest";
 import { OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
-import { createRouterShop, rejection } from "../testing/router-shop.ts";
+import { createRouterShop, rejection } from "../../test/support/shop/router-shop.ts";
 
 const shop = await createRouterShop();
 afterAll(() => shop.close());

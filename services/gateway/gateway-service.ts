@@ -1,17 +1,14 @@
 import { randomUUID } from "node:crypto";
-import type { Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import type { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import type { CatalogService, Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import type { IdentityService, User } from "../../gen/shop/identity/v1/identity_pb.ts";
 import type { GetStockResponse, InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import type { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
-import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { MAX_IDS_PER_CALL as STOCK_IDS_PER_CALL } from "../inventory/index.ts";
-import { downstream } from "../shared/downstream.ts";
-import { invalidArgument, pageSizeOrDefault } from "../shared/field-errors.ts";
+import { downstream, invalidArgument, pageSizeOrDefault, requireOptions } from "../shared/index.ts";
 import { relayAtEdge as relay } from "./edge-errors.ts";
 import { publicOrder, publicProduct, publicUser } from "./public-views.ts";
-import { requireOptions } from "../shared/options-error.ts";
 
 /** Options of {@link createGatewayService}: a client of every service the edge composes. */
 export interface GatewayServiceOptions {

@@ -4,11 +4,10 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
-import type { ComputePool } from "../../mesh/compute/compute-pool.ts";
-import { createInlineComputePool } from "../../mesh/compute/index.ts";
-import { rejection } from "../testing/router-shop.ts";
-import { storeKinds } from "../testing/store-kinds.ts";
-import { connectRedis } from "../testing/test-redis.ts";
+import { type ComputePool, createInlineComputePool } from "../../mesh/compute/index.ts";
+import { rejection } from "../../test/support/shop/router-shop.ts";
+import { storeKinds } from "../../test/support/shop/store-kinds.ts";
+import { connectRedis } from "../../test/support/shop/test-redis.ts";
 import { createAccessTokens } from "./access-tokens.ts";
 import { createIdentityService } from "./identity-service.ts";
 

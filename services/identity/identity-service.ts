@@ -3,13 +3,12 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { IdentityService, type User, UserSchema } from "../../gen/shop/identity/v1/identity_pb.ts";
-import type { ComputePool } from "../../mesh/compute/compute-pool.ts";
-import { invalidArgument, requireText } from "../shared/field-errors.ts";
+import type { ComputePool } from "../../mesh/compute/index.ts";
+import { invalidArgument, requireOptions, requireText, ShopOptionsError } from "../shared/index.ts";
 import { type AccessTokens, bearerToken } from "./access-tokens.ts";
 import { checkNewPassword, loadPasswordBlocklist, MAX_PASSWORD_LENGTH } from "./password-policy.ts";
 import { type HashPasswordInput, PASSWORD_TASK_URL, type VerifyPasswordInput } from "./password-task.ts";
 import { createUserDirectory, isPlausibleEmail, normalizeEmail, type UserDirectory } from "./user-directory.ts";
-import { requireOptions, ShopOptionsError } from "../shared/options-error.ts";
 
 /** Options of {@link createIdentityService}. */
 export interface IdentityServiceOptions {

@@ -7,8 +7,7 @@ import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../../mesh/compute/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
-import { whenRedisReady } from "../shared/redis-ready.ts";
+import { waitForRedisReady } from "../../mesh/redis/index.ts";
 import { createAccessTokens, createIdentityService, createRedisUserDirectory, parseTokenSecret } from "./index.ts";
 
 /** Password hashes that may wait for a worker thread; one more is answered RESOURCE_EXHAUSTED. */
@@ -21,13 +20,12 @@ if (generated) logger.info("access tokens are signed with a random key (set IDEN
 const node = await startMeshNode({
   config,
   logger,
-  redisOptions: redisStoreClientOptions,
   services: async ({ redis, onClose }) => {
     const compute = process.env.COMPUTE === "inline"
       ? createInlineComputePool()
       : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
     onClose(() => compute.close());
-    if (redis !== undefined) await whenRedisReady(redis);
+    if (redis !== undefined) await waitForRedisReady(redis);
     const users = redis === undefined ? undefined : createRedisUserDirectory({ redis, keyPrefix: `${config.eventsPrefix}identity:v1:` });
     return [nodeService(IdentityService, createIdentityService({ compute, tokens: createAccessTokens({ secret }), users }))];
   },

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { invalidArgument } from "../shared/field-errors.ts";
+import { invalidArgument } from "../shared/index.ts";
 
 /** Password length bounds (characters). */
 export const MIN_PASSWORD_LENGTH = 8;

@@ -1,13 +1,13 @@
 import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import { UserSchema } from "../../gen/shop/identity/v1/identity_pb.ts";
-import { defineScript } from "../shared/redis-script.ts";
-import { redisStoreError, requireKeyPrefix, storeCall } from "../shared/redis-store-errors.ts";
+import { defineScript, requireKeyPrefix } from "../shared/index.ts";
+import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
 import { directoryErrors, normalizeEmail, type UserDirectory, type UserRecord } from "./user-directory.ts";
 
 /** Options of {@link createRedisUserDirectory}. */
 export interface RedisUserDirectoryOptions {
-  /** The connection (the caller owns it; see `redisStoreClientOptions`). Required. */
+  /** The connection (the caller owns it; see mesh/redis `redisClientOptions`). Required. */
   readonly redis: Redis;
   /** Prefix of every key, e.g. `"weft:identity:"`. Every replica of one shop uses the same. Required. */
   readonly keyPrefix: string;
@@ -33,7 +33,7 @@ interface StoredUser {
 /**
  * A user directory in Redis shared by identity replicas: `user:<id>` holds the record, `email:<email>`
  * the id. Registering claims the email and writes the user in one Lua script, so two replicas racing on
- * one email make exactly one user. Redis failures surface as Connect codes through `redis-store-errors.ts`.
+ * one email make exactly one user. Redis failures surface as Connect codes through mesh/redis.
  */
 export function createRedisUserDirectory(options: RedisUserDirectoryOptions): UserDirectory {
   if (!options?.redis) throw new TypeError("options.redis must be an ioredis connection");
@@ -44,26 +44,26 @@ export function createRedisUserDirectory(options: RedisUserDirectoryOptions): Us
   const addScript = defineScript(redis, "weftIdentityAddUser", ADD, 2);
 
   async function read(id: string): Promise<UserRecord | undefined> {
-    const json = await storeCall(STORE, () => redis.get(userKey(id)));
+    const json = await redisCall(STORE, () => redis.get(userKey(id)));
     if (json === null) return undefined;
     try {
       const stored = JSON.parse(json) as StoredUser;
       return { user: fromJson(UserSchema, stored.user), passwordHash: stored.passwordHash };
     } catch (err) {
-      throw redisStoreError(err, STORE);
+      throw redisToConnectError(err, STORE);
     }
   }
 
   return {
     byId: read,
     async byEmail(email) {
-      const id = await storeCall(STORE, () => redis.get(emailKey(email)));
+      const id = await redisCall(STORE, () => redis.get(emailKey(email)));
       return id === null ? undefined : read(id);
     },
     async add(record) {
       const stored: StoredUser = { user: toJson(UserSchema, record.user), passwordHash: record.passwordHash };
       const id = record.user.id;
-      const outcome = await storeCall(STORE, () => addScript([emailKey(record.user.email), userKey(id)], [id, JSON.stringify(stored)]));
+      const outcome = await redisCall(STORE, () => addScript([emailKey(record.user.email), userKey(id)], [id, JSON.stringify(stored)]));
       if (outcome === "email-taken") throw directoryErrors.emailTaken(normalizeEmail(record.user.email));
       if (outcome === "id-taken") throw directoryErrors.idTaken(id);
     },

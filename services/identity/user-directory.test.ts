@@ -4,8 +4,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserSchema } from "../../gen/shop/identity/v1/identity_pb.ts";
-import { storeKinds } from "../testing/store-kinds.ts";
-import { connectRedis } from "../testing/test-redis.ts";
+import { storeKinds } from "../../test/support/shop/store-kinds.ts";
+import { connectRedis } from "../../test/support/shop/test-redis.ts";
 
 let redis: Redis;
 const { directories, cleanup } = storeKinds(() => redis);

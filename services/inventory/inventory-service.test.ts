@@ -3,12 +3,11 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type StockChanged, StockChangedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
-import type { EventBus } from "../../mesh/events/event-bus.ts";
-import { createMemoryEventBus } from "../../mesh/events/index.ts";
-import { rejection } from "../testing/router-shop.ts";
+import { createMemoryEventBus, type EventBus } from "../../mesh/events/index.ts";
+import { rejection } from "../../test/support/shop/router-shop.ts";
 import { createInventoryService } from "./inventory-service.ts";
-import { type LedgerKind, storeKinds } from "../testing/store-kinds.ts";
-import { connectRedis } from "../testing/test-redis.ts";
+import { type LedgerKind, storeKinds } from "../../test/support/shop/store-kinds.ts";
+import { connectRedis } from "../../test/support/shop/test-redis.ts";
 
 let redis: Redis;
 const { ledgers: kinds, cleanup } = storeKinds(() => redis);

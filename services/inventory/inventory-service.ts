@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { InventoryService, type StockLevel } from "../../gen/shop/inventory/v1/inventory_pb.ts";
-import type { EventBus } from "../../mesh/events/event-bus.ts";
-import { requireCount, requireIntInRange, requireText } from "../shared/field-errors.ts";
+import type { EventBus } from "../../mesh/events/index.ts";
+import { requireCount, requireIntInRange, requireOptions, requireText } from "../shared/index.ts";
 import { publishStockChanges } from "./stock-events.ts";
 import type { StockLedger, StockSnapshot } from "./stock-ledger.ts";
-import { requireOptions } from "../shared/options-error.ts";
 
 /** Options of {@link createInventoryService}. */
 export interface InventoryServiceOptions {

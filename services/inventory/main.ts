@@ -7,8 +7,7 @@ import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
-import { whenRedisReady } from "../shared/redis-ready.ts";
+import { waitForRedisReady } from "../../mesh/redis/index.ts";
 import { createInventoryService, createRedisStockLedger, createStockLedger, loadSeedStock, startReservationLifecycle } from "./index.ts";
 
 const logger = createJsonLogger("weft.inventory");
@@ -16,7 +15,6 @@ const config = readMeshNodeConfig(process.env, "inventory");
 const node = await startMeshNode({
   config,
   logger,
-  redisOptions: redisStoreClientOptions,
   services: async ({ nc, redis, onClose }) => {
     const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix });
     onClose(() => events.close());
@@ -25,7 +23,7 @@ const node = await startMeshNode({
     if (redis === undefined) {
       ledger = createStockLedger(stock);
     } else {
-      await whenRedisReady(redis);
+      await waitForRedisReady(redis);
       const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:` });
       await shared.seedIfAbsent(stock);
       ledger = shared;

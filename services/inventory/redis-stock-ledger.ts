@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { defineScript } from "../shared/redis-script.ts";
-import { redisStoreError, requireKeyPrefix, storeCall } from "../shared/redis-store-errors.ts";
+import { defineScript, requireKeyPrefix } from "../shared/index.ts";
+import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
 import * as scripts from "./redis-stock-scripts.ts";
 import {
   DEFAULT_EXPIRE_BATCH,
@@ -17,7 +17,7 @@ import {
 
 /** Options of {@link createRedisStockLedger}. */
 export interface RedisStockLedgerOptions {
-  /** The connection (the caller owns it; see `redisStoreClientOptions`). Required. */
+  /** The connection (the caller owns it; see mesh/redis `redisClientOptions`). Required. */
   readonly redis: Redis;
   /** Prefix of every key, e.g. `"weft:inventory:"`. Every replica of one shop uses the same. Required. */
   readonly keyPrefix: string;
@@ -45,7 +45,7 @@ const SEED_CHUNK = 500;
  * `available` and `reserved` (hashes by product id), `pending` (sorted set of pending reservation ids by
  * deadline) and `reservation:<id>` (hash). Reserve, release, confirm, expire and restock are each one Lua
  * script, so no interleaving of replicas can oversell or double-release. Redis failures surface as
- * Connect codes (UNAVAILABLE when Redis is down) through `redis-store-errors.ts`.
+ * Connect codes (UNAVAILABLE when Redis is down) through mesh/redis.
  */
 export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisStockLedger {
   if (!options?.redis) throw new TypeError("options.redis must be an ioredis connection");
@@ -70,7 +70,7 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
 
   return {
     async levels(productIds) {
-      const results = await storeCall(STORE, () => redis.multi().hmget(available, ...productIds).hmget(reserved, ...productIds).exec());
+      const results = await redisCall(STORE, () => redis.multi().hmget(available, ...productIds).hmget(reserved, ...productIds).exec());
       const [a, r] = (results ?? []).map(([err, value]) => {
         if (err) throw err;
         return value as Array<string | null>;
@@ -84,7 +84,7 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
       const quantities = mergeQuantities(lines);
       const args: string[] = [reservationId, reservationKey(quantities), String(ttlMs)];
       for (const [productId, quantity] of quantities) args.push(productId, String(quantity));
-      const reply = (await storeCall(STORE, () => reserveScript(reservationKeys(reservationId), args))) as string[];
+      const reply = (await redisCall(STORE, () => reserveScript(reservationKeys(reservationId), args))) as string[];
       switch (reply[0]) {
         case "fresh":
         case "again":
@@ -103,11 +103,11 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
     },
 
     async markPublished(reservationId) {
-      await storeCall(STORE, () => markPublishedScript([`${prefix}reservation:${reservationId}`], []));
+      await redisCall(STORE, () => markPublishedScript([`${prefix}reservation:${reservationId}`], []));
     },
 
     async confirm(reservationId) {
-      const reply = (await storeCall(STORE, () => confirmScript(reservationKeys(reservationId), [reservationId]))) as string[];
+      const reply = (await redisCall(STORE, () => confirmScript(reservationKeys(reservationId), [reservationId]))) as string[];
       switch (reply[0]) {
         case "confirmed":
         case "already-confirmed":
@@ -123,14 +123,14 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
     },
 
     async release(reservationId) {
-      const reply = (await storeCall(STORE, () => releaseScript(reservationKeys(reservationId), [reservationId, retentionMs]))) as string[];
+      const reply = (await redisCall(STORE, () => releaseScript(reservationKeys(reservationId), [reservationId, retentionMs]))) as string[];
       if (reply[0] === "released") return { released: true, changes: parseChanges(reply[1]) };
       if (reply[0] === "done" || reply[0] === "unknown") return { released: false, changes: [] };
       throw unexpected(reply);
     },
 
     async restock(productId, quantity) {
-      const reply = (await storeCall(STORE, () => restockScript([available, reserved], [productId, String(quantity)]))) as string[];
+      const reply = (await redisCall(STORE, () => restockScript([available, reserved], [productId, String(quantity)]))) as string[];
       if (reply[0] === "not-found") throw ledgerErrors.notFound(productId);
       return { productId, available: BigInt(reply[0]), reserved: BigInt(reply[1]) };
     },
@@ -138,10 +138,10 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
     async expireDue(limit = DEFAULT_EXPIRE_BATCH) {
       // Oldest deadlines first; each candidate is expired by one script that re-checks it under Redis's
       // clock, so replicas sweeping at the same time expire each reservation once.
-      const due = await storeCall(STORE, () => redis.zrange(pending, 0, limit - 1));
+      const due = await redisCall(STORE, () => redis.zrange(pending, 0, limit - 1));
       const expired: ExpiredReservation[] = [];
       for (const reservationId of due) {
-        const reply = (await storeCall(STORE, () => expireScript(reservationKeys(reservationId), [reservationId, retentionMs]))) as string[];
+        const reply = (await redisCall(STORE, () => expireScript(reservationKeys(reservationId), [reservationId, retentionMs]))) as string[];
         if (reply[0] === "not-due") break;
         if (reply[0] === "expired") expired.push({ reservationId, changes: parseChanges(reply[1]) });
       }
@@ -155,7 +155,7 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
         if (chunk.length === 0) return;
         const args = chunk;
         chunk = [];
-        added += Number(await storeCall(STORE, () => seedScript([available, reserved], args)));
+        added += Number(await redisCall(STORE, () => seedScript([available, reserved], args)));
       };
       for (const [productId, units] of initial) {
         if (BigInt(units) < 0n) throw new RangeError(`initial stock of ${productId} must not be negative`);
@@ -186,5 +186,5 @@ function parseChanges(json: string): StockChange[] {
 
 /** A reply no script produces: a bug or a foreign script under our name; INTERNAL without details. */
 function unexpected(reply: unknown): Error {
-  return redisStoreError(Object.assign(new Error("unexpected reply from an inventory script"), { reply }), STORE);
+  return redisToConnectError(Object.assign(new Error("unexpected reply from an inventory script"), { reply }), STORE);
 }

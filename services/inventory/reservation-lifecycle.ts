@@ -1,5 +1,5 @@
 import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
-import type { EventBus, Subscription } from "../../mesh/events/event-bus.ts";
+import type { EventBus, Subscription } from "../../mesh/events/index.ts";
 import { publishStockChanges } from "./stock-events.ts";
 import { DEFAULT_EXPIRE_BATCH, type StockLedger } from "./stock-ledger.ts";
 

@@ -1,6 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { StockChangedSchema } from "../../gen/shop/events/v1/events_pb.ts";
-import type { EventBus } from "../../mesh/events/event-bus.ts";
+import type { EventBus } from "../../mesh/events/index.ts";
 import type { StockChange } from "./stock-ledger.ts";
 
 /**

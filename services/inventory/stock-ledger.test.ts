@@ -2,8 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { storeKinds } from "../testing/store-kinds.ts";
-import { connectRedis } from "../testing/test-redis.ts";
+import { storeKinds } from "../../test/support/shop/store-kinds.ts";
+import { connectRedis } from "../../test/support/shop/test-redis.ts";
 
 let redis: Redis;
 const { ledgers: kinds, cleanup } = storeKinds(() => redis);

@@ -9,8 +9,7 @@ import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { redisStoreClientOptions } from "../shared/redis-store-errors.ts";
-import { whenRedisReady } from "../shared/redis-ready.ts";
+import { waitForRedisReady } from "../../mesh/redis/index.ts";
 import { createOrdersService, createRedisOrderBook } from "./index.ts";
 
 const logger = createJsonLogger("weft.orders");
@@ -18,11 +17,10 @@ const config = readMeshNodeConfig(process.env, "orders");
 const node = await startMeshNode({
   config,
   logger,
-  redisOptions: redisStoreClientOptions,
   services: async ({ nc, mesh, redis, onClose }) => {
     const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix });
     onClose(() => events.close());
-    if (redis !== undefined) await whenRedisReady(redis);
+    if (redis !== undefined) await waitForRedisReady(redis);
     const book = redis === undefined ? undefined : createRedisOrderBook({ redis, keyPrefix: `${config.eventsPrefix}orders:v1:` });
     const impl = createOrdersService({ catalog: mesh.client(CatalogService), inventory: mesh.client(InventoryService), events, book });
     return [nodeService(OrderService, impl)];

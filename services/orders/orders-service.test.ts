@@ -3,11 +3,10 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type OrderCancelled, OrderCancelledSchema, type OrderPlaced, OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
-import type { EventBus } from "../../mesh/events/event-bus.ts";
-import { createMemoryEventBus } from "../../mesh/events/index.ts";
-import { createRouterShop, rejection } from "../testing/router-shop.ts";
-import { storeKinds, type TestLedgerOptions } from "../testing/store-kinds.ts";
-import { connectRedis } from "../testing/test-redis.ts";
+import { createMemoryEventBus, type EventBus } from "../../mesh/events/index.ts";
+import { createRouterShop, rejection } from "../../test/support/shop/router-shop.ts";
+import { storeKinds, type TestLedgerOptions } from "../../test/support/shop/store-kinds.ts";
+import { connectRedis } from "../../test/support/shop/test-redis.ts";
 import { mergeLines, priceLines } from "./order-book.ts";
 
 const shops: Array<{ close(): Promise<void> }> = [];

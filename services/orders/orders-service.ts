@@ -1,16 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Client, type ServiceImpl } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { OrderCancelledSchema, OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { type Order, OrderSchema, OrderService, OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
-import type { EventBus } from "../../mesh/events/event-bus.ts";
-import { COMPENSATION_TIMEOUT_MS, downstream, relay } from "../shared/downstream.ts";
-import { invalidArgument, pageSizeOrDefault, requireCount, requireIntInRange, requireText } from "../shared/field-errors.ts";
+import type { EventBus } from "../../mesh/events/index.ts";
+import { COMPENSATION_TIMEOUT_MS, downstream, invalidArgument, pageSizeOrDefault, relay, requireCount, requireIntInRange, requireOptions, requireText } from "../shared/index.ts";
 import { createOrderBook, mergeLines, type OrderBook, priceLines } from "./order-book.ts";
-import { requireOptions } from "../shared/options-error.ts";
 
 /** Options of {@link createOrdersService}. */
 export interface OrdersServiceOptions {

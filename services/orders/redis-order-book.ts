@@ -1,13 +1,13 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import { type Order, OrderSchema, type OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
-import { defineScript } from "../shared/redis-script.ts";
-import { redisStoreError, requireKeyPrefix, storeCall } from "../shared/redis-store-errors.ts";
+import { defineScript, requireKeyPrefix } from "../shared/index.ts";
+import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
 import { bookErrors, type OrderBook } from "./order-book.ts";
 
 /** Options of {@link createRedisOrderBook}. */
 export interface RedisOrderBookOptions {
-  /** The connection (the caller owns it; see `redisStoreClientOptions`). Required. */
+  /** The connection (the caller owns it; see mesh/redis `redisClientOptions`). Required. */
   readonly redis: Redis;
   /** Prefix of every key, e.g. `"weft:orders:"`. Every replica of one shop uses the same. Required. */
   readonly keyPrefix: string;
@@ -41,7 +41,7 @@ return 1
  * An order book in Redis shared by orders replicas: `order:<id>` is a hash (the order as binary
  * Protobuf, its status kept apart so cancels can compare-and-set it, and its user), `user:<id>:orders`
  * a list of order ids, newest first. Adding, removing and status changes are Lua scripts, so replicas
- * never see half an order. Redis failures surface as Connect codes through `redis-store-errors.ts`.
+ * never see half an order. Redis failures surface as Connect codes through mesh/redis.
  */
 export function createRedisOrderBook(options: RedisOrderBookOptions): OrderBook {
   if (!options?.redis) throw new TypeError("options.redis must be an ioredis connection");
@@ -60,12 +60,12 @@ export function createRedisOrderBook(options: RedisOrderBookOptions): OrderBook 
       order.status = Number(status.toString()) as OrderStatus;
       return order;
     } catch (err) {
-      throw redisStoreError(err, STORE);
+      throw redisToConnectError(err, STORE);
     }
   }
 
   const get = async (id: string) => {
-    const [data, status] = await storeCall(STORE, () => redis.hmgetBuffer(orderKey(id), "data", "status"));
+    const [data, status] = await redisCall(STORE, () => redis.hmgetBuffer(orderKey(id), "data", "status"));
     return decode(data, status);
   };
 
@@ -73,32 +73,32 @@ export function createRedisOrderBook(options: RedisOrderBookOptions): OrderBook 
     get,
     async add(order) {
       const data = Buffer.from(toBinary(OrderSchema, order));
-      const outcome = await storeCall(STORE, () =>
+      const outcome = await redisCall(STORE, () =>
         addScript([orderKey(order.id), userKey(order.userId)], [order.id, data, String(order.status), order.userId]),
       );
       if (outcome === "exists") throw bookErrors.exists(order.id);
     },
     async remove(id) {
-      const userId = await storeCall(STORE, () => redis.hget(orderKey(id), "user"));
+      const userId = await redisCall(STORE, () => redis.hget(orderKey(id), "user"));
       if (userId === null) return;
-      await storeCall(STORE, () => removeScript([orderKey(id), userKey(userId)], [id]));
+      await redisCall(STORE, () => removeScript([orderKey(id), userKey(userId)], [id]));
     },
     async transition(id, from, to) {
-      const changed = await storeCall(STORE, () => transitionScript([orderKey(id)], [String(from), String(to)]));
+      const changed = await redisCall(STORE, () => transitionScript([orderKey(id)], [String(from), String(to)]));
       if (changed !== 1) return undefined;
       const order = await get(id);
       if (order) order.status = to;
       return order;
     },
     async listByUser(userId, limit) {
-      const ids = await storeCall(STORE, () => redis.lrange(userKey(userId), 0, limit - 1));
+      const ids = await redisCall(STORE, () => redis.lrange(userKey(userId), 0, limit - 1));
       if (ids.length === 0) return [];
       const pipeline = redis.pipeline();
       for (const id of ids) pipeline.hmgetBuffer(orderKey(id), "data", "status");
-      const replies = (await storeCall(STORE, () => pipeline.exec())) ?? [];
+      const replies = (await redisCall(STORE, () => pipeline.exec())) ?? [];
       const orders: Order[] = [];
       for (const [err, reply] of replies) {
-        if (err) throw redisStoreError(err, STORE);
+        if (err) throw redisToConnectError(err, STORE);
         const order = decode(...(reply as [Buffer | null, Buffer | null]));
         if (order) orders.push(order);
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createCatalogService } from "../catalog/catalog-service.ts";
-import { createOrdersService } from "../orders/orders-service.ts";
+import { createCatalogService } from "../catalog/index.ts";
+import { createOrdersService } from "../orders/index.ts";
 import { ShopOptionsError, WEFT_ERR_SHOP_OPTIONS } from "./options-error.ts";
 
 function thrown(build: () => unknown): unknown {

@@ -9,7 +9,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StockChangedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import type { Cache } from "../../mesh/cache/index.ts";
-import { createRedisCache, invalidateOnEvent, redisCacheClientOptions } from "../../mesh/cache/index.ts";
+import { createRedisCache, invalidateOnEvent } from "../../mesh/cache/index.ts";
+import { redisClientOptions } from "../../mesh/redis/index.ts";
 import type { EventBus } from "../../mesh/events/index.ts";
 import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts";
 import { runId, sleep, waitUntil } from "./servers.ts";
@@ -29,7 +30,7 @@ describe("invalidation after StockChanged across two replicas (shared NATS + Red
 
   beforeAll(async () => {
     nc = await connect({ servers: NATS, noAsyncTraces: true });
-    redis = new Redis(REDIS, redisCacheClientOptions);
+    redis = new Redis(REDIS, redisClientOptions);
     await waitUntil(() => redis.status === "ready", 5_000, "redis ready");
   });
 

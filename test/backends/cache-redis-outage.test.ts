@@ -5,7 +5,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { BreakerState, Cache } from "../../mesh/cache/index.ts";
-import { createRedisCache, redisCacheClientOptions } from "../../mesh/cache/index.ts";
+import { createRedisCache } from "../../mesh/cache/index.ts";
+import { redisClientOptions } from "../../mesh/redis/index.ts";
 import { privateRedis, sleep, waitUntil } from "./servers.ts";
 import type { PrivateServer } from "./servers.ts";
 
@@ -27,7 +28,7 @@ describe("Redis cache through a Redis outage (private redis-server)", () => {
   beforeAll(async () => {
     server = await privateRedis();
     await server.start();
-    redis = new Redis(server.url, redisCacheClientOptions);
+    redis = new Redis(server.url, redisClientOptions);
     redis.on("error", () => {}); // the outage is the point; ioredis reconnects by itself
     await waitUntil(() => redis.status === "ready", 5_000, "redis ready");
     cache = createRedisCache({

@@ -1,7 +1,10 @@
-// The deploy files name service entry points by path; this keeps them in step with services/.
+// The service manifest (services/manifest.ts) is the one list of services: the folders with a main.ts,
+// the deploy files and the launcher all agree with it.
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SHOP_SERVICES } from "../../services/manifest.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const servicesWithMain = readdirSync(join(root, "services"), { withFileTypes: true })
@@ -14,16 +17,33 @@ function entryPoints(file: string): string[] {
   return [...new Set([...text.matchAll(/services\/([a-z-]+)\/main\.ts/g)].map((m) => m[1]))].sort();
 }
 
+const manifestNames = SHOP_SERVICES.map((s) => s.name).sort();
+
 describe("deploy manifests", () => {
-  it("has at least the five shop services with a main.ts", () => {
-    expect(servicesWithMain).toEqual(expect.arrayContaining(["catalog", "gateway", "identity", "inventory", "orders"]));
+  it("the service manifest lists exactly the service folders that have a main.ts, at their main path", () => {
+    expect(manifestNames).toEqual(servicesWithMain);
+    for (const s of SHOP_SERVICES) expect(s.main).toBe(`services/${s.name}/main.ts`);
+    expect(new Set(SHOP_SERVICES.flatMap((s) => s.protoServices)).size).toBe(SHOP_SERVICES.flatMap((s) => s.protoServices).length);
   });
 
   for (const file of ["deploy/compose.yaml", "deploy/k8s/shop.yaml"]) {
-    it(`${file} runs exactly the services that have a main.ts`, () => {
-      expect(entryPoints(file)).toEqual(servicesWithMain);
+    it(`${file} runs exactly the manifest's services`, () => {
+      expect(entryPoints(file)).toEqual(manifestNames);
     });
   }
+
+  it("compose publishes a port for the public services only", () => {
+    const compose = readFileSync(join(root, "deploy/compose.yaml"), "utf8");
+    for (const s of SHOP_SERVICES) {
+      const block = new RegExp(`^  ${s.name}:\\n((?:    .*\\n|\\s*\\n)*)`, "m").exec(compose)?.[1] ?? "";
+      expect(/^    ports:/m.test(block), s.name).toBe(s.exposure === "public");
+    }
+  });
+
+  it("the launcher starts the manifest's services (its --help lists each with its default count)", () => {
+    const help = execFileSync(process.execPath, [join(root, "scripts/start-distributed.ts"), "--help"], { encoding: "utf8" });
+    for (const s of SHOP_SERVICES) expect(help).toMatch(new RegExp(`^  ${s.name} +x${s.defaultInstances} +${s.exposure}`, "m"));
+  });
 
   it("the Dockerfile copies every folder the services import at run time", () => {
     const dockerfile = readFileSync(join(root, "deploy/Dockerfile"), "utf8");

@@ -8,7 +8,7 @@ import type { Client } from "@connectrpc/connect";
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { EchoStatusSchema, TestService, UnaryCallRequestSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import type { Transport } from "@connectrpc/connect";
-import { ECHO_INITIAL, ECHO_TRAILING_BIN } from "../../mesh/protocol/testing/test-service.ts";
+import { ECHO_INITIAL, ECHO_TRAILING_BIN } from "../support/test-service.ts";
 import { MATRIX_READ_MAX_BYTES } from "./servers.ts";
 import type { RunningServer } from "./servers.ts";
 

@@ -12,7 +12,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { startHost } from "./servers.ts";
-import { testServiceRegistration } from "../../mesh/protocol/testing/test-service.ts";
+import { testServiceRegistration } from "../support/test-service.ts";
 import { createWeftConnectTransport, createWeftGrpcTransport } from "../../mesh/transport/index.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 

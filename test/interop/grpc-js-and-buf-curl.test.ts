@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
-import { ECHO_INITIAL, ECHO_TRAILING_BIN } from "../../mesh/protocol/testing/test-service.ts";
+import { ECHO_INITIAL, ECHO_TRAILING_BIN } from "../support/test-service.ts";
 import { MATRIX_READ_MAX_BYTES, grpcServiceDefinition, startWeft } from "./servers.ts";
 import type { RunningServer } from "./servers.ts";
 

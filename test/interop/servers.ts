@@ -4,12 +4,11 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
-import type { DescMethod } from "@bufbuild/protobuf";
+import { create, type DescMethod, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createHost, silentLogger, type HostOptions } from "../../mesh/host/index.ts";
 import type { ServiceRegistration } from "../../mesh/engine/index.ts";
-import { createTestServiceImpl, testServiceRegistration, ECHO_INITIAL, ECHO_TRAILING_BIN } from "../../mesh/protocol/testing/test-service.ts";
+import { createTestServiceImpl, testServiceRegistration, ECHO_INITIAL, ECHO_TRAILING_BIN } from "../support/test-service.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import type { EchoStatus, ResponseParameters } from "../../gen/weft/testing/v1/test_pb.ts";
 

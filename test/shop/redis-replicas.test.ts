@@ -12,13 +12,12 @@ import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createInlineComputePool } from "../../mesh/compute/index.ts";
-import type { EventBus } from "../../mesh/events/event-bus.ts";
-import { createMemoryEventBus } from "../../mesh/events/index.ts";
+import { createMemoryEventBus, type EventBus } from "../../mesh/events/index.ts";
 import { createAccessTokens, createIdentityService, createRedisUserDirectory } from "../../services/identity/index.ts";
 import { createInventoryService, createRedisStockLedger, type RedisStockLedger, startReservationLifecycle } from "../../services/inventory/index.ts";
 import { createRedisOrderBook } from "../../services/orders/index.ts";
-import { createRouterShop, rejection } from "../../services/testing/router-shop.ts";
-import { connectRedis, createTestPrefixes } from "../../services/testing/test-redis.ts";
+import { createRouterShop, rejection } from "../support/shop/router-shop.ts";
+import { connectRedis, createTestPrefixes } from "../support/shop/test-redis.ts";
 import { privateRedis } from "../backends/servers.ts";
 
 const prefixes = createTestPrefixes("replicas");

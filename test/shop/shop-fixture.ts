@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ComputePool } from "../../mesh/compute/compute-pool.ts";
-import { createInlineComputePool } from "../../mesh/compute/index.ts";
+import { type ComputePool, createInlineComputePool } from "../../mesh/compute/index.ts";
 import { silentLogger } from "../../mesh/host/index.ts";
 import { type InProcessShopOptions, startInProcessShop } from "../../services/in-process-shop.ts";
 

@@ -1,7 +1,7 @@
 // Issue 19, item 5: SignUp probed by a stranger. A taken email costs the server the same work as a new
 // account (one password hash on the compute pool, so the answer's timing does not tell them apart), and
 // the weakest passwords ("password", eight spaces) are refused.
-import type { ComputePool } from "../../mesh/compute/compute-pool.ts";
+import type { ComputePool } from "../../mesh/compute/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InProcessShop } from "../../services/in-process-shop.ts";
 import { createSlowableComputePool, startTestShop, uniqueEmail } from "./shop-fixture.ts";

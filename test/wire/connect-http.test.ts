@@ -9,7 +9,7 @@ import { AdminService } from "../../gen/weft/mesh/v1/admin_pb.ts";
 import { UnaryCallRequestSchema, UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import { engines } from "./engines.ts";
 import { connectGetQuery, startTestHost, TestService, type StartedHost } from "./harness.ts";
-import { SECRET_DETAIL, THROW_PLAIN_ERROR } from "./test-service-impl.ts";
+import { SECRET_DETAIL, THROW_PLAIN_ERROR } from "../support/test-service.ts";
 
 const json = { "content-type": "application/json" };
 
@@ -58,7 +58,9 @@ for (const engine of engines) {
         body: JSON.stringify({ responseStatus: { code: Code.NotFound, message: "product p-1 not found" } }),
       });
       expect(res.status).toBe(404);
-      expect(await res.json()).toEqual({ code: "not_found", message: "product p-1 not found" });
+      const body = (await res.json()) as { code: string; message: string; details: { type: string }[] };
+      expect({ code: body.code, message: body.message }).toEqual({ code: "not_found", message: "product p-1 not found" });
+      expect(body.details.map((d) => d.type)).toEqual(["weft.testing.v1.EchoStatus"]);
     });
 
     it("hides an unexpected handler error behind INTERNAL", async () => {

@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "./engines.ts";
 import { grpcJsTestClient, grpcJsUnary, startTestHost, type StartedHost } from "./harness.ts";
-import { ECHO_INITIAL_HEADER, ECHO_TRAILING_BIN_HEADER, SECRET_DETAIL, THROW_PLAIN_ERROR } from "./test-service-impl.ts";
+import { ECHO_INITIAL, ECHO_TRAILING_BIN, SECRET_DETAIL, THROW_PLAIN_ERROR } from "../support/test-service.ts";
 
 for (const engine of engines) {
   describe(`grpc-js client over HTTP/2 [${engine.name}]`, () => {
@@ -78,23 +78,23 @@ for (const engine of engines) {
 
     it("round-trips metadata: ASCII in headers, -bin in trailers", async () => {
       const metadata = new grpc.Metadata();
-      metadata.set(ECHO_INITIAL_HEADER, "hello-ascii-value");
+      metadata.set(ECHO_INITIAL, "hello-ascii-value");
       const binary = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x80, 10, 13]);
-      metadata.set(ECHO_TRAILING_BIN_HEADER, binary);
+      metadata.set(ECHO_TRAILING_BIN, binary);
       const out = await grpcJsUnary(client, "UnaryCall", { response_size: 1 }, { metadata });
       expect(out.code).toBe(grpc.status.OK);
-      expect(out.headers?.get(ECHO_INITIAL_HEADER)).toEqual(["hello-ascii-value"]);
-      const trailer = out.trailers?.get(ECHO_TRAILING_BIN_HEADER);
+      expect(out.headers?.get(ECHO_INITIAL)).toEqual(["hello-ascii-value"]);
+      const trailer = out.trailers?.get(ECHO_TRAILING_BIN);
       expect(trailer).toHaveLength(1);
       expect(Buffer.compare(trailer![0] as Buffer, binary)).toBe(0);
     });
 
     it("round-trips metadata on an error too", async () => {
       const metadata = new grpc.Metadata();
-      metadata.set(ECHO_TRAILING_BIN_HEADER, Buffer.from("err-trailer"));
+      metadata.set(ECHO_TRAILING_BIN, Buffer.from("err-trailer"));
       const out = await grpcJsUnary(client, "UnaryCall", { response_status: { code: 5, message: "nope" } }, { metadata });
       expect(out.code).toBe(grpc.status.NOT_FOUND);
-      expect((out.trailers?.get(ECHO_TRAILING_BIN_HEADER)[0] as Buffer).toString()).toBe("err-trailer");
+      expect((out.trailers?.get(ECHO_TRAILING_BIN)[0] as Buffer).toString()).toBe("err-trailer");
     });
 
     it("answers an unimplemented method with UNIMPLEMENTED", async () => {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHost, type Host, type HostLogger, type HostOptions, type WireEngine } from "../../mesh/host/index.ts";
 import { file_weft_testing_v1_test } from "../../gen/weft/testing/v1/test_pb.ts";
-import { createTestServiceImpl, TestService } from "./test-service-impl.ts";
+import { createTestServiceImpl, TestService } from "../support/test-service.ts";
 
 /** The repository root. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

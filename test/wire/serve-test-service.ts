@@ -4,7 +4,7 @@
 
 import { createHost, drainOnSignals, silentLogger } from "../../mesh/host/index.ts";
 import { engineByName } from "./engines.ts";
-import { createTestServiceImpl, TestService } from "./test-service-impl.ts";
+import { createTestServiceImpl, TestService } from "../support/test-service.ts";
 
 const host = createHost({
   port: 0,

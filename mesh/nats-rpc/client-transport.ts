@@ -1,0 +1,282 @@
+// Connect over NATS request/reply, client side: requests published to the chosen instance's own
+// subject (so the balancer, not NATS, picks the instance), replies received on one inbox per mesh
+// client (reply-inbox.ts), matched by reply slot and checked by call id. No per-request
+// subscription, promise chain or stack trace beyond the minimum; messages are encoded by the compiled
+// codecs of mesh/codec. Unary and server-streaming calls (stream-client.ts); client and bidi
+// streams are not carried over NATS.
+
+import {
+  create,
+  isMessage,
+  type DescMessage,
+  type DescMethodServerStreaming,
+  type DescMethodStreaming,
+  type DescMethodUnary,
+  type MessageInitShape,
+} from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  createContextValues,
+  type ContextValues,
+  type Interceptor,
+  type StreamRequest,
+  type StreamResponse,
+  type Transport,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { compileCodec, type MessageCodec } from "../codec/index.ts";
+import type { Endpoint } from "../discovery/index.ts";
+import { WeftOptionsError } from "../errors/index.ts";
+import { REFUSED_HEADER } from "../resilience/index.ts";
+import { ReplyInbox, type PendingUnary } from "./reply-inbox.ts";
+import { CALL_ID_MASK, encodeRequest } from "./envelope.ts";
+import { NatsClientStream } from "./stream-client.ts";
+import { CONTROL_TOKEN, encodeControl } from "./stream-control.ts";
+
+/** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
+const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
+
+/** Largest timeout the envelope carries (its varints hold 32 bits), in milliseconds. */
+const MAX_TIMEOUT_MS = 0xffffffff;
+
+/** Options of {@link createNatsRpcClient}. */
+export interface NatsRpcClientOptions {
+  /** The NATS connection (created once per process by `main`). */
+  readonly nc: NatsConnection;
+  /** Interceptors run around every attempt. Default none. */
+  readonly interceptors?: readonly Interceptor[];
+  /**
+   * Bound on a call that has no deadline, in milliseconds (NATS never reports a lost reply): the whole
+   * unary call, or the wait for each message of a stream. Default 30000.
+   */
+  readonly defaultTimeoutMs?: number;
+  /** Messages a server stream may send ahead of its consumer. Default 32. */
+  readonly streamWindow?: number;
+}
+
+const TIMEOUT_KEY = createContextKey<number | undefined>(undefined, { description: "weft nats attempt timeout" });
+
+interface Codecs {
+  readonly input: MessageCodec<DescMessage>;
+  readonly output: MessageCodec<DescMessage>;
+}
+
+/** A transport to one instance; the mesh client's EndpointTransport shape. */
+export interface NatsEndpointTransport extends Transport {
+  /** Releases the endpoint. `graceful`: let calls in progress finish first; otherwise abort them. */
+  close(graceful: boolean): void;
+}
+
+/** The shared NATS RPC client of one mesh client; hands out per-endpoint transports. */
+export interface NatsRpcClient {
+  /** A transport to one instance (its `natsSubject`). */
+  endpoint(endpoint: Endpoint): NatsEndpointTransport;
+  /** Fails every pending call and stops the inbox subscription. */
+  close(): void;
+}
+
+/** Creates the NATS RPC client. */
+export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClient {
+  const nc = options.nc;
+  if (nc === undefined || typeof nc.publish !== "function") throw new WeftOptionsError(OPTIONS, "options.nc must be a NATS connection");
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+  if (!Number.isInteger(defaultTimeoutMs) || defaultTimeoutMs < 1) {
+    throw new WeftOptionsError(OPTIONS, `options.defaultTimeoutMs must be a positive integer, got ${String(defaultTimeoutMs)}`);
+  }
+  const streamWindow = options.streamWindow ?? 32;
+  if (!Number.isInteger(streamWindow) || streamWindow < 1) {
+    throw new WeftOptionsError(OPTIONS, `options.streamWindow must be a positive integer, got ${String(streamWindow)}`);
+  }
+  const interceptors = [...(options.interceptors ?? [])];
+  const inbox = new ReplyInbox(nc);
+  const codecs = new Map<DescMethodUnary, Codecs>();
+  let nextCallId = 0;
+
+  function codecsOf(method: DescMethodUnary): Codecs {
+    let c = codecs.get(method);
+    if (c === undefined) codecs.set(method, (c = { input: compileCodec(method.input), output: compileCodec(method.output) }));
+    return c;
+  }
+
+  // The envelope and message of a call; throws a ConnectError when the message cannot be encoded.
+  function encodeCall(codec: MessageCodec<DescMessage>, message: unknown, timeoutMs: number | undefined, header: HeadersInit | undefined, window?: number) {
+    const callId = (nextCallId = (nextCallId + 1) & CALL_ID_MASK);
+    try {
+      const timeout = timeoutMs === undefined ? undefined : Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.floor(timeoutMs)));
+      const metadata = header === undefined ? undefined : header instanceof Headers ? header : new Headers(header);
+      return { callId, payload: encodeRequest(callId, timeout, metadata, codec.toBinary(message as never), window) };
+    } catch (cause) {
+      throw new ConnectError("cannot encode the request", Code.Internal, undefined, undefined, cause);
+    }
+  }
+
+  // Publishes a request waiting on `slot`; undefined when sent, else the error (the handler never ran).
+  function publish(slot: number, subject: string, payload: Uint8Array): ConnectError | undefined {
+    try {
+      nc.publish(subject, payload, { reply: inbox.subject(slot) });
+      return undefined;
+    } catch (cause) {
+      inbox.settle(slot, true);
+      return new ConnectError("NATS connection unavailable", Code.Unavailable, { [REFUSED_HEADER]: "not-sent" }, undefined, cause);
+    }
+  }
+
+  function send(
+    endpoint: Endpoint,
+    subject: string,
+    method: DescMethodUnary,
+    message: UnaryRequest["message"],
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+  ): Promise<UnaryResponse> {
+    if (signal?.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
+    const { input, output } = codecsOf(method);
+    let call;
+    try {
+      call = encodeCall(input, message, timeoutMs, header);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { callId, payload } = call;
+    const slot = inbox.take();
+    return new Promise<UnaryResponse>((resolve, reject) => {
+      const p: PendingUnary = {
+        callId,
+        instanceId: endpoint.instanceId,
+        method,
+        output,
+        resolve,
+        reject,
+        expiresAt: Date.now() + defaultTimeoutMs,
+        timer: undefined,
+        signal: undefined,
+        onAbort: undefined,
+      };
+      inbox.wait(slot, p, timeoutMs, signal);
+      const notSent = publish(slot, subject, payload);
+      if (notSent !== undefined) reject(notSent);
+    });
+  }
+
+  // Opens a server stream: one request message, then the stream's messages as its consumer takes them.
+  async function openStream(
+    endpoint: Endpoint,
+    subject: string,
+    method: DescMethodServerStreaming,
+    input: AsyncIterable<unknown>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+  ): Promise<StreamResponse> {
+    let request: unknown;
+    let count = 0;
+    for await (const m of input) {
+      request = m;
+      if (++count > 1) throw new ConnectError("a server-streaming call takes one request message", Code.InvalidArgument);
+    }
+    if (count === 0) throw new ConnectError("a server-streaming call needs a request message", Code.InvalidArgument);
+    if (signal?.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
+    const { input: inputCodec, output } = codecsOf(method as unknown as DescMethodUnary);
+    const message = isMessage(request, method.input) ? request : create(method.input, request as MessageInitShape<DescMessage>);
+    const { callId, payload } = encodeCall(inputCodec, message, timeoutMs, header, streamWindow);
+    const slot = inbox.take();
+    const replySubject = inbox.subject(slot);
+    const controlSubject = `${endpoint.natsSubject}.${CONTROL_TOKEN}`;
+    const stream = new NatsClientStream(callId, endpoint.instanceId, method, output, streamWindow, defaultTimeoutMs, {
+      control(messages) {
+        try {
+          nc.publish(controlSubject, encodeControl(callId, replySubject, messages));
+        } catch {
+          // The connection closed: the server gives up the stream when no credit comes.
+        }
+      },
+      finish: (done) => void inbox.settle(slot, done),
+    });
+    const response = stream.response();
+    inbox.wait(slot, stream, timeoutMs, signal);
+    const notSent = publish(slot, subject, payload);
+    if (notSent !== undefined) throw notSent;
+    return response;
+  }
+
+  return {
+    endpoint(endpoint) {
+      // "<instance subject>.<package.Service>.<Method>", built once per method.
+      const subjects = new Map<DescMethodUnary | DescMethodStreaming, string>();
+      const subjectOf = (method: DescMethodUnary | DescMethodStreaming): string => {
+        let subject = subjects.get(method);
+        if (subject === undefined) subjects.set(method, (subject = `${endpoint.natsSubject}.${method.parent.typeName}.${method.name}`));
+        return subject;
+      };
+      // Interceptors may replace the request object, so the timeout travels in its context values.
+      let chain = (req: UnaryRequest | StreamRequest): Promise<UnaryResponse | StreamResponse> => {
+        const timeout = req.contextValues.get(TIMEOUT_KEY);
+        if (req.stream) {
+          const method = req.method as DescMethodServerStreaming;
+          return openStream(endpoint, subjectOf(method), method, req.message, req.signal, timeout, req.header);
+        }
+        const method = req.method as DescMethodUnary;
+        return send(endpoint, subjectOf(method), method, req.message, req.signal, timeout, req.header);
+      };
+      // What the interceptors see of a call besides its kind and message; the attempt's timeout
+      // travels in the context values, since interceptors may replace the request object.
+      const requestFields = (m: DescMethodUnary | DescMethodStreaming, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, contextValues: ContextValues | undefined) => {
+        const values = contextValues ?? createContextValues();
+        values.set(TIMEOUT_KEY, timeoutMs);
+        return {
+          service: m.parent, requestMethod: "POST", url: `nats:${subjectOf(m)}`, signal: signal as AbortSignal,
+          header: header instanceof Headers ? header : new Headers(header), contextValues: values,
+        };
+      };
+      // The first interceptor is the outermost, as in connect-es; composed once per endpoint.
+      for (let i = interceptors.length - 1; i >= 0; i--) chain = interceptors[i](chain as never) as never;
+      return {
+        unary<I extends DescMessage, O extends DescMessage>(
+          method: DescMethodUnary<I, O>,
+          signal: AbortSignal | undefined,
+          timeoutMs: number | undefined,
+          header: HeadersInit | undefined,
+          input: MessageInitShape<I>,
+          contextValues?: ContextValues,
+        ): Promise<UnaryResponse<I, O>> {
+          const m = method as unknown as DescMethodUnary;
+          const message = isMessage(input, method.input) ? input : create(method.input, input);
+          if (interceptors.length === 0) {
+            return send(endpoint, subjectOf(m), m, message, signal, timeoutMs, header) as unknown as Promise<UnaryResponse<I, O>>;
+          }
+          const req: UnaryRequest = { ...requestFields(m, signal, timeoutMs, header, contextValues), stream: false, method: m, message };
+          return chain(req) as unknown as Promise<UnaryResponse<I, O>>;
+        },
+        stream<I extends DescMessage, O extends DescMessage>(
+          method: DescMethodStreaming<I, O>,
+          signal: AbortSignal | undefined,
+          timeoutMs: number | undefined,
+          header: HeadersInit | undefined,
+          input: AsyncIterable<MessageInitShape<I>>,
+          contextValues?: ContextValues,
+        ): Promise<StreamResponse<I, O>> {
+          if (method.methodKind !== "server_streaming") {
+            return Promise.reject(new ConnectError("client and bidi streaming calls are not carried over NATS; use the grpc transport", Code.Unimplemented));
+          }
+          const m = method as unknown as DescMethodServerStreaming;
+          if (interceptors.length === 0) {
+            return openStream(endpoint, subjectOf(m), m, input, signal, timeoutMs, header) as unknown as Promise<StreamResponse<I, O>>;
+          }
+          const req: StreamRequest = { ...requestFields(m, signal, timeoutMs, header, contextValues), stream: true, method: m, message: input as AsyncIterable<never> };
+          return chain(req) as unknown as Promise<StreamResponse<I, O>>;
+        },
+        close(graceful) {
+          if (!graceful) inbox.failInstance(endpoint.instanceId); // a drained instance still answers
+        },
+      };
+    },
+    close() {
+      inbox.close();
+    },
+  };
+}

@@ -1,0 +1,7 @@
+// Public entry of mesh/redis: the one Redis adapter of the runtime and the services: the ioredis
+// preset, the translation of Redis failures to Connect codes, and a bounded wait for readiness.
+
+export { redisClientOptions } from "./options.ts";
+export { RedisBypassedError, redisCall, RedisTimeoutError, redisToConnectError, withTimeout } from "./errors.ts";
+export type { RedisReadyOptions } from "./ready.ts";
+export { waitForRedisReady } from "./ready.ts";

@@ -1,0 +1,77 @@
+// The Redis adapter: failures become the right Connect codes without Redis's text, and the readiness
+// wait resolves on a real Redis and fails with WEFT_ERR_REDIS_NOT_READY, bounded, where none answers.
+
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import { isWeftError } from "../errors/index.ts";
+import { redisCall, redisClientOptions, RedisBypassedError, RedisTimeoutError, redisToConnectError, waitForRedisReady } from "./index.ts";
+
+const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+describe("redisToConnectError", () => {
+  it("maps unreachable, slow, bypassed and read-only Redis to UNAVAILABLE, OOM to RESOURCE_EXHAUSTED, the rest to INTERNAL", () => {
+    const cases: [unknown, Code][] = [
+      [Object.assign(new Error("connect ECONNREFUSED 10.0.0.7:6379"), { code: "ECONNREFUSED" }), Code.Unavailable],
+      [new Error("Connection is closed."), Code.Unavailable],
+      [new Error("Stream isn't writeable and enableOfflineQueue options is false"), Code.Unavailable],
+      [new Error("Command timed out"), Code.Unavailable],
+      [new Error("READONLY You can't write against a read only replica."), Code.Unavailable],
+      [new RedisTimeoutError(100), Code.Unavailable],
+      [new RedisBypassedError(), Code.Unavailable],
+      [new Error("OOM command not allowed when used memory > 'maxmemory'."), Code.ResourceExhausted],
+      [new Error("ERR Error running script (call to f_1234): @user_script:3: key weft:secret"), Code.Internal],
+    ];
+    for (const [err, code] of cases) {
+      const out = redisToConnectError(err, "stock ledger");
+      expect([ConnectError.from(out).code, out.rawMessage.startsWith("stock ledger ")], String(err)).toEqual([code, true]);
+      expect(out.rawMessage).not.toMatch(/10\.0\.0\.7|weft:secret|maxmemory/);
+      expect(out.cause).toBe(err);
+    }
+    const passed = new ConnectError("already", Code.NotFound);
+    expect(redisToConnectError(passed, "x")).toBe(passed);
+  });
+
+  it("redisCall translates what the operation throws", async () => {
+    const err = await redisCall("order book", () => Promise.reject(new Error("Connection is closed."))).catch((e: unknown) => e);
+    expect([ConnectError.from(err).code, ConnectError.from(err).rawMessage]).toEqual([Code.Unavailable, "order book is unavailable"]);
+  });
+});
+
+describe("waitForRedisReady", () => {
+  it("resolves once a real Redis is ready", async () => {
+    const redis = new Redis(REDIS, redisClientOptions);
+    try {
+      await waitForRedisReady(redis, { timeoutMs: 5_000 });
+      expect(await redis.ping()).toBe("PONG");
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("fails with WEFT_ERR_REDIS_NOT_READY after its bound when nothing answers, naming REDIS_URL not the URL", async () => {
+    const redis = new Redis("redis://127.0.0.1:1", { ...redisClientOptions, retryStrategy: () => 200 });
+    redis.on("error", () => {}); // refused connects are what this test is about
+    try {
+      const err = await waitForRedisReady(redis, { timeoutMs: 300 }).catch((e: unknown) => e);
+      expect(isWeftError(err) && err.code).toBe("WEFT_ERR_REDIS_NOT_READY");
+      expect((err as Error).message).toMatch(/REDIS_URL/);
+      expect((err as Error).message).not.toMatch(/127\.0\.0\.1/);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("stops waiting when its signal aborts", async () => {
+    const redis = new Redis("redis://127.0.0.1:1", { ...redisClientOptions, retryStrategy: () => 200 });
+    redis.on("error", () => {}); // refused connects are what this test is about
+    try {
+      const controller = new AbortController();
+      const waiting = waitForRedisReady(redis, { timeoutMs: 60_000, signal: controller.signal }).catch((e: unknown) => e);
+      controller.abort(new Error("shutting down"));
+      expect(((await waiting) as Error).message).toBe("shutting down");
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
