@@ -3,20 +3,29 @@
 // the environment (see start-config.ts); nothing else.
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
+import { createMetrics, readMetricsConfig, readTracingConfig, startTracing, TelemetryConfigError, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
 import { exampleCommands, readStartConfig, ShopConfigError } from "./start-config.ts";
 
-const logger = createJsonLogger("weft.shop");
-
 let config;
+let tracingConfig;
+let metricsConfig;
+let logger;
 try {
   config = readStartConfig(process.env);
+  tracingConfig = readTracingConfig(process.env, "weft-shop");
+  metricsConfig = readMetricsConfig(process.env);
+  logger = createJsonLogger("weft.shop");
 } catch (err) {
-  if (!(err instanceof ShopConfigError)) throw err;
-  console.error(`${err.code}: ${err.message}`);
+  if (!(err instanceof ShopConfigError) && !(err instanceof TelemetryConfigError) && (err as { code?: unknown }).code !== "WEFT_ERR_TELEMETRY_CONFIG") throw err;
+  console.error(`${(err as ShopConfigError).code}: ${(err as Error).message}`);
   process.exit(1);
 }
+const metrics = metricsConfig.enabled ? createMetrics() : undefined;
+
+// Tracing before anything that traces; off (and not loaded) unless an OTLP endpoint is set.
+const tracing: Tracing | undefined = await startTracing(tracingConfig, { onError: (err) => logger.error("trace export failed", { error: String(err) }) });
 
 // The page is built before the host starts, which takes it as its plain-HTTP fallback. A failed build
 // is logged and the API starts without the page.
@@ -40,15 +49,18 @@ const COMPUTE_MAX_QUEUE = 64;
 const shop = await startInProcessShop({
   compute:
     config.compute === "piscina"
-      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
+      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
       : createInlineComputePool(),
   hostname: config.hostname,
   port: config.port,
   tokenSecret: config.tokenSecret,
   corsAllowedOrigins: config.corsOrigins,
   httpFallback: web,
+  metrics,
   logger,
+  tracer: tracing?.tracer,
 });
+if (tracing !== undefined) shop.host.onDrain("close", "tracing-shutdown", () => tracing.shutdown());
 drainOnSignals(shop, { logger });
 
 const lines = [
@@ -56,7 +68,9 @@ const lines = [
   `Weft shop: ${shop.url}`,
   `  storefront page: ${web ? `${shop.url}/ (open it in a browser)` : webState}`,
   `  ${describeShopServices()} in one process (Connect, gRPC and gRPC-Web on one port)`,
+  `  metrics: ${metrics ? `${shop.url}/metrics (Prometheus text; WEFT_METRICS=off to disable)` : "off (WEFT_METRICS=off)"}`,
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
+  `  tracing: ${tracing ? `on, OTLP to ${tracingConfig.tracesUrl} as ${tracingConfig.serviceName}` : "off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`,
   ...(config.tokenSecretGenerated ? ["  access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to keep them across restarts)"] : []),
   "",
   "Try:",

@@ -1,7 +1,7 @@
 // The shop's browser page: calls the gateway with Connect-Web (Connect protocol, JSON) and renders
 // what it answers. The API's origin is fixed when the page is built (buildWeb's apiOrigin, default the
 // page's own origin), never read from the page's URL: a crafted link must not redirect passwords.
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { GatewayService, type ProductView } from "../gen/shop/gateway/v1/gateway_pb.ts";
 
@@ -9,9 +9,28 @@ import { GatewayService, type ProductView } from "../gen/shop/gateway/v1/gateway
 declare const __WEFT_API_ORIGIN__: string;
 
 const apiUrl = __WEFT_API_ORIGIN__ === "" ? location.origin : __WEFT_API_ORIGIN__;
-const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: apiUrl }));
 let accessToken = "";
 let currentQuery = "";
+/** The W3C trace id of the user's current action: every call the action makes continues this trace. */
+let actionTraceId = "";
+
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Starts a new trace for a user action (search, sign-up, buy) and shows its id, to look up in Jaeger. */
+function newAction(): void {
+  actionTraceId = randomHex(16);
+  $("trace").textContent = `trace ${actionTraceId}`;
+}
+
+// Each call sends a W3C traceparent (sampled) of the action's trace, with a span id of its own.
+const traceparent: Interceptor = (next) => (req) => {
+  if (actionTraceId === "") newAction();
+  req.header.set("traceparent", `00-${actionTraceId}-${randomHex(8)}-01`);
+  return next(req);
+};
+const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: apiUrl, interceptors: [traceparent] }));
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 $("api-url").textContent = apiUrl;
@@ -70,6 +89,7 @@ async function browse(query = currentQuery): Promise<void> {
 }
 
 async function checkout(productId: string): Promise<void> {
+  newAction();
   try {
     const { order } = await gateway.checkout(
       { items: [{ productId, quantity: 1 }] },
@@ -96,12 +116,14 @@ async function listOrders(): Promise<void> {
 
 $<HTMLFormElement>("search").addEventListener("submit", (event) => {
   event.preventDefault();
+  newAction();
   const form = new FormData(event.target as HTMLFormElement);
   void browse(String(form.get("query") ?? ""));
 });
 
 $<HTMLFormElement>("sign-up").addEventListener("submit", async (event) => {
   event.preventDefault();
+  newAction();
   const form = new FormData(event.target as HTMLFormElement);
   try {
     const session = await gateway.signUp({
@@ -116,4 +138,5 @@ $<HTMLFormElement>("sign-up").addEventListener("submit", async (event) => {
   }
 });
 
+newAction();
 void browse();

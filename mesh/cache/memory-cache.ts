@@ -4,6 +4,7 @@ import { CacheOptionsError, raceAbort } from "../errors/index.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";
+import type { Metrics } from "../telemetry/index.ts";
 
 /** Default byte budget of a memory cache: 32 MiB. */
 export const DEFAULT_MEMORY_CACHE_MAX_BYTES = 32 * 1024 * 1024;
@@ -23,6 +24,10 @@ export interface MemoryCacheOptions {
    * first, and a value larger than an eighth of this is served but never stored. Default 32 MiB.
    */
   readonly maxBytes?: number;
+  /** Where hits, misses and fills are counted (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
+  /** The `cache` label of those metrics. Default "memory". */
+  readonly metricsName?: string;
 }
 
 /** What a memory cache holds now. */
@@ -59,6 +64,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): MemoryCache
   const flights = new SingleFlight<Uint8Array>();
   let bytes = 0;
   let closed = false;
+  const cells = options.metrics?.cache(options.metricsName ?? "memory");
 
   const remove = (key: string) => {
     const entry = entries.get(key);
@@ -82,12 +88,23 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): MemoryCache
       if (entry && entry.expiresAt > Date.now()) {
         entries.delete(key);
         entries.set(key, entry);
+        if (cells !== undefined) cells.hitsShared.value++;
         return fromBinary(schema, entry.bytes);
       }
       if (entry) remove(key);
       const ttl = jitteredTtlMs(loadOptions.ttlMs ?? ttlMs, ttlJitter);
       const loaded = await raceAbort(
-        flights.do(key, async () => toBinary(schema, await load()), (value) => store(key, value, ttl)),
+        flights.do(
+          key,
+          async () => {
+            if (cells !== undefined) cells.misses.value++;
+            return toBinary(schema, await load());
+          },
+          (value) => {
+            if (cells !== undefined) cells.fills.value++;
+            store(key, value, ttl);
+          },
+        ),
         loadOptions.signal,
       );
       return fromBinary(schema, loaded);

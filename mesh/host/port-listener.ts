@@ -67,7 +67,7 @@ export interface HostTlsOptions {
   readonly key: string | Buffer;
   /** Certificate chain (PEM). */
   readonly cert: string | Buffer;
-  /** CA certificates to trust for client certificates (PEM), when any. */
+  /** CA certificates for client certificates (PEM): when set, clients must present one they issued. */
   readonly ca?: string | Buffer;
 }
 
@@ -176,7 +176,17 @@ export class PortListener {
     this.http2.on("sessionError", (err: Error) => logger.info("http2 session error", errorFields(err)));
     this.#net = options.tls === undefined
       ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
-      : tls.createServer({ ...options.tls, ALPNProtocols: ["h2", "http/1.1"], noDelay: true, handshakeTimeout: options.firstRequestTimeoutMs }, (socket) => this.#acceptTls(socket));
+      : tls.createServer(
+          {
+            ...options.tls,
+            ALPNProtocols: ["h2", "http/1.1"],
+            noDelay: true,
+            handshakeTimeout: options.firstRequestTimeoutMs,
+            // With client CAs, every client must present a certificate they issued (mutual TLS).
+            ...(options.tls.ca === undefined ? {} : { requestCert: true, rejectUnauthorized: true }),
+          },
+          (socket) => this.#acceptTls(socket),
+        );
     this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
   }
 

@@ -20,10 +20,10 @@ if (generated) logger.info("access tokens are signed with a random key (set IDEN
 const node = await startMeshNode({
   config,
   logger,
-  services: async ({ redis, onClose }) => {
+  services: async ({ redis, tracing, metrics, onClose }) => {
     const compute = process.env.COMPUTE === "inline"
       ? createInlineComputePool()
-      : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
+      : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
     onClose(() => compute.close());
     if (redis !== undefined) await waitForRedisReady(redis);
     const users = redis === undefined ? undefined : createRedisUserDirectory({ redis, keyPrefix: `${config.eventsPrefix}identity:v1:` });

@@ -15,8 +15,8 @@ const config = readMeshNodeConfig(process.env, "inventory");
 const node = await startMeshNode({
   config,
   logger,
-  services: async ({ nc, redis, onClose }) => {
-    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix });
+  services: async ({ nc, tracer, metrics, redis, onClose }) => {
+    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
     onClose(() => events.close());
     const stock = await loadSeedStock();
     let ledger;

@@ -17,8 +17,8 @@ const config = readMeshNodeConfig(process.env, "orders");
 const node = await startMeshNode({
   config,
   logger,
-  services: async ({ nc, mesh, redis, onClose }) => {
-    const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix });
+  services: async ({ nc, tracer, metrics, mesh, redis, onClose }) => {
+    const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
     onClose(() => events.close());
     if (redis !== undefined) await waitForRedisReady(redis);
     const book = redis === undefined ? undefined : createRedisOrderBook({ redis, keyPrefix: `${config.eventsPrefix}orders:v1:` });
