@@ -6,10 +6,7 @@
 import { create, createRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { file_connectrpc_conformance_v1_service } from "../../gen/connectrpc/conformance/v1/service_pb.ts";
 import { ServerCompatRequestSchema, ServerCompatResponseSchema } from "../../gen/connectrpc/conformance/v1/server_compat_pb.ts";
-// The host's own files rather than its index: the runner gives a server 10 s to answer, and the index
-// also loads connect-node's engine.
-import { createHost, silentLogger } from "../../mesh/host/index.ts";
-import { createWeftEngine } from "../../mesh/protocol/index.ts";
+import { createHost, createWeftEngine, silentLogger } from "../../mesh/host/index.ts";
 import { ConformanceService, createConformanceService } from "./conformance-service.ts";
 import { readSizeDelimited, writeSizeDelimited } from "./size-delimited.ts";
 
