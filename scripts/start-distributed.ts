@@ -29,8 +29,8 @@ Services (services/manifest.ts), default instances:
 ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.exposure}${s.port ? `, port ${s.port.default} (${s.port.env})` : ""}`).join("\n")}
 
 Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: caches and state in Redis, so
-every service can run several instances), IDENTITY_TOKEN_SECRET (default: one random key shared by the
-processes), INSTANCES (like --instances), MESH_TRANSPORT (like --transport), ${PUBLIC.map((s) => `${s.port!.env} (like --${s.name}-port)`).join(", ")},
+every service can run several instances), IDENTITY_TOKEN_SECRET and CATALOG_PAGE_TOKEN_SECRET (default: one
+random key each, shared by the processes), INSTANCES (like --instances), MESH_TRANSPORT (like --transport), ${PUBLIC.map((s) => `${s.port!.env} (like --${s.name}-port)`).join(", ")},
 plus every per-process variable of mesh/node (MESH_*), passed through.`;
 
 const { values } = parseArgs({
@@ -79,6 +79,7 @@ const env = {
   ...process.env,
   NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
   IDENTITY_TOKEN_SECRET: process.env.IDENTITY_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
+  CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
 };
 

@@ -66,6 +66,8 @@ export interface MeshNodeOptions {
   readonly logger?: HostLogger;
   /** ioredis options of the REDIS_URL connection. Default: mesh/redis `redisClientOptions`. */
   readonly redisOptions?: RedisOptions;
+  /** The host's read limits per service or method (HostOptions.methodReadMaxBytes). Default {}. */
+  readonly methodReadMaxBytes?: Readonly<Record<string, number>>;
 }
 
 /** A running mesh process. */
@@ -127,6 +129,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     version: config.version,
     callHooks: [...tracingHooks, ...metricsHooks, shedding, inbound],
     metrics,
+    methodReadMaxBytes: options.methodReadMaxBytes,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];

@@ -9,13 +9,14 @@ import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { createGatewayService } from "./index.ts";
+import { createGatewayService, GATEWAY_READ_LIMITS } from "./index.ts";
 
 const logger = createJsonLogger("weft.gateway");
 const config = readMeshNodeConfig(process.env, "gateway");
 const node = await startMeshNode({
   config,
   logger,
+  methodReadMaxBytes: GATEWAY_READ_LIMITS,
   services: ({ mesh }) => [
     nodeService(GatewayService, createGatewayService({
       catalog: mesh.client(CatalogService),

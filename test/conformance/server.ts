@@ -36,6 +36,8 @@ const host = createHost({
   logger: process.env.CONFORMANCE_VERBOSE === "1" ? undefined : silentLogger,
   // The suite asks for its limit on request messages; Weft's default otherwise.
   readMaxBytes: req.messageReceiveLimit > 0 ? req.messageReceiveLimit : undefined,
+  // The suite judges protocol behaviour, so JSON gets the same limit as binary (not the browser-facing 256 KiB).
+  jsonReadMaxBytes: req.messageReceiveLimit > 0 ? req.messageReceiveLimit : 4 * 1024 * 1024,
   tls,
 });
 host.register(ConformanceService, createConformanceService());

@@ -46,7 +46,7 @@ export async function startHost(
 }
 
 export async function startWeft(): Promise<RunningServer> {
-  const s = await startHost([testServiceRegistration()], { readMaxBytes: MATRIX_READ_MAX_BYTES, corsAllowedOrigins: ["*"] });
+  const s = await startHost([testServiceRegistration()], { readMaxBytes: MATRIX_READ_MAX_BYTES, jsonReadMaxBytes: MATRIX_READ_MAX_BYTES, corsAllowedOrigins: ["*"] });
   return { name: "weft", url: s.url, url1: s.url, limits: true, details: true, close: () => s.close() };
 }
 

@@ -198,9 +198,9 @@ describe("identity and orders replicas sharing one Redis", () => {
     const login = await b.login({ email: "ada@example.com", password: "analytical-engine" });
     expect(login.user?.id).toBe(user?.id);
     expect((await a.whoAmI({}, { headers: { authorization: `Bearer ${login.accessToken}` } })).user?.email).toBe("ada@example.com");
-    expect((await rejection(b.register({ email: "ADA@example.com", password: "password1", displayName: "x" }))).code).toBe(Code.AlreadyExists);
+    expect((await rejection(b.register({ email: "ADA@example.com", password: "plank-tide-1", displayName: "x" }))).code).toBe(Code.AlreadyExists);
     const racing = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).register({ email: "race@example.com", password: "password1", displayName: "R" })),
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).register({ email: "race@example.com", password: "plank-tide-1", displayName: "R" })),
     );
     expect(racing.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     for (const r of racing) if (r.status === "rejected") expect(r.reason.code).toBe(Code.AlreadyExists);
@@ -275,8 +275,8 @@ describe("stores with Redis down (private redis-server, killed)", () => {
       ["inventory store", await rejection(inventory.getStock({ productIds: ["p"] }))],
       ["inventory store", await rejection(inventory.release({ reservationId: "before" }))],
       ["inventory store", await rejection(inventory.restock({ productId: "p", quantity: 1n }))],
-      ["user store", await rejection(identity.register({ email: "x@example.com", password: "password1", displayName: "X" }))],
-      ["user store", await rejection(identity.login({ email: "x@example.com", password: "password1" }))],
+      ["user store", await rejection(identity.register({ email: "x@example.com", password: "plank-tide-1", displayName: "X" }))],
+      ["user store", await rejection(identity.login({ email: "x@example.com", password: "plank-tide-1" }))],
       ["order store", await rejection(book.listByUser("u", 5))],
     ] as const;
     for (const [store, err] of failures) {
