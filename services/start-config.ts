@@ -52,6 +52,19 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
     .split(",")
     .map((origin) => origin.trim())
     .filter((origin) => origin !== "");
+  // Checked here so the error names the variable; the host would name only its option.
+  for (const origin of corsOrigins) {
+    if (origin === "*") continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      throw new ShopConfigError(`CORS_ORIGINS must be comma-separated origins such as "https://shop.example" (or "*"), got ${JSON.stringify(origin)}`);
+    }
+  }
   let secret;
   try {
     secret = parseTokenSecret(env.IDENTITY_TOKEN_SECRET);

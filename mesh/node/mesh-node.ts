@@ -80,6 +80,8 @@ export interface MeshNodeOptions {
    * workload that serves it. Default: none.
    */
   readonly policies?: AuthorizationTable;
+  /** The host's read limits per service or method (HostOptions.methodReadMaxBytes). Default {}. */
+  readonly methodReadMaxBytes?: Readonly<Record<string, number>>;
 }
 
 /** A running mesh process. */
@@ -149,6 +151,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     tls: security?.hostTls,
     maxConnectionAgeMs: security === undefined ? 0 : config.maxConnectionAgeMs,
     metrics,
+    methodReadMaxBytes: options.methodReadMaxBytes,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];

@@ -11,13 +11,14 @@ import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
-import { createGatewayService } from "./index.ts";
+import { createGatewayService, GATEWAY_READ_LIMITS } from "./index.ts";
 
 const logger = createJsonLogger("weft.gateway");
 const config = readMeshNodeConfig(process.env, "gateway");
 const node = await startMeshNode({
   config,
   logger,
+  methodReadMaxBytes: GATEWAY_READ_LIMITS,
   policies: await loadShopPolicies(config.trustDomain),
   services: ({ mesh, workloadTls, policies }) => [
     nodeService(GatewayService, createGatewayService({
