@@ -81,6 +81,7 @@ interface Child {
 }
 const children: Child[] = [];
 let stopping = false;
+let failed = false;
 
 function prefixLines(label: string, stream: NodeJS.ReadableStream, out: NodeJS.WriteStream): void {
   let buffered = "";
@@ -108,8 +109,12 @@ function start(service: ServiceManifestEntry, index: number): Child {
   prefixLines(label, proc.stderr!, process.stderr);
   const exited = new Promise<void>((resolve) => {
     proc.on("exit", (code, signal) => {
-      if (!stopping) console.error(`[${label}] exited unexpectedly (code ${code}, signal ${signal})`);
       resolve();
+      if (stopping) return;
+      // One process that cannot start (port taken, NATS down) takes the others down: no half a shop.
+      console.error(`[${label}] exited unexpectedly (code ${code}, signal ${signal}); stopping the others`);
+      failed = true;
+      stopAll("SIGTERM");
     });
   });
   return { label, proc, exited };
@@ -125,7 +130,7 @@ function stopAll(signal: NodeJS.Signals): void {
   stopping = true;
   console.log(`\n${signal}: draining ${children.length} processes`);
   for (const c of children) c.proc.kill("SIGTERM");
-  void Promise.all(children.map((c) => c.exited)).then(() => process.exit(0));
+  void Promise.all(children.map((c) => c.exited)).then(() => process.exit(failed ? 1 : 0));
 }
 process.on("SIGINT", stopAll);
 process.on("SIGTERM", stopAll);
@@ -136,4 +141,5 @@ for (const [name, first] of ports) {
   const n = counts.get(name)!;
   if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);
 }
+console.log("storefront page: none in distributed mode (npm start serves it, with the whole shop in one process)");
 console.log("Ctrl-C drains every process and exits.");

@@ -38,6 +38,15 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+/** True for a bare origin ("https://shop.example", no path or trailing slash), as the host's CORS check wants. */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads and checks the environment; throws ShopConfigError naming the bad variable. */
 export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   const mainPort = port(env, "PORT", 8080);
@@ -52,6 +61,11 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
     .split(",")
     .map((origin) => origin.trim())
     .filter((origin) => origin !== "");
+  for (const origin of corsOrigins) {
+    if (origin !== "*" && !isOrigin(origin)) {
+      throw new ShopConfigError(`CORS_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin, set CORS_ORIGINS to comma-separated origins such as https://shop.example`);
+    }
+  }
   let secret;
   try {
     secret = parseTokenSecret(env.IDENTITY_TOKEN_SECRET);

@@ -2,21 +2,15 @@
 // storefront page on the same port (GET / and its assets; every RPC path stays the API's). Config from
 // the environment (see start-config.ts); nothing else.
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
+import { HOST_PORT_HINTS, runMain } from "../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
-import { exampleCommands, readStartConfig, ShopConfigError } from "./start-config.ts";
+import { exampleCommands, readStartConfig } from "./start-config.ts";
 
 const logger = createJsonLogger("weft.shop");
 
-let config;
-try {
-  config = readStartConfig(process.env);
-} catch (err) {
-  if (!(err instanceof ShopConfigError)) throw err;
-  console.error(`${err.code}: ${err.message}`);
-  process.exit(1);
-}
+const config = await runMain(() => readStartConfig(process.env));
 
 // The page is built before the host starts, which takes it as its plain-HTTP fallback. A failed build
 // is logged and the API starts without the page.
@@ -36,7 +30,7 @@ if (config.web) {
 /** Password hashes that may wait for a worker thread; one more is answered RESOURCE_EXHAUSTED. */
 const COMPUTE_MAX_QUEUE = 64;
 
-const shop = await startInProcessShop({
+const shop = await runMain(() => startInProcessShop({
   compute:
     config.compute === "piscina"
       ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
@@ -47,7 +41,7 @@ const shop = await startInProcessShop({
   corsAllowedOrigins: config.corsOrigins,
   httpFallback: web,
   logger,
-});
+}), { hints: HOST_PORT_HINTS });
 drainOnSignals(shop, { logger });
 
 const lines = [

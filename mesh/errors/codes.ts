@@ -18,6 +18,10 @@ export const WeftErrorCodes = {
   WEFT_ERR_MESH_CONFIG: "A distributed-mode setting (environment variable) is invalid; the message names it.",
   /** `waitForRedisReady`: the Redis connection was not ready in time, or closed first. */
   WEFT_ERR_REDIS_NOT_READY: "Redis (REDIS_URL) was not ready in time; check that it runs and the URL.",
+  /** `startMeshNode`: no NATS server answered at NATS_URL in time. */
+  WEFT_ERR_NATS_UNREACHABLE: "NATS (NATS_URL) could not be reached; check that it runs and the URL.",
+  /** `runMain`: a start-up failure without a code of its own (its message is printed; LOG_LEVEL=debug adds the stack). */
+  WEFT_ERR_STARTUP: "Start-up failed for a reason without a code of its own; the message says what.",
   /** `createWeftEngine`: an option of the wire engine is invalid. */
   WEFT_ERR_PROTOCOL_OPTIONS: "An option of the Weft wire server is invalid; the message names the field.",
   /** `createWeftGrpcTransport`/`createWeftConnectTransport`: a transport option is invalid. */

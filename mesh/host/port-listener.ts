@@ -132,7 +132,10 @@ export class PortListener {
     this.#net = options.tls === undefined
       ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
       : tls.createServer({ ...options.tls, ALPNProtocols: ["h2", "http/1.1"], noDelay: true }, (socket) => this.#acceptTls(socket));
-    this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
+    // Before listening, listen() rejects with the error (one start-up line); only later ones are logged.
+    this.#net.on("error", (err) => {
+      if (this.#net.listening) logger.error("listener error", errorFields(err));
+    });
   }
 
   /** Listens on `hostname:port`; resolves the bound port (useful with port 0). */

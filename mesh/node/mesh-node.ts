@@ -11,7 +11,8 @@ import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
 import { createHost, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
-import { redisClientOptions } from "../redis/index.ts";
+import { WeftError } from "../errors/index.ts";
+import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
@@ -58,6 +59,58 @@ export interface MeshNodeOptions {
   readonly logger?: HostLogger;
   /** ioredis options of the REDIS_URL connection. Default: mesh/redis `redisClientOptions`. */
   readonly redisOptions?: RedisOptions;
+  /** How long start-up waits for NATS, then for Redis, in milliseconds. Default 5,000 each. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Default of {@link MeshNodeOptions.connectTimeoutMs}. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Options of {@link connectNats}. */
+export interface ConnectNatsOptions {
+  /** NATS servers, comma-separated (the NATS_URL setting). */
+  readonly servers: string;
+  /** Connection name shown by the server. Default: none. */
+  readonly name?: string;
+  /** How long to wait for the first connection, in milliseconds. Default 5,000. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Connects to NATS (reconnecting for ever once connected); a failed first connection becomes a WeftError
+ * WEFT_ERR_NATS_UNREACHABLE naming NATS_URL (nats.js's own error stays the cause, never printed).
+ */
+export async function connectNats(options: ConnectNatsOptions): Promise<NatsConnection> {
+  const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+  try {
+    return await connect({
+      servers: options.servers.split(","),
+      name: options.name,
+      noAsyncTraces: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: timeoutMs,
+    });
+  } catch (err) {
+    throw new WeftError(
+      "WEFT_ERR_NATS_UNREACHABLE",
+      `NATS (NATS_URL) did not answer within ${timeoutMs} ms, set NATS_URL to a running NATS server such as nats://127.0.0.1:4222 (npm run services starts one)`,
+      { cause: err },
+    );
+  }
+}
+
+/** Logs Redis connection errors once per outage (ioredis prints "Unhandled error event" without a listener). */
+function watchRedis(redis: Redis, logger: HostLogger | undefined): void {
+  let reported = false;
+  redis.on("ready", () => {
+    reported = false;
+  });
+  redis.on("error", (err: Error) => {
+    if (reported) return;
+    reported = true;
+    logger?.error("redis connection failed; retrying", { error: err.message });
+  });
 }
 
 /** A running mesh process. */
@@ -75,16 +128,20 @@ export interface MeshNode {
 /** Starts a mesh process: returns once it listens and is announced. */
 export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
   const { config } = options;
-  const nc = await connect({
-    servers: config.natsUrl.split(","),
-    name: config.instanceId,
-    noAsyncTraces: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-  });
-  const redis = config.redisUrl === undefined
-    ? undefined
-    : new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
+  const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+  const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs });
+  let redis: Redis | undefined;
+  if (config.redisUrl !== undefined) {
+    redis = new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
+    watchRedis(redis, options.logger);
+    try {
+      await waitForRedisReady(redis, { timeoutMs: connectTimeoutMs });
+    } catch (err) {
+      redis.disconnect();
+      await nc.close();
+      throw err;
+    }
+  }
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
   const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport });
   const eventLoop = createEventLoopMonitor();

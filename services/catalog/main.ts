@@ -3,20 +3,23 @@
 
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { createMemoryCache, createRedisCache } from "../../mesh/cache/index.ts";
+import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { createCatalogService, loadSeedProducts } from "./index.ts";
 
 const logger = createJsonLogger("weft.catalog");
-const config = readMeshNodeConfig(process.env, "catalog");
-const node = await startMeshNode({
-  config,
-  logger,
-  services: async ({ redis, onClose }) => {
-    const cache = redis === undefined ? createMemoryCache() : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:` });
-    onClose(() => cache.close());
-    return [nodeService(CatalogService, createCatalogService({ products: await loadSeedProducts(), cache }))];
-  },
-});
-drainOnSignals(node.host, { logger });
-logger.info("catalog listening", { instanceId: config.instanceId, address: node.address });
+await runMain(async () => {
+  const config = readMeshNodeConfig(process.env, "catalog");
+  const node = await startMeshNode({
+    config,
+    logger,
+    services: async ({ redis, onClose }) => {
+      const cache = redis === undefined ? createMemoryCache() : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:` });
+      onClose(() => cache.close());
+      return [nodeService(CatalogService, createCatalogService({ products: await loadSeedProducts(), cache }))];
+    },
+  });
+  drainOnSignals(node.host, { logger });
+  logger.info("catalog listening", { instanceId: config.instanceId, address: node.address });
+}, { hints: HOST_PORT_HINTS });

@@ -7,23 +7,26 @@ import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { createGatewayService } from "./index.ts";
 
 const logger = createJsonLogger("weft.gateway");
-const config = readMeshNodeConfig(process.env, "gateway");
-const node = await startMeshNode({
-  config,
-  logger,
-  services: ({ mesh }) => [
-    nodeService(GatewayService, createGatewayService({
-      catalog: mesh.client(CatalogService),
-      inventory: mesh.client(InventoryService),
-      identity: mesh.client(IdentityService),
-      orders: mesh.client(OrderService),
-    })),
-  ],
-});
-drainOnSignals(node.host, { logger });
-logger.info("gateway listening", { instanceId: config.instanceId, address: node.address });
+await runMain(async () => {
+  const config = readMeshNodeConfig(process.env, "gateway");
+  const node = await startMeshNode({
+    config,
+    logger,
+    services: ({ mesh }) => [
+      nodeService(GatewayService, createGatewayService({
+        catalog: mesh.client(CatalogService),
+        inventory: mesh.client(InventoryService),
+        identity: mesh.client(IdentityService),
+        orders: mesh.client(OrderService),
+      })),
+    ],
+  });
+  drainOnSignals(node.host, { logger });
+  logger.info("gateway listening", { instanceId: config.instanceId, address: node.address });
+}, { hints: HOST_PORT_HINTS });
