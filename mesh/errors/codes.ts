@@ -32,7 +32,7 @@ export const WeftErrorCodes = {
   WEFT_ERR_DISCOVERY_OPTIONS: "An option of service discovery is invalid; the message names the field.",
   /** Concurrency limiter, load shedding, retry budget, outlier detector, event-loop monitor: an option is invalid. */
   WEFT_ERR_RESILIENCE_OPTIONS: "An option of a resilience component is invalid; the message names the field.",
-  /** Memory/Redis caches and `cachedService`: an option or argument is invalid. */
+  /** Memory/Redis caches and `withResponseCache`: an option or argument is invalid. */
   WEFT_ERR_CACHE_OPTIONS: "An option of a cache is invalid; the message names the field.",
   /** Event buses, subscriptions and the idempotency store: an option or argument is invalid. */
   WEFT_ERR_EVENTS_OPTIONS: "An option of the event bus is invalid; the message names the field.",
