@@ -90,6 +90,15 @@ function rows(page: Page) {
   );
 }
 
+/** Signs up through the page's form and waits until it shows the account signed in. */
+async function signUp(page: Page, email: string, password: string, displayName: string): Promise<void> {
+  await page.fill('#sign-up input[name="email"]', email);
+  await page.fill('#sign-up input[name="password"]', password);
+  await page.fill('#sign-up input[name="displayName"]', displayName);
+  await page.click("#sign-up button");
+  await page.waitForSelector('#account[data-state="signed-in"]', { timeout: 15_000 });
+}
+
 describe("storefront in headless Chromium", () => {
   it("loads from another origin and shows the products the gateway returns", async () => {
     expect(new URL(web.url).origin).not.toBe(new URL(shop.url).origin);
@@ -113,11 +122,7 @@ describe("storefront in headless Chromium", () => {
     expect(first.name?.toLowerCase()).toContain("kettle");
 
     const email = uniqueEmail("browser");
-    await page.fill('#sign-up input[name="email"]', email);
-    await page.fill('#sign-up input[name="password"]', "browser-pass-1");
-    await page.fill('#sign-up input[name="displayName"]', "Browser");
-    await page.click("#sign-up button");
-    await page.waitForSelector('#account[data-state="signed-in"]', { timeout: 15_000 });
+    await signUp(page, email, "browser-pass-1", "Browser");
     expect(await page.textContent("#account")).toContain(email);
 
     const before = (await gateway.getProductDetails({ id: first.id! })).product!.available;
@@ -158,11 +163,7 @@ describe("storefront in headless Chromium", () => {
     expect((await rows(page)).map((row) => row.id)).toEqual(expected.products.map((v) => v.product?.id));
 
     const email = uniqueEmail("same-origin");
-    await page.fill('#sign-up input[name="email"]', email);
-    await page.fill('#sign-up input[name="password"]', "browser-pass-2");
-    await page.fill('#sign-up input[name="displayName"]', "Same Origin");
-    await page.click("#sign-up button");
-    await page.waitForSelector('#account[data-state="signed-in"]', { timeout: 15_000 });
+    await signUp(page, email, "browser-pass-2", "Same Origin");
     const product = (await rows(page)).find((row) => Number(row.stock) > 0)!;
     await page.click(`#products tr[data-product-id="${product.id}"] button`);
     await page.waitForSelector('#status[data-state="ordered"]', { timeout: 15_000 });
@@ -174,6 +175,47 @@ describe("storefront in headless Chromium", () => {
     for (const call of calls) expect(new URL(call.split(" ")[1]).origin, call).toBe(new URL(shop.url).origin);
     expect(calls.filter((call) => call.startsWith("OPTIONS "))).toEqual([]);
     expect(calls.some((call) => call.includes("/shop.gateway.v1.GatewayService/Checkout"))).toBe(true);
+    await page.close();
+  });
+
+  it("keeps a session across a reload, signs out and signs back in; shows product details; has a favicon", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${shop.url}/`);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    const email = uniqueEmail("reload");
+    await signUp(page, email, "browser-pass-3", "Reloader");
+
+    await page.reload();
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    expect(await page.getAttribute("#account", "data-state")).toBe("signed-in");
+    expect(await page.textContent("#account")).toContain(email);
+    // The restored token still works: checkout succeeds without signing in again.
+    const product = (await rows(page)).find((row) => Number(row.stock) > 0)!;
+    await page.click(`#products tr[data-product-id="${product.id}"] button`);
+    await page.waitForSelector('#status[data-state="ordered"]', { timeout: 15_000 });
+
+    await page.click("#sign-out");
+    await page.waitForSelector('#account[data-state="signed-out"]');
+    await page.reload();
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    expect(await page.getAttribute("#account", "data-state")).toBe("signed-out");
+
+    await page.fill('#sign-in input[name="email"]', email);
+    await page.fill('#sign-in input[name="password"]', "browser-pass-3");
+    await page.click("#sign-in button");
+    await page.waitForSelector('#account[data-state="signed-in"]', { timeout: 15_000 });
+    await page.waitForSelector("#orders li", { timeout: 15_000 });
+    expect(await page.textContent("#orders li")).toContain(`1 × ${product.name}`);
+
+    await page.click(`#products tr[data-product-id="${product.id}"] a`);
+    await page.waitForSelector('#details[data-state="shown"]', { timeout: 15_000 });
+    const details = (await gateway.getProductDetails({ id: product.id! })).product!.product!;
+    expect(await page.textContent("#details h3")).toBe(details.name);
+    expect(await page.textContent("#details")).toContain(details.description);
+
+    const favicon = await page.request.get(`${shop.url}/favicon.ico`);
+    expect(favicon.status()).toBe(200);
+    expect(favicon.headers()["content-type"]).toBe("image/x-icon");
     await page.close();
   });
 });
