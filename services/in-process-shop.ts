@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
 import { createMemoryCache } from "../mesh/cache/index.ts";
 import { type ComputePool, createInlineComputePool } from "../mesh/compute/index.ts";
 import { createMemoryEventBus, type EventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
+import { createServerMetricsHooks, createTracingCallHooks, traceTransport, type Metrics } from "../mesh/telemetry/index.ts";
 import { loadSeedProducts } from "./catalog/index.ts";
 import { loadSeedStock } from "./inventory/index.ts";
 import { shopProtoServices } from "./manifest.ts";
@@ -34,6 +36,10 @@ export interface InProcessShopOptions {
    * requests get a Connect 404).
    */
   readonly httpFallback?: HttpFallback;
+  /** Prometheus metrics, served at `/metrics` and recorded by the host's call hooks and the cache. Default: none. */
+  readonly metrics?: Metrics;
+  /** Traces every call (a SERVER span per call, a CLIENT span per call between services). Default none. */
+  readonly tracer?: Tracer;
 }
 
 /** A running in-process shop. */
@@ -55,8 +61,9 @@ export interface InProcessShop {
  */
 export async function startInProcessShop(options: InProcessShopOptions = {}): Promise<InProcessShop> {
   const [products, stock] = await Promise.all([loadSeedProducts(), loadSeedStock()]);
-  const events = options.events ?? createMemoryEventBus({ source: "shop" });
-  const cache = createMemoryCache();
+  const events = options.events ?? createMemoryEventBus({ source: "shop", tracer: options.tracer });
+  const { metrics } = options;
+  const cache = createMemoryCache({ metrics, metricsName: "catalog" });
   const compute = options.compute ?? createInlineComputePool();
   const host = createHost({
     hostname: options.hostname,
@@ -65,9 +72,16 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
     httpFallback: options.httpFallback,
+    metrics,
+    // Tracing outermost, then metrics, as mesh/node orders them.
+    callHooks: [
+      ...(options.tracer === undefined ? [] : [createTracingCallHooks({ tracer: options.tracer })]),
+      ...(metrics === undefined ? [] : [createServerMetricsHooks(metrics)]),
+    ],
   });
+  const transport = host.inProcessTransport();
   const shop = await createShopServices({
-    transport: host.inProcessTransport(),
+    transport: options.tracer === undefined ? transport : traceTransport(transport, options.tracer, "in-process"),
     events,
     cache,
     compute,

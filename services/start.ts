@@ -4,13 +4,21 @@
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
 import { HOST_PORT_HINTS, runMain } from "../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
+import { createMetrics, readMetricsConfig, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
 import { exampleCommands, readStartConfig } from "./start-config.ts";
 
-const logger = createJsonLogger("weft.shop");
+const { config, tracingConfig, metricsConfig, logger } = await runMain(() => ({
+  config: readStartConfig(process.env),
+  tracingConfig: readTracingConfig(process.env, "weft-shop"),
+  metricsConfig: readMetricsConfig(process.env),
+  logger: createJsonLogger("weft.shop"),
+}));
+const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 
-const config = await runMain(() => readStartConfig(process.env));
+// Tracing before anything that traces; off (and not loaded) unless an OTLP endpoint is set.
+const tracing: Tracing | undefined = await runMain(() => startTracing(tracingConfig, { onError: (err) => logger.error("trace export failed", { error: String(err) }) }));
 
 // The page is built before the host starts, which takes it as its plain-HTTP fallback. A failed build
 // is logged and the API starts without the page.
@@ -33,15 +41,18 @@ const COMPUTE_MAX_QUEUE = 64;
 const shop = await runMain(() => startInProcessShop({
   compute:
     config.compute === "piscina"
-      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
+      ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
       : createInlineComputePool(),
   hostname: config.hostname,
   port: config.port,
   tokenSecret: config.tokenSecret,
   corsAllowedOrigins: config.corsOrigins,
   httpFallback: web,
+  metrics,
   logger,
+  tracer: tracing?.tracer,
 }), { hints: HOST_PORT_HINTS });
+if (tracing !== undefined) shop.host.onDrain("close", "tracing-shutdown", () => tracing.shutdown());
 drainOnSignals(shop, { logger });
 
 const lines = [
@@ -49,7 +60,9 @@ const lines = [
   `Weft shop: ${shop.url}`,
   `  storefront page: ${web ? `${shop.url}/ (open it in a browser)` : webState}`,
   `  ${describeShopServices()} in one process (Connect, gRPC and gRPC-Web on one port)`,
+  `  metrics: ${metrics ? `${shop.url}/metrics (Prometheus text; WEFT_METRICS=off to disable)` : "off (WEFT_METRICS=off)"}`,
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
+  `  tracing: ${tracing ? `on, OTLP to ${tracingConfig.tracesUrl} as ${tracingConfig.serviceName}` : "off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`,
   ...(config.tokenSecretGenerated ? ["  access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to keep them across restarts)"] : []),
   "",
   "Try:",

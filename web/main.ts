@@ -1,14 +1,33 @@
 // The shop's browser page: calls the gateway with Connect-Web (Connect protocol, JSON) and renders
 // what it answers. The API's address comes from `?api=<url>` (so the page can be served from another
 // origin, which exercises CORS) and defaults to the page's own origin.
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { GatewayService, type ProductView } from "../gen/shop/gateway/v1/gateway_pb.ts";
 
 const apiUrl = new URLSearchParams(location.search).get("api") ?? location.origin;
-const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: apiUrl }));
 let accessToken = "";
 let currentQuery = "";
+/** The W3C trace id of the user's current action: every call the action makes continues this trace. */
+let actionTraceId = "";
+
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Starts a new trace for a user action (search, sign-up, buy) and shows its id, to look up in Jaeger. */
+function newAction(): void {
+  actionTraceId = randomHex(16);
+  $("trace").textContent = `trace ${actionTraceId}`;
+}
+
+// Each call sends a W3C traceparent (sampled) of the action's trace, with a span id of its own.
+const traceparent: Interceptor = (next) => (req) => {
+  if (actionTraceId === "") newAction();
+  req.header.set("traceparent", `00-${actionTraceId}-${randomHex(8)}-01`);
+  return next(req);
+};
+const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: apiUrl, interceptors: [traceparent] }));
 
 /** What the page keeps of a signed-in session across reloads (this tab only). */
 interface StoredSession {
@@ -87,6 +106,7 @@ async function browse(query = currentQuery): Promise<void> {
 }
 
 async function checkout(productId: string): Promise<void> {
+  newAction();
   try {
     const { order } = await gateway.checkout(
       { items: [{ productId, quantity: 1 }] },
@@ -152,12 +172,14 @@ async function listOrders(): Promise<void> {
 
 $<HTMLFormElement>("search").addEventListener("submit", (event) => {
   event.preventDefault();
+  newAction();
   const form = new FormData(event.target as HTMLFormElement);
   void browse(String(form.get("query") ?? ""));
 });
 
 $<HTMLFormElement>("sign-up").addEventListener("submit", async (event) => {
   event.preventDefault();
+  newAction();
   const form = new FormData(event.target as HTMLFormElement);
   try {
     const session = await gateway.signUp({
@@ -193,4 +215,5 @@ if (stored !== null) {
   }
 }
 
+newAction();
 void browse();

@@ -24,3 +24,23 @@ export function loadTestServiceClient(): grpc.ServiceClientConstructor {
 export function loadTestServiceDefinition(): grpc.ServiceDefinition {
   return loadTestServiceClient().service;
 }
+
+interface UnaryCallRequestObject {
+  responseSize: number;
+  responseStatus?: { code: number; message: string } | null;
+}
+
+/** The grpc-js handlers of TestService.EmptyCall and UnaryCall every grpc-js server scenario serves. */
+export const grpcJsTestServiceImpl: grpc.UntypedServiceImplementation = {
+  EmptyCall(_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) {
+    callback(null, {});
+  },
+  UnaryCall(call: grpc.ServerUnaryCall<UnaryCallRequestObject, unknown>, callback: grpc.sendUnaryData<unknown>) {
+    const { responseSize, responseStatus } = call.request;
+    if (responseStatus && responseStatus.code !== 0) {
+      callback({ code: responseStatus.code, details: responseStatus.message });
+      return;
+    }
+    callback(null, { payload: { body: Buffer.alloc(responseSize) } });
+  },
+};

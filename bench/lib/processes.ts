@@ -163,9 +163,10 @@ export function startChild(
   args: readonly string[],
   core: number,
   nodeFlags: readonly string[] = [],
+  env?: Readonly<Record<string, string>>,
 ): Promise<StartedServer | UnavailableServer> {
   const cmd = pinned(core, process.execPath, [...nodeFlags, script, ...args]);
-  const child = spawn(cmd.command, cmd.args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd.command, cmd.args, { stdio: ["ignore", "pipe", "pipe"], ...(env === undefined ? {} : { env: { ...process.env, ...env } }) });
   track(child);
   let stderr = "";
   let exited = false;
@@ -245,12 +246,14 @@ export interface RunOptions {
   readonly onSpawn?: (pid: number | undefined) => void;
   /** Receives each complete stdout line as it arrives. */
   readonly onLine?: (line: string) => void;
+  /** Environment variables added to the child's. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Runs a command to completion and returns its output. */
 export function runToCompletion(command: string, args: readonly string[], options: RunOptions): Promise<Completed> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }) });
     track(child);
     let stdout = "";
     let stderr = "";

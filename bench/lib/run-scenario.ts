@@ -81,7 +81,7 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
   const base = `${scenario.id.replace("/", "-")}-run${run}`;
   let server: StartedServer | undefined;
   try {
-    const started = await startChild(scenario.server, ["--mode", scenario.mode], SERVER_CORE, childNodeFlags(settings.profileDir, `${base}-server`));
+    const started = await startChild(scenario.server, ["--mode", scenario.mode], SERVER_CORE, childNodeFlags(settings.profileDir, `${base}-server`), scenario.env);
     if (started.kind === "unavailable") return { run, status: "unavailable", problems: [], reason: started.reason };
     server = started;
     const check = scenario.mode === "h2" ? checkGrpcCall : checkConnectJsonCall;
@@ -90,7 +90,7 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
 
     const measured =
       scenario.client !== undefined
-        ? await measureClient(scenario.client, server, settings, childNodeFlags(settings.profileDir, `${base}-client`))
+        ? await measureClient(scenario.client, server, settings, childNodeFlags(settings.profileDir, `${base}-client`), scenario.env)
         : scenario.group === "grpc"
           ? await measureH2load(server, settings)
           : await measureAutocannon(server, settings);
@@ -219,7 +219,13 @@ async function measureAutocannon(server: StartedServer, settings: RunSettings): 
   };
 }
 
-async function measureClient(script: string, server: StartedServer, settings: RunSettings, nodeFlags: readonly string[]): Promise<Measured> {
+async function measureClient(
+  script: string,
+  server: StartedServer,
+  settings: RunSettings,
+  nodeFlags: readonly string[],
+  env: Readonly<Record<string, string>> | undefined,
+): Promise<Measured> {
   const window = new CpuWindow({ server: server.pid });
   let result: { calls?: number; failed?: number; callsPerSec?: number; firstError?: string; clientCpu?: number; detail?: string; unavailable?: string } | undefined;
   const cmd = pinned(LOAD_CORE, process.execPath, [
@@ -231,6 +237,7 @@ async function measureClient(script: string, server: StartedServer, settings: Ru
     "--duration-ms", String(Math.round(settings.durationS * 1000)),
   ]);
   const out = await runToCompletion(cmd.command, cmd.args, {
+    env,
     timeoutMs: (settings.warmupS + settings.durationS) * 1000 + 30_000,
     onLine: (line) => {
       let parsed: Record<string, unknown>;

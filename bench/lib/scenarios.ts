@@ -19,6 +19,8 @@ export interface Scenario {
   readonly mode: "h2" | "h1";
   /** Client driver script for client scenarios (runs on the load core). */
   readonly client?: string;
+  /** Environment variables added for the server and the client driver (e.g. telemetry settings). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const serverScript = (name: string) => fileURLToPath(new URL(`../servers/${name}.ts`, import.meta.url));

@@ -4,7 +4,7 @@
 // Usage: node bench/servers/grpc-js.ts --mode h2
 
 import * as grpc from "@grpc/grpc-js";
-import { loadTestServiceDefinition } from "../lib/grpc-js-definition.ts";
+import { grpcJsTestServiceImpl, loadTestServiceDefinition } from "../lib/grpc-js-definition.ts";
 import { packageVersion } from "../lib/package-version.ts";
 import { announceReady, closeOnSignal, parseMode } from "./child-protocol.ts";
 
@@ -12,25 +12,8 @@ parseMode(process.argv);
 
 const version = packageVersion("@grpc/grpc-js");
 
-interface UnaryCallRequestObject {
-  responseSize: number;
-  responseStatus?: { code: number; message: string } | null;
-}
-
 const server = new grpc.Server();
-server.addService(loadTestServiceDefinition(), {
-  EmptyCall(_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) {
-    callback(null, {});
-  },
-  UnaryCall(call: grpc.ServerUnaryCall<UnaryCallRequestObject, unknown>, callback: grpc.sendUnaryData<unknown>) {
-    const { responseSize, responseStatus } = call.request;
-    if (responseStatus && responseStatus.code !== 0) {
-      callback({ code: responseStatus.code, details: responseStatus.message });
-      return;
-    }
-    callback(null, { payload: { body: Buffer.alloc(responseSize) } });
-  },
-});
+server.addService(loadTestServiceDefinition(), grpcJsTestServiceImpl);
 
 server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) => {
   if (error) throw error;

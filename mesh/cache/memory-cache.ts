@@ -4,6 +4,7 @@ import { CacheOptionsError, raceAbort } from "../errors/index.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";
+import type { Metrics } from "../telemetry/index.ts";
 
 /** Options for `createMemoryCache`. */
 export interface MemoryCacheOptions {
@@ -13,6 +14,10 @@ export interface MemoryCacheOptions {
   readonly ttlJitter?: number;
   /** Most entries kept; the least recently used goes first. Default 10,000. */
   readonly maxEntries?: number;
+  /** Where hits, misses and fills are counted (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
+  /** The `cache` label of those metrics. Default "memory". */
+  readonly metricsName?: string;
 }
 
 interface Entry {
@@ -31,6 +36,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
   const entries = new Map<string, Entry>(); // insertion order = recency
   const flights = new SingleFlight<Uint8Array>();
   let closed = false;
+  const cells = options.metrics?.cache(options.metricsName ?? "memory");
 
   return {
     async getOrLoad(schema, key, load, loadOptions: CacheLoadOptions = {}) {
@@ -39,6 +45,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
       if (entry && entry.expiresAt > Date.now()) {
         entries.delete(key);
         entries.set(key, entry);
+        if (cells !== undefined) cells.hitsShared.value++;
         return fromBinary(schema, entry.bytes);
       }
       if (entry) entries.delete(key);
@@ -46,8 +53,12 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
       const bytes = await raceAbort(
         flights.do(
           key,
-          async () => toBinary(schema, await load()),
+          async () => {
+            if (cells !== undefined) cells.misses.value++;
+            return toBinary(schema, await load());
+          },
           (loaded) => {
+            if (cells !== undefined) cells.fills.value++;
             entries.set(key, { bytes: loaded, expiresAt: Date.now() + ttl });
             if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
           },

@@ -1,6 +1,8 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { SpanAttributes } from "../telemetry/index.ts";
 import { CacheOptionsError, raceAbort } from "../errors/index.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { CircuitBreaker } from "./circuit-breaker.ts";
@@ -8,6 +10,7 @@ import type { BreakerState } from "./circuit-breaker.ts";
 import { RedisBypassedError, redisToConnectError, withTimeout } from "../redis/index.ts";
 import { SingleFlight } from "./single-flight.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";
+import type { Metrics } from "../telemetry/index.ts";
 
 /** Options for `createRedisCache`. */
 export interface RedisCacheOptions {
@@ -32,8 +35,14 @@ export interface RedisCacheOptions {
   readonly localTtlMs?: number;
   /** Most values kept in process. Default 10,000. */
   readonly localMaxEntries?: number;
+  /** Where hits, misses, fills and bypasses are counted (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
+  /** The `cache` label of those metrics. Default: `keyPrefix`. */
+  readonly metricsName?: string;
   /** Told when the breaker opens, half-opens or closes. */
   readonly onBreakerChange?: (state: BreakerState) => void;
+  /** Records a span per `getOrLoad` (result: hit, miss, join, bypass; a child span for the fill). Default none. */
+  readonly tracer?: Tracer;
 }
 
 /** A version key outlives any load that read it, so a slow load cannot store over an invalidation. */
@@ -104,6 +113,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   const dataKey = (key: string) => `${keyPrefix}v:${key}`;
   const versionKey = (key: string) => `${keyPrefix}ver:${key}`;
   let closed = false;
+  const cells = options.metrics?.cache(options.metricsName ?? keyPrefix);
 
   /** Runs one Redis call through the breaker and the timeout; undefined when skipped or failed. */
   async function guarded<T>(call: () => Promise<T>): Promise<T | undefined> {
@@ -139,7 +149,11 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
 
   async function readOrLoad<T>(key: string, load: () => Promise<T>, encode: (value: T) => Uint8Array): Promise<Loaded> {
     const read = await guarded(() => redis.mgetBuffer(dataKey(key), versionKey(key)));
-    if (read?.[0]) return { bytes: read[0], version: undefined, fromSource: false };
+    if (read?.[0]) {
+      if (cells !== undefined) cells.hitsShared.value++;
+      return { bytes: read[0], version: undefined, fromSource: false };
+    }
+    if (cells !== undefined) (read === undefined ? cells.bypasses : cells.misses).value++;
     const version = read ? (read[1]?.toString() ?? "0") : undefined;
     return { bytes: encode(await load()), version, fromSource: true };
   }
@@ -151,7 +165,8 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
     }
     if (loaded.fromSource && loaded.version !== undefined) {
       const bytes = Buffer.from(loaded.bytes.buffer, loaded.bytes.byteOffset, loaded.bytes.byteLength);
-      await guarded(() => redis.eval(STORE_IF_CURRENT, 2, dataKey(key), versionKey(key), bytes, loaded.version!, ttlMs));
+      const stored = await guarded(() => redis.eval(STORE_IF_CURRENT, 2, dataKey(key), versionKey(key), bytes, loaded.version!, ttlMs));
+      if (stored === 1 && cells !== undefined) cells.fills.value++;
     }
   }
 
@@ -160,19 +175,42 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       if (closed) throw new ConnectError("cache is closed", Code.Unavailable);
       if (o.localTtlMs > 0) {
         const entry = local.get(key);
-        if (entry && entry.expiresAt > performance.now()) return fromBinary(schema, entry.bytes);
+        if (entry && entry.expiresAt > performance.now()) {
+          if (cells !== undefined) cells.hitsLocal.value++;
+          return fromBinary(schema, entry.bytes);
+        }
         if (entry) local.delete(key);
       }
       const ttlMs = jitteredTtlMs(loadOptions.ttlMs ?? o.ttlMs, o.ttlJitter);
-      const loaded = await raceAbort(
-        flights.do(
-          key,
-          () => readOrLoad(key, load, (value) => toBinary(schema, value)),
-          (value) => store(key, value, ttlMs),
-        ),
-        loadOptions.signal,
-      );
-      return fromBinary(schema, loaded.bytes);
+      const run = (fill: typeof load) =>
+        raceAbort(
+          flights.do(
+            key,
+            () => readOrLoad(key, fill, (value) => toBinary(schema, value)),
+            (value) => store(key, value, ttlMs),
+          ),
+          loadOptions.signal,
+        );
+      const tracer = options.tracer;
+      if (tracer === undefined) return fromBinary(schema, (await run(load)).bytes);
+      const joining = flights.has(key);
+      const span = tracer.startSpan(`cache get ${schema.typeName}`, { kind: SpanKind.CLIENT, attributes: { [SpanAttributes.dbSystem]: "redis" } });
+      const spanContext = trace.setSpan(context.active(), span);
+      // The fill gets a span of its own (it is the source's time, not the cache's).
+      const fill = () => {
+        const fillSpan = tracer.startSpan(`cache fill ${schema.typeName}`, undefined, spanContext);
+        return context.with(trace.setSpan(spanContext, fillSpan), load).finally(() => fillSpan.end());
+      };
+      try {
+        const loaded = await context.with(spanContext, run, undefined, fill);
+        span.setAttribute(SpanAttributes.weftCacheResult, joining ? "join" : !loaded.fromSource ? "hit" : loaded.version === undefined ? "bypass" : "miss");
+        return fromBinary(schema, loaded.bytes);
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof ConnectError ? err.rawMessage : "load failed" });
+        throw err;
+      } finally {
+        span.end();
+      }
     },
 
     async invalidate(key) {

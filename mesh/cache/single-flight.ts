@@ -38,6 +38,11 @@ export class SingleFlight<T> {
     return flight.promise;
   }
 
+  /** True while a load of `key` runs (a `do` now would join it). */
+  has(key: string): boolean {
+    return this.#flights.has(key);
+  }
+
   /** Marks the running load of `key` (if any) stale and detaches it so the next caller loads afresh. */
   forget(key: string): void {
     const flight = this.#flights.get(key);

@@ -172,6 +172,11 @@ export class EndpointPool {
     }
   }
 
+  /** True while outlier detection has `instanceId` ejected. */
+  isEjected(instanceId: string): boolean {
+    return this.#outliers?.isEjected(instanceId) ?? false;
+  }
+
   /** The states of every endpoint currently known to the pool. */
   snapshot(): EndpointSnapshot[] {
     return [...this.#states.values()].map((s) => ({
@@ -205,7 +210,8 @@ export class EndpointPool {
     if (f.endpointFailure) {
       state.failures++;
       state.stats.penalize(this.#options.balancer.failurePenaltyMs, now);
-      this.#outliers?.onFailure(state.endpoint.instanceId, this.#countFor(state));
+      const ejection = this.#outliers?.onFailure(state.endpoint.instanceId, this.#countFor(state));
+      if (ejection !== undefined && this.#options.metrics !== undefined) this.#options.metrics.clientService(state.endpoint.services[0] ?? "unknown").ejections.value++;
     } else {
       state.stats.observe(now - started, now);
       // An answer from the handler (NOT_FOUND, ...) shows a live endpoint.

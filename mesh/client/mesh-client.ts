@@ -60,7 +60,7 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
   const transports = new Map<string, Transport>();
   const transport = (service: DescService): Transport => {
     let t = transports.get(service.typeName);
-    if (t === undefined) transports.set(service.typeName, (t = createServiceTransport(ctx, service.typeName)));
+    if (t === undefined) transports.set(service.typeName, (t = createServiceTransport(ctx, service)));
     return t;
   };
   return {

@@ -1,5 +1,6 @@
 // Options of createMeshClient, their defaults (filled in one place) and validation.
 
+import type { Tracer } from "@opentelemetry/api";
 import type { Interceptor } from "@connectrpc/connect";
 import { assertBoolean, assertFunction, assertInt, assertNumber, assertObject, assertOneOf, WeftOptionsError } from "../errors/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -7,6 +8,7 @@ import type { Endpoint, EndpointSource } from "../discovery/index.ts";
 import type { OutlierDetectorOptions, RetryBudgetOptions } from "../resilience/index.ts";
 import type { EndpointTransport, TransportKind } from "./endpoint-transport.ts";
 import type { Http2EndpointOptions } from "./http2-endpoint-transport.ts";
+import type { Metrics } from "../telemetry/index.ts";
 
 /** Retry settings. */
 export interface RetryOptions {
@@ -93,6 +95,13 @@ export interface MeshClientOptions {
   readonly natsDefaultTimeoutMs?: number;
   /** Messages a server stream over NATS may send ahead of its consumer (flow-control window). Default 32. */
   readonly natsStreamWindow?: number;
+  /** Where calls, retries, hedges, budget refusals and ejections are counted (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
+  /**
+   * Records a CLIENT span per attempt and sends its traceparent (mesh/telemetry's `Tracing.tracer`).
+   * Default none: no span, no header, nothing but this check per call.
+   */
+  readonly tracer?: Tracer;
 }
 
 /** Options with every default filled in. */
@@ -112,6 +121,8 @@ export interface ResolvedOptions {
   readonly propagateDeadlines: boolean;
   readonly natsDefaultTimeoutMs: number;
   readonly natsStreamWindow: number;
+  readonly metrics: Metrics | undefined;
+  readonly tracer: Tracer | undefined;
 }
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
@@ -185,5 +196,7 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     propagateDeadlines,
     natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
     natsStreamWindow: num(o.natsStreamWindow ?? 32, "options.natsStreamWindow", 1, 10_000, true),
+    metrics: o.metrics,
+    tracer: o.tracer,
   };
 }

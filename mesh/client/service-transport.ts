@@ -1,10 +1,11 @@
 // The Connect `Transport` behind `mesh.client(Service)`: every unary call picks an endpoint, carries
 // the remaining deadline, and is retried or hedged only when that is safe and the budget allows.
 
-import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodStreaming, DescMethodUnary, DescService, MessageInitShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { currentInboundCall, type RetryBudget } from "../resilience/index.ts";
+import { endClientSpan, peerAttributes, SpanAttributes, SpanEvents, startClientSpan, type MethodMetrics } from "../telemetry/index.ts";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.ts";
 import type { TransportKind } from "./endpoint-transport.ts";
 import { classifyFailure } from "./failure.ts";
@@ -55,7 +56,10 @@ interface UnaryCall {
 }
 
 /** Creates the transport for one service. */
-export function createServiceTransport(ctx: MeshCallContext, serviceName: string): Transport {
+export function createServiceTransport(ctx: MeshCallContext, service: DescService): Transport {
+  const serviceName = service.typeName;
+  const metrics = ctx.options.metrics;
+  const clientMetrics = metrics?.clientService(serviceName);
   const serviceOptions = ctx.options.services[serviceName] ?? {};
   const kind: TransportKind = serviceOptions.transport ?? ctx.options.defaultTransport;
   const hedgingEnabled = serviceOptions.hedging === true;
@@ -103,8 +107,25 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
   ): Promise<UnaryResponse<I, O>> {
     stats.calls++;
     budget?.recordRequest();
-    if (!isReady) return waitReady().then(() => start(method, callerSignal, timeoutMs, header, input, contextValues));
-    return start(method, callerSignal, timeoutMs, header, input, contextValues);
+    const pending = isReady
+      ? start(method, callerSignal, timeoutMs, header, input, contextValues)
+      : waitReady().then(() => start(method, callerSignal, timeoutMs, header, input, contextValues));
+    return metrics === undefined ? pending : measured(pending, metrics.rpcClient.method(service, method));
+  }
+
+  // One call's count, latency and in-flight, around all of its attempts.
+  function measured<R>(pending: Promise<R>, m: MethodMetrics): Promise<R> {
+    const token = m.begin();
+    return pending.then(
+      (res) => {
+        m.end(token, undefined);
+        return res;
+      },
+      (err: unknown) => {
+        m.end(token, ConnectError.from(err));
+        throw err;
+      },
+    );
   }
 
   function start<I extends DescMessage, O extends DescMessage>(
@@ -148,13 +169,47 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
     stats.attempts++;
     const onError = (err: unknown) => retry(call, n, state, err);
     if (!call.hedge) {
-      return pool.unary(state, kind, call.method, signal, remaining, call.header, call.input, call.contextValues).then(undefined, onError);
+      return send(state, call.method, signal, remaining, call.header, call.input, call.contextValues, n, false).then(undefined, onError);
     }
     (call.tried ??= []).push(state.endpoint.instanceId);
-    return hedged(state, call.method, signal, remaining, call.header, call.input, call.contextValues, call.tried).then((res) => {
+    return hedged(state, call.method, signal, remaining, call.header, call.input, call.contextValues, call.tried, n).then((res) => {
       tracker(call.method).record(performance.now() - call.started);
       return res;
     }, onError);
+  }
+
+  // One attempt on an endpoint; with a tracer, inside a CLIENT span whose traceparent goes with it.
+  function send<I extends DescMessage, O extends DescMessage>(
+    state: EndpointState,
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: MessageInitShape<I>,
+    contextValues: ContextValues | undefined,
+    n: number,
+    isHedge: boolean,
+  ): Promise<UnaryResponse<I, O>> {
+    const tracer = ctx.options.tracer;
+    if (tracer === undefined) return pool.unary(state, kind, method, signal, timeoutMs, header, input, contextValues);
+    const cs = startClientSpan(tracer, serviceName, method.name, kind, header, () => {
+      const attributes = peerAttributes(state.endpoint.address);
+      attributes[SpanAttributes.weftInstance] = state.endpoint.instanceId;
+      attributes[SpanAttributes.weftAttempt] = n;
+      if (isHedge) attributes[SpanAttributes.weftHedge] = true;
+      return attributes;
+    });
+    return pool.unary(state, kind, method, signal, timeoutMs, cs.header, input, contextValues).then(
+      (res) => {
+        endClientSpan(cs, undefined);
+        return res;
+      },
+      (err: unknown) => {
+        if (pool.isEjected(state.endpoint.instanceId)) cs.span.addEvent(SpanEvents.ejected);
+        endClientSpan(cs, err);
+        throw err;
+      },
+    );
   }
 
   function retry(call: UnaryCall, n: number, state: EndpointState, err: unknown): Promise<UnaryResponse> {
@@ -163,8 +218,13 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
     if (call.signal?.aborted) throw fail(last);
     const f = classifyFailure(err);
     const safe = f.neverReachedHandler || (call.idempotent && f.retryableIfIdempotent);
-    if (retryOptions === false || !safe || n + 1 >= retryOptions.maxAttempts || !budget!.tryWithdraw()) throw fail(last);
+    if (retryOptions === false || !safe || n + 1 >= retryOptions.maxAttempts) throw fail(last);
+    if (!budget!.tryWithdraw()) {
+      if (clientMetrics !== undefined) clientMetrics.budgetRefusals.value++;
+      throw fail(last);
+    }
     stats.retries++;
+    if (metrics !== undefined) metrics.rpcClient.method(service, call.method).retries!.value++;
     const backoffMs = Math.random() * Math.min(retryOptions.maxBackoffMs, retryOptions.baseBackoffMs * 2 ** n);
     if (call.deadlineAt !== undefined && Date.now() + backoffMs >= call.deadlineAt) throw fail(last);
     if (backoffMs < 1) return attempt(call, n + 1);
@@ -187,11 +247,12 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
     input: MessageInitShape<I>,
     contextValues: ContextValues | undefined,
     tried: string[],
+    n: number,
   ): Promise<UnaryResponse<I, O>> {
     const t = tracker(method as unknown as DescMethodUnary);
     const delay = t.count >= ctx.options.hedging.minSamples ? Math.max(ctx.options.hedging.minDelayMs, t.value()) : Number.NaN;
     if (Number.isNaN(delay) || (timeoutMs !== undefined && delay >= timeoutMs)) {
-      return pool.unary(first, kind, method, signal, timeoutMs, header, input, contextValues);
+      return send(first, method, signal, timeoutMs, header, input, contextValues, n, false);
     }
     return new Promise((resolve, reject) => {
       const controllers: AbortController[] = [];
@@ -209,11 +270,11 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
         reject(ConnectError.from(signal!.reason, Code.Canceled));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      const launch = (state: EndpointState, remaining: number | undefined) => {
+      const launch = (state: EndpointState, remaining: number | undefined, isHedge: boolean) => {
         const ac = new AbortController();
         controllers.push(ac);
         running++;
-        pool.unary(state, kind, method, ac.signal, remaining, header, input, contextValues).then(
+        send(state, method, ac.signal, remaining, header, input, contextValues, n, isHedge).then(
           (res) => {
             if (done) return;
             finish();
@@ -230,16 +291,21 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
           },
         );
       };
-      launch(first, timeoutMs);
+      launch(first, timeoutMs, false);
       const startedAt = Date.now();
       const timer = setTimeout(() => {
         if (done) return;
         const second = pool.pick(serviceName, kind, tried);
-        if (second === undefined || tried.includes(second.endpoint.instanceId) || !budget?.tryWithdraw()) return;
+        if (second === undefined || tried.includes(second.endpoint.instanceId) || budget === undefined) return;
+        if (!budget.tryWithdraw()) {
+          if (clientMetrics !== undefined) clientMetrics.budgetRefusals.value++;
+          return;
+        }
         tried.push(second.endpoint.instanceId);
         stats.hedges++;
+        if (metrics !== undefined) metrics.rpcClient.method(service, method).hedges!.value++;
         stats.attempts++;
-        launch(second, timeoutMs === undefined ? undefined : timeoutMs - (Date.now() - startedAt));
+        launch(second, timeoutMs === undefined ? undefined : timeoutMs - (Date.now() - startedAt), true);
       }, delay);
     });
   }
@@ -262,9 +328,14 @@ export function createServiceTransport(ctx: MeshCallContext, serviceName: string
       const state = pool.pick(serviceName, kind, undefined);
       if (state === undefined) throw fail(noEndpoint());
       stats.attempts++;
+      // The span covers opening the stream (the messages are the caller's to time).
+      const cs = ctx.options.tracer === undefined ? undefined : startClientSpan(ctx.options.tracer, serviceName, method.name, kind, header, () => peerAttributes(state.endpoint.address));
       try {
-        return await pool.stream(state, kind, method, signal, remaining, header, input, contextValues);
+        const res = await pool.stream(state, kind, method, signal, remaining, cs?.header ?? header, input, contextValues);
+        if (cs !== undefined) endClientSpan(cs, undefined);
+        return res;
       } catch (err) {
+        if (cs !== undefined) endClientSpan(cs, err);
         throw fail(ConnectError.from(err));
       }
     },

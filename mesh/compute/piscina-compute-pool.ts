@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Piscina } from "piscina";
 import { abortError, ComputeOptionsError } from "../errors/index.ts";
 import type { ComputePool, RunOptions } from "./compute-pool.ts";
@@ -8,6 +9,8 @@ import { poolToConnectError } from "./piscina-errors.ts";
 import { checkTaskRef } from "./task-module.ts";
 import { traceCarrier } from "./trace-carrier.ts";
 import type { TaskMessage } from "./worker-entry.ts";
+import type { Metrics } from "../telemetry/index.ts";
+import { SpanAttributes, type TracedTaskResult, type Tracing } from "../telemetry/index.ts";
 
 /** Options for `createPiscinaComputePool`. */
 export interface PiscinaComputePoolOptions {
@@ -23,6 +26,13 @@ export interface PiscinaComputePoolOptions {
   readonly maxOldGenerationSizeMb?: number;
   /** Called when a worker fails outside any task (the pool replaces it). Default: nothing. */
   readonly onError?: (err: unknown) => void;
+  /** Where utilisation, queue depth, queue wait and finished tasks are reported (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
+  /**
+   * The process's tracing (mesh/telemetry): each task gets a span here (queue wait included) and one
+   * recorded in its worker thread (run time), exported by this process. Default none.
+   */
+  readonly tracing?: Pick<Tracing, "tracer" | "exportSpans">;
 }
 
 /** How long `close()` waits for running tasks before terminating the threads. */
@@ -69,6 +79,42 @@ export function createPiscinaComputePool(options: PiscinaComputePoolOptions = {}
   // A worker failing with no task of its own is reported here instead of crashing the process.
   piscina.on("error", onError);
   let closed = false;
+  const tasks = options.metrics?.computePool({
+    utilization: () => piscina.utilization,
+    queueDepth: () => piscina.queueSize,
+    threads: () => piscina.threads.length,
+    queueWaitMs: () => piscina.histogram?.waitTime,
+  });
+
+  // One task on a thread; with tracing, a span here (queue wait) and one from the worker (run time).
+  async function runTask<Output>(moduleUrl: string, name: string, input: unknown, signal: AbortSignal | undefined): Promise<Output> {
+    const tracing = options.tracing;
+    if (tracing === undefined) {
+      try {
+        return (await piscina.run({ moduleUrl, name, input, trace: traceCarrier() }, { signal: signal ?? null })) as Output;
+      } catch (err) {
+        throw poolToConnectError(err, signal);
+      }
+    }
+    const span = tracing.tracer.startSpan(`compute ${name}`, { kind: SpanKind.INTERNAL, attributes: { [SpanAttributes.weftTaskName]: name } });
+    const submittedAtMs = performance.timeOrigin + performance.now();
+    const carrier = context.with(trace.setSpan(context.active(), span), traceCarrier);
+    try {
+      const traced = span.isRecording();
+      const result = await piscina.run({ moduleUrl, name, input, trace: carrier, traced }, { signal: signal ?? null });
+      if (!traced) return result as Output;
+      const { output, spans, startedAtMs } = result as TracedTaskResult;
+      span.setAttribute(SpanAttributes.weftTaskQueueMs, Math.max(0, startedAtMs - submittedAtMs));
+      tracing.exportSpans(spans);
+      return output as Output;
+    } catch (err) {
+      const ce = poolToConnectError(err, signal);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: ce.rawMessage });
+      throw ce;
+    } finally {
+      span.end();
+    }
+  }
 
   return {
     async run<Output>(moduleUrl: string, name: string, input: unknown, runOptions: RunOptions = {}): Promise<Output> {
@@ -76,10 +122,14 @@ export function createPiscinaComputePool(options: PiscinaComputePoolOptions = {}
       if (closed) throw new ConnectError("compute pool is closed", Code.Unavailable);
       const { signal } = runOptions;
       if (signal?.aborted) throw abortError(signal);
+      if (tasks === undefined) return runTask<Output>(moduleUrl, name, input, signal);
       try {
-        return (await piscina.run({ moduleUrl, name, input, trace: traceCarrier() }, { signal: signal ?? null })) as Output;
+        const output = await runTask<Output>(moduleUrl, name, input, signal);
+        tasks.taskDone(0);
+        return output;
       } catch (err) {
-        throw poolToConnectError(err, signal);
+        tasks.taskDone(err instanceof ConnectError ? err.code : Code.Unknown);
+        throw err;
       }
     },
 

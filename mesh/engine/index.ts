@@ -19,9 +19,9 @@ export { createCorsPolicy, isPreflight } from "./cors.ts";
 /** The CORS policy types. */
 export type { CorsPolicy, PreflightAnswer } from "./cors.ts";
 /** The logger contract, the default JSON logger, a silent one for tests, and error serialisation. */
-export { createJsonLogger, errorFields, silentLogger } from "./logger.ts";
+export { createJsonLogger, errorFields, readLogLevel, silentLogger } from "./logger.ts";
 /** The logger contract. */
-export type { HostLogger } from "./logger.ts";
+export type { HostLogger, JsonLoggerOptions, LogLevel } from "./logger.ts";
 /** Plain HTTP beside the RPCs: the `httpFallback` handler contract and how engines route to it. */
 export { createFallbackRoute } from "./http-fallback.ts";
 /** Types of the HTTP fallback. */

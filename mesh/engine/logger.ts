@@ -1,5 +1,9 @@
-// The host's minimal logging contract: JSON lines by default, replaceable by the caller (telemetry
-// will plug its trace-aware logger in here).
+// The host's minimal logging contract: JSON lines by default, replaceable by the caller. Every line
+// written inside a traced call carries that call's trace_id and span_id (read through
+// @opentelemetry/api, so nothing is read when tracing is off).
+
+import { context, trace } from "@opentelemetry/api";
+import { WeftError } from "../errors/index.ts";
 
 /** Where the host reports things that are not the caller's business (unexpected errors, socket errors). */
 export interface HostLogger {
@@ -22,14 +26,56 @@ export function errorFields(err: unknown): Record<string, unknown> {
   return { error: String(err) };
 }
 
-/** A logger writing one JSON object per line to stderr (errors) and stdout (info). */
-export function createJsonLogger(name: string): HostLogger {
-  const write = (stream: NodeJS.WriteStream, level: string, message: string, fields?: Readonly<Record<string, unknown>>) => {
-    stream.write(JSON.stringify({ time: new Date().toISOString(), level, name, message, ...fields }) + "\n");
+/** Levels of the JSON logger, least to most severe; "off" writes nothing. */
+export type LogLevel = "debug" | "info" | "error" | "off";
+
+const LEVELS: readonly LogLevel[] = ["debug", "info", "error", "off"];
+
+/** Options of {@link createJsonLogger}. */
+export interface JsonLoggerOptions {
+  /** Lines below this level are dropped. Default: `LOG_LEVEL` from the environment, else "info". */
+  readonly level?: LogLevel;
+}
+
+/** Reads `LOG_LEVEL` ("debug", "info", "error" or "off"; default "info"); throws WEFT_ERR_TELEMETRY_CONFIG on another value. */
+export function readLogLevel(env: NodeJS.ProcessEnv): LogLevel {
+  const raw = env.LOG_LEVEL?.trim().toLowerCase() || "info";
+  if (raw === "warn") return "info"; // no warn lines exist; accept the common spelling
+  if (!(LEVELS as readonly string[]).includes(raw)) {
+    throw new WeftError("WEFT_ERR_TELEMETRY_CONFIG", `LOG_LEVEL must be one of ${LEVELS.join(", ")}, got ${JSON.stringify(env.LOG_LEVEL)}`);
+  }
+  return raw as LogLevel;
+}
+
+// Field names whose values are never written: credentials that a caller might pass along by mistake.
+const SECRET_FIELD = /pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|credential/i;
+
+function redact(fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in fields) out[key] = SECRET_FIELD.test(key) ? "[redacted]" : fields[key];
+  return out;
+}
+
+/**
+ * A logger writing one JSON object per line to stderr (errors) and stdout (info). Lines written inside
+ * a traced call carry `trace_id` and `span_id`; fields named like credentials are written as "[redacted]".
+ */
+export function createJsonLogger(name: string, options: JsonLoggerOptions = {}): HostLogger {
+  const level = LEVELS.indexOf(options.level ?? readLogLevel(process.env));
+  const write = (stream: NodeJS.WriteStream, lineLevel: string, message: string, fields?: Readonly<Record<string, unknown>>) => {
+    const span = trace.getSpan(context.active());
+    const ids = span === undefined ? undefined : span.spanContext();
+    const line: Record<string, unknown> = { time: new Date().toISOString(), level: lineLevel, name, message };
+    if (ids !== undefined && trace.isSpanContextValid(ids)) {
+      line.trace_id = ids.traceId;
+      line.span_id = ids.spanId;
+    }
+    stream.write(JSON.stringify(fields === undefined ? line : { ...line, ...redact(fields) }) + "\n");
   };
+  const noop = () => {};
   return {
-    error: (message, fields) => write(process.stderr, "error", message, fields),
-    info: (message, fields) => write(process.stdout, "info", message, fields),
+    error: level <= 2 ? (message, fields) => write(process.stderr, "error", message, fields) : noop,
+    info: level <= 1 ? (message, fields) => write(process.stdout, "info", message, fields) : noop,
   };
 }
 

@@ -38,6 +38,10 @@ export const WeftErrorCodes = {
   WEFT_ERR_EVENTS_OPTIONS: "An option of the event bus is invalid; the message names the field.",
   /** Compute pools and task modules: an option or argument is invalid. */
   WEFT_ERR_COMPUTE_OPTIONS: "An option of a compute pool is invalid; the message names the field.",
+  /** `readTracingConfig` / `readMetricsConfig` / `createJsonLogger`: an OTEL_*, WEFT_METRICS or LOG_LEVEL environment variable is invalid. */
+  WEFT_ERR_TELEMETRY_CONFIG: "A telemetry setting (OTEL_*, WEFT_METRICS or LOG_LEVEL environment variable) is invalid; the message names it.",
+  /** `createMetrics`: an option is invalid. */
+  WEFT_ERR_TELEMETRY_OPTIONS: "An option of the telemetry (metrics) is invalid; the message names the field.",
 } as const;
 
 /** One stable error code of the runtime. */

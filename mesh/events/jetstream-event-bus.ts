@@ -4,6 +4,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { context, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { startPublishSpan } from "../telemetry/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { abortError, EventsOptionsError } from "../errors/index.ts";
 import { envelopeHeaders } from "./envelope.ts";
@@ -14,6 +16,7 @@ import { ensureConsumer, ensureStreams } from "./jetstream-setup.ts";
 import { startSubscription } from "./jetstream-subscription.ts";
 import { isTransientNatsError, natsToConnectError } from "./nats-errors.ts";
 import { parseSubscribeOptions } from "./subscribe-options.ts";
+import type { Metrics, ValueCell } from "../telemetry/index.ts";
 
 /** Options for `createJetStreamEventBus`. */
 export interface JetStreamEventBusOptions {
@@ -58,6 +61,10 @@ export interface JetStreamEventBusOptions {
   readonly onDeadLetter?: (letter: DeadLetter) => void;
   /** Called for failures a subscription recovers from by itself. Default: nothing. */
   readonly onError?: (err: unknown) => void;
+  /** Where publishes, consumptions, redeliveries, dead letters and consumer lag are counted (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
+  /** Records a PRODUCER span per publish and a CONSUMER span per delivery (mesh/telemetry). Default none. */
+  readonly tracer?: Tracer;
 }
 
 const DAY_MS = 86_400_000;
@@ -117,6 +124,13 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
   const source = options.source;
   const onDeadLetter = options.onDeadLetter ?? (() => {});
   const onError = options.onError ?? (() => {});
+  const metrics = options.metrics;
+  const publishCells = new Map<string, ValueCell>();
+  const publishCell = (m: Metrics, type: string) => {
+    let cell = publishCells.get(type);
+    if (cell === undefined) publishCells.set(type, (cell = m.publisher(type).published));
+    return cell;
+  };
   let nc: NatsConnection;
   try {
     nc =
@@ -195,12 +209,29 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
       const names = namesOf(schema);
       const id = publishOptions.id ?? crypto.randomUUID();
       const payload = toBinary(schema, create(schema, init));
-      const headers = envelopeHeaders(id, schema.typeName, source, new Date());
+      const tracer = options.tracer;
+      if (tracer === undefined) {
+        const headers = envelopeHeaders(id, schema.typeName, source, new Date());
+        try {
+          await publishWithRetry(names, payload, id, headers, publishOptions.signal);
+        } catch (err) {
+          throw natsToConnectError(err, `publish ${schema.typeName}`);
+        }
+        return { id };
+      }
+      // The envelope carries the PRODUCER span's context, so the consumer's span is its child.
+      const span = startPublishSpan(tracer, { system: "nats", destination: names.subject, id, type: schema.typeName });
+      const headers = context.with(trace.setSpan(context.active(), span), () => envelopeHeaders(id, schema.typeName, source, new Date()));
       try {
         await publishWithRetry(names, payload, id, headers, publishOptions.signal);
       } catch (err) {
-        throw natsToConnectError(err, `publish ${schema.typeName}`);
+        const ce = natsToConnectError(err, `publish ${schema.typeName}`);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: ce.rawMessage });
+        throw ce;
+      } finally {
+        span.end();
       }
+      if (metrics !== undefined) publishCell(metrics, schema.typeName).value++;
       return { id };
     },
 
@@ -234,6 +265,9 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         publishTimeoutMs: o.publishAttemptTimeoutMs,
         onDeadLetter,
         onError,
+        metrics: options.metrics?.consumer(schema.typeName, consumerName),
+        tracer: options.tracer,
+        subject: names.subject,
       });
       const subscription: Subscription = {
         async drain() {

@@ -1,11 +1,13 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
-import { context } from "@opentelemetry/api";
+import { context, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { SpanEventAttributes, SpanEvents, startProcessSpan } from "../telemetry/index.ts";
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { DeadLetter, EventHandler, Subscription } from "./event-bus.ts";
 import { EnvelopeHeaders, extractTraceContext, readEnvelope } from "./envelope.ts";
 import { failureReason } from "./subscribe-options.ts";
+import type { ConsumerMetrics } from "../telemetry/index.ts";
 
 /** What one subscription needs from its bus. */
 export interface SubscriptionConfig {
@@ -27,6 +29,12 @@ export interface SubscriptionConfig {
   readonly onDeadLetter: (letter: DeadLetter) => void;
   /** Reports a failure the subscription recovers from by itself (pull errors, failed acks). */
   readonly onError: (err: unknown) => void;
+  /** This consumer's counters, when metrics are on. */
+  readonly metrics?: ConsumerMetrics;
+  /** Records a CONSUMER span per delivery, child of the publisher's span. Default none. */
+  readonly tracer?: Tracer;
+  /** The event subject (span name and destination attribute). */
+  readonly subject?: string;
 }
 
 /** Pause after a failed pull before the next one (the broker may be restarting). */
@@ -61,31 +69,52 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
 
   async function handle(msg: JsMsg): Promise<void> {
     const deliveryCount = msg.info.deliveryCount;
+    const metrics = cfg.metrics;
+    if (metrics !== undefined) {
+      if (deliveryCount > 1) metrics.redelivered.value++;
+      metrics.lag.value = msg.info.pending;
+    }
     const meta = readEnvelope(msg.headers, { type: cfg.schema.typeName, time: msg.time, deliveryCount });
+    let traceContext = extractTraceContext(msg.headers);
+    let span: Span | undefined;
+    if (cfg.tracer !== undefined) {
+      const destination = cfg.subject ?? cfg.schema.typeName;
+      span = startProcessSpan(cfg.tracer, traceContext, { system: "nats", destination, id: meta.id, type: cfg.schema.typeName }, cfg.consumerName, deliveryCount);
+      traceContext = trace.setSpan(traceContext, span);
+    }
     try {
       if (deliveryCount > cfg.maxDeliver) {
-        await deadLetter(msg, meta, "delivery did not complete (consumer stopped or timed out)");
+        await deadLetter(msg, meta, "delivery did not complete (consumer stopped or timed out)", span);
         return;
       }
       let event;
       try {
         event = fromBinary(cfg.schema, msg.data);
       } catch (err) {
-        await deadLetter(msg, meta, `undecodable ${cfg.schema.typeName}: ${failureReason(err)}`);
+        await deadLetter(msg, meta, `undecodable ${cfg.schema.typeName}: ${failureReason(err)}`, span);
         return;
       }
       try {
-        await context.with(extractTraceContext(msg.headers), () => cfg.handler(event, meta));
+        await context.with(traceContext, () => cfg.handler(event, meta));
       } catch (err) {
-        if (deliveryCount >= cfg.maxDeliver) await deadLetter(msg, meta, failureReason(err));
-        else msg.nak(redeliveryDelay(deliveryCount));
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: "the handler failed" });
+        if (deliveryCount >= cfg.maxDeliver) await deadLetter(msg, meta, failureReason(err), span);
+        else {
+          const delayMs = redeliveryDelay(deliveryCount);
+          span?.addEvent(SpanEvents.redeliver, { [SpanEventAttributes.delayMs]: delayMs });
+          msg.nak(delayMs);
+        }
         return;
       }
       msg.ack();
+      if (metrics !== undefined) metrics.consumed.value++;
     } catch (err) {
       // Dead-lettering failed (broker trouble): let the server redeliver it later.
       cfg.onError(err);
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: "dead-lettering failed" });
       msg.nak(cfg.maxRedeliveryDelayMs);
+    } finally {
+      span?.end();
     }
   }
 
@@ -94,7 +123,10 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
     return Math.round(base * (0.5 + Math.random() * 0.5));
   }
 
-  async function deadLetter(msg: JsMsg, meta: DeadLetter["meta"], reason: string): Promise<void> {
+  async function deadLetter(msg: JsMsg, meta: DeadLetter["meta"], reason: string, span: Span | undefined): Promise<void> {
+    // The reason is the handler's error text: kept off the span (it may carry what the handler saw).
+    span?.addEvent(SpanEvents.deadLetter, { [SpanEventAttributes.attempt]: msg.info.deliveryCount });
+    span?.setStatus({ code: SpanStatusCode.ERROR, message: "dead-lettered" });
     const h = natsHeaders();
     for (const [key, values] of msg.headers ?? []) if (!key.startsWith("Nats-")) for (const v of values) h.append(key, v);
     h.set(EnvelopeHeaders.deadLetterReason, reason.slice(0, 1024));
@@ -107,6 +139,7 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
       timeout: cfg.publishTimeoutMs,
     });
     msg.term(reason.slice(0, 256));
+    if (cfg.metrics !== undefined) cfg.metrics.deadLettered.value++;
     cfg.onDeadLetter({ consumer: cfg.consumerName, meta, reason, payload: msg.data });
   }
 

@@ -1,6 +1,8 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { context, SpanStatusCode, trace, type Context, type Tracer } from "@opentelemetry/api";
+import { SpanEvents, startProcessSpan, startPublishSpan } from "../telemetry/index.ts";
 import { EventsOptionsError, raceAbort } from "../errors/index.ts";
 import type {
   DeadLetter,
@@ -25,6 +27,8 @@ export interface MemoryEventBusOptions {
   readonly maxPendingPerConsumer?: number;
   /** Called for every dead-lettered event. Default: nothing. */
   readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /** Records a PRODUCER span per publish and a CONSUMER span per delivery, its child. Default none. */
+  readonly tracer?: Tracer;
 }
 
 interface StoredEvent {
@@ -33,6 +37,8 @@ interface StoredEvent {
   readonly source: string;
   readonly time: Date;
   readonly payload: Uint8Array;
+  /** The publish span's context (tracing on): each delivery's span is its child. */
+  readonly trace?: Context;
   deliveryCount: number;
 }
 
@@ -120,12 +126,30 @@ export function createMemoryEventBus(options: MemoryEventBusOptions = {}): Event
       settle(group, sub, event, meta, err);
       return;
     }
-    Promise.resolve()
-      .then(() => sub.handler(message, meta))
-      .then(
-        () => settle(group, sub, event, meta, undefined),
-        (err: unknown) => settle(group, sub, event, meta, err ?? new Error("handler failed")),
-      );
+    const tracer = options.tracer;
+    if (tracer === undefined || event.trace === undefined) {
+      Promise.resolve()
+        .then(() => sub.handler(message, meta))
+        .then(
+          () => settle(group, sub, event, meta, undefined),
+          (err: unknown) => settle(group, sub, event, meta, err ?? new Error("handler failed")),
+        );
+      return;
+    }
+    const span = startProcessSpan(tracer, event.trace, { system: "memory", destination: event.type, id: event.id, type: event.type }, group.name, event.deliveryCount);
+    context.with(trace.setSpan(event.trace, span), () => Promise.resolve().then(() => sub.handler(message, meta))).then(
+      () => {
+        span.end();
+        settle(group, sub, event, meta, undefined);
+      },
+      (err: unknown) => {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: "the handler failed" });
+        if (event.deliveryCount >= sub.maxDeliver) span.addEvent(SpanEvents.deadLetter);
+        else span.addEvent(SpanEvents.redeliver);
+        span.end();
+        settle(group, sub, event, meta, err ?? new Error("handler failed"));
+      },
+    );
   }
 
   function settle(group: Group, sub: Subscriber, event: StoredEvent, meta: EventMeta, err: unknown): void {
@@ -161,10 +185,13 @@ export function createMemoryEventBus(options: MemoryEventBusOptions = {}): Event
         }
       }
       seenIds.set(id, now);
+      const span = options.tracer === undefined ? undefined : startPublishSpan(options.tracer, { system: "memory", destination: schema.typeName, id, type: schema.typeName });
+      const traceContext = span === undefined ? undefined : trace.setSpan(context.active(), span);
       for (const group of groups?.values() ?? []) {
-        group.queue.push({ id, type: schema.typeName, source, time: new Date(now), payload, deliveryCount: 0 });
+        group.queue.push({ id, type: schema.typeName, source, time: new Date(now), payload, deliveryCount: 0, trace: traceContext });
         pump(group);
       }
+      span?.end();
       return raceAbort(Promise.resolve({ id }), publishOptions.signal);
     },
 

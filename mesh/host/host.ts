@@ -6,9 +6,10 @@ import { Code, ConnectError, type ServiceImpl, type Transport } from "@connectrp
 import { performance } from "node:perf_hooks";
 import { createAdminService, AdminService } from "./admin.ts";
 import { createInProcessTransport, createWeftEngine } from "../protocol/index.ts";
-import { createCorsPolicy, type EngineAttachment, type EngineContext, type ServiceRegistration, type WireEngine, createFallbackRoute, composeCallHooks, createCallGate, InFlightTracker, createJsonLogger, type HostLogger } from "../engine/index.ts";
+import { createCorsPolicy, type EngineAttachment, type EngineContext, type ServiceRegistration, type WireEngine, createFallbackRoute, type FallbackRoute, composeCallHooks, createCallGate, InFlightTracker, createJsonLogger, type HostLogger } from "../engine/index.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
+import { isMetricsPath, withMetricsRoute } from "./metrics-route.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
 import { applyServerV8Flags } from "./gc-tuning.ts";
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from "./options.ts";
@@ -250,8 +251,18 @@ class WeftHost implements Host {
       cors: createCorsPolicy(options.corsAllowedOrigins),
       shutdownSignal: this.#shutdown.signal,
       logger: this.#logger,
-      fallback: options.httpFallback === undefined ? undefined : createFallbackRoute(options.httpFallback, this.#rpcPaths(), this.#logger),
+      fallback: this.#fallback(),
     };
+  }
+
+  /** The plain-HTTP route: `/metrics` when the host has metrics, then the user's fallback. */
+  #fallback(): FallbackRoute | undefined {
+    const { httpFallback, metrics } = this.options;
+    if (metrics === undefined) return httpFallback === undefined ? undefined : createFallbackRoute(httpFallback, this.#rpcPaths(), this.#logger);
+    const route = createFallbackRoute(withMetricsRoute(metrics, httpFallback, this.#logger), this.#rpcPaths(), this.#logger);
+    if (httpFallback !== undefined) return route;
+    // Without a user fallback only /metrics leaves the engine: other paths keep the engine's answer.
+    return { ...route, matches: (method, rawPath) => isMetricsPath(rawPath) && route.matches(method, rawPath) };
   }
 
   /** Every served method's path ("/pkg.Service/Method"): requests for these never reach the fallback. */

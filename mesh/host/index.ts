@@ -23,9 +23,9 @@ export type { DrainHook, DrainOnSignalsOptions, DrainPhase, Drainable } from "./
 /** Per-service health as served by grpc.health.v1. */
 export type { HostHealth, ServingStatus } from "./health.ts";
 /** The logger contract (mesh/engine): the default JSON logger and a silent one for tests. */
-export { createJsonLogger, silentLogger } from "../engine/index.ts";
+export { createJsonLogger, readLogLevel, silentLogger } from "../engine/index.ts";
 /** The logger contract. */
-export type { HostLogger } from "../engine/index.ts";
+export type { HostLogger, JsonLoggerOptions, LogLevel } from "../engine/index.ts";
 /** The wire-engine contract another protocol engine implements (mesh/engine). */
 export type { WireEngine } from "../engine/index.ts";
 /** connect-node's adapter as an engine (the reference and baseline; the default is Weft's own). */
@@ -40,3 +40,6 @@ export { serveStaticFiles, contentTypeFor } from "./static-files.ts";
 export type { StaticFilesOptions } from "./static-files.ts";
 /** The `httpFallback` handler contract (mesh/engine). */
 export type { FallbackRequest, FallbackResponse, HttpFallback } from "../engine/index.ts";
+/** The built-in `/metrics` route and what it serves. */
+export { isMetricsPath, METRICS_PATH, withMetricsRoute } from "./metrics-route.ts";
+export type { MetricsSource } from "./metrics-route.ts";

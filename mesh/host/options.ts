@@ -4,6 +4,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import type { ServerCallHooks, WireEngine, HttpFallback, HostLogger } from "../engine/index.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
+import type { MetricsSource } from "./metrics-route.ts";
 import type { HostTlsOptions } from "./port-listener.ts";
 
 /** Options of `createHost`. Every field is optional; defaults are listed per field. */
@@ -73,6 +74,12 @@ export interface HostOptions {
    * get the engine's answer: a Connect-style 404 "unimplemented").
    */
   httpFallback?: HttpFallback;
+  /**
+   * Prometheus metrics served at GET `/metrics` on the host's port (e.g. mesh/telemetry's
+   * `createMetrics()`); its server RPC metrics come from call hooks the caller adds. Default: none
+   * (`/metrics` is then an ordinary non-RPC path).
+   */
+  metrics?: MetricsSource;
   /** Where the host logs unexpected errors and life-cycle events. Default: JSON lines on stdout/stderr. */
   logger?: HostLogger;
   /**
@@ -101,6 +108,7 @@ export interface ResolvedHostOptions {
   readonly version: string;
   readonly engine: WireEngine | undefined;
   readonly httpFallback: HttpFallback | undefined;
+  readonly metrics: MetricsSource | undefined;
   readonly logger: HostLogger | undefined;
   readonly tls: HostTlsOptions | undefined;
 }
@@ -190,6 +198,9 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
   if (options.httpFallback !== undefined && typeof options.httpFallback !== "function") {
     fail("httpFallback", "must be an HTTP handler function (req, res), e.g. serveStaticFiles({ root })");
   }
+  if (options.metrics !== undefined && (typeof options.metrics?.render !== "function" || typeof options.metrics?.contentType !== "string")) {
+    fail("metrics", "must have render() and contentType, e.g. createMetrics() from mesh/telemetry");
+  }
   if (options.tls !== undefined && (typeof options.tls !== "object" || options.tls === null || options.tls.key === undefined || options.tls.cert === undefined)) {
     fail("tls", "must be { key, cert } (PEM strings or Buffers)");
   }
@@ -215,6 +226,7 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     version: str(options, "version", hostDefaults.version),
     engine: options.engine,
     httpFallback: options.httpFallback,
+    metrics: options.metrics,
     logger: options.logger,
     tls: options.tls,
   });

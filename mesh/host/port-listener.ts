@@ -58,7 +58,7 @@ export interface HostTlsOptions {
   readonly key: string | Buffer;
   /** Certificate chain (PEM). */
   readonly cert: string | Buffer;
-  /** CA certificates to trust for client certificates (PEM), when any. */
+  /** CA certificates for client certificates (PEM): when set, clients must present one they issued. */
   readonly ca?: string | Buffer;
 }
 
@@ -131,7 +131,16 @@ export class PortListener {
     this.http2.on("sessionError", (err: Error) => logger.info("http2 session error", errorFields(err)));
     this.#net = options.tls === undefined
       ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
-      : tls.createServer({ ...options.tls, ALPNProtocols: ["h2", "http/1.1"], noDelay: true }, (socket) => this.#acceptTls(socket));
+      : tls.createServer(
+          {
+            ...options.tls,
+            ALPNProtocols: ["h2", "http/1.1"],
+            noDelay: true,
+            // With client CAs, every client must present a certificate they issued (mutual TLS).
+            ...(options.tls.ca === undefined ? {} : { requestCert: true, rejectUnauthorized: true }),
+          },
+          (socket) => this.#acceptTls(socket),
+        );
     // Before listening, listen() rejects with the error (one start-up line); only later ones are logged.
     this.#net.on("error", (err) => {
       if (this.#net.listening) logger.error("listener error", errorFields(err));

@@ -55,6 +55,11 @@ export class NatsHandlerContext extends LazyHandlerContext implements InboundCal
     return h;
   }
 
+  // The metadata block is decoded whole: there are no raw Node headers to read one value from.
+  override requestHeaderValue(name: string): string | undefined {
+    return this.requestHeader.get(name) ?? undefined;
+  }
+
   /** Ends the call: releases the deadline timer. The signal is left as is (nothing listens anymore). */
   finish(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);

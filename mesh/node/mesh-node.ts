@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { Tracer } from "@opentelemetry/api";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
@@ -13,6 +14,7 @@ import { createHost, type Host, type HostLogger, type ServerCallHooks } from "..
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import { WeftError } from "../errors/index.ts";
 import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
+import { createMetrics, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
@@ -44,6 +46,12 @@ export interface MeshNodeContext {
   readonly mesh: MeshClient;
   /** Redis, when REDIS_URL is set. */
   readonly redis: Redis | undefined;
+  /** The process's metrics (hand them to caches, event buses, pools), or undefined with WEFT_METRICS=off. */
+  readonly metrics: Metrics | undefined;
+  /** The process's tracer when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT set), for events, caches and pools. */
+  readonly tracer: Tracer | undefined;
+  /** The process's tracing SDK when on (worker pools hand it the spans their threads record). */
+  readonly tracing: Tracing | undefined;
   /** Registers a resource release for the end of the drain (after in-flight calls). */
   onClose(release: () => void | Promise<void>): void;
 }
@@ -119,6 +127,10 @@ export interface MeshNode {
   readonly mesh: MeshClient;
   readonly discovery: NatsDiscovery;
   readonly limiter: ConcurrencyLimiter;
+  /** The process's metrics (served at `/metrics`), or undefined with WEFT_METRICS=off. */
+  readonly metrics: Metrics | undefined;
+  /** The tracing SDK when on (shut down, flushing its spans, at the end of the drain). */
+  readonly tracing: Tracing | undefined;
   /** "host:port" announced for HTTP/2 callers. */
   readonly address: string;
   /** Drains (leave, refuse, finish in-flight, close) and releases everything. */
@@ -128,6 +140,12 @@ export interface MeshNode {
 /** Starts a mesh process: returns once it listens and is announced. */
 export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
   const { config } = options;
+  // Tracing first, so everything created after it can trace (and nothing loads its SDK when it is off).
+  const tracing = await startTracing(config.tracing, {
+    instanceId: config.instanceId,
+    onError: (err) => options.logger?.error("trace export failed", { error: String(err) }),
+  });
+  const tracer = tracing?.tracer;
   const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
   const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs });
   let redis: Redis | undefined;
@@ -142,8 +160,9 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
       throw err;
     }
   }
+  const metrics = config.metrics ? createMetrics() : undefined;
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
-  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport });
+  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, tracer, metrics });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
@@ -152,18 +171,23 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   });
   // One event-loop guard for the process (one loop); the same hooks serve HTTP and Connect over NATS.
   const eventLoopGuard = createEventLoopGuard();
-  const shedding = createLoadSheddingHooks({ limiter, eventLoopGuard });
+  const shedding = createLoadSheddingHooks({ limiter, eventLoopGuard, metrics });
   const inbound = createInboundCallHooks();
+  // Outermost, so that refused calls are traced too; one instance serves HTTP and NATS.
+  const tracingHooks: ServerCallHooks[] = tracer === undefined ? [] : [createTracingCallHooks({ tracer })];
+  // Next, so that a call the shedding refuses is still counted with its code.
+  const metricsHooks: ServerCallHooks[] = metrics === undefined ? [] : [createServerMetricsHooks(metrics)];
   const host = createHost({
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
-    callHooks: [shedding, inbound],
+    callHooks: [...tracingHooks, ...metricsHooks, shedding, inbound],
+    metrics,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];
-  const services = await options.services({ config, nc, mesh, redis, onClose: (release) => void closers.push(release) });
+  const services = await options.services({ config, nc, mesh, redis, tracer, tracing, metrics, onClose: (release) => void closers.push(release) });
   for (const { service, impl } of services) host.register(service, impl);
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
@@ -176,7 +200,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     },
   };
   const natsSubject = `${config.rpcPrefix}.${config.instanceId}`;
-  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [refuseWhileDraining, shedding, inbound] });
+  const natsServer = createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [...tracingHooks, ...metricsHooks, refuseWhileDraining, shedding, inbound] });
 
   const announcer = createAnnouncer({
     nc,
@@ -209,7 +233,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     eventLoop.close();
     redis?.disconnect();
     await nc.drain().catch(() => undefined);
+    await tracing?.shutdown().catch(() => undefined);
   });
 
-  return { host, mesh, discovery, limiter, address, drain: () => host.drain() };
+  return { host, mesh, discovery, limiter, tracing, metrics, address, drain: () => host.drain() };
 }

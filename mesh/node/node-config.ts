@@ -2,6 +2,7 @@
 
 import { randomBytes } from "node:crypto";
 import { WeftError } from "../errors/index.ts";
+import { readMetricsConfig, readTracingConfig, type TracingConfig } from "../telemetry/index.ts";
 
 /** Stable code of a bad distributed-mode setting (registered in mesh/errors/codes.ts). */
 export const WEFT_ERR_MESH_CONFIG = "WEFT_ERR_MESH_CONFIG";
@@ -16,6 +17,8 @@ export class MeshConfigError extends WeftError {
 
 /** Settings of one mesh process (one instance of one or more services). */
 export interface MeshNodeConfig {
+  /** The service this process serves (the default `service.name` of its spans). */
+  readonly serviceName: string;
   /** `HOST`: address to bind. Default "127.0.0.1". */
   readonly hostname: string;
   /** `PORT`: port of the service host. Default 0 (a free port, announced through discovery). */
@@ -44,6 +47,10 @@ export interface MeshNodeConfig {
   readonly leaveGraceMs: number;
   /** `MESH_CONCURRENCY_LIMIT`: most concurrent calls the adaptive limit may allow. Default 1000. */
   readonly concurrencyLimitMax: number;
+  /** `WEFT_METRICS`: serve Prometheus metrics at `/metrics` and record them. Default on. */
+  readonly metrics: boolean;
+  /** `OTEL_*`: tracing (off unless an OTLP endpoint is set); see mesh/telemetry's readTracingConfig. */
+  readonly tracing: TracingConfig;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -73,7 +80,10 @@ function redisUrl(raw: string | undefined): string | undefined {
 const token = /^[A-Za-z0-9_-]+$/;
 const subject = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-/** Reads and checks the environment for a process serving `serviceName`; throws MeshConfigError. */
+/**
+ * Reads and checks the environment for a process serving `serviceName`; throws MeshConfigError (or
+ * TelemetryConfigError for a bad OTEL_* variable).
+ */
 export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string): MeshNodeConfig {
   const hostname = env.HOST?.trim() || "127.0.0.1";
   const advertiseHost = env.ADVERTISE_HOST?.trim() || (hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname);
@@ -88,6 +98,7 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
   const eventsPrefix = env.MESH_EVENTS_PREFIX?.trim() ?? "";
   if (!/^[A-Za-z0-9]*$/.test(eventsPrefix)) throw new MeshConfigError(`MESH_EVENTS_PREFIX is ${JSON.stringify(eventsPrefix)}, set MESH_EVENTS_PREFIX to letters and digits only`);
   return {
+    serviceName,
     hostname,
     port: int(env, "PORT", 0, 0, 65535),
     advertiseHost,
@@ -102,5 +113,7 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
     heartbeatIntervalMs: int(env, "MESH_HEARTBEAT_MS", 1000, 10, 60_000),
     leaveGraceMs: int(env, "MESH_LEAVE_GRACE_MS", 200, 0, 10_000),
     concurrencyLimitMax: int(env, "MESH_CONCURRENCY_LIMIT", 1000, 4, 100_000),
+    metrics: readMetricsConfig(env).enabled,
+    tracing: readTracingConfig(env, serviceName),
   };
 }

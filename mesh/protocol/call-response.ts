@@ -39,6 +39,16 @@ const GRPC_OK = "0";
 const OK_TRAILERS: OutHeaders = Object.freeze({ "grpc-status": GRPC_OK }) as OutHeaders;
 const ENC_GZIP = "gzip";
 
+/** True when `h` holds at least one header. */
+function hasEntries(h: Headers | undefined): boolean {
+  if (h === undefined) return false;
+  let any = false;
+  h.forEach(() => {
+    any = true;
+  });
+  return any;
+}
+
 /** Turns trailers into the text block of a gRPC-Web trailer frame. */
 function grpcWebTrailerFrame(trailers: OutHeaders): Buffer {
   let text = "";
@@ -253,18 +263,29 @@ export abstract class CallResponder implements ContextOwner {
     this.finish(undefined);
   }
 
+  // Inside the hooks' scope (when begun), so that the log line of an unexpected error carries the call's trace.
+  #sanitize(reason: unknown): ConnectError {
+    const { calls, hooks } = this.settings;
+    const sanitize = () => calls.sanitize(reason, this.entry.path, this.ctx.abortReason);
+    return this.hookTokens !== undefined && hooks!.scoped ? hooks!.scope(this.ctx, sanitize) : sanitize();
+  }
+
   /** Answers with an error in the protocol's shape (as trailers if the head is already out), then ends. */
   fail(reason: unknown): void {
     if (this.state === CallState.over) return;
-    const err = reason instanceof ConnectError ? reason : this.settings.calls.sanitize(reason, this.entry.path, this.ctx.abortReason);
+    const err = reason instanceof ConnectError ? reason : this.#sanitize(reason);
     const wire = this.wire;
     const p = this.protocol;
     if (p === Protocol.grpc) {
       const t: OutHeaders = {};
       copyUserHeaders(this.ctx.responseTrailerIfAny, t);
       grpcErrorTrailers(err, t);
-      if (this.state === CallState.reading) wire.respondEmpty(200, Object.assign(this.#head(), t));
-      else wire.end(undefined, t);
+      if (this.state === CallState.reading && !hasEntries(this.ctx.responseHeaderIfAny)) wire.respondEmpty(200, Object.assign(this.#head(), t));
+      else {
+        // Response headers a handler set stay headers: a trailers-only answer would turn them into trailers.
+        if (this.state === CallState.reading) wire.respond(200, this.#head(), true);
+        wire.end(undefined, t);
+      }
     } else if (p === Protocol.connect) {
       const h = this.#head();
       h["content-type"] = "application/json";

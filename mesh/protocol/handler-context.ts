@@ -128,6 +128,13 @@ export class LazyHandlerContext implements CallHookContext {
     return toHeaders(this.#raw);
   }
 
+  /** One request header's value (lower-case name), read without building `requestHeader`. */
+  requestHeaderValue(name: string): string | undefined {
+    if (this.#requestHeader !== undefined) return this.#requestHeader.get(name) ?? undefined;
+    const v = this.#raw[name];
+    return v === undefined ? undefined : typeof v === "string" ? v : v.join(", ");
+  }
+
   get responseHeader(): Headers {
     return (this.#responseHeader ??= new Headers());
   }

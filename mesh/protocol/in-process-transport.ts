@@ -104,7 +104,8 @@ class InProcessCall implements ContextOwner {
 
   /** What the caller sees for a failure: the call's own abort reason, a ConnectError, or a sanitised INTERNAL. */
   error(e: unknown): ConnectError {
-    return this.#context.calls.sanitize(e, this.#entry.path, this.ctx.abortReason);
+    // Inside the hooks' scope, so that the log line of an unexpected error carries the call's trace.
+    return this.scoped(() => this.#context.calls.sanitize(e, this.#entry.path, this.ctx.abortReason));
   }
 
   /** Ends the call: timer, listener, in-flight count, and the handler's signal. Idempotent. */

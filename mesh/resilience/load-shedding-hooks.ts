@@ -17,13 +17,16 @@ interface SheddingToken {
 
 /** Creates the load-shedding hooks (one set per process: pass the same hooks to the host and the NATS RPC server). */
 export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCallHooks {
-  const { limiter, exempt, guard, overloaded } = resolveShedding(options);
+  const { limiter, exempt, guard, overloaded, shed } = resolveShedding(options);
   const hooks: ServerCallHooks = {
     begin(service: DescService, context): SheddingToken | undefined {
       if (exempt.has(service.typeName)) return undefined;
       const verdict = guard === undefined ? "run" : guard.admit();
       const admission = verdict === "refuse" ? undefined : limiter.tryAcquire();
-      if (admission === undefined) throw overloaded;
+      if (admission === undefined) {
+        if (shed !== undefined) shed[verdict === "refuse" ? "eventLoop" : "concurrencyLimit"].value++;
+        throw overloaded;
+      }
       if (context.method.methodKind !== "unary") {
         // A stream holds its slot only while it starts: its duration is not a
         // latency, and long streams must not starve unary calls of the limit.

@@ -8,6 +8,7 @@ import type { ConcurrencyLimiter } from "./concurrency-limiter.ts";
 import { createEventLoopGuard, type EventLoopGuard, type EventLoopGuardOptions } from "./event-loop-guard.ts";
 import { refusedError } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
+import type { Metrics, ValueCell } from "../telemetry/index.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
@@ -26,6 +27,8 @@ export interface LoadSheddingOptions {
    * options, or false for none. Default: a guard with its defaults (see event-loop-guard.ts).
    */
   readonly eventLoopGuard?: EventLoopGuard | EventLoopGuardOptions | false;
+  /** Where shed calls are counted by reason (mesh/telemetry). Default: none. */
+  readonly metrics?: Metrics;
 }
 
 // Codes that say the call failed for its own reasons, not because the server was slow.
@@ -53,6 +56,8 @@ export interface Shedding {
    * error's metadata, so sharing it is safe; nothing outside must modify it either.
    */
   readonly overloaded: ConnectError;
+  /** Shed-call counters by reason, when metrics are on. */
+  readonly shed: { readonly eventLoop: ValueCell; readonly concurrencyLimit: ValueCell } | undefined;
 }
 
 /** Validates the options and builds the limiter's companions. */
@@ -65,6 +70,7 @@ export function resolveShedding(options: LoadSheddingOptions): Shedding {
     exempt: new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES),
     guard: guardOf(options.eventLoopGuard),
     overloaded: refusedError("overloaded"),
+    shed: options.metrics === undefined ? undefined : { eventLoop: options.metrics.shed("event_loop"), concurrencyLimit: options.metrics.shed("concurrency_limit") },
   };
 }
 

@@ -2,6 +2,7 @@
 // trailers, deadline and cancellation, and the call's final status in the gRPC spec's terms.
 
 import * as http2 from "node:http2";
+import { performance } from "node:perf_hooks";
 import type { IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { gunzipLimited } from "../protocol/index.ts";
@@ -35,6 +36,8 @@ export class GrpcCall {
   #signal: AbortSignal | undefined;
   #session: http2.ClientHttp2Session | undefined = undefined;
   #onAbort: (() => void) | undefined = undefined;
+  #bodySeen = false;
+  #deadlineAt = Infinity;
 
   constructor(pool: SessionPool, readMaxBytes: number, codec: ClientCodec, headers: http2.OutgoingHttpHeaders, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
     this.#pool = pool;
@@ -56,6 +59,7 @@ export class GrpcCall {
       this.#fire();
     });
     stream.on("data", (chunk: Buffer) => {
+      this.#bodySeen = true;
       this.reader.push(chunk, this.frames);
       if (this.reader.problem === "oversize") {
         this.abort(new ConnectError(`message size ${this.reader.declared} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
@@ -73,6 +77,7 @@ export class GrpcCall {
       this.#fire();
     });
     if (timeoutMs !== undefined) {
+      this.#deadlineAt = performance.now() + timeoutMs;
       this.#timer = setTimeout(() => this.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
     }
     if (signal !== undefined) {
@@ -109,7 +114,7 @@ export class GrpcCall {
   outcome(): ConnectError | undefined {
     if (this.localError !== undefined) return this.localError;
     if (this.reader.problem === "truncated") return new ConnectError("protocol error: incomplete envelope", Code.Internal);
-    return statusOf(this.head, this.trailers, this.stream.rstCode, this.#pool.wasConnected(this.#session!));
+    return statusOf(this.head, this.trailers, this.stream.rstCode, this.#pool.wasConnected(this.#session!), this.#bodySeen, this.#deadlineAt);
   }
 
   waitHead(): Promise<void> {
@@ -134,6 +139,8 @@ export class GrpcCall {
 
   /** The next response message, or undefined at the end (throws the call's error). */
   async read(): Promise<unknown> {
+    // The caller's cancel wins even when the whole response had already arrived.
+    if (this.localError === undefined && this.#signal?.aborted === true) this.localError = ConnectError.from(this.#signal.reason, Code.Canceled);
     for (;;) {
       if (this.localError !== undefined) throw this.localError;
       if (this.#next < this.frames.length) {

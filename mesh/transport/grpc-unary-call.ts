@@ -4,13 +4,14 @@
 // allocates no closures; the streaming path (grpc-call.ts) keeps its general reader.
 
 import * as http2 from "node:http2";
+import { performance } from "node:perf_hooks";
 import type { IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { gunzipLimited } from "../protocol/index.ts";
 import { FLAG_COMPRESSED } from "../protocol/index.ts";
 import { nodeHeadersToHeaders } from "./codec.ts";
 import type { ClientCodec } from "./codec.ts";
-import { statusOf, trailersOf } from "./grpc-status.ts";
+import { statusOf, trailersOf, withHeadMetadata } from "./grpc-status.ts";
 import { connectionError } from "./session-pool.ts";
 import type { SessionPool } from "./session-pool.ts";
 
@@ -48,6 +49,7 @@ export class GrpcUnaryCall {
   head: IncomingHttpHeaders | undefined = undefined;
   trailers: IncomingHttpHeaders | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
+  #deadlineAt = Infinity;
   // The response body: nearly always one chunk.
   #first: Buffer | undefined = undefined;
   #more: Buffer[] | undefined = undefined;
@@ -85,7 +87,10 @@ export class GrpcUnaryCall {
     stream.on("trailers", onTrailers);
     stream.on("error", ignore);
     stream.on("close", onClose);
-    if (timeoutMs !== undefined) this.timer = setTimeout(onDeadline, timeoutMs, this);
+    if (timeoutMs !== undefined) {
+      this.#deadlineAt = performance.now() + timeoutMs;
+      this.timer = setTimeout(onDeadline, timeoutMs, this);
+    }
     if (signal !== undefined) {
       if (signal.aborted) this.abort(ConnectError.from(signal.reason, Code.Canceled));
       else {
@@ -141,9 +146,9 @@ export class GrpcUnaryCall {
     if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
     this.#pool.release();
     if (this.#settled) return;
-    const err = statusOf(this.head, this.trailers, this.#stream.rstCode, this.#pool.wasConnected(this.#session));
+    const err = statusOf(this.head, this.trailers, this.#stream.rstCode, this.#pool.wasConnected(this.#session), this.#size > 0, this.#deadlineAt);
     if (err !== undefined) {
-      this.#settle(err, undefined);
+      this.#settle(withHeadMetadata(err, this.head), undefined);
       return;
     }
     if (this.#size === 0) {

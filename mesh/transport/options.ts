@@ -36,6 +36,10 @@ export interface WeftTransportOptions {
   readonly json?: JsonCodecOptions;
   /** The user-agent header. Default "weft/0.1". */
   readonly userAgent?: string;
+  /** HTTP version of the Connect and gRPC-Web transports: "1.1" or "2" (gRPC is always HTTP/2). Default "1.1". */
+  readonly httpVersion?: "1.1" | "2";
+  /** Connect: call side-effect-free unary methods (NO_SIDE_EFFECTS) with HTTP GET. Default false. */
+  readonly useHttpGet?: boolean;
 }
 
 /** Options after defaults. */
@@ -56,6 +60,8 @@ export interface ResolvedTransportOptions {
   readonly tls: WeftTransportOptions["tls"];
   readonly json: JsonCodecOptions;
   readonly userAgent: string;
+  readonly httpVersion: "1.1" | "2";
+  readonly useHttpGet: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -72,6 +78,12 @@ function int(name: string, v: number | undefined, fallback: number, min: number)
 function bool(name: string, v: boolean | undefined, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   assertBoolean(OPTIONS, v, `options.${name}`);
+  return v;
+}
+
+function httpVersion(v: unknown): "1.1" | "2" {
+  if (v === undefined) return "1.1";
+  if (v !== "1.1" && v !== "2") throw new WeftOptionsError(OPTIONS, `options.httpVersion must be "1.1" or "2", got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -107,5 +119,7 @@ export function resolveTransportOptions(o: WeftTransportOptions): ResolvedTransp
     tls: o.tls,
     json: o.json ?? {},
     userAgent: o.userAgent ?? "weft/0.1",
+    httpVersion: httpVersion(o.httpVersion),
+    useHttpGet: bool("useHttpGet", o.useHttpGet, false),
   };
 }

@@ -14,8 +14,11 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    services: async ({ redis, onClose }) => {
-      const cache = redis === undefined ? createMemoryCache() : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:` });
+    services: async ({ redis, tracer, metrics, onClose }) => {
+      const cache =
+        redis === undefined
+          ? createMemoryCache({ metrics, metricsName: "catalog" })
+          : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:`, tracer, metrics, metricsName: "catalog" });
       onClose(() => cache.close());
       return [nodeService(CatalogService, createCatalogService({ products: await loadSeedProducts(), cache }))];
     },

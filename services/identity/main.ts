@@ -34,10 +34,10 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    services: async ({ redis, onClose }) => {
+    services: async ({ redis, tracing, metrics, onClose }) => {
       const compute = computeSetting === "inline"
         ? createInlineComputePool()
-        : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
+        : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
       onClose(() => compute.close());
       const users = redis === undefined ? undefined : createRedisUserDirectory({ redis, keyPrefix: `${config.eventsPrefix}identity:v1:` });
       return [nodeService(IdentityService, createIdentityService({ compute, tokens: createAccessTokens({ secret }), users }))];

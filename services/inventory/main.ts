@@ -16,15 +16,15 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    services: async ({ nc, redis, onClose }) => {
-      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix });
+    services: async ({ nc, tracer, metrics, redis, onClose }) => {
+      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
       onClose(() => events.close());
       const stock = await loadSeedStock();
       let ledger;
       if (redis === undefined) {
         ledger = createStockLedger(stock);
       } else {
-          const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:` });
+        const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:` });
         await shared.seedIfAbsent(stock);
         ledger = shared;
       }

@@ -18,10 +18,10 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    services: async ({ nc, mesh, redis, onClose }) => {
-      const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix });
+    services: async ({ nc, tracer, metrics, mesh, redis, onClose }) => {
+      const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
       onClose(() => events.close());
-        const book = redis === undefined ? undefined : createRedisOrderBook({ redis, keyPrefix: `${config.eventsPrefix}orders:v1:` });
+      const book = redis === undefined ? undefined : createRedisOrderBook({ redis, keyPrefix: `${config.eventsPrefix}orders:v1:` });
       const impl = createOrdersService({ catalog: mesh.client(CatalogService), inventory: mesh.client(InventoryService), events, book });
       return [nodeService(OrderService, impl)];
     },

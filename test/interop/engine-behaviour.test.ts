@@ -58,6 +58,24 @@ describe("TLS with ALPN", () => {
       await server.close();
     }
   });
+
+  it("with tls.ca, admits a client certificate that CA issued and refuses a client without one (mutual TLS)", async () => {
+    // The self-signed server certificate doubles as the client CA and the client's own certificate.
+    const server = await startHost([testServiceRegistration()], { tls: { key, cert, ca: cert } });
+    const withCert = createWeftGrpcTransport({ baseUrl: server.url, tls: { ca: cert, cert, key } });
+    const withoutCert = createWeftGrpcTransport({ baseUrl: server.url, tls: { ca: cert } });
+    const connectWithCert = createWeftConnectTransport({ baseUrl: server.url, tls: { ca: cert, cert, key } });
+    try {
+      expect((await createClient(TestService, withCert).unaryCall({ responseSize: 3 })).payload?.body.length).toBe(3);
+      expect((await createClient(TestService, connectWithCert).unaryCall({ responseSize: 4 })).payload?.body.length).toBe(4);
+      expect(await code(createClient(TestService, withoutCert).emptyCall({}))).toBe(Code.Unavailable);
+    } finally {
+      withCert.close();
+      withoutCert.close();
+      connectWithCert.close();
+      await server.close();
+    }
+  });
 });
 
 describe("lifecycle", () => {

@@ -155,7 +155,12 @@ describe("storefront in headless Chromium", () => {
   it("works same-origin from the page the shop serves itself, with no ?api=", async () => {
     const page = await browser.newPage();
     const calls: string[] = [];
-    page.on("request", (request) => calls.push(`${request.method()} ${request.url()}`));
+    const traceparents = new Map<string, string[]>(); // RPC path -> traceparents sent
+    page.on("request", (request) => {
+      calls.push(`${request.method()} ${request.url()}`);
+      const tp = request.headers().traceparent;
+      if (tp !== undefined) traceparents.set(new URL(request.url()).pathname, [...(traceparents.get(new URL(request.url()).pathname) ?? []), tp]);
+    });
     await page.goto(`${shop.url}/`);
     await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
     expect(await page.textContent("#api-url")).toBe(new URL(shop.url).origin);
@@ -175,6 +180,14 @@ describe("storefront in headless Chromium", () => {
     for (const call of calls) expect(new URL(call.split(" ")[1]).origin, call).toBe(new URL(shop.url).origin);
     expect(calls.filter((call) => call.startsWith("OPTIONS "))).toEqual([]);
     expect(calls.some((call) => call.includes("/shop.gateway.v1.GatewayService/Checkout"))).toBe(true);
+    // Every API call sent a W3C traceparent; one per action: the buy's calls share a trace the sign-up does not.
+    const traceOf = (path: string) => (traceparents.get(`/shop.gateway.v1.GatewayService/${path}`) ?? []).map((tp) => /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/.exec(tp)?.[1]);
+    const [checkoutTrace] = traceOf("Checkout");
+    expect(checkoutTrace).toMatch(/^[0-9a-f]{32}$/);
+    expect(traceOf("ListMyOrders")).toContain(checkoutTrace);
+    expect(traceOf("SignUp")).toHaveLength(1);
+    expect(traceOf("SignUp")[0]).not.toBe(checkoutTrace);
+    expect(await page.textContent("#trace")).toBe(`trace ${checkoutTrace}`);
     await page.close();
   });
 

@@ -1,0 +1,23 @@
+// Weft's host serving TestService with the telemetry its environment asks for (WEFT_METRICS, OTEL_*),
+// wired as mesh/node wires it (telemetry as host call hooks, `/metrics` on the port), without load
+// shedding: a saturating generator would be refused by it, and a refusal fails the verification.
+//
+// Usage: node bench/telemetry/host-server.ts --mode h2
+
+import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
+import { createHost, silentLogger } from "../../mesh/host/index.ts";
+import { announceReady, closeOnSignal, parseMode } from "../servers/child-protocol.ts";
+import { createTestServiceImpl } from "../../test/support/test-service.ts";
+import { telemetryDetail } from "./modes.ts";
+import { setUpTelemetry } from "./telemetry-setup.ts";
+
+parseMode(process.argv);
+const telemetry = await setUpTelemetry(process.env, "bench-host");
+const host = createHost({ port: 0, hostname: "127.0.0.1", logger: silentLogger, metrics: telemetry.metrics, callHooks: telemetry.callHooks });
+host.register(TestService, createTestServiceImpl({ servedBy: "", echoMetadata: false }));
+const address = await host.listen();
+announceReady(address.port, `Weft host and engine, ${telemetryDetail(process.env)}`);
+closeOnSignal(async () => {
+  await host.close();
+  await telemetry.close();
+});
