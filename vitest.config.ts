@@ -1,12 +1,45 @@
 import { defineConfig } from "vitest/config";
 
+// Three groups, run one after the other (sequence.groupOrder), so that files which fill both cores
+// never run beside files whose assertions depend on timing:
+// 1. "parallel": everything else, two files at a time.
+// 2. "heavy": CPU-saturating files (benchmark harness, Chromium, the whole in-process shop), two at a time.
+// 3. "timing": timing-sensitive files (real processes under load, deadlines, drains, discovery bounds,
+//    event-loop measurements), one file at a time.
+const HEAVY = ["bench/run.test.ts", "test/shop/browser.test.ts", "test/interop/browser.test.ts", "test/shop/npm-start.test.ts"];
+const TIMING = [
+  "test/distributed/**/*.test.ts",
+  "test/wire/drain-process.test.ts",
+  "test/backends/events-nats-restart.test.ts",
+  "test/backends/cache-redis-outage.test.ts",
+  "test/backends/cache-invalidation.test.ts",
+  "mesh/compute/piscina-compute-pool.test.ts",
+  "mesh/discovery/nats-discovery.test.ts",
+  "mesh/resilience/event-loop-guard.test.ts",
+];
+const ALL = ["mesh/**/*.test.ts", "services/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts", "scripts/**/*.test.ts"];
+
 export default defineConfig({
   test: {
-    include: ["mesh/**/*.test.ts", "services/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts", "scripts/**/*.test.ts"],
     // Tests start real servers and child processes; two cores, so two files at a time.
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: process.env.CI ? ["default", ["json", { outputFile: ".vitest-results.json" }]] : ["default"],
+    projects: [
+      {
+        extends: true,
+        test: { name: "parallel", include: ALL, exclude: [...HEAVY, ...TIMING], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: "heavy", include: HEAVY, sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        // Starting several mesh/node processes on busy shared cores takes seconds: longer per-test time.
+        test: { name: "timing", include: TIMING, fileParallelism: false, testTimeout: 120_000, sequence: { groupOrder: 2 } },
+      },
+    ],
   },
 });

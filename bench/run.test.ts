@@ -2,7 +2,7 @@
 // and the reports, and a server that answers some calls wrongly must give a failed run with no number.
 
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,12 +16,21 @@ import { grpcRequestFrame } from "./lib/bench-request.ts";
 
 const run = promisify(execFile);
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
-const outDir = mkdtempSync(join(tmpdir(), "weft-bench-test-"));
+// One folder per test, so neither sees what the other wrote (they pass alone and in any order).
+const folders: string[] = [];
+const freshDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "weft-bench-test-"));
+  folders.push(dir);
+  return dir;
+};
 
-afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+afterAll(() => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
 
 describe("npm run bench -- --quick", () => {
   it("writes verified numbers for the selected scenarios", { timeout: 60_000 }, async () => {
+    const outDir = freshDir();
     // A baseline per table, and Weft's three scenarios, so a change in Weft's API breaks this test
     // instead of silently turning the bench's Weft rows into failures.
     const only = [
@@ -83,8 +92,8 @@ describe("npm run bench -- --quick", () => {
 
 describe("a server that answers some calls wrongly", () => {
   const settings = (): RunSettings => {
-    const grpcBodyFile = join(outDir, "body.grpc");
-    if (!existsSync(grpcBodyFile)) writeFileSync(grpcBodyFile, grpcRequestFrame);
+    const grpcBodyFile = join(freshDir(), "body.grpc");
+    writeFileSync(grpcBodyFile, grpcRequestFrame);
     return { durationS: 0.3, warmupS: 0.2, grpcBodyFile };
   };
   const flaky = (group: "grpc" | "http1"): Scenario => ({

@@ -61,8 +61,13 @@ mkdir -p "$STATE"
 # --- NATS with JetStream ---------------------------------------------------------------------------
 if ! answers "$NATS_PORT"; then
   log "starting nats-server (JetStream) on 127.0.0.1:$NATS_PORT"
+  # A fresh store at each start: it holds test data only. Streams reserve their max_bytes (the event
+  # bus's default is 1 GiB) and a test run creates many, so the store's cap is set above the disk's.
+  rm -rf "$STATE/nats"
   mkdir -p "$STATE/nats"
-  nohup nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$STATE/nats" -l "$STATE/nats.log" >/dev/null 2>&1 &
+  printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s", max_file_store: 1T, max_memory_store: 2G }\n' \
+    "$NATS_PORT" "$STATE/nats" > "$STATE/nats.conf"
+  nohup nats-server -c "$STATE/nats.conf" -l "$STATE/nats.log" >/dev/null 2>&1 &
   wait_port "$NATS_PORT" nats-server "$STATE/nats.log"
 fi
 

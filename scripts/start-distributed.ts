@@ -3,12 +3,14 @@
 // Connect over NATS with --transport nats).
 //
 // The services, their default instance counts and public ports come from services/manifest.ts; --help
-// prints them. Ctrl-C / SIGTERM drains every process (each leaves discovery first) and exits.
+// prints them. Ctrl-C / SIGTERM drains every process (each leaves discovery first; callers before the
+// services they call) and exits 0 when every process drained, 1 otherwise; a second Ctrl-C (after a
+// second) stops them all at once and exits 130.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
+import { onShutdownSignals, SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
@@ -27,8 +29,8 @@ Services (services/manifest.ts), default instances:
 ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.exposure}${s.port ? `, port ${s.port.default} (${s.port.env})` : ""}`).join("\n")}
 
 Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: caches and state in Redis, so
-every service can run several instances), IDENTITY_TOKEN_SECRET (default: one random key shared by the
-processes), INSTANCES (like --instances), MESH_TRANSPORT (like --transport), ${PUBLIC.map((s) => `${s.port!.env} (like --${s.name}-port)`).join(", ")},
+every service can run several instances), IDENTITY_TOKEN_SECRET and CATALOG_PAGE_TOKEN_SECRET (default: one
+random key each, shared by the processes), INSTANCES (like --instances), MESH_TRANSPORT (like --transport), ${PUBLIC.map((s) => `${s.port!.env} (like --${s.name}-port)`).join(", ")},
 plus every per-process variable of mesh/node (MESH_*), passed through.`;
 
 const { values } = parseArgs({
@@ -45,21 +47,27 @@ if (values.help) {
 }
 
 const counts = new Map(SHOP_SERVICES.map((s) => [s.name, s.defaultInstances]));
+// Errors name the setting as the user gave it: the flag, or the environment variable.
+const instancesSetting = values.instances !== undefined ? "--instances" : "INSTANCES";
 for (const part of (values.instances ?? process.env.INSTANCES ?? "").split(",").filter((p) => p.trim() !== "")) {
   const [name, n] = part.split("=").map((s) => s.trim());
-  if (!counts.has(name)) fail(`--instances: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(", ")})`);
-  if (!/^\d+$/.test(n ?? "") || Number(n) > 32) fail(`--instances: ${name} needs a count from 0 to 32, got ${JSON.stringify(n)}`);
+  if (!counts.has(name)) fail(`${instancesSetting}: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(", ")})`);
+  if (!/^\d+$/.test(n ?? "") || Number(n) > 32) fail(`${instancesSetting}: ${name} needs a count from 0 to 32, got ${JSON.stringify(n)}`);
   counts.set(name, Number(n));
 }
 const ports = new Map<string, number>();
 for (const s of PUBLIC) {
-  const value = (values as Record<string, unknown>)[`${s.name}-port`] ?? process.env[s.port!.env] ?? s.port!.default;
+  const flag = (values as Record<string, unknown>)[`${s.name}-port`];
+  const setting = flag !== undefined ? `--${s.name}-port` : s.port!.env;
+  const value = String(flag ?? process.env[s.port!.env] ?? s.port!.default);
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--${s.name}-port must be a port number (0 = any free port)`);
+  if (!/^\d+$/.test(value) || port > 65535) fail(`${setting} must be a port number (0 = any free port), got ${JSON.stringify(value)}`);
   ports.set(s.name, port);
 }
 const transport = values.transport ?? process.env.MESH_TRANSPORT ?? "grpc";
-if (transport !== "grpc" && transport !== "nats") fail(`--transport must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
+if (transport !== "grpc" && transport !== "nats") {
+  fail(`${values.transport !== undefined ? "--transport" : "MESH_TRANSPORT"} must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
+}
 for (const s of SHOP_SERVICES) {
   const n = counts.get(s.name)!;
   if (s.statefulWithoutRedis && n > 1 && !process.env.REDIS_URL) {
@@ -71,17 +79,22 @@ const env = {
   ...process.env,
   NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
   IDENTITY_TOKEN_SECRET: process.env.IDENTITY_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
+  CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
 };
 
+/** The order of a drain: callers before the services they call, so no in-flight call loses its downstream. */
+const DRAIN_ORDER: readonly (readonly string[])[] = [["gateway"], ["orders"], SERVICES.filter((s) => s !== "gateway" && s !== "orders")];
+
 interface Child {
+  readonly service: string;
   readonly label: string;
   readonly proc: ChildProcess;
-  readonly exited: Promise<void>;
+  /** Resolves with the exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
 }
 const children: Child[] = [];
 let stopping = false;
-let failed = false;
 
 function prefixLines(label: string, stream: NodeJS.ReadableStream, out: NodeJS.WriteStream): void {
   let buffered = "";
@@ -104,36 +117,57 @@ function start(service: ServiceManifestEntry, index: number): Child {
   const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../${service.main}`, import.meta.url).pathname], {
     env: { ...env, PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}` },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: a terminal's Ctrl-C reaches the launcher only, which drains in DRAIN_ORDER.
+    detached: true,
   });
   prefixLines(label, proc.stdout!, process.stdout);
   prefixLines(label, proc.stderr!, process.stderr);
-  const exited = new Promise<void>((resolve) => {
+  const exited = new Promise<number | null>((resolve) => {
     proc.on("exit", (code, signal) => {
-      resolve();
+      resolve(code);
       if (stopping) return;
       // One process that cannot start (port taken, NATS down) takes the others down: no half a shop.
+      // The drain below then exits 1, since this child's code is not 0.
       console.error(`[${label}] exited unexpectedly (code ${code}, signal ${signal}); stopping the others`);
-      failed = true;
-      stopAll("SIGTERM");
+      process.kill(process.pid, "SIGTERM");
     });
   });
-  return { label, proc, exited };
+  return { service: name, label, proc, exited };
 }
 
 for (const s of SHOP_SERVICES) for (let i = 0; i < counts.get(s.name)!; i++) children.push(start(s, i));
 
-function stopAll(signal: NodeJS.Signals): void {
-  if (stopping) {
+// One rule for the process group (mesh/host/drain.ts): the first SIGINT/SIGTERM drains, tier by tier in
+// DRAIN_ORDER, one SIGTERM per child (the children are in their own process groups, so a terminal's
+// Ctrl-C does not reach them directly); a repeat within a second (npm forwards Ctrl-C again) is the same
+// request; a later signal stops everything at once.
+onShutdownSignals({
+  signals: ["SIGINT", "SIGTERM", "SIGHUP"],
+  onFirst(signal) {
+    stopping = true;
+    console.log(`\n${signal}: draining ${children.length} processes`);
+    void (async () => {
+      for (const tier of DRAIN_ORDER) {
+        const draining = children.filter((c) => tier.includes(c.service));
+        for (const c of draining) c.proc.kill("SIGTERM");
+        await Promise.all(draining.map((c) => c.exited));
+      }
+      const codes = await Promise.all(children.map((c) => c.exited));
+      const failed = children.flatMap((c, i) => (codes[i] === 0 ? [] : [`${c.label} (exit ${codes[i] ?? "by signal"})`]));
+      if (failed.length === 0) {
+        console.log(`all ${children.length} processes drained`);
+        process.exit(0);
+      }
+      console.error(`${failed.length} of ${children.length} processes did not drain: ${failed.join(", ")}`);
+      process.exit(1);
+    })();
+  },
+  onSecond(signal) {
+    console.error(`${signal} again: stopping ${children.length} processes without waiting`);
     for (const c of children) c.proc.kill("SIGKILL");
-    return;
-  }
-  stopping = true;
-  console.log(`\n${signal}: draining ${children.length} processes`);
-  for (const c of children) c.proc.kill("SIGTERM");
-  void Promise.all(children.map((c) => c.exited)).then(() => process.exit(failed ? 1 : 0));
-}
-process.on("SIGINT", stopAll);
-process.on("SIGTERM", stopAll);
+    process.exit(130);
+  },
+});
 
 const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${counts.get(s)}`).join(", ");
 console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}; calls over ${transport}`);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Tracer } from "@opentelemetry/api";
-import { createMemoryCache } from "../mesh/cache/index.ts";
+import { type Cache, createMemoryCache } from "../mesh/cache/index.ts";
 import { type ComputePool, createInlineComputePool } from "../mesh/compute/index.ts";
 import { createMemoryEventBus, type EventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
@@ -8,6 +8,7 @@ import { createServerMetricsHooks, createTracingCallHooks, traceTransport, type 
 import { loadSeedProducts } from "./catalog/index.ts";
 import { loadSeedStock } from "./inventory/index.ts";
 import { shopProtoServices } from "./manifest.ts";
+import { GATEWAY_READ_LIMITS } from "./gateway/index.ts";
 import { createShopServices } from "./shop.ts";
 
 /** Options of {@link startInProcessShop}. */
@@ -24,6 +25,8 @@ export interface InProcessShopOptions {
   readonly compute?: ComputePool;
   /** The event bus. Default: the in-memory bus. Closed by `close()`. */
   readonly events?: EventBus;
+  /** The catalog's cache. Default: an in-memory cache of at most 32 MiB. Closed by `close()`. */
+  readonly cache?: Cache;
   /** log2 of scrypt's N for new password hashes. Default 14. */
   readonly scryptCostLog2?: number;
   /** How long a drain waits for in-flight calls, in milliseconds. Default: the host's (25 s). */
@@ -63,7 +66,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
   const [products, stock] = await Promise.all([loadSeedProducts(), loadSeedStock()]);
   const events = options.events ?? createMemoryEventBus({ source: "shop", tracer: options.tracer });
   const { metrics } = options;
-  const cache = createMemoryCache({ metrics, metricsName: "catalog" });
+  const cache = options.cache ?? createMemoryCache({ metrics, metricsName: "catalog" });
   const compute = options.compute ?? createInlineComputePool();
   const host = createHost({
     hostname: options.hostname,
@@ -72,6 +75,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
     httpFallback: options.httpFallback,
+    methodReadMaxBytes: GATEWAY_READ_LIMITS,
     metrics,
     // Tracing outermost, then metrics, as mesh/node orders them.
     callHooks: [

@@ -61,9 +61,17 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
     .split(",")
     .map((origin) => origin.trim())
     .filter((origin) => origin !== "");
+  // Checked here so the error names the variable; the host would name only its option.
   for (const origin of corsOrigins) {
-    if (origin !== "*" && !isOrigin(origin)) {
-      throw new ShopConfigError(`CORS_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin, set CORS_ORIGINS to comma-separated origins such as https://shop.example`);
+    if (origin === "*") continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      throw new ShopConfigError(`CORS_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin, set CORS_ORIGINS to comma-separated origins such as https://shop.example (or "*")`);
     }
   }
   let secret;

@@ -26,9 +26,10 @@ let web: HttpFallback | undefined;
 let webState = "off (WEB=off)";
 if (config.web) {
   try {
-    const { buildWeb } = await import("../web/build.ts");
-    // Vite names the bundle by content hash, so /assets/ may be cached for good.
-    web = serveStaticFiles({ root: await buildWeb(), immutablePrefixes: ["/assets/"] });
+    const [{ buildWeb }, { withSecurityHeaders }] = await Promise.all([import("../web/build.ts"), import("../web/security-headers.ts")]);
+    // Vite names the bundle by content hash, so /assets/ may be cached for good. The page calls only
+    // its own origin (CSP connect-src 'self'), may not be framed and sends no referrer.
+    web = withSecurityHeaders(serveStaticFiles({ root: await buildWeb(), immutablePrefixes: ["/assets/"] }));
   } catch (err) {
     logger.error("storefront page not served", { error: (err as Error).message });
     webState = "not served (its build failed, see the error above)";

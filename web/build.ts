@@ -11,16 +11,43 @@ export const WEB_ROOT = fileURLToPath(new URL(".", import.meta.url));
 /** Default output folder (git-ignored). */
 export const DEFAULT_OUT_DIR = fileURLToPath(new URL("./dist", import.meta.url));
 
+/** Options of {@link buildWeb}. */
+export interface BuildWebOptions {
+  /**
+   * Origin of the API the page calls (e.g. "https://api.example.com"), fixed at build time. Default:
+   * the page's own origin. The built page never takes its API address from its URL: a link cannot
+   * send what a user types to another host.
+   */
+  readonly apiOrigin?: string;
+}
+
 /** Builds the page into `outDir` (emptied first) and returns it. */
-export async function buildWeb(outDir: string = DEFAULT_OUT_DIR): Promise<string> {
+export async function buildWeb(outDir: string = DEFAULT_OUT_DIR, options: BuildWebOptions = {}): Promise<string> {
+  const apiOrigin = options.apiOrigin === undefined ? "" : webOrigin(options.apiOrigin, "options.apiOrigin");
   await build({
     root: WEB_ROOT,
     base: "./",
     logLevel: "warn",
     configFile: false,
+    define: { __WEFT_API_ORIGIN__: JSON.stringify(apiOrigin) },
     build: { outDir, emptyOutDir: true, target: "es2022", sourcemap: false },
   });
   return outDir;
+}
+
+/** The origin of an http(s) URL given with no path, query or credentials; throws naming `field` otherwise. */
+export function webOrigin(url: string, field: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`${field} must be an http(s) origin such as https://shop.example.com`);
+  }
+  const bare = parsed.pathname === "/" && parsed.search === "" && parsed.hash === "" && parsed.username === "" && parsed.password === "";
+  if ((parsed.protocol !== "http:" && parsed.protocol !== "https:") || !bare) {
+    throw new TypeError(`${field} must be an http(s) origin such as https://shop.example.com`);
+  }
+  return parsed.origin;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

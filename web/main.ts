@@ -1,11 +1,14 @@
 // The shop's browser page: calls the gateway with Connect-Web (Connect protocol, JSON) and renders
-// what it answers. The API's address comes from `?api=<url>` (so the page can be served from another
-// origin, which exercises CORS) and defaults to the page's own origin.
+// what it answers. The API's origin is fixed when the page is built (buildWeb's apiOrigin, default the
+// page's own origin), never read from the page's URL: a crafted link must not redirect passwords.
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { GatewayService, type ProductView } from "../gen/shop/gateway/v1/gateway_pb.ts";
 
-const apiUrl = new URLSearchParams(location.search).get("api") ?? location.origin;
+/** Replaced by Vite at build time (web/build.ts): "" means the page's own origin. */
+declare const __WEFT_API_ORIGIN__: string;
+
+const apiUrl = __WEFT_API_ORIGIN__ === "" ? location.origin : __WEFT_API_ORIGIN__;
 let accessToken = "";
 let currentQuery = "";
 /** The W3C trace id of the user's current action: every call the action makes continues this trace. */

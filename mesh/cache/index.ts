@@ -1,6 +1,6 @@
 export type { Cache, CacheLoadOptions } from "./cache.ts";
-export { createMemoryCache } from "./memory-cache.ts";
-export type { MemoryCacheOptions } from "./memory-cache.ts";
+export { createMemoryCache, DEFAULT_MEMORY_CACHE_MAX_BYTES } from "./memory-cache.ts";
+export type { MemoryCache, MemoryCacheOptions, MemoryCacheStats } from "./memory-cache.ts";
 export { createRedisCache } from "./redis-cache.ts";
 export type { RedisCacheOptions } from "./redis-cache.ts";
 export type { BreakerState } from "./circuit-breaker.ts";

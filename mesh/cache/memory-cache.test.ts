@@ -91,4 +91,29 @@ describe("createMemoryCache", () => {
     expect(() => createMemoryCache({ ttlMs: 0 })).toThrow(expect.objectContaining({ code: "WEFT_ERR_CACHE_OPTIONS" }));
     await cache.close();
   });
+
+  it("keeps its bytes under maxBytes however many distinct keys are loaded, and never stores an oversized value", async () => {
+    const cache = createMemoryCache({ maxBytes: 64 * 1024 });
+    const big = (id: string) => async () => product(id, "x".repeat(1000));
+    for (let i = 0; i < 1000; i++) await cache.getOrLoad(ProductSchema, `k${i}`, big(`p${i}`));
+    const { entries, bytes } = cache.stats();
+    expect(bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(bytes).toBeGreaterThan(32 * 1024);
+    expect(entries).toBeLessThan(1000);
+    // The most recent keys stayed, the oldest went.
+    let loads = 0;
+    await cache.getOrLoad(ProductSchema, "k999", async () => (loads++, product("again")));
+    await cache.getOrLoad(ProductSchema, "k0", async () => (loads++, product("again")));
+    expect(loads).toBe(1);
+    // A value over an eighth of the budget is served but not kept.
+    const before = cache.stats().bytes;
+    const huge = await cache.getOrLoad(ProductSchema, "huge", async () => product("huge", "y".repeat(9000)));
+    expect(huge.name.length).toBe(9000);
+    expect(cache.stats().bytes).toBe(before);
+    await cache.invalidate("k999");
+    expect(cache.stats().bytes).toBeLessThan(before);
+    expect(() => createMemoryCache({ maxBytes: 10 })).toThrow("options.maxBytes");
+    await cache.close();
+    expect(cache.stats()).toEqual({ entries: 0, bytes: 0 });
+  });
 });

@@ -8,8 +8,10 @@ import { runId, sleep, waitUntil } from "../../test/backends/servers.ts";
 import type { Cache } from "./cache.ts";
 import { redisClientOptions } from "../redis/index.ts";
 import { createRedisCache } from "./redis-cache.ts";
+import { waitForSubscribers } from "../../test/support/redis-subscribers.ts";
+import { redisUrl } from "../../test/support/servers.ts";
 
-const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const REDIS = redisUrl();
 const product = (id: string, name = "Widget"): Product => create(ProductSchema, { id, name, priceCents: 1999n });
 
 describe("createRedisCache (shared Redis)", () => {
@@ -90,7 +92,7 @@ describe("createRedisCache (shared Redis)", () => {
   it("drops every replica's in-process copy on invalidate (Redis pub/sub)", async () => {
     const a = cache({ localTtlMs: 60_000 });
     const b = cache({ localTtlMs: 60_000 });
-    await sleep(100); // subscribers connect
+    await waitForSubscribers(redis, `${prefix}invalidate`, 2);
     let version = 1;
     let loads = 0;
     const source = async () => (loads++, product("p3", `v${version}`));

@@ -40,7 +40,10 @@ describe("compiled codecs on the coverage schemas", () => {
 
   for (const schema of schemas) {
     it(`${schema.typeName}: ${CASES} random messages match protobuf-es in all four directions`, () => {
-      expect(fuzzMessages(schema, CASES)).toBeUndefined();
+      const { failure, roundTrips } = fuzzMessages(schema, CASES);
+      expect(failure).toBeUndefined();
+      // Agreeing by both throwing proves nothing: at least a tenth must make the full round trip.
+      expect(roundTrips).toBeGreaterThanOrEqual(CASES / 10);
     });
   }
 });

@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAnnouncer, createNatsDiscovery, createStaticDiscovery, type DiscoveryEvent } from "./index.ts";
+import { natsUrl } from "../../test/support/servers.ts";
 
-const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const NATS_URL = natsUrl();
 const SERVICE = "weft.testing.v1.TestService";
 
 const opened: NatsConnection[] = [];

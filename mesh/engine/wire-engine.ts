@@ -43,6 +43,19 @@ export interface EngineLimits {
    * whole body/query message). Larger -> RESOURCE_EXHAUSTED, without buffering past the limit.
    */
   readonly readMaxBytes: number;
+  /** Maximum size of one JSON request message, for methods `methodReadMaxBytes` does not name. */
+  readonly jsonReadMaxBytes: number;
+  /** Read limits per "pkg.Service" or "pkg.Service/Method" (the method's entry wins), binary and JSON alike. */
+  readonly methodReadMaxBytes: Readonly<Record<string, number>>;
+  /** Deepest nesting of a JSON request, checked before parsing; deeper -> INVALID_ARGUMENT. */
+  readonly maxJsonDepth: number;
+  /** Most a compressed request message may inflate, as a multiple of its size above 1 MiB; 0 = no cap. */
+  readonly maxDecompressionRatio: number;
+  /**
+   * Time to receive a single-message request's body after its headers, in milliseconds; then the call
+   * is answered DEADLINE_EXCEEDED and its stream reset (HTTP/1.1: connection closed). 0 = none.
+   */
+  readonly requestBodyTimeoutMs: number;
   /** Maximum size of one response message in bytes. Larger -> RESOURCE_EXHAUSTED to the caller. */
   readonly writeMaxBytes: number;
   /**

@@ -5,8 +5,9 @@ import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { runId } from "../../test/backends/servers.ts";
 import type { EventMeta } from "./event-bus.ts";
 import { createIdempotencyStore } from "./idempotency.ts";
+import { redisUrl } from "../../test/support/servers.ts";
 
-const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const REDIS = redisUrl();
 
 describe("createIdempotencyStore (shared Redis)", () => {
   const prefix = `${runId()}:`;

@@ -5,15 +5,16 @@ import type { Context, ContextManager, TextMapPropagator } from "@opentelemetry/
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { OrderPlacedSchema, StockChangedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { runId, waitUntil } from "../../test/backends/servers.ts";
 import { EnvelopeHeaders } from "./envelope.ts";
 import type { DeadLetter, EventBus, EventMeta } from "./event-bus.ts";
 import { eventNames } from "./event-names.ts";
 import { createJetStreamEventBus } from "./jetstream-event-bus.ts";
+import { natsUrl } from "../../test/support/servers.ts";
 
-const NATS = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const NATS = natsUrl();
 
 // A minimal W3C trace-context propagator and AsyncLocalStorage context manager: the mesh only talks
 // to @opentelemetry/api, and the SDK is not needed to show the context crosses the broker.
@@ -49,15 +50,23 @@ const testPropagator: TextMapPropagator = {
 };
 
 describe("createJetStreamEventBus (shared NATS)", () => {
-  const prefix = runId();
+  // Every test gets its own streams (a fresh prefix): none reads events another published, so each
+  // passes alone and in any order.
+  let prefix: string;
   let nc: NatsConnection;
   let bus: EventBus;
-  const letters: DeadLetter[] = [];
+  let letters: DeadLetter[];
 
   beforeAll(async () => {
     context.setGlobalContextManager(new TestContextManager());
     propagation.setGlobalPropagator(testPropagator);
     nc = await connect({ servers: NATS, noAsyncTraces: true });
+  });
+
+  beforeEach(async () => {
+    prefix = runId();
+    letters = [];
+    const deadLetters = letters;
     bus = await createJetStreamEventBus({
       connection: nc,
       source: "orders",
@@ -66,16 +75,19 @@ describe("createJetStreamEventBus (shared NATS)", () => {
       maxRedeliveryDelayMs: 50,
       ackWaitMs: 2_000,
       pullExpiresMs: 1_000,
-      onDeadLetter: (l) => letters.push(l),
+      onDeadLetter: (l) => deadLetters.push(l),
     });
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await bus?.close();
     const jsm = await jetstreamManager(nc);
     const names = eventNames(OrderPlacedSchema, prefix);
     await jsm.streams.delete(names.stream).catch(() => {});
     await jsm.streams.delete(names.deadLetterStream).catch(() => {});
+  });
+
+  afterAll(async () => {
     await nc?.close();
     propagation.disable();
     context.disable();
@@ -158,13 +170,14 @@ describe("createJetStreamEventBus (shared NATS)", () => {
       async (e) => {
         attempts.set(e.productId, (attempts.get(e.productId) ?? 0) + 1);
         if (e.productId === "poison") throw new Error("stock record is corrupt");
-        if (/^p\d+$/.test(e.productId)) done.add(e.productId); // (other tests' events share the stream)
+        if (/^p\d+$/.test(e.productId)) done.add(e.productId);
       },
       { maxDeliver: 4, concurrency: 4 },
     );
     await bus.publish(StockChangedSchema, { productId: "poison" }, { id: `${prefix}-poison` });
     for (let i = 0; i < 200; i++) await bus.publish(StockChangedSchema, { productId: `p${i}`, available: 1n });
-    await waitUntil(() => done.size === 200 && letters.length === 1, 15_000, "200 events done and one dead letter");
+    await waitUntil(() => done.size === 200 && letters.length >= 1, 60_000, "200 events done and one dead letter");
+    expect(letters.map((l) => [l.meta.id, l.meta.deliveryCount])).toEqual([[`${prefix}-poison`, 4]]);
     expect(attempts.get("poison")).toBe(4);
     expect(letters[0]).toMatchObject({ consumer: "catalogcache", reason: "stock record is corrupt" });
     expect(letters[0].meta.id).toBe(`${prefix}-poison`);
@@ -198,6 +211,7 @@ describe("createJetStreamEventBus (shared NATS)", () => {
       },
       { concurrency: 3 },
     );
+    for (let i = 0; i < 12; i++) await bus.publish(OrderPlacedSchema, { orderId: `slow-${i}` });
     await waitUntil(() => finished >= 6, 10_000, "some slow events");
     await sub.drain();
     expect(running).toBe(0);

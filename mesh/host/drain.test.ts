@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DrainSequence, drainOnSignals } from "./drain.ts";
+import { DrainSequence, drainOnSignals, SIGNAL_REPEAT_WINDOW_MS } from "./drain.ts";
 import { silentLogger } from "../engine/index.ts";
 
 describe("DrainSequence", () => {
@@ -23,17 +23,23 @@ describe("DrainSequence", () => {
 });
 
 describe("drainOnSignals", () => {
-  it("drains once on the first signal and exits 0; a second signal exits 130 at once", async () => {
+  it("drains once on the first signal and exits 0; a repeat within the window is the same request; a later signal exits 130 at once", async () => {
     let drains = 0;
     let release!: () => void;
     const codes: number[] = [];
+    let clock = 0;
     const stop = drainOnSignals(
       { drain: () => (drains++, new Promise<void>((resolve) => (release = resolve))) },
-      { signals: ["SIGUSR2"], exit: (code) => void codes.push(code) },
+      { signals: ["SIGUSR2"], exit: (code) => void codes.push(code), now: () => clock },
     );
     try {
       process.emit("SIGUSR2", "SIGUSR2");
       expect(drains).toBe(1);
+      // The group's Ctrl-C and a parent's forwarded copy: one request.
+      clock = SIGNAL_REPEAT_WINDOW_MS - 1;
+      process.emit("SIGUSR2", "SIGUSR2");
+      expect(codes).toEqual([]);
+      clock = SIGNAL_REPEAT_WINDOW_MS;
       process.emit("SIGUSR2", "SIGUSR2");
       expect(codes).toEqual([130]);
       release();

@@ -59,6 +59,51 @@ export interface Drainable {
   drain(): Promise<void>;
 }
 
+/**
+ * How long after the first shutdown signal a repeat counts as the same request. A terminal's Ctrl-C
+ * reaches the whole process group, and a parent (npm, a launcher) forwards it again: a process sees two
+ * signals for one key press.
+ */
+export const SIGNAL_REPEAT_WINDOW_MS = 1_000;
+
+/** Options of `onShutdownSignals`. */
+export interface ShutdownSignalsOptions {
+  /** Signals that ask for a shutdown. Default ["SIGTERM", "SIGINT"]. */
+  signals?: readonly NodeJS.Signals[];
+  /** Runs on the first signal: start a graceful shutdown. */
+  onFirst(signal: NodeJS.Signals): void;
+  /** Runs on a signal after the repeat window: stop at once. */
+  onSecond(signal: NodeJS.Signals): void;
+  /** A repeat within this many ms of the first signal is ignored. Default SIGNAL_REPEAT_WINDOW_MS. */
+  repeatWindowMs?: number;
+  /** The clock, in ms. Default `performance.now`. */
+  now?: () => number;
+}
+
+/**
+ * The one signal rule of Weft processes and the launcher: the first SIGTERM/SIGINT starts a graceful
+ * shutdown, a repeat within `repeatWindowMs` (the same Ctrl-C delivered twice) is ignored, a later
+ * one stops at once. Returns a function that removes the handlers.
+ */
+export function onShutdownSignals(options: ShutdownSignalsOptions): () => void {
+  const signals = options.signals ?? ["SIGTERM", "SIGINT"];
+  const windowMs = options.repeatWindowMs ?? SIGNAL_REPEAT_WINDOW_MS;
+  const now = options.now ?? (() => performance.now());
+  let firstAt: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (firstAt === undefined) {
+      firstAt = now();
+      options.onFirst(signal);
+    } else if (now() - firstAt >= windowMs) {
+      options.onSecond(signal);
+    }
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  return () => {
+    for (const signal of signals) process.removeListener(signal, onSignal);
+  };
+}
+
 /** Options of `drainOnSignals`. */
 export interface DrainOnSignalsOptions {
   /** Signals that start a drain. Default ["SIGTERM", "SIGINT"]. */
@@ -67,34 +112,35 @@ export interface DrainOnSignalsOptions {
   exit?: (code: number) => void;
   /** Where to log the signal and drain failures. Default: nothing logged. */
   logger?: HostLogger;
+  /** A repeat within this many ms of the first signal is the same request (see onShutdownSignals). Default SIGNAL_REPEAT_WINDOW_MS. */
+  repeatWindowMs?: number;
+  /** The clock of the repeat window, in ms. Default `performance.now`. */
+  now?: () => number;
 }
 
 /**
- * Drains `host` on SIGTERM/SIGINT, then exits 0 (1 if the drain failed). A second signal exits at once
- * with 130. Returns a function that removes the signal handlers.
+ * Drains `host` on SIGTERM/SIGINT, then exits 0 (1 if the drain failed). A second signal (after the
+ * repeat window) exits at once with 130. Returns a function that removes the signal handlers.
  */
 export function drainOnSignals(host: Drainable, options: DrainOnSignalsOptions = {}): () => void {
-  const signals = options.signals ?? ["SIGTERM", "SIGINT"];
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  let draining = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (draining) {
+  return onShutdownSignals({
+    signals: options.signals,
+    repeatWindowMs: options.repeatWindowMs,
+    now: options.now,
+    onFirst(signal) {
+      options.logger?.info("draining", { signal });
+      host.drain().then(
+        () => exit(0),
+        (err: unknown) => {
+          options.logger?.error("drain failed", errorFields(err));
+          exit(1);
+        },
+      );
+    },
+    onSecond(signal) {
       options.logger?.info("second signal: exiting without waiting", { signal });
       exit(130);
-      return;
-    }
-    draining = true;
-    options.logger?.info("draining", { signal });
-    host.drain().then(
-      () => exit(0),
-      (err: unknown) => {
-        options.logger?.error("drain failed", errorFields(err));
-        exit(1);
-      },
-    );
-  };
-  for (const signal of signals) process.on(signal, onSignal);
-  return () => {
-    for (const signal of signals) process.removeListener(signal, onSignal);
-  };
+    },
+  });
 }

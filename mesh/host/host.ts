@@ -158,10 +158,19 @@ class WeftHost implements Host {
       throw new HostError(HostErrorCode.state, "listen(): the host is already listening or closed");
     }
     const { options } = this;
+    const served = new Set(this.#registrations.flatMap(({ service }) => [service.typeName, ...service.methods.map((m) => `${service.typeName}/${m.name}`)]));
+    const unknown = Object.keys(options.methodReadMaxBytes).filter((key) => !served.has(key));
+    if (unknown.length > 0) {
+      throw new HostError(HostErrorCode.options, `options.methodReadMaxBytes: ${unknown.map((k) => JSON.stringify(k)).join(", ")} names no registered service or method`);
+    }
     const listener = new PortListener({
       maxHeaderListBytes: options.maxHeaderListBytes,
       maxConcurrentStreams: options.maxConcurrentStreams,
       idleTimeoutMs: options.idleTimeoutMs,
+      firstRequestTimeoutMs: options.firstRequestTimeoutMs,
+      requestBodyTimeoutMs: options.requestBodyTimeoutMs,
+      maxConnections: options.maxConnections,
+      maxRequestBytes: Math.max(options.readMaxBytes, ...Object.values(options.methodReadMaxBytes)),
       logger: this.#logger,
       tls: options.tls,
     });
@@ -247,7 +256,16 @@ class WeftHost implements Host {
         logger: this.#logger,
       }),
       hooks: composeCallHooks(options.callHooks, infrastructure),
-      limits: { readMaxBytes: options.readMaxBytes, writeMaxBytes: options.writeMaxBytes, maxTimeoutMs: options.maxTimeoutMs },
+      limits: {
+        readMaxBytes: options.readMaxBytes,
+        jsonReadMaxBytes: Math.min(options.jsonReadMaxBytes, options.readMaxBytes),
+        methodReadMaxBytes: options.methodReadMaxBytes,
+        maxJsonDepth: options.maxJsonDepth,
+        maxDecompressionRatio: options.maxDecompressionRatio,
+        requestBodyTimeoutMs: options.requestBodyTimeoutMs,
+        writeMaxBytes: options.writeMaxBytes,
+        maxTimeoutMs: options.maxTimeoutMs,
+      },
       cors: createCorsPolicy(options.corsAllowedOrigins),
       shutdownSignal: this.#shutdown.signal,
       logger: this.#logger,

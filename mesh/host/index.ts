@@ -17,9 +17,9 @@ export { SERVER_V8_FLAGS, SERVICE_NODE_FLAGS, applyServerV8Flags } from "./gc-tu
 /** Errors thrown to the host's user (never to callers), with stable WEFT_ERR_HOST_* codes. */
 export { HostError, HostErrorCode } from "./errors.ts";
 /** Drain phases, and the SIGTERM/SIGINT helper main files call. */
-export { drainOnSignals, drainPhases } from "./drain.ts";
+export { drainOnSignals, drainPhases, onShutdownSignals, SIGNAL_REPEAT_WINDOW_MS } from "./drain.ts";
 /** Types of the drain API. */
-export type { DrainHook, DrainOnSignalsOptions, DrainPhase, Drainable } from "./drain.ts";
+export type { DrainHook, DrainOnSignalsOptions, DrainPhase, Drainable, ShutdownSignalsOptions } from "./drain.ts";
 /** Per-service health as served by grpc.health.v1. */
 export type { HostHealth, ServingStatus } from "./health.ts";
 /** The logger contract (mesh/engine): the default JSON logger and a silent one for tests. */

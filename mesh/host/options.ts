@@ -21,6 +21,43 @@ export interface HostOptions {
   corsAllowedOrigins?: readonly string[];
   /** Largest request message accepted, in bytes. Default 4 MiB (4_194_304). Larger -> RESOURCE_EXHAUSTED. */
   readMaxBytes?: number;
+  /**
+   * Largest JSON request message (Connect JSON, gRPC+json, Connect GET with JSON), in bytes, when
+   * `methodReadMaxBytes` names no limit for the method: what a browser-facing API needs, far below
+   * `readMaxBytes` (parsing JSON costs main-thread time per byte). Default 256 KiB (262_144); never above readMaxBytes.
+   */
+  jsonReadMaxBytes?: number;
+  /**
+   * Read limits (bytes, binary and JSON alike) per service or method, keyed "pkg.Service" or
+   * "pkg.Service/Method" (the method's own entry wins), e.g. { "shop.gateway.v1.GatewayService": 16_384 }.
+   * Every key must name a served service or method (checked by listen()). Default {}.
+   */
+  methodReadMaxBytes?: Readonly<Record<string, number>>;
+  /** Deepest nesting of arrays and objects in a JSON request, checked before parsing. Default 100. Deeper -> INVALID_ARGUMENT. */
+  maxJsonDepth?: number;
+  /**
+   * Cap on how many times larger than its compressed form a request message may inflate (above a
+   * 1 MiB floor every message may reach). Default 100; 0 = no cap (the read limit still applies).
+   */
+  maxDecompressionRatio?: number;
+  /**
+   * Time to receive a request's body once its headers are in, in milliseconds: a unary or
+   * server-streaming call whose message is not complete by then is answered DEADLINE_EXCEEDED and its
+   * stream reset (HTTP/1.1: 408 or the same error, and the connection closed). Default 30_000; 0 = none.
+   */
+  requestBodyTimeoutMs?: number;
+  /**
+   * Time a new connection has to finish the HTTP/2 preface and SETTINGS, or an HTTP/1.1 request's
+   * headers (every request's, on a keep-alive connection), in milliseconds; then it is closed.
+   * Default 10_000.
+   */
+  firstRequestTimeoutMs?: number;
+  /**
+   * Most open connections; a connection past it is refused in its own protocol (HTTP/1.1 503 with
+   * `Retry-After: 1`, HTTP/2 SETTINGS then GOAWAY ENHANCE_YOUR_CALM "too many connections") and closed.
+   * Default 10_000.
+   */
+  maxConnections?: number;
   /** Largest response message sent, in bytes. Default 16 MiB (16_777_216). Larger -> RESOURCE_EXHAUSTED. */
   writeMaxBytes?: number;
   /**
@@ -95,6 +132,13 @@ export interface ResolvedHostOptions {
   readonly port: number;
   readonly corsAllowedOrigins: readonly string[];
   readonly readMaxBytes: number;
+  readonly jsonReadMaxBytes: number;
+  readonly methodReadMaxBytes: Readonly<Record<string, number>>;
+  readonly maxJsonDepth: number;
+  readonly maxDecompressionRatio: number;
+  readonly requestBodyTimeoutMs: number;
+  readonly firstRequestTimeoutMs: number;
+  readonly maxConnections: number;
   readonly writeMaxBytes: number;
   readonly maxHeaderListBytes: number;
   readonly maxConcurrentStreams: number;
@@ -118,6 +162,12 @@ export const hostDefaults = {
   hostname: "127.0.0.1",
   port: 8080,
   readMaxBytes: 4 * 1024 * 1024,
+  jsonReadMaxBytes: 256 * 1024,
+  maxJsonDepth: 100,
+  maxDecompressionRatio: 100,
+  requestBodyTimeoutMs: 30_000,
+  firstRequestTimeoutMs: 10_000,
+  maxConnections: 10_000,
   writeMaxBytes: 16 * 1024 * 1024,
   maxHeaderListBytes: 16 * 1024,
   maxConcurrentStreams: 100,
@@ -166,6 +216,21 @@ function hooks(value: unknown): readonly ServerCallHooks[] {
   return Object.freeze([...(value as ServerCallHooks[])]);
 }
 
+/** "pkg.Service" or "pkg.Service/Method" -> bytes; the keys are matched against served methods by listen(). */
+function methodLimits(value: unknown): Readonly<Record<string, number>> {
+  if (value === undefined) return Object.freeze({});
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail("methodReadMaxBytes", "must be an object of \"pkg.Service[/Method]\": bytes");
+  const out: Record<string, number> = {};
+  for (const [key, bytes] of Object.entries(value as Record<string, unknown>)) {
+    if (!/^[A-Za-z_][\w.]*(\/[A-Za-z_]\w*)?$/.test(key)) fail(`methodReadMaxBytes[${JSON.stringify(key)}]`, "must be keyed \"pkg.Service\" or \"pkg.Service/Method\"");
+    if (typeof bytes !== "number" || !Number.isInteger(bytes) || bytes < 1 || bytes > MAX_MESSAGE_BYTES) {
+      fail(`methodReadMaxBytes[${JSON.stringify(key)}]`, `must be an integer from 1 to ${MAX_MESSAGE_BYTES}, got ${JSON.stringify(bytes)}`);
+    }
+    out[key] = bytes;
+  }
+  return Object.freeze(out);
+}
+
 function origins(value: unknown): readonly string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) fail("corsAllowedOrigins", "must be an array of origins or [\"*\"]");
@@ -212,6 +277,13 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     port: int(options, "port", hostDefaults.port, 0, 65535),
     corsAllowedOrigins: origins(options.corsAllowedOrigins),
     readMaxBytes: int(options, "readMaxBytes", hostDefaults.readMaxBytes, 1, MAX_MESSAGE_BYTES),
+    jsonReadMaxBytes: int(options, "jsonReadMaxBytes", hostDefaults.jsonReadMaxBytes, 1, MAX_MESSAGE_BYTES),
+    methodReadMaxBytes: methodLimits(options.methodReadMaxBytes),
+    maxJsonDepth: int(options, "maxJsonDepth", hostDefaults.maxJsonDepth, 1, 100_000),
+    maxDecompressionRatio: int(options, "maxDecompressionRatio", hostDefaults.maxDecompressionRatio, 0, 2 ** 31 - 1),
+    requestBodyTimeoutMs: int(options, "requestBodyTimeoutMs", hostDefaults.requestBodyTimeoutMs, 0, 2 ** 31 - 1),
+    firstRequestTimeoutMs: int(options, "firstRequestTimeoutMs", hostDefaults.firstRequestTimeoutMs, 1, 2 ** 31 - 1),
+    maxConnections: int(options, "maxConnections", hostDefaults.maxConnections, 1, 2 ** 31 - 1),
     writeMaxBytes: int(options, "writeMaxBytes", hostDefaults.writeMaxBytes, 1, MAX_MESSAGE_BYTES),
     // 1 KiB floor: below it ordinary gRPC requests could not be sent at all.
     maxHeaderListBytes: int(options, "maxHeaderListBytes", hostDefaults.maxHeaderListBytes, 1024, 1024 * 1024),

@@ -9,6 +9,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { H2_REFUSAL, HTTP1_REFUSAL } from "./connection-refusal.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import { errorFields, type HostLogger } from "../engine/index.ts";
 
@@ -47,6 +48,14 @@ export interface PortListenerOptions {
   readonly maxHeaderListBytes: number;
   readonly maxConcurrentStreams: number;
   readonly idleTimeoutMs: number;
+  /** Time to finish the HTTP/2 preface and SETTINGS, or an HTTP/1.1 request's headers. */
+  readonly firstRequestTimeoutMs: number;
+  /** Time to receive an HTTP/1.1 request's body after its headers (0 = none). */
+  readonly requestBodyTimeoutMs: number;
+  /** Most open connections; more are refused in their own protocol. */
+  readonly maxConnections: number;
+  /** Largest request any method accepts: an `Expect: 100-continue` above it gets 413 at once. */
+  readonly maxRequestBytes: number;
   readonly logger: HostLogger;
   /** TLS key and certificate (PEM); undefined for cleartext. */
   readonly tls: HostTlsOptions | undefined;
@@ -60,6 +69,33 @@ export interface HostTlsOptions {
   readonly cert: string | Buffer;
   /** CA certificates for client certificates (PEM): when set, clients must present one they issued. */
   readonly ca?: string | Buffer;
+}
+
+/** The deadline timer of a connection that has not yet finished its HTTP/2 preface. */
+const kFirstRequestTimer = Symbol("weft.firstRequestTimer");
+type TimedSocket = net.Socket & { [kFirstRequestTimer]?: NodeJS.Timeout };
+
+/** Destroys a socket that missed its first-request deadline. */
+function onFirstRequestDeadline(socket: net.Socket): void {
+  socket.destroy();
+}
+
+/** True when an HTTP/1.1 request carries more than one Host header (RFC 9112 section 3.2: answer 400). */
+function hasDuplicateHost(req: http.IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4 && name.toLowerCase() === "host" && ++hosts > 1) return true;
+  }
+  return false;
+}
+
+/** Answers a request the host refuses before any engine sees it, and closes the connection. */
+function refuseRequest(res: http.ServerResponse, status: number, text: string): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) + 1, connection: "close" });
+  res.end(`${text}\n`);
 }
 
 /** "h2" / "http1" once the first bytes decide it, "more" while they are a strict prefix of the preface. */
@@ -86,11 +122,17 @@ export class PortListener {
   constructor(options: PortListenerOptions) {
     this.#options = options;
     const { logger } = options;
+    const bodyMs = options.requestBodyTimeoutMs;
     this.http1 = http.createServer({
       maxHeaderSize: options.maxHeaderListBytes,
       keepAliveTimeout: options.idleTimeoutMs,
       noDelay: true,
+      // Node's own clocks for slow HTTP/1.1 clients: headers, then the whole request, checked this often.
+      headersTimeout: options.firstRequestTimeoutMs,
+      requestTimeout: bodyMs === 0 ? 0 : options.firstRequestTimeoutMs + bodyMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(Math.min(options.firstRequestTimeoutMs, bodyMs || Infinity) / 4))),
     });
+    this.#guardHttp1(options.maxRequestBytes);
     // During a drain, every HTTP/1.1 response closes its connection so clients reconnect elsewhere
     // (the listener is added, ahead of the engine's, only once the drain starts: see #goAway).
     this.http2 = http2.createServer({
@@ -104,6 +146,9 @@ export class PortListener {
       // rapid-reset limits) are kept on purpose.
     });
     this.http2.on("session", (session: http2.ServerHttp2Session) => {
+      const timer = (session.socket as TimedSocket | undefined)?.[kFirstRequestTimer];
+      // The client's SETTINGS (which follow the preface) end the first-request deadline.
+      if (timer !== undefined) session.once("remoteSettings", () => clearTimeout(timer));
       this.#sessions.add(session);
       (session as CountedSession)[kOpenStreams] = 0;
       (session as CountedSession)[kStreamsOpened] = 0;
@@ -136,6 +181,7 @@ export class PortListener {
             ...options.tls,
             ALPNProtocols: ["h2", "http/1.1"],
             noDelay: true,
+            handshakeTimeout: options.firstRequestTimeoutMs,
             // With client CAs, every client must present a certificate they issued (mutual TLS).
             ...(options.tls.ca === undefined ? {} : { requestCert: true, rejectUnauthorized: true }),
           },
@@ -172,6 +218,31 @@ export class PortListener {
    */
   startDraining(): void {
     this.#goAway();
+  }
+
+  /**
+   * Two refusals before any engine sees a request: two Host headers (400), and `Expect: 100-continue`
+   * with a Content-Length no method accepts (413 at once, so the client never sends the body). Node
+   * emits 'request' to every listener, so the check sits in the server's own emit.
+   */
+  #guardHttp1(maxRequestBytes: number): void {
+    const server = this.http1;
+    const emit = server.emit.bind(server);
+    server.emit = ((event: string, ...args: unknown[]) => {
+      if (event === "request" && hasDuplicateHost(args[0] as http.IncomingMessage)) {
+        refuseRequest(args[1] as http.ServerResponse, 400, "bad request: more than one Host header");
+        return true;
+      }
+      return emit(event, ...args);
+    }) as typeof server.emit;
+    server.on("checkContinue", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (Number(req.headers["content-length"]) > maxRequestBytes) {
+        refuseRequest(res, 413, `request body too large: at most ${maxRequestBytes} bytes`);
+        return;
+      }
+      res.writeContinue();
+      server.emit("request", req, res);
+    });
   }
 
   /** From now on every HTTP/1.1 response carries `Connection: close`; idempotent. */
@@ -234,29 +305,61 @@ export class PortListener {
     await closed;
   }
 
-  /** Tracks a new connection; false when the listener is closed (the socket is destroyed). */
-  #track(socket: net.Socket): boolean {
+  /**
+   * Tracks a new connection: "closed" when the listener is (the socket is destroyed), "refuse" when it
+   * is past maxConnections (answered once its protocol is known), else "serve".
+   */
+  #track(socket: net.Socket): "closed" | "refuse" | "serve" {
     if (this.#closed) {
       socket.destroy();
-      return false;
+      return "closed";
     }
-    this.#sockets.add(socket);
-    socket.once("close", () => this.#sockets.delete(socket));
     // Resets and broken pipes are the client's business; never let them become uncaught exceptions.
     socket.on("error", () => {});
-    return true;
+    const refuse = this.#sockets.size >= this.#options.maxConnections;
+    this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+    // An absolute deadline (an idle timer would let a byte every few seconds keep it forever): until
+    // the protocol is known, then for HTTP/2 until the client's SETTINGS arrive (HTTP/1.1: Node's
+    // headersTimeout).
+    const deadline = setTimeout(onFirstRequestDeadline, this.#options.firstRequestTimeoutMs, socket);
+    (socket as TimedSocket)[kFirstRequestTimer] = deadline;
+    socket.once("close", () => clearTimeout(deadline));
+    return refuse ? "refuse" : "serve";
+  }
+
+  /** Hands a connection whose protocol is known to its server, or refuses it (past maxConnections). */
+  #serve(socket: net.Socket, kind: "h2" | "http1", refuse: boolean): void {
+    if (refuse) {
+      // Read on (and drop) what the client still sends, so its close is seen; the first-request
+      // deadline ends the socket if the client never closes.
+      socket.end(kind === "h2" ? H2_REFUSAL : HTTP1_REFUSAL);
+      socket.resume();
+      return;
+    }
+    if (kind === "h2") {
+      // The HTTP/2 session reads the socket's native handle itself and takes the bytes already
+      // buffered in the stream; resuming the JS stream here would steal data from it.
+      this.http2.emit("connection", socket);
+    } else {
+      clearTimeout((socket as TimedSocket)[kFirstRequestTimer]);
+      // The HTTP/1.1 server reads through the JS stream, which must flow again.
+      this.http1.emit("connection", socket);
+      socket.resume();
+    }
   }
 
   /** A TLS connection, handshake done: ALPN names the protocol. */
   #acceptTls(socket: tls.TLSSocket): void {
-    if (!this.#track(socket)) return;
-    if (socket.alpnProtocol === "h2") this.http2.emit("connection", socket);
-    else this.http1.emit("connection", socket);
+    const tracked = this.#track(socket);
+    if (tracked === "closed") return;
+    this.#serve(socket, socket.alpnProtocol === "h2" ? "h2" : "http1", tracked === "refuse");
   }
 
   #accept(socket: net.Socket): void {
-    if (!this.#track(socket)) return;
-    // A connection that never says anything is closed after the idle timeout.
+    const tracked = this.#track(socket);
+    if (tracked === "closed") return;
+    // A connection that never says anything is closed after the idle timeout, if that comes first.
     socket.setTimeout(this.#options.idleTimeoutMs, () => socket.destroy());
     let buffered: Buffer | undefined;
     const onData = (chunk: Buffer) => {
@@ -267,15 +370,7 @@ export class PortListener {
       socket.pause();
       socket.setTimeout(0);
       socket.unshift(buffered);
-      if (kind === "h2") {
-        // The HTTP/2 session reads the socket's native handle itself and takes the bytes already
-        // buffered in the stream; resuming the JS stream here would steal data from it.
-        this.http2.emit("connection", socket);
-      } else {
-        // The HTTP/1.1 server reads through the JS stream, which must flow again.
-        this.http1.emit("connection", socket);
-        socket.resume();
-      }
+      this.#serve(socket, kind, tracked === "refuse");
     };
     socket.on("data", onData);
   }

@@ -12,6 +12,7 @@ import { NO_LOAD, type EndpointSource } from "../discovery/index.ts";
 import { isRefusal, refusedError, type ServerCallHooks } from "../engine/index.ts";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createNatsRpcServer, type NatsRpcServer } from "./index.ts";
+import { natsUrl } from "../../test/support/servers.ts";
 
 let nc: NatsConnection;
 let server: NatsRpcServer;
@@ -38,7 +39,7 @@ const hooks: ServerCallHooks = {
 };
 
 beforeAll(async () => {
-  nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+  nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   const natsSubject = `weft.t${randomUUID().slice(0, 8)}.rpc.hooks`;
   server = createNatsRpcServer({
     nc,

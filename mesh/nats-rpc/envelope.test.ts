@@ -47,7 +47,12 @@ describe("Connect over NATS envelope", () => {
     expect(ok.callId).toBe(300);
     expect(ok.error).toBeUndefined();
     expect([...ok.body]).toEqual([9]);
-    expect(ok.header).toBeDefined();
+    const header = new Headers();
+    readMetadata(ok.header!, header);
+    const names: string[] = [];
+    header.forEach((_value, name) => void names.push(name));
+    expect(names).toEqual(["x-h"]);
+    expect(header.get("x-h")).toBe("v");
     expect(ok.trailer).toBeUndefined();
     const whole = encodeErrorReply(1, undefined, new Headers({ "x-t": "v" }), new ConnectError("m", Code.NotFound));
     for (let n = 0; n < whole.length; n++) expect(() => parseReply(whole.subarray(0, n))).toThrow(WireError);

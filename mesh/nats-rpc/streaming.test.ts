@@ -13,6 +13,7 @@ import { NO_LOAD, type EndpointSource } from "../discovery/index.ts";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createNatsRpcServer, type NatsRpcServer } from "./index.ts";
 import { encodeRequest } from "./envelope.ts";
+import { natsUrl } from "../../test/support/servers.ts";
 
 const WINDOW = 4;
 let nc: NatsConnection;
@@ -63,7 +64,7 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+  nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   natsSubject = `weft.t${randomUUID().slice(0, 8)}.rpc.streams`;
   server = createNatsRpcServer({
     nc,

@@ -67,6 +67,8 @@ export interface MeshNodeOptions {
   readonly logger?: HostLogger;
   /** ioredis options of the REDIS_URL connection. Default: mesh/redis `redisClientOptions`. */
   readonly redisOptions?: RedisOptions;
+  /** The host's read limits per service or method (HostOptions.methodReadMaxBytes). Default {}. */
+  readonly methodReadMaxBytes?: Readonly<Record<string, number>>;
   /** How long start-up waits for NATS, then for Redis, in milliseconds. Default 5,000 each. */
   readonly connectTimeoutMs?: number;
 }
@@ -184,6 +186,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     version: config.version,
     callHooks: [...tracingHooks, ...metricsHooks, shedding, inbound],
     metrics,
+    methodReadMaxBytes: options.methodReadMaxBytes,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];

@@ -3,6 +3,7 @@
 // message), with compression and writeMaxBytes, and ends the call (timer, signal). call.ts adds the
 // request half.
 
+import type { BodyDeadlines } from "./body-deadlines.ts";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
 import { gzip } from "./compression.ts";
@@ -22,9 +23,12 @@ export interface CallSettings {
   readonly interceptors: Interceptor[];
   /** Runs calls through `interceptors` (chains built once per method). */
   readonly invoker: Invoker;
-  readonly readMaxBytes: number;
   readonly writeMaxBytes: number;
   readonly maxTimeoutMs: number;
+  /** Cap on a request message's inflation ratio (compression.ts); 0 = none. */
+  readonly maxDecompressionRatio: number;
+  /** Calls waiting for their request body, when the host limits that time. */
+  readonly bodies: BodyDeadlines | undefined;
   readonly compressMinBytes: number;
   readonly cors: CorsPolicy | undefined;
   readonly shutdownSignal: AbortSignal | undefined;
@@ -78,6 +82,8 @@ export abstract class CallResponder implements ContextOwner {
   counted = false;
   /** The call hooks' tokens while they are begun (they must end exactly once). */
   hookTokens: unknown[] | undefined = undefined;
+  /** When the call started waiting for its request body (BodyDeadlines), -1 when it is not waiting. */
+  bodySince = -1;
 
   constructor(wire: Wire, entry: MethodEntry, settings: CallSettings, protocol: Protocol, json: boolean, contentType: string, requestMethod: string, authority: string) {
     this.wire = wire;
@@ -94,6 +100,9 @@ export abstract class CallResponder implements ContextOwner {
   get peerAddress(): string | undefined {
     return this.wire.peerAddress;
   }
+
+  /** The request body did not arrive within the host's requestBodyTimeoutMs (the request half knows how to drop it). */
+  abstract bodyTimedOut(timeoutMs: number): void;
 
   /** Starts watching for client cancellation (the request half knows how). */
   abstract watchCancel(): void;
@@ -317,6 +326,7 @@ export abstract class CallResponder implements ContextOwner {
    */
   finish(err: ConnectError | undefined): void {
     this.state = CallState.over;
+    if (this.bodySince >= 0) this.settings.bodies!.done(this);
     const tokens = this.hookTokens;
     if (tokens !== undefined) {
       this.hookTokens = undefined;

@@ -99,8 +99,8 @@ export class ServerCall extends CallResponder {
       if (this.entry.impl === undefined) throw new ConnectError(`${this.entry.path} is not implemented`, Code.Unimplemented);
       if (p === Protocol.connect) {
         const len = h["content-length"];
-        if (len !== undefined && Number(len) > this.settings.readMaxBytes) {
-          throw new ConnectError(`message size ${len} is larger than configured readMaxBytes ${this.settings.readMaxBytes}`, Code.ResourceExhausted);
+        if (len !== undefined && Number(len) > this.readLimit) {
+          throw new ConnectError(`message size ${len} is larger than configured readMaxBytes ${this.readLimit}`, Code.ResourceExhausted);
         }
       }
     } catch (e) {
@@ -111,12 +111,13 @@ export class ServerCall extends CallResponder {
     const kind = this.entry.kind;
     if (kind === "unary" || kind === "server_streaming") {
       this.#envelope = p !== Protocol.connect;
+      this.settings.bodies?.wait(this);
       // Shared listeners find the call on the stream: no closures per call on the hot path.
       (body as CallCarrier)[kCall] = this;
       body.on("data", onBodyData);
       body.on("end", onBodyEnd);
     } else {
-      this.#reader = new FrameReader(this.settings.readMaxBytes);
+      this.#reader = new FrameReader(this.readLimit);
       const rs = (this.#stream = new RequestStream(this, body));
       body.on("data", (chunk: Buffer) => this.#onStreamData(chunk));
       body.on("end", () => this.#onStreamEnd());
@@ -133,8 +134,8 @@ export class ServerCall extends CallResponder {
       this.resGzip = acceptsGzip(this.wire.headers["accept-encoding"]);
       this.reqGzip = gzipped;
       if (this.entry.impl === undefined) throw new ConnectError(`${this.entry.path} is not implemented`, Code.Unimplemented);
-      if (!gzipped && message.length > this.settings.readMaxBytes) {
-        throw new ConnectError(`message size ${message.length} is larger than configured readMaxBytes ${this.settings.readMaxBytes}`, Code.ResourceExhausted);
+      if (!gzipped && message.length > this.readLimit) {
+        throw new ConnectError(`message size ${message.length} is larger than configured readMaxBytes ${this.readLimit}`, Code.ResourceExhausted);
       }
     } catch (e) {
       this.fail(e);
@@ -200,13 +201,25 @@ export class ServerCall extends CallResponder {
     if (this.counted && this.state !== CallState.over) this.watchCancel();
   }
 
+  /** Largest request message of this call: the method's limit for its encoding. */
+  get readLimit(): number {
+    return this.json ? this.entry.jsonReadMaxBytes : this.entry.readMaxBytes;
+  }
+
+  /** @internal Its body did not arrive in time: answer DEADLINE_EXCEEDED, then drop the request's stream. */
+  bodyTimedOut(timeoutMs: number): void {
+    if (this.state !== CallState.reading) return;
+    this.wire.dropRequest();
+    this.fail(new ConnectError(`request body not received within ${timeoutMs} ms`, Code.DeadlineExceeded));
+  }
+
   /** @internal Body chunk of a single-message request. */
   onData(chunk: Buffer): void {
     if (this.state !== CallState.reading) return;
     const size = (this.#size += chunk.length);
     if (this.#first === undefined) this.#first = chunk;
     else (this.#more ??= []).push(chunk);
-    const limit = this.settings.readMaxBytes;
+    const limit = this.readLimit;
     if (!this.#envelope) {
       if (size > limit) this.fail(new ConnectError(`message size ${size} is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted));
       return;
@@ -239,13 +252,14 @@ export class ServerCall extends CallResponder {
 
   #frameError(reader: FrameReader): ConnectError {
     return reader.problem === "oversize"
-      ? new ConnectError(`message size ${reader.declared} is larger than configured readMaxBytes ${this.settings.readMaxBytes}`, Code.ResourceExhausted)
+      ? new ConnectError(`message size ${reader.declared} is larger than configured readMaxBytes ${this.readLimit}`, Code.ResourceExhausted)
       : new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   }
 
   /** @internal End of a single-message request body. */
   onEnd(): void {
     if (this.state !== CallState.reading) return;
+    if (this.bodySince >= 0) this.settings.bodies!.done(this);
     let input: unknown;
     try {
       const body = this.#body();
@@ -294,7 +308,7 @@ export class ServerCall extends CallResponder {
     if (!this.reqGzip) {
       return Promise.reject(new ConnectError("protocol error: received compressed message without a message encoding", Code.Internal));
     }
-    return gunzipLimited(data, this.settings.readMaxBytes);
+    return gunzipLimited(data, this.readLimit, this.settings.maxDecompressionRatio);
   }
 
   /** Decodes one request message; INVALID_ARGUMENT when it does not parse. */

@@ -1,5 +1,6 @@
 // gzip for messages, with the read limit applied to the DECOMPRESSED size (a gzip bomb stops at the
-// limit and answers RESOURCE_EXHAUSTED instead of inflating gigabytes).
+// limit and answers RESOURCE_EXHAUSTED instead of inflating gigabytes), and a cap on the inflation
+// ratio (a few KB may not become megabytes of work for the parser).
 
 import * as zlib from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -24,21 +25,37 @@ export function requestIsGzip(header: string | string[] | undefined): boolean {
   throw new ConnectError(`unknown compression "${String(header)}": supported encodings are gzip, identity`, Code.Unimplemented);
 }
 
-/** Inflates `data`, failing with RESOURCE_EXHAUSTED past `maxBytes` and INVALID_ARGUMENT if corrupt. */
-export function gunzipLimited(data: Uint8Array, maxBytes: number): Promise<Buffer> {
+/** Default cap on how many times larger than its compressed form a request message may inflate. */
+export const DEFAULT_MAX_DECOMPRESSION_RATIO = 100;
+/** Any message may inflate to this many bytes whatever the ratio (small messages compress well). */
+export const DECOMPRESSION_RATIO_FLOOR_BYTES = 1024 * 1024;
+
+/** The most bytes `compressedBytes` may inflate to: the read limit, and `maxRatio` times its size above the floor (0 = no ratio cap). */
+export function inflateLimit(compressedBytes: number, readMaxBytes: number, maxRatio: number): number {
+  if (maxRatio === 0) return readMaxBytes;
+  return Math.min(readMaxBytes, Math.max(DECOMPRESSION_RATIO_FLOOR_BYTES, compressedBytes * maxRatio));
+}
+
+/**
+ * Inflates `data`, failing with RESOURCE_EXHAUSTED past `maxBytes` (or past `maxRatio` times its size,
+ * above a 1 MiB floor; 0 = no ratio cap) and INVALID_ARGUMENT if corrupt.
+ */
+export function gunzipLimited(data: Uint8Array, readMaxBytes: number, maxRatio = 0): Promise<Buffer> {
+  const maxBytes = inflateLimit(data.length, readMaxBytes, maxRatio);
+  const what = maxBytes < readMaxBytes ? `${maxRatio} times its compressed size` : `configured readMaxBytes ${readMaxBytes}`;
   return new Promise((resolve, reject) => {
     // maxOutputLength must be >= 1; a limit of 0 still has to reject any non-empty output.
     zlib.gunzip(data, { maxOutputLength: Math.max(1, maxBytes + 1) }, (err, out) => {
       if (err !== null) {
         if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) {
-          reject(new ConnectError(`message is larger than configured readMaxBytes ${maxBytes} after decompression`, Code.ResourceExhausted));
+          reject(new ConnectError(`message is larger than ${what} after decompression`, Code.ResourceExhausted));
         } else {
           reject(new ConnectError("invalid gzip data", Code.InvalidArgument, undefined, undefined, err));
         }
         return;
       }
       if (out.length > maxBytes) {
-        reject(new ConnectError(`message size ${out.length} is larger than configured readMaxBytes ${maxBytes}`, Code.ResourceExhausted));
+        reject(new ConnectError(`message size ${out.length} is larger than ${what}`, Code.ResourceExhausted));
         return;
       }
       resolve(out);

@@ -9,6 +9,7 @@ import { ServerCall } from "./call.ts";
 import { classifyContentType, Protocol, RESPONSE_CT } from "./protocols.ts";
 import type { CallSettings } from "./call.ts";
 import { Invoker } from "./invoke.ts";
+import { BodyDeadlines } from "./body-deadlines.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { JsonCodecOptions, MethodEntry } from "./method-table.ts";
 import { H1Wire, H2Wire } from "./wire.ts";
@@ -36,6 +37,7 @@ export function createWeftEngine(options: WeftEngineOptions = {}): WireEngine {
     name: "weft",
     attach(servers: EngineServers, context: EngineContext): EngineAttachment {
       const core = new EngineCore(context, compressMinBytes, options.json ?? {});
+      const bodies = core.settings.bodies;
       const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
         core.onStream(stream, headers, rawHeaders);
       const onRequest = (req: IncomingMessage, res: ServerResponse) => core.onRequest(req, res);
@@ -45,6 +47,7 @@ export function createWeftEngine(options: WeftEngineOptions = {}): WireEngine {
         detach() {
           servers.http2.off("stream", onStream);
           servers.http1.off("request", onRequest);
+          bodies?.stop();
         },
       };
     },
@@ -58,14 +61,16 @@ export class EngineCore {
   readonly fallback: FallbackRoute | undefined;
 
   constructor(context: EngineContext, compressMinBytes: number, json: JsonCodecOptions) {
-    this.table = buildMethodTable(context.services, json);
+    const { limits } = context;
+    this.table = buildMethodTable(context.services, json, limits);
     this.fallback = context.fallback;
     this.settings = {
       interceptors: [...context.interceptors],
       invoker: new Invoker([...context.interceptors]),
-      readMaxBytes: context.limits.readMaxBytes,
-      writeMaxBytes: context.limits.writeMaxBytes,
-      maxTimeoutMs: context.limits.maxTimeoutMs,
+      writeMaxBytes: limits.writeMaxBytes,
+      maxTimeoutMs: limits.maxTimeoutMs,
+      maxDecompressionRatio: limits.maxDecompressionRatio,
+      bodies: limits.requestBodyTimeoutMs > 0 ? new BodyDeadlines(limits.requestBodyTimeoutMs) : undefined,
       compressMinBytes,
       cors: context.cors.enabled ? context.cors : undefined,
       shutdownSignal: context.shutdownSignal,

@@ -8,6 +8,7 @@ import { isAscii } from "node:buffer";
 import type { ServiceRegistration } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 import { compileCodec, type MessageCodec } from "../codec/index.ts";
+import { DEFAULT_MAX_JSON_DEPTH, jsonDeeperThan } from "./json-depth.ts";
 
 /** The four method kinds of protobuf-es v2. */
 export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
@@ -25,6 +26,10 @@ export interface MethodEntry {
   readonly impl: AnyImpl | undefined;
   /** True for NO_SIDE_EFFECTS methods: Connect GET is allowed. */
   readonly allowGet: boolean;
+  /** Largest request message, binary (bytes, after decompression). */
+  readonly readMaxBytes: number;
+  /** Largest request message in JSON (bytes, after decompression). */
+  readonly jsonReadMaxBytes: number;
   readonly parseBinary: (bytes: Uint8Array) => any;
   readonly parseJson: (bytes: Uint8Array) => any;
   readonly serializeBinary: (message: any) => Uint8Array;
@@ -42,6 +47,23 @@ export interface JsonCodecOptions {
   /** Ignore unknown fields when parsing JSON. Default false, like connect-es. */
   readonly ignoreUnknownFields?: boolean;
 }
+
+/** Request size limits and the JSON nesting limit, resolved per method by {@link buildMethodTable}. */
+export interface ReadLimits {
+  readonly readMaxBytes: number;
+  /** For JSON requests of methods `methodReadMaxBytes` does not name. */
+  readonly jsonReadMaxBytes: number;
+  /** "pkg.Service" or "pkg.Service/Method" -> bytes, binary and JSON alike. */
+  readonly methodReadMaxBytes: Readonly<Record<string, number>>;
+  readonly maxJsonDepth: number;
+}
+
+const NO_LIMITS: ReadLimits = {
+  readMaxBytes: 0xffffffff,
+  jsonReadMaxBytes: 0xffffffff,
+  methodReadMaxBytes: {},
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
+};
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -64,8 +86,13 @@ function makeNormalize(schema: DescMessage): (value: any) => any {
 }
 
 /** Builds the route table for a set of services. Throws if two registrations claim the same method. */
-export function buildMethodTable(services: readonly ServiceRegistration[], json: JsonCodecOptions = {}): Map<string, MethodEntry> {
+export function buildMethodTable(
+  services: readonly ServiceRegistration[],
+  json: JsonCodecOptions = {},
+  limits: ReadLimits = NO_LIMITS,
+): Map<string, MethodEntry> {
   const table = new Map<string, MethodEntry>();
+  const maxDepth = limits.maxJsonDepth;
   // Compiled codecs (mesh/codec): protobuf-es's results, several times faster; one per message type.
   const readOpts = { registry: json.registry, ignoreUnknownFields: json.ignoreUnknownFields ?? false };
   const writeOpts = { registry: json.registry };
@@ -81,6 +108,8 @@ export function buildMethodTable(services: readonly ServiceRegistration[], json:
       const read = () => (reader ??= compileCodec(input, readOpts));
       const write = () => (writer ??= compileCodec(output, writeOpts));
       const fn = (impl as Record<string, unknown>)[method.localName];
+      const key = `${service.typeName}/${method.name}`;
+      const own = limits.methodReadMaxBytes[key] ?? limits.methodReadMaxBytes[service.typeName];
       table.set(path, {
         path,
         service,
@@ -88,8 +117,14 @@ export function buildMethodTable(services: readonly ServiceRegistration[], json:
         kind: method.methodKind as MethodKind,
         impl: typeof fn === "function" ? (fn as AnyImpl).bind(impl) : undefined,
         allowGet: method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
+        readMaxBytes: own ?? limits.readMaxBytes,
+        jsonReadMaxBytes: own ?? Math.min(limits.jsonReadMaxBytes, limits.readMaxBytes),
         parseBinary: (bytes) => read().fromBinary(bytes),
-        parseJson: (bytes) => read().fromJsonString(jsonText(bytes)),
+        parseJson: (bytes) => {
+          // Refused before JSON.parse, whose time grows with the nesting on the main thread.
+          if (jsonDeeperThan(bytes, maxDepth)) throw new Error(`JSON nested deeper than ${maxDepth}`);
+          return read().fromJsonString(jsonText(bytes));
+        },
         serializeBinary: (message) => write().toBinary(message),
         serializeJson: (message) => Buffer.from(write().toJsonString(message)),
         serializeJsonText: (message) => write().toJsonString(message),

@@ -2,7 +2,7 @@
 // speaks to both through the same five calls so the protocol code is written once.
 
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { ServerHttp2Stream } from "node:http2";
+import { constants as http2constants, type ServerHttp2Stream } from "node:http2";
 import type { Readable } from "node:stream";
 
 /** Outgoing headers as a plain object (lower-case names). */
@@ -28,6 +28,16 @@ export interface Wire {
   readonly events: NodeJS.EventEmitter;
   /** The caller's IP address, if the socket is still there (read on demand, never per call). */
   readonly peerAddress: string | undefined;
+  /**
+   * The rest of the request will not be read: once the response is out, reset the HTTP/2 stream
+   * (NO_ERROR) or close the HTTP/1.1 connection. Call before the response head is sent.
+   */
+  dropRequest(): void;
+}
+
+/** Resets a stream whose response is complete (RST_STREAM NO_ERROR) so its unread request ends too. */
+function resetAfterResponse(stream: ServerHttp2Stream): void {
+  if (!stream.destroyed) stream.close(http2constants.NGHTTP2_NO_ERROR);
 }
 
 const WAIT_FOR_TRAILERS = { waitForTrailers: true };
@@ -91,6 +101,12 @@ export class H2Wire implements Wire {
     return this.body.write(data);
   }
 
+  dropRequest(): void {
+    const stream = this.body;
+    // After 'finish' the response's frames are with nghttp2; the reset follows them on the next turn.
+    stream.once("finish", () => setImmediate(resetAfterResponse, stream));
+  }
+
   end(data: Uint8Array | string | undefined, trailers: OutHeaders | undefined): void {
     if (this.body.destroyed) return;
     (this.body as TrailerStream)[kTrailers] = trailers;
@@ -140,6 +156,13 @@ export class H1Wire implements Wire {
   write(data: Uint8Array): boolean {
     if (this.res.destroyed) return true;
     return this.res.write(data);
+  }
+
+  dropRequest(): void {
+    // `Connection: close`, and the socket goes once the response is written (the body never will be).
+    this.res.shouldKeepAlive = false;
+    const socket = this.res.socket;
+    this.res.once("finish", () => setImmediate(() => socket?.destroy()));
   }
 
   end(data: Uint8Array | string | undefined, trailers: OutHeaders | undefined): void {

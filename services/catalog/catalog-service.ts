@@ -9,7 +9,8 @@ import {
 } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Cache } from "../../mesh/cache/index.ts";
 import { pageSizeOrDefault, requireCount, requireOptions, requireText, ShopOptionsError } from "../shared/index.ts";
-import { createProductIndex, decodePageToken, searchWords } from "./product-index.ts";
+import { createPageTokens } from "./page-tokens.ts";
+import { createProductIndex, searchWords } from "./product-index.ts";
 
 /** Options of {@link createCatalogService}. */
 export interface CatalogServiceOptions {
@@ -21,6 +22,11 @@ export interface CatalogServiceOptions {
   readonly cacheKeyPrefix?: string;
   /** Time to live of cached reads. Default: the cache's own TTL. */
   readonly cacheTtlMs?: number;
+  /**
+   * HMAC key of ListProducts page tokens, at least 32 bytes; replicas behind one address must share it.
+   * Default: random per process.
+   */
+  readonly pageTokenSecret?: Uint8Array;
 }
 
 /** Listing: default and maximum page size. */
@@ -43,6 +49,7 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
   const cache = options.cache;
   const prefix = options.cacheKeyPrefix ?? "catalog:v1:";
   const ttlMs = options.cacheTtlMs;
+  const pageTokens = createPageTokens(options.pageTokenSecret);
 
   function cached<Desc extends DescMessage>(
     schema: Desc,
@@ -66,10 +73,11 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
     async listProducts(req, ctx) {
       const pageSize = pageSizeOrDefault(req.pageSize, "page_size", LIST_DEFAULT_PAGE_SIZE, LIST_MAX_PAGE_SIZE);
       if (req.category.length > MAX_ID_LENGTH) requireText(req.category, "category", MAX_ID_LENGTH);
-      const offset = decodePageToken(req.pageToken, req.category);
+      const offset = pageTokens.decode(req.pageToken, req.category);
       return cached(ListProductsResponseSchema, `list:${offset}:${pageSize}:${req.category}`, ctx.signal, () => {
-        const page = index.list({ category: req.category, pageSize, pageToken: req.pageToken });
-        return create(ListProductsResponseSchema, page);
+        const { products, nextOffset, totalSize } = index.list({ category: req.category, pageSize, offset });
+        const nextPageToken = nextOffset === undefined ? "" : pageTokens.encode(nextOffset, req.category);
+        return create(ListProductsResponseSchema, { products, nextPageToken, totalSize });
       });
     },
 

@@ -1,6 +1,5 @@
 import { create } from "@bufbuild/protobuf";
 import { type Product, ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import { invalidArgument } from "../shared/index.ts";
 
 /**
  * The catalogue's pure domain: an immutable, ordered set of products with paging and word search.
@@ -21,15 +20,15 @@ export interface ProductIndex {
 export interface ListQuery {
   readonly category: string;
   readonly pageSize: number;
-  /** Opaque token from a previous page, or "" for the first. */
-  readonly pageToken: string;
+  /** Position of the page's first product in the listing (0 for the first page). */
+  readonly offset: number;
 }
 
 /** One page of a listing. */
 export interface ProductPage {
   readonly products: Product[];
-  /** "" on the last page. */
-  readonly nextPageToken: string;
+  /** Offset of the next page; undefined on the last page. */
+  readonly nextOffset: number | undefined;
   /** Products in the listing (all pages). */
   readonly totalSize: number;
 }
@@ -51,16 +50,11 @@ export function createProductIndex(products: readonly Product[]): ProductIndex {
   return {
     size: sorted.length,
     get: (id) => byId.get(id),
-    list({ category, pageSize, pageToken }) {
+    list({ category, pageSize, offset }) {
       const listing = category === "" ? sorted : (byCategory.get(category) ?? []);
-      const offset = decodePageToken(pageToken, category);
       const products = listing.slice(offset, offset + pageSize);
       const next = offset + products.length;
-      return {
-        products,
-        nextPageToken: next < listing.length ? encodePageToken(next, category) : "",
-        totalSize: listing.length,
-      };
+      return { products, nextOffset: next < listing.length ? next : undefined, totalSize: listing.length };
     },
     search(text, limit) {
       const words = searchWords(text);
@@ -80,31 +74,6 @@ export function createProductIndex(products: readonly Product[]): ProductIndex {
 /** The lower-cased words of a search query, for matching and for cache keys. */
 export function searchWords(text: string): string[] {
   return text.toLowerCase().split(/\s+/).filter((word) => word.length > 0);
-}
-
-/**
- * Page tokens are base64url JSON of the next offset and the category they belong to, so a token used
- * with another category is rejected instead of silently paging the wrong listing.
- */
-export function encodePageToken(offset: number, category: string): string {
-  return Buffer.from(JSON.stringify({ o: offset, c: category })).toString("base64url");
-}
-
-/** Decodes a page token; "" is offset 0. Anything else malformed is INVALID_ARGUMENT naming page_token. */
-export function decodePageToken(token: string, category: string): number {
-  if (token === "") return 0;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch {
-    throw invalidArgument("page_token", "is not a token returned by this service");
-  }
-  const { o, c } = (parsed ?? {}) as { o?: unknown; c?: unknown };
-  if (typeof o !== "number" || !Number.isInteger(o) || o < 0 || typeof c !== "string") {
-    throw invalidArgument("page_token", "is not a token returned by this service");
-  }
-  if (c !== category) throw invalidArgument("page_token", "belongs to a different category");
-  return o;
 }
 
 /** Turns seed records (products.json) into Product messages. */

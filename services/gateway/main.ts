@@ -10,7 +10,7 @@ import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { createGatewayService } from "./index.ts";
+import { createGatewayService, GATEWAY_READ_LIMITS } from "./index.ts";
 
 const logger = createJsonLogger("weft.gateway");
 await runMain(async () => {
@@ -18,6 +18,7 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
+    methodReadMaxBytes: GATEWAY_READ_LIMITS,
     services: ({ mesh }) => [
       nodeService(GatewayService, createGatewayService({
         catalog: mesh.client(CatalogService),

@@ -38,8 +38,9 @@ describe.each(directories)("IdentityService ($name users)", ({ make }) => {
   });
 
   it("registers, logs in with a signed token and answers WhoAmI from the bearer header", async () => {
-    const { user } = await client.register({ email: " Ada@Example.com ", password: "analytical-engine", displayName: "Ada" });
+    const { user, accessToken } = await client.register({ email: " Ada@Example.com ", password: "analytical-engine", displayName: "Ada" });
     expect(user?.email).toBe("ada@example.com");
+    expect(await tokens.verify(accessToken)).toBe(user?.id); // Register signs the new user in
     expect(user?.id).toMatch(/^[0-9a-f-]{36}$/);
     const login = await client.login({ email: "ADA@example.com", password: "analytical-engine" });
     expect(login.user?.id).toBe(user?.id);
@@ -62,14 +63,19 @@ describe.each(directories)("IdentityService ($name users)", ({ make }) => {
 
   it("validates every field, naming it", async () => {
     const cases: Array<[Parameters<typeof client.register>[0], string]> = [
-      [{ email: "", password: "password1", displayName: "A" }, "email: is required"],
-      [{ email: "not-an-email", password: "password1", displayName: "A" }, "email: must be a valid email address of at most 254 characters"],
-      [{ email: `${"a".repeat(250)}@x.io`, password: "password1", displayName: "A" }, "email: must be a valid email address of at most 254 characters"],
+      [{ email: "", password: "plank-tide-1", displayName: "A" }, "email: is required"],
+      [{ email: "not-an-email", password: "plank-tide-1", displayName: "A" }, "email: must be a valid email address of at most 254 characters"],
+      [{ email: `${"a".repeat(250)}@x.io`, password: "plank-tide-1", displayName: "A" }, "email: must be a valid email address of at most 254 characters"],
       [{ email: "a@x.io", password: "", displayName: "A" }, "password: is required"],
       [{ email: "a@x.io", password: "short", displayName: "A" }, "password: must be between 8 and 128 characters"],
       [{ email: "a@x.io", password: "p".repeat(129), displayName: "A" }, "password: must be between 8 and 128 characters"],
-      [{ email: "a@x.io", password: "password1", displayName: "  " }, "display_name: is required"],
-      [{ email: "a@x.io", password: "password1", displayName: "n".repeat(65) }, "display_name: must be at most 64 characters"],
+      [{ email: "a@x.io", password: " ".repeat(8), displayName: "A" }, "password: must not be only blanks"],
+      [{ email: "a@x.io", password: "\t \u00a0\n    ", displayName: "A" }, "password: must not be only blanks"],
+      [{ email: "a@x.io", password: "football", displayName: "A" }, "password: is one of the most common passwords; choose another"],
+      [{ email: "a@x.io", password: "BaseBall1", displayName: "A" }, "password: is one of the most common passwords; choose another"],
+      [{ email: "a@x.io", password: "qwertyuiop", displayName: "A" }, "password: is one of the most common passwords; choose another"],
+      [{ email: "a@x.io", password: "plank-tide-1", displayName: "  " }, "display_name: is required"],
+      [{ email: "a@x.io", password: "plank-tide-1", displayName: "n".repeat(65) }, "display_name: must be at most 64 characters"],
     ];
     for (const [request, message] of cases) {
       const err = await rejection(client.register(request));
@@ -82,11 +88,11 @@ describe.each(directories)("IdentityService ($name users)", ({ make }) => {
   });
 
   it("answers ALREADY_EXISTS for a taken email, also when two registrations race", async () => {
-    await client.register({ email: "linus@example.com", password: "password1", displayName: "L" });
-    const again = await rejection(client.register({ email: "LINUS@example.com", password: "password2", displayName: "L2" }));
+    await client.register({ email: "linus@example.com", password: "plank-tide-1", displayName: "L" });
+    const again = await rejection(client.register({ email: "LINUS@example.com", password: "plank-tide-2", displayName: "L2" }));
     expect(again.code).toBe(Code.AlreadyExists);
     const racing = await Promise.allSettled(
-      Array.from({ length: 8 }, () => client.register({ email: "race@example.com", password: "password1", displayName: "R" })),
+      Array.from({ length: 8 }, () => client.register({ email: "race@example.com", password: "plank-tide-1", displayName: "R" })),
     );
     expect(racing.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     for (const r of racing) if (r.status === "rejected") expect(r.reason.code).toBe(Code.AlreadyExists);

@@ -6,6 +6,7 @@ import { IdentityService, type User, UserSchema } from "../../gen/shop/identity/
 import type { ComputePool } from "../../mesh/compute/index.ts";
 import { invalidArgument, requireOptions, requireText, ShopOptionsError } from "../shared/index.ts";
 import { type AccessTokens, bearerToken } from "./access-tokens.ts";
+import { checkNewPassword, loadPasswordBlocklist, MAX_PASSWORD_LENGTH } from "./password-policy.ts";
 import { type HashPasswordInput, PASSWORD_TASK_URL, type VerifyPasswordInput } from "./password-task.ts";
 import { createUserDirectory, isPlausibleEmail, normalizeEmail, type UserDirectory } from "./user-directory.ts";
 
@@ -21,11 +22,9 @@ export interface IdentityServiceOptions {
   readonly scryptCostLog2?: number;
   /** Current time. Default `() => new Date()`. */
   readonly now?: () => Date;
+  /** Passwords refused for new accounts, lower-cased. Default: the shipped 10,000 most common (common-passwords.txt). */
+  readonly blockedPasswords?: ReadonlySet<string>;
 }
-
-/** Password length bounds (characters). */
-export const MIN_PASSWORD_LENGTH = 8;
-export const MAX_PASSWORD_LENGTH = 128;
 /** Display name length bound (characters). */
 export const MAX_DISPLAY_NAME_LENGTH = 64;
 /** Same message for an unknown email and a wrong password, so Login does not reveal who has an account. */
@@ -41,6 +40,7 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
     throw new ShopOptionsError("options.scryptCostLog2 must be an integer in [10, 20]");
   }
   const now = options.now ?? (() => new Date());
+  const blockedPasswords = options.blockedPasswords ?? loadPasswordBlocklist();
 
   const hash = (password: string, signal: AbortSignal) =>
     compute.run<string>(PASSWORD_TASK_URL, "hashPassword", { password, salt: randomBytes(16), costLog2 } satisfies HashPasswordInput, { signal });
@@ -59,14 +59,15 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
       const email = normalizeEmail(req.email);
       if (email === "") throw invalidArgument("email", "is required");
       if (!isPlausibleEmail(email)) throw invalidArgument("email", "must be a valid email address of at most 254 characters");
-      checkPassword(req.password);
+      checkNewPassword(req.password, blockedPasswords);
       const displayName = requireText(req.displayName, "display_name", MAX_DISPLAY_NAME_LENGTH);
-      // Fail fast before paying for a hash; `add` checks again atomically.
-      if (await users.byEmail(email)) throw new ConnectError(`a user with email ${email} already exists`, Code.AlreadyExists);
+      // The hash comes before the email check, for a taken email too: an answer that came back faster
+      // for a taken email would tell a stranger who has an account (the answer itself still does; see docs/shop.md).
       const passwordHash = await hash(req.password, ctx.signal);
       const user = create(UserSchema, { id: randomUUID(), email, displayName, createdAt: timestampFromDate(now()) });
       await users.add({ user, passwordHash });
-      return { user };
+      const issued = await tokens.sign(user.id);
+      return { user, accessToken: issued.token, expiresAt: timestampFromDate(issued.expiresAt) };
     },
 
     async login(req, ctx) {
@@ -90,12 +91,5 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
     const record = await users.byId(userId);
     if (!record) throw new ConnectError("access token names an unknown user", Code.Unauthenticated);
     return record.user;
-  }
-}
-
-function checkPassword(password: string): void {
-  if (password === "") throw invalidArgument("password", "is required");
-  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    throw invalidArgument("password", `must be between ${MIN_PASSWORD_LENGTH} and ${MAX_PASSWORD_LENGTH} characters`);
   }
 }

@@ -1,5 +1,5 @@
 /** The inventory service: handlers, the stock ledgers (in memory, Redis), the reservation lifecycle and the starting stock. */
-export { createInventoryService } from "./inventory-service.ts";
+export { createInventoryService, MAX_IDS_PER_CALL } from "./inventory-service.ts";
 export type { InventoryServiceOptions } from "./inventory-service.ts";
 export { createStockLedger, DEFAULT_RELEASED_RETENTION_MS, DEFAULT_RESERVATION_TTL_MS } from "./stock-ledger.ts";
 export type {

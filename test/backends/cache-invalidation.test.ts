@@ -14,9 +14,11 @@ import { redisClientOptions } from "../../mesh/redis/index.ts";
 import type { EventBus } from "../../mesh/events/index.ts";
 import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts";
 import { runId, sleep, waitUntil } from "./servers.ts";
+import { waitForSubscribers } from "../support/redis-subscribers.ts";
+import { natsUrl, redisUrl } from "../support/servers.ts";
 
-const NATS = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const NATS = natsUrl();
+const REDIS = redisUrl();
 /** The documented bound for this setup: event delivery + Redis pub/sub, far below the local TTL. */
 const BOUND_MS = 1_000;
 const LOCAL_TTL_MS = 60_000;
@@ -66,7 +68,7 @@ describe("invalidation after StockChanged across two replicas (shared NATS + Red
     );
     const inventory = await createJetStreamEventBus({ connection: nc, source: "inventory", prefix });
     buses.push(inventory);
-    await sleep(100); // pub/sub subscribers connected
+    await waitForSubscribers(redis, `${prefix}:invalidate`, replicas.length);
     const read = (cache: Cache, id: string) => cache.getOrLoad(StockChangedSchema, `stock:${id}`, source(id));
 
     const lags: number[] = [];

@@ -7,8 +7,8 @@ import { ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { BreakerState, Cache } from "../../mesh/cache/index.ts";
 import { createRedisCache } from "../../mesh/cache/index.ts";
 import { redisClientOptions } from "../../mesh/redis/index.ts";
-import { privateRedis, sleep, waitUntil } from "./servers.ts";
-import type { PrivateServer } from "./servers.ts";
+import { privateRedis, type PrivateServer } from "../support/private-servers.ts";
+import { sleep, waitUntil } from "./servers.ts";
 
 const OUTAGE_MS = 10_000;
 const KEYS = 20;
@@ -27,7 +27,6 @@ describe("Redis cache through a Redis outage (private redis-server)", () => {
 
   beforeAll(async () => {
     server = await privateRedis();
-    await server.start();
     redis = new Redis(server.url, redisClientOptions);
     redis.on("error", () => {}); // the outage is the point; ioredis reconnects by itself
     await waitUntil(() => redis.status === "ready", 5_000, "redis ready");

@@ -11,9 +11,10 @@ import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import type { EventBus } from "../../mesh/events/index.ts";
 import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts";
 import { runId, sleep, waitUntil } from "./servers.ts";
+import { natsUrl, redisUrl } from "../support/servers.ts";
 
-const NATS = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const NATS = natsUrl();
+const REDIS = redisUrl();
 const EVENTS = 10_000;
 
 /** Publishes `ids` with at most `inFlight` publishes outstanding. */

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import type { EventBus } from "../../mesh/events/index.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
-import { privateNats, runId, sleep, waitUntil } from "./servers.ts";
-import type { PrivateServer } from "./servers.ts";
+import { privateNats, type PrivateServer } from "../support/private-servers.ts";
+import { runId, sleep, waitUntil } from "./servers.ts";
 
 const EVENTS = 3_000;
 
@@ -15,7 +15,6 @@ describe("JetStream event bus across a NATS restart (private nats-server)", () =
 
   beforeAll(async () => {
     nats = await privateNats();
-    await nats.start();
   });
 
   afterAll(async () => {

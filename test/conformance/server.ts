@@ -6,11 +6,7 @@
 import { create, createRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { file_connectrpc_conformance_v1_service } from "../../gen/connectrpc/conformance/v1/service_pb.ts";
 import { ServerCompatRequestSchema, ServerCompatResponseSchema } from "../../gen/connectrpc/conformance/v1/server_compat_pb.ts";
-// The host's own files rather than its index: the runner gives a server 10 s to answer, and the index
-// also loads connect-node's engine.
-import { createHost } from "../../mesh/host/host.ts";
-import { silentLogger } from "../../mesh/engine/logger.ts";
-import { createWeftEngine } from "../../mesh/protocol/engine.ts";
+import { createHost, createWeftEngine, silentLogger } from "../../mesh/host/index.ts";
 import { ConformanceService, createConformanceService } from "./conformance-service.ts";
 import { readSizeDelimited, writeSizeDelimited } from "./size-delimited.ts";
 
@@ -40,6 +36,8 @@ const host = createHost({
   logger: process.env.CONFORMANCE_VERBOSE === "1" ? undefined : silentLogger,
   // The suite asks for its limit on request messages; Weft's default otherwise.
   readMaxBytes: req.messageReceiveLimit > 0 ? req.messageReceiveLimit : undefined,
+  // The suite judges protocol behaviour, so JSON gets the same limit as binary (not the browser-facing 256 KiB).
+  jsonReadMaxBytes: req.messageReceiveLimit > 0 ? req.messageReceiveLimit : 4 * 1024 * 1024,
   tls,
 });
 host.register(ConformanceService, createConformanceService());

@@ -9,6 +9,7 @@ import { createMeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery, type NatsDiscovery } from "../../mesh/discovery/index.ts";
 import { runLoad } from "./fixtures/load.ts";
 import { startInstance, stop, until, type TestInstance } from "./fixtures/processes.ts";
+import { natsUrl } from "../support/servers.ts";
 
 const prefix = `weft.t${randomUUID().slice(0, 8)}.registry`;
 const instances: TestInstance[] = [];
@@ -16,16 +17,16 @@ let nc: NatsConnection;
 let discovery: NatsDiscovery;
 
 beforeAll(async () => {
-  const env = { REGISTRY_PREFIX: prefix };
+  const env = { MESH_REGISTRY_PREFIX: prefix };
   instances.push(...(await Promise.all([
     startInstance("fast-1", env),
     startInstance("fast-2", env),
     startInstance("slow", { ...env, SLOW_MS: "50" }),
   ])));
-  nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+  nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
   await discovery.ready();
-  await until(() => discovery.endpoints(TestService.typeName).length === 3, 3000, "3 instances");
+  await until(() => discovery.endpoints(TestService.typeName).length === 3, 15_000, "3 instances");
 });
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery, type NatsDiscovery } from "../../mesh/discovery/index.ts";
 import { duplicateSideEffects, runLoad } from "./fixtures/load.ts";
 import { startInstance, stop, until, type TestInstance } from "./fixtures/processes.ts";
+import { natsUrl } from "../support/servers.ts";
 
 const instances: TestInstance[] = [];
 let nc: NatsConnection;
@@ -17,7 +18,7 @@ let discovery: NatsDiscovery | undefined;
 let mesh: MeshClient | undefined;
 
 beforeAll(async () => {
-  nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+  nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
 });
 afterEach(async () => {
   mesh?.close();
@@ -30,11 +31,11 @@ afterAll(async () => {
 
 async function cluster(names: string[], extra: Record<string, Record<string, string>> = {}): Promise<{ prefix: string; byName: Map<string, TestInstance> }> {
   const prefix = `weft.t${randomUUID().slice(0, 8)}.registry`;
-  const started = await Promise.all(names.map((n) => startInstance(n, { REGISTRY_PREFIX: prefix, HEARTBEAT_MS: "250", ...extra[n] })));
+  const started = await Promise.all(names.map((n) => startInstance(n, { MESH_REGISTRY_PREFIX: prefix, MESH_HEARTBEAT_MS: "250", ...extra[n] })));
   instances.push(...started);
   discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
   await discovery.ready();
-  await until(() => discovery!.endpoints(TestService.typeName).length === names.length, 3000, "cluster up");
+  await until(() => discovery!.endpoints(TestService.typeName).length === names.length, 15_000, "cluster up");
   return { prefix, byName: new Map(started.map((s) => [s.instanceId, s])) };
 }
 
@@ -79,6 +80,27 @@ describe("faults under load", () => {
     expect(s.retries + s.hedges).toBeLessThanOrEqual(budgetBound(s.calls, result.elapsedMs));
     // Ejected, it sees only a small share of the traffic.
     expect(bad!.attempts).toBeLessThan(4000 * 0.05);
+  });
+
+  it("retries an IDEMPOTENT method after it reached a failing handler: 0 failed, each such call served elsewhere", async () => {
+    const { byName } = await cluster(["i1", "i2", "ibad"], { ibad: { FAIL: "unavailable" } });
+    mesh = createMeshClient({ discovery: discovery! });
+    const client = mesh.client(TestService);
+    const run = randomUUID().slice(0, 8);
+    const result = await runLoad(600, 4, async (i) => {
+      const res = await client.idempotentUnaryCall({ payload: { body: new TextEncoder().encode(`${run}-${i}`) } });
+      return res.servedBy;
+    }, { maxMs: 60_000 });
+    const ran = (name: string) => byName.get(name)!.lines.filter((l) => l.startsWith("I ")).map((l) => l.slice(2));
+    const reachedBad = ran("ibad");
+    const servedWell = new Set([...ran("i1"), ...ran("i2")]);
+    console.log(`IDEMPOTENT: ${result.ok} ok, ${result.failed} failed, ${reachedBad.length} reached the failing handler, ${mesh.stats().retries} retries`);
+    expect(result.failed, JSON.stringify(result.messages)).toBe(0);
+    // The failing handler ran (so these are retries after a handler, not refusals before one)...
+    expect(reachedBad.length).toBeGreaterThan(0);
+    // ...and each of those calls then succeeded on another instance.
+    expect(reachedBad.filter((id) => !servedWell.has(id))).toEqual([]);
+    expect(result.servedBy.has("ibad")).toBe(false);
   });
 
   it("never repeats a non-idempotent call that may have reached a handler (kill -9, failing instance)", async () => {

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery, type NatsDiscovery } from "../../mesh/discovery/index.ts";
-import { freePort, NODE_SERVER_SCRIPT, startInstance, stop, type TestInstance } from "./fixtures/processes.ts";
+import { freePort } from "../support/free-port.ts";
+import { startInstance, stop, type TestInstance } from "./fixtures/processes.ts";
 
 const PROMETHEUS = process.env.PROMETHEUS_PATH ?? "/usr/bin/prometheus";
 const CALLS = 57;
@@ -50,7 +51,7 @@ beforeAll(async () => {
   if (!existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} not found: run \`bash scripts/dev-services.sh\` (installs Debian's prometheus)`);
   const env = { MESH_REGISTRY_PREFIX: registryPrefix, MESH_RPC_PREFIX: `weft.tprom${run}.rpc`, MESH_HEARTBEAT_MS: "250" };
   // Start-up waits sized for a machine busy with other suites (a mesh process then takes seconds to start).
-  instances.push(await startInstance(`prom-a-${run}`, env, NODE_SERVER_SCRIPT, 60_000), await startInstance(`prom-b-${run}`, env, NODE_SERVER_SCRIPT, 60_000));
+  instances.push(await startInstance(`prom-a-${run}`, env), await startInstance(`prom-b-${run}`, env));
   dataDir = mkdtempSync(join(tmpdir(), "weft-prometheus-"));
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;

@@ -14,6 +14,7 @@ import { nodeService } from "../../mesh/node/index.ts";
 import { createNatsDiscovery, NO_LOAD, type EndpointSource, type NatsDiscovery } from "../../mesh/discovery/index.ts";
 import { runLoad } from "./fixtures/load.ts";
 import { startInstance, stop, until, type TestInstance } from "./fixtures/processes.ts";
+import { natsUrl } from "../support/servers.ts";
 
 const instances: TestInstance[] = [];
 let nc: NatsConnection;
@@ -22,12 +23,12 @@ let mesh: MeshClient;
 
 beforeAll(async () => {
   const prefix = `weft.t${randomUUID().slice(0, 8)}.registry`;
-  const env = { REGISTRY_PREFIX: prefix, NATS_RPC: "1", RPC_PREFIX: `weft.t${randomUUID().slice(0, 8)}.rpc`, HEARTBEAT_MS: "250" };
+  const env = { MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${randomUUID().slice(0, 8)}.rpc`, MESH_HEARTBEAT_MS: "250" };
   instances.push(...(await Promise.all(["x1", "x2", "x3"].map((n) => startInstance(n, env)))));
-  nc = await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+  nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
   await discovery.ready();
-  await until(() => discovery.endpoints(TestService.typeName).length === 3, 3000, "3 up");
+  await until(() => discovery.endpoints(TestService.typeName).length === 3, 15_000, "3 up");
   mesh = createMeshClient({ discovery, nc, defaultTransport: "nats" });
 });
 

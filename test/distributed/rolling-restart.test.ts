@@ -8,7 +8,8 @@ import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery } from "../../mesh/discovery/index.ts";
 import { duplicateSideEffects, runLoad } from "./fixtures/load.ts";
-import { NODE_SERVER_SCRIPT, startInstance, stop, until, type TestInstance } from "./fixtures/processes.ts";
+import { startInstance, stop, until, type TestInstance } from "./fixtures/processes.ts";
+import { natsUrl } from "../support/servers.ts";
 
 const all: TestInstance[] = [];
 let nc: NatsConnection | undefined;
@@ -20,24 +21,26 @@ afterAll(async () => {
 
 describe("rolling restart", () => {
   // With no grace between the leave and the refusals, calls already routed to a draining instance are
-  // refused and must be retried elsewhere: the refusal path is exercised, not only the leave.
-  // "node": instances wired by mesh/node as the shop's main files are (the host's own drain and
-  // refusal); "fixture": the minimal test server.
-  for (const [transport, graceMs, wiring] of [["grpc", "0", "node"], ["nats", "0", "fixture"]] as const) {
-    it(`restarts every instance under steady load with 0 failed calls (${transport}, leave grace ${graceMs} ms, ${wiring})`, async () => {
+  // refused and must be retried elsewhere: the refusal path is exercised, not only the leave. With the
+  // default grace (200 ms, MESH_LEAVE_GRACE_MS unset) the leave has time to reach the clients first.
+  // Instances are wired by mesh/node as the shop's main files are (the host's own drain and refusal).
+  for (const [transport, graceMs] of [["grpc", "0"], ["nats", "0"], ["grpc", "default"]] as const) {
+    it(`restarts every instance under steady load with 0 failed calls (${transport}, leave grace ${graceMs === "default" ? "default 200" : graceMs} ms)`, async () => {
       const prefix = `weft.t${randomUUID().slice(0, 8)}.registry`;
       const rpcPrefix = `weft.t${randomUUID().slice(0, 8)}.rpc`;
-      const env: Record<string, string> = wiring === "node"
-        ? { MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: rpcPrefix, MESH_HEARTBEAT_MS: "250", MESH_LEAVE_GRACE_MS: graceMs }
-        : { REGISTRY_PREFIX: prefix, NATS_RPC: "1", RPC_PREFIX: rpcPrefix, HEARTBEAT_MS: "250", LEAVE_GRACE_MS: graceMs };
-      const script = wiring === "node" ? NODE_SERVER_SCRIPT : undefined;
-      const live = await Promise.all(["r1", "r2", "r3"].map((n) => startInstance(`${transport}${graceMs}-${n}`, env, script)));
+      const env: Record<string, string> = {
+        MESH_REGISTRY_PREFIX: prefix,
+        MESH_RPC_PREFIX: rpcPrefix,
+        MESH_HEARTBEAT_MS: "250",
+        ...(graceMs === "default" ? {} : { MESH_LEAVE_GRACE_MS: graceMs }),
+      };
+      const live = await Promise.all(["r1", "r2", "r3"].map((n) => startInstance(`${transport}${graceMs}-${n}`, env)));
       all.push(...live);
-      nc ??= await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+      nc ??= await connect({ servers: natsUrl(), noAsyncTraces: true });
       const discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
       await discovery.ready();
       const count = () => discovery.endpoints(TestService.typeName).filter((e) => e.ready).length;
-      await until(() => count() === 3, 3000, "3 up");
+      await until(() => count() === 3, 15_000, "3 up");
       const mesh = createMeshClient({ discovery, nc, defaultTransport: transport });
       const client = mesh.client(TestService);
       const run = randomUUID().slice(0, 8);
@@ -49,9 +52,9 @@ describe("rolling restart", () => {
           const old = live[k];
           old.proc.kill("SIGTERM");
           expect(await old.exited).toBe(0);
-          const fresh = await startInstance(`${old.instanceId}-v2`, env, script);
+          const fresh = await startInstance(`${old.instanceId}-v2`, env);
           all.push(fresh);
-          await until(() => count() === 3, 3000, "replacement up");
+          await until(() => count() === 3, 15_000, "replacement up");
         }
         await new Promise((r) => setTimeout(r, 300));
         restarting = false;
@@ -60,7 +63,7 @@ describe("rolling restart", () => {
       const result = await runLoad(200_000, 6, async (i) => {
         const res = await client.unaryCall({ payload: { body: new TextEncoder().encode(`${run}-${i}`) } });
         return res.servedBy;
-      }, { maxMs: 30_000, until: () => !restarting });
+      }, { maxMs: 90_000, until: () => !restarting });
       await restarts;
       const s = mesh.stats();
       const failedForReal = result.failed;

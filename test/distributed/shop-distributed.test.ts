@@ -1,6 +1,6 @@
 // The shop in distributed mode, started by the launcher: every service a separate process found
 // through NATS; a browse, a sign-up and a checkout through the gateway; both catalog instances serve;
-// SIGTERM drains everything.
+// Ctrl-C to the process group under load drains everything with no failed call.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -14,6 +14,7 @@ import { createMeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery } from "../../mesh/discovery/index.ts";
 import { runLoad } from "./fixtures/load.ts";
 import { stop, until } from "./fixtures/processes.ts";
+import { natsUrl, redisUrl } from "../support/servers.ts";
 
 const LAUNCHER = new URL("../../scripts/start-distributed.ts", import.meta.url).pathname;
 let launcher: ChildProcess | undefined;
@@ -31,7 +32,7 @@ afterAll(async () => {
       if (runs.some((run) => name.startsWith(`T${run.toUpperCase()}_`))) await jsm.streams.delete(name).catch(() => undefined);
     }
   }
-  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true });
+  const redis = new Redis(redisUrl(), { lazyConnect: true });
   await redis.connect().catch(() => undefined);
   for (const run of runs) {
     let cursor = "0";
@@ -47,29 +48,37 @@ afterAll(async () => {
 
 describe("distributed shop", () => {
   // grpc: stores in Redis, so every service runs 2 instances; nats: in-memory stores, one instance each.
-  for (const transport of ["grpc", "nats"] as const) it(`starts N processes per service, serves a checkout end to end (services call over ${transport}), and drains on SIGTERM`, async () => {
+  for (const transport of ["grpc", "nats"] as const) it(`starts N processes per service, serves a checkout end to end (services call over ${transport}), and drains on Ctrl-C to its process group`, async () => {
     const run = randomUUID().replaceAll("-", "").slice(0, 8);
     runs.push(run);
     const prefix = `weft.t${run}.registry`;
     const withRedis = transport === "grpc";
-    const instances = withRedis ? "catalog=2,gateway=1,identity=2,inventory=2,orders=2" : "catalog=2,gateway=1";
+    const instances = withRedis ? "catalog=2,gateway=1,identity=2,inventory=2,orders=2" : "catalog=2,gateway=1,identity=1,inventory=1,orders=1";
+    // Its own process group, as a terminal runs it: the test's Ctrl-C goes to the whole group.
     launcher = spawn(process.execPath, [LAUNCHER, "--instances", instances, "--gateway-port", "0", "--transport", transport], {
       env: {
         ...process.env,
         MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_EVENTS_PREFIX: `t${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline",
-        ...(withRedis ? { REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" } : {}),
+        ...(withRedis ? { REDIS_URL: redisUrl() } : {}),
       },
       stdio: ["ignore", "pipe", "inherit"],
+      detached: true,
     });
     const output: string[] = [];
-    launcher.stdout!.on("data", (c: Buffer) => output.push(c.toString()));
+    let buffered = "";
+    launcher.stdout!.on("data", (c: Buffer) => {
+      buffered += c.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      output.push(...lines);
+    });
     const exited = new Promise<number | null>((r) => launcher!.on("exit", (code) => r(code)));
 
-    nc ??= await connect({ servers: "nats://127.0.0.1:4222", noAsyncTraces: true });
+    nc ??= await connect({ servers: natsUrl(), noAsyncTraces: true });
     const discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
     await discovery.ready();
     const names = ["shop.catalog.v1.CatalogService", "shop.inventory.v1.InventoryService", "shop.identity.v1.IdentityService", "shop.orders.v1.OrderService", "shop.gateway.v1.GatewayService"];
-    await until(() => names.every((n) => discovery.endpoints(n).length > 0) && discovery.endpoints(names[0]).length === 2, 20_000, "all services up");
+    await until(() => names.every((n) => discovery.endpoints(n).length > 0) && discovery.endpoints(names[0]).length === 2, 120_000, "all services up");
 
     const mesh = createMeshClient({ discovery });
     const gateway = mesh.client(GatewayService);
@@ -86,22 +95,47 @@ describe("distributed shop", () => {
       expect(mine.orders.map((o) => o.id)).toContain(checkout.order!.id);
     }
 
-    // Both catalog instances serve.
+    // Both catalog instances serve: counted among the catalog's own endpoints, not every service's.
+    const catalogIds = discovery.endpoints(CatalogService.typeName).map((e) => e.instanceId);
+    expect(catalogIds).toHaveLength(2);
     const catalog = mesh.client(CatalogService);
     const result = await runLoad(400, 4, async () => {
       await catalog.getProduct({ id: product.id });
       return "ok";
     }, { maxMs: 20_000 });
     expect(result.failed).toBe(0);
-    const catalogAttempts = mesh.stats().endpoints.filter((e) => e.attempts > 0);
-    expect(catalogAttempts.length).toBeGreaterThanOrEqual(2);
+    const servingCatalogs = mesh.stats().endpoints.filter((e) => catalogIds.includes(e.instanceId) && e.attempts > 0);
+    expect(servingCatalogs.map((e) => e.instanceId).sort()).toEqual([...catalogIds].sort());
 
-    // Ctrl-C: every process drains and the launcher exits 0.
-    launcher.kill("SIGTERM");
+    // Ctrl-C to the whole process group while calls are in flight: every call already made succeeds,
+    // every process drains (logs "drained", exits 0) and the launcher exits 0.
+    let signalled = false;
+    let inFlight = 0;
+    let inFlightAtSignal = 0;
+    const load = runLoad(100_000, 8, async () => {
+      inFlight++;
+      try {
+        await gateway.browse({ query: "kettle", pageSize: 3 });
+        return "ok";
+      } finally {
+        inFlight--;
+      }
+    }, { maxMs: 30_000, until: () => signalled });
+    await until(() => inFlight >= 4, 5000, "calls in flight");
+    inFlightAtSignal = inFlight;
+    process.kill(-launcher.pid!, "SIGINT");
+    signalled = true;
+    const underDrain = await load;
+    expect(inFlightAtSignal).toBeGreaterThan(0);
+    expect(underDrain.failed, JSON.stringify(underDrain.messages)).toBe(0);
     expect(await exited).toBe(0);
-    await until(() => names.every((n) => discovery.endpoints(n).length === 0), 3000, "all left");
+    const children = instances.split(",").reduce((n, part) => n + Number(part.split("=")[1]), 0);
+    expect(output.filter((l) => l.includes('"message":"drained"'))).toHaveLength(children);
+    expect(output.filter((l) => l.includes("second signal"))).toEqual([]);
+    expect(output).toContain(`all ${children} processes drained`);
+    await until(() => names.every((n) => discovery.endpoints(n).length === 0), 15_000, "all left");
     launcher = undefined;
     mesh.close();
     await discovery.close();
-  });
+  }, 300_000); // nine processes start on two shared cores
 });

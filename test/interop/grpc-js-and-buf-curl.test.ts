@@ -4,14 +4,39 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
+import { EchoStatusSchema, TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { ECHO_INITIAL, ECHO_TRAILING_BIN } from "../support/test-service.ts";
 import { MATRIX_READ_MAX_BYTES, grpcServiceDefinition, startWeft } from "./servers.ts";
 import type { RunningServer } from "./servers.ts";
 
 const run = promisify(execFile);
+/** google.rpc.Status read by hand (code = 1, message = 2, details = 3 as Any: type_url = 1, value = 2). */
+function decodeRpcStatus(bytes: Uint8Array): { code: number; message: string; details: { typeUrl: string; value: Uint8Array }[] } {
+  const reader = new BinaryReader(bytes);
+  const out = { code: 0, message: "", details: [] as { typeUrl: string; value: Uint8Array }[] };
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1) out.code = reader.int32();
+    else if (field === 2) out.message = reader.string();
+    else if (field === 3) {
+      const any = new BinaryReader(reader.bytes());
+      const detail: { typeUrl: string; value: Uint8Array } = { typeUrl: "", value: new Uint8Array() };
+      while (any.pos < any.len) {
+        const [f, w] = any.tag();
+        if (f === 1) detail.typeUrl = any.string();
+        else if (f === 2) detail.value = any.bytes();
+        else any.skip(w);
+      }
+      out.details.push(detail);
+    } else reader.skip(wireType);
+  }
+  return out;
+}
+
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const BUF = path.join(ROOT, "node_modules/.bin/buf");
 
@@ -110,7 +135,12 @@ describe("grpc-js client -> Weft", () => {
         expect(e.code).toBe(2);
         expect(e.details).toBe(message);
         const bin = e.metadata.get("grpc-status-details-bin")[0] as Buffer;
-        expect(bin).toBeInstanceOf(Buffer);
+        // google.rpc.Status: the same code and message, and the EchoStatus detail the server attaches.
+        const rpcStatus = decodeRpcStatus(bin);
+        expect({ code: rpcStatus.code, message: rpcStatus.message }).toEqual({ code: 2, message });
+        expect(rpcStatus.details.map((d) => d.typeUrl)).toEqual([`type.googleapis.com/${EchoStatusSchema.typeName}`]);
+        const echoed = fromBinary(EchoStatusSchema, rpcStatus.details[0].value);
+        expect({ code: echoed.code, message: echoed.message }).toEqual({ code: 2, message });
       },
     },
     { name: "unimplemented method", run: async () => expect((await status(unary("UnimplementedCall", {}))).code).toBe(grpc.status.UNIMPLEMENTED) },

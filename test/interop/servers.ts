@@ -27,15 +27,26 @@ export interface RunningServer {
 }
 
 /** A Weft host on 127.0.0.1 and an ephemeral port serving `services`; `options` as createHost's. */
-export async function startHost(services: readonly ServiceRegistration[], options: HostOptions = {}): Promise<{ url: string; port: number; close(): Promise<void> }> {
+export async function startHost(
+  services: readonly ServiceRegistration[],
+  options: HostOptions = {},
+): Promise<{ url: string; port: number; readonly inFlight: number; close(): Promise<void> }> {
   const host = createHost({ port: 0, logger: silentLogger, ...options });
   for (const { service, impl } of services) host.register(service, impl);
   const { url, port } = await host.listen();
-  return { url, port, close: () => host.close() };
+  return {
+    url,
+    port,
+    /** Calls the host is running now (to act once a call has reached it, not after a guessed delay). */
+    get inFlight() {
+      return host.inFlight;
+    },
+    close: () => host.close(),
+  };
 }
 
 export async function startWeft(): Promise<RunningServer> {
-  const s = await startHost([testServiceRegistration()], { readMaxBytes: MATRIX_READ_MAX_BYTES, corsAllowedOrigins: ["*"] });
+  const s = await startHost([testServiceRegistration()], { readMaxBytes: MATRIX_READ_MAX_BYTES, jsonReadMaxBytes: MATRIX_READ_MAX_BYTES, corsAllowedOrigins: ["*"] });
   return { name: "weft", url: s.url, url1: s.url, limits: true, details: true, close: () => s.close() };
 }
 

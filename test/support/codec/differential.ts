@@ -89,22 +89,32 @@ export function checkJsonDecode(schema: DescMessage, codec: MessageCodec<DescMes
   return undefined;
 }
 
+/** What checkMessage found: a failure, and whether the message made a full round trip (not a shared refusal). */
+export interface MessageCheck {
+  readonly failure: string | undefined;
+  /** Both encoders wrote binary and JSON, and both decoders read them back alike. */
+  readonly roundTrip: boolean;
+}
+
 /** All four directions for one message: encode both ways, then decode what protobuf-es encoded. */
-export function checkMessage(schema: DescMessage, codec: MessageCodec<DescMessage>, message: Message): string | undefined {
+export function checkMessage(schema: DescMessage, codec: MessageCodec<DescMessage>, message: Message): MessageCheck {
+  const failed = (failure: string): MessageCheck => ({ failure, roundTrip: false });
   const pe = attempt(() => toBinary(schema, message));
   const ours = attempt(() => codec.toBinary(message));
-  if (pe.ok !== ours.ok) return `toBinary: protobuf-es ${describe(pe)}, ours ${describe(ours)}`;
+  if (pe.ok !== ours.ok) return failed(`toBinary: protobuf-es ${describe(pe)}, ours ${describe(ours)}`);
   if (pe.ok && ours.ok) {
-    if (!sameBytes(pe.value, ours.value)) return `toBinary differs:\n  protobuf-es ${hex(pe.value)}\n  ours        ${hex(ours.value)}`;
+    if (!sameBytes(pe.value, ours.value)) return failed(`toBinary differs:\n  protobuf-es ${hex(pe.value)}\n  ours        ${hex(ours.value)}`);
     const found = checkBinaryDecode(schema, codec, pe.value);
-    if (found !== undefined) return found;
+    if (found !== undefined) return failed(found);
   }
   const peJson = attempt(() => toJsonString(schema, message));
   const oursJson = attempt(() => codec.toJsonString(message));
-  if (peJson.ok !== oursJson.ok) return `toJsonString: protobuf-es ${describe(peJson)}, ours ${describe(oursJson)}`;
+  if (peJson.ok !== oursJson.ok) return failed(`toJsonString: protobuf-es ${describe(peJson)}, ours ${describe(oursJson)}`);
   if (peJson.ok && oursJson.ok) {
-    if (peJson.value !== oursJson.value) return `toJsonString differs:\n  protobuf-es ${peJson.value}\n  ours        ${oursJson.value}`;
-    return checkJsonDecode(schema, codec, peJson.value);
+    if (peJson.value !== oursJson.value) return failed(`toJsonString differs:\n  protobuf-es ${peJson.value}\n  ours        ${oursJson.value}`);
+    const found = checkJsonDecode(schema, codec, peJson.value);
+    if (found !== undefined) return failed(found);
   }
-  return undefined;
+  const roundTrip = pe.ok && peJson.ok && attempt(() => codec.fromBinary(pe.value)).ok && attempt(() => codec.fromJsonString(peJson.value)).ok;
+  return { failure: undefined, roundTrip };
 }

@@ -15,15 +15,24 @@ function seedOf(i: number): number {
   return ((i + 1) * 2654435761) >>> 0;
 }
 
-/** `cases` random messages of `schema`; the first failure, or undefined. */
-export function fuzzMessages(schema: DescMessage, cases: number): string | undefined {
+/** Outcomes of a differential run: the first failure, and how many messages went through every direction. */
+export interface FuzzResult {
+  readonly failure: string | undefined;
+  /** Messages both encoders wrote (binary and JSON) and both decoders read back alike: agreement by throwing does not count. */
+  readonly roundTrips: number;
+}
+
+/** `cases` random messages of `schema` through all four directions of both codecs. */
+export function fuzzMessages(schema: DescMessage, cases: number): FuzzResult {
   const codec = compileCodec(schema);
+  let roundTrips = 0;
   for (let i = 0; i < cases; i++) {
     const seed = seedOf(i);
-    const failure = checkMessage(schema, codec, randomMessage(new Rng(seed), schema, { maxDepth: 3, invalid: true }));
-    if (failure !== undefined) return `seed ${seed}: ${failure}`;
+    const { failure, roundTrip } = checkMessage(schema, codec, randomMessage(new Rng(seed), schema, { maxDepth: 3, invalid: true }));
+    if (failure !== undefined) return { failure: `seed ${seed}: ${failure}`, roundTrips };
+    if (roundTrip) roundTrips++;
   }
-  return undefined;
+  return { failure: undefined, roundTrips };
 }
 
 /** Outcomes of a mutation run: the first failure, and how many inputs were accepted and rejected. */
@@ -88,21 +97,34 @@ function outcome(encode: () => Uint8Array | string): string {
   }
 }
 
+/** Outcomes of a wrong-type run: the first failure, and how many messages both encoders wrote and both refused. */
+export interface WrongTypeResult {
+  readonly failure: string | undefined;
+  readonly encoded: number;
+  readonly refused: number;
+}
+
 /**
  * `cases` random messages of `schema` with one value of the wrong JavaScript type each: both encoders
  * must give the same bytes and the same JSON text, or both throw.
  */
-export function fuzzWrongTypes(schema: DescMessage, cases: number): string | undefined {
+export function fuzzWrongTypes(schema: DescMessage, cases: number): WrongTypeResult {
   const codec = compileCodec(schema);
+  let encoded = 0;
+  let refused = 0;
   for (let i = 0; i < cases; i++) {
     const seed = seedOf(i);
     const rng = new Rng(seed);
     const message = randomMessage(rng, schema, { maxDepth: 1, invalid: false }) as Message & Record<string, any>;
     spoilMessage(rng, schema, message);
     const binary = [outcome(() => toBinary(schema, message)), outcome(() => codec.toBinary(message))];
-    if (binary[0] !== binary[1]) return `seed ${seed}: toBinary protobuf-es ${binary[0]}, ours ${binary[1]}`;
+    if (binary[0] !== binary[1]) return { failure: `seed ${seed}: toBinary protobuf-es ${binary[0]}, ours ${binary[1]}`, encoded, refused };
     const json = [outcome(() => toJsonString(schema, message)), outcome(() => codec.toJsonString(message))];
-    if (json[0] !== json[1]) return `seed ${seed}: toJsonString protobuf-es ${json[0]}, ours ${json[1]}`;
+    if (json[0] !== json[1]) return { failure: `seed ${seed}: toJsonString protobuf-es ${json[0]}, ours ${json[1]}`, encoded, refused };
+    for (const text of [binary[0], json[0]]) {
+      if (text === "throws") refused++;
+      else encoded++;
+    }
   }
-  return undefined;
+  return { failure: undefined, encoded, refused };
 }

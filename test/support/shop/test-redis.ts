@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { redisClientOptions, waitForRedisReady } from "../../../mesh/redis/index.ts";
-
-/** The shared Redis of tests and CI. */
-export const TEST_REDIS_URL = "redis://127.0.0.1:6379";
+import { redisUrl } from "../servers.ts";
 
 /** A connection with the stores' options, resolved once it is ready (the stores have no offline queue). */
-export async function connectRedis(url = TEST_REDIS_URL): Promise<Redis> {
+export async function connectRedis(url = redisUrl()): Promise<Redis> {
   const redis = new Redis(url, redisClientOptions);
   await waitForRedisReady(redis, { timeoutMs: 5_000 });
   return redis;

@@ -2,28 +2,70 @@
 // @generated from file shop/gateway/v1/gateway.proto (package shop.gateway.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Product } from "../../catalog/v1/catalog_pb.ts";
-import { file_shop_catalog_v1_catalog } from "../../catalog/v1/catalog_pb.ts";
-import type { User } from "../../identity/v1/identity_pb.ts";
-import { file_shop_identity_v1_identity } from "../../identity/v1/identity_pb.ts";
-import type { Order } from "../../orders/v1/orders_pb.ts";
-import { file_shop_orders_v1_orders } from "../../orders/v1/orders_pb.ts";
-import type { Message } from "@bufbuild/protobuf";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message, UnknownEnum } from "@bufbuild/protobuf";
 
 /**
  * Describes the file shop/gateway/v1/gateway.proto.
  */
 export const file_shop_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPc2hvcC5nYXRld2F5LnYxIksKC1Byb2R1Y3RWaWV3EikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBIRCglhdmFpbGFibGUYAiABKAMiVwoNQnJvd3NlUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIQCghjYXRlZ29yeRgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJZCg5Ccm93c2VSZXNwb25zZRIuCghwcm9kdWN0cxgBIAMoCzIcLnNob3AuZ2F0ZXdheS52MS5Qcm9kdWN0VmlldxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJgoYR2V0UHJvZHVjdERldGFpbHNSZXF1ZXN0EgoKAmlkGAEgASgJIkoKGUdldFByb2R1Y3REZXRhaWxzUmVzcG9uc2USLQoHcHJvZHVjdBgBIAEoCzIcLnNob3AuZ2F0ZXdheS52MS5Qcm9kdWN0VmlldyJGCg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJMCg5TaWduVXBSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSJAoEdXNlchgCIAEoCzIWLnNob3AuaWRlbnRpdHkudjEuVXNlciIwCg1TaWduSW5SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIkwKDlNpZ25JblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIkCgR1c2VyGAIgASgLMhYuc2hvcC5pZGVudGl0eS52MS5Vc2VyIjQKDENoZWNrb3V0SXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIj8KD0NoZWNrb3V0UmVxdWVzdBIsCgVpdGVtcxgBIAMoCzIdLnNob3AuZ2F0ZXdheS52MS5DaGVja291dEl0ZW0iOAoQQ2hlY2tvdXRSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLnNob3Aub3JkZXJzLnYxLk9yZGVyIigKE0xpc3RNeU9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFIj0KFExpc3RNeU9yZGVyc1Jlc3BvbnNlEiUKBm9yZGVycxgBIAMoCzIVLnNob3Aub3JkZXJzLnYxLk9yZGVyMpoECg5HYXRld2F5U2VydmljZRJOCgZCcm93c2USHi5zaG9wLmdhdGV3YXkudjEuQnJvd3NlUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5Ccm93c2VSZXNwb25zZSIDkAIBEm8KEUdldFByb2R1Y3REZXRhaWxzEikuc2hvcC5nYXRld2F5LnYxLkdldFByb2R1Y3REZXRhaWxzUmVxdWVzdBoqLnNob3AuZ2F0ZXdheS52MS5HZXRQcm9kdWN0RGV0YWlsc1Jlc3BvbnNlIgOQAgESSQoGU2lnblVwEh4uc2hvcC5nYXRld2F5LnYxLlNpZ25VcFJlcXVlc3QaHy5zaG9wLmdhdGV3YXkudjEuU2lnblVwUmVzcG9uc2USSQoGU2lnbkluEh4uc2hvcC5nYXRld2F5LnYxLlNpZ25JblJlcXVlc3QaHy5zaG9wLmdhdGV3YXkudjEuU2lnbkluUmVzcG9uc2USTwoIQ2hlY2tvdXQSIC5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRSZXF1ZXN0GiEuc2hvcC5nYXRld2F5LnYxLkNoZWNrb3V0UmVzcG9uc2USYAoMTGlzdE15T3JkZXJzEiQuc2hvcC5nYXRld2F5LnYxLkxpc3RNeU9yZGVyc1JlcXVlc3QaJS5zaG9wLmdhdGV3YXkudjEuTGlzdE15T3JkZXJzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_shop_catalog_v1_catalog, file_shop_identity_v1_identity, file_shop_orders_v1_orders]);
+  fileDesc("Ch1zaG9wL2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPc2hvcC5nYXRld2F5LnYxIm0KB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRITCgtwcmljZV9jZW50cxgFIAEoAxIMCgR0YWdzGAYgAygJIksKC1Byb2R1Y3RWaWV3EikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdBIRCglhdmFpbGFibGUYAiABKAMiZwoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoJT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSFAoMcHJvZHVjdF9uYW1lGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBCABKAMiwgEKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKQoFaXRlbXMYAyADKAsyGi5zaG9wLmdhdGV3YXkudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgDEiwKBnN0YXR1cxgFIAEoDjIcLnNob3AuZ2F0ZXdheS52MS5PcmRlclN0YXR1cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJXCg1Ccm93c2VSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhAKCGNhdGVnb3J5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlkKDkJyb3dzZVJlc3BvbnNlEi4KCHByb2R1Y3RzGAEgAygLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSImChhHZXRQcm9kdWN0RGV0YWlsc1JlcXVlc3QSCgoCaWQYASABKAkiSgoZR2V0UHJvZHVjdERldGFpbHNSZXNwb25zZRItCgdwcm9kdWN0GAEgASgLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3IkYKDVNpZ25VcFJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIksKDlNpZ25VcFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIjCgR1c2VyGAIgASgLMhUuc2hvcC5nYXRld2F5LnYxLlVzZXIiMAoNU2lnbkluUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJLCg5TaWduSW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSIwoEdXNlchgCIAEoCzIVLnNob3AuZ2F0ZXdheS52MS5Vc2VyIjQKDENoZWNrb3V0SXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIj8KD0NoZWNrb3V0UmVxdWVzdBIsCgVpdGVtcxgBIAMoCzIdLnNob3AuZ2F0ZXdheS52MS5DaGVja291dEl0ZW0iOQoQQ2hlY2tvdXRSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLnNob3AuZ2F0ZXdheS52MS5PcmRlciIoChNMaXN0TXlPcmRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBSI+ChRMaXN0TXlPcmRlcnNSZXNwb25zZRImCgZvcmRlcnMYASADKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIqfAoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTT1JERVJfU1RBVFVTX1BMQUNFRBABEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQAhIaChZPUkRFUl9TVEFUVVNfRlVMRklMTEVEEAMymgQKDkdhdGV3YXlTZXJ2aWNlEk4KBkJyb3dzZRIeLnNob3AuZ2F0ZXdheS52MS5Ccm93c2VSZXF1ZXN0Gh8uc2hvcC5nYXRld2F5LnYxLkJyb3dzZVJlc3BvbnNlIgOQAgESbwoRR2V0UHJvZHVjdERldGFpbHMSKS5zaG9wLmdhdGV3YXkudjEuR2V0UHJvZHVjdERldGFpbHNSZXF1ZXN0Giouc2hvcC5nYXRld2F5LnYxLkdldFByb2R1Y3REZXRhaWxzUmVzcG9uc2UiA5ACARJJCgZTaWduVXASHi5zaG9wLmdhdGV3YXkudjEuU2lnblVwUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5TaWduVXBSZXNwb25zZRJJCgZTaWduSW4SHi5zaG9wLmdhdGV3YXkudjEuU2lnbkluUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5TaWduSW5SZXNwb25zZRJPCghDaGVja291dBIgLnNob3AuZ2F0ZXdheS52MS5DaGVja291dFJlcXVlc3QaIS5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRSZXNwb25zZRJgCgxMaXN0TXlPcmRlcnMSJC5zaG9wLmdhdGV3YXkudjEuTGlzdE15T3JkZXJzUmVxdWVzdBolLnNob3AuZ2F0ZXdheS52MS5MaXN0TXlPcmRlcnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
+
+/**
+ * A product as the shop shows it.
+ *
+ * @generated from message shop.gateway.v1.Product
+ */
+export type Product = Message<"shop.gateway.v1.Product"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string description = 3;
+   */
+  description: string;
+
+  /**
+   * @generated from field: string category = 4;
+   */
+  category: string;
+
+  /**
+   * Price in the smallest currency unit (cents).
+   *
+   * @generated from field: int64 price_cents = 5;
+   */
+  priceCents: bigint;
+
+  /**
+   * @generated from field: repeated string tags = 6;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message shop.gateway.v1.Product.
+ * Use `create(ProductSchema)` to create a new message.
+ */
+export const ProductSchema: GenMessage<Product> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 0);
 
 /**
  * @generated from message shop.gateway.v1.ProductView
  */
 export type ProductView = Message<"shop.gateway.v1.ProductView"> & {
   /**
-   * @generated from field: shop.catalog.v1.Product product = 1;
+   * @generated from field: shop.gateway.v1.Product product = 1;
    */
   product?: Product | undefined;
 
@@ -38,7 +80,115 @@ export type ProductView = Message<"shop.gateway.v1.ProductView"> & {
  * Use `create(ProductViewSchema)` to create a new message.
  */
 export const ProductViewSchema: GenMessage<ProductView> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 0);
+  messageDesc(file_shop_gateway_v1_gateway, 1);
+
+/**
+ * The signed-in user.
+ *
+ * @generated from message shop.gateway.v1.User
+ */
+export type User = Message<"shop.gateway.v1.User"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 4;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message shop.gateway.v1.User.
+ * Use `create(UserSchema)` to create a new message.
+ */
+export const UserSchema: GenMessage<User> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 2);
+
+/**
+ * @generated from message shop.gateway.v1.OrderItem
+ */
+export type OrderItem = Message<"shop.gateway.v1.OrderItem"> & {
+  /**
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * @generated from field: string product_name = 2;
+   */
+  productName: string;
+
+  /**
+   * @generated from field: int32 quantity = 3;
+   */
+  quantity: number;
+
+  /**
+   * @generated from field: int64 unit_price_cents = 4;
+   */
+  unitPriceCents: bigint;
+};
+
+/**
+ * Describes the message shop.gateway.v1.OrderItem.
+ * Use `create(OrderItemSchema)` to create a new message.
+ */
+export const OrderItemSchema: GenMessage<OrderItem> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 3);
+
+/**
+ * @generated from message shop.gateway.v1.Order
+ */
+export type Order = Message<"shop.gateway.v1.Order"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: repeated shop.gateway.v1.OrderItem items = 3;
+   */
+  items: OrderItem[];
+
+  /**
+   * @generated from field: int64 total_cents = 4;
+   */
+  totalCents: bigint;
+
+  /**
+   * @generated from field: shop.gateway.v1.OrderStatus status = 5;
+   */
+  status: OrderStatus;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 6;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message shop.gateway.v1.Order.
+ * Use `create(OrderSchema)` to create a new message.
+ */
+export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 4);
 
 /**
  * @generated from message shop.gateway.v1.BrowseRequest
@@ -72,7 +222,7 @@ export type BrowseRequest = Message<"shop.gateway.v1.BrowseRequest"> & {
  * Use `create(BrowseRequestSchema)` to create a new message.
  */
 export const BrowseRequestSchema: GenMessage<BrowseRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 1);
+  messageDesc(file_shop_gateway_v1_gateway, 5);
 
 /**
  * @generated from message shop.gateway.v1.BrowseResponse
@@ -94,7 +244,7 @@ export type BrowseResponse = Message<"shop.gateway.v1.BrowseResponse"> & {
  * Use `create(BrowseResponseSchema)` to create a new message.
  */
 export const BrowseResponseSchema: GenMessage<BrowseResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 2);
+  messageDesc(file_shop_gateway_v1_gateway, 6);
 
 /**
  * @generated from message shop.gateway.v1.GetProductDetailsRequest
@@ -111,7 +261,7 @@ export type GetProductDetailsRequest = Message<"shop.gateway.v1.GetProductDetail
  * Use `create(GetProductDetailsRequestSchema)` to create a new message.
  */
 export const GetProductDetailsRequestSchema: GenMessage<GetProductDetailsRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 3);
+  messageDesc(file_shop_gateway_v1_gateway, 7);
 
 /**
  * @generated from message shop.gateway.v1.GetProductDetailsResponse
@@ -128,7 +278,7 @@ export type GetProductDetailsResponse = Message<"shop.gateway.v1.GetProductDetai
  * Use `create(GetProductDetailsResponseSchema)` to create a new message.
  */
 export const GetProductDetailsResponseSchema: GenMessage<GetProductDetailsResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 4);
+  messageDesc(file_shop_gateway_v1_gateway, 8);
 
 /**
  * @generated from message shop.gateway.v1.SignUpRequest
@@ -155,7 +305,7 @@ export type SignUpRequest = Message<"shop.gateway.v1.SignUpRequest"> & {
  * Use `create(SignUpRequestSchema)` to create a new message.
  */
 export const SignUpRequestSchema: GenMessage<SignUpRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 5);
+  messageDesc(file_shop_gateway_v1_gateway, 9);
 
 /**
  * @generated from message shop.gateway.v1.SignUpResponse
@@ -167,7 +317,7 @@ export type SignUpResponse = Message<"shop.gateway.v1.SignUpResponse"> & {
   accessToken: string;
 
   /**
-   * @generated from field: shop.identity.v1.User user = 2;
+   * @generated from field: shop.gateway.v1.User user = 2;
    */
   user?: User | undefined;
 };
@@ -177,7 +327,7 @@ export type SignUpResponse = Message<"shop.gateway.v1.SignUpResponse"> & {
  * Use `create(SignUpResponseSchema)` to create a new message.
  */
 export const SignUpResponseSchema: GenMessage<SignUpResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 6);
+  messageDesc(file_shop_gateway_v1_gateway, 10);
 
 /**
  * @generated from message shop.gateway.v1.SignInRequest
@@ -199,7 +349,7 @@ export type SignInRequest = Message<"shop.gateway.v1.SignInRequest"> & {
  * Use `create(SignInRequestSchema)` to create a new message.
  */
 export const SignInRequestSchema: GenMessage<SignInRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 7);
+  messageDesc(file_shop_gateway_v1_gateway, 11);
 
 /**
  * @generated from message shop.gateway.v1.SignInResponse
@@ -211,7 +361,7 @@ export type SignInResponse = Message<"shop.gateway.v1.SignInResponse"> & {
   accessToken: string;
 
   /**
-   * @generated from field: shop.identity.v1.User user = 2;
+   * @generated from field: shop.gateway.v1.User user = 2;
    */
   user?: User | undefined;
 };
@@ -221,7 +371,7 @@ export type SignInResponse = Message<"shop.gateway.v1.SignInResponse"> & {
  * Use `create(SignInResponseSchema)` to create a new message.
  */
 export const SignInResponseSchema: GenMessage<SignInResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 8);
+  messageDesc(file_shop_gateway_v1_gateway, 12);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutItem
@@ -243,7 +393,7 @@ export type CheckoutItem = Message<"shop.gateway.v1.CheckoutItem"> & {
  * Use `create(CheckoutItemSchema)` to create a new message.
  */
 export const CheckoutItemSchema: GenMessage<CheckoutItem> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 9);
+  messageDesc(file_shop_gateway_v1_gateway, 13);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutRequest
@@ -260,14 +410,14 @@ export type CheckoutRequest = Message<"shop.gateway.v1.CheckoutRequest"> & {
  * Use `create(CheckoutRequestSchema)` to create a new message.
  */
 export const CheckoutRequestSchema: GenMessage<CheckoutRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 10);
+  messageDesc(file_shop_gateway_v1_gateway, 14);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutResponse
  */
 export type CheckoutResponse = Message<"shop.gateway.v1.CheckoutResponse"> & {
   /**
-   * @generated from field: shop.orders.v1.Order order = 1;
+   * @generated from field: shop.gateway.v1.Order order = 1;
    */
   order?: Order | undefined;
 };
@@ -277,7 +427,7 @@ export type CheckoutResponse = Message<"shop.gateway.v1.CheckoutResponse"> & {
  * Use `create(CheckoutResponseSchema)` to create a new message.
  */
 export const CheckoutResponseSchema: GenMessage<CheckoutResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 11);
+  messageDesc(file_shop_gateway_v1_gateway, 15);
 
 /**
  * @generated from message shop.gateway.v1.ListMyOrdersRequest
@@ -294,14 +444,14 @@ export type ListMyOrdersRequest = Message<"shop.gateway.v1.ListMyOrdersRequest">
  * Use `create(ListMyOrdersRequestSchema)` to create a new message.
  */
 export const ListMyOrdersRequestSchema: GenMessage<ListMyOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 12);
+  messageDesc(file_shop_gateway_v1_gateway, 16);
 
 /**
  * @generated from message shop.gateway.v1.ListMyOrdersResponse
  */
 export type ListMyOrdersResponse = Message<"shop.gateway.v1.ListMyOrdersResponse"> & {
   /**
-   * @generated from field: repeated shop.orders.v1.Order orders = 1;
+   * @generated from field: repeated shop.gateway.v1.Order orders = 1;
    */
   orders: Order[];
 };
@@ -311,11 +461,49 @@ export type ListMyOrdersResponse = Message<"shop.gateway.v1.ListMyOrdersResponse
  * Use `create(ListMyOrdersResponseSchema)` to create a new message.
  */
 export const ListMyOrdersResponseSchema: GenMessage<ListMyOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 13);
+  messageDesc(file_shop_gateway_v1_gateway, 17);
+
+/**
+ * @generated from enum shop.gateway.v1.OrderStatus
+ */
+export const OrderStatus = {
+  /**
+   * @generated from enum value: ORDER_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED: 0,
+
+  /**
+   * @generated from enum value: ORDER_STATUS_PLACED = 1;
+   */
+  PLACED: 1,
+
+  /**
+   * @generated from enum value: ORDER_STATUS_CANCELLED = 2;
+   */
+  CANCELLED: 2,
+
+  /**
+   * @generated from enum value: ORDER_STATUS_FULFILLED = 3;
+   */
+  FULFILLED: 3,
+} as const;
+
+/**
+ * @generated from enum shop.gateway.v1.OrderStatus
+ */
+export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus] | UnknownEnum;
+
+/**
+ * Describes the enum shop.gateway.v1.OrderStatus.
+ */
+export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
+  enumDesc(file_shop_gateway_v1_gateway, 0);
 
 /**
  * GatewayService is the browser-facing edge of the shop: it composes the other services and checks the
- * end user's token (`authorization: Bearer <token>`) where a call needs one.
+ * end user's token (`authorization: Bearer <token>`) where a call needs one. Its messages are its own
+ * (no import of an internal service's contract), so a browser bundle holds only the public API; field
+ * numbers and names match the internal messages they are copied from.
  *
  * @generated from service shop.gateway.v1.GatewayService
  */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/identity/v1/identity.proto.
  */
 export const file_shop_identity_v1_identity: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaG9wL2lkZW50aXR5L3YxL2lkZW50aXR5LnByb3RvEhBzaG9wLmlkZW50aXR5LnYxImcKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkiOAoQUmVnaXN0ZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYuc2hvcC5pZGVudGl0eS52MS5Vc2VyIi8KDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJ7Cg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIkCgR1c2VyGAMgASgLMhYuc2hvcC5pZGVudGl0eS52MS5Vc2VyIg8KDVdob0FtSVJlcXVlc3QiNgoOV2hvQW1JUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnNob3AuaWRlbnRpdHkudjEuVXNlcjKAAgoPSWRlbnRpdHlTZXJ2aWNlElEKCFJlZ2lzdGVyEiEuc2hvcC5pZGVudGl0eS52MS5SZWdpc3RlclJlcXVlc3QaIi5zaG9wLmlkZW50aXR5LnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi5zaG9wLmlkZW50aXR5LnYxLkxvZ2luUmVxdWVzdBofLnNob3AuaWRlbnRpdHkudjEuTG9naW5SZXNwb25zZRJQCgZXaG9BbUkSHy5zaG9wLmlkZW50aXR5LnYxLldob0FtSVJlcXVlc3QaIC5zaG9wLmlkZW50aXR5LnYxLldob0FtSVJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9zaG9wL2lkZW50aXR5L3YxL2lkZW50aXR5LnByb3RvEhBzaG9wLmlkZW50aXR5LnYxImcKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkifgoQUmVnaXN0ZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYuc2hvcC5pZGVudGl0eS52MS5Vc2VyEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiewoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoEdXNlchgDIAEoCzIWLnNob3AuaWRlbnRpdHkudjEuVXNlciIPCg1XaG9BbUlSZXF1ZXN0IjYKDldob0FtSVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5zaG9wLmlkZW50aXR5LnYxLlVzZXIygAIKD0lkZW50aXR5U2VydmljZRJRCghSZWdpc3RlchIhLnNob3AuaWRlbnRpdHkudjEuUmVnaXN0ZXJSZXF1ZXN0GiIuc2hvcC5pZGVudGl0eS52MS5SZWdpc3RlclJlc3BvbnNlEkgKBUxvZ2luEh4uc2hvcC5pZGVudGl0eS52MS5Mb2dpblJlcXVlc3QaHy5zaG9wLmlkZW50aXR5LnYxLkxvZ2luUmVzcG9uc2USUAoGV2hvQW1JEh8uc2hvcC5pZGVudGl0eS52MS5XaG9BbUlSZXF1ZXN0GiAuc2hvcC5pZGVudGl0eS52MS5XaG9BbUlSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message shop.identity.v1.User
@@ -58,7 +58,8 @@ export type RegisterRequest = Message<"shop.identity.v1.RegisterRequest"> & {
   email: string;
 
   /**
-   * At least 8 and at most 128 characters. Never logged, traced or stored in the clear.
+   * At least 8 and at most 128 characters, not only blanks, not one of the 10,000 most common passwords.
+   * Never logged, traced or stored in the clear.
    *
    * @generated from field: string password = 2;
    */
@@ -87,6 +88,18 @@ export type RegisterResponse = Message<"shop.identity.v1.RegisterResponse"> & {
    * @generated from field: shop.identity.v1.User user = 1;
    */
   user?: User | undefined;
+
+  /**
+   * A signed access token for the new user, as Login returns.
+   *
+   * @generated from field: string access_token = 2;
+   */
+  accessToken: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
 };
 
 /**
@@ -182,7 +195,8 @@ export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
  */
 export const IdentityService: GenService<{
   /**
-   * Register creates a user; ALREADY_EXISTS if the email is taken.
+   * Register creates a user and signs them in; ALREADY_EXISTS if the email is taken (answered after the
+   * same password hashing as a new account, so the time does not tell the two apart).
    *
    * @generated from rpc shop.identity.v1.IdentityService.Register
    */

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/testing/v1/test.proto.
  */
 export const file_weft_testing_v1_test: GenFile = /*@__PURE__*/
-  fileDesc("Chp3ZWZ0L3Rlc3RpbmcvdjEvdGVzdC5wcm90bxIPd2VmdC50ZXN0aW5nLnYxIhcKB1BheWxvYWQSDAoEYm9keRgBIAEoDCIrCgpFY2hvU3RhdHVzEgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCSI3ChJSZXNwb25zZVBhcmFtZXRlcnMSDAoEc2l6ZRgBIAEoBRITCgtpbnRlcnZhbF91cxgCIAEoBSISChBFbXB0eUNhbGxSZXF1ZXN0IhMKEUVtcHR5Q2FsbFJlc3BvbnNlIpwBChBVbmFyeUNhbGxSZXF1ZXN0EhUKDXJlc3BvbnNlX3NpemUYASABKAUSKQoHcGF5bG9hZBgCIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkEjQKD3Jlc3BvbnNlX3N0YXR1cxgDIAEoCzIbLndlZnQudGVzdGluZy52MS5FY2hvU3RhdHVzEhAKCHNsZWVwX21zGAQgASgFIlEKEVVuYXJ5Q2FsbFJlc3BvbnNlEikKB3BheWxvYWQYASABKAsyGC53ZWZ0LnRlc3RpbmcudjEuUGF5bG9hZBIRCglzZXJ2ZWRfYnkYAiABKAkipQEKGUNhY2hlYWJsZVVuYXJ5Q2FsbFJlcXVlc3QSFQoNcmVzcG9uc2Vfc2l6ZRgBIAEoBRIpCgdwYXlsb2FkGAIgASgLMhgud2VmdC50ZXN0aW5nLnYxLlBheWxvYWQSNAoPcmVzcG9uc2Vfc3RhdHVzGAMgASgLMhsud2VmdC50ZXN0aW5nLnYxLkVjaG9TdGF0dXMSEAoIc2xlZXBfbXMYBCABKAUiWgoaQ2FjaGVhYmxlVW5hcnlDYWxsUmVzcG9uc2USKQoHcGF5bG9hZBgBIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkEhEKCXNlcnZlZF9ieRgCIAEoCSK/AQoaU3RyZWFtaW5nT3V0cHV0Q2FsbFJlcXVlc3QSQAoTcmVzcG9uc2VfcGFyYW1ldGVycxgBIAMoCzIjLndlZnQudGVzdGluZy52MS5SZXNwb25zZVBhcmFtZXRlcnMSKQoHcGF5bG9hZBgCIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkEjQKD3Jlc3BvbnNlX3N0YXR1cxgDIAEoCzIbLndlZnQudGVzdGluZy52MS5FY2hvU3RhdHVzIkgKG1N0cmVhbWluZ091dHB1dENhbGxSZXNwb25zZRIpCgdwYXlsb2FkGAEgASgLMhgud2VmdC50ZXN0aW5nLnYxLlBheWxvYWQiRgoZU3RyZWFtaW5nSW5wdXRDYWxsUmVxdWVzdBIpCgdwYXlsb2FkGAEgASgLMhgud2VmdC50ZXN0aW5nLnYxLlBheWxvYWQiPQoaU3RyZWFtaW5nSW5wdXRDYWxsUmVzcG9uc2USHwoXYWdncmVnYXRlZF9wYXlsb2FkX3NpemUYASABKAUiugEKFUZ1bGxEdXBsZXhDYWxsUmVxdWVzdBJAChNyZXNwb25zZV9wYXJhbWV0ZXJzGAEgAygLMiMud2VmdC50ZXN0aW5nLnYxLlJlc3BvbnNlUGFyYW1ldGVycxIpCgdwYXlsb2FkGAIgASgLMhgud2VmdC50ZXN0aW5nLnYxLlBheWxvYWQSNAoPcmVzcG9uc2Vfc3RhdHVzGAMgASgLMhsud2VmdC50ZXN0aW5nLnYxLkVjaG9TdGF0dXMiQwoWRnVsbER1cGxleENhbGxSZXNwb25zZRIpCgdwYXlsb2FkGAEgASgLMhgud2VmdC50ZXN0aW5nLnYxLlBheWxvYWQiGgoYVW5pbXBsZW1lbnRlZENhbGxSZXF1ZXN0IhsKGVVuaW1wbGVtZW50ZWRDYWxsUmVzcG9uc2Uy4QUKC1Rlc3RTZXJ2aWNlElIKCUVtcHR5Q2FsbBIhLndlZnQudGVzdGluZy52MS5FbXB0eUNhbGxSZXF1ZXN0GiIud2VmdC50ZXN0aW5nLnYxLkVtcHR5Q2FsbFJlc3BvbnNlElIKCVVuYXJ5Q2FsbBIhLndlZnQudGVzdGluZy52MS5VbmFyeUNhbGxSZXF1ZXN0GiIud2VmdC50ZXN0aW5nLnYxLlVuYXJ5Q2FsbFJlc3BvbnNlEnIKEkNhY2hlYWJsZVVuYXJ5Q2FsbBIqLndlZnQudGVzdGluZy52MS5DYWNoZWFibGVVbmFyeUNhbGxSZXF1ZXN0Gisud2VmdC50ZXN0aW5nLnYxLkNhY2hlYWJsZVVuYXJ5Q2FsbFJlc3BvbnNlIgOQAgEScgoTU3RyZWFtaW5nT3V0cHV0Q2FsbBIrLndlZnQudGVzdGluZy52MS5TdHJlYW1pbmdPdXRwdXRDYWxsUmVxdWVzdBosLndlZnQudGVzdGluZy52MS5TdHJlYW1pbmdPdXRwdXRDYWxsUmVzcG9uc2UwARJvChJTdHJlYW1pbmdJbnB1dENhbGwSKi53ZWZ0LnRlc3RpbmcudjEuU3RyZWFtaW5nSW5wdXRDYWxsUmVxdWVzdBorLndlZnQudGVzdGluZy52MS5TdHJlYW1pbmdJbnB1dENhbGxSZXNwb25zZSgBEmUKDkZ1bGxEdXBsZXhDYWxsEiYud2VmdC50ZXN0aW5nLnYxLkZ1bGxEdXBsZXhDYWxsUmVxdWVzdBonLndlZnQudGVzdGluZy52MS5GdWxsRHVwbGV4Q2FsbFJlc3BvbnNlKAEwARJqChFVbmltcGxlbWVudGVkQ2FsbBIpLndlZnQudGVzdGluZy52MS5VbmltcGxlbWVudGVkQ2FsbFJlcXVlc3QaKi53ZWZ0LnRlc3RpbmcudjEuVW5pbXBsZW1lbnRlZENhbGxSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Chp3ZWZ0L3Rlc3RpbmcvdjEvdGVzdC5wcm90bxIPd2VmdC50ZXN0aW5nLnYxIhcKB1BheWxvYWQSDAoEYm9keRgBIAEoDCIrCgpFY2hvU3RhdHVzEgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCSI3ChJSZXNwb25zZVBhcmFtZXRlcnMSDAoEc2l6ZRgBIAEoBRITCgtpbnRlcnZhbF91cxgCIAEoBSISChBFbXB0eUNhbGxSZXF1ZXN0IhMKEUVtcHR5Q2FsbFJlc3BvbnNlIpwBChBVbmFyeUNhbGxSZXF1ZXN0EhUKDXJlc3BvbnNlX3NpemUYASABKAUSKQoHcGF5bG9hZBgCIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkEjQKD3Jlc3BvbnNlX3N0YXR1cxgDIAEoCzIbLndlZnQudGVzdGluZy52MS5FY2hvU3RhdHVzEhAKCHNsZWVwX21zGAQgASgFIlEKEVVuYXJ5Q2FsbFJlc3BvbnNlEikKB3BheWxvYWQYASABKAsyGC53ZWZ0LnRlc3RpbmcudjEuUGF5bG9hZBIRCglzZXJ2ZWRfYnkYAiABKAkipQEKGUNhY2hlYWJsZVVuYXJ5Q2FsbFJlcXVlc3QSFQoNcmVzcG9uc2Vfc2l6ZRgBIAEoBRIpCgdwYXlsb2FkGAIgASgLMhgud2VmdC50ZXN0aW5nLnYxLlBheWxvYWQSNAoPcmVzcG9uc2Vfc3RhdHVzGAMgASgLMhsud2VmdC50ZXN0aW5nLnYxLkVjaG9TdGF0dXMSEAoIc2xlZXBfbXMYBCABKAUiWgoaQ2FjaGVhYmxlVW5hcnlDYWxsUmVzcG9uc2USKQoHcGF5bG9hZBgBIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkEhEKCXNlcnZlZF9ieRgCIAEoCSKmAQoaSWRlbXBvdGVudFVuYXJ5Q2FsbFJlcXVlc3QSFQoNcmVzcG9uc2Vfc2l6ZRgBIAEoBRIpCgdwYXlsb2FkGAIgASgLMhgud2VmdC50ZXN0aW5nLnYxLlBheWxvYWQSNAoPcmVzcG9uc2Vfc3RhdHVzGAMgASgLMhsud2VmdC50ZXN0aW5nLnYxLkVjaG9TdGF0dXMSEAoIc2xlZXBfbXMYBCABKAUiWwobSWRlbXBvdGVudFVuYXJ5Q2FsbFJlc3BvbnNlEikKB3BheWxvYWQYASABKAsyGC53ZWZ0LnRlc3RpbmcudjEuUGF5bG9hZBIRCglzZXJ2ZWRfYnkYAiABKAkivwEKGlN0cmVhbWluZ091dHB1dENhbGxSZXF1ZXN0EkAKE3Jlc3BvbnNlX3BhcmFtZXRlcnMYASADKAsyIy53ZWZ0LnRlc3RpbmcudjEuUmVzcG9uc2VQYXJhbWV0ZXJzEikKB3BheWxvYWQYAiABKAsyGC53ZWZ0LnRlc3RpbmcudjEuUGF5bG9hZBI0Cg9yZXNwb25zZV9zdGF0dXMYAyABKAsyGy53ZWZ0LnRlc3RpbmcudjEuRWNob1N0YXR1cyJIChtTdHJlYW1pbmdPdXRwdXRDYWxsUmVzcG9uc2USKQoHcGF5bG9hZBgBIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkIkYKGVN0cmVhbWluZ0lucHV0Q2FsbFJlcXVlc3QSKQoHcGF5bG9hZBgBIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkIj0KGlN0cmVhbWluZ0lucHV0Q2FsbFJlc3BvbnNlEh8KF2FnZ3JlZ2F0ZWRfcGF5bG9hZF9zaXplGAEgASgFIroBChVGdWxsRHVwbGV4Q2FsbFJlcXVlc3QSQAoTcmVzcG9uc2VfcGFyYW1ldGVycxgBIAMoCzIjLndlZnQudGVzdGluZy52MS5SZXNwb25zZVBhcmFtZXRlcnMSKQoHcGF5bG9hZBgCIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkEjQKD3Jlc3BvbnNlX3N0YXR1cxgDIAEoCzIbLndlZnQudGVzdGluZy52MS5FY2hvU3RhdHVzIkMKFkZ1bGxEdXBsZXhDYWxsUmVzcG9uc2USKQoHcGF5bG9hZBgBIAEoCzIYLndlZnQudGVzdGluZy52MS5QYXlsb2FkIhoKGFVuaW1wbGVtZW50ZWRDYWxsUmVxdWVzdCIbChlVbmltcGxlbWVudGVkQ2FsbFJlc3BvbnNlMtgGCgtUZXN0U2VydmljZRJSCglFbXB0eUNhbGwSIS53ZWZ0LnRlc3RpbmcudjEuRW1wdHlDYWxsUmVxdWVzdBoiLndlZnQudGVzdGluZy52MS5FbXB0eUNhbGxSZXNwb25zZRJSCglVbmFyeUNhbGwSIS53ZWZ0LnRlc3RpbmcudjEuVW5hcnlDYWxsUmVxdWVzdBoiLndlZnQudGVzdGluZy52MS5VbmFyeUNhbGxSZXNwb25zZRJyChJDYWNoZWFibGVVbmFyeUNhbGwSKi53ZWZ0LnRlc3RpbmcudjEuQ2FjaGVhYmxlVW5hcnlDYWxsUmVxdWVzdBorLndlZnQudGVzdGluZy52MS5DYWNoZWFibGVVbmFyeUNhbGxSZXNwb25zZSIDkAIBEnUKE0lkZW1wb3RlbnRVbmFyeUNhbGwSKy53ZWZ0LnRlc3RpbmcudjEuSWRlbXBvdGVudFVuYXJ5Q2FsbFJlcXVlc3QaLC53ZWZ0LnRlc3RpbmcudjEuSWRlbXBvdGVudFVuYXJ5Q2FsbFJlc3BvbnNlIgOQAgIScgoTU3RyZWFtaW5nT3V0cHV0Q2FsbBIrLndlZnQudGVzdGluZy52MS5TdHJlYW1pbmdPdXRwdXRDYWxsUmVxdWVzdBosLndlZnQudGVzdGluZy52MS5TdHJlYW1pbmdPdXRwdXRDYWxsUmVzcG9uc2UwARJvChJTdHJlYW1pbmdJbnB1dENhbGwSKi53ZWZ0LnRlc3RpbmcudjEuU3RyZWFtaW5nSW5wdXRDYWxsUmVxdWVzdBorLndlZnQudGVzdGluZy52MS5TdHJlYW1pbmdJbnB1dENhbGxSZXNwb25zZSgBEmUKDkZ1bGxEdXBsZXhDYWxsEiYud2VmdC50ZXN0aW5nLnYxLkZ1bGxEdXBsZXhDYWxsUmVxdWVzdBonLndlZnQudGVzdGluZy52MS5GdWxsRHVwbGV4Q2FsbFJlc3BvbnNlKAEwARJqChFVbmltcGxlbWVudGVkQ2FsbBIpLndlZnQudGVzdGluZy52MS5VbmltcGxlbWVudGVkQ2FsbFJlcXVlc3QaKi53ZWZ0LnRlc3RpbmcudjEuVW5pbXBsZW1lbnRlZENhbGxSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message weft.testing.v1.Payload
@@ -222,6 +222,60 @@ export const CacheableUnaryCallResponseSchema: GenMessage<CacheableUnaryCallResp
   messageDesc(file_weft_testing_v1_test, 8);
 
 /**
+ * @generated from message weft.testing.v1.IdempotentUnaryCallRequest
+ */
+export type IdempotentUnaryCallRequest = Message<"weft.testing.v1.IdempotentUnaryCallRequest"> & {
+  /**
+   * @generated from field: int32 response_size = 1;
+   */
+  responseSize: number;
+
+  /**
+   * @generated from field: weft.testing.v1.Payload payload = 2;
+   */
+  payload?: Payload | undefined;
+
+  /**
+   * @generated from field: weft.testing.v1.EchoStatus response_status = 3;
+   */
+  responseStatus?: EchoStatus | undefined;
+
+  /**
+   * @generated from field: int32 sleep_ms = 4;
+   */
+  sleepMs: number;
+};
+
+/**
+ * Describes the message weft.testing.v1.IdempotentUnaryCallRequest.
+ * Use `create(IdempotentUnaryCallRequestSchema)` to create a new message.
+ */
+export const IdempotentUnaryCallRequestSchema: GenMessage<IdempotentUnaryCallRequest> = /*@__PURE__*/
+  messageDesc(file_weft_testing_v1_test, 9);
+
+/**
+ * @generated from message weft.testing.v1.IdempotentUnaryCallResponse
+ */
+export type IdempotentUnaryCallResponse = Message<"weft.testing.v1.IdempotentUnaryCallResponse"> & {
+  /**
+   * @generated from field: weft.testing.v1.Payload payload = 1;
+   */
+  payload?: Payload | undefined;
+
+  /**
+   * @generated from field: string served_by = 2;
+   */
+  servedBy: string;
+};
+
+/**
+ * Describes the message weft.testing.v1.IdempotentUnaryCallResponse.
+ * Use `create(IdempotentUnaryCallResponseSchema)` to create a new message.
+ */
+export const IdempotentUnaryCallResponseSchema: GenMessage<IdempotentUnaryCallResponse> = /*@__PURE__*/
+  messageDesc(file_weft_testing_v1_test, 10);
+
+/**
  * @generated from message weft.testing.v1.StreamingOutputCallRequest
  */
 export type StreamingOutputCallRequest = Message<"weft.testing.v1.StreamingOutputCallRequest"> & {
@@ -246,7 +300,7 @@ export type StreamingOutputCallRequest = Message<"weft.testing.v1.StreamingOutpu
  * Use `create(StreamingOutputCallRequestSchema)` to create a new message.
  */
 export const StreamingOutputCallRequestSchema: GenMessage<StreamingOutputCallRequest> = /*@__PURE__*/
-  messageDesc(file_weft_testing_v1_test, 9);
+  messageDesc(file_weft_testing_v1_test, 11);
 
 /**
  * @generated from message weft.testing.v1.StreamingOutputCallResponse
@@ -263,7 +317,7 @@ export type StreamingOutputCallResponse = Message<"weft.testing.v1.StreamingOutp
  * Use `create(StreamingOutputCallResponseSchema)` to create a new message.
  */
 export const StreamingOutputCallResponseSchema: GenMessage<StreamingOutputCallResponse> = /*@__PURE__*/
-  messageDesc(file_weft_testing_v1_test, 10);
+  messageDesc(file_weft_testing_v1_test, 12);
 
 /**
  * @generated from message weft.testing.v1.StreamingInputCallRequest
@@ -280,7 +334,7 @@ export type StreamingInputCallRequest = Message<"weft.testing.v1.StreamingInputC
  * Use `create(StreamingInputCallRequestSchema)` to create a new message.
  */
 export const StreamingInputCallRequestSchema: GenMessage<StreamingInputCallRequest> = /*@__PURE__*/
-  messageDesc(file_weft_testing_v1_test, 11);
+  messageDesc(file_weft_testing_v1_test, 13);
 
 /**
  * @generated from message weft.testing.v1.StreamingInputCallResponse
@@ -297,7 +351,7 @@ export type StreamingInputCallResponse = Message<"weft.testing.v1.StreamingInput
  * Use `create(StreamingInputCallResponseSchema)` to create a new message.
  */
 export const StreamingInputCallResponseSchema: GenMessage<StreamingInputCallResponse> = /*@__PURE__*/
-  messageDesc(file_weft_testing_v1_test, 12);
+  messageDesc(file_weft_testing_v1_test, 14);
 
 /**
  * @generated from message weft.testing.v1.FullDuplexCallRequest
@@ -324,7 +378,7 @@ export type FullDuplexCallRequest = Message<"weft.testing.v1.FullDuplexCallReque
  * Use `create(FullDuplexCallRequestSchema)` to create a new message.
  */
 export const FullDuplexCallRequestSchema: GenMessage<FullDuplexCallRequest> = /*@__PURE__*/
-  messageDesc(file_weft_testing_v1_test, 13);
+  messageDesc(file_weft_testing_v1_test, 15);
 
 /**
  * @generated from message weft.testing.v1.FullDuplexCallResponse
@@ -341,7 +395,7 @@ export type FullDuplexCallResponse = Message<"weft.testing.v1.FullDuplexCallResp
  * Use `create(FullDuplexCallResponseSchema)` to create a new message.
  */
 export const FullDuplexCallResponseSchema: GenMessage<FullDuplexCallResponse> = /*@__PURE__*/
-  messageDesc(file_weft_testing_v1_test, 14);
+  messageDesc(file_weft_testing_v1_test, 16);
 
 /**
  * @generated from message weft.testing.v1.UnimplementedCallRequest
@@ -354,7 +408,7 @@ export type UnimplementedCallRequest = Message<"weft.testing.v1.UnimplementedCal
  * Use `create(UnimplementedCallRequestSchema)` to create a new message.
  */
 export const UnimplementedCallRequestSchema: GenMessage<UnimplementedCallRequest> = /*@__PURE__*/
-  messageDesc(file_weft_testing_v1_test, 15);
+  messageDesc(file_weft_testing_v1_test, 17);
 
 /**
  * @generated from message weft.testing.v1.UnimplementedCallResponse
@@ -367,7 +421,7 @@ export type UnimplementedCallResponse = Message<"weft.testing.v1.UnimplementedCa
  * Use `create(UnimplementedCallResponseSchema)` to create a new message.
  */
 export const UnimplementedCallResponseSchema: GenMessage<UnimplementedCallResponse> = /*@__PURE__*/
-  messageDesc(file_weft_testing_v1_test, 16);
+  messageDesc(file_weft_testing_v1_test, 18);
 
 /**
  * TestService follows the gRPC interop test service: it lets tests and benchmarks drive every call kind,
@@ -405,6 +459,17 @@ export const TestService: GenService<{
     methodKind: "unary";
     input: typeof CacheableUnaryCallRequestSchema;
     output: typeof CacheableUnaryCallResponseSchema;
+  },
+  /**
+   * IdempotentUnaryCall is UnaryCall marked IDEMPOTENT: doing it twice has the effect of doing it once,
+   * so a client may retry it even after it reached a handler (but must not hedge it).
+   *
+   * @generated from rpc weft.testing.v1.TestService.IdempotentUnaryCall
+   */
+  idempotentUnaryCall: {
+    methodKind: "unary";
+    input: typeof IdempotentUnaryCallRequestSchema;
+    output: typeof IdempotentUnaryCallResponseSchema;
   },
   /**
    * StreamingOutputCall sends one response per response_parameters entry, in order.
