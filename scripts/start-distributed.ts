@@ -141,8 +141,12 @@ function start(service: ServiceManifestEntry, index: number): Child {
   prefixLines(label, proc.stderr!, process.stderr);
   const exited = new Promise<number | null>((resolve) => {
     proc.on("exit", (code, signal) => {
-      if (!stopping) console.error(`[${label}] exited unexpectedly (code ${code}, signal ${signal})`);
       resolve(code);
+      if (stopping) return;
+      // One process that cannot start (port taken, NATS down) takes the others down: no half a shop.
+      // The drain below then exits 1, since this child's code is not 0.
+      console.error(`[${label}] exited unexpectedly (code ${code}, signal ${signal}); stopping the others`);
+      process.kill(process.pid, "SIGTERM");
     });
   });
   return { service: name, label, proc, exited };
@@ -188,4 +192,5 @@ for (const [name, first] of ports) {
   const n = counts.get(name)!;
   if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);
 }
+console.log("storefront page: none in distributed mode (npm start serves it, with the whole shop in one process)");
 console.log("Ctrl-C drains every process and exits.");

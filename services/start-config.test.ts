@@ -34,9 +34,9 @@ describe("npm start configuration", () => {
       [{ WEB_PORT: "8081" }, /^WEB_PORT is no longer used: the storefront page is served on PORT; set WEB=off/],
       [{ WEB_PORT: "off" }, /^WEB_PORT is no longer used/],
       [{ COMPUTE: "gpu" }, /^COMPUTE must be "piscina" or "inline"/],
-      [{ CORS_ORIGINS: "notanorigin" }, /^CORS_ORIGINS must be comma-separated origins .*got "notanorigin"/],
-      [{ CORS_ORIGINS: "https://a.example, https://b.example/path" }, /^CORS_ORIGINS must be .*got "https:\/\/b.example\/path"/],
-      [{ CORS_ORIGINS: "https://a.example/" }, /^CORS_ORIGINS must be .*got "https:\/\/a.example\/"/],
+      [{ CORS_ORIGINS: "notanorigin" }, /^CORS_ORIGINS holds "notanorigin", which is not an origin, set CORS_ORIGINS to comma-separated origins/],
+      [{ CORS_ORIGINS: "https://a.example, https://b.example/path" }, /^CORS_ORIGINS holds "https:\/\/b.example\/path", .*set CORS_ORIGINS to/],
+      [{ CORS_ORIGINS: "https://a.example/" }, /^CORS_ORIGINS holds "https:\/\/a.example\/", .*set CORS_ORIGINS to/],
       [{ IDENTITY_TOKEN_SECRET: "c2hvcnQ" }, /^IDENTITY_TOKEN_SECRET must be base64url of at least 32 bytes/],
     ];
     for (const [env, message] of cases) {

@@ -38,6 +38,15 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+/** True for a bare origin ("https://shop.example", no path or trailing slash), as the host's CORS check wants. */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads and checks the environment; throws ShopConfigError naming the bad variable. */
 export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   const mainPort = port(env, "PORT", 8080);
@@ -62,7 +71,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
       parsed = undefined;
     }
     if (parsed === undefined || parsed.origin !== origin) {
-      throw new ShopConfigError(`CORS_ORIGINS must be comma-separated origins such as "https://shop.example" (or "*"), got ${JSON.stringify(origin)}`);
+      throw new ShopConfigError(`CORS_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin, set CORS_ORIGINS to comma-separated origins such as https://shop.example (or "*")`);
     }
   }
   let secret;

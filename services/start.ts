@@ -2,30 +2,23 @@
 // storefront page on the same port (GET / and its assets; every RPC path stays the API's). Config from
 // the environment (see start-config.ts); nothing else.
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
+import { HOST_PORT_HINTS, runMain } from "../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
-import { createMetrics, readMetricsConfig, readTracingConfig, startTracing, TelemetryConfigError, type Tracing } from "../mesh/telemetry/index.ts";
+import { createMetrics, readMetricsConfig, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
-import { exampleCommands, readStartConfig, ShopConfigError } from "./start-config.ts";
+import { exampleCommands, readStartConfig } from "./start-config.ts";
 
-let config;
-let tracingConfig;
-let metricsConfig;
-let logger;
-try {
-  config = readStartConfig(process.env);
-  tracingConfig = readTracingConfig(process.env, "weft-shop");
-  metricsConfig = readMetricsConfig(process.env);
-  logger = createJsonLogger("weft.shop");
-} catch (err) {
-  if (!(err instanceof ShopConfigError) && !(err instanceof TelemetryConfigError) && (err as { code?: unknown }).code !== "WEFT_ERR_TELEMETRY_CONFIG") throw err;
-  console.error(`${(err as ShopConfigError).code}: ${(err as Error).message}`);
-  process.exit(1);
-}
+const { config, tracingConfig, metricsConfig, logger } = await runMain(() => ({
+  config: readStartConfig(process.env),
+  tracingConfig: readTracingConfig(process.env, "weft-shop"),
+  metricsConfig: readMetricsConfig(process.env),
+  logger: createJsonLogger("weft.shop"),
+}));
 const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 
 // Tracing before anything that traces; off (and not loaded) unless an OTLP endpoint is set.
-const tracing: Tracing | undefined = await startTracing(tracingConfig, { onError: (err) => logger.error("trace export failed", { error: String(err) }) });
+const tracing: Tracing | undefined = await runMain(() => startTracing(tracingConfig, { onError: (err) => logger.error("trace export failed", { error: String(err) }) }));
 
 // The page is built before the host starts, which takes it as its plain-HTTP fallback. A failed build
 // is logged and the API starts without the page.
@@ -46,7 +39,7 @@ if (config.web) {
 /** Password hashes that may wait for a worker thread; one more is answered RESOURCE_EXHAUSTED. */
 const COMPUTE_MAX_QUEUE = 64;
 
-const shop = await startInProcessShop({
+const shop = await runMain(() => startInProcessShop({
   compute:
     config.compute === "piscina"
       ? createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) })
@@ -59,7 +52,7 @@ const shop = await startInProcessShop({
   metrics,
   logger,
   tracer: tracing?.tracer,
-});
+}), { hints: HOST_PORT_HINTS });
 if (tracing !== undefined) shop.host.onDrain("close", "tracing-shutdown", () => tracing.shutdown());
 drainOnSignals(shop, { logger });
 

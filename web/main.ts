@@ -32,6 +32,17 @@ const traceparent: Interceptor = (next) => (req) => {
 };
 const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: apiUrl, interceptors: [traceparent] }));
 
+/** What the page keeps of a signed-in session across reloads (this tab only). */
+interface StoredSession {
+  readonly accessToken: string;
+  readonly displayName: string;
+  readonly email: string;
+}
+
+// The access token lives in sessionStorage for now, readable by the page's scripts; the edge-security
+// work (issue 12) moves browsers to an HttpOnly cookie, which no script can read.
+const SESSION_KEY = "weft.shop.session";
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 $("api-url").textContent = apiUrl;
 
@@ -63,7 +74,16 @@ function renderProducts(views: ProductView[]): void {
     const product = view.product!;
     const tr = document.createElement("tr");
     tr.dataset.productId = product.id;
-    tr.append(cell(product.name), cell(product.category), cell(price(product.priceCents), "num"), cell(String(view.available), "num stock"));
+    const name = cell("");
+    const link = document.createElement("a");
+    link.href = `#product-${product.id}`;
+    link.textContent = product.name;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      void showDetails(product.id);
+    });
+    name.append(link);
+    tr.append(name, cell(product.category), cell(price(product.priceCents), "num"), cell(String(view.available), "num stock"));
     const buy = document.createElement("button");
     buy.textContent = "Buy 1";
     buy.disabled = view.available === 0n;
@@ -103,6 +123,45 @@ async function checkout(productId: string): Promise<void> {
   }
 }
 
+async function showDetails(id: string): Promise<void> {
+  const el = $("details");
+  try {
+    const { product: view } = await gateway.getProductDetails({ id });
+    const product = view!.product!;
+    const title = document.createElement("h3");
+    title.textContent = product.name;
+    const description = document.createElement("p");
+    description.textContent = product.description;
+    const facts = document.createElement("p");
+    facts.textContent = `${product.category} · ${price(product.priceCents)} · ${view!.available} in stock${product.tags.length > 0 ? ` · ${product.tags.join(", ")}` : ""}`;
+    el.replaceChildren(title, description, facts);
+    el.dataset.state = "shown";
+    el.dataset.productId = product.id;
+  } catch (err) {
+    show("details", "error", describe(err));
+  }
+}
+
+/** Shows the session as signed in and keeps it for reloads. */
+function signedIn(session: StoredSession): void {
+  accessToken = session.accessToken;
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  show("account", "signed-in", `Signed in as ${session.displayName} (${session.email})`);
+  $("sign-out").hidden = false;
+  void listOrders().catch((err) => {
+    // An expired token or a restarted shop (a new signing key): forget the session.
+    if (ConnectError.from(err).code === Code.Unauthenticated) signOut("Session expired: sign in again.");
+  });
+}
+
+function signOut(message = "Not signed in."): void {
+  accessToken = "";
+  sessionStorage.removeItem(SESSION_KEY);
+  show("account", "signed-out", message);
+  $("sign-out").hidden = true;
+  $("orders").replaceChildren();
+}
+
 async function listOrders(): Promise<void> {
   const { orders } = await gateway.listMyOrders({}, { headers: { authorization: `Bearer ${accessToken}` } });
   $("orders").replaceChildren(
@@ -131,12 +190,33 @@ $<HTMLFormElement>("sign-up").addEventListener("submit", async (event) => {
       password: String(form.get("password")),
       displayName: String(form.get("displayName")),
     });
-    accessToken = session.accessToken;
-    show("account", "signed-in", `Signed in as ${session.user?.displayName} (${session.user?.email})`);
+    signedIn({ accessToken: session.accessToken, displayName: session.user?.displayName ?? "", email: session.user?.email ?? "" });
   } catch (err) {
     show("account", "error", describe(err));
   }
 });
+
+$<HTMLFormElement>("sign-in").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target as HTMLFormElement);
+  try {
+    const session = await gateway.signIn({ email: String(form.get("email")), password: String(form.get("password")) });
+    signedIn({ accessToken: session.accessToken, displayName: session.user?.displayName ?? "", email: session.user?.email ?? "" });
+  } catch (err) {
+    show("account", "error", describe(err));
+  }
+});
+
+$("sign-out").addEventListener("click", () => signOut());
+
+const stored = sessionStorage.getItem(SESSION_KEY);
+if (stored !== null) {
+  try {
+    signedIn(JSON.parse(stored) as StoredSession);
+  } catch {
+    signOut();
+  }
+}
 
 newAction();
 void browse();

@@ -6,11 +6,19 @@ import { Redis } from "ioredis";
 import { ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Cache } from "../../mesh/cache/index.ts";
 import { createMemoryCache, createRedisCache } from "../../mesh/cache/index.ts";
-import { redisClientOptions } from "../../mesh/redis/index.ts";
+import { runMain } from "../../mesh/errors/index.ts";
+import { readMeshNodeConfig } from "../../mesh/node/index.ts";
+import { redisClientOptions, waitForRedisReady } from "../../mesh/redis/index.ts";
 
 const [calls = 20_000] = process.argv.slice(2).map(Number);
-const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisClientOptions);
-await new Promise((resolve) => redis.once("ready", resolve));
+// REDIS_URL is checked as a mesh process checks it; a Redis that never becomes ready is one line, exit 1.
+const redis = await runMain(async () => {
+  const url = readMeshNodeConfig({ REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" }, "bench").redisUrl!;
+  const client = new Redis(url, redisClientOptions);
+  client.on("error", () => undefined); // the wait below reports a Redis that never answers
+  await waitForRedisReady(client, { timeoutMs: 5_000 });
+  return client;
+});
 const prefix = `bench${Date.now().toString(36)}:`;
 const product = create(ProductSchema, {
   id: "p-1",

@@ -2,16 +2,17 @@
 // JetStream event bus. Usage: node bench/backends/events.ts [events=20000] [publishers=256] [concurrency=64]
 // Env: NATS_URL (default nats://127.0.0.1:4222). Uses its own stream names and deletes them after.
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
+import { runMain } from "../../mesh/errors/index.ts";
 import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts";
+import { connectNats } from "../../mesh/node/index.ts";
 
 const [events = 20_000, publishers = 256, concurrency = 64] = process.argv.slice(2).map(Number);
 const servers = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const prefix = `bench${Date.now().toString(36)}`;
-const nc = await connect({ servers, noAsyncTraces: true });
+const nc = await runMain(() => connectNats({ servers }));
 const bus = await createJetStreamEventBus({ connection: nc, source: "bench", prefix });
-const consumerConnection = await connect({ servers, noAsyncTraces: true });
+const consumerConnection = await runMain(() => connectNats({ servers }));
 const consumerBus = await createJetStreamEventBus({ connection: consumerConnection, source: "bench", prefix, pullExpiresMs: 1_000 });
 const event = { orderId: "o-1", userId: "u-1", items: [{ productId: "p-1", quantity: 2, unitPriceCents: 1999n }], totalCents: 3998n };
 

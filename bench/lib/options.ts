@@ -1,5 +1,7 @@
 // Command-line options of `npm run bench`, parsed and validated in one place.
 
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Options of one benchmark run. */
@@ -34,7 +36,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --runs N           runs per scenario (default 3, quick 1)
   --duration S       measured seconds per run (default 5, quick 1)
   --warmup S         warm-up seconds before each run (default 2, quick 0.5)
-  --out DIR          where to write results (default bench/results)
+  --out DIR          where to write results (default bench/results; with --quick a temporary folder)
   --wait-idle S      before each run, wait up to S seconds until cores 0 and 1 are idle (< 20% busy);
                      for shared machines (default 0: do not wait)
   --profile          CPU-profile every server and client (node --cpu-prof) and summarize the hot
@@ -63,7 +65,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let durationS: number | undefined;
   let warmupS: number | undefined;
   let only: string[] | undefined;
-  let outDir = DEFAULT_OUT;
+  let outDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -119,7 +121,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     waitIdleS,
     render,
     only,
-    outDir,
+    // Only a full run updates the committed bench/results/latest.*; a quick one is a smoke run.
+    outDir: outDir ?? (quick ? join(tmpdir(), `weft-bench-quick-${process.pid}`) : DEFAULT_OUT),
     runs: runs ?? (quick ? 1 : 3),
     durationS: durationS ?? (quick ? 1 : 5),
     warmupS: warmupS ?? (quick ? 0.5 : 2),

@@ -24,15 +24,38 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { canPin, coreBusySeconds, cpuSeconds, killChildren, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, waitForIdleCores } from "../lib/processes.ts";
+import { runMain } from "../../mesh/errors/index.ts";
 import { SERVICE_NODE_FLAGS } from "../../mesh/host/index.ts";
 
-const { values } = parseArgs({
+const USAGE = `Usage: npm run bench:overload -- [flags]   (node bench/mesh/overload.ts)
+
+One mesh instance (core 0) driven open-loop at --factor x its capacity (load generator on core 1).
+  --workloads list         sleep, cpu or both (default sleep,cpu)
+  --runs N                 runs per workload (default 1)
+  --duration S             measured seconds per run (default 5)
+  --warmup S               warm-up seconds before each run (default 2)
+  --factor X               offered load as a multiple of capacity (default 2)
+  --sleep-ms MS            sleep workload: each call waits MS (default 20)
+  --limit N                sleep workload: the instance's concurrency limit (default 20)
+  --cpu-ms MS              cpu workload: each call spins MS (default 1)
+  --quiet-wait S           wait up to S for quiet cores before each run (default 30)
+  --server-node-flags="…"  Node/V8 flags of the instance (default: SERVICE_NODE_FLAGS)
+  --load-node-flags="…"    Node/V8 flags of the load generator (default: --single-threaded-gc)
+  -h, --help               this text
+Environment: NATS_URL (default nats://127.0.0.1:4222), read by the instance (mesh/node).`;
+
+const { values } = await runMain(() => parseArgs({
   options: {
+    help: { type: "boolean", short: "h" },
     workloads: { type: "string" }, duration: { type: "string" }, warmup: { type: "string" }, factor: { type: "string" },
     "sleep-ms": { type: "string" }, limit: { type: "string" }, "cpu-ms": { type: "string" }, runs: { type: "string" },
     "quiet-wait": { type: "string" }, "server-node-flags": { type: "string" }, "load-node-flags": { type: "string" },
   },
-});
+}));
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const workloads = (values.workloads ?? "sleep,cpu").split(",").map((w) => w.trim());
 const durationMs = Number(values.duration ?? 5) * 1000;
 const warmupMs = Number(values.warmup ?? 2) * 1000;

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { runMain } from "../../mesh/errors/index.ts";
 import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
 
 interface Scenario {
@@ -28,15 +29,32 @@ interface Target {
   readonly goal: number;
 }
 
-const { values } = parseArgs({
+const USAGE = `Usage: npm run bench:mesh -- [flags]   (node bench/mesh/run.ts)
+
+Mesh client over NATS vs Moleculer, over HTTP/2 vs grpc-js, every mesh feature on vs off.
+  --runs N           runs per scenario, interleaved (default 3)
+  --duration S       measured seconds per run (default 5)
+  --warmup S         uncounted warm-up seconds before each run (default 2)
+  --concurrency N    calls in flight per client (default 64)
+  --only a,b         only these scenario ids (default: all)
+  -h, --help         this text
+Environment: NATS_URL (default nats://127.0.0.1:4222).
+Writes bench/mesh/results/<timestamp>.json and latest.md.`;
+
+const { values } = await runMain(() => parseArgs({
   options: {
+    help: { type: "boolean", short: "h" },
     runs: { type: "string" },
     duration: { type: "string" },
     warmup: { type: "string" },
     concurrency: { type: "string" },
     only: { type: "string" },
   },
-});
+}));
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const runs = Number(values.runs ?? 3);
 const durationMs = Number(values.duration ?? 5) * 1000;
 const warmupMs = Number(values.warmup ?? 2) * 1000;

@@ -74,8 +74,8 @@ export interface MeshClientOptions {
    */
   readonly http2Client?: "weft" | "connect-node";
   /**
-   * Builds the gRPC transport to one endpoint. Default: connect-node's gRPC transport over one HTTP/2
-   * session per endpoint. Lets another HTTP/2 engine be swapped in.
+   * Builds the gRPC transport to one endpoint. Default: the `http2Client` one (Weft's own gRPC transport
+   * unless "connect-node"), one HTTP/2 session per endpoint. Lets another HTTP/2 engine be swapped in.
    */
   readonly grpcTransport?: (endpoint: Endpoint) => EndpointTransport;
   /** Retries; false disables them. */

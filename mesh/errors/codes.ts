@@ -18,6 +18,10 @@ export const WeftErrorCodes = {
   WEFT_ERR_MESH_CONFIG: "A distributed-mode setting (environment variable) is invalid; the message names it.",
   /** `waitForRedisReady`: the Redis connection was not ready in time, or closed first. */
   WEFT_ERR_REDIS_NOT_READY: "Redis (REDIS_URL) was not ready in time; check that it runs and the URL.",
+  /** `startMeshNode`: no NATS server answered at NATS_URL in time. */
+  WEFT_ERR_NATS_UNREACHABLE: "NATS (NATS_URL) could not be reached; check that it runs and the URL.",
+  /** `runMain`: a start-up failure without a code of its own (its message is printed; LOG_LEVEL=debug adds the stack). */
+  WEFT_ERR_STARTUP: "Start-up failed for a reason without a code of its own; the message says what.",
   /** `createWeftEngine`: an option of the wire engine is invalid. */
   WEFT_ERR_PROTOCOL_OPTIONS: "An option of the Weft wire server is invalid; the message names the field.",
   /** `createWeftGrpcTransport`/`createWeftConnectTransport`: a transport option is invalid. */
@@ -28,7 +32,7 @@ export const WeftErrorCodes = {
   WEFT_ERR_DISCOVERY_OPTIONS: "An option of service discovery is invalid; the message names the field.",
   /** Concurrency limiter, load shedding, retry budget, outlier detector, event-loop monitor: an option is invalid. */
   WEFT_ERR_RESILIENCE_OPTIONS: "An option of a resilience component is invalid; the message names the field.",
-  /** Memory/Redis caches and `cachedService`: an option or argument is invalid. */
+  /** Memory/Redis caches and `withResponseCache`: an option or argument is invalid. */
   WEFT_ERR_CACHE_OPTIONS: "An option of a cache is invalid; the message names the field.",
   /** Event buses, subscriptions and the idempotency store: an option or argument is invalid. */
   WEFT_ERR_EVENTS_OPTIONS: "An option of the event bus is invalid; the message names the field.",

@@ -225,7 +225,10 @@ export class PortListener {
       // Failed handshakes (no or bad client certificate) are the peer's business: a line, not an alarm.
       server.on("tlsClientError", (err) => logger.info("tls handshake refused", errorFields(err)));
     }
-    this.#net.on("error", (err) => logger.error("listener error", errorFields(err)));
+    // Before listening, listen() rejects with the error (one start-up line); only later ones are logged.
+    this.#net.on("error", (err) => {
+      if (this.#net.listening) logger.error("listener error", errorFields(err));
+    });
   }
 
   /** Listens on `hostname:port`; resolves the bound port (useful with port 0). */

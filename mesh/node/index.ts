@@ -1,7 +1,7 @@
 // Public entry of mesh/node: one distributed mesh process (host + discovery + mesh client + load
 // shedding + ordered drain), configured from the environment.
 
-export type { MeshNode, MeshNodeContext, MeshNodeOptions, NodeService } from "./mesh-node.ts";
-export { nodeService, startMeshNode } from "./mesh-node.ts";
+export type { ConnectNatsOptions, MeshNode, MeshNodeContext, MeshNodeOptions, NodeService } from "./mesh-node.ts";
+export { connectNats, nodeService, startMeshNode } from "./mesh-node.ts";
 export type { MeshNodeConfig } from "./node-config.ts";
 export { MeshConfigError, readMeshNodeConfig, WEFT_ERR_MESH_CONFIG } from "./node-config.ts";

@@ -12,7 +12,8 @@ import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
 import { createHost, createJsonLogger, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
-import { redisClientOptions } from "../redis/index.ts";
+import { WeftError } from "../errors/index.ts";
+import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
 import { createMetrics, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
@@ -82,6 +83,58 @@ export interface MeshNodeOptions {
   readonly policies?: AuthorizationTable;
   /** The host's read limits per service or method (HostOptions.methodReadMaxBytes). Default {}. */
   readonly methodReadMaxBytes?: Readonly<Record<string, number>>;
+  /** How long start-up waits for NATS, then for Redis, in milliseconds. Default 5,000 each. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Default of {@link MeshNodeOptions.connectTimeoutMs}. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Options of {@link connectNats}. */
+export interface ConnectNatsOptions {
+  /** NATS servers, comma-separated (the NATS_URL setting). */
+  readonly servers: string;
+  /** Connection name shown by the server. Default: none. */
+  readonly name?: string;
+  /** How long to wait for the first connection, in milliseconds. Default 5,000. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Connects to NATS (reconnecting for ever once connected); a failed first connection becomes a WeftError
+ * WEFT_ERR_NATS_UNREACHABLE naming NATS_URL (nats.js's own error stays the cause, never printed).
+ */
+export async function connectNats(options: ConnectNatsOptions): Promise<NatsConnection> {
+  const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+  try {
+    return await connect({
+      servers: options.servers.split(","),
+      name: options.name,
+      noAsyncTraces: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: timeoutMs,
+    });
+  } catch (err) {
+    throw new WeftError(
+      "WEFT_ERR_NATS_UNREACHABLE",
+      `NATS (NATS_URL) did not answer within ${timeoutMs} ms, set NATS_URL to a running NATS server such as nats://127.0.0.1:4222 (npm run services starts one)`,
+      { cause: err },
+    );
+  }
+}
+
+/** Logs Redis connection errors once per outage (ioredis prints "Unhandled error event" without a listener). */
+function watchRedis(redis: Redis, logger: HostLogger | undefined): void {
+  let reported = false;
+  redis.on("ready", () => {
+    reported = false;
+  });
+  redis.on("error", (err: Error) => {
+    if (reported) return;
+    reported = true;
+    logger?.error("redis connection failed; retrying", { error: err.message });
+  });
 }
 
 /** A running mesh process. */
@@ -109,16 +162,20 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     onError: (err) => options.logger?.error("trace export failed", { error: String(err) }),
   });
   const tracer = tracing?.tracer;
-  const nc = await connect({
-    servers: config.natsUrl.split(","),
-    name: config.instanceId,
-    noAsyncTraces: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-  });
-  const redis = config.redisUrl === undefined
-    ? undefined
-    : new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
+  const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+  const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs });
+  let redis: Redis | undefined;
+  if (config.redisUrl !== undefined) {
+    redis = new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
+    watchRedis(redis, options.logger);
+    try {
+      await waitForRedisReady(redis, { timeoutMs: connectTimeoutMs });
+    } catch (err) {
+      redis.disconnect();
+      await nc.close();
+      throw err;
+    }
+  }
   const metrics = config.metrics ? createMetrics() : undefined;
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
   const security = await startSecurity(config, options.policies, options.logger);

@@ -68,8 +68,24 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) throw new MeshConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new MeshConfigError(`${name} is ${JSON.stringify(raw)}, set ${name} to an integer from ${min} to ${max}`);
   return n;
+}
+
+/** REDIS_URL when set; the value is never echoed (it may hold a password). */
+function redisUrl(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  if (value === undefined || value === "") return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") {
+    throw new MeshConfigError("REDIS_URL is not a redis:// or rediss:// URL, set REDIS_URL to a URL such as redis://127.0.0.1:6379 or unset it for in-memory state");
+  }
+  return value;
 }
 
 const token = /^[A-Za-z0-9_-]+$/;
@@ -83,15 +99,15 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
   const hostname = env.HOST?.trim() || "127.0.0.1";
   const advertiseHost = env.ADVERTISE_HOST?.trim() || (hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname);
   const instanceId = env.INSTANCE_ID?.trim() || `${serviceName}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  if (!token.test(instanceId)) throw new MeshConfigError(`INSTANCE_ID must match [A-Za-z0-9_-]+, got ${JSON.stringify(instanceId)}`);
+  if (!token.test(instanceId)) throw new MeshConfigError(`INSTANCE_ID is ${JSON.stringify(instanceId)}, set INSTANCE_ID to letters, digits, "_" and "-" only`);
   const transport = env.MESH_TRANSPORT?.trim() || "grpc";
-  if (transport !== "grpc" && transport !== "nats") throw new MeshConfigError(`MESH_TRANSPORT must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
+  if (transport !== "grpc" && transport !== "nats") throw new MeshConfigError(`MESH_TRANSPORT is ${JSON.stringify(transport)}, set MESH_TRANSPORT to "grpc" or "nats"`);
   const registryPrefix = env.MESH_REGISTRY_PREFIX?.trim() || "weft.registry";
-  if (!subject.test(registryPrefix)) throw new MeshConfigError(`MESH_REGISTRY_PREFIX must be a NATS subject, got ${JSON.stringify(registryPrefix)}`);
+  if (!subject.test(registryPrefix)) throw new MeshConfigError(`MESH_REGISTRY_PREFIX is ${JSON.stringify(registryPrefix)}, set MESH_REGISTRY_PREFIX to a NATS subject without wildcards`);
   const rpcPrefix = env.MESH_RPC_PREFIX?.trim() || "weft.rpc";
-  if (!subject.test(rpcPrefix)) throw new MeshConfigError(`MESH_RPC_PREFIX must be a NATS subject, got ${JSON.stringify(rpcPrefix)}`);
+  if (!subject.test(rpcPrefix)) throw new MeshConfigError(`MESH_RPC_PREFIX is ${JSON.stringify(rpcPrefix)}, set MESH_RPC_PREFIX to a NATS subject without wildcards`);
   const eventsPrefix = env.MESH_EVENTS_PREFIX?.trim() ?? "";
-  if (!/^[A-Za-z0-9]*$/.test(eventsPrefix)) throw new MeshConfigError(`MESH_EVENTS_PREFIX must be letters and digits, got ${JSON.stringify(eventsPrefix)}`);
+  if (!/^[A-Za-z0-9]*$/.test(eventsPrefix)) throw new MeshConfigError(`MESH_EVENTS_PREFIX is ${JSON.stringify(eventsPrefix)}, set MESH_EVENTS_PREFIX to letters and digits only`);
   const tlsDir = env.MESH_TLS_DIR?.trim() || undefined;
   const trustDomain = env.MESH_TRUST_DOMAIN?.trim() || "weft.local";
   if (!/^[a-z0-9._-]+$/.test(trustDomain)) throw new MeshConfigError(`MESH_TRUST_DOMAIN must be a SPIFFE trust domain (lower-case letters, digits, dots, dashes), got ${JSON.stringify(trustDomain)}`);
@@ -104,7 +120,7 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
     port: int(env, "PORT", 0, 0, 65535),
     advertiseHost,
     natsUrl: env.NATS_URL?.trim() || "nats://127.0.0.1:4222",
-    redisUrl: env.REDIS_URL?.trim() || undefined,
+    redisUrl: redisUrl(env.REDIS_URL),
     instanceId,
     version: env.VERSION?.trim() || "0.0.0-dev",
     transport,

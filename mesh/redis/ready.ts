@@ -30,7 +30,8 @@ export function waitForRedisReady(redis: Redis, options: RedisReadyOptions = {})
       if (err === undefined) resolve();
       else reject(err);
     };
-    const notReady = (why: string) => new WeftError("WEFT_ERR_REDIS_NOT_READY", `Redis (REDIS_URL) ${why}`);
+    const notReady = (why: string) =>
+      new WeftError("WEFT_ERR_REDIS_NOT_READY", `Redis (REDIS_URL) ${why}, set REDIS_URL to a running Redis such as redis://127.0.0.1:6379 (npm run services starts one) or unset it for in-memory state`);
     const onReady = () => done();
     const onEnd = () => done(notReady("closed the connection before it was ready"));
     const onAbort = () => done(signal!.reason);

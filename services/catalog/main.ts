@@ -3,27 +3,30 @@
 
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { createMemoryCache, createRedisCache } from "../../mesh/cache/index.ts";
+import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import { createCatalogService, loadSeedProducts, parsePageTokenSecret } from "./index.ts";
 
 const logger = createJsonLogger("weft.catalog");
-const config = readMeshNodeConfig(process.env, "catalog");
-const pageTokens = parsePageTokenSecret(process.env.CATALOG_PAGE_TOKEN_SECRET, "CATALOG_PAGE_TOKEN_SECRET");
-if (pageTokens.generated) logger.info("page tokens are signed with a random key (set CATALOG_PAGE_TOKEN_SECRET to share one between replicas)", {});
-const node = await startMeshNode({
-  config,
-  logger,
-  policies: await loadShopPolicies(config.trustDomain),
-  services: async ({ redis, tracer, metrics, onClose }) => {
-    const cache =
-      redis === undefined
-        ? createMemoryCache({ metrics, metricsName: "catalog" })
-        : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:`, tracer, metrics, metricsName: "catalog" });
-    onClose(() => cache.close());
-    return [nodeService(CatalogService, createCatalogService({ products: await loadSeedProducts(), cache, pageTokenSecret: pageTokens.secret }))];
-  },
-});
-drainOnSignals(node.host, { logger });
-logger.info("catalog listening", { instanceId: config.instanceId, address: node.address });
+await runMain(async () => {
+  const config = readMeshNodeConfig(process.env, "catalog");
+  const pageTokens = parsePageTokenSecret(process.env.CATALOG_PAGE_TOKEN_SECRET, "CATALOG_PAGE_TOKEN_SECRET");
+  if (pageTokens.generated) logger.info("page tokens are signed with a random key (set CATALOG_PAGE_TOKEN_SECRET to share one between replicas)", {});
+  const node = await startMeshNode({
+    config,
+    logger,
+    policies: await loadShopPolicies(config.trustDomain),
+    services: async ({ redis, tracer, metrics, onClose }) => {
+      const cache =
+        redis === undefined
+          ? createMemoryCache({ metrics, metricsName: "catalog" })
+          : createRedisCache({ redis, keyPrefix: `${config.eventsPrefix}catalog:v1:`, tracer, metrics, metricsName: "catalog" });
+      onClose(() => cache.close());
+      return [nodeService(CatalogService, createCatalogService({ products: await loadSeedProducts(), cache, pageTokenSecret: pageTokens.secret }))];
+    },
+  });
+  drainOnSignals(node.host, { logger });
+  logger.info("catalog listening", { instanceId: config.instanceId, address: node.address });
+}, { hints: HOST_PORT_HINTS });

@@ -7,6 +7,7 @@ import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
@@ -14,22 +15,24 @@ import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
 import { createGatewayService, GATEWAY_READ_LIMITS } from "./index.ts";
 
 const logger = createJsonLogger("weft.gateway");
-const config = readMeshNodeConfig(process.env, "gateway");
-const node = await startMeshNode({
-  config,
-  logger,
-  methodReadMaxBytes: GATEWAY_READ_LIMITS,
-  policies: await loadShopPolicies(config.trustDomain),
-  services: ({ mesh, workloadTls, policies }) => [
-    nodeService(GatewayService, createGatewayService({
-      // Signed end-user credentials under mTLS; a plain header in development mode without credentials.
-      endUserHeaders: workloadTls === undefined || policies === undefined ? insecureEndUserHeaders : gatewayEndUserHeaders(policies, () => workloadTls.current()),
-      catalog: mesh.client(CatalogService),
-      inventory: mesh.client(InventoryService),
-      identity: mesh.client(IdentityService),
-      orders: mesh.client(OrderService),
-    })),
-  ],
-});
-drainOnSignals(node.host, { logger });
-logger.info("gateway listening", { instanceId: config.instanceId, address: node.address });
+await runMain(async () => {
+  const config = readMeshNodeConfig(process.env, "gateway");
+  const node = await startMeshNode({
+    config,
+    logger,
+    policies: await loadShopPolicies(config.trustDomain),
+    methodReadMaxBytes: GATEWAY_READ_LIMITS,
+    services: ({ mesh, workloadTls, policies }) => [
+      nodeService(GatewayService, createGatewayService({
+        // Signed end-user credentials under mTLS; a plain header in development mode without credentials.
+        endUserHeaders: workloadTls === undefined || policies === undefined ? insecureEndUserHeaders : gatewayEndUserHeaders(policies, () => workloadTls.current()),
+        catalog: mesh.client(CatalogService),
+        inventory: mesh.client(InventoryService),
+        identity: mesh.client(IdentityService),
+        orders: mesh.client(OrderService),
+      })),
+    ],
+  });
+  drainOnSignals(node.host, { logger });
+  logger.info("gateway listening", { instanceId: config.instanceId, address: node.address });
+}, { hints: HOST_PORT_HINTS });

@@ -88,7 +88,9 @@ export function parseTokenSecret(value: string | undefined): { secret: Uint8Arra
   if (value === undefined || value === "") return { secret: new Uint8Array(randomBytes(MIN_SECRET_BYTES)), generated: true };
   const secret = new Uint8Array(Buffer.from(value, "base64url"));
   if (secret.length < MIN_SECRET_BYTES) {
-    throw new TypeError(`IDENTITY_TOKEN_SECRET must be base64url of at least ${MIN_SECRET_BYTES} bytes`);
+    throw new TypeError(
+      `IDENTITY_TOKEN_SECRET must be base64url of at least ${MIN_SECRET_BYTES} bytes, set IDENTITY_TOKEN_SECRET to one such as the output of: node -p "crypto.randomBytes(32).toString('base64url')"`,
+    );
   }
   return { secret, generated: false };
 }

@@ -5,9 +5,9 @@
 
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../../mesh/compute/index.ts";
+import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
-import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { waitForRedisReady } from "../../mesh/redis/index.ts";
+import { MeshConfigError, nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import { createAccessTokens, createIdentityService, createRedisUserDirectory, parseTokenSecret } from "./index.ts";
 
@@ -15,22 +15,36 @@ import { createAccessTokens, createIdentityService, createRedisUserDirectory, pa
 const COMPUTE_MAX_QUEUE = 64;
 
 const logger = createJsonLogger("weft.identity");
-const config = readMeshNodeConfig(process.env, "identity");
-const { secret, generated } = parseTokenSecret(process.env.IDENTITY_TOKEN_SECRET);
-if (generated) logger.info("access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to share one)", {});
-const node = await startMeshNode({
-  config,
-  logger,
-  policies: await loadShopPolicies(config.trustDomain),
-  services: async ({ redis, tracing, metrics, onClose }) => {
-    const compute = process.env.COMPUTE === "inline"
-      ? createInlineComputePool()
-      : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
-    onClose(() => compute.close());
-    if (redis !== undefined) await waitForRedisReady(redis);
-    const users = redis === undefined ? undefined : createRedisUserDirectory({ redis, keyPrefix: `${config.eventsPrefix}identity:v1:` });
-    return [nodeService(IdentityService, createIdentityService({ compute, tokens: createAccessTokens({ secret }), users }))];
-  },
-});
-drainOnSignals(node.host, { logger });
-logger.info("identity listening", { instanceId: config.instanceId, address: node.address });
+
+/** IDENTITY_TOKEN_SECRET as a distributed-mode setting (WEFT_ERR_MESH_CONFIG when too short). */
+function readTokenSecret(value: string | undefined): { secret: Uint8Array; generated: boolean } {
+  try {
+    return parseTokenSecret(value);
+  } catch (err) {
+    throw new MeshConfigError((err as Error).message);
+  }
+}
+await runMain(async () => {
+  const config = readMeshNodeConfig(process.env, "identity");
+  const { secret, generated } = readTokenSecret(process.env.IDENTITY_TOKEN_SECRET);
+  const computeSetting = process.env.COMPUTE?.trim() || "piscina";
+  if (computeSetting !== "piscina" && computeSetting !== "inline") {
+    throw new MeshConfigError(`COMPUTE is ${JSON.stringify(computeSetting)}, set COMPUTE to "piscina" or "inline"`);
+  }
+  if (generated) logger.info("access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to share one)", {});
+  const node = await startMeshNode({
+    config,
+    logger,
+    policies: await loadShopPolicies(config.trustDomain),
+    services: async ({ redis, tracing, metrics, onClose }) => {
+      const compute = computeSetting === "inline"
+        ? createInlineComputePool()
+        : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
+      onClose(() => compute.close());
+      const users = redis === undefined ? undefined : createRedisUserDirectory({ redis, keyPrefix: `${config.eventsPrefix}identity:v1:` });
+      return [nodeService(IdentityService, createIdentityService({ compute, tokens: createAccessTokens({ secret }), users }))];
+    },
+  });
+  drainOnSignals(node.host, { logger });
+  logger.info("identity listening", { instanceId: config.instanceId, address: node.address });
+}, { hints: HOST_PORT_HINTS });

@@ -5,40 +5,41 @@
 
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
+import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { waitForRedisReady } from "../../mesh/redis/index.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import { createInventoryService, createRedisStockLedger, createStockLedger, loadSeedStock, startReservationLifecycle } from "./index.ts";
 
 const logger = createJsonLogger("weft.inventory");
-const config = readMeshNodeConfig(process.env, "inventory");
-const node = await startMeshNode({
-  config,
-  logger,
-  policies: await loadShopPolicies(config.trustDomain),
-  services: async ({ nc, tracer, metrics, redis, onClose }) => {
-    const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
-    onClose(() => events.close());
-    const stock = await loadSeedStock();
-    let ledger;
-    if (redis === undefined) {
-      ledger = createStockLedger(stock);
-    } else {
-      await waitForRedisReady(redis);
-      const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:` });
-      await shared.seedIfAbsent(stock);
-      ledger = shared;
-    }
-    // Placed orders confirm their reservations; abandoned ones expire (one durable consumer shared by replicas).
-    const lifecycle = await startReservationLifecycle({
-      ledger,
-      events,
-      onSweepError: (error) => logger.error("reservation sweep failed", { error: String(error) }),
-    });
-    onClose(() => lifecycle.close());
-    return [nodeService(InventoryService, createInventoryService({ ledger, events }))];
-  },
-});
-drainOnSignals(node.host, { logger });
-logger.info("inventory listening", { instanceId: config.instanceId, address: node.address });
+await runMain(async () => {
+  const config = readMeshNodeConfig(process.env, "inventory");
+  const node = await startMeshNode({
+    config,
+    logger,
+    policies: await loadShopPolicies(config.trustDomain),
+    services: async ({ nc, tracer, metrics, redis, onClose }) => {
+      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
+      onClose(() => events.close());
+      const stock = await loadSeedStock();
+      let ledger;
+      if (redis === undefined) {
+        ledger = createStockLedger(stock);
+      } else {
+        const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:` });
+        await shared.seedIfAbsent(stock);
+        ledger = shared;
+      }
+      // Placed orders confirm their reservations; abandoned ones expire (one durable consumer shared by replicas).
+      const lifecycle = await startReservationLifecycle({
+        ledger,
+        events,
+        onSweepError: (error) => logger.error("reservation sweep failed", { error: String(error) }),
+      });
+      onClose(() => lifecycle.close());
+      return [nodeService(InventoryService, createInventoryService({ ledger, events }))];
+    },
+  });
+  drainOnSignals(node.host, { logger });
+  logger.info("inventory listening", { instanceId: config.instanceId, address: node.address });
+}, { hints: HOST_PORT_HINTS });

@@ -8,10 +8,10 @@ import { createMemoryCache } from "../../mesh/cache/index.ts";
 import { createMeshClient } from "../../mesh/client/index.ts";
 import { createPiscinaComputePool } from "../../mesh/compute/index.ts";
 import { createStaticDiscovery } from "../../mesh/discovery/index.ts";
-import { WeftErrorCodes, type WeftErrorCode } from "../../mesh/errors/index.ts";
+import { describeStartupError, WeftErrorCodes, type WeftErrorCode } from "../../mesh/errors/index.ts";
 import { createMemoryEventBus } from "../../mesh/events/index.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
-import { readMeshNodeConfig } from "../../mesh/node/index.ts";
+import { connectNats, readMeshNodeConfig } from "../../mesh/node/index.ts";
 import { createWeftEngine } from "../../mesh/protocol/index.ts";
 import { createRetryBudget } from "../../mesh/resilience/index.ts";
 import { createWeftGrpcTransport } from "../../mesh/transport/index.ts";
@@ -75,6 +75,19 @@ const producers: Record<WeftErrorCode, () => unknown> = {
   WEFT_ERR_SECURITY_OPTIONS: () => createWorkloadTls({ trustDomain: "Not A Domain", dir: "/nonexistent" }),
   WEFT_ERR_SECURITY_CREDENTIALS: () => readCredentials("/nonexistent-weft-credentials", "weft.local"),
   WEFT_ERR_SECURITY_POLICY: () => parsePolicy({ workload: "orders" }, "orders/policy.json"),
+  WEFT_ERR_NATS_UNREACHABLE: async () => {
+    // A port nothing listens on: the first connection fails, translated (nats.js's error is the cause).
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    await connectNats({ servers: `nats://127.0.0.1:${port}`, timeoutMs: 2_000 });
+  },
+  WEFT_ERR_STARTUP: () => {
+    // Not thrown but printed: the one start-up line of an error that carries no code of its own.
+    const line = describeStartupError(new Error("no code of its own"));
+    throw Object.assign(new Error(line), { code: line.slice(0, line.indexOf(":")) });
+  },
   WEFT_ERR_REDIS_NOT_READY: async () => {
     // A connection that is never opened never gets ready: the wait must end with the code, not hang.
     const redis = new Redis({ lazyConnect: true });

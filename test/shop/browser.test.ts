@@ -222,6 +222,45 @@ describe("storefront in headless Chromium", () => {
     await page.close();
   });
 
+  it("keeps a session across a reload, signs out and signs back in; shows product details; has a favicon", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${shop.url}/`);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    const email = await signUp(page, "reload", "browser-pass-3", "Reloader");
+
+    await page.reload();
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    expect(await page.getAttribute("#account", "data-state")).toBe("signed-in");
+    expect(await page.textContent("#account")).toContain(email);
+    // The restored token still works: checkout succeeds without signing in again.
+    const product = (await rows(page)).find((row) => Number(row.stock) > 0)!;
+    await page.click(`#products tr[data-product-id="${product.id}"] button`);
+    await page.waitForSelector('#status[data-state="ordered"]', { timeout: 15_000 });
+
+    await page.click("#sign-out");
+    await page.waitForSelector('#account[data-state="signed-out"]');
+    await page.reload();
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    expect(await page.getAttribute("#account", "data-state")).toBe("signed-out");
+
+    await page.fill('#sign-in input[name="email"]', email);
+    await page.fill('#sign-in input[name="password"]', "browser-pass-3");
+    await page.click("#sign-in button");
+    await page.waitForSelector('#account[data-state="signed-in"]', { timeout: 15_000 });
+    await page.waitForSelector("#orders li", { timeout: 15_000 });
+    expect(await page.textContent("#orders li")).toContain(`1 × ${product.name}`);
+
+    await page.click(`#products tr[data-product-id="${product.id}"] a`);
+    await page.waitForSelector('#details[data-state="shown"]', { timeout: 15_000 });
+    const details = (await gateway.getProductDetails({ id: product.id! })).product!.product!;
+    expect(await page.textContent("#details h3")).toBe(details.name);
+    expect(await page.textContent("#details")).toContain(details.description);
+
+    const favicon = await page.request.get(`${shop.url}/favicon.ico`);
+    expect(favicon.status()).toBe(200);
+    expect(favicon.headers()["content-type"]).toBe("image/x-icon");
+    await page.close();
+  });
   it("ignores ?api= pointing elsewhere: the sign-up goes to the shop, nothing reaches the other host", async () => {
     const page = await browser.newPage();
     const violations: string[] = [];
