@@ -8,6 +8,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { DescFile, DescMessage } from "@bufbuild/protobuf";
 
 const GEN = fileURLToPath(new URL("../../../gen/", import.meta.url));
+// Other projects' test contracts, vendored for the interop suites that exercise them end to end; they
+// hold google.protobuf.Any (delegated to protobuf-es by design) and are not contracts Weft serves.
+const VENDORED_TEST_CONTRACTS = ["connectrpc/", "grpc/testing/"];
 
 /** All message schemas reachable from a set of files, in a stable order. */
 export function reachableMessages(files: Iterable<DescFile>): DescMessage[] {
@@ -24,7 +27,9 @@ export function reachableMessages(files: Iterable<DescFile>): DescMessage[] {
 
 /** The generated files of gen/ (every `file_*` export of every `*_pb.ts`). */
 export async function genFiles(): Promise<DescFile[]> {
-  const paths = readdirSync(GEN, { recursive: true, encoding: "utf8" }).filter((p) => p.endsWith("_pb.ts")).sort();
+  const paths = readdirSync(GEN, { recursive: true, encoding: "utf8" })
+    .filter((p) => p.endsWith("_pb.ts") && !VENDORED_TEST_CONTRACTS.some((dir) => p.startsWith(dir)))
+    .sort();
   const files: DescFile[] = [];
   for (const path of paths) {
     const mod = (await import(pathToFileURL(join(GEN, path)).href)) as Record<string, unknown>;
