@@ -50,19 +50,21 @@ describe("waitForRedisReady", () => {
   });
 
   it("fails with WEFT_ERR_REDIS_NOT_READY after its bound when nothing answers, naming REDIS_URL not the URL", async () => {
-    const redis = new Redis("redis://127.0.0.1:1", { ...redisClientOptions, retryStrategy: () => 200 });
+    // An address of its own (still loopback), so the check below cannot confuse it with the hint's example.
+    const redis = new Redis("redis://127.0.0.2:1", { ...redisClientOptions, retryStrategy: () => 200 });
     redis.on("error", () => {}); // refused connects are what this test is about
     try {
       const err = await waitForRedisReady(redis, { timeoutMs: 300 }).catch((e: unknown) => e);
       expect(isWeftError(err) && err.code).toBe("WEFT_ERR_REDIS_NOT_READY");
       expect((err as Error).message).toMatch(/REDIS_URL/);
-      expect((err as Error).message).not.toMatch(/127\.0\.0\.1/);
+      expect((err as Error).message).not.toMatch(/127\.0\.0\.2/);
     } finally {
       redis.disconnect();
     }
   });
 
   it("stops waiting when its signal aborts", async () => {
+    // An address of its own (still loopback), so the check below cannot confuse it with the hint's example.
     const redis = new Redis("redis://127.0.0.1:1", { ...redisClientOptions, retryStrategy: () => 200 });
     redis.on("error", () => {}); // refused connects are what this test is about
     try {
