@@ -64,7 +64,6 @@ describe("waitForRedisReady", () => {
   });
 
   it("stops waiting when its signal aborts", async () => {
-    // An address of its own (still loopback), so the check below cannot confuse it with the hint's example.
     const redis = new Redis("redis://127.0.0.1:1", { ...redisClientOptions, retryStrategy: () => 200 });
     redis.on("error", () => {}); // refused connects are what this test is about
     try {
