@@ -275,7 +275,9 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       return active.size;
     },
     async drain(timeoutMs = 30_000) {
-      sub.unsubscribe();
+      // drain, not unsubscribe: requests already delivered to this connection are still answered
+      // (refused while draining, so callers retry elsewhere) instead of dropped to time out.
+      await sub.drain().catch(() => sub.unsubscribe());
       if (active.size === 0) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
