@@ -12,7 +12,7 @@ import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
-import { createGatewayService, GATEWAY_READ_LIMITS } from "./index.ts";
+import { createGatewayRateLimits, createGatewayService, GATEWAY_READ_LIMITS } from "./index.ts";
 
 const logger = createJsonLogger("weft.gateway");
 await runMain(async () => {
@@ -22,6 +22,8 @@ await runMain(async () => {
     logger,
     policies: await loadShopPolicies(config.trustDomain),
     methodReadMaxBytes: GATEWAY_READ_LIMITS,
+    // Shared through Redis when REDIS_URL is set, else per process.
+    callHooks: ({ redis }) => [createGatewayRateLimits({ redis })],
     services: ({ mesh, workloadTls, policies }) => [
       nodeService(GatewayService, createGatewayService({
         // Signed end-user credentials under mTLS; a plain header in development mode without credentials.
