@@ -8,7 +8,7 @@ import { createServerMetricsHooks, createTracingCallHooks, traceTransport, type 
 import { loadSeedProducts } from "./catalog/index.ts";
 import { loadSeedStock } from "./inventory/index.ts";
 import { shopProtoServices } from "./manifest.ts";
-import { GATEWAY_READ_LIMITS } from "./gateway/index.ts";
+import { createGatewayRateLimits, GATEWAY_READ_LIMITS } from "./gateway/index.ts";
 import { createShopServices } from "./shop.ts";
 import { createShopAuthorization, gatewayEndUserHeaders, loadShopPolicies } from "./shop-security.ts";
 import { issueDevelopmentCredentials } from "../mesh/security/index.ts";
@@ -45,6 +45,8 @@ export interface InProcessShopOptions {
   readonly metrics?: Metrics;
   /** Traces every call (a SERVER span per call, a CLIENT span per call between services). Default none. */
   readonly tracer?: Tracer;
+  /** The gateway's rate limits (services/gateway/rate-limits.ts), per process (no Redis). Default false. */
+  readonly rateLimits?: boolean;
 }
 
 /** A running in-process shop. */
@@ -92,6 +94,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
       ...(options.tracer === undefined ? [] : [createTracingCallHooks({ tracer: options.tracer })]),
       ...(metrics === undefined ? [] : [createServerMetricsHooks(metrics)]),
       authorization.hooks,
+      ...(options.rateLimits === true ? [createGatewayRateLimits()] : []),
     ],
   });
   const transport = host.inProcessTransport();
