@@ -22,8 +22,8 @@ await runMain(async () => {
     logger,
     policies: await loadShopPolicies(config.trustDomain),
     methodReadMaxBytes: GATEWAY_READ_LIMITS,
-    // Shared through Redis when REDIS_URL is set, else per process.
-    callHooks: ({ redis }) => [createGatewayRateLimits({ redis })],
+    // Shared through Redis when REDIS_URL is set (keys under the events prefix, as the stores'), else per process.
+    callHooks: ({ redis }) => [createGatewayRateLimits({ redis, keyPrefix: `${config.eventsPrefix}gateway:ratelimit:v1:` })],
     services: ({ mesh, workloadTls, policies }) => [
       nodeService(GatewayService, createGatewayService({
         // Signed end-user credentials under mTLS; a plain header in development mode without credentials.

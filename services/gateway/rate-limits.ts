@@ -45,7 +45,7 @@ export function gatewayRateKey(context: CallHookContext): string | undefined {
 export interface GatewayRateLimitsOptions {
   /** Redis shared by every gateway replica; undefined limits each process on its own. Default undefined. */
   readonly redis?: Redis;
-  /** Prefix of the limiter's Redis keys. Default "weft:ratelimit:gateway:". */
+  /** Prefix of the limiter's Redis keys. Default "gateway:ratelimit:v1:". */
   readonly keyPrefix?: string;
   /** Other bucket sizes (tests, or a deployment's own). Default GATEWAY_RATE_BUCKETS. */
   readonly buckets?: Readonly<Record<keyof typeof GATEWAY_RATE_BUCKETS, RateBucket>>;
@@ -58,7 +58,7 @@ export function createGatewayRateLimits(options: GatewayRateLimitsOptions = {}):
   return createRateLimitHooks({
     buckets: options.buckets ?? GATEWAY_RATE_BUCKETS,
     methods: GATEWAY_METHOD_COSTS,
-    limiter: options.redis === undefined ? undefined : createRedisRateLimiter({ redis: options.redis, keyPrefix: options.keyPrefix ?? "weft:ratelimit:gateway:" }),
+    limiter: options.redis === undefined ? undefined : createRedisRateLimiter({ redis: options.redis, keyPrefix: options.keyPrefix ?? "gateway:ratelimit:v1:" }),
     keyOf: gatewayRateKey,
     onRefused: options.onRefused,
   });
