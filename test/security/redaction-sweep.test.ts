@@ -53,7 +53,7 @@ describe("no secret in logs, spans, events or error messages", () => {
     const prefix = `sweep${randomUUID().slice(0, 8)}`;
     const nc: NatsConnection = await connect({ servers: natsUrl(), noAsyncTraces: true });
     const eventMessages: string[] = [];
-    const sub = nc.subscribe(`${prefix}.>`, { callback: (_err, msg) => eventMessages.push(`${msg.subject} ${msg.headers?.toString() ?? ""} ${Buffer.from(msg.data).toString("latin1")}`) });
+    const sub = nc.subscribe(`${prefix}.>`, { callback: (_err, msg) => void eventMessages.push(`${msg.subject} ${msg.headers?.toString() ?? ""} ${Buffer.from(msg.data).toString("latin1")}`) });
     cleanups.push(async () => {
       sub.unsubscribe();
       const jsm = await jetstreamManager(nc);
