@@ -29,6 +29,10 @@ describe("gateway rate limits", () => {
     expect(key).not.toContain("secret-token-body");
     expect(gatewayRateKey(context({ authorization: token }, "10.0.0.2"))).toBe(key);
     expect(gatewayRateKey(context({}, "10.0.0.1"))).toBe("addr:10.0.0.1");
+    const session = gatewayRateKey(context({ cookie: "theme=dark; __Host-weft-session=s3cr3t-session-id" }, "10.0.0.1"))!;
+    expect(session).toMatch(/^cred:[\w-]{22}$/);
+    expect(session).not.toContain("s3cr3t");
+    expect(gatewayRateKey(context({ cookie: "theme=dark" }, "10.0.0.1"))).toBe("addr:10.0.0.1");
     expect(gatewayRateKey(context({}))).toBeUndefined();
   });
 });

@@ -31,13 +31,21 @@ export const GATEWAY_METHOD_COSTS: Readonly<Record<string, MethodRateLimit>> = {
   [procedure(m.listMyOrders)]: { bucket: "api", cost: 1, whenUnavailable: "open" },
 };
 
+// A browser session travels in a `__Host-` cookie; its value identifies the signed-in browser.
+const HOST_COOKIE = /(?:^|;\s*)__Host-[^=;\s]+=([^;]+)/;
+
+const digest = (secret: string) => createHash("sha256").update(secret).digest("base64url").slice(0, 22);
+
 /**
- * Whose allowance a call spends: the caller's bearer credential (hashed; never stored or logged as is)
- * when it sends one, else its address; undefined (not limited) when the transport knows neither.
+ * Whose allowance a call spends: the caller's bearer credential or `__Host-` session cookie (hashed;
+ * never stored or logged as is) when it sends one, else its address; undefined (not limited) when the
+ * transport knows neither.
  */
 export function gatewayRateKey(context: CallHookContext): string | undefined {
   const authorization = context.requestHeader.get("authorization");
-  if (authorization !== null && authorization !== "") return `cred:${createHash("sha256").update(authorization).digest("base64url").slice(0, 22)}`;
+  if (authorization !== null && authorization !== "") return `cred:${digest(authorization)}`;
+  const session = HOST_COOKIE.exec(context.requestHeader.get("cookie") ?? "")?.[1];
+  if (session !== undefined) return `cred:${digest(session)}`;
   return context.peerAddress === undefined ? undefined : `addr:${context.peerAddress}`;
 }
 
