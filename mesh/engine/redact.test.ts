@@ -30,6 +30,7 @@ describe("redaction", () => {
     logger.error(`call with authorization: Bearer ${JWT}`, {
       request: { headers: new Headers({ authorization: `Bearer ${JWT}`, "x-request-id": "r1" }), body: { email: "a@b.c", password: "hunter2" } },
       list: [{ sessionId: "s-123" }],
+      at: new Date(0),
       error: err.message,
       stack: err.stack,
     });
@@ -37,5 +38,6 @@ describe("redaction", () => {
     for (const secret of [JWT, "hunter2", "s-123", "c2lnbmF0dXJl"]) expect(text).not.toContain(secret);
     expect(text).toContain("r1");
     expect(text).toContain("a@b.c");
+    expect(text).toContain("1970-01-01T00:00:00.000Z");
   });
 });

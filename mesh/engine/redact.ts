@@ -57,6 +57,8 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (value instanceof Headers) return redactHeaders(value);
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
+  // Dates and other values with their own JSON form keep it (as JSON.stringify would write them).
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return redactValue((value as { toJSON(): unknown }).toJSON(), depth + 1);
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) out[key] = SECRET_FIELD.test(key) ? REDACTED : redactValue(v, depth + 1);
   return out;

@@ -20,9 +20,11 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): R
   const tats = new Map<string, number>();
   const makeRoom = (now: number) => {
     for (const [key, tat] of tats) if (tat <= now) tats.delete(key);
-    // Map order is insertion order: the first keys are the longest untouched.
+    // Still full: drop the oldest tenth at once (Map order is insertion order, and a key is re-inserted
+    // on each use), so a flood of new keys does not rescan the map on every call.
+    let excess = tats.size - Math.floor(maxKeys * 0.9);
     for (const key of tats.keys()) {
-      if (tats.size < maxKeys) break;
+      if (excess-- <= 0) break;
       tats.delete(key);
     }
   };
