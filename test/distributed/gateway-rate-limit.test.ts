@@ -67,10 +67,10 @@ describe("gateway rate limits across processes", () => {
     // limit answers RESOURCE_EXHAUSTED.
     const results = await Promise.all(Array.from({ length: calls }, (_, i) =>
       clients[i % 3].signIn({ email: "rl@example.com", password: "x" }, { timeoutMs: 3_000 }).then(
-        () => ({ code: Code.Ok as Code, retryMs: undefined as number | undefined }),
+        () => ({ code: undefined as Code | undefined, retryMs: undefined as number | undefined }),
         (e: unknown) => {
           const err = ConnectError.from(e);
-          return { code: err.code, retryMs: retryDelayMs(err) };
+          return { code: err.code as Code | undefined, retryMs: retryDelayMs(err) };
         },
       )));
     const elapsed = (await redisSeconds()) - started;
