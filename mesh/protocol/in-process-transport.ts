@@ -85,12 +85,12 @@ class InProcessCall implements ContextOwner {
     }
   }
 
-  /** True when a call hook asked for this call to start after the current turn's I/O. */
   /** The hooks' asynchronous admission of this call, or undefined to start now. */
   admitting(): Promise<void> | undefined {
     return this.#hookTokens === undefined ? undefined : this.#context.hooks!.admit(this.#hookTokens, this.ctx);
   }
 
+  /** True when a call hook asked for this call to start after the current turn's I/O. */
   deferred(): boolean {
     return this.#hookTokens !== undefined && this.#context.hooks!.defers(this.#hookTokens);
   }
