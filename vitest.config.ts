@@ -13,6 +13,7 @@ const HEAVY = [
   "test/shop/npm-start.test.ts",
   "test/conformance/conformance.test.ts",
   "test/backends/events-durability.test.ts",
+  "test/shop/cache-bounds.test.ts",
 ];
 const TIMING = [
   "test/distributed/**/*.test.ts",
