@@ -4,6 +4,7 @@
 // distributed launcher starts one for `--transport nats`; the security tests start their own.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,8 @@ export interface MeshNats {
   seedFile(workload: string): string;
   /** Stops the server (SIGTERM) and removes its temporary folder. */
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL) and removes its temporary folder, for an exit that cannot wait. */
+  kill(): void;
 }
 
 const READY = /Listening for client connections on 127\.0\.0\.1:(\d+)[\s\S]*Server is ready/;
@@ -64,6 +67,10 @@ export async function startMeshNats(options: MeshNatsOptions): Promise<MeshNats>
         await exited;
       }
       await rm(dir, { recursive: true, force: true });
+    },
+    kill() {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -104,7 +104,7 @@ describe("Connect over NATS with permissions generated from the policies", () =>
     expect(await outcome(gateway.client(InventoryService).getStock({ productIds: ["prod-0001"] }))).toBe("OK");
     expect(served).toEqual(["GetStock spiffe://weft.local/svc/gateway"]);
     const orders = await meshAs("orders");
-    expect(await outcome(orders.client(InventoryService).reserve({ orderId: "o-1", items: [] }))).toBe("OK");
+    expect(await outcome(orders.client(InventoryService).reserve({ reservationId: "o-1", items: [] }))).toBe("OK");
     expect(served).toEqual(["GetStock spiffe://weft.local/svc/gateway", "Reserve spiffe://weft.local/svc/orders"]);
   });
 
@@ -113,7 +113,7 @@ describe("Connect over NATS with permissions generated from the policies", () =>
     const gateway = await meshAs("gateway");
     const catalog = await meshAs("catalog");
     expect({
-      gatewayReserves: await outcome(gateway.client(InventoryService).reserve({ orderId: "o-2", items: [] })),
+      gatewayReserves: await outcome(gateway.client(InventoryService).reserve({ reservationId: "o-2", items: [] })),
       catalogReadsStock: await outcome(catalog.client(InventoryService).getStock({ productIds: [] })),
       // DENY before ALLOW reaches the broker too: no user may publish Restock.
       gatewayRestocks: await outcome(gateway.client(InventoryService).restock({ productId: "prod-0001", quantity: 100n })),
@@ -125,7 +125,7 @@ describe("Connect over NATS with permissions generated from the policies", () =>
   it("a caller that claims another workload's name in the subject is refused by the broker", async () => {
     served.length = 0;
     // catalog's user, calling as "orders" (who may Reserve) and as "gateway" (who may GetStock).
-    expect(await outcome((await meshAs("catalog", "orders")).client(InventoryService).reserve({ orderId: "o-3", items: [] }))).toBe("PermissionDenied");
+    expect(await outcome((await meshAs("catalog", "orders")).client(InventoryService).reserve({ reservationId: "o-3", items: [] }))).toBe("PermissionDenied");
     expect(await outcome((await meshAs("catalog", "gateway")).client(InventoryService).getStock({ productIds: [] }))).toBe("PermissionDenied");
     expect(served).toEqual([]);
   });
@@ -171,7 +171,7 @@ describe("Connect over NATS with permissions generated from the policies", () =>
     const gateway = await connectAs("gateway");
     const ordersInbox = await connectAs("orders");
     const delivered: string[] = [];
-    const sub = ordersInbox.subscribe(`${natsInboxPrefix("orders")}.>`, { callback: (_e, m) => delivered.push(m.subject) });
+    const sub = ordersInbox.subscribe(`${natsInboxPrefix("orders")}.>`, { callback: (_e, m) => void delivered.push(m.subject) });
     await ordersInbox.flush();
     const { encodeRequest } = await import("../../mesh/nats-rpc/envelope.ts");
     // The broker lets the gateway publish GetStock, and replies to orders' inbox (inventory answers orders).
