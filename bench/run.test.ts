@@ -39,6 +39,8 @@ describe("npm run bench -- --quick", () => {
       "http1/weft",
       "client/grpc-js",
       "client/weft",
+      "mtls/weft-authz",
+      "mtls/grpc-js",
     ].join(",");
     const { stdout } = await run(
       process.execPath,

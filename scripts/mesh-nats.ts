@@ -46,7 +46,8 @@ export async function startMeshNats(options: MeshNatsOptions): Promise<MeshNats>
   const dir = await mkdtemp(join(tmpdir(), "weft-mesh-nats-"));
   const configFile = join(dir, "nats-server.conf");
   await writeFile(configFile, natsServerConfig({ table: options.table, users, subjects: options.subjects, port: -1, jetStreamDir: join(dir, "js"), extraUsers: options.extraUsers }), { mode: 0o600 });
-  const child = spawn("nats-server", ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a terminal's Ctrl-C must not stop the broker before the services drained.
+  const child = spawn("nats-server", ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let port: number;
   try {
     port = await untilReady(child, options.startTimeoutMs ?? 15_000);
