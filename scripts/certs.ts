@@ -24,14 +24,16 @@ import {
   writeNatsCredentials,
 } from "../mesh/security/index.ts";
 
-const HELP = `Usage: npm run certs -- [--dir .certs] [--trust-domain weft.local] [--new-ca] [--validity-hours 24] [--nats-port 4223]
+const HELP = `Usage: npm run certs -- [--dir .certs] [--trust-domain weft.local] [--new-ca] [--validity-hours 24]
+       [--nats-host 127.0.0.1] [--nats-port 4223] [--nats-store <dir>/nats/jetstream]
 
 Writes a development CA (<dir>/ca/ca.crt, ca.key) and one leaf per shop service
 (<dir>/<service>/ca.crt, tls.crt, tls.key). Run again to rotate the leaves (same CA);
 --new-ca replaces the CA too. WEFT_CERTS_DIR and WEFT_TRUST_DOMAIN set the defaults.
 Also one NATS nkey user per service (<dir>/nats/<service>.nk, kept once made) and
 <dir>/nats/nats-server.conf: users and permissions from the policies, listening on
-127.0.0.1:<--nats-port> (nats-server -c <dir>/nats/nats-server.conf).`;
+<--nats-host>:<--nats-port>, JetStream in <--nats-store> (nats-server -c <dir>/nats/nats-server.conf;
+for deploy/compose.yaml: --nats-host 0.0.0.0 --nats-port 4222 --nats-store /data).`;
 
 function fail(message: string): never {
   console.error(`WEFT_ERR_SECURITY_OPTIONS: ${message}`);
@@ -45,6 +47,8 @@ const { values } = parseArgs({
     "new-ca": { type: "boolean", default: false },
     "validity-hours": { type: "string" },
     "nats-port": { type: "string" },
+    "nats-host": { type: "string" },
+    "nats-store": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -78,5 +82,5 @@ for (const [service, { id, leaf }] of issued.workloads) console.log(`  ${id.uri}
 const natsDir = join(dir, "nats");
 const users = await writeNatsCredentials(natsDir, services);
 const natsConfig = join(natsDir, "nats-server.conf");
-await writeFile(natsConfig, natsServerConfig({ table: await loadShopPolicies(trustDomain), users, port: natsPort, jetStreamDir: join(natsDir, "jetstream") }), { mode: 0o600 });
+await writeFile(natsConfig, natsServerConfig({ table: await loadShopPolicies(trustDomain), users, host: values["nats-host"] ?? "127.0.0.1", port: natsPort, jetStreamDir: values["nats-store"] ?? join(natsDir, "jetstream") }), { mode: 0o600 });
 console.log(`NATS users ${natsDir}/<service>.nk; server configuration ${natsConfig} (nats-server -c ${natsConfig})`);
