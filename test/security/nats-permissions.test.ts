@@ -15,6 +15,7 @@ import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { NO_LOAD, type Endpoint, type EndpointSource } from "../../mesh/discovery/index.ts";
 import { createNatsRpcServer, type NatsRpcServer } from "../../mesh/nats-rpc/index.ts";
+import { encodeRequest } from "../../mesh/nats-rpc/envelope.ts";
 import {
   INSECURE_END_USER_HEADER,
   issueDevelopmentCredentials,
@@ -173,7 +174,6 @@ describe("Connect over NATS with permissions generated from the policies", () =>
     const delivered: string[] = [];
     const sub = ordersInbox.subscribe(`${natsInboxPrefix("orders")}.>`, { callback: (_e, m) => void delivered.push(m.subject) });
     await ordersInbox.flush();
-    const { encodeRequest } = await import("../../mesh/nats-rpc/envelope.ts");
     // The broker lets the gateway publish GetStock, and replies to orders' inbox (inventory answers orders).
     gateway.publish(`${natsInstanceSubject(RPC, "inventory", "inventory-1")}.gateway.${InventoryService.typeName}.GetStock`, encodeRequest(1, undefined, undefined, new Uint8Array(0)), { reply: `${natsInboxPrefix("orders")}.7` });
     await gateway.flush();
