@@ -15,7 +15,6 @@ import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { NO_LOAD, type Endpoint, type EndpointSource } from "../../mesh/discovery/index.ts";
 import { createNatsRpcServer, type NatsRpcServer } from "../../mesh/nats-rpc/index.ts";
-import { encodeRequest } from "../../mesh/nats-rpc/envelope.ts";
 import {
   INSECURE_END_USER_HEADER,
   issueDevelopmentCredentials,
@@ -30,6 +29,8 @@ import { createShopAuthorization, gatewayEndUserHeaders, loadShopPolicies } from
 import { startMeshNats, type MeshNats } from "../../scripts/mesh-nats.ts";
 
 const RPC = "weft.rpc";
+/** A request envelope (docs/protocol.md): version 1, no flags, call id 1, an empty GetStockRequest. */
+const UNARY_GET_STOCK = new Uint8Array([1, 0, 1]);
 let table: AuthorizationTable;
 let nats: MeshNats;
 let seeds: string;
@@ -175,7 +176,7 @@ describe("Connect over NATS with permissions generated from the policies", () =>
     const sub = ordersInbox.subscribe(`${natsInboxPrefix("orders")}.>`, { callback: (_e, m) => void delivered.push(m.subject) });
     await ordersInbox.flush();
     // The broker lets the gateway publish GetStock, and replies to orders' inbox (inventory answers orders).
-    gateway.publish(`${natsInstanceSubject(RPC, "inventory", "inventory-1")}.gateway.${InventoryService.typeName}.GetStock`, encodeRequest(1, undefined, undefined, new Uint8Array(0)), { reply: `${natsInboxPrefix("orders")}.7` });
+    gateway.publish(`${natsInstanceSubject(RPC, "inventory", "inventory-1")}.gateway.${InventoryService.typeName}.GetStock`, UNARY_GET_STOCK, { reply: `${natsInboxPrefix("orders")}.7` });
     await gateway.flush();
     // A request published after it from the same connection is answered: the first one was seen and dropped.
     expect(await outcome((await meshAs("gateway")).client(InventoryService).getStock({ productIds: [] }))).toBe("OK");
