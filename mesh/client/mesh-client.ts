@@ -39,7 +39,10 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
   let nats: NatsRpcClient | undefined;
   const makeTransport = (endpoint: Parameters<typeof createHttp2EndpointTransport>[0], kind: TransportKind): EndpointTransport => {
     if (kind === "nats") {
-      nats ??= createNatsRpcClient({ nc: o.nc!, interceptors: o.interceptors, defaultTimeoutMs: o.natsDefaultTimeoutMs, streamWindow: o.natsStreamWindow });
+      nats ??= createNatsRpcClient({
+        nc: o.nc!, interceptors: o.interceptors, defaultTimeoutMs: o.natsDefaultTimeoutMs, streamWindow: o.natsStreamWindow,
+        caller: o.natsCaller, inboxPrefix: o.natsInboxPrefix,
+      });
       return nats.endpoint(endpoint);
     }
     if (o.grpcTransport !== undefined) return o.grpcTransport(endpoint);

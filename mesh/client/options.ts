@@ -95,6 +95,10 @@ export interface MeshClientOptions {
   readonly natsDefaultTimeoutMs?: number;
   /** Messages a server stream over NATS may send ahead of its consumer (flow-control window). Default 32. */
   readonly natsStreamWindow?: number;
+  /** The caller token of Connect-over-NATS requests (this workload's name; mesh/nats-rpc `caller`). Default "_" (anonymous). */
+  readonly natsCaller?: string;
+  /** Prefix of the Connect-over-NATS reply inbox: the connection's nats.js `inboxPrefix`. Default "_INBOX". */
+  readonly natsInboxPrefix?: string;
   /** Where calls, retries, hedges, budget refusals and ejections are counted (mesh/telemetry). Default: none. */
   readonly metrics?: Metrics;
   /**
@@ -121,6 +125,8 @@ export interface ResolvedOptions {
   readonly propagateDeadlines: boolean;
   readonly natsDefaultTimeoutMs: number;
   readonly natsStreamWindow: number;
+  readonly natsCaller: string | undefined;
+  readonly natsInboxPrefix: string | undefined;
   readonly metrics: Metrics | undefined;
   readonly tracer: Tracer | undefined;
 }
@@ -196,6 +202,8 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     propagateDeadlines,
     natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
     natsStreamWindow: num(o.natsStreamWindow ?? 32, "options.natsStreamWindow", 1, 10_000, true),
+    natsCaller: o.natsCaller,
+    natsInboxPrefix: o.natsInboxPrefix,
     metrics: o.metrics,
     tracer: o.tracer,
   };

@@ -27,7 +27,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { PermissionViolationError, type NatsConnection } from "@nats-io/transport-node";
 import { compileCodec, type MessageCodec } from "../codec/index.ts";
 import type { Endpoint } from "../discovery/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
@@ -56,7 +56,23 @@ export interface NatsRpcClientOptions {
   readonly defaultTimeoutMs?: number;
   /** Messages a server stream may send ahead of its consumer. Default 32. */
   readonly streamWindow?: number;
+  /**
+   * The caller token put in every request subject: this workload's name where the broker's permissions
+   * (mesh/security `natsPermissions`) let it publish only with its own name. Default "_" (anonymous).
+   */
+  readonly caller?: string;
+  /**
+   * Prefix of the reply inbox, the connection's nats.js `inboxPrefix` (`_INBOX.<workload>` under the
+   * generated permissions, which let only that workload subscribe there). Default "_INBOX".
+   */
+  readonly inboxPrefix?: string;
 }
+
+/** The caller token of a client that names no workload (its calls are anonymous). */
+export const ANONYMOUS_CALLER = "_";
+
+/** A single NATS subject token of letters, digits, "_" and "-". */
+const TOKEN = /^[A-Za-z0-9_-]+$/;
 
 const TIMEOUT_KEY = createContextKey<number | undefined>(undefined, { description: "weft nats attempt timeout" });
 
@@ -91,10 +107,23 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
   if (!Number.isInteger(streamWindow) || streamWindow < 1) {
     throw new WeftOptionsError(OPTIONS, `options.streamWindow must be a positive integer, got ${String(streamWindow)}`);
   }
+  const caller = options.caller ?? ANONYMOUS_CALLER;
+  if (!TOKEN.test(caller)) throw new WeftOptionsError(OPTIONS, `options.caller must be one subject token (letters, digits, "_", "-"), got ${JSON.stringify(caller)}`);
+  const inboxPrefix = options.inboxPrefix ?? "_INBOX";
+  if (!/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(inboxPrefix)) throw new WeftOptionsError(OPTIONS, `options.inboxPrefix must be a NATS subject without wildcards, got ${JSON.stringify(inboxPrefix)}`);
   const interceptors = [...(options.interceptors ?? [])];
-  const inbox = new ReplyInbox(nc);
+  const inbox = new ReplyInbox(nc, inboxPrefix);
   const codecs = new Map<DescMethodUnary, Codecs>();
   let nextCallId = 0;
+  // The broker drops a request its permissions forbid and says so on the status stream only: the
+  // calls waiting on that subject fail now, with the refusal's code, not at their deadline.
+  const status = nc.status();
+  void (async () => {
+    for await (const s of status) {
+      if (s.type !== "error" || !(s.error instanceof PermissionViolationError) || s.error.operation !== "publish") continue;
+      inbox.failSubject(s.error.subject, new ConnectError(`the NATS broker refused to carry this request (${s.error.subject}: publish permission)`, Code.PermissionDenied));
+    }
+  })().catch(() => undefined);
 
   function codecsOf(method: DescMethodUnary): Codecs {
     let c = codecs.get(method);
@@ -148,6 +177,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
       const p: PendingUnary = {
         callId,
         instanceId: endpoint.instanceId,
+        subject,
         method,
         output,
         resolve,
@@ -186,7 +216,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
     const { callId, payload } = encodeCall(inputCodec, message, timeoutMs, header, streamWindow);
     const slot = inbox.take();
     const replySubject = inbox.subject(slot);
-    const controlSubject = `${endpoint.natsSubject}.${CONTROL_TOKEN}`;
+    const controlSubject = `${endpoint.natsSubject}.${caller}.${CONTROL_TOKEN}`;
     const stream = new NatsClientStream(callId, endpoint.instanceId, method, output, streamWindow, defaultTimeoutMs, {
       control(messages) {
         try {
@@ -197,6 +227,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
       },
       finish: (done) => void inbox.settle(slot, done),
     });
+    stream.subject = subject;
     const response = stream.response();
     inbox.wait(slot, stream, timeoutMs, signal);
     const notSent = publish(slot, subject, payload);
@@ -206,11 +237,11 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
 
   return {
     endpoint(endpoint) {
-      // "<instance subject>.<package.Service>.<Method>", built once per method.
+      // "<instance subject>.<caller>.<package.Service>.<Method>", built once per method.
       const subjects = new Map<DescMethodUnary | DescMethodStreaming, string>();
       const subjectOf = (method: DescMethodUnary | DescMethodStreaming): string => {
         let subject = subjects.get(method);
-        if (subject === undefined) subjects.set(method, (subject = `${endpoint.natsSubject}.${method.parent.typeName}.${method.name}`));
+        if (subject === undefined) subjects.set(method, (subject = `${endpoint.natsSubject}.${caller}.${method.parent.typeName}.${method.name}`));
         return subject;
       };
       // Interceptors may replace the request object, so the timeout travels in its context values.
@@ -276,6 +307,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
       };
     },
     close() {
+      (status as { stop?: () => void }).stop?.();
       inbox.close();
     },
   };

@@ -3,6 +3,6 @@
 // server-streaming methods on an instance's subject. The wire format is in docs/protocol.md.
 
 export type { NatsEndpointTransport, NatsRpcClient, NatsRpcClientOptions } from "./client-transport.ts";
-export { createNatsRpcClient } from "./client-transport.ts";
-export type { NatsRpcServer, NatsRpcServerOptions } from "./server.ts";
+export { ANONYMOUS_CALLER, createNatsRpcClient } from "./client-transport.ts";
+export type { NatsRpcServer, NatsRpcServerOptions, VerifiedCallers } from "./server.ts";
 export { createNatsRpcServer } from "./server.ts";

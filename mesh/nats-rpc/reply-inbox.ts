@@ -16,6 +16,8 @@ import { NatsClientStream } from "./stream-client.ts";
 export interface Waiting {
   readonly callId: number;
   readonly instanceId: string;
+  /** The request's subject (a broker refusal names it). */
+  subject: string;
   /** When the call is given up without a deadline (Date.now() based). */
   expiresAt: number;
   timer: NodeJS.Timeout | undefined;
@@ -61,8 +63,9 @@ export class ReplyInbox {
   readonly #sub: Subscription;
   readonly #sweeper: NodeJS.Timeout;
 
-  constructor(nc: NatsConnection) {
-    this.#prefix = `${createInbox()}.`;
+  /** `inboxPrefix`: the connection's nats.js inboxPrefix (the generated permissions let only its workload read there). */
+  constructor(nc: NatsConnection, inboxPrefix: string) {
+    this.#prefix = `${createInbox(inboxPrefix)}.`;
     const prefixLength = this.#prefix.length;
     this.#sub = nc.subscribe(`${this.#prefix}*`, {
       callback: (err, msg) => {
@@ -124,6 +127,11 @@ export class ReplyInbox {
     for (const [slot, p] of this.#pending) {
       if (p.instanceId === instanceId) this.settle(slot)?.reject(new ConnectError("the instance went away during the call", Code.Unavailable));
     }
+  }
+
+  /** Fails the calls whose request the broker refused to take (a publish permission violation). */
+  failSubject(subject: string, err: ConnectError): void {
+    for (const [slot, p] of this.#pending) if (p.subject === subject) this.settle(slot)?.reject(err);
   }
 
   /** Fails every call and stops the subscription. */

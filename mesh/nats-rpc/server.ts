@@ -27,6 +27,9 @@ import { ServerStream } from "./stream-server.ts";
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
 
+/** Caller tokens whose identity and inbox a server remembers. */
+const MAX_CACHED_CALLERS = 1024;
+
 /** Queue group of every instance subscription. */
 const QUEUE_GROUP = "weft-rpc";
 
@@ -54,6 +57,23 @@ export interface NatsRpcServerOptions {
    * that died silently never does), in milliseconds. Default 30000.
    */
   readonly streamIdleTimeoutMs?: number;
+  /**
+   * Callers the broker vouches for. Each request subject carries its caller's token
+   * (`<subject>.<caller>.<package.Service>.<Method>`); with these, the broker's permissions (generated
+   * from the policies, mesh/security `natsPermissions`) let a NATS user publish only with its own token
+   * and read only its own inbox, so the token becomes the call's peer identity, and a request whose
+   * reply subject lies outside that caller's inbox is dropped unanswered (its handler never runs).
+   * Default: none, every caller is anonymous and the token is ignored.
+   */
+  readonly verifiedCallers?: VerifiedCallers;
+}
+
+/** How a server maps the broker-verified caller token of a request (see NatsRpcServerOptions.verifiedCallers). */
+export interface VerifiedCallers {
+  /** The caller's identity (a SPIFFE URI), or undefined for a token naming no workload (anonymous). */
+  identityOf(caller: string): string | undefined;
+  /** The caller's inbox prefix (the nats.js `inboxPrefix` its connection uses), e.g. `_INBOX.orders`. */
+  inboxPrefixOf(caller: string): string;
 }
 
 /** A running NATS RPC server. */
@@ -95,6 +115,17 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     }
   }
   const prefixLength = options.subject.length + 1;
+  const verified = options.verifiedCallers;
+  // The callers' identities and inbox prefixes, looked up once per caller token.
+  const callers = new Map<string, { readonly identity: string | undefined; readonly inbox: string }>();
+  const callerOf = (token: string) => {
+    let c = callers.get(token);
+    if (c === undefined) {
+      c = { identity: verified!.identityOf(token), inbox: `${verified!.inboxPrefixOf(token)}.` };
+      if (callers.size < MAX_CACHED_CALLERS) callers.set(token, c); // bounded: tokens come from the network
+    }
+    return c;
+  };
   const active = new Set<NatsHandlerContext>();
   // Server streams by reply subject, which is how the caller's control messages name them.
   const streams = new Map<string, ServerStream>();
@@ -116,9 +147,22 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     // Everything the reply needs is read now: a Msg is only guaranteed during its callback.
     const subject = msg.subject;
     const reply = msg.reply ?? "";
-    const key = subject.slice(prefixLength);
-    if (key === CONTROL_TOKEN) {
-      onControl(msg.data);
+    const dot = subject.indexOf(".", prefixLength);
+    if (dot < 0) return; // no caller token: not a request of this protocol version
+    const key = subject.slice(dot + 1);
+    let peer: string | undefined;
+    if (verified !== undefined) {
+      const caller = callerOf(subject.slice(prefixLength, dot));
+      // The reply subject is the one part the broker does not check: a reply outside the caller's own
+      // inbox would hand this call's answer (or a forged one) to another workload.
+      if (key === CONTROL_TOKEN) {
+        onControl(msg.data, caller.inbox);
+        return;
+      }
+      if (!reply.startsWith(caller.inbox)) return;
+      peer = caller.identity;
+    } else if (key === CONTROL_TOKEN) {
+      onControl(msg.data, "");
       return;
     }
     let envelope: RequestEnvelope;
@@ -142,6 +186,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     let timeoutMs = envelope.timeoutMs !== undefined && envelope.timeoutMs > 0 ? envelope.timeoutMs : undefined;
     if (maxTimeoutMs > 0 && (timeoutMs === undefined || timeoutMs > maxTimeoutMs)) timeoutMs = maxTimeoutMs;
     const context = new NatsHandlerContext(route.method, subject, envelope.metadata, timeoutMs);
+    if (peer !== undefined) context.peerIdentity = peer;
     const callId = envelope.callId;
     active.add(context);
     let input;
@@ -242,13 +287,15 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     });
   }
 
-  function onControl(data: Uint8Array): void {
+  /** A credit or cancel for a stream; `inbox`: the prefix its reply subject must have (the sender's own). */
+  function onControl(data: Uint8Array, inbox: string): void {
     let control;
     try {
       control = parseControl(data);
     } catch {
       return; // not a control message this server understands: nothing to answer to
     }
+    if (!control.stream.startsWith(inbox)) return; // another caller's stream
     const stream = streams.get(control.stream);
     if (stream === undefined || stream.callId !== control.callId) return; // ended already
     if (control.kind === "credit") stream.grant(control.messages);

@@ -25,6 +25,7 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
   readonly callId: number;
   readonly instanceId: string;
   /** When the stream is given up for lack of messages, without a deadline (refreshed per message). */
+  subject = "";
   expiresAt: number;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;

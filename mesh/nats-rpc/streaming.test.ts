@@ -11,7 +11,7 @@ import { StreamingOutputCallRequestSchema, TestService, type StreamingOutputCall
 import { create, toBinary } from "@bufbuild/protobuf";
 import { NO_LOAD, type EndpointSource } from "../discovery/index.ts";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
-import { createNatsRpcServer, type NatsRpcServer } from "./index.ts";
+import { ANONYMOUS_CALLER, createNatsRpcServer, type NatsRpcServer } from "./index.ts";
 import { encodeRequest } from "./envelope.ts";
 import { natsUrl } from "../../test/support/servers.ts";
 
@@ -151,7 +151,7 @@ describe("server streaming over NATS", () => {
     try {
       const inbox = `_INBOX.${randomUUID().replaceAll("-", "")}`;
       const message = toBinary(StreamingOutputCallRequestSchema, create(StreamingOutputCallRequestSchema, request("vanished")));
-      nc.publish(`${subject}.${TestService.typeName}.StreamingOutputCall`, encodeRequest(1, undefined, undefined, message, 2), { reply: `${inbox}.0` });
+      nc.publish(`${subject}.${ANONYMOUS_CALLER}.${TestService.typeName}.StreamingOutputCall`, encodeRequest(1, undefined, undefined, message, 2), { reply: `${inbox}.0` });
       await until(() => finished.has("vanished"), 3000);
       expect(produced.get("vanished")).toBe(2);
       expect(aborted.has("vanished")).toBe(true);

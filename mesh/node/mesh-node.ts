@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Tracer } from "@opentelemetry/api";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type Authenticator, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
@@ -24,7 +24,20 @@ import {
   refusedError,
   type ConcurrencyLimiter,
 } from "../resilience/index.ts";
-import { createAuthorization, createEndUserVerifier, createInsecureEndUserHooks, createWorkloadTls, hostTlsOptions, meshClientTls, type Authorization, type AuthorizationTable, type WorkloadTls } from "../security/index.ts";
+import {
+  createAuthorization,
+  createEndUserVerifier,
+  createInsecureEndUserHooks,
+  createWorkloadTls,
+  hostTlsOptions,
+  meshClientTls,
+  natsInboxPrefix,
+  natsInstanceSubject,
+  readNatsAuthenticator,
+  type Authorization,
+  type AuthorizationTable,
+  type WorkloadTls,
+} from "../security/index.ts";
 import type { Http2EndpointOptions } from "../client/index.ts";
 import type { Endpoint } from "../discovery/index.ts";
 import type { HostTlsOptions } from "../host/index.ts";
@@ -104,6 +117,10 @@ export interface ConnectNatsOptions {
   readonly name?: string;
   /** How long to wait for the first connection, in milliseconds. Default 5,000. */
   readonly timeoutMs?: number;
+  /** Proves the connection's NATS user (an nkey, MESH_NATS_NKEY_FILE). Default: none (no credentials). */
+  readonly authenticator?: Authenticator;
+  /** Prefix of the connection's reply inboxes (nats.js `inboxPrefix`). Default "_INBOX". */
+  readonly inboxPrefix?: string;
 }
 
 /**
@@ -120,6 +137,8 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsConn
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: timeoutMs,
+      authenticator: options.authenticator,
+      inboxPrefix: options.inboxPrefix,
     });
   } catch (err) {
     throw new WeftError(
@@ -169,7 +188,9 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   });
   const tracer = tracing?.tracer;
   const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
-  const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs });
+  // With a NATS user, replies come to this workload's own inbox: the only one its permissions let it read.
+  const natsUser = config.natsNkeyFile === undefined ? undefined : { authenticator: await readNatsAuthenticator(config.natsNkeyFile), inboxPrefix: natsInboxPrefix(config.workload) };
+  const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs, ...natsUser });
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
     redis = new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
@@ -185,7 +206,10 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const metrics = config.metrics ? createMetrics() : undefined;
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
   const security = await startSecurity(config, options.policies, options.logger);
-  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls });
+  const mesh = createMeshClient({
+    discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls,
+    natsCaller: config.workload, natsInboxPrefix: natsUser?.inboxPrefix,
+  });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
@@ -242,9 +266,18 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
       if (host.draining) throw draining;
     },
   };
-  // Not served under mTLS: a NATS caller's identity is not verified yet, so NATS would bypass the policies.
-  const natsSubject = security === undefined ? `${config.rpcPrefix}.${config.instanceId}` : "";
-  const natsServer = natsSubject === "" ? undefined : createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [...tracingHooks, ...metricsHooks, refuseWhileDraining, insecureEndUser, ...serviceHooks, shedding, inbound] });
+  // Under mTLS only with a NATS user: then the broker's permissions (generated from the same policies)
+  // vouch for each caller's token, which becomes its identity; without one NATS would bypass the policies.
+  const servesNats = security === undefined || natsUser !== undefined;
+  const natsSubject = servesNats ? natsInstanceSubject(config.rpcPrefix, config.workload, config.instanceId) : "";
+  const policies = options.policies;
+  const natsServer = !servesNats ? undefined : createNatsRpcServer({
+    nc,
+    subject: natsSubject,
+    services,
+    callHooks: [...tracingHooks, ...metricsHooks, refuseWhileDraining, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
+    verifiedCallers: security === undefined || policies === undefined ? undefined : { identityOf: (caller) => policies.workloads.get(caller)?.uri, inboxPrefixOf: natsInboxPrefix },
+  });
 
   const announcer = createAnnouncer({
     nc,
