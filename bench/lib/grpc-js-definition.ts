@@ -6,11 +6,13 @@ import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
 
 const protoRoot = fileURLToPath(new URL("../../proto", import.meta.url));
+// buf/validate/validate.proto, which test.proto imports for its rules: written by `npm ci` (prepare) and generate.
+const protoImports = fileURLToPath(new URL("../../.proto-imports", import.meta.url));
 
 /** The grpc-js client constructor for weft.testing.v1.TestService. */
 export function loadTestServiceClient(): grpc.ServiceClientConstructor {
   const definition = protoLoader.loadSync("weft/testing/v1/test.proto", {
-    includeDirs: [protoRoot],
+    includeDirs: [protoRoot, protoImports],
     longs: Number,
     defaults: false,
   });

@@ -7,6 +7,9 @@
 // stand-in): no mesh/host -> not available; mesh/host without mesh/protocol -> not available either,
 // because the host's default engine is connect-node's adapter, already measured as its own row.
 //
+// WEFT_BENCH_VALIDATE=1 serves TestService behind mesh/validation's withValidation (its contract's
+// protovalidate rules checked on every request), for the grpc/weft-validated scenario.
+//
 // Usage: node bench/servers/weft.ts --mode h2|h1
 
 import { existsSync } from "node:fs";
@@ -34,7 +37,12 @@ const host = hostModule.createHost({
   engine: engineModule.createWeftEngine(),
   logger: hostModule.silentLogger,
 });
-host.register(TestService, benchTestService);
+if (process.env.WEFT_BENCH_VALIDATE === "1") {
+  const validation = (await import(new URL("../../mesh/validation/index.ts", import.meta.url).href)) as typeof import("../../mesh/validation/index.ts");
+  host.register(TestService, validation.withValidation(TestService, benchTestService));
+} else {
+  host.register(TestService, benchTestService);
+}
 const address = await host.listen();
 announceReady(address.port, `Weft host (createHost), engine ${host.engineName}`);
 closeOnSignal(() => host.close());
