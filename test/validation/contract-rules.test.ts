@@ -1,6 +1,7 @@
 // Every protovalidate rule of the shop's contracts (proto/shop/*/v1), refused with the right violation
-// (field path + rule id, from the buf.validate.Violations detail) over Connect, gRPC, gRPC-Web, Connect
-// over NATS and in-process, with the handler never run; a valid request of every method reaches it.
+// (field path + rule id, from the buf.validate.Violations detail) over Connect, gRPC, gRPC-Web (both
+// wire engines for gRPC), Connect over NATS and in-process, with the handler never run; a valid
+// request of every method reaches it.
 // The handlers are stubs behind mesh/validation's withValidation: the rules are what is under test (the
 // services' own tests check they opt in).
 
@@ -16,7 +17,7 @@ import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { NO_LOAD, type EndpointSource } from "../../mesh/discovery/index.ts";
-import { createHost, silentLogger, type Host } from "../../mesh/host/index.ts";
+import { connectNodeEngine, createHost, silentLogger, type Host } from "../../mesh/host/index.ts";
 import { createNatsRpcServer, type NatsRpcServer } from "../../mesh/nats-rpc/index.ts";
 import { createWeftEngine } from "../../mesh/protocol/index.ts";
 import { createWeftConnectTransport, createWeftGrpcTransport, createWeftGrpcWebTransport } from "../../mesh/transport/index.ts";
@@ -134,6 +135,8 @@ function ruledFields(schema: DescMessage, out = new Set<string>(), seen = new Se
 
 let host: Host;
 let baseUrl: string;
+let connectNodeHost: Host;
+let connectNodeUrl: string;
 let nc: NatsConnection;
 let natsServer: NatsRpcServer;
 let mesh: MeshClient;
@@ -144,6 +147,9 @@ beforeAll(async () => {
   host = createHost({ port: 0, hostname: "127.0.0.1", engine: createWeftEngine(), logger: silentLogger });
   for (const { service, impl } of registrations) host.register(service, impl);
   baseUrl = (await host.listen()).url;
+  connectNodeHost = createHost({ port: 0, hostname: "127.0.0.1", engine: connectNodeEngine, logger: silentLogger });
+  for (const { service, impl } of registrations) connectNodeHost.register(service, impl);
+  connectNodeUrl = (await connectNodeHost.listen()).url;
   nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
   const natsSubject = `weft.t${randomUUID().slice(0, 8)}.rpc.validation`;
   natsServer = createNatsRpcServer({ nc, subject: natsSubject, services: registrations });
@@ -157,12 +163,14 @@ afterAll(async () => {
   natsServer?.close();
   await nc?.close();
   await host?.close();
+  await connectNodeHost?.close();
 });
 
 const TRANSPORTS: ReadonlyArray<readonly [string, () => <S extends DescService>(service: S) => Client<S>]> = [
   ["Connect (HTTP/1.1)", () => { const t = createWeftConnectTransport({ baseUrl, httpVersion: "1.1" }); return (s) => createClient(s, t); }],
   ["gRPC (HTTP/2)", () => { const t = createWeftGrpcTransport({ baseUrl }); return (s) => createClient(s, t); }],
   ["gRPC-Web (HTTP/1.1)", () => { const t = createWeftGrpcWebTransport({ baseUrl, httpVersion: "1.1" }); return (s) => createClient(s, t); }],
+  ["gRPC (HTTP/2), connect-node engine", () => { const t = createWeftGrpcTransport({ baseUrl: connectNodeUrl }); return (s) => createClient(s, t); }],
   ["Connect over NATS", () => (s) => mesh.client(s)],
   ["in-process", () => { const t: Transport = host.inProcessTransport(); return (s) => createClient(s, t); }],
 ];
