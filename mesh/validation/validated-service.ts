@@ -2,8 +2,9 @@
 // (`(buf.validate.field)` options) enforced before its handlers run. Wrapping the implementation, not
 // the wire, makes it hold on every transport a service is registered on (Connect, gRPC, gRPC-Web,
 // Connect over NATS, in-process) with one check, and leaves methods whose input has no rules untouched.
-import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import { hasExtension, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
+import { field as fieldRules, message as messageRules, oneof as oneofRules } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { violationsError } from "./violations-error.ts";
 
@@ -33,23 +34,16 @@ export function requestCheck(schema: DescMessage, validator: Validator): Request
   };
 }
 
-/** The extension number of buf.validate.field / .message / .oneof options (buf/validate/validate.proto). */
-const BUF_VALIDATE_OPTION = 1159;
-
-function declaresRules(options: { $unknown?: ReadonlyArray<{ no: number }> } | undefined): boolean {
-  return options?.$unknown?.some((u) => u.no === BUF_VALIDATE_OPTION) === true;
-}
-
 /** True when `schema` or a message it reaches through its fields carries buf.validate options. */
 function hasRules(schema: DescMessage, seen: Set<string>): boolean {
   if (seen.has(schema.typeName)) return false;
   seen.add(schema.typeName);
-  if (declaresRules(schema.proto.options)) return true;
-  for (const oneof of schema.oneofs) if (declaresRules(oneof.proto.options)) return true;
+  const options = schema.proto.options;
+  if (options !== undefined && hasExtension(options, messageRules)) return true;
+  for (const oneof of schema.oneofs) if (oneof.proto.options !== undefined && hasExtension(oneof.proto.options, oneofRules)) return true;
   for (const field of schema.fields) {
-    if (declaresRules(field.proto.options)) return true;
-    const nested = field.fieldKind === "message" ? field.message : field.fieldKind === "list" || field.fieldKind === "map" ? field.message : undefined;
-    if (nested !== undefined && hasRules(nested, seen)) return true;
+    if (field.proto.options !== undefined && hasExtension(field.proto.options, fieldRules)) return true;
+    if (field.message !== undefined && hasRules(field.message, seen)) return true;
   }
   return false;
 }

@@ -6,7 +6,8 @@
 // services' own tests check they opt in).
 
 import { randomUUID } from "node:crypto";
-import type { DescMessage, DescService } from "@bufbuild/protobuf";
+import { hasExtension, type DescMessage, type DescService } from "@bufbuild/protobuf";
+import { field as fieldRules } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -127,7 +128,7 @@ function ruledFields(schema: DescMessage, out = new Set<string>(), seen = new Se
   if (seen.has(schema.typeName)) return out;
   seen.add(schema.typeName);
   for (const field of schema.fields) {
-    if ((field.proto.options?.$unknown ?? []).some((u) => u.no === 1159)) out.add(`${schema.name}.${field.name}`);
+    if (field.proto.options !== undefined && hasExtension(field.proto.options, fieldRules)) out.add(`${schema.name}.${field.name}`);
     if (field.message !== undefined) ruledFields(field.message, out, seen);
   }
   return out;
