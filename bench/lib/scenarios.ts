@@ -35,6 +35,8 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: "grpc/grpc-js", group: "grpc", label: "@grpc/grpc-js server", server: serverScript("grpc-js"), mode: "h2" },
   { id: "grpc/connect-node", group: "grpc", label: "@connectrpc/connect-node adapter", server: serverScript("connect-node"), mode: "h2" },
   { id: "grpc/weft", group: "grpc", label: "Weft host", server: serverScript("weft"), mode: "h2" },
+  // The same host with the request checked against UnaryCallRequest's protovalidate rules (mesh/validation).
+  { id: "grpc/weft-validated", group: "grpc", label: "Weft host, request validation on", server: serverScript("weft"), mode: "h2", env: { WEFT_BENCH_VALIDATE: "1" } },
   { id: "http1/raw-http", group: "http1", label: "raw node:http JSON (ceiling)", server: serverScript("raw-http1"), mode: "h1" },
   { id: "http1/fastify", group: "http1", label: "fastify 5 JSON route", server: serverScript("fastify"), mode: "h1" },
   { id: "http1/connect-node", group: "http1", label: "@connectrpc/connect-node, Connect JSON", server: serverScript("connect-node"), mode: "h1" },

@@ -10,6 +10,8 @@
 // With BENCH_MTLS_DIR (bench/lib/mtls.ts) it serves TLS 1.3 and requires a client certificate, as a
 // mesh workload does (mesh/security hostTlsOptions); with BENCH_AUTHZ=1 too, every call also goes
 // through the authorization hooks with a policy allowing the bench client's SPIFFE ID.
+// WEFT_BENCH_VALIDATE=1 serves TestService behind mesh/validation's withValidation (its contract's
+// protovalidate rules checked on every request), for the grpc/weft-validated scenario.
 //
 // Usage: node bench/servers/weft.ts --mode h2|h1
 
@@ -43,7 +45,12 @@ const host = hostModule.createHost({
   logger: hostModule.silentLogger,
   ...(security === undefined ? {} : { tls: security.tls, callHooks: security.callHooks, maxConnectionAgeMs: 0 }),
 });
-host.register(TestService, benchTestService);
+if (process.env.WEFT_BENCH_VALIDATE === "1") {
+  const validation = (await import(new URL("../../mesh/validation/index.ts", import.meta.url).href)) as typeof import("../../mesh/validation/index.ts");
+  host.register(TestService, validation.withValidation(TestService, benchTestService));
+} else {
+  host.register(TestService, benchTestService);
+}
 const address = await host.listen();
 announceReady(address.port, `Weft host (createHost), engine ${host.engineName}${security === undefined ? "" : `, ${security.detail}`}`);
 closeOnSignal(async () => {
