@@ -77,6 +77,11 @@ export interface NatsEndpointTransport extends Transport {
 export interface NatsRpcClient {
   /** A transport to one instance (its `natsSubject`). */
   endpoint(endpoint: Endpoint): NatsEndpointTransport;
+  /**
+   * Fails every call in progress with UNAVAILABLE (idempotent ones may be retried): the connection
+   * was lost and their replies will not come.
+   */
+  failAll(): void;
   /** Fails every pending call and stops the inbox subscription. */
   close(): void;
 }
@@ -310,6 +315,9 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
           if (!graceful) inbox.failInstance(endpoint.instanceId); // a drained instance still answers
         },
       };
+    },
+    failAll() {
+      inbox.failAll();
     },
     close() {
       inbox.close();

@@ -179,7 +179,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const metrics = config.metrics ? createMetrics() : undefined;
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
   const security = await startSecurity(config, options.policies, options.logger);
-  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls });
+  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls, logger: options.logger });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
