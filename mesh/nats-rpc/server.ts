@@ -7,7 +7,7 @@
 
 import type { DescMethodBiDiStreaming, DescMethodClientStreaming, DescMethodServerStreaming, DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/transport-node";
 import { assertSubject } from "../discovery/index.ts";
 import { assertInt, WeftOptionsError } from "../errors/index.ts";
 import { composeCallHooks, INTERNAL_ERROR_MESSAGE, type ComposedCallHooks, type ServerCallHooks } from "../engine/index.ts";
@@ -297,6 +297,17 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     },
   });
 
+  // The callers of streams in progress fail them when NATS goes (the mesh client's fallback): stop their
+  // handlers now rather than after streamIdleTimeoutMs.
+  const statuses = nc.status() as AsyncIterable<Status> & { stop?: () => void };
+  void (async () => {
+    for await (const s of statuses) {
+      if (s.type !== "disconnect" && s.type !== "close") continue;
+      const lost = new ConnectError("the NATS connection was lost during the call", Code.Unavailable);
+      for (const stream of streams.values()) stream.context.abort(lost);
+    }
+  })().catch(() => undefined);
+
   return {
     get inFlight() {
       return active.size;
@@ -305,6 +316,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       // drain, not unsubscribe: requests already delivered to this connection are still answered
       // (refused while draining, so callers retry elsewhere) instead of dropped to time out.
       await sub.drain().catch(() => sub.unsubscribe());
+      statuses.stop?.();
       if (active.size === 0) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -316,6 +328,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       });
     },
     close() {
+      statuses.stop?.();
       sub.unsubscribe();
       const reason = new ConnectError("server is shutting down", Code.Unavailable);
       for (const c of active) c.abort(reason);

@@ -341,6 +341,61 @@ describe("client and bidi streaming over NATS", () => {
     expect(aborted.has("hang")).toBe(true);
   });
 
+  it("bidi: the deadline ends the call with DEADLINE_EXCEEDED mid-stream and aborts the handler", async () => {
+    const client = mesh.client(TestService);
+    const input = (async function* () {
+      yield { responseParameters: [{ size: 1 }] };
+      await sleep(10_000);
+    })();
+    let n = 0;
+    const err = await (async () => {
+      for await (const _ of client.fullDuplexCall(input, { headers: { "x-name": "bidi-deadline" }, timeoutMs: 300 })) n++;
+    })().then(() => undefined, (e: unknown) => ConnectError.from(e));
+    expect(n).toBe(1);
+    expect(err?.code).toBe(Code.DeadlineExceeded);
+    await until(() => finished.has("bidi-deadline"), 3000);
+    expect(aborted.has("bidi-deadline")).toBe(true);
+  });
+
+  it("runs client and server interceptors around client and bidi streams", async () => {
+    const seen: string[] = [];
+    const subject = `weft.t${randomUUID().slice(0, 8)}.rpc.icpt`;
+    const icptServer = createNatsRpcServer({
+      nc, subject,
+      services: [{ service: TestService, impl: { streamingInputCall, fullDuplexCall } as never }],
+      interceptors: [(next) => async (req) => {
+        seen.push(`server ${req.method.name} ${req.header.get("x-client")}`);
+        const res = await next(req);
+        res.header.set("x-server", "yes");
+        return res;
+      }],
+    });
+    const endpoint = { instanceId: "icpt", services: [TestService.typeName], address: "", natsSubject: subject, version: "", ready: true, load: NO_LOAD };
+    const source: EndpointSource = { endpoints: () => [endpoint], subscribe: () => () => {}, ready: async () => {}, close: async () => {} };
+    const icptMesh = createMeshClient({
+      discovery: source, nc, defaultTransport: "nats",
+      interceptors: [(next) => (req) => {
+        seen.push(`client ${req.method.name}`);
+        req.header.set("x-client", "yes");
+        return next(req);
+      }],
+    });
+    try {
+      const client = icptMesh.client(TestService);
+      let header: Headers | undefined;
+      const res = await client.streamingInputCall(inputs(3, 2), { headers: { "x-name": "icpt-in" }, onHeader: (h) => (header = h) });
+      expect(res.aggregatedPayloadSize).toBe(6);
+      expect(header?.get("x-server")).toBe("yes");
+      const got: number[] = [];
+      for await (const r of client.fullDuplexCall(inputs(2, 1), { headers: { "x-name": "icpt-bidi" } })) got.push(r.payload!.body.length);
+      expect(got).toEqual([1, 2]);
+      expect(seen).toEqual(["client StreamingInputCall", "server StreamingInputCall yes", "client FullDuplexCall", "server FullDuplexCall yes"]);
+    } finally {
+      icptMesh.close();
+      icptServer.close();
+    }
+  });
+
   it("client streaming: a request stream that throws fails the call and cancels the handler", async () => {
     const client = mesh.client(TestService);
     const input = (async function* () {

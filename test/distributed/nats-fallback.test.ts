@@ -2,6 +2,8 @@
 // idempotent method, sees its (private) nats-server killed: calls go over gRPC (HTTP/2) to the same
 // instances at their announced addresses, none fails, non-idempotent calls in flight at the moment of
 // loss fail with UNAVAILABLE, discovery keeps its table, and calls return to NATS once it is back.
+// Streams: one in flight at the loss fails with UNAVAILABLE and its handler is stopped; new client and
+// bidi streams go over gRPC during the outage and over NATS after it.
 
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -9,7 +11,10 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
-import { createNatsDiscovery, type NatsDiscovery } from "../../mesh/discovery/index.ts";
+import { createNatsDiscovery, NO_LOAD, type EndpointSource, type NatsDiscovery } from "../../mesh/discovery/index.ts";
+import { createNatsRpcServer } from "../../mesh/nats-rpc/index.ts";
+import { testServiceRegistration } from "../support/test-service.ts";
+import { startHost } from "../interop/servers.ts";
 import { createMetrics } from "../../mesh/telemetry/index.ts";
 import { privateNats, type PrivateServer } from "../support/private-servers.ts";
 import { runLoad } from "./fixtures/load.ts";
@@ -98,5 +103,72 @@ describe("NATS fallback", () => {
     const text = await metrics.render();
     expect(text).toMatch(/weft_rpc_client_nats_fallbacks_total(\{[^}]*\})? 1/);
     expect(mesh.stats().natsFallback).toEqual({ active: false, count: 1 });
+  });
+});
+
+describe("NATS fallback, streams", () => {
+  it("fails a stream in flight at the loss with UNAVAILABLE and stops its handler; new streams go over gRPC, then NATS again", async () => {
+    const server = await privateNats();
+    const aborts: string[] = [];
+    const registration = testServiceRegistration({ servedBy: "inproc", onAbort: (method) => aborts.push(method) });
+    const host = await startHost([registration]);
+    const ncServer = await connect({ servers: server.url, noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const ncClient = await connect({ servers: server.url, noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const subject = `weft.t${randomUUID().slice(0, 8)}.rpc.inproc`;
+    const rpc = createNatsRpcServer({ nc: ncServer, subject, services: [{ service: registration.service, impl: registration.impl as never }] });
+    const endpoint = { instanceId: "inproc", services: [SERVICE], address: `127.0.0.1:${host.port}`, natsSubject: subject, version: "", ready: true, load: NO_LOAD };
+    const source: EndpointSource = { endpoints: () => [endpoint], subscribe: () => () => {}, ready: async () => {}, close: async () => {} };
+    const streams = createMeshClient({ discovery: source, nc: ncClient, defaultTransport: "nats" });
+    try {
+      const client = streams.client(TestService);
+      const fallbackAttempts = () => streams.stats().fallbackAttempts;
+      const bidi = async () => {
+        const got: number[] = [];
+        for await (const r of client.fullDuplexCall((async function* () {
+          for (const size of [1, 2, 3]) yield { responseParameters: [{ size }] };
+        })())) got.push(r.payload!.body.length);
+        return got;
+      };
+      const sum = async () => (await client.streamingInputCall((async function* () {
+        for (const size of [5, 6]) yield { payload: { body: new Uint8Array(size) } };
+      })())).aggregatedPayloadSize;
+      expect(await bidi()).toEqual([1, 2, 3]);
+      expect(fallbackAttempts()).toBe(0);
+
+      // A bidi stream open over NATS when it goes.
+      let release: (() => void) | undefined;
+      const open = client.fullDuplexCall((async function* () {
+        yield { responseParameters: [{ size: 7 }] };
+        await new Promise<void>((r) => (release = r));
+      })())[Symbol.asyncIterator]();
+      expect((await open.next()).value?.payload?.body.length).toBe(7);
+      await server.stop();
+      const err = await open.next().then(() => undefined, (e: unknown) => ConnectError.from(e));
+      expect(err?.code).toBe(Code.Unavailable);
+      await until(() => aborts.includes("FullDuplexCall"), 10_000, "the handler stopped");
+      expect(rpc.inFlight).toBe(0);
+
+      // During the outage: over gRPC.
+      expect(streams.stats().natsFallback?.active).toBe(true);
+      expect(await bidi()).toEqual([1, 2, 3]);
+      expect(await sum()).toBe(11);
+      const during = fallbackAttempts();
+      expect(during).toBe(2);
+
+      // Back on NATS.
+      await server.start();
+      await until(() => streams.stats().natsFallback?.active === false, 20_000, "back on NATS");
+      expect(await bidi()).toEqual([1, 2, 3]);
+      expect(await sum()).toBe(11);
+      expect(fallbackAttempts()).toBe(during);
+      release?.();
+    } finally {
+      streams.close();
+      rpc.close();
+      await host.close();
+      await ncClient.close().catch(() => undefined);
+      await ncServer.close().catch(() => undefined);
+      await server.dispose();
+    }
   });
 });
