@@ -57,8 +57,9 @@ export interface NatsRpcServerOptions {
   /** Largest request message accepted, in bytes. Default 4 MiB. */
   readonly readMaxBytes?: number;
   /**
-   * How long a server stream waits for the caller to grant credit before giving up on it (a caller
-   * that died silently never does), in milliseconds. Default 30000.
+   * How long a stream waits for the caller to grant credit, or for the next message its handler
+   * waits for, before giving up on it (a caller that died silently never sends either), in
+   * milliseconds. Default 30000.
    */
   readonly streamIdleTimeoutMs?: number;
   /**
