@@ -52,7 +52,7 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
   const pool = new EndpointPool(o, makeTransport);
   const usesNats = o.defaultTransport === "nats" || Object.values(o.services).some((s) => s.transport === "nats");
   const fallback: NatsFallback | undefined = usesNats && o.natsFallback
-    ? watchNatsConnection({ nc: o.nc!, onLost: () => nats?.failAll(), logger: o.logger, metrics: o.metrics })
+    ? watchNatsConnection({ nc: o.nc!, onLost: () => nats?.failAll(), logger: o.logger, metrics: o.metrics, settleMs: o.natsFallbackSettleMs })
     : undefined;
   const budget = o.retry === false ? undefined : createRetryBudget(o.retry.budget);
   const stats: CallStats = { calls: 0, attempts: 0, retries: 0, hedges: 0, failures: 0, fallbackAttempts: 0 };

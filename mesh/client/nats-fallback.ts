@@ -2,8 +2,9 @@
 // `disconnect` status nats.js reports to the `reconnect` one), services on the nats transport are
 // called over gRPC (HTTP/2) at the addresses discovery announced for the same instances. Calls
 // waiting for a NATS reply at the moment of loss are failed with UNAVAILABLE (their reply can no
-// longer come), and the mesh client retries the idempotent ones, over gRPC. Each fallback and its
-// duration are logged and counted.
+// longer come), and the mesh client retries the idempotent ones, over gRPC. After a reconnect, calls
+// stay on gRPC for `settleMs` more, so that the instances' own connections are back and subscribed
+// before calls go to their subjects. Each fallback and its duration are logged and counted.
 
 import type { NatsConnection, Status } from "@nats-io/transport-node";
 import type { HostLogger } from "../engine/index.ts";
@@ -16,6 +17,8 @@ export interface NatsFallbackOptions {
   readonly onLost: () => void;
   readonly logger: HostLogger | undefined;
   readonly metrics: Metrics | undefined;
+  /** How long calls stay on gRPC after the reconnect, in milliseconds. */
+  readonly settleMs: number;
 }
 
 /** The fallback state of one mesh client. */
@@ -35,8 +38,11 @@ export function watchNatsConnection(options: NatsFallbackOptions): NatsFallback 
   let count = 0;
   let since = 0;
   let closed = false;
+  let settling: NodeJS.Timeout | undefined;
 
   function lost(reason: string): void {
+    clearTimeout(settling);
+    settling = undefined;
     if (active) return;
     active = true;
     count++;
@@ -59,7 +65,13 @@ export function watchNatsConnection(options: NatsFallbackOptions): NatsFallback 
     for await (const s of statuses) {
       if (closed) break;
       if (s.type === "disconnect" || s.type === "close") lost(s.type);
-      else if (s.type === "reconnect") back();
+      else if (s.type === "reconnect" && active && settling === undefined) {
+        settling = setTimeout(() => {
+          settling = undefined;
+          back();
+        }, options.settleMs);
+        settling.unref();
+      }
     }
   })().catch(() => undefined);
 
@@ -72,6 +84,7 @@ export function watchNatsConnection(options: NatsFallbackOptions): NatsFallback 
     },
     close() {
       closed = true;
+      clearTimeout(settling);
       statuses.stop?.();
     },
   };

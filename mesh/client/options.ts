@@ -101,6 +101,11 @@ export interface MeshClientOptions {
    * instances' announced addresses, and return to NATS when it reconnects (nats-fallback.ts). Default true.
    */
   readonly natsFallback?: boolean;
+  /**
+   * After NATS reconnects, how long calls stay on gRPC before returning to NATS (the instances
+   * reconnect and resubscribe meanwhile), in milliseconds. Default 1000.
+   */
+  readonly natsFallbackSettleMs?: number;
   /** Where the NATS fallback is logged (error when it starts, info with its duration when it ends). Default none. */
   readonly logger?: HostLogger;
   /** Where calls, retries, hedges, budget refusals and ejections are counted (mesh/telemetry). Default: none. */
@@ -130,6 +135,7 @@ export interface ResolvedOptions {
   readonly natsDefaultTimeoutMs: number;
   readonly natsStreamWindow: number;
   readonly natsFallback: boolean;
+  readonly natsFallbackSettleMs: number;
   readonly logger: HostLogger | undefined;
   readonly metrics: Metrics | undefined;
   readonly tracer: Tracer | undefined;
@@ -209,6 +215,7 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
     natsStreamWindow: num(o.natsStreamWindow ?? 32, "options.natsStreamWindow", 1, 10_000, true),
     natsFallback,
+    natsFallbackSettleMs: num(o.natsFallbackSettleMs ?? 1000, "options.natsFallbackSettleMs", 0, Number.MAX_SAFE_INTEGER, true),
     logger: o.logger,
     metrics: o.metrics,
     tracer: o.tracer,

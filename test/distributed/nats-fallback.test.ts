@@ -3,11 +3,12 @@
 // instances at their announced addresses, none fails, non-idempotent calls in flight at the moment of
 // loss fail with UNAVAILABLE, discovery keeps its table, and calls return to NATS once it is back.
 // Streams: one in flight at the loss fails with UNAVAILABLE and its handler is stopped; new client and
-// bidi streams go over gRPC during the outage and over NATS after it.
+// bidi streams go over gRPC during the outage and over NATS after it. A hung nats-server (SIGSTOP: no
+// socket closes) is found by the client's pings and falls back the same way.
 
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
@@ -106,22 +107,43 @@ describe("NATS fallback", () => {
   });
 });
 
-describe("NATS fallback, streams", () => {
+/** A TestService instance in this process (host for gRPC, NATS RPC server) and a mesh client on NATS. */
+async function inProcess(server: PrivateServer, clientOptions: Partial<ConnectionOptions> = {}) {
+  const aborts: string[] = [];
+  const registration = testServiceRegistration({ servedBy: "inproc", onAbort: (method) => aborts.push(method) });
+  const host = await startHost([registration]);
+  const options = { servers: server.url, noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 };
+  const ncServer = await connect(options);
+  const ncClient = await connect({ ...options, ...clientOptions });
+  const subject = `weft.t${randomUUID().slice(0, 8)}.rpc.inproc`;
+  const rpc = createNatsRpcServer({ nc: ncServer, subject, services: [{ service: registration.service, impl: registration.impl as never }] });
+  await ncServer.flush(); // the subscription is on the server before the first call
+  const endpoint = { instanceId: "inproc", services: [SERVICE], address: `127.0.0.1:${host.port}`, natsSubject: subject, version: "", ready: true, load: NO_LOAD };
+  const source: EndpointSource = { endpoints: () => [endpoint], subscribe: () => () => {}, ready: async () => {}, close: async () => {} };
+  const mesh = createMeshClient({ discovery: source, nc: ncClient, defaultTransport: "nats" });
+  return {
+    aborts,
+    rpc,
+    client: mesh.client(TestService),
+    fallbackAttempts: () => mesh.stats().fallbackAttempts,
+    fallbackActive: () => mesh.stats().natsFallback?.active === true,
+    async close() {
+      mesh.close();
+      rpc.close();
+      await host.close();
+      await ncClient.close().catch(() => undefined);
+      await ncServer.close().catch(() => undefined);
+      await server.dispose();
+    },
+  };
+}
+
+describe("NATS fallback, streams and a hung server", () => {
   it("fails a stream in flight at the loss with UNAVAILABLE and stops its handler; new streams go over gRPC, then NATS again", async () => {
     const server = await privateNats();
-    const aborts: string[] = [];
-    const registration = testServiceRegistration({ servedBy: "inproc", onAbort: (method) => aborts.push(method) });
-    const host = await startHost([registration]);
-    const ncServer = await connect({ servers: server.url, noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    const ncClient = await connect({ servers: server.url, noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    const subject = `weft.t${randomUUID().slice(0, 8)}.rpc.inproc`;
-    const rpc = createNatsRpcServer({ nc: ncServer, subject, services: [{ service: registration.service, impl: registration.impl as never }] });
-    const endpoint = { instanceId: "inproc", services: [SERVICE], address: `127.0.0.1:${host.port}`, natsSubject: subject, version: "", ready: true, load: NO_LOAD };
-    const source: EndpointSource = { endpoints: () => [endpoint], subscribe: () => () => {}, ready: async () => {}, close: async () => {} };
-    const streams = createMeshClient({ discovery: source, nc: ncClient, defaultTransport: "nats" });
+    const p = await inProcess(server);
     try {
-      const client = streams.client(TestService);
-      const fallbackAttempts = () => streams.stats().fallbackAttempts;
+      const { client, fallbackAttempts, aborts, rpc } = p;
       const bidi = async () => {
         const got: number[] = [];
         for await (const r of client.fullDuplexCall((async function* () {
@@ -149,7 +171,7 @@ describe("NATS fallback, streams", () => {
       expect(rpc.inFlight).toBe(0);
 
       // During the outage: over gRPC.
-      expect(streams.stats().natsFallback?.active).toBe(true);
+      expect(p.fallbackActive()).toBe(true);
       expect(await bidi()).toEqual([1, 2, 3]);
       expect(await sum()).toBe(11);
       const during = fallbackAttempts();
@@ -157,18 +179,44 @@ describe("NATS fallback, streams", () => {
 
       // Back on NATS.
       await server.start();
-      await until(() => streams.stats().natsFallback?.active === false, 20_000, "back on NATS");
+      await until(() => !p.fallbackActive(), 20_000, "back on NATS");
       expect(await bidi()).toEqual([1, 2, 3]);
       expect(await sum()).toBe(11);
       expect(fallbackAttempts()).toBe(during);
       release?.();
     } finally {
-      streams.close();
-      rpc.close();
-      await host.close();
-      await ncClient.close().catch(() => undefined);
-      await ncServer.close().catch(() => undefined);
-      await server.dispose();
+      await p.close();
+    }
+  });
+
+  it("falls back when nats-server hangs (no socket closes: found by pings) without failing idempotent calls", async () => {
+    const server = await privateNats();
+    // Pings every 500 ms, stale after 2 unanswered: the bound on finding a silent server.
+    const p = await inProcess(server, { pingInterval: 500, maxPingOut: 2 });
+    try {
+      const { client, fallbackAttempts } = p;
+      let phase: "up" | "hung" | "back" = "up";
+      let done = 0;
+      const outage = (async () => {
+        await until(() => done >= 100, 30_000, "100 calls over NATS first");
+        expect(fallbackAttempts()).toBe(0);
+        server.pause();
+        await until(p.fallbackActive, 20_000, "fallback on a hung server");
+        phase = "hung";
+        const at = fallbackAttempts();
+        await until(() => fallbackAttempts() >= at + 200, 30_000, "200 calls over the fallback");
+        server.resume();
+        await until(() => !p.fallbackActive(), 30_000, "back on NATS");
+        phase = "back";
+      })();
+      const load = await runLoad(100_000, 4, async () => (await client.cacheableUnaryCall({})).servedBy, { maxMs: 90_000, until: () => phase === "back", onProgress: (n) => (done = n) });
+      await outage;
+      console.log(`nats fallback (hung server): ${load.ok} ok, ${load.failed} failed; ${fallbackAttempts()} attempts over gRPC; ${load.messages.join(" | ")}`);
+      expect(load.failed).toBe(0);
+      expect(fallbackAttempts()).toBeGreaterThanOrEqual(200);
+    } finally {
+      server.resume();
+      await p.close();
     }
   });
 });
