@@ -2,14 +2,13 @@
 // subject (so the balancer, not NATS, picks the instance), replies received on one inbox per mesh
 // client (reply-inbox.ts), matched by reply slot and checked by call id. No per-request
 // subscription, promise chain or stack trace beyond the minimum; messages are encoded by the compiled
-// codecs of mesh/codec. Unary and server-streaming calls (stream-client.ts); client and bidi
-// streams are not carried over NATS.
+// codecs of mesh/codec. All four call kinds: streams in stream-client.ts, the input of client and
+// bidi streams in stream-sender.ts.
 
 import {
   create,
   isMessage,
   type DescMessage,
-  type DescMethodServerStreaming,
   type DescMethodStreaming,
   type DescMethodUnary,
   type MessageInitShape,
@@ -35,10 +34,13 @@ import { REFUSED_HEADER } from "../resilience/index.ts";
 import { ReplyInbox, type PendingUnary } from "./reply-inbox.ts";
 import { CALL_ID_MASK, encodeRequest } from "./envelope.ts";
 import { NatsClientStream } from "./stream-client.ts";
-import { CONTROL_TOKEN, encodeControl } from "./stream-control.ts";
+import { CONTROL_TOKEN, encodeControl, encodeStreamEnd, encodeStreamMessage } from "./stream-control.ts";
+import { StreamSender } from "./stream-sender.ts";
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Largest timeout the envelope carries (its varints hold 32 bits), in milliseconds. */
 const MAX_TIMEOUT_MS = 0xffffffff;
@@ -54,7 +56,7 @@ export interface NatsRpcClientOptions {
    * unary call, or the wait for each message of a stream. Default 30000.
    */
   readonly defaultTimeoutMs?: number;
-  /** Messages a server stream may send ahead of its consumer. Default 32. */
+  /** Messages a stream may send ahead of its consumer. Default 32. */
   readonly streamWindow?: number;
   /**
    * The caller token put in every request subject: this workload's name where the broker's permissions
@@ -91,6 +93,11 @@ export interface NatsEndpointTransport extends Transport {
 export interface NatsRpcClient {
   /** A transport to one instance (its `natsSubject`). */
   endpoint(endpoint: Endpoint): NatsEndpointTransport;
+  /**
+   * Fails every call in progress with UNAVAILABLE (idempotent ones may be retried): the connection
+   * was lost and their replies will not come.
+   */
+  failAll(): void;
   /** Fails every pending call and stops the inbox subscription. */
   close(): void;
 }
@@ -131,13 +138,15 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
     return c;
   }
 
-  // The envelope and message of a call; throws a ConnectError when the message cannot be encoded.
-  function encodeCall(codec: MessageCodec<DescMessage>, message: unknown, timeoutMs: number | undefined, header: HeadersInit | undefined, window?: number) {
+  // The envelope and message of a call (none for a client stream: its messages follow); throws a
+  // ConnectError when the message cannot be encoded.
+  function encodeCall(codec: MessageCodec<DescMessage>, message: unknown, timeoutMs: number | undefined, header: HeadersInit | undefined, window?: number, clientStream = false) {
     const callId = (nextCallId = (nextCallId + 1) & CALL_ID_MASK);
     try {
       const timeout = timeoutMs === undefined ? undefined : Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.floor(timeoutMs)));
       const metadata = header === undefined ? undefined : header instanceof Headers ? header : new Headers(header);
-      return { callId, payload: encodeRequest(callId, timeout, metadata, codec.toBinary(message as never), window) };
+      const body = clientStream ? NO_BYTES : codec.toBinary(message as never);
+      return { callId, payload: encodeRequest(callId, timeout, metadata, body, window, clientStream) };
     } catch (cause) {
       throw new ConnectError("cannot encode the request", Code.Internal, undefined, undefined, cause);
     }
@@ -193,30 +202,35 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
     });
   }
 
-  // Opens a server stream: one request message, then the stream's messages as its consumer takes them.
+  // Opens a stream. Server streaming: one request message, then the stream's messages as its consumer
+  // takes them. Client and bidi streaming: the caller's messages follow as the server grants credit.
   async function openStream(
     endpoint: Endpoint,
     subject: string,
-    method: DescMethodServerStreaming,
+    method: DescMethodStreaming,
     input: AsyncIterable<unknown>,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
     header: HeadersInit | undefined,
   ): Promise<StreamResponse> {
-    let request: unknown;
-    let count = 0;
-    for await (const m of input) {
-      request = m;
-      if (++count > 1) throw new ConnectError("a server-streaming call takes one request message", Code.InvalidArgument);
+    const clientStream = method.methodKind !== "server_streaming";
+    let message: unknown;
+    if (!clientStream) {
+      let count = 0;
+      for await (const m of input) {
+        message = m;
+        if (++count > 1) throw new ConnectError("a server-streaming call takes one request message", Code.InvalidArgument);
+      }
+      if (count === 0) throw new ConnectError("a server-streaming call needs a request message", Code.InvalidArgument);
+      message = isMessage(message, method.input) ? message : create(method.input, message as MessageInitShape<DescMessage>);
     }
-    if (count === 0) throw new ConnectError("a server-streaming call needs a request message", Code.InvalidArgument);
     if (signal?.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
     const { input: inputCodec, output } = codecsOf(method as unknown as DescMethodUnary);
-    const message = isMessage(request, method.input) ? request : create(method.input, request as MessageInitShape<DescMessage>);
-    const { callId, payload } = encodeCall(inputCodec, message, timeoutMs, header, streamWindow);
+    const { callId, payload } = encodeCall(inputCodec, message, timeoutMs, header, streamWindow, clientStream);
     const slot = inbox.take();
     const replySubject = inbox.subject(slot);
     const controlSubject = `${endpoint.natsSubject}.${caller}.${CONTROL_TOKEN}`;
+    const sender = clientStream ? new StreamSender() : undefined;
     const stream = new NatsClientStream(callId, endpoint.instanceId, method, output, streamWindow, defaultTimeoutMs, {
       control(messages) {
         try {
@@ -225,13 +239,43 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
           // The connection closed: the server gives up the stream when no credit comes.
         }
       },
-      finish: (done) => void inbox.settle(slot, done),
+      finish(done) {
+        sender?.stop();
+        inbox.settle(slot, done);
+      },
+      credit: (messages) => sender?.grant(messages),
     });
     stream.subject = subject;
     const response = stream.response();
     inbox.wait(slot, stream, timeoutMs, signal);
     const notSent = publish(slot, subject, payload);
     if (notSent !== undefined) throw notSent;
+    if (sender !== undefined) {
+      // Throws a ConnectError when a message cannot go: the sender fails the call with it.
+      const sendControl = (data: Uint8Array) => {
+        const max = nc.info?.max_payload;
+        if (max !== undefined && data.length > max) throw new ConnectError(`a request message larger than the NATS payload limit (${max} bytes)`, Code.ResourceExhausted);
+        try {
+          nc.publish(controlSubject, data);
+        } catch (cause) {
+          throw new ConnectError("NATS connection unavailable", Code.Unavailable, undefined, undefined, cause);
+        }
+      };
+      void sender.run(input, {
+        message(seq, value) {
+          let bytes: Uint8Array;
+          try {
+            bytes = inputCodec.toBinary(isMessage(value, method.input) ? value : create(method.input, value as MessageInitShape<DescMessage>));
+          } catch (cause) {
+            throw new ConnectError("cannot encode a request message", Code.Internal, undefined, undefined, cause);
+          }
+          sendControl(encodeStreamMessage(callId, replySubject, seq, bytes));
+          stream.touch();
+        },
+        end: (count) => sendControl(encodeStreamEnd(callId, replySubject, count)),
+        fail: (err) => stream.reject(err),
+      });
+    }
     return response;
   }
 
@@ -248,7 +292,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
       let chain = (req: UnaryRequest | StreamRequest): Promise<UnaryResponse | StreamResponse> => {
         const timeout = req.contextValues.get(TIMEOUT_KEY);
         if (req.stream) {
-          const method = req.method as DescMethodServerStreaming;
+          const method = req.method as DescMethodStreaming;
           return openStream(endpoint, subjectOf(method), method, req.message, req.signal, timeout, req.header);
         }
         const method = req.method as DescMethodUnary;
@@ -291,10 +335,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
           input: AsyncIterable<MessageInitShape<I>>,
           contextValues?: ContextValues,
         ): Promise<StreamResponse<I, O>> {
-          if (method.methodKind !== "server_streaming") {
-            return Promise.reject(new ConnectError("client and bidi streaming calls are not carried over NATS; use the grpc transport", Code.Unimplemented));
-          }
-          const m = method as unknown as DescMethodServerStreaming;
+          const m = method as unknown as DescMethodStreaming;
           if (interceptors.length === 0) {
             return openStream(endpoint, subjectOf(m), m, input, signal, timeoutMs, header) as unknown as Promise<StreamResponse<I, O>>;
           }
@@ -305,6 +346,9 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
           if (!graceful) inbox.failInstance(endpoint.instanceId); // a drained instance still answers
         },
       };
+    },
+    failAll() {
+      inbox.failAll();
     },
     close() {
       (status as { stop?: () => void }).stop?.();

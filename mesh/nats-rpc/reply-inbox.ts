@@ -12,6 +12,15 @@ import { ReplySlots } from "./reply-slots.ts";
 import { metadataOf, parseReply, type ReplyEnvelope } from "./envelope.ts";
 import { NatsClientStream } from "./stream-client.ts";
 
+/** The `code` of the cause of calls failed because the NATS connection was lost (see failure.ts of mesh/client). */
+export const CONNECTION_LOST_CODE = "WEFT_NATS_CONNECTION_LOST";
+
+/** The cause of a call failed because the NATS connection was lost under it: its reply can no longer come. */
+class ConnectionLost extends Error {
+  override readonly name = "ConnectionLost";
+  readonly code = CONNECTION_LOST_CODE;
+}
+
 /** What every call waiting on a slot has. */
 export interface Waiting {
   readonly callId: number;
@@ -132,6 +141,13 @@ export class ReplyInbox {
   /** Fails the calls whose request the broker refused to take (a publish permission violation). */
   failSubject(subject: string, err: ConnectError): void {
     for (const [slot, p] of this.#pending) if (p.subject === subject) this.settle(slot)?.reject(err);
+  }
+
+  /** Fails every waiting call with UNAVAILABLE: the connection was lost, so their replies cannot come. */
+  failAll(): void {
+    for (const slot of [...this.#pending.keys()]) {
+      this.settle(slot)?.reject(new ConnectError("the NATS connection was lost during the call", Code.Unavailable, undefined, undefined, new ConnectionLost("NATS disconnected")));
+    }
   }
 
   /** Fails every call and stops the subscription. */

@@ -123,6 +123,9 @@ export interface ConnectNatsOptions {
   readonly inboxPrefix?: string;
 }
 
+/** Interval of the NATS connection's pings, in milliseconds (nats.js's default is 2 minutes). */
+const NATS_PING_MS = 5000;
+
 /**
  * Connects to NATS (reconnecting for ever once connected); a failed first connection becomes a WeftError
  * WEFT_ERR_NATS_UNREACHABLE naming NATS_URL (nats.js's own error stays the cause, never printed).
@@ -136,6 +139,10 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsConn
       noAsyncTraces: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // A server that hangs without closing the socket is found after 2 unanswered pings: the bound on
+      // how long calls over NATS wait before the mesh client falls back to gRPC.
+      pingInterval: NATS_PING_MS,
+      maxPingOut: 2,
       timeout: timeoutMs,
       authenticator: options.authenticator,
       inboxPrefix: options.inboxPrefix,
@@ -208,7 +215,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const security = await startSecurity(config, options.policies, options.logger);
   const mesh = createMeshClient({
     discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls,
-    natsCaller: config.workload, natsInboxPrefix: natsUser?.inboxPrefix,
+    natsCaller: config.workload, natsInboxPrefix: natsUser?.inboxPrefix, logger: options.logger,
   });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
