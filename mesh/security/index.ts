@@ -46,3 +46,5 @@ export { createAuthorization, endUserKey, peerIdentityKey, peerIdentityOf, requi
 export type { Authorization, AuthorizationOptions, Denial } from "./authorization-hooks.ts";
 /** Development mode without mTLS: the end user as a plain, trusted header (never used with credentials). */
 export { createInsecureEndUserHooks, INSECURE_END_USER_HEADER, insecureEndUserHeaders } from "./insecure-end-user.ts";
+/** The AdminService guard for an operator's shared token (the one-process shop). */
+export { ADMIN_TOKEN_HEADER, createAdminTokenGuard } from "./admin-token.ts";
