@@ -10,9 +10,10 @@ import { type Client, Code, ConnectError, createClient, type Transport } from "@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AdminService } from "../gen/weft/mesh/v1/admin_pb.ts";
 import { AnnouncementSchema, TableQuerySchema, type Announcement } from "../gen/weft/mesh/v1/registry_pb.ts";
-import { CREDENTIAL_FILES, ADMIN_TOKEN_HEADER } from "../mesh/security/index.ts";
+import { ADMIN_TOKEN_HEADER } from "../mesh/security/admin-token.ts";
+import { CREDENTIAL_FILES } from "../mesh/security/workload-credentials.ts";
 import { createWeftConnectTransport, createWeftGrpcTransport, createWeftGrpcWebTransport, type TransportTlsOptions, type WeftTransport } from "../mesh/transport/index.ts";
-import { registrySubjects } from "../mesh/discovery/index.ts";
+import { registrySubjects } from "../mesh/discovery/subjects.ts";
 
 /** The CLI's exit codes (README "weft CLI"). */
 export const EXIT = { ok: 0, callFailed: 1, usage: 2, unreachable: 3 } as const;
@@ -142,7 +143,13 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
     if (found === undefined) throw new CliError(wanted !== undefined ? `no instance ${wanted} (weft ls lists them)` : `no instance serves ${service}`, EXIT.usage);
     return found;
   };
-  const first = pick(undefined);
+  let first: Instance;
+  try {
+    first = pick(undefined);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
   return {
     describe: `NATS ${natsUrl} (admin via ${first.instanceId} at ${first.url})`,
     admin: createClient(AdminService, make(first.url, "grpc")),
