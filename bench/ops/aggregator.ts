@@ -32,7 +32,7 @@ interface Row {
 
 async function measure(instances: number): Promise<Row> {
   const prefix = `weft.bench${randomUUID().slice(0, 8)}.registry`;
-  const sim = spawn(process.execPath, [child], { env: { ...process.env, INSTANCES: String(instances), REGISTRY_PREFIX: prefix, NATS_URL: natsUrl }, stdio: ["ignore", "pipe", "inherit"] });
+  const sim = spawn(process.execPath, [child, JSON.stringify({ instances, prefix })], { env: { ...process.env, NATS_URL: natsUrl }, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   sim.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   while (!out.includes("READY")) await sleep(50);

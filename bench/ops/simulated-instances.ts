@@ -1,4 +1,4 @@
-// N simulated mesh instances in one process, each answering the aggregator's gathering as a mesh node
+// Simulated mesh instances in one process, each answering the aggregator's gathering as a mesh node
 // does (its own RED window, filled with calls every second, and an instance snapshot). Prints
 // "READY" once subscribed, and on SIGTERM "CPU <user+system ms>" of this process.
 
@@ -8,11 +8,13 @@ import { connectNats } from "../../mesh/node/index.ts";
 import { startGatherResponder } from "../../mesh/ops/index.ts";
 import { RedWindow } from "../../mesh/telemetry/index.ts";
 
-const count = Number(process.env.INSTANCES ?? 10);
-const prefix = process.env.REGISTRY_PREFIX ?? "weft.bench.registry";
-const methods = Number(process.env.METHODS ?? 10);
-const callers = Number(process.env.CALLERS ?? 3);
-const callsPerKeyPerSecond = Number(process.env.CALLS ?? 20);
+// Settings as one JSON argument: {"instances":10,"prefix":"weft.bench.registry","methods":10,"callers":3,"calls":20}.
+const settings = JSON.parse(process.argv[2] ?? "{}") as { instances?: number; prefix?: string; methods?: number; callers?: number; calls?: number };
+const count = settings.instances ?? 10;
+const prefix = settings.prefix ?? "weft.bench.registry";
+const methods = settings.methods ?? 10;
+const callers = settings.callers ?? 3;
+const callsPerKeyPerSecond = settings.calls ?? 20;
 const nc = await connectNats({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222", name: "weft-bench-instances" });
 
 const windows: RedWindow[] = [];
