@@ -17,6 +17,8 @@ export interface StartConfig {
   readonly tokenSecretGenerated: boolean;
   /** `COMPUTE`: where password hashing runs: "piscina" (worker threads, default) or "inline" (this thread). */
   readonly compute: "piscina" | "inline";
+  /** `WEFT_ADMIN_TOKEN`: the operators' token for the admin API (16+ characters). Default: random per process, written to `.weft/admin-token`. */
+  readonly adminToken: string | undefined;
 }
 
 export { ShopConfigError, WEFT_ERR_SHOP_CONFIG };
@@ -73,7 +75,9 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   }
   const compute = env.COMPUTE === undefined || env.COMPUTE === "" ? "piscina" : env.COMPUTE;
   if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE must be "piscina" or "inline", got ${JSON.stringify(compute)}`);
-  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute };
+  const adminToken = env.WEFT_ADMIN_TOKEN === undefined || env.WEFT_ADMIN_TOKEN === "" ? undefined : env.WEFT_ADMIN_TOKEN;
+  if (adminToken !== undefined && adminToken.length < 16) throw new ShopConfigError("WEFT_ADMIN_TOKEN must be at least 16 characters (or unset, for a random one in .weft/admin-token)");
+  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute, adminToken };
 }
 
 /** The commands `npm start` prints for a newcomer to paste; each one is run by test/shop. */

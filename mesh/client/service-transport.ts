@@ -4,7 +4,7 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, DescService, MessageInitShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
-import { currentInboundCall, type RetryBudget } from "../resilience/index.ts";
+import { currentInboundCall, withCallerHeader, type RetryBudget } from "../resilience/index.ts";
 import { endClientSpan, peerAttributes, SpanAttributes, SpanEvents, startClientSpan, type MethodMetrics } from "../telemetry/index.ts";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.ts";
 import type { TransportKind } from "./endpoint-transport.ts";
@@ -117,6 +117,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
   ): Promise<UnaryResponse<I, O>> {
     stats.calls++;
     budget?.recordRequest();
+    header = withCallerHeader(header);
     const pending = isReady
       ? start(method, callerSignal, timeoutMs, header, input, contextValues)
       : waitReady().then(() => start(method, callerSignal, timeoutMs, header, input, contextValues));
@@ -334,6 +335,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
       stats.calls++;
+      header = withCallerHeader(header);
       if (!isReady) await waitReady();
       const { signal, deadlineAt } = bounds(callerSignal, timeoutMs);
       const remaining = deadlineAt === undefined ? undefined : deadlineAt - Date.now();

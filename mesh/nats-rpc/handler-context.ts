@@ -49,6 +49,11 @@ export class NatsHandlerContext extends LazyHandlerContext implements InboundCal
     return `nats:${this.#subject}`;
   }
 
+  /** The service handling the call (mesh clients name it as the caller of calls it makes). */
+  get serviceName(): string {
+    return this.service.typeName;
+  }
+
   protected override readRequestHeader(): Headers {
     const h = new Headers();
     if (this.#metadata !== undefined) readMetadata(this.#metadata, h);

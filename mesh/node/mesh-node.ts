@@ -14,7 +14,8 @@ import { createHost, createJsonLogger, type Host, type HostLogger, type ServerCa
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import { WeftError } from "../errors/index.ts";
 import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
-import { createMetrics, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
+import { callerOf, createEventStreamsReader, createMeshAggregator, redAdminExtensions, startGatherResponder } from "../ops/index.ts";
+import { createMetrics, createRedRecorder, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
@@ -234,14 +235,29 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   // Next, so that a call the shedding refuses is still counted with its code.
   const metricsHooks: ServerCallHooks[] = metrics === undefined ? [] : [createServerMetricsHooks(metrics)];
   const serviceHooks = options.callHooks?.({ redis, metrics }) ?? [];
+  // The admin API's per-method window (always on: fixed memory, the mesh view and the weft CLI read it).
+  const red = createRedRecorder({ callerOf });
+  const aggregator = createMeshAggregator({ nc, instanceId: config.instanceId, registryPrefix: config.registryPrefix });
+  let announcedAddress = "";
   const host = createHost({
+    admin: redAdminExtensions({
+      window: red.window,
+      load: () => ({
+        eventLoopDelayUs: Math.round(eventLoop.delayMs() * 1000),
+        workerQueueDepth: options.workerQueueDepth?.() ?? 0,
+        concurrencyLimit: limiter.limit,
+      }),
+      address: () => announcedAddress,
+      mesh: (request, signal) => aggregator.snapshot(request, signal),
+      eventStreams: createEventStreamsReader(nc),
+    }),
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
     // Authorization right after tracing and metrics (so refusals are traced and counted with their code),
     // before shedding: a refused call never takes a concurrency slot.
-    callHooks: [...tracingHooks, ...metricsHooks, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
+    callHooks: [...tracingHooks, ...metricsHooks, red.hooks, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
     guardAdmin: security?.authorization.guardAdmin,
     tls: security?.hostTls,
     maxConnectionAgeMs: security === undefined ? 0 : config.maxConnectionAgeMs,
@@ -265,6 +281,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   for (const { service, impl } of services) host.register(service, impl);
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
+  announcedAddress = address;
 
   // Connect over NATS for the same services, behind the same hooks; the host's drain refuses there too.
   const draining = refusedError("draining");
@@ -282,7 +299,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     nc,
     subject: natsSubject,
     services,
-    callHooks: [...tracingHooks, ...metricsHooks, refuseWhileDraining, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
+    callHooks: [...tracingHooks, ...metricsHooks, red.hooks, refuseWhileDraining, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
     verifiedCallers: security === undefined || policies === undefined ? undefined : { identityOf: (caller) => policies.workloads.get(caller)?.uri, inboxPrefixOf: natsInboxPrefix },
   });
 
@@ -303,9 +320,12 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     }),
   });
   await announcer.start();
+  const gatherResponder = startGatherResponder({ nc, registryPrefix: config.registryPrefix, snapshot: () => host.instanceSnapshot(), window: red.window });
 
   // Leave first, so clients stop choosing this instance before it refuses anything.
   host.onDrain("announce", "discovery-leave", async () => {
+    gatherResponder.close();
+    aggregator.close();
     await announcer.leave();
     if (config.leaveGraceMs > 0) await sleep(config.leaveGraceMs);
   });

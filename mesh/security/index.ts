@@ -52,3 +52,5 @@ export { NATS_INBOX_ROOT, natsInboxPrefix, natsInstanceSubject, natsPermissions,
 export type { NatsMeshSubjects, NatsPermissions, NatsServerConfigOptions } from "./nats-permissions.ts";
 /** NATS nkey users: development seeds per workload, and the authenticator a process connects with. */
 export { issueNatsUser, natsPublicKey, natsSeedFile, readNatsAuthenticator, writeNatsCredentials } from "./nats-credentials.ts";
+/** The AdminService guard for an operator's shared token (the one-process shop). */
+export { ADMIN_TOKEN_HEADER, createAdminTokenGuard } from "./admin-token.ts";
