@@ -30,7 +30,7 @@ describe("npm start configuration", () => {
     const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
       [{ PORT: "80a" }, /^PORT must be a port number/],
       [{ PORT: "70000" }, /^PORT must be a port number/],
-      [{ WEB: "no" }, /^WEB must be "on" or "off", got "no"/],
+      [{ WEB: "no" }, /^WEB is "no", set WEB to "on" or "off"/],
       [{ WEB_PORT: "8081" }, /^WEB_PORT is no longer used: the storefront page is served on PORT; set WEB=off/],
       [{ WEB_PORT: "off" }, /^WEB_PORT is no longer used/],
       [{ COMPUTE: "gpu" }, /^COMPUTE must be "piscina" or "inline"/],

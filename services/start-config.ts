@@ -55,7 +55,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
     throw new ShopConfigError(`WEB_PORT is no longer used: the storefront page is served on PORT; set WEB=off to disable it`);
   }
   const webSetting = env.WEB === undefined || env.WEB === "" ? "on" : env.WEB;
-  if (webSetting !== "on" && webSetting !== "off") throw new ShopConfigError(`WEB must be "on" or "off", got ${JSON.stringify(webSetting)}`);
+  if (webSetting !== "on" && webSetting !== "off") throw new ShopConfigError(`WEB is ${JSON.stringify(webSetting)}, set WEB to "on" or "off"`);
   const hostname = env.HOST?.trim() || "127.0.0.1";
   const corsOrigins = (env.CORS_ORIGINS ?? "")
     .split(",")
