@@ -6,34 +6,30 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { readCommandLine } from "../mesh/errors/index.ts";
 import { SHOP_SERVICES } from "../services/manifest.ts";
 import { CA_KEY_FILE, CREDENTIAL_FILES, isTrustDomain, issueDevelopmentCredentials, writeCertificateAuthority, writeCredentials } from "../mesh/security/index.ts";
-
-const HELP = `Usage: npm run certs -- [--dir .certs] [--trust-domain weft.local] [--new-ca] [--validity-hours 24]
-
-Writes a development CA (<dir>/ca/ca.crt, ca.key) and one leaf per shop service
-(<dir>/<service>/ca.crt, tls.crt, tls.key). Run again to rotate the leaves (same CA);
---new-ca replaces the CA too. WEFT_CERTS_DIR and WEFT_TRUST_DOMAIN set the defaults.`;
 
 function fail(message: string): never {
   console.error(`WEFT_ERR_SECURITY_OPTIONS: ${message}`);
   process.exit(1);
 }
 
-const { values } = parseArgs({
-  options: {
-    dir: { type: "string" },
-    "trust-domain": { type: "string" },
-    "new-ca": { type: "boolean", default: false },
-    "validity-hours": { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
+const { values } = readCommandLine({
+  usage: "npm run certs -- [flags]   (node scripts/certs.ts)",
+  summary: `Writes a development CA (<dir>/ca/ca.crt, ca.key) and one leaf per shop service
+(<dir>/<service>/ca.crt, tls.crt, tls.key). Run again to rotate the leaves (same CA).`,
+  flags: {
+    dir: { type: "string", valueName: "DIR", defaultText: ".certs (WEFT_CERTS_DIR)", description: "where the credentials go" },
+    "trust-domain": { type: "string", valueName: "DOMAIN", defaultText: "weft.local (WEFT_TRUST_DOMAIN)", description: "SPIFFE trust domain of the identities" },
+    "new-ca": { type: "boolean", default: false, description: "replace the CA too" },
+    "validity-hours": { type: "string", valueName: "H", defaultText: "24", description: "lifetime of each leaf (at most a year)" },
   },
+  env: [
+    { name: "WEFT_CERTS_DIR", defaultText: ".certs/", description: "default of --dir" },
+    { name: "WEFT_TRUST_DOMAIN", defaultText: "weft.local", description: "default of --trust-domain" },
+  ],
 });
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 const root = resolve(import.meta.dirname, "..");
 const dir = resolve(values.dir ?? process.env.WEFT_CERTS_DIR ?? join(root, ".certs"));
 const trustDomain = values["trust-domain"] ?? process.env.WEFT_TRUST_DOMAIN ?? "weft.local";
