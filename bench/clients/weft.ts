@@ -8,14 +8,14 @@ import { createClient, type Transport } from "@connectrpc/connect";
 import { existsSync } from "node:fs";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { benchRequest, isBenchResponse } from "../lib/bench-request.ts";
-import { drive, parseDriveArgs, report } from "./drive.ts";
+import { drive, readDriveArgs, report } from "./drive.ts";
 
 /** The part of mesh/transport this driver uses (declared here so the bench type-checks without it). */
 interface TransportModule {
   createWeftGrpcTransport(options: { baseUrl: string }): Transport & { close(): void };
 }
 
-const args = parseDriveArgs(process.argv);
+const args = readDriveArgs({ usage: "node bench/clients/weft.ts --port P --concurrency N --warmup-ms MS --duration-ms MS   (started by npm run bench)", summary: "Weft's gRPC client transport (mesh/transport createWeftGrpcTransport: one HTTP/2 session, calls multiplexed) under a generated connect-es client, calling UnaryCall with N calls in flight. While the transport does not exist the scenario is reported as not available." });
 const entry = new URL("../../mesh/transport/index.ts", import.meta.url);
 if (!existsSync(entry)) {
   process.stdout.write(`${JSON.stringify({ unavailable: "mesh/transport/index.ts (Weft's client transport) does not exist yet" })}\n`);

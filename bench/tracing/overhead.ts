@@ -9,18 +9,22 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { parseArgs } from "node:util";
+import { readCommandLine } from "../../mesh/errors/index.ts";
 import { grpcRequestFrame, grpcResponseFrame, BENCH_PATH } from "../lib/bench-request.ts";
 import { checkH2load, h2loadAvailable, runH2load } from "../lib/h2load.ts";
 import { cpuSeconds, killChildren, LOAD_CORE, SERVER_CORE, startChild, waitForIdleCores } from "../lib/processes.ts";
 import { median } from "../lib/stats.ts";
 import { startJaeger } from "../../test/telemetry/jaeger.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, requests: { type: "string", default: "150000" }, "wait-idle": { type: "string", default: "0" }, help: { type: "boolean" } } });
-if (values.help) {
-  console.log("node bench/tracing/overhead.ts [--runs N] [--requests N] [--wait-idle S]: Weft host gRPC throughput and server CPU per call, tracing off / 1% / 100% to Jaeger (--wait-idle: wait up to S seconds for idle cores before each run)");
-  process.exit(0);
-}
+const { values } = readCommandLine({
+  usage: "npm run bench:tracing -- [flags]   (node bench/tracing/overhead.ts)",
+  summary: "Weft host gRPC throughput and server CPU per call with tracing off, sampled at 1%, and 100% exported to a\nlive Jaeger (.tools/bin/jaeger, started here); h2load drives it (Debian nghttp2-client).",
+  flags: {
+    runs: { type: "string", default: "3", valueName: "N", description: "runs per mode, modes interleaved" },
+    requests: { type: "string", default: "150000", valueName: "N", description: "requests per run" },
+    "wait-idle": { type: "string", default: "0", valueName: "S", description: "before each run, wait up to S seconds for idle cores (0: do not wait)" },
+  },
+});
 const runs = Number(values.runs);
 const requests = Number(values.requests);
 const waitIdleMs = Number(values["wait-idle"]) * 1000;
