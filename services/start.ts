@@ -4,7 +4,7 @@
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
 import { HOST_PORT_HINTS, readCommandLine, runMain } from "../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
-import { createMetrics, readMetricsConfig, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
+import { createMetrics, readMetricsConfig, TELEMETRY_VARIABLES, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
 import { exampleCommands, readStartConfig } from "./start-config.ts";
@@ -20,9 +20,7 @@ readCommandLine({
     { name: "IDENTITY_TOKEN_SECRET", defaultText: "random per process", description: "base64url HMAC-SHA256 key (32+ bytes) of access tokens" },
     { name: "COMPUTE", defaultText: "piscina", description: "where password hashing runs: piscina (worker threads) or inline" },
     { name: "WEB", defaultText: "on", description: "off serves the API only (no storefront page, no Vite build)" },
-    { name: "LOG_LEVEL", defaultText: "info", description: "debug, info, error or off" },
-    { name: "WEFT_METRICS", defaultText: "on", description: "off: no Prometheus metrics at /metrics" },
-    { name: "OTEL_EXPORTER_OTLP_ENDPOINT", defaultText: "unset (tracing off)", description: "OTLP HTTP endpoint for traces; other OTEL_* in docs/observability.md" },
+    ...TELEMETRY_VARIABLES,
     { name: "WEB_PORT", description: "retired: refused (the page is served on PORT)" },
   ],
   notes: "A bad setting stops start-up with one WEFT_ERR_* line naming it (docs/errors.md). Ctrl-C drains and exits.",

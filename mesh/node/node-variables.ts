@@ -2,6 +2,7 @@
 // their defaults: the --help of every distributed process lists them from here.
 
 import type { CommandVariable } from "../errors/index.ts";
+import { TELEMETRY_VARIABLES } from "../telemetry/index.ts";
 
 /** Every variable a distributed mesh process reads through mesh/node, for --help. */
 export const MESH_NODE_VARIABLES: readonly CommandVariable[] = Object.freeze([
@@ -22,15 +23,5 @@ export const MESH_NODE_VARIABLES: readonly CommandVariable[] = Object.freeze([
   { name: "MESH_TLS_DIR", defaultText: "unset (no mTLS)", description: "ca.crt, tls.crt, tls.key: mutual TLS and authorization by policy" },
   { name: "MESH_TRUST_DOMAIN", defaultText: "weft.local", description: "SPIFFE trust domain of every identity" },
   { name: "MESH_MAX_CONNECTION_AGE_MS", defaultText: "300000", description: "under mTLS, GOAWAY to HTTP/2 connections older than this; 0 = never" },
-  { name: "LOG_LEVEL", defaultText: "info", description: "debug, info, error or off; debug prints the stack under a start-up failure" },
-  { name: "WEFT_METRICS", defaultText: "on", description: "off: no Prometheus metrics at /metrics" },
-  { name: "OTEL_EXPORTER_OTLP_ENDPOINT", defaultText: "unset (tracing off)", description: "OTLP HTTP endpoint for traces, e.g. http://127.0.0.1:4318" },
-  { name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", defaultText: "unset", description: "traces-only endpoint (wins over the base one)" },
-  { name: "OTEL_TRACES_EXPORTER", defaultText: "otlp", description: "none turns tracing off" },
-  { name: "OTEL_SERVICE_NAME", defaultText: "the service", description: "service.name of the spans" },
-  { name: "OTEL_TRACES_SAMPLER", defaultText: "parentbased_always_on", description: "sampler; OTEL_TRACES_SAMPLER_ARG its ratio" },
-  { name: "OTEL_TRACES_SAMPLER_ARG", defaultText: "1", description: "ratio of the ratio samplers" },
-  { name: "OTEL_RESOURCE_ATTRIBUTES", defaultText: "none", description: "key=value,... added to every span" },
-  { name: "OTEL_SDK_DISABLED", defaultText: "false", description: "true turns tracing off" },
-  { name: "OTEL_BSP_SCHEDULE_DELAY", defaultText: "1000", description: "most ms a finished span waits before export" },
+  ...TELEMETRY_VARIABLES,
 ]);
