@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
 // 2. "heavy": CPU-saturating files (benchmark harness, Chromium, the whole in-process shop), two at a time.
 // 3. "timing": timing-sensitive files (real processes under load, deadlines, drains, discovery bounds,
 //    event-loop measurements), one file at a time.
-const HEAVY = ["bench/run.test.ts", "test/shop/browser.test.ts", "test/interop/browser.test.ts", "test/shop/npm-start.test.ts"];
+const HEAVY = ["bench/run.test.ts", "test/other-languages/other-languages.test.ts", "test/startup/help.test.ts", "test/shop/browser.test.ts", "test/interop/browser.test.ts", "test/shop/npm-start.test.ts"];
 const TIMING = [
   "test/distributed/**/*.test.ts",
   "test/wire/drain-process.test.ts",
