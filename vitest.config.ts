@@ -6,7 +6,16 @@ import { defineConfig } from "vitest/config";
 // 2. "heavy": CPU-saturating files (benchmark harness, Chromium, the whole in-process shop), two at a time.
 // 3. "timing": timing-sensitive files (real processes under load, deadlines, drains, discovery bounds,
 //    event-loop measurements), one file at a time.
-const HEAVY = ["bench/run.test.ts", "test/other-languages/other-languages.test.ts", "test/startup/help.test.ts", "test/shop/browser.test.ts", "test/interop/browser.test.ts", "test/shop/npm-start.test.ts"];
+const HEAVY = [
+  "bench/run.test.ts",
+  "test/shop/browser.test.ts",
+  "test/interop/browser.test.ts",
+  "test/shop/npm-start.test.ts",
+  "test/backends/events-durability.test.ts",
+  "test/shop/cache-bounds.test.ts",
+  "test/other-languages/other-languages.test.ts",
+  "test/startup/help.test.ts",
+];
 const TIMING = [
   "test/distributed/**/*.test.ts",
   "test/wire/drain-process.test.ts",
@@ -16,6 +25,8 @@ const TIMING = [
   "mesh/compute/piscina-compute-pool.test.ts",
   "mesh/discovery/nats-discovery.test.ts",
   "mesh/resilience/event-loop-guard.test.ts",
+  // The suite's cases carry deadlines of their own: beside a CPU-saturating file they time out.
+  "test/conformance/conformance.test.ts",
 ];
 const ALL = ["mesh/**/*.test.ts", "services/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts", "scripts/**/*.test.ts"];
 
@@ -33,7 +44,8 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: "heavy", include: HEAVY, sequence: { groupOrder: 1 } },
+        // Each file here fills a core for tens of seconds (tens of thousands of calls or events): more time per test.
+        test: { name: "heavy", include: HEAVY, testTimeout: 120_000, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Folders whose .ts files are entry points unless listed in MODULES; test files are skipped. */
-const FOLDERS = ["scripts", "bench", "bench/mesh", "bench/backends", "bench/telemetry", "bench/tracing", "bench/servers", "bench/clients", "bench/fixtures"];
+const FOLDERS = ["scripts", "bench", "bench/mesh", "bench/backends", "bench/telemetry", "bench/servers", "bench/clients", "bench/fixtures"];
 /** Files in FOLDERS that are imported, not run. */
 const MODULES = new Set(["bench/telemetry/modes.ts", "bench/telemetry/telemetry-setup.ts", "bench/servers/child-protocol.ts", "bench/clients/drive.ts"]);
 /** Entry points outside FOLDERS. */
