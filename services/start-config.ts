@@ -25,7 +25,7 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value > 65535) throw new ShopConfigError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || value > 65535) throw new ShopConfigError(`${name} is ${JSON.stringify(raw)}, set ${name} to a port number from 0 to 65535 (0 picks a free port)`);
   return value;
 }
 
@@ -72,7 +72,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
     throw new ShopConfigError((err as Error).message);
   }
   const compute = env.COMPUTE === undefined || env.COMPUTE === "" ? "piscina" : env.COMPUTE;
-  if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE must be "piscina" or "inline", got ${JSON.stringify(compute)}`);
+  if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE is ${JSON.stringify(compute)}, set COMPUTE to "piscina" or "inline"`);
   return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute };
 }
 
