@@ -15,6 +15,8 @@ const HEAVY = [
   "test/shop/cache-bounds.test.ts",
   // The whole in-process shop and a dozen CLI processes, one after another.
   "test/cli/weft-shop.test.ts",
+  "test/other-languages/other-languages.test.ts",
+  "test/startup/help.test.ts",
 ];
 const TIMING = [
   "test/distributed/**/*.test.ts",

@@ -3,6 +3,7 @@
 
 import { readFileSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
+import { exitOnStartupError, WeftError } from "../mesh/errors/index.ts";
 import { parseOptions, USAGE } from "./lib/options.ts";
 import { renderMarkdown } from "./lib/report-md.ts";
 import { killChildren } from "./lib/processes.ts";
@@ -16,8 +17,7 @@ try {
   options = parseOptions(argv);
   selectScenarios(options.only); // fails fast on an unknown scenario name
 } catch (error) {
-  console.error((error as Error).message);
-  process.exit(2);
+  exitOnStartupError(new WeftError("WEFT_ERR_STARTUP", (error as Error).message));
 }
 if (options.help) {
   console.log(USAGE);

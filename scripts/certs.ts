@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { readCommandLine } from "../mesh/errors/index.ts";
 import { SHOP_SERVICES } from "../services/manifest.ts";
 import { loadShopPolicies } from "../services/shop-security.ts";
 import {
@@ -24,38 +24,32 @@ import {
   writeNatsCredentials,
 } from "../mesh/security/index.ts";
 
-const HELP = `Usage: npm run certs -- [--dir .certs] [--trust-domain weft.local] [--new-ca] [--validity-hours 24]
-       [--nats-host 127.0.0.1] [--nats-port 4223] [--nats-store <dir>/nats/jetstream]
-
-Writes a development CA (<dir>/ca/ca.crt, ca.key) and one leaf per shop service
-(<dir>/<service>/ca.crt, tls.crt, tls.key). Run again to rotate the leaves (same CA);
---new-ca replaces the CA too. WEFT_CERTS_DIR and WEFT_TRUST_DOMAIN set the defaults.
-Also one NATS nkey user per service (<dir>/nats/<service>.nk, kept once made) and
-<dir>/nats/nats-server.conf: users and permissions from the policies, listening on
-<--nats-host>:<--nats-port>, JetStream in <--nats-store> (nats-server -c <dir>/nats/nats-server.conf;
-for deploy/compose.yaml: --nats-host 0.0.0.0 --nats-port 4222 --nats-store /data).`;
-
 function fail(message: string): never {
   console.error(`WEFT_ERR_SECURITY_OPTIONS: ${message}`);
   process.exit(1);
 }
 
-const { values } = parseArgs({
-  options: {
-    dir: { type: "string" },
-    "trust-domain": { type: "string" },
-    "new-ca": { type: "boolean", default: false },
-    "validity-hours": { type: "string" },
-    "nats-port": { type: "string" },
-    "nats-host": { type: "string" },
-    "nats-store": { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
+const { values } = readCommandLine({
+  usage: "npm run certs -- [flags]   (node scripts/certs.ts)",
+  summary: `Writes a development CA (<dir>/ca/ca.crt, ca.key) and one leaf per shop service
+(<dir>/<service>/ca.crt, tls.crt, tls.key). Run again to rotate the leaves (same CA).
+Also one NATS nkey user per service (<dir>/nats/<service>.nk, kept once made) and
+<dir>/nats/nats-server.conf: users and permissions from the policies (nats-server -c
+<dir>/nats/nats-server.conf; for deploy/compose.yaml: --nats-host 0.0.0.0 --nats-port 4222 --nats-store /data).`,
+  flags: {
+    dir: { type: "string", valueName: "DIR", defaultText: ".certs (WEFT_CERTS_DIR)", description: "where the credentials go" },
+    "trust-domain": { type: "string", valueName: "DOMAIN", defaultText: "weft.local (WEFT_TRUST_DOMAIN)", description: "SPIFFE trust domain of the identities" },
+    "new-ca": { type: "boolean", default: false, description: "replace the CA too" },
+    "validity-hours": { type: "string", valueName: "H", defaultText: "24", description: "lifetime of each leaf (at most a year)" },
+    "nats-host": { type: "string", valueName: "HOST", defaultText: "127.0.0.1", description: "address in nats-server.conf" },
+    "nats-port": { type: "string", valueName: "PORT", defaultText: "4223", description: "port in nats-server.conf" },
+    "nats-store": { type: "string", valueName: "DIR", defaultText: "<dir>/nats/jetstream", description: "JetStream store in nats-server.conf" },
   },
+  env: [
+    { name: "WEFT_CERTS_DIR", defaultText: ".certs/", description: "default of --dir" },
+    { name: "WEFT_TRUST_DOMAIN", defaultText: "weft.local", description: "default of --trust-domain" },
+  ],
 });
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 const root = resolve(import.meta.dirname, "..");
 const dir = resolve(values.dir ?? process.env.WEFT_CERTS_DIR ?? join(root, ".certs"));
 const trustDomain = values["trust-domain"] ?? process.env.WEFT_TRUST_DOMAIN ?? "weft.local";

@@ -5,7 +5,14 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { readCommandLine } from "../mesh/errors/index.ts";
 import { writeProtoImports } from "./proto-imports.ts";
+
+readCommandLine({
+  usage: "npm run check:gen   (node scripts/check-gen.ts)",
+  summary: "Writes the descriptor-only imports (.proto-imports/), runs buf lint, then fails when the committed gen/ differs\nfrom a fresh buf generate (in a temporary folder).",
+  flags: {},
+});
 
 const root = new URL("..", import.meta.url).pathname;
 const buf = join(root, "node_modules/.bin/buf");

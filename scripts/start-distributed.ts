@@ -17,8 +17,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
-import { onShutdownSignals, SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
+import { readCommandLine, runMain } from "../mesh/errors/index.ts";
+import { onShutdownSignals, readLogLevel, SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
+import { readMeshNodeConfig } from "../mesh/node/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 import { loadShopPolicies } from "../services/shop-security.ts";
 import { startMeshNats, type MeshNats } from "./mesh-nats.ts";
@@ -31,35 +32,33 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const usage = `Usage: node scripts/start-distributed.ts [--instances ${SERVICES[0]}=2,...] [--transport grpc|nats] [--insecure]
-       ${PUBLIC.map((s) => `[--${s.name}-port ${s.port!.default}]`).join(" ")}
-
-Runs the shop as one process per service instance, found through NATS discovery.
+const { values } = readCommandLine({
+  usage: "npm run start:distributed -- [flags]   (node scripts/start-distributed.ts)",
+  summary: `Runs the shop as one process per service instance, found through NATS discovery.
 Services (services/manifest.ts), default instances:
 ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.exposure}${s.port ? `, port ${s.port.default} (${s.port.env})` : ""}`).join("\n")}
 
 --transport nats (secure unless --insecure) starts a nats-server of its own on a free port, configured
-from the policies, each service connecting as its own NATS user; NATS_URL is then not used.
-
-Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: caches and state in Redis, so
-every service can run several instances), IDENTITY_TOKEN_SECRET and CATALOG_PAGE_TOKEN_SECRET (default: one
-random key each, shared by the processes), INSTANCES (like --instances), MESH_TRANSPORT (like --transport), WEFT_CERTS_DIR (development
-credentials for mutual TLS, default .certs/, made on first use; --insecure runs without), ${PUBLIC.map((s) => `${s.port!.env} (like --${s.name}-port)`).join(", ")},
-plus every per-process variable of mesh/node (MESH_*), passed through.`;
-
-const { values } = parseArgs({
-  options: {
-    help: { type: "boolean", short: "h" },
-    instances: { type: "string" },
-    transport: { type: "string" },
-    insecure: { type: "boolean", default: false },
-    ...Object.fromEntries(PUBLIC.map((s) => [`${s.name}-port`, { type: "string" as const }])),
+from the policies, each service connecting as its own NATS user; NATS_URL is then not used.`,
+  flags: {
+    instances: { type: "string", valueName: `${SERVICES[0]}=N,...`, defaultText: SHOP_SERVICES.map((s) => `${s.name}=${s.defaultInstances}`).join(","), description: "instances per service (INSTANCES)" },
+    transport: { type: "string", valueName: "grpc|nats", defaultText: "grpc", description: "how services call each other (MESH_TRANSPORT); nats starts a nats-server with users from the policies" },
+    insecure: { type: "boolean", default: false, description: "no mutual TLS and no authorization (development only)" },
+    ...Object.fromEntries(PUBLIC.map((s) => [`${s.name}-port`, { type: "string" as const, valueName: "PORT", defaultText: String(s.port!.default), description: `first ${s.name} port, one more per instance; 0 = free ports (${s.port!.env})` }])),
   },
+  env: [
+    { name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS servers of discovery, events and Connect over NATS" },
+    { name: "REDIS_URL", defaultText: "unset (state in memory)", description: "caches and state in Redis, so every service can run several instances" },
+    { name: "INSTANCES", description: "like --instances" },
+    { name: "MESH_TRANSPORT", defaultText: "grpc", description: "like --transport" },
+    ...PUBLIC.map((s) => ({ name: s.port!.env, defaultText: String(s.port!.default), description: `like --${s.name}-port` })),
+    { name: "IDENTITY_TOKEN_SECRET", defaultText: "one random key, shared", description: "access-token key of every identity instance" },
+    { name: "CATALOG_PAGE_TOKEN_SECRET", defaultText: "one random key, shared", description: "page-token key of every catalog instance" },
+    { name: "WEFT_CERTS_DIR", defaultText: ".certs/", description: "development credentials for mutual TLS, made on first use" },
+    { name: "LOG_LEVEL", defaultText: "info", description: "passed to every process, as are MESH_*, OTEL_* and WEFT_METRICS (node_modules/.bin/node services/<name>/main.ts --help)" },
+  ],
+  notes: "Ctrl-C or SIGTERM drains every process (callers first) and exits 0 when all drained; a second one\nmore than a second later stops them at once (exit 130).",
 });
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
 
 const counts = new Map(SHOP_SERVICES.map((s) => [s.name, s.defaultInstances]));
 // Errors name the setting as the user gave it: the flag, or the environment variable.
@@ -89,6 +88,9 @@ for (const s of SHOP_SERVICES) {
     console.warn(`warning: without REDIS_URL ${s.name} keeps its state in memory; its ${n} instances will not share it`);
   }
 }
+
+// Every process would refuse a bad LOG_LEVEL, MESH_*, OTEL_* or WEFT_METRICS alike: say it once, before starting any.
+await runMain(() => readLogLevel(process.env) && readMeshNodeConfig({ ...process.env, PORT: "0", INSTANCE_ID: "", MESH_TLS_DIR: "", MESH_TRANSPORT: transport }, "launcher"));
 
 const secure = !values.insecure;
 if (!secure) console.warn("warning: --insecure: services run without mutual TLS and authorization; any caller is trusted");

@@ -28,12 +28,12 @@ describe("npm start configuration", () => {
 
   it("fails fast with WEFT_ERR_SHOP_CONFIG naming the variable", () => {
     const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
-      [{ PORT: "80a" }, /^PORT must be a port number/],
-      [{ PORT: "70000" }, /^PORT must be a port number/],
-      [{ WEB: "no" }, /^WEB must be "on" or "off", got "no"/],
+      [{ PORT: "80a" }, /^PORT is "80a", set PORT to a port number/],
+      [{ PORT: "70000" }, /^PORT is "70000", set PORT to a port number/],
+      [{ WEB: "no" }, /^WEB is "no", set WEB to "on" or "off"/],
       [{ WEB_PORT: "8081" }, /^WEB_PORT is no longer used: the storefront page is served on PORT; set WEB=off/],
       [{ WEB_PORT: "off" }, /^WEB_PORT is no longer used/],
-      [{ COMPUTE: "gpu" }, /^COMPUTE must be "piscina" or "inline"/],
+      [{ COMPUTE: "gpu" }, /^COMPUTE is "gpu", set COMPUTE to "piscina" or "inline"/],
       [{ CORS_ORIGINS: "notanorigin" }, /^CORS_ORIGINS holds "notanorigin", which is not an origin, set CORS_ORIGINS to comma-separated origins/],
       [{ CORS_ORIGINS: "https://a.example, https://b.example/path" }, /^CORS_ORIGINS holds "https:\/\/b.example\/path", .*set CORS_ORIGINS to/],
       [{ CORS_ORIGINS: "https://a.example/" }, /^CORS_ORIGINS holds "https:\/\/a.example\/", .*set CORS_ORIGINS to/],

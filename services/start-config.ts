@@ -27,7 +27,7 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value > 65535) throw new ShopConfigError(`${name} must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || value > 65535) throw new ShopConfigError(`${name} is ${JSON.stringify(raw)}, set ${name} to a port number from 0 to 65535 (0 picks a free port)`);
   return value;
 }
 
@@ -48,7 +48,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
     throw new ShopConfigError(`WEB_PORT is no longer used: the storefront page is served on PORT; set WEB=off to disable it`);
   }
   const webSetting = env.WEB === undefined || env.WEB === "" ? "on" : env.WEB;
-  if (webSetting !== "on" && webSetting !== "off") throw new ShopConfigError(`WEB must be "on" or "off", got ${JSON.stringify(webSetting)}`);
+  if (webSetting !== "on" && webSetting !== "off") throw new ShopConfigError(`WEB is ${JSON.stringify(webSetting)}, set WEB to "on" or "off"`);
   const hostname = env.HOST?.trim() || "127.0.0.1";
   const corsOrigins = (env.CORS_ORIGINS ?? "")
     .split(",")
@@ -74,9 +74,9 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
     throw new ShopConfigError((err as Error).message);
   }
   const compute = env.COMPUTE === undefined || env.COMPUTE === "" ? "piscina" : env.COMPUTE;
-  if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE must be "piscina" or "inline", got ${JSON.stringify(compute)}`);
+  if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE is ${JSON.stringify(compute)}, set COMPUTE to "piscina" or "inline"`);
   const adminToken = env.WEFT_ADMIN_TOKEN === undefined || env.WEFT_ADMIN_TOKEN === "" ? undefined : env.WEFT_ADMIN_TOKEN;
-  if (adminToken !== undefined && adminToken.length < 16) throw new ShopConfigError("WEFT_ADMIN_TOKEN must be at least 16 characters (or unset, for a random one in .weft/admin-token)");
+  if (adminToken !== undefined && adminToken.length < 16) throw new ShopConfigError("WEFT_ADMIN_TOKEN is shorter than 16 characters, set WEFT_ADMIN_TOKEN to 16 or more (or unset it, for a random one in .weft/admin-token)");
   return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute, adminToken };
 }
 

@@ -6,12 +6,29 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createEventLoopMonitor } from "../mesh/resilience/index.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
-import { HOST_PORT_HINTS, runMain } from "../mesh/errors/index.ts";
+import { HOST_PORT_HINTS, readCommandLine, runMain } from "../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
-import { createMetrics, readMetricsConfig, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
+import { createMetrics, readMetricsConfig, TELEMETRY_VARIABLES, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
 import { exampleCommands, readStartConfig } from "./start-config.ts";
+
+readCommandLine({
+  usage: "npm start   (node services/start.ts)",
+  summary: "The whole reference shop in one process: every service, the storefront page and /metrics on one port\n(in-memory transport, bus, cache and stores; no NATS, Redis or Jaeger needed).",
+  flags: {},
+  env: [
+    { name: "PORT", defaultText: "8080", description: "the shop's port (every service, every protocol, the page); 0 picks a free port" },
+    { name: "HOST", defaultText: "127.0.0.1", description: "address to bind; 0.0.0.0 accepts remote callers" },
+    { name: "CORS_ORIGINS", defaultText: "none", description: "extra browser origins (comma-separated) allowed to call the API" },
+    { name: "IDENTITY_TOKEN_SECRET", defaultText: "random per process", description: "base64url HMAC-SHA256 key (32+ bytes) of access tokens" },
+    { name: "COMPUTE", defaultText: "piscina", description: "where password hashing runs: piscina (worker threads) or inline" },
+    { name: "WEB", defaultText: "on", description: "off serves the API only (no storefront page, no Vite build)" },
+    ...TELEMETRY_VARIABLES,
+    { name: "WEB_PORT", description: "retired: refused (the page is served on PORT)" },
+  ],
+  notes: "A bad setting stops start-up with one WEFT_ERR_* line naming it (docs/errors.md). Ctrl-C drains and exits.",
+});
 
 const { config, tracingConfig, metricsConfig, logger } = await runMain(() => ({
   config: readStartConfig(process.env),

@@ -6,11 +6,18 @@ import { Redis } from "ioredis";
 import { ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Cache } from "../../mesh/cache/index.ts";
 import { createMemoryCache, createRedisCache } from "../../mesh/cache/index.ts";
-import { runMain } from "../../mesh/errors/index.ts";
+import { numberSetting, readCommandLine, runMain } from "../../mesh/errors/index.ts";
 import { readMeshNodeConfig } from "../../mesh/node/index.ts";
 import { redisClientOptions, waitForRedisReady } from "../../mesh/redis/index.ts";
 
-const [calls = 20_000] = process.argv.slice(2).map(Number);
+const { positionals } = readCommandLine({
+  usage: "node bench/backends/cache.ts [calls]   (part of npm run bench:backends)",
+  summary: "Cache hit latency (p50 / p99, one call at a time) and hit throughput (64 in flight): Redis cache without and\nwith the in-process copy, and the in-memory cache.",
+  flags: {},
+  positionals: [{ name: "calls", description: "calls per measurement (default 20000)" }],
+  env: [{ name: "REDIS_URL", defaultText: "redis://127.0.0.1:6379", description: "the Redis measured (keys of its own, deleted after)" }],
+});
+const calls = numberSetting("calls", positionals[0], 20_000, { min: 1, integer: true });
 // REDIS_URL is checked as a mesh process checks it; a Redis that never becomes ready is one line, exit 1.
 const redis = await runMain(async () => {
   const url = readMeshNodeConfig({ REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" }, "bench").redisUrl!;

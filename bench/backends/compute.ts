@@ -4,8 +4,21 @@ import { availableParallelism } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { ComputePool } from "../../mesh/compute/index.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../../mesh/compute/index.ts";
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 
-const [seconds = 5, inFlight = 8, threads = availableParallelism()] = process.argv.slice(2).map(Number);
+const { positionals } = readCommandLine({
+  usage: "node bench/backends/compute.ts [seconds] [inFlight] [threads]   (part of npm run bench:backends)",
+  summary: "Event-loop delay p99 on the main thread under CPU load (scrypt N=16384), inline vs the piscina pool, and tasks/s.",
+  flags: {},
+  positionals: [
+    { name: "seconds", description: "measured seconds per pool (default 5)" },
+    { name: "inFlight", description: "tasks in flight (default 8)" },
+    { name: "threads", description: "piscina threads (default os.availableParallelism())" },
+  ],
+});
+const seconds = numberSetting("seconds", positionals[0], 5, { min: 0.001 });
+const inFlight = numberSetting("inFlight", positionals[1], 8, { min: 1, integer: true });
+const threads = numberSetting("threads", positionals[2], availableParallelism(), { min: 1, integer: true });
 const tasks = new URL("../../test/support/compute-tasks.ts", import.meta.url).href;
 
 async function measure(name: string, pool: ComputePool) {

@@ -3,11 +3,24 @@
 // Env: NATS_URL (default nats://127.0.0.1:4222). Uses its own stream names and deletes them after.
 import { jetstreamManager } from "@nats-io/jetstream";
 import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
-import { runMain } from "../../mesh/errors/index.ts";
+import { numberSetting, readCommandLine, runMain } from "../../mesh/errors/index.ts";
 import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts";
 import { connectNats } from "../../mesh/node/index.ts";
 
-const [events = 20_000, publishers = 256, concurrency = 64] = process.argv.slice(2).map(Number);
+const { positionals } = readCommandLine({
+  usage: "node bench/backends/events.ts [events] [publishers] [concurrency]   (part of npm run bench:backends)",
+  summary: "Events/s published (each waits for the JetStream ack) and consumed (explicit ack) on the JetStream event bus,\non streams of its own that it deletes after.",
+  flags: {},
+  positionals: [
+    { name: "events", description: "events published and consumed (default 20000)" },
+    { name: "publishers", description: "publishes in flight (default 256)" },
+    { name: "concurrency", description: "consumer concurrency (default 64)" },
+  ],
+  env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS with JetStream" }],
+});
+const events = numberSetting("events", positionals[0], 20_000, { min: 1, integer: true });
+const publishers = numberSetting("publishers", positionals[1], 256, { min: 1, integer: true });
+const concurrency = numberSetting("concurrency", positionals[2], 64, { min: 1, integer: true });
 const servers = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const prefix = `bench${Date.now().toString(36)}`;
 const nc = await runMain(() => connectNats({ servers }));

@@ -2,6 +2,8 @@
 // response checked, a warm-up that is not counted, then a measured window. Prints a
 // `{"phase":"measure"}` line when the measured window starts, then the result line.
 
+import { type CommandFlag, type CommandSpec, type CommandValues, numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
+
 /** What a client driver reports. */
 export interface DriveResult {
   /** Calls answered correctly during the measured window. */
@@ -86,15 +88,25 @@ export async function drive<T>(call: () => Promise<T>, isCorrect: (response: T) 
   };
 }
 
-/** Reads `--port --concurrency --warmup-ms --duration-ms` from argv. */
-export function parseDriveArgs(argv: readonly string[]): { port: number; concurrency: number; warmupMs: number; durationMs: number } {
-  const get = (name: string) => {
-    const i = argv.indexOf(name);
-    const value = i >= 0 ? Number(argv[i + 1]) : Number.NaN;
-    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
-    return value;
+/** The flags every client driver takes (the runner passes all four). */
+export const DRIVE_FLAGS = {
+  port: { type: "string", valueName: "P", description: "port of the server under test (required)" },
+  concurrency: { type: "string", valueName: "N", description: "calls in flight (required)" },
+  "warmup-ms": { type: "string", valueName: "MS", description: "uncounted warm-up (required)" },
+  "duration-ms": { type: "string", valueName: "MS", description: "measured time (required)" },
+} as const satisfies Record<string, CommandFlag>;
+
+/** Reads a driver's command line: {@link DRIVE_FLAGS} plus its own `flags`; --help lists them all. */
+export function readDriveArgs<const F extends Readonly<Record<string, CommandFlag>> = {}>(
+  spec: Omit<CommandSpec<F>, "flags"> & { readonly flags?: F },
+): { port: number; concurrency: number; warmupMs: number; durationMs: number; values: CommandValues<typeof DRIVE_FLAGS & F> } {
+  const { values } = readCommandLine({ ...spec, flags: { ...DRIVE_FLAGS, ...(spec.flags ?? ({} as F)) } });
+  const get = (name: keyof typeof DRIVE_FLAGS) => {
+    const n = numberSetting(`--${name}`, (values as Record<string, string | undefined>)[name], Number.NaN);
+    if (Number.isNaN(n)) throw new Error(`--${name} is required (--help lists the flags)`);
+    return n;
   };
-  return { port: get("--port"), concurrency: get("--concurrency"), warmupMs: get("--warmup-ms"), durationMs: get("--duration-ms") };
+  return { port: get("port"), concurrency: get("concurrency"), warmupMs: get("warmup-ms"), durationMs: get("duration-ms"), values: values as CommandValues<typeof DRIVE_FLAGS & F> };
 }
 
 /** Prints the result line. */

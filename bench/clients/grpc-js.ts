@@ -8,10 +8,10 @@ import * as grpc from "@grpc/grpc-js";
 import { BENCH_PAYLOAD_BYTES } from "../lib/bench-request.ts";
 import { loadTestServiceClient } from "../lib/grpc-js-definition.ts";
 import { packageVersion } from "../lib/package-version.ts";
-import { drive, parseDriveArgs, report } from "./drive.ts";
+import { drive, readDriveArgs, report } from "./drive.ts";
 import { BENCH_CLIENT, BENCH_MTLS_ENV, benchPem } from "../lib/mtls.ts";
 
-const args = parseDriveArgs(process.argv);
+const args = readDriveArgs({ usage: "node bench/clients/grpc-js.ts --port P --concurrency N --warmup-ms MS --duration-ms MS   (started by npm run bench)", summary: "@grpc/grpc-js client (one channel, proto-loader stubs) calling UnaryCall with N calls in flight." });
 const TestService = loadTestServiceClient();
 const mtlsDir = process.env[BENCH_MTLS_ENV];
 const pem = mtlsDir === undefined ? undefined : benchPem(mtlsDir, BENCH_CLIENT);

@@ -11,7 +11,7 @@ import { createClient, type Transport } from "@connectrpc/connect";
 import { existsSync } from "node:fs";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { benchRequest, isBenchResponse } from "../lib/bench-request.ts";
-import { drive, parseDriveArgs, report } from "./drive.ts";
+import { drive, readDriveArgs, report } from "./drive.ts";
 import { BENCH_CLIENT, BENCH_MTLS_ENV, BENCH_SERVER, BENCH_TRUST_DOMAIN } from "../lib/mtls.ts";
 import { createWorkloadTls, workloadId } from "../../mesh/security/index.ts";
 import { join } from "node:path";
@@ -21,7 +21,7 @@ interface TransportModule {
   createWeftGrpcTransport(options: { baseUrl: string; tls?: object }): Transport & { close(): void };
 }
 
-const args = parseDriveArgs(process.argv);
+const args = readDriveArgs({ usage: "node bench/clients/weft.ts --port P --concurrency N --warmup-ms MS --duration-ms MS   (started by npm run bench)", summary: "Weft's gRPC client transport (mesh/transport createWeftGrpcTransport: one HTTP/2 session, calls multiplexed) under a generated connect-es client, calling UnaryCall with N calls in flight. While the transport does not exist the scenario is reported as not available." });
 const entry = new URL("../../mesh/transport/index.ts", import.meta.url);
 if (!existsSync(entry)) {
   process.stdout.write(`${JSON.stringify({ unavailable: "mesh/transport/index.ts (Weft's client transport) does not exist yet" })}\n`);

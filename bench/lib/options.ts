@@ -3,6 +3,8 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { type CommandFlag, formatHelp } from "../../mesh/errors/index.ts";
 
 /** Options of one benchmark run. */
 export interface BenchOptions {
@@ -28,21 +30,26 @@ export interface BenchOptions {
   readonly help: boolean;
 }
 
-/** Usage text. */
-export const USAGE = `Usage: npm run bench -- [options]
+/** Every flag of `npm run bench`; bench:telemetry takes the same minus --profile and --render. */
+export const BENCH_FLAGS = {
+  quick: { type: "boolean", description: "1 run, 1 s measured, 0.5 s warm-up: the whole run well under a minute (CI)" },
+  only: { type: "string", valueName: "a,b", defaultText: "all", description: "scenario ids or groups (grpc, http1, client, mtls), e.g. --only grpc/weft,grpc/raw-http2" },
+  runs: { type: "string", valueName: "N", defaultText: "3, quick 1", description: "runs per scenario" },
+  duration: { type: "string", valueName: "S", defaultText: "5, quick 1", description: "measured seconds per run" },
+  warmup: { type: "string", valueName: "S", defaultText: "2, quick 0.5", description: "warm-up seconds before each run" },
+  out: { type: "string", valueName: "DIR", defaultText: "bench/results; with --quick a temporary folder", description: "where to write results" },
+  "wait-idle": { type: "string", valueName: "S", defaultText: "0: do not wait", description: "before each run, wait up to S seconds until cores 0 and 1 are idle (< 20% busy)" },
+  profile: { type: "boolean", description: "CPU-profile every server and client (node --cpu-prof) and summarize the hot functions; numbers are lower, for diagnosis only" },
+  render: { type: "string", valueName: "FILE", description: "re-judge and re-render a results JSON (markdown, chart) without running anything" },
+} as const satisfies Record<string, CommandFlag>;
 
-  --quick            1 run, 1 s measured, 0.5 s warm-up: the whole run well under a minute (CI)
-  --only a,b         scenario ids or groups (grpc, http1, client, mtls), e.g. --only grpc/weft,grpc/raw-http2
-  --runs N           runs per scenario (default 3, quick 1)
-  --duration S       measured seconds per run (default 5, quick 1)
-  --warmup S         warm-up seconds before each run (default 2, quick 0.5)
-  --out DIR          where to write results (default bench/results; with --quick a temporary folder)
-  --wait-idle S      before each run, wait up to S seconds until cores 0 and 1 are idle (< 20% busy);
-                     for shared machines (default 0: do not wait)
-  --profile          CPU-profile every server and client (node --cpu-prof) and summarize the hot
-                     functions in the report; profiled numbers are lower, use for diagnosis only
-  --render FILE      re-judge and re-render a results JSON (markdown, chart) without running anything
-  --help             this text`;
+/** The --help text of `npm run bench`. */
+export const USAGE = formatHelp({
+  usage: "npm run bench -- [flags]   (node bench/run.ts)",
+  summary: "Every engine and client benchmark side by side, every response verified, Weft's ratios against its peers\n(bench/README.md).",
+  flags: BENCH_FLAGS,
+  env: [{ name: "PASS_INTERCEPTORS", defaultText: "0", description: "pass-through interceptors on the Weft host server (interceptor cost)" }],
+});
 
 const DEFAULT_OUT = fileURLToPath(new URL("../results", import.meta.url));
 
@@ -54,65 +61,30 @@ function positive(name: string, value: string | undefined, integer: boolean): nu
   return n;
 }
 
-/** Parses argv (without node and script); throws with the flag's name on bad input. */
-export function parseOptions(argv: readonly string[]): BenchOptions {
-  let quick = false;
-  let help = false;
-  let profile = false;
-  let waitIdleS = 0;
-  let render: string | undefined;
-  let runs: number | undefined;
-  let durationS: number | undefined;
-  let warmupS: number | undefined;
+/** Parses argv (without node and script) with `flags` (default all of BENCH_FLAGS); throws with the flag's name on bad input. */
+export function parseOptions(argv: readonly string[], flags: Readonly<Record<string, CommandFlag>> = BENCH_FLAGS): BenchOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { ...flags, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    const unknown = /^Unknown option '([^']+)'/.exec((err as Error).message)?.[1];
+    throw new Error(unknown !== undefined ? `unknown option ${unknown} (--help lists the flags)` : (err as Error).message.split("\n")[0]);
+  }
+  const text = (name: string) => values[name] as string | undefined;
+  const zeroOr = (name: string, integer: boolean) => (text(name) === "0" ? 0 : text(name) === undefined ? undefined : positive(`--${name}`, text(name), integer));
+  const quick = values.quick === true;
+  const help = values.help === true;
+  const profile = values.profile === true;
+  const waitIdleS = zeroOr("wait-idle", false) ?? 0;
+  const render = text("render");
+  const runs = text("runs") === undefined ? undefined : positive("--runs", text("runs"), true);
+  const durationS = text("duration") === undefined ? undefined : positive("--duration", text("duration"), false);
+  const warmupS = zeroOr("warmup", false);
+  const outDir = text("out");
   let only: string[] | undefined;
-  let outDir: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "--quick":
-        quick = true;
-        break;
-      case "--wait-idle": {
-        const v = value();
-        waitIdleS = v === "0" ? 0 : positive("--wait-idle", v, false);
-        break;
-      }
-      case "--render":
-        render = value();
-        break;
-      case "--profile":
-        profile = true;
-        break;
-      case "--help":
-      case "-h":
-        help = true;
-        break;
-      case "--runs":
-        runs = positive("--runs", value(), true);
-        break;
-      case "--duration":
-        durationS = positive("--duration", value(), false);
-        break;
-      case "--warmup": {
-        const v = value();
-        warmupS = v === "0" ? 0 : positive("--warmup", v, false);
-        break;
-      }
-      case "--only":
-        only = value().split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-        if (only.length === 0) throw new Error("--only needs at least one scenario");
-        break;
-      case "--out":
-        outDir = value();
-        break;
-      default:
-        throw new Error(`unknown option ${flag}\n${USAGE}`);
-    }
+  if (text("only") !== undefined) {
+    only = text("only")!.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    if (only.length === 0) throw new Error("--only needs at least one scenario");
   }
   return {
     quick,

@@ -5,7 +5,7 @@
 //
 // Usage: node bench/mesh/mesh-server.ts --features on|off --prefix <subject prefix> [--nats-url URL]
 
-import { parseArgs } from "node:util";
+import { readCommandLine } from "../../mesh/errors/index.ts";
 import { connect } from "@nats-io/transport-node";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createNatsRpcServer } from "../../mesh/nats-rpc/index.ts";
@@ -26,7 +26,15 @@ import { createTestServiceImpl } from "../../test/support/test-service.ts";
 // The same handlers in every benchmark server; they never read request headers or name the server.
 const benchTestService = createTestServiceImpl({ servedBy: "", echoMetadata: false });
 
-const { values } = parseArgs({ options: { features: { type: "string" }, prefix: { type: "string" }, "nats-url": { type: "string" } } });
+const { values } = readCommandLine({
+  usage: "node bench/mesh/mesh-server.ts [flags]   (started by npm run bench:mesh)",
+  summary: "The Weft server of bench:mesh: TestService on a host and over NATS, with every mesh feature on or off.",
+  flags: {
+    features: { type: "string", valueName: "on|off", defaultText: "off", description: "call hooks, shedding and limits on or off" },
+    prefix: { type: "string", valueName: "SUBJECT", defaultText: "weft.bench", description: "NATS subject prefix of this run" },
+    "nats-url": { type: "string", valueName: "URL", defaultText: "nats://127.0.0.1:4222", description: "NATS server" },
+  },
+});
 const features = values.features === "on";
 const prefix = values.prefix ?? "weft.bench";
 const eventLoop = createEventLoopMonitor();

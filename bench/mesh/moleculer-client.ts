@@ -4,12 +4,16 @@
 // Usage: node bench/mesh/moleculer-client.ts --namespace NS --port 0 --concurrency 64 --warmup-ms 2000 --duration-ms 5000
 
 import { ServiceBroker } from "moleculer";
-import { drive, parseDriveArgs, report } from "../clients/drive.ts";
+import { drive, readDriveArgs, report } from "../clients/drive.ts";
 import { BENCH_PAYLOAD_BYTES } from "../lib/bench-request.ts";
 
-const i = process.argv.indexOf("--namespace");
-const namespace = i >= 0 ? process.argv[i + 1] : "weftbench";
-const args = parseDriveArgs(process.argv);
+const args = readDriveArgs({
+  usage: "node bench/mesh/moleculer-client.ts --namespace NS --port 0 --concurrency N --warmup-ms MS --duration-ms MS   (started by npm run bench:mesh)",
+  summary: "A Moleculer 0.15 broker over NATS calling `test.unaryCall` on the service broker (another process) with N calls in flight.",
+  flags: { namespace: { type: "string", valueName: "NS", defaultText: "weftbench", description: "Moleculer namespace of this run" } },
+  env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS server" }],
+});
+const namespace = args.values.namespace ?? "weftbench";
 const broker = new ServiceBroker({ namespace, nodeID: `caller-${process.pid}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL ?? "nats://127.0.0.1:4222" } }, logger: false });
 await broker.start();
 await broker.waitForServices(["test"], 10_000);

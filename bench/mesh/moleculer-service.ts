@@ -4,12 +4,17 @@
 //
 // Usage: node bench/mesh/moleculer-service.ts --namespace NS
 
-import { parseArgs } from "node:util";
+import { readCommandLine } from "../../mesh/errors/index.ts";
 import { ServiceBroker } from "moleculer";
 import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
 import { packageVersion } from "../lib/package-version.ts";
 
-const { values } = parseArgs({ options: { namespace: { type: "string" } } });
+const { values } = readCommandLine({
+  usage: "node bench/mesh/moleculer-service.ts [--namespace NS]   (started by npm run bench:mesh)",
+  summary: "The Moleculer peer of bench:mesh: a broker serving the same unary call over NATS.",
+  flags: { namespace: { type: "string", valueName: "NS", defaultText: "weftbench", description: "Moleculer namespace of this run" } },
+  env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS server" }],
+});
 const broker = new ServiceBroker({
   namespace: values.namespace ?? "weftbench",
   nodeID: `service-${process.pid}`,

@@ -11,17 +11,23 @@
 // Usage: node bench/mesh/overload-load.ts --port P (--closed N | --rate R) --warmup-ms W --duration-ms D
 
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
-import { parseArgs } from "node:util";
+import { readCommandLine } from "../../mesh/errors/index.ts";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMeshClient } from "../../mesh/client/index.ts";
 import { createStaticDiscovery } from "../../mesh/discovery/index.ts";
 import { REFUSED_HEADER } from "../../mesh/resilience/index.ts";
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string" }, closed: { type: "string" }, rate: { type: "string" },
-    "warmup-ms": { type: "string" }, "duration-ms": { type: "string" }, "max-outstanding": { type: "string" },
+const { values } = readCommandLine({
+  usage: "node bench/mesh/overload-load.ts --port P (--closed N | --rate R) [flags]   (started by npm run bench:overload)",
+  summary: "The load generator of bench:overload: closed-loop N in flight or an open-loop arrival rate; prints its counts as JSON.",
+  flags: {
+    port: { type: "string", valueName: "P", description: "port of the server under load (required)" },
+    closed: { type: "string", valueName: "N", description: "closed loop: N calls in flight" },
+    rate: { type: "string", valueName: "R", description: "open loop: R arrivals per second" },
+    "warmup-ms": { type: "string", valueName: "MS", defaultText: "1000", description: "uncounted warm-up" },
+    "duration-ms": { type: "string", valueName: "MS", defaultText: "5000", description: "measured time" },
+    "max-outstanding": { type: "string", valueName: "N", defaultText: "20000", description: "arrivals beyond this many unanswered are counted, not sent" },
   },
 });
 const port = Number(values.port);

@@ -11,15 +11,23 @@
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
+import { readCommandLine } from "../../mesh/errors/index.ts";
 import type { HandlerContext } from "@connectrpc/connect";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { silentLogger } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { announceReady, closeOnSignal } from "../servers/child-protocol.ts";
 
-const { values } = parseArgs({
-  options: { work: { type: "string" }, "work-ms": { type: "string" }, prefix: { type: "string" }, limit: { type: "string" } },
+const { values } = readCommandLine({
+  usage: "node bench/mesh/overload-server.ts --work sleep|cpu [flags]   (started by npm run bench:overload)",
+  summary: "The server of bench:overload: a mesh node whose handler sleeps or burns CPU per call, with the production shedding.",
+  flags: {
+    work: { type: "string", valueName: "sleep|cpu", description: "what each call does (required)" },
+    "work-ms": { type: "string", valueName: "MS", defaultText: "1", description: "time per call" },
+    prefix: { type: "string", valueName: "SUBJECT", defaultText: "weft.overload", description: "NATS subject prefix of this run" },
+    limit: { type: "string", valueName: "N", defaultText: "MESH_CONCURRENCY_LIMIT", description: "ceiling of the adaptive concurrency limit" },
+  },
+  env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS of discovery; every other mesh/node variable is read too" }],
 });
 const work = values.work;
 if (work !== "sleep" && work !== "cpu") throw new Error(`--work must be sleep or cpu, got ${String(work)}`);

@@ -22,49 +22,37 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { canPin, coreBusySeconds, cpuSeconds, killChildren, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, waitForIdleCores } from "../lib/processes.ts";
-import { runMain } from "../../mesh/errors/index.ts";
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { SERVICE_NODE_FLAGS } from "../../mesh/host/index.ts";
 
-const USAGE = `Usage: npm run bench:overload -- [flags]   (node bench/mesh/overload.ts)
-
-One mesh instance (core 0) driven open-loop at --factor x its capacity (load generator on core 1).
-  --workloads list         sleep, cpu or both (default sleep,cpu)
-  --runs N                 runs per workload (default 1)
-  --duration S             measured seconds per run (default 5)
-  --warmup S               warm-up seconds before each run (default 2)
-  --factor X               offered load as a multiple of capacity (default 2)
-  --sleep-ms MS            sleep workload: each call waits MS (default 20)
-  --limit N                sleep workload: the instance's concurrency limit (default 20)
-  --cpu-ms MS              cpu workload: each call spins MS (default 1)
-  --quiet-wait S           wait up to S for quiet cores before each run (default 30)
-  --server-node-flags="…"  Node/V8 flags of the instance (default: SERVICE_NODE_FLAGS)
-  --load-node-flags="…"    Node/V8 flags of the load generator (default: --single-threaded-gc)
-  -h, --help               this text
-Environment: NATS_URL (default nats://127.0.0.1:4222), read by the instance (mesh/node).`;
-
-const { values } = await runMain(() => parseArgs({
-  options: {
-    help: { type: "boolean", short: "h" },
-    workloads: { type: "string" }, duration: { type: "string" }, warmup: { type: "string" }, factor: { type: "string" },
-    "sleep-ms": { type: "string" }, limit: { type: "string" }, "cpu-ms": { type: "string" }, runs: { type: "string" },
-    "quiet-wait": { type: "string" }, "server-node-flags": { type: "string" }, "load-node-flags": { type: "string" },
+const { values } = readCommandLine({
+  usage: "npm run bench:overload -- [flags]   (node bench/mesh/overload.ts)",
+  summary: "One mesh instance (core 0) driven open-loop at --factor x its capacity (load generator on core 1).",
+  flags: {
+    workloads: { type: "string", valueName: "LIST", defaultText: "sleep,cpu", description: "sleep, cpu or both" },
+    runs: { type: "string", valueName: "N", defaultText: "1", description: "runs per workload" },
+    duration: { type: "string", valueName: "S", defaultText: "5", description: "measured seconds per run" },
+    warmup: { type: "string", valueName: "S", defaultText: "2", description: "warm-up seconds before each run" },
+    factor: { type: "string", valueName: "X", defaultText: "2", description: "offered load as a multiple of capacity" },
+    "sleep-ms": { type: "string", valueName: "MS", defaultText: "20", description: "sleep workload: each call waits MS" },
+    limit: { type: "string", valueName: "N", defaultText: "20", description: "sleep workload: the instance's concurrency limit" },
+    "cpu-ms": { type: "string", valueName: "MS", defaultText: "1", description: "cpu workload: each call spins MS" },
+    "quiet-wait": { type: "string", valueName: "S", defaultText: "30", description: "wait up to S for quiet cores before each run" },
+    "server-node-flags": { type: "string", valueName: '"FLAGS"', defaultText: "SERVICE_NODE_FLAGS", description: "Node/V8 flags of the instance (=\"\" for Node's defaults)" },
+    "load-node-flags": { type: "string", valueName: '"FLAGS"', defaultText: "--single-threaded-gc", description: "Node/V8 flags of the load generator" },
   },
-}));
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+  env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS of the instance (mesh/node)" }],
+});
 const workloads = (values.workloads ?? "sleep,cpu").split(",").map((w) => w.trim());
-const durationMs = Number(values.duration ?? 5) * 1000;
-const warmupMs = Number(values.warmup ?? 2) * 1000;
-const factor = Number(values.factor ?? 2);
-const sleepMs = Number(values["sleep-ms"] ?? 20);
-const limit = Number(values.limit ?? 20);
-const cpuMs = Number(values["cpu-ms"] ?? 1);
-const runs = Number(values.runs ?? 1);
-const quietWaitMs = Number(values["quiet-wait"] ?? 30) * 1000;
+const durationMs = numberSetting("--duration", values.duration, 5, { min: 0.001 }) * 1000;
+const warmupMs = numberSetting("--warmup", values.warmup, 2, { min: 0 }) * 1000;
+const factor = numberSetting("--factor", values.factor, 2, { min: 0.001 });
+const sleepMs = numberSetting("--sleep-ms", values["sleep-ms"], 20, { min: 0.001 });
+const limit = numberSetting("--limit", values.limit, 20, { min: 1, integer: true });
+const cpuMs = numberSetting("--cpu-ms", values["cpu-ms"], 1, { min: 0.001 });
+const runs = numberSetting("--runs", values.runs, 1, { min: 1, integer: true });
+const quietWaitMs = numberSetting("--quiet-wait", values["quiet-wait"], 30, { min: 0 }) * 1000;
 // Node/V8 flags of the instance and of the load generator, space-separated. The instance runs as a
 // service is deployed (SERVICE_NODE_FLAGS of mesh/host/gc-tuning.ts) unless told (--server-node-flags=
 // with nothing runs it with Node's defaults); the load generator runs with

@@ -11,8 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { runMain } from "../../mesh/errors/index.ts";
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
 
 interface Scenario {
@@ -29,36 +28,22 @@ interface Target {
   readonly goal: number;
 }
 
-const USAGE = `Usage: npm run bench:mesh -- [flags]   (node bench/mesh/run.ts)
-
-Mesh client over NATS vs Moleculer, over HTTP/2 vs grpc-js, every mesh feature on vs off.
-  --runs N           runs per scenario, interleaved (default 3)
-  --duration S       measured seconds per run (default 5)
-  --warmup S         uncounted warm-up seconds before each run (default 2)
-  --concurrency N    calls in flight per client (default 64)
-  --only a,b         only these scenario ids (default: all)
-  -h, --help         this text
-Environment: NATS_URL (default nats://127.0.0.1:4222).
-Writes bench/mesh/results/<timestamp>.json and latest.md.`;
-
-const { values } = await runMain(() => parseArgs({
-  options: {
-    help: { type: "boolean", short: "h" },
-    runs: { type: "string" },
-    duration: { type: "string" },
-    warmup: { type: "string" },
-    concurrency: { type: "string" },
-    only: { type: "string" },
+const { values } = readCommandLine({
+  usage: "npm run bench:mesh -- [flags]   (node bench/mesh/run.ts)",
+  summary: "Mesh client over NATS vs Moleculer, over HTTP/2 vs grpc-js, every mesh feature on vs off.\nWrites bench/mesh/results/<timestamp>.json and latest.md.",
+  flags: {
+    runs: { type: "string", valueName: "N", defaultText: "3", description: "runs per scenario, interleaved" },
+    duration: { type: "string", valueName: "S", defaultText: "5", description: "measured seconds per run" },
+    warmup: { type: "string", valueName: "S", defaultText: "2", description: "uncounted warm-up seconds before each run" },
+    concurrency: { type: "string", valueName: "N", defaultText: "64", description: "calls in flight per client" },
+    only: { type: "string", valueName: "a,b", defaultText: "all", description: "only these scenario ids" },
   },
-}));
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const runs = Number(values.runs ?? 3);
-const durationMs = Number(values.duration ?? 5) * 1000;
-const warmupMs = Number(values.warmup ?? 2) * 1000;
-const concurrency = Number(values.concurrency ?? 64);
+  env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS of both meshes" }],
+});
+const runs = numberSetting("--runs", values.runs, 3, { min: 1, integer: true });
+const durationMs = numberSetting("--duration", values.duration, 5, { min: 0.001 }) * 1000;
+const warmupMs = numberSetting("--warmup", values.warmup, 2, { min: 0 }) * 1000;
+const concurrency = numberSetting("--concurrency", values.concurrency, 64, { min: 1, integer: true });
 const root = new URL("../../", import.meta.url).pathname;
 const run = randomUUID().slice(0, 8);
 

@@ -3,6 +3,8 @@
 // implementation does not exist yet (the runner then reports the scenario as not available, never a
 // number). A client driver prints its result object. SIGTERM stops a server.
 
+import { type CommandVariable, readCommandLine } from "../../mesh/errors/index.ts";
+
 /** What a server child reports once it is ready. */
 export interface ReadyLine {
   readonly ready: true;
@@ -19,10 +21,10 @@ export interface UnavailableLine {
 /** The wire mode of a server scenario. */
 export type ServerMode = "h2" | "h1";
 
-/** Reads `--mode h2|h1` from argv; fails fast on anything else. */
-export function parseMode(argv: readonly string[]): ServerMode {
-  const i = argv.indexOf("--mode");
-  const mode = i >= 0 ? argv[i + 1] : undefined;
+/** Reads a benchmark server's command line, `--mode h2|h1` (--help says so); fails fast on anything else. */
+export function readServerMode(spec: { readonly usage: string; readonly summary: string; readonly env?: readonly CommandVariable[] }): ServerMode {
+  const { values } = readCommandLine({ ...spec, flags: { mode: { type: "string", valueName: "h2|h1", description: "h2: gRPC over h2c; h1: Connect JSON over HTTP/1.1 (required)" } } });
+  const mode = values.mode;
   if (mode !== "h2" && mode !== "h1") {
     throw new Error(`--mode must be h2 or h1, got ${String(mode)}`);
   }

@@ -6,9 +6,9 @@
 import Fastify from "fastify";
 import { BENCH_PATH, BENCH_PAYLOAD_BYTES } from "../lib/bench-request.ts";
 import { packageVersion } from "../lib/package-version.ts";
-import { announceReady, closeOnSignal, parseMode } from "./child-protocol.ts";
+import { announceReady, closeOnSignal, readServerMode } from "./child-protocol.ts";
 
-parseMode(process.argv);
+readServerMode({ usage: "node bench/servers/fastify.ts --mode h2|h1   (started by npm run bench)", summary: "fastify 5 serving the Connect JSON unary route as a plain JSON POST route, with a response schema (fast-json-stringify), the way fastify recommends for speed." });
 
 const version = packageVersion("fastify");
 const app = Fastify({ logger: false });

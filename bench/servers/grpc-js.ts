@@ -8,10 +8,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { grpcJsTestServiceImpl, loadTestServiceDefinition } from "../lib/grpc-js-definition.ts";
 import { packageVersion } from "../lib/package-version.ts";
-import { announceReady, closeOnSignal, parseMode } from "./child-protocol.ts";
+import { announceReady, closeOnSignal, readServerMode } from "./child-protocol.ts";
 import { BENCH_MTLS_ENV, BENCH_SERVER, benchPem } from "../lib/mtls.ts";
 
-parseMode(process.argv);
+readServerMode({ usage: "node bench/servers/grpc-js.ts --mode h2|h1   (started by npm run bench)", summary: "@grpc/grpc-js serving TestService loaded with @grpc/proto-loader from proto/ (the way most grpc-js users write servers)." });
 
 const version = packageVersion("@grpc/grpc-js");
 

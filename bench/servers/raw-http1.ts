@@ -5,9 +5,9 @@
 
 import * as http from "node:http";
 import { BENCH_PATH, jsonResponseBody } from "../lib/bench-request.ts";
-import { announceReady, closeOnSignal, parseMode } from "./child-protocol.ts";
+import { announceReady, closeOnSignal, readServerMode } from "./child-protocol.ts";
 
-parseMode(process.argv);
+readServerMode({ usage: "node bench/servers/raw-http1.ts --mode h2|h1   (started by npm run bench)", summary: "The HTTP/1.1 JSON ceiling: node:http that parses the JSON request body and answers the fixed Connect JSON response, with no framework and no protobuf codec." });
 
 const responseBytes = Buffer.from(jsonResponseBody);
 

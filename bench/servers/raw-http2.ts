@@ -6,9 +6,9 @@
 
 import * as http2 from "node:http2";
 import { BENCH_PATH, grpcResponseFrame } from "../lib/bench-request.ts";
-import { announceReady, closeOnSignal, parseMode } from "./child-protocol.ts";
+import { announceReady, closeOnSignal, readServerMode } from "./child-protocol.ts";
 
-parseMode(process.argv); // only h2 exists; validates the flag anyway
+readServerMode({ usage: "node bench/servers/raw-http2.ts --mode h2|h1   (started by npm run bench)", summary: "The gRPC ceiling: node:http2 with hand-written gRPC framing and no protobuf codec. It checks the path, the content type and the request frame, then answers the fixed response frame that every other server computes with a codec. Nothing slower than this is possible on node:http2." }); // only h2 exists; validates the flag anyway
 
 const server = http2.createServer();
 

@@ -17,7 +17,7 @@
 
 import { existsSync } from "node:fs";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
-import { announceReady, announceUnavailable, closeOnSignal, parseMode } from "./child-protocol.ts";
+import { announceReady, announceUnavailable, closeOnSignal, readServerMode } from "./child-protocol.ts";
 import { createTestServiceImpl } from "../../test/support/test-service.ts";
 import { BENCH_AUTHZ_ENV, BENCH_MTLS_ENV } from "../lib/mtls.ts";
 import { benchSecurity } from "./weft-security.ts";
@@ -25,7 +25,7 @@ import { benchSecurity } from "./weft-security.ts";
 // The same handlers in every benchmark server; they never read request headers or name the server.
 const benchTestService = createTestServiceImpl({ servedBy: "", echoMetadata: false });
 
-parseMode(process.argv);
+readServerMode({ usage: "node bench/servers/weft.ts --mode h2|h1   (started by npm run bench)", summary: "Weft's host (mesh/host createHost) with Weft's own protocol engine (mesh/protocol createWeftEngine) serving TestService: what a Weft service runs, health/reflection/admin services, host interceptors (drain admission, in-flight accounting, error sanitising) and limits included. One cleartext port serves h2c and HTTP/1.1, so `--mode` only labels the scenario.", env: [{ name: "PASS_INTERCEPTORS", defaultText: "0", description: "pass-through interceptors to add (interceptor cost)" }] });
 
 const hostEntry = new URL("../../mesh/host/index.ts", import.meta.url);
 const engineEntry = new URL("../../mesh/protocol/index.ts", import.meta.url);

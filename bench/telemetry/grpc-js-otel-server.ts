@@ -15,9 +15,9 @@ import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AlwaysOnSampler, BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { packageVersion } from "../lib/package-version.ts";
-import { announceReady, announceUnavailable, closeOnSignal, parseMode } from "../servers/child-protocol.ts";
+import { announceReady, announceUnavailable, closeOnSignal, readServerMode } from "../servers/child-protocol.ts";
 
-parseMode(process.argv);
+readServerMode({ usage: "node bench/telemetry/grpc-js-otel-server.ts --mode h2|h1   (started by npm run bench:telemetry)", summary: "The peer a user would otherwise pick: @grpc/grpc-js serving TestService with the OpenTelemetry SDK and @opentelemetry/instrumentation-grpc, every call traced (100%) and exported by OTLP HTTP/protobuf to the Jaeger at OTEL_EXPORTER_OTLP_ENDPOINT, set up as the instrumentation's README shows: SDK and instrumentation registered before grpc-js is loaded.", env: [{ name: "OTEL_EXPORTER_OTLP_ENDPOINT", defaultText: "unset (no tracing)", description: "OTLP endpoint of instrumentation-grpc's traces" }] });
 const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
 if (endpoint === undefined || endpoint === "") announceUnavailable("OTEL_EXPORTER_OTLP_ENDPOINT is not set (the runner sets it when Jaeger runs)");
 

@@ -6,12 +6,12 @@
 
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
-import { announceReady, closeOnSignal, parseMode } from "../servers/child-protocol.ts";
+import { announceReady, closeOnSignal, readServerMode } from "../servers/child-protocol.ts";
 import { createTestServiceImpl } from "../../test/support/test-service.ts";
 import { telemetryDetail } from "./modes.ts";
 import { setUpTelemetry } from "./telemetry-setup.ts";
 
-parseMode(process.argv);
+readServerMode({ usage: "node bench/telemetry/host-server.ts --mode h2|h1   (started by npm run bench:telemetry)", summary: "Weft's host serving TestService with the telemetry its environment asks for (WEFT_METRICS, OTEL_*), wired as mesh/node wires it (telemetry as host call hooks, `/metrics` on the port), without load shedding: a saturating generator would be refused by it, and a refusal fails the verification.", env: [{ name: "WEFT_METRICS", defaultText: "on", description: "off: no metrics" }, { name: "OTEL_EXPORTER_OTLP_ENDPOINT", defaultText: "unset (tracing off)", description: "OTLP endpoint of the traces; the other OTEL_* variables as a service reads them" }] });
 const telemetry = await setUpTelemetry(process.env, "bench-host");
 const host = createHost({ port: 0, hostname: "127.0.0.1", logger: silentLogger, metrics: telemetry.metrics, callHooks: telemetry.callHooks });
 host.register(TestService, createTestServiceImpl({ servedBy: "", echoMetadata: false }));

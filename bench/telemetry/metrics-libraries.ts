@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { pinned, SERVER_CORE } from "../lib/processes.ts";
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 
 /** Latency buckets of the comparison (seconds), the same count as the runtime's. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -100,18 +101,26 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-const args = process.argv.slice(2);
-if (args[0] === "--child") {
-  const result = await measureChild(args[1], Number(args[2]), Number(args[3]));
+const { values, positionals } = readCommandLine({
+  usage: "node bench/telemetry/metrics-libraries.ts [--quick] [--runs N]   (results to stdout as JSON)",
+  summary: "prom-client against the OpenTelemetry metrics SDK and mesh/telemetry's cells: CPU per recorded call and per scrape.",
+  flags: {
+    quick: { type: "boolean", description: "200k calls and 100 scrapes instead of 2M and 1000, 1 run" },
+    runs: { type: "string", valueName: "N", defaultText: "5, quick 1", description: "runs, libraries in rotating order" },
+    child: { type: "boolean", description: "internal: measure one library (positionals: library calls scrapes)" },
+  },
+  positionals: [
+    { name: "library", description: "with --child: prom-client, otel-sdk-metrics or weft-cells" },
+    { name: "calls", description: "with --child: recorded calls" },
+    { name: "scrapes", description: "with --child: scrapes" },
+  ],
+});
+if (values.child === true) {
+  const result = await measureChild(positionals[0], Number(positionals[1]), Number(positionals[2]));
   process.stdout.write(JSON.stringify(result));
 } else {
-  if (args.includes("--help")) {
-    console.log("Usage: node bench/telemetry/metrics-libraries.ts [--quick] [--runs N]");
-    process.exit(0);
-  }
-  const quick = args.includes("--quick");
-  const runsAt = args.indexOf("--runs");
-  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : quick ? 1 : 5;
+  const quick = values.quick === true;
+  const runs = numberSetting("--runs", values.runs, quick ? 1 : 5, { min: 1, integer: true });
   const calls = quick ? 200_000 : 2_000_000;
   const scrapes = quick ? 100 : 1_000;
   const self = fileURLToPath(import.meta.url);

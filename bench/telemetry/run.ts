@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { grpcRequestFrame } from "../lib/bench-request.ts";
 import { machineInfo, revision } from "../lib/machine.ts";
-import { parseOptions } from "../lib/options.ts";
+import { exitOnStartupError, formatHelp, WeftError } from "../../mesh/errors/index.ts";
+import { BENCH_FLAGS, parseOptions } from "../lib/options.ts";
 import { canPin, findTaskset, killChildren, LOAD_CORE } from "../lib/processes.ts";
 import { judgeTarget, summarizeScenario, type RunResult, type ScenarioResult, type TargetResult } from "../lib/results.ts";
 import { generatorOf, runScenarioOnce, type RunSettings } from "../lib/run-scenario.ts";
@@ -22,18 +23,13 @@ import type { Scenario, Target } from "../lib/scenarios.ts";
 import { startJaeger } from "../../test/telemetry/jaeger.ts";
 import { TELEMETRY_MODES, type TelemetryMode } from "./modes.ts";
 
-const USAGE = `Usage: npm run bench:telemetry -- [options]
-
-  --quick            1 run, 1 s measured, 0.5 s warm-up (checks that everything runs)
-  --only a,b         scenario ids (host/off, client/trace100, peer/grpc-js-otel, ...) or groups host, client, peer
-  --runs N           runs per scenario (default 3, quick 1)
-  --duration S       measured seconds per run (default 5, quick 1)
-  --warmup S         warm-up seconds before each run (default 2, quick 0.5)
-  --out DIR          where to write results (default bench/results/telemetry)
-  --wait-idle S      before each run, wait up to S s for cores 0 and 1 to be idle
-  --help             this text
-
-Needs h2load, and for the tracing modes Jaeger in .tools/bin (bash scripts/dev-services.sh builds it).`;
+const { profile: _profile, render: _render, ...TELEMETRY_FLAGS } = BENCH_FLAGS;
+const USAGE = formatHelp({
+  usage: "npm run bench:telemetry -- [flags]   (node bench/telemetry/run.ts)",
+  summary: "Weft host and mesh client with telemetry off / metrics / metrics + 1% tracing / 100% tracing to a live Jaeger,\nbeside grpc-js with instrumentation-grpc: throughput and CPU-µs per call.",
+  flags: { ...TELEMETRY_FLAGS, only: { ...TELEMETRY_FLAGS.only, description: "scenario ids (host/off, client/trace100, peer/grpc-js-otel, ...) or groups host, client, peer" }, out: { ...TELEMETRY_FLAGS.out, defaultText: "bench/results/telemetry" } },
+  notes: "Needs h2load, and for the tracing modes Jaeger in .tools/bin (bash scripts/dev-services.sh builds it).",
+});
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const HOST_SERVER = here("./host-server.ts");
@@ -135,10 +131,9 @@ function targetLines(targets: readonly TargetResult[]): string[] {
 const argv = process.argv.slice(2);
 let options;
 try {
-  options = parseOptions(argv);
+  options = parseOptions(argv, TELEMETRY_FLAGS);
 } catch (error) {
-  console.error((error as Error).message.replace(/Usage: npm run bench[\s\S]*/, USAGE));
-  process.exit(2);
+  exitOnStartupError(new WeftError("WEFT_ERR_STARTUP", (error as Error).message));
 }
 if (options.help) {
   console.log(USAGE);

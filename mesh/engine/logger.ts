@@ -45,7 +45,7 @@ export function readLogLevel(env: NodeJS.ProcessEnv): LogLevel {
   const raw = env.LOG_LEVEL?.trim().toLowerCase() || "info";
   if (raw === "warn") return "info"; // no warn lines exist; accept the common spelling
   if (!(LEVELS as readonly string[]).includes(raw)) {
-    throw new WeftError("WEFT_ERR_TELEMETRY_CONFIG", `LOG_LEVEL must be one of ${LEVELS.join(", ")}, got ${JSON.stringify(env.LOG_LEVEL)}`);
+    throw new WeftError("WEFT_ERR_TELEMETRY_CONFIG", `LOG_LEVEL is ${JSON.stringify(env.LOG_LEVEL)}, set LOG_LEVEL to one of ${LEVELS.join(", ")}`);
   }
   return raw as LogLevel;
 }

@@ -7,3 +7,5 @@ export { assertBoolean, assertFunction, assertInt, assertNonEmpty, assertNumber,
 export { abortError, raceAbort } from "./abort-error.ts";
 export type { StartupErrorOptions, StartupHint } from "./run-main.ts";
 export { describeStartupError, exitOnStartupError, HOST_PORT_HINTS, runMain } from "./run-main.ts";
+export type { CommandFlag, CommandSpec, CommandValues, CommandVariable } from "./command-line.ts";
+export { formatHelp, numberSetting, readCommandLine } from "./command-line.ts";

@@ -5,3 +5,4 @@ export type { ConnectNatsOptions, MeshNode, MeshNodeContext, MeshNodeOptions, No
 export { connectNats, nodeService, startMeshNode } from "./mesh-node.ts";
 export type { MeshNodeConfig } from "./node-config.ts";
 export { MeshConfigError, readMeshNodeConfig, WEFT_ERR_MESH_CONFIG } from "./node-config.ts";
+export { MESH_NODE_VARIABLES } from "./node-variables.ts";

@@ -116,7 +116,7 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
   if (!/^[A-Za-z0-9]*$/.test(eventsPrefix)) throw new MeshConfigError(`MESH_EVENTS_PREFIX is ${JSON.stringify(eventsPrefix)}, set MESH_EVENTS_PREFIX to letters and digits only`);
   const tlsDir = env.MESH_TLS_DIR?.trim() || undefined;
   const trustDomain = env.MESH_TRUST_DOMAIN?.trim() || "weft.local";
-  if (!/^[a-z0-9._-]+$/.test(trustDomain)) throw new MeshConfigError(`MESH_TRUST_DOMAIN must be a SPIFFE trust domain (lower-case letters, digits, dots, dashes), got ${JSON.stringify(trustDomain)}`);
+  if (!/^[a-z0-9._-]+$/.test(trustDomain)) throw new MeshConfigError(`MESH_TRUST_DOMAIN is ${JSON.stringify(trustDomain)}, set MESH_TRUST_DOMAIN to a SPIFFE trust domain (lower-case letters, digits, dots, dashes)`);
   const natsNkeyFile = env.MESH_NATS_NKEY_FILE?.trim() || undefined;
   if (tlsDir !== undefined && transport === "nats" && natsNkeyFile === undefined) {
     throw new MeshConfigError("MESH_TRANSPORT=nats with MESH_TLS_DIR needs MESH_NATS_NKEY_FILE: this workload's NATS user on a server whose permissions come from the policies (docs/security.md), so the broker vouches for callers");

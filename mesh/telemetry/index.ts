@@ -5,6 +5,7 @@
 export { SpanAttributes, SpanEventAttributes, SpanEvents, TRACER_NAME } from "./names.ts";
 export type { TracingConfig } from "./tracing-config.ts";
 export { readTracingConfig, TelemetryConfigError, WEFT_ERR_TELEMETRY_CONFIG } from "./tracing-config.ts";
+export { TELEMETRY_VARIABLES } from "./telemetry-variables.ts";
 export type { StartTracingOptions, Tracing } from "./tracing.ts";
 export { startTracing } from "./tracing.ts";
 export type { TracingCallHooksOptions } from "./span-hooks.ts";

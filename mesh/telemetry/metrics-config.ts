@@ -13,5 +13,5 @@ export function readMetricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
   const raw = env.WEFT_METRICS?.trim().toLowerCase() || "on";
   if (raw === "on" || raw === "true" || raw === "1") return { enabled: true };
   if (raw === "off" || raw === "false" || raw === "0") return { enabled: false };
-  throw new TelemetryConfigError(`WEFT_METRICS must be "on" or "off", got ${JSON.stringify(env.WEFT_METRICS)}`);
+  throw new TelemetryConfigError(`WEFT_METRICS is ${JSON.stringify(env.WEFT_METRICS)}, set WEFT_METRICS to "on" or "off"`);
 }

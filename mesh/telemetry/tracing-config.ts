@@ -47,19 +47,19 @@ export function readTracingConfig(env: NodeJS.ProcessEnv, defaultServiceName: st
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   const tracesUrl = specific ? checkUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", specific) : base ? `${checkUrl("OTEL_EXPORTER_OTLP_ENDPOINT", base).replace(/\/+$/, "")}/v1/traces` : "";
   const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() || "otlp";
-  if (exporter !== "otlp" && exporter !== "none") throw new TelemetryConfigError(`OTEL_TRACES_EXPORTER must be "otlp" or "none", got ${JSON.stringify(exporter)}`);
+  if (exporter !== "otlp" && exporter !== "none") throw new TelemetryConfigError(`OTEL_TRACES_EXPORTER is ${JSON.stringify(exporter)}, set OTEL_TRACES_EXPORTER to "otlp" or "none"`);
   const disabled = (env.OTEL_SDK_DISABLED?.trim().toLowerCase() ?? "") === "true";
   const samplerName = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || "parentbased_always_on";
-  if (!SAMPLERS.includes(samplerName)) throw new TelemetryConfigError(`OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(", ")}, got ${JSON.stringify(samplerName)}`);
+  if (!SAMPLERS.includes(samplerName)) throw new TelemetryConfigError(`OTEL_TRACES_SAMPLER is ${JSON.stringify(samplerName)}, set OTEL_TRACES_SAMPLER to one of ${SAMPLERS.join(", ")}`);
   const parentBased = samplerName.startsWith("parentbased_");
   const sampler = samplerName.replace("parentbased_", "") as TracingConfig["sampler"];
   const rawRatio = env.OTEL_TRACES_SAMPLER_ARG?.trim();
   const ratio = rawRatio === undefined || rawRatio === "" || sampler !== "traceidratio" ? 1 : Number(rawRatio);
-  if (!(ratio >= 0 && ratio <= 1)) throw new TelemetryConfigError(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got ${JSON.stringify(rawRatio)}`);
+  if (!(ratio >= 0 && ratio <= 1)) throw new TelemetryConfigError(`OTEL_TRACES_SAMPLER_ARG is ${JSON.stringify(rawRatio)}, set OTEL_TRACES_SAMPLER_ARG to a number from 0 to 1`);
   const rawDelay = env.OTEL_BSP_SCHEDULE_DELAY?.trim();
   const exportDelayMs = rawDelay === undefined || rawDelay === "" ? 1000 : Number(rawDelay);
   if (!Number.isInteger(exportDelayMs) || exportDelayMs < 1 || exportDelayMs > 60_000) {
-    throw new TelemetryConfigError(`OTEL_BSP_SCHEDULE_DELAY must be an integer from 1 to 60000 (ms), got ${JSON.stringify(rawDelay)}`);
+    throw new TelemetryConfigError(`OTEL_BSP_SCHEDULE_DELAY is ${JSON.stringify(rawDelay)}, set OTEL_BSP_SCHEDULE_DELAY to an integer from 1 to 60000 (ms)`);
   }
   return { enabled: tracesUrl !== "" && !disabled && exporter === "otlp", tracesUrl, serviceName, resourceAttributes, sampler, parentBased, ratio, exportDelayMs };
 }
@@ -69,9 +69,9 @@ function checkUrl(name: string, value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new TelemetryConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+    throw new TelemetryConfigError(`${name} is ${JSON.stringify(value)}, set ${name} to an http(s) URL such as http://127.0.0.1:4318`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new TelemetryConfigError(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new TelemetryConfigError(`${name} is ${JSON.stringify(value)}, set ${name} to an http(s) URL such as http://127.0.0.1:4318`);
   return value;
 }
 
@@ -82,11 +82,11 @@ function parseResourceAttributes(raw: string | undefined): Record<string, string
   for (const pair of raw.split(",")) {
     const eq = pair.indexOf("=");
     const key = pair.slice(0, eq).trim();
-    if (eq <= 0 || key === "") throw new TelemetryConfigError(`OTEL_RESOURCE_ATTRIBUTES must be key=value pairs separated by commas, got ${JSON.stringify(raw)}`);
+    if (eq <= 0 || key === "") throw new TelemetryConfigError(`OTEL_RESOURCE_ATTRIBUTES is ${JSON.stringify(raw)}, set OTEL_RESOURCE_ATTRIBUTES to key=value pairs separated by commas`);
     try {
       out[key] = decodeURIComponent(pair.slice(eq + 1).trim());
     } catch {
-      throw new TelemetryConfigError(`OTEL_RESOURCE_ATTRIBUTES has a badly encoded value for ${JSON.stringify(key)}`);
+      throw new TelemetryConfigError(`OTEL_RESOURCE_ATTRIBUTES has a badly encoded value for ${JSON.stringify(key)}, set OTEL_RESOURCE_ATTRIBUTES to percent-encoded values`);
     }
   }
   return out;

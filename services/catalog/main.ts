@@ -4,12 +4,13 @@
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { createMemoryCache, createRedisCache } from "../../mesh/cache/index.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
-import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
+import { drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { beginServiceMain } from "../service-main.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import { createCatalogService, loadSeedProducts, parsePageTokenSecret } from "./index.ts";
 
-const logger = createJsonLogger("weft.catalog");
+const logger = await beginServiceMain("catalog", { summary: "The product catalog (cached reads, search) in distributed mode, found through NATS discovery.", env: [{ name: "CATALOG_PAGE_TOKEN_SECRET", defaultText: "random per process", description: "HMAC key (base64url, 32+ bytes) of page tokens; replicas must share it" }] });
 await runMain(async () => {
   const config = readMeshNodeConfig(process.env, "catalog");
   const pageTokens = parsePageTokenSecret(process.env.CATALOG_PAGE_TOKEN_SECRET, "CATALOG_PAGE_TOKEN_SECRET");

@@ -8,13 +8,16 @@ import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
-import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
+import { drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { beginServiceMain } from "../service-main.ts";
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
 import { createGatewayRateLimits, createGatewayService, GATEWAY_READ_LIMITS } from "./index.ts";
 
-const logger = createJsonLogger("weft.gateway");
+const logger = await beginServiceMain("gateway", {
+  summary: "The browser-facing edge of the shop in distributed mode; stateless, run as many as you like.",
+});
 await runMain(async () => {
   const config = readMeshNodeConfig(process.env, "gateway");
   const node = await startMeshNode({

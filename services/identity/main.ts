@@ -6,15 +6,21 @@
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../../mesh/compute/index.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
-import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
+import { drainOnSignals } from "../../mesh/host/index.ts";
 import { MeshConfigError, nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { beginServiceMain } from "../service-main.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import { createAccessTokens, createIdentityService, createRedisUserDirectory, parseTokenSecret } from "./index.ts";
 
 /** Password hashes that may wait for a worker thread; one more is answered RESOURCE_EXHAUSTED. */
 const COMPUTE_MAX_QUEUE = 64;
 
-const logger = createJsonLogger("weft.identity");
+const logger = await beginServiceMain("identity", {
+  summary: "Sign-up, sign-in and access tokens in distributed mode (users in Redis with REDIS_URL, else in this process).", env: [
+    { name: "IDENTITY_TOKEN_SECRET", defaultText: "random per process", description: "HMAC-SHA256 key (base64url, 32+ bytes) of access tokens; replicas must share it" },
+    { name: "COMPUTE", defaultText: "piscina", description: "where password hashing runs: piscina (worker threads) or inline" },
+  ],
+});
 
 /** IDENTITY_TOKEN_SECRET as a distributed-mode setting (WEFT_ERR_MESH_CONFIG when too short). */
 function readTokenSecret(value: string | undefined): { secret: Uint8Array; generated: boolean } {

@@ -6,12 +6,15 @@
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
-import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
+import { drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { beginServiceMain } from "../service-main.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import { createInventoryService, createRedisStockLedger, createStockLedger, loadSeedStock, startReservationLifecycle } from "./index.ts";
 
-const logger = createJsonLogger("weft.inventory");
+const logger = await beginServiceMain("inventory", {
+  summary: "Stock that never oversells, in distributed mode (in Redis with REDIS_URL, else in this process).",
+});
 await runMain(async () => {
   const config = readMeshNodeConfig(process.env, "inventory");
   const node = await startMeshNode({

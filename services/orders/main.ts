@@ -8,12 +8,15 @@ import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
-import { createJsonLogger, drainOnSignals } from "../../mesh/host/index.ts";
+import { drainOnSignals } from "../../mesh/host/index.ts";
 import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { beginServiceMain } from "../service-main.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import { createOrdersService, createRedisOrderBook } from "./index.ts";
 
-const logger = createJsonLogger("weft.orders");
+const logger = await beginServiceMain("orders", {
+  summary: "Orders (calls catalog and inventory, publishes OrderPlaced) in distributed mode (in Redis with REDIS_URL, else in this process).",
+});
 await runMain(async () => {
   const config = readMeshNodeConfig(process.env, "orders");
   const node = await startMeshNode({

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { exitOnStartupError, readCommandLine, WeftError } from "../../mesh/errors/index.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -97,12 +98,19 @@ async function runOnce(mode: "server" | "client", options: RunConformanceOptions
   return { mode, total: Number(total[1]), passed: Number(counts[1]), failed: Number(counts[2]), failures, elapsedMs, output };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes("--help")) {
-  console.log("usage: node test/conformance/run-conformance.ts [server] [client]   (npm run conformance; both when none is named)");
-  process.exit(0);
-}
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const modes = process.argv.slice(2).filter((a): a is "server" | "client" => a === "server" || a === "client");
+  const { positionals } = readCommandLine({
+    usage: "npm run conformance -- [server] [client]   (node test/conformance/run-conformance.ts; both when none is named)",
+    summary: "The Connect conformance suite (.tools/bin/connectconformance v1.0.5, built by npm run services) against\nWeft's server (host + engine) and client (gRPC, Connect and gRPC-Web transports).",
+    flags: {},
+    positionals: [
+      { name: "server", description: "judge Weft's server" },
+      { name: "client", description: "judge Weft's client" },
+    ],
+    env: [{ name: "CONFORMANCE_VERBOSE", description: "1: the server under test logs as a host does" }],
+  });
+  for (const p of positionals) if (p !== "server" && p !== "client") exitOnStartupError(new WeftError("WEFT_ERR_STARTUP", `unknown mode ${JSON.stringify(p)}: server or client`));
+  const modes = positionals as ("server" | "client")[];
   let failed = 0;
   for (const mode of modes.length > 0 ? modes : (["server", "client"] as const)) {
     const r = await runConformance(mode);

@@ -216,6 +216,6 @@ describe("npm start configuration", () => {
   it("refuses a bad PORT with a stable code naming the variable", async () => {
     const failed = await run(process.execPath, ["services/start.ts"], { cwd: repo, env: { ...env, PORT: "eighty" } }).catch((err) => err);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain('WEFT_ERR_SHOP_CONFIG: PORT must be a port number from 0 to 65535, got "eighty"');
+    expect(failed.stderr).toContain('WEFT_ERR_SHOP_CONFIG: PORT is "eighty", set PORT to a port number from 0 to 65535');
   });
 });

@@ -100,6 +100,17 @@ describe("start-up failures: one line, a code, the variable, exit 1", () => {
   it("a benchmark: a dead Redis", async () => {
     expectOneLine(await run("bench/backends/cache.ts", { REDIS_URL: `redis://127.0.0.1:${deadPort}` }, ["10"]), "WEFT_ERR_REDIS_NOT_READY", "REDIS_URL");
   });
+  it("a service main: a bad LOG_LEVEL", async () => {
+    expectOneLine(await run("services/inventory/main.ts", { LOG_LEVEL: "loud" }), "WEFT_ERR_TELEMETRY_CONFIG", "LOG_LEVEL");
+  });
+  it("the launcher: a bad LOG_LEVEL, said once before any process starts", async () => {
+    const outcome = await run("scripts/start-distributed.ts", { LOG_LEVEL: "loud", WEFT_CERTS_DIR: "/nonexistent-weft-certs" });
+    expectOneLine(outcome, "WEFT_ERR_TELEMETRY_CONFIG", "LOG_LEVEL");
+    expect(outcome.stderr).not.toMatch(/\[\w+#\d\]/);
+  });
+  it("a benchmark: a flag that is not a number", async () => {
+    expectOneLine(await run("bench/mesh/overload.ts", {}, ["--factor", "x"]), "WEFT_ERR_STARTUP", "--factor");
+  });
   it("LOG_LEVEL=debug adds the stack", async () => {
     const outcome = await run(catalog, { NATS_URL: `nats://127.0.0.1:${deadPort}`, LOG_LEVEL: "debug" });
     expect(outcome.code).toBe(1);
