@@ -1,4 +1,4 @@
-import { parseTokenSecret } from "./identity/index.ts";
+import { parseSigningKeys, type SigningKeys } from "./identity/index.ts";
 
 /** Configuration of `npm start`, read from the environment in one place. */
 export interface StartConfig {
@@ -10,10 +10,8 @@ export interface StartConfig {
   readonly web: boolean;
   /** `CORS_ORIGINS`: extra origins (comma-separated) allowed to call the API from a browser. Default none. */
   readonly corsOrigins: readonly string[];
-  /** `IDENTITY_TOKEN_SECRET`: base64url HMAC key (32+ bytes). Default: random per process. */
-  readonly tokenSecret: Uint8Array;
-  /** True when the token key was generated (tokens die with the process). */
-  readonly tokenSecretGenerated: boolean;
+  /** `IDENTITY_SIGNING_KEYS`: a JWKS of ES256 private keys (read by {@link readSigningKeys}). Default unset: one key per process. */
+  readonly signingKeys: string | undefined;
   /** `COMPUTE`: where password hashing runs: "piscina" (worker threads, default) or "inline" (this thread). */
   readonly compute: "piscina" | "inline";
 }
@@ -74,15 +72,21 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
       throw new ShopConfigError(`CORS_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin, set CORS_ORIGINS to comma-separated origins such as https://shop.example (or "*")`);
     }
   }
-  let secret;
-  try {
-    secret = parseTokenSecret(env.IDENTITY_TOKEN_SECRET);
-  } catch (err) {
-    throw new ShopConfigError((err as Error).message);
+  if (env.IDENTITY_TOKEN_SECRET !== undefined && env.IDENTITY_TOKEN_SECRET !== "") {
+    throw new ShopConfigError("IDENTITY_TOKEN_SECRET is no longer used: access tokens are signed with ES256 keys, set IDENTITY_SIGNING_KEYS instead (npm run --silent keys:signing)");
   }
   const compute = env.COMPUTE === undefined || env.COMPUTE === "" ? "piscina" : env.COMPUTE;
   if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE must be "piscina" or "inline", got ${JSON.stringify(compute)}`);
-  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute };
+  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute };
+}
+
+/** Reads `IDENTITY_SIGNING_KEYS` (see parseSigningKeys); a bad value is a ShopConfigError naming it. */
+export async function readSigningKeys(value: string | undefined): Promise<{ keys: SigningKeys; generated: boolean }> {
+  try {
+    return await parseSigningKeys(value);
+  } catch (err) {
+    throw new ShopConfigError((err as Error).message);
+  }
 }
 
 /** The commands `npm start` prints for a newcomer to paste; each one is run by test/shop. */

@@ -7,7 +7,7 @@ import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles }
 import { createMetrics, readMetricsConfig, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
-import { exampleCommands, readStartConfig } from "./start-config.ts";
+import { exampleCommands, readSigningKeys, readStartConfig } from "./start-config.ts";
 
 const { config, tracingConfig, metricsConfig, logger } = await runMain(() => ({
   config: readStartConfig(process.env),
@@ -15,6 +15,7 @@ const { config, tracingConfig, metricsConfig, logger } = await runMain(() => ({
   metricsConfig: readMetricsConfig(process.env),
   logger: createJsonLogger("weft.shop"),
 }));
+const signing = await runMain(() => readSigningKeys(config.signingKeys));
 const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 
 // Tracing before anything that traces; off (and not loaded) unless an OTLP endpoint is set.
@@ -46,7 +47,7 @@ const shop = await runMain(() => startInProcessShop({
       : createInlineComputePool(),
   hostname: config.hostname,
   port: config.port,
-  tokenSecret: config.tokenSecret,
+  signingKeys: signing.keys,
   corsAllowedOrigins: config.corsOrigins,
   httpFallback: web,
   metrics,
@@ -64,7 +65,7 @@ const lines = [
   `  metrics: ${metrics ? `${shop.url}/metrics (Prometheus text; WEFT_METRICS=off to disable)` : "off (WEFT_METRICS=off)"}`,
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   `  tracing: ${tracing ? `on, OTLP to ${tracingConfig.tracesUrl} as ${tracingConfig.serviceName}` : "off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`,
-  ...(config.tokenSecretGenerated ? ["  access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to keep them across restarts)"] : []),
+  ...(signing.generated ? ["  access tokens are signed with a new key (set IDENTITY_SIGNING_KEYS to keep them valid across restarts)"] : []),
   "",
   "Try:",
   ...exampleCommands(shop.url).flatMap(({ title, command }) => [`  # ${title}`, `  ${command}`]),

@@ -12,7 +12,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file shop/gateway/v1/gateway.proto.
  */
 export const file_shop_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPc2hvcC5nYXRld2F5LnYxIm0KB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRITCgtwcmljZV9jZW50cxgFIAEoAxIMCgR0YWdzGAYgAygJIksKC1Byb2R1Y3RWaWV3EikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdBIRCglhdmFpbGFibGUYAiABKAMiZwoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoJT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSFAoMcHJvZHVjdF9uYW1lGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBCABKAMiwgEKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKQoFaXRlbXMYAyADKAsyGi5zaG9wLmdhdGV3YXkudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgDEiwKBnN0YXR1cxgFIAEoDjIcLnNob3AuZ2F0ZXdheS52MS5PcmRlclN0YXR1cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJXCg1Ccm93c2VSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhAKCGNhdGVnb3J5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlkKDkJyb3dzZVJlc3BvbnNlEi4KCHByb2R1Y3RzGAEgAygLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSImChhHZXRQcm9kdWN0RGV0YWlsc1JlcXVlc3QSCgoCaWQYASABKAkiSgoZR2V0UHJvZHVjdERldGFpbHNSZXNwb25zZRItCgdwcm9kdWN0GAEgASgLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3IkYKDVNpZ25VcFJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIksKDlNpZ25VcFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIjCgR1c2VyGAIgASgLMhUuc2hvcC5nYXRld2F5LnYxLlVzZXIiMAoNU2lnbkluUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJLCg5TaWduSW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSIwoEdXNlchgCIAEoCzIVLnNob3AuZ2F0ZXdheS52MS5Vc2VyIjQKDENoZWNrb3V0SXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIj8KD0NoZWNrb3V0UmVxdWVzdBIsCgVpdGVtcxgBIAMoCzIdLnNob3AuZ2F0ZXdheS52MS5DaGVja291dEl0ZW0iOQoQQ2hlY2tvdXRSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLnNob3AuZ2F0ZXdheS52MS5PcmRlciIoChNMaXN0TXlPcmRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBSI+ChRMaXN0TXlPcmRlcnNSZXNwb25zZRImCgZvcmRlcnMYASADKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIqfAoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTT1JERVJfU1RBVFVTX1BMQUNFRBABEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQAhIaChZPUkRFUl9TVEFUVVNfRlVMRklMTEVEEAMymgQKDkdhdGV3YXlTZXJ2aWNlEk4KBkJyb3dzZRIeLnNob3AuZ2F0ZXdheS52MS5Ccm93c2VSZXF1ZXN0Gh8uc2hvcC5nYXRld2F5LnYxLkJyb3dzZVJlc3BvbnNlIgOQAgESbwoRR2V0UHJvZHVjdERldGFpbHMSKS5zaG9wLmdhdGV3YXkudjEuR2V0UHJvZHVjdERldGFpbHNSZXF1ZXN0Giouc2hvcC5nYXRld2F5LnYxLkdldFByb2R1Y3REZXRhaWxzUmVzcG9uc2UiA5ACARJJCgZTaWduVXASHi5zaG9wLmdhdGV3YXkudjEuU2lnblVwUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5TaWduVXBSZXNwb25zZRJJCgZTaWduSW4SHi5zaG9wLmdhdGV3YXkudjEuU2lnbkluUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5TaWduSW5SZXNwb25zZRJPCghDaGVja291dBIgLnNob3AuZ2F0ZXdheS52MS5DaGVja291dFJlcXVlc3QaIS5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRSZXNwb25zZRJgCgxMaXN0TXlPcmRlcnMSJC5zaG9wLmdhdGV3YXkudjEuTGlzdE15T3JkZXJzUmVxdWVzdBolLnNob3AuZ2F0ZXdheS52MS5MaXN0TXlPcmRlcnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch1zaG9wL2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPc2hvcC5nYXRld2F5LnYxIm0KB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRITCgtwcmljZV9jZW50cxgFIAEoAxIMCgR0YWdzGAYgAygJIksKC1Byb2R1Y3RWaWV3EikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdBIRCglhdmFpbGFibGUYAiABKAMiZwoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoJT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSFAoMcHJvZHVjdF9uYW1lGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBCABKAMiwgEKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKQoFaXRlbXMYAyADKAsyGi5zaG9wLmdhdGV3YXkudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgDEiwKBnN0YXR1cxgFIAEoDjIcLnNob3AuZ2F0ZXdheS52MS5PcmRlclN0YXR1cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJXCg1Ccm93c2VSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhAKCGNhdGVnb3J5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlkKDkJyb3dzZVJlc3BvbnNlEi4KCHByb2R1Y3RzGAEgAygLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSImChhHZXRQcm9kdWN0RGV0YWlsc1JlcXVlc3QSCgoCaWQYASABKAkiSgoZR2V0UHJvZHVjdERldGFpbHNSZXNwb25zZRItCgdwcm9kdWN0GAEgASgLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3IkYKDVNpZ25VcFJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIksKDlNpZ25VcFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIjCgR1c2VyGAIgASgLMhUuc2hvcC5nYXRld2F5LnYxLlVzZXIiMAoNU2lnbkluUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJLCg5TaWduSW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSIwoEdXNlchgCIAEoCzIVLnNob3AuZ2F0ZXdheS52MS5Vc2VyIhAKDlNpZ25PdXRSZXF1ZXN0IhEKD1NpZ25PdXRSZXNwb25zZSI0CgxDaGVja291dEl0ZW0SEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoBSI/Cg9DaGVja291dFJlcXVlc3QSLAoFaXRlbXMYASADKAsyHS5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRJdGVtIjkKEENoZWNrb3V0UmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIiKAoTTGlzdE15T3JkZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUiPgoUTGlzdE15T3JkZXJzUmVzcG9uc2USJgoGb3JkZXJzGAEgAygLMhYuc2hvcC5nYXRld2F5LnYxLk9yZGVyKnwKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE09SREVSX1NUQVRVU19QTEFDRUQQARIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAISGgoWT1JERVJfU1RBVFVTX0ZVTEZJTExFRBADMugECg5HYXRld2F5U2VydmljZRJOCgZCcm93c2USHi5zaG9wLmdhdGV3YXkudjEuQnJvd3NlUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5Ccm93c2VSZXNwb25zZSIDkAIBEm8KEUdldFByb2R1Y3REZXRhaWxzEikuc2hvcC5nYXRld2F5LnYxLkdldFByb2R1Y3REZXRhaWxzUmVxdWVzdBoqLnNob3AuZ2F0ZXdheS52MS5HZXRQcm9kdWN0RGV0YWlsc1Jlc3BvbnNlIgOQAgESSQoGU2lnblVwEh4uc2hvcC5nYXRld2F5LnYxLlNpZ25VcFJlcXVlc3QaHy5zaG9wLmdhdGV3YXkudjEuU2lnblVwUmVzcG9uc2USSQoGU2lnbkluEh4uc2hvcC5nYXRld2F5LnYxLlNpZ25JblJlcXVlc3QaHy5zaG9wLmdhdGV3YXkudjEuU2lnbkluUmVzcG9uc2USTAoHU2lnbk91dBIfLnNob3AuZ2F0ZXdheS52MS5TaWduT3V0UmVxdWVzdBogLnNob3AuZ2F0ZXdheS52MS5TaWduT3V0UmVzcG9uc2USTwoIQ2hlY2tvdXQSIC5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRSZXF1ZXN0GiEuc2hvcC5nYXRld2F5LnYxLkNoZWNrb3V0UmVzcG9uc2USYAoMTGlzdE15T3JkZXJzEiQuc2hvcC5nYXRld2F5LnYxLkxpc3RNeU9yZGVyc1JlcXVlc3QaJS5zaG9wLmdhdGV3YXkudjEuTGlzdE15T3JkZXJzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A product as the shop shows it.
@@ -312,6 +312,8 @@ export const SignUpRequestSchema: GenMessage<SignUpRequest> = /*@__PURE__*/
  */
 export type SignUpResponse = Message<"shop.gateway.v1.SignUpResponse"> & {
   /**
+   * Empty for a browser (it holds a session cookie instead).
+   *
    * @generated from field: string access_token = 1;
    */
   accessToken: string;
@@ -356,6 +358,8 @@ export const SignInRequestSchema: GenMessage<SignInRequest> = /*@__PURE__*/
  */
 export type SignInResponse = Message<"shop.gateway.v1.SignInResponse"> & {
   /**
+   * Empty for a browser (it holds a session cookie instead).
+   *
    * @generated from field: string access_token = 1;
    */
   accessToken: string;
@@ -372,6 +376,32 @@ export type SignInResponse = Message<"shop.gateway.v1.SignInResponse"> & {
  */
 export const SignInResponseSchema: GenMessage<SignInResponse> = /*@__PURE__*/
   messageDesc(file_shop_gateway_v1_gateway, 12);
+
+/**
+ * @generated from message shop.gateway.v1.SignOutRequest
+ */
+export type SignOutRequest = Message<"shop.gateway.v1.SignOutRequest"> & {
+};
+
+/**
+ * Describes the message shop.gateway.v1.SignOutRequest.
+ * Use `create(SignOutRequestSchema)` to create a new message.
+ */
+export const SignOutRequestSchema: GenMessage<SignOutRequest> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 13);
+
+/**
+ * @generated from message shop.gateway.v1.SignOutResponse
+ */
+export type SignOutResponse = Message<"shop.gateway.v1.SignOutResponse"> & {
+};
+
+/**
+ * Describes the message shop.gateway.v1.SignOutResponse.
+ * Use `create(SignOutResponseSchema)` to create a new message.
+ */
+export const SignOutResponseSchema: GenMessage<SignOutResponse> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 14);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutItem
@@ -393,7 +423,7 @@ export type CheckoutItem = Message<"shop.gateway.v1.CheckoutItem"> & {
  * Use `create(CheckoutItemSchema)` to create a new message.
  */
 export const CheckoutItemSchema: GenMessage<CheckoutItem> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 13);
+  messageDesc(file_shop_gateway_v1_gateway, 15);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutRequest
@@ -410,7 +440,7 @@ export type CheckoutRequest = Message<"shop.gateway.v1.CheckoutRequest"> & {
  * Use `create(CheckoutRequestSchema)` to create a new message.
  */
 export const CheckoutRequestSchema: GenMessage<CheckoutRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 14);
+  messageDesc(file_shop_gateway_v1_gateway, 16);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutResponse
@@ -427,7 +457,7 @@ export type CheckoutResponse = Message<"shop.gateway.v1.CheckoutResponse"> & {
  * Use `create(CheckoutResponseSchema)` to create a new message.
  */
 export const CheckoutResponseSchema: GenMessage<CheckoutResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 15);
+  messageDesc(file_shop_gateway_v1_gateway, 17);
 
 /**
  * @generated from message shop.gateway.v1.ListMyOrdersRequest
@@ -444,7 +474,7 @@ export type ListMyOrdersRequest = Message<"shop.gateway.v1.ListMyOrdersRequest">
  * Use `create(ListMyOrdersRequestSchema)` to create a new message.
  */
 export const ListMyOrdersRequestSchema: GenMessage<ListMyOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 16);
+  messageDesc(file_shop_gateway_v1_gateway, 18);
 
 /**
  * @generated from message shop.gateway.v1.ListMyOrdersResponse
@@ -461,7 +491,7 @@ export type ListMyOrdersResponse = Message<"shop.gateway.v1.ListMyOrdersResponse
  * Use `create(ListMyOrdersResponseSchema)` to create a new message.
  */
 export const ListMyOrdersResponseSchema: GenMessage<ListMyOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 17);
+  messageDesc(file_shop_gateway_v1_gateway, 19);
 
 /**
  * @generated from enum shop.gateway.v1.OrderStatus
@@ -501,7 +531,8 @@ export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
 
 /**
  * GatewayService is the browser-facing edge of the shop: it composes the other services and checks the
- * end user's token (`authorization: Bearer <token>`) where a call needs one. Its messages are its own
+ * end user where a call needs one: a browser's session cookie, or an API client's access token
+ * (`authorization: Bearer <token>`). Its messages are its own
  * (no import of an internal service's contract), so a browser bundle holds only the public API; field
  * numbers and names match the internal messages they are copied from.
  *
@@ -529,7 +560,7 @@ export const GatewayService: GenService<{
     output: typeof GetProductDetailsResponseSchema;
   },
   /**
-   * SignUp registers a user and signs them in.
+   * SignUp registers a user and signs them in, as SignIn does.
    *
    * @generated from rpc shop.gateway.v1.GatewayService.SignUp
    */
@@ -539,7 +570,10 @@ export const GatewayService: GenService<{
     output: typeof SignUpResponseSchema;
   },
   /**
-   * SignIn returns an access token.
+   * SignIn checks a password. A browser gets a new session cookie (HttpOnly, so no script reads it) and
+   * an empty access_token; an API client gets a bearer access token. UNAUTHENTICATED, with one message,
+   * for a wrong password or an unknown email; RESOURCE_EXHAUSTED with a google.rpc.RetryInfo after 5
+   * failures for one account or one client address.
    *
    * @generated from rpc shop.gateway.v1.GatewayService.SignIn
    */
@@ -547,6 +581,16 @@ export const GatewayService: GenService<{
     methodKind: "unary";
     input: typeof SignInRequestSchema;
     output: typeof SignInResponseSchema;
+  },
+  /**
+   * SignOut ends the browser session its cookie names (at once, for every replica) and clears the cookie.
+   *
+   * @generated from rpc shop.gateway.v1.GatewayService.SignOut
+   */
+  signOut: {
+    methodKind: "unary";
+    input: typeof SignOutRequestSchema;
+    output: typeof SignOutResponseSchema;
   },
   /**
    * Checkout places an order for the signed-in user; UNAUTHENTICATED without a valid token.

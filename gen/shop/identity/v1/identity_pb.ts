@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/identity/v1/identity.proto.
  */
 export const file_shop_identity_v1_identity: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaG9wL2lkZW50aXR5L3YxL2lkZW50aXR5LnByb3RvEhBzaG9wLmlkZW50aXR5LnYxImcKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkifgoQUmVnaXN0ZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYuc2hvcC5pZGVudGl0eS52MS5Vc2VyEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiewoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoEdXNlchgDIAEoCzIWLnNob3AuaWRlbnRpdHkudjEuVXNlciIPCg1XaG9BbUlSZXF1ZXN0IjYKDldob0FtSVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5zaG9wLmlkZW50aXR5LnYxLlVzZXIygAIKD0lkZW50aXR5U2VydmljZRJRCghSZWdpc3RlchIhLnNob3AuaWRlbnRpdHkudjEuUmVnaXN0ZXJSZXF1ZXN0GiIuc2hvcC5pZGVudGl0eS52MS5SZWdpc3RlclJlc3BvbnNlEkgKBUxvZ2luEh4uc2hvcC5pZGVudGl0eS52MS5Mb2dpblJlcXVlc3QaHy5zaG9wLmlkZW50aXR5LnYxLkxvZ2luUmVzcG9uc2USUAoGV2hvQW1JEh8uc2hvcC5pZGVudGl0eS52MS5XaG9BbUlSZXF1ZXN0GiAuc2hvcC5pZGVudGl0eS52MS5XaG9BbUlSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9zaG9wL2lkZW50aXR5L3YxL2lkZW50aXR5LnByb3RvEhBzaG9wLmlkZW50aXR5LnYxImcKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkifgoQUmVnaXN0ZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYuc2hvcC5pZGVudGl0eS52MS5Vc2VyEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIvCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiewoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoEdXNlchgDIAEoCzIWLnNob3AuaWRlbnRpdHkudjEuVXNlciIPCg1XaG9BbUlSZXF1ZXN0IjYKDldob0FtSVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5zaG9wLmlkZW50aXR5LnYxLlVzZXIiFgoUR2V0UHVibGljS2V5c1JlcXVlc3QiKgoVR2V0UHVibGljS2V5c1Jlc3BvbnNlEhEKCWp3a3NfanNvbhgBIAEoCTLnAgoPSWRlbnRpdHlTZXJ2aWNlElEKCFJlZ2lzdGVyEiEuc2hvcC5pZGVudGl0eS52MS5SZWdpc3RlclJlcXVlc3QaIi5zaG9wLmlkZW50aXR5LnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi5zaG9wLmlkZW50aXR5LnYxLkxvZ2luUmVxdWVzdBofLnNob3AuaWRlbnRpdHkudjEuTG9naW5SZXNwb25zZRJQCgZXaG9BbUkSHy5zaG9wLmlkZW50aXR5LnYxLldob0FtSVJlcXVlc3QaIC5zaG9wLmlkZW50aXR5LnYxLldob0FtSVJlc3BvbnNlIgOQAgESZQoNR2V0UHVibGljS2V5cxImLnNob3AuaWRlbnRpdHkudjEuR2V0UHVibGljS2V5c1JlcXVlc3QaJy5zaG9wLmlkZW50aXR5LnYxLkdldFB1YmxpY0tleXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message shop.identity.v1.User
@@ -189,6 +189,38 @@ export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
   messageDesc(file_shop_identity_v1_identity, 6);
 
 /**
+ * @generated from message shop.identity.v1.GetPublicKeysRequest
+ */
+export type GetPublicKeysRequest = Message<"shop.identity.v1.GetPublicKeysRequest"> & {
+};
+
+/**
+ * Describes the message shop.identity.v1.GetPublicKeysRequest.
+ * Use `create(GetPublicKeysRequestSchema)` to create a new message.
+ */
+export const GetPublicKeysRequestSchema: GenMessage<GetPublicKeysRequest> = /*@__PURE__*/
+  messageDesc(file_shop_identity_v1_identity, 7);
+
+/**
+ * @generated from message shop.identity.v1.GetPublicKeysResponse
+ */
+export type GetPublicKeysResponse = Message<"shop.identity.v1.GetPublicKeysResponse"> & {
+  /**
+   * The JSON Web Key Set: `{"keys": [{"kty": "EC", "crv": "P-256", "kid": ..., "x": ..., "y": ..., "alg": "ES256", "use": "sig"}]}`.
+   *
+   * @generated from field: string jwks_json = 1;
+   */
+  jwksJson: string;
+};
+
+/**
+ * Describes the message shop.identity.v1.GetPublicKeysResponse.
+ * Use `create(GetPublicKeysResponseSchema)` to create a new message.
+ */
+export const GetPublicKeysResponseSchema: GenMessage<GetPublicKeysResponse> = /*@__PURE__*/
+  messageDesc(file_shop_identity_v1_identity, 8);
+
+/**
  * IdentityService registers users, checks passwords and issues signed access tokens.
  *
  * @generated from service shop.identity.v1.IdentityService
@@ -206,7 +238,8 @@ export const IdentityService: GenService<{
     output: typeof RegisterResponseSchema;
   },
   /**
-   * Login checks a password and returns a signed access token; UNAUTHENTICATED on a bad password.
+   * Login checks a password and returns a signed access token; UNAUTHENTICATED, with one message, for a
+   * wrong password and an unknown email.
    *
    * @generated from rpc shop.identity.v1.IdentityService.Login
    */
@@ -224,6 +257,17 @@ export const IdentityService: GenService<{
     methodKind: "unary";
     input: typeof WhoAmIRequestSchema;
     output: typeof WhoAmIResponseSchema;
+  },
+  /**
+   * GetPublicKeys returns the public keys access tokens are verified with (a JWKS, RFC 7517), by key id:
+   * the key that signs now and the ones that still verify tokens signed before a rotation.
+   *
+   * @generated from rpc shop.identity.v1.IdentityService.GetPublicKeys
+   */
+  getPublicKeys: {
+    methodKind: "unary";
+    input: typeof GetPublicKeysRequestSchema;
+    output: typeof GetPublicKeysResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_identity_v1_identity, 0);
