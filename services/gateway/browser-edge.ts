@@ -32,9 +32,13 @@ export function sessionIdOf(headers: Headers, secure: boolean): string | undefin
   return undefined;
 }
 
-/** True when a browser sent the request: browsers add Fetch Metadata (`sec-fetch-mode`) or `origin`, API clients neither. */
+/**
+ * True when a browser sent the request: browsers add `origin` to every POST and `sec-fetch-site` to every
+ * request to a trustworthy origin (HTTPS, loopback). Server-side fetch (undici) sends `sec-fetch-mode`
+ * only, so that one does not count.
+ */
 export function isBrowser(headers: Headers): boolean {
-  return headers.has("sec-fetch-mode") || headers.has("origin");
+  return headers.has("origin") || headers.has("sec-fetch-site");
 }
 
 /**
