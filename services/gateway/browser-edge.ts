@@ -5,8 +5,17 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 
 /** Cookie of a browser session over TLS: the `__Host-` prefix makes the browser insist on Secure, Path=/ and no Domain. */
 export const SECURE_SESSION_COOKIE = "__Host-weft_session";
-/** Cookie of a browser session over plain HTTP (loopback development): browsers refuse `__Host-` without Secure, and Secure without TLS. */
+/** Cookie of a browser session over plain HTTP to a non-loopback host: browsers refuse `__Host-` without Secure, and Secure there. */
 export const PLAIN_SESSION_COOKIE = "weft_session";
+
+/**
+ * True for a request to a loopback host (127.0.0.0/8, ::1, localhost): browsers treat it as a secure
+ * context and keep Secure and `__Host-` cookies over plain HTTP there (Chromium 156, checked).
+ */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 /** The session cookie's name: `__Host-` only where it can be Secure. */
 export function sessionCookieName(secure: boolean): string {

@@ -8,7 +8,7 @@ import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { MAX_IDS_PER_CALL as STOCK_IDS_PER_CALL } from "../inventory/index.ts";
 import { bearerToken, createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
-import { isBrowser, requireConnectMarker, retryLater, sessionCookie, sessionIdOf } from "./browser-edge.ts";
+import { isBrowser, isLoopbackUrl, requireConnectMarker, retryLater, sessionCookie, sessionIdOf } from "./browser-edge.ts";
 import { createSessionStore, type SessionStore } from "./session-store.ts";
 import { createSignInThrottle, type SignInThrottle } from "./sign-in-throttle.ts";
 import { downstream, invalidArgument, pageSizeOrDefault, requireOptions } from "../shared/index.ts";
@@ -33,7 +33,10 @@ export interface GatewayServiceOptions {
   readonly sessions?: SessionStore;
   /** Sign-in lockout. Default: in this process (`createSignInThrottle({ redis, keyPrefix })` for replicas). */
   readonly signInThrottle?: SignInThrottle;
-  /** True when browsers reach the gateway over TLS: the cookie is then `__Host-` and Secure. Default false. */
+  /**
+   * True when browsers reach the gateway over TLS: the cookie is then `__Host-` and Secure. Default false:
+   * still `__Host-` and Secure for a loopback host (browsers treat it as secure), a plain name otherwise.
+   */
   readonly secureCookies?: boolean;
 }
 
@@ -67,11 +70,12 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
   });
   const sessions = options.sessions ?? createSessionStore();
   const throttle = options.signInThrottle ?? createSignInThrottle();
-  const secure = options.secureCookies ?? false;
+  const secureCookies = options.secureCookies ?? false;
+  const secureFor = (ctx: HandlerContext) => secureCookies || isLoopbackUrl(ctx.url);
 
   /** The signed-in user's id, from the session cookie (browsers) or the bearer token (API clients); else UNAUTHENTICATED. */
   async function signedInUser(ctx: HandlerContext): Promise<string> {
-    const sessionId = sessionIdOf(ctx.requestHeader, secure);
+    const sessionId = sessionIdOf(ctx.requestHeader, secureFor(ctx));
     if (sessionId !== undefined) {
       const userId = await sessions.resolve(sessionId);
       if (userId === undefined) throw new ConnectError("session ended (signed out or expired): sign in again", Code.Unauthenticated);
@@ -88,6 +92,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
   async function signedIn(ctx: HandlerContext, accessToken: string, user: User | undefined) {
     if (user === undefined) throw new ConnectError("identity returned no user", Code.Internal);
     if (!isBrowser(ctx.requestHeader)) return { accessToken, user: publicUser(user) };
+    const secure = secureFor(ctx);
     const previous = sessionIdOf(ctx.requestHeader, secure);
     if (previous !== undefined) await sessions.revoke(previous);
     const id = await sessions.create(user.id);
@@ -147,6 +152,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     },
 
     async signOut(_req, ctx) {
+      const secure = secureFor(ctx);
       const id = sessionIdOf(ctx.requestHeader, secure);
       if (id !== undefined) await sessions.revoke(id);
       ctx.responseHeader.append("set-cookie", sessionCookie("", 0, secure));
