@@ -34,8 +34,9 @@ export interface GatewayServiceOptions {
   /** Sign-in lockout. Default: in this process (`createSignInThrottle({ redis, keyPrefix })` for replicas). */
   readonly signInThrottle?: SignInThrottle;
   /**
-   * True when browsers reach the gateway over TLS: the cookie is then `__Host-` and Secure. Default false:
-   * still `__Host-` and Secure for a loopback host (browsers treat it as secure), a plain name otherwise.
+   * True to always name the cookie `__Host-` and mark it Secure. Default false: it is so whenever the
+   * browser's page is HTTPS (its `origin`, also behind a TLS-terminating proxy) or the host is loopback
+   * (a secure context to browsers); a plain name only for plain HTTP to another host.
    */
   readonly secureCookies?: boolean;
 }
@@ -71,7 +72,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
   const sessions = options.sessions ?? createSessionStore();
   const throttle = options.signInThrottle ?? createSignInThrottle();
   const secureCookies = options.secureCookies ?? false;
-  const secureFor = (ctx: HandlerContext) => secureCookies || isLoopbackUrl(ctx.url);
+  const secureFor = (ctx: HandlerContext) => secureCookies || isLoopbackUrl(ctx.url) || (ctx.requestHeader.get("origin") ?? "").startsWith("https://");
 
   /** The signed-in user's id, from the session cookie (browsers) or the bearer token (API clients); else UNAUTHENTICATED. */
   async function signedInUser(ctx: HandlerContext): Promise<string> {

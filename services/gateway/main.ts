@@ -42,8 +42,6 @@ await runMain(async () => {
           tokens,
           sessions: createSessionStore(redis === undefined ? {} : { redis, keyPrefix }),
           signInThrottle: createSignInThrottle(redis === undefined ? {} : { redis, keyPrefix }),
-          // Under TLS the session cookie is `__Host-` and Secure.
-          secureCookies: workloadTls !== undefined,
         })),
       ];
     },

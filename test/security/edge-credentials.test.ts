@@ -1,6 +1,7 @@
 // Issue 12, users and credentials, against real servers: two in-process shops (gateway replicas) sharing
 // the sign-in lockout and the browser sessions through the real Redis, called over HTTP as a browser
 // (Origin, Connect protocol header, cookies) and as an API client (bearer tokens, the gateway's JWKS).
+import { request as httpRequest } from "node:http";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import type { Redis } from "ioredis";
@@ -196,6 +197,24 @@ describe("browser sessions (Redis, shared by gateway replicas)", () => {
     }
     expect(last).toBeUndefined();
     expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+  });
+
+  it("picks the cookie by what the browser sees: __Host- and Secure for an HTTPS page (e.g. behind a TLS proxy), a plain name for plain HTTP to a non-loopback host", async () => {
+    const email = uniqueEmail("proxy");
+    await call(replicas[0], "SignUp", { email, password: PASSWORD, displayName: "Proxy" });
+    const signInAs = (host: string, origin: string) =>
+      new Promise<string[]>((resolve, reject) => {
+        const { port } = new URL(replicas[0].url);
+        const body = JSON.stringify({ email, password: PASSWORD });
+        const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path: "/shop.gateway.v1.GatewayService/SignIn", headers: { host, origin, "content-type": "application/json", "connect-protocol-version": "1" } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.headers["set-cookie"] ?? []));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    expect((await signInAs("shop.example", "https://shop.example"))[0]).toMatch(/^__Host-weft_session=[\w-]{43}; .*; Secure$/);
+    expect((await signInAs("shop.example:8080", "http://shop.example:8080"))[0]).toMatch(/^weft_session=[\w-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Lax$/);
   });
 
   it("names the cookie without __Host- and Secure only for plain HTTP to a non-loopback host", () => {
