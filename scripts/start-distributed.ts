@@ -18,6 +18,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { onShutdownSignals, SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
+import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
 const PUBLIC = SHOP_SERVICES.filter((s) => s.port !== undefined);
@@ -35,8 +36,8 @@ Services (services/manifest.ts), default instances:
 ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.exposure}${s.port ? `, port ${s.port.default} (${s.port.env})` : ""}`).join("\n")}
 
 Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: caches and state in Redis, so
-every service can run several instances), IDENTITY_TOKEN_SECRET and CATALOG_PAGE_TOKEN_SECRET (default: one
-random key each, shared by the processes), INSTANCES (like --instances), MESH_TRANSPORT (like --transport), WEFT_CERTS_DIR (development
+every service can run several instances), IDENTITY_SIGNING_KEYS (default: one new ES256 key, given to the
+identity processes) and CATALOG_PAGE_TOKEN_SECRET (default: one random key, shared by the processes), INSTANCES (like --instances), MESH_TRANSPORT (like --transport), WEFT_CERTS_DIR (development
 credentials for mutual TLS, default .certs/, made on first use; --insecure runs without), ${PUBLIC.map((s) => `${s.port!.env} (like --${s.name}-port)`).join(", ")},
 plus every per-process variable of mesh/node (MESH_*), passed through.`;
 
@@ -95,10 +96,11 @@ if (secure && SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(j
 const env = {
   ...process.env,
   NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-  IDENTITY_TOKEN_SECRET: process.env.IDENTITY_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
+  IDENTITY_SIGNING_KEYS: process.env.IDENTITY_SIGNING_KEYS ?? (await newSigningKeysSetting()),
   CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
 };
+const { IDENTITY_SIGNING_KEYS: _signingKeys, ...sharedEnv } = env;
 
 /** The order of a drain: callers before the services they call, so no in-flight call loses its downstream. */
 const DRAIN_ORDER: readonly (readonly string[])[] = [["gateway"], ["orders"], SERVICES.filter((s) => s !== "gateway" && s !== "orders")];
@@ -132,7 +134,8 @@ function start(service: ServiceManifestEntry, index: number): Child {
   const port = first !== 0 ? first + index : 0;
   // Each service process runs with the flags for a process that has a core to itself (gc-tuning.ts).
   const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../${service.main}`, import.meta.url).pathname], {
-    env: { ...env, PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}) },
+    // Only identity gets the private signing keys.
+    env: { ...sharedEnv, ...(name === "identity" ? { IDENTITY_SIGNING_KEYS: env.IDENTITY_SIGNING_KEYS } : {}), PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only, which drains in DRAIN_ORDER.
     detached: true,
