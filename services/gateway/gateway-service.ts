@@ -147,7 +147,14 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
       const address = (ctx as Partial<CallHookContext>).peerAddress;
       const waitMs = await throttle.begin(req.email, address);
       if (waitMs > 0) throw retryLater("too many failed sign-ins for this account or address", waitMs);
-      const session = await relay(identity.login({ email: req.email, password: req.password }, downstream(ctx)), SIGN_UP_FIELDS);
+      let session;
+      try {
+        session = await relay(identity.login({ email: req.email, password: req.password }, downstream(ctx)), SIGN_UP_FIELDS);
+      } catch (err) {
+        // Only a wrong password (or unknown email) stays counted; an outage or a malformed request gives the attempt back.
+        if (ConnectError.from(err).code !== Code.Unauthenticated) await throttle.abandoned(req.email, address);
+        throw err;
+      }
       await throttle.succeeded(req.email, address);
       return signedIn(ctx, session.accessToken, session.user);
     },

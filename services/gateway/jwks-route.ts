@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { respondUnimplemented } from "../../mesh/engine/index.ts";
 import type { HttpFallback } from "../../mesh/host/index.ts";
 import type { TokenVerifier } from "../identity/index.ts";
 
@@ -10,7 +11,8 @@ const JWKS_MAX_AGE_SECONDS = 300;
 
 /**
  * Serves GET `/.well-known/jwks.json` (identity's public keys, as the gateway's verifier caches them) and
- * hands every other plain-HTTP request to `next` (e.g. the storefront's files), or answers 404.
+ * hands every other plain-HTTP request to `next` (e.g. the storefront's files), or answers the host's own
+ * Connect 404 (`unimplemented`), as a host without a fallback does.
  */
 export function withJwksRoute(tokens: TokenVerifier, next?: HttpFallback): HttpFallback {
   return async (req, response) => {
@@ -19,7 +21,7 @@ export function withJwksRoute(tokens: TokenVerifier, next?: HttpFallback): HttpF
     const path = (req.url ?? "/").split("?")[0];
     if (path !== JWKS_PATH) {
       if (next !== undefined) return next(req, response);
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      respondUnimplemented(req, response);
       return;
     }
     let body: string;

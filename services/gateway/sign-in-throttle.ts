@@ -26,6 +26,8 @@ export interface SignInThrottle {
   begin(account: string, address: string | undefined): Promise<number>;
   /** The attempt succeeded: the account's failures are forgotten and the address gets its attempt back. */
   succeeded(account: string, address: string | undefined): Promise<void>;
+  /** The attempt ended for another reason than the password (identity unavailable, a malformed request): both get it back. */
+  abandoned(account: string, address: string | undefined): Promise<void>;
 }
 
 // KEYS: the counters. ARGV: max, window ms. Refuses with the longest wait when one counter is full,
@@ -51,6 +53,14 @@ return 0
 const SUCCEEDED = `
 redis.call('DEL', KEYS[1])
 if KEYS[2] and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+return 0
+`;
+
+// KEYS: the counters. Gives each its attempt back.
+const ABANDONED = `
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
 return 0
 `;
 
@@ -80,6 +90,8 @@ export function createSignInThrottle(options: SignInThrottleOptions = {}): SignI
     const beginBoth = defineScript(redis, "weftGatewaySignInBegin2", BEGIN, 2);
     const done = defineScript(redis, "weftGatewaySignInDone", SUCCEEDED, 1);
     const doneBoth = defineScript(redis, "weftGatewaySignInDone2", SUCCEEDED, 2);
+    const abandon = defineScript(redis, "weftGatewaySignInAbandon", ABANDONED, 1);
+    const abandonBoth = defineScript(redis, "weftGatewaySignInAbandon2", ABANDONED, 2);
     const STORE = "sign-in throttle";
     return {
       async begin(account, address) {
@@ -89,6 +101,10 @@ export function createSignInThrottle(options: SignInThrottleOptions = {}): SignI
       async succeeded(account, address) {
         const keys = keysOf(account, address).map((k) => prefix + k);
         await redisCall(STORE, () => (keys.length === 2 ? doneBoth : done)(keys, []));
+      },
+      async abandoned(account, address) {
+        const keys = keysOf(account, address).map((k) => prefix + k);
+        await redisCall(STORE, () => (keys.length === 2 ? abandonBoth : abandon)(keys, []));
       },
     };
   }
@@ -125,6 +141,13 @@ export function createSignInThrottle(options: SignInThrottleOptions = {}): SignI
       counters.delete(accountKey);
       const entry = addressKey === undefined ? undefined : live(addressKey, Date.now());
       if (entry !== undefined && entry.count > 0) entry.count--;
+    },
+    async abandoned(account, address) {
+      const now = Date.now();
+      for (const key of keysOf(account, address)) {
+        const entry = live(key, now);
+        if (entry !== undefined && entry.count > 0) entry.count--;
+      }
     },
   };
 }

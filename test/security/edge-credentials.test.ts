@@ -90,6 +90,8 @@ describe("sign-in lockout (Redis, shared by gateway replicas)", () => {
     expect(unknown.text).toBe(wrong.text);
     expect(unknown.status).toBe(wrong.status);
     expect((await call(replicas[0], "SignIn", { email, password: PASSWORD })).status).toBe(200); // gives the address its attempts back
+    // A malformed sign-in is refused by identity's checks and not counted: 6 in a row stay INVALID_ARGUMENT.
+    for (let i = 0; i < 6; i++) expect((await call(replicas[0], "SignIn", { email, password: "" })).body.code).toBe("invalid_argument");
   });
 
   it("locks an account after 5 failures across both replicas: the 6th (even with the right password) is RESOURCE_EXHAUSTED with a RetryInfo", async () => {
@@ -147,6 +149,14 @@ describe.each([
     expect(await throttle.begin("fresh4@example.com", "192.0.2.3")).toBe(0); // 4 - 1 + 1 = 4 < 5
     expect(await throttle.begin("fresh5@example.com", "192.0.2.3")).toBe(0);
     expect(await throttle.begin("fresh6@example.com", "192.0.2.3")).toBeGreaterThan(0);
+  });
+
+  it("gives an abandoned attempt (not a wrong password) back to both counters", async () => {
+    for (let i = 0; i < 5; i++) {
+      expect(await throttle.begin("outage@example.com", "203.0.113.1")).toBe(0);
+      await throttle.abandoned("outage@example.com", "203.0.113.1");
+    }
+    expect(await throttle.begin("outage@example.com", "203.0.113.1")).toBe(0);
   });
 
   it("counts concurrent guesses: of 20 at once, exactly 5 go ahead", async () => {
