@@ -6,7 +6,14 @@ import { defineConfig } from "vitest/config";
 // 2. "heavy": CPU-saturating files (benchmark harness, Chromium, the whole in-process shop), two at a time.
 // 3. "timing": timing-sensitive files (real processes under load, deadlines, drains, discovery bounds,
 //    event-loop measurements), one file at a time.
-const HEAVY = ["bench/run.test.ts", "test/shop/browser.test.ts", "test/interop/browser.test.ts", "test/shop/npm-start.test.ts"];
+const HEAVY = [
+  "bench/run.test.ts",
+  "test/shop/browser.test.ts",
+  "test/interop/browser.test.ts",
+  "test/shop/npm-start.test.ts",
+  "test/conformance/conformance.test.ts",
+  "test/backends/events-durability.test.ts",
+];
 const TIMING = [
   "test/distributed/**/*.test.ts",
   "test/wire/drain-process.test.ts",
@@ -33,7 +40,8 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: "heavy", include: HEAVY, sequence: { groupOrder: 1 } },
+        // Each file here fills a core for tens of seconds (tens of thousands of calls or events): more time per test.
+        test: { name: "heavy", include: HEAVY, testTimeout: 120_000, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,

@@ -1,4 +1,5 @@
 import { parseSigningKeys, type SigningKeys } from "./identity/index.ts";
+import { ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./shared/options-error.ts";
 
 /** Configuration of `npm start`, read from the environment in one place. */
 export interface StartConfig {
@@ -16,17 +17,7 @@ export interface StartConfig {
   readonly compute: "piscina" | "inline";
 }
 
-/** Stable code of a bad start-up setting. */
-export const WEFT_ERR_SHOP_CONFIG = "WEFT_ERR_SHOP_CONFIG";
-
-/** A start-up setting that cannot be used; the message names the variable. */
-export class ShopConfigError extends Error {
-  readonly code = WEFT_ERR_SHOP_CONFIG;
-  constructor(message: string) {
-    super(message);
-    this.name = "ShopConfigError";
-  }
-}
+export { ShopConfigError, WEFT_ERR_SHOP_CONFIG };
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];

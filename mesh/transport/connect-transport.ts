@@ -7,8 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ContextValues, StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, endStreamFromJson, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { gunzipLimited, gzip } from "../protocol/index.ts";
-import { FLAG_COMPRESSED, FLAG_END_STREAM, FrameReader, encodeFrame } from "../protocol/index.ts";
-import type { Frame } from "../protocol/index.ts";
+import { FLAG_COMPRESSED, FLAG_END_STREAM, encodeFrame } from "../protocol/index.ts";
 import { createCodecCache, headersInto, nodeHeadersToHeaders } from "./codec.ts";
 import type { ClientCodec } from "./codec.ts";
 import type { WeftTransport } from "./weft-transport.ts";
@@ -17,6 +16,7 @@ import type { Exchange, ExchangeResponse } from "./http-exchange.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { ResolvedTransportOptions, WeftTransportOptions } from "./options.ts";
 import { interceptTransport } from "./intercept.ts";
+import { readFrames } from "./read-frames.ts";
 
 /** Reads a whole response body, failing with RESOURCE_EXHAUSTED past `limit` bytes. */
 export async function readBody(res: ExchangeResponse, limit: number): Promise<Buffer> {
@@ -166,34 +166,20 @@ export function createWeftConnectTransport(options: WeftTransportOptions): WeftT
       }
       const gzipped = encoding === "gzip";
       async function* messages(): AsyncGenerator<never> {
-        const reader = new FrameReader(opts.readMaxBytes);
-        const frames: Frame[] = [];
         let ended = false;
         try {
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          for await (const f of readFrames(res.body as AsyncIterable<Buffer>, opts.readMaxBytes, gzipped, "connect-content-encoding")) {
             if (ended) throw new ConnectError("protocol error: data after the end-of-stream message", Code.Internal);
-            reader.push(chunk, frames);
-            if (reader.problem === "oversize") throw new ConnectError(`message size ${reader.declared} is larger than configured readMaxBytes ${opts.readMaxBytes}`, Code.ResourceExhausted);
-            for (const f of frames.splice(0)) {
-              if (ended) throw new ConnectError("protocol error: data after the end-of-stream message", Code.Internal);
-              let data: Uint8Array = f.data;
-              if ((f.flags & FLAG_COMPRESSED) !== 0) {
-                if (!gzipped) throw new ConnectError("protocol error: compressed message without connect-content-encoding", Code.Internal);
-                data = await gunzipLimited(data, opts.readMaxBytes);
-              }
-              if ((f.flags & FLAG_END_STREAM) !== 0) {
-                ended = true;
-                const end = endStreamFromJson(data);
-                end.metadata.forEach((v, k) => trailer.append(k, v));
-                if (end.error !== undefined) throw end.error;
-                continue;
-              }
-              if (ex.failure !== undefined) throw ex.failure;
-              yield codec.parse(data) as never;
+            if ((f.flags & FLAG_END_STREAM) !== 0) {
+              ended = true;
+              const end = endStreamFromJson(f.data);
+              end.metadata.forEach((v, k) => trailer.append(k, v));
+              if (end.error !== undefined) throw end.error;
+              continue;
             }
+            if (ex.failure !== undefined) throw ex.failure;
+            yield codec.parse(f.data) as never;
           }
-          reader.finish();
-          if (reader.problem !== undefined) throw new ConnectError("protocol error: incomplete envelope", Code.Internal);
           if (!ended) throw new ConnectError("protocol error: missing end-of-stream message", Code.Internal);
         } catch (e) {
           const err = ex.failure ?? (e instanceof ConnectError ? e : ConnectError.from(e, Code.Internal));

@@ -6,8 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ContextValues, StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
-import { FLAG_COMPRESSED, FLAG_TRAILER, FrameReader, formatGrpcTimeout, gunzipLimited } from "../protocol/index.ts";
-import type { Frame } from "../protocol/index.ts";
+import { FLAG_TRAILER, formatGrpcTimeout } from "../protocol/index.ts";
 import { createCodecCache, headersInto, nodeHeadersToHeaders } from "./codec.ts";
 import { pumpFrames } from "./connect-transport.ts";
 import type { WeftTransport } from "./weft-transport.ts";
@@ -15,6 +14,7 @@ import { codeFromHttp } from "./grpc-status.ts";
 import { createHttp1Opener, createHttp2Opener } from "./http-exchange.ts";
 import type { Exchange, ExchangeResponse } from "./http-exchange.ts";
 import { interceptTransport } from "./intercept.ts";
+import { readFrames } from "./read-frames.ts";
 import { resolveTransportOptions } from "./options.ts";
 import type { WeftTransportOptions } from "./options.ts";
 
@@ -67,38 +67,25 @@ export function createWeftGrpcWebTransport(options: WeftTransportOptions): WeftT
 
   /** Yields the response messages; `trailer` receives the trailer frame's headers; throws the call's error. */
   async function* messages(ex: Exchange, res: ExchangeResponse, headers: Headers, parse: (b: Uint8Array) => unknown, trailer: Headers): AsyncGenerator<unknown> {
-    const reader = new FrameReader(opts.readMaxBytes);
-    const frames: Frame[] = [];
     const gzipped = res.headers["grpc-encoding"] === "gzip";
     let ended = false;
     let bodySeen = false;
     try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        bodySeen ||= chunk.length > 0;
-        reader.push(chunk, frames);
-        if (reader.problem === "oversize") throw new ConnectError(`message size ${reader.declared} is larger than configured readMaxBytes ${opts.readMaxBytes}`, Code.ResourceExhausted);
-        for (const f of frames.splice(0)) {
-          if (ended) throw new ConnectError("protocol error: data after the trailers", Code.Internal);
-          let data: Uint8Array = f.data;
-          if ((f.flags & FLAG_COMPRESSED) !== 0) {
-            if (!gzipped) throw new ConnectError("protocol error: compressed message without grpc-encoding", Code.Internal);
-            data = await gunzipLimited(data, opts.readMaxBytes);
-          }
-          if ((f.flags & FLAG_TRAILER) !== 0) {
-            ended = true;
-            trailerParse(data).forEach((v, k) => trailer.append(k, v));
-            continue;
-          }
-          if (ex.failure !== undefined) throw ex.failure;
-          try {
-            yield parse(data);
-          } catch (e) {
-            throw e instanceof ConnectError ? e : new ConnectError("cannot decode response message", Code.Internal, undefined, undefined, e);
-          }
+      for await (const f of readFrames(res.body as AsyncIterable<Buffer>, opts.readMaxBytes, gzipped, "grpc-encoding")) {
+        bodySeen = true;
+        if (ended) throw new ConnectError("protocol error: data after the trailers", Code.Internal);
+        if ((f.flags & FLAG_TRAILER) !== 0) {
+          ended = true;
+          trailerParse(f.data).forEach((v, k) => trailer.append(k, v));
+          continue;
+        }
+        if (ex.failure !== undefined) throw ex.failure;
+        try {
+          yield parse(f.data);
+        } catch (e) {
+          throw e instanceof ConnectError ? e : new ConnectError("cannot decode response message", Code.Internal, undefined, undefined, e);
         }
       }
-      reader.finish();
-      if (reader.problem !== undefined) throw new ConnectError("protocol error: incomplete envelope", Code.Internal);
       if (!ended) {
         // No trailer frame: a trailers-only answer (status in the head, empty body), or HTTP/2 trailers.
         const http = res.trailers();

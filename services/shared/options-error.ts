@@ -1,16 +1,28 @@
-// The reference services' one start-up error for a bad factory option (createCatalogService(...),
-// createOrdersService(...)): a TypeError carrying a stable code, as the runtime's WeftOptionsError does.
+// The reference services' start-up errors: a bad factory option (createCatalogService(...)) or a bad
+// setting of `npm start`, each carrying a stable code as the runtime's WeftError does.
 
 /** Stable code of an invalid service factory option (docs/errors.md, "Service codes"). */
 export const WEFT_ERR_SHOP_OPTIONS = "WEFT_ERR_SHOP_OPTIONS";
+/** Stable code of a bad start-up setting (docs/errors.md, "Service codes"). */
+export const WEFT_ERR_SHOP_CONFIG = "WEFT_ERR_SHOP_CONFIG";
 
-/** A service factory was given an option it cannot use; the message names the field. */
-export class ShopOptionsError extends TypeError {
-  readonly code = WEFT_ERR_SHOP_OPTIONS;
+/** A shop start-up error: one line naming the option or variable, with its stable code. */
+abstract class ShopStartupError extends TypeError {
+  abstract readonly code: string;
   constructor(message: string) {
     super(message);
-    this.name = "ShopOptionsError";
+    this.name = new.target.name;
   }
+}
+
+/** A service factory was given an option it cannot use; the message names the field. */
+export class ShopOptionsError extends ShopStartupError {
+  readonly code = WEFT_ERR_SHOP_OPTIONS;
+}
+
+/** A start-up setting that cannot be used; the message names the variable. */
+export class ShopConfigError extends ShopStartupError {
+  readonly code = WEFT_ERR_SHOP_CONFIG;
 }
 
 /** Throws ShopOptionsError "options.<name> is required" unless `options[name]` is set. */

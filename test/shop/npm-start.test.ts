@@ -148,6 +148,8 @@ describe("npm start", () => {
   });
 
   it("drains on SIGTERM: sign-ups hashing on the worker pool finish, then it exits 0", async () => {
+    // A shop of its own: the shared one must keep serving whichever tests run after this one.
+    const shop = await startShop();
     const url = /Weft shop: (\S+)/.exec(shop.output())![1];
     let completed = 0;
     const signUps = Array.from({ length: 12 }, (_, i) =>

@@ -5,7 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection as ReflectionV1, type ServerReflectionResponse } from "../../gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.ts";
@@ -104,11 +104,12 @@ for (const engine of engines) {
   });
 
   describe(`grpc.health.v1 and drain [${engine.name}]`, () => {
+    // A host per test: the drain test ends its host, and the tests may run in any order.
     let started: StartedHost;
-    beforeAll(async () => {
+    beforeEach(async () => {
       started = await startTestHost(engine, { drainGraceMs: 10_000 });
     });
-    afterAll(() => started?.host.close());
+    afterEach(() => started?.host.close());
 
     it("checks and lists per-service status, NOT_FOUND for unknown services", async () => {
       const health = createClient(Health, createGrpcTransport({ baseUrl: started.url }));
