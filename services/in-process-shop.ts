@@ -98,9 +98,8 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     ],
   });
   const transport = host.inProcessTransport();
-  // eslint-disable-next-line prefer-const -- the host's fallback reads it once it exists
-  let shop: Awaited<ReturnType<typeof createShopServices>>;
-  shop = await createShopServices({
+  // The host's fallback (above) reads `shop.tokens` at request time, once the shop exists.
+  const shop = await createShopServices({
     transport: options.tracer === undefined ? transport : traceTransport(transport, options.tracer, "in-process"),
     transportFor: (workload) => {
       const made = host.inProcessTransport({ peerIdentity: table.workloads.get(workload)?.uri });
