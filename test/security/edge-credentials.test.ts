@@ -4,7 +4,9 @@
 import { request as httpRequest } from "node:http";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
+import { redisClientOptions } from "../../mesh/redis/index.ts";
+import { freePort } from "../support/free-port.ts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSessionStore, createSignInThrottle, JWKS_PATH, type SignInThrottle } from "../../services/gateway/index.ts";
 import { sessionCookie, sessionIdOf } from "../../services/gateway/browser-edge.ts";
@@ -121,6 +123,23 @@ describe("sign-in lockout (Redis, shared by gateway replicas)", () => {
     }
     // The address is locked too (5 failures from 127.0.0.1): another account from it is refused until the window ends.
     expect((await call(replicas[0], "SignIn", { email: uniqueEmail("bystander"), password: "whatever-1" })).body.code).toBe("resource_exhausted");
+  });
+});
+
+describe("sign-in while the lockout's Redis is down", () => {
+  it("fails closed: UNAVAILABLE even for the right password", async () => {
+    const dead = new Redis(`redis://127.0.0.1:${await freePort()}`, { ...redisClientOptions, lazyConnect: true });
+    dead.on("error", () => {});
+    const shop = await startTestShop({ passwordParams: TEST_PASSWORD_PARAMS, edge: { signInThrottle: createSignInThrottle({ redis: dead, keyPrefix: prefixes.next() }) } });
+    try {
+      const email = uniqueEmail("outage");
+      expect((await call(shop, "SignUp", { email, password: PASSWORD, displayName: "Outage" })).status).toBe(200);
+      const refused = await call(shop, "SignIn", { email, password: PASSWORD });
+      expect(refused.body).toEqual({ code: "unavailable", message: "sign-in throttle is unavailable" });
+    } finally {
+      await shop.close();
+      dead.disconnect();
+    }
   });
 });
 
