@@ -1,5 +1,5 @@
 import { parseSigningKeys, type SigningKeys } from "./identity/index.ts";
-import { ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./shared/options-error.ts";
+import { ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./shared/index.ts";
 
 /** Configuration of `npm start`, read from the environment in one place. */
 export interface StartConfig {
