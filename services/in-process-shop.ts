@@ -8,7 +8,7 @@ import { loadSeedProducts } from "./catalog/index.ts";
 import { loadSeedStock } from "./inventory/index.ts";
 import { type Argon2Params, generateSigningKeys, type SigningKeys } from "./identity/index.ts";
 import { shopProtoServices } from "./manifest.ts";
-import { GATEWAY_READ_LIMITS, withJwksRoute } from "./gateway/index.ts";
+import { createGatewayRateLimits, GATEWAY_READ_LIMITS, withJwksRoute } from "./gateway/index.ts";
 import { createShopServices, type ShopOptions } from "./shop.ts";
 import { createShopAuthorization, gatewayEndUserHeaders, loadShopPolicies } from "./shop-security.ts";
 import { issueDevelopmentCredentials } from "../mesh/security/index.ts";
@@ -47,6 +47,8 @@ export interface InProcessShopOptions {
   readonly metrics?: Metrics;
   /** Traces every call (a SERVER span per call, a CLIENT span per call between services). Default none. */
   readonly tracer?: Tracer;
+  /** The gateway's rate limits (services/gateway/rate-limits.ts), per process (no Redis). Default false. */
+  readonly rateLimits?: boolean;
 }
 
 /** A running in-process shop. */
@@ -95,6 +97,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
       ...(options.tracer === undefined ? [] : [createTracingCallHooks({ tracer: options.tracer })]),
       ...(metrics === undefined ? [] : [createServerMetricsHooks(metrics)]),
       authorization.hooks,
+      ...(options.rateLimits === true ? [createGatewayRateLimits()] : []),
     ],
   });
   const transport = host.inProcessTransport();

@@ -53,6 +53,7 @@ const shop = await runMain(() => startInProcessShop({
   metrics,
   logger,
   tracer: tracing?.tracer,
+  rateLimits: true,
 }), { hints: HOST_PORT_HINTS });
 if (tracing !== undefined) shop.host.onDrain("close", "tracing-shutdown", () => tracing.shutdown());
 drainOnSignals(shop, { logger });

@@ -11,6 +11,7 @@ import { RedisBypassedError, redisToConnectError, withTimeout } from "../redis/i
 import { SingleFlight } from "./single-flight.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";
 import type { Metrics } from "../telemetry/index.ts";
+import { redactText } from "../engine/index.ts";
 
 /** Options for `createRedisCache`. */
 export interface RedisCacheOptions {
@@ -206,7 +207,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
         span.setAttribute(SpanAttributes.weftCacheResult, joining ? "join" : !loaded.fromSource ? "hit" : loaded.version === undefined ? "bypass" : "miss");
         return fromBinary(schema, loaded.bytes);
       } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof ConnectError ? err.rawMessage : "load failed" });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof ConnectError ? redactText(err.rawMessage) : "load failed" });
         throw err;
       } finally {
         span.end();

@@ -11,6 +11,7 @@ import { traceCarrier } from "./trace-carrier.ts";
 import type { TaskMessage } from "./worker-entry.ts";
 import type { Metrics } from "../telemetry/index.ts";
 import { SpanAttributes, type TracedTaskResult, type Tracing } from "../telemetry/index.ts";
+import { redactText } from "../engine/index.ts";
 
 /** Options for `createPiscinaComputePool`. */
 export interface PiscinaComputePoolOptions {
@@ -109,7 +110,7 @@ export function createPiscinaComputePool(options: PiscinaComputePoolOptions = {}
       return output as Output;
     } catch (err) {
       const ce = poolToConnectError(err, signal);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: ce.rawMessage });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(ce.rawMessage) });
       throw ce;
     } finally {
       span.end();

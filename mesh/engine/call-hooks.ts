@@ -37,6 +37,12 @@ export interface ServerCallHooks {
    * before the turn's work runs. Engines that cannot defer start the call at once.
    */
   defer?(token: unknown): boolean;
+  /**
+   * Admission that needs I/O (a rate limit shared through Redis): runs after every `begin`; a returned
+   * promise holds the call until it settles, and a rejection refuses the call with that error (`end`
+   * is called with it). Return undefined to admit at once.
+   */
+  admit?(token: unknown, context: CallHookContext): PromiseLike<void> | undefined;
 }
 
 /** The hooks of a host, composed into one: begins in order, ends in reverse, scopes nested (first outermost). */
@@ -49,6 +55,8 @@ export interface ComposedCallHooks {
   readonly scoped: boolean;
   /** True when some hook asks for this call to start after the current turn's I/O. */
   defers(tokens: unknown[]): boolean;
+  /** The hooks' asynchronous admission, or undefined when every hook admits at once (see ServerCallHooks.admit). */
+  admit(tokens: unknown[], context: CallHookContext): Promise<void> | undefined;
   /** Services whose calls are never hooked (the host's health, reflection and admin). */
   readonly exempt: ReadonlySet<string>;
 }
@@ -58,6 +66,7 @@ export function composeCallHooks(hooks: readonly ServerCallHooks[], exempt: Read
   if (hooks.length === 0) return undefined;
   const list = [...hooks];
   const scopes = list.filter((h) => h.scope !== undefined);
+  const admitters = list.flatMap((h, i) => (h.admit === undefined ? [] : [i]));
   const end = (tokens: unknown[], error: ConnectError | undefined, count: number) => {
     for (let i = count - 1; i >= 0; i--) list[i].end?.(tokens[i], error);
   };
@@ -90,6 +99,15 @@ export function composeCallHooks(hooks: readonly ServerCallHooks[], exempt: Read
     defers(tokens) {
       for (let i = 0; i < list.length; i++) if (list[i].defer?.(tokens[i]) === true) return true;
       return false;
+    },
+    admit(tokens, context) {
+      let waits: PromiseLike<void>[] | undefined;
+      for (const i of admitters) {
+        const wait = list[i].admit!(tokens[i], context);
+        if (wait !== undefined) (waits ??= []).push(wait);
+      }
+      if (waits === undefined) return undefined;
+      return waits.length === 1 ? Promise.resolve(waits[0]) : Promise.all(waits).then(() => undefined);
     },
     exempt,
   };
@@ -175,6 +193,15 @@ export function callHooksInterceptor(hooks: ComposedCallHooks): Interceptor {
     if (hooks.exempt.has(req.service.typeName)) return next(req);
     const context = new RequestHookContext(req);
     const tokens = hooks.begin(req.service, context);
+    const admitting = hooks.admit(tokens, context);
+    if (admitting !== undefined) {
+      try {
+        await admitting;
+      } catch (e) {
+        hooks.end(tokens, ConnectError.from(e));
+        throw e;
+      }
+    }
     if (hooks.defers(tokens)) await new Promise((resolve) => setImmediate(resolve));
     let res;
     try {

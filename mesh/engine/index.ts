@@ -20,6 +20,7 @@ export { createCorsPolicy, isPreflight } from "./cors.ts";
 export type { CorsPolicy, PreflightAnswer } from "./cors.ts";
 /** The logger contract, the default JSON logger, a silent one for tests, and error serialisation. */
 export { createJsonLogger, errorFields, readLogLevel, silentLogger } from "./logger.ts";
+export { isSecretHeader, REDACTED, redactHeaders, redactText, redactValue, SECRET_HEADERS } from "./redact.ts";
 /** The logger contract. */
 export type { HostLogger, JsonLoggerOptions, LogLevel } from "./logger.ts";
 /** Plain HTTP beside the RPCs: the `httpFallback` handler contract and how engines route to it. */

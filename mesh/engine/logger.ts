@@ -4,6 +4,7 @@
 
 import { context, trace } from "@opentelemetry/api";
 import { WeftError } from "../errors/index.ts";
+import { redactText, redactValue } from "./redact.ts";
 
 /** Where the host reports things that are not the caller's business (unexpected errors, socket errors). */
 export interface HostLogger {
@@ -35,6 +36,8 @@ const LEVELS: readonly LogLevel[] = ["debug", "info", "error", "off"];
 export interface JsonLoggerOptions {
   /** Lines below this level are dropped. Default: `LOG_LEVEL` from the environment, else "info". */
   readonly level?: LogLevel;
+  /** Where each line goes (without its newline). Default: errors to stderr, the rest to stdout. */
+  readonly write?: (line: string, level: "info" | "error") => void;
 }
 
 /** Reads `LOG_LEVEL` ("debug", "info", "error" or "off"; default "info"); throws WEFT_ERR_TELEMETRY_CONFIG on another value. */
@@ -47,35 +50,28 @@ export function readLogLevel(env: NodeJS.ProcessEnv): LogLevel {
   return raw as LogLevel;
 }
 
-// Field names whose values are never written: credentials that a caller might pass along by mistake.
-const SECRET_FIELD = /pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|credential/i;
-
-function redact(fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key in fields) out[key] = SECRET_FIELD.test(key) ? "[redacted]" : fields[key];
-  return out;
-}
-
 /**
  * A logger writing one JSON object per line to stderr (errors) and stdout (info). Lines written inside
- * a traced call carry `trace_id` and `span_id`; fields named like credentials are written as "[redacted]".
+ * a traced call carry `trace_id` and `span_id`; credentials are written as "[redacted]" (mesh/engine redact.ts:
+ * fields named like credentials, credential headers, and credential-shaped text in any string).
  */
 export function createJsonLogger(name: string, options: JsonLoggerOptions = {}): HostLogger {
   const level = LEVELS.indexOf(options.level ?? readLogLevel(process.env));
-  const write = (stream: NodeJS.WriteStream, lineLevel: string, message: string, fields?: Readonly<Record<string, unknown>>) => {
+  const out = options.write ?? ((line: string, lineLevel: "info" | "error") => (lineLevel === "error" ? process.stderr : process.stdout).write(line + "\n"));
+  const write = (lineLevel: "info" | "error", message: string, fields?: Readonly<Record<string, unknown>>) => {
     const span = trace.getSpan(context.active());
     const ids = span === undefined ? undefined : span.spanContext();
-    const line: Record<string, unknown> = { time: new Date().toISOString(), level: lineLevel, name, message };
+    const line: Record<string, unknown> = { time: new Date().toISOString(), level: lineLevel, name, message: redactText(message) };
     if (ids !== undefined && trace.isSpanContextValid(ids)) {
       line.trace_id = ids.traceId;
       line.span_id = ids.spanId;
     }
-    stream.write(JSON.stringify(fields === undefined ? line : { ...line, ...redact(fields) }) + "\n");
+    out(JSON.stringify(fields === undefined ? line : { ...line, ...(redactValue(fields) as Record<string, unknown>) }), lineLevel);
   };
   const noop = () => {};
   return {
-    error: level <= 2 ? (message, fields) => write(process.stderr, "error", message, fields) : noop,
-    info: level <= 1 ? (message, fields) => write(process.stdout, "info", message, fields) : noop,
+    error: level <= 2 ? (message, fields) => write("error", message, fields) : noop,
+    info: level <= 1 ? (message, fields) => write("info", message, fields) : noop,
   };
 }
 

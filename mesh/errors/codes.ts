@@ -44,6 +44,8 @@ export const WeftErrorCodes = {
   WEFT_ERR_SECURITY_CREDENTIALS: "The workload's certificate files are missing, mismatched, expired or prove no identity.",
   /** A policy file is invalid or names a service, method or caller that does not exist. */
   WEFT_ERR_SECURITY_POLICY: "An authorization policy is invalid; the message names the file and the entry.",
+  /** `createRateLimitHooks` / `createRedisRateLimiter` / `createLocalRateLimiter`: an option (bucket, method cost) is invalid. */
+  WEFT_ERR_RATELIMIT_OPTIONS: "An option of a rate limiter (bucket, method cost, key) is invalid; the message names the field.",
   /** `readTracingConfig` / `readMetricsConfig` / `createJsonLogger`: an OTEL_*, WEFT_METRICS or LOG_LEVEL environment variable is invalid. */
   WEFT_ERR_TELEMETRY_CONFIG: "A telemetry setting (OTEL_*, WEFT_METRICS or LOG_LEVEL environment variable) is invalid; the message names it.",
   /** `createMetrics`: an option is invalid. */

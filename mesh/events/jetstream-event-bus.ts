@@ -17,6 +17,7 @@ import { startSubscription } from "./jetstream-subscription.ts";
 import { isTransientNatsError, natsToConnectError } from "./nats-errors.ts";
 import { parseSubscribeOptions } from "./subscribe-options.ts";
 import type { Metrics, ValueCell } from "../telemetry/index.ts";
+import { redactText } from "../engine/index.ts";
 
 /** Options for `createJetStreamEventBus`. */
 export interface JetStreamEventBusOptions {
@@ -226,7 +227,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         await publishWithRetry(names, payload, id, headers, publishOptions.signal);
       } catch (err) {
         const ce = natsToConnectError(err, `publish ${schema.typeName}`);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: ce.rawMessage });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(ce.rawMessage) });
         throw ce;
       } finally {
         span.end();

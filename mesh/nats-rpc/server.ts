@@ -159,6 +159,11 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       fail(context, reply, callId, err);
       return;
     }
+    const admitting = context.hookTokens === undefined ? undefined : hooks!.admit(context.hookTokens, context);
+    if (admitting !== undefined) {
+      admitting.then(() => start(context, route, reply, callId, input, envelope.window), (err: unknown) => fail(context, reply, callId, err));
+      return;
+    }
     if (context.hookTokens !== undefined && hooks!.defers(context.hookTokens)) {
       setImmediate(start, context, route, reply, callId, input, envelope.window);
       return;

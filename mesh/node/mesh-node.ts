@@ -85,6 +85,12 @@ export interface MeshNodeOptions {
   readonly methodReadMaxBytes?: Readonly<Record<string, number>>;
   /** Plain HTTP for non-RPC GET/HEAD requests (HostOptions.httpFallback), e.g. a JWKS route. Default none. */
   readonly httpFallback?: HttpFallback;
+  /**
+   * This service's own call hooks (the gateway's rate limits), built once Redis is connected: they run
+   * after authorization (a refused caller spends nothing) and before load shedding, on HTTP and NATS.
+   * Default none.
+   */
+  readonly callHooks?: (ctx: { readonly redis: Redis | undefined; readonly metrics: Metrics | undefined }) => readonly ServerCallHooks[];
   /** How long start-up waits for NATS, then for Redis, in milliseconds. Default 5,000 each. */
   readonly connectTimeoutMs?: number;
 }
@@ -198,6 +204,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const tracingHooks: ServerCallHooks[] = tracer === undefined ? [] : [createTracingCallHooks({ tracer })];
   // Next, so that a call the shedding refuses is still counted with its code.
   const metricsHooks: ServerCallHooks[] = metrics === undefined ? [] : [createServerMetricsHooks(metrics)];
+  const serviceHooks = options.callHooks?.({ redis, metrics }) ?? [];
   const host = createHost({
     hostname: config.hostname,
     port: config.port,
@@ -205,7 +212,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     version: config.version,
     // Authorization right after tracing and metrics (so refusals are traced and counted with their code),
     // before shedding: a refused call never takes a concurrency slot.
-    callHooks: [...tracingHooks, ...metricsHooks, security === undefined ? insecureEndUser : security.authorization.hooks, shedding, inbound],
+    callHooks: [...tracingHooks, ...metricsHooks, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
     guardAdmin: security?.authorization.guardAdmin,
     tls: security?.hostTls,
     maxConnectionAgeMs: security === undefined ? 0 : config.maxConnectionAgeMs,
@@ -240,7 +247,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   };
   // Not served under mTLS: a NATS caller's identity is not verified yet, so NATS would bypass the policies.
   const natsSubject = security === undefined ? `${config.rpcPrefix}.${config.instanceId}` : "";
-  const natsServer = natsSubject === "" ? undefined : createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [...tracingHooks, ...metricsHooks, refuseWhileDraining, insecureEndUser, shedding, inbound] });
+  const natsServer = natsSubject === "" ? undefined : createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [...tracingHooks, ...metricsHooks, refuseWhileDraining, insecureEndUser, ...serviceHooks, shedding, inbound] });
 
   const announcer = createAnnouncer({
     nc,

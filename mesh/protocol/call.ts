@@ -322,12 +322,29 @@ export class ServerCall extends CallResponder {
 
   #dispatch(input: unknown): void {
     if (!this.#admit()) return;
+    const admitting = this.#admitting();
+    if (admitting !== undefined) {
+      this.watchCancel();
+      admitting.then(() => startDeferred(this, input), (e: unknown) => this.#refuseLate(e));
+      return;
+    }
     if (this.#deferred()) {
       this.watchCancel();
       setImmediate(startDeferred, this, input);
       return;
     }
     this.invoke(input);
+  }
+
+  /** A hook's asynchronous admission of this call (a shared rate limit), or undefined to start now. */
+  #admitting(): Promise<void> | undefined {
+    const tokens = this.hookTokens;
+    return tokens === undefined ? undefined : this.settings.hooks!.admit(tokens, this.ctx);
+  }
+
+  /** A hook refused the call after a wait: answer it unless it already ended (client gone, deadline). */
+  #refuseLate(e: unknown): void {
+    if (this.state !== CallState.over) this.fail(e);
   }
 
   /** True when a call hook asked for this call to start after the current turn's I/O. */
@@ -399,6 +416,11 @@ export class ServerCall extends CallResponder {
 
   #runStreaming(rs: RequestStream): void {
     if (!this.#admit()) return;
+    const admitting = this.#admitting();
+    if (admitting !== undefined) {
+      admitting.then(() => startDeferredStreaming(this, rs), (e: unknown) => this.#refuseLate(e));
+      return;
+    }
     if (this.#deferred()) {
       setImmediate(startDeferredStreaming, this, rs);
       return;

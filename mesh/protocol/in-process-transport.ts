@@ -85,6 +85,11 @@ class InProcessCall implements ContextOwner {
     }
   }
 
+  /** The hooks' asynchronous admission of this call, or undefined to start now. */
+  admitting(): Promise<void> | undefined {
+    return this.#hookTokens === undefined ? undefined : this.#context.hooks!.admit(this.#hookTokens, this.ctx);
+  }
+
   /** True when a call hook asked for this call to start after the current turn's I/O. */
   deferred(): boolean {
     return this.#hookTokens !== undefined && this.#context.hooks!.defers(this.#hookTokens);
@@ -163,6 +168,8 @@ export function createInProcessTransport(context: EngineContext, options: InProc
       call.ctx.peerIdentity = peerIdentity;
       try {
         call.enter();
+        const admitting = call.admitting();
+        if (admitting !== undefined) await call.race(admitting);
         if (call.deferred()) await call.race(new Promise<void>((resolve) => setImmediate(resolve)));
         const request = ownCopy(method.input, input, inputNormalizer(method.input));
         const out = call.scoped(() => (interceptors.length === 0 ? Promise.resolve(entry.impl!(request, call.ctx)) : invoker.unary(entry, call.ctx, request)));
@@ -201,6 +208,8 @@ export function createInProcessTransport(context: EngineContext, options: InProc
       })();
       const output = (async function* () {
         try {
+          const admitting = call.admitting();
+          if (admitting !== undefined) await call.race(admitting);
           if (call.deferred()) await call.race(new Promise<void>((resolve) => setImmediate(resolve)));
           const first = entry.kind === "server_streaming" && interceptors.length === 0 ? await firstOf(requests, entry.kind) : undefined;
           const source = call.scoped(() =>

@@ -3,6 +3,7 @@
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import { SpanStatusCode, type Attributes, type Span, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
+import { redactText } from "../engine/index.ts";
 import { SpanAttributes } from "./names.ts";
 
 /** Reads trace-context headers from WHATWG Headers. */
@@ -58,6 +59,6 @@ export function setRpcOutcome(span: Span, system: string, error: ConnectError | 
   const name = connectCodeName(error.code);
   if (system !== "grpc") span.setAttribute(SpanAttributes.rpcConnectErrorCode, name);
   span.setAttribute("error.type", name);
-  // The message a ConnectError carries is what the caller sees anyway: no internals, no secrets.
-  if (side === "client" || SERVER_ERRORS.has(error.code)) span.setStatus({ code: SpanStatusCode.ERROR, message: error.rawMessage });
+  // The message a ConnectError carries is what the caller sees anyway (no internals); credentials are cut.
+  if (side === "client" || SERVER_ERRORS.has(error.code)) span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(error.rawMessage) });
 }

@@ -1,7 +1,7 @@
 // What the gateway asks of browsers: the session cookie's name and attributes, and the Connect protocol
 // marker that a cross-site form or a plain fetch without a CORS preflight cannot send.
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.ts";
 
 /** Cookie of a browser session over TLS: the `__Host-` prefix makes the browser insist on Secure, Path=/ and no Domain. */
 export const SECURE_SESSION_COOKIE = "__Host-weft_session";
@@ -63,21 +63,13 @@ export function requireConnectMarker(ctx: HandlerContext): void {
   if (!marked) throw new ConnectError("browsers must send connect-protocol-version: 1 (use a Connect client)", Code.InvalidArgument);
 }
 
-/** google.rpc.RetryInfo, the standard error detail saying how long to wait before retrying. */
-const RETRY_INFO_TYPE = "google.rpc.RetryInfo";
-
 /**
  * RESOURCE_EXHAUSTED saying when to retry: in the message (whole seconds) and as a google.rpc.RetryInfo
  * detail (`retry_delay`), which gRPC and Connect clients read without parsing text.
  */
 export function retryLater(message: string, retryAfterMs: number): ConnectError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  const err = new ConnectError(`${message}; try again in ${seconds} s`, Code.ResourceExhausted);
-  err.details.push({ type: RETRY_INFO_TYPE, value: encodeRetryInfo(seconds) });
-  return err;
-}
-
-/** RetryInfo { retry_delay: Duration { seconds } } in the protobuf binary format. */
-export function encodeRetryInfo(seconds: number): Uint8Array {
-  return new BinaryWriter().tag(1, WireType.LengthDelimited).fork().tag(1, WireType.Varint).int64(seconds).join().finish();
+  return new ConnectError(`${message}; try again in ${seconds} s`, Code.ResourceExhausted, undefined, [
+    { desc: RetryInfoSchema, value: { retryDelay: { seconds: BigInt(seconds) } } },
+  ]);
 }

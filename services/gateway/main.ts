@@ -14,7 +14,7 @@ import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
 import { createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
-import { createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_READ_LIMITS, withJwksRoute } from "./index.ts";
+import { createGatewayRateLimits, createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_READ_LIMITS, withJwksRoute } from "./index.ts";
 
 const logger = createJsonLogger("weft.gateway");
 await runMain(async () => {
@@ -26,6 +26,8 @@ await runMain(async () => {
     logger,
     policies: await loadShopPolicies(config.trustDomain),
     methodReadMaxBytes: GATEWAY_READ_LIMITS,
+    // Shared through Redis when REDIS_URL is set (keys under the events prefix, as the stores'), else per process.
+    callHooks: ({ redis }) => [createGatewayRateLimits({ redis, keyPrefix: `${config.eventsPrefix}gateway:ratelimit:v1:` })],
     httpFallback: (req, res) => withJwksRoute(tokens!)(req, res),
     services: ({ mesh, workloadTls, policies, redis }) => {
       const identity = mesh.client(IdentityService);

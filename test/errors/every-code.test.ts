@@ -18,6 +18,7 @@ import { createWeftGrpcTransport } from "../../mesh/transport/index.ts";
 import { waitForRedisReady } from "../../mesh/redis/index.ts";
 import { createMetrics, readTracingConfig } from "../../mesh/telemetry/index.ts";
 import { createWorkloadTls, parsePolicy, readCredentials } from "../../mesh/security/index.ts";
+import { createLocalRateLimiter } from "../../mesh/ratelimit/index.ts";
 import { Redis } from "ioredis";
 
 /** Runs `produce` and returns what it threw (sync or async). */
@@ -72,6 +73,7 @@ const producers: Record<WeftErrorCode, () => unknown> = {
   WEFT_ERR_COMPUTE_OPTIONS: () => createPiscinaComputePool({ maxThreads: 0 }),
   WEFT_ERR_TELEMETRY_CONFIG: () => readTracingConfig({ OTEL_TRACES_SAMPLER: "sometimes" }, "test"),
   WEFT_ERR_TELEMETRY_OPTIONS: () => createMetrics({ maxServices: 0 }),
+  WEFT_ERR_RATELIMIT_OPTIONS: () => createLocalRateLimiter({ maxKeys: 0 }),
   WEFT_ERR_SECURITY_OPTIONS: () => createWorkloadTls({ trustDomain: "Not A Domain", dir: "/nonexistent" }),
   WEFT_ERR_SECURITY_CREDENTIALS: () => readCredentials("/nonexistent-weft-credentials", "weft.local"),
   WEFT_ERR_SECURITY_POLICY: () => parsePolicy({ workload: "orders" }, "orders/policy.json"),
