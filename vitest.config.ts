@@ -13,9 +13,12 @@ const HEAVY = [
   "test/shop/npm-start.test.ts",
   "test/backends/events-durability.test.ts",
   "test/shop/cache-bounds.test.ts",
+  // The whole in-process shop and a dozen CLI processes, one after another.
+  "test/cli/weft-shop.test.ts",
 ];
 const TIMING = [
   "test/distributed/**/*.test.ts",
+  "test/cli/weft-distributed.test.ts",
   "test/wire/drain-process.test.ts",
   "test/backends/events-nats-restart.test.ts",
   "test/backends/cache-redis-outage.test.ts",

@@ -1,13 +1,14 @@
 // `npm run bench`: every scenario side by side in one run, verified, with Weft's ratios against its
 // peers. See bench/lib/options.ts for the flags and bench/README.md for what each scenario measures.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseOptions, USAGE } from "./lib/options.ts";
 import { renderMarkdown } from "./lib/report-md.ts";
 import { killChildren } from "./lib/processes.ts";
 import { judge, runBench, writeResults, type BenchResults } from "./lib/run-bench.ts";
 import { selectScenarios } from "./lib/scenarios.ts";
+import { benchMtlsDir } from "./lib/mtls.ts";
 
 const argv = process.argv.slice(2);
 let options;
@@ -41,6 +42,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 const results = await runBench(options, argv, (line) => console.log(line));
+// The mTLS scenarios' credentials were this run's only (bench/lib/mtls.ts).
+rmSync(benchMtlsDir(), { recursive: true, force: true });
 const written = writeResults(results, options.outDir);
 console.log("");
 console.log(renderMarkdown(results, written.svg).replace(/\n!\[chart\].*\n/, "\n"));

@@ -1,9 +1,11 @@
 // Fails when the committed gen/ differs from a fresh `buf generate`, or when `buf lint` finds a problem.
 // Generated code is never hand-edited (STYLE.md, convention 1), so any difference is a stale or edited file.
+// The imports that packages ship only as descriptors (.proto-imports/) are written first, as generate does.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { writeProtoImports } from "./proto-imports.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const buf = join(root, "node_modules/.bin/buf");
@@ -19,6 +21,7 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
+writeProtoImports();
 execFileSync(buf, ["lint"], { cwd: root, env, stdio: "inherit" });
 const fresh = mkdtempSync(join(tmpdir(), "weft-gen-"));
 try {

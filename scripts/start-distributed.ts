@@ -9,7 +9,9 @@
 //
 // Services call each other over mutual TLS with the development credentials in WEFT_CERTS_DIR (default
 // .certs/, made by `npm run certs` when missing), and each enforces its policy (docs/security.md).
-// --insecure (and --transport nats, whose callers are not verified yet) runs without either.
+// With --transport nats the launcher starts its own nats-server on a free port, configured from the
+// policies (scripts/mesh-nats.ts): each service connects as its own nkey user (seeds in
+// <certs>/nats/), so the broker vouches for every caller. --insecure runs without any of it.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -19,6 +21,8 @@ import { parseArgs } from "node:util";
 import { onShutdownSignals, SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
+import { loadShopPolicies } from "../services/shop-security.ts";
+import { startMeshNats, type MeshNats } from "./mesh-nats.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
 const PUBLIC = SHOP_SERVICES.filter((s) => s.port !== undefined);
@@ -34,6 +38,9 @@ const usage = `Usage: node scripts/start-distributed.ts [--instances ${SERVICES[
 Runs the shop as one process per service instance, found through NATS discovery.
 Services (services/manifest.ts), default instances:
 ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.exposure}${s.port ? `, port ${s.port.default} (${s.port.env})` : ""}`).join("\n")}
+
+--transport nats (secure unless --insecure) starts a nats-server of its own on a free port, configured
+from the policies, each service connecting as its own NATS user; NATS_URL is then not used.
 
 Environment: NATS_URL (default nats://127.0.0.1:4222), REDIS_URL (optional: caches and state in Redis, so
 every service can run several instances), IDENTITY_SIGNING_KEYS (default: one new ES256 key, given to the
@@ -84,8 +91,8 @@ for (const s of SHOP_SERVICES) {
   }
 }
 
-const secure = !values.insecure && transport === "grpc";
-if (!secure) console.warn(`warning: ${values.insecure ? "--insecure" : "--transport nats"}: services run without mutual TLS and authorization; any caller is trusted`);
+const secure = !values.insecure;
+if (!secure) console.warn("warning: --insecure: services run without mutual TLS and authorization; any caller is trusted");
 const certsDir = resolve(process.env.WEFT_CERTS_DIR ?? new URL("../.certs", import.meta.url).pathname);
 if (secure && SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(join(certsDir, s.name, "tls.crt")))) {
   // Development credentials on first use (the same as `npm run certs`).
@@ -93,9 +100,24 @@ if (secure && SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(j
   if (made.status !== 0) fail(`could not make development credentials in ${certsDir} (npm run certs)`);
 }
 
+// Connect over NATS is secure only on a broker that enforces the policies: the shared development
+// server has no users, so this run gets a server of its own.
+let meshNats: MeshNats | undefined;
+if (secure && transport === "nats") {
+  try {
+    meshNats = await startMeshNats({
+      table: await loadShopPolicies(process.env.MESH_TRUST_DOMAIN?.trim() || undefined),
+      credentialsDir: join(certsDir, "nats"),
+      subjects: { rpcPrefix: process.env.MESH_RPC_PREFIX?.trim() || undefined, registryPrefix: process.env.MESH_REGISTRY_PREFIX?.trim() || undefined, eventsPrefix: process.env.MESH_EVENTS_PREFIX?.trim() || undefined },
+    });
+  } catch (err) {
+    fail(`could not start the mesh's nats-server for --transport nats: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
 const env = {
   ...process.env,
-  NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+  NATS_URL: meshNats?.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
   IDENTITY_SIGNING_KEYS: process.env.IDENTITY_SIGNING_KEYS ?? (await newSigningKeysSetting()),
   CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
@@ -135,7 +157,7 @@ function start(service: ServiceManifestEntry, index: number): Child {
   // Each service process runs with the flags for a process that has a core to itself (gc-tuning.ts).
   const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../${service.main}`, import.meta.url).pathname], {
     // Only identity gets the private signing keys.
-    env: { ...sharedEnv, ...(name === "identity" ? { IDENTITY_SIGNING_KEYS: env.IDENTITY_SIGNING_KEYS } : {}), PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}) },
+    env: { ...sharedEnv, ...(name === "identity" ? { IDENTITY_SIGNING_KEYS: env.IDENTITY_SIGNING_KEYS } : {}), PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}), ...(meshNats ? { MESH_NATS_NKEY_FILE: meshNats.seedFile(name) } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only, which drains in DRAIN_ORDER.
     detached: true,
@@ -173,6 +195,7 @@ onShutdownSignals({
         await Promise.all(draining.map((c) => c.exited));
       }
       const codes = await Promise.all(children.map((c) => c.exited));
+      await meshNats?.stop();
       const failed = children.flatMap((c, i) => (codes[i] === 0 ? [] : [`${c.label} (exit ${codes[i] ?? "by signal"})`]));
       if (failed.length === 0) {
         console.log(`all ${children.length} processes drained`);
@@ -185,12 +208,13 @@ onShutdownSignals({
   onSecond(signal) {
     console.error(`${signal} again: stopping ${children.length} processes without waiting`);
     for (const c of children) c.proc.kill("SIGKILL");
+    meshNats?.kill();
     process.exit(130);
   },
 });
 
 const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${counts.get(s)}`).join(", ");
-console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
+console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
 for (const [name, first] of ports) {
   const n = counts.get(name)!;
   if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);

@@ -3,7 +3,9 @@ import { type Cache, createMemoryCache } from "../mesh/cache/index.ts";
 import { type ComputePool, createInlineComputePool } from "../mesh/compute/index.ts";
 import { createMemoryEventBus, type EventBus } from "../mesh/events/index.ts";
 import { createHost, type Host, type HostLogger, type HttpFallback } from "../mesh/host/index.ts";
-import { createServerMetricsHooks, createTracingCallHooks, traceTransport, type Metrics } from "../mesh/telemetry/index.ts";
+import { createRedRecorder, createServerMetricsHooks, createTracingCallHooks, traceTransport, type Metrics } from "../mesh/telemetry/index.ts";
+import { callerOf, redAdminExtensions } from "../mesh/ops/index.ts";
+import { createInboundCallHooks } from "../mesh/resilience/index.ts";
 import { loadSeedProducts } from "./catalog/index.ts";
 import { loadSeedStock } from "./inventory/index.ts";
 import { type Argon2Params, generateSigningKeys, type SigningKeys } from "./identity/index.ts";
@@ -11,7 +13,7 @@ import { shopProtoServices } from "./manifest.ts";
 import { createGatewayRateLimits, GATEWAY_READ_LIMITS, withJwksRoute } from "./gateway/index.ts";
 import { createShopServices, type ShopOptions } from "./shop.ts";
 import { createShopAuthorization, gatewayEndUserHeaders, loadShopPolicies } from "./shop-security.ts";
-import { issueDevelopmentCredentials } from "../mesh/security/index.ts";
+import { createAdminTokenGuard, issueDevelopmentCredentials } from "../mesh/security/index.ts";
 
 /** Options of {@link startInProcessShop}. */
 export interface InProcessShopOptions {
@@ -49,6 +51,15 @@ export interface InProcessShopOptions {
   readonly tracer?: Tracer;
   /** The gateway's rate limits (services/gateway/rate-limits.ts), per process (no Redis). Default false. */
   readonly rateLimits?: boolean;
+  /**
+   * An operator's token for the AdminService (header `weft-admin-token`, what the `weft` CLI sends).
+   * Default: none (only workload identities may call it, and none exist outside the process).
+   */
+  readonly adminToken?: string;
+  /** Event-loop delay in milliseconds, for the admin API (resilience's event-loop monitor). Default: not reported. */
+  readonly eventLoopDelayMs?: () => number;
+  /** Tasks waiting in the compute pool, for the admin API. Default: not reported. */
+  readonly workerQueueDepth?: () => number;
 }
 
 /** A running in-process shop. */
@@ -81,8 +92,13 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
   const credentials = issueDevelopmentCredentials({ trustDomain: table.trustDomain, services: [...table.workloads.keys()] });
   const gateway = credentials.workloads.get("gateway")!;
   const authorization = createShopAuthorization({ table, credentials: () => gateway });
+  const red = createRedRecorder({ callerOf });
   const host = createHost({
-    guardAdmin: authorization.guardAdmin,
+    guardAdmin: options.adminToken === undefined ? authorization.guardAdmin : createAdminTokenGuard(options.adminToken, authorization.guardAdmin),
+    admin: redAdminExtensions({
+      window: red.window,
+      load: () => ({ eventLoopDelayUs: Math.round((options.eventLoopDelayMs?.() ?? 0) * 1000), workerQueueDepth: options.workerQueueDepth?.() ?? 0, concurrencyLimit: 0 }),
+    }),
     hostname: options.hostname,
     port: options.port,
     corsAllowedOrigins: options.corsAllowedOrigins,
@@ -96,8 +112,11 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     callHooks: [
       ...(options.tracer === undefined ? [] : [createTracingCallHooks({ tracer: options.tracer })]),
       ...(metrics === undefined ? [] : [createServerMetricsHooks(metrics)]),
+      red.hooks,
       authorization.hooks,
       ...(options.rateLimits === true ? [createGatewayRateLimits()] : []),
+      // Handlers run in their call's scope, so a call they make in process names its caller (the admin API's edges).
+      createInboundCallHooks(),
     ],
   });
   const transport = host.inProcessTransport();

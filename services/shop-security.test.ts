@@ -5,7 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compilePolicies, PolicyError, readPolicyFiles } from "../mesh/security/index.ts";
+import { execFileSync } from "node:child_process";
+import { compilePolicies, issueNatsUser, natsPermissions, natsServerConfig, PolicyError, readPolicyFiles } from "../mesh/security/index.ts";
 import { SHOP_SERVICES } from "./manifest.ts";
 import { loadShopPolicies, SHOP_DESCRIPTORS, shopPolicyFiles } from "./shop-security.ts";
 
@@ -51,6 +52,37 @@ describe("the shop's policies", () => {
       const documents = await readPolicyFiles(copies);
       expect(() => compilePolicies(documents, { trustDomain: "weft.local", services: SHOP_DESCRIPTORS })).toThrow(PolicyError);
       expect(() => compilePolicies(documents, { trustDomain: "weft.local", services: SHOP_DESCRIPTORS })).toThrow(/unknown method "shop.inventory.v1.InventoryService\/Reserv"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the shop's NATS permissions", () => {
+  it("let each workload publish only the methods its policies allow, as itself, and read only its own subjects", async () => {
+    const table = await loadShopPolicies();
+    const orders = natsPermissions(table, "orders");
+    const rpc = orders.publish.filter((s) => s.startsWith("weft.rpc."));
+    expect(rpc).toContain("weft.rpc.inventory.*.orders.shop.inventory.v1.InventoryService.Reserve");
+    expect(rpc).toContain("weft.rpc.catalog.*.orders.shop.catalog.v1.CatalogService.BatchGetProducts");
+    // Every RPC subject names orders as the caller; none is a wildcard past the instance token.
+    expect(rpc.every((s) => s.split(".")[4] === "orders" && !s.includes(">"))).toBe(true);
+    expect(rpc.some((s) => s.includes("Restock") || s.includes("GetStock"))).toBe(false);
+    expect(orders.subscribe).toEqual(["weft.rpc.orders.>", "_INBOX.orders.>", "weft.registry.>"]);
+    // orders answers only the gateway (its one caller); inventory answers the gateway and orders.
+    expect(orders.publish.filter((s) => s.startsWith("_INBOX."))).toEqual(["_INBOX.gateway.>"]);
+    expect(natsPermissions(table, "inventory").publish.filter((s) => s.startsWith("_INBOX.")).sort()).toEqual(["_INBOX.gateway.>", "_INBOX.orders.>"]);
+  });
+
+  it("make a configuration nats-server accepts", async () => {
+    const table = await loadShopPolicies();
+    const users = new Map([...table.workloads.keys()].map((w) => [w, issueNatsUser().publicKey]));
+    const dir = await mkdtemp(join(tmpdir(), "weft-nats-conf-"));
+    try {
+      const file = join(dir, "nats-server.conf");
+      await writeFile(file, natsServerConfig({ table, users, port: 4999 }));
+      expect(execFileSync("nats-server", ["-c", file, "-t"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })).toBe("");
+      expect(() => natsServerConfig({ table, users: new Map([...users].slice(1)), port: 4999 })).toThrow(/no public user nkey/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -15,6 +15,8 @@ export interface StartConfig {
   readonly signingKeys: string | undefined;
   /** `COMPUTE`: where password hashing runs: "piscina" (worker threads, default) or "inline" (this thread). */
   readonly compute: "piscina" | "inline";
+  /** `WEFT_ADMIN_TOKEN`: the operators' token for the admin API (16+ characters). Default: random per process, written to `.weft/admin-token`. */
+  readonly adminToken: string | undefined;
 }
 
 export { ShopConfigError, WEFT_ERR_SHOP_CONFIG };
@@ -68,7 +70,9 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   }
   const compute = env.COMPUTE === undefined || env.COMPUTE === "" ? "piscina" : env.COMPUTE;
   if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE must be "piscina" or "inline", got ${JSON.stringify(compute)}`);
-  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute };
+  const adminToken = env.WEFT_ADMIN_TOKEN === undefined || env.WEFT_ADMIN_TOKEN === "" ? undefined : env.WEFT_ADMIN_TOKEN;
+  if (adminToken !== undefined && adminToken.length < 16) throw new ShopConfigError("WEFT_ADMIN_TOKEN must be at least 16 characters (or unset, for a random one in .weft/admin-token)");
+  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute, adminToken };
 }
 
 /** Reads `IDENTITY_SIGNING_KEYS` (see parseSigningKeys); a bad value is a ShopConfigError naming it. */

@@ -1,6 +1,10 @@
 // `npm start`: the whole reference shop in one process (in-memory transport, bus and cache), with the
 // storefront page on the same port (GET / and its assets; every RPC path stays the API's). Config from
 // the environment (see start-config.ts); nothing else.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { createEventLoopMonitor } from "../mesh/resilience/index.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
 import { HOST_PORT_HINTS, runMain } from "../mesh/errors/index.ts";
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
@@ -40,6 +44,15 @@ if (config.web) {
 /** Password hashes that may wait for a worker thread; one more is answered RESOURCE_EXHAUSTED. */
 const COMPUTE_MAX_QUEUE = 64;
 
+// The operators' admin token (what the weft CLI sends): given, or random and left where the CLI looks.
+const adminToken = config.adminToken ?? randomBytes(24).toString("base64url");
+const adminTokenFile = resolve(".weft", "admin-token");
+if (config.adminToken === undefined) {
+  mkdirSync(dirname(adminTokenFile), { recursive: true });
+  writeFileSync(adminTokenFile, adminToken + "\n", { mode: 0o600 });
+}
+const eventLoop = createEventLoopMonitor();
+
 const shop = await runMain(() => startInProcessShop({
   compute:
     config.compute === "piscina"
@@ -54,7 +67,10 @@ const shop = await runMain(() => startInProcessShop({
   logger,
   tracer: tracing?.tracer,
   rateLimits: true,
+  adminToken,
+  eventLoopDelayMs: eventLoop.delayMs,
 }), { hints: HOST_PORT_HINTS });
+shop.host.onDrain("close", "event-loop-monitor", () => eventLoop.close());
 if (tracing !== undefined) shop.host.onDrain("close", "tracing-shutdown", () => tracing.shutdown());
 drainOnSignals(shop, { logger });
 
@@ -64,6 +80,7 @@ const lines = [
   `  storefront page: ${web ? `${shop.url}/ (open it in a browser)` : webState}`,
   `  ${describeShopServices()} in one process (Connect, gRPC and gRPC-Web on one port)`,
   `  metrics: ${metrics ? `${shop.url}/metrics (Prometheus text; WEFT_METRICS=off to disable)` : "off (WEFT_METRICS=off)"}`,
+  `  admin API and weft CLI: npx weft ls --url ${shop.url} (token: ${config.adminToken === undefined ? `${adminTokenFile}, read by the CLI` : "WEFT_ADMIN_TOKEN"})`,
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   `  tracing: ${tracing ? `on, OTLP to ${tracingConfig.tracesUrl} as ${tracingConfig.serviceName}` : "off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`,
   ...(signing.generated ? ["  access tokens are signed with a new key (set IDENTITY_SIGNING_KEYS to keep them valid across restarts)"] : []),

@@ -11,6 +11,9 @@ export const WEB_ROOT = fileURLToPath(new URL(".", import.meta.url));
 /** Default output folder (git-ignored). */
 export const DEFAULT_OUT_DIR = fileURLToPath(new URL("./dist", import.meta.url));
 
+/** The module the generated gateway code imports the buf/validate descriptor from. */
+const VALIDATE_PB = "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+
 /** Options of {@link buildWeb}. */
 export interface BuildWebOptions {
   /**
@@ -30,6 +33,9 @@ export async function buildWeb(outDir: string = DEFAULT_OUT_DIR, options: BuildW
     logLevel: "warn",
     configFile: false,
     define: { __WEFT_API_ORIGIN__: JSON.stringify(apiOrigin) },
+    // The gateway's validation rules are the server's business: the page gets an empty stand-in for
+    // the rule schema its messages import (validation-rules-stand-in.ts) instead of the package's.
+    resolve: { alias: [{ find: VALIDATE_PB, replacement: fileURLToPath(new URL("./validation-rules-stand-in.ts", import.meta.url)) }] },
     build: { outDir, emptyOutDir: true, target: "es2022", sourcemap: false },
   });
   return outDir;

@@ -3,14 +3,20 @@
 
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { writeProtoImports } from "../../scripts/proto-imports.ts";
 
 const protoRoot = fileURLToPath(new URL("../../proto", import.meta.url));
+// buf/validate/validate.proto, which test.proto imports for its rules: printed from the package's
+// descriptor by `npm run generate`, or here on a fresh clone (the benchmark may run before generate).
+const protoImports = fileURLToPath(new URL("../../.proto-imports", import.meta.url));
+if (!existsSync(`${protoImports}/buf/validate/validate.proto`)) writeProtoImports();
 
 /** The grpc-js client constructor for weft.testing.v1.TestService. */
 export function loadTestServiceClient(): grpc.ServiceClientConstructor {
   const definition = protoLoader.loadSync("weft/testing/v1/test.proto", {
-    includeDirs: [protoRoot],
+    includeDirs: [protoRoot, protoImports],
     longs: Number,
     defaults: false,
   });

@@ -32,7 +32,7 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick            1 run, 1 s measured, 0.5 s warm-up: the whole run well under a minute (CI)
-  --only a,b         scenario ids or groups (grpc, http1, client), e.g. --only grpc/weft,grpc/raw-http2
+  --only a,b         scenario ids or groups (grpc, http1, client, mtls), e.g. --only grpc/weft,grpc/raw-http2
   --runs N           runs per scenario (default 3, quick 1)
   --duration S       measured seconds per run (default 5, quick 1)
   --warmup S         warm-up seconds before each run (default 2, quick 0.5)

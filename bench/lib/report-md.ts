@@ -8,6 +8,7 @@ const GROUP_TITLES: Record<ScenarioGroup, string> = {
   grpc: "gRPC over h2c, tiny unary (server on its own core)",
   http1: "Connect JSON over HTTP/1.1, tiny unary (server on its own core)",
   client: "Client → server, 64 calls in flight, tiny unary (client and server on separate cores)",
+  mtls: "Mutual TLS, client → server, 64 calls in flight on one warm connection (client and server on separate cores)",
 };
 
 /** 12345.6 -> "12,346". */
@@ -91,21 +92,22 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
       `${o.waitIdleS > 0 ? ` Before each run the harness waited up to ${o.waitIdleS} s for both cores to be idle (${idleSummary(results)}).` : ""}` +
       `${o.profile ? " **Profiled run (node --cpu-prof): numbers are lower than without profiling.**" : ""}`,
   );
-  for (const group of ["grpc", "http1", "client"] as const) {
+  for (const group of ["grpc", "http1", "client", "mtls"] as const) {
     const rows = results.scenarios.filter((s) => s.group === group);
     if (rows.length === 0) continue;
+    const clients = group === "client" || group === "mtls";
     lines.push("");
     lines.push(`## ${GROUP_TITLES[group]}`);
     lines.push("");
-    const unit = group === "client" ? "calls/s" : "req/s";
+    const unit = clients ? "calls/s" : "req/s";
     lines.push(
-      group === "client"
+      clients
         ? `Load: each client in its own process on the load core (bench/clients/<client>.ts), 64 calls in flight on one connection, every response decoded and checked.`
         : `Load: ${rows[0].generator}`,
     );
     lines.push("");
     lines.push(
-      `| ${group === "client" ? "client → server" : "server"} | ${unit} (median) | range | runs verified | server CPU | ${group === "client" ? "client" : "generator"} CPU | others on cores (server / load) | ${unit.replace("/s", "")} per ${group === "client" ? "client" : "server"} CPU-s |`,
+      `| ${clients ? "client → server" : "server"} | ${unit} (median) | range | runs verified | server CPU | ${clients ? "client" : "generator"} CPU | others on cores (server / load) | ${unit.replace("/s", "")} per ${clients ? "client" : "server"} CPU-s |`,
     );
     lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const s of rows) {
@@ -115,7 +117,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     }
     const legend: string[] = [];
     if (rows.some((r) => conditionsOf(r).includes("load-bound"))) {
-      legend.push(`† the ${group === "client" ? "client" : "load generator"} was at ≥ ${LOAD_BOUND_CPU * 100}% of its core: this may be its limit, not the server's.`);
+      legend.push(`† the ${clients ? "client" : "load generator"} was at ≥ ${LOAD_BOUND_CPU * 100}% of its core: this may be its limit, not the server's.`);
     }
     if (rows.some((r) => conditionsOf(r).includes("noisy"))) {
       legend.push(`‡ in most runs other work took ≥ ${NOISY_OTHER_CPU * 100}% of the server's or the load's core: the number is depressed by noise.`);

@@ -13,6 +13,7 @@ const TITLES: Record<ScenarioGroup, string> = {
   grpc: "gRPC over h2c, req/s (h2load -c 4 -m 16)",
   http1: "Connect JSON over HTTP/1.1, req/s (autocannon -c 64)",
   client: "Client → server, calls/s (64 in flight)",
+  mtls: "Mutual TLS, client → server, calls/s (64 in flight, warm connection)",
 };
 
 function escape(text: string): string {
@@ -24,7 +25,7 @@ export function renderSvg(results: BenchResults): string {
   const parts: string[] = [];
   let y = 36;
   parts.push(`<text x="12" y="22" font-size="15" font-weight="bold">Weft benchmarks, ${escape(results.startedAt)}${results.options.quick ? " (quick mode)" : ""}</text>`);
-  for (const group of ["grpc", "http1", "client"] as const) {
+  for (const group of ["grpc", "http1", "client", "mtls"] as const) {
     const rows = results.scenarios.filter((s) => s.group === group);
     if (rows.length === 0) continue;
     y += 18;

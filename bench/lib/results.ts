@@ -105,7 +105,7 @@ export function conditionsOf(scenario: Pick<ScenarioResult, "group" | "summary">
     summary.cleanRuns !== undefined
       ? summary.cleanRuns * 2 < summary.okRuns
       : Math.max(summary.otherOnServerCore ?? 0, summary.otherOnLoadCore ?? 0) >= NOISY_OTHER_CPU;
-  const loadBound = scenario.group !== "client" && (summary.loadCpu ?? 0) >= LOAD_BOUND_CPU;
+  const loadBound = scenario.group !== "client" && scenario.group !== "mtls" && (summary.loadCpu ?? 0) >= LOAD_BOUND_CPU;
   return [...(noisy ? (["noisy"] as const) : []), ...(loadBound ? (["load-bound"] as const) : [])];
 }
 

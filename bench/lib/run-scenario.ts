@@ -14,6 +14,7 @@ import { summarizeProfile, type ProfileSummary } from "./profile-summary.ts";
 import type { RunResult } from "./results.ts";
 import type { Scenario } from "./scenarios.ts";
 import { checkConnectJsonCall, checkGrpcCall } from "./verify.ts";
+import { BENCH_CLIENT, BENCH_MTLS_ENV, benchPem, ensureBenchCredentials } from "./mtls.ts";
 
 /** In-flight calls of the client scenarios. */
 export const CLIENT_CONCURRENCY = 64;
@@ -81,10 +82,13 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
   const base = `${scenario.id.replace("/", "-")}-run${run}`;
   let server: StartedServer | undefined;
   try {
+    const mtlsDir = scenario.env?.[BENCH_MTLS_ENV];
+    if (mtlsDir !== undefined) await ensureBenchCredentials(mtlsDir);
     const started = await startChild(scenario.server, ["--mode", scenario.mode], SERVER_CORE, childNodeFlags(settings.profileDir, `${base}-server`), scenario.env);
     if (started.kind === "unavailable") return { run, status: "unavailable", problems: [], reason: started.reason };
     server = started;
-    const check = scenario.mode === "h2" ? checkGrpcCall : checkConnectJsonCall;
+    const tls = mtlsDir === undefined ? undefined : benchPem(mtlsDir, BENCH_CLIENT);
+    const check = scenario.mode === "h2" ? (port: number) => checkGrpcCall(port, tls) : checkConnectJsonCall;
     const before = await check(server.port);
     if (before.length > 0) return failed(run, server, before.map((p) => `check before load: ${p}`));
 

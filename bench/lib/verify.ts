@@ -9,10 +9,15 @@ import { BENCH_PATH, grpcRequestFrame, isBenchResponse, jsonRequestBody } from "
 
 const CHECK_TIMEOUT_MS = 5000;
 
-/** Calls UnaryCall over gRPC (h2c) and returns the problems found (empty = correct answer). */
-export function checkGrpcCall(port: number): Promise<string[]> {
+/**
+ * Calls UnaryCall over gRPC and returns the problems found (empty = correct answer): h2c, or TLS with
+ * the client certificate `tls` (the server's identity is not checked here, only its answer).
+ */
+export function checkGrpcCall(port: number, tls?: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer }): Promise<string[]> {
   return new Promise((resolve) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const session = tls === undefined
+      ? http2.connect(`http://127.0.0.1:${port}`)
+      : http2.connect(`https://127.0.0.1:${port}`, { ...tls, ALPNProtocols: ["h2"], checkServerIdentity: () => undefined });
     const finish = (problems: string[]) => {
       clearTimeout(timer);
       session.close();

@@ -7,12 +7,20 @@
 // stand-in): no mesh/host -> not available; mesh/host without mesh/protocol -> not available either,
 // because the host's default engine is connect-node's adapter, already measured as its own row.
 //
+// With BENCH_MTLS_DIR (bench/lib/mtls.ts) it serves TLS 1.3 and requires a client certificate, as a
+// mesh workload does (mesh/security hostTlsOptions); with BENCH_AUTHZ=1 too, every call also goes
+// through the authorization hooks with a policy allowing the bench client's SPIFFE ID.
+// WEFT_BENCH_VALIDATE=1 serves TestService behind mesh/validation's withValidation (its contract's
+// protovalidate rules checked on every request), for the grpc/weft-validated scenario.
+//
 // Usage: node bench/servers/weft.ts --mode h2|h1
 
 import { existsSync } from "node:fs";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { announceReady, announceUnavailable, closeOnSignal, parseMode } from "./child-protocol.ts";
 import { createTestServiceImpl } from "../../test/support/test-service.ts";
+import { BENCH_AUTHZ_ENV, BENCH_MTLS_ENV } from "../lib/mtls.ts";
+import { benchSecurity } from "./weft-security.ts";
 
 // The same handlers in every benchmark server; they never read request headers or name the server.
 const benchTestService = createTestServiceImpl({ servedBy: "", echoMetadata: false });
@@ -28,13 +36,24 @@ if (!existsSync(engineEntry)) announceUnavailable("mesh/protocol/index.ts (Weft'
 const hostModule = (await import(hostEntry.href)) as typeof import("../../mesh/host/index.ts");
 const engineModule = (await import(engineEntry.href)) as typeof import("../../mesh/protocol/index.ts");
 
+const mtlsDir = process.env[BENCH_MTLS_ENV];
+const security = mtlsDir === undefined ? undefined : await benchSecurity(mtlsDir, process.env[BENCH_AUTHZ_ENV] === "1");
 const host = hostModule.createHost({
   port: 0,
   hostname: "127.0.0.1",
   engine: engineModule.createWeftEngine(),
   logger: hostModule.silentLogger,
+  ...(security === undefined ? {} : { tls: security.tls, callHooks: security.callHooks, maxConnectionAgeMs: 0 }),
 });
-host.register(TestService, benchTestService);
+if (process.env.WEFT_BENCH_VALIDATE === "1") {
+  const validation = (await import(new URL("../../mesh/validation/index.ts", import.meta.url).href)) as typeof import("../../mesh/validation/index.ts");
+  host.register(TestService, validation.withValidation(TestService, benchTestService));
+} else {
+  host.register(TestService, benchTestService);
+}
 const address = await host.listen();
-announceReady(address.port, `Weft host (createHost), engine ${host.engineName}`);
-closeOnSignal(() => host.close());
+announceReady(address.port, `Weft host (createHost), engine ${host.engineName}${security === undefined ? "" : `, ${security.detail}`}`);
+closeOnSignal(async () => {
+  await host.close();
+  security?.close();
+});

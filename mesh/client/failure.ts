@@ -4,6 +4,7 @@
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import { isRefusal } from "../resilience/index.ts";
+import { CONNECTION_LOST_CODE } from "../nats-rpc/index.ts";
 
 /** System error codes meaning the request never left this process or never reached a server. */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN"]);
@@ -33,6 +34,8 @@ export function classifyFailure(err: unknown): FailureClass {
     const overloaded = err.code === Code.ResourceExhausted;
     return { neverReachedHandler: true, retryableIfIdempotent: true, endpointFailure: !overloaded };
   }
+  // NATS went away under the call: its instance is fine (the call goes over gRPC meanwhile).
+  if (codes.includes(CONNECTION_LOST_CODE)) return { neverReachedHandler: false, retryableIfIdempotent: true, endpointFailure: false };
   const broken = codes.some((c) => BROKEN_CODES.has(c));
   switch (err.code) {
     case Code.Unavailable:

@@ -9,6 +9,7 @@ import { createHttp2EndpointTransport } from "./http2-endpoint-transport.ts";
 import { createWeftEndpointTransport } from "./weft-endpoint-transport.ts";
 import { createNatsRpcClient, type NatsRpcClient } from "../nats-rpc/index.ts";
 import { resolveOptions, type MeshClientOptions } from "./options.ts";
+import { watchNatsConnection, type NatsFallback } from "./nats-fallback.ts";
 import { createServiceTransport, type CallStats, type MeshCallContext } from "./service-transport.ts";
 
 /** Counters and endpoint states of a mesh client. */
@@ -19,6 +20,8 @@ export interface MeshClientStats extends Readonly<CallStats> {
   readonly ejections: readonly Ejection[];
   /** Per-endpoint state. */
   readonly endpoints: readonly EndpointSnapshot[];
+  /** The NATS fallback: on now, and how many times so far (undefined without NATS or with it off). */
+  readonly natsFallback: { readonly active: boolean; readonly count: number } | undefined;
 }
 
 /** A mesh client: hands out typed clients and owns their connections. */
@@ -39,7 +42,10 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
   let nats: NatsRpcClient | undefined;
   const makeTransport = (endpoint: Parameters<typeof createHttp2EndpointTransport>[0], kind: TransportKind): EndpointTransport => {
     if (kind === "nats") {
-      nats ??= createNatsRpcClient({ nc: o.nc!, interceptors: o.interceptors, defaultTimeoutMs: o.natsDefaultTimeoutMs, streamWindow: o.natsStreamWindow });
+      nats ??= createNatsRpcClient({
+        nc: o.nc!, interceptors: o.interceptors, defaultTimeoutMs: o.natsDefaultTimeoutMs, streamWindow: o.natsStreamWindow,
+        caller: o.natsCaller, inboxPrefix: o.natsInboxPrefix,
+      });
       return nats.endpoint(endpoint);
     }
     if (o.grpcTransport !== undefined) return o.grpcTransport(endpoint);
@@ -47,8 +53,12 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
     return o.http2Client === "weft" ? createWeftEndpointTransport(endpoint, http2) : createHttp2EndpointTransport(endpoint, http2);
   };
   const pool = new EndpointPool(o, makeTransport);
+  const usesNats = o.defaultTransport === "nats" || Object.values(o.services).some((s) => s.transport === "nats");
+  const fallback: NatsFallback | undefined = usesNats && o.natsFallback
+    ? watchNatsConnection({ nc: o.nc!, onLost: () => nats?.failAll(), logger: o.logger, metrics: o.metrics, settleMs: o.natsFallbackSettleMs })
+    : undefined;
   const budget = o.retry === false ? undefined : createRetryBudget(o.retry.budget);
-  const stats: CallStats = { calls: 0, attempts: 0, retries: 0, hedges: 0, failures: 0 };
+  const stats: CallStats = { calls: 0, attempts: 0, retries: 0, hedges: 0, failures: 0, fallbackAttempts: 0 };
   let readyPromise: Promise<void> | undefined;
   const ctx: MeshCallContext = {
     pool,
@@ -56,6 +66,7 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
     budget,
     stats,
     ready: () => (readyPromise ??= o.discovery.ready()),
+    natsDown: () => fallback?.active === true,
   };
   const transports = new Map<string, Transport>();
   const transport = (service: DescService): Transport => {
@@ -66,8 +77,15 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
   return {
     client: (service) => createClient(service, transport(service)),
     transport,
-    stats: () => ({ ...stats, budget: budget === undefined ? undefined : { ...budget.stats }, ejections: [...pool.ejections], endpoints: pool.snapshot() }),
+    stats: () => ({
+      ...stats,
+      budget: budget === undefined ? undefined : { ...budget.stats },
+      ejections: [...pool.ejections],
+      endpoints: pool.snapshot(),
+      natsFallback: fallback === undefined ? undefined : { active: fallback.active, count: fallback.count },
+    }),
     close() {
+      fallback?.close();
       pool.close();
       nats?.close();
     },

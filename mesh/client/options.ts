@@ -9,6 +9,7 @@ import type { OutlierDetectorOptions, RetryBudgetOptions } from "../resilience/i
 import type { EndpointTransport, TransportKind } from "./endpoint-transport.ts";
 import type { Http2EndpointOptions } from "./http2-endpoint-transport.ts";
 import type { Metrics } from "../telemetry/index.ts";
+import type { HostLogger } from "../engine/index.ts";
 
 /** Retry settings. */
 export interface RetryOptions {
@@ -93,8 +94,24 @@ export interface MeshClientOptions {
    * for each message of a server stream. Default 30000.
    */
   readonly natsDefaultTimeoutMs?: number;
-  /** Messages a server stream over NATS may send ahead of its consumer (flow-control window). Default 32. */
+  /** Messages a stream over NATS may send ahead of its consumer (flow-control window). Default 32. */
   readonly natsStreamWindow?: number;
+  /** The caller token of Connect-over-NATS requests (this workload's name; mesh/nats-rpc `caller`). Default "_" (anonymous). */
+  readonly natsCaller?: string;
+  /** Prefix of the Connect-over-NATS reply inbox: the connection's nats.js `inboxPrefix`. Default "_INBOX". */
+  readonly natsInboxPrefix?: string;
+  /**
+   * While the NATS connection is down, call services on the nats transport over gRPC (HTTP/2) at the
+   * instances' announced addresses, and return to NATS when it reconnects (nats-fallback.ts). Default true.
+   */
+  readonly natsFallback?: boolean;
+  /**
+   * After NATS reconnects, how long calls stay on gRPC before returning to NATS (the instances
+   * reconnect and resubscribe meanwhile), in milliseconds. Default 1000.
+   */
+  readonly natsFallbackSettleMs?: number;
+  /** Where the NATS fallback is logged (error when it starts, info with its duration when it ends). Default none. */
+  readonly logger?: HostLogger;
   /** Where calls, retries, hedges, budget refusals and ejections are counted (mesh/telemetry). Default: none. */
   readonly metrics?: Metrics;
   /**
@@ -121,6 +138,11 @@ export interface ResolvedOptions {
   readonly propagateDeadlines: boolean;
   readonly natsDefaultTimeoutMs: number;
   readonly natsStreamWindow: number;
+  readonly natsCaller: string | undefined;
+  readonly natsInboxPrefix: string | undefined;
+  readonly natsFallback: boolean;
+  readonly natsFallbackSettleMs: number;
+  readonly logger: HostLogger | undefined;
   readonly metrics: Metrics | undefined;
   readonly tracer: Tracer | undefined;
 }
@@ -170,6 +192,8 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
   const http2Client = o.http2Client ?? "weft";
   assertOneOf(OPTIONS, http2Client, "options.http2Client", ["weft", "connect-node"] as const);
   if (o.grpcTransport !== undefined) assertFunction(OPTIONS, o.grpcTransport, "options.grpcTransport");
+  const natsFallback = o.natsFallback ?? true;
+  assertBoolean(OPTIONS, natsFallback, "options.natsFallback");
   return {
     discovery: o.discovery,
     nc: o.nc,
@@ -196,6 +220,11 @@ export function resolveOptions(o: MeshClientOptions): ResolvedOptions {
     propagateDeadlines,
     natsDefaultTimeoutMs: num(o.natsDefaultTimeoutMs ?? 30_000, "options.natsDefaultTimeoutMs", 1, Number.MAX_SAFE_INTEGER, true),
     natsStreamWindow: num(o.natsStreamWindow ?? 32, "options.natsStreamWindow", 1, 10_000, true),
+    natsCaller: o.natsCaller,
+    natsInboxPrefix: o.natsInboxPrefix,
+    natsFallback,
+    natsFallbackSettleMs: num(o.natsFallbackSettleMs ?? 1000, "options.natsFallbackSettleMs", 0, Number.MAX_SAFE_INTEGER, true),
+    logger: o.logger,
     metrics: o.metrics,
     tracer: o.tracer,
   };

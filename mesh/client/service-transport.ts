@@ -4,7 +4,7 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, DescService, MessageInitShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
-import { currentInboundCall, type RetryBudget } from "../resilience/index.ts";
+import { currentInboundCall, withCallerHeader, type RetryBudget } from "../resilience/index.ts";
 import { endClientSpan, peerAttributes, SpanAttributes, SpanEvents, startClientSpan, type MethodMetrics } from "../telemetry/index.ts";
 import type { EndpointPool, EndpointState } from "./endpoint-pool.ts";
 import type { TransportKind } from "./endpoint-transport.ts";
@@ -24,6 +24,8 @@ export interface CallStats {
   hedges: number;
   /** Calls that ended in an error. */
   failures: number;
+  /** Attempts and streams sent over gRPC in place of NATS, while NATS was down (nats-fallback.ts). */
+  fallbackAttempts: number;
 }
 
 /** Shared by every service transport of one mesh client. */
@@ -34,6 +36,8 @@ export interface MeshCallContext {
   readonly stats: CallStats;
   /** Resolves once discovery has its first table. */
   readonly ready: () => Promise<void>;
+  /** True while the NATS connection is down and NATS calls fall back to gRPC. */
+  readonly natsDown: () => boolean;
 }
 
 /** One unary call across its attempts. */
@@ -61,7 +65,13 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
   const metrics = ctx.options.metrics;
   const clientMetrics = metrics?.clientService(serviceName);
   const serviceOptions = ctx.options.services[serviceName] ?? {};
-  const kind: TransportKind = serviceOptions.transport ?? ctx.options.defaultTransport;
+  const configured: TransportKind = serviceOptions.transport ?? ctx.options.defaultTransport;
+  // The wire of the next attempt: gRPC in place of NATS while NATS is down.
+  const kindNow = (): TransportKind => {
+    if (configured !== "nats" || !ctx.natsDown()) return configured;
+    stats.fallbackAttempts++;
+    return "grpc";
+  };
   const hedgingEnabled = serviceOptions.hedging === true;
   const retryOptions = ctx.options.retry;
   const { pool, budget, stats } = ctx;
@@ -107,6 +117,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
   ): Promise<UnaryResponse<I, O>> {
     stats.calls++;
     budget?.recordRequest();
+    header = withCallerHeader(header);
     const pending = isReady
       ? start(method, callerSignal, timeoutMs, header, input, contextValues)
       : waitReady().then(() => start(method, callerSignal, timeoutMs, header, input, contextValues));
@@ -164,15 +175,16 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
     if (signal?.aborted) return Promise.reject(fail(ConnectError.from(signal.reason, Code.Canceled)));
     const remaining = call.deadlineAt === undefined ? undefined : call.deadlineAt - Date.now();
     if (remaining !== undefined && remaining <= 0) return Promise.reject(fail(deadlineError(call.last)));
+    const kind = kindNow();
     const state = pool.pick(serviceName, kind, call.tried);
     if (state === undefined) return Promise.reject(fail(call.last ?? noEndpoint()));
     stats.attempts++;
     const onError = (err: unknown) => retry(call, n, state, err);
     if (!call.hedge) {
-      return send(state, call.method, signal, remaining, call.header, call.input, call.contextValues, n, false).then(undefined, onError);
+      return send(kind, state, call.method, signal, remaining, call.header, call.input, call.contextValues, n, false).then(undefined, onError);
     }
     (call.tried ??= []).push(state.endpoint.instanceId);
-    return hedged(state, call.method, signal, remaining, call.header, call.input, call.contextValues, call.tried, n).then((res) => {
+    return hedged(kind, state, call.method, signal, remaining, call.header, call.input, call.contextValues, call.tried, n).then((res) => {
       tracker(call.method).record(performance.now() - call.started);
       return res;
     }, onError);
@@ -180,6 +192,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
 
   // One attempt on an endpoint; with a tracer, inside a CLIENT span whose traceparent goes with it.
   function send<I extends DescMessage, O extends DescMessage>(
+    kind: TransportKind,
     state: EndpointState,
     method: DescMethodUnary<I, O>,
     signal: AbortSignal | undefined,
@@ -239,6 +252,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
   // Runs the first attempt; if it is still out after the method's latency percentile, sends one more to
   // another endpoint. The first success wins and the other is cancelled.
   function hedged<I extends DescMessage, O extends DescMessage>(
+    kind: TransportKind,
     first: EndpointState,
     method: DescMethodUnary<I, O>,
     signal: AbortSignal | undefined,
@@ -252,7 +266,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
     const t = tracker(method as unknown as DescMethodUnary);
     const delay = t.count >= ctx.options.hedging.minSamples ? Math.max(ctx.options.hedging.minDelayMs, t.value()) : Number.NaN;
     if (Number.isNaN(delay) || (timeoutMs !== undefined && delay >= timeoutMs)) {
-      return send(first, method, signal, timeoutMs, header, input, contextValues, n, false);
+      return send(kind, first, method, signal, timeoutMs, header, input, contextValues, n, false);
     }
     return new Promise((resolve, reject) => {
       const controllers: AbortController[] = [];
@@ -274,7 +288,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
         const ac = new AbortController();
         controllers.push(ac);
         running++;
-        send(state, method, ac.signal, remaining, header, input, contextValues, n, isHedge).then(
+        send(kind, state, method, ac.signal, remaining, header, input, contextValues, n, isHedge).then(
           (res) => {
             if (done) return;
             finish();
@@ -321,10 +335,12 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
       stats.calls++;
+      header = withCallerHeader(header);
       if (!isReady) await waitReady();
       const { signal, deadlineAt } = bounds(callerSignal, timeoutMs);
       const remaining = deadlineAt === undefined ? undefined : deadlineAt - Date.now();
       if (remaining !== undefined && remaining <= 0) throw fail(deadlineError(undefined));
+      const kind = kindNow();
       const state = pool.pick(serviceName, kind, undefined);
       if (state === undefined) throw fail(noEndpoint());
       stats.attempts++;

@@ -41,7 +41,7 @@ export const WeftErrorCodes = {
   /** `createWorkloadTls`, `createAuthorization`, internal credentials: an option is invalid. */
   WEFT_ERR_SECURITY_OPTIONS: "An option of mesh security is invalid; the message names the field.",
   /** Workload credentials (ca.crt, tls.crt, tls.key) cannot be read or do not form a valid set. */
-  WEFT_ERR_SECURITY_CREDENTIALS: "The workload's certificate files are missing, mismatched, expired or prove no identity.",
+  WEFT_ERR_SECURITY_CREDENTIALS: "The workload's certificate files are missing, mismatched, expired or prove no identity, or its NATS nkey seed file is unreadable or not a user seed.",
   /** A policy file is invalid or names a service, method or caller that does not exist. */
   WEFT_ERR_SECURITY_POLICY: "An authorization policy is invalid; the message names the file and the entry.",
   /** `createRateLimitHooks` / `createRedisRateLimiter` / `createLocalRateLimiter`: an option (bucket, method cost) is invalid. */

@@ -4,7 +4,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl, type Transport } from "@connectrpc/connect";
 import { performance } from "node:perf_hooks";
-import { createAdminService, AdminService } from "./admin.ts";
+import { createAdminService, AdminService, instanceSnapshot, type AdminStatusSource } from "./admin.ts";
+import type { InstanceSnapshot } from "../../gen/weft/mesh/v1/admin_pb.ts";
 import { createInProcessTransport, createWeftEngine, type InProcessTransportOptions } from "../protocol/index.ts";
 import { createCorsPolicy, type EngineAttachment, type EngineContext, type ServiceRegistration, type WireEngine, createFallbackRoute, type FallbackRoute, composeCallHooks, createCallGate, InFlightTracker, createJsonLogger, type HostLogger } from "../engine/index.ts";
 import { DrainSequence, type DrainHook, type DrainPhase } from "./drain.ts";
@@ -44,6 +45,8 @@ export interface Host {
   readonly draining: boolean;
   /** The address, once listening. */
   readonly address: HostAddress | undefined;
+  /** This instance's admin snapshot (identity, load, per-method RED figures), as AdminService.GetInstance reports it. */
+  instanceSnapshot(): InstanceSnapshot;
   /**
    * Adds a service. Allowed until `listen()` or the first call through `inProcessTransport()`.
    * Methods missing from `impl` answer UNIMPLEMENTED.
@@ -145,6 +148,30 @@ class WeftHost implements Host {
 
   get address(): HostAddress | undefined {
     return this.#address;
+  }
+
+  instanceSnapshot(): InstanceSnapshot {
+    return instanceSnapshot(this.#adminSource());
+  }
+
+  #adminSourceCache: AdminStatusSource | undefined;
+
+  #adminSource(): AdminStatusSource {
+    if (this.#adminSourceCache !== undefined) return this.#adminSourceCache;
+    const host = this;
+    const user = this.#registrations.map((r) => r.service);
+    this.#adminSourceCache = {
+      instanceId: this.options.instanceId,
+      version: this.options.version,
+      serviceNames: user.map((s) => s.typeName),
+      served: [...user, ...INFRASTRUCTURE_SERVICES],
+      health: this.#healthRegistry,
+      uptimeMs: () => (host.#listenedAt === undefined ? 0 : performance.now() - host.#listenedAt),
+      inFlight: () => host.#inFlight.count,
+      draining: () => host.#draining,
+      extensions: this.options.admin,
+    };
+    return this.#adminSourceCache;
   }
 
   register<T extends DescService>(service: T, impl: Partial<ServiceImpl<T>>): this {
@@ -308,22 +335,13 @@ class WeftHost implements Host {
     if (this.#allServices !== undefined) return this.#allServices;
     const user = [...this.#registrations];
     const index = createReflectionIndex([...user.map((r) => r.service), ...INFRASTRUCTURE_SERVICES]);
-    const host = this;
     const infrastructure: ServiceRegistration[] = [
       registration(Health, createHealthService(this.#healthRegistry)),
       registration(ServerReflectionV1, createReflectionV1(index)),
       registration(ServerReflectionV1alpha, createReflectionV1alpha(index)),
       registration(
         AdminService,
-        guarded(this.options.guardAdmin, createAdminService({
-          instanceId: this.options.instanceId,
-          version: this.options.version,
-          serviceNames: user.map((r) => r.service.typeName),
-          health: this.#healthRegistry,
-          uptimeMs: () => (host.#listenedAt === undefined ? 0 : performance.now() - host.#listenedAt),
-          inFlight: () => host.#inFlight.count,
-          draining: () => host.#draining,
-        })),
+        guarded(this.options.guardAdmin, createAdminService(this.#adminSource())),
       ),
     ];
     this.#allServices = Object.freeze([...user, ...infrastructure]);

@@ -45,3 +45,6 @@ export type { FallbackRequest, FallbackResponse, HttpFallback } from "../engine/
 /** The built-in `/metrics` route and what it serves. */
 export { isMetricsPath, METRICS_PATH, withMetricsRoute } from "./metrics-route.ts";
 export type { MetricsSource } from "./metrics-route.ts";
+/** The AdminService's extension points (what a mesh node adds) and the schema files of services. */
+export { descriptorFiles } from "./admin.ts";
+export type { AdminExtensions, AdminMethodSeries, AdminMethodStats } from "./admin.ts";

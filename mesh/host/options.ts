@@ -1,5 +1,6 @@
 // The host's options: documented, defaulted and validated in one place.
 
+import type { AdminExtensions } from "./admin.ts";
 import type { HandlerContext, Interceptor } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import type { ServerCallHooks, WireEngine, HttpFallback, HostLogger } from "../engine/index.ts";
@@ -136,6 +137,11 @@ export interface HostOptions {
    * ConnectError to refuse it, e.g. to anonymous callers. Default: none (anyone may call).
    */
   guardAdmin?: (context: HandlerContext) => void;
+  /**
+   * What a mesh node adds to the AdminService: per-method RED figures, load, the mesh-wide aggregator
+   * and event streams. Default: none (the admin API reports this host alone).
+   */
+  admin?: AdminExtensions;
 }
 
 /** HostOptions with every default filled in. */
@@ -169,6 +175,7 @@ export interface ResolvedHostOptions {
   readonly tls: HostTlsOptions | undefined;
   readonly maxConnectionAgeMs: number;
   readonly guardAdmin: ((context: HandlerContext) => void) | undefined;
+  readonly admin: AdminExtensions | undefined;
 }
 
 /** The defaults, in one place. */
@@ -321,5 +328,6 @@ export function resolveHostOptions(options: HostOptions = {}): ResolvedHostOptio
     tls: options.tls,
     maxConnectionAgeMs: int(options, "maxConnectionAgeMs", 0, 0, 2 ** 31 - 1),
     guardAdmin: options.guardAdmin,
+    admin: options.admin,
   });
 }

@@ -25,7 +25,12 @@ describe("createReflectionIndex", () => {
   it("sends a file once per stream, except the file asked for", () => {
     const file = index.fileByName("weft/testing/v1/test.proto")!;
     const sent = new Set<string>();
-    expect(index.encodeWithDependencies(file, sent)).toHaveLength(1 + file.dependencies.length);
+    // The file and every file it imports, directly or not (test.proto -> buf/validate -> descriptor, ...).
+    const imported = new Set<string>();
+    const visit = (f: typeof file) => f.dependencies.forEach((d) => imported.has(d.name) || (imported.add(d.name), visit(d)));
+    visit(file);
+    expect(imported.has("buf/validate/validate")).toBe(true);
+    expect(index.encodeWithDependencies(file, sent)).toHaveLength(1 + imported.size);
     expect(index.encodeWithDependencies(file, sent)).toHaveLength(1);
   });
 

@@ -1,10 +1,12 @@
-// Connect over NATS envelope: requests and replies round-trip every field, truncated or foreign bytes are refused.
+// Connect over NATS envelope: requests, replies and stream control messages round-trip every field,
+// truncated or foreign bytes are refused.
 
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { EchoStatusSchema } from "../../gen/weft/testing/v1/test_pb.ts";
-import { encodeErrorReply, encodeReply, encodeRequest, parseReply, parseRequest } from "./envelope.ts";
+import { encodeCreditReply, encodeErrorReply, encodeReply, encodeRequest, parseReply, parseRequest } from "./envelope.ts";
+import { encodeControl, encodeStreamEnd, encodeStreamMessage, parseControl } from "./stream-control.ts";
 import { readMetadata, WireError } from "./wire.ts";
 
 describe("Connect over NATS envelope", () => {
@@ -58,5 +60,28 @@ describe("Connect over NATS envelope", () => {
     for (let n = 0; n < whole.length; n++) expect(() => parseReply(whole.subarray(0, n))).toThrow(WireError);
     expect(() => parseReply(new Uint8Array([2, 0, 1]))).toThrow(/version/);
     expect(() => parseRequest(new Uint8Array([1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(WireError);
+  });
+
+  it("carries the client-stream open, credit replies and the caller's messages and end of input", () => {
+    const open = parseRequest(encodeRequest(5, 100, undefined, new Uint8Array(0), 32, true));
+    expect(open).toMatchObject({ callId: 5, timeoutMs: 100, window: 32, clientStream: true });
+    expect(open.body.length).toBe(0);
+    expect(parseRequest(encodeRequest(5, undefined, undefined, new Uint8Array([1]), 8)).clientStream).toBe(false);
+    // A client stream without a window is malformed (flag 8 alone).
+    expect(() => parseRequest(new Uint8Array([1, 8, 5]))).toThrow(WireError);
+    const credit = parseReply(encodeCreditReply(300, 16));
+    expect(credit).toMatchObject({ callId: 300, credit: 16, seq: undefined, error: undefined });
+    expect(credit.body.length).toBe(0);
+    expect(parseReply(encodeReply(1, undefined, undefined, new Uint8Array([7]), 3)).credit).toBeUndefined();
+    const inbox = "_INBOX.abc.4";
+    const message = parseControl(encodeStreamMessage(9, inbox, 2, new Uint8Array([4, 5])));
+    expect(message).toMatchObject({ kind: "message", callId: 9, stream: inbox, seq: 2 });
+    expect([...(message as { body: Uint8Array }).body]).toEqual([4, 5]);
+    expect(parseControl(encodeStreamEnd(9, inbox, 3))).toEqual({ kind: "end", callId: 9, stream: inbox, count: 3 });
+    expect(parseControl(encodeControl(9, inbox, 4))).toEqual({ kind: "credit", callId: 9, stream: inbox, messages: 4 });
+    expect(parseControl(encodeControl(9, inbox, 0))).toEqual({ kind: "cancel", callId: 9, stream: inbox });
+    const end = encodeStreamEnd(9, inbox, 300);
+    for (let n = 0; n < end.length; n++) expect(() => parseControl(end.subarray(0, n))).toThrow(WireError);
+    expect(() => parseControl(new Uint8Array([1, 9, 1, 0]))).toThrow(/unknown control/);
   });
 });

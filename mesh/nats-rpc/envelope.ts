@@ -24,10 +24,12 @@ export const ENVELOPE_VERSION = 1;
 const REQUEST_DEADLINE = 1;
 const REQUEST_METADATA = 2;
 const REQUEST_STREAM = 4;
+const REQUEST_CLIENT_STREAM = 8;
 const REPLY_ERROR = 1;
 const REPLY_HEADER = 2;
 const REPLY_TRAILER = 4;
 const REPLY_STREAM_MESSAGE = 8;
+const REPLY_CREDIT = 16;
 
 /** Call ids are varints of at most 4 bytes; they wrap. */
 export const CALL_ID_MASK = 0x0fffffff;
@@ -39,8 +41,10 @@ export interface RequestEnvelope {
   readonly timeoutMs: number | undefined;
   /** The request metadata block, decoded by readMetadata when a handler reads the headers. */
   readonly metadata: Uint8Array | undefined;
-  /** For a server-streaming call: messages the server may send before the caller grants more. */
+  /** For a streaming call: messages the server may send before the caller grants more. */
   readonly window: number | undefined;
+  /** A client- or bidi-streaming call: the caller sends its messages as control messages (no body). */
+  readonly clientStream: boolean;
   /** The request message. */
   readonly body: Uint8Array;
 }
@@ -58,10 +62,13 @@ class EnvelopeReader extends WireReader {
   }
 }
 
-/** Encodes a request envelope followed by the message; `window` marks a server-streaming call. */
-export function encodeRequest(callId: number, timeoutMs: number | undefined, header: Headers | undefined, message: Uint8Array, window?: number): Uint8Array {
+/**
+ * Encodes a request envelope followed by the message; `window` marks a streaming call, and
+ * `clientStream` one whose messages follow as control messages (`message` is then empty).
+ */
+export function encodeRequest(callId: number, timeoutMs: number | undefined, header: Headers | undefined, message: Uint8Array, window?: number, clientStream = false): Uint8Array {
   const meta = header === undefined ? undefined : metadataPairs(header);
-  let flags = 0;
+  let flags = clientStream ? REQUEST_CLIENT_STREAM : 0;
   let size = 2 + varintSize(callId) + message.length;
   if (window !== undefined) {
     flags |= REQUEST_STREAM;
@@ -93,7 +100,9 @@ export function parseRequest(data: Uint8Array): RequestEnvelope {
   const timeoutMs = flags & REQUEST_DEADLINE ? r.varint() : undefined;
   const metadata = flags & REQUEST_METADATA ? r.metadataBlock() : undefined;
   const window = flags & REQUEST_STREAM ? r.varint() : undefined;
-  return { callId, timeoutMs, metadata, window, body: data.subarray(r.pos) };
+  const clientStream = (flags & REQUEST_CLIENT_STREAM) !== 0;
+  if (clientStream && window === undefined) throw new WireError("a client stream without a window");
+  return { callId, timeoutMs, metadata, window, clientStream, body: data.subarray(r.pos) };
 }
 
 /**
@@ -106,6 +115,15 @@ export function encodeReply(callId: number, header: Headers | undefined, trailer
   const b = Buffer.allocUnsafe(replyHeadSize(callId, h, t) + (seq === undefined ? 0 : varintSize(seq)) + message.length);
   const p = writeReplyHead(b, callId, 0, h, t, seq);
   b.set(message, p);
+  return b;
+}
+
+/** Encodes a credit reply: the caller of a client or bidi stream may send `messages` more. */
+export function encodeCreditReply(callId: number, messages: number): Uint8Array {
+  const b = Buffer.allocUnsafe(2 + varintSize(callId) + varintSize(messages));
+  b[0] = ENVELOPE_VERSION;
+  b[1] = REPLY_CREDIT;
+  writeVarint(b, writeVarint(b, 2, callId), messages);
   return b;
 }
 
@@ -151,6 +169,8 @@ export interface ReplyEnvelope {
   readonly callId: number;
   /** The position of a server stream's message (0, 1, ...); undefined for a unary reply or a stream's end. */
   readonly seq: number | undefined;
+  /** A credit reply: the caller of a client or bidi stream may send this many more messages. */
+  readonly credit: number | undefined;
   /** Response header metadata block, if any. */
   readonly header: Uint8Array | undefined;
   /** Response trailer metadata block, if any. */
@@ -166,9 +186,10 @@ export function parseReply(data: Uint8Array): ReplyEnvelope {
   const r = new EnvelopeReader(data);
   const { flags, callId } = r;
   const seq = flags & REPLY_STREAM_MESSAGE ? r.varint() : undefined;
+  const credit = flags & REPLY_CREDIT ? r.varint() : undefined;
   const header = flags & REPLY_HEADER ? r.metadataBlock() : undefined;
   const trailer = flags & REPLY_TRAILER ? r.metadataBlock() : undefined;
-  if ((flags & REPLY_ERROR) === 0) return { callId, seq, header, trailer, error: undefined, body: data.subarray(r.pos) };
+  if ((flags & REPLY_ERROR) === 0) return { callId, seq, credit, header, trailer, error: undefined, body: data.subarray(r.pos) };
   const rawCode = r.varint();
   const code = rawCode >= 1 && rawCode <= 16 ? (rawCode as Code) : Code.Unknown;
   const message = r.string();
@@ -182,7 +203,7 @@ export function parseReply(data: Uint8Array): ReplyEnvelope {
     // A copy: the detail outlives the message buffer it came in.
     error.details.push({ type, value: r.bytesField().slice() });
   }
-  return { callId, seq, header, trailer, error, body: data.subarray(r.pos) };
+  return { callId, seq, credit, header, trailer, error, body: data.subarray(r.pos) };
 }
 
 /** Decodes metadata blocks into Connect response headers and trailers. */

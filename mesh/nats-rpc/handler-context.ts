@@ -2,7 +2,7 @@
 // and values created only when read), with what NATS adds: request metadata decoded on first read,
 // the deadline timer, and the call's InboundCall face (deadline propagation runs in it as is).
 
-import type { DescMethodServerStreaming, DescMethodUnary } from "@bufbuild/protobuf";
+import type { DescMethodStreaming, DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamRequest, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { LazyHandlerContext, type ContextOwner } from "../protocol/index.ts";
 import type { InboundCall } from "../resilience/index.ts";
@@ -18,7 +18,7 @@ function onDeadline(context: NatsHandlerContext): void {
 
 /** The context of one call over NATS; `finish()` releases its timer. */
 export class NatsHandlerContext extends LazyHandlerContext implements InboundCall {
-  declare readonly method: DescMethodUnary | DescMethodServerStreaming;
+  declare readonly method: DescMethodUnary | DescMethodStreaming;
   /** The request object handed to the interceptors (set by the server). */
   request: UnaryRequest | StreamRequest | undefined;
   /** The response object the handler produced (set by the server). */
@@ -30,7 +30,7 @@ export class NatsHandlerContext extends LazyHandlerContext implements InboundCal
   #timer: NodeJS.Timeout | undefined;
 
   /** `metadata` is the request's metadata block, decoded when a handler first reads the headers. */
-  constructor(method: DescMethodUnary | DescMethodServerStreaming, subject: string, metadata: Uint8Array | undefined, timeoutMs: number | undefined) {
+  constructor(method: DescMethodUnary | DescMethodStreaming, subject: string, metadata: Uint8Array | undefined, timeoutMs: number | undefined) {
     super(method, "nats", "POST", NO_HEADERS, "", NO_OWNER, undefined);
     this.#subject = subject;
     this.#metadata = metadata;
@@ -47,6 +47,11 @@ export class NatsHandlerContext extends LazyHandlerContext implements InboundCal
 
   override get url(): string {
     return `nats:${this.#subject}`;
+  }
+
+  /** The service handling the call (mesh clients name it as the caller of calls it makes). */
+  get serviceName(): string {
+    return this.service.typeName;
   }
 
   protected override readRequestHeader(): Headers {

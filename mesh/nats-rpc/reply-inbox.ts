@@ -12,10 +12,21 @@ import { ReplySlots } from "./reply-slots.ts";
 import { metadataOf, parseReply, type ReplyEnvelope } from "./envelope.ts";
 import { NatsClientStream } from "./stream-client.ts";
 
+/** The `code` of the cause of calls failed because the NATS connection was lost (see failure.ts of mesh/client). */
+export const CONNECTION_LOST_CODE = "WEFT_NATS_CONNECTION_LOST";
+
+/** The cause of a call failed because the NATS connection was lost under it: its reply can no longer come. */
+class ConnectionLost extends Error {
+  override readonly name = "ConnectionLost";
+  readonly code = CONNECTION_LOST_CODE;
+}
+
 /** What every call waiting on a slot has. */
 export interface Waiting {
   readonly callId: number;
   readonly instanceId: string;
+  /** The request's subject (a broker refusal names it). */
+  subject: string;
   /** When the call is given up without a deadline (Date.now() based). */
   expiresAt: number;
   timer: NodeJS.Timeout | undefined;
@@ -61,8 +72,9 @@ export class ReplyInbox {
   readonly #sub: Subscription;
   readonly #sweeper: NodeJS.Timeout;
 
-  constructor(nc: NatsConnection) {
-    this.#prefix = `${createInbox()}.`;
+  /** `inboxPrefix`: the connection's nats.js inboxPrefix (the generated permissions let only its workload read there). */
+  constructor(nc: NatsConnection, inboxPrefix: string) {
+    this.#prefix = `${createInbox(inboxPrefix)}.`;
     const prefixLength = this.#prefix.length;
     this.#sub = nc.subscribe(`${this.#prefix}*`, {
       callback: (err, msg) => {
@@ -123,6 +135,18 @@ export class ReplyInbox {
   failInstance(instanceId: string): void {
     for (const [slot, p] of this.#pending) {
       if (p.instanceId === instanceId) this.settle(slot)?.reject(new ConnectError("the instance went away during the call", Code.Unavailable));
+    }
+  }
+
+  /** Fails the calls whose request the broker refused to take (a publish permission violation). */
+  failSubject(subject: string, err: ConnectError): void {
+    for (const [slot, p] of this.#pending) if (p.subject === subject) this.settle(slot)?.reject(err);
+  }
+
+  /** Fails every waiting call with UNAVAILABLE: the connection was lost, so their replies cannot come. */
+  failAll(): void {
+    for (const slot of [...this.#pending.keys()]) {
+      this.settle(slot)?.reject(new ConnectError("the NATS connection was lost during the call", Code.Unavailable, undefined, undefined, new ConnectionLost("NATS disconnected")));
     }
   }
 

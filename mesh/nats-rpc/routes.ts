@@ -1,9 +1,9 @@
 // The methods served over NATS: a route holds a method's compiled codecs, its handler, and the
 // interceptor chain composed once around it. The request and response objects the interceptors see
 // are small classes whose lazy parts (headers, context values, signal) live on the call's context.
-// Unary and server-streaming methods; client and bidi streams are not served over NATS.
+// All four call kinds.
 
-import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodBiDiStreaming, DescMethodClientStreaming, DescMethodServerStreaming, DescMethodUnary, DescService, MessageShape } from "@bufbuild/protobuf";
 import { create, isMessage } from "@bufbuild/protobuf";
 import {
   Code,
@@ -26,6 +26,12 @@ export type UnaryHandler = (req: DescMessageShape, ctx: HandlerContext) => Promi
 
 /** A server-streaming handler as connect-es's service spec gives it. */
 export type ServerStreamingHandler = (req: DescMessageShape, ctx: HandlerContext) => AsyncIterable<unknown>;
+
+/** A client-streaming handler as connect-es's service spec gives it. */
+export type ClientStreamingHandler = (req: AsyncIterable<DescMessageShape>, ctx: HandlerContext) => Promise<unknown>;
+
+/** A bidi-streaming handler as connect-es's service spec gives it. */
+export type BiDiStreamingHandler = (req: AsyncIterable<DescMessageShape>, ctx: HandlerContext) => AsyncIterable<unknown>;
 
 /** A served unary method. */
 export interface UnaryRoute {
@@ -53,7 +59,17 @@ export interface ServerStreamingRoute {
   readonly invoke: (context: NatsHandlerContext, input: DescMessageShape) => Promise<StreamOutput>;
 }
 
-/** What a server-streaming handler answers. */
+/** A served client- or bidi-streaming method: its input arrives as control messages (stream-input.ts). */
+export interface InputStreamRoute {
+  readonly kind: "client_streaming" | "bidi_streaming";
+  readonly method: DescMethodClientStreaming | DescMethodBiDiStreaming;
+  readonly input: MessageCodec<DescMessage>;
+  readonly output: MessageCodec<DescMessage>;
+  /** Runs the interceptors and the handler on the caller's messages; returns the messages to send. */
+  readonly invoke: (context: NatsHandlerContext, input: AsyncIterable<DescMessageShape>) => Promise<StreamOutput>;
+}
+
+/** What a streaming handler answers. */
 export interface StreamOutput {
   /** The messages (or message inits) to send, pulled one at a time as credit allows. */
   readonly message: AsyncIterable<unknown>;
@@ -110,12 +126,12 @@ class NatsUnaryRequest extends NatsRequest implements UnaryRequest {
 
 class NatsStreamRequest extends NatsRequest implements StreamRequest {
   readonly stream = true as const;
-  readonly method: DescMethodServerStreaming;
+  readonly method: DescMethodServerStreaming | DescMethodClientStreaming | DescMethodBiDiStreaming;
   readonly message: AsyncIterable<DescMessageShape>;
-  constructor(context: NatsHandlerContext, input: DescMessageShape) {
+  constructor(context: NatsHandlerContext, input: AsyncIterable<DescMessageShape>) {
     super(context);
     this.method = context.method as DescMethodServerStreaming;
-    this.message = createAsyncIterable([input]);
+    this.message = input;
   }
 }
 
@@ -216,12 +232,48 @@ export function serverStreamingRoute(method: DescMethodServerStreaming, impl: Se
   for (let i = interceptors.length - 1; i >= 0; i--) chain = interceptors[i](chain as never) as never;
   const invoke = async (context: NatsHandlerContext, input: DescMessageShape): Promise<StreamOutput> => {
     if (interceptors.length === 0) return { message: impl(input, context), header: undefined, trailer: undefined };
-    const request = new NatsStreamRequest(context, input);
-    context.request = request;
-    const res = await chain(request);
-    // An interceptor may answer with its own header and trailer objects: those are what go back.
-    const own = (h: Headers, mine: Headers | undefined) => (h === mine ? undefined : h);
-    return { message: res.message, header: own(res.header, context.responseHeaderIfAny), trailer: own(res.trailer, context.responseTrailerIfAny) };
+    return streamThroughChain(chain, context, createAsyncIterable([input]));
   };
   return { ...codecs, invoke };
+}
+
+// Runs a stream request through the interceptor chain; an interceptor may answer with its own header
+// and trailer objects: those are what go back.
+async function streamThroughChain(chain: (req: StreamRequest) => Promise<StreamResponse>, context: NatsHandlerContext, input: AsyncIterable<DescMessageShape>): Promise<StreamOutput> {
+  const request = new NatsStreamRequest(context, input);
+  context.request = request;
+  const res = await chain(request);
+  const own = (h: Headers, mine: Headers | undefined) => (h === mine ? undefined : h);
+  return { message: res.message, header: own(res.header, context.responseHeaderIfAny), trailer: own(res.trailer, context.responseTrailerIfAny) };
+}
+
+/** Builds the route of a client- or bidi-streaming method. */
+export function inputStreamRoute(
+  method: DescMethodClientStreaming | DescMethodBiDiStreaming,
+  impl: ClientStreamingHandler | BiDiStreamingHandler,
+  interceptors: readonly Interceptor[],
+): InputStreamRoute {
+  const codecs = { kind: method.methodKind, method, input: compileCodec(method.input), output: compileCodec(method.output) };
+  // A client-streaming handler answers one message: sent as a stream of one.
+  const messages = method.methodKind === "client_streaming"
+    ? (input: AsyncIterable<DescMessageShape>, ctx: HandlerContext): AsyncIterable<unknown> => one((impl as ClientStreamingHandler)(input, ctx))
+    : (impl as BiDiStreamingHandler);
+  const handler = (req: StreamRequest): Promise<StreamResponse> => {
+    const context = (req as StreamRequest & { [CALL]?: NatsHandlerContext })[CALL];
+    if (context === undefined) return Promise.reject(new ConnectError("request lost its call context", Code.Internal));
+    const ctx = req === context.request ? context : mergedContext(context, req);
+    const message = messages(req.message as AsyncIterable<DescMessageShape>, ctx) as AsyncIterable<DescMessageShape>;
+    return Promise.resolve({ stream: true, service: method.parent, method, header: context.responseHeader, trailer: context.responseTrailer, message } as StreamResponse);
+  };
+  let chain = handler;
+  for (let i = interceptors.length - 1; i >= 0; i--) chain = interceptors[i](chain as never) as never;
+  const invoke = (context: NatsHandlerContext, input: AsyncIterable<DescMessageShape>): Promise<StreamOutput> => {
+    if (interceptors.length === 0) return Promise.resolve({ message: messages(input, context), header: undefined, trailer: undefined });
+    return streamThroughChain(chain, context, input);
+  };
+  return { ...codecs, invoke };
+}
+
+async function* one(answer: Promise<unknown>): AsyncGenerator<unknown> {
+  yield await answer;
 }

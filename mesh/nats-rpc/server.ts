@@ -1,31 +1,41 @@
-// Connect over NATS request/reply, server side: serves unary and server-streaming methods of
-// registered services on this instance's own subject, running the same call hooks (begin, defer,
-// scope, end: admission, shedding, deadline propagation) and interceptors as the host. Client and bidi streaming answer UNIMPLEMENTED over NATS.
+// Connect over NATS request/reply, server side: serves the methods of registered services (all four
+// call kinds) on this instance's own subject, running the same call hooks (begin, defer, scope, end:
+// admission, shedding, deadline propagation) and interceptors as the host.
 // The request callback does its work synchronously up to the handler and answers from the handler's
 // promise (or at once when it returns a message): no async function per call, as each await showed
 // up in profiles.
 
-import type { DescMethodServerStreaming, DescMethodUnary, DescService } from "@bufbuild/protobuf";
+import type { DescMethodBiDiStreaming, DescMethodClientStreaming, DescMethodServerStreaming, DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createServiceImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/transport-node";
 import { assertSubject } from "../discovery/index.ts";
 import { assertInt, WeftOptionsError } from "../errors/index.ts";
 import { composeCallHooks, INTERNAL_ERROR_MESSAGE, type ComposedCallHooks, type ServerCallHooks } from "../engine/index.ts";
 import { NatsHandlerContext } from "./handler-context.ts";
-import { encodeErrorReply, encodeReply, parseRequest, type RequestEnvelope } from "./envelope.ts";
+import { encodeCreditReply, encodeErrorReply, encodeReply, parseRequest, type RequestEnvelope } from "./envelope.ts";
 import {
+  inputStreamRoute,
   serverStreamingRoute,
   unaryRoute,
+  type BiDiStreamingHandler,
+  type ClientStreamingHandler,
+  type InputStreamRoute,
   type ServerStreamingHandler,
   type ServerStreamingRoute,
   type UnaryHandler,
   type UnaryRoute,
 } from "./routes.ts";
 import { CONTROL_TOKEN, parseControl } from "./stream-control.ts";
+import { StreamInput } from "./stream-input.ts";
 import { ServerStream } from "./stream-server.ts";
+
+type Route = UnaryRoute | ServerStreamingRoute | InputStreamRoute;
 
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_CLIENT_OPTIONS";
+
+/** Caller tokens whose identity and inbox a server remembers. */
+const MAX_CACHED_CALLERS = 1024;
 
 /** Queue group of every instance subscription. */
 const QUEUE_GROUP = "weft-rpc";
@@ -50,10 +60,33 @@ export interface NatsRpcServerOptions {
   /** Largest request message accepted, in bytes. Default 4 MiB. */
   readonly readMaxBytes?: number;
   /**
-   * How long a server stream waits for the caller to grant credit before giving up on it (a caller
-   * that died silently never does), in milliseconds. Default 30000.
+   * How long a stream waits for the caller to grant credit, or for the next message its handler
+   * waits for, before giving up on it (a caller that died silently never sends either), in
+   * milliseconds. Default 30000.
    */
   readonly streamIdleTimeoutMs?: number;
+  /**
+   * Callers the broker vouches for. Each request subject carries its caller's token
+   * (`<subject>.<caller>.<package.Service>.<Method>`); with these, the broker's permissions (generated
+   * from the policies, mesh/security `natsPermissions`) let a NATS user publish only with its own token
+   * and read only its own inbox, so the token becomes the call's peer identity, and a request whose
+   * reply subject lies outside that caller's inbox is dropped unanswered (its handler never runs).
+   * Default: none, every caller is anonymous and the token is ignored.
+   */
+  readonly verifiedCallers?: VerifiedCallers;
+  /**
+   * Messages the caller of a client or bidi stream may send ahead of its handler (the most this
+   * server holds per stream). Default 32.
+   */
+  readonly streamWindow?: number;
+}
+
+/** How a server maps the broker-verified caller token of a request (see NatsRpcServerOptions.verifiedCallers). */
+export interface VerifiedCallers {
+  /** The caller's identity (a SPIFFE URI), or undefined for a token naming no workload (anonymous). */
+  identityOf(caller: string): string | undefined;
+  /** The caller's inbox prefix (the nats.js `inboxPrefix` its connection uses), e.g. `_INBOX.orders`. */
+  inboxPrefixOf(caller: string): string;
 }
 
 /** A running NATS RPC server. */
@@ -79,8 +112,10 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
   const hooks: ComposedCallHooks | undefined = composeCallHooks(options.callHooks ?? [], new Set());
   const streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 30_000;
   assertInt(OPTIONS, streamIdleTimeoutMs, "options.streamIdleTimeoutMs", 1);
+  const streamWindow = options.streamWindow ?? 32;
+  assertInt(OPTIONS, streamWindow, "options.streamWindow", 1);
   const interceptors = [...(options.interceptors ?? [])];
-  const routes = new Map<string, UnaryRoute | ServerStreamingRoute | "unsupported">();
+  const routes = new Map<string, Route>();
   for (const { service, impl } of options.services) {
     const spec = createServiceImplSpec(service, impl);
     for (const method of service.methods) {
@@ -90,11 +125,22 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
         ? unaryRoute(m.method as DescMethodUnary, m.impl as UnaryHandler, interceptors)
         : m.kind === "server_streaming"
           ? serverStreamingRoute(m.method as DescMethodServerStreaming, m.impl as ServerStreamingHandler, interceptors)
-          : "unsupported";
+          : inputStreamRoute(m.method as DescMethodClientStreaming | DescMethodBiDiStreaming, m.impl as ClientStreamingHandler | BiDiStreamingHandler, interceptors);
       routes.set(`${service.typeName}.${method.name}`, route);
     }
   }
   const prefixLength = options.subject.length + 1;
+  const verified = options.verifiedCallers;
+  // The callers' identities and inbox prefixes, looked up once per caller token.
+  const callers = new Map<string, { readonly identity: string | undefined; readonly inbox: string }>();
+  const callerOf = (token: string) => {
+    let c = callers.get(token);
+    if (c === undefined) {
+      c = { identity: verified!.identityOf(token), inbox: `${verified!.inboxPrefixOf(token)}.` };
+      if (callers.size < MAX_CACHED_CALLERS) callers.set(token, c); // bounded: tokens come from the network
+    }
+    return c;
+  };
   const active = new Set<NatsHandlerContext>();
   // Server streams by reply subject, which is how the caller's control messages name them.
   const streams = new Map<string, ServerStream>();
@@ -116,9 +162,22 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     // Everything the reply needs is read now: a Msg is only guaranteed during its callback.
     const subject = msg.subject;
     const reply = msg.reply ?? "";
-    const key = subject.slice(prefixLength);
-    if (key === CONTROL_TOKEN) {
-      onControl(msg.data);
+    const dot = subject.indexOf(".", prefixLength);
+    if (dot < 0) return; // no caller token: not a request of this protocol version
+    const key = subject.slice(dot + 1);
+    let peer: string | undefined;
+    if (verified !== undefined) {
+      const caller = callerOf(subject.slice(prefixLength, dot));
+      // The reply subject is the one part the broker does not check: a reply outside the caller's own
+      // inbox would hand this call's answer (or a forged one) to another workload.
+      if (key === CONTROL_TOKEN) {
+        onControl(msg.data, caller.inbox);
+        return;
+      }
+      if (!reply.startsWith(caller.inbox)) return;
+      peer = caller.identity;
+    } else if (key === CONTROL_TOKEN) {
+      onControl(msg.data, "");
       return;
     }
     let envelope: RequestEnvelope;
@@ -129,30 +188,34 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       return;
     }
     const route = routes.get(key);
-    if (route === undefined || route === "unsupported") {
-      const message = route === undefined ? "method not found" : "client and bidi streaming methods are not served over NATS";
-      refuse(reply, envelope.callId, new ConnectError(message, Code.Unimplemented));
+    if (route === undefined) {
+      refuse(reply, envelope.callId, new ConnectError("method not found", Code.Unimplemented));
       return;
     }
-    const streaming = route.kind === "server_streaming";
-    if (streaming !== (envelope.window !== undefined)) {
-      refuse(reply, envelope.callId, new ConnectError(`a ${streaming ? "server-streaming" : "unary"} method called as ${streaming ? "unary" : "a stream"}`, Code.Unimplemented));
+    const calledAs = envelope.clientStream ? "a client stream" : envelope.window !== undefined ? "a server stream" : "unary";
+    const servedAs = route.kind === "unary" ? "unary" : route.kind === "server_streaming" ? "a server stream" : "a client stream";
+    if (calledAs !== servedAs) {
+      refuse(reply, envelope.callId, new ConnectError(`a ${route.kind.replace("_", "-")} method called as ${calledAs}`, Code.Unimplemented));
       return;
     }
     let timeoutMs = envelope.timeoutMs !== undefined && envelope.timeoutMs > 0 ? envelope.timeoutMs : undefined;
     if (maxTimeoutMs > 0 && (timeoutMs === undefined || timeoutMs > maxTimeoutMs)) timeoutMs = maxTimeoutMs;
     const context = new NatsHandlerContext(route.method, subject, envelope.metadata, timeoutMs);
+    if (peer !== undefined) context.peerIdentity = peer;
     const callId = envelope.callId;
     active.add(context);
-    let input;
+    let input: unknown;
     try {
       if (envelope.body.length > readMaxBytes) {
         throw new ConnectError(`message larger than ${readMaxBytes} bytes`, Code.ResourceExhausted);
       }
-      try {
-        input = route.input.fromBinary(envelope.body);
-      } catch (cause) {
-        throw new ConnectError("cannot decode the request", Code.InvalidArgument, undefined, undefined, cause);
+      // A client or bidi stream's messages come later, as control messages.
+      if (!envelope.clientStream) {
+        try {
+          input = route.input.fromBinary(envelope.body);
+        } catch (cause) {
+          throw new ConnectError("cannot decode the request", Code.InvalidArgument, undefined, undefined, cause);
+        }
       }
       if (hooks !== undefined) context.hookTokens = hooks.begin(route.method.parent, context);
     } catch (err) {
@@ -172,8 +235,8 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
   }
 
   /** Runs an admitted call: interceptors and handler, inside the hooks' scope. */
-  function start(context: NatsHandlerContext, route: UnaryRoute | ServerStreamingRoute, reply: string, callId: number, input: unknown, window: number | undefined): void {
-    if (route.kind === "server_streaming") {
+  function start(context: NatsHandlerContext, route: Route, reply: string, callId: number, input: unknown, window: number | undefined): void {
+    if (route.kind !== "unary") {
       startStream(context, route, reply, callId, input, window!);
       return;
     }
@@ -222,14 +285,22 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     send(reply, data);
   }
 
-  function startStream(context: NatsHandlerContext, route: ServerStreamingRoute, reply: string, callId: number, input: unknown, window: number): void {
+  function startStream(context: NatsHandlerContext, route: ServerStreamingRoute | InputStreamRoute, reply: string, callId: number, input: unknown, window: number): void {
     if (reply === "") {
       end(context, undefined); // nowhere to send the messages
       return;
     }
     const stream = new ServerStream(context, callId, window);
     streams.set(reply, stream);
-    const run = () => stream.run(route, input as never, (data) => send(reply, data), streamIdleTimeoutMs);
+    if (route.kind !== "server_streaming") {
+      stream.input = new StreamInput(route.input, streamWindow, readMaxBytes, streamIdleTimeoutMs, {
+        credit: (messages) => send(reply, encodeCreditReply(callId, messages)),
+        fail: (err) => context.abort(err),
+      });
+      input = stream.input;
+      send(reply, encodeCreditReply(callId, streamWindow)); // the caller sends nothing before this
+    }
+    const run = () => stream.run(route, input, (data) => send(reply, data), streamIdleTimeoutMs);
     let done: Promise<ConnectError | undefined>;
     try {
       done = context.hookTokens !== undefined && hooks!.scoped ? hooks!.scope(context, run) : run();
@@ -242,16 +313,20 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     });
   }
 
-  function onControl(data: Uint8Array): void {
+  /** A credit or cancel for a stream; `inbox`: the prefix its reply subject must have (the sender's own). */
+  function onControl(data: Uint8Array, inbox: string): void {
     let control;
     try {
       control = parseControl(data);
     } catch {
       return; // not a control message this server understands: nothing to answer to
     }
+    if (!control.stream.startsWith(inbox)) return; // another caller's stream
     const stream = streams.get(control.stream);
     if (stream === undefined || stream.callId !== control.callId) return; // ended already
     if (control.kind === "credit") stream.grant(control.messages);
+    else if (control.kind === "message") stream.input?.push(control.seq, control.body);
+    else if (control.kind === "end") stream.input?.end(control.count);
     else stream.cancel();
   }
 
@@ -275,6 +350,17 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
     },
   });
 
+  // The callers of streams in progress fail them when NATS goes (the mesh client's fallback): stop their
+  // handlers now rather than after streamIdleTimeoutMs.
+  const statuses = nc.status() as AsyncIterable<Status> & { stop?: () => void };
+  void (async () => {
+    for await (const s of statuses) {
+      if (s.type !== "disconnect" && s.type !== "close") continue;
+      const lost = new ConnectError("the NATS connection was lost during the call", Code.Unavailable);
+      for (const stream of streams.values()) stream.context.abort(lost);
+    }
+  })().catch(() => undefined);
+
   return {
     get inFlight() {
       return active.size;
@@ -283,6 +369,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       // drain, not unsubscribe: requests already delivered to this connection are still answered
       // (refused while draining, so callers retry elsewhere) instead of dropped to time out.
       await sub.drain().catch(() => sub.unsubscribe());
+      statuses.stop?.();
       if (active.size === 0) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -294,6 +381,7 @@ export function createNatsRpcServer(options: NatsRpcServerOptions): NatsRpcServe
       });
     },
     close() {
+      statuses.stop?.();
       sub.unsubscribe();
       const reason = new ConnectError("server is shutting down", Code.Unavailable);
       for (const c of active) c.abort(reason);

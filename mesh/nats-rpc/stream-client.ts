@@ -1,12 +1,13 @@
-// The caller's side of one server stream over NATS: a single-consumer async iterator over the
-// messages the server sends. It buffers at most `window` messages (the server never sends more than
+// The caller's side of one stream over NATS (server, client or bidi streaming): a single-consumer
+// async iterator over the messages the server sends; credit replies for its input go to the owner. It buffers at most `window` messages (the server never sends more than
 // the credit granted), grants credit as its consumer takes messages, checks every message's seq (a
 // gap means NATS dropped one: the stream fails rather than go on silently), and cancels the stream
 // on the server when its consumer stops early, its signal fires or its deadline passes.
 
-import type { DescMessage, DescMethodServerStreaming, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodStreaming, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
 import type { MessageCodec } from "../codec/index.ts";
+import { MessageQueue } from "./message-queue.ts";
 import { metadataOf, type ReplyEnvelope } from "./envelope.ts";
 import { readMetadata } from "./wire.ts";
 
@@ -18,6 +19,8 @@ export interface StreamOwner {
   control(messages: number): void;
   /** Forgets the stream; `done` when the server sent its end (the reply slot may be reused). */
   finish(done: boolean): void;
+  /** The server may take `messages` more of the caller's messages (client and bidi streams). */
+  credit?(messages: number): void;
 }
 
 /** One server stream, from the caller's side. */
@@ -25,18 +28,18 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
   readonly callId: number;
   readonly instanceId: string;
   /** When the stream is given up for lack of messages, without a deadline (refreshed per message). */
+  subject = "";
   expiresAt: number;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  readonly #method: DescMethodServerStreaming;
+  readonly #method: DescMethodStreaming;
   readonly #output: MessageCodec<DescMessage>;
   readonly #owner: StreamOwner;
   readonly #window: number;
   readonly #idleMs: number;
   readonly #trailer = new Headers();
-  #queue: DescMessageShape[] = [];
-  #head = 0;
+  readonly #queue = new MessageQueue<DescMessageShape>();
   #nextSeq = 0;
   #taken = 0;
   #started = false;
@@ -48,7 +51,7 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
   #response: { resolve: (res: StreamResponse) => void; reject: (err: unknown) => void } | undefined;
   #waiter: { resolve: (r: IteratorResult<DescMessageShape>) => void; reject: (err: unknown) => void } | undefined;
 
-  constructor(callId: number, instanceId: string, method: DescMethodServerStreaming, output: MessageCodec<DescMessage>, window: number, idleMs: number, owner: StreamOwner) {
+  constructor(callId: number, instanceId: string, method: DescMethodStreaming, output: MessageCodec<DescMessage>, window: number, idleMs: number, owner: StreamOwner) {
     this.callId = callId;
     this.instanceId = instanceId;
     this.#method = method;
@@ -68,6 +71,10 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
   onReply(reply: ReplyEnvelope): void {
     if (this.#ended) return;
     this.expiresAt = Date.now() + this.#idleMs;
+    if (reply.credit !== undefined && reply.error === undefined) {
+      if (!this.#closed) this.#owner.credit?.(reply.credit);
+      return;
+    }
     if (reply.seq === undefined) {
       // The end: trailers, and the error if the stream failed.
       this.#closed = true;
@@ -83,7 +90,7 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
       return;
     }
     if (reply.seq !== this.#nextSeq) return this.#abandon(new ConnectError(`stream message ${this.#nextSeq} lost (got ${reply.seq})`, Code.DataLoss));
-    if (this.#queue.length - this.#head >= this.#window) return this.#abandon(new ConnectError("the server sent beyond the credit granted", Code.Internal));
+    if (this.#queue.size >= this.#window) return this.#abandon(new ConnectError("the server sent beyond the credit granted", Code.Internal));
     this.#nextSeq++;
     let message;
     try {
@@ -102,6 +109,11 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
     }
   }
 
+  /** The caller sent a message: the stream is not idle. */
+  touch(): void {
+    this.expiresAt = Date.now() + this.#idleMs;
+  }
+
   /** Fails the stream from the caller's side (deadline, signal, lost instance) and cancels it on the server. */
   reject(err: unknown): void {
     this.#abandon(ConnectError.from(err));
@@ -110,12 +122,8 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
   next(): Promise<IteratorResult<DescMessageShape>> {
     // A consumer that reads is not idle, whatever the pace of the messages.
     this.expiresAt = Date.now() + this.#idleMs;
-    if (this.#head < this.#queue.length) {
-      const value = this.#queue[this.#head++];
-      if (this.#head === this.#queue.length) {
-        this.#queue = [];
-        this.#head = 0;
-      }
+    if (this.#queue.size > 0) {
+      const value = this.#queue.shift()!;
       this.#took();
       return Promise.resolve({ done: false, value });
     }
@@ -129,8 +137,7 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
 
   /** The consumer stopped early: cancel the stream on the server. */
   return(): Promise<IteratorResult<DescMessageShape>> {
-    this.#queue = [];
-    this.#head = 0;
+    this.#queue.clear();
     if (!this.#ended) {
       this.#ended = true;
       this.#close();
@@ -187,8 +194,7 @@ export class NatsClientStream implements AsyncIterableIterator<DescMessageShape>
       this.#response?.reject(err);
       return;
     }
-    this.#queue = [];
-    this.#head = 0;
+    this.#queue.clear();
     this.#end(err);
   }
 }

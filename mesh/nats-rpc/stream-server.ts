@@ -1,15 +1,17 @@
-// One server stream being answered over NATS: pulls the handler's messages one at a time, only while
-// the caller has granted credit (see stream-control.ts), so a slow caller holds the handler back
-// instead of filling memory; ends with trailers or the error; stops the handler (its signal aborts and
-// its iterator is returned) when the caller cancels, the deadline passes, the server shuts down, or no
-// credit comes for `idleTimeoutMs` (a caller that died silently).
+// One stream being answered over NATS (server, client or bidi streaming): pulls the handler's messages
+// one at a time, only while the caller has granted credit (see stream-control.ts), so a slow caller
+// holds the handler back instead of filling memory; ends with trailers or the error; stops the handler
+// (its signal aborts and its iterator is returned) when the caller cancels, the deadline passes, the
+// server shuts down, the caller's input breaks, or no credit comes for `idleTimeoutMs` (a caller that
+// died silently). The caller's messages of a client or bidi stream go to `input` (stream-input.ts).
 
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NatsHandlerContext } from "./handler-context.ts";
 import { INTERNAL_ERROR_MESSAGE } from "../engine/index.ts";
 import { encodeErrorReply, encodeReply } from "./envelope.ts";
-import { normalize, type ServerStreamingRoute, type StreamOutput } from "./routes.ts";
+import { normalize, type InputStreamRoute, type ServerStreamingRoute, type StreamOutput } from "./routes.ts";
+import type { StreamInput } from "./stream-input.ts";
 
 const NO_BYTES = new Uint8Array(0);
 
@@ -17,6 +19,8 @@ const NO_BYTES = new Uint8Array(0);
 export class ServerStream {
   readonly context: NatsHandlerContext;
   readonly callId: number;
+  /** The caller's messages, for a client or bidi stream. */
+  input: StreamInput | undefined;
   #credit: number;
   #wake: (() => void) | undefined;
   #cancelled = false;
@@ -40,7 +44,7 @@ export class ServerStream {
   }
 
   /** Runs the handler and sends its messages, then the end; never rejects, resolves the error it ended with. */
-  async run(route: ServerStreamingRoute, input: MessageLike, send: (data: Uint8Array) => void, idleTimeoutMs: number): Promise<ConnectError | undefined> {
+  async run(route: ServerStreamingRoute | InputStreamRoute, input: unknown, send: (data: Uint8Array) => void, idleTimeoutMs: number): Promise<ConnectError | undefined> {
     const context = this.context;
     const signal = context.signal;
     // Rejects when the call is aborted, so that a handler that ignores its signal cannot hold the stream.
@@ -54,7 +58,7 @@ export class ServerStream {
     let iterator: AsyncIterator<unknown> | undefined;
     let seq = 0;
     try {
-      out = await Promise.race([route.invoke(context, input), aborted]);
+      out = await Promise.race([route.invoke(context, input as never), aborted]);
       iterator = out.message[Symbol.asyncIterator]();
       for (;;) {
         if (this.#credit <= 0) await this.#creditOrAbort(aborted, idleTimeoutMs);
@@ -69,12 +73,14 @@ export class ServerStream {
         this.#credit--;
       }
       send(encodeReply(this.callId, seq === 0 ? headerOf(out, context) : undefined, trailerOf(out, context), NO_BYTES));
+      this.input?.close(new ConnectError("the call ended", Code.Canceled));
       return undefined;
     } catch (e) {
       // Stops a handler that is still producing; its own errors no longer matter.
       iterator?.return?.().catch(() => {});
-      if (this.#cancelled) return new ConnectError("the caller cancelled the stream", Code.Canceled);
       const reason = context.abortReason;
+      this.input?.close(reason instanceof ConnectError ? reason : new ConnectError("the call ended", Code.Canceled));
+      if (this.#cancelled) return new ConnectError("the caller cancelled the stream", Code.Canceled);
       const err = e instanceof ConnectError ? e : reason instanceof ConnectError ? reason : new ConnectError(INTERNAL_ERROR_MESSAGE, Code.Internal);
       const header = seq === 0 && out !== undefined ? headerOf(out, context) : seq === 0 ? context.responseHeaderIfAny : undefined;
       try {
@@ -99,9 +105,6 @@ export class ServerStream {
     }
   }
 }
-
-/** A decoded request message. */
-type MessageLike = Parameters<ServerStreamingRoute["invoke"]>[1];
 
 function headerOf(out: StreamOutput, context: NatsHandlerContext): Headers | undefined {
   return out.header ?? context.responseHeaderIfAny;

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Tracer } from "@opentelemetry/api";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type Authenticator, type NatsConnection } from "@nats-io/transport-node";
 import { Redis, type RedisOptions } from "ioredis";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
@@ -14,7 +14,8 @@ import { createHost, createJsonLogger, type Host, type HostLogger, type HttpFall
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import { WeftError } from "../errors/index.ts";
 import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
-import { createMetrics, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
+import { callerOf, createEventStreamsReader, createMeshAggregator, redAdminExtensions, startGatherResponder } from "../ops/index.ts";
+import { createMetrics, createRedRecorder, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
   createEventLoopMonitor,
@@ -24,7 +25,20 @@ import {
   refusedError,
   type ConcurrencyLimiter,
 } from "../resilience/index.ts";
-import { createAuthorization, createEndUserVerifier, createInsecureEndUserHooks, createWorkloadTls, hostTlsOptions, meshClientTls, type Authorization, type AuthorizationTable, type WorkloadTls } from "../security/index.ts";
+import {
+  createAuthorization,
+  createEndUserVerifier,
+  createInsecureEndUserHooks,
+  createWorkloadTls,
+  hostTlsOptions,
+  meshClientTls,
+  natsInboxPrefix,
+  natsInstanceSubject,
+  readNatsAuthenticator,
+  type Authorization,
+  type AuthorizationTable,
+  type WorkloadTls,
+} from "../security/index.ts";
 import type { Http2EndpointOptions } from "../client/index.ts";
 import type { Endpoint } from "../discovery/index.ts";
 import type { HostTlsOptions } from "../host/index.ts";
@@ -106,7 +120,14 @@ export interface ConnectNatsOptions {
   readonly name?: string;
   /** How long to wait for the first connection, in milliseconds. Default 5,000. */
   readonly timeoutMs?: number;
+  /** Proves the connection's NATS user (an nkey, MESH_NATS_NKEY_FILE). Default: none (no credentials). */
+  readonly authenticator?: Authenticator;
+  /** Prefix of the connection's reply inboxes (nats.js `inboxPrefix`). Default "_INBOX". */
+  readonly inboxPrefix?: string;
 }
+
+/** Interval of the NATS connection's pings, in milliseconds (nats.js's default is 2 minutes). */
+const NATS_PING_MS = 5000;
 
 /**
  * Connects to NATS (reconnecting for ever once connected); a failed first connection becomes a WeftError
@@ -121,7 +142,13 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsConn
       noAsyncTraces: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // A server that hangs without closing the socket is found after 2 unanswered pings: the bound on
+      // how long calls over NATS wait before the mesh client falls back to gRPC.
+      pingInterval: NATS_PING_MS,
+      maxPingOut: 2,
       timeout: timeoutMs,
+      authenticator: options.authenticator,
+      inboxPrefix: options.inboxPrefix,
     });
   } catch (err) {
     throw new WeftError(
@@ -171,7 +198,9 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   });
   const tracer = tracing?.tracer;
   const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
-  const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs });
+  // With a NATS user, replies come to this workload's own inbox: the only one its permissions let it read.
+  const natsUser = config.natsNkeyFile === undefined ? undefined : { authenticator: await readNatsAuthenticator(config.natsNkeyFile), inboxPrefix: natsInboxPrefix(config.workload) };
+  const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs, ...natsUser });
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
     redis = new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
@@ -187,7 +216,10 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const metrics = config.metrics ? createMetrics() : undefined;
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
   const security = await startSecurity(config, options.policies, options.logger);
-  const mesh = createMeshClient({ discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls });
+  const mesh = createMeshClient({
+    discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls,
+    natsCaller: config.workload, natsInboxPrefix: natsUser?.inboxPrefix, logger: options.logger,
+  });
   const eventLoop = createEventLoopMonitor();
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
@@ -205,14 +237,29 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   // Next, so that a call the shedding refuses is still counted with its code.
   const metricsHooks: ServerCallHooks[] = metrics === undefined ? [] : [createServerMetricsHooks(metrics)];
   const serviceHooks = options.callHooks?.({ redis, metrics }) ?? [];
+  // The admin API's per-method window (always on: fixed memory, the mesh view and the weft CLI read it).
+  const red = createRedRecorder({ callerOf });
+  const aggregator = createMeshAggregator({ nc, instanceId: config.instanceId, registryPrefix: config.registryPrefix });
+  let announcedAddress = "";
   const host = createHost({
+    admin: redAdminExtensions({
+      window: red.window,
+      load: () => ({
+        eventLoopDelayUs: Math.round(eventLoop.delayMs() * 1000),
+        workerQueueDepth: options.workerQueueDepth?.() ?? 0,
+        concurrencyLimit: limiter.limit,
+      }),
+      address: () => announcedAddress,
+      mesh: (request, signal) => aggregator.snapshot(request, signal),
+      eventStreams: createEventStreamsReader(nc),
+    }),
     hostname: config.hostname,
     port: config.port,
     instanceId: config.instanceId,
     version: config.version,
     // Authorization right after tracing and metrics (so refusals are traced and counted with their code),
     // before shedding: a refused call never takes a concurrency slot.
-    callHooks: [...tracingHooks, ...metricsHooks, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
+    callHooks: [...tracingHooks, ...metricsHooks, red.hooks, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
     guardAdmin: security?.authorization.guardAdmin,
     tls: security?.hostTls,
     maxConnectionAgeMs: security === undefined ? 0 : config.maxConnectionAgeMs,
@@ -237,6 +284,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   for (const { service, impl } of services) host.register(service, impl);
   const listening = await host.listen();
   const address = `${config.advertiseHost}:${listening.port}`;
+  announcedAddress = address;
 
   // Connect over NATS for the same services, behind the same hooks; the host's drain refuses there too.
   const draining = refusedError("draining");
@@ -245,9 +293,18 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
       if (host.draining) throw draining;
     },
   };
-  // Not served under mTLS: a NATS caller's identity is not verified yet, so NATS would bypass the policies.
-  const natsSubject = security === undefined ? `${config.rpcPrefix}.${config.instanceId}` : "";
-  const natsServer = natsSubject === "" ? undefined : createNatsRpcServer({ nc, subject: natsSubject, services, callHooks: [...tracingHooks, ...metricsHooks, refuseWhileDraining, insecureEndUser, ...serviceHooks, shedding, inbound] });
+  // Under mTLS only with a NATS user: then the broker's permissions (generated from the same policies)
+  // vouch for each caller's token, which becomes its identity; without one NATS would bypass the policies.
+  const servesNats = security === undefined || natsUser !== undefined;
+  const natsSubject = servesNats ? natsInstanceSubject(config.rpcPrefix, config.workload, config.instanceId) : "";
+  const policies = options.policies;
+  const natsServer = !servesNats ? undefined : createNatsRpcServer({
+    nc,
+    subject: natsSubject,
+    services,
+    callHooks: [...tracingHooks, ...metricsHooks, red.hooks, refuseWhileDraining, security === undefined ? insecureEndUser : security.authorization.hooks, ...serviceHooks, shedding, inbound],
+    verifiedCallers: security === undefined || policies === undefined ? undefined : { identityOf: (caller) => policies.workloads.get(caller)?.uri, inboxPrefixOf: natsInboxPrefix },
+  });
 
   const announcer = createAnnouncer({
     nc,
@@ -266,9 +323,12 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     }),
   });
   await announcer.start();
+  const gatherResponder = startGatherResponder({ nc, registryPrefix: config.registryPrefix, snapshot: () => host.instanceSnapshot(), window: red.window });
 
   // Leave first, so clients stop choosing this instance before it refuses anything.
   host.onDrain("announce", "discovery-leave", async () => {
+    gatherResponder.close();
+    aggregator.close();
     await announcer.leave();
     if (config.leaveGraceMs > 0) await sleep(config.leaveGraceMs);
   });

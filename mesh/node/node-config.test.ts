@@ -45,6 +45,12 @@ describe("readMeshNodeConfig", () => {
     expect((err as MeshConfigError).message).toMatch(new RegExp(`^${variable} `));
   });
 
+  it("refuses Connect over NATS under mTLS without a NATS user, naming MESH_NATS_NKEY_FILE", () => {
+    const env = { MESH_TRANSPORT: "nats", MESH_TLS_DIR: "/certs/orders" };
+    expect(() => readMeshNodeConfig(env, "orders")).toThrow(/MESH_NATS_NKEY_FILE/);
+    expect(readMeshNodeConfig({ ...env, MESH_NATS_NKEY_FILE: "/nats/orders.nk" }, "orders").natsNkeyFile).toBe("/nats/orders.nk");
+  });
+
   it("fills in the documented defaults", () => {
     const config = readMeshNodeConfig({}, "catalog");
     expect(config).toMatchObject({

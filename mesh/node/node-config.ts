@@ -54,6 +54,12 @@ export interface MeshNodeConfig {
    * Set: mutual TLS between services and authorization by policy. Unset: neither (development only).
    */
   readonly tlsDir: string | undefined;
+  /**
+   * `MESH_NATS_NKEY_FILE`: this workload's NATS user (an nkey seed file) on a server configured from the
+   * policies (mesh/security natsServerConfig). Set with MESH_TLS_DIR: Connect over NATS is served, callers
+   * verified by the broker. Default unset: connect without credentials and, under mTLS, no NATS RPC.
+   */
+  readonly natsNkeyFile: string | undefined;
   /** `MESH_TRUST_DOMAIN`: the SPIFFE trust domain of every identity. Default "weft.local". */
   readonly trustDomain: string;
   /** `MESH_MAX_CONNECTION_AGE_MS`: HTTP/2 connections older than this get GOAWAY (0 = never). Default 300000. */
@@ -111,8 +117,9 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
   const tlsDir = env.MESH_TLS_DIR?.trim() || undefined;
   const trustDomain = env.MESH_TRUST_DOMAIN?.trim() || "weft.local";
   if (!/^[a-z0-9._-]+$/.test(trustDomain)) throw new MeshConfigError(`MESH_TRUST_DOMAIN must be a SPIFFE trust domain (lower-case letters, digits, dots, dashes), got ${JSON.stringify(trustDomain)}`);
-  if (tlsDir !== undefined && transport === "nats") {
-    throw new MeshConfigError("MESH_TRANSPORT=nats with MESH_TLS_DIR: Connect over NATS does not carry verified identities yet; use MESH_TRANSPORT=grpc for mutual TLS");
+  const natsNkeyFile = env.MESH_NATS_NKEY_FILE?.trim() || undefined;
+  if (tlsDir !== undefined && transport === "nats" && natsNkeyFile === undefined) {
+    throw new MeshConfigError("MESH_TRANSPORT=nats with MESH_TLS_DIR needs MESH_NATS_NKEY_FILE: this workload's NATS user on a server whose permissions come from the policies (docs/security.md), so the broker vouches for callers");
   }
   return {
     serviceName,
@@ -132,6 +139,7 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
     concurrencyLimitMax: int(env, "MESH_CONCURRENCY_LIMIT", 1000, 4, 100_000),
     workload: serviceName,
     tlsDir,
+    natsNkeyFile,
     trustDomain,
     maxConnectionAgeMs: int(env, "MESH_MAX_CONNECTION_AGE_MS", 300_000, 0, 2 ** 31 - 1),
     metrics: readMetricsConfig(env).enabled,

@@ -13,6 +13,20 @@ export interface InboundCall {
   readonly deadlineAt: number | undefined;
   /** Aborts when the inbound call ends (deadline, cancel, shutdown). */
   readonly signal: AbortSignal;
+  /** The fully-qualified service handling it, when known (mesh clients name it as the caller of their calls). */
+  readonly serviceName?: string;
+}
+
+/** The request header in which a mesh client names the service it calls on behalf of (the mesh graph's edges). */
+export const CALLER_HEADER = "weft-caller";
+
+/** `header` plus the calling service of the current inbound call, if any (unchanged outside one). */
+export function withCallerHeader(header: HeadersInit | undefined): HeadersInit | undefined {
+  const service = inbound.getStore()?.serviceName;
+  if (service === undefined) return header;
+  const out = new Headers(header);
+  out.set(CALLER_HEADER, service);
+  return out;
 }
 
 const inbound = new AsyncLocalStorage<InboundCall>();
@@ -62,5 +76,9 @@ class ContextInboundCall implements InboundCall {
 
   get signal(): AbortSignal {
     return this.#context.signal;
+  }
+
+  get serviceName(): string {
+    return this.#context.service.typeName;
   }
 }

@@ -16,4 +16,4 @@ export { createEventLoopMonitor } from "./event-loop-monitor.ts";
 export type { RefusalReason } from "../engine/index.ts";
 export { isRefusal, REFUSED_HEADER, refusedError } from "../engine/index.ts";
 export type { InboundCall } from "./inbound-call.ts";
-export { createInboundCallHooks, currentInboundCall, runInInboundCall } from "./inbound-call.ts";
+export { CALLER_HEADER, createInboundCallHooks, currentInboundCall, runInInboundCall, withCallerHeader } from "./inbound-call.ts";

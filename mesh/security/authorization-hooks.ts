@@ -8,7 +8,10 @@ import type { ServerCallHooks } from "../engine/index.ts";
 import { END_USER_HEADER, type EndUser, type EndUserVerifier } from "./end-user-credential.ts";
 import type { AuthorizationTable, CompiledRule } from "./policy-compiler.ts";
 
-/** Context value: the caller's verified workload identity (SPIFFE URI), undefined when anonymous. */
+/**
+ * Context value: the caller's verified workload identity (SPIFFE URI), undefined when anonymous. Set
+ * only with an end user (a call without one keeps its identity on the context: read it with peerIdentityOf).
+ */
 export const peerIdentityKey = createContextKey<string | undefined>(undefined, { description: "weft.peerIdentity" });
 /** Context value: the verified end user of the call, undefined when the call carries none. */
 export const endUserKey = createContextKey<EndUser | undefined>(undefined, { description: "weft.endUser" });
@@ -69,9 +72,12 @@ export function createAuthorization(options: AuthorizationOptions): Authorizatio
     options.onDenied?.({ procedure, peer, code, reason });
     throw new ConnectError(code === Code.Unauthenticated ? `${procedure}: ${reason}` : `${procedure}: ${peer ?? "anonymous caller"} is not allowed (${reason})`, code);
   };
+  // "/pkg.Service/Method" by method, built once: the hook runs on every call.
+  const procedures = new WeakMap<HandlerContext["method"], string>();
   const hooks: ServerCallHooks = {
     begin(service: DescService, context: HandlerContext) {
-      const procedure = `/${service.typeName}/${context.method.name}`;
+      let procedure = procedures.get(context.method);
+      if (procedure === undefined) procedures.set(context.method, (procedure = `/${service.typeName}/${context.method.name}`));
       const peer = (context as WithPeer).peerIdentity;
       const rules = table.rules(procedure);
       if (rules === undefined) return refuse(procedure, peer, peer === undefined ? Code.Unauthenticated : Code.PermissionDenied, "no policy covers this method");
@@ -79,10 +85,9 @@ export function createAuthorization(options: AuthorizationOptions): Authorizatio
       let endUserProblem: string | undefined;
       for (const rule of rules.allow) {
         if (!matches(rule, peer)) continue;
-        if (!rule.endUser) {
-          if (peer !== undefined) context.values.set(peerIdentityKey, peer);
-          return undefined;
-        }
+        // The identity stays on the context (peerIdentityOf): setting a context value would create
+        // the call's lazy ContextValues on every call.
+        if (!rule.endUser) return undefined;
         const token = context.requestHeader.get(END_USER_HEADER);
         if (token === null) {
           endUserProblem = "no end-user credential";

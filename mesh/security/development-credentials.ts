@@ -41,7 +41,7 @@ export function issueDevelopmentCredentials(options: DevelopmentCredentialsOptio
 }
 
 /** Writes a file atomically (temporary name, then rename), so a watcher never reads half of it. */
-async function writeAtomically(path: string, data: string, mode: number): Promise<void> {
+export async function writeAtomically(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data, { mode });
   await chmod(tmp, mode);

@@ -46,3 +46,11 @@ export { createAuthorization, endUserKey, peerIdentityKey, peerIdentityOf, requi
 export type { Authorization, AuthorizationOptions, Denial } from "./authorization-hooks.ts";
 /** Development mode without mTLS: the end user as a plain, trusted header (never used with credentials). */
 export { createInsecureEndUserHooks, INSECURE_END_USER_HEADER, insecureEndUserHeaders } from "./insecure-end-user.ts";
+/** NATS subject permissions of each workload's user, derived from the policies, and the nats-server configuration. */
+export { NATS_INBOX_ROOT, natsInboxPrefix, natsInstanceSubject, natsPermissions, natsServerConfig } from "./nats-permissions.ts";
+/** Options and results of the NATS permissions. */
+export type { NatsMeshSubjects, NatsPermissions, NatsServerConfigOptions } from "./nats-permissions.ts";
+/** NATS nkey users: development seeds per workload, and the authenticator a process connects with. */
+export { issueNatsUser, natsPublicKey, natsSeedFile, readNatsAuthenticator, writeNatsCredentials } from "./nats-credentials.ts";
+/** The AdminService guard for an operator's shared token (the one-process shop). */
+export { ADMIN_TOKEN_HEADER, createAdminTokenGuard } from "./admin-token.ts";

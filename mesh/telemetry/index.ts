@@ -43,3 +43,8 @@ export type { MetricsConfig } from "./metrics-config.ts";
 /** Metric names, labels, bounded label values and buckets. */
 export { latencyBucketsSeconds, metricLabels, metricNames, processMetricNames, rpcCodeNames, shedReasons, UNKNOWN_LABEL_VALUE } from "./names.ts";
 export type { MetricDeclaration, ShedReason } from "./names.ts";
+/** The admin API's bounded per-method RED window and the call hook that fills it. */
+export { bucketOf, OTHER_CALLER, quantileMs, RED_BUCKET_BOUNDS_MS, RED_BUCKETS, RedWindow } from "./red-window.ts";
+export type { RedSecond, RedSeries, RedSummary, RedWindowOptions } from "./red-window.ts";
+export { createRedRecorder } from "./red-recorder.ts";
+export type { RedRecorder, RedRecorderOptions } from "./red-recorder.ts";

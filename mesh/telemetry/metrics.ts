@@ -82,6 +82,8 @@ export interface Metrics {
   shed(reason: ShedReason): ValueCell;
   /** A mesh client's cells for calls to `service`. */
   clientService(service: string): ClientServiceMetrics;
+  /** Mesh client fallbacks from NATS to gRPC: how many, and their time in seconds (added at the end of each). */
+  readonly natsFallback: { readonly fallbacks: ValueCell; readonly seconds: ValueCell };
   /** Cells of a publisher of `event` (a message type name). */
   publisher(event: string): PublishMetrics;
   /** Cells of `consumer` of `event`. */
@@ -124,6 +126,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const shedCells = new Map<ShedReason, ValueCell>(shedReasons.map((r) => [r, shedFamily.cell(r)]));
   const budgetRefusals = counter(n.rpcClientBudgetRefusals);
   const ejections = counter(n.rpcClientEjections);
+  const natsFallback = { fallbacks: counter(n.rpcClientNatsFallbacks).cell(), seconds: counter(n.rpcClientNatsFallbackSeconds).cell() };
   const published = counter(n.eventsPublished);
   const consumed = counter(n.eventsConsumed);
   const redelivered = counter(n.eventsRedelivered);
@@ -143,6 +146,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     rpcServer,
     rpcClient,
     shed: (reason) => shedCells.get(reason)!,
+    natsFallback,
     clientService(service) {
       let cells = clientServices.get(service);
       if (cells === undefined) {

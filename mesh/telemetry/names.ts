@@ -158,6 +158,8 @@ export const metricNames = {
   rpcClientHedges: { name: "weft_rpc_client_hedges_total", type: "counter", labels: [service, method], help: "Hedged attempts sent by the mesh client." },
   rpcClientBudgetRefusals: { name: "weft_rpc_client_retry_budget_refusals_total", type: "counter", labels: [service], help: "Retries or hedges not sent because the retry budget was spent." },
   rpcClientEjections: { name: "weft_rpc_client_ejections_total", type: "counter", labels: [service], help: "Endpoints ejected by outlier detection." },
+  rpcClientNatsFallbacks: { name: "weft_rpc_client_nats_fallbacks_total", type: "counter", labels: [], help: "Times the mesh client lost NATS and sent its NATS calls over gRPC (HTTP/2) instead." },
+  rpcClientNatsFallbackSeconds: { name: "weft_rpc_client_nats_fallback_seconds_total", type: "counter", labels: [], help: "Time the mesh client spent on the gRPC fallback, counted when NATS came back." },
   eventsPublished: { name: "weft_events_published_total", type: "counter", labels: [event], help: "Events published (stored by the broker)." },
   eventsConsumed: { name: "weft_events_consumed_total", type: "counter", labels: [event, consumer], help: "Events handled and acknowledged." },
   eventsRedelivered: { name: "weft_events_redelivered_total", type: "counter", labels: [event, consumer], help: "Deliveries of an event that had been delivered before." },

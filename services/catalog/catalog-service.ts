@@ -8,9 +8,10 @@ import {
   SearchProductsResponseSchema,
 } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Cache } from "../../mesh/cache/index.ts";
-import { pageSizeOrDefault, requireCount, requireOptions, requireText, ShopOptionsError } from "../shared/index.ts";
+import { requireOptions, ShopOptionsError } from "../shared/index.ts";
 import { createPageTokens } from "./page-tokens.ts";
 import { createProductIndex, searchWords } from "./product-index.ts";
+import { withValidation } from "../../mesh/validation/index.ts";
 
 /** Options of {@link createCatalogService}. */
 export interface CatalogServiceOptions {
@@ -39,7 +40,6 @@ export const SEARCH_MAX_QUERY_LENGTH = 200;
 /** Batch get: most ids per call. */
 export const BATCH_MAX_IDS = 100;
 /** Longest product id or category accepted. */
-const MAX_ID_LENGTH = 64;
 
 /** Builds the CatalogService handlers: list with page tokens, get, batch get and search, all cached. */
 export function createCatalogService(options: CatalogServiceOptions): ServiceImpl<typeof CatalogService> {
@@ -61,7 +61,6 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
   }
 
   function getProduct(id: string, field: string, signal: AbortSignal): Promise<Product> {
-    requireText(id, field, MAX_ID_LENGTH);
     return cached(ProductSchema, `product:${id}`, signal, () => {
       const product = index.get(id);
       if (!product) throw new ConnectError(`product ${id} not found`, Code.NotFound);
@@ -69,10 +68,10 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
     });
   }
 
-  return {
+  // Field bounds (ids, lengths, page sizes) are the contract's rules, checked before a handler runs.
+  return withValidation(CatalogService, {
     async listProducts(req, ctx) {
-      const pageSize = pageSizeOrDefault(req.pageSize, "page_size", LIST_DEFAULT_PAGE_SIZE, LIST_MAX_PAGE_SIZE);
-      if (req.category.length > MAX_ID_LENGTH) requireText(req.category, "category", MAX_ID_LENGTH);
+      const pageSize = req.pageSize || LIST_DEFAULT_PAGE_SIZE;
       const offset = pageTokens.decode(req.pageToken, req.category);
       return cached(ListProductsResponseSchema, `list:${offset}:${pageSize}:${req.category}`, ctx.signal, () => {
         const { products, nextOffset, totalSize } = index.list({ category: req.category, pageSize, offset });
@@ -86,8 +85,6 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
     },
 
     async batchGetProducts(req, ctx) {
-      requireCount(req.ids, "ids", 1, BATCH_MAX_IDS);
-      req.ids.forEach((id, i) => requireText(id, `ids[${i}]`, MAX_ID_LENGTH));
       const settled = await Promise.allSettled(req.ids.map((id, i) => getProduct(id, `ids[${i}]`, ctx.signal)));
       const products: Product[] = [];
       // The first failure in request order wins, so NOT_FOUND names the first unknown id.
@@ -99,12 +96,12 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
     },
 
     async searchProducts(req, ctx) {
-      const query = requireText(req.query, "query", SEARCH_MAX_QUERY_LENGTH);
-      const limit = pageSizeOrDefault(req.limit, "limit", SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT);
+      const query = req.query.trim();
+      const limit = req.limit || SEARCH_DEFAULT_LIMIT;
       const words = searchWords(query);
       return cached(SearchProductsResponseSchema, `search:${limit}:${words.join(" ")}`, ctx.signal, () =>
         create(SearchProductsResponseSchema, { products: index.search(query, limit) }),
       );
     },
-  };
+  });
 }

@@ -15,6 +15,7 @@ import { downstream, invalidArgument, pageSizeOrDefault, requireOptions } from "
 import { relayAtEdge as relay } from "./edge-errors.ts";
 import { publicOrder, publicProduct, publicUser } from "./public-views.ts";
 import type { EndUserHeaders } from "../shop-security.ts";
+import { withValidation } from "../../mesh/validation/index.ts";
 
 /** Options of {@link createGatewayService}: a client of every service the edge composes. */
 export interface GatewayServiceOptions {
@@ -113,7 +114,8 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     return products.map((product) => ({ product: publicProduct(product), available: available.get(product.id) ?? 0n }));
   }
 
-  return withRequestId({
+  // Field bounds are the contract's rules, checked at the edge before a handler runs.
+  return withRequestId(withValidation(GatewayService, {
     async browse(req, ctx) {
       if (req.query.trim() !== "") {
         if (req.pageToken !== "") throw invalidArgument("page_token", "is not supported together with query");
@@ -179,7 +181,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
       const { orders: list } = await relay(orders.listOrders({ pageSize: req.pageSize }, downstream(ctx, endUser(userId))), ["page_size"]);
       return { orders: list.map((order) => publicOrder(order)!) };
     },
-  });
+  }));
 }
 
 /** Longest caller-chosen request id echoed back; longer or odd ones are replaced. */

@@ -4,9 +4,9 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { IdentityService, type User, UserSchema } from "../../gen/shop/identity/v1/identity_pb.ts";
 import type { ComputePool } from "../../mesh/compute/index.ts";
-import { invalidArgument, requireOptions, requireText, ShopOptionsError } from "../shared/index.ts";
+import { requireOptions, ShopOptionsError } from "../shared/index.ts";
 import { type AccessTokens, bearerToken } from "./access-tokens.ts";
-import { checkNewPassword, loadPasswordBlocklist, MAX_PASSWORD_LENGTH } from "./password-policy.ts";
+import { checkNewPassword, loadPasswordBlocklist } from "./password-policy.ts";
 import {
   type Argon2Params,
   checkArgon2Params,
@@ -16,7 +16,8 @@ import {
   type VerifyPasswordInput,
   type VerifyPasswordResult,
 } from "./password-task.ts";
-import { createUserDirectory, isPlausibleEmail, normalizeEmail, type UserDirectory } from "./user-directory.ts";
+import { createUserDirectory, normalizeEmail, type UserDirectory } from "./user-directory.ts";
+import { withValidation } from "../../mesh/validation/index.ts";
 
 /** Options of {@link createIdentityService}. */
 export interface IdentityServiceOptions {
@@ -65,13 +66,12 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
     throw err;
   }));
 
-  return {
+  // Email format, password and display-name lengths are the contract's rules, checked before a handler runs.
+  return withValidation(IdentityService, {
     async register(req, ctx) {
       const email = normalizeEmail(req.email);
-      if (email === "") throw invalidArgument("email", "is required");
-      if (!isPlausibleEmail(email)) throw invalidArgument("email", "must be a valid email address of at most 254 characters");
       checkNewPassword(req.password, blockedPasswords);
-      const displayName = requireText(req.displayName, "display_name", MAX_DISPLAY_NAME_LENGTH);
+      const displayName = req.displayName.trim();
       // The hash comes before the email check, for a taken email too: an answer that came back faster
       // for a taken email would tell a stranger who has an account (the answer itself still does; see docs/shop.md).
       const passwordHash = await hash(req.password, ctx.signal);
@@ -82,9 +82,6 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
     },
 
     async login(req, ctx) {
-      if (req.email.trim() === "") throw invalidArgument("email", "is required");
-      if (req.password === "") throw invalidArgument("password", "is required");
-      if (req.password.length > MAX_PASSWORD_LENGTH) throw invalidArgument("password", `must be at most ${MAX_PASSWORD_LENGTH} characters`);
       const record = await users.byEmail(req.email);
       const { ok, rehash } = await verify(req.password, record?.passwordHash ?? (await decoy(ctx.signal)), ctx.signal);
       if (!record || !ok) throw new ConnectError(BAD_CREDENTIALS, Code.Unauthenticated);
@@ -102,7 +99,7 @@ export function createIdentityService(options: IdentityServiceOptions): ServiceI
     async getPublicKeys() {
       return { jwksJson };
     },
-  };
+  });
 
   async function authenticate(headers: Headers): Promise<User> {
     const userId = await tokens.verify(bearerToken(headers));

@@ -15,15 +15,11 @@ export function loadPasswordBlocklist(url: URL = COMMON_PASSWORDS_URL): Readonly
 }
 
 /**
- * Throws INVALID_ARGUMENT naming `password` unless it may be used for a new account: 8-128 characters,
- * not only blanks, and not on `blocklist` (compared lower-cased, after NFKC as the hash sees it).
+ * Throws INVALID_ARGUMENT naming `password` when it is on `blocklist` (compared lower-cased, after NFKC
+ * as the hash sees it). Its length (8-128) and "not only blanks" are the contract's rules
+ * (proto/shop/identity/v1), checked before the handler runs.
  */
 export function checkNewPassword(password: string, blocklist: ReadonlySet<string>): void {
-  if (password === "") throw invalidArgument("password", "is required");
-  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    throw invalidArgument("password", `must be between ${MIN_PASSWORD_LENGTH} and ${MAX_PASSWORD_LENGTH} characters`);
-  }
-  if (password.trim() === "") throw invalidArgument("password", "must not be only blanks");
   if (blocklist.has(password.normalize("NFKC").toLowerCase())) {
     throw invalidArgument("password", "is one of the most common passwords; choose another");
   }

@@ -8,6 +8,7 @@ import { rejection } from "../../test/support/shop/router-shop.ts";
 import { createInventoryService } from "./inventory-service.ts";
 import { type LedgerKind, storeKinds } from "../../test/support/shop/store-kinds.ts";
 import { connectRedis } from "../../test/support/shop/test-redis.ts";
+import { violationsOf } from "../../test/support/violations.ts";
 
 let redis: Redis;
 const { ledgers: kinds, cleanup } = storeKinds(() => redis);
@@ -107,21 +108,23 @@ describe.each(kinds)("InventoryService ($name ledger)", (kind) => {
 
   it("validates input, naming the field; NOT_FOUND names the unknown product", async () => {
     const { client } = await inventory([["a", 2]]);
-    const cases: Array<[() => Promise<unknown>, Code, string]> = [
-      [() => client.reserve({ reservationId: "", items: [{ productId: "a", quantity: 1 }] }), Code.InvalidArgument, "reservation_id: is required"],
-      [() => client.reserve({ reservationId: "r", items: [] }), Code.InvalidArgument, "items: must not be empty"],
-      [() => client.reserve({ reservationId: "r", items: [{ productId: "a", quantity: 0 }] }), Code.InvalidArgument, "items[0].quantity: must be between 1 and 1000"],
-      [() => client.reserve({ reservationId: "r", items: [{ productId: "a", quantity: 1 }, { productId: "", quantity: 1 }] }), Code.InvalidArgument, "items[1].product_id: is required"],
+    // A message for the service's own answers, [field, rule id] pairs for the contract's rules.
+    const cases: Array<[() => Promise<unknown>, Code, string | Array<[string, string]>]> = [
+      [() => client.reserve({ reservationId: "", items: [{ productId: "a", quantity: 1 }] }), Code.InvalidArgument, [["reservation_id", "string.min_len"]]],
+      [() => client.reserve({ reservationId: "r", items: [] }), Code.InvalidArgument, [["items", "repeated.min_items"]]],
+      [() => client.reserve({ reservationId: "r", items: [{ productId: "a", quantity: 0 }] }), Code.InvalidArgument, [["items[0].quantity", "int32.gt_lte"]]],
+      [() => client.reserve({ reservationId: "r", items: [{ productId: "a", quantity: 1 }, { productId: "", quantity: 1 }] }), Code.InvalidArgument, [["items[1].product_id", "string.min_len"]]],
       [() => client.reserve({ reservationId: "r", items: [{ productId: "zz", quantity: 1 }] }), Code.NotFound, "product zz not found"],
-      [() => client.getStock({ productIds: [] }), Code.InvalidArgument, "product_ids: must not be empty"],
+      [() => client.getStock({ productIds: [] }), Code.InvalidArgument, [["product_ids", "repeated.min_items"]]],
       [() => client.getStock({ productIds: ["a", "b"] }), Code.NotFound, "product b not found"],
-      [() => client.restock({ productId: "a", quantity: 0n }), Code.InvalidArgument, "quantity: must be between 1 and 1000000"],
+      [() => client.restock({ productId: "a", quantity: 0n }), Code.InvalidArgument, [["quantity", "int64.gt_lte"]]],
       [() => client.restock({ productId: "zz", quantity: 1n }), Code.NotFound, "product zz not found"],
-      [() => client.release({ reservationId: "" }), Code.InvalidArgument, "reservation_id: is required"],
+      [() => client.release({ reservationId: "" }), Code.InvalidArgument, [["reservation_id", "string.min_len"]]],
     ];
     for (const [call, code, message] of cases) {
       const err = await rejection(call());
-      expect([err.code, err.rawMessage]).toEqual([code, message]);
+      if (typeof message === "string") expect([err.code, err.rawMessage]).toEqual([code, message]);
+      else expect([err.code, violationsOf(err)]).toEqual([code, message]);
     }
   });
 });

@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { InventoryService, type StockLevel } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import type { EventBus } from "../../mesh/events/index.ts";
-import { requireCount, requireIntInRange, requireOptions, requireText } from "../shared/index.ts";
+import { requireOptions } from "../shared/index.ts";
 import { publishStockChanges } from "./stock-events.ts";
 import type { StockLedger, StockSnapshot } from "./stock-ledger.ts";
+import { withValidation } from "../../mesh/validation/index.ts";
 
 /** Options of {@link createInventoryService}. */
 export interface InventoryServiceOptions {
@@ -23,7 +24,6 @@ export interface InventoryServiceOptions {
 export const MAX_IDS_PER_CALL = 100;
 export const MAX_QUANTITY_PER_ITEM = 1000;
 export const MAX_RESTOCK_QUANTITY = 1_000_000n;
-const MAX_ID_LENGTH = 128;
 
 /**
  * Builds the InventoryService handlers over a {@link StockLedger} (in memory, or in Redis shared by
@@ -36,10 +36,9 @@ export function createInventoryService(options: InventoryServiceOptions): Servic
   const { ledger, events } = options;
   const now = options.now ?? (() => new Date());
 
-  return {
+  // Field bounds (ids, counts, quantities) are the contract's rules, checked before a handler runs.
+  return withValidation(InventoryService, {
     async getStock(req) {
-      requireCount(req.productIds, "product_ids", 1, MAX_IDS_PER_CALL);
-      req.productIds.forEach((id, i) => requireText(id, `product_ids[${i}]`, MAX_ID_LENGTH));
       const found = await ledger.levels(req.productIds);
       const levels = found.map((level, i) => {
         if (!level) throw new ConnectError(`product ${req.productIds[i]} not found`, Code.NotFound);
@@ -49,12 +48,8 @@ export function createInventoryService(options: InventoryServiceOptions): Servic
     },
 
     async reserve(req, ctx) {
-      const reservationId = requireText(req.reservationId, "reservation_id", MAX_ID_LENGTH);
-      requireCount(req.items, "items", 1, MAX_IDS_PER_CALL);
-      const lines = req.items.map((item, i) => ({
-        productId: requireText(item.productId, `items[${i}].product_id`, MAX_ID_LENGTH),
-        quantity: requireIntInRange(item.quantity, `items[${i}].quantity`, 1, MAX_QUANTITY_PER_ITEM),
-      }));
+      const reservationId = req.reservationId;
+      const lines = req.items.map(({ productId, quantity }) => ({ productId, quantity }));
       const outcome = await ledger.reserve(reservationId, lines);
       // Until the events are stored, a retry (reaching any replica) publishes them again, with the same
       // ids, so the bus keeps each once.
@@ -66,20 +61,19 @@ export function createInventoryService(options: InventoryServiceOptions): Servic
     },
 
     async release(req, ctx) {
-      const reservationId = requireText(req.reservationId, "reservation_id", MAX_ID_LENGTH);
+      const reservationId = req.reservationId;
       const outcome = await ledger.release(reservationId);
       if (outcome.released) await publishStockChanges(events, outcome.changes, `stock:release:${reservationId}`, now(), ctx.signal);
       return { released: outcome.released };
     },
 
     async restock(req, ctx) {
-      const productId = requireText(req.productId, "product_id", MAX_ID_LENGTH);
-      const quantity = requireIntInRange(req.quantity, "quantity", 1n, MAX_RESTOCK_QUANTITY);
+      const { productId, quantity } = req;
       const level = await ledger.restock(productId, quantity);
       await publishStockChanges(events, [{ productId, available: level.available, delta: quantity }], `stock:restock:${randomUUID()}`, now(), ctx.signal);
       return { level: toLevel(level) };
     },
-  };
+  });
 }
 
 function toLevel(snapshot: StockSnapshot): Omit<StockLevel, "$typeName"> {

@@ -7,9 +7,10 @@ import { OrderCancelledSchema, OrderPlacedSchema } from "../../gen/shop/events/v
 import type { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { type Order, OrderSchema, OrderService, OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import type { EventBus } from "../../mesh/events/index.ts";
-import { COMPENSATION_TIMEOUT_MS, downstream, invalidArgument, pageSizeOrDefault, relay, requireCount, requireIntInRange, requireOptions, requireText } from "../shared/index.ts";
+import { COMPENSATION_TIMEOUT_MS, downstream, invalidArgument, relay, requireOptions } from "../shared/index.ts";
 import { requireEndUser } from "../../mesh/security/index.ts";
 import { createOrderBook, mergeLines, type OrderBook, priceLines } from "./order-book.ts";
+import { withValidation } from "../../mesh/validation/index.ts";
 
 /** Options of {@link createOrdersService}. */
 export interface OrdersServiceOptions {
@@ -35,8 +36,6 @@ export const MAX_ITEMS = 100;
 export const MAX_QUANTITY = 1000;
 export const LIST_DEFAULT_PAGE_SIZE = 20;
 export const LIST_MAX_PAGE_SIZE = 100;
-const MAX_ID_LENGTH = 128;
-const MAX_REASON_LENGTH = 500;
 
 /** Builds the OrderService handlers: place (price, reserve, publish), get, list, cancel. */
 export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<typeof OrderService> {
@@ -56,23 +55,17 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
   }
 
   async function findOrder(id: string): Promise<Order> {
-    requireText(id, "id", MAX_ID_LENGTH);
     const order = await book.get(id);
     if (!order) throw new ConnectError(`order ${id} not found`, Code.NotFound);
     return order;
   }
 
-  return {
+  // Field bounds (ids, item counts, quantities, page size) are the contract's rules, checked before a handler runs.
+  return withValidation(OrderService, {
     async placeOrder(req, ctx) {
       // The user is the one the gateway signed on; `user_id` in the request is ignored.
       const { userId } = requireEndUser(ctx);
-      requireCount(req.items, "items", 1, MAX_ITEMS);
-      const lines = mergeLines(
-        req.items.map((item, i) => ({
-          productId: requireText(item.productId, `items[${i}].product_id`, MAX_ID_LENGTH),
-          quantity: requireIntInRange(item.quantity, `items[${i}].quantity`, 1, MAX_QUANTITY),
-        })),
-      );
+      const lines = mergeLines(req.items.map(({ productId, quantity }) => ({ productId, quantity })));
       for (const line of lines) {
         if (line.quantity > MAX_QUANTITY) throw invalidArgument("items", `must not add up to more than ${MAX_QUANTITY} units of ${line.productId}`);
       }
@@ -112,13 +105,12 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
 
     async listOrders(req, ctx) {
       const { userId } = requireEndUser(ctx);
-      const pageSize = pageSizeOrDefault(req.pageSize, "page_size", LIST_DEFAULT_PAGE_SIZE, LIST_MAX_PAGE_SIZE);
+      const pageSize = req.pageSize || LIST_DEFAULT_PAGE_SIZE;
       return { orders: await book.listByUser(userId, pageSize) };
     },
 
     async cancelOrder(req, ctx) {
       const order = await findOrder(req.id);
-      if (req.reason.length > MAX_REASON_LENGTH) requireText(req.reason, "reason", MAX_REASON_LENGTH);
       if (order.status !== OrderStatus.PLACED) return { order };
       // Claim the cancellation in one compare-and-set, so a concurrent cancel (on any replica) is a no-op.
       const claimed = await book.transition(order.id, OrderStatus.PLACED, OrderStatus.CANCELLED);
@@ -136,7 +128,7 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
       }
       return { order: claimed };
     },
-  };
+  });
 }
 
 /** Codes with which inventory answers before touching stock. */

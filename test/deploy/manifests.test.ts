@@ -55,4 +55,20 @@ describe("deploy manifests", () => {
     }
     for (const folder of imports) expect(dockerfile).toContain(`COPY ${folder} ${folder}`);
   });
+
+  it("every service gets its own identity and NATS user as files, where MESH_TLS_DIR and MESH_NATS_NKEY_FILE point", () => {
+    const k8s = readFileSync(join(root, "deploy/k8s/shop.yaml"), "utf8");
+    expect(k8s).toContain('MESH_TLS_DIR: "/var/run/weft/tls"');
+    expect(k8s).toContain('MESH_NATS_NKEY_FILE: "/var/run/weft/nats/nkey"');
+    const compose = readFileSync(join(root, "deploy/compose.yaml"), "utf8");
+    expect(compose).toMatch(/MESH_TLS_DIR: \/run\/weft\/tls\n\s+MESH_NATS_NKEY_FILE: \/run\/weft\/nats\/nkey/);
+    for (const s of SHOP_SERVICES) {
+      const deployment = k8s.split("\n---\n").find((d) => d.includes(`kind: Deployment\nmetadata:\n  name: ${s.name}\n`))!;
+      expect(deployment, s.name).toContain(`csi.cert-manager.io/uri-sans: "spiffe://weft.local/svc/${s.name}"`);
+      expect(deployment, s.name).toContain(`secretName: weft-nats-${s.name},`);
+      expect(deployment, s.name).toContain("mountPath: /var/run/weft/tls");
+      expect(deployment, s.name).toContain("mountPath: /var/run/weft/nats");
+      expect(compose, s.name).toContain(`../.certs/${s.name}:/run/weft/tls:ro, ../.certs/nats/${s.name}.nk:/run/weft/nats/nkey:ro`);
+    }
+  });
 });

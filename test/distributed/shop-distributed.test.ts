@@ -15,7 +15,7 @@ import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { createMeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery } from "../../mesh/discovery/index.ts";
-import { createWorkloadTls, meshClientTls } from "../../mesh/security/index.ts";
+import { createWorkloadTls, meshClientTls, natsInboxPrefix, readNatsAuthenticator } from "../../mesh/security/index.ts";
 import { loadShopPolicies } from "../../services/shop-security.ts";
 import { runLoad } from "./fixtures/load.ts";
 import { stop, until } from "./fixtures/processes.ts";
@@ -60,7 +60,7 @@ describe("distributed shop", () => {
     runs.push(run);
     const prefix = `weft.t${run}.registry`;
     const withRedis = transport === "grpc";
-    // Over gRPC the launcher runs mutual TLS with development credentials made here on first use.
+    // The launcher runs mutual TLS with development credentials made here on first use (and NATS users).
     const certs = await mkdtemp(join(tmpdir(), "weft-shop-certs-"));
     certDirs.push(certs);
     const instances = withRedis ? "catalog=2,gateway=1,identity=2,inventory=2,orders=2" : "catalog=2,gateway=1,identity=1,inventory=1,orders=1";
@@ -86,7 +86,15 @@ describe("distributed shop", () => {
     const exited = new Promise<number | null>((r) => launcher!.on("exit", (code) => r(code)));
 
     nc ??= await connect({ servers: natsUrl(), noAsyncTraces: true });
-    const discovery = createNatsDiscovery({ nc, subjectPrefix: prefix });
+    // Over NATS the launcher starts a nats-server of its own, configured from the policies: this test
+    // joins it as the gateway's NATS user.
+    let own: NatsConnection | undefined;
+    if (transport === "nats") {
+      await until(() => output.some((l) => /NATS nats:\S+ \(started for this run/.test(l)), 60_000, "the mesh's nats-server");
+      const url = /NATS (nats:\S+) \(started/.exec(output.find((l) => /NATS nats:\S+ \(started/.test(l))!)![1];
+      own = await connect({ servers: url, noAsyncTraces: true, authenticator: await readNatsAuthenticator(join(certs, "nats", "gateway.nk")), inboxPrefix: natsInboxPrefix("gateway") });
+    }
+    const discovery = createNatsDiscovery({ nc: own ?? nc, subjectPrefix: prefix });
     await discovery.ready();
     const names = ["shop.catalog.v1.CatalogService", "shop.inventory.v1.InventoryService", "shop.identity.v1.IdentityService", "shop.orders.v1.OrderService", "shop.gateway.v1.GatewayService"];
     await until(() => names.every((n) => discovery.endpoints(n).length > 0) && discovery.endpoints(names[0]).length === 2, 120_000, "all services up");
@@ -113,7 +121,7 @@ describe("distributed shop", () => {
     const policies = await loadShopPolicies();
     const gatewayTls = transport === "grpc" ? await createWorkloadTls({ trustDomain: policies.trustDomain, dir: join(certs, "gateway") }) : undefined;
     const asGateway = gatewayTls === undefined
-      ? mesh
+      ? createMeshClient({ discovery, nc: own, defaultTransport: "nats", natsCaller: "gateway", natsInboxPrefix: natsInboxPrefix("gateway") })
       : createMeshClient({ discovery, http2: meshClientTls(gatewayTls, (e) => policies.serverOf(e.services[0])?.uri, (e) => e.services.includes(GatewayService.typeName)) });
     const catalog = asGateway.client(CatalogService);
     const result = await runLoad(400, 4, async () => {
@@ -153,8 +161,9 @@ describe("distributed shop", () => {
     await until(() => names.every((n) => discovery.endpoints(n).length === 0), 15_000, "all left");
     launcher = undefined;
     mesh.close();
-    if (asGateway !== mesh) asGateway.close();
+    asGateway.close();
     gatewayTls?.close();
     await discovery.close();
+    await own?.close();
   }, 300_000); // nine processes start on two shared cores
 });

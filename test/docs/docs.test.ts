@@ -53,9 +53,9 @@ function markdownFiles(): string[] {
 }
 
 describe("docs agree with the code", () => {
-  it("every environment variable read by mesh/, services/, scripts/ and bench/ is in the README's tables, and every one listed is read", () => {
+  it("every environment variable read by mesh/, services/, scripts/, bench/ and cli/ is in the README's tables, and every one listed is read", () => {
     const product = new Set<string>();
-    for (const dir of ["mesh", "services", "scripts", "bench"]) {
+    for (const dir of ["mesh", "services", "scripts", "bench", "cli"]) {
       for (const file of files(dir, /\.ts$/)) if (!file.endsWith(".test.ts")) for (const name of variablesRead(readFileSync(file, "utf8"))) product.add(name);
     }
     const anywhere = new Set(product);

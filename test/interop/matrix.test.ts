@@ -1,16 +1,19 @@
 // The interop matrix for connect-es clients: connect-node's transports (Connect, gRPC, gRPC-Web) and
 // Weft's own transports against Weft's engine, and Weft's transports against connect-node and grpc-js
-// servers. One table of cases (cases.ts) x one table of clients x servers.
+// servers, and Connect over NATS (Weft's client and server, all four call kinds). One table of cases
+// (cases.ts) x one table of clients x servers.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
 import { compressionGzip, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createWeftConnectTransport, createWeftGrpcTransport } from "../../mesh/transport/index.ts";
+import { createNatsRpcClient } from "../../mesh/nats-rpc/index.ts";
+import { NO_LOAD } from "../../mesh/discovery/index.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { CASES } from "./cases.ts";
 import type { ClientCaps } from "./cases.ts";
-import { startConnectNode, startGrpcJs, startWeft } from "./servers.ts";
+import { startConnectNode, startGrpcJs, startWeft, startWeftNats } from "./servers.ts";
 import type { RunningServer } from "./servers.ts";
 
 interface ClientKind {
@@ -18,7 +21,7 @@ interface ClientKind {
   readonly caps: ClientCaps;
   /** Which URL of the server it needs. */
   readonly http1: boolean;
-  readonly make: (baseUrl: string, gzip: boolean) => Transport & { close?: () => void };
+  readonly make: (baseUrl: string, gzip: boolean, server: RunningServer) => Transport & { close?: () => void };
 }
 
 const gz = (on: boolean) => (on ? { sendCompression: compressionGzip, acceptCompression: [compressionGzip] } : {});
@@ -38,6 +41,18 @@ const WEFT_CLIENTS: ClientKind[] = [
   { name: "weft Connect h1", caps: { bidi: false }, http1: true, make: (u, g) => createWeftConnectTransport({ baseUrl: u, sendGzip: g }) },
 ];
 
+// Connect over NATS has no compression: the gzip case runs uncompressed.
+const NATS_CLIENTS: ClientKind[] = [
+  {
+    name: "weft NATS", caps: { bidi: true }, http1: false,
+    make: (u, _g, server) => {
+      const rpc = createNatsRpcClient({ nc: server.nc!, streamWindow: 4 });
+      const endpoint = { instanceId: "matrix", services: [TestService.typeName], address: "", natsSubject: u.slice("nats:".length), version: "", ready: true, load: NO_LOAD };
+      return Object.assign(rpc.endpoint(endpoint), { close: () => rpc.close() });
+    },
+  },
+];
+
 // `limits` and `details`: whether the server enforces the matrix's message limits and sends error
 // details; cases needing one are left out when collecting, so no test passes without asserting.
 const SERVERS: { name: string; start: () => Promise<RunningServer>; clients: ClientKind[]; limits: boolean; details: boolean }[] = [
@@ -45,6 +60,7 @@ const SERVERS: { name: string; start: () => Promise<RunningServer>; clients: Cli
   { name: "connect-node", start: startConnectNode, clients: WEFT_CLIENTS, limits: false, details: true },
   // grpc-js speaks gRPC (protobuf) only.
   { name: "grpc-js", start: startGrpcJs, clients: WEFT_CLIENTS.filter((c) => c.name === "weft gRPC"), limits: false, details: false },
+  { name: "weft over NATS", start: startWeftNats, clients: NATS_CLIENTS, limits: true, details: true },
 ];
 
 describe.each(SERVERS)("server $name", ({ start, clients, limits, details }) => {
@@ -62,8 +78,8 @@ describe.each(SERVERS)("server $name", ({ start, clients, limits, details }) => 
     const transports: (Transport & { close?: () => void })[] = [];
     const env = () => {
       const url = kind.http1 ? server.url1! : server.url;
-      const transport = kind.make(url, false);
-      const gzipTransport = kind.make(url, true);
+      const transport = kind.make(url, false, server);
+      const gzipTransport = kind.make(url, true, server);
       transports.push(transport, gzipTransport);
       return { transport, client: createClient(TestService, transport), gzipClient: createClient(TestService, gzipTransport), server, caps: kind.caps };
     };

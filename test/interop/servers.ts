@@ -1,12 +1,17 @@
 // The servers of the interop matrix: Weft's host (its default engine), connect-node's adapter and grpc-js,
-// all serving weft.testing.v1.TestService on 127.0.0.1 and an ephemeral port.
+// all serving weft.testing.v1.TestService on 127.0.0.1 and an ephemeral port; and Weft's Connect over
+// NATS server on a subject of its own on the shared NATS.
 
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { create, type DescMethod, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { randomUUID } from "node:crypto";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createHost, silentLogger, type HostOptions } from "../../mesh/host/index.ts";
+import { createNatsRpcServer } from "../../mesh/nats-rpc/index.ts";
+import { natsUrl } from "../support/servers.ts";
 import type { ServiceRegistration } from "../../mesh/engine/index.ts";
 import { createTestServiceImpl, testServiceRegistration, ECHO_INITIAL, ECHO_TRAILING_BIN } from "../support/test-service.ts";
 import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
@@ -23,6 +28,8 @@ export interface RunningServer {
   /** Which server-side features the cases may rely on. */
   readonly limits: boolean;
   readonly details: boolean;
+  /** The NATS connection its clients use (Connect over NATS only; `url` is then `nats:<subject>`). */
+  readonly nc?: NatsConnection;
   close(): Promise<void>;
 }
 
@@ -147,4 +154,19 @@ export async function startGrpcJs(): Promise<RunningServer> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   return { name: "grpc-js", url: `http://127.0.0.1:${port}`, limits: false, details: false, close: async () => { server.forceShutdown(); } };
+}
+
+/** Weft's Connect-over-NATS server with the matrix's limits; its clients share its connection. */
+export async function startWeftNats(): Promise<RunningServer> {
+  const nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
+  const subject = `weft.t${randomUUID().slice(0, 8)}.rpc.matrix`;
+  const { service, impl } = testServiceRegistration();
+  const server = createNatsRpcServer({ nc, subject, services: [{ service, impl: impl as never }], readMaxBytes: MATRIX_READ_MAX_BYTES });
+  return {
+    name: "weft over NATS", url: `nats:${subject}`, limits: true, details: true, nc,
+    close: async () => {
+      server.close();
+      await nc.close();
+    },
+  };
 }

@@ -17,7 +17,7 @@ import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { AdminService } from "../../gen/weft/mesh/v1/admin_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { createNatsDiscovery, type NatsDiscovery } from "../../mesh/discovery/index.ts";
-import { createWorkloadTls, END_USER_HEADER, meshClientTls } from "../../mesh/security/index.ts";
+import { createWorkloadTls, END_USER_HEADER, meshClientTls, natsInboxPrefix, readNatsAuthenticator } from "../../mesh/security/index.ts";
 import { createWeftGrpcTransport } from "../../mesh/transport/index.ts";
 import { loadShopPolicies } from "../../services/shop-security.ts";
 
@@ -137,6 +137,60 @@ describe("start:distributed: internal services accept only mutual TLS and their 
     expect(await attacks(await as("catalog"))).toEqual(["PermissionDenied", "PermissionDenied", "PermissionDenied"]);
     // The gateway's own identity without a signed end user cannot act for one, nor restock.
     expect(await attacks(await as("gateway"))).toEqual(["Unauthenticated", "PermissionDenied", "Unauthenticated"]);
+
+    launcher.child.kill("SIGTERM");
+    expect(await launcher.exit).toBe(0);
+  }, 300_000);
+});
+
+describe("start:distributed --transport nats: the broker enforces the policies", () => {
+  it("serves a checkout over NATS between the services and refuses the attacks at the broker or the policy", async () => {
+    const run = randomUUID().replaceAll("-", "").slice(0, 8);
+    const certs = await mkdtemp(join(tmpdir(), "weft-sec-nats-"));
+    cleanups.push(() => rm(certs, { recursive: true, force: true }));
+    const prefix = `weft.tsecn${run}`;
+    const launcher = await spawnUntil(
+      ["scripts/start-distributed.ts", "--transport", "nats", "--gateway-port", "0", "--instances", "catalog=1,gateway=1"],
+      { WEFT_CERTS_DIR: certs, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_EVENTS_PREFIX: `tsecn${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline" },
+      /with mutual TLS/,
+      120_000,
+    );
+    const natsUrl = /NATS (nats:\/\/\S+) \(started for this run/.exec(launcher.output())![1];
+    expect(natsUrl).not.toBe("nats://127.0.0.1:4222");
+    // Nobody without a workload's key gets on the mesh's NATS.
+    expect(String(await connect({ servers: natsUrl, reconnect: false }).then((c) => c.close().then(() => "connected"), (e: unknown) => e))).toMatch(/authorization/i);
+
+    const as = async (workload: string) => {
+      const conn = await connect({ servers: natsUrl, noAsyncTraces: true, authenticator: await readNatsAuthenticator(join(certs, "nats", `${workload}.nk`)), inboxPrefix: natsInboxPrefix(workload) });
+      const discovery = createNatsDiscovery({ nc: conn, subjectPrefix: `${prefix}.registry` });
+      const mesh = createMeshClient({ discovery, nc: conn, defaultTransport: "nats", natsCaller: workload, natsInboxPrefix: natsInboxPrefix(workload), retry: false, outlierDetection: false });
+      cleanups.push(async () => {
+        mesh.close();
+        await discovery.close();
+        await conn.close();
+      });
+      // Five processes start on a shared two-core machine: allow for a slow start.
+      await expect.poll(() => names.every((n) => discovery.endpoints(n).some((e) => e.natsSubject !== "")), { timeout: 150_000, interval: 100 }).toBe(true);
+      return { mesh, discovery };
+    };
+    const names = [GatewayService, OrderService, InventoryService].map((s) => s.typeName).concat("shop.catalog.v1.CatalogService", "shop.identity.v1.IdentityService");
+    const gateway = await as("gateway");
+
+    // A browser's checkout: HTTP to the gateway's public port, then NATS between the services.
+    const browser = createMeshClient({ discovery: gateway.discovery, retry: false, outlierDetection: false });
+    cleanups.push(() => browser.close());
+    const { userId } = await checkoutThroughGateway(browser.client(GatewayService));
+
+    const attacks = (mesh: MeshClient) =>
+      Promise.all([
+        outcome(mesh.client(OrderService).placeOrder({ userId, items: [{ productId: "prod-0001", quantity: 1 }] })),
+        outcome(mesh.client(InventoryService).restock({ productId: "prod-0001", quantity: 100n })),
+        outcome(mesh.client(OrderService).listOrders({ userId })),
+      ]);
+    // catalog's user may publish none of these: the broker refuses each request.
+    expect(await attacks((await as("catalog")).mesh)).toEqual(["PermissionDenied", "PermissionDenied", "PermissionDenied"]);
+    // The gateway's user reaches orders, which wants a signed end user; Restock is refused by the broker.
+    expect(await attacks(gateway.mesh)).toEqual(["Unauthenticated", "PermissionDenied", "Unauthenticated"]);
 
     launcher.child.kill("SIGTERM");
     expect(await launcher.exit).toBe(0);

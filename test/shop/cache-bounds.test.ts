@@ -57,7 +57,9 @@ describe("Browse and the catalogue cache (issue 19, item 3)", () => {
     const sold = (await browse({ pageSize: 500 })).body.products.find((view: any) => view.product.id === "prod-0100");
     expect(sold.available ?? "0").toBe("0"); // every 100th seed product is sold out: stock came from inventory
     const tooMany = await browse({ pageSize: 501 });
-    expect(tooMany.body).toEqual({ code: "invalid_argument", message: "page_size: must be between 1 and 500" });
+    // The contract's rule answers, naming the public field (with its buf.validate.Violations detail).
+    expect([tooMany.body.code, tooMany.body.message]).toEqual(["invalid_argument", "page_size: must be greater than or equal to 0 and less than or equal to 500 [int32.gte_lte]"]);
+    expect(tooMany.body.details.map((d: { type: string }) => d.type)).toEqual(["buf.validate.Violations"]);
   });
 
   it("refuses forged and tampered page tokens, and neither they nor other errors change the cache's byte count", async () => {

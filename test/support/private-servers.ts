@@ -17,6 +17,9 @@ export interface PrivateServer {
   start(): Promise<void>;
   /** SIGKILL by default: a crash, not a clean shutdown. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the server hangs with its sockets open (a partition, not a crash); `resume()` undoes it. */
+  pause(): void;
+  resume(): void;
   /** Stops it and removes its data directory. */
   dispose(): Promise<void>;
 }
@@ -85,6 +88,8 @@ export async function privateNats(): Promise<PrivateServer> {
       ({ child } = await spawnUntil("nats-server", args(port), listening));
     },
     stop: (signal = "SIGKILL") => stopChild(child, signal),
+    pause: () => void child.kill("SIGSTOP"),
+    resume: () => void child.kill("SIGCONT"),
     async dispose() {
       await stopChild(child, "SIGKILL");
       rmSync(dir, { recursive: true, force: true });
@@ -115,6 +120,8 @@ export async function privateRedis(): Promise<PrivateServer> {
       ({ child } = await spawnUntil("redis-server", args(port), ready));
     },
     stop: (signal = "SIGKILL") => stopChild(child, signal),
+    pause: () => void child?.kill("SIGSTOP"),
+    resume: () => void child?.kill("SIGCONT"),
     async dispose() {
       await stopChild(child, "SIGKILL");
       rmSync(dir, { recursive: true, force: true });

@@ -4,13 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file weft/mesh/v1/admin.proto.
  */
 export const file_weft_mesh_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chh3ZWZ0L21lc2gvdjEvYWRtaW4ucHJvdG8SDHdlZnQubWVzaC52MSISChBHZXRTdGF0dXNSZXF1ZXN0IqABChFHZXRTdGF0dXNSZXNwb25zZRITCgtpbnN0YW5jZV9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEi0KCHNlcnZpY2VzGAMgAygLMhsud2VmdC5tZXNoLnYxLlNlcnZpY2VTdGF0dXMSEQoJdXB0aW1lX21zGAQgASgDEhEKCWluX2ZsaWdodBgFIAEoBRIQCghkcmFpbmluZxgGIAEoCCIuCg1TZXJ2aWNlU3RhdHVzEgwKBG5hbWUYASABKAkSDwoHc2VydmluZxgCIAEoCDJhCgxBZG1pblNlcnZpY2USUQoJR2V0U3RhdHVzEh4ud2VmdC5tZXNoLnYxLkdldFN0YXR1c1JlcXVlc3QaHy53ZWZ0Lm1lc2gudjEuR2V0U3RhdHVzUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+  fileDesc("Chh3ZWZ0L21lc2gvdjEvYWRtaW4ucHJvdG8SDHdlZnQubWVzaC52MSISChBHZXRTdGF0dXNSZXF1ZXN0IqABChFHZXRTdGF0dXNSZXNwb25zZRITCgtpbnN0YW5jZV9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEi0KCHNlcnZpY2VzGAMgAygLMhsud2VmdC5tZXNoLnYxLlNlcnZpY2VTdGF0dXMSEQoJdXB0aW1lX21zGAQgASgDEhEKCWluX2ZsaWdodBgFIAEoBRIQCghkcmFpbmluZxgGIAEoCCIuCg1TZXJ2aWNlU3RhdHVzEgwKBG5hbWUYASABKAkSDwoHc2VydmluZxgCIAEoCCIUChJHZXRJbnN0YW5jZVJlcXVlc3QiRwoTR2V0SW5zdGFuY2VSZXNwb25zZRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90IuwCChBJbnN0YW5jZVNuYXBzaG90EhMKC2luc3RhbmNlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSLQoIc2VydmljZXMYAyADKAsyGy53ZWZ0Lm1lc2gudjEuU2VydmljZVN0YXR1cxIRCgl1cHRpbWVfbXMYBCABKAMSDwoHYWRkcmVzcxgFIAEoCRINCgVyZWFkeRgGIAEoCBIQCghkcmFpbmluZxgHIAEoCBIRCglpbl9mbGlnaHQYCCABKAUSGwoTZXZlbnRfbG9vcF9kZWxheV91cxgJIAEoDRIaChJ3b3JrZXJfcXVldWVfZGVwdGgYCiABKA0SGQoRY29uY3VycmVuY3lfbGltaXQYCyABKA0SKgoHbWV0aG9kcxgMIAMoCzIZLndlZnQubWVzaC52MS5NZXRob2RTdGF0cxIWCg53aW5kb3dfc2Vjb25kcxgNIAEoDRITCgt0YWtlbl9hdF9tcxgOIAEoAyKvAQoLTWV0aG9kU3RhdHMSDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDgoGY2FsbGVyGAMgASgJEg0KBWNhbGxzGAQgASgEEg4KBmVycm9ycxgFIAEoBBIMCgRyYXRlGAYgASgBEhIKCmVycm9yX3JhdGUYByABKAESDgoGcDUwX21zGAggASgBEg4KBnA5NV9tcxgJIAEoARIOCgZwOTlfbXMYCiABKAEigAEKDVNlY29uZEJ1Y2tldHMSDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDgoGY2FsbGVyGAMgASgJEg0KBWNhbGxzGAQgASgNEg4KBmVycm9ycxgFIAEoDRIOCgZ1bml4X3MYByABKAMSDwoHYnVja2V0cxgGIAMoDSIXChVHZXREZXNjcmlwdG9yc1JlcXVlc3QiXQoWR2V0RGVzY3JpcHRvcnNSZXNwb25zZRIxCgVmaWxlcxgBIAEoCzIiLmdvb2dsZS5wcm90b2J1Zi5GaWxlRGVzY3JpcHRvclNldBIQCghzZXJ2aWNlcxgCIAMoCSIwChZHZXRNZXNoU25hcHNob3RSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNIkcKF0dldE1lc2hTbmFwc2hvdFJlc3BvbnNlEiwKCHNuYXBzaG90GAEgASgLMhoud2VmdC5tZXNoLnYxLk1lc2hTbmFwc2hvdCJPChBXYXRjaE1lc2hSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNEhMKC2ludGVydmFsX21zGAIgASgNEg4KBnNlcmllcxgDIAEoCCJBChFXYXRjaE1lc2hSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIaLndlZnQubWVzaC52MS5NZXNoU25hcHNob3Qi9gEKDE1lc2hTbmFwc2hvdBITCgt0YWtlbl9hdF9tcxgBIAEoAxIWCg53aW5kb3dfc2Vjb25kcxgCIAEoDRIVCg1hZ2dyZWdhdG9yX2lkGAMgASgJEjEKCWluc3RhbmNlcxgEIAMoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90EioKB21ldGhvZHMYBSADKAsyGS53ZWZ0Lm1lc2gudjEuTWV0aG9kU3RhdHMSKgoGc2VyaWVzGAYgAygLMhoud2VmdC5tZXNoLnYxLk1ldGhvZFNlcmllcxIXCg9oaXN0b3J5X3NlY29uZHMYByABKA0ihAEKDE1ldGhvZFNlcmllcxIPCgdzZXJ2aWNlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRIOCgZjYWxsZXIYAyABKAkSFAoMc3RhcnRfdW5peF9zGAQgASgDEg0KBWNhbGxzGAUgAygNEg4KBmVycm9ycxgGIAMoDRIOCgZwOTlfbXMYByADKAEiLQoWR2V0RXZlbnRTdHJlYW1zUmVxdWVzdBITCgtuYW1lX3ByZWZpeBgBIAEoCSJdChdHZXRFdmVudFN0cmVhbXNSZXNwb25zZRIvCgdzdHJlYW1zGAEgAygLMh4ud2VmdC5tZXNoLnYxLkV2ZW50U3RyZWFtU3RhdHMSEQoJYXZhaWxhYmxlGAIgASgIIqgBChBFdmVudFN0cmVhbVN0YXRzEgwKBG5hbWUYASABKAkSEAoIc3ViamVjdHMYAiADKAkSEAoIbWVzc2FnZXMYAyABKAQSDQoFYnl0ZXMYBCABKAQSEQoJZmlyc3Rfc2VxGAUgASgEEhAKCGxhc3Rfc2VxGAYgASgEEi4KCWNvbnN1bWVycxgHIAMoCzIbLndlZnQubWVzaC52MS5Db25zdW1lclN0YXRzIpoBCg1Db25zdW1lclN0YXRzEgwKBG5hbWUYASABKAkSDwoHcGVuZGluZxgCIAEoBBITCgthY2tfcGVuZGluZxgDIAEoBBITCgtyZWRlbGl2ZXJlZBgEIAEoBBIVCg1kZWFkX2xldHRlcmVkGAUgASgEEhQKDGxhZ19tZXNzYWdlcxgGIAEoBBITCgtsYWdfc2Vjb25kcxgHIAEoASI3Cg1HYXRoZXJSZXF1ZXN0EhMKC2Zyb21fdW5peF9zGAEgASgDEhEKCXRvX3VuaXhfcxgCIAEoAyJtCgtHYXRoZXJSZXBseRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90EiwKB3NlY29uZHMYAiADKAsyGy53ZWZ0Lm1lc2gudjEuU2Vjb25kQnVja2V0czK7BAoMQWRtaW5TZXJ2aWNlElEKCUdldFN0YXR1cxIeLndlZnQubWVzaC52MS5HZXRTdGF0dXNSZXF1ZXN0Gh8ud2VmdC5tZXNoLnYxLkdldFN0YXR1c1Jlc3BvbnNlIgOQAgESVwoLR2V0SW5zdGFuY2USIC53ZWZ0Lm1lc2gudjEuR2V0SW5zdGFuY2VSZXF1ZXN0GiEud2VmdC5tZXNoLnYxLkdldEluc3RhbmNlUmVzcG9uc2UiA5ACARJgCg5HZXREZXNjcmlwdG9ycxIjLndlZnQubWVzaC52MS5HZXREZXNjcmlwdG9yc1JlcXVlc3QaJC53ZWZ0Lm1lc2gudjEuR2V0RGVzY3JpcHRvcnNSZXNwb25zZSIDkAIBEmMKD0dldE1lc2hTbmFwc2hvdBIkLndlZnQubWVzaC52MS5HZXRNZXNoU25hcHNob3RSZXF1ZXN0GiUud2VmdC5tZXNoLnYxLkdldE1lc2hTbmFwc2hvdFJlc3BvbnNlIgOQAgESUwoJV2F0Y2hNZXNoEh4ud2VmdC5tZXNoLnYxLldhdGNoTWVzaFJlcXVlc3QaHy53ZWZ0Lm1lc2gudjEuV2F0Y2hNZXNoUmVzcG9uc2UiA5ACATABEmMKD0dldEV2ZW50U3RyZWFtcxIkLndlZnQubWVzaC52MS5HZXRFdmVudFN0cmVhbXNSZXF1ZXN0GiUud2VmdC5tZXNoLnYxLkdldEV2ZW50U3RyZWFtc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * @generated from message weft.mesh.v1.GetStatusRequest
@@ -102,7 +104,707 @@ export const ServiceStatusSchema: GenMessage<ServiceStatus> = /*@__PURE__*/
   messageDesc(file_weft_mesh_v1_admin, 2);
 
 /**
- * AdminService is served by every Weft host: what runs here, and how it is doing.
+ * @generated from message weft.mesh.v1.GetInstanceRequest
+ */
+export type GetInstanceRequest = Message<"weft.mesh.v1.GetInstanceRequest"> & {
+};
+
+/**
+ * Describes the message weft.mesh.v1.GetInstanceRequest.
+ * Use `create(GetInstanceRequestSchema)` to create a new message.
+ */
+export const GetInstanceRequestSchema: GenMessage<GetInstanceRequest> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 3);
+
+/**
+ * @generated from message weft.mesh.v1.GetInstanceResponse
+ */
+export type GetInstanceResponse = Message<"weft.mesh.v1.GetInstanceResponse"> & {
+  /**
+   * @generated from field: weft.mesh.v1.InstanceSnapshot instance = 1;
+   */
+  instance?: InstanceSnapshot | undefined;
+};
+
+/**
+ * Describes the message weft.mesh.v1.GetInstanceResponse.
+ * Use `create(GetInstanceResponseSchema)` to create a new message.
+ */
+export const GetInstanceResponseSchema: GenMessage<GetInstanceResponse> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 4);
+
+/**
+ * InstanceSnapshot is one instance's state and its RED figures over the last minute.
+ *
+ * @generated from message weft.mesh.v1.InstanceSnapshot
+ */
+export type InstanceSnapshot = Message<"weft.mesh.v1.InstanceSnapshot"> & {
+  /**
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: repeated weft.mesh.v1.ServiceStatus services = 3;
+   */
+  services: ServiceStatus[];
+
+  /**
+   * @generated from field: int64 uptime_ms = 4;
+   */
+  uptimeMs: bigint;
+
+  /**
+   * Where HTTP/2 callers reach it ("host:port"), when known.
+   *
+   * @generated from field: string address = 5;
+   */
+  address: string;
+
+  /**
+   * False while starting, unhealthy or draining.
+   *
+   * @generated from field: bool ready = 6;
+   */
+  ready: boolean;
+
+  /**
+   * @generated from field: bool draining = 7;
+   */
+  draining: boolean;
+
+  /**
+   * @generated from field: int32 in_flight = 8;
+   */
+  inFlight: number;
+
+  /**
+   * Event-loop delay (p99 over the last interval), in microseconds.
+   *
+   * @generated from field: uint32 event_loop_delay_us = 9;
+   */
+  eventLoopDelayUs: number;
+
+  /**
+   * Tasks waiting in the worker pool's queue (0 without a pool).
+   *
+   * @generated from field: uint32 worker_queue_depth = 10;
+   */
+  workerQueueDepth: number;
+
+  /**
+   * The adaptive concurrency limit (0 when the instance has none).
+   *
+   * @generated from field: uint32 concurrency_limit = 11;
+   */
+  concurrencyLimit: number;
+
+  /**
+   * Per (service, method, caller): figures over the last `window_seconds`.
+   *
+   * @generated from field: repeated weft.mesh.v1.MethodStats methods = 12;
+   */
+  methods: MethodStats[];
+
+  /**
+   * The window of `methods`, in seconds.
+   *
+   * @generated from field: uint32 window_seconds = 13;
+   */
+  windowSeconds: number;
+
+  /**
+   * When the snapshot was taken (Unix milliseconds).
+   *
+   * @generated from field: int64 taken_at_ms = 14;
+   */
+  takenAtMs: bigint;
+};
+
+/**
+ * Describes the message weft.mesh.v1.InstanceSnapshot.
+ * Use `create(InstanceSnapshotSchema)` to create a new message.
+ */
+export const InstanceSnapshotSchema: GenMessage<InstanceSnapshot> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 5);
+
+/**
+ * MethodStats are the RED figures of one method, from one caller service, over a window.
+ *
+ * @generated from message weft.mesh.v1.MethodStats
+ */
+export type MethodStats = Message<"weft.mesh.v1.MethodStats"> & {
+  /**
+   * Fully-qualified service name.
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: string method = 2;
+   */
+  method: string;
+
+  /**
+   * The calling service when the call came through the mesh ("" when unknown: a browser, a script).
+   *
+   * @generated from field: string caller = 3;
+   */
+  caller: string;
+
+  /**
+   * Completed calls in the window.
+   *
+   * @generated from field: uint64 calls = 4;
+   */
+  calls: bigint;
+
+  /**
+   * Calls that ended with an error code.
+   *
+   * @generated from field: uint64 errors = 5;
+   */
+  errors: bigint;
+
+  /**
+   * Calls per second over the window.
+   *
+   * @generated from field: double rate = 6;
+   */
+  rate: number;
+
+  /**
+   * errors / calls (0 without calls).
+   *
+   * @generated from field: double error_rate = 7;
+   */
+  errorRate: number;
+
+  /**
+   * Latency percentiles in milliseconds (from fixed buckets: an estimate within one bucket).
+   *
+   * @generated from field: double p50_ms = 8;
+   */
+  p50Ms: number;
+
+  /**
+   * @generated from field: double p95_ms = 9;
+   */
+  p95Ms: number;
+
+  /**
+   * @generated from field: double p99_ms = 10;
+   */
+  p99Ms: number;
+};
+
+/**
+ * Describes the message weft.mesh.v1.MethodStats.
+ * Use `create(MethodStatsSchema)` to create a new message.
+ */
+export const MethodStatsSchema: GenMessage<MethodStats> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 6);
+
+/**
+ * SecondBuckets are the raw figures of one method and caller over one second, so they can be merged.
+ *
+ * @generated from message weft.mesh.v1.SecondBuckets
+ */
+export type SecondBuckets = Message<"weft.mesh.v1.SecondBuckets"> & {
+  /**
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: string method = 2;
+   */
+  method: string;
+
+  /**
+   * @generated from field: string caller = 3;
+   */
+  caller: string;
+
+  /**
+   * @generated from field: uint32 calls = 4;
+   */
+  calls: number;
+
+  /**
+   * @generated from field: uint32 errors = 5;
+   */
+  errors: number;
+
+  /**
+   * The second (Unix seconds).
+   *
+   * @generated from field: int64 unix_s = 7;
+   */
+  unixS: bigint;
+
+  /**
+   * Calls per latency bucket (bounds in LatencyBuckets.bounds_ms, then one above the last bound).
+   *
+   * @generated from field: repeated uint32 buckets = 6;
+   */
+  buckets: number[];
+};
+
+/**
+ * Describes the message weft.mesh.v1.SecondBuckets.
+ * Use `create(SecondBucketsSchema)` to create a new message.
+ */
+export const SecondBucketsSchema: GenMessage<SecondBuckets> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 7);
+
+/**
+ * @generated from message weft.mesh.v1.GetDescriptorsRequest
+ */
+export type GetDescriptorsRequest = Message<"weft.mesh.v1.GetDescriptorsRequest"> & {
+};
+
+/**
+ * Describes the message weft.mesh.v1.GetDescriptorsRequest.
+ * Use `create(GetDescriptorsRequestSchema)` to create a new message.
+ */
+export const GetDescriptorsRequestSchema: GenMessage<GetDescriptorsRequest> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 8);
+
+/**
+ * @generated from message weft.mesh.v1.GetDescriptorsResponse
+ */
+export type GetDescriptorsResponse = Message<"weft.mesh.v1.GetDescriptorsResponse"> & {
+  /**
+   * The files declaring the served services, and every file they import, dependencies first.
+   *
+   * @generated from field: google.protobuf.FileDescriptorSet files = 1;
+   */
+  files?: FileDescriptorSet | undefined;
+
+  /**
+   * Fully-qualified names of the services this instance serves (the user's and the host's own).
+   *
+   * @generated from field: repeated string services = 2;
+   */
+  services: string[];
+};
+
+/**
+ * Describes the message weft.mesh.v1.GetDescriptorsResponse.
+ * Use `create(GetDescriptorsResponseSchema)` to create a new message.
+ */
+export const GetDescriptorsResponseSchema: GenMessage<GetDescriptorsResponse> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 9);
+
+/**
+ * @generated from message weft.mesh.v1.GetMeshSnapshotRequest
+ */
+export type GetMeshSnapshotRequest = Message<"weft.mesh.v1.GetMeshSnapshotRequest"> & {
+  /**
+   * Seconds of history to aggregate (1..900). Default 60.
+   *
+   * @generated from field: uint32 window_seconds = 1;
+   */
+  windowSeconds: number;
+};
+
+/**
+ * Describes the message weft.mesh.v1.GetMeshSnapshotRequest.
+ * Use `create(GetMeshSnapshotRequestSchema)` to create a new message.
+ */
+export const GetMeshSnapshotRequestSchema: GenMessage<GetMeshSnapshotRequest> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 10);
+
+/**
+ * @generated from message weft.mesh.v1.GetMeshSnapshotResponse
+ */
+export type GetMeshSnapshotResponse = Message<"weft.mesh.v1.GetMeshSnapshotResponse"> & {
+  /**
+   * @generated from field: weft.mesh.v1.MeshSnapshot snapshot = 1;
+   */
+  snapshot?: MeshSnapshot | undefined;
+};
+
+/**
+ * Describes the message weft.mesh.v1.GetMeshSnapshotResponse.
+ * Use `create(GetMeshSnapshotResponseSchema)` to create a new message.
+ */
+export const GetMeshSnapshotResponseSchema: GenMessage<GetMeshSnapshotResponse> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 11);
+
+/**
+ * @generated from message weft.mesh.v1.WatchMeshRequest
+ */
+export type WatchMeshRequest = Message<"weft.mesh.v1.WatchMeshRequest"> & {
+  /**
+   * Seconds of history each snapshot aggregates (1..900). Default 60.
+   *
+   * @generated from field: uint32 window_seconds = 1;
+   */
+  windowSeconds: number;
+
+  /**
+   * Milliseconds between snapshots (250..60000). Default 1000.
+   *
+   * @generated from field: uint32 interval_ms = 2;
+   */
+  intervalMs: number;
+
+  /**
+   * Include per-second series of each method (for sparklines). Default false.
+   *
+   * @generated from field: bool series = 3;
+   */
+  series: boolean;
+};
+
+/**
+ * Describes the message weft.mesh.v1.WatchMeshRequest.
+ * Use `create(WatchMeshRequestSchema)` to create a new message.
+ */
+export const WatchMeshRequestSchema: GenMessage<WatchMeshRequest> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 12);
+
+/**
+ * @generated from message weft.mesh.v1.WatchMeshResponse
+ */
+export type WatchMeshResponse = Message<"weft.mesh.v1.WatchMeshResponse"> & {
+  /**
+   * @generated from field: weft.mesh.v1.MeshSnapshot snapshot = 1;
+   */
+  snapshot?: MeshSnapshot | undefined;
+};
+
+/**
+ * Describes the message weft.mesh.v1.WatchMeshResponse.
+ * Use `create(WatchMeshResponseSchema)` to create a new message.
+ */
+export const WatchMeshResponseSchema: GenMessage<WatchMeshResponse> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 13);
+
+/**
+ * MeshSnapshot is the mesh as the aggregator saw it.
+ *
+ * @generated from message weft.mesh.v1.MeshSnapshot
+ */
+export type MeshSnapshot = Message<"weft.mesh.v1.MeshSnapshot"> & {
+  /**
+   * Unix milliseconds of the latest gathering.
+   *
+   * @generated from field: int64 taken_at_ms = 1;
+   */
+  takenAtMs: bigint;
+
+  /**
+   * @generated from field: uint32 window_seconds = 2;
+   */
+  windowSeconds: number;
+
+  /**
+   * The instance that aggregated.
+   *
+   * @generated from field: string aggregator_id = 3;
+   */
+  aggregatorId: string;
+
+  /**
+   * Every instance that answered the latest gathering, with its own last-minute figures.
+   *
+   * @generated from field: repeated weft.mesh.v1.InstanceSnapshot instances = 4;
+   */
+  instances: InstanceSnapshot[];
+
+  /**
+   * Per (service, method, caller), summed over the instances, over the window.
+   *
+   * @generated from field: repeated weft.mesh.v1.MethodStats methods = 5;
+   */
+  methods: MethodStats[];
+
+  /**
+   * Per-second series of each method (WatchMesh with series), oldest first.
+   *
+   * @generated from field: repeated weft.mesh.v1.MethodSeries series = 6;
+   */
+  series: MethodSeries[];
+
+  /**
+   * Seconds of history the aggregator holds (it starts gathering at its first use).
+   *
+   * @generated from field: uint32 history_seconds = 7;
+   */
+  historySeconds: number;
+};
+
+/**
+ * Describes the message weft.mesh.v1.MeshSnapshot.
+ * Use `create(MeshSnapshotSchema)` to create a new message.
+ */
+export const MeshSnapshotSchema: GenMessage<MeshSnapshot> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 14);
+
+/**
+ * MethodSeries is one method's figures second by second.
+ *
+ * @generated from message weft.mesh.v1.MethodSeries
+ */
+export type MethodSeries = Message<"weft.mesh.v1.MethodSeries"> & {
+  /**
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: string method = 2;
+   */
+  method: string;
+
+  /**
+   * @generated from field: string caller = 3;
+   */
+  caller: string;
+
+  /**
+   * Unix seconds of the first point.
+   *
+   * @generated from field: int64 start_unix_s = 4;
+   */
+  startUnixS: bigint;
+
+  /**
+   * @generated from field: repeated uint32 calls = 5;
+   */
+  calls: number[];
+
+  /**
+   * @generated from field: repeated uint32 errors = 6;
+   */
+  errors: number[];
+
+  /**
+   * @generated from field: repeated double p99_ms = 7;
+   */
+  p99Ms: number[];
+};
+
+/**
+ * Describes the message weft.mesh.v1.MethodSeries.
+ * Use `create(MethodSeriesSchema)` to create a new message.
+ */
+export const MethodSeriesSchema: GenMessage<MethodSeries> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 15);
+
+/**
+ * @generated from message weft.mesh.v1.GetEventStreamsRequest
+ */
+export type GetEventStreamsRequest = Message<"weft.mesh.v1.GetEventStreamsRequest"> & {
+  /**
+   * Only streams whose names start with this prefix (empty: every stream, at most 100).
+   *
+   * @generated from field: string name_prefix = 1;
+   */
+  namePrefix: string;
+};
+
+/**
+ * Describes the message weft.mesh.v1.GetEventStreamsRequest.
+ * Use `create(GetEventStreamsRequestSchema)` to create a new message.
+ */
+export const GetEventStreamsRequestSchema: GenMessage<GetEventStreamsRequest> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 16);
+
+/**
+ * @generated from message weft.mesh.v1.GetEventStreamsResponse
+ */
+export type GetEventStreamsResponse = Message<"weft.mesh.v1.GetEventStreamsResponse"> & {
+  /**
+   * @generated from field: repeated weft.mesh.v1.EventStreamStats streams = 1;
+   */
+  streams: EventStreamStats[];
+
+  /**
+   * False when this instance has no JetStream (a one-process shop uses an in-memory bus).
+   *
+   * @generated from field: bool available = 2;
+   */
+  available: boolean;
+};
+
+/**
+ * Describes the message weft.mesh.v1.GetEventStreamsResponse.
+ * Use `create(GetEventStreamsResponseSchema)` to create a new message.
+ */
+export const GetEventStreamsResponseSchema: GenMessage<GetEventStreamsResponse> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 17);
+
+/**
+ * @generated from message weft.mesh.v1.EventStreamStats
+ */
+export type EventStreamStats = Message<"weft.mesh.v1.EventStreamStats"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string subjects = 2;
+   */
+  subjects: string[];
+
+  /**
+   * @generated from field: uint64 messages = 3;
+   */
+  messages: bigint;
+
+  /**
+   * @generated from field: uint64 bytes = 4;
+   */
+  bytes: bigint;
+
+  /**
+   * @generated from field: uint64 first_seq = 5;
+   */
+  firstSeq: bigint;
+
+  /**
+   * @generated from field: uint64 last_seq = 6;
+   */
+  lastSeq: bigint;
+
+  /**
+   * @generated from field: repeated weft.mesh.v1.ConsumerStats consumers = 7;
+   */
+  consumers: ConsumerStats[];
+};
+
+/**
+ * Describes the message weft.mesh.v1.EventStreamStats.
+ * Use `create(EventStreamStatsSchema)` to create a new message.
+ */
+export const EventStreamStatsSchema: GenMessage<EventStreamStats> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 18);
+
+/**
+ * @generated from message weft.mesh.v1.ConsumerStats
+ */
+export type ConsumerStats = Message<"weft.mesh.v1.ConsumerStats"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Messages not yet delivered to the consumer.
+   *
+   * @generated from field: uint64 pending = 2;
+   */
+  pending: bigint;
+
+  /**
+   * Delivered, not yet acknowledged.
+   *
+   * @generated from field: uint64 ack_pending = 3;
+   */
+  ackPending: bigint;
+
+  /**
+   * Messages delivered more than once.
+   *
+   * @generated from field: uint64 redelivered = 4;
+   */
+  redelivered: bigint;
+
+  /**
+   * Messages published to the consumer's dead-letter subject (0 when it has none or it is not counted).
+   *
+   * @generated from field: uint64 dead_lettered = 5;
+   */
+  deadLettered: bigint;
+
+  /**
+   * Messages behind the stream head (pending + ack_pending).
+   *
+   * @generated from field: uint64 lag_messages = 6;
+   */
+  lagMessages: bigint;
+
+  /**
+   * Age of the oldest message not yet acknowledged, in seconds (0 when caught up).
+   *
+   * @generated from field: double lag_seconds = 7;
+   */
+  lagSeconds: number;
+};
+
+/**
+ * Describes the message weft.mesh.v1.ConsumerStats.
+ * Use `create(ConsumerStatsSchema)` to create a new message.
+ */
+export const ConsumerStatsSchema: GenMessage<ConsumerStats> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 19);
+
+/**
+ * The aggregator's gathering on core NATS (not an RPC): it sends a GatherRequest to
+ * "<registry prefix>.ops.gather" every second and every live instance replies with a GatherReply.
+ *
+ * @generated from message weft.mesh.v1.GatherRequest
+ */
+export type GatherRequest = Message<"weft.mesh.v1.GatherRequest"> & {
+  /**
+   * The seconds wanted (Unix seconds, inclusive; at most 60 of them).
+   *
+   * @generated from field: int64 from_unix_s = 1;
+   */
+  fromUnixS: bigint;
+
+  /**
+   * @generated from field: int64 to_unix_s = 2;
+   */
+  toUnixS: bigint;
+};
+
+/**
+ * Describes the message weft.mesh.v1.GatherRequest.
+ * Use `create(GatherRequestSchema)` to create a new message.
+ */
+export const GatherRequestSchema: GenMessage<GatherRequest> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 20);
+
+/**
+ * @generated from message weft.mesh.v1.GatherReply
+ */
+export type GatherReply = Message<"weft.mesh.v1.GatherReply"> & {
+  /**
+   * @generated from field: weft.mesh.v1.InstanceSnapshot instance = 1;
+   */
+  instance?: InstanceSnapshot | undefined;
+
+  /**
+   * The raw figures of each method and caller for each second asked that saw calls.
+   *
+   * @generated from field: repeated weft.mesh.v1.SecondBuckets seconds = 2;
+   */
+  seconds: SecondBuckets[];
+};
+
+/**
+ * Describes the message weft.mesh.v1.GatherReply.
+ * Use `create(GatherReplySchema)` to create a new message.
+ */
+export const GatherReplySchema: GenMessage<GatherReply> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 21);
+
+/**
+ * AdminService is served by every Weft host: what runs here, how it is doing, and (from any instance)
+ * the whole mesh. Read-only; under mutual TLS only verified workloads (operators' identities) may call it.
+ * Every method is unary or server-streaming, so browsers reach it with Connect-Web.
  *
  * @generated from service weft.mesh.v1.AdminService
  */
@@ -116,6 +818,58 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetStatusRequestSchema;
     output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * GetInstance reports this instance's snapshot: load and per-method RED figures over the last minute.
+   *
+   * @generated from rpc weft.mesh.v1.AdminService.GetInstance
+   */
+  getInstance: {
+    methodKind: "unary";
+    input: typeof GetInstanceRequestSchema;
+    output: typeof GetInstanceResponseSchema;
+  },
+  /**
+   * GetDescriptors returns the Protobuf schema of the services this instance serves, with every import
+   * (what gRPC reflection gives, for clients that cannot call a bidi stream).
+   *
+   * @generated from rpc weft.mesh.v1.AdminService.GetDescriptors
+   */
+  getDescriptors: {
+    methodKind: "unary";
+    input: typeof GetDescriptorsRequestSchema;
+    output: typeof GetDescriptorsResponseSchema;
+  },
+  /**
+   * GetMeshSnapshot gathers every instance of the mesh (through NATS) and aggregates their figures over
+   * a window. In a one-process shop the mesh is this instance.
+   *
+   * @generated from rpc weft.mesh.v1.AdminService.GetMeshSnapshot
+   */
+  getMeshSnapshot: {
+    methodKind: "unary";
+    input: typeof GetMeshSnapshotRequestSchema;
+    output: typeof GetMeshSnapshotResponseSchema;
+  },
+  /**
+   * WatchMesh sends a mesh snapshot every interval until the caller cancels.
+   *
+   * @generated from rpc weft.mesh.v1.AdminService.WatchMesh
+   */
+  watchMesh: {
+    methodKind: "server_streaming";
+    input: typeof WatchMeshRequestSchema;
+    output: typeof WatchMeshResponseSchema;
+  },
+  /**
+   * GetEventStreams reports JetStream streams and their consumers: pending, redelivered, dead letters, lag.
+   *
+   * @generated from rpc weft.mesh.v1.AdminService.GetEventStreams
+   */
+  getEventStreams: {
+    methodKind: "unary";
+    input: typeof GetEventStreamsRequestSchema;
+    output: typeof GetEventStreamsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_weft_mesh_v1_admin, 0);

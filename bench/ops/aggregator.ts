@@ -1,0 +1,85 @@
+// The mesh aggregator's CPU cost: N simulated instances (a child process) answer its gathering every
+// second; this process aggregates and its CPU time per second is measured, beside an idle baseline.
+// Usage: node bench/ops/aggregator.ts [--instances 10,50] [--seconds 10]
+// Needs NATS (NATS_URL, default nats://127.0.0.1:4222). Prints a table and, with --json, JSON.
+
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
+import { connectNats } from "../../mesh/node/index.ts";
+import { createMeshAggregator } from "../../mesh/ops/index.ts";
+
+const { values } = parseArgs({ options: { instances: { type: "string", default: "10,50" }, seconds: { type: "string", default: "10" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+if (values.help) {
+  console.log("Usage: node bench/ops/aggregator.ts [--instances 10,50] [--seconds 10] [--json]");
+  process.exit(0);
+}
+const counts = values.instances!.split(",").map(Number);
+const seconds = Number(values.seconds);
+const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const child = new URL("./simulated-instances.ts", import.meta.url).pathname;
+
+interface Row {
+  instances: number;
+  keysPerInstance: number;
+  aggregatorCpuMsPerS: number;
+  aggregatorCpuMsPerSPerInstance: number;
+  responderCpuMsPerSPerInstance: number;
+  heapUsedMb: number;
+  methodsInSnapshot: number;
+}
+
+async function measure(instances: number): Promise<Row> {
+  const prefix = `weft.bench${randomUUID().slice(0, 8)}.registry`;
+  const sim = spawn(process.execPath, [child, JSON.stringify({ instances, prefix })], { env: { ...process.env, NATS_URL: natsUrl }, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  sim.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+  while (!out.includes("READY")) await sleep(50);
+  const nc = await connectNats({ servers: natsUrl, name: "weft-bench-aggregator" });
+  const aggregator = createMeshAggregator({ nc, instanceId: "bench-aggregator", registryPrefix: prefix });
+  await aggregator.snapshot({ windowSeconds: 60, series: false }); // starts gathering (one minute back)
+  await sleep(2000); // warm-up
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let snapshot = await aggregator.snapshot({ windowSeconds: 60, series: false });
+  for (let s = 0; s < seconds; s++) {
+    await sleep(1000);
+    snapshot = await aggregator.snapshot({ windowSeconds: 60, series: false });
+  }
+  const used = process.cpuUsage(cpu0);
+  const elapsedS = (performance.now() - t0) / 1000;
+  const heapUsedMb = process.memoryUsage().heapUsed / 1e6;
+  aggregator.close();
+  await nc.close();
+  const childCpu = new Promise<number>((resolve) => sim.stdout!.on("data", () => {
+    const m = /CPU ([\d.]+)/.exec(out);
+    if (m) resolve(Number(m[1]));
+  }));
+  sim.kill("SIGTERM");
+  const childMs = await childCpu;
+  const aggregatorMsPerS = (used.user + used.system) / 1000 / elapsedS;
+  return {
+    instances,
+    keysPerInstance: 30,
+    aggregatorCpuMsPerS: round(aggregatorMsPerS),
+    aggregatorCpuMsPerSPerInstance: round(aggregatorMsPerS / instances),
+    // The child ran the whole time (warm-up included): an upper bound per instance.
+    responderCpuMsPerSPerInstance: round(childMs / (elapsedS + 2) / instances),
+    heapUsedMb: round(heapUsedMb),
+    methodsInSnapshot: snapshot.methods.length,
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+const rows: Row[] = [];
+for (const n of counts) rows.push(await measure(n));
+if (values.json) console.log(JSON.stringify(rows, null, 2));
+else {
+  console.log(`mesh aggregator, ${seconds} s measured per point, 30 keys (10 methods x 3 callers) per instance, each snapshot aggregating 60 s`);
+  console.log("instances  aggregator CPU ms/s  per instance  responder CPU ms/s per instance  heap MB  keys in snapshot");
+  for (const r of rows) console.log(`${String(r.instances).padEnd(9)}  ${String(r.aggregatorCpuMsPerS).padEnd(19)}  ${String(r.aggregatorCpuMsPerSPerInstance).padEnd(12)}  ${String(r.responderCpuMsPerSPerInstance).padEnd(31)}  ${String(r.heapUsedMb).padEnd(7)}  ${r.methodsInSnapshot}`);
+}
