@@ -21,6 +21,7 @@ import { readCommandLine, runMain } from "../mesh/errors/index.ts";
 import { onShutdownSignals, readLogLevel, SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
 import { readMeshNodeConfig } from "../mesh/node/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
+import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
 import { loadShopPolicies } from "../services/shop-security.ts";
 import { startMeshNats, type MeshNats } from "./mesh-nats.ts";
 
@@ -52,7 +53,7 @@ from the policies, each service connecting as its own NATS user; NATS_URL is the
     { name: "INSTANCES", description: "like --instances" },
     { name: "MESH_TRANSPORT", defaultText: "grpc", description: "like --transport" },
     ...PUBLIC.map((s) => ({ name: s.port!.env, defaultText: String(s.port!.default), description: `like --${s.name}-port` })),
-    { name: "IDENTITY_TOKEN_SECRET", defaultText: "one random key, shared", description: "access-token key of every identity instance" },
+    { name: "IDENTITY_SIGNING_KEYS", defaultText: "one new ES256 key, given to the identity processes", description: "access-token signing keys (a JWKS of private keys; npm run keys:signing)" },
     { name: "CATALOG_PAGE_TOKEN_SECRET", defaultText: "one random key, shared", description: "page-token key of every catalog instance" },
     { name: "WEFT_CERTS_DIR", defaultText: ".certs/", description: "development credentials for mutual TLS, made on first use" },
     { name: "LOG_LEVEL", defaultText: "info", description: "passed to every process, as are MESH_*, OTEL_* and WEFT_METRICS (node_modules/.bin/node services/<name>/main.ts --help)" },
@@ -119,10 +120,11 @@ if (secure && transport === "nats") {
 const env = {
   ...process.env,
   NATS_URL: meshNats?.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-  IDENTITY_TOKEN_SECRET: process.env.IDENTITY_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
+  IDENTITY_SIGNING_KEYS: process.env.IDENTITY_SIGNING_KEYS ?? (await newSigningKeysSetting()),
   CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
 };
+const { IDENTITY_SIGNING_KEYS: _signingKeys, ...sharedEnv } = env;
 
 /** The order of a drain: callers before the services they call, so no in-flight call loses its downstream. */
 const DRAIN_ORDER: readonly (readonly string[])[] = [["gateway"], ["orders"], SERVICES.filter((s) => s !== "gateway" && s !== "orders")];
@@ -156,7 +158,8 @@ function start(service: ServiceManifestEntry, index: number): Child {
   const port = first !== 0 ? first + index : 0;
   // Each service process runs with the flags for a process that has a core to itself (gc-tuning.ts).
   const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../${service.main}`, import.meta.url).pathname], {
-    env: { ...env, PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}), ...(meshNats ? { MESH_NATS_NKEY_FILE: meshNats.seedFile(name) } : {}) },
+    // Only identity gets the private signing keys.
+    env: { ...sharedEnv, ...(name === "identity" ? { IDENTITY_SIGNING_KEYS: env.IDENTITY_SIGNING_KEYS } : {}), PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}), ...(meshNats ? { MESH_NATS_NKEY_FILE: meshNats.seedFile(name) } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only, which drains in DRAIN_ORDER.
     detached: true,

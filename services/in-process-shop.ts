@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Tracer } from "@opentelemetry/api";
 import { type Cache, createMemoryCache } from "../mesh/cache/index.ts";
 import { type ComputePool, createInlineComputePool } from "../mesh/compute/index.ts";
@@ -9,9 +8,10 @@ import { callerOf, redAdminExtensions } from "../mesh/ops/index.ts";
 import { createInboundCallHooks } from "../mesh/resilience/index.ts";
 import { loadSeedProducts } from "./catalog/index.ts";
 import { loadSeedStock } from "./inventory/index.ts";
+import { type Argon2Params, generateSigningKeys, type SigningKeys } from "./identity/index.ts";
 import { shopProtoServices } from "./manifest.ts";
-import { createGatewayRateLimits, GATEWAY_READ_LIMITS } from "./gateway/index.ts";
-import { createShopServices } from "./shop.ts";
+import { createGatewayRateLimits, GATEWAY_READ_LIMITS, withJwksRoute } from "./gateway/index.ts";
+import { createShopServices, type ShopOptions } from "./shop.ts";
 import { createShopAuthorization, gatewayEndUserHeaders, loadShopPolicies } from "./shop-security.ts";
 import { createAdminTokenGuard, issueDevelopmentCredentials } from "../mesh/security/index.ts";
 
@@ -23,16 +23,16 @@ export interface InProcessShopOptions {
   readonly port?: number;
   /** Origins allowed to call from a browser. Default [] (same-origin and non-browser callers only). */
   readonly corsAllowedOrigins?: readonly string[];
-  /** HMAC key of access tokens (32+ bytes). Default: random per process. */
-  readonly tokenSecret?: Uint8Array;
+  /** Access-token keys. Default: a new ES256 key for this process. */
+  readonly signingKeys?: SigningKeys;
   /** The compute pool for password hashing. Default: the inline pool. Closed by `close()`. */
   readonly compute?: ComputePool;
   /** The event bus. Default: the in-memory bus. Closed by `close()`. */
   readonly events?: EventBus;
   /** The catalog's cache. Default: an in-memory cache of at most 32 MiB. Closed by `close()`. */
   readonly cache?: Cache;
-  /** log2 of scrypt's N for new password hashes. Default 14. */
-  readonly scryptCostLog2?: number;
+  /** Argon2id cost of new password hashes. Default OWASP's (m=19 MiB, t=2, p=1). */
+  readonly passwordParams?: Argon2Params;
   /** How long a drain waits for in-flight calls, in milliseconds. Default: the host's (25 s). */
   readonly drainGraceMs?: number;
   /** The host's logger. Default: JSON lines on stdout/stderr. */
@@ -43,6 +43,8 @@ export interface InProcessShopOptions {
    * requests get a Connect 404).
    */
   readonly httpFallback?: HttpFallback;
+  /** The gateway's sessions and sign-in lockout (e.g. in Redis), and cookie security. Default: in memory, plain-HTTP cookies. */
+  readonly edge?: ShopOptions["edge"];
   /** Prometheus metrics, served at `/metrics` and recorded by the host's call hooks and the cache. Default: none. */
   readonly metrics?: Metrics;
   /** Traces every call (a SERVER span per call, a CLIENT span per call between services). Default none. */
@@ -102,7 +104,8 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     corsAllowedOrigins: options.corsAllowedOrigins,
     drainGraceMs: options.drainGraceMs,
     logger: options.logger,
-    httpFallback: options.httpFallback,
+    // The gateway's public keys at /.well-known/jwks.json, then the page (the verifier exists once the shop does).
+    httpFallback: (req, res) => withJwksRoute(shop.tokens, options.httpFallback)(req, res),
     methodReadMaxBytes: GATEWAY_READ_LIMITS,
     metrics,
     // Tracing outermost, then metrics, then authorization, as mesh/node orders them.
@@ -117,6 +120,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     ],
   });
   const transport = host.inProcessTransport();
+  // The host's fallback (above) reads `shop.tokens` at request time, once the shop exists.
   const shop = await createShopServices({
     transport: options.tracer === undefined ? transport : traceTransport(transport, options.tracer, "in-process"),
     transportFor: (workload) => {
@@ -127,10 +131,11 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     events,
     cache,
     compute,
-    tokenSecret: options.tokenSecret ?? new Uint8Array(randomBytes(32)),
+    signingKeys: options.signingKeys ?? (await generateSigningKeys()),
     products,
     stock,
-    scryptCostLog2: options.scryptCostLog2,
+    passwordParams: options.passwordParams,
+    edge: options.edge,
   });
   const built = shop.entries.map((e) => e.service.typeName).sort().join(", ");
   const listed = shopProtoServices().sort().join(", ");

@@ -24,6 +24,7 @@ describe("the shop's policies", () => {
       "/shop.gateway.v1.GatewayService/GetProductDetails",
       "/shop.gateway.v1.GatewayService/ListMyOrders",
       "/shop.gateway.v1.GatewayService/SignIn",
+      "/shop.gateway.v1.GatewayService/SignOut",
       "/shop.gateway.v1.GatewayService/SignUp",
       "/shop.inventory.v1.InventoryService/Release",
       "/shop.inventory.v1.InventoryService/Reserve",

@@ -9,10 +9,10 @@ import type { Cache } from "../mesh/cache/index.ts";
 import type { ComputePool } from "../mesh/compute/index.ts";
 import type { EventBus } from "../mesh/events/index.ts";
 import { createCatalogService } from "./catalog/index.ts";
-import { createAccessTokens, createIdentityService, type UserDirectory } from "./identity/index.ts";
+import { type Argon2Params, createAccessTokens, createIdentityService, createTokenVerifier, type SigningKeys, type TokenVerifier, type UserDirectory } from "./identity/index.ts";
 import { createInventoryService, createStockLedger, startReservationLifecycle, type StockLedger } from "./inventory/index.ts";
 import { createOrdersService, type OrderBook } from "./orders/index.ts";
-import { createGatewayService } from "./gateway/index.ts";
+import { createGatewayService, type GatewayServiceOptions } from "./gateway/index.ts";
 import type { EndUserHeaders } from "./shop-security.ts";
 
 /** Options of {@link createShopServices}: everything the five services need, built once by the caller. */
@@ -29,14 +29,14 @@ export interface ShopOptions {
   readonly events: EventBus;
   readonly cache: Cache;
   readonly compute: ComputePool;
-  /** HMAC key of access tokens, at least 32 bytes. */
-  readonly tokenSecret: Uint8Array;
+  /** Identity's access-token keys (generateSigningKeys or parseSigningKeys). */
+  readonly signingKeys: SigningKeys;
   /** The catalogue (e.g. `loadSeedProducts()`). */
   readonly products: readonly Product[];
   /** Starting stock, product id -> units (e.g. `loadSeedStock()`). */
   readonly stock: Iterable<readonly [string, number | bigint]>;
-  /** log2 of scrypt's N for new password hashes. Default 14. */
-  readonly scryptCostLog2?: number;
+  /** Argon2id cost of new password hashes. Default OWASP's (m=19 MiB, t=2, p=1). */
+  readonly passwordParams?: Argon2Params;
   /** Cache key prefix of the catalog. Default "catalog:v1:". */
   readonly cacheKeyPrefix?: string;
   /** Inventory's store. Default: an in-memory ledger holding `stock`. (A given ledger is used as is: seed it first.) */
@@ -47,12 +47,16 @@ export interface ShopOptions {
   readonly book?: OrderBook;
   /** How often inventory sweeps expired reservations, in ms. Default 1,000. */
   readonly reservationSweepIntervalMs?: number;
+  /** The gateway's browser sessions, sign-in lockout and cookie security. Default: in memory, plain-HTTP cookies. */
+  readonly edge?: Pick<GatewayServiceOptions, "sessions" | "signInThrottle" | "secureCookies">;
 }
 
 /** The five services and what runs beside them. */
 export interface ShopServices {
   /** Each service with its handlers, for `host.register` or a router. */
   readonly entries: ServiceEntry[];
+  /** The gateway's access-token verifier (its cached JWKS is what `withJwksRoute` publishes). */
+  readonly tokens: TokenVerifier;
   /** Stops inventory's reservation lifecycle (OrderPlaced confirmations, expiry sweeps). */
   close(): Promise<void>;
 }
@@ -73,15 +77,17 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
   const ledger = options.ledger ?? createStockLedger(options.stock);
   const lifecycle = await startReservationLifecycle({ ledger, events, sweepIntervalMs: options.reservationSweepIntervalMs });
   const from = (workload: string) => options.transportFor?.(workload) ?? transport;
+  const gatewayIdentity = createClient(IdentityService, from("gateway"));
+  const tokens = createTokenVerifier({ jwks: async (signal) => JSON.parse((await gatewayIdentity.getPublicKeys({}, { signal })).jwksJson) });
   const entries = [
     entry(CatalogService, createCatalogService({ products: options.products, cache: options.cache, cacheKeyPrefix: options.cacheKeyPrefix })),
     entry(
       IdentityService,
       createIdentityService({
         compute: options.compute,
-        tokens: createAccessTokens({ secret: options.tokenSecret }),
+        tokens: createAccessTokens({ keys: options.signingKeys }),
         users: options.users,
-        scryptCostLog2: options.scryptCostLog2,
+        passwordParams: options.passwordParams,
       }),
     ),
     entry(InventoryService, createInventoryService({ ledger, events })),
@@ -91,13 +97,15 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
       createGatewayService({
         catalog: createClient(CatalogService, from("gateway")),
         inventory: createClient(InventoryService, from("gateway")),
-        identity: createClient(IdentityService, from("gateway")),
+        identity: gatewayIdentity,
         orders: createClient(OrderService, from("gateway")),
         endUserHeaders: options.endUserHeaders,
+        tokens,
+        ...options.edge,
       }),
     ),
   ];
-  return { entries: entries as ServiceEntry[], close: () => lifecycle.close() };
+  return { entries: entries as ServiceEntry[], tokens, close: () => lifecycle.close() };
 }
 
 function entry<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceEntry<S> {

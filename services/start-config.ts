@@ -1,4 +1,4 @@
-import { parseTokenSecret } from "./identity/index.ts";
+import { parseSigningKeys, type SigningKeys } from "./identity/index.ts";
 import { ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./shared/index.ts";
 
 /** Configuration of `npm start`, read from the environment in one place. */
@@ -11,10 +11,8 @@ export interface StartConfig {
   readonly web: boolean;
   /** `CORS_ORIGINS`: extra origins (comma-separated) allowed to call the API from a browser. Default none. */
   readonly corsOrigins: readonly string[];
-  /** `IDENTITY_TOKEN_SECRET`: base64url HMAC key (32+ bytes). Default: random per process. */
-  readonly tokenSecret: Uint8Array;
-  /** True when the token key was generated (tokens die with the process). */
-  readonly tokenSecretGenerated: boolean;
+  /** `IDENTITY_SIGNING_KEYS`: a JWKS of ES256 private keys (read by {@link readSigningKeys}). Default unset: one key per process. */
+  readonly signingKeys: string | undefined;
   /** `COMPUTE`: where password hashing runs: "piscina" (worker threads, default) or "inline" (this thread). */
   readonly compute: "piscina" | "inline";
   /** `WEFT_ADMIN_TOKEN`: the operators' token for the admin API (16+ characters). Default: random per process, written to `.weft/admin-token`. */
@@ -67,17 +65,23 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
       throw new ShopConfigError(`CORS_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin, set CORS_ORIGINS to comma-separated origins such as https://shop.example (or "*")`);
     }
   }
-  let secret;
-  try {
-    secret = parseTokenSecret(env.IDENTITY_TOKEN_SECRET);
-  } catch (err) {
-    throw new ShopConfigError((err as Error).message);
+  if (env.IDENTITY_TOKEN_SECRET !== undefined && env.IDENTITY_TOKEN_SECRET !== "") {
+    throw new ShopConfigError("IDENTITY_TOKEN_SECRET is no longer used: access tokens are signed with ES256 keys, set IDENTITY_SIGNING_KEYS instead (npm run --silent keys:signing)");
   }
   const compute = env.COMPUTE === undefined || env.COMPUTE === "" ? "piscina" : env.COMPUTE;
   if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE is ${JSON.stringify(compute)}, set COMPUTE to "piscina" or "inline"`);
   const adminToken = env.WEFT_ADMIN_TOKEN === undefined || env.WEFT_ADMIN_TOKEN === "" ? undefined : env.WEFT_ADMIN_TOKEN;
   if (adminToken !== undefined && adminToken.length < 16) throw new ShopConfigError("WEFT_ADMIN_TOKEN is shorter than 16 characters, set WEFT_ADMIN_TOKEN to 16 or more (or unset it, for a random one in .weft/admin-token)");
-  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, tokenSecret: secret.secret, tokenSecretGenerated: secret.generated, compute, adminToken };
+  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute, adminToken };
+}
+
+/** Reads `IDENTITY_SIGNING_KEYS` (see parseSigningKeys); a bad value is a ShopConfigError naming it. */
+export async function readSigningKeys(value: string | undefined): Promise<{ keys: SigningKeys; generated: boolean }> {
+  try {
+    return await parseSigningKeys(value);
+  } catch (err) {
+    throw new ShopConfigError((err as Error).message);
+  }
 }
 
 /** The commands `npm start` prints for a newcomer to paste; each one is run by test/shop. */

@@ -11,7 +11,7 @@ import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles }
 import { createMetrics, readMetricsConfig, TELEMETRY_VARIABLES, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
-import { exampleCommands, readStartConfig } from "./start-config.ts";
+import { exampleCommands, readSigningKeys, readStartConfig } from "./start-config.ts";
 
 readCommandLine({
   usage: "npm start   (node services/start.ts)",
@@ -36,6 +36,7 @@ const { config, tracingConfig, metricsConfig, logger } = await runMain(() => ({
   metricsConfig: readMetricsConfig(process.env),
   logger: createJsonLogger("weft.shop"),
 }));
+const signing = await runMain(() => readSigningKeys(config.signingKeys));
 const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 
 // Tracing before anything that traces; off (and not loaded) unless an OTLP endpoint is set.
@@ -76,7 +77,7 @@ const shop = await runMain(() => startInProcessShop({
       : createInlineComputePool(),
   hostname: config.hostname,
   port: config.port,
-  tokenSecret: config.tokenSecret,
+  signingKeys: signing.keys,
   corsAllowedOrigins: config.corsOrigins,
   httpFallback: web,
   metrics,
@@ -99,7 +100,7 @@ const lines = [
   `  admin API and weft CLI: npx weft ls --url ${shop.url} (token: ${config.adminToken === undefined ? `${adminTokenFile}, read by the CLI` : "WEFT_ADMIN_TOKEN"})`,
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   `  tracing: ${tracing ? `on, OTLP to ${tracingConfig.tracesUrl} as ${tracingConfig.serviceName}` : "off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`,
-  ...(config.tokenSecretGenerated ? ["  access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to keep them across restarts)"] : []),
+  ...(signing.generated ? ["  access tokens are signed with a new key (set IDENTITY_SIGNING_KEYS to keep them valid across restarts)"] : []),
   "",
   "Try:",
   ...exampleCommands(shop.url).flatMap(({ title, command }) => [`  # ${title}`, `  ${command}`]),

@@ -9,7 +9,6 @@ import { GatewayService, type ProductView } from "../gen/shop/gateway/v1/gateway
 declare const __WEFT_API_ORIGIN__: string;
 
 const apiUrl = __WEFT_API_ORIGIN__ === "" ? location.origin : __WEFT_API_ORIGIN__;
-let accessToken = "";
 let currentQuery = "";
 /** The W3C trace id of the user's current action: every call the action makes continues this trace. */
 let actionTraceId = "";
@@ -30,17 +29,20 @@ const traceparent: Interceptor = (next) => (req) => {
   req.header.set("traceparent", `00-${actionTraceId}-${randomHex(8)}-01`);
   return next(req);
 };
-const gateway = createClient(GatewayService, createConnectTransport({ baseUrl: apiUrl, interceptors: [traceparent] }));
+// The session is an HttpOnly cookie the gateway sets at sign-in: no script here can read it, and the
+// browser sends it with every call (also to an allowed API origin of the same site: credentials "include").
+const gateway = createClient(GatewayService, createConnectTransport({
+  baseUrl: apiUrl,
+  interceptors: [traceparent],
+  fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: "include" }),
+}));
 
-/** What the page keeps of a signed-in session across reloads (this tab only). */
+/** What the page shows of a signed-in session across reloads (this tab only): names, never a credential. */
 interface StoredSession {
-  readonly accessToken: string;
   readonly displayName: string;
   readonly email: string;
 }
 
-// The access token lives in sessionStorage for now, readable by the page's scripts; the edge-security
-// work (issue 12) moves browsers to an HttpOnly cookie, which no script can read.
 const SESSION_KEY = "weft.shop.session";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -111,10 +113,7 @@ async function browse(query = currentQuery): Promise<void> {
 async function checkout(productId: string): Promise<void> {
   newAction();
   try {
-    const { order } = await gateway.checkout(
-      { items: [{ productId, quantity: 1 }] },
-      { headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {} },
-    );
+    const { order } = await gateway.checkout({ items: [{ productId, quantity: 1 }] });
     // Refresh first, so the confirmation is the last thing the status line shows.
     await Promise.all([listOrders(), browse()]);
     show("status", "ordered", `Order ${order?.id} placed: ${price(order?.totalCents ?? 0n)}`);
@@ -144,18 +143,16 @@ async function showDetails(id: string): Promise<void> {
 
 /** Shows the session as signed in and keeps it for reloads. */
 function signedIn(session: StoredSession): void {
-  accessToken = session.accessToken;
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   show("account", "signed-in", `Signed in as ${session.displayName} (${session.email})`);
   $("sign-out").hidden = false;
   void listOrders().catch((err) => {
-    // An expired token or a restarted shop (a new signing key): forget the session.
-    if (ConnectError.from(err).code === Code.Unauthenticated) signOut("Session expired: sign in again.");
+    // An expired or revoked session, or a restarted shop: forget it.
+    if (ConnectError.from(err).code === Code.Unauthenticated) signedOut("Session expired: sign in again.");
   });
 }
 
-function signOut(message = "Not signed in."): void {
-  accessToken = "";
+function signedOut(message = "Not signed in."): void {
   sessionStorage.removeItem(SESSION_KEY);
   show("account", "signed-out", message);
   $("sign-out").hidden = true;
@@ -163,7 +160,7 @@ function signOut(message = "Not signed in."): void {
 }
 
 async function listOrders(): Promise<void> {
-  const { orders } = await gateway.listMyOrders({}, { headers: { authorization: `Bearer ${accessToken}` } });
+  const { orders } = await gateway.listMyOrders({});
   $("orders").replaceChildren(
     ...orders.map((order) => {
       const li = document.createElement("li");
@@ -190,7 +187,7 @@ $<HTMLFormElement>("sign-up").addEventListener("submit", async (event) => {
       password: String(form.get("password")),
       displayName: String(form.get("displayName")),
     });
-    signedIn({ accessToken: session.accessToken, displayName: session.user?.displayName ?? "", email: session.user?.email ?? "" });
+    signedIn({ displayName: session.user?.displayName ?? "", email: session.user?.email ?? "" });
   } catch (err) {
     show("account", "error", describe(err));
   }
@@ -201,20 +198,28 @@ $<HTMLFormElement>("sign-in").addEventListener("submit", async (event) => {
   const form = new FormData(event.target as HTMLFormElement);
   try {
     const session = await gateway.signIn({ email: String(form.get("email")), password: String(form.get("password")) });
-    signedIn({ accessToken: session.accessToken, displayName: session.user?.displayName ?? "", email: session.user?.email ?? "" });
+    signedIn({ displayName: session.user?.displayName ?? "", email: session.user?.email ?? "" });
   } catch (err) {
     show("account", "error", describe(err));
   }
 });
 
-$("sign-out").addEventListener("click", () => signOut());
+// Sign-out ends the session on the server (every replica refuses the cookie from now on), then here.
+$("sign-out").addEventListener("click", async () => {
+  try {
+    await gateway.signOut({});
+    signedOut();
+  } catch (err) {
+    show("account", "error", describe(err));
+  }
+});
 
 const stored = sessionStorage.getItem(SESSION_KEY);
 if (stored !== null) {
   try {
     signedIn(JSON.parse(stored) as StoredSession);
   } catch {
-    signOut();
+    signedOut();
   }
 }
 

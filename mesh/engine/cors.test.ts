@@ -30,6 +30,16 @@ describe("createCorsPolicy", () => {
     expect(policy.responseHeaders(undefined)).toEqual({});
   });
 
+  it("lets origins named exactly send credentials (cookies), never ones let in by *", () => {
+    expect(policy.preflight("https://shop.example", "POST", undefined).headers["access-control-allow-credentials"]).toBe("true");
+    expect(policy.responseHeaders("https://shop.example")["access-control-allow-credentials"]).toBe("true");
+    const any = createCorsPolicy(["*", "https://named.example"]);
+    expect(any.preflight("http://anything:1234", "POST", undefined).headers["access-control-allow-origin"]).toBe("http://anything:1234");
+    expect(any.preflight("http://anything:1234", "POST", undefined).headers["access-control-allow-credentials"]).toBeUndefined();
+    expect(any.responseHeaders("http://anything:1234")["access-control-allow-credentials"]).toBeUndefined();
+    expect(any.responseHeaders("https://named.example")["access-control-allow-credentials"]).toBe("true");
+  });
+
   it("is disabled with no origins and allows everything with *", () => {
     expect(createCorsPolicy([]).enabled).toBe(false);
     expect(createCorsPolicy(["*"]).isAllowedOrigin("http://anything:1234")).toBe(true);

@@ -45,7 +45,8 @@ export function isPreflight(method: string | undefined, origin: unknown, request
 
 /**
  * Builds the CORS policy for a list of allowed origins: exact origins such as
- * "https://shop.example" or "*" for any origin. An empty list allows none.
+ * "https://shop.example" or "*" for any origin. An empty list allows none. Origins named exactly may
+ * send credentials (cookies: `fetch(..., { credentials: "include" })`); origins let in by "*" may not.
  */
 export function createCorsPolicy(allowedOrigins: readonly string[]): CorsPolicy {
   const anyOrigin = allowedOrigins.includes("*");
@@ -54,6 +55,8 @@ export function createCorsPolicy(allowedOrigins: readonly string[]): CorsPolicy 
   const allowHeadersDefault = [...connectCors.allowedHeaders, ...EXTRA_ALLOWED_HEADERS].join(", ");
   const exposeHeaders = [...new Set([...connectCors.exposedHeaders, ...EXTRA_EXPOSED_HEADERS])].join(", ");
   const isAllowedOrigin = (origin: string): boolean => anyOrigin || origins.has(origin.toLowerCase());
+  // Credentials only for origins named exactly: "*" with credentials would let any site act as the user.
+  const credentials = (origin: string): Record<string, string> => (origins.has(origin.toLowerCase()) ? { "access-control-allow-credentials": "true" } : {});
   const cache = new Map<string, Readonly<Record<string, string>>>();
   const none: Readonly<Record<string, string>> = Object.freeze({});
   return {
@@ -73,6 +76,7 @@ export function createCorsPolicy(allowedOrigins: readonly string[]): CorsPolicy 
           // covers clients that ask for nothing in particular.
           "access-control-allow-headers": requestHeaders?.trim() || allowHeadersDefault,
           "access-control-max-age": String(PREFLIGHT_MAX_AGE_SECONDS),
+          ...credentials(origin),
           vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
         },
       };
@@ -84,6 +88,7 @@ export function createCorsPolicy(allowedOrigins: readonly string[]): CorsPolicy 
         headers = Object.freeze({
           "access-control-allow-origin": origin,
           "access-control-expose-headers": exposeHeaders,
+          ...credentials(origin),
           vary: "Origin",
         });
         if (cache.size < 1024) cache.set(origin, headers);

@@ -10,7 +10,7 @@ import { connect, type Authenticator, type NatsConnection } from "@nats-io/trans
 import { Redis, type RedisOptions } from "ioredis";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
-import { createHost, createJsonLogger, type Host, type HostLogger, type ServerCallHooks } from "../host/index.ts";
+import { createHost, createJsonLogger, type Host, type HostLogger, type HttpFallback, type ServerCallHooks } from "../host/index.ts";
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import { WeftError } from "../errors/index.ts";
 import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
@@ -97,6 +97,8 @@ export interface MeshNodeOptions {
   readonly policies?: AuthorizationTable;
   /** The host's read limits per service or method (HostOptions.methodReadMaxBytes). Default {}. */
   readonly methodReadMaxBytes?: Readonly<Record<string, number>>;
+  /** Plain HTTP for non-RPC GET/HEAD requests (HostOptions.httpFallback), e.g. a JWKS route. Default none. */
+  readonly httpFallback?: HttpFallback;
   /**
    * This service's own call hooks (the gateway's rate limits), built once Redis is connected: they run
    * after authorization (a refused caller spends nothing) and before load shedding, on HTTP and NATS.
@@ -263,6 +265,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     maxConnectionAgeMs: security === undefined ? 0 : config.maxConnectionAgeMs,
     metrics,
     methodReadMaxBytes: options.methodReadMaxBytes,
+    httpFallback: options.httpFallback,
     logger: options.logger,
   });
   const closers: (() => void | Promise<void>)[] = [];

@@ -2,10 +2,15 @@ import { randomUUID } from "node:crypto";
 import type { CatalogService, Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import type { IdentityService, User } from "../../gen/shop/identity/v1/identity_pb.ts";
+import type { CallHookContext } from "../../mesh/engine/index.ts";
 import type { GetStockResponse, InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { MAX_IDS_PER_CALL as STOCK_IDS_PER_CALL } from "../inventory/index.ts";
+import { bearerToken, createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
+import { isBrowser, isLoopbackUrl, requireConnectMarker, retryLater, sessionCookie, sessionIdOf } from "./browser-edge.ts";
+import { createSessionStore, type SessionStore } from "./session-store.ts";
+import { createSignInThrottle, type SignInThrottle } from "./sign-in-throttle.ts";
 import { downstream, invalidArgument, pageSizeOrDefault, requireOptions } from "../shared/index.ts";
 import { relayAtEdge as relay } from "./edge-errors.ts";
 import { publicOrder, publicProduct, publicUser } from "./public-views.ts";
@@ -23,6 +28,18 @@ export interface GatewayServiceOptions {
    * orders takes the user from them, never from the request. Default: none (orders then refuses).
    */
   readonly endUserHeaders?: EndUserHeaders;
+  /** Checks API clients' bearer tokens. Default: ES256 against identity's GetPublicKeys, cached. */
+  readonly tokens?: TokenVerifier;
+  /** Browser sessions. Default: in this process (`createSessionStore({ redis, keyPrefix })` for replicas). */
+  readonly sessions?: SessionStore;
+  /** Sign-in lockout. Default: in this process (`createSignInThrottle({ redis, keyPrefix })` for replicas). */
+  readonly signInThrottle?: SignInThrottle;
+  /**
+   * True to always name the cookie `__Host-` and mark it Secure. Default false: it is so whenever the
+   * browser's page is HTTPS (its `origin`, also behind a TLS-terminating proxy) or the host is loopback
+   * (a secure context to browsers); a plain name only for plain HTTP to another host.
+   */
+  readonly secureCookies?: boolean;
 }
 
 /** Request fields of Browse, SignUp and SignIn: the only ones a downstream INVALID_ARGUMENT may name. */
@@ -41,22 +58,48 @@ export const BROWSE_SEARCH_DEFAULT_LIMIT = 20;
 export const BROWSE_SEARCH_MAX_LIMIT = 100;
 
 /**
- * Builds the GatewayService handlers: the browser-facing API. It holds no state; it checks the end
- * user's token with identity (forwarding their `authorization` header) and composes the other services.
+ * Builds the GatewayService handlers: the browser-facing API. It checks the end user (a browser's
+ * session cookie, or an API client's bearer token verified against identity's public keys), limits
+ * failed sign-ins, and composes the other services.
  * Downstream errors keep their code.
  */
 export function createGatewayService(options: GatewayServiceOptions): ServiceImpl<typeof GatewayService> {
   requireOptions(options, "catalog", "inventory", "identity", "orders");
   const { catalog, inventory, identity, orders } = options;
   const endUser = (userId: string) => options.endUserHeaders?.(userId, OrderService) ?? {};
+  const tokens = options.tokens ?? createTokenVerifier({
+    jwks: async (signal) => JSON.parse((await identity.getPublicKeys({}, { signal })).jwksJson),
+  });
+  const sessions = options.sessions ?? createSessionStore();
+  const throttle = options.signInThrottle ?? createSignInThrottle();
+  const secureCookies = options.secureCookies ?? false;
+  const secureFor = (ctx: HandlerContext) => secureCookies || isLoopbackUrl(ctx.url) || (ctx.requestHeader.get("origin") ?? "").startsWith("https://");
 
-  /** The signed-in user, or UNAUTHENTICATED (without calling identity when there is no token at all). */
-  async function signedInUser(ctx: HandlerContext): Promise<User> {
-    const authorization = ctx.requestHeader.get("authorization");
-    if (!authorization) throw new ConnectError("sign in first: missing authorization: Bearer <token> header", Code.Unauthenticated);
-    const { user } = await relay(identity.whoAmI({}, downstream(ctx, { authorization })), []);
-    if (!user) throw new ConnectError("identity returned no user", Code.Internal);
-    return user;
+  /** The signed-in user's id, from the session cookie (browsers) or the bearer token (API clients); else UNAUTHENTICATED. */
+  async function signedInUser(ctx: HandlerContext): Promise<string> {
+    const sessionId = sessionIdOf(ctx.requestHeader, secureFor(ctx));
+    if (sessionId !== undefined) {
+      const userId = await sessions.resolve(sessionId);
+      if (userId === undefined) throw new ConnectError("session ended (signed out or expired): sign in again", Code.Unauthenticated);
+      return userId;
+    }
+    if (!ctx.requestHeader.get("authorization")) throw new ConnectError("sign in first: no session cookie or authorization: Bearer <token> header", Code.Unauthenticated);
+    return tokens.verify(bearerToken(ctx.requestHeader), ctx.signal);
+  }
+
+  /**
+   * Answers a successful sign-in or sign-up: a browser gets a new session (any session its cookie named
+   * ends: the id rotates at every sign-in) and no token; an API client gets the bearer token.
+   */
+  async function signedIn(ctx: HandlerContext, accessToken: string, user: User | undefined) {
+    if (user === undefined) throw new ConnectError("identity returned no user", Code.Internal);
+    if (!isBrowser(ctx.requestHeader)) return { accessToken, user: publicUser(user) };
+    const secure = secureFor(ctx);
+    const previous = sessionIdOf(ctx.requestHeader, secure);
+    if (previous !== undefined) await sessions.revoke(previous);
+    const id = await sessions.create(user.id);
+    ctx.responseHeader.append("set-cookie", sessionCookie(id, Math.floor(sessions.absoluteMs / 1000), secure));
+    return { accessToken: "", user: publicUser(user) };
   }
 
   /** Pairs products with their available stock: one inventory call per 100 products (its limit), in parallel. */
@@ -98,24 +141,44 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     async signUp(req, ctx) {
       // Register signs the new user in: one password hash per sign-up, for a new or a taken email alike.
       const session = await relay(identity.register({ email: req.email, password: req.password, displayName: req.displayName }, downstream(ctx)), SIGN_UP_FIELDS);
-      return { accessToken: session.accessToken, user: publicUser(session.user) };
+      return signedIn(ctx, session.accessToken, session.user);
     },
 
     async signIn(req, ctx) {
-      const session = await relay(identity.login({ email: req.email, password: req.password }, downstream(ctx)), SIGN_UP_FIELDS);
-      return { accessToken: session.accessToken, user: publicUser(session.user) };
+      // The address the connection came from (the weft engine knows it; in-process and NATS callers have none).
+      const address = (ctx as Partial<CallHookContext>).peerAddress;
+      const waitMs = await throttle.begin(req.email, address);
+      if (waitMs > 0) throw retryLater("too many failed sign-ins for this account or address", waitMs);
+      let session;
+      try {
+        session = await relay(identity.login({ email: req.email, password: req.password }, downstream(ctx)), SIGN_UP_FIELDS);
+      } catch (err) {
+        // Only a wrong password (or unknown email) stays counted; an outage or a malformed request gives the attempt back.
+        if (ConnectError.from(err).code !== Code.Unauthenticated) await throttle.abandoned(req.email, address);
+        throw err;
+      }
+      await throttle.succeeded(req.email, address);
+      return signedIn(ctx, session.accessToken, session.user);
+    },
+
+    async signOut(_req, ctx) {
+      const secure = secureFor(ctx);
+      const id = sessionIdOf(ctx.requestHeader, secure);
+      if (id !== undefined) await sessions.revoke(id);
+      ctx.responseHeader.append("set-cookie", sessionCookie("", 0, secure));
+      return {};
     },
 
     async checkout(req, ctx) {
-      const user = await signedInUser(ctx);
+      const userId = await signedInUser(ctx);
       const items = req.items.map(({ productId, quantity }) => ({ productId, quantity }));
-      const { order } = await relay(orders.placeOrder({ items }, downstream(ctx, endUser(user.id))), ["items"]);
+      const { order } = await relay(orders.placeOrder({ items }, downstream(ctx, endUser(userId))), ["items"]);
       return { order: publicOrder(order) };
     },
 
     async listMyOrders(req, ctx) {
-      const user = await signedInUser(ctx);
-      const { orders: list } = await relay(orders.listOrders({ pageSize: req.pageSize }, downstream(ctx, endUser(user.id))), ["page_size"]);
+      const userId = await signedInUser(ctx);
+      const { orders: list } = await relay(orders.listOrders({ pageSize: req.pageSize }, downstream(ctx, endUser(userId))), ["page_size"]);
       return { orders: list.map((order) => publicOrder(order)!) };
     },
   }));
@@ -135,6 +198,11 @@ function withRequestId(impl: ServiceImpl<typeof GatewayService>): ServiceImpl<ty
       const given = ctx.requestHeader.get("x-request-id") ?? "";
       const valid = given.length > 0 && given.length <= MAX_REQUEST_ID_LENGTH && /^[\w.:-]+$/.test(given);
       ctx.responseHeader.set("x-request-id", valid ? given : randomUUID());
+      try {
+        requireConnectMarker(ctx);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       return handler(req, ctx);
     };
   }

@@ -1,5 +1,6 @@
 // One gateway instance in distributed mode: config from the environment, wiring, nothing else.
-// Stateless: run as many as you like behind one address each.
+// With REDIS_URL, browser sessions and the sign-in lockout live in Redis and any number of instances
+// share them; without it they live in this process.
 // Run: NATS_URL=nats://127.0.0.1:4222 PORT=8080 node services/gateway/main.ts
 
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.ts";
@@ -13,13 +14,16 @@ import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/
 import { beginServiceMain } from "../service-main.ts";
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
-import { createGatewayRateLimits, createGatewayService, GATEWAY_READ_LIMITS } from "./index.ts";
+import { createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
+import { createGatewayRateLimits, createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_READ_LIMITS, withJwksRoute } from "./index.ts";
 
 const logger = await beginServiceMain("gateway", {
   summary: "The browser-facing edge of the shop in distributed mode; stateless, run as many as you like.",
 });
 await runMain(async () => {
   const config = readMeshNodeConfig(process.env, "gateway");
+  // Built with the services; the host's plain-HTTP route reads it once it exists.
+  let tokens: TokenVerifier | undefined;
   const node = await startMeshNode({
     config,
     logger,
@@ -27,16 +31,25 @@ await runMain(async () => {
     methodReadMaxBytes: GATEWAY_READ_LIMITS,
     // Shared through Redis when REDIS_URL is set (keys under the events prefix, as the stores'), else per process.
     callHooks: ({ redis }) => [createGatewayRateLimits({ redis, keyPrefix: `${config.eventsPrefix}gateway:ratelimit:v1:` })],
-    services: ({ mesh, workloadTls, policies }) => [
-      nodeService(GatewayService, createGatewayService({
-        // Signed end-user credentials under mTLS; a plain header in development mode without credentials.
-        endUserHeaders: workloadTls === undefined || policies === undefined ? insecureEndUserHeaders : gatewayEndUserHeaders(policies, () => workloadTls.current()),
-        catalog: mesh.client(CatalogService),
-        inventory: mesh.client(InventoryService),
-        identity: mesh.client(IdentityService),
-        orders: mesh.client(OrderService),
-      })),
-    ],
+    httpFallback: (req, res) => withJwksRoute(tokens!)(req, res),
+    services: ({ mesh, workloadTls, policies, redis }) => {
+      const identity = mesh.client(IdentityService);
+      tokens = createTokenVerifier({ jwks: async (signal) => JSON.parse((await identity.getPublicKeys({}, { signal })).jwksJson) });
+      const keyPrefix = `${config.eventsPrefix}gateway:v1:`;
+      return [
+        nodeService(GatewayService, createGatewayService({
+          // Signed end-user credentials under mTLS; a plain header in development mode without credentials.
+          endUserHeaders: workloadTls === undefined || policies === undefined ? insecureEndUserHeaders : gatewayEndUserHeaders(policies, () => workloadTls.current()),
+          catalog: mesh.client(CatalogService),
+          inventory: mesh.client(InventoryService),
+          identity,
+          orders: mesh.client(OrderService),
+          tokens,
+          sessions: createSessionStore(redis === undefined ? {} : { redis, keyPrefix }),
+          signInThrottle: createSignInThrottle(redis === undefined ? {} : { redis, keyPrefix }),
+        })),
+      ];
+    },
   });
   drainOnSignals(node.host, { logger });
   logger.info("gateway listening", { instanceId: config.instanceId, address: node.address });

@@ -1,16 +1,17 @@
-import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { SignJWT } from "jose";
+import { type SigningKeys, TOKEN_ALGORITHM } from "./signing-keys.ts";
+import { ACCESS_TOKEN_TYPE, createTokenVerifier, TOKEN_AUDIENCE, TOKEN_ISSUER } from "./token-verifier.ts";
 
 /** Options of {@link createAccessTokens}. */
 export interface AccessTokensOptions {
-  /** HMAC-SHA256 key, at least 32 bytes. Required (see {@link parseTokenSecret}). */
-  readonly secret: Uint8Array;
+  /** The signing key and the public keys that verify (see {@link parseSigningKeys}). Required. */
+  readonly keys: SigningKeys;
   /** `iss` claim. Default "weft-shop-identity". */
   readonly issuer?: string;
   /** `aud` claim. Default "weft-shop". */
   readonly audience?: string;
-  /** Lifetime of a token, in seconds. Default 3600. */
+  /** Lifetime of a token, in seconds. Default 900 (15 minutes: a bearer token cannot be revoked). */
   readonly ttlSeconds?: number;
   /** Current time (tests move it). Default `() => new Date()`. */
   readonly now?: () => Date;
@@ -22,77 +23,44 @@ export interface IssuedToken {
   readonly expiresAt: Date;
 }
 
-/** Signs and checks end-user access tokens (JWT, HS256). */
+/** Signs and checks end-user access tokens (JWT, ES256, `typ` at+jwt, with the signing key's `kid`). */
 export interface AccessTokens {
   /** Issues a token whose subject is `userId`. */
   sign(userId: string): Promise<IssuedToken>;
   /** Returns the token's user id; UNAUTHENTICATED when it is malformed, forged, expired or for another audience. */
   verify(token: string): Promise<string>;
+  /** The public keys (JWKS) tokens are verified with. */
+  readonly jwks: SigningKeys["jwks"];
 }
-
-/** Smallest accepted HMAC key, in bytes (RFC 7518: the key must be at least the hash size). */
-export const MIN_SECRET_BYTES = 32;
 
 /** Builds the token signer; throws at start-up on a bad option, naming it. */
 export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
-  const { secret } = options;
-  if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
-    throw new TypeError(`options.secret must be at least ${MIN_SECRET_BYTES} bytes`);
-  }
-  const issuer = options.issuer ?? "weft-shop-identity";
-  const audience = options.audience ?? "weft-shop";
-  const ttlSeconds = options.ttlSeconds ?? 3600;
+  const { keys } = options;
+  if (keys?.privateKey === undefined || typeof keys.kid !== "string") throw new TypeError("options.keys must be SigningKeys (parseSigningKeys)");
+  const issuer = options.issuer ?? TOKEN_ISSUER;
+  const audience = options.audience ?? TOKEN_AUDIENCE;
+  const ttlSeconds = options.ttlSeconds ?? 900;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new TypeError("options.ttlSeconds must be a positive integer");
   const now = options.now ?? (() => new Date());
+  const verifier = createTokenVerifier({ jwks: async () => keys.jwks, issuer, audience, now, maxKeyAgeMs: Number.MAX_SAFE_INTEGER });
 
   return {
+    jwks: keys.jwks,
     async sign(userId) {
       const issuedAt = Math.floor(now().getTime() / 1000);
       const expiresAt = issuedAt + ttlSeconds;
       const token = await new SignJWT({})
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: ACCESS_TOKEN_TYPE, kid: keys.kid })
         .setSubject(userId)
         .setIssuer(issuer)
         .setAudience(audience)
         .setIssuedAt(issuedAt)
         .setExpirationTime(expiresAt)
-        .sign(secret);
+        .sign(keys.privateKey);
       return { token, expiresAt: new Date(expiresAt * 1000) };
     },
-
-    async verify(token) {
-      try {
-        const { payload } = await jwtVerify(token, secret, {
-          algorithms: ["HS256"],
-          issuer,
-          audience,
-          currentDate: now(),
-          requiredClaims: ["sub", "exp"],
-        });
-        if (typeof payload.sub !== "string" || payload.sub === "") throw new joseErrors.JWTInvalid("no subject");
-        return payload.sub;
-      } catch (cause) {
-        const expired = cause instanceof joseErrors.JWTExpired;
-        // The cause stays on the error for the server's logs; the caller only learns that the token is no good.
-        throw new ConnectError(expired ? "access token expired" : "access token is not valid", Code.Unauthenticated, undefined, undefined, cause);
-      }
-    },
+    verify: (token) => verifier.verify(token),
   };
-}
-
-/**
- * Reads the signing key from configuration (e.g. `IDENTITY_TOKEN_SECRET`): base64url of at least 32
- * bytes. When unset, generates a random key for this process (tokens then die with it), and says so.
- */
-export function parseTokenSecret(value: string | undefined): { secret: Uint8Array; generated: boolean } {
-  if (value === undefined || value === "") return { secret: new Uint8Array(randomBytes(MIN_SECRET_BYTES)), generated: true };
-  const secret = new Uint8Array(Buffer.from(value, "base64url"));
-  if (secret.length < MIN_SECRET_BYTES) {
-    throw new TypeError(
-      `IDENTITY_TOKEN_SECRET must be base64url of at least ${MIN_SECRET_BYTES} bytes, set IDENTITY_TOKEN_SECRET to one such as the output of: node -p "crypto.randomBytes(32).toString('base64url')"`,
-    );
-  }
-  return { secret, generated: false };
 }
 
 /** Extracts the token of an `authorization: Bearer <token>` header; UNAUTHENTICATED when absent or malformed. */

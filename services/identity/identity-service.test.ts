@@ -1,14 +1,17 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID, scryptSync } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
 import { type Client, Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
+import { IdentityService, UserSchema } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { type ComputePool, createInlineComputePool } from "../../mesh/compute/index.ts";
-import { rejection } from "../../test/support/shop/router-shop.ts";
+import { rejection, TEST_PASSWORD_PARAMS } from "../../test/support/shop/router-shop.ts";
 import { storeKinds } from "../../test/support/shop/store-kinds.ts";
 import { connectRedis } from "../../test/support/shop/test-redis.ts";
 import { createAccessTokens } from "./access-tokens.ts";
+import { generateSigningKeys } from "./signing-keys.ts";
+import type { UserDirectory } from "./user-directory.ts";
 import { createIdentityService } from "./identity-service.ts";
 import { violationsOf } from "../../test/support/violations.ts";
 
@@ -19,7 +22,7 @@ const compute: ComputePool = {
   run: (moduleUrl, name, input, options) => (tasks.push({ name, input }), inline.run(moduleUrl, name, input, options)),
   close: () => inline.close(),
 };
-const tokens = createAccessTokens({ secret: new Uint8Array(randomBytes(32)) });
+const tokens = createAccessTokens({ keys: await generateSigningKeys() });
 let redis: Redis;
 const { directories, cleanup } = storeKinds(() => redis);
 beforeAll(async () => {
@@ -33,8 +36,10 @@ afterAll(async () => {
 
 describe.each(directories)("IdentityService ($name users)", ({ make }) => {
   let client: Client<typeof IdentityService>;
+  let users: UserDirectory;
   beforeAll(() => {
-    const impl = createIdentityService({ compute, tokens, users: make(), scryptCostLog2: 10 });
+    users = make();
+    const impl = createIdentityService({ compute, tokens, users, passwordParams: TEST_PASSWORD_PARAMS });
     client = createClient(IdentityService, createRouterTransport((router) => router.service(IdentityService, impl)));
   });
 
@@ -59,8 +64,32 @@ describe.each(directories)("IdentityService ($name users)", ({ make }) => {
     await client.login({ email: "grace@example.com", password: "cobol-1959!" });
     expect(tasks.map((t) => t.name)).toEqual(["hashPassword", "verifyPassword"]);
     const verifyInput = tasks[1].input as { encoded: string };
-    expect(verifyInput.encoded).toMatch(/^scrypt\$10\$/);
+    expect(verifyInput.encoded).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
     expect(verifyInput.encoded).not.toContain("cobol");
+  });
+
+  it("verifies an old scrypt hash and replaces it with Argon2id at that sign-in; a wrong password changes nothing", async () => {
+    const salt = randomBytes(16);
+    const legacy = ["scrypt", 10, 8, 1, salt.toString("base64url"), scryptSync("difference-engine", salt, 32, { N: 1024, r: 8, p: 1 }).toString("base64url")].join("$");
+    const user = create(UserSchema, { id: randomUUID(), email: "babbage@example.com", displayName: "Charles" });
+    await users.add({ user, passwordHash: legacy });
+    expect((await rejection(client.login({ email: "babbage@example.com", password: "difference-engine!" }))).code).toBe(Code.Unauthenticated);
+    expect((await users.byId(user.id))?.passwordHash).toBe(legacy);
+    const login = await client.login({ email: "babbage@example.com", password: "difference-engine" });
+    expect(login.user?.id).toBe(user.id);
+    const rehashed = (await users.byId(user.id))!.passwordHash;
+    expect(rehashed).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    expect((await users.byEmail("babbage@example.com"))?.passwordHash).toBe(rehashed);
+    expect((await users.byId(user.id))?.user.email).toBe("babbage@example.com");
+    tasks.length = 0;
+    await client.login({ email: "babbage@example.com", password: "difference-engine" });
+    expect(tasks.map((t) => t.name)).toEqual(["verifyPassword"]); // no second rehash
+    expect((await users.byId(user.id))!.passwordHash).toBe(rehashed);
+  });
+
+  it("serves its public keys (JWKS) for verifiers", async () => {
+    const { jwksJson } = await client.getPublicKeys({});
+    expect(JSON.parse(jwksJson)).toEqual(tokens.jwks);
   });
 
   it("validates every field, naming it", async () => {

@@ -1,7 +1,7 @@
 // One identity instance in distributed mode: config from the environment, wiring, nothing else.
 // With REDIS_URL the users live in Redis and any number of instances share them; without it they live
 // in this process: run one instance.
-// Run: NATS_URL=nats://127.0.0.1:4222 IDENTITY_TOKEN_SECRET=<base64url, 32+ bytes> node services/identity/main.ts
+// Run: NATS_URL=nats://127.0.0.1:4222 IDENTITY_SIGNING_KEYS="$(npm run --silent keys:signing)" node services/identity/main.ts
 
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../../mesh/compute/index.ts";
@@ -10,7 +10,7 @@ import { drainOnSignals } from "../../mesh/host/index.ts";
 import { MeshConfigError, nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { beginServiceMain } from "../service-main.ts";
 import { loadShopPolicies } from "../shop-security.ts";
-import { createAccessTokens, createIdentityService, createRedisUserDirectory, parseTokenSecret } from "./index.ts";
+import { createAccessTokens, createIdentityService, createRedisUserDirectory, parseSigningKeys, type SigningKeys } from "./index.ts";
 
 /** Password hashes that may wait for a worker thread; one more is answered RESOURCE_EXHAUSTED. */
 const COMPUTE_MAX_QUEUE = 64;
@@ -22,22 +22,23 @@ const logger = await beginServiceMain("identity", {
   ],
 });
 
-/** IDENTITY_TOKEN_SECRET as a distributed-mode setting (WEFT_ERR_MESH_CONFIG when too short). */
-function readTokenSecret(value: string | undefined): { secret: Uint8Array; generated: boolean } {
+/** IDENTITY_SIGNING_KEYS as a distributed-mode setting (WEFT_ERR_MESH_CONFIG when unusable). */
+async function readSigningKeys(env: NodeJS.ProcessEnv): Promise<{ keys: SigningKeys; generated: boolean }> {
+  if (env.IDENTITY_TOKEN_SECRET) throw new MeshConfigError("IDENTITY_TOKEN_SECRET is no longer used: access tokens are signed with ES256 keys, set IDENTITY_SIGNING_KEYS instead (npm run --silent keys:signing)");
   try {
-    return parseTokenSecret(value);
+    return await parseSigningKeys(env.IDENTITY_SIGNING_KEYS);
   } catch (err) {
     throw new MeshConfigError((err as Error).message);
   }
 }
 await runMain(async () => {
   const config = readMeshNodeConfig(process.env, "identity");
-  const { secret, generated } = readTokenSecret(process.env.IDENTITY_TOKEN_SECRET);
+  const { keys, generated } = await readSigningKeys(process.env);
   const computeSetting = process.env.COMPUTE?.trim() || "piscina";
   if (computeSetting !== "piscina" && computeSetting !== "inline") {
     throw new MeshConfigError(`COMPUTE is ${JSON.stringify(computeSetting)}, set COMPUTE to "piscina" or "inline"`);
   }
-  if (generated) logger.info("access tokens are signed with a random key (set IDENTITY_TOKEN_SECRET to share one)", {});
+  if (generated) logger.info("access tokens are signed with a new key of this process (set IDENTITY_SIGNING_KEYS to share one)", {});
   const node = await startMeshNode({
     config,
     logger,
@@ -48,7 +49,7 @@ await runMain(async () => {
         : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
       onClose(() => compute.close());
       const users = redis === undefined ? undefined : createRedisUserDirectory({ redis, keyPrefix: `${config.eventsPrefix}identity:v1:` });
-      return [nodeService(IdentityService, createIdentityService({ compute, tokens: createAccessTokens({ secret }), users }))];
+      return [nodeService(IdentityService, createIdentityService({ compute, tokens: createAccessTokens({ keys }), users }))];
     },
   });
   drainOnSignals(node.host, { logger });

@@ -24,7 +24,17 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 'ok'
 `;
 
-/** What one user's key holds: the User as Protobuf JSON and the scrypt hash (never the password). */
+// KEYS: id -> record. ARGV: new hash. Replaces the hash inside the stored record, only if the user exists.
+const SET_HASH = `
+local json = redis.call('GET', KEYS[1])
+if not json then return 0 end
+local stored = cjson.decode(json)
+stored.passwordHash = ARGV[1]
+redis.call('SET', KEYS[1], cjson.encode(stored))
+return 1
+`;
+
+/** What one user's key holds: the User as Protobuf JSON and the password hash (never the password). */
 interface StoredUser {
   readonly user: JsonValue;
   readonly passwordHash: string;
@@ -42,6 +52,7 @@ export function createRedisUserDirectory(options: RedisUserDirectoryOptions): Us
   const userKey = (id: string) => `${prefix}user:${id}`;
   const emailKey = (email: string) => `${prefix}email:${normalizeEmail(email)}`;
   const addScript = defineScript(redis, "weftIdentityAddUser", ADD, 2);
+  const setHashScript = defineScript(redis, "weftIdentitySetPasswordHash", SET_HASH, 1);
 
   async function read(id: string): Promise<UserRecord | undefined> {
     const json = await redisCall(STORE, () => redis.get(userKey(id)));
@@ -66,6 +77,9 @@ export function createRedisUserDirectory(options: RedisUserDirectoryOptions): Us
       const outcome = await redisCall(STORE, () => addScript([emailKey(record.user.email), userKey(id)], [id, JSON.stringify(stored)]));
       if (outcome === "email-taken") throw directoryErrors.emailTaken(normalizeEmail(record.user.email));
       if (outcome === "id-taken") throw directoryErrors.idTaken(id);
+    },
+    async setPasswordHash(id, passwordHash) {
+      await redisCall(STORE, () => setHashScript([userKey(id)], [passwordHash]));
     },
   };
 }

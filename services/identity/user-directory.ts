@@ -18,6 +18,8 @@ export interface UserDirectory {
   byEmail(email: string): Promise<UserRecord | undefined>;
   /** Adds a user; ALREADY_EXISTS when the email (or id) is taken, checked atomically with the insert. */
   add(record: UserRecord): Promise<void>;
+  /** Replaces a user's password hash (a rehash at sign-in); nothing when the user does not exist. */
+  setPasswordHash(id: string, passwordHash: string): Promise<void>;
 }
 
 /** The errors both directories raise. */
@@ -39,6 +41,13 @@ export function createUserDirectory(): UserDirectory {
       if (ids.has(record.user.id)) throw directoryErrors.idTaken(record.user.id);
       ids.set(record.user.id, record);
       emails.set(email, record);
+    },
+    async setPasswordHash(id, passwordHash) {
+      const record = ids.get(id);
+      if (record === undefined) return;
+      const updated = { user: record.user, passwordHash };
+      ids.set(id, updated);
+      emails.set(normalizeEmail(record.user.email), updated);
     },
   };
 }

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -145,7 +145,7 @@ describe("storefront in headless Chromium", () => {
     await page.close();
   });
 
-  it("searches, signs up and buys through Connect-Web with a bearer token (CORS preflight)", async () => {
+  it("searches, signs up and buys through Connect-Web with the session cookie (CORS preflight, credentials)", async () => {
     const page = await openStorefront(web);
     await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
     await page.fill('#search input[name="query"]', "oak kettle");
@@ -261,6 +261,37 @@ describe("storefront in headless Chromium", () => {
     expect(favicon.headers()["content-type"]).toBe("image/x-icon");
     await page.close();
   });
+  it("keeps the session in an HttpOnly, SameSite=Lax __Host- cookie no script reads; sign-out revokes it for the next call", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${shop.url}/`);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    await signUp(page, "cookie", "browser-pass-4", "Cookie");
+    const cookies = await page.context().cookies(shop.url);
+    expect(cookies.map((c) => c.name)).toEqual(["__Host-weft_session"]);
+    const [session] = cookies;
+    // Chromium keeps the Secure, __Host- cookie over plain HTTP because 127.0.0.1 is a secure context.
+    expect(session).toMatchObject({ domain: "127.0.0.1", path: "/", httpOnly: true, secure: true, sameSite: "Lax" });
+    expect(session.value).toMatch(/^[\w-]{43}$/);
+    expect(session.expires - Date.now() / 1000).toBeGreaterThan(43_000);
+    // No script sees a credential: not in document.cookie, not in storage.
+    expect(await page.evaluate(() => document.cookie)).toBe("");
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
+    expect(stored).not.toContain(session.value);
+    expect(stored).not.toMatch(/eyJ|accessToken/);
+    const asBrowser = (cookie: string) => ({ headers: { cookie: `__Host-weft_session=${cookie}`, origin: shop.url, "sec-fetch-site": "same-origin", "connect-protocol-version": "1" } });
+    expect((await gateway.listMyOrders({}, asBrowser(session.value))).orders).toEqual([]);
+
+    await page.click("#sign-out");
+    await page.waitForSelector('#account[data-state="signed-out"]');
+    expect(await page.context().cookies(shop.url)).toEqual([]);
+    // The old id is dead on the server: a copy of the cookie gets UNAUTHENTICATED on the very next call.
+    await expect(gateway.listMyOrders({}, asBrowser(session.value))).rejects.toMatchObject({ code: Code.Unauthenticated });
+    await page.click("#products tr button:not([disabled])");
+    await page.waitForSelector('#status[data-state="error"]', { timeout: 15_000 });
+    expect(await page.textContent("#status")).toMatch(/^Unauthenticated: sign in first/);
+    await page.close();
+  });
+
   it("ignores ?api= pointing elsewhere: the sign-up goes to the shop, nothing reaches the other host", async () => {
     const page = await browser.newPage();
     const violations: string[] = [];

@@ -13,10 +13,10 @@ import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { createInlineComputePool } from "../../mesh/compute/index.ts";
 import { createMemoryEventBus, type EventBus } from "../../mesh/events/index.ts";
-import { createAccessTokens, createIdentityService, createRedisUserDirectory } from "../../services/identity/index.ts";
+import { createAccessTokens, createIdentityService, createRedisUserDirectory, generateSigningKeys } from "../../services/identity/index.ts";
 import { createInventoryService, createRedisStockLedger, type RedisStockLedger, startReservationLifecycle } from "../../services/inventory/index.ts";
 import { createRedisOrderBook } from "../../services/orders/index.ts";
-import { asUser, createRouterShop, rejection } from "../support/shop/router-shop.ts";
+import { asUser, createRouterShop, rejection, TEST_PASSWORD_PARAMS } from "../support/shop/router-shop.ts";
 import { connectRedis, createTestPrefixes } from "../support/shop/test-redis.ts";
 import { privateRedis } from "../support/private-servers.ts";
 
@@ -184,13 +184,13 @@ describe("inventory replicas sharing one Redis", () => {
 describe("identity and orders replicas sharing one Redis", () => {
   it("see the same users: sign up on one, sign in on the other; one email, one user", async () => {
     const keyPrefix = prefixes.next();
-    const tokens = createAccessTokens({ secret: new Uint8Array(randomBytes(32)) });
+    const tokens = createAccessTokens({ keys: await generateSigningKeys() });
     const compute = createInlineComputePool();
     closers.push(() => compute.close());
     const [a, b] = await Promise.all(
       [0, 1].map(async () => {
         const users = createRedisUserDirectory({ redis: await connection(), keyPrefix });
-        const impl = createIdentityService({ compute, tokens, users, scryptCostLog2: 10 });
+        const impl = createIdentityService({ compute, tokens, users, passwordParams: TEST_PASSWORD_PARAMS });
         return createClient(IdentityService, createRouterTransport((router) => router.service(IdentityService, impl)));
       }),
     );
@@ -252,7 +252,7 @@ describe("stores with Redis down (private redis-server, killed)", () => {
     await ledger.seedIfAbsent([["p", 5]]);
     const compute = createInlineComputePool();
     closers.push(() => compute.close());
-    const tokens = createAccessTokens({ secret: new Uint8Array(randomBytes(32)) });
+    const tokens = createAccessTokens({ keys: await generateSigningKeys() });
     const inventory = createClient(
       InventoryService,
       createRouterTransport((router) => router.service(InventoryService, createInventoryService({ ledger, events }))),
@@ -262,7 +262,7 @@ describe("stores with Redis down (private redis-server, killed)", () => {
       createRouterTransport((router) =>
         router.service(
           IdentityService,
-          createIdentityService({ compute, tokens, users: createRedisUserDirectory({ redis, keyPrefix: "down:identity:" }), scryptCostLog2: 10 }),
+          createIdentityService({ compute, tokens, users: createRedisUserDirectory({ redis, keyPrefix: "down:identity:" }), passwordParams: TEST_PASSWORD_PARAMS }),
         ),
       ),
     );

@@ -5,6 +5,7 @@ import type { ComputePool } from "../../mesh/compute/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InProcessShop } from "../../services/in-process-shop.ts";
 import { createSlowableComputePool, startTestShop, uniqueEmail } from "./shop-fixture.ts";
+import { TEST_PASSWORD_PARAMS } from "../support/shop/router-shop.ts";
 
 /** The shop's real compute pool, counting the tasks it runs by name. */
 function countingPool(inner: ComputePool, counts: Map<string, number>): ComputePool {
@@ -20,7 +21,7 @@ function countingPool(inner: ComputePool, counts: Map<string, number>): ComputeP
 const tasks = new Map<string, number>();
 let shop: InProcessShop;
 beforeAll(async () => {
-  shop = await startTestShop({ compute: countingPool(createSlowableComputePool(), tasks), scryptCostLog2: 10 });
+  shop = await startTestShop({ compute: countingPool(createSlowableComputePool(), tasks), passwordParams: TEST_PASSWORD_PARAMS });
 });
 afterAll(() => shop?.close());
 

@@ -63,8 +63,9 @@ describe("start-up failures: one line, a code, the variable, exit 1", () => {
   it("npm start: a port in use", async () => {
     expectOneLine(await run(shop, { WEB: "off", COMPUTE: "inline", PORT: String(busyPort) }), "WEFT_ERR_HOST_LISTEN", "PORT");
   });
-  it("npm start: a short IDENTITY_TOKEN_SECRET", async () => {
-    expectOneLine(await run(shop, { WEB: "off", IDENTITY_TOKEN_SECRET: "c2hvcnQ" }), "WEFT_ERR_SHOP_CONFIG", "IDENTITY_TOKEN_SECRET");
+  it("npm start: IDENTITY_SIGNING_KEYS that is not a key set, and the retired IDENTITY_TOKEN_SECRET", async () => {
+    expectOneLine(await run(shop, { WEB: "off", IDENTITY_SIGNING_KEYS: '{"keys":[]}' }), "WEFT_ERR_SHOP_CONFIG", "IDENTITY_SIGNING_KEYS");
+    expectOneLine(await run(shop, { WEB: "off", IDENTITY_TOKEN_SECRET: "c2hvcnQ" }), "WEFT_ERR_SHOP_CONFIG", "IDENTITY_SIGNING_KEYS");
   });
 
   const catalog = "services/catalog/main.ts";
@@ -86,8 +87,8 @@ describe("start-up failures: one line, a code, the variable, exit 1", () => {
   it("a service main: a bad MESH_ setting", async () => {
     expectOneLine(await run(catalog, { MESH_HEARTBEAT_MS: "soon" }), "WEFT_ERR_MESH_CONFIG", "MESH_HEARTBEAT_MS");
   });
-  it("identity: a short IDENTITY_TOKEN_SECRET", async () => {
-    expectOneLine(await run("services/identity/main.ts", { IDENTITY_TOKEN_SECRET: "c2hvcnQ" }), "WEFT_ERR_MESH_CONFIG", "IDENTITY_TOKEN_SECRET");
+  it("identity: IDENTITY_SIGNING_KEYS that is not JSON", async () => {
+    expectOneLine(await run("services/identity/main.ts", { IDENTITY_SIGNING_KEYS: "not-json" }), "WEFT_ERR_MESH_CONFIG", "IDENTITY_SIGNING_KEYS");
   });
   it("the launcher: a bad --instances", async () => {
     const outcome = await run("scripts/start-distributed.ts", {}, ["--instances", "catalog=many"]);

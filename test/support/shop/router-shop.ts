@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { ConnectError, createClient, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
 import { endUserKey } from "../../../mesh/security/index.ts";
 import { CatalogService } from "../../../gen/shop/catalog/v1/catalog_pb.ts";
@@ -13,6 +12,10 @@ import { loadSeedProducts } from "../../../services/catalog/seed/load-seed.ts";
 import { loadSeedStock } from "../../../services/inventory/seed/load-seed.ts";
 import { createLazyTransport } from "../../../services/shared/lazy-transport.ts";
 import { createShopServices, type ShopOptions } from "../../../services/shop.ts";
+import { generateSigningKeys } from "../../../services/identity/index.ts";
+
+/** A cheap Argon2id cost for tests that hash many passwords (the OWASP cost is tested on its own). */
+export const TEST_PASSWORD_PARAMS = Object.freeze({ memoryKiB: 1024, passes: 1 });
 
 /**
  * Test helper: the whole shop behind connect's router transport (no host, no socket), with the seed
@@ -28,10 +31,10 @@ export async function createRouterShop(overrides: Partial<Omit<ShopOptions, "tra
     events,
     cache,
     compute,
-    tokenSecret: overrides.tokenSecret ?? new Uint8Array(randomBytes(32)),
+    signingKeys: overrides.signingKeys ?? (await generateSigningKeys()),
     products: overrides.products ?? (await loadSeedProducts()),
     stock: overrides.stock ?? (await loadSeedStock()),
-    scryptCostLog2: overrides.scryptCostLog2 ?? 10,
+    passwordParams: overrides.passwordParams ?? TEST_PASSWORD_PARAMS,
     ledger: overrides.ledger,
     users: overrides.users,
     book: overrides.book,

@@ -13,7 +13,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file shop/gateway/v1/gateway.proto.
  */
 export const file_shop_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPc2hvcC5nYXRld2F5LnYxIm0KB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRITCgtwcmljZV9jZW50cxgFIAEoAxIMCgR0YWdzGAYgAygJIksKC1Byb2R1Y3RWaWV3EikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdBIRCglhdmFpbGFibGUYAiABKAMiZwoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoJT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSFAoMcHJvZHVjdF9uYW1lGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBCABKAMiwgEKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKQoFaXRlbXMYAyADKAsyGi5zaG9wLmdhdGV3YXkudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgDEiwKBnN0YXR1cxgFIAEoDjIcLnNob3AuZ2F0ZXdheS52MS5PcmRlclN0YXR1cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKAAQoNQnJvd3NlUmVxdWVzdBIXCgVxdWVyeRgBIAEoCUIIukgFcgMYyAESGQoIY2F0ZWdvcnkYAiABKAlCB7pIBHICGEASHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAEIlkKDkJyb3dzZVJlc3BvbnNlEi4KCHByb2R1Y3RzGAEgAygLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChhHZXRQcm9kdWN0RGV0YWlsc1JlcXVlc3QSFQoCaWQYASABKAlCCbpIBnIEEAEYQCJKChlHZXRQcm9kdWN0RGV0YWlsc1Jlc3BvbnNlEi0KB3Byb2R1Y3QYASABKAsyHC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdFZpZXci7wEKDVNpZ25VcFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESYAoIcGFzc3dvcmQYAiABKAlCTrpIS7oBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgUQCBiAARJhCgxkaXNwbGF5X25hbWUYAyABKAlCS7pISLoBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgIYQCJLCg5TaWduVXBSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSIwoEdXNlchgCIAEoCzIVLnNob3AuZ2F0ZXdheS52MS5Vc2VyIkgKDVNpZ25JblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEiSwoOU2lnbkluUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEiMKBHVzZXIYAiABKAsyFS5zaG9wLmdhdGV3YXkudjEuVXNlciJLCgxDaGVja291dEl0ZW0SHQoKcHJvZHVjdF9pZBgBIAEoCUIJukgGcgQQARhAEhwKCHF1YW50aXR5GAIgASgFQgq6SAcaBRjoByAAIksKD0NoZWNrb3V0UmVxdWVzdBI4CgVpdGVtcxgBIAMoCzIdLnNob3AuZ2F0ZXdheS52MS5DaGVja291dEl0ZW1CCrpIB5IBBAgBEGQiOQoQQ2hlY2tvdXRSZXNwb25zZRIlCgVvcmRlchgBIAEoCzIWLnNob3AuZ2F0ZXdheS52MS5PcmRlciIzChNMaXN0TXlPcmRlcnNSZXF1ZXN0EhwKCXBhZ2Vfc2l6ZRgBIAEoBUIJukgGGgQYZCgAIj4KFExpc3RNeU9yZGVyc1Jlc3BvbnNlEiYKBm9yZGVycxgBIAMoCzIWLnNob3AuZ2F0ZXdheS52MS5PcmRlcip8CgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNPUkRFUl9TVEFUVVNfUExBQ0VEEAESGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBACEhoKFk9SREVSX1NUQVRVU19GVUxGSUxMRUQQAzKaBAoOR2F0ZXdheVNlcnZpY2USTgoGQnJvd3NlEh4uc2hvcC5nYXRld2F5LnYxLkJyb3dzZVJlcXVlc3QaHy5zaG9wLmdhdGV3YXkudjEuQnJvd3NlUmVzcG9uc2UiA5ACARJvChFHZXRQcm9kdWN0RGV0YWlscxIpLnNob3AuZ2F0ZXdheS52MS5HZXRQcm9kdWN0RGV0YWlsc1JlcXVlc3QaKi5zaG9wLmdhdGV3YXkudjEuR2V0UHJvZHVjdERldGFpbHNSZXNwb25zZSIDkAIBEkkKBlNpZ25VcBIeLnNob3AuZ2F0ZXdheS52MS5TaWduVXBSZXF1ZXN0Gh8uc2hvcC5nYXRld2F5LnYxLlNpZ25VcFJlc3BvbnNlEkkKBlNpZ25JbhIeLnNob3AuZ2F0ZXdheS52MS5TaWduSW5SZXF1ZXN0Gh8uc2hvcC5nYXRld2F5LnYxLlNpZ25JblJlc3BvbnNlEk8KCENoZWNrb3V0EiAuc2hvcC5nYXRld2F5LnYxLkNoZWNrb3V0UmVxdWVzdBohLnNob3AuZ2F0ZXdheS52MS5DaGVja291dFJlc3BvbnNlEmAKDExpc3RNeU9yZGVycxIkLnNob3AuZ2F0ZXdheS52MS5MaXN0TXlPcmRlcnNSZXF1ZXN0GiUuc2hvcC5nYXRld2F5LnYxLkxpc3RNeU9yZGVyc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch1zaG9wL2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPc2hvcC5nYXRld2F5LnYxIm0KB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRITCgtwcmljZV9jZW50cxgFIAEoAxIMCgR0YWdzGAYgAygJIksKC1Byb2R1Y3RWaWV3EikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdBIRCglhdmFpbGFibGUYAiABKAMiZwoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoJT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSFAoMcHJvZHVjdF9uYW1lGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBCABKAMiwgEKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKQoFaXRlbXMYAyADKAsyGi5zaG9wLmdhdGV3YXkudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgDEiwKBnN0YXR1cxgFIAEoDjIcLnNob3AuZ2F0ZXdheS52MS5PcmRlclN0YXR1cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKAAQoNQnJvd3NlUmVxdWVzdBIXCgVxdWVyeRgBIAEoCUIIukgFcgMYyAESGQoIY2F0ZWdvcnkYAiABKAlCB7pIBHICGEASHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAEIlkKDkJyb3dzZVJlc3BvbnNlEi4KCHByb2R1Y3RzGAEgAygLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChhHZXRQcm9kdWN0RGV0YWlsc1JlcXVlc3QSFQoCaWQYASABKAlCCbpIBnIEEAEYQCJKChlHZXRQcm9kdWN0RGV0YWlsc1Jlc3BvbnNlEi0KB3Byb2R1Y3QYASABKAsyHC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdFZpZXci7wEKDVNpZ25VcFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESYAoIcGFzc3dvcmQYAiABKAlCTrpIS7oBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgUQCBiAARJhCgxkaXNwbGF5X25hbWUYAyABKAlCS7pISLoBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgIYQCJLCg5TaWduVXBSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSIwoEdXNlchgCIAEoCzIVLnNob3AuZ2F0ZXdheS52MS5Vc2VyIkgKDVNpZ25JblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEiSwoOU2lnbkluUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEiMKBHVzZXIYAiABKAsyFS5zaG9wLmdhdGV3YXkudjEuVXNlciIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiSwoMQ2hlY2tvdXRJdGVtEh0KCnByb2R1Y3RfaWQYASABKAlCCbpIBnIEEAEYQBIcCghxdWFudGl0eRgCIAEoBUIKukgHGgUY6AcgACJLCg9DaGVja291dFJlcXVlc3QSOAoFaXRlbXMYASADKAsyHS5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRJdGVtQgq6SAeSAQQIARBkIjkKEENoZWNrb3V0UmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIiMwoTTGlzdE15T3JkZXJzUmVxdWVzdBIcCglwYWdlX3NpemUYASABKAVCCbpIBhoEGGQoACI+ChRMaXN0TXlPcmRlcnNSZXNwb25zZRImCgZvcmRlcnMYASADKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIqfAoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTT1JERVJfU1RBVFVTX1BMQUNFRBABEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQAhIaChZPUkRFUl9TVEFUVVNfRlVMRklMTEVEEAMy6AQKDkdhdGV3YXlTZXJ2aWNlEk4KBkJyb3dzZRIeLnNob3AuZ2F0ZXdheS52MS5Ccm93c2VSZXF1ZXN0Gh8uc2hvcC5nYXRld2F5LnYxLkJyb3dzZVJlc3BvbnNlIgOQAgESbwoRR2V0UHJvZHVjdERldGFpbHMSKS5zaG9wLmdhdGV3YXkudjEuR2V0UHJvZHVjdERldGFpbHNSZXF1ZXN0Giouc2hvcC5nYXRld2F5LnYxLkdldFByb2R1Y3REZXRhaWxzUmVzcG9uc2UiA5ACARJJCgZTaWduVXASHi5zaG9wLmdhdGV3YXkudjEuU2lnblVwUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5TaWduVXBSZXNwb25zZRJJCgZTaWduSW4SHi5zaG9wLmdhdGV3YXkudjEuU2lnbkluUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5TaWduSW5SZXNwb25zZRJMCgdTaWduT3V0Eh8uc2hvcC5nYXRld2F5LnYxLlNpZ25PdXRSZXF1ZXN0GiAuc2hvcC5nYXRld2F5LnYxLlNpZ25PdXRSZXNwb25zZRJPCghDaGVja291dBIgLnNob3AuZ2F0ZXdheS52MS5DaGVja291dFJlcXVlc3QaIS5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRSZXNwb25zZRJgCgxMaXN0TXlPcmRlcnMSJC5zaG9wLmdhdGV3YXkudjEuTGlzdE15T3JkZXJzUmVxdWVzdBolLnNob3AuZ2F0ZXdheS52MS5MaXN0TXlPcmRlcnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A product as the shop shows it.
@@ -313,6 +313,8 @@ export const SignUpRequestSchema: GenMessage<SignUpRequest> = /*@__PURE__*/
  */
 export type SignUpResponse = Message<"shop.gateway.v1.SignUpResponse"> & {
   /**
+   * Empty for a browser (it holds a session cookie instead).
+   *
    * @generated from field: string access_token = 1;
    */
   accessToken: string;
@@ -357,6 +359,8 @@ export const SignInRequestSchema: GenMessage<SignInRequest> = /*@__PURE__*/
  */
 export type SignInResponse = Message<"shop.gateway.v1.SignInResponse"> & {
   /**
+   * Empty for a browser (it holds a session cookie instead).
+   *
    * @generated from field: string access_token = 1;
    */
   accessToken: string;
@@ -373,6 +377,32 @@ export type SignInResponse = Message<"shop.gateway.v1.SignInResponse"> & {
  */
 export const SignInResponseSchema: GenMessage<SignInResponse> = /*@__PURE__*/
   messageDesc(file_shop_gateway_v1_gateway, 12);
+
+/**
+ * @generated from message shop.gateway.v1.SignOutRequest
+ */
+export type SignOutRequest = Message<"shop.gateway.v1.SignOutRequest"> & {
+};
+
+/**
+ * Describes the message shop.gateway.v1.SignOutRequest.
+ * Use `create(SignOutRequestSchema)` to create a new message.
+ */
+export const SignOutRequestSchema: GenMessage<SignOutRequest> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 13);
+
+/**
+ * @generated from message shop.gateway.v1.SignOutResponse
+ */
+export type SignOutResponse = Message<"shop.gateway.v1.SignOutResponse"> & {
+};
+
+/**
+ * Describes the message shop.gateway.v1.SignOutResponse.
+ * Use `create(SignOutResponseSchema)` to create a new message.
+ */
+export const SignOutResponseSchema: GenMessage<SignOutResponse> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 14);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutItem
@@ -394,7 +424,7 @@ export type CheckoutItem = Message<"shop.gateway.v1.CheckoutItem"> & {
  * Use `create(CheckoutItemSchema)` to create a new message.
  */
 export const CheckoutItemSchema: GenMessage<CheckoutItem> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 13);
+  messageDesc(file_shop_gateway_v1_gateway, 15);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutRequest
@@ -411,7 +441,7 @@ export type CheckoutRequest = Message<"shop.gateway.v1.CheckoutRequest"> & {
  * Use `create(CheckoutRequestSchema)` to create a new message.
  */
 export const CheckoutRequestSchema: GenMessage<CheckoutRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 14);
+  messageDesc(file_shop_gateway_v1_gateway, 16);
 
 /**
  * @generated from message shop.gateway.v1.CheckoutResponse
@@ -428,7 +458,7 @@ export type CheckoutResponse = Message<"shop.gateway.v1.CheckoutResponse"> & {
  * Use `create(CheckoutResponseSchema)` to create a new message.
  */
 export const CheckoutResponseSchema: GenMessage<CheckoutResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 15);
+  messageDesc(file_shop_gateway_v1_gateway, 17);
 
 /**
  * @generated from message shop.gateway.v1.ListMyOrdersRequest
@@ -445,7 +475,7 @@ export type ListMyOrdersRequest = Message<"shop.gateway.v1.ListMyOrdersRequest">
  * Use `create(ListMyOrdersRequestSchema)` to create a new message.
  */
 export const ListMyOrdersRequestSchema: GenMessage<ListMyOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 16);
+  messageDesc(file_shop_gateway_v1_gateway, 18);
 
 /**
  * @generated from message shop.gateway.v1.ListMyOrdersResponse
@@ -462,7 +492,7 @@ export type ListMyOrdersResponse = Message<"shop.gateway.v1.ListMyOrdersResponse
  * Use `create(ListMyOrdersResponseSchema)` to create a new message.
  */
 export const ListMyOrdersResponseSchema: GenMessage<ListMyOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_shop_gateway_v1_gateway, 17);
+  messageDesc(file_shop_gateway_v1_gateway, 19);
 
 /**
  * @generated from enum shop.gateway.v1.OrderStatus
@@ -502,7 +532,8 @@ export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
 
 /**
  * GatewayService is the browser-facing edge of the shop: it composes the other services and checks the
- * end user's token (`authorization: Bearer <token>`) where a call needs one. Its messages are its own
+ * end user where a call needs one: a browser's session cookie, or an API client's access token
+ * (`authorization: Bearer <token>`). Its messages are its own
  * (no import of an internal service's contract), so a browser bundle holds only the public API; field
  * numbers and names match the internal messages they are copied from.
  *
@@ -530,7 +561,7 @@ export const GatewayService: GenService<{
     output: typeof GetProductDetailsResponseSchema;
   },
   /**
-   * SignUp registers a user and signs them in.
+   * SignUp registers a user and signs them in, as SignIn does.
    *
    * @generated from rpc shop.gateway.v1.GatewayService.SignUp
    */
@@ -540,7 +571,10 @@ export const GatewayService: GenService<{
     output: typeof SignUpResponseSchema;
   },
   /**
-   * SignIn returns an access token.
+   * SignIn checks a password. A browser gets a new session cookie (HttpOnly, so no script reads it) and
+   * an empty access_token; an API client gets a bearer access token. UNAUTHENTICATED, with one message,
+   * for a wrong password or an unknown email; RESOURCE_EXHAUSTED with a google.rpc.RetryInfo after 5
+   * failures for one account or one client address.
    *
    * @generated from rpc shop.gateway.v1.GatewayService.SignIn
    */
@@ -548,6 +582,16 @@ export const GatewayService: GenService<{
     methodKind: "unary";
     input: typeof SignInRequestSchema;
     output: typeof SignInResponseSchema;
+  },
+  /**
+   * SignOut ends the browser session its cookie names (at once, for every replica) and clears the cookie.
+   *
+   * @generated from rpc shop.gateway.v1.GatewayService.SignOut
+   */
+  signOut: {
+    methodKind: "unary";
+    input: typeof SignOutRequestSchema;
+    output: typeof SignOutResponseSchema;
   },
   /**
    * Checkout places an order for the signed-in user; UNAUTHENTICATED without a valid token.

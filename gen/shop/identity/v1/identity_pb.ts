@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/identity/v1/identity.proto.
  */
 export const file_shop_identity_v1_identity: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaG9wL2lkZW50aXR5L3YxL2lkZW50aXR5LnByb3RvEhBzaG9wLmlkZW50aXR5LnYxImcKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvEBCg9SZWdpc3RlclJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESYAoIcGFzc3dvcmQYAiABKAlCTrpIS7oBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgUQCBiAARJhCgxkaXNwbGF5X25hbWUYAyABKAlCS7pISLoBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgIYQCJ+ChBSZWdpc3RlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5zaG9wLmlkZW50aXR5LnYxLlVzZXISFAoMYWNjZXNzX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKDExvZ2luUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASJ7Cg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIkCgR1c2VyGAMgASgLMhYuc2hvcC5pZGVudGl0eS52MS5Vc2VyIg8KDVdob0FtSVJlcXVlc3QiNgoOV2hvQW1JUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnNob3AuaWRlbnRpdHkudjEuVXNlcjKAAgoPSWRlbnRpdHlTZXJ2aWNlElEKCFJlZ2lzdGVyEiEuc2hvcC5pZGVudGl0eS52MS5SZWdpc3RlclJlcXVlc3QaIi5zaG9wLmlkZW50aXR5LnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi5zaG9wLmlkZW50aXR5LnYxLkxvZ2luUmVxdWVzdBofLnNob3AuaWRlbnRpdHkudjEuTG9naW5SZXNwb25zZRJQCgZXaG9BbUkSHy5zaG9wLmlkZW50aXR5LnYxLldob0FtSVJlcXVlc3QaIC5zaG9wLmlkZW50aXR5LnYxLldob0FtSVJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9zaG9wL2lkZW50aXR5L3YxL2lkZW50aXR5LnByb3RvEhBzaG9wLmlkZW50aXR5LnYxImcKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvEBCg9SZWdpc3RlclJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESYAoIcGFzc3dvcmQYAiABKAlCTrpIS7oBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgUQCBiAARJhCgxkaXNwbGF5X25hbWUYAyABKAlCS7pISLoBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgIYQCJ+ChBSZWdpc3RlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5zaG9wLmlkZW50aXR5LnYxLlVzZXISFAoMYWNjZXNzX3Rva2VuGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKDExvZ2luUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASJ7Cg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIkCgR1c2VyGAMgASgLMhYuc2hvcC5pZGVudGl0eS52MS5Vc2VyIg8KDVdob0FtSVJlcXVlc3QiNgoOV2hvQW1JUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnNob3AuaWRlbnRpdHkudjEuVXNlciIWChRHZXRQdWJsaWNLZXlzUmVxdWVzdCIqChVHZXRQdWJsaWNLZXlzUmVzcG9uc2USEQoJandrc19qc29uGAEgASgJMucCCg9JZGVudGl0eVNlcnZpY2USUQoIUmVnaXN0ZXISIS5zaG9wLmlkZW50aXR5LnYxLlJlZ2lzdGVyUmVxdWVzdBoiLnNob3AuaWRlbnRpdHkudjEuUmVnaXN0ZXJSZXNwb25zZRJICgVMb2dpbhIeLnNob3AuaWRlbnRpdHkudjEuTG9naW5SZXF1ZXN0Gh8uc2hvcC5pZGVudGl0eS52MS5Mb2dpblJlc3BvbnNlElAKBldob0FtSRIfLnNob3AuaWRlbnRpdHkudjEuV2hvQW1JUmVxdWVzdBogLnNob3AuaWRlbnRpdHkudjEuV2hvQW1JUmVzcG9uc2UiA5ACARJlCg1HZXRQdWJsaWNLZXlzEiYuc2hvcC5pZGVudGl0eS52MS5HZXRQdWJsaWNLZXlzUmVxdWVzdBonLnNob3AuaWRlbnRpdHkudjEuR2V0UHVibGljS2V5c1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message shop.identity.v1.User
@@ -190,6 +190,38 @@ export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
   messageDesc(file_shop_identity_v1_identity, 6);
 
 /**
+ * @generated from message shop.identity.v1.GetPublicKeysRequest
+ */
+export type GetPublicKeysRequest = Message<"shop.identity.v1.GetPublicKeysRequest"> & {
+};
+
+/**
+ * Describes the message shop.identity.v1.GetPublicKeysRequest.
+ * Use `create(GetPublicKeysRequestSchema)` to create a new message.
+ */
+export const GetPublicKeysRequestSchema: GenMessage<GetPublicKeysRequest> = /*@__PURE__*/
+  messageDesc(file_shop_identity_v1_identity, 7);
+
+/**
+ * @generated from message shop.identity.v1.GetPublicKeysResponse
+ */
+export type GetPublicKeysResponse = Message<"shop.identity.v1.GetPublicKeysResponse"> & {
+  /**
+   * The JSON Web Key Set: `{"keys": [{"kty": "EC", "crv": "P-256", "kid": ..., "x": ..., "y": ..., "alg": "ES256", "use": "sig"}]}`.
+   *
+   * @generated from field: string jwks_json = 1;
+   */
+  jwksJson: string;
+};
+
+/**
+ * Describes the message shop.identity.v1.GetPublicKeysResponse.
+ * Use `create(GetPublicKeysResponseSchema)` to create a new message.
+ */
+export const GetPublicKeysResponseSchema: GenMessage<GetPublicKeysResponse> = /*@__PURE__*/
+  messageDesc(file_shop_identity_v1_identity, 8);
+
+/**
  * IdentityService registers users, checks passwords and issues signed access tokens.
  *
  * @generated from service shop.identity.v1.IdentityService
@@ -207,7 +239,8 @@ export const IdentityService: GenService<{
     output: typeof RegisterResponseSchema;
   },
   /**
-   * Login checks a password and returns a signed access token; UNAUTHENTICATED on a bad password.
+   * Login checks a password and returns a signed access token; UNAUTHENTICATED, with one message, for a
+   * wrong password and an unknown email.
    *
    * @generated from rpc shop.identity.v1.IdentityService.Login
    */
@@ -225,6 +258,17 @@ export const IdentityService: GenService<{
     methodKind: "unary";
     input: typeof WhoAmIRequestSchema;
     output: typeof WhoAmIResponseSchema;
+  },
+  /**
+   * GetPublicKeys returns the public keys access tokens are verified with (a JWKS, RFC 7517), by key id:
+   * the key that signs now and the ones that still verify tokens signed before a rotation.
+   *
+   * @generated from rpc shop.identity.v1.IdentityService.GetPublicKeys
+   */
+  getPublicKeys: {
+    methodKind: "unary";
+    input: typeof GetPublicKeysRequestSchema;
+    output: typeof GetPublicKeysResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_identity_v1_identity, 0);
