@@ -5,6 +5,7 @@
 // what the validator enforces. `npm run generate`, `lint:proto` and `check:gen` run it first.
 // Usage: node scripts/proto-imports.ts [--help]
 import { execFileSync } from "node:child_process";
+import { readCommandLine } from "../mesh/errors/index.ts";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -62,10 +63,11 @@ export function writeProtoImports(): void {
   verify();
 }
 
-if (process.argv[1] === new URL(import.meta.url).pathname) {
-  if (process.argv.includes("--help")) {
-    console.log("usage: node scripts/proto-imports.ts\nwrites .proto-imports/ (buf/validate/validate.proto from @bufbuild/protovalidate) and checks it compiles back to the package's descriptor");
-    process.exit(0);
-  }
+if (import.meta.main) {
+  readCommandLine({
+    usage: "node scripts/proto-imports.ts   (run by npm run generate and npm run check:gen)",
+    summary: "Writes .proto-imports/ (buf/validate/validate.proto from @bufbuild/protovalidate) and checks that it\ncompiles back to the package's descriptor.",
+    flags: {},
+  });
   writeProtoImports();
 }

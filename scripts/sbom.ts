@@ -6,29 +6,19 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-
-const HELP = `Usage: npm run sbom -- [--out sbom.cdx.json]
-
-Writes a CycloneDX JSON SBOM of the production dependencies (npm sbom, kept to the lockfile's
-non-dev packages) to --out
-(default sbom.cdx.json at the repository root, git-ignored) and prints how many components it lists.`;
+import { readCommandLine } from "../mesh/errors/index.ts";
 
 function fail(message: string): never {
   console.error(`WEFT_ERR_STARTUP: ${message}`);
   process.exit(1);
 }
 
-let values;
-try {
-  ({ values } = parseArgs({ options: { out: { type: "string" }, help: { type: "boolean", short: "h", default: false } } }));
-} catch (err) {
-  fail(`${(err as Error).message}; see npm run sbom -- --help`);
-}
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+const { values } = readCommandLine({
+  usage: "npm run sbom -- [flags]   (node scripts/sbom.ts)",
+  summary: "Writes a CycloneDX JSON SBOM of the production dependencies (npm sbom, kept to the lockfile's\nnon-dev packages) and prints how many components it lists.",
+  flags: { out: { type: "string", valueName: "FILE", defaultText: "sbom.cdx.json at the repository root (git-ignored)", description: "where the SBOM goes" } },
+  env: [{ name: "npm_execpath", defaultText: "set by npm run", description: "the npm that runs the script, used for npm sbom" }],
+});
 const root = resolve(import.meta.dirname, "..");
 const out = resolve(values.out ?? `${root}/sbom.cdx.json`);
 // Under `npm run`, npm_execpath is the npm that runs the script: use the same one.

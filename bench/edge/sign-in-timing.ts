@@ -6,9 +6,15 @@ import { createPiscinaComputePool } from "../../mesh/compute/index.ts";
 import { silentLogger } from "../../mesh/host/index.ts";
 import { createSignInThrottle } from "../../services/gateway/index.ts";
 import { startInProcessShop } from "../../services/in-process-shop.ts";
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 
-const rounds = Number(process.argv[2] ?? 100);
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10_000) throw new Error("rounds must be an integer from 1 to 10000");
+const { positionals } = readCommandLine({
+  usage: "npm run bench:sign-in -- [ROUNDS]   (node bench/edge/sign-in-timing.ts)",
+  summary: "Sign-in timing over HTTP: a wrong password against an unknown email, interleaved rounds, medians and p95.",
+  flags: {},
+  positionals: [{ name: "ROUNDS", description: "interleaved rounds, 1 to 10000 (default 100)" }],
+});
+const rounds = numberSetting("ROUNDS", positionals[0], 100, { min: 1, max: 10_000, integer: true });
 
 const shop = await startInProcessShop({
   port: 0,

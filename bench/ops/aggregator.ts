@@ -5,18 +5,23 @@
 
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { parseArgs } from "node:util";
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connectNats } from "../../mesh/node/index.ts";
 import { createMeshAggregator } from "../../mesh/ops/index.ts";
 
-const { values } = parseArgs({ options: { instances: { type: "string", default: "10,50" }, seconds: { type: "string", default: "10" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
-if (values.help) {
-  console.log("Usage: node bench/ops/aggregator.ts [--instances 10,50] [--seconds 10] [--json]");
-  process.exit(0);
-}
-const counts = values.instances!.split(",").map(Number);
-const seconds = Number(values.seconds);
+const { values } = readCommandLine({
+  usage: "npm run bench:ops -- [flags]   (node bench/ops/aggregator.ts)",
+  summary: "The mesh aggregator's CPU cost: simulated instances answer its gathering every second.",
+  flags: {
+    instances: { type: "string", valueName: "N,N", default: "10,50", description: "simulated instance counts, one measurement each" },
+    seconds: { type: "string", valueName: "S", default: "10", description: "measured seconds per count" },
+    json: { type: "boolean", default: false, description: "print the rows as JSON" },
+  },
+  env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "the NATS server to gather through" }],
+});
+const counts = values.instances.split(",").map((n) => numberSetting("--instances", n, 10, { min: 1, integer: true }));
+const seconds = numberSetting("--seconds", values.seconds, 10, { min: 1 });
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const child = new URL("./simulated-instances.ts", import.meta.url).pathname;
 

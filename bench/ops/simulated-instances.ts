@@ -7,9 +7,16 @@ import { InstanceSnapshotSchema } from "../../gen/weft/mesh/v1/admin_pb.ts";
 import { connectNats } from "../../mesh/node/index.ts";
 import { startGatherResponder } from "../../mesh/ops/index.ts";
 import { RedWindow } from "../../mesh/telemetry/index.ts";
+import { readCommandLine } from "../../mesh/errors/index.ts";
 
-// Settings as one JSON argument: {"instances":10,"prefix":"weft.bench.registry","methods":10,"callers":3,"calls":20}.
-const settings = JSON.parse(process.argv[2] ?? "{}") as { instances?: number; prefix?: string; methods?: number; callers?: number; calls?: number };
+const { positionals } = readCommandLine({
+  usage: "node bench/ops/simulated-instances.ts [SETTINGS]   (started by npm run bench:ops)",
+  summary: "Simulated mesh instances answering the aggregator's gathering; prints READY, and CPU <ms> on SIGTERM.",
+  flags: {},
+  positionals: [{ name: "SETTINGS", description: 'one JSON object, e.g. {"instances":10,"prefix":"weft.bench.registry","methods":10,"callers":3,"calls":20}' }],
+  env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "the NATS server the aggregator uses" }],
+});
+const settings = JSON.parse(positionals[0] ?? "{}") as { instances?: number; prefix?: string; methods?: number; callers?: number; calls?: number };
 const count = settings.instances ?? 10;
 const prefix = settings.prefix ?? "weft.bench.registry";
 const methods = settings.methods ?? 10;

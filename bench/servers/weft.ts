@@ -25,7 +25,12 @@ import { benchSecurity } from "./weft-security.ts";
 // The same handlers in every benchmark server; they never read request headers or name the server.
 const benchTestService = createTestServiceImpl({ servedBy: "", echoMetadata: false });
 
-readServerMode({ usage: "node bench/servers/weft.ts --mode h2|h1   (started by npm run bench)", summary: "Weft's host (mesh/host createHost) with Weft's own protocol engine (mesh/protocol createWeftEngine) serving TestService: what a Weft service runs, health/reflection/admin services, host interceptors (drain admission, in-flight accounting, error sanitising) and limits included. One cleartext port serves h2c and HTTP/1.1, so `--mode` only labels the scenario.", env: [{ name: "PASS_INTERCEPTORS", defaultText: "0", description: "pass-through interceptors to add (interceptor cost)" }] });
+readServerMode({ usage: "node bench/servers/weft.ts --mode h2|h1   (started by npm run bench)", summary: "Weft's host (mesh/host createHost) with Weft's own protocol engine (mesh/protocol createWeftEngine) serving TestService: what a Weft service runs, health/reflection/admin services, host interceptors (drain admission, in-flight accounting, error sanitising) and limits included. One cleartext port serves h2c and HTTP/1.1, so `--mode` only labels the scenario.", env: [
+  { name: "PASS_INTERCEPTORS", defaultText: "0", description: "pass-through interceptors to add (interceptor cost)" },
+  { name: "WEFT_BENCH_VALIDATE", defaultText: "0", description: "1: TestService behind mesh/validation (its protovalidate rules checked on every request)" },
+  { name: "BENCH_MTLS_DIR", description: "serve TLS 1.3 with client certificates from this folder (bench/lib/mtls.ts)" },
+  { name: "BENCH_AUTHZ", defaultText: "0", description: "1 with BENCH_MTLS_DIR: the authorization hooks on every call" },
+] });
 
 const hostEntry = new URL("../../mesh/host/index.ts", import.meta.url);
 const engineEntry = new URL("../../mesh/protocol/index.ts", import.meta.url);

@@ -11,24 +11,18 @@ import { CheckoutRequestSchema, SignUpRequestSchema } from "../../gen/shop/gatew
 import { ReserveRequestSchema } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { UnaryCallRequestSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import { requestCheck } from "../../mesh/validation/index.ts";
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`WEFT_ERR_STARTUP: --${name} must be a positive integer, got ${process.argv[i + 1]}`);
-    process.exit(1);
-  }
-  return n;
-}
-
-if (process.argv.includes("--help")) {
-  console.log("usage: node bench/validation/cost.ts [--rounds N (5)] [--calls N (200000)]\nCPU microseconds per request to validate the benchmark's UnaryCallRequest and shop requests");
-  process.exit(0);
-}
-const rounds = flag("rounds", 5);
-const calls = flag("calls", 200_000);
+const { values } = readCommandLine({
+  usage: "npm run bench:validation -- [flags]   (node bench/validation/cost.ts)",
+  summary: "CPU microseconds per request to validate the benchmark's UnaryCallRequest and shop requests.",
+  flags: {
+    rounds: { type: "string", valueName: "N", defaultText: "5", description: "rounds, interleaved with the unvalidated baseline" },
+    calls: { type: "string", valueName: "N", defaultText: "200000", description: "validations per round" },
+  },
+});
+const rounds = numberSetting("--rounds", values.rounds, 5, { min: 1, integer: true });
+const calls = numberSetting("--calls", values.calls, 200_000, { min: 1, integer: true });
 
 const CASES: ReadonlyArray<readonly [string, DescMessage, unknown]> = [
   ["weft.testing.v1.UnaryCallRequest (bench)", UnaryCallRequestSchema, create(UnaryCallRequestSchema, { responseSize: 16, payload: { body: new Uint8Array(16) } })],

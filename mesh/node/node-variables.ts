@@ -21,6 +21,7 @@ export const MESH_NODE_VARIABLES: readonly CommandVariable[] = Object.freeze([
   { name: "MESH_LEAVE_GRACE_MS", defaultText: "200", description: "wait between announcing leave and refusing calls on drain" },
   { name: "MESH_CONCURRENCY_LIMIT", defaultText: "1000", description: "ceiling of the adaptive concurrency limit" },
   { name: "MESH_TLS_DIR", defaultText: "unset (no mTLS)", description: "ca.crt, tls.crt, tls.key: mutual TLS and authorization by policy" },
+  { name: "MESH_NATS_NKEY_FILE", defaultText: "unset (no NATS user)", description: "this workload's NATS nkey seed; under mTLS, Connect over NATS needs it" },
   { name: "MESH_TRUST_DOMAIN", defaultText: "weft.local", description: "SPIFFE trust domain of every identity" },
   { name: "MESH_MAX_CONNECTION_AGE_MS", defaultText: "300000", description: "under mTLS, GOAWAY to HTTP/2 connections older than this; 0 = never" },
   ...TELEMETRY_VARIABLES,

@@ -17,7 +17,8 @@ const COMPUTE_MAX_QUEUE = 64;
 
 const logger = await beginServiceMain("identity", {
   summary: "Sign-up, sign-in and access tokens in distributed mode (users in Redis with REDIS_URL, else in this process).", env: [
-    { name: "IDENTITY_TOKEN_SECRET", defaultText: "random per process", description: "HMAC-SHA256 key (base64url, 32+ bytes) of access tokens; replicas must share it" },
+    { name: "IDENTITY_SIGNING_KEYS", defaultText: "one new ES256 key per process", description: "JWKS of ES256 private keys that sign access tokens (npm run --silent keys:signing); replicas must share it" },
+    { name: "IDENTITY_TOKEN_SECRET", description: "retired (HS256): refused at start-up, set IDENTITY_SIGNING_KEYS instead" },
     { name: "COMPUTE", defaultText: "piscina", description: "where password hashing runs: piscina (worker threads) or inline" },
   ],
 });

@@ -10,9 +10,17 @@ import { describe, expect, it } from "vitest";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Folders whose .ts files are entry points unless listed in MODULES; test files are skipped. */
-const FOLDERS = ["scripts", "bench", "bench/mesh", "bench/backends", "bench/telemetry", "bench/servers", "bench/clients", "bench/fixtures"];
+const FOLDERS = ["scripts", "bench", "bench/mesh", "bench/backends", "bench/telemetry", "bench/servers", "bench/clients", "bench/fixtures", "bench/ops", "bench/validation", "bench/edge"];
 /** Files in FOLDERS that are imported, not run. */
-const MODULES = new Set(["bench/telemetry/modes.ts", "bench/telemetry/telemetry-setup.ts", "bench/servers/child-protocol.ts", "bench/clients/drive.ts"]);
+const MODULES = new Set([
+  "bench/telemetry/modes.ts",
+  "bench/telemetry/telemetry-setup.ts",
+  "bench/servers/child-protocol.ts",
+  "bench/servers/weft-security.ts",
+  "bench/clients/drive.ts",
+  "scripts/mesh-nats.ts",
+  "scripts/proto-source.ts",
+]);
 /** Entry points outside FOLDERS. */
 const MORE = ["services/start.ts", "test/conformance/run-conformance.ts", ...["catalog", "gateway", "identity", "inventory", "orders"].map((s) => `services/${s}/main.ts`)];
 
