@@ -22,10 +22,14 @@ describe("compiled codecs on the gen/ schemas", () => {
 
   for (const schema of schemas) {
     it(`${schema.typeName}: ${CASES} random messages match protobuf-es in all four directions`, () => {
-      const { failure, roundTrips } = fuzzMessages(schema, CASES);
-      expect(failure).toBeUndefined();
-      // Agreeing by both throwing proves nothing: at least a tenth must make the full round trip.
-      expect(roundTrips).toBeGreaterThanOrEqual(CASES / 10);
+      const noisy = fuzzMessages(schema, CASES);
+      expect(noisy.failure).toBeUndefined();
+      // Agreeing by both throwing proves nothing: with messages that hold only valid values too (large
+      // proto2 schemas such as descriptor.proto's rarely come out clean otherwise), at least a tenth must
+      // make the full round trip.
+      const clean = fuzzMessages(schema, CASES / 10, false);
+      expect(clean.failure).toBeUndefined();
+      expect(noisy.roundTrips + clean.roundTrips).toBeGreaterThanOrEqual(CASES / 10);
     });
   }
 });

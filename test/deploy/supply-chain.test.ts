@@ -99,13 +99,15 @@ describe("containers run non-root on a read-only root filesystem", () => {
       const name = /^ {2}name: (\S+)/m.exec(d)![1];
       expect(d, name).toMatch(/^ {6}securityContext: \{[^}]*runAsNonRoot: true[^}]*runAsUser: [1-9]/m);
       expect(d, name).toMatch(/seccompProfile: \{ type: RuntimeDefault \}/);
-      const containers = d.split(/^ {8}- name: /m).slice(1);
+      // The containers list ends where the pod's volumes begin (their items are indented alike).
+      const containers = d.slice(d.indexOf("      containers:")).split(/^ {6}volumes:/m)[0].split(/^ {8}- name: /m).slice(1);
       expect(containers.length, name).toBeGreaterThan(0);
       for (const c of containers) {
         expect(c, name).toMatch(/^ {10}securityContext: \{ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: \{ drop: \[ALL\] \} \}$/m);
-        expect(c, name).toMatch(/^ {10}volumeMounts: \[\{ name: tmp, mountPath: \/tmp \}\]$/m);
+        // /tmp mounted, in the inline form or as the first item of a block list.
+        expect(c, name).toMatch(/^ {10}volumeMounts:(?: \[| *\n {12}- )\{ name: tmp, mountPath: \/tmp \}/m);
       }
-      expect(d, name).toMatch(/^ {6}volumes: \[\{ name: tmp, emptyDir: \{ medium: Memory/m);
+      expect(d, name).toMatch(/^ {6}volumes:(?: \[| *\n {8}- )\{ name: tmp, emptyDir: \{ medium: Memory/m);
     }
   });
 });

@@ -45,10 +45,12 @@ export async function pythonMissing(): Promise<string | undefined> {
 }
 
 const GATEWAY_PROTO = "proto/shop/gateway/v1/gateway.proto";
+/** The contracts import buf/validate, printed from its package into .proto-imports/ by npm run generate and check:gen. */
+const VALIDATE_PROTO = ".proto-imports/buf/validate/validate.proto";
 
 /** Builds (or reuses) the Go client; returns the path of its binary. */
 export async function buildGoClient(): Promise<string> {
-  const inputs = ["test/other-languages/go/buf.gen.yaml", "test/other-languages/go/main.go", "test/other-languages/go/go.mod", "test/other-languages/go/go.sum", GATEWAY_PROTO];
+  const inputs = ["test/other-languages/go/buf.gen.yaml", "test/other-languages/go/main.go", "test/other-languages/go/go.mod", "test/other-languages/go/go.sum", GATEWAY_PROTO, VALIDATE_PROTO];
   const dir = join(OUT, `go-${hashOf(inputs, GO_PLUGINS.join())}`);
   const binary = join(dir, "shopclient");
   if (existsSync(binary)) return binary;
@@ -61,7 +63,7 @@ export async function buildGoClient(): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const f of ["main.go", "go.mod", "go.sum"]) cpSync(join(HERE, "go", f), join(dir, f));
-  await run(BUF, ["generate", "--template", join(HERE, "go/buf.gen.yaml"), "--path", "proto/shop/gateway", "-o", dir], { cwd: ROOT, env, timeout: BUILD_TIMEOUT_MS });
+  await run(BUF, ["generate", "--template", join(HERE, "go/buf.gen.yaml"), "--path", "proto/shop/gateway", "--path", VALIDATE_PROTO, "-o", dir], { cwd: ROOT, env, timeout: BUILD_TIMEOUT_MS });
   await run("go", ["build", "-o", binary, "."], { cwd: dir, env, timeout: BUILD_TIMEOUT_MS });
   return binary;
 }
@@ -76,13 +78,13 @@ export async function buildPythonClient(): Promise<{ python: string; script: str
     await run(python, ["-m", "pip", "install", "--quiet", "-r", join(HERE, "python/requirements.txt")], { timeout: BUILD_TIMEOUT_MS });
     await run(python, ["-c", "open('ready', 'w').close()"], { cwd: venv });
   }
-  const genDir = join(OUT, `py-gen-${hashOf([GATEWAY_PROTO, "test/other-languages/python/requirements.txt"])}`);
+  const genDir = join(OUT, `py-gen-${hashOf([GATEWAY_PROTO, VALIDATE_PROTO, "test/other-languages/python/requirements.txt"])}`);
   if (!existsSync(join(genDir, "shop/gateway/v1/gateway_pb2_grpc.py"))) {
     rmSync(genDir, { recursive: true, force: true });
     mkdirSync(genDir, { recursive: true });
     const image = join(genDir, "gateway.binpb");
     await run(BUF, ["build", "--path", "proto/shop/gateway", "-o", image], { cwd: ROOT, timeout: BUILD_TIMEOUT_MS });
-    await run(python, ["-m", "grpc_tools.protoc", `--descriptor_set_in=${image}`, `--python_out=${genDir}`, `--grpc_python_out=${genDir}`, "shop/gateway/v1/gateway.proto"], { timeout: BUILD_TIMEOUT_MS });
+    await run(python, ["-m", "grpc_tools.protoc", `--descriptor_set_in=${image}`, `--python_out=${genDir}`, `--grpc_python_out=${genDir}`, "shop/gateway/v1/gateway.proto", "buf/validate/validate.proto"], { timeout: BUILD_TIMEOUT_MS });
   }
   return { python, script: join(HERE, "python/shop_client.py"), genDir };
 }

@@ -22,13 +22,16 @@ export interface FuzzResult {
   readonly roundTrips: number;
 }
 
-/** `cases` random messages of `schema` through all four directions of both codecs. */
-export function fuzzMessages(schema: DescMessage, cases: number): FuzzResult {
+/**
+ * `cases` random messages of `schema` through all four directions of both codecs; with `invalid`
+ * (default true) some values are ones a decoder must refuse (unknown closed-enum numbers and the like).
+ */
+export function fuzzMessages(schema: DescMessage, cases: number, invalid = true): FuzzResult {
   const codec = compileCodec(schema);
   let roundTrips = 0;
   for (let i = 0; i < cases; i++) {
     const seed = seedOf(i);
-    const { failure, roundTrip } = checkMessage(schema, codec, randomMessage(new Rng(seed), schema, { maxDepth: 3, invalid: true }));
+    const { failure, roundTrip } = checkMessage(schema, codec, randomMessage(new Rng(seed), schema, { maxDepth: 3, invalid }));
     if (failure !== undefined) return { failure: `seed ${seed}: ${failure}`, roundTrips };
     if (roundTrip) roundTrips++;
   }

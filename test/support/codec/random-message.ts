@@ -8,6 +8,9 @@ import { create, ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage, Message } from "@bufbuild/protobuf";
 import type { Rng } from "./rng.ts";
 
+/** FeatureSet.FieldPresence.LEGACY_REQUIRED: a proto2 `required` field. */
+const LEGACY_REQUIRED = 3;
+
 /** Knobs of the generator. */
 export interface RandomOptions {
   /** Message nesting below which message fields are still filled. */
@@ -92,10 +95,12 @@ function randomMapKey(rng: Rng, type: ScalarType, invalid: boolean): string {
   return String(randomScalar(rng, type, false, invalid));
 }
 
-function randomEnum(rng: Rng, field: DescField): number {
+function randomEnum(rng: Rng, field: DescField, invalid: boolean): number {
   const values = field.enum!.values;
-  // Now and then a number the enum does not declare (kept by open enums, unknown fields for closed ones).
-  return rng.bool(0.1) ? rng.pick([99, -1, 1000000]) : rng.pick(values).number;
+  // Now and then a number the enum does not declare: kept by open enums, unknown fields for closed ones
+  // (which JSON cannot carry), so a closed enum gets one only when invalid values are asked for.
+  const undeclaredAllowed = invalid || field.enum!.open;
+  return undeclaredAllowed && rng.bool(0.1) ? rng.pick([99, -1, 1000000]) : rng.pick(values).number;
 }
 
 /** Values of well-known types that protobuf-es's JSON form accepts (mostly). */
@@ -124,7 +129,7 @@ function randomWkt(rng: Rng, desc: DescMessage, invalid: boolean): Message | und
 
 function randomValue(rng: Rng, field: DescField, depth: number, opts: RandomOptions): unknown {
   if (field.message) return randomMessage(rng, field.message, opts, depth + 1);
-  if (field.enum) return randomEnum(rng, field);
+  if (field.enum) return randomEnum(rng, field, opts.invalid);
   const longAsString = field.fieldKind !== "map" && "longAsString" in field && field.longAsString === true;
   return randomScalar(rng, field.scalar!, longAsString, opts.invalid);
 }
@@ -162,7 +167,8 @@ export function randomMessage(rng: Rng, schema: DescMessage, opts: RandomOptions
         break;
       }
       default:
-        if (rng.bool(fill)) m[field.localName] = randomValue(rng, field, depth, opts);
+        // A proto2 required field left unset cannot be encoded: set it unless invalid messages are asked for.
+        if (rng.bool(fill) || (!opts.invalid && field.presence === LEGACY_REQUIRED)) m[field.localName] = randomValue(rng, field, depth, opts);
     }
   }
   if (rng.bool(0.1)) m.$unknown = randomUnknownFields(rng, schema);
