@@ -103,8 +103,9 @@ for (const transport of ["grpc", "nats"] as const) {
       console.log(`${transport}: 500 ms deadline; the first hop saw ${firstSaw} ms, the next ${hopSaw} ms`);
       expect(firstSaw).toBeLessThanOrEqual(500);
       expect(hopSaw).toBeGreaterThan(0);
+      // Propagated, not restarted: never more than the first hop had. (Not "< 500": deadlines travel in
+      // whole milliseconds, and a hop made within a millisecond of arrival rounds back up to 500.)
       expect(hopSaw).toBeLessThanOrEqual(firstSaw);
-      expect(hopSaw).toBeLessThan(500);
     });
   });
 }
