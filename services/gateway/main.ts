@@ -14,7 +14,8 @@ import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/
 import { beginServiceMain } from "../service-main.ts";
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
-import { createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
+// Not the identity entry: it would load password hashing (argon2), which the gateway never does.
+import { createTokenVerifier, type TokenVerifier } from "../identity/token-verifier.ts";
 import { createGatewayRateLimits, createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_READ_LIMITS, withJwksRoute } from "./index.ts";
 
 const logger = await beginServiceMain("gateway", {
