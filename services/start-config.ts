@@ -1,5 +1,5 @@
 import { parseSigningKeys, type SigningKeys } from "./identity/index.ts";
-import { readGatewayRateLimitsSetting } from "./gateway/rate-limits.ts";
+import { readGatewayRateLimitsSetting } from "./gateway/index.ts";
 import { ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./shared/index.ts";
 
 /** Configuration of `npm start`, read from the environment in one place. */

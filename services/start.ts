@@ -11,7 +11,7 @@ import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles }
 import { createMetrics, readMetricsConfig, TELEMETRY_VARIABLES, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
-import { GATEWAY_RATE_LIMITS_VARIABLE } from "./gateway/rate-limits.ts";
+import { GATEWAY_RATE_LIMITS_VARIABLE } from "./gateway/index.ts";
 import { exampleCommands, readSigningKeys, readStartConfig } from "./start-config.ts";
 
 readCommandLine({

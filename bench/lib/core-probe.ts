@@ -7,7 +7,7 @@ import { LOAD_CORE, pinned, runToCompletion, SERVER_CORE } from "./processes.ts"
 
 // Five timed repetitions of a fixed integer loop after one untimed (JIT) pass; prints the median in ms.
 const PROBE_SOURCE = `
-const loop = () => { let x = 1; for (let i = 0; i < 6e6; i++) x = (x * 1103515245 + 12345) % 2147483647; return x; };
+const loop = () => { let x = 1; for (let i = 0; i < 8e6; i++) x = (Math.imul(x, 1103515245) + 12345) | 0; return x; };
 loop();
 const times = [];
 for (let r = 0; r < 5; r++) { const t = performance.now(); globalThis.sink = loop(); times.push(performance.now() - t); }

@@ -45,6 +45,12 @@ const NO_BYTES = new Uint8Array(0);
 /** Largest timeout the envelope carries (its varints hold 32 bits), in milliseconds. */
 const MAX_TIMEOUT_MS = 0xffffffff;
 
+/**
+ * How long the calls to an instance that discovery dropped (heartbeats stopped, no leave) may still be
+ * answered before they fail UNAVAILABLE: a late heartbeat on a busy machine is not a dead instance.
+ */
+const INSTANCE_GONE_GRACE_MS = 2_000;
+
 /** Options of {@link createNatsRpcClient}. */
 export interface NatsRpcClientOptions {
   /** The NATS connection (created once per process by `main`). */
@@ -343,7 +349,7 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
           return chain(req) as unknown as Promise<StreamResponse<I, O>>;
         },
         close(graceful) {
-          if (!graceful) inbox.failInstance(endpoint.instanceId); // a drained instance still answers
+          if (!graceful) inbox.failInstance(endpoint.instanceId, INSTANCE_GONE_GRACE_MS); // a drained instance still answers
         },
       };
     },

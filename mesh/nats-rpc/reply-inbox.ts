@@ -131,11 +131,22 @@ export class ReplyInbox {
     return p;
   }
 
-  /** Fails the calls to an instance that went away without draining. */
-  failInstance(instanceId: string): void {
-    for (const [slot, p] of this.#pending) {
-      if (p.instanceId === instanceId) this.settle(slot)?.reject(new ConnectError("the instance went away during the call", Code.Unavailable));
-    }
+  /**
+   * Fails the calls to an instance that went away without draining, `graceMs` later: discovery drops an
+   * instance whose heartbeats stopped, which on a busy machine may only be late, so its calls get that
+   * long to answer before they fail (a dead instance's calls fail then instead of at their deadline).
+   */
+  failInstance(instanceId: string, graceMs: number): void {
+    const calls = [...this.#pending].filter(([, p]) => p.instanceId === instanceId);
+    if (calls.length === 0) return;
+    const fail = () => {
+      for (const [slot, p] of calls) {
+        // Only the call that was waiting then: the slot may since serve another call.
+        if (this.#pending.get(slot) === p) this.settle(slot)?.reject(new ConnectError("the instance went away during the call", Code.Unavailable));
+      }
+    };
+    if (graceMs <= 0) fail();
+    else setTimeout(fail, graceMs).unref();
   }
 
   /** Fails the calls whose request the broker refused to take (a publish permission violation). */

@@ -15,7 +15,7 @@ import { beginServiceMain } from "../service-main.ts";
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
 // Not the identity entry: it would load password hashing (argon2), which the gateway never does.
-import { createTokenVerifier, type TokenVerifier } from "../identity/token-verifier.ts";
+import { createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
 import { createGatewayRateLimits, createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_RATE_LIMITS_VARIABLE, GATEWAY_READ_LIMITS, readGatewayRateLimitsSetting, withJwksRoute } from "./index.ts";
 
 const logger = await beginServiceMain("gateway", {

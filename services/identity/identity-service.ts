@@ -15,7 +15,7 @@ import {
   PASSWORD_TASK_URL,
   type VerifyPasswordInput,
   type VerifyPasswordResult,
-} from "./password-task.ts";
+} from "./password-params.ts";
 import { createUserDirectory, normalizeEmail, type UserDirectory } from "./user-directory.ts";
 import { withValidation } from "../../mesh/validation/index.ts";
 

@@ -11,5 +11,5 @@ export { createUserDirectory } from "./user-directory.ts";
 export { createRedisUserDirectory } from "./redis-user-directory.ts";
 export type { RedisUserDirectoryOptions } from "./redis-user-directory.ts";
 export type { UserDirectory, UserRecord } from "./user-directory.ts";
-export { OWASP_ARGON2ID, PASSWORD_TASK_URL } from "./password-task.ts";
-export type { Argon2Params } from "./password-task.ts";
+export { OWASP_ARGON2ID, PASSWORD_TASK_URL } from "./password-params.ts";
+export type { Argon2Params } from "./password-params.ts";
