@@ -7,7 +7,7 @@ import { createOrderBook, type OrderBook } from "../../../services/orders/order-
 import { createRedisOrderBook } from "../../../services/orders/redis-order-book.ts";
 import { createPostgresClient, type SqlClient } from "../../../services/orders/sql-client.ts";
 import { createTestPrefixes } from "./test-redis.ts";
-import { createTestDatabase, type TestDatabase } from "./test-postgres.ts";
+import { createTestDatabase, type TestDatabase } from "../orders/test-postgres.ts";
 
 /**
  * The store implementations that the behaviour suites run against, so one suite covers both
