@@ -27,13 +27,23 @@ async function postgres(label: string): Promise<{ database: TestDatabase; db: Sq
   return { database, db };
 }
 
-function migrateInChild(url: string): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, "migrate", url], { stdio: ["ignore", "pipe", "inherit"] });
+/** Two children that connect, then migrate at the same moment; resolves with what each applied. */
+async function migrateInTwoChildren(url: string): Promise<number[][]> {
+  const children = [0, 1].map(() => spawn(process.execPath, [CHILD, "migrate", url], { stdio: ["pipe", "pipe", "inherit"] }));
+  const outputs = children.map((child) => {
     let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`migrate exited with ${code}`))));
+    const ready = new Promise<void>((resolve) => child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.startsWith("ready\n")) resolve();
+    }));
+    const done = new Promise<number[]>((resolve, reject) =>
+      child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out.slice("ready\n".length))) : reject(new Error(`migrate exited with ${code}`)))),
+    );
+    return { ready, done };
   });
+  await Promise.all(outputs.map((o) => o.ready));
+  for (const child of children) child.stdin!.end("go\n");
+  return Promise.all(outputs.map((o) => o.done));
 }
 
 /** What version 1 of the schema held: an order without idempotency key, no outbox. */
@@ -82,7 +92,7 @@ describe("orders migrations (real PostgreSQL)", () => {
 
   it("two processes starting together: each migration is applied exactly once", async () => {
     const { database, db } = await postgres("concurrent");
-    const [a, b] = await Promise.all([migrateInChild(database.url), migrateInChild(database.url)]);
+    const [a, b] = await migrateInTwoChildren(database.url);
     expect([...a!, ...b!].sort()).toEqual(ORDERS_MIGRATIONS.map((m) => m.version));
     expect(await db.query("SELECT version FROM weft_schema_migrations ORDER BY version")).toEqual(ORDERS_MIGRATIONS.map((m) => ({ version: m.version })));
   });

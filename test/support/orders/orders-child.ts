@@ -1,7 +1,9 @@
 // A separate orders process for crash and concurrency tests (run with node):
 //   place <DATABASE_URL> <userId>  commits one order with its OrderPlaced outbox row, prints
 //                                   "committed <orderId>", then waits to be killed (no relay runs here).
-//   migrate <DATABASE_URL>          runs the migrations and prints the versions it applied as JSON.
+//   migrate <DATABASE_URL>          connects, prints "ready", waits for a line on stdin (so that two
+//                                   children start together), then migrates and prints the versions it
+//                                   applied as JSON.
 
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
@@ -13,6 +15,10 @@ import { createPostgresClient, createSqlOrderStore, migrateOrders, orderEvent } 
 const [mode, url, userId = "crash-user"] = process.argv.slice(2);
 const db = createPostgresClient({ connectionString: url!, maxConnections: 1 });
 if (mode === "migrate") {
+  await db.query("SELECT 1");
+  process.stdout.write("ready\n");
+  await new Promise((resolve) => process.stdin.once("data", resolve));
+  process.stdin.pause();
   const applied = await migrateOrders(db);
   process.stdout.write(JSON.stringify(applied) + "\n");
   await db.close();
