@@ -119,7 +119,7 @@ export async function openOrdersDatabase(options: OpenOrdersDatabaseOptions): Pr
       await client.query("SELECT 1");
     } catch (err) {
       await client.close().catch(() => {});
-      throw new OrdersDatabaseError(`PostgreSQL at ${where} did not answer (${causeCode(err)}), check that it runs and set DATABASE_URL`);
+      throw new OrdersDatabaseError(`PostgreSQL at ${where} did not answer (${causeCode(err)}), set DATABASE_URL to a running server (npm run services starts one) or unset it for the embedded PGlite`);
     }
     return client;
   }

@@ -30,7 +30,7 @@ export async function startSqlOrders(options: SqlOrdersOptions): Promise<SqlOrde
   try {
     await migrateOrders(options.db);
   } catch (err) {
-    throw new OrdersDatabaseError(`migrating the orders schema failed (${(err as Error).message}), check DATABASE_URL's database and its permissions`, { cause: err });
+    throw new OrdersDatabaseError(`migrating the orders schema failed (${(err as Error).message}), set DATABASE_URL to a database its user may create tables in`, { cause: err });
   }
   const relay = startOutboxRelay({
     db: options.db,
