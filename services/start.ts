@@ -47,6 +47,13 @@ const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 // Tracing before anything that traces; off (and not loaded) unless an OTLP endpoint is set.
 const tracing: Tracing | undefined = await runMain(() => startTracing(tracingConfig, { onError: (err) => logger.error("trace export failed", { error: String(err) }) }));
 
+// The orders database opens (PGlite's initdb takes seconds) while the page builds.
+const openingOrdersDb = runMain(() => openOrdersDatabase({
+  databaseUrl: config.databaseUrl,
+  dataDir: config.ordersDataDir,
+  onError: (err) => logger.error("orders database connection lost", { error: String(err) }),
+}));
+
 // The page is built before the host starts, which takes it as its plain-HTTP fallback. A failed build
 // is logged and the API starts without the page.
 let web: HttpFallback | undefined;
@@ -74,12 +81,8 @@ if (config.adminToken === undefined) {
   writeFileSync(adminTokenFile, adminToken + "\n", { mode: 0o600 });
 }
 const eventLoop = createEventLoopMonitor();
-const ordersDb = await runMain(() => openOrdersDatabase({
-  databaseUrl: config.databaseUrl,
-  dataDir: config.ordersDataDir,
-  onError: (err) => logger.error("orders database connection lost", { error: String(err) }),
-}));
 
+const ordersDb = await openingOrdersDb;
 const shop = await runMain(() => startInProcessShop({
   compute:
     config.compute === "piscina"
