@@ -143,6 +143,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     passwordParams: options.passwordParams,
     edge: options.edge,
     ordersDb: options.ordersDb,
+    onOutboxRelayError: (err) => options.logger?.error("outbox relay failed; retrying", { error: String(err) }),
   }).catch(async (err) => {
     await Promise.all([events.close(), cache.close(), compute.close(), options.ordersDb?.close()]).catch(() => {});
     throw err;

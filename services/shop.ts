@@ -48,6 +48,8 @@ export interface ShopOptions {
    * events written together, the events published by the outbox relay. Takes precedence over `book`.
    */
   readonly ordersDb?: SqlClient;
+  /** Failures orders' outbox relay recovers from by itself (database or broker away). Default: nothing. */
+  readonly onOutboxRelayError?: (err: unknown) => void;
   /** Orders' store without a database. Default: an in-memory book. */
   readonly book?: OrderBook;
   /** How often inventory sweeps expired reservations, in ms. Default 1,000. */
@@ -80,7 +82,7 @@ export interface ServiceEntry<S extends DescService = DescService> {
 export async function createShopServices(options: ShopOptions): Promise<ShopServices> {
   const { transport, events } = options;
   const ledger = options.ledger ?? createStockLedger(options.stock);
-  const sqlOrders = options.ordersDb === undefined ? undefined : await startSqlOrders({ db: options.ordersDb, events });
+  const sqlOrders = options.ordersDb === undefined ? undefined : await startSqlOrders({ db: options.ordersDb, events, onRelayError: options.onOutboxRelayError });
   const lifecycle = await startReservationLifecycle({ ledger, events, sweepIntervalMs: options.reservationSweepIntervalMs });
   const from = (workload: string) => options.transportFor?.(workload) ?? transport;
   const gatewayIdentity = createClient(IdentityService, from("gateway"));

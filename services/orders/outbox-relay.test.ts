@@ -167,6 +167,24 @@ describe("outbox relay (PostgreSQL, JetStream)", () => {
     expect((await storedIds(ids)).sort()).toEqual([...ids].sort());
   });
 
+  it("deletes sent rows past their retention, never unsent ones", async () => {
+    const db = client();
+    const store = createSqlOrderStore({ db });
+    for (const userId of ["prune-a", "prune-b"]) {
+      const { order, events } = placed(userId);
+      await store.place(order, events, "");
+    }
+    // One row sent long ago, one never sent: a relay whose publishes all fail must delete only the first.
+    await db.query("UPDATE outbox SET sent_at = now() - interval '2 hours' WHERE seq = (SELECT min(seq) FROM outbox WHERE sent_at IS NULL)");
+    const [{ total }] = await db.query<{ total: number }>("SELECT count(*)::int AS total FROM outbox");
+    const refusing: EventBus = { publish: () => Promise.reject(new Error("broker down")), subscribe: () => Promise.reject(new Error("unused")), close: async () => {} };
+    const relay = startOutboxRelay({ db, events: refusing, schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 20, sentRetentionMs: 3_600_000 });
+    closers.push(() => relay.stop());
+    await expect.poll(async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox"))[0]!.n).toBe(total! - 1);
+    await relay.stop();
+    expect(await unsent(db)).toBeGreaterThanOrEqual(1);
+  });
+
   it("stops at once while it waits for the next poll, and a second stop is a no-op", async () => {
     const db = client();
     const relay = startOutboxRelay({ db, events: await bus(), schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 60_000 });

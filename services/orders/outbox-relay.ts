@@ -15,6 +15,8 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs?: number;
   /** Most rows one transaction claims. Default 100. */
   readonly batchSize?: number;
+  /** Sent rows are deleted once older than this, in ms (well past JetStream's 2-minute duplicate window). Default 3,600,000 (1 hour). */
+  readonly sentRetentionMs?: number;
   /** Failures the relay retries by itself (database or broker down, an unknown type). Default: nothing. */
   readonly onError?: (err: unknown) => void;
 }
@@ -26,6 +28,9 @@ export interface OutboxRelay {
   /** Stops after the pass in progress (its claimed rows are published or left unsent, never half-marked). */
   stop(): Promise<void>;
 }
+
+/** Most often a relay deletes old sent rows. */
+const PRUNE_INTERVAL_MS = 60_000;
 
 interface OutboxRow {
   seq: string;
@@ -46,14 +51,29 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   if (!options.events) throw new TypeError("options.events must be an EventBus");
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const batchSize = options.batchSize ?? 100;
+  const sentRetentionMs = options.sentRetentionMs ?? 3_600_000;
   if (!(pollIntervalMs > 0)) throw new TypeError("options.pollIntervalMs must be a positive number");
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError("options.batchSize must be a positive integer");
+  if (!(sentRetentionMs >= 0)) throw new TypeError("options.sentRetentionMs must be a non-negative number");
   const { db, events } = options;
   const onError = options.onError ?? (() => {});
   const schemas = new Map(options.schemas.map((schema) => [schema.typeName, schema]));
   const stopping = new AbortController();
   let wakeUp: (() => void) | undefined;
   let wanted = false;
+  let prunedAt = 0;
+
+  /** Deletes sent rows past their retention, at most once per retention period or minute (SKIP LOCKED: never waits on a pass). */
+  async function prune(): Promise<void> {
+    const now = Date.now();
+    if (now - prunedAt < Math.min(sentRetentionMs, PRUNE_INTERVAL_MS)) return;
+    prunedAt = now;
+    await db.query(
+      `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE sent_at < now() - make_interval(secs => $1::double precision / 1000)
+       LIMIT 1000 FOR UPDATE SKIP LOCKED)`,
+      [sentRetentionMs],
+    );
+  }
 
   /** One pass; true when it found a full batch (more may be waiting). */
   async function pass(): Promise<boolean> {
@@ -88,6 +108,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (err) {
         if (!stopping.signal.aborted) onError(err);
       }
+      await prune().catch((err) => stopping.signal.aborted || onError(err));
       if (more || wanted || stopping.signal.aborted) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, pollIntervalMs);
