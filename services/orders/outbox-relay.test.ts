@@ -79,8 +79,9 @@ async function storedIds(ids: readonly string[]): Promise<string[]> {
   return stored;
 }
 
-async function unsent(db: SqlClient): Promise<number> {
-  const [row] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL");
+/** Unsent rows among `ids` (tests run in any order: never count another test's rows). */
+async function unsent(db: SqlClient, ids: readonly string[]): Promise<number> {
+  const [row] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL AND id = ANY($1::text[])", [ids]);
   return row!.n;
 }
 
@@ -111,14 +112,14 @@ describe("outbox relay (PostgreSQL, JetStream)", () => {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGKILL");
     await exited;
-    expect(await unsent(db)).toBe(1);
+    const id = `order-placed:${orderId}`;
+    expect(await unsent(db, [id])).toBe(1);
 
     const seen = watchPublishes();
     const relay = startOutboxRelay({ db, events: await bus(), schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 50 });
     closers.push(() => relay.stop());
-    await expect.poll(() => unsent(db), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => unsent(db, [id]), { timeout: 10_000 }).toBe(0);
     await relay.stop();
-    const id = `order-placed:${orderId}`;
     expect(seen.get(id)).toBe(1);
     expect(await storedIds([id])).toEqual([id]);
   });
@@ -133,11 +134,11 @@ describe("outbox relay (PostgreSQL, JetStream)", () => {
     // What the crashed relay did before it died: the publish, with the row id, and no mark.
     const seen = watchPublishes();
     await events.publish(OrderPlacedSchema, message, { id });
-    expect(await unsent(db)).toBe(1);
+    expect(await unsent(db, [id])).toBe(1);
 
     const relay = startOutboxRelay({ db, events, schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 50 });
     closers.push(() => relay.stop());
-    await expect.poll(() => unsent(db), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => unsent(db, [id]), { timeout: 10_000 }).toBe(0);
     await relay.stop();
     expect(seen.get(id)).toBe(2);
     expect(await storedIds([id])).toEqual([id]);
@@ -160,7 +161,7 @@ describe("outbox relay (PostgreSQL, JetStream)", () => {
         await replicas[(batch + i) % 2]!.store.place(order, events, "");
       }));
     }
-    await expect.poll(() => unsent(replicas[0]!.db), { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => unsent(replicas[0]!.db, ids), { timeout: 15_000 }).toBe(0);
     await Promise.all(replicas.map(({ relay }) => relay.stop()));
     const counts = ids.map((id) => seen.get(id) ?? 0);
     expect(counts.filter((n) => n !== 1)).toEqual([]);
@@ -170,19 +171,21 @@ describe("outbox relay (PostgreSQL, JetStream)", () => {
   it("deletes sent rows past their retention, never unsent ones", async () => {
     const db = client();
     const store = createSqlOrderStore({ db });
+    const ids: string[] = [];
     for (const userId of ["prune-a", "prune-b"]) {
       const { order, events } = placed(userId);
       await store.place(order, events, "");
+      ids.push(events[0]!.id);
     }
     // One row sent long ago, one never sent: a relay whose publishes all fail must delete only the first.
-    await db.query("UPDATE outbox SET sent_at = now() - interval '2 hours' WHERE seq = (SELECT min(seq) FROM outbox WHERE sent_at IS NULL)");
-    const [{ total }] = await db.query<{ total: number }>("SELECT count(*)::int AS total FROM outbox");
+    await db.query("UPDATE outbox SET sent_at = now() - interval '2 hours' WHERE id = $1", [ids[0]]);
     const refusing: EventBus = { publish: () => Promise.reject(new Error("broker down")), subscribe: () => Promise.reject(new Error("unused")), close: async () => {} };
     const relay = startOutboxRelay({ db, events: refusing, schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 20, sentRetentionMs: 3_600_000 });
     closers.push(() => relay.stop());
-    await expect.poll(async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox"))[0]!.n).toBe(total! - 1);
+    const present = async () => (await db.query<{ id: string }>("SELECT id FROM outbox WHERE id = ANY($1::text[])", [ids])).map((r) => r.id);
+    await expect.poll(present).toEqual([ids[1]]);
     await relay.stop();
-    expect(await unsent(db)).toBeGreaterThanOrEqual(1);
+    expect(await unsent(db, [ids[1]!])).toBe(1);
   });
 
   it("stops at once while it waits for the next poll, and a second stop is a no-op", async () => {
