@@ -8,6 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderSchema, OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { freePort } from "../../test/support/free-port.ts";
+import { asUser, createRouterShop } from "../../test/support/shop/router-shop.ts";
 import { privatePostgres } from "../../test/support/orders/private-postgres.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/orders/test-postgres.ts";
 import { createPostgresClient, createSqlOrderStore, MAX_TRANSACTION_ATTEMPTS, migrateOrders, retryAborted, type SqlClient } from "./index.ts";
@@ -116,21 +117,31 @@ describe("database errors as Connect codes (real PostgreSQL)", () => {
   it("PostgreSQL stopped under load: calls fail UNAVAILABLE, then recover when it is back, nothing lost", { timeout: 60_000 }, async () => {
     const server = await privatePostgres();
     const client = createPostgresClient({ connectionString: server.url, maxConnections: 4, connectTimeoutMs: 1_000 });
+    const shop = await createRouterShop({ stock: [["prod-0001", 100]], ordersDb: client });
+    const available = async () => (await shop.inventory.getStock({ productIds: ["prod-0001"] })).levels[0]!.available;
+    const place = () => shop.orders.placeOrder({ items: [{ productId: "prod-0001", quantity: 1 }] }, asUser("outage-user"));
     try {
-      await migrateOrders(client);
       const store = createSqlOrderStore({ db: client });
-      const before = await Promise.all(Array.from({ length: 20 }, () => store.place(order(), [], "").then((r) => r.order.id)));
+      const before = await Promise.all(Array.from({ length: 20 }, () => place().then((r) => r.order!.id)));
+      expect(await available()).toBe(80n);
 
       await server.stop();
-      const codes = await Promise.all(Array.from({ length: 10 }, () => store.place(order(), [], "").then(() => "ok", (e: ConnectError) => Code[e.code])));
+      const codes = await Promise.all(Array.from({ length: 10 }, () => place().then(() => "ok", (e: ConnectError) => Code[e.code])));
       expect(new Set(codes)).toEqual(new Set(["Unavailable"]));
-      expect((await failure(store.get(before[0]!))).code).toBe(Code.Unavailable);
+      // Each failed order gave its reservation back.
+      expect(await available()).toBe(80n);
+      const getFailure = await failure(shop.orders.getOrder({ id: before[0]! }, asUser("outage-user")));
+      expect(getFailure.code).toBe(Code.Unavailable);
+      expect(getFailure.rawMessage).toBe("order store unavailable");
 
       await server.start();
       await expect.poll(() => store.get(before[0]!).then((o) => o?.id, () => undefined), { timeout: 20_000 }).toBe(before[0]);
-      for (const id of before) expect((await store.get(id))?.id).toBe(id);
-      expect((await store.place(order(), [], "")).created).toBe(true);
+      const listed = (await shop.orders.listOrders({ pageSize: 100 }, asUser("outage-user"))).orders.map((o) => o.id);
+      expect(listed.sort()).toEqual([...before].sort());
+      await place();
+      expect(await available()).toBe(79n);
     } finally {
+      await shop.close();
       await client.close();
       await server.dispose();
     }
