@@ -32,9 +32,10 @@ export interface InProcessShopOptions {
   readonly events?: EventBus;
   /**
    * Orders' database (`openOrdersDatabase`: PGlite or PostgreSQL), migrated at start; orders and their
-   * events go through its outbox. Closed by `close()`. Default: none (orders in memory, published directly).
+   * events go through its outbox; a promise lets the shop listen while it opens (orders' calls wait).
+   * Closed by `close()`. Default: none (orders in memory, published directly).
    */
-  readonly ordersDb?: SqlClient;
+  readonly ordersDb?: SqlClient | Promise<SqlClient>;
   /** The catalog's cache. Default: an in-memory cache of at most 32 MiB. Closed by `close()`. */
   readonly cache?: Cache;
   /** Argon2id cost of new password hashes. Default OWASP's (m=19 MiB, t=2, p=1). */
@@ -126,6 +127,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     ],
   });
   const transport = host.inProcessTransport();
+  const closeOrdersDb = () => Promise.resolve(options.ordersDb).then((db) => db?.close(), () => {});
   // The host's fallback (above) reads `shop.tokens` at request time, once the shop exists.
   const shop = await createShopServices({
     transport: options.tracer === undefined ? transport : traceTransport(transport, options.tracer, "in-process"),
@@ -145,7 +147,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     ordersDb: options.ordersDb,
     onOutboxRelayError: (err) => options.logger?.error("outbox relay failed; retrying", { error: String(err) }),
   }).catch(async (err) => {
-    await Promise.all([events.close(), cache.close(), compute.close(), options.ordersDb?.close()]).catch(() => {});
+    await Promise.all([events.close(), cache.close(), compute.close(), closeOrdersDb()]).catch(() => {});
     throw err;
   });
   const built = shop.entries.map((e) => e.service.typeName).sort().join(", ");
@@ -158,7 +160,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
 
   let released: Promise<void> | undefined;
   const release = () =>
-    (released ??= shop.close().then(() => Promise.all([events.close(), cache.close(), compute.close(), options.ordersDb?.close()])).then(() => {}));
+    (released ??= shop.close().then(() => Promise.all([events.close(), cache.close(), compute.close(), closeOrdersDb()])).then(() => {}));
   // The bus, cache and pool outlive in-flight calls: they are released in the drain's last phase.
   host.onDrain("close", "release-shop-resources", release);
 

@@ -46,8 +46,9 @@ export interface ShopOptions {
   /**
    * Orders' database (PostgreSQL or PGlite; the caller closes it): migrated at start, orders and their
    * events written together, the events published by the outbox relay. Takes precedence over `book`.
+   * Given as a promise (still opening), the shop starts at once and orders' calls wait for it.
    */
-  readonly ordersDb?: SqlClient;
+  readonly ordersDb?: SqlClient | Promise<SqlClient>;
   /** Failures orders' outbox relay recovers from by itself (database or broker away). Default: nothing. */
   readonly onOutboxRelayError?: (err: unknown) => void;
   /** Orders' store without a database. Default: an in-memory book. */
@@ -82,7 +83,7 @@ export interface ServiceEntry<S extends DescService = DescService> {
 export async function createShopServices(options: ShopOptions): Promise<ShopServices> {
   const { transport, events } = options;
   const ledger = options.ledger ?? createStockLedger(options.stock);
-  const sqlOrders = options.ordersDb === undefined ? undefined : await startSqlOrders({ db: options.ordersDb, events, onRelayError: options.onOutboxRelayError });
+  const sqlOrders = options.ordersDb === undefined ? undefined : await startSqlOrders({ db: options.ordersDb, events, onRelayError: options.onOutboxRelayError, background: options.ordersDb instanceof Promise });
   const lifecycle = await startReservationLifecycle({ ledger, events, sweepIntervalMs: options.reservationSweepIntervalMs });
   const from = (workload: string) => options.transportFor?.(workload) ?? transport;
   const gatewayIdentity = createClient(IdentityService, from("gateway"));

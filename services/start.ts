@@ -47,7 +47,8 @@ const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 // Tracing before anything that traces; off (and not loaded) unless an OTLP endpoint is set.
 const tracing: Tracing | undefined = await runMain(() => startTracing(tracingConfig, { onError: (err) => logger.error("trace export failed", { error: String(err) }) }));
 
-// The orders database opens (PGlite's initdb takes seconds) while the page builds.
+// The orders database opens (PGlite's initdb takes seconds) while the page builds and the shop starts:
+// orders' first calls wait for it; a failure ends the process with one WEFT_ERR_ORDERS_DATABASE line.
 const openingOrdersDb = runMain(() => openOrdersDatabase({
   databaseUrl: config.databaseUrl,
   dataDir: config.ordersDataDir,
@@ -82,7 +83,6 @@ if (config.adminToken === undefined) {
 }
 const eventLoop = createEventLoopMonitor();
 
-const ordersDb = await openingOrdersDb;
 const shop = await runMain(() => startInProcessShop({
   compute:
     config.compute === "piscina"
@@ -99,7 +99,7 @@ const shop = await runMain(() => startInProcessShop({
   rateLimits: true,
   adminToken,
   eventLoopDelayMs: eventLoop.delayMs,
-  ordersDb,
+  ordersDb: openingOrdersDb,
 }), { hints: HOST_PORT_HINTS });
 shop.host.onDrain("close", "event-loop-monitor", () => eventLoop.close());
 if (tracing !== undefined) shop.host.onDrain("close", "tracing-shutdown", () => tracing.shutdown());

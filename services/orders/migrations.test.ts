@@ -99,7 +99,7 @@ describe("orders migrations (real PostgreSQL)", () => {
 });
 
 describe("orders migrations and store (PGlite)", () => {
-  it("from the previous schema, then the store's queries (the same SQL as on PostgreSQL)", { timeout: 30_000 }, async () => {
+  it("from the previous schema, then the store's queries (the same SQL as on PostgreSQL)", { timeout: 90_000 }, async () => {
     const db = await createPgliteClient();
     cleanups.push(() => db.close());
     await upgradeFromPrevious(db);
