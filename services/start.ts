@@ -12,6 +12,7 @@ import { createMetrics, readMetricsConfig, TELEMETRY_VARIABLES, readTracingConfi
 import { startInProcessShop } from "./in-process-shop.ts";
 import { openOrdersDatabase } from "./orders/index.ts";
 import { describeShopServices } from "./manifest.ts";
+import { GATEWAY_RATE_LIMITS_VARIABLE } from "./gateway/rate-limits.ts";
 import { exampleCommands, readSigningKeys, readStartConfig } from "./start-config.ts";
 
 readCommandLine({
@@ -28,6 +29,7 @@ readCommandLine({
     { name: "COMPUTE", defaultText: "piscina", description: "where password hashing runs: piscina (worker threads) or inline" },
     { name: "DATABASE_URL", defaultText: "PGlite in this process", description: "PostgreSQL for orders and their outbox, e.g. postgres://postgres@127.0.0.1:5432/weft" },
     { name: "ORDERS_DATA_DIR", defaultText: "in memory", description: "directory where the embedded PGlite keeps orders (without DATABASE_URL)" },
+    GATEWAY_RATE_LIMITS_VARIABLE,
     { name: "WEB", defaultText: "on", description: "off serves the API only (no storefront page, no Vite build)" },
     ...TELEMETRY_VARIABLES,
     { name: "WEB_PORT", description: "retired: refused (the page is served on PORT)" },
@@ -96,7 +98,7 @@ const shop = await runMain(() => startInProcessShop({
   metrics,
   logger,
   tracer: tracing?.tracer,
-  rateLimits: true,
+  rateLimits: config.rateLimits,
   adminToken,
   eventLoopDelayMs: eventLoop.delayMs,
   ordersDb: openingOrdersDb,
