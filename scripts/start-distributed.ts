@@ -50,6 +50,7 @@ from the policies, each service connecting as its own NATS user; NATS_URL is the
   env: [
     { name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS servers of discovery, events and Connect over NATS" },
     { name: "REDIS_URL", defaultText: "unset (state in memory)", description: "caches and state in Redis, so every service can run several instances" },
+    { name: "DATABASE_URL", defaultText: "unset (orders in Redis or memory)", description: "PostgreSQL for orders and their outbox (e.g. postgres://postgres@127.0.0.1:5432/weft), shared by every orders instance" },
     { name: "INSTANCES", description: "like --instances" },
     { name: "MESH_TRANSPORT", defaultText: "grpc", description: "like --transport" },
     ...PUBLIC.map((s) => ({ name: s.port!.env, defaultText: String(s.port!.default), description: `like --${s.name}-port` })),
@@ -89,7 +90,8 @@ if (transport !== "grpc" && transport !== "nats") {
 }
 for (const s of SHOP_SERVICES) {
   const n = counts.get(s.name)!;
-  if (s.statefulWithoutRedis && n > 1 && !process.env.REDIS_URL) {
+  const sharedStore = process.env.REDIS_URL || (s.name === "orders" && process.env.DATABASE_URL);
+  if (s.statefulWithoutRedis && n > 1 && !sharedStore) {
     console.warn(`warning: without REDIS_URL ${s.name} keeps its state in memory; its ${n} instances will not share it`);
   }
 }

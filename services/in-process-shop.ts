@@ -11,6 +11,7 @@ import { loadSeedStock } from "./inventory/index.ts";
 import { type Argon2Params, generateSigningKeys, type SigningKeys } from "./identity/index.ts";
 import { shopProtoServices } from "./manifest.ts";
 import { createGatewayRateLimits, GATEWAY_READ_LIMITS, withJwksRoute } from "./gateway/index.ts";
+import type { SqlClient } from "./orders/index.ts";
 import { createShopServices, type ShopOptions } from "./shop.ts";
 import { createShopAuthorization, gatewayEndUserHeaders, loadShopPolicies } from "./shop-security.ts";
 import { createAdminTokenGuard, issueDevelopmentCredentials } from "../mesh/security/index.ts";
@@ -29,6 +30,12 @@ export interface InProcessShopOptions {
   readonly compute?: ComputePool;
   /** The event bus. Default: the in-memory bus. Closed by `close()`. */
   readonly events?: EventBus;
+  /**
+   * Orders' database (`openOrdersDatabase`: PGlite or PostgreSQL), migrated at start; orders and their
+   * events go through its outbox; a promise lets the shop listen while it opens (orders' calls wait).
+   * Closed by `close()`. Default: none (orders in memory, published directly).
+   */
+  readonly ordersDb?: SqlClient | Promise<SqlClient>;
   /** The catalog's cache. Default: an in-memory cache of at most 32 MiB. Closed by `close()`. */
   readonly cache?: Cache;
   /** Argon2id cost of new password hashes. Default OWASP's (m=19 MiB, t=2, p=1). */
@@ -69,7 +76,7 @@ export interface InProcessShop {
   /** Base URL, e.g. "http://127.0.0.1:8080". */
   readonly url: string;
   readonly port: number;
-  /** Graceful drain (health NOT_SERVING, finish in-flight calls, close), then releases bus, cache and pool. */
+  /** Graceful drain (health NOT_SERVING, finish in-flight calls, close), then releases bus, cache, pool and orders' database. */
   drain(): Promise<void>;
   /** Closes at once, then releases bus, cache and pool. */
   close(): Promise<void>;
@@ -120,6 +127,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     ],
   });
   const transport = host.inProcessTransport();
+  const closeOrdersDb = () => Promise.resolve(options.ordersDb).then((db) => db?.close(), () => {});
   // The host's fallback (above) reads `shop.tokens` at request time, once the shop exists.
   const shop = await createShopServices({
     transport: options.tracer === undefined ? transport : traceTransport(transport, options.tracer, "in-process"),
@@ -136,6 +144,11 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     stock,
     passwordParams: options.passwordParams,
     edge: options.edge,
+    ordersDb: options.ordersDb,
+    onOutboxRelayError: (err) => options.logger?.error("outbox relay failed; retrying", { error: String(err) }),
+  }).catch(async (err) => {
+    await Promise.all([events.close(), cache.close(), compute.close(), closeOrdersDb()]).catch(() => {});
+    throw err;
   });
   const built = shop.entries.map((e) => e.service.typeName).sort().join(", ");
   const listed = shopProtoServices().sort().join(", ");
@@ -147,7 +160,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
 
   let released: Promise<void> | undefined;
   const release = () =>
-    (released ??= shop.close().then(() => Promise.all([events.close(), cache.close(), compute.close()])).then(() => {}));
+    (released ??= shop.close().then(() => Promise.all([events.close(), cache.close(), compute.close(), closeOrdersDb()])).then(() => {}));
   // The bus, cache and pool outlive in-flight calls: they are released in the drain's last phase.
   host.onDrain("close", "release-shop-resources", release);
 

@@ -11,7 +11,7 @@ import type { EventBus } from "../mesh/events/index.ts";
 import { createCatalogService } from "./catalog/index.ts";
 import { type Argon2Params, createAccessTokens, createIdentityService, createTokenVerifier, type SigningKeys, type TokenVerifier, type UserDirectory } from "./identity/index.ts";
 import { createInventoryService, createStockLedger, startReservationLifecycle, type StockLedger } from "./inventory/index.ts";
-import { createOrdersService, type OrderBook } from "./orders/index.ts";
+import { createOrdersService, type OrderBook, type SqlClient, startSqlOrders } from "./orders/index.ts";
 import { createGatewayService, type GatewayServiceOptions } from "./gateway/index.ts";
 import type { EndUserHeaders } from "./shop-security.ts";
 
@@ -43,7 +43,15 @@ export interface ShopOptions {
   readonly ledger?: StockLedger;
   /** Identity's store. Default: an in-memory directory. */
   readonly users?: UserDirectory;
-  /** Orders' store. Default: an in-memory book. */
+  /**
+   * Orders' database (PostgreSQL or PGlite; the caller closes it): migrated at start, orders and their
+   * events written together, the events published by the outbox relay. Takes precedence over `book`.
+   * Given as a promise (still opening), the shop starts at once and orders' calls wait for it.
+   */
+  readonly ordersDb?: SqlClient | Promise<SqlClient>;
+  /** Failures orders' outbox relay recovers from by itself (database or broker away). Default: nothing. */
+  readonly onOutboxRelayError?: (err: unknown) => void;
+  /** Orders' store without a database. Default: an in-memory book. */
   readonly book?: OrderBook;
   /** How often inventory sweeps expired reservations, in ms. Default 1,000. */
   readonly reservationSweepIntervalMs?: number;
@@ -57,7 +65,7 @@ export interface ShopServices {
   readonly entries: ServiceEntry[];
   /** The gateway's access-token verifier (its cached JWKS is what `withJwksRoute` publishes). */
   readonly tokens: TokenVerifier;
-  /** Stops inventory's reservation lifecycle (OrderPlaced confirmations, expiry sweeps). */
+  /** Stops orders' outbox relay and inventory's reservation lifecycle (OrderPlaced confirmations, expiry sweeps). */
   close(): Promise<void>;
 }
 
@@ -75,6 +83,7 @@ export interface ServiceEntry<S extends DescService = DescService> {
 export async function createShopServices(options: ShopOptions): Promise<ShopServices> {
   const { transport, events } = options;
   const ledger = options.ledger ?? createStockLedger(options.stock);
+  const sqlOrders = options.ordersDb === undefined ? undefined : await startSqlOrders({ db: options.ordersDb, events, onRelayError: options.onOutboxRelayError, background: options.ordersDb instanceof Promise });
   const lifecycle = await startReservationLifecycle({ ledger, events, sweepIntervalMs: options.reservationSweepIntervalMs });
   const from = (workload: string) => options.transportFor?.(workload) ?? transport;
   const gatewayIdentity = createClient(IdentityService, from("gateway"));
@@ -91,7 +100,7 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
       }),
     ),
     entry(InventoryService, createInventoryService({ ledger, events })),
-    entry(OrderService, createOrdersService({ catalog: createClient(CatalogService, from("orders")), inventory: createClient(InventoryService, from("orders")), events, book: options.book })),
+    entry(OrderService, createOrdersService({ catalog: createClient(CatalogService, from("orders")), inventory: createClient(InventoryService, from("orders")), events, book: options.book, store: sqlOrders?.store })),
     entry(
       GatewayService,
       createGatewayService({
@@ -105,7 +114,10 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
       }),
     ),
   ];
-  return { entries: entries as ServiceEntry[], tokens, close: () => lifecycle.close() };
+  return { entries: entries as ServiceEntry[], tokens, close: async () => {
+    await sqlOrders?.stop();
+    await lifecycle.close();
+  } };
 }
 
 function entry<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceEntry<S> {

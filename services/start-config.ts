@@ -20,6 +20,10 @@ export interface StartConfig {
   readonly compute: "piscina" | "inline";
   /** `WEFT_ADMIN_TOKEN`: the operators' token for the admin API (16+ characters). Default: random per process, written to `.weft/admin-token`. */
   readonly adminToken: string | undefined;
+  /** `DATABASE_URL`: PostgreSQL for orders and their outbox. Default unset: PGlite in this process. */
+  readonly databaseUrl: string | undefined;
+  /** `ORDERS_DATA_DIR`: where PGlite keeps orders. Default unset: in memory (gone at exit). */
+  readonly ordersDataDir: string | undefined;
 }
 
 export { ShopConfigError, WEFT_ERR_SHOP_CONFIG };
@@ -75,9 +79,11 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE is ${JSON.stringify(compute)}, set COMPUTE to "piscina" or "inline"`);
   const adminToken = env.WEFT_ADMIN_TOKEN === undefined || env.WEFT_ADMIN_TOKEN === "" ? undefined : env.WEFT_ADMIN_TOKEN;
   if (adminToken !== undefined && adminToken.length < 16) throw new ShopConfigError("WEFT_ADMIN_TOKEN is shorter than 16 characters, set WEFT_ADMIN_TOKEN to 16 or more (or unset it, for a random one in .weft/admin-token)");
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  const ordersDataDir = env.ORDERS_DATA_DIR?.trim() || undefined;
   const rateLimits = readGatewayRateLimitsSetting(env);
   if (rateLimits === undefined) throw new ShopConfigError(`GATEWAY_RATE_LIMITS is ${JSON.stringify(env.GATEWAY_RATE_LIMITS)}, set GATEWAY_RATE_LIMITS to "on" or "off"`);
-  return { hostname, port: mainPort, web: webSetting === "on", rateLimits, corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute, adminToken };
+  return { hostname, port: mainPort, web: webSetting === "on", rateLimits, corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute, adminToken, databaseUrl, ordersDataDir };
 }
 
 /** Reads `IDENTITY_SIGNING_KEYS` (see parseSigningKeys); a bad value is a ShopConfigError naming it. */

@@ -10,13 +10,14 @@ import { HOST_PORT_HINTS, readCommandLine, runMain } from "../mesh/errors/index.
 import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
 import { createMetrics, readMetricsConfig, TELEMETRY_VARIABLES, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
+import { openOrdersDatabase } from "./orders/index.ts";
 import { describeShopServices } from "./manifest.ts";
 import { GATEWAY_RATE_LIMITS_VARIABLE } from "./gateway/index.ts";
 import { exampleCommands, readSigningKeys, readStartConfig } from "./start-config.ts";
 
 readCommandLine({
   usage: "npm start   (node services/start.ts)",
-  summary: "The whole reference shop in one process: every service, the storefront page and /metrics on one port\n(in-memory transport, bus, cache and stores; no NATS, Redis or Jaeger needed).",
+  summary: "The whole reference shop in one process: every service, the storefront page and /metrics on one port\n(in-memory transport, bus, cache and stores, orders in PGlite; no NATS, Redis, PostgreSQL or Jaeger needed).",
   flags: {},
   env: [
     { name: "PORT", defaultText: "8080", description: "the shop's port (every service, every protocol, the page); 0 picks a free port" },
@@ -26,6 +27,8 @@ readCommandLine({
     { name: "IDENTITY_SIGNING_KEYS", defaultText: "one new ES256 key per process", description: "JWKS of ES256 private keys that sign access tokens (npm run --silent keys:signing)" },
     { name: "IDENTITY_TOKEN_SECRET", description: "retired (HS256): refused at start-up, set IDENTITY_SIGNING_KEYS instead" },
     { name: "COMPUTE", defaultText: "piscina", description: "where password hashing runs: piscina (worker threads) or inline" },
+    { name: "DATABASE_URL", defaultText: "PGlite in this process", description: "PostgreSQL for orders and their outbox, e.g. postgres://postgres@127.0.0.1:5432/weft" },
+    { name: "ORDERS_DATA_DIR", defaultText: "in memory", description: "directory where the embedded PGlite keeps orders (without DATABASE_URL)" },
     GATEWAY_RATE_LIMITS_VARIABLE,
     { name: "WEB", defaultText: "on", description: "off serves the API only (no storefront page, no Vite build)" },
     ...TELEMETRY_VARIABLES,
@@ -45,6 +48,14 @@ const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 
 // Tracing before anything that traces; off (and not loaded) unless an OTLP endpoint is set.
 const tracing: Tracing | undefined = await runMain(() => startTracing(tracingConfig, { onError: (err) => logger.error("trace export failed", { error: String(err) }) }));
+
+// The orders database opens (PGlite's initdb takes seconds) while the page builds and the shop starts:
+// orders' first calls wait for it; a failure ends the process with one WEFT_ERR_ORDERS_DATABASE line.
+const openingOrdersDb = runMain(() => openOrdersDatabase({
+  databaseUrl: config.databaseUrl,
+  dataDir: config.ordersDataDir,
+  onError: (err) => logger.error("orders database connection lost", { error: String(err) }),
+}));
 
 // The page is built before the host starts, which takes it as its plain-HTTP fallback. A failed build
 // is logged and the API starts without the page.
@@ -90,6 +101,7 @@ const shop = await runMain(() => startInProcessShop({
   rateLimits: config.rateLimits,
   adminToken,
   eventLoopDelayMs: eventLoop.delayMs,
+  ordersDb: openingOrdersDb,
 }), { hints: HOST_PORT_HINTS });
 shop.host.onDrain("close", "event-loop-monitor", () => eventLoop.close());
 if (tracing !== undefined) shop.host.onDrain("close", "tracing-shutdown", () => tracing.shutdown());
@@ -102,6 +114,7 @@ const lines = [
   `  ${describeShopServices()} in one process (Connect, gRPC and gRPC-Web on one port)`,
   `  metrics: ${metrics ? `${shop.url}/metrics (Prometheus text; WEFT_METRICS=off to disable)` : "off (WEFT_METRICS=off)"}`,
   `  admin API and weft CLI: npx weft ls --url ${shop.url} (token: ${config.adminToken === undefined ? `${adminTokenFile}, read by the CLI` : "WEFT_ADMIN_TOKEN"})`,
+  `  orders: ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite ${config.ordersDataDir ? `in ${config.ordersDataDir}` : "in memory (set ORDERS_DATA_DIR to keep them)"}`}, events through the outbox`,
   `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   `  tracing: ${tracing ? `on, OTLP to ${tracingConfig.tracesUrl} as ${tracingConfig.serviceName}` : "off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`,
   ...(signing.generated ? ["  access tokens are signed with a new key (set IDENTITY_SIGNING_KEYS to keep them valid across restarts)"] : []),

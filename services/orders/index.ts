@@ -1,7 +1,20 @@
-/** The orders service: handlers, pricing, and the order books (in memory, Redis). */
+/** The orders service: handlers, pricing, the SQL order store with its outbox relay, and the order books (in memory, Redis). */
 export { createOrdersService } from "./orders-service.ts";
 export type { OrdersServiceOptions } from "./orders-service.ts";
 export { createOrderBook, mergeLines, priceLines } from "./order-book.ts";
 export type { OrderBook } from "./order-book.ts";
 export { createRedisOrderBook } from "./redis-order-book.ts";
 export type { RedisOrderBookOptions } from "./redis-order-book.ts";
+export { bookOrderStore, ORDER_EVENT_SCHEMAS, orderEvent } from "./order-store.ts";
+export type { OrderEvent, OrderStore } from "./order-store.ts";
+export { createSqlOrderStore } from "./sql-order-store.ts";
+export type { SqlOrderStoreOptions } from "./sql-order-store.ts";
+export { startOutboxRelay } from "./outbox-relay.ts";
+export type { OutboxRelay, OutboxRelayOptions } from "./outbox-relay.ts";
+export { migrateOrders, ORDERS_MIGRATIONS, schemaVersion } from "./migrations.ts";
+export type { MigrateOptions, Migration } from "./migrations.ts";
+export { createPgliteClient, createPostgresClient, openOrdersDatabase } from "./sql-client.ts";
+export type { PgliteClientOptions, PostgresClientOptions, SqlClient, SqlQueryable } from "./sql-client.ts";
+export { MAX_TRANSACTION_ATTEMPTS, retryAborted, sqlToConnectError } from "./sql-errors.ts";
+export { startSqlOrders } from "./sql-orders.ts";
+export type { SqlOrders, SqlOrdersOptions } from "./sql-orders.ts";

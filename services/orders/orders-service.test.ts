@@ -48,7 +48,8 @@ describe("order pricing (pure)", () => {
   });
 });
 
-describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
+describe.each(kinds.shops)("OrderService ($name stores)", ({ name, make }) => {
+  const outbox = name === "postgres";
   async function shopWith(events?: EventBus, ledgerOptions?: TestLedgerOptions, sweepMs?: number): Promise<RouterShop> {
     const shop = await createRouterShop({ stock, events, ...(await make(stock, ledgerOptions)), reservationSweepIntervalMs: sweepMs });
     shops.push(shop);
@@ -99,7 +100,7 @@ describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
     expect((await shop.orders.listOrders({}, asUser("u"))).orders).toEqual([]);
   });
 
-  it("releases the stock when the order cannot be completed after reserving", async () => {
+  it.runIf(!outbox)("releases the stock when the order cannot be completed after reserving", async () => {
     const inner = createMemoryEventBus({ source: "orders-test" });
     const failing: EventBus = {
       publish: (schema, event, options) =>
@@ -114,6 +115,41 @@ describe.each(kinds.shops)("OrderService ($name stores)", ({ make }) => {
     expect(err.code).toBe(Code.Unavailable);
     expect(await available(shop, "prod-0001")).toBe(10n);
     expect((await shop.orders.listOrders({}, asUser("u"))).orders).toEqual([]);
+  });
+
+  it.runIf(outbox)("keeps an order whose event the broker refuses: it waits in the outbox, the stock stays reserved", async () => {
+    const inner = createMemoryEventBus({ source: "orders-test" });
+    const failing: EventBus = {
+      publish: (schema, event, options) =>
+        schema.typeName === OrderPlacedSchema.typeName
+          ? Promise.reject(new ConnectError("event store unavailable", Code.Unavailable))
+          : inner.publish(schema, event, options),
+      subscribe: (schema, consumer, handler, options) => inner.subscribe(schema, consumer, handler, options),
+      close: () => inner.close(),
+    };
+    const shop = await shopWith(failing);
+    const { order } = await shop.orders.placeOrder({ items: [{ productId: "prod-0001", quantity: 4 }] }, asUser("u"));
+    expect(await available(shop, "prod-0001")).toBe(6n);
+    expect((await shop.orders.listOrders({}, asUser("u"))).orders.map((o) => o.id)).toEqual([order!.id]);
+  });
+
+  it.runIf(outbox)("a retried PlaceOrder with the same key is one order: stock reserved once, one OrderPlaced", async () => {
+    const events = createMemoryEventBus({ source: "orders-test" });
+    const placed: OrderPlaced[] = [];
+    await events.subscribe(OrderPlacedSchema, "test", async (event) => void placed.push(event));
+    const shop = await shopWith(events);
+    const request = { items: [{ productId: "prod-0001", quantity: 2 }], idempotencyKey: "key-1" };
+    const first = await shop.orders.placeOrder(request, asUser("u"));
+    // A retry after a lost reply, and two more racing each other.
+    const retries = await Promise.all([0, 1, 2].map(() => shop.orders.placeOrder(request, asUser("u"))));
+    for (const retry of retries) expect(retry.order!.id).toBe(first.order!.id);
+    // The same key from another user is that user's own order.
+    const other = await shop.orders.placeOrder(request, asUser("v"));
+    expect(other.order!.id).not.toBe(first.order!.id);
+    expect((await shop.orders.listOrders({}, asUser("u"))).orders.map((o) => o.id)).toEqual([first.order!.id]);
+    await expect.poll(() => available(shop, "prod-0001")).toBe(6n);
+    await expect.poll(() => placed.length).toBe(2);
+    expect(placed.filter((e) => e.orderId === first.order!.id)).toHaveLength(1);
   });
 
   it("cancels once: releases stock, publishes OrderCancelled; a second cancel is a no-op", async () => {

@@ -10,6 +10,7 @@ import type { EventBus } from "../../mesh/events/index.ts";
 import { COMPENSATION_TIMEOUT_MS, downstream, invalidArgument, relay, requireOptions } from "../shared/index.ts";
 import { requireEndUser } from "../../mesh/security/index.ts";
 import { createOrderBook, mergeLines, type OrderBook, priceLines } from "./order-book.ts";
+import { bookOrderStore, orderEvent, type OrderStore } from "./order-store.ts";
 import { withValidation } from "../../mesh/validation/index.ts";
 
 /** Options of {@link createOrdersService}. */
@@ -20,7 +21,15 @@ export interface OrdersServiceOptions {
   readonly inventory: Client<typeof InventoryService>;
   /** Where OrderPlaced / OrderCancelled go. Required. */
   readonly events: EventBus;
-  /** Where orders live. Default: a new in-memory book; for replicas `createRedisOrderBook({ redis, keyPrefix })`. */
+  /**
+   * Where orders and their events live: `createSqlOrderStore({ db })` (PostgreSQL or PGlite, events through
+   * the outbox relay). Takes precedence over `book`.
+   */
+  readonly store?: OrderStore;
+  /**
+   * An order book without an outbox (events published after the change, which is undone when the publish
+   * fails; idempotency keys ignored). Default: a new in-memory book; `createRedisOrderBook` for replicas.
+   */
   readonly book?: OrderBook;
   /** Current time. Default `() => new Date()`. */
   readonly now?: () => Date;
@@ -41,9 +50,9 @@ export const LIST_MAX_PAGE_SIZE = 100;
 export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<typeof OrderService> {
   requireOptions(options, "catalog", "inventory", "events");
   const { catalog, inventory, events } = options;
-  const book = options.book ?? createOrderBook();
   const now = options.now ?? (() => new Date());
   const onCompensationError = options.onCompensationError ?? (() => {});
+  const store = options.store ?? bookOrderStore(options.book ?? createOrderBook(), events, onCompensationError);
 
   /** Gives a reservation back, outside the caller's deadline (the caller may be the reason we are here). */
   async function releaseQuietly(orderId: string): Promise<void> {
@@ -55,7 +64,7 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
   }
 
   async function findOrder(id: string): Promise<Order> {
-    const order = await book.get(id);
+    const order = await store.get(id);
     if (!order) throw new ConnectError(`order ${id} not found`, Code.NotFound);
     return order;
   }
@@ -69,6 +78,11 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
       for (const line of lines) {
         if (line.quantity > MAX_QUANTITY) throw invalidArgument("items", `must not add up to more than ${MAX_QUANTITY} units of ${line.productId}`);
       }
+
+      const key = req.idempotencyKey;
+      // A retry of an order that was stored (its reply lost) answers with that order and reserves nothing.
+      const earlier = key ? await store.findByKey(userId, key) : undefined;
+      if (earlier) return { order: earlier };
 
       const { products } = await relay(catalog.batchGetProducts({ ids: lines.map((l) => l.productId) }, downstream(ctx)));
       const { items, totalCents } = priceLines(lines, products);
@@ -84,19 +98,21 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
 
       const createdAt = timestampFromDate(now());
       const order = create(OrderSchema, { id: orderId, userId, items, totalCents, status: OrderStatus.PLACED, createdAt });
-      await book.add(order);
+      const placed = orderEvent(
+        `order-placed:${orderId}`,
+        OrderPlacedSchema,
+        create(OrderPlacedSchema, { orderId, userId, items: items.map(({ productName: _, ...line }) => line), totalCents, placedAt: createdAt }),
+      );
+      let stored: { order: Order; created: boolean };
       try {
-        await events.publish(
-          OrderPlacedSchema,
-          { orderId, userId, items: items.map(({ productName: _, ...line }) => line), totalCents, placedAt: createdAt },
-          { id: `order-placed:${orderId}`, signal: ctx.signal },
-        );
+        stored = await store.place(order, [placed], key, ctx.signal);
       } catch (err) {
-        await book.remove(orderId).catch((removeError) => onCompensationError(removeError, orderId));
         await releaseQuietly(orderId);
         throw err;
       }
-      return { order: clone(OrderSchema, order) };
+      // A concurrent retry with the same key stored its order first: ours was never stored.
+      if (!stored.created) await releaseQuietly(orderId);
+      return { order: clone(OrderSchema, stored.order) };
     },
 
     async getOrder(req) {
@@ -106,26 +122,28 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
     async listOrders(req, ctx) {
       const { userId } = requireEndUser(ctx);
       const pageSize = req.pageSize || LIST_DEFAULT_PAGE_SIZE;
-      return { orders: await book.listByUser(userId, pageSize) };
+      return { orders: await store.listByUser(userId, pageSize) };
     },
 
     async cancelOrder(req, ctx) {
       const order = await findOrder(req.id);
-      if (order.status !== OrderStatus.PLACED) return { order };
-      // Claim the cancellation in one compare-and-set, so a concurrent cancel (on any replica) is a no-op.
-      const claimed = await book.transition(order.id, OrderStatus.PLACED, OrderStatus.CANCELLED);
-      if (!claimed) return { order: (await book.get(order.id)) ?? order };
-      try {
+      if (order.status === OrderStatus.CANCELLED) {
+        // A retry after a release that failed: releasing again gives back what is still held, else nothing.
         await relay(inventory.release({ reservationId: order.id }, downstream(ctx)));
-        await events.publish(
-          OrderCancelledSchema,
-          { orderId: order.id, userId: order.userId, reason: req.reason.trim(), cancelledAt: timestampFromDate(now()) },
-          { id: `order-cancelled:${order.id}`, signal: ctx.signal },
-        );
-      } catch (err) {
-        await book.transition(order.id, OrderStatus.CANCELLED, OrderStatus.PLACED).catch(() => {});
-        throw err;
+        return { order };
       }
+      if (order.status !== OrderStatus.PLACED) return { order };
+      const reason = req.reason.trim();
+      // One compare-and-set with its OrderCancelled event, so a concurrent cancel (on any replica) is a no-op.
+      const claimed = await store.transition(order.id, OrderStatus.PLACED, OrderStatus.CANCELLED, (o) => [
+        orderEvent(
+          `order-cancelled:${o.id}`,
+          OrderCancelledSchema,
+          create(OrderCancelledSchema, { orderId: o.id, userId: o.userId, reason, cancelledAt: timestampFromDate(now()) }),
+        ),
+      ], ctx.signal);
+      if (!claimed) return { order: (await store.get(order.id)) ?? order };
+      await relay(inventory.release({ reservationId: order.id }, downstream(ctx)));
       return { order: claimed };
     },
   });

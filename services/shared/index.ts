@@ -7,4 +7,4 @@ export { requireKeyPrefix } from "./key-prefix.ts";
 export { createLazyTransport } from "./lazy-transport.ts";
 export { defineScript } from "./redis-script.ts";
 export type { RedisScript } from "./redis-script.ts";
-export { requireOptions, ShopConfigError, ShopOptionsError, WEFT_ERR_SHOP_CONFIG, WEFT_ERR_SHOP_OPTIONS } from "./options-error.ts";
+export { OrdersDatabaseError, requireOptions, ShopConfigError, ShopOptionsError, WEFT_ERR_ORDERS_DATABASE, WEFT_ERR_SHOP_CONFIG, WEFT_ERR_SHOP_OPTIONS } from "./options-error.ts";

@@ -6,11 +6,14 @@ export const WEFT_ERR_SHOP_OPTIONS = "WEFT_ERR_SHOP_OPTIONS";
 /** Stable code of a bad start-up setting (docs/errors.md, "Service codes"). */
 export const WEFT_ERR_SHOP_CONFIG = "WEFT_ERR_SHOP_CONFIG";
 
+/** Stable code of an orders database that cannot be reached or migrated at start-up (docs/errors.md, "Service codes"). */
+export const WEFT_ERR_ORDERS_DATABASE = "WEFT_ERR_ORDERS_DATABASE";
+
 /** A shop start-up error: one line naming the option or variable, with its stable code. */
 abstract class ShopStartupError extends TypeError {
   abstract readonly code: string;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -30,4 +33,9 @@ export function requireOptions<T extends object>(options: T | undefined, ...name
   for (const name of names) {
     if (!options?.[name]) throw new ShopOptionsError(`options.${name} is required`);
   }
+}
+
+/** The orders database (DATABASE_URL, ORDERS_DATA_DIR) could not be opened or migrated at start-up. */
+export class OrdersDatabaseError extends ShopStartupError {
+  readonly code = WEFT_ERR_ORDERS_DATABASE;
 }

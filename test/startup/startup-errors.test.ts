@@ -60,6 +60,9 @@ describe("start-up failures: one line, a code, the variable, exit 1", () => {
   it("npm start: CORS_ORIGINS that is not an origin names the variable", async () => {
     expectOneLine(await run(shop, { WEB: "off", CORS_ORIGINS: "notanorigin" }), "WEFT_ERR_SHOP_CONFIG", "CORS_ORIGINS");
   });
+  it("npm start: DATABASE_URL where no PostgreSQL answers names the variable", async () => {
+    expectOneLine(await run(shop, { WEB: "off", COMPUTE: "inline", DATABASE_URL: `postgres://postgres@127.0.0.1:${deadPort}/weft` }), "WEFT_ERR_ORDERS_DATABASE", "DATABASE_URL");
+  });
   it("npm start: a port in use", async () => {
     expectOneLine(await run(shop, { WEB: "off", COMPUTE: "inline", PORT: String(busyPort) }), "WEFT_ERR_HOST_LISTEN", "PORT");
   });

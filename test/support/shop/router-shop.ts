@@ -38,6 +38,7 @@ export async function createRouterShop(overrides: Partial<Omit<ShopOptions, "tra
     ledger: overrides.ledger,
     users: overrides.users,
     book: overrides.book,
+    ordersDb: overrides.ordersDb,
     reservationSweepIntervalMs: overrides.reservationSweepIntervalMs,
     endUserHeaders: (userId) => asUser(userId).headers,
   });

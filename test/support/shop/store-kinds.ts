@@ -5,7 +5,9 @@ import { createRedisStockLedger } from "../../../services/inventory/redis-stock-
 import { createStockLedger, type StockLedger } from "../../../services/inventory/stock-ledger.ts";
 import { createOrderBook, type OrderBook } from "../../../services/orders/order-book.ts";
 import { createRedisOrderBook } from "../../../services/orders/redis-order-book.ts";
+import { createPostgresClient, type SqlClient } from "../../../services/orders/sql-client.ts";
 import { createTestPrefixes } from "./test-redis.ts";
+import { createTestDatabase, type TestDatabase } from "../orders/test-postgres.ts";
 
 /**
  * The store implementations that the behaviour suites run against, so one suite covers both
@@ -14,6 +16,15 @@ import { createTestPrefixes } from "./test-redis.ts";
  */
 export function storeKinds(redis: () => Redis) {
   const prefixes = createTestPrefixes("stores");
+  // One database per file (made on first use), emptied for each shop: the suites run their tests one by one.
+  let database: Promise<TestDatabase> | undefined;
+  const clients: SqlClient[] = [];
+  async function emptyOrdersDb(): Promise<SqlClient> {
+    const db = createPostgresClient({ connectionString: (await (database ??= createTestDatabase("kinds"))).url, maxConnections: 4 });
+    clients.push(db);
+    await db.query("DROP TABLE IF EXISTS orders, outbox, weft_schema_migrations");
+    return db;
+  }
   return {
     ledgers: [
       { name: "memory", make: async (stock: Array<[string, number]>, options?: TestLedgerOptions) => createStockLedger(stock, options) },
@@ -53,8 +64,19 @@ export function storeKinds(redis: () => Redis) {
           };
         },
       },
+      {
+        name: "postgres",
+        make: async (stock: Array<[string, number]>, options?: TestLedgerOptions): Promise<ShopStores> => ({
+          ...(options ? { ledger: createStockLedger(stock, options) } : {}),
+          ordersDb: await emptyOrdersDb(),
+        }),
+      },
     ],
-    cleanup: () => prefixes.cleanup(redis()),
+    async cleanup() {
+      await prefixes.cleanup(redis());
+      await Promise.all(clients.splice(0).map((db) => db.close()));
+      if (database) await (await database).drop();
+    },
   };
 }
 
@@ -63,6 +85,7 @@ export interface ShopStores {
   readonly ledger?: StockLedger;
   readonly users?: UserDirectory;
   readonly book?: OrderBook;
+  readonly ordersDb?: SqlClient;
 }
 
 /** Options every ledger kind accepts in tests. */
