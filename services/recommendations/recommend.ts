@@ -1,0 +1,140 @@
+// Scoring against a model: pure functions, cheap enough for the event loop (a few thousand operations
+// over precomputed neighbour lists).
+import type { Neighbours, RecommendationModel } from "./recommendation-model.ts";
+
+/** How a recommendation was found (the proto's Reason, by name). */
+export type RecommendationReason = "collaborative" | "content" | "popular";
+
+/** One ranked product. */
+export interface Scored {
+  readonly productId: string;
+  readonly score: number;
+  readonly reason: RecommendationReason;
+}
+
+/** Weights of the hybrid score; the eval (bench/recommendations) is where they are tuned. */
+export interface BlendWeights {
+  /** Item-item neighbours of what the user bought. */
+  readonly collaborative: number;
+  /** Cosine of the user's TF-IDF profile with the product's. */
+  readonly content: number;
+  /** Recent sales. */
+  readonly popular: number;
+}
+
+/** The blend the service uses. */
+export const DEFAULT_BLEND: BlendWeights = { collaborative: 0.5, content: 0.6, popular: 1 };
+
+/** An index over a model's product ids; built once per model, not per call. */
+export interface ModelView {
+  readonly model: RecommendationModel;
+  readonly indexOf: ReadonlyMap<string, number>;
+}
+
+/** Wraps a model for scoring. */
+export function viewOf(model: RecommendationModel): ModelView {
+  return { model, indexOf: new Map(model.productIds.map((id, i) => [id, i])) };
+}
+
+/**
+ * Products for a user: from their purchases, or, for a user with none, from `contextIds` (what they
+ * look at) by the same blend; with neither, the recent best sellers. Never what they already bought.
+ */
+export function recommendForUser(view: ModelView, userId: string, contextIds: readonly string[], limit: number, blend = DEFAULT_BLEND): Scored[] {
+  const { model } = view;
+  const history = model.users[userId];
+  const seeds = history ?? seedsOf(view, contextIds);
+  const n = model.productIds.length;
+  const exclude = new Set(seeds.index);
+  if (seeds.index.length === 0) return popular(model, exclude, limit);
+
+  const collaborative = new Float64Array(n);
+  accumulate(collaborative, model.alsoBought, seeds);
+  const profile = new Map<number, number>();
+  seeds.index.forEach((item, s) => {
+    const terms = model.terms[item]!;
+    terms.index.forEach((t, x) => profile.set(t, (profile.get(t) ?? 0) + seeds.weight[s]! * terms.weight[x]!));
+  });
+  const profileNorm = Math.sqrt([...profile.values()].reduce((a, w) => a + w * w, 0)) || 1;
+  const maxCollaborative = Math.max(1e-9, ...collaborative);
+
+  const ranked: Scored[] = [];
+  for (let j = 0; j < n; j++) {
+    if (exclude.has(j)) continue;
+    const terms = model.terms[j]!;
+    let dot = 0;
+    for (let x = 0; x < terms.index.length; x++) dot += (profile.get(terms.index[x]!) ?? 0) * terms.weight[x]!;
+    const parts: Record<RecommendationReason, number> = {
+      collaborative: (blend.collaborative * collaborative[j]!) / maxCollaborative,
+      content: (blend.content * dot) / profileNorm,
+      popular: blend.popular * model.popularity[j]!,
+    };
+    const score = parts.collaborative + parts.content + parts.popular;
+    if (score > 0) ranked.push({ productId: model.productIds[j]!, score, reason: strongest(parts) });
+  }
+  return best(ranked, limit);
+}
+
+/** Products like `productId`: bought by the same users, then alike in content. Undefined for an unknown id. */
+export function similarProducts(view: ModelView, productId: string, limit: number): Scored[] | undefined {
+  const item = view.indexOf.get(productId);
+  if (item === undefined) return undefined;
+  const seeds = { index: [item], weight: [1] };
+  return mergeNeighbours(view, [view.model.alsoBought, view.model.content], seeds, limit);
+}
+
+/** Products often in the same order as the cart's, then those their buyers bought, then alike in content. */
+export function boughtTogether(view: ModelView, productIds: readonly string[], limit: number): Scored[] {
+  const seeds = seedsOf(view, productIds);
+  return mergeNeighbours(view, [view.model.together, view.model.alsoBought, view.model.content], seeds, limit);
+}
+
+function seedsOf(view: ModelView, ids: readonly string[]): { index: number[]; weight: number[] } {
+  const index = [...new Set(ids.map((id) => view.indexOf.get(id)).filter((i) => i !== undefined))];
+  return { index, weight: index.map(() => 1) };
+}
+
+function accumulate(into: Float64Array, lists: readonly Neighbours[], seeds: { index: number[]; weight: number[] }): void {
+  seeds.index.forEach((item, s) => {
+    const nb = lists[item]!;
+    for (let x = 0; x < nb.index.length; x++) into[nb.index[x]!]! += seeds.weight[s]! * nb.score[x]!;
+  });
+}
+
+// Earlier sources rank first; a later one only fills the places the earlier left.
+function mergeNeighbours(view: ModelView, sources: readonly Neighbours[][], seeds: { index: number[]; weight: number[] }, limit: number): Scored[] {
+  const { model } = view;
+  const taken = new Set(seeds.index);
+  const out: Scored[] = [];
+  sources.forEach((lists) => {
+    if (out.length >= limit) return;
+    const scores = new Float64Array(model.productIds.length);
+    accumulate(scores, lists, seeds);
+    const ranked: Scored[] = [];
+    scores.forEach((score, j) => {
+      if (score > 0 && !taken.has(j)) ranked.push({ productId: model.productIds[j]!, score, reason: lists === model.content ? "content" : "collaborative" });
+    });
+    for (const r of best(ranked, limit - out.length)) {
+      taken.add(view.indexOf.get(r.productId)!);
+      // Scores by overall rank, so a filler from a later source ranks below every earlier answer.
+      out.push({ ...r, score: 1 / (1 + out.length) });
+    }
+  });
+  return out;
+}
+
+function popular(model: RecommendationModel, exclude: ReadonlySet<number>, limit: number): Scored[] {
+  const ranked: Scored[] = [];
+  model.popularity.forEach((score, j) => {
+    if (score > 0 && !exclude.has(j)) ranked.push({ productId: model.productIds[j]!, score, reason: "popular" });
+  });
+  return best(ranked, limit);
+}
+
+function strongest(parts: Record<RecommendationReason, number>): RecommendationReason {
+  return (Object.keys(parts) as RecommendationReason[]).reduce((a, b) => (parts[b] > parts[a] ? b : a));
+}
+
+function best(ranked: Scored[], limit: number): Scored[] {
+  return ranked.sort((a, b) => b.score - a.score || (a.productId < b.productId ? -1 : 1)).slice(0, Math.max(0, limit));
+}
