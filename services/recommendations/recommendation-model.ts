@@ -39,18 +39,3 @@ export interface RecommendationModel {
   /** Per user: products bought (indices) and how much each counts now (recent purchases count more). */
   readonly users: Record<string, { index: number[]; weight: number[] }>;
 }
-
-/** The model before any training: content only, so every call still answers. */
-export function emptyModel(productIds: string[], content: Pick<RecommendationModel, "terms" | "content">): RecommendationModel {
-  const none = productIds.map(() => ({ index: [], score: [] }));
-  return {
-    info: { version: 0, trainedAtMs: 0, trainingMs: 0, orders: 0, users: 0 },
-    productIds,
-    terms: content.terms,
-    content: content.content,
-    alsoBought: none,
-    together: none,
-    popularity: productIds.map(() => 0),
-    users: {},
-  };
-}

@@ -1,0 +1,65 @@
+import type { Redis } from "ioredis";
+import type { RecommendationModel } from "./recommendation-model.ts";
+
+/** Where trained models persist, so a restart serves the last model instead of training from zero. */
+export interface ModelStore {
+  /** The last saved model, or undefined. */
+  load(signal?: AbortSignal): Promise<RecommendationModel | undefined>;
+  /** Saves `model` unless a newer version is saved already. */
+  save(model: RecommendationModel, signal?: AbortSignal): Promise<void>;
+  /** A version number no model from this store has had (unique across replicas sharing it). */
+  nextVersion(signal?: AbortSignal): Promise<number>;
+}
+
+/** A store in this process's memory (the embedded default). */
+export function createMemoryModelStore(): ModelStore {
+  let saved: RecommendationModel | undefined;
+  let version = 0;
+  return {
+    async load() {
+      return saved;
+    },
+    async save(model) {
+      if (saved === undefined || model.info.version > saved.info.version) saved = model;
+    },
+    async nextVersion() {
+      return ++version;
+    },
+  };
+}
+
+/** Options of {@link createRedisModelStore}. */
+export interface RedisModelStoreOptions {
+  /** The connection (the caller owns it). Required. */
+  readonly redis: Redis;
+  /** Prefix of the store's keys, e.g. "recommendations:v1:". Required. */
+  readonly keyPrefix: string;
+}
+
+// KEYS[1]: the model, KEYS[2]: its version. ARGV[1]: version, ARGV[2]: JSON. An older model never overwrites a newer one.
+const SAVE_IF_NEWER = `
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) <= current then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1])
+return 1
+`;
+
+/** A store in Redis: the model as one JSON value beside its version, and a version counter. */
+export function createRedisModelStore(options: RedisModelStoreOptions): ModelStore {
+  if (!options?.redis) throw new TypeError("options.redis is required");
+  if (!options.keyPrefix) throw new TypeError("options.keyPrefix is required");
+  const { redis, keyPrefix } = options;
+  return {
+    async load() {
+      const text = await redis.get(`${keyPrefix}model`);
+      return text === null ? undefined : (JSON.parse(text) as RecommendationModel);
+    },
+    async save(model) {
+      await redis.eval(SAVE_IF_NEWER, 2, `${keyPrefix}model`, `${keyPrefix}model-version`, model.info.version, JSON.stringify(model));
+    },
+    async nextVersion() {
+      return await redis.incr(`${keyPrefix}version-counter`);
+    },
+  };
+}
