@@ -100,7 +100,7 @@ const lines = [
   `  ${describeShopServices()} in one process (Connect, gRPC and gRPC-Web on one port)`,
   `  metrics: ${metrics ? `${shop.url}/metrics (Prometheus text; WEFT_METRICS=off to disable)` : "off (WEFT_METRICS=off)"}`,
   `  admin API and weft CLI: npx weft ls --url ${shop.url} (token: ${config.adminToken === undefined ? `${adminTokenFile}, read by the CLI` : "WEFT_ADMIN_TOKEN"})`,
-  `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
+  `  password hashing and recommendation training: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   `  tracing: ${tracing ? `on, OTLP to ${tracingConfig.tracesUrl} as ${tracingConfig.serviceName}` : "off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`,
   ...(signing.generated ? ["  access tokens are signed with a new key (set IDENTITY_SIGNING_KEYS to keep them valid across restarts)"] : []),
   "",
