@@ -1,10 +1,16 @@
 import type { Redis } from "ioredis";
+import { redisCall } from "../../mesh/redis/index.ts";
 import type { RecommendationModel } from "./recommendation-model.ts";
+
+/** Names the store in errors: "recommendation model store is unavailable". */
+const STORE = "recommendation model store";
 
 /** Where trained models persist, so a restart serves the last model instead of training from zero. */
 export interface ModelStore {
   /** The last saved model, or undefined. */
   load(signal?: AbortSignal): Promise<RecommendationModel | undefined>;
+  /** The saved model's version (0 when none): cheap, to poll for a replica's newer model. */
+  savedVersion(signal?: AbortSignal): Promise<number>;
   /** Saves `model` unless a newer version is saved already. */
   save(model: RecommendationModel, signal?: AbortSignal): Promise<void>;
   /** A version number no model from this store has had (unique across replicas sharing it). */
@@ -18,6 +24,9 @@ export function createMemoryModelStore(): ModelStore {
   return {
     async load() {
       return saved;
+    },
+    async savedVersion() {
+      return saved?.info.version ?? 0;
     },
     async save(model) {
       if (saved === undefined || model.info.version > saved.info.version) saved = model;
@@ -52,14 +61,17 @@ export function createRedisModelStore(options: RedisModelStoreOptions): ModelSto
   const { redis, keyPrefix } = options;
   return {
     async load() {
-      const text = await redis.get(`${keyPrefix}model`);
+      const text = await redisCall(STORE, () => redis.get(`${keyPrefix}model`));
       return text === null ? undefined : (JSON.parse(text) as RecommendationModel);
     },
+    async savedVersion() {
+      return Number((await redisCall(STORE, () => redis.get(`${keyPrefix}model-version`))) ?? 0);
+    },
     async save(model) {
-      await redis.eval(SAVE_IF_NEWER, 2, `${keyPrefix}model`, `${keyPrefix}model-version`, model.info.version, JSON.stringify(model));
+      await redisCall(STORE, () => redis.eval(SAVE_IF_NEWER, 2, `${keyPrefix}model`, `${keyPrefix}model-version`, model.info.version, JSON.stringify(model)));
     },
     async nextVersion() {
-      return await redis.incr(`${keyPrefix}version-counter`);
+      return await redisCall(STORE, () => redis.incr(`${keyPrefix}version-counter`));
     },
   };
 }

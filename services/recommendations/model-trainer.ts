@@ -78,8 +78,10 @@ export async function startModelTrainer(options: ModelTrainerOptions): Promise<M
 
   const pendingOrders = async (signal?: AbortSignal) => Math.max(0, (await orders.count(signal)) - view.model.info.orders);
   const check = async () => {
-    const saved = await store.load(closing.signal);
-    if (saved !== undefined && saved.info.version > view.model.info.version) swap(saved);
+    if ((await store.savedVersion(closing.signal)) > view.model.info.version) {
+      const saved = await store.load(closing.signal);
+      if (saved !== undefined) swap(saved);
+    }
     if ((await pendingOrders(closing.signal)) > 0) await retrain();
   };
   let timer: NodeJS.Timeout | undefined;

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { redisCall } from "../../mesh/redis/index.ts";
 import type { OrderLog } from "./order-log.ts";
 import type { OrderRecord } from "./train-task.ts";
 
@@ -12,6 +13,9 @@ export interface RedisOrderLogOptions {
   readonly scanCount?: number;
 }
 
+/** Names the store in errors: "recommendation order log is unavailable". */
+const STORE = "recommendation order log";
+
 /** An order log in one Redis hash, event id -> order (HSETNX: the first record of an id wins). */
 export function createRedisOrderLog(options: RedisOrderLogOptions): OrderLog {
   if (!options?.redis) throw new TypeError("options.redis is required");
@@ -21,14 +25,14 @@ export function createRedisOrderLog(options: RedisOrderLogOptions): OrderLog {
   const scanCount = options.scanCount ?? 1_000;
   return {
     async record(eventId, order) {
-      return (await redis.hsetnx(key, eventId, JSON.stringify([order.userId, order.productIds, order.atMs]))) === 1;
+      return (await redisCall(STORE, () => redis.hsetnx(key, eventId, JSON.stringify([order.userId, order.productIds, order.atMs])))) === 1;
     },
     async list(signal) {
       const orders: OrderRecord[] = [];
       let cursor = "0";
       do {
         signal?.throwIfAborted();
-        const [next, flat] = await redis.hscan(key, cursor, "COUNT", scanCount);
+        const [next, flat] = await redisCall(STORE, () => redis.hscan(key, cursor, "COUNT", scanCount));
         for (let i = 1; i < flat.length; i += 2) {
           const [userId, productIds, atMs] = JSON.parse(flat[i]!) as [string, string[], number];
           orders.push({ userId, productIds, atMs });
@@ -38,7 +42,7 @@ export function createRedisOrderLog(options: RedisOrderLogOptions): OrderLog {
       return orders;
     },
     async count() {
-      return await redis.hlen(key);
+      return await redisCall(STORE, () => redis.hlen(key));
     },
   };
 }
