@@ -1,5 +1,6 @@
 // Scoring against a model: pure functions, cheap enough for the event loop (a few thousand operations
 // over precomputed neighbour lists).
+import { topK } from "./content-features.ts";
 import type { Neighbours, RecommendationModel } from "./recommendation-model.ts";
 
 /** How a recommendation was found (the proto's Reason, by name). */
@@ -25,15 +26,19 @@ export interface BlendWeights {
 /** The blend the service uses. */
 export const DEFAULT_BLEND: BlendWeights = { collaborative: 0.5, content: 0.6, popular: 1 };
 
-/** An index over a model's product ids; built once per model, not per call. */
+/** A model with what scoring needs precomputed; built once per model (at its swap), not per call. */
 export interface ModelView {
   readonly model: RecommendationModel;
   readonly indexOf: ReadonlyMap<string, number>;
+  /** Vocabulary size of the model's TF-IDF terms. */
+  readonly termCount: number;
 }
 
 /** Wraps a model for scoring. */
 export function viewOf(model: RecommendationModel): ModelView {
-  return { model, indexOf: new Map(model.productIds.map((id, i) => [id, i])) };
+  let termCount = 0;
+  for (const t of model.terms) for (const i of t.index) termCount = Math.max(termCount, i + 1);
+  return { model, indexOf: new Map(model.productIds.map((id, i) => [id, i])), termCount };
 }
 
 /**
@@ -42,37 +47,41 @@ export function viewOf(model: RecommendationModel): ModelView {
  */
 export function recommendForUser(view: ModelView, userId: string, contextIds: readonly string[], limit: number, blend = DEFAULT_BLEND): Scored[] {
   const { model } = view;
-  const history = model.users[userId];
+  const history = Object.hasOwn(model.users, userId) ? model.users[userId] : undefined;
   const seeds = history ?? seedsOf(view, contextIds);
   const n = model.productIds.length;
-  const exclude = new Set(seeds.index);
-  if (seeds.index.length === 0) return popular(model, exclude, limit);
+  if (seeds.index.length === 0) return popular(model, new Set(), limit);
 
+  // Typed arrays and no per-product allocation: a call costs tens of microseconds.
   const collaborative = new Float64Array(n);
   accumulate(collaborative, model.alsoBought, seeds);
-  const profile = new Map<number, number>();
+  const profile = new Float64Array(view.termCount);
   seeds.index.forEach((item, s) => {
     const terms = model.terms[item]!;
-    terms.index.forEach((t, x) => profile.set(t, (profile.get(t) ?? 0) + seeds.weight[s]! * terms.weight[x]!));
+    for (let x = 0; x < terms.index.length; x++) profile[terms.index[x]!]! += seeds.weight[s]! * terms.weight[x]!;
   });
-  const profileNorm = Math.sqrt([...profile.values()].reduce((a, w) => a + w * w, 0)) || 1;
-  const maxCollaborative = Math.max(1e-9, ...collaborative);
+  let profileNorm = 0;
+  for (let t = 0; t < profile.length; t++) profileNorm += profile[t]! * profile[t]!;
+  profileNorm = Math.sqrt(profileNorm) || 1;
+  let maxCollaborative = 1e-9;
+  for (let j = 0; j < n; j++) if (collaborative[j]! > maxCollaborative) maxCollaborative = collaborative[j]!;
 
-  const ranked: Scored[] = [];
+  const content = new Float64Array(n);
+  const total = new Float64Array(n);
   for (let j = 0; j < n; j++) {
-    if (exclude.has(j)) continue;
     const terms = model.terms[j]!;
     let dot = 0;
-    for (let x = 0; x < terms.index.length; x++) dot += (profile.get(terms.index[x]!) ?? 0) * terms.weight[x]!;
-    const parts: Record<RecommendationReason, number> = {
-      collaborative: (blend.collaborative * collaborative[j]!) / maxCollaborative,
-      content: (blend.content * dot) / profileNorm,
-      popular: blend.popular * model.popularity[j]!,
-    };
-    const score = parts.collaborative + parts.content + parts.popular;
-    if (score > 0) ranked.push({ productId: model.productIds[j]!, score, reason: strongest(parts) });
+    for (let x = 0; x < terms.index.length; x++) dot += profile[terms.index[x]!]! * terms.weight[x]!;
+    collaborative[j] = (blend.collaborative * collaborative[j]!) / maxCollaborative;
+    content[j] = (blend.content * dot) / profileNorm;
+    total[j] = collaborative[j]! + content[j]! + blend.popular * model.popularity[j]!;
   }
-  return best(ranked, limit);
+  for (const item of seeds.index) total[item] = 0;
+  const top = topK(total, limit);
+  return top.index.map((j, r) => {
+    const parts: Record<RecommendationReason, number> = { collaborative: collaborative[j]!, content: content[j]!, popular: blend.popular * model.popularity[j]! };
+    return { productId: model.productIds[j]!, score: top.score[r]!, reason: strongest(parts) };
+  });
 }
 
 /** Products like `productId`: bought by the same users, then alike in content. Undefined for an unknown id. */
