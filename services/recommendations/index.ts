@@ -15,5 +15,6 @@ export { TRAIN_TASK_URL, trainRecommendations } from "./train-task.ts";
 export type { OrderRecord, TrainInput } from "./train-task.ts";
 export { boughtTogether, DEFAULT_BLEND, recommendForUser, similarProducts, viewOf } from "./recommend.ts";
 export type { BlendWeights, ModelView, RecommendationReason, Scored } from "./recommend.ts";
-export type { ModelInfo, Neighbours, RecommendationModel } from "./recommendation-model.ts";
+export { modelFromJson, modelToJson, packRows } from "./recommendation-model.ts";
+export type { ModelInfo, RecommendationModel, SparseRows } from "./recommendation-model.ts";
 export type { ProductText } from "./content-features.ts";

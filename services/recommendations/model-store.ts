@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { redisCall } from "../../mesh/redis/index.ts";
-import type { RecommendationModel } from "./recommendation-model.ts";
+import { modelFromJson, modelToJson, type RecommendationModel } from "./recommendation-model.ts";
 
 /** Names the store in errors: "recommendation model store is unavailable". */
 const STORE = "recommendation model store";
@@ -62,13 +62,13 @@ export function createRedisModelStore(options: RedisModelStoreOptions): ModelSto
   return {
     async load() {
       const text = await redisCall(STORE, () => redis.get(`${keyPrefix}model`));
-      return text === null ? undefined : (JSON.parse(text) as RecommendationModel);
+      return text === null ? undefined : modelFromJson(text);
     },
     async savedVersion() {
       return Number((await redisCall(STORE, () => redis.get(`${keyPrefix}model-version`))) ?? 0);
     },
     async save(model) {
-      await redisCall(STORE, () => redis.eval(SAVE_IF_NEWER, 2, `${keyPrefix}model`, `${keyPrefix}model-version`, model.info.version, JSON.stringify(model)));
+      await redisCall(STORE, () => redis.eval(SAVE_IF_NEWER, 2, `${keyPrefix}model`, `${keyPrefix}model-version`, model.info.version, modelToJson(model)));
     },
     async nextVersion() {
       return await redisCall(STORE, () => redis.incr(`${keyPrefix}version-counter`));

@@ -1,7 +1,7 @@
 // Scoring against a model: pure functions, cheap enough for the event loop (a few thousand operations
 // over precomputed neighbour lists).
 import { topK } from "./content-features.ts";
-import type { Neighbours, RecommendationModel } from "./recommendation-model.ts";
+import type { RecommendationModel, SparseRows } from "./recommendation-model.ts";
 
 /** How a recommendation was found (the proto's Reason, by name). */
 export type RecommendationReason = "collaborative" | "content" | "popular";
@@ -26,19 +26,15 @@ export interface BlendWeights {
 /** The blend the service uses. */
 export const DEFAULT_BLEND: BlendWeights = { collaborative: 0.5, content: 0.6, popular: 1 };
 
-/** A model with what scoring needs precomputed; built once per model (at its swap), not per call. */
+/** A model with its product index; built once per model (at its swap), not per call. */
 export interface ModelView {
   readonly model: RecommendationModel;
   readonly indexOf: ReadonlyMap<string, number>;
-  /** Vocabulary size of the model's TF-IDF terms. */
-  readonly termCount: number;
 }
 
 /** Wraps a model for scoring. */
 export function viewOf(model: RecommendationModel): ModelView {
-  let termCount = 0;
-  for (const t of model.terms) for (const i of t.index) termCount = Math.max(termCount, i + 1);
-  return { model, indexOf: new Map(model.productIds.map((id, i) => [id, i])), termCount };
+  return { model, indexOf: new Map(model.productIds.map((id, i) => [id, i])) };
 }
 
 /**
@@ -55,10 +51,10 @@ export function recommendForUser(view: ModelView, userId: string, contextIds: re
   // Typed arrays and no per-product allocation: a call costs tens of microseconds.
   const collaborative = new Float64Array(n);
   accumulate(collaborative, model.alsoBought, seeds);
-  const profile = new Float64Array(view.termCount);
+  const profile = new Float64Array(model.termCount);
+  const { offsets, index: termIndex, value: termWeight } = model.terms;
   seeds.index.forEach((item, s) => {
-    const terms = model.terms[item]!;
-    for (let x = 0; x < terms.index.length; x++) profile[terms.index[x]!]! += seeds.weight[s]! * terms.weight[x]!;
+    for (let x = offsets[item]!; x < offsets[item + 1]!; x++) profile[termIndex[x]!]! += seeds.weight[s]! * termWeight[x]!;
   });
   let profileNorm = 0;
   for (let t = 0; t < profile.length; t++) profileNorm += profile[t]! * profile[t]!;
@@ -69,9 +65,8 @@ export function recommendForUser(view: ModelView, userId: string, contextIds: re
   const content = new Float64Array(n);
   const total = new Float64Array(n);
   for (let j = 0; j < n; j++) {
-    const terms = model.terms[j]!;
     let dot = 0;
-    for (let x = 0; x < terms.index.length; x++) dot += profile[terms.index[x]!]! * terms.weight[x]!;
+    for (let x = offsets[j]!; x < offsets[j + 1]!; x++) dot += profile[termIndex[x]!]! * termWeight[x]!;
     collaborative[j] = (blend.collaborative * collaborative[j]!) / maxCollaborative;
     content[j] = (blend.content * dot) / profileNorm;
     total[j] = collaborative[j]! + content[j]! + blend.popular * model.popularity[j]!;
@@ -103,15 +98,14 @@ function seedsOf(view: ModelView, ids: readonly string[]): { index: number[]; we
   return { index, weight: index.map(() => 1) };
 }
 
-function accumulate(into: Float64Array, lists: readonly Neighbours[], seeds: { index: number[]; weight: number[] }): void {
+function accumulate(into: Float64Array, rows: SparseRows, seeds: { index: number[]; weight: number[] }): void {
   seeds.index.forEach((item, s) => {
-    const nb = lists[item]!;
-    for (let x = 0; x < nb.index.length; x++) into[nb.index[x]!]! += seeds.weight[s]! * nb.score[x]!;
+    for (let x = rows.offsets[item]!; x < rows.offsets[item + 1]!; x++) into[rows.index[x]!]! += seeds.weight[s]! * rows.value[x]!;
   });
 }
 
 // Earlier sources rank first; a later one only fills the places the earlier left.
-function mergeNeighbours(view: ModelView, sources: readonly Neighbours[][], seeds: { index: number[]; weight: number[] }, limit: number): Scored[] {
+function mergeNeighbours(view: ModelView, sources: readonly SparseRows[], seeds: { index: number[]; weight: number[] }, limit: number): Scored[] {
   const { model } = view;
   const taken = new Set(seeds.index);
   const out: Scored[] = [];

@@ -1,6 +1,6 @@
 // Worker task (runs on the compute pool, CPU only, no I/O): trains a RecommendationModel from orders.
 import { contentFeatures, type ProductText, topK } from "./content-features.ts";
-import type { Neighbours, RecommendationModel } from "./recommendation-model.ts";
+import { packRows, type RecommendationModel } from "./recommendation-model.ts";
 
 /** This module's URL, for `compute.run(TRAIN_TASK_URL, "trainRecommendations", input)`. */
 export const TRAIN_TASK_URL = import.meta.url;
@@ -79,25 +79,27 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
     users[userId] = { index: kept, weight: kept.map((i) => round(weights.get(i)!)) };
   }
 
-  const maxPopularity = Math.max(1e-9, ...popularity);
-  const alsoBought: Neighbours[] = [];
-  const boughtTogether: Neighbours[] = [];
+  let maxPopularity = 1e-9;
+  for (const p of popularity) maxPopularity = Math.max(maxPopularity, p);
+  const alsoBought: Array<{ index: number[]; value: number[] }> = [];
+  const boughtTogether: Array<{ index: number[]; value: number[] }> = [];
   const row = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) row[j] = cooccur[i * n + j]! / (Math.sqrt(buyers[i]! * buyers[j]!) + SHRINK);
-    alsoBought.push(rounded(topK(row, k, i)));
+    alsoBought.push(asRow(topK(row, k, i)));
     for (let j = 0; j < n; j++) row[j] = together[i * n + j]! / (Math.sqrt(sold[i]! * sold[j]!) + SHRINK);
-    boughtTogether.push(rounded(topK(row, k, i)));
+    boughtTogether.push(asRow(topK(row, k, i)));
   }
 
   return {
     info: { version: input.version, trainedAtMs: Date.now(), trainingMs: Math.round(performance.now() - started), orders: orders.length, users: byUser.size },
     productIds,
-    terms: content.terms.map((t) => ({ index: t.index, weight: t.weight.map(round) })),
-    content: content.neighbours.map(rounded),
-    alsoBought,
-    together: boughtTogether,
-    popularity: Array.from(popularity, (p) => round(p / maxPopularity)),
+    terms: packRows(content.terms.map((t) => ({ index: t.index, value: t.weight }))),
+    termCount: content.termCount,
+    content: packRows(content.neighbours.map(asRow)),
+    alsoBought: packRows(alsoBought),
+    together: packRows(boughtTogether),
+    popularity: Float32Array.from(popularity, (p) => p / maxPopularity),
     users,
   };
 }
@@ -107,4 +109,4 @@ function countPairs(counts: Float32Array, n: number, items: readonly number[]): 
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
-const rounded = (nb: Neighbours): Neighbours => ({ index: nb.index, score: nb.score.map(round) });
+const asRow = (top: { index: number[]; score: number[] }) => ({ index: top.index, value: top.score });
