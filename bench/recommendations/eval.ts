@@ -1,19 +1,24 @@
 // npm run eval:recommendations: replays a synthetic order stream with planted preferences, holds out
 // each user's last order, and prints recall@10 and NDCG@10 of the model, its parts, and a popularity
-// baseline. Flags: --users N (default 1500), --seed N (default 1).
-import { parseArgs } from "node:util";
+// baseline (flags: --help).
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { loadSeedProducts } from "../../services/catalog/index.ts";
 import { DEFAULT_BLEND } from "../../services/recommendations/recommend.ts";
 import { evaluate } from "./evaluate.ts";
 import { syntheticOrders } from "./synthetic-orders.ts";
 
-const { values } = parseArgs({ options: { users: { type: "string", default: "1500" }, seed: { type: "string", default: "1" }, help: { type: "boolean", default: false } } });
-if (values.help) {
-  console.log("usage: npm run eval:recommendations [-- --users N --seed N]");
-  process.exit(0);
-}
+const { values } = readCommandLine({
+  usage: "npm run eval:recommendations -- [flags]   (node bench/recommendations/eval.ts)",
+  summary: "Replays a synthetic order stream with planted tastes and seasonal products, holds out each user's latest purchases, prints recall@10 and NDCG@10 of the model, its parts and a popularity baseline.",
+  flags: {
+    users: { type: "string", valueName: "N", default: "1500", description: "users in the synthetic stream (50 to 100000)" },
+    seed: { type: "string", valueName: "N", default: "1", description: "PRNG seed of the stream" },
+  },
+});
+const users = numberSetting("--users", values.users, 1500, { min: 50, max: 100_000, integer: true });
+const seed = numberSetting("--seed", values.seed, 1, { integer: true });
 const products = await loadSeedProducts();
-const { orders } = syntheticOrders({ products, users: Number(values.users), seed: Number(values.seed) });
+const { orders } = syntheticOrders({ products, users, seed });
 const report = evaluate(products, orders, {
   "model (hybrid)": DEFAULT_BLEND,
   "item-item only": { collaborative: 1, content: 0, popular: 0 },

@@ -1,27 +1,31 @@
 // npm run bench:recommendations: RecommendForUser over HTTP/2 to a Weft host at a steady rate (default
 // 1,000 calls/s for 10 s) while the piscina pool retrains the model back to back; prints latency
-// percentiles, errors, trainings (swaps) during the run and the event-loop delay. Flags: --rate N,
-// --seconds N, --users N (synthetic stream size, default 1500).
+// percentiles, errors, trainings (swaps) during the run and the event-loop delay (flags: --help).
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { RecommendationService } from "../../gen/shop/recommendations/v1/recommendations_pb.ts";
 import { createPiscinaComputePool } from "../../mesh/compute/index.ts";
+import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
 import { loadSeedProducts } from "../../services/catalog/index.ts";
 import { createMemoryModelStore, createMemoryOrderLog, createRecommendationService, startModelTrainer } from "../../services/recommendations/index.ts";
 import { syntheticOrders } from "./synthetic-orders.ts";
 
-const { values } = parseArgs({ options: { rate: { type: "string", default: "1000" }, seconds: { type: "string", default: "10" }, users: { type: "string", default: "1500" }, help: { type: "boolean", default: false } } });
-if (values.help) {
-  console.log("usage: npm run bench:recommendations [-- --rate 1000 --seconds 10 --users 1500]");
-  process.exit(0);
-}
-const rate = Number(values.rate);
-const seconds = Number(values.seconds);
+const { values } = readCommandLine({
+  usage: "npm run bench:recommendations -- [flags]   (node bench/recommendations/latency.ts)",
+  summary: "RecommendForUser over HTTP/2 at a steady rate while the piscina pool retrains back to back: latency percentiles, errors, swaps, event-loop delay.",
+  flags: {
+    rate: { type: "string", valueName: "N", default: "1000", description: "calls per second (1 to 100000)" },
+    seconds: { type: "string", valueName: "N", default: "10", description: "measured seconds (1 to 600)" },
+    users: { type: "string", valueName: "N", default: "1500", description: "users in the synthetic order stream (50 to 100000)" },
+  },
+});
+const rate = numberSetting("--rate", values.rate, 1000, { min: 1, max: 100_000, integer: true });
+const seconds = numberSetting("--seconds", values.seconds, 10, { min: 1, max: 600, integer: true });
+const userCount = numberSetting("--users", values.users, 1500, { min: 50, max: 100_000, integer: true });
 const products = await loadSeedProducts();
-const { orders: stream } = syntheticOrders({ products, users: Number(values.users), seed: 1 });
+const { orders: stream } = syntheticOrders({ products, users: userCount, seed: 1 });
 const orders = createMemoryOrderLog();
 await Promise.all(stream.map((order, i) => orders.record(`e${i}`, order)));
 const compute = createPiscinaComputePool({ maxThreads: 1 });
