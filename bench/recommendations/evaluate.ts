@@ -1,5 +1,5 @@
 // Leave-last-order-out evaluation of the recommender against a popularity baseline.
-import { type BlendWeights, DEFAULT_BLEND, recommendForUser, viewOf } from "../../services/recommendations/recommend.ts";
+import { type BlendWeights, DEFAULT_BLEND, historyOf, recommendForUser, viewOf } from "../../services/recommendations/recommend.ts";
 import { type OrderRecord, trainRecommendations } from "../../services/recommendations/train-task.ts";
 import type { ProductText } from "../../services/recommendations/content-features.ts";
 
@@ -53,7 +53,7 @@ export function evaluate(products: readonly ProductText[], orders: readonly Orde
   const sums = new Map(Object.keys(recommenders).map((name) => [name, { recall: 0, ndcg: 0 }]));
   let users = 0;
   for (const [userId, later] of future) {
-    const historyIndex = model.users[userId]?.index ?? [];
+    const historyIndex = historyOf(view, userId)?.index ?? [];
     const bought = new Set(historyIndex.map((i) => model.productIds[i]!));
     const relevant = new Set([...later].filter((id) => !bought.has(id)));
     if (relevant.size === 0 || bought.size === 0) continue;

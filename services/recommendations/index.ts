@@ -13,7 +13,7 @@ export { startModelTrainer } from "./model-trainer.ts";
 export type { ModelTrainer, ModelTrainerOptions } from "./model-trainer.ts";
 export { TRAIN_TASK_URL, trainRecommendations } from "./train-task.ts";
 export type { OrderRecord, TrainInput } from "./train-task.ts";
-export { boughtTogether, DEFAULT_BLEND, recommendForUser, similarProducts, viewOf } from "./recommend.ts";
+export { boughtTogether, DEFAULT_BLEND, historyOf, recommendForUser, similarProducts, viewOf } from "./recommend.ts";
 export type { BlendWeights, ModelView, RecommendationReason, Scored } from "./recommend.ts";
 export { modelFromJson, modelToJson, packRows } from "./recommendation-model.ts";
 export type { ModelInfo, RecommendationModel, SparseRows } from "./recommendation-model.ts";

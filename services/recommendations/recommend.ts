@@ -26,15 +26,24 @@ export interface BlendWeights {
 /** The blend the service uses. */
 export const DEFAULT_BLEND: BlendWeights = { collaborative: 0.5, content: 0.6, popular: 1 };
 
-/** A model with its product index; built once per model (at its swap), not per call. */
+/** A model with its product and user indexes; built once per model (at its swap), not per call. */
 export interface ModelView {
   readonly model: RecommendationModel;
   readonly indexOf: ReadonlyMap<string, number>;
+  readonly userOf: ReadonlyMap<string, number>;
 }
 
 /** Wraps a model for scoring. */
 export function viewOf(model: RecommendationModel): ModelView {
-  return { model, indexOf: new Map(model.productIds.map((id, i) => [id, i])) };
+  return { model, indexOf: new Map(model.productIds.map((id, i) => [id, i])), userOf: new Map(model.users.ids.map((id, u) => [id, u])) };
+}
+
+/** What `userId` bought (product indices) and how much each counts now; undefined for a user the model never saw. */
+export function historyOf(view: ModelView, userId: string): { index: number[]; weight: number[] } | undefined {
+  const u = view.userOf.get(userId);
+  if (u === undefined) return undefined;
+  const { offsets, index, value } = view.model.users.history;
+  return { index: Array.from(index.subarray(offsets[u]!, offsets[u + 1]!)), weight: Array.from(value.subarray(offsets[u]!, offsets[u + 1]!)) };
 }
 
 /**
@@ -43,7 +52,7 @@ export function viewOf(model: RecommendationModel): ModelView {
  */
 export function recommendForUser(view: ModelView, userId: string, contextIds: readonly string[], limit: number, blend = DEFAULT_BLEND): Scored[] {
   const { model } = view;
-  const history = Object.hasOwn(model.users, userId) ? model.users[userId] : undefined;
+  const history = historyOf(view, userId);
   const seeds = history ?? seedsOf(view, contextIds);
   const n = model.productIds.length;
   if (seeds.index.length === 0) return popular(model, new Set(), limit);

@@ -54,7 +54,12 @@ export interface RecommendationModel {
   /** Per product: recency-weighted sales, scaled so the best seller is 1. */
   readonly popularity: Float32Array;
   /** Per user: products bought (indices) and how much each counts now (recent purchases count more). */
-  readonly users: Record<string, { index: number[]; weight: number[] }>;
+  readonly users: {
+    /** User ids; row `u` of `history` is `ids[u]`'s. */
+    readonly ids: string[];
+    /** Per user: products bought (indices into `productIds`) and how much each counts now. */
+    readonly history: SparseRows;
+  };
 }
 
 /** The model as JSON text, typed arrays as base64 (for a store). */

@@ -64,7 +64,8 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
     list.push({ items, atMs: order.atMs });
   }
 
-  const users: RecommendationModel["users"] = {};
+  const userIds: string[] = [];
+  const histories: Array<{ index: number[]; value: number[] }> = [];
   const buyers = new Float64Array(n);
   const cooccur = new Float32Array(n * n);
   for (const [userId, list] of byUser) {
@@ -76,7 +77,8 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
     for (const i of items) buyers[i]! += 1;
     countPairs(cooccur, n, items);
     const kept = items.slice(0, historyLimit);
-    users[userId] = { index: kept, weight: kept.map((i) => round(weights.get(i)!)) };
+    userIds.push(userId);
+    histories.push({ index: kept, value: kept.map((i) => weights.get(i)!) });
   }
 
   let maxPopularity = 1e-9;
@@ -100,7 +102,7 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
     alsoBought: packRows(alsoBought),
     together: packRows(boughtTogether),
     popularity: Float32Array.from(popularity, (p) => p / maxPopularity),
-    users,
+    users: { ids: userIds, history: packRows(histories) },
   };
 }
 
@@ -108,5 +110,4 @@ function countPairs(counts: Float32Array, n: number, items: readonly number[]): 
   for (const a of items) for (const b of items) if (a !== b) counts[a * n + b]! += 1;
 }
 
-const round = (x: number) => Math.round(x * 1e4) / 1e4;
 const asRow = (top: { index: number[]; score: number[] }) => ({ index: top.index, value: top.score });

@@ -48,7 +48,7 @@ describe("recommendations consumer killed mid-batch (shared NATS + Redis)", () =
     return { child, exited };
   };
 
-  it("counts no order twice and loses none when consumers are killed (SIGKILL) between record and ack", async () => {
+  it("counts no order twice and loses none when consumers are killed (SIGKILL) between record and ack", { timeout: 90_000 }, async () => {
     const products = await loadSeedProducts();
     const bus = await createJetStreamEventBus({ connection: nc, source: "orders", prefix });
     const bought = new Map<string, number>();
