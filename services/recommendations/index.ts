@@ -1,4 +1,8 @@
-/** The recommendations service: handlers, the order consumer and log, the trainer and its worker task, and the model's scoring. */
+/**
+ * The recommendations service: handlers, the order consumer and log, the trainer, and the model's scoring.
+ * The worker task (`train-task.ts`, with ml-matrix) is imported directly, never through here, so the
+ * serving thread does not load it.
+ */
 export { createRecommendationService, DEFAULT_LIMIT } from "./recommendations-service.ts";
 export type { RecommendationServiceOptions } from "./recommendations-service.ts";
 export { startOrderConsumer } from "./order-consumer.ts";
@@ -11,7 +15,6 @@ export { createMemoryModelStore, createRedisModelStore } from "./model-store.ts"
 export type { ModelStore, RedisModelStoreOptions } from "./model-store.ts";
 export { startModelTrainer } from "./model-trainer.ts";
 export type { ModelTrainer, ModelTrainerOptions } from "./model-trainer.ts";
-export { TRAIN_TASK_URL, trainRecommendations } from "./train-task.ts";
 export type { OrderRecord, TrainInput } from "./train-task.ts";
 export { boughtTogether, DEFAULT_BLEND, historyOf, recommendForUser, similarProducts, viewOf } from "./recommend.ts";
 export type { BlendWeights, ModelView, RecommendationReason, Scored } from "./recommend.ts";

@@ -41,7 +41,8 @@ await runMain(async () => {
     logger,
     policies: await loadShopPolicies(config.trustDomain),
     services: async ({ nc, tracer, tracing, metrics, redis, onClose }) => {
-      const compute = createPiscinaComputePool({ maxThreads: 1, maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
+      // One training thread, none while idle (minThreads 0: an idle thread exits after 30 s).
+      const compute = createPiscinaComputePool({ maxThreads: 1, minThreads: 0, maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
       onClose(() => compute.close());
       const events = await createJetStreamEventBus({ source: "recommendations", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
       onClose(() => events.close());

@@ -4,7 +4,10 @@ import type { ModelStore } from "./model-store.ts";
 import type { OrderLog } from "./order-log.ts";
 import { type ModelView, viewOf } from "./recommend.ts";
 import type { ModelInfo, RecommendationModel } from "./recommendation-model.ts";
-import { TRAIN_TASK_URL, type TrainInput } from "./train-task.ts";
+import type { TrainInput } from "./train-task.ts";
+
+// By URL, not import: the serving thread never loads the task module (nor ml-matrix).
+const TRAIN_TASK_URL = new URL("./train-task.ts", import.meta.url).href;
 
 /** Options of {@link startModelTrainer}. */
 export interface ModelTrainerOptions {

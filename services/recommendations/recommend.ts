@@ -1,6 +1,6 @@
 // Scoring against a model: pure functions, cheap enough for the event loop (a few thousand operations
 // over precomputed neighbour lists).
-import { topK } from "./content-features.ts";
+import { topK } from "./top-k.ts";
 import type { RecommendationModel, SparseRows } from "./recommendation-model.ts";
 
 /** How a recommendation was found (the proto's Reason, by name). */

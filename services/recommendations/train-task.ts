@@ -1,5 +1,6 @@
 // Worker task (runs on the compute pool, CPU only, no I/O): trains a RecommendationModel from orders.
-import { contentFeatures, type ProductText, topK } from "./content-features.ts";
+import { contentFeatures, type ProductText } from "./content-features.ts";
+import { topK } from "./top-k.ts";
 import { packRows, type RecommendationModel } from "./recommendation-model.ts";
 
 /** This module's URL, for `compute.run(TRAIN_TASK_URL, "trainRecommendations", input)`. */

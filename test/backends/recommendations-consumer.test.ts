@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts";
 import { loadSeedProducts } from "../../services/catalog/index.ts";
-import { createRedisOrderLog, trainRecommendations } from "../../services/recommendations/index.ts";
+import { createRedisOrderLog } from "../../services/recommendations/index.ts";
+import { trainRecommendations } from "../../services/recommendations/train-task.ts";
 import { natsUrl, redisUrl } from "../support/servers.ts";
 import { runId, waitUntil } from "./servers.ts";
 
