@@ -26,7 +26,7 @@ export interface InProcessShopOptions {
   readonly corsAllowedOrigins?: readonly string[];
   /** Access-token keys. Default: a new ES256 key for this process. */
   readonly signingKeys?: SigningKeys;
-  /** The compute pool for password hashing. Default: the inline pool. Closed by `close()`. */
+  /** The compute pool for password hashing and recommendation training. Default: the inline pool. Closed by `close()`. */
   readonly compute?: ComputePool;
   /** The event bus. Default: the in-memory bus. Closed by `close()`. */
   readonly events?: EventBus;
@@ -67,6 +67,8 @@ export interface InProcessShopOptions {
   readonly eventLoopDelayMs?: () => number;
   /** Tasks waiting in the compute pool, for the admin API. Default: not reported. */
   readonly workerQueueDepth?: () => number;
+  /** How often recommendations retrain when orders arrived, in ms (0: only on demand). Default 60,000. */
+  readonly recommendationsTrainIntervalMs?: number;
 }
 
 /** A running in-process shop. */
@@ -144,6 +146,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
     stock,
     passwordParams: options.passwordParams,
     edge: options.edge,
+    recommendationsTrainIntervalMs: options.recommendationsTrainIntervalMs,
     ordersDb: options.ordersDb,
     onOutboxRelayError: (err) => options.logger?.error("outbox relay failed; retrying", { error: String(err) }),
   }).catch(async (err) => {

@@ -58,6 +58,14 @@ export const SHOP_SERVICES: readonly ServiceManifestEntry[] = [
     statefulWithoutRedis: true,
   },
   {
+    name: "recommendations",
+    protoServices: ["shop.recommendations.v1.RecommendationService"],
+    main: "services/recommendations/main.ts",
+    defaultInstances: 1,
+    exposure: "internal",
+    statefulWithoutRedis: true,
+  },
+  {
     name: "gateway",
     protoServices: ["shop.gateway.v1.GatewayService"],
     main: "services/gateway/main.ts",
@@ -73,7 +81,7 @@ export function shopProtoServices(): string[] {
   return SHOP_SERVICES.flatMap((s) => s.protoServices);
 }
 
-/** "catalog, inventory, identity, orders and gateway": the services named for people. */
+/** "catalog, inventory, identity, orders, recommendations and gateway": the services named for people. */
 export function describeShopServices(): string {
   const names = SHOP_SERVICES.map((s) => s.name);
   return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;

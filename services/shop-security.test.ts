@@ -13,16 +13,18 @@ import { loadShopPolicies, SHOP_DESCRIPTORS, shopPolicyFiles } from "./shop-secu
 describe("the shop's policies", () => {
   it("compile, one per service", async () => {
     const table = await loadShopPolicies();
-    expect([...table.workloads.keys()].sort()).toEqual(["catalog", "gateway", "identity", "inventory", "orders"]);
-    expect(shopPolicyFiles()).toHaveLength(5);
+    expect([...table.workloads.keys()].sort()).toEqual(["catalog", "gateway", "identity", "inventory", "orders", "recommendations"]);
+    expect(shopPolicyFiles()).toHaveLength(6);
     expect(table.isPublic("gateway")).toBe(true);
-    expect(["catalog", "identity", "inventory", "orders"].some((w) => table.isPublic(w))).toBe(false);
+    expect(["catalog", "identity", "inventory", "orders", "recommendations"].some((w) => table.isPublic(w))).toBe(false);
     expect(table.callableBy("orders").sort()).toEqual([
       "/shop.catalog.v1.CatalogService/BatchGetProducts",
       "/shop.gateway.v1.GatewayService/Browse",
       "/shop.gateway.v1.GatewayService/Checkout",
       "/shop.gateway.v1.GatewayService/GetProductDetails",
+      "/shop.gateway.v1.GatewayService/GetSimilarProducts",
       "/shop.gateway.v1.GatewayService/ListMyOrders",
+      "/shop.gateway.v1.GatewayService/RecommendForMe",
       "/shop.gateway.v1.GatewayService/SignIn",
       "/shop.gateway.v1.GatewayService/SignOut",
       "/shop.gateway.v1.GatewayService/SignUp",

@@ -10,6 +10,7 @@ import { GatewayService } from "../gen/shop/gateway/v1/gateway_pb.ts";
 import { IdentityService } from "../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../gen/shop/orders/v1/orders_pb.ts";
+import { RecommendationService } from "../gen/shop/recommendations/v1/recommendations_pb.ts";
 import { SHOP_SERVICES } from "./manifest.ts";
 import {
   compilePolicies,
@@ -28,7 +29,7 @@ import {
 export const SHOP_TRUST_DOMAIN = "weft.local";
 
 /** Every Protobuf service the shop's policies may name (the generated descriptors). */
-export const SHOP_DESCRIPTORS: readonly DescService[] = [CatalogService, GatewayService, IdentityService, InventoryService, OrderService];
+export const SHOP_DESCRIPTORS: readonly DescService[] = [CatalogService, GatewayService, IdentityService, InventoryService, OrderService, RecommendationService];
 
 /** The policy file of every shop service in the manifest (services/<name>/policy.json). */
 export function shopPolicyFiles(): string[] {

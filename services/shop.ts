@@ -5,6 +5,7 @@ import { GatewayService } from "../gen/shop/gateway/v1/gateway_pb.ts";
 import { IdentityService } from "../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../gen/shop/orders/v1/orders_pb.ts";
+import { RecommendationService } from "../gen/shop/recommendations/v1/recommendations_pb.ts";
 import type { Cache } from "../mesh/cache/index.ts";
 import type { ComputePool } from "../mesh/compute/index.ts";
 import type { EventBus } from "../mesh/events/index.ts";
@@ -13,9 +14,10 @@ import { type Argon2Params, createAccessTokens, createIdentityService, createTok
 import { createInventoryService, createStockLedger, startReservationLifecycle, type StockLedger } from "./inventory/index.ts";
 import { createOrdersService, type OrderBook, type SqlClient, startSqlOrders } from "./orders/index.ts";
 import { createGatewayService, type GatewayServiceOptions } from "./gateway/index.ts";
+import { createMemoryModelStore, createMemoryOrderLog, createRecommendationService, startModelTrainer, startOrderConsumer } from "./recommendations/index.ts";
 import type { EndUserHeaders } from "./shop-security.ts";
 
-/** Options of {@link createShopServices}: everything the five services need, built once by the caller. */
+/** Options of {@link createShopServices}: everything the six services need, built once by the caller. */
 export interface ShopOptions {
   /** How the services reach each other (the host's in-process transport). Only used at call time. */
   readonly transport: Transport;
@@ -28,6 +30,7 @@ export interface ShopOptions {
   readonly endUserHeaders?: EndUserHeaders;
   readonly events: EventBus;
   readonly cache: Cache;
+  /** Password hashing and recommendation training run here. */
   readonly compute: ComputePool;
   /** Identity's access-token keys (generateSigningKeys or parseSigningKeys). */
   readonly signingKeys: SigningKeys;
@@ -55,17 +58,19 @@ export interface ShopOptions {
   readonly book?: OrderBook;
   /** How often inventory sweeps expired reservations, in ms. Default 1,000. */
   readonly reservationSweepIntervalMs?: number;
+  /** How often recommendations retrain when orders arrived, in ms (0: only on demand). Default 60,000. */
+  readonly recommendationsTrainIntervalMs?: number;
   /** The gateway's browser sessions, sign-in lockout and cookie security. Default: in memory, plain-HTTP cookies. */
   readonly edge?: Pick<GatewayServiceOptions, "sessions" | "signInThrottle" | "secureCookies">;
 }
 
-/** The five services and what runs beside them. */
+/** The six services and what runs beside them. */
 export interface ShopServices {
   /** Each service with its handlers, for `host.register` or a router. */
   readonly entries: ServiceEntry[];
   /** The gateway's access-token verifier (its cached JWKS is what `withJwksRoute` publishes). */
   readonly tokens: TokenVerifier;
-  /** Stops orders' outbox relay and inventory's reservation lifecycle (OrderPlaced confirmations, expiry sweeps). */
+  /** Stops orders' outbox relay, inventory's reservation lifecycle (OrderPlaced confirmations, expiry sweeps) and recommendations' consumer and trainer. */
   close(): Promise<void>;
 }
 
@@ -76,9 +81,9 @@ export interface ServiceEntry<S extends DescService = DescService> {
 }
 
 /**
- * Builds all five shop services, wired to each other through `options.transport`, and starts inventory's
+ * Builds all six shop services, wired to each other through `options.transport`, and starts inventory's
  * reservation lifecycle on `options.events` (placed orders confirm their reservations; abandoned ones
- * expire).
+ * expire) and recommendations' order consumer and trainer.
  */
 export async function createShopServices(options: ShopOptions): Promise<ShopServices> {
   const { transport, events } = options;
@@ -86,6 +91,15 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
   const sqlOrders = options.ordersDb === undefined ? undefined : await startSqlOrders({ db: options.ordersDb, events, onRelayError: options.onOutboxRelayError, background: options.ordersDb instanceof Promise });
   const lifecycle = await startReservationLifecycle({ ledger, events, sweepIntervalMs: options.reservationSweepIntervalMs });
   const from = (workload: string) => options.transportFor?.(workload) ?? transport;
+  const orderLog = createMemoryOrderLog();
+  const trainer = await startModelTrainer({
+    compute: options.compute,
+    orders: orderLog,
+    store: createMemoryModelStore(),
+    products: options.products,
+    intervalMs: options.recommendationsTrainIntervalMs,
+  });
+  const consumer = await startOrderConsumer({ events, orders: orderLog });
   const gatewayIdentity = createClient(IdentityService, from("gateway"));
   const tokens = createTokenVerifier({ jwks: async (signal) => JSON.parse((await gatewayIdentity.getPublicKeys({}, { signal })).jwksJson) });
   const entries = [
@@ -100,6 +114,7 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
       }),
     ),
     entry(InventoryService, createInventoryService({ ledger, events })),
+    entry(RecommendationService, createRecommendationService({ trainer })),
     entry(OrderService, createOrdersService({ catalog: createClient(CatalogService, from("orders")), inventory: createClient(InventoryService, from("orders")), events, book: options.book, store: sqlOrders?.store })),
     entry(
       GatewayService,
@@ -108,16 +123,21 @@ export async function createShopServices(options: ShopOptions): Promise<ShopServ
         inventory: createClient(InventoryService, from("gateway")),
         identity: gatewayIdentity,
         orders: createClient(OrderService, from("gateway")),
+        recommendations: createClient(RecommendationService, from("gateway")),
         endUserHeaders: options.endUserHeaders,
         tokens,
         ...options.edge,
       }),
     ),
   ];
-  return { entries: entries as ServiceEntry[], tokens, close: async () => {
-    await sqlOrders?.stop();
-    await lifecycle.close();
-  } };
+  return {
+    entries: entries as ServiceEntry[],
+    tokens,
+    close: async () => {
+      await Promise.all([sqlOrders?.stop(), consumer.drain()]);
+      await Promise.all([trainer.close(), lifecycle.close()]);
+    },
+  };
 }
 
 function entry<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceEntry<S> {

@@ -115,7 +115,7 @@ const lines = [
   `  metrics: ${metrics ? `${shop.url}/metrics (Prometheus text; WEFT_METRICS=off to disable)` : "off (WEFT_METRICS=off)"}`,
   `  admin API and weft CLI: npx weft ls --url ${shop.url} (token: ${config.adminToken === undefined ? `${adminTokenFile}, read by the CLI` : "WEFT_ADMIN_TOKEN"})`,
   `  orders: ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite ${config.ordersDataDir ? `in ${config.ordersDataDir}` : "in memory (set ORDERS_DATA_DIR to keep them)"}`}, events through the outbox`,
-  `  password hashing: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
+  `  password hashing and recommendation training: ${config.compute === "piscina" ? "piscina worker threads" : "inline (this thread)"}`,
   `  tracing: ${tracing ? `on, OTLP to ${tracingConfig.tracesUrl} as ${tracingConfig.serviceName}` : "off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)"}`,
   ...(signing.generated ? ["  access tokens are signed with a new key (set IDENTITY_SIGNING_KEYS to keep them valid across restarts)"] : []),
   "",

@@ -3,7 +3,7 @@
 // page's own origin), never read from the page's URL: a crafted link must not redirect passwords.
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { GatewayService, type ProductView } from "../gen/shop/gateway/v1/gateway_pb.ts";
+import { GatewayService, type Product, type ProductView } from "../gen/shop/gateway/v1/gateway_pb.ts";
 
 /** Replaced by Vite at build time (web/build.ts): "" means the page's own origin. */
 declare const __WEFT_API_ORIGIN__: string;
@@ -110,12 +110,41 @@ async function browse(query = currentQuery): Promise<void> {
   }
 }
 
+/** Products this visitor opened, newest first: they seed recommendations before any purchase. */
+const viewed: string[] = [];
+const MAX_VIEWED = 10;
+
+/** Fills a list of products (recommended, similar), each naming its product. */
+function renderProductList(id: string, products: readonly Product[]): void {
+  const el = $(id);
+  el.replaceChildren(
+    ...products.map((product) => {
+      const li = document.createElement("li");
+      li.dataset.productId = product.id;
+      li.textContent = `${product.name} (${product.category}, ${price(product.priceCents)})`;
+      li.addEventListener("click", () => void showDetails(product.id));
+      return li;
+    }),
+  );
+  el.dataset.state = products.length > 0 ? "shown" : "empty";
+}
+
+async function recommend(): Promise<void> {
+  try {
+    const { products, modelVersion } = await gateway.recommendForMe({ contextProductIds: viewed, limit: 6 });
+    renderProductList("recommended", products);
+    $("recommended").dataset.modelVersion = String(modelVersion);
+  } catch (err) {
+    show("recommended", "error", describe(err));
+  }
+}
+
 async function checkout(productId: string): Promise<void> {
   newAction();
   try {
     const { order } = await gateway.checkout({ items: [{ productId, quantity: 1 }] });
     // Refresh first, so the confirmation is the last thing the status line shows.
-    await Promise.all([listOrders(), browse()]);
+    await Promise.all([listOrders(), browse(), recommend()]);
     show("status", "ordered", `Order ${order?.id} placed: ${price(order?.totalCents ?? 0n)}`);
   } catch (err) {
     show("status", "error", describe(err));
@@ -136,6 +165,12 @@ async function showDetails(id: string): Promise<void> {
     el.replaceChildren(title, description, facts);
     el.dataset.state = "shown";
     el.dataset.productId = product.id;
+    if (!viewed.includes(id)) {
+      viewed.unshift(id);
+      viewed.splice(MAX_VIEWED);
+    }
+    const [{ products: similar }] = await Promise.all([gateway.getSimilarProducts({ id, limit: 5 }), recommend()]);
+    renderProductList("similar", similar);
   } catch (err) {
     show("details", "error", describe(err));
   }
@@ -146,6 +181,7 @@ function signedIn(session: StoredSession): void {
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   show("account", "signed-in", `Signed in as ${session.displayName} (${session.email})`);
   $("sign-out").hidden = false;
+  void recommend();
   void listOrders().catch((err) => {
     // An expired or revoked session, or a restarted shop: forget it.
     if (ConnectError.from(err).code === Code.Unauthenticated) signedOut("Session expired: sign in again.");
@@ -225,3 +261,4 @@ if (stored !== null) {
 
 newAction();
 void browse();
+void recommend();

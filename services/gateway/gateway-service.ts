@@ -5,6 +5,7 @@ import type { IdentityService, User } from "../../gen/shop/identity/v1/identity_
 import type { CallHookContext } from "../../mesh/engine/index.ts";
 import type { GetStockResponse, InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import type { Recommendation, RecommendationService } from "../../gen/shop/recommendations/v1/recommendations_pb.ts";
 import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { MAX_IDS_PER_CALL as STOCK_IDS_PER_CALL } from "../inventory/index.ts";
 // Not the identity entry: it would load password hashing (argon2), which the gateway never does.
@@ -24,6 +25,8 @@ export interface GatewayServiceOptions {
   readonly inventory: Client<typeof InventoryService>;
   readonly identity: Client<typeof IdentityService>;
   readonly orders: Client<typeof OrderService>;
+  /** Recommendations ("recommended for you", "similar products"). Default: none (those calls answer UNIMPLEMENTED). */
+  readonly recommendations?: Client<typeof RecommendationService>;
   /**
    * Headers that carry the signed-in user to orders (a short-lived credential signed as the gateway);
    * orders takes the user from them, never from the request. Default: none (orders then refuses).
@@ -115,6 +118,19 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     return products.map((product) => ({ product: publicProduct(product), available: available.get(product.id) ?? 0n }));
   }
 
+  /** Recommendations' service, or UNIMPLEMENTED when this gateway has none. */
+  function recommender(): Client<typeof RecommendationService> {
+    if (options.recommendations === undefined) throw new ConnectError("recommendations are not available here", Code.Unimplemented);
+    return options.recommendations;
+  }
+
+  /** The catalogue's products for ranked recommendations, in rank order (one batch call). */
+  async function productsOf(ranked: readonly Recommendation[], ctx: HandlerContext) {
+    if (ranked.length === 0) return [];
+    const { products } = await relay(catalog.batchGetProducts({ ids: ranked.map((r) => r.productId) }, downstream(ctx)), []);
+    return products.map(publicProduct);
+  }
+
   // Field bounds are the contract's rules, checked at the edge before a handler runs.
   return withRequestId(withValidation(GatewayService, {
     async browse(req, ctx) {
@@ -181,6 +197,22 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
       const userId = await signedInUser(ctx);
       const { orders: list } = await relay(orders.listOrders({ pageSize: req.pageSize }, downstream(ctx, endUser(userId))), ["page_size"]);
       return { orders: list.map((order) => publicOrder(order)!) };
+    },
+
+    async recommendForMe(req, ctx) {
+      // A visitor (no cookie, no token) is welcome: they get answers from what they look at.
+      const signedIn = sessionIdOf(ctx.requestHeader, secureFor(ctx)) !== undefined || ctx.requestHeader.get("authorization");
+      const userId = signedIn ? await signedInUser(ctx) : "";
+      const { recommendations, modelVersion } = await relay(
+        recommender().recommendForUser({ userId, contextProductIds: req.contextProductIds, limit: req.limit }, downstream(ctx)),
+        ["context_product_ids", "limit"],
+      );
+      return { products: await productsOf(recommendations, ctx), modelVersion };
+    },
+
+    async getSimilarProducts(req, ctx) {
+      const { recommendations } = await relay(recommender().similarProducts({ productId: req.id, limit: req.limit }, downstream(ctx)), ["limit"]);
+      return { products: await productsOf(recommendations, ctx) };
     },
   }));
 }

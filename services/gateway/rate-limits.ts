@@ -29,6 +29,8 @@ export const GATEWAY_METHOD_COSTS: Readonly<Record<string, MethodRateLimit>> = {
   // Inventory never oversells on its own; the limit only bounds how fast one caller can try.
   [procedure(m.checkout)]: { bucket: "api", cost: 5, whenUnavailable: "open" },
   [procedure(m.listMyOrders)]: { bucket: "api", cost: 1, whenUnavailable: "open" },
+  [procedure(m.recommendForMe)]: { bucket: "api", cost: 1, whenUnavailable: "open" },
+  [procedure(m.getSimilarProducts)]: { bucket: "api", cost: 1, whenUnavailable: "open" },
   // Ends a session: cheap, and must work while Redis limits are down.
   [procedure(m.signOut)]: { bucket: "api", cost: 1, whenUnavailable: "open" },
 };

@@ -33,7 +33,7 @@ function launch(args: string[], env: Record<string, string>) {
   return { proc, lines, exited };
 }
 
-const NONE = "catalog=0,inventory=0,identity=0,orders=0,gateway=0";
+const NONE = "catalog=0,inventory=0,identity=0,orders=0,recommendations=0,gateway=0";
 
 describe("launcher settings", () => {
   it.each([
@@ -60,7 +60,7 @@ describe("launcher signals", () => {
   it("a second Ctrl-C to the group, after the repeat window, stops a drain at once with exit 130", async () => {
     const run = randomUUID().replaceAll("-", "").slice(0, 8);
     // One catalog whose drain waits 10 s between its leave and its refusals: only the second signal ends it sooner.
-    const launcher = launch(["--instances", "catalog=1,inventory=0,identity=0,orders=0,gateway=0"], {
+    const launcher = launch(["--instances", "catalog=1,inventory=0,identity=0,orders=0,recommendations=0,gateway=0"], {
       MESH_REGISTRY_PREFIX: `weft.t${run}.registry`, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_LEAVE_GRACE_MS: "10000", COMPUTE: "inline",
     });
     await until(() => launcher.lines.some((l) => l.includes('"message":"catalog listening"')), 60_000, "catalog up");

@@ -63,7 +63,7 @@ describe("distributed shop", () => {
     // The launcher runs mutual TLS with development credentials made here on first use (and NATS users).
     const certs = await mkdtemp(join(tmpdir(), "weft-shop-certs-"));
     certDirs.push(certs);
-    const instances = withRedis ? "catalog=2,gateway=1,identity=2,inventory=2,orders=2" : "catalog=2,gateway=1,identity=1,inventory=1,orders=1";
+    const instances = withRedis ? "catalog=2,gateway=1,identity=2,inventory=2,orders=2,recommendations=1" : "catalog=2,gateway=1,identity=1,inventory=1,orders=1,recommendations=1";
     // Its own process group, as a terminal runs it: the test's Ctrl-C goes to the whole group.
     launcher = spawn(process.execPath, [LAUNCHER, "--instances", instances, "--gateway-port", "0", "--transport", transport], {
       env: {

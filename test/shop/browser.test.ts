@@ -145,6 +145,26 @@ describe("storefront in headless Chromium", () => {
     await page.close();
   });
 
+  it("shows similar products and recommendations for a visitor from the product they open (content-based cold start)", async () => {
+    const page = await openStorefront(web);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    const [first] = await rows(page);
+    await page.click(`#products tr[data-product-id="${first!.id}"] a`);
+    await page.waitForSelector('#similar[data-state="shown"]', { timeout: 15_000 });
+    await page.waitForSelector('#recommended[data-state="shown"]', { timeout: 15_000 });
+    const listed = (list: string) => page.$$eval(`#${list} li`, (lis) => lis.map((li) => (li as HTMLElement).dataset.productId));
+    const expected = await gateway.getSimilarProducts({ id: first!.id, limit: 5 });
+    expect(await listed("similar")).toEqual(expected.products.map((p) => p.id));
+    expect(expected.products).toHaveLength(5);
+    const { product } = await gateway.getProductDetails({ id: first!.id });
+    // Content neighbours of a product share its category (TF-IDF over names, descriptions and tags).
+    expect(expected.products.filter((p) => p.category === product!.product!.category).length).toBeGreaterThanOrEqual(4);
+    const recommended = await listed("recommended");
+    expect(recommended.length).toBeGreaterThan(0);
+    expect(recommended).not.toContain(first!.id);
+    await page.close();
+  });
+
   it("searches, signs up and buys through Connect-Web with the session cookie (CORS preflight, credentials)", async () => {
     const page = await openStorefront(web);
     await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });

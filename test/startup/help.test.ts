@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Folders whose .ts files are entry points unless listed in MODULES; test files are skipped. */
-const FOLDERS = ["scripts", "bench", "bench/mesh", "bench/backends", "bench/telemetry", "bench/servers", "bench/clients", "bench/fixtures", "bench/ops", "bench/validation", "bench/edge"];
+const FOLDERS = ["scripts", "bench", "bench/mesh", "bench/backends", "bench/telemetry", "bench/servers", "bench/clients", "bench/fixtures", "bench/ops", "bench/validation", "bench/edge", "bench/recommendations"];
 /** Files in FOLDERS that are imported, not run. */
 const MODULES = new Set([
   "bench/telemetry/modes.ts",
@@ -20,9 +20,11 @@ const MODULES = new Set([
   "bench/clients/drive.ts",
   "scripts/mesh-nats.ts",
   "scripts/proto-source.ts",
+  "bench/recommendations/evaluate.ts",
+  "bench/recommendations/synthetic-orders.ts",
 ]);
 /** Entry points outside FOLDERS. */
-const MORE = ["services/start.ts", "test/conformance/run-conformance.ts", ...["catalog", "gateway", "identity", "inventory", "orders"].map((s) => `services/${s}/main.ts`)];
+const MORE = ["services/start.ts", "test/conformance/run-conformance.ts", ...["catalog", "gateway", "identity", "inventory", "orders", "recommendations"].map((s) => `services/${s}/main.ts`)];
 
 const TELEMETRY_READERS = ["mesh/telemetry/tracing-config.ts", "mesh/telemetry/metrics-config.ts", "mesh/engine/logger.ts"];
 

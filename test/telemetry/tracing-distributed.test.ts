@@ -75,7 +75,7 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
     runs.push(run);
     const prefix = `weft.t${run}.registry`;
     const withRedis = transport === "grpc";
-    const launcher = spawn(process.execPath, [LAUNCHER, "--instances", "catalog=1,gateway=1,identity=1,inventory=1,orders=1", "--gateway-port", "0", "--transport", transport,
+    const launcher = spawn(process.execPath, [LAUNCHER, "--instances", "catalog=1,gateway=1,identity=1,inventory=1,orders=1,recommendations=0", "--gateway-port", "0", "--transport", transport,
       // Secure NATS runs a broker of the launcher's own with users from the policies, which this test's
       // discovery watcher is not one of: over NATS the traces are checked on the shared server.
       ...(transport === "nats" ? ["--insecure"] : [])], {

@@ -13,7 +13,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file shop/gateway/v1/gateway.proto.
  */
 export const file_shop_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPc2hvcC5nYXRld2F5LnYxIm0KB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRITCgtwcmljZV9jZW50cxgFIAEoAxIMCgR0YWdzGAYgAygJIksKC1Byb2R1Y3RWaWV3EikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdBIRCglhdmFpbGFibGUYAiABKAMiZwoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoJT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSFAoMcHJvZHVjdF9uYW1lGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBCABKAMiwgEKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKQoFaXRlbXMYAyADKAsyGi5zaG9wLmdhdGV3YXkudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgDEiwKBnN0YXR1cxgFIAEoDjIcLnNob3AuZ2F0ZXdheS52MS5PcmRlclN0YXR1cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKAAQoNQnJvd3NlUmVxdWVzdBIXCgVxdWVyeRgBIAEoCUIIukgFcgMYyAESGQoIY2F0ZWdvcnkYAiABKAlCB7pIBHICGEASHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAEIlkKDkJyb3dzZVJlc3BvbnNlEi4KCHByb2R1Y3RzGAEgAygLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChhHZXRQcm9kdWN0RGV0YWlsc1JlcXVlc3QSFQoCaWQYASABKAlCCbpIBnIEEAEYQCJKChlHZXRQcm9kdWN0RGV0YWlsc1Jlc3BvbnNlEi0KB3Byb2R1Y3QYASABKAsyHC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdFZpZXci7wEKDVNpZ25VcFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESYAoIcGFzc3dvcmQYAiABKAlCTrpIS7oBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgUQCBiAARJhCgxkaXNwbGF5X25hbWUYAyABKAlCS7pISLoBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgIYQCJLCg5TaWduVXBSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSIwoEdXNlchgCIAEoCzIVLnNob3AuZ2F0ZXdheS52MS5Vc2VyIkgKDVNpZ25JblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEiSwoOU2lnbkluUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEiMKBHVzZXIYAiABKAsyFS5zaG9wLmdhdGV3YXkudjEuVXNlciIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiSwoMQ2hlY2tvdXRJdGVtEh0KCnByb2R1Y3RfaWQYASABKAlCCbpIBnIEEAEYQBIcCghxdWFudGl0eRgCIAEoBUIKukgHGgUY6AcgACJLCg9DaGVja291dFJlcXVlc3QSOAoFaXRlbXMYASADKAsyHS5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRJdGVtQgq6SAeSAQQIARBkIjkKEENoZWNrb3V0UmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIiMwoTTGlzdE15T3JkZXJzUmVxdWVzdBIcCglwYWdlX3NpemUYASABKAVCCbpIBhoEGGQoACI+ChRMaXN0TXlPcmRlcnNSZXNwb25zZRImCgZvcmRlcnMYASADKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIqfAoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTT1JERVJfU1RBVFVTX1BMQUNFRBABEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQAhIaChZPUkRFUl9TVEFUVVNfRlVMRklMTEVEEAMy6AQKDkdhdGV3YXlTZXJ2aWNlEk4KBkJyb3dzZRIeLnNob3AuZ2F0ZXdheS52MS5Ccm93c2VSZXF1ZXN0Gh8uc2hvcC5nYXRld2F5LnYxLkJyb3dzZVJlc3BvbnNlIgOQAgESbwoRR2V0UHJvZHVjdERldGFpbHMSKS5zaG9wLmdhdGV3YXkudjEuR2V0UHJvZHVjdERldGFpbHNSZXF1ZXN0Giouc2hvcC5nYXRld2F5LnYxLkdldFByb2R1Y3REZXRhaWxzUmVzcG9uc2UiA5ACARJJCgZTaWduVXASHi5zaG9wLmdhdGV3YXkudjEuU2lnblVwUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5TaWduVXBSZXNwb25zZRJJCgZTaWduSW4SHi5zaG9wLmdhdGV3YXkudjEuU2lnbkluUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5TaWduSW5SZXNwb25zZRJMCgdTaWduT3V0Eh8uc2hvcC5nYXRld2F5LnYxLlNpZ25PdXRSZXF1ZXN0GiAuc2hvcC5nYXRld2F5LnYxLlNpZ25PdXRSZXNwb25zZRJPCghDaGVja291dBIgLnNob3AuZ2F0ZXdheS52MS5DaGVja291dFJlcXVlc3QaIS5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRSZXNwb25zZRJgCgxMaXN0TXlPcmRlcnMSJC5zaG9wLmdhdGV3YXkudjEuTGlzdE15T3JkZXJzUmVxdWVzdBolLnNob3AuZ2F0ZXdheS52MS5MaXN0TXlPcmRlcnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch1zaG9wL2dhdGV3YXkvdjEvZ2F0ZXdheS5wcm90bxIPc2hvcC5nYXRld2F5LnYxIm0KB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRITCgtwcmljZV9jZW50cxgFIAEoAxIMCgR0YWdzGAYgAygJIksKC1Byb2R1Y3RWaWV3EikKB3Byb2R1Y3QYASABKAsyGC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdBIRCglhdmFpbGFibGUYAiABKAMiZwoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoJT3JkZXJJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSFAoMcHJvZHVjdF9uYW1lGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBCABKAMiwgEKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKQoFaXRlbXMYAyADKAsyGi5zaG9wLmdhdGV3YXkudjEuT3JkZXJJdGVtEhMKC3RvdGFsX2NlbnRzGAQgASgDEiwKBnN0YXR1cxgFIAEoDjIcLnNob3AuZ2F0ZXdheS52MS5PcmRlclN0YXR1cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKAAQoNQnJvd3NlUmVxdWVzdBIXCgVxdWVyeRgBIAEoCUIIukgFcgMYyAESGQoIY2F0ZWdvcnkYAiABKAlCB7pIBHICGEASHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAEIlkKDkJyb3dzZVJlc3BvbnNlEi4KCHByb2R1Y3RzGAEgAygLMhwuc2hvcC5nYXRld2F5LnYxLlByb2R1Y3RWaWV3EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChhHZXRQcm9kdWN0RGV0YWlsc1JlcXVlc3QSFQoCaWQYASABKAlCCbpIBnIEEAEYQCJKChlHZXRQcm9kdWN0RGV0YWlsc1Jlc3BvbnNlEi0KB3Byb2R1Y3QYASABKAsyHC5zaG9wLmdhdGV3YXkudjEuUHJvZHVjdFZpZXci7wEKDVNpZ25VcFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESYAoIcGFzc3dvcmQYAiABKAlCTrpIS7oBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgUQCBiAARJhCgxkaXNwbGF5X25hbWUYAyABKAlCS7pISLoBQQoJbm90X2JsYW5rEhdtdXN0IG5vdCBiZSBvbmx5IGJsYW5rcxobdGhpcy5tYXRjaGVzKHInW15cc1xwe1p9XScpcgIYQCJLCg5TaWduVXBSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSIwoEdXNlchgCIAEoCzIVLnNob3AuZ2F0ZXdheS52MS5Vc2VyIkgKDVNpZ25JblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEiSwoOU2lnbkluUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEiMKBHVzZXIYAiABKAsyFS5zaG9wLmdhdGV3YXkudjEuVXNlciIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiSwoMQ2hlY2tvdXRJdGVtEh0KCnByb2R1Y3RfaWQYASABKAlCCbpIBnIEEAEYQBIcCghxdWFudGl0eRgCIAEoBUIKukgHGgUY6AcgACJLCg9DaGVja291dFJlcXVlc3QSOAoFaXRlbXMYASADKAsyHS5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRJdGVtQgq6SAeSAQQIARBkIjkKEENoZWNrb3V0UmVzcG9uc2USJQoFb3JkZXIYASABKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIiMwoTTGlzdE15T3JkZXJzUmVxdWVzdBIcCglwYWdlX3NpemUYASABKAVCCbpIBhoEGGQoACI+ChRMaXN0TXlPcmRlcnNSZXNwb25zZRImCgZvcmRlcnMYASADKAsyFi5zaG9wLmdhdGV3YXkudjEuT3JkZXIiYAoVUmVjb21tZW5kRm9yTWVSZXF1ZXN0Ei0KE2NvbnRleHRfcHJvZHVjdF9pZHMYASADKAlCELpIDZIBChAUIgZyBBABGEASGAoFbGltaXQYAiABKAVCCbpIBhoEGDIoACJbChZSZWNvbW1lbmRGb3JNZVJlc3BvbnNlEioKCHByb2R1Y3RzGAEgAygLMhguc2hvcC5nYXRld2F5LnYxLlByb2R1Y3QSFQoNbW9kZWxfdmVyc2lvbhgCIAEoAyJMChlHZXRTaW1pbGFyUHJvZHVjdHNSZXF1ZXN0EhUKAmlkGAEgASgJQgm6SAZyBBABGEASGAoFbGltaXQYAiABKAVCCbpIBhoEGDIoACJIChpHZXRTaW1pbGFyUHJvZHVjdHNSZXNwb25zZRIqCghwcm9kdWN0cxgBIAMoCzIYLnNob3AuZ2F0ZXdheS52MS5Qcm9kdWN0KnwKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE09SREVSX1NUQVRVU19QTEFDRUQQARIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAISGgoWT1JERVJfU1RBVFVTX0ZVTEZJTExFRBADMsQGCg5HYXRld2F5U2VydmljZRJOCgZCcm93c2USHi5zaG9wLmdhdGV3YXkudjEuQnJvd3NlUmVxdWVzdBofLnNob3AuZ2F0ZXdheS52MS5Ccm93c2VSZXNwb25zZSIDkAIBEm8KEUdldFByb2R1Y3REZXRhaWxzEikuc2hvcC5nYXRld2F5LnYxLkdldFByb2R1Y3REZXRhaWxzUmVxdWVzdBoqLnNob3AuZ2F0ZXdheS52MS5HZXRQcm9kdWN0RGV0YWlsc1Jlc3BvbnNlIgOQAgESSQoGU2lnblVwEh4uc2hvcC5nYXRld2F5LnYxLlNpZ25VcFJlcXVlc3QaHy5zaG9wLmdhdGV3YXkudjEuU2lnblVwUmVzcG9uc2USSQoGU2lnbkluEh4uc2hvcC5nYXRld2F5LnYxLlNpZ25JblJlcXVlc3QaHy5zaG9wLmdhdGV3YXkudjEuU2lnbkluUmVzcG9uc2USTAoHU2lnbk91dBIfLnNob3AuZ2F0ZXdheS52MS5TaWduT3V0UmVxdWVzdBogLnNob3AuZ2F0ZXdheS52MS5TaWduT3V0UmVzcG9uc2USTwoIQ2hlY2tvdXQSIC5zaG9wLmdhdGV3YXkudjEuQ2hlY2tvdXRSZXF1ZXN0GiEuc2hvcC5nYXRld2F5LnYxLkNoZWNrb3V0UmVzcG9uc2USYAoMTGlzdE15T3JkZXJzEiQuc2hvcC5nYXRld2F5LnYxLkxpc3RNeU9yZGVyc1JlcXVlc3QaJS5zaG9wLmdhdGV3YXkudjEuTGlzdE15T3JkZXJzUmVzcG9uc2UiA5ACARJmCg5SZWNvbW1lbmRGb3JNZRImLnNob3AuZ2F0ZXdheS52MS5SZWNvbW1lbmRGb3JNZVJlcXVlc3QaJy5zaG9wLmdhdGV3YXkudjEuUmVjb21tZW5kRm9yTWVSZXNwb25zZSIDkAIBEnIKEkdldFNpbWlsYXJQcm9kdWN0cxIqLnNob3AuZ2F0ZXdheS52MS5HZXRTaW1pbGFyUHJvZHVjdHNSZXF1ZXN0Gisuc2hvcC5nYXRld2F5LnYxLkdldFNpbWlsYXJQcm9kdWN0c1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A product as the shop shows it.
@@ -495,6 +495,99 @@ export const ListMyOrdersResponseSchema: GenMessage<ListMyOrdersResponse> = /*@_
   messageDesc(file_shop_gateway_v1_gateway, 19);
 
 /**
+ * @generated from message shop.gateway.v1.RecommendForMeRequest
+ */
+export type RecommendForMeRequest = Message<"shop.gateway.v1.RecommendForMeRequest"> & {
+  /**
+   * Products on the visitor's screen or in their cart (seeds a visitor with no history).
+   *
+   * @generated from field: repeated string context_product_ids = 1;
+   */
+  contextProductIds: string[];
+
+  /**
+   * At most this many; 0 means the default (10); above 50 is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message shop.gateway.v1.RecommendForMeRequest.
+ * Use `create(RecommendForMeRequestSchema)` to create a new message.
+ */
+export const RecommendForMeRequestSchema: GenMessage<RecommendForMeRequest> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 20);
+
+/**
+ * @generated from message shop.gateway.v1.RecommendForMeResponse
+ */
+export type RecommendForMeResponse = Message<"shop.gateway.v1.RecommendForMeResponse"> & {
+  /**
+   * Best first.
+   *
+   * @generated from field: repeated shop.gateway.v1.Product products = 1;
+   */
+  products: Product[];
+
+  /**
+   * The recommendation model version that answered.
+   *
+   * @generated from field: int64 model_version = 2;
+   */
+  modelVersion: bigint;
+};
+
+/**
+ * Describes the message shop.gateway.v1.RecommendForMeResponse.
+ * Use `create(RecommendForMeResponseSchema)` to create a new message.
+ */
+export const RecommendForMeResponseSchema: GenMessage<RecommendForMeResponse> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 21);
+
+/**
+ * @generated from message shop.gateway.v1.GetSimilarProductsRequest
+ */
+export type GetSimilarProductsRequest = Message<"shop.gateway.v1.GetSimilarProductsRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message shop.gateway.v1.GetSimilarProductsRequest.
+ * Use `create(GetSimilarProductsRequestSchema)` to create a new message.
+ */
+export const GetSimilarProductsRequestSchema: GenMessage<GetSimilarProductsRequest> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 22);
+
+/**
+ * @generated from message shop.gateway.v1.GetSimilarProductsResponse
+ */
+export type GetSimilarProductsResponse = Message<"shop.gateway.v1.GetSimilarProductsResponse"> & {
+  /**
+   * Best first.
+   *
+   * @generated from field: repeated shop.gateway.v1.Product products = 1;
+   */
+  products: Product[];
+};
+
+/**
+ * Describes the message shop.gateway.v1.GetSimilarProductsResponse.
+ * Use `create(GetSimilarProductsResponseSchema)` to create a new message.
+ */
+export const GetSimilarProductsResponseSchema: GenMessage<GetSimilarProductsResponse> = /*@__PURE__*/
+  messageDesc(file_shop_gateway_v1_gateway, 23);
+
+/**
  * @generated from enum shop.gateway.v1.OrderStatus
  */
 export const OrderStatus = {
@@ -612,6 +705,27 @@ export const GatewayService: GenService<{
     methodKind: "unary";
     input: typeof ListMyOrdersRequestSchema;
     output: typeof ListMyOrdersResponseSchema;
+  },
+  /**
+   * RecommendForMe: "recommended for you": from the signed-in user's purchases, or, for a visitor (or a
+   * user with no history), from the products they look at now.
+   *
+   * @generated from rpc shop.gateway.v1.GatewayService.RecommendForMe
+   */
+  recommendForMe: {
+    methodKind: "unary";
+    input: typeof RecommendForMeRequestSchema;
+    output: typeof RecommendForMeResponseSchema;
+  },
+  /**
+   * GetSimilarProducts: "similar products" for one product; NOT_FOUND if the id is unknown.
+   *
+   * @generated from rpc shop.gateway.v1.GatewayService.GetSimilarProducts
+   */
+  getSimilarProducts: {
+    methodKind: "unary";
+    input: typeof GetSimilarProductsRequestSchema;
+    output: typeof GetSimilarProductsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_gateway_v1_gateway, 0);

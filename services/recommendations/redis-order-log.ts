@@ -1,0 +1,48 @@
+import type { Redis } from "ioredis";
+import { redisCall } from "../../mesh/redis/index.ts";
+import type { OrderLog } from "./order-log.ts";
+import type { OrderRecord } from "./train-task.ts";
+
+/** Options of {@link createRedisOrderLog}. */
+export interface RedisOrderLogOptions {
+  /** The connection (the caller owns it). Required. */
+  readonly redis: Redis;
+  /** Prefix of the log's key, e.g. "recommendations:v1:". Required. */
+  readonly keyPrefix: string;
+  /** Fields read per HSCAN step when listing. Default 1,000. */
+  readonly scanCount?: number;
+}
+
+/** Names the store in errors: "recommendation order log is unavailable". */
+const STORE = "recommendation order log";
+
+/** An order log in one Redis hash, event id -> order (HSETNX: the first record of an id wins). */
+export function createRedisOrderLog(options: RedisOrderLogOptions): OrderLog {
+  if (!options?.redis) throw new TypeError("options.redis is required");
+  if (!options.keyPrefix) throw new TypeError("options.keyPrefix is required");
+  const { redis } = options;
+  const key = `${options.keyPrefix}orders`;
+  const scanCount = options.scanCount ?? 1_000;
+  return {
+    async record(eventId, order) {
+      return (await redisCall(STORE, () => redis.hsetnx(key, eventId, JSON.stringify([order.userId, order.productIds, order.atMs])))) === 1;
+    },
+    async list(signal) {
+      const orders: OrderRecord[] = [];
+      let cursor = "0";
+      do {
+        signal?.throwIfAborted();
+        const [next, flat] = await redisCall(STORE, () => redis.hscan(key, cursor, "COUNT", scanCount));
+        for (let i = 1; i < flat.length; i += 2) {
+          const [userId, productIds, atMs] = JSON.parse(flat[i]!) as [string, string[], number];
+          orders.push({ userId, productIds, atMs });
+        }
+        cursor = next;
+      } while (cursor !== "0");
+      return orders;
+    },
+    async count() {
+      return await redisCall(STORE, () => redis.hlen(key));
+    },
+  };
+}

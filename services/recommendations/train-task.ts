@@ -1,0 +1,114 @@
+// Worker task (runs on the compute pool, CPU only, no I/O): trains a RecommendationModel from orders.
+import { contentFeatures, type ProductText } from "./content-features.ts";
+import { topK } from "./top-k.ts";
+import { packRows, type RecommendationModel } from "./recommendation-model.ts";
+
+/** This module's URL, for `compute.run(TRAIN_TASK_URL, "trainRecommendations", input)`. */
+export const TRAIN_TASK_URL = import.meta.url;
+
+/** One recorded order, as the training reads it. */
+export interface OrderRecord {
+  readonly userId: string;
+  readonly productIds: readonly string[];
+  /** When it was placed, ms since the epoch. */
+  readonly atMs: number;
+}
+
+/** Input of `trainRecommendations`. */
+export interface TrainInput {
+  readonly products: readonly ProductText[];
+  readonly orders: readonly OrderRecord[];
+  /** The version the new model gets. */
+  readonly version: number;
+  /** Neighbours kept per product. Default 40. */
+  readonly neighbourCount?: number;
+  /** Popularity half-life: a sale this old counts half, in ms. Default 14 days. */
+  readonly popularityHalfLifeMs?: number;
+  /** Purchases kept per user, most recent first. Default 50. */
+  readonly historyLimit?: number;
+}
+
+const DAY_MS = 86_400_000;
+// Shrinks the similarity of pairs seen in few histories, which are mostly chance.
+const SHRINK = 3;
+// Each older order of a user counts this much less than the next one.
+const HISTORY_DECAY = 0.85;
+
+/** Trains a model: content neighbours (TF-IDF), item-item neighbours, co-purchases, popularity, user histories. */
+export function trainRecommendations(input: TrainInput): RecommendationModel {
+  const started = performance.now();
+  const k = input.neighbourCount ?? 40;
+  const halfLifeMs = input.popularityHalfLifeMs ?? 14 * DAY_MS;
+  const historyLimit = input.historyLimit ?? 50;
+  const productIds = input.products.map((p) => p.id);
+  const indexOf = new Map(productIds.map((id, i) => [id, i]));
+  const n = productIds.length;
+  const content = contentFeatures(input.products, k);
+
+  const orders = [...input.orders].sort((a, b) => a.atMs - b.atMs);
+  const latestMs = orders.at(-1)?.atMs ?? 0;
+  const popularity = new Float64Array(n);
+  const sold = new Float64Array(n);
+  const byUser = new Map<string, Array<{ items: number[]; atMs: number }>>();
+  const together = new Float32Array(n * n);
+  for (const order of orders) {
+    const items = [...new Set(order.productIds.map((id) => indexOf.get(id)).filter((i) => i !== undefined))];
+    if (items.length === 0) continue;
+    const decay = Math.pow(0.5, (latestMs - order.atMs) / halfLifeMs);
+    for (const i of items) {
+      popularity[i]! += decay;
+      sold[i]! += 1;
+    }
+    countPairs(together, n, items);
+    let list = byUser.get(order.userId);
+    if (list === undefined) byUser.set(order.userId, (list = []));
+    list.push({ items, atMs: order.atMs });
+  }
+
+  const userIds: string[] = [];
+  const histories: Array<{ index: number[]; value: number[] }> = [];
+  const buyers = new Float64Array(n);
+  const cooccur = new Float32Array(n * n);
+  for (const [userId, list] of byUser) {
+    const weights = new Map<number, number>();
+    for (let o = list.length - 1, w = 1; o >= 0; o--, w *= HISTORY_DECAY) {
+      for (const i of list[o]!.items) if (!weights.has(i)) weights.set(i, w);
+    }
+    const items = [...weights.keys()];
+    for (const i of items) buyers[i]! += 1;
+    countPairs(cooccur, n, items);
+    const kept = items.slice(0, historyLimit);
+    userIds.push(userId);
+    histories.push({ index: kept, value: kept.map((i) => weights.get(i)!) });
+  }
+
+  let maxPopularity = 1e-9;
+  for (const p of popularity) maxPopularity = Math.max(maxPopularity, p);
+  const alsoBought: Array<{ index: number[]; value: number[] }> = [];
+  const boughtTogether: Array<{ index: number[]; value: number[] }> = [];
+  const row = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) row[j] = cooccur[i * n + j]! / (Math.sqrt(buyers[i]! * buyers[j]!) + SHRINK);
+    alsoBought.push(asRow(topK(row, k, i)));
+    for (let j = 0; j < n; j++) row[j] = together[i * n + j]! / (Math.sqrt(sold[i]! * sold[j]!) + SHRINK);
+    boughtTogether.push(asRow(topK(row, k, i)));
+  }
+
+  return {
+    info: { version: input.version, trainedAtMs: Date.now(), trainingMs: Math.round(performance.now() - started), orders: orders.length, users: byUser.size },
+    productIds,
+    terms: packRows(content.terms.map((t) => ({ index: t.index, value: t.weight }))),
+    termCount: content.termCount,
+    content: packRows(content.neighbours.map(asRow)),
+    alsoBought: packRows(alsoBought),
+    together: packRows(boughtTogether),
+    popularity: Float32Array.from(popularity, (p) => p / maxPopularity),
+    users: { ids: userIds, history: packRows(histories) },
+  };
+}
+
+function countPairs(counts: Float32Array, n: number, items: readonly number[]): void {
+  for (const a of items) for (const b of items) if (a !== b) counts[a * n + b]! += 1;
+}
+
+const asRow = (top: { index: number[]; score: number[] }) => ({ index: top.index, value: top.score });
