@@ -17,6 +17,8 @@ const HEAVY = [
   "test/cli/weft-shop.test.ts",
   "test/other-languages/other-languages.test.ts",
   "test/startup/help.test.ts",
+  // Chromium, npm start and weft dash (a Vite build) together.
+  "test/dash/dashboard.test.ts",
 ];
 const TIMING = [
   "test/distributed/**/*.test.ts",
