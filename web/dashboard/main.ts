@@ -14,7 +14,8 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 
 /** Calls go to ./api/ under the page's own (secret) path. */
 const apiBase = new URL("./api", location.href).href.replace(/\/$/, "");
-const admin = createClient(AdminService, createConnectTransport({ baseUrl: apiBase }));
+// Binary: a snapshot with 5 minutes of series for hundreds of keys parses far faster than its JSON.
+const admin = createClient(AdminService, createConnectTransport({ baseUrl: apiBase, useBinaryFormat: true }));
 
 /** Milliseconds between event stream listings. */
 const STREAMS_EVERY_MS = 5000;

@@ -31,6 +31,9 @@ export async function createTopology(container: HTMLElement, side: HTMLElement):
     minZoom: 0.3,
     maxZoom: 1.4,
     wheelSensitivity: 0.3,
+    // Large meshes: one device pixel per CSS pixel and a cached texture while panning keep frames cheap.
+    pixelRatio: 1,
+    textureOnViewport: true,
     style: [
       { selector: "node", style: { label: "data(label)", "background-color": "#3b6ea5", color: "#1d2733", "font-size": 12, "text-valign": "bottom", "text-margin-y": 4, width: 28, height: 28 } },
       { selector: "node.outside", style: { "background-color": "#8a94a3", shape: "round-rectangle" } },
@@ -39,7 +42,7 @@ export async function createTopology(container: HTMLElement, side: HTMLElement):
       {
         selector: "edge",
         style: {
-          label: "data(label)", "font-size": 10, color: "#1d2733", "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": "2px",
+          label: "data(label)", "font-size": 10, "min-zoomed-font-size": 7, color: "#1d2733", "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": "2px",
           "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#4a9d5b", "target-arrow-color": "#4a9d5b", width: 2,
         },
       },
@@ -163,7 +166,16 @@ export async function createTopology(container: HTMLElement, side: HTMLElement):
     }
   }
 
+  let layouts = 0;
+
   function update(snapshot: MeshSnapshot, objectives: Objectives): void {
+    // Timed as a performance measure, so a browser profile (or bench/ops/dashboard.ts) can read it.
+    performance.mark("weft-topology-update-start");
+    redraw(snapshot, objectives);
+    performance.measure("weft-topology-update", "weft-topology-update-start");
+  }
+
+  function redraw(snapshot: MeshSnapshot, objectives: Objectives): void {
     last = { snapshot, objectives };
     const edges = edgesOf(snapshot);
     const wanted: ElementDefinition[] = [];
@@ -197,7 +209,10 @@ export async function createTopology(container: HTMLElement, side: HTMLElement):
         el.data("breach", breaches(e, objectives) ? "yes" : "no");
       }
     });
-    if (changed) cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 40, rankSep: 140, animate: false } as never).run();
+    if (changed) {
+      cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 40, rankSep: 140, animate: false } as never).run();
+      container.dataset.layouts = String(++layouts);
+    }
     container.dataset.nodes = String(cy.nodes().length);
     container.dataset.edges = String(cy.edges().length);
     publishForTests(container, edges.map((e) => ({ id: e.id, rate: e.rate, success: e.success, p99Ms: e.p99Ms, breach: breaches(e, objectives) })), cy.nodes().map((n) => n.id()));
