@@ -10,7 +10,8 @@ const HELP = `weft: see and drive a Weft mesh (the admin API every instance serv
 Usage: weft <verb> [arguments] [options]
 
 Verbs
-  ls                         instances: services, version, uptime, ready/draining, in-flight, loop delay
+  ls                         instances: services, version, uptime, ready/draining, in-flight, loop delay,
+                             and which instances' clients have ejected each one (outlier detection)
   stat [--window 60]         RED per method over the window: rate, success, p50/p95/p99 (mesh-wide)
   edges [--window 60]        who calls whom: caller service -> service, with rate, success, p99
   top [--window 10]          live RED per method, refreshed in place (q or Ctrl-C to quit)

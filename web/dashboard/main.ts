@@ -91,8 +91,10 @@ function renderInstances(snapshot: MeshSnapshot): void {
     const s = Number(ms) / 1000;
     return s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`;
   };
+  // Who ejected whom: each instance reports the endpoints its own mesh client has ejected.
+  const ejectedBy = (id: string) => snapshot.instances.filter((o) => o.ejectedInstances.includes(id)).map((o) => o.instanceId);
   $("instances").querySelector("tbody")!.innerHTML = snapshot.instances
-    .map((i) => `<tr data-instance="${esc(i.instanceId)}"><td>${esc(i.instanceId)}</td><td>${esc(i.address)}</td><td>${esc(i.version)}</td><td class="num">${uptime(i.uptimeMs)}</td><td>${i.draining ? "draining" : i.ready ? "ready" : "not ready"}</td><td class="num">${i.inFlight}</td><td class="num">${(i.eventLoopDelayUs / 1000).toFixed(1)} ms</td><td class="num">${i.workerQueueDepth}</td><td class="num">${i.concurrencyLimit || "-"}</td><td>${i.services.filter((s) => !s.name.startsWith("grpc.")).map((s) => esc(s.name.slice(s.name.lastIndexOf(".") + 1))).join(", ")}</td></tr>`)
+    .map((i) => `<tr data-instance="${esc(i.instanceId)}"><td>${esc(i.instanceId)}</td><td>${esc(i.address)}</td><td>${esc(i.version)}</td><td class="num">${uptime(i.uptimeMs)}</td><td>${i.draining ? "draining" : i.ready ? "ready" : "not ready"}</td><td class="num">${i.inFlight}</td><td class="num">${(i.eventLoopDelayUs / 1000).toFixed(1)} ms</td><td class="num">${i.workerQueueDepth}</td><td class="num">${i.concurrencyLimit || "-"}</td><td class="${ejectedBy(i.instanceId).length > 0 ? "bad" : ""}">${ejectedBy(i.instanceId).map(esc).join(", ") || "-"}</td><td>${i.services.filter((s) => !s.name.startsWith("grpc.")).map((s) => esc(s.name.slice(s.name.lastIndexOf(".") + 1))).join(", ")}</td></tr>`)
     .join("");
 }
 
