@@ -9,7 +9,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveStaticFiles } from "../mesh/host/index.ts";
-import { CliError, EXIT, type Instance, type Target } from "./target.ts";
+import { adminFailure, CliError, EXIT, type Instance, type Target } from "./target.ts";
 
 /** Options of `weft dash`. */
 export interface DashOptions {
@@ -49,6 +49,12 @@ export async function dash(target: Target, options: DashOptions, signal: AbortSi
   const port = options.port === undefined ? 0 : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0..65535, got ${JSON.stringify(options.port)}`, EXIT.usage);
 
+  // Fail now, not in the browser, when the mesh is unreachable or refuses the operator.
+  try {
+    await target.admin.getInstance({}, { headers: target.headers, timeoutMs: 10_000, signal });
+  } catch (err) {
+    throw adminFailure(err, target);
+  }
   const outDir = mkdtempSync(join(tmpdir(), "weft-dash-"));
   try {
     const { buildDashboard } = await import("../web/build.ts");

@@ -13,7 +13,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { createWeftConnectTransport } from "../../mesh/transport/index.ts";
-import { repo, startShop, WEFT_BIN, type RunningShop } from "../cli/cli-helpers.ts";
+import { repo, startShop, weft, WEFT_BIN, type RunningShop } from "../cli/cli-helpers.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -125,6 +125,18 @@ describe("the dashboard (weft dash) against npm start", () => {
     expect((await fetch(dashUrl)).status).toBe(200);
     const atShop = await fetch(`${shop.url}/`);
     expect(await atShop.text()).not.toContain("Weft mesh");
+  });
+
+  it("bad input: a bad --port exits 2, an unreachable mesh or a wrong token exits 3", async () => {
+    const badPort = await weft(["dash", "--url", shop.url, "--port", "http"], { WEFT_ADMIN_TOKEN: token });
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toMatch(/--port must be 0\.\.65535/);
+    const unreachable = await weft(["dash", "--url", "http://127.0.0.1:9"], { WEFT_ADMIN_TOKEN: token });
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toMatch(/cannot reach the mesh/);
+    const refused = await weft(["dash", "--url", shop.url], { WEFT_ADMIN_TOKEN: "not-the-operator-token" });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/refused this CLI/);
   });
 
   it("topology: every service, the edges the load uses, a rising rate, and an edge that turns red", async () => {
