@@ -190,12 +190,18 @@ describe("the dashboard (weft dash) against npm start", () => {
     await page.fill("#method-search", "productdetails");
     await page.click(`#method-list button[data-method="${GATEWAY}/GetProductDetails"]`);
     await page.fill("#request-json", JSON.stringify({ id: "prod-0001" }));
+    const sent = page.waitForRequest((r) => r.url().endsWith(`/${GATEWAY}/GetProductDetails`));
     await page.click("#call-button");
+    const traceparent = (await sent).headers()["traceparent"];
     await page.waitForSelector("#response[data-state=ok]", { timeout: 10_000 }).catch((err) => {
       throw new Error(`${(err as Error).message}; page errors: ${consoleErrors.join(" | ")}`);
     });
     expect(await page.textContent("#response-body")).toContain('"id": "prod-0001"');
-    expect(await page.textContent("#trace-id")).toMatch(/^[0-9a-f]{32}$/);
+    // The trace id shown is the one the call carried (W3C traceparent: 00-<trace id>-<span id>-01).
+    const traceId = await page.textContent("#trace-id");
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(traceparent).toBe(traceparent?.replace(/^00-[0-9a-f]{32}-/, `00-${traceId}-`));
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(await page.inputValue("#copy-weft")).toContain(`weft call ${GATEWAY}/GetProductDetails '{"id":"prod-0001"}' --url ${shop.url}`);
     expect(await page.inputValue("#copy-buf")).toContain(`${shop.url}/${GATEWAY}/GetProductDetails`);
     await page.screenshot({ path: join(ARTIFACTS, "explorer.png") });
