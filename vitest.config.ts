@@ -37,6 +37,9 @@ const ALL = ["mesh/**/*.test.ts", "services/**/*.test.ts", "test/**/*.test.ts", 
 
 export default defineConfig({
   test: {
+    // CI runs files and tests in a random order (the seed is printed; `--sequence.seed N` replays it), so
+    // every CI run also checks that no test depends on another's leftovers. Groups keep their order.
+    sequence: { shuffle: process.env.CI === "true" },
     // Tests start real servers and child processes; two cores, so two files at a time.
     maxWorkers: 2,
     testTimeout: 30_000,

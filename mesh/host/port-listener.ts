@@ -12,6 +12,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { PEER_IDENTITY, type PeerCarrier } from "../protocol/index.ts";
 import { H2_REFUSAL, HTTP1_REFUSAL } from "./connection-refusal.ts";
+import { closeSessionGracefully } from "./graceful-goaway.ts";
 import { HostError, HostErrorCode } from "./errors.ts";
 import { errorFields, type HostLogger } from "../engine/index.ts";
 
@@ -46,6 +47,9 @@ const MAX_IDLE_SWEEP_MS = 5_000;
 
 /** How long to wait for in-flight responses to flush when closing, before destroying sockets. */
 const CLOSE_FLUSH_MS = 2_000;
+
+/** Longest wait for a client's PING ack between the two GOAWAY steps (see graceful-goaway.ts). */
+const GOAWAY_PING_TIMEOUT_MS = 1_000;
 
 /** Options of the port listener (already validated by the host). */
 export interface PortListenerOptions {
@@ -142,6 +146,7 @@ export class PortListener {
   readonly #net: net.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<CountedSession>();
+  readonly #closingSessions = new WeakSet<http2.ServerHttp2Session>();
   #idleSweep: NodeJS.Timeout | undefined = undefined;
   readonly #options: PortListenerOptions;
   #goingAway = false;
@@ -301,7 +306,7 @@ export class PortListener {
       const closeAt = session[kCloseAt];
       if (closeAt !== undefined && now >= closeAt && !session.closed) {
         // GOAWAY: the client opens a new connection for new calls; calls in flight here finish.
-        session.close();
+        void this.#closeGracefully(session);
         continue;
       }
       const opened = session[kStreamsOpened] ?? 0;
@@ -309,9 +314,17 @@ export class PortListener {
       if (mark === undefined || mark.opened !== opened || (session[kOpenStreams] ?? 0) > 0) {
         session[kIdleMark] = { opened, since: now };
       } else if (now - mark.since >= this.#options.idleTimeoutMs && !session.closed) {
-        session.close();
+        // Idle, but a call may be on the wire right now: it must be answered, not lost with the socket.
+        void this.#closeGracefully(session);
       }
     }
+  }
+
+  /** Closes a session in two GOAWAY steps, once (the idle sweep may see it again meanwhile). */
+  #closeGracefully(session: http2.ServerHttp2Session): Promise<void> {
+    if (this.#closingSessions.has(session)) return Promise.resolve();
+    this.#closingSessions.add(session);
+    return closeSessionGracefully(session, GOAWAY_PING_TIMEOUT_MS);
   }
 
   /**
@@ -324,9 +337,9 @@ export class PortListener {
     if (this.#idleSweep !== undefined) clearInterval(this.#idleSweep);
     this.#unsubscribeTls?.();
     this.#goAway();
-    for (const session of this.#sessions) if (!session.closed) session.close();
     this.http1.closeIdleConnections();
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
+    await Promise.all([...this.#sessions].map((session) => this.#closeGracefully(session)));
     if (this.#sockets.size > 0) {
       await new Promise<void>((resolve) => {
         // Referenced timers on purpose: the flush wait is bounded and must keep the process alive.

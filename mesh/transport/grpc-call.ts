@@ -114,7 +114,7 @@ export class GrpcCall {
   outcome(): ConnectError | undefined {
     if (this.localError !== undefined) return this.localError;
     if (this.reader.problem === "truncated") return new ConnectError("protocol error: incomplete envelope", Code.Internal);
-    return statusOf(this.head, this.trailers, this.stream.rstCode, this.#pool.wasConnected(this.#session!), this.#bodySeen, this.#deadlineAt);
+    return statusOf(this.head, this.trailers, this.stream.rstCode, this.#pool.mayHaveReachedServer(this.#session!, this.stream), this.#bodySeen, this.#deadlineAt);
   }
 
   waitHead(): Promise<void> {

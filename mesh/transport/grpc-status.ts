@@ -24,8 +24,8 @@ export function codeFromHttp(status: number): Code {
 }
 
 /** The call's outcome from its headers, trailers and reset code; undefined means OK. */
-export function statusOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined, rstCode: number | undefined, connected: boolean, bodySeen = false, deadlineAt = Infinity): ConnectError | undefined {
-  const err = rawStatusOf(head, trailers, rstCode, connected, bodySeen);
+export function statusOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined, rstCode: number | undefined, mayHaveReachedServer: boolean, bodySeen = false, deadlineAt = Infinity): ConnectError | undefined {
+  const err = rawStatusOf(head, trailers, rstCode, mayHaveReachedServer, bodySeen);
   // A server that gives up at the deadline resets the stream (CANCEL) just before our own timer fires.
   if (err?.code === Code.Canceled && performance.now() >= deadlineAt - 1) return new ConnectError("the operation timed out", Code.DeadlineExceeded);
   return err;
@@ -40,10 +40,11 @@ export function withHeadMetadata(err: ConnectError, head: IncomingHttpHeaders | 
   return err;
 }
 
-function rawStatusOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined, rstCode: number | undefined, connected: boolean, bodySeen: boolean): ConnectError | undefined {
+function rawStatusOf(head: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined, rstCode: number | undefined, mayHaveReachedServer: boolean, bodySeen: boolean): ConnectError | undefined {
   if (head === undefined) {
     if (rstCode === NGHTTP2_REFUSED_STREAM) return new ConnectError("stream refused by the server", Code.Unavailable, UNSENT);
-    if (!connected) return new ConnectError("connection failed", Code.Unavailable, UNSENT);
+    // Never connected, or past the last stream the server's GOAWAY said it processed.
+    if (!mayHaveReachedServer) return new ConnectError("connection failed", Code.Unavailable, UNSENT);
     if (rstCode === NGHTTP2_CANCEL) return new ConnectError("stream canceled", Code.Canceled);
     return new ConnectError("the server closed the stream without a response", Code.Unavailable);
   }

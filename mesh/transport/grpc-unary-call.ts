@@ -146,7 +146,7 @@ export class GrpcUnaryCall {
     if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
     this.#pool.release();
     if (this.#settled) return;
-    const err = statusOf(this.head, this.trailers, this.#stream.rstCode, this.#pool.wasConnected(this.#session), this.#size > 0, this.#deadlineAt);
+    const err = statusOf(this.head, this.trailers, this.#stream.rstCode, this.#pool.mayHaveReachedServer(this.#session, this.#stream), this.#size > 0, this.#deadlineAt);
     if (err !== undefined) {
       this.#settle(withHeadMetadata(err, this.head), undefined);
       return;

@@ -165,7 +165,7 @@ export function createHttp2Opener(opts: ResolvedTransportOptions): ExchangeOpene
           unguard();
           pool.release();
           if (failed === undefined) {
-            const unsent = !pool.wasConnected(session) || stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
+            const unsent = !pool.mayHaveReachedServer(session, stream) || stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
             rej(unsent ? new ConnectError("connection failed", Code.Unavailable, UNSENT) : new ConnectError(`stream closed without a response (code ${stream.rstCode})`, Code.Unavailable));
           }
         });

@@ -54,6 +54,8 @@ export class SessionPool {
   #idleTimer: NodeJS.Timeout | undefined = undefined;
   #closed = false;
   readonly #connected = new WeakSet<http2.ClientHttp2Session>();
+  // The last stream id each session's GOAWAY said the server processed: streams above it never ran.
+  readonly #goawayLastStreamId = new WeakMap<http2.ClientHttp2Session, number>();
 
   constructor(opts: SessionPoolOptions) {
     this.#opts = opts;
@@ -124,15 +126,26 @@ export class SessionPool {
     const forget = () => {
       if (this.#session === created) this.#session = undefined;
     };
-    created.on("goaway", forget);
+    created.on("goaway", (_code: number, lastStreamId: number) => {
+      this.#goawayLastStreamId.set(created, lastStreamId);
+      forget();
+    });
     created.on("close", forget);
     this.#session = created;
     return created;
   }
 
-  /** True once `session` completed its handshake (a call on a never-connected session never left). */
-  wasConnected(session: http2.ClientHttp2Session): boolean {
-    return this.#connected.has(session);
+  /**
+   * False when `stream` provably never reached a handler: its session never connected, the stream never
+   * got an id, or the server's GOAWAY named a last processed stream below it. A stream the server then
+   * closes without a response is safe to retry elsewhere, whatever the method.
+   */
+  mayHaveReachedServer(session: http2.ClientHttp2Session, stream: http2.ClientHttp2Stream): boolean {
+    if (!this.#connected.has(session)) return false;
+    const id = stream.id;
+    if (id === undefined) return false;
+    const last = this.#goawayLastStreamId.get(session);
+    return last === undefined || id <= last;
   }
 
   /** Retires the live session gracefully (running calls finish); the next call connects anew. */

@@ -102,7 +102,9 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
     const password = `pw-${randomUUID()}`;
     const signUpTrace = newTraceparent();
     const signUp = await callGateway(base, "SignUp", { email: `u${run}@example.com`, password, displayName: "T" }, { traceparent: signUpTrace.traceparent });
-    expect(signUp.status).toBe(200);
+    // On a failure, the answer and the processes' last log lines say which hop refused.
+    const why = (answer: { json: unknown }) => `${JSON.stringify(answer.json)}\n${logs.join("").split("\n").slice(-40).join("\n")}`;
+    expect(signUp.status, why(signUp)).toBe(200);
     const token = String(signUp.json.accessToken);
 
     // Browse for a product in stock, then check it out.
@@ -111,7 +113,7 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
     const cookie = `session=${randomUUID()}`;
     const checkoutTrace = newTraceparent();
     const checkout = await callGateway(base, "Checkout", { items: [{ productId: product.id, quantity: 1 }] }, { traceparent: checkoutTrace.traceparent, authorization: `Bearer ${token}`, cookie });
-    expect(checkout.status).toBe(200);
+    expect(checkout.status, why(checkout)).toBe(200);
 
     // A failed call: an unknown product.
     const failedTrace = newTraceparent();
