@@ -23,6 +23,7 @@ const HEAVY = [
 const TIMING = [
   "test/distributed/**/*.test.ts",
   "test/cli/weft-distributed.test.ts",
+  "test/dash/dashboard-distributed.test.ts",
   "test/wire/drain-process.test.ts",
   "test/backends/events-nats-restart.test.ts",
   "test/backends/cache-redis-outage.test.ts",

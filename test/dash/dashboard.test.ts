@@ -4,84 +4,31 @@
 // turns red when the catalog starts failing the gateway's calls, and the explorer calls a method and
 // shows its answer and trace id. Screenshots go to test-artifacts/dashboard/ (git-ignored).
 
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { createWeftConnectTransport } from "../../mesh/transport/index.ts";
-import { repo, startShop, weft, WEFT_BIN, type RunningShop } from "../cli/cli-helpers.ts";
+import { startShop, weft, type RunningShop } from "../cli/cli-helpers.ts";
+import { ARTIFACTS, edgeOf, openBrowser, type RunningDash, startDash, type Drawn, waitForDrawn as waitFor } from "./dash-helpers.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-const ARTIFACTS = join(repo, "test-artifacts", "dashboard");
 const GATEWAY = "shop.gateway.v1.GatewayService";
 const CATALOG = "shop.catalog.v1.CatalogService";
 const SHOP_SERVICES = [GATEWAY, CATALOG, "shop.identity.v1.IdentityService", "shop.inventory.v1.InventoryService", "shop.orders.v1.OrderService"];
 
 const token = randomBytes(18).toString("base64url");
 let shop: RunningShop;
-let dash: ChildProcess;
+let dash: RunningDash;
 let dashUrl: string;
 let browser: Browser;
 let page: Page;
 /** What the page logged as errors (a CSP refusal shows up here). */
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
-interface DrawnEdge {
-  id: string;
-  rate: number;
-  success: number;
-  p99Ms: number;
-  breach: boolean;
-}
-interface Drawn {
-  nodes: string[];
-  edges: DrawnEdge[];
-}
-
-/** Starts `weft dash` against the shop and returns the URL it prints. */
-async function startDash(shopUrl: string): Promise<string> {
-  dash = spawn(process.execPath, [WEFT_BIN, "dash", "--url", shopUrl, "--json"], { cwd: repo, env: { ...process.env, WEFT_ADMIN_TOKEN: token, NATS_URL: "", WEFT_URL: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  dash.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`weft dash printed no URL: ${out} ${err}`)), 60_000);
-    dash.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-    dash.on("exit", (code) => reject(new Error(`weft dash exited with ${code}: ${err}`)));
-  });
-}
-
-/** What the topology drew last (the graph publishes it as JSON on its container). */
-async function drawn(): Promise<Drawn> {
-  const state = await page.locator("#graph").getAttribute("data-state");
-  return state === null ? { nodes: [], edges: [] } : (JSON.parse(state) as Drawn);
-}
-
-/** Polls the drawn topology until `ok` holds (the page redraws each second). */
-async function waitForDrawn(ok: (d: Drawn) => boolean, what: string, timeoutMs = 20_000): Promise<Drawn> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await drawn();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`the topology never showed ${what}; last drawn: ${JSON.stringify(last)}`);
-    await page.waitForTimeout(250);
-    last = await drawn();
-  }
-  return last;
-}
-
-const edge = (d: Drawn, from: string, to: string) => d.edges.find((e) => e.id === `${from}->${to}`);
+const waitForDrawn = (ok: (d: Drawn) => boolean, what: string) => waitFor(page, ok, what);
+const edge = edgeOf;
 
 /** A bounded load through the gateway: `count` calls, one after another. */
 async function load(count: number, call: (gateway: ReturnType<typeof createClient<typeof GatewayService>>, i: number) => Promise<unknown>): Promise<void> {
@@ -95,25 +42,15 @@ async function load(count: number, call: (gateway: ReturnType<typeof createClien
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM_PATH`);
-  mkdirSync(ARTIFACTS, { recursive: true });
   shop = await startShop(token);
-  dashUrl = await startDash(shop.url);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1400, height: 720 } });
-  page.on("console", (m) => {
-    if (m.type() === "error") consoleErrors.push(m.text());
-  });
-  page.on("pageerror", (err) => consoleErrors.push(err.message));
+  dash = await startDash(["--url", shop.url], { WEFT_ADMIN_TOKEN: token });
+  dashUrl = dash.url;
+  ({ browser, page, errors: consoleErrors } = await openBrowser());
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  if (dash !== undefined && dash.exitCode === null) {
-    const exited = new Promise((r) => dash.once("exit", r));
-    dash.kill("SIGINT");
-    await exited;
-  }
+  await dash?.stop();
   await shop?.stop();
 });
 
