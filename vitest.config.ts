@@ -18,10 +18,13 @@ const HEAVY = [
   "test/cli/weft-shop.test.ts",
   "test/other-languages/other-languages.test.ts",
   "test/startup/help.test.ts",
+  // Chromium, npm start and weft dash (a Vite build) together.
+  "test/dash/dashboard.test.ts",
 ];
 const TIMING = [
   "test/distributed/**/*.test.ts",
   "test/cli/weft-distributed.test.ts",
+  "test/dash/dashboard-distributed.test.ts",
   "test/wire/drain-process.test.ts",
   "test/backends/events-nats-restart.test.ts",
   "test/backends/cache-redis-outage.test.ts",

@@ -10,7 +10,8 @@ const HELP = `weft: see and drive a Weft mesh (the admin API every instance serv
 Usage: weft <verb> [arguments] [options]
 
 Verbs
-  ls                         instances: services, version, uptime, ready/draining, in-flight, loop delay
+  ls                         instances: services, version, uptime, ready/draining, in-flight, loop delay,
+                             and which instances' clients have ejected each one (outlier detection)
   stat [--window 60]         RED per method over the window: rate, success, p50/p95/p99 (mesh-wide)
   edges [--window 60]        who calls whom: caller service -> service, with rate, success, p99
   top [--window 10]          live RED per method, refreshed in place (q or Ctrl-C to quit)
@@ -18,6 +19,8 @@ Verbs
   call <method> [json]       calls a method (JSON from the argument or stdin), prints the answer as JSON
   events report              JetStream streams and consumers: pending, redelivered, dead letters, lag
   events tail <stream>       new messages of a stream, one JSON line each (needs --nats)
+  dash [--port 0] [--open]   the dashboard in a browser: serves it on 127.0.0.1 under a secret URL it
+                             prints (topology, services, instances, API explorer, events); Ctrl-C stops
 
 Finding the mesh (first that is set)
   --url URL          an instance's URL, e.g. http://127.0.0.1:8080 (env WEFT_URL; default for npm start)
@@ -38,6 +41,8 @@ Options
   -H, --header 'k: v'  call: request metadata (repeatable)
   --deadline MS      call: deadline in milliseconds (default 30000)
   --prefix P         events report: only streams whose names start with P
+  --port N           dash: local port to serve the page on (default 0: a free one)
+  --open             dash: also open the page in the desktop's browser
   -h, --help         this help
 
 Exit codes
@@ -50,6 +55,7 @@ Examples
   npx weft call shop.catalog.v1.CatalogService/GetProduct '{"productId":"prod-0001"}'
   echo '{"query":"kettle"}' | npx weft call CatalogService/SearchProducts
   npx weft top
+  npx weft dash --open                         # the dashboard, on a URL only you have
   NATS_URL=nats://127.0.0.1:4222 npx weft stat --window 300 --json
 `;
 
@@ -75,6 +81,8 @@ async function main(argv: readonly string[]): Promise<number> {
         header: { type: "string", short: "H", multiple: true },
         deadline: { type: "string" },
         prefix: { type: "string" },
+        port: { type: "string" },
+        open: { type: "boolean" },
       },
     });
   } catch (err) {
@@ -86,7 +94,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return verb === undefined && !values.help ? EXIT.usage : EXIT.ok;
   }
-  const known = ["ls", "stat", "edges", "top", "describe", "call", "events"];
+  const known = ["ls", "stat", "edges", "top", "describe", "call", "events", "dash"];
   if (!known.includes(verb)) throw new CliError(`unknown verb ${JSON.stringify(verb)}: weft --help lists ${known.join(", ")}`, EXIT.usage);
   if (verb === "call" && rest[0] === undefined) throw new CliError("weft call <method> [json]: which method? (weft describe lists them)", EXIT.usage);
   if (verb === "events" && rest[0] !== "report" && rest[0] !== "tail") throw new CliError("weft events report | weft events tail <stream>", EXIT.usage);
@@ -119,6 +127,9 @@ async function main(argv: readonly string[]): Promise<number> {
         }
         return EXIT.ok;
       }
+      case "dash":
+        await (await import("./dash-verb.ts")).dash(target, values, abort.signal, print);
+        return EXIT.ok;
       case "describe":
         print(await (await import("./call-verbs.ts")).describe(target, rest[0], values));
         return EXIT.ok;

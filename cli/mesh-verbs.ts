@@ -72,6 +72,8 @@ export async function ls(target: Target, options: ReadOptions): Promise<string> 
   const snap = await snapshot(target, 60);
   if (options.json) return JSON.stringify(toJson(MeshSnapshotSchema, snap).instances ?? [], null, 2);
   const colour = useColour();
+  // Each instance reports whom its own client ejected; turned around, that is who ejected it.
+  const ejectedBy = (id: string) => snap.instances.filter((o) => o.ejectedInstances.includes(id)).map((o) => o.instanceId).join(",") || "-";
   const rows = snap.instances.map((i) => [
     i.instanceId,
     i.services.map((s) => (s.serving ? short(s.name) : paint(colour, "red", `${short(s.name)}!`))).join(","),
@@ -83,8 +85,9 @@ export async function ls(target: Target, options: ReadOptions): Promise<string> 
     String(i.workerQueueDepth),
     i.concurrencyLimit === 0 ? "-" : String(i.concurrencyLimit),
     i.address || "-",
+    ejectedBy(i.instanceId),
   ]);
-  return table(["INSTANCE", "SERVICES", "VERSION", "UPTIME", "STATE", "IN-FLIGHT", "LOOP ms", "QUEUE", "LIMIT", "ADDRESS"], rows, colour);
+  return table(["INSTANCE", "SERVICES", "VERSION", "UPTIME", "STATE", "IN-FLIGHT", "LOOP ms", "QUEUE", "LIMIT", "ADDRESS", "EJECTED BY"], rows, colour);
 }
 
 /** `weft stat`: RED per method over the window. */

@@ -56,7 +56,25 @@ export function webOrigin(url: string, field: string): string {
   return parsed.origin;
 }
 
+/** Where the operators' dashboard's sources live (served by `weft dash`, never by the shop). */
+export const DASHBOARD_ROOT = fileURLToPath(new URL("./dashboard/", import.meta.url));
+
+/**
+ * Builds the operators' dashboard (web/dashboard: topology, services, instances, explorer, events) into
+ * `outDir` (emptied first). Its heavy libraries (cytoscape, uPlot) become chunks loaded on first use.
+ */
+export async function buildDashboard(outDir: string): Promise<string> {
+  await build({
+    root: DASHBOARD_ROOT,
+    base: "./",
+    logLevel: "warn",
+    configFile: false,
+    build: { outDir, emptyOutDir: true, target: "es2022", sourcemap: false, chunkSizeWarningLimit: 1500 },
+  });
+  return outDir;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const outDir = await buildWeb(process.argv[2]);
+  const outDir = process.argv[2] === "--dashboard" ? await buildDashboard(process.argv[3] ?? "web/dashboard/dist") : await buildWeb(process.argv[2]);
   console.log(`built the web page into ${outDir}`);
 }

@@ -1,5 +1,6 @@
 // The mesh aggregator's CPU cost: N simulated instances (a child process) answer its gathering every
 // second; this process aggregates and its CPU time per second is measured, beside an idle baseline.
+// Two requests are measured: the CLI's (60 s, no series) and the dashboard's (300 s with series).
 // Usage: node bench/ops/aggregator.ts [--instances 10,50] [--seconds 10]
 // Needs NATS (NATS_URL, default nats://127.0.0.1:4222). Prints a table and, with --json, JSON.
 
@@ -25,7 +26,14 @@ const seconds = numberSetting("--seconds", values.seconds, 10, { min: 1 });
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const child = new URL("./simulated-instances.ts", import.meta.url).pathname;
 
+/** What is asked each second: `weft stat`'s snapshot, or the dashboard's WatchMesh (5 minutes, series). */
+const REQUESTS = {
+  cli: { windowSeconds: 60, series: false },
+  dashboard: { windowSeconds: 300, series: true },
+} as const;
+
 interface Row {
+  request: keyof typeof REQUESTS;
   instances: number;
   keysPerInstance: number;
   aggregatorCpuMsPerS: number;
@@ -35,7 +43,8 @@ interface Row {
   methodsInSnapshot: number;
 }
 
-async function measure(instances: number): Promise<Row> {
+async function measure(instances: number, kind: keyof typeof REQUESTS): Promise<Row> {
+  const request = REQUESTS[kind];
   const prefix = `weft.bench${randomUUID().slice(0, 8)}.registry`;
   const sim = spawn(process.execPath, [child, JSON.stringify({ instances, prefix })], { env: { ...process.env, NATS_URL: natsUrl }, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
@@ -43,14 +52,14 @@ async function measure(instances: number): Promise<Row> {
   while (!out.includes("READY")) await sleep(50);
   const nc = await connectNats({ servers: natsUrl, name: "weft-bench-aggregator" });
   const aggregator = createMeshAggregator({ nc, instanceId: "bench-aggregator", registryPrefix: prefix });
-  await aggregator.snapshot({ windowSeconds: 60, series: false }); // starts gathering (one minute back)
+  await aggregator.snapshot(request); // starts gathering (one minute back)
   await sleep(2000); // warm-up
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  let snapshot = await aggregator.snapshot({ windowSeconds: 60, series: false });
+  let snapshot = await aggregator.snapshot(request);
   for (let s = 0; s < seconds; s++) {
     await sleep(1000);
-    snapshot = await aggregator.snapshot({ windowSeconds: 60, series: false });
+    snapshot = await aggregator.snapshot(request);
   }
   const used = process.cpuUsage(cpu0);
   const elapsedS = (performance.now() - t0) / 1000;
@@ -65,6 +74,7 @@ async function measure(instances: number): Promise<Row> {
   const childMs = await childCpu;
   const aggregatorMsPerS = (used.user + used.system) / 1000 / elapsedS;
   return {
+    request: kind,
     instances,
     keysPerInstance: 30,
     aggregatorCpuMsPerS: round(aggregatorMsPerS),
@@ -81,10 +91,10 @@ function round(n: number): number {
 }
 
 const rows: Row[] = [];
-for (const n of counts) rows.push(await measure(n));
+for (const n of counts) for (const kind of ["cli", "dashboard"] as const) rows.push(await measure(n, kind));
 if (values.json) console.log(JSON.stringify(rows, null, 2));
 else {
-  console.log(`mesh aggregator, ${seconds} s measured per point, 30 keys (10 methods x 3 callers) per instance, each snapshot aggregating 60 s`);
-  console.log("instances  aggregator CPU ms/s  per instance  responder CPU ms/s per instance  heap MB  keys in snapshot");
-  for (const r of rows) console.log(`${String(r.instances).padEnd(9)}  ${String(r.aggregatorCpuMsPerS).padEnd(19)}  ${String(r.aggregatorCpuMsPerSPerInstance).padEnd(12)}  ${String(r.responderCpuMsPerSPerInstance).padEnd(31)}  ${String(r.heapUsedMb).padEnd(7)}  ${r.methodsInSnapshot}`);
+  console.log(`mesh aggregator, ${seconds} s measured per point, 30 keys (10 methods x 3 callers) per instance; cli: a 60 s snapshot each second, dashboard: 300 s with per-second series`);
+  console.log("request    instances  aggregator CPU ms/s  per instance  responder CPU ms/s per instance  heap MB  keys in snapshot");
+  for (const r of rows) console.log(`${r.request.padEnd(9)}  ${String(r.instances).padEnd(9)}  ${String(r.aggregatorCpuMsPerS).padEnd(19)}  ${String(r.aggregatorCpuMsPerSPerInstance).padEnd(12)}  ${String(r.responderCpuMsPerSPerInstance).padEnd(31)}  ${String(r.heapUsedMb).padEnd(7)}  ${r.methodsInSnapshot}`);
 }

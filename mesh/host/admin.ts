@@ -33,6 +33,8 @@ export interface AdminExtensions {
   readonly load?: () => { eventLoopDelayUs: number; workerQueueDepth: number; concurrencyLimit: number };
   /** "host:port" announced for HTTP/2 callers. */
   readonly address?: () => string;
+  /** Instance ids this instance's mesh client has ejected now (outlier detection). */
+  readonly ejected?: () => string[];
   /** The mesh-wide snapshot (an aggregator over NATS); without it the mesh is this instance. */
   readonly mesh?: (request: { windowSeconds: number; series: boolean }, signal: AbortSignal) => Promise<MeshSnapshot>;
   /** JetStream streams and consumers; without it the answer says none are available. */
@@ -89,6 +91,7 @@ export function instanceSnapshot(source: AdminStatusSource): InstanceSnapshot {
     methods: ext?.methods?.(windowSeconds) ?? [],
     windowSeconds,
     takenAtMs: BigInt(Date.now()),
+    ejectedInstances: ext?.ejected?.() ?? [],
   });
 }
 

@@ -252,6 +252,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
         concurrencyLimit: limiter.limit,
       }),
       address: () => announcedAddress,
+      ejected: () => mesh.stats().endpoints.filter((e) => e.ejected).map((e) => e.instanceId),
       mesh: (request, signal) => aggregator.snapshot(request, signal),
       eventStreams: createEventStreamsReader(nc),
     }),

@@ -10,6 +10,9 @@ import { RedWindow } from "../telemetry/index.ts";
 import { gatherSubject } from "./gather-subject.ts";
 import { seriesMessages, statsMessages } from "./red-messages.ts";
 
+/** Seconds every gathering asks for again, so a reply that missed its round (a cold or busy instance) is not lost. */
+const RESEND_SECONDS = 5;
+
 /** Options of {@link createMeshAggregator}. */
 export interface MeshAggregatorOptions {
   readonly nc: NatsConnection;
@@ -52,6 +55,9 @@ export function createMeshAggregator(options: MeshAggregatorOptions): MeshAggreg
   const expiryMs = options.instanceExpiryMs ?? 3000;
   let window: RedWindow | undefined;
   let instances = new Map<string, { snapshot: InstanceSnapshot; seenAt: number }>();
+  // The newest second merged per instance: a reply that came too late is asked for again next round,
+  // and a second is never merged twice.
+  let merged = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let gathering: Promise<void> | undefined;
   let lastGathered = 0;
@@ -63,7 +69,10 @@ export function createMeshAggregator(options: MeshAggregatorOptions): MeshAggreg
     if (w === undefined || nc.isClosed()) return;
     const to = Math.floor(Date.now() / 1000) - 1;
     if (to <= lastGathered) return;
-    const from = lastGathered === 0 ? to - Math.min(60, historySeconds) + 1 : Math.max(lastGathered + 1, to - 59);
+    // Ask from the oldest second a live instance still owes, and always a few seconds back for those
+    // whose replies have not arrived yet (at most a minute back).
+    const oldest = Math.min(to - RESEND_SECONDS, ...[...instances.keys()].map((id) => merged.get(id) ?? lastGathered));
+    const from = lastGathered === 0 ? to - Math.min(60, historySeconds) + 1 : Math.max(oldest + 1, to - 59);
     if (firstSecond === 0) firstSecond = from;
     const request = toBinary(GatherRequestSchema, create(GatherRequestSchema, { fromUnixS: BigInt(from), toUnixS: BigInt(to) }));
     const replies = await nc.requestMany(subject, request, { strategy: "timer", maxWait: gatherWaitMs });
@@ -75,11 +84,20 @@ export function createMeshAggregator(options: MeshAggregatorOptions): MeshAggreg
       } catch {
         continue;
       }
+      const id = reply.instance?.instanceId;
       if (reply.instance !== undefined) instances.set(reply.instance.instanceId, { snapshot: reply.instance, seenAt: now });
-      for (const s of reply.seconds) w.merge({ service: s.service, method: s.method, caller: s.caller, unixS: Number(s.unixS), calls: s.calls, errors: s.errors, buckets: s.buckets });
+      const after = id === undefined ? 0 : (merged.get(id) ?? 0);
+      for (const s of reply.seconds) {
+        if (Number(s.unixS) > after) w.merge({ service: s.service, method: s.method, caller: s.caller, unixS: Number(s.unixS), calls: s.calls, errors: s.errors, buckets: s.buckets });
+      }
+      if (id !== undefined) merged.set(id, to);
     }
     lastGathered = to;
-    for (const [id, entry] of instances) if (now - entry.seenAt > expiryMs) instances.delete(id);
+    for (const [id, entry] of instances) {
+      if (now - entry.seenAt > expiryMs) instances.delete(id);
+    }
+    // A silent instance's cursor is kept while a reply could still repeat its seconds (one minute).
+    for (const [id, second] of merged) if (second < to - 60) merged.delete(id);
   }
 
   function tick(): void {
@@ -101,6 +119,7 @@ export function createMeshAggregator(options: MeshAggregatorOptions): MeshAggreg
     timer = undefined;
     window = undefined;
     instances = new Map();
+    merged = new Map();
     lastGathered = 0;
     firstSecond = 0;
   }
