@@ -24,6 +24,9 @@ import { assertInt, assertObject, WeftOptionsError } from "../errors/index.ts";
 /** Code of this file's invalid-option errors (see mesh/errors/codes.ts). */
 const OPTIONS = "WEFT_ERR_DISCOVERY_OPTIONS";
 
+/** Milliseconds unknown instances are gathered before their records are asked for in one query. */
+const FETCH_BATCH_MS = 20;
+
 /** Options of {@link createNatsDiscovery}. */
 export interface NatsDiscoveryOptions {
   /** The NATS connection (created once per process by `main`). */
@@ -126,14 +129,27 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
     table.remove(leave.instanceId, "leave");
   }
 
+  // Records missed (heartbeats of unknown instances), asked for together per service: after a start
+  // under load many snapshots may come back short, and one query per instance would flood the service.
+  const missing = new Map<string, Set<string>>();
+  let missingTimer: NodeJS.Timeout | undefined;
   function fetchRecord(instanceId: string, service: string): void {
     if (fetching.has(instanceId) || nc.isClosed()) return;
     fetching.add(instanceId);
-    const query = toBinary(TableQuerySchema, create(TableQuerySchema, { services: [service], instanceIds: [instanceId] }));
-    nc.request(registry.service(service).query, query, { timeout: o.snapshotTimeoutMs }).then(
-      (msg) => onAnnouncement(fromBinary(AnnouncementSchema, msg.data)),
-      () => undefined, // gone, or NATS away: the next heartbeat asks again
-    ).catch(() => undefined).finally(() => fetching.delete(instanceId));
+    let ids = missing.get(service);
+    if (ids === undefined) missing.set(service, (ids = new Set()));
+    ids.add(instanceId);
+    missingTimer ??= setTimeout(fetchMissing, FETCH_BATCH_MS);
+  }
+  function fetchMissing(): void {
+    missingTimer = undefined;
+    for (const [service, ids] of missing) {
+      const query = toBinary(TableQuerySchema, create(TableQuerySchema, { services: [service], instanceIds: [...ids] }));
+      void collect(registry.service(service).query, query, ids.size).finally(() => {
+        for (const id of ids) fetching.delete(id); // the next heartbeat asks again for any still missing
+      });
+    }
+    missing.clear();
   }
 
   // Subscribes to announce, beat and leave subjects (one service's, or the wildcards).
@@ -154,13 +170,18 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
     ];
   }
 
-  async function snapshot(subject: string, services: readonly string[]): Promise<void> {
-    const query = toBinary(TableQuerySchema, create(TableQuerySchema, { services: [...services] }));
+  function snapshot(subject: string, services: readonly string[]): Promise<void> {
+    return collect(subject, toBinary(TableQuerySchema, create(TableQuerySchema, { services: [...services] })), Infinity);
+  }
+
+  // Sends a table query and takes in the records that answer it (up to `expected` of them).
+  async function collect(subject: string, query: Uint8Array, expected: number): Promise<void> {
     try {
       const replies = await nc.requestMany(subject, query, {
         strategy: "stall",
         stall: o.snapshotStallMs,
         maxWait: o.snapshotTimeoutMs,
+        ...(Number.isFinite(expected) ? { maxMessages: expected } : {}),
       });
       for await (const msg of replies) {
         if (msg.data.length === 0) continue; // status messages
@@ -250,6 +271,7 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
+      clearTimeout(missingTimer);
       statusIter.stop?.();
       for (const sub of wildcardSubs) sub.unsubscribe();
       for (const f of followed.values()) for (const sub of f.subs) sub.unsubscribe();
