@@ -31,7 +31,8 @@ for (const c of settings.clients) {
   });
   tables.push({ id: c.id, services: c.services, discovery });
 }
-// As a mesh client does when its service clients are made.
+// As a mesh client does: the first table, then the services it calls (when their clients are made).
+await Promise.all(tables.map((t) => t.discovery.ready()));
 await Promise.all(tables.flatMap((t) => t.services.map((s) => t.discovery.interest?.(s))));
 console.log("READY");
 

@@ -39,6 +39,9 @@ const here = (file: string) => new URL(file, import.meta.url).pathname;
 const serviceName = (i: number) => `bench.discovery.v1.Service${i % services}`;
 const callsOf = (client: number) => Array.from({ length: calls }, (_, k) => serviceName(client * calls + k));
 
+/** Longest wait for every interested client to see the new instance, and to drop the dead one. */
+const SIGHTING_WAIT_MS = 15_000;
+
 interface Row {
   instances: number;
   natsInMsgsPerS: number;
@@ -50,6 +53,7 @@ interface Row {
   newInstanceSeenMs: number;
   deadInstanceDroppedMs: number;
   tablesExact: boolean;
+  slowConsumers: number;
 }
 
 /** A child whose stdout lines are kept and can be awaited. */
@@ -88,7 +92,7 @@ function child(command: string, args: string[], env: NodeJS.ProcessEnv): { proc:
 }
 
 /** A nats-server on ports it picks (client and monitoring), read from its log. */
-async function startNats(): Promise<{ url: string; varz: () => Promise<{ in_msgs: number; out_msgs: number }>; stop(): void }> {
+async function startNats(): Promise<{ url: string; varz: () => Promise<{ in_msgs: number; out_msgs: number; slow_consumers: number }>; stop(): void }> {
   const proc = spawn("nats-server", ["-a", "127.0.0.1", "-p", "-1", "-m", "-1"], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const ready = /Starting http monitor on 127\.0\.0\.1:(\d+)[\s\S]*Listening for client connections on 127\.0\.0\.1:(\d+)[\s\S]*Server is ready/;
@@ -111,7 +115,7 @@ async function startNats(): Promise<{ url: string; varz: () => Promise<{ in_msgs
   const monitor = `http://127.0.0.1:${match[1]}`;
   return {
     url: `nats://127.0.0.1:${match[2]}`,
-    varz: async () => (await (await fetch(`${monitor}/varz`)).json()) as { in_msgs: number; out_msgs: number },
+    varz: async () => (await (await fetch(`${monitor}/varz`)).json()) as { in_msgs: number; out_msgs: number; slow_consumers: number },
     stop: () => void proc.kill("SIGKILL"),
   };
 }
@@ -148,7 +152,6 @@ async function measure(instances: number): Promise<Row> {
 
     // Every client must hold exactly the instances of the services it calls.
     const expected = (client: number) => callsOf(client).reduce((n, s) => n + Array.from({ length: instances }, (_, i) => i).filter((i) => serviceName(i) === s).length, 0);
-    if (process.env.DBG) console.error(JSON.stringify(reports.map((r) => r.held)), groups.map((g) => g.map(expected)));
     const tablesExact = groups.filter((g) => g.length > 0).every((g, p) => g.every((c, k) => reports[p].held[k] === expected(c)));
 
     // A new instance of Service0, then its silent death (connection closed without a leave).
@@ -157,7 +160,8 @@ async function measure(instances: number): Promise<Row> {
     const probe = createAnnouncer({ nc, instanceId: "probe-1", services: [serviceName(0)], address: "127.0.0.1:9", subjectPrefix: prefix, heartbeatIntervalMs: heartbeatMs });
     const startedAt = Date.now();
     await probe.start();
-    const sightings = (word: string) => Promise.all(interested.map(async (c) => Number((await clientProcs[c % processes].next(new RegExp(`^${word} ${c} probe-1 (\\d+)$`), 15_000))[1])));
+    // A client that has not seen it within the wait counts as never (the row then says "> wait").
+    const sightings = (word: string) => Promise.all(interested.map((c) => clientProcs[c % processes].next(new RegExp(`^${word} ${c} probe-1 (\\d+)$`), SIGHTING_WAIT_MS).then((m) => Number(m[1]), () => Infinity)));
     const seen = await sightings("SEEN");
     await sleep(heartbeatMs * 1.5);
     const silentAt = Date.now();
@@ -177,6 +181,7 @@ async function measure(instances: number): Promise<Row> {
       newInstanceSeenMs: Math.max(...seen) - startedAt,
       deadInstanceDroppedMs: Math.max(...dropped) - silentAt,
       tablesExact,
+      slowConsumers: v1.slow_consumers,
     };
   } finally {
     for (const c of children) c.proc.kill("SIGTERM");
@@ -195,7 +200,8 @@ for (const n of counts) rows.push(await measure(n));
 if (values.json) console.log(JSON.stringify(rows, null, 2));
 else {
   console.log(`discovery: ${services} services, ${clients} clients x ${calls} services, heartbeat ${heartbeatMs} ms (expiry 3x), ${seconds} s measured per point, clients in ${processes} processes`);
-  console.log("| instances | NATS in msg/s | NATS out msg/s | client CPU ms/s | % of a core | heap MB/client | RSS MB/process | new seen ms | dead dropped ms | tables exact |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.instances} | ${r.natsInMsgsPerS} | ${r.natsOutMsgsPerS} | ${r.clientCpuMsPerS} | ${r.clientCorePercent} | ${r.clientHeapMb} | ${r.processRssMb} | ${r.newInstanceSeenMs} | ${r.deadInstanceDroppedMs} | ${r.tablesExact} |`);
+  console.log("| instances | NATS in msg/s | NATS out msg/s | client CPU ms/s | % of a core | heap MB/client | RSS MB/process | new seen ms | dead dropped ms | tables exact | slow consumers |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  const ms = (n: number) => (Number.isFinite(n) ? String(n) : `> ${SIGHTING_WAIT_MS}`);
+  for (const r of rows) console.log(`| ${r.instances} | ${r.natsInMsgsPerS} | ${r.natsOutMsgsPerS} | ${r.clientCpuMsPerS} | ${r.clientCorePercent} | ${r.clientHeapMb} | ${r.processRssMb} | ${ms(r.newInstanceSeenMs)} | ${ms(r.deadInstanceDroppedMs)} | ${r.tablesExact} | ${r.slowConsumers} |`);
 }
