@@ -177,12 +177,10 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
   // Sends a table query and takes in the records that answer it (up to `expected` of them).
   async function collect(subject: string, query: Uint8Array, expected: number): Promise<void> {
     try {
-      const replies = await nc.requestMany(subject, query, {
-        strategy: "stall",
-        stall: o.snapshotStallMs,
-        maxWait: o.snapshotTimeoutMs,
-        ...(Number.isFinite(expected) ? { maxMessages: expected } : {}),
-      });
+      // A known count waits for all of it (a loaded responder is slow, not absent); else until replies stall.
+      const replies = await nc.requestMany(subject, query, Number.isFinite(expected)
+        ? { strategy: "count", maxMessages: expected, maxWait: o.snapshotTimeoutMs }
+        : { strategy: "stall", stall: o.snapshotStallMs, maxWait: o.snapshotTimeoutMs });
       for await (const msg of replies) {
         if (msg.data.length === 0) continue; // status messages
         try {
