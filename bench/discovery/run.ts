@@ -41,6 +41,8 @@ const callsOf = (client: number) => Array.from({ length: calls }, (_, k) => serv
 
 /** Longest wait for every interested client to see the new instance, and to drop the dead one. */
 const SIGHTING_WAIT_MS = 15_000;
+/** Longest wait for every client's table to be exact before measuring. */
+const SETTLE_WAIT_MS = 15_000;
 
 interface Row {
   instances: number;
@@ -53,6 +55,7 @@ interface Row {
   newInstanceSeenMs: number;
   deadInstanceDroppedMs: number;
   tablesExact: boolean;
+  settleMs: number;
   slowConsumers: number;
 }
 
@@ -135,24 +138,33 @@ async function measure(instances: number): Promise<Row> {
     children.push(...sims);
     await Promise.all(sims.map((s) => s.next(/^READY$/, 60_000)));
     const groups = Array.from({ length: processes }, (_, p) => Array.from({ length: clients }, (_, c) => c).filter((c) => c % processes === p));
-    const clientProcs = groups.filter((g) => g.length > 0).map((g) =>
+    const activeGroups = groups.filter((g) => g.length > 0);
+    const clientProcs = activeGroups.map((g) =>
       child(process.execPath, [here("./clients.ts"), JSON.stringify({ prefix, clients: g.map((id) => ({ id, services: callsOf(id) })) })], env));
     children.push(...clientProcs);
     await Promise.all(clientProcs.map((c) => c.next(/^READY$/, 60_000)));
-    await sleep(2 * heartbeatMs); // steady state
+    // Steady state: every table exact (start-up snapshots may come back short under load; heartbeats
+    // then fill them), within a bounded wait, plus one heartbeat.
+    const report = async () => Promise.all(clientProcs.map(async (c) => {
+      c.proc.stdin!.write("REPORT\n");
+      return JSON.parse((await c.next(/^REPORT (.*)$/, 10_000))[1]) as { cpuMs: number; elapsedMs: number; heapMb: number; rssMb: number; held: number[] };
+    }));
+    const expected = (client: number) => callsOf(client).reduce((n, s) => n + Array.from({ length: instances }, (_, i) => i).filter((i) => serviceName(i) === s).length, 0);
+    const exact = (reports: { held: number[] }[]) => activeGroups.every((g, p) => g.every((c, k) => reports[p].held[k] === expected(c)));
+    const settleStart = performance.now();
+    while (!exact(await report()) && performance.now() - settleStart < SETTLE_WAIT_MS) await sleep(250);
+    const settleMs = Math.round(performance.now() - settleStart);
+    await sleep(heartbeatMs);
 
     const v0 = await nats.varz();
     const t0 = performance.now();
     for (const c of clientProcs) c.proc.stdin!.write("MEASURE\n");
     await sleep(seconds * 1000);
-    for (const c of clientProcs) c.proc.stdin!.write("REPORT\n");
-    const reports = await Promise.all(clientProcs.map(async (c) => JSON.parse((await c.next(/^REPORT (.*)$/, 10_000))[1]) as { cpuMs: number; elapsedMs: number; heapMb: number; rssMb: number; held: number[] }));
+    const reports = await report();
     const v1 = await nats.varz();
     const elapsedS = (performance.now() - t0) / 1000;
-
     // Every client must hold exactly the instances of the services it calls.
-    const expected = (client: number) => callsOf(client).reduce((n, s) => n + Array.from({ length: instances }, (_, i) => i).filter((i) => serviceName(i) === s).length, 0);
-    const tablesExact = groups.filter((g) => g.length > 0).every((g, p) => g.every((c, k) => reports[p].held[k] === expected(c)));
+    const tablesExact = exact(reports);
 
     // A new instance of Service0, then its silent death (connection closed without a leave).
     const interested = Array.from({ length: clients }, (_, c) => c).filter((c) => callsOf(c).includes(serviceName(0)));
@@ -181,6 +193,7 @@ async function measure(instances: number): Promise<Row> {
       newInstanceSeenMs: Math.max(...seen) - startedAt,
       deadInstanceDroppedMs: Math.max(...dropped) - silentAt,
       tablesExact,
+      settleMs,
       slowConsumers: v1.slow_consumers,
     };
   } finally {
@@ -200,8 +213,8 @@ for (const n of counts) rows.push(await measure(n));
 if (values.json) console.log(JSON.stringify(rows, null, 2));
 else {
   console.log(`discovery: ${services} services, ${clients} clients x ${calls} services, heartbeat ${heartbeatMs} ms (expiry 3x), ${seconds} s measured per point, clients in ${processes} processes`);
-  console.log("| instances | NATS in msg/s | NATS out msg/s | client CPU ms/s | % of a core | heap MB/client | RSS MB/process | new seen ms | dead dropped ms | tables exact | slow consumers |");
+  console.log("| instances | NATS in msg/s | NATS out msg/s | client CPU ms/s | % of a core | heap MB/client | RSS MB/process | new seen ms | dead dropped ms | tables exact (ms to settle) | slow consumers |");
   console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   const ms = (n: number) => (Number.isFinite(n) ? String(n) : `> ${SIGHTING_WAIT_MS}`);
-  for (const r of rows) console.log(`| ${r.instances} | ${r.natsInMsgsPerS} | ${r.natsOutMsgsPerS} | ${r.clientCpuMsPerS} | ${r.clientCorePercent} | ${r.clientHeapMb} | ${r.processRssMb} | ${ms(r.newInstanceSeenMs)} | ${ms(r.deadInstanceDroppedMs)} | ${r.tablesExact} | ${r.slowConsumers} |`);
+  for (const r of rows) console.log(`| ${r.instances} | ${r.natsInMsgsPerS} | ${r.natsOutMsgsPerS} | ${r.clientCpuMsPerS} | ${r.clientCorePercent} | ${r.clientHeapMb} | ${r.processRssMb} | ${ms(r.newInstanceSeenMs)} | ${ms(r.deadInstanceDroppedMs)} | ${r.tablesExact} (${r.settleMs}) | ${r.slowConsumers} |`);
 }
