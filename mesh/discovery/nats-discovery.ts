@@ -10,7 +10,8 @@
 // or, if that was missed, one heartbeat later (its unknown id triggers a fetch of its record). While
 // NATS is disconnected the table is frozen (nothing expires), and after a reconnect every entry gets a
 // fresh expiry window and new snapshots are taken. A leave leaves a tombstone for 60 s so that a late
-// heartbeat or record cannot resurrect the instance.
+// heartbeat or record cannot resurrect the instance; an expired one whose heartbeats resume (they were
+// late, not over) comes back from its kept record without a query.
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/transport-node";
@@ -26,6 +27,8 @@ const OPTIONS = "WEFT_ERR_DISCOVERY_OPTIONS";
 
 /** Milliseconds unknown instances are gathered before their records are asked for in one query. */
 const FETCH_BATCH_MS = 20;
+/** Longest wait for the records asked for: a loaded instance answers late, and a lost answer costs a retry. */
+const FETCH_WAIT_MS = 2000;
 
 /** Options of {@link createNatsDiscovery}. */
 export interface NatsDiscoveryOptions {
@@ -78,6 +81,9 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
   const TOMBSTONE_TTL_MS = 60_000;
   // Instances whose record is being fetched (one request each at a time).
   const fetching = new Set<string>();
+  // Records of instances that expired, kept as long as tombstones: if heartbeats resume (they were late,
+  // not over) the record is restored without asking for it again.
+  const expired = new Map<string, { endpoint: Endpoint; liveness: Liveness; at: number }>();
   const all = o.services === undefined;
   const followed = new Map<string, { subs: Subscription[]; ready: Promise<void> }>();
   const wildcardSubs: Subscription[] = [];
@@ -97,6 +103,7 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
       known.seenAt = Date.now(); // the same record again, on another of its services' subjects
       return;
     }
+    expired.delete(a.instanceId);
     live.set(a.instanceId, { sequence: a.sequence, revision: a.sequence, seenAt: Date.now(), expiryMs: a.expiryMs || o.defaultExpiryMs });
     table.upsert(toEndpoint(a));
   }
@@ -105,7 +112,13 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
     if (closed || h.instanceId === "") return;
     const tomb = tombstones.get(h.instanceId);
     if (tomb !== undefined && h.sequence <= tomb.sequence) return;
-    const known = live.get(h.instanceId);
+    let known = live.get(h.instanceId);
+    const gone = known === undefined ? expired.get(h.instanceId) : undefined;
+    if (gone !== undefined && gone.liveness.revision >= h.revision && h.sequence > gone.liveness.sequence) {
+      expired.delete(h.instanceId);
+      live.set(h.instanceId, (known = gone.liveness));
+      table.upsert(gone.endpoint);
+    }
     if (known === undefined || known.revision < h.revision) {
       fetchRecord(h.instanceId, service); // a record we missed (started before us, or lost)
       return;
@@ -125,6 +138,7 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
     const known = live.get(leave.instanceId);
     if (known !== undefined && leave.sequence < known.sequence) return;
     tombstones.set(leave.instanceId, { sequence: leave.sequence, at: Date.now() });
+    expired.delete(leave.instanceId);
     live.delete(leave.instanceId);
     table.remove(leave.instanceId, "leave");
   }
@@ -179,7 +193,7 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
     try {
       // A known count waits for all of it (a loaded responder is slow, not absent); else until replies stall.
       const replies = await nc.requestMany(subject, query, Number.isFinite(expected)
-        ? { strategy: "count", maxMessages: expected, maxWait: o.snapshotTimeoutMs }
+        ? { strategy: "count", maxMessages: expected, maxWait: Math.max(o.snapshotTimeoutMs, FETCH_WAIT_MS) }
         : { strategy: "stall", stall: o.snapshotStallMs, maxWait: o.snapshotTimeoutMs });
       for await (const msg of replies) {
         if (msg.data.length === 0) continue; // status messages
@@ -218,10 +232,13 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
     lastSweepAt = now;
     if (stall > o.sweepIntervalMs) for (const l of live.values()) l.seenAt += stall;
     for (const [id, tomb] of tombstones) if (now - tomb.at > TOMBSTONE_TTL_MS) tombstones.delete(id);
+    for (const [id, gone] of expired) if (now - gone.at > TOMBSTONE_TTL_MS) expired.delete(id);
     if (!connected) return; // frozen while NATS is away: the instances are probably fine
     for (const [id, l] of live) {
       if (now - l.seenAt > l.expiryMs) {
         live.delete(id);
+        const endpoint = table.get(id);
+        if (endpoint !== undefined) expired.set(id, { endpoint, liveness: l, at: now });
         table.remove(id, "expired");
       }
     }
@@ -275,6 +292,7 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
       for (const f of followed.values()) for (const sub of f.subs) sub.unsubscribe();
       for (const id of [...live.keys()]) table.remove(id, "closed");
       live.clear();
+      expired.clear();
     },
   };
 }
