@@ -94,7 +94,7 @@ describe("a server that answers some calls wrongly", () => {
   const settings = (): RunSettings => {
     const grpcBodyFile = join(freshDir(), "body.grpc");
     writeFileSync(grpcBodyFile, grpcRequestFrame);
-    return { durationS: 0.3, warmupS: 0.2, grpcBodyFile };
+    return { durationS: 0.3, warmupS: 0.2, maxWarmupS: 0.2, grpcBodyFile };
   };
   const flaky = (group: "grpc" | "http1"): Scenario => ({
     id: `${group}/flaky`,

@@ -12,8 +12,10 @@ export interface BenchOptions {
   readonly runs: number;
   /** Measured seconds per run (default 5; 1 with --quick). */
   readonly durationS: number;
-  /** Uncounted warm-up seconds before each measured run (default 2; 0.5 with --quick). */
+  /** Shortest uncounted warm-up before each measured run, in seconds (default 6; 0.5 with --quick). */
   readonly warmupS: number;
+  /** Longest warm-up: after `warmupS` it goes on until the rate stops rising (default 30; = warmupS with --quick). */
+  readonly maxWarmupS: number;
   /** Scenario ids or group names to run; undefined = all. */
   readonly only: readonly string[] | undefined;
   /** True with --quick (CI: catches crashes, does not judge speed). */
@@ -36,7 +38,8 @@ export const BENCH_FLAGS = {
   only: { type: "string", valueName: "a,b", defaultText: "all", description: "scenario ids or groups (grpc, http1, client, mtls), e.g. --only grpc/weft,grpc/raw-http2" },
   runs: { type: "string", valueName: "N", defaultText: "3, quick 1", description: "runs per scenario" },
   duration: { type: "string", valueName: "S", defaultText: "5, quick 1", description: "measured seconds per run" },
-  warmup: { type: "string", valueName: "S", defaultText: "2, quick 0.5", description: "warm-up seconds before each run" },
+  warmup: { type: "string", valueName: "S", defaultText: "6, quick 0.5", description: "shortest warm-up before each run, in seconds; then it goes on until the rate stops rising" },
+  "max-warmup": { type: "string", valueName: "S", defaultText: "30, quick: the warm-up", description: "longest warm-up in seconds (V8 keeps optimising for ~10 s); equal to --warmup for a fixed warm-up" },
   out: { type: "string", valueName: "DIR", defaultText: "bench/results; with --quick a temporary folder", description: "where to write results" },
   "wait-idle": { type: "string", valueName: "S", defaultText: "0: do not wait", description: "before each run, wait up to S seconds until cores 0 and 1 are idle (< 20% busy)" },
   profile: { type: "boolean", description: "CPU-profile every server and client (node --cpu-prof) and summarize the hot functions; numbers are lower, for diagnosis only" },
@@ -80,6 +83,7 @@ export function parseOptions(argv: readonly string[], flags: Readonly<Record<str
   const runs = text("runs") === undefined ? undefined : positive("--runs", text("runs"), true);
   const durationS = text("duration") === undefined ? undefined : positive("--duration", text("duration"), false);
   const warmupS = zeroOr("warmup", false);
+  const maxWarmupS = zeroOr("max-warmup", false);
   const outDir = text("out");
   let only: string[] | undefined;
   if (text("only") !== undefined) {
@@ -97,6 +101,7 @@ export function parseOptions(argv: readonly string[], flags: Readonly<Record<str
     outDir: outDir ?? (quick ? join(tmpdir(), `weft-bench-quick-${process.pid}`) : DEFAULT_OUT),
     runs: runs ?? (quick ? 1 : 3),
     durationS: durationS ?? (quick ? 1 : 5),
-    warmupS: warmupS ?? (quick ? 0.5 : 2),
+    warmupS: warmupS ?? (quick ? 0.5 : 6),
+    maxWarmupS: maxWarmupS ?? (quick ? (warmupS ?? 0.5) : 30),
   };
 }

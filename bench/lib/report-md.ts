@@ -2,7 +2,7 @@
 
 import type { BenchResults } from "./run-bench.ts";
 import type { ScenarioGroup } from "./scenarios.ts";
-import { conditionsOf, LOAD_BOUND_CPU, NOISY_OTHER_CPU, type ScenarioResult, type TargetResult } from "./results.ts";
+import { conditionsOf, LOAD_BOUND_CPU, NOISY_OTHER_CPU, SLOW_CORE_MARGIN, type ScenarioResult, type TargetResult } from "./results.ts";
 
 const GROUP_TITLES: Record<ScenarioGroup, string> = {
   grpc: "gRPC over h2c, tiny unary (server on its own core)",
@@ -43,7 +43,8 @@ function rangeCell(s: ScenarioResult): string {
 function runsCell(s: ScenarioResult): string {
   const sum = s.summary;
   if (sum === undefined || sum.status === "unavailable") return "–";
-  const clean = sum.cleanRuns === undefined ? "" : `, ${sum.cleanRuns} clean`;
+  const slow = (sum.slowRuns ?? 0) > 0 ? `, ${sum.slowRuns} on a slow core${sum.slowRuns === sum.okRuns ? " (all: kept)" : " (dropped)"}` : "";
+  const clean = (sum.cleanRuns === undefined ? "" : `, ${sum.cleanRuns} clean`) + slow;
   return `${sum.okRuns}/${s.runs.length}${sum.failedRuns > 0 ? ` (${sum.failedRuns} failed${clean})` : clean ? ` (${clean.slice(2)})` : ""}`;
 }
 
@@ -59,6 +60,38 @@ function statusCell(t: TargetResult): string {
   if (t.status === "met") return `met${doubt}`;
   if (t.status === "NOT met") return `**NOT met**${doubt}`;
   return `${t.status}${t.note ? ` (${t.note})` : ""}`;
+}
+
+function usCell(s: ScenarioResult): string {
+  const us = s.summary?.usPerCall;
+  if (us === undefined) return "–";
+  const f = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(1));
+  return `${f(us.server)} / ${f(us.load)}`;
+}
+
+function warmupCell(s: ScenarioResult): string {
+  const sum = s.summary;
+  if (sum?.warmupMs === undefined) return "–";
+  return `${(sum.warmupMs / 1000).toFixed(1)} s${(sum.unsteadyWarmUps ?? 0) > 0 ? ` (${sum.unsteadyWarmUps} still rising)` : ""}`;
+}
+
+function gcCell(s: ScenarioResult): string {
+  const gc = s.summary?.gcPer1000Calls;
+  return gc === undefined ? "–" : `${gc.scavenges.toFixed(2)} scavenges, ${gc.scavengeMs.toFixed(2)} ms`;
+}
+
+/** How many verified runs the core probe left out of the medians, and the probe's range. */
+function slowCoreSummary(results: BenchResults): string {
+  const runs = results.scenarios.flatMap((s) => s.runs).filter((r) => r.status === "ok" && r.probe !== undefined);
+  if (runs.length === 0) return "Core speed probe: not run.";
+  const slow = runs.filter((r) => r.slowCore === true).length;
+  const times = (core: "serverMs" | "loadMs") => runs.flatMap((r) => [r.probe!.before[core], r.probe!.after[core]]).filter(Number.isFinite);
+  const range = (xs: number[]) => (xs.length === 0 ? "–" : `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)} ms`);
+  return (
+    `Core speed probe (a fixed loop timed on each core before and after every measured run): server core ${range(times("serverMs"))}, load core ${range(times("loadMs"))}. ` +
+    `${slow} of ${runs.length} verified runs had a probe more than ${SLOW_CORE_MARGIN * 100}% slower than the fastest and were left out of the medians` +
+    `${slow > 0 ? " (a scenario whose runs were all slow keeps them, and its row says so)" : ""}.`
+  );
 }
 
 function idleSummary(results: BenchResults): string {
@@ -87,11 +120,13 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
   lines.push("");
   const o = results.options;
   lines.push(
-    `${o.runs} run(s) per scenario, ${o.durationS} s measured after ${o.warmupS} s of warm-up, scenarios interleaved; ` +
+    `${o.runs} run(s) per scenario, ${o.durationS} s measured after a warm-up of at least ${o.warmupS} s that goes on until the rate stops rising (at most ${o.maxWarmupS ?? o.warmupS} s), scenarios interleaved; ` +
       `median (min – max) of verified runs.${o.quick ? " **Quick mode: checks that everything runs, not how fast.**" : ""}` +
       `${o.waitIdleS > 0 ? ` Before each run the harness waited up to ${o.waitIdleS} s for both cores to be idle (${idleSummary(results)}).` : ""}` +
       `${o.profile ? " **Profiled run (node --cpu-prof): numbers are lower than without profiling.**" : ""}`,
   );
+  lines.push("");
+  lines.push(slowCoreSummary(results));
   for (const group of ["grpc", "http1", "client", "mtls"] as const) {
     const rows = results.scenarios.filter((s) => s.group === group);
     if (rows.length === 0) continue;
@@ -107,12 +142,12 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     );
     lines.push("");
     lines.push(
-      `| ${clients ? "client → server" : "server"} | ${unit} (median) | range | runs verified | server CPU | ${clients ? "client" : "generator"} CPU | others on cores (server / load) | ${unit.replace("/s", "")} per ${clients ? "client" : "server"} CPU-s |`,
+      `| ${clients ? "client → server" : "server"} | ${unit} (median) | range | runs verified | server CPU | ${clients ? "client" : "generator"} CPU | others on cores (server / load) | ${unit.replace("/s", "")} per ${clients ? "client" : "server"} CPU-s | CPU µs per call (server / ${clients ? "client" : "generator"}) | warm-up |${clients ? " client GC per 1,000 calls |" : ""}`,
     );
-    lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
+    lines.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|${clients ? "---:|" : ""}`);
     for (const s of rows) {
       lines.push(
-        `| ${s.label} | ${rateCell(s)} | ${rangeCell(s)} | ${runsCell(s)} | ${cpu(s.summary?.serverCpu)} | ${cpu(s.summary?.loadCpu)} | ${cpu(s.summary?.otherOnServerCore)} / ${cpu(s.summary?.otherOnLoadCore)} | ${s.summary?.efficiency === undefined ? "–" : formatRate(s.summary.efficiency)} |`,
+        `| ${s.label} | ${rateCell(s)} | ${rangeCell(s)} | ${runsCell(s)} | ${cpu(s.summary?.serverCpu)} | ${cpu(s.summary?.loadCpu)} | ${cpu(s.summary?.otherOnServerCore)} / ${cpu(s.summary?.otherOnLoadCore)} | ${s.summary?.efficiency === undefined ? "–" : formatRate(s.summary.efficiency)} | ${usCell(s)} | ${warmupCell(s)} |${clients ? ` ${gcCell(s)} |` : ""}`,
       );
     }
     const legend: string[] = [];

@@ -2,6 +2,7 @@
 
 import { summarize, median } from "./stats.ts";
 import type { ProfileSummary } from "./profile-summary.ts";
+import type { CoreSpeed } from "./core-probe.ts";
 import type { ScenarioGroup, Target } from "./scenarios.ts";
 
 /** One run of one scenario. A failed run never carries a rate. */
@@ -34,6 +35,17 @@ export interface RunResult {
   readonly counts?: Readonly<Record<string, number>>;
   /** With --wait-idle: how long the run waited for idle cores, and how busy they were when it started. */
   idleWait?: { readonly waitedMs: number; readonly idle: boolean; readonly serverCore?: number; readonly loadCore?: number };
+  /** CPU microseconds per call of the server and of the load side (generator or client) over the window. */
+  readonly usPerCall?: { readonly server?: number; readonly load?: number };
+  /** How long the warm-up took before the measured window, and whether the rate had stopped rising. */
+  readonly warmupMs?: number;
+  readonly steady?: boolean;
+  /** The client's garbage collections per 1,000 calls (client scenarios). */
+  readonly gcPer1000Calls?: { readonly scavenges: number; readonly scavengeMs: number; readonly majors: number; readonly majorMs: number };
+  /** The probe loop's time on the server and load cores just before and just after the measured window. */
+  readonly probe?: { readonly before: CoreSpeed; readonly after: CoreSpeed };
+  /** Set by judging: a probe of this run was slower than the run's fastest by more than SLOW_CORE_MARGIN. */
+  slowCore?: boolean;
   /** CPU profiles (with --profile) of the server and, for client scenarios, the client. */
   profiles?: { server?: ProfileSummary; client?: ProfileSummary };
 }
@@ -57,6 +69,15 @@ export interface ScenarioSummary {
   readonly otherOnLoadCore?: number;
   /** Median calls per CPU-second of the judged side (see RunResult.efficiency). */
   readonly efficiency?: number;
+  /** Verified runs left out of the medians because a core was in a slow spell (see markSlowCores). */
+  readonly slowRuns?: number;
+  /** Median CPU microseconds per call of the server and of the load side. */
+  readonly usPerCall?: { readonly server?: number; readonly load?: number };
+  /** Median warm-up time, and how many warm-ups ended at the maximum with the rate still rising. */
+  readonly warmupMs?: number;
+  readonly unsteadyWarmUps?: number;
+  /** Median client GC per 1,000 calls (client scenarios). */
+  readonly gcPer1000Calls?: { readonly scavenges: number; readonly scavengeMs: number };
 }
 
 /** All runs of one scenario. */
@@ -117,9 +138,33 @@ export function runIsNoisy(run: RunResult): boolean {
   return Math.max(other(c.serverCore, c.server), other(c.loadCore, c.load)) >= NOISY_OTHER_CPU;
 }
 
-/** Summarizes a scenario's runs. */
+/**
+ * How much slower than the benchmark run's fastest probe a core may be before its run counts as taken in
+ * a slow spell. Normal probes vary by ~5%; slow spells take ~1.8x.
+ */
+export const SLOW_CORE_MARGIN = 0.25;
+
+/**
+ * Marks every run whose core probe (before or after, either core) was slower than the fastest probe of
+ * the same core in this benchmark run by more than SLOW_CORE_MARGIN.
+ */
+export function markSlowCores(scenarios: readonly ScenarioResult[]): void {
+  const probes = scenarios.flatMap((s) => s.runs.flatMap((r) => (r.probe === undefined ? [] : [r.probe.before, r.probe.after])));
+  const fastest = (core: "serverMs" | "loadMs") => Math.min(...probes.map((p) => p[core]).filter(Number.isFinite));
+  const limit = { serverMs: fastest("serverMs") * (1 + SLOW_CORE_MARGIN), loadMs: fastest("loadMs") * (1 + SLOW_CORE_MARGIN) };
+  for (const s of scenarios) {
+    for (const r of s.runs) {
+      if (r.probe === undefined) continue;
+      r.slowCore = [r.probe.before, r.probe.after].some((p) => p.serverMs > limit.serverMs || p.loadMs > limit.loadMs);
+    }
+  }
+}
+
+/** Summarizes a scenario's runs; runs on a slow core are left out of the medians unless all were. */
 export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
-  const ok = result.runs.filter((r) => r.status === "ok");
+  const verified = result.runs.filter((r) => r.status === "ok");
+  const fast = verified.filter((r) => r.slowCore !== true);
+  const ok = fast.length > 0 ? fast : verified;
   const failed = result.runs.filter((r) => r.status === "failed");
   if (result.runs.length > 0 && result.runs.every((r) => r.status === "unavailable")) {
     return { status: "unavailable", okRuns: 0, failedRuns: 0 };
@@ -138,9 +183,18 @@ export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
         return busy === undefined || mine === undefined ? undefined : Math.max(0, Math.round((busy - mine) * 100) / 100);
       }),
     );
+  const usPerCall = (side: "server" | "load") => medianOf(ok.map((r) => r.usPerCall?.[side]));
+  const gc = (key: "scavenges" | "scavengeMs") => medianOf(ok.map((r) => r.gcPer1000Calls?.[key]));
+  const scavenges = gc("scavenges");
+  const scavengeMs = gc("scavengeMs");
+  const warmupMs = medianOf(ok.map((r) => r.warmupMs));
   return {
     status: ok.length === 0 ? "failed" : failed.length > 0 ? "partial" : "ok",
-    okRuns: ok.length,
+    okRuns: verified.length,
+    slowRuns: verified.length - fast.length,
+    ...(usPerCall("server") === undefined && usPerCall("load") === undefined ? {} : { usPerCall: { server: usPerCall("server"), load: usPerCall("load") } }),
+    ...(warmupMs === undefined ? {} : { warmupMs, unsteadyWarmUps: ok.filter((r) => r.steady === false).length }),
+    ...(scavenges === undefined || scavengeMs === undefined ? {} : { gcPer1000Calls: { scavenges, scavengeMs } }),
     failedRuns: failed.length,
     cleanRuns: ok.filter((r) => !runIsNoisy(r)).length,
     ...(rates ?? {}),
@@ -172,7 +226,7 @@ export function judgeTarget(target: Target, scenarios: readonly ScenarioResult[]
   const runRatios: number[] = [];
   for (const run of subject.runs) {
     const peer = baseline.runs.find((r) => r.run === run.run);
-    if (run.status === "ok" && peer?.status === "ok") runRatios.push((run.rate as number) / (peer.rate as number));
+    if (run.status === "ok" && peer?.status === "ok" && run.slowCore !== true && peer.slowCore !== true) runRatios.push((run.rate as number) / (peer.rate as number));
   }
   const ratio = subjectSummary.median / baselineSummary.median;
   const efficiencyRatio =

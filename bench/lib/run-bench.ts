@@ -13,7 +13,7 @@ import type { BenchOptions } from "./options.ts";
 import { packageVersion } from "./package-version.ts";
 import { renderMarkdown } from "./report-md.ts";
 import { renderSvg } from "./report-svg.ts";
-import { judgeTarget, summarizeScenario, type ScenarioResult, type TargetResult } from "./results.ts";
+import { judgeTarget, markSlowCores, summarizeScenario, type ScenarioResult, type TargetResult } from "./results.ts";
 import { CLIENT_CONCURRENCY, generatorOf, runScenarioOnce, type RunSettings } from "./run-scenario.ts";
 import { selectScenarios, TARGETS } from "./scenarios.ts";
 
@@ -46,7 +46,9 @@ const NOTES: readonly string[] = [
   "All servers serve weft.testing.v1.TestService/UnaryCall for the same request (16-byte payload in, 16-byte payload asked back); every server runs in its own child process pinned to the server core (when taskset exists), started fresh for every run. Every server and client process, peers and Weft alike, runs with the V8 flags Weft's host sets for itself (--no-allocation-site-pretenuring, see mesh/host/gc-tuning.ts), so no side gets a GC setting the others lack.",
   "The two ceilings (raw node:http2, raw node:http) check the request framing (gRPC frame header / JSON.parse) and answer a fixed, byte-identical response without a protobuf codec: nothing on that transport can be faster.",
   "Verification: a decoded UnaryCall over the scenario's protocol before and after the load; h2load: every request done, succeeded, 2xx, and exactly one 25-byte response frame of DATA per completed call (a gRPC error is trailers-only, so it shows up as missing bytes); autocannon: every response 2xx with the exact expected body (--expectBody), no errors or timeouts; client drivers check every decoded response. A run with any problem is marked failed and has no number.",
-  "Warm-up runs of the same generator precede each measured run and are verified too, but not counted.",
+  "Warm-up: the same generator (or client) runs in one-second windows, verified but not counted, for at least the minimum warm-up and then until the rate stops rising (the mean of the last two windows no more than 3% above the two before), up to the maximum: V8 keeps optimising for ~10 s, and a shorter fixed warm-up measures the ramp. The report gives the median warm-up each scenario took.",
+  "Core speed probe: a fixed CPU-bound loop is timed on the server core and on the load core just before and just after every measured run. This machine's virtual CPUs have slow spells (the loop takes ~1.8x as long for tens of seconds) that CPU accounting does not show; a run with a probe more than 25% slower than the fastest probe of the whole benchmark run is left out of the medians and counted in the report.",
+  "CPU microseconds per call (server, and generator or client) are CPU-seconds over the window divided by the calls: like calls per CPU-second they move far less with noise than throughput. Client scenarios also report the client's garbage collections per 1,000 calls (V8 gc performance entries over the window).",
   "CPU shares are sampled from /proc over the measured window (100% = one core busy): a server near 100% is the bottleneck; a load generator near 100% (†) may be the limit instead of the server. 'Others on cores' is how busy the server's and the load's cores were beyond the benchmark's own processes (other processes, kernel work): a run where either is ≥ 10% is not clean; a row where most runs are not clean is marked ‡ (depressed by noise), and a target compared on such a row is marked inconclusive.",
   "Per CPU-second figures (calls / CPU share of the judged side: the server, or the client in the client table) move far less with noise than throughput does, since other work steals time but not CPU-seconds; they are shown beside the verdict, which stays on throughput.",
   "Other work on the machine shows in the load average; medians over interleaved runs damp it, ranges show it.",
@@ -66,12 +68,12 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const profileDir = options.profile ? join(options.outDir, "profiles", startedAt.replace(/:/g, "-")) : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
-  const settings: RunSettings = { durationS: options.durationS, warmupS: options.warmupS, grpcBodyFile, ...(profileDir ? { profileDir } : {}) };
+  const settings: RunSettings = { durationS: options.durationS, warmupS: options.warmupS, maxWarmupS: options.maxWarmupS, grpcBodyFile, ...(profileDir ? { profileDir } : {}) };
   const results: BenchResults = {
     schema: 1,
     startedAt,
     command: commandLine(argv),
-    options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, only: options.only, quick: options.quick, profile: options.profile, waitIdleS: options.waitIdleS },
+    options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, maxWarmupS: options.maxWarmupS, only: options.only, quick: options.quick, profile: options.profile, waitIdleS: options.waitIdleS },
     machine: machineInfo(),
     revision: revision(),
     generators: {
@@ -122,6 +124,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
 
 /** (Re)computes every scenario's summary and the target verdicts from the runs. */
 export function judge(results: BenchResults): void {
+  markSlowCores(results.scenarios);
   for (const s of results.scenarios) {
     s.runs.sort((a, b) => a.run - b.run);
     s.summary = summarizeScenario(s);

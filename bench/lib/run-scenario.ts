@@ -15,6 +15,8 @@ import type { RunResult } from "./results.ts";
 import type { Scenario } from "./scenarios.ts";
 import { checkConnectJsonCall, checkGrpcCall } from "./verify.ts";
 import { BENCH_CLIENT, BENCH_MTLS_ENV, benchPem, ensureBenchCredentials } from "./mtls.ts";
+import { probeCores } from "./core-probe.ts";
+import { warmUntilSteady, type WarmUp } from "./steady-state.ts";
 
 /** In-flight calls of the client scenarios. */
 export const CLIENT_CONCURRENCY = 64;
@@ -22,7 +24,9 @@ export const CLIENT_CONCURRENCY = 64;
 /** Settings shared by all runs. */
 export interface RunSettings {
   readonly durationS: number;
+  /** Shortest warm-up; then the warm-up goes on until the rate stops rising, up to `maxWarmupS`. */
   readonly warmupS: number;
+  readonly maxWarmupS: number;
   /** File holding the gRPC request frame for h2load. */
   readonly grpcBodyFile: string;
   /** When set, servers and client drivers are CPU-profiled into this directory. */
@@ -92,6 +96,8 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
     const before = await check(server.port);
     if (before.length > 0) return failed(run, server, before.map((p) => `check before load: ${p}`));
 
+    // The cores' speed just before and just after the measured run (a slow spell marks the run).
+    const probeBefore = await probeCores();
     const measured =
       scenario.client !== undefined
         ? await measureClient(scenario.client, server, settings, childNodeFlags(settings.profileDir, `${base}-client`), scenario.env)
@@ -99,6 +105,7 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
           ? await measureH2load(server, settings)
           : await measureAutocannon(server, settings);
 
+    const probeAfter = await probeCores();
     const problems = [...measured.problems];
     if (server.exited()) problems.push(`server exited during the load: ${server.stderrTail().slice(-500)}`);
     else {
@@ -118,6 +125,8 @@ async function runUnprofiled(scenario: Scenario, run: number, settings: RunSetti
       ...(measured.latencyMeanMs === undefined ? {} : { latencyMeanMs: measured.latencyMeanMs }),
       ...(measured.latencyP99Ms === undefined ? {} : { latencyP99Ms: measured.latencyP99Ms }),
       counts: measured.counts,
+      probe: { before: probeBefore, after: probeAfter },
+      ...perCall(measured),
     };
   } catch (error) {
     if (error instanceof Unavailable) return { run, status: "unavailable", problems: [], reason: error.message };
@@ -141,6 +150,18 @@ function efficiencyOf(scenario: Scenario, measured: Measured): { efficiency?: nu
   return { efficiency: Math.round(measured.rate / share) };
 }
 
+/** CPU microseconds per call of each side, the warm-up it took, and the client's GC per 1,000 calls. */
+function perCall(measured: Measured): Pick<RunResult, "usPerCall" | "warmupMs" | "steady" | "gcPer1000Calls"> {
+  const us = (share: number | undefined) => (share === undefined || measured.rate <= 0 ? undefined : Math.round((share / measured.rate) * 1e6 * 10) / 10);
+  const server = us(measured.cpu.server);
+  const load = us(measured.cpu.load);
+  return {
+    ...(server === undefined && load === undefined ? {} : { usPerCall: { ...(server === undefined ? {} : { server }), ...(load === undefined ? {} : { load }) } }),
+    ...(measured.warmUp === undefined ? {} : { warmupMs: measured.warmUp.warmupMs, ...(measured.warmUp.steady === undefined ? {} : { steady: measured.warmUp.steady }) }),
+    ...(measured.gcPer1000Calls === undefined ? {} : { gcPer1000Calls: measured.gcPer1000Calls }),
+  };
+}
+
 function failed(run: number, server: StartedServer, problems: string[]): RunResult {
   return { run, status: "failed", problems, serverDetail: server.detail };
 }
@@ -153,6 +174,8 @@ interface Measured {
   readonly latencyMeanMs?: number;
   readonly latencyP99Ms?: number;
   readonly clientDetail?: string;
+  readonly warmUp?: Pick<WarmUp, "warmupMs" | "steady">;
+  readonly gcPer1000Calls?: RunResult["gcPer1000Calls"];
 }
 
 /** Measures server and generator CPU while a generator runs (from spawn to `stop()`). */
@@ -175,11 +198,19 @@ const PROBE_S = 0.3;
 
 async function measureH2load(server: StartedServer, settings: RunSettings): Promise<Measured> {
   const url = `http://127.0.0.1:${server.port}${BENCH_PATH}`;
-  // The warm-up (or a short probe) is timed; its rate sizes the measured run, which has a fixed count.
-  const warm = await runH2load(url, settings.grpcBodyFile, { seconds: settings.warmupS > 0 ? settings.warmupS : PROBE_S });
-  const warmProblems = checkH2load(warm, grpcResponseFrame.length, false);
+  // Timed one-second warm-up runs until the rate stops rising (or a short probe without warm-up); the
+  // last one's rate sizes the measured run, which has a fixed count.
+  let warmProblems: string[] = [];
+  let lastRate = 0;
+  const warmUp = await warmUntilSteady(async () => {
+    if (warmProblems.length > 0) return lastRate;
+    const warm = await runH2load(url, settings.grpcBodyFile, { seconds: settings.warmupS > 0 ? Math.min(1, settings.warmupS) : PROBE_S });
+    warmProblems = checkH2load(warm, grpcResponseFrame.length, false);
+    lastRate = warm.reqPerSec;
+    return lastRate;
+  }, { minMs: settings.warmupS * 1000, maxMs: settings.maxWarmupS * 1000 });
   if (warmProblems.length > 0) return { rate: 0, problems: warmProblems.map((p) => `warm-up: ${p}`), cpu: {}, counts: {} };
-  const requests = Math.max(H2LOAD_MIN_REQUESTS, Math.round(warm.reqPerSec * settings.durationS));
+  const requests = Math.max(H2LOAD_MIN_REQUESTS, Math.round(lastRate * settings.durationS));
   const cpu = cpuDuring(server.pid);
   let report;
   try {
@@ -192,6 +223,7 @@ async function measureH2load(server: StartedServer, settings: RunSettings): Prom
     problems: checkH2load(report, grpcResponseFrame.length, true),
     cpu: cpu.stop(),
     counts: { requests, seconds: report.seconds, done: report.done, succeeded: report.succeeded, failed: report.failed, errored: report.errored, timeout: report.timeout, status2xx: report.status2xx, dataBytes: report.dataBytes },
+    warmUp,
     ...(report.meanLatencyMs === undefined ? {} : { latencyMeanMs: report.meanLatencyMs }),
   };
 }
@@ -201,9 +233,16 @@ const H2LOAD_MIN_REQUESTS = 640;
 
 async function measureAutocannon(server: StartedServer, settings: RunSettings): Promise<Measured> {
   const url = `http://127.0.0.1:${server.port}${BENCH_PATH}`;
+  let warmUp: WarmUp | undefined;
   if (settings.warmupS > 0) {
-    const warm = await runAutocannon(url, jsonRequestBody, jsonResponseBody, settings.warmupS);
-    const problems = checkAutocannon(warm);
+    // One-second verified runs until the rate stops rising.
+    let problems: string[] = [];
+    warmUp = await warmUntilSteady(async () => {
+      if (problems.length > 0) return 0;
+      const warm = await runAutocannon(url, jsonRequestBody, jsonResponseBody, Math.min(1, settings.warmupS));
+      problems = checkAutocannon(warm);
+      return warm.reqPerSec;
+    }, { minMs: settings.warmupS * 1000, maxMs: settings.maxWarmupS * 1000 });
     if (problems.length > 0) return { rate: 0, problems: problems.map((p) => `warm-up: ${p}`), cpu: {}, counts: {} };
   }
   const cpu = cpuDuring(server.pid);
@@ -220,6 +259,7 @@ async function measureAutocannon(server: StartedServer, settings: RunSettings): 
     counts: { total: report.total, status2xx: report.status2xx, non2xx: report.non2xx, mismatches: report.mismatches, errors: report.errors, timeouts: report.timeouts },
     ...(report.meanLatencyMs === undefined ? {} : { latencyMeanMs: report.meanLatencyMs }),
     ...(report.p99LatencyMs === undefined ? {} : { latencyP99Ms: report.p99LatencyMs }),
+    ...(warmUp === undefined ? {} : { warmUp }),
   };
 }
 
@@ -231,7 +271,7 @@ async function measureClient(
   env: Readonly<Record<string, string>> | undefined,
 ): Promise<Measured> {
   const window = new CpuWindow({ server: server.pid });
-  let result: { calls?: number; failed?: number; callsPerSec?: number; firstError?: string; clientCpu?: number; detail?: string; unavailable?: string } | undefined;
+  let result: { calls?: number; failed?: number; callsPerSec?: number; firstError?: string; clientCpu?: number; detail?: string; unavailable?: string; warmupMs?: number; steady?: boolean; gcPer1000Calls?: RunResult["gcPer1000Calls"] } | undefined;
   const cmd = pinned(LOAD_CORE, process.execPath, [
     ...nodeFlags,
     script,
@@ -239,10 +279,11 @@ async function measureClient(
     "--concurrency", String(CLIENT_CONCURRENCY),
     "--warmup-ms", String(Math.round(settings.warmupS * 1000)),
     "--duration-ms", String(Math.round(settings.durationS * 1000)),
+    "--max-warmup-ms", String(Math.round(settings.maxWarmupS * 1000)),
   ]);
   const out = await runToCompletion(cmd.command, cmd.args, {
     env,
-    timeoutMs: (settings.warmupS + settings.durationS) * 1000 + 30_000,
+    timeoutMs: (Math.max(settings.warmupS, settings.maxWarmupS) + settings.durationS) * 1000 + 30_000,
     onLine: (line) => {
       let parsed: Record<string, unknown>;
       try {
@@ -270,6 +311,8 @@ async function measureClient(
     cpu: { server: window.result.server, load: result.clientCpu, serverCore: window.result.serverCore, loadCore: window.result.loadCore },
     counts: { calls: result.calls ?? 0, failed: result.failed ?? 0 },
     ...(result.detail === undefined ? {} : { clientDetail: result.detail }),
+    ...(result.warmupMs === undefined ? {} : { warmUp: { warmupMs: result.warmupMs, steady: result.steady } }),
+    ...(result.gcPer1000Calls === undefined ? {} : { gcPer1000Calls: result.gcPer1000Calls }),
   };
 }
 

@@ -13,6 +13,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
+import { probeCores, type CoreSpeed } from "../lib/core-probe.ts";
+import { SLOW_CORE_MARGIN } from "../lib/results.ts";
 
 interface Scenario {
   readonly id: string;
@@ -30,11 +32,12 @@ interface Target {
 
 const { values } = readCommandLine({
   usage: "npm run bench:mesh -- [flags]   (node bench/mesh/run.ts)",
-  summary: "Mesh client over NATS vs Moleculer, over HTTP/2 vs grpc-js, every mesh feature on vs off.\nWrites bench/mesh/results/<timestamp>.json and latest.md.",
+  summary: "Mesh client over NATS vs Moleculer, over HTTP/2 vs grpc-js and vs Weft's bare transport, every mesh feature on vs off.\nWrites bench/mesh/results/<timestamp>.json and latest.md.",
   flags: {
     runs: { type: "string", valueName: "N", defaultText: "3", description: "runs per scenario, interleaved" },
     duration: { type: "string", valueName: "S", defaultText: "5", description: "measured seconds per run" },
-    warmup: { type: "string", valueName: "S", defaultText: "2", description: "uncounted warm-up seconds before each run" },
+    warmup: { type: "string", valueName: "S", defaultText: "6", description: "shortest uncounted warm-up before each run, in seconds; then until the calls/s stop rising" },
+    "max-warmup": { type: "string", valueName: "S", defaultText: "30", description: "longest warm-up, in seconds (equal to --warmup for a fixed warm-up)" },
     concurrency: { type: "string", valueName: "N", defaultText: "64", description: "calls in flight per client" },
     only: { type: "string", valueName: "a,b", defaultText: "all", description: "only these scenario ids" },
   },
@@ -42,7 +45,8 @@ const { values } = readCommandLine({
 });
 const runs = numberSetting("--runs", values.runs, 3, { min: 1, integer: true });
 const durationMs = numberSetting("--duration", values.duration, 5, { min: 0.001 }) * 1000;
-const warmupMs = numberSetting("--warmup", values.warmup, 2, { min: 0 }) * 1000;
+const warmupMs = numberSetting("--warmup", values.warmup, 6, { min: 0 }) * 1000;
+const maxWarmupMs = numberSetting("--max-warmup", values["max-warmup"], 30, { min: 0 }) * 1000;
 const concurrency = numberSetting("--concurrency", values.concurrency, 64, { min: 1, integer: true });
 const root = new URL("../../", import.meta.url).pathname;
 const run = randomUUID().slice(0, 8);
@@ -62,12 +66,15 @@ const ALL: Scenario[] = [
   { id: "h2/grpc-js", what: "grpc-js client -> grpc-js server", server: ["bench/servers/grpc-js.ts", "--mode", "h2"], client: ["bench/clients/grpc-js.ts"] },
   { id: "h2/mesh", what: "mesh client -> Weft host, gRPC over HTTP/2, all features on", ...mesh("grpc", "on") },
   { id: "h2/mesh-off", what: "mesh client -> Weft host, gRPC over HTTP/2, features off", ...mesh("grpc", "off") },
+  // The same server under Weft's bare gRPC transport (no mesh client): what the mesh layer costs, in this run.
+  { id: "h2/weft-bare", what: "Weft's bare gRPC transport (createWeftGrpcTransport, no mesh client) -> Weft host", server: mesh("grpc", "off").server, client: ["bench/clients/weft.ts"] },
 ];
 const TARGETS: Target[] = [
   { name: "mesh over NATS vs Moleculer over NATS", subject: "nats/mesh", peer: "nats/moleculer", goal: 1.2 },
   { name: "mesh over HTTP/2 vs grpc-js -> grpc-js", subject: "h2/mesh", peer: "h2/grpc-js", goal: 1.5 },
   { name: "features on vs off (NATS)", subject: "nats/mesh", peer: "nats/mesh-off", goal: 0.9 },
   { name: "features on vs off (HTTP/2)", subject: "h2/mesh", peer: "h2/mesh-off", goal: 0.9 },
+  { name: "mesh client (features on) vs bare Weft transport, HTTP/2", subject: "h2/mesh", peer: "h2/weft-bare", goal: 0.85 },
 ];
 const only = values.only?.split(",").map((s) => s.trim());
 const scenarios = ALL.filter((s) => only === undefined || only.some((o) => s.id === o || s.id.startsWith(`${o}/`)));
@@ -136,6 +143,14 @@ interface Measurement {
   readonly clientCpu: number;
   readonly detail: string;
   readonly serverDetail: string;
+  /** Client CPU µs per call (from the client) and server CPU µs per call (from /proc). */
+  readonly clientUsPerCall: number;
+  readonly serverUsPerCall: number;
+  readonly warmupMs: number;
+  readonly steady: boolean | undefined;
+  readonly gcPer1000Calls: { scavenges: number; scavengeMs: number } | undefined;
+  /** The core probe just before and just after the measured window. */
+  readonly probe: { before: CoreSpeed; after: CoreSpeed };
 }
 
 async function measure(s: Scenario): Promise<Measurement | { error: string }> {
@@ -143,19 +158,27 @@ async function measure(s: Scenario): Promise<Measurement | { error: string }> {
   try {
     const ready = await firstJsonLine(server, (o) => "ready" in o || "unavailable" in o, 20_000);
     if ("unavailable" in ready) return { error: `not available: ${String(ready.unavailable)}` };
-    const client = child(1, s.client, ["--port", String(ready.port), "--concurrency", String(concurrency), "--warmup-ms", String(warmupMs), "--duration-ms", String(durationMs)]);
+    const probeBefore = await probeCores();
+    const client = child(1, s.client, ["--port", String(ready.port), "--concurrency", String(concurrency), "--warmup-ms", String(warmupMs), "--max-warmup-ms", String(maxWarmupMs), "--duration-ms", String(durationMs)]);
     let before: [number, number, number] | undefined;
     const result = await firstJsonLine(client, (o) => {
       if (o.phase === "measure") before = [cpuSeconds(server.pid), cpuSeconds(natsPid), performance.now()];
       return "callsPerSec" in o || "unavailable" in o;
-    }, warmupMs + durationMs + 30_000);
+    }, Math.max(warmupMs, maxWarmupMs) + durationMs + 30_000);
     const after: [number, number, number] = [cpuSeconds(server.pid), cpuSeconds(natsPid), performance.now()];
     const seconds = before === undefined ? Number.NaN : (after[2] - before[2]) / 1000;
     const serverCpu = before === undefined ? Number.NaN : (after[0] - before[0]) / seconds;
     const natsCpu = before === undefined ? Number.NaN : (after[1] - before[1]) / seconds;
     if ("unavailable" in result) return { error: `not available: ${String(result.unavailable)}` };
     if (Number(result.failed) > 0) return { error: `failed calls: ${result.failed} (${String(result.firstError)})` };
-    return { serverCpu, natsCpu, callsPerSec: Number(result.callsPerSec), failed: 0, clientCpu: Number(result.clientCpu), detail: String(result.detail), serverDetail: String(ready.detail ?? "") };
+    const probeAfter = await probeCores();
+    const callsPerSec = Number(result.callsPerSec);
+    return {
+      serverCpu, natsCpu, callsPerSec, failed: 0, clientCpu: Number(result.clientCpu), detail: String(result.detail), serverDetail: String(ready.detail ?? ""),
+      clientUsPerCall: Number(result.clientUsPerCall), serverUsPerCall: Math.round((serverCpu / callsPerSec) * 1e7) / 10,
+      warmupMs: Number(result.warmupMs), steady: result.steady as boolean | undefined,
+      gcPer1000Calls: result.gcPer1000Calls as Measurement["gcPer1000Calls"], probe: { before: probeBefore, after: probeAfter },
+    };
   } catch (err) {
     return { error: (err as Error).message };
   } finally {
@@ -186,26 +209,45 @@ for (let r = 0; r < runs; r++) {
   }
 }
 
-const rate = (id: string) => median((results.get(id) ?? []).map((m) => m.callsPerSec));
+// Runs whose core probe was more than SLOW_CORE_MARGIN slower than this invocation's fastest were taken
+// in a slow spell of a virtual CPU: left out of the medians (unless every run of a scenario was).
+const allProbes = [...results.values()].flat().flatMap((m) => [m.probe.before, m.probe.after]);
+const fastest = (core: keyof CoreSpeed) => Math.min(...allProbes.map((p) => p[core]).filter(Number.isFinite));
+const isSlow = (m: Measurement) => [m.probe.before, m.probe.after].some((p) => p.serverMs > fastest("serverMs") * (1 + SLOW_CORE_MARGIN) || p.loadMs > fastest("loadMs") * (1 + SLOW_CORE_MARGIN));
+const counted = (id: string) => {
+  const all = results.get(id) ?? [];
+  const fast = all.filter((m) => !isSlow(m));
+  return fast.length > 0 ? fast : all;
+};
+const slowDropped = [...results.entries()].reduce((n, [id, ms]) => n + (ms.length - counted(id).length), 0);
+const rate = (id: string) => median(counted(id).map((m) => m.callsPerSec));
+const fmt = (n: number, digits = 0) => (Number.isNaN(n) ? "n/a" : n.toFixed(digits));
 const lines = [
   `# Mesh benchmarks (${new Date().toISOString()})`,
   "",
-  `${runs} runs x ${durationMs / 1000} s (+${warmupMs / 1000} s warm-up), ${concurrency} calls in flight, server on core 0, client on core 1.`,
+  `${runs} runs x ${durationMs / 1000} s after a warm-up of at least ${warmupMs / 1000} s that goes on until the calls/s stop rising (at most ${maxWarmupMs / 1000} s), ${concurrency} calls in flight, server on core 0, client on core 1, scenarios interleaved.`,
+  `Core speed probe before and after every run: ${[...results.values()].flat().filter(isSlow).length} of ${[...results.values()].flat().length} runs (marked *) had a probe more than ${SLOW_CORE_MARGIN * 100}% slower than this run's fastest; ${slowDropped} of them were left out of the medians (a scenario whose runs were all slow keeps them).`,
   "",
-  "| scenario | what | calls/s (median) | runs | CPU client / server / nats-server | calls per client CPU-second |",
-  "|---|---|---:|---|---:|---:|",
+  "| scenario | what | calls/s (median) | runs (slow core: *) | CPU client / server / nats-server | calls per client CPU-second | CPU µs per call client / server | client GC per 1,000 calls | warm-up |",
+  "|---|---|---:|---|---:|---:|---:|---:|---:|",
   ...scenarios.map((s) => {
-    const ms = results.get(s.id) ?? [];
-    const runsText = ms.map((m) => Math.round(m.callsPerSec)).join(", ") + (errors.has(s.id) ? ` (failed: ${errors.get(s.id)!.join("; ")})` : "");
+    const ms = counted(s.id);
+    const runsText = (results.get(s.id) ?? []).map((m) => `${Math.round(m.callsPerSec)}${isSlow(m) ? "*" : ""}`).join(", ") + (errors.has(s.id) ? ` (failed: ${errors.get(s.id)!.join("; ")})` : "");
     const perCpu = median(ms.map((m) => m.callsPerSec / Math.max(m.clientCpu, 0.01)));
-    return `| \`${s.id}\` | ${s.what} | ${Number.isNaN(rate(s.id)) ? "n/a" : Math.round(rate(s.id))} | ${runsText} | ${median(ms.map((m) => m.clientCpu)).toFixed(2)} / ${median(ms.map((m) => m.serverCpu)).toFixed(2)} / ${median(ms.map((m) => m.natsCpu)).toFixed(2)} | ${Number.isNaN(perCpu) ? "n/a" : Math.round(perCpu)} |`;
+    const gc = ms.filter((m) => m.gcPer1000Calls !== undefined);
+    const gcText = gc.length === 0 ? "n/a" : `${fmt(median(gc.map((m) => m.gcPer1000Calls!.scavenges)), 2)} scavenges, ${fmt(median(gc.map((m) => m.gcPer1000Calls!.scavengeMs)), 2)} ms`;
+    const unsteady = ms.filter((m) => m.steady === false).length;
+    return `| \`${s.id}\` | ${s.what} | ${fmt(rate(s.id))} | ${runsText} | ${fmt(median(ms.map((m) => m.clientCpu)), 2)} / ${fmt(median(ms.map((m) => m.serverCpu)), 2)} / ${fmt(median(ms.map((m) => m.natsCpu)), 2)} | ${fmt(perCpu)} | ${fmt(median(ms.map((m) => m.clientUsPerCall)), 1)} / ${fmt(median(ms.map((m) => m.serverUsPerCall)), 1)} | ${gcText} | ${fmt(median(ms.map((m) => m.warmupMs)) / 1000, 1)} s${unsteady > 0 ? ` (${unsteady} still rising)` : ""} |`;
   }),
   "",
-  "| target | ratio | goal | met |",
-  "|---|---:|---:|---|",
+  "Verdicts are on throughput (calls/s medians of this run); the client CPU µs ratio beside them moves least with noise.",
+  "",
+  "| target | ratio | goal | met | client CPU µs per call ratio (peer / subject) |",
+  "|---|---:|---:|---|---:|",
   ...TARGETS.filter((t) => scenarios.some((s) => s.id === t.subject) && scenarios.some((s) => s.id === t.peer)).map((t) => {
     const ratio = rate(t.subject) / rate(t.peer);
-    return `| ${t.name} | ${Number.isNaN(ratio) ? "n/a" : ratio.toFixed(2)}x | ${t.goal}x | ${ratio >= t.goal ? "yes" : "no"} |`;
+    const us = (id: string) => median(counted(id).map((m) => m.clientUsPerCall));
+    return `| ${t.name} | ${fmt(ratio, 2)}x | ${t.goal}x | ${ratio >= t.goal ? "yes" : "no"} | ${fmt(us(t.peer) / us(t.subject), 2)}x |`;
   }),
   "",
 ];

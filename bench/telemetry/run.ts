@@ -158,7 +158,7 @@ const otlpEndpoint = "otlpEndpoint" in jaeger ? jaeger.otlpEndpoint : undefined;
 const tmp = mkdtempSync(join(os.tmpdir(), "weft-bench-telemetry-"));
 const grpcBodyFile = join(tmp, "unary-call.grpc");
 writeFileSync(grpcBodyFile, grpcRequestFrame);
-const settings: RunSettings = { durationS: options.durationS, warmupS: options.warmupS, grpcBodyFile };
+const settings: RunSettings = { durationS: options.durationS, warmupS: options.warmupS, maxWarmupS: options.maxWarmupS, grpcBodyFile };
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 const machine = machineInfo();
 const results: ScenarioResult[] = selected.map(({ scenario }) => ({ id: scenario.id, group: scenario.group, label: scenario.label, generator: generatorOf(scenario, settings), runs: [] }));

@@ -34,7 +34,7 @@ describe("Redis cache through a Redis outage (private redis-server)", () => {
       redis,
       keyPrefix: "outage:",
       ttlMs: 60_000,
-      commandTimeoutMs: 50,
+      commandTimeoutMs: 200, // short, so the outage is felt at once; not so short that a busy machine trips it
       breakerOpenMs: 500,
       onBreakerChange: (s) => states.push(s),
     });
@@ -83,7 +83,10 @@ describe("Redis cache through a Redis outage (private redis-server)", () => {
     await waitUntil(() => states.at(-1) === "closed", 10_000, "breaker closed again");
     await sleep(1_000);
     const loadsAfterRecovery = loads;
+    const callsAfterRecovery = samples.length;
     await sleep(1_000);
+    const lastLoads = loads - loadsAfterRecovery;
+    const lastCalls = samples.length - callsAfterRecovery;
     stop = true;
     await Promise.all(workers);
 
@@ -99,7 +102,10 @@ describe("Redis cache through a Redis outage (private redis-server)", () => {
     expect(loadsDuringOutage).toBeGreaterThan(100); // served from the source meanwhile
     expect(sorted.at(-1)!).toBeLessThan(1_000); // no hung request
     expect(states).toContain("open");
-    expect(loads - loadsAfterRecovery).toBe(0); // caching resumed: the last second was all hits
+    // Caching resumed: the last second was hits. On a loaded machine a Redis reply can still miss this
+    // test's 200 ms command timeout now and then (a load from the source, by design), so a few are allowed.
+    expect(lastCalls).toBeGreaterThan(100);
+    expect(lastLoads, `${lastLoads} source loads in ${lastCalls} calls; breaker: ${states.join(" > ")}`).toBeLessThanOrEqual(Math.ceil(lastCalls * 0.02));
     expect(await redis.exists("outage:v:p0")).toBe(1);
   });
 });

@@ -77,12 +77,20 @@ describe("gateway rate limits across processes", () => {
     // The sign-in lockout (5 attempts per account and address, also RESOURCE_EXHAUSTED) refuses inside
     // calls the rate limit admitted: count the rate limit's own refusals.
     const refused = results.filter((r) => r.code === Code.ResourceExhausted && r.message.startsWith("rate limit exceeded"));
-    const admitted = calls - refused.length;
+    // A limiter call slower than its timeout (250 ms; a loaded machine) fails closed for sign-ins: not
+    // admitted. Redis may still have run it, so each such call may have spent a token of the burst.
+    const limiterDown = results.filter((r) => r.code === Code.Unavailable && r.message.startsWith("rate limit is unavailable")).length;
+    const admitted = calls - refused.length - limiterDown;
     const { burst, ratePerSecond } = GATEWAY_RATE_BUCKETS.auth;
     const ceiling = burst + ratePerSecond * elapsed;
-    console.log(`3 gateway processes: ${admitted} of ${calls} concurrent sign-ins admitted in ${elapsed.toFixed(3)} s (Redis clock); burst ${burst}, ceiling ${ceiling.toFixed(2)}`);
-    expect(admitted).toBeGreaterThanOrEqual(burst);
-    expect(admitted).toBeLessThanOrEqual(Math.floor(ceiling));
+    console.log(`3 gateway processes: ${admitted} of ${calls} concurrent sign-ins admitted in ${elapsed.toFixed(3)} s (Redis clock), ${limiterDown} refused with the limiter unavailable; burst ${burst}, ceiling ${ceiling.toFixed(2)}`);
+    expect(admitted).toBeGreaterThanOrEqual(burst - limiterDown);
+    const outcomes = new Map<string, number>();
+    for (const r of results) {
+      const key = `${r.code === undefined ? "ok" : Code[r.code]}: ${r.message.slice(0, 60)}`;
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    }
+    expect(admitted, JSON.stringify([...outcomes])).toBeLessThanOrEqual(Math.floor(ceiling));
     for (const r of refused) expect(r.retryMs).toBeGreaterThan(0);
   });
 });

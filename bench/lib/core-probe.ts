@@ -1,0 +1,36 @@
+// A per-core speed probe: the same fixed CPU-bound loop timed on the server core and on the load core.
+// This machine's virtual CPUs have slow spells (the same loop takes ~1.8x as long for tens of seconds,
+// moving between cores) that CPU accounting cannot see; a run whose probe is slow is measured on a
+// slow core and is left out of the medians (see results.ts).
+
+import { LOAD_CORE, pinned, runToCompletion, SERVER_CORE } from "./processes.ts";
+
+// Five timed repetitions of a fixed integer loop after one untimed (JIT) pass; prints the median in ms.
+const PROBE_SOURCE = `
+const loop = () => { let x = 1; for (let i = 0; i < 6e6; i++) x = (x * 1103515245 + 12345) % 2147483647; return x; };
+loop();
+const times = [];
+for (let r = 0; r < 5; r++) { const t = performance.now(); globalThis.sink = loop(); times.push(performance.now() - t); }
+times.sort((a, b) => a - b);
+console.log(times[2].toFixed(3));
+`;
+
+/** Milliseconds the probe loop took on each benchmark core (NaN where it could not run). */
+export interface CoreSpeed {
+  readonly serverMs: number;
+  readonly loadMs: number;
+}
+
+async function probeCore(core: number): Promise<number> {
+  const cmd = pinned(core, process.execPath, ["-e", PROBE_SOURCE]);
+  const out = await runToCompletion(cmd.command, cmd.args, { timeoutMs: 10_000 });
+  const ms = Number(out.stdout.trim());
+  return out.code === 0 && Number.isFinite(ms) ? ms : Number.NaN;
+}
+
+/** Times the probe on the server core, then on the load core (one after the other: they must not compete). */
+export async function probeCores(): Promise<CoreSpeed> {
+  const serverMs = await probeCore(SERVER_CORE);
+  const loadMs = await probeCore(LOAD_CORE);
+  return { serverMs, loadMs };
+}
