@@ -13,6 +13,7 @@
 // heartbeat or record cannot resurrect the instance; an expired one whose heartbeats resume (they were
 // late, not over) comes back from its kept record without a query.
 
+import { randomUUID } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/transport-node";
 import type { Announcement, Heartbeat } from "../../gen/weft/mesh/v1/registry_pb.ts";
@@ -188,24 +189,57 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
     return collect(subject, toBinary(TableQuerySchema, create(TableQuerySchema, { services: [...services] })), Infinity);
   }
 
-  // Sends a table query and takes in the records that answer it (up to `expected` of them).
-  async function collect(subject: string, query: Uint8Array, expected: number): Promise<void> {
-    try {
-      // A known count waits for all of it (a loaded responder is slow, not absent); else until replies stall.
-      const replies = await nc.requestMany(subject, query, Number.isFinite(expected)
-        ? { strategy: "count", maxMessages: expected, maxWait: Math.max(o.snapshotTimeoutMs, FETCH_WAIT_MS) }
-        : { strategy: "stall", stall: o.snapshotStallMs, maxWait: o.snapshotTimeoutMs });
-      for await (const msg of replies) {
-        if (msg.data.length === 0) continue; // status messages
+  // Replies come to a subject under the discovery prefix, not to the connection's inbox: with
+  // per-workload NATS users an instance may publish under the prefix but only into its callers' inboxes.
+  const replyRoot = `${o.subjectPrefix}.reply.${randomUUID().replaceAll("-", "")}`;
+  const collectors = new Map<number, (msg: Msg) => void>();
+  let queries = 0;
+  const replySub = nc.subscribe(`${replyRoot}.*`, {
+    callback: (err, msg) => {
+      if (err === null) collectors.get(Number(msg.subject.slice(replyRoot.length + 1)))?.(msg);
+    },
+  });
+
+  // Sends a table query and takes in the records that answer it: up to `expected` of them, or (when the
+  // count is unknown) until replies stall; "no responders" ends it at once.
+  function collect(subject: string, query: Uint8Array, expected: number): Promise<void> {
+    if (nc.isClosed() || closed) return Promise.resolve();
+    const n = ++queries;
+    const counted = Number.isFinite(expected);
+    return new Promise((resolve) => {
+      let got = 0;
+      let stall: NodeJS.Timeout | undefined;
+      const finish = () => {
+        clearTimeout(total);
+        clearTimeout(stall);
+        collectors.delete(n);
+        resolve();
+      };
+      // A known count waits longer: a loaded instance is slow, not absent.
+      const total = setTimeout(finish, counted ? Math.max(o.snapshotTimeoutMs, FETCH_WAIT_MS) : o.snapshotTimeoutMs);
+      collectors.set(n, (msg) => {
+        if (msg.data.length === 0) {
+          if (got === 0) finish(); // a status: no instance listens
+          return;
+        }
+        got++;
         try {
           onAnnouncement(fromBinary(AnnouncementSchema, msg.data));
         } catch {
           // ignore a malformed reply
         }
+        if (got >= expected) finish();
+        else if (!counted) {
+          clearTimeout(stall);
+          stall = setTimeout(finish, o.snapshotStallMs);
+        }
+      });
+      try {
+        nc.publish(subject, query, { reply: `${replyRoot}.${n}` });
+      } catch {
+        finish(); // NATS closed: announcements and heartbeats will fill the table
       }
-    } catch {
-      // No responders (no instance yet) or NATS away: announcements and heartbeats will fill the table.
-    }
+    });
   }
 
   function follow(service: string): Promise<void> {
@@ -288,6 +322,7 @@ export function createNatsDiscovery(options: NatsDiscoveryOptions): NatsDiscover
       clearInterval(sweeper);
       clearTimeout(missingTimer);
       statusIter.stop?.();
+      replySub.unsubscribe();
       for (const sub of wildcardSubs) sub.unsubscribe();
       for (const f of followed.values()) for (const sub of f.subs) sub.unsubscribe();
       for (const id of [...live.keys()]) table.remove(id, "closed");
