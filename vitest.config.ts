@@ -8,6 +8,7 @@ import { defineConfig } from "vitest/config";
 //    event-loop measurements), one file at a time.
 const HEAVY = [
   "bench/run.test.ts",
+  "bench/shop/run.test.ts",
   "test/shop/browser.test.ts",
   "test/interop/browser.test.ts",
   "test/shop/npm-start.test.ts",

@@ -18,7 +18,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { readCommandLine, runMain } from "../mesh/errors/index.ts";
-import { onShutdownSignals, readLogLevel, SERVICE_NODE_FLAGS } from "../mesh/host/index.ts";
+import { onShutdownSignals, readLogLevel, SERVICE_NODE_FLAGS, serviceCompileCacheEnv } from "../mesh/host/index.ts";
 import { readMeshNodeConfig } from "../mesh/node/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
@@ -127,6 +127,8 @@ const env = {
   IDENTITY_SIGNING_KEYS: process.env.IDENTITY_SIGNING_KEYS ?? (await newSigningKeysSetting()),
   CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
+  // Warm starts skip type stripping: less memory per process and a faster start.
+  ...serviceCompileCacheEnv(process.env),
 };
 const { IDENTITY_SIGNING_KEYS: _signingKeys, ...sharedEnv } = env;
 

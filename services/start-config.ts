@@ -1,4 +1,5 @@
 import { parseSigningKeys, type SigningKeys } from "./identity/index.ts";
+import { readGatewayRateLimitsSetting } from "./gateway/rate-limits.ts";
 import { ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./shared/index.ts";
 
 /** Configuration of `npm start`, read from the environment in one place. */
@@ -9,6 +10,8 @@ export interface StartConfig {
   readonly port: number;
   /** `WEB`: serve the storefront page on the shop's own port ("on", default) or not ("off"). */
   readonly web: boolean;
+  /** `GATEWAY_RATE_LIMITS`: the gateway's per-caller rate limits ("on", default) or none ("off"). */
+  readonly rateLimits: boolean;
   /** `CORS_ORIGINS`: extra origins (comma-separated) allowed to call the API from a browser. Default none. */
   readonly corsOrigins: readonly string[];
   /** `IDENTITY_SIGNING_KEYS`: a JWKS of ES256 private keys (read by {@link readSigningKeys}). Default unset: one key per process. */
@@ -72,7 +75,9 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   if (compute !== "piscina" && compute !== "inline") throw new ShopConfigError(`COMPUTE is ${JSON.stringify(compute)}, set COMPUTE to "piscina" or "inline"`);
   const adminToken = env.WEFT_ADMIN_TOKEN === undefined || env.WEFT_ADMIN_TOKEN === "" ? undefined : env.WEFT_ADMIN_TOKEN;
   if (adminToken !== undefined && adminToken.length < 16) throw new ShopConfigError("WEFT_ADMIN_TOKEN is shorter than 16 characters, set WEFT_ADMIN_TOKEN to 16 or more (or unset it, for a random one in .weft/admin-token)");
-  return { hostname, port: mainPort, web: webSetting === "on", corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute, adminToken };
+  const rateLimits = readGatewayRateLimitsSetting(env);
+  if (rateLimits === undefined) throw new ShopConfigError(`GATEWAY_RATE_LIMITS is ${JSON.stringify(env.GATEWAY_RATE_LIMITS)}, set GATEWAY_RATE_LIMITS to "on" or "off"`);
+  return { hostname, port: mainPort, web: webSetting === "on", rateLimits, corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute, adminToken };
 }
 
 /** Reads `IDENTITY_SIGNING_KEYS` (see parseSigningKeys); a bad value is a ShopConfigError naming it. */

@@ -11,6 +11,7 @@ import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles }
 import { createMetrics, readMetricsConfig, TELEMETRY_VARIABLES, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { describeShopServices } from "./manifest.ts";
+import { GATEWAY_RATE_LIMITS_VARIABLE } from "./gateway/rate-limits.ts";
 import { exampleCommands, readSigningKeys, readStartConfig } from "./start-config.ts";
 
 readCommandLine({
@@ -25,6 +26,7 @@ readCommandLine({
     { name: "IDENTITY_SIGNING_KEYS", defaultText: "one new ES256 key per process", description: "JWKS of ES256 private keys that sign access tokens (npm run --silent keys:signing)" },
     { name: "IDENTITY_TOKEN_SECRET", description: "retired (HS256): refused at start-up, set IDENTITY_SIGNING_KEYS instead" },
     { name: "COMPUTE", defaultText: "piscina", description: "where password hashing runs: piscina (worker threads) or inline" },
+    GATEWAY_RATE_LIMITS_VARIABLE,
     { name: "WEB", defaultText: "on", description: "off serves the API only (no storefront page, no Vite build)" },
     ...TELEMETRY_VARIABLES,
     { name: "WEB_PORT", description: "retired: refused (the page is served on PORT)" },
@@ -85,7 +87,7 @@ const shop = await runMain(() => startInProcessShop({
   metrics,
   logger,
   tracer: tracing?.tracer,
-  rateLimits: true,
+  rateLimits: config.rateLimits,
   adminToken,
   eventLoopDelayMs: eventLoop.delayMs,
 }), { hints: HOST_PORT_HINTS });

@@ -1,8 +1,8 @@
 // gRPC over HTTP/2 to one endpoint, with one HTTP/2 session per endpoint (connect-node's session
 // manager: reconnects on demand, pings idle connections).
 
-import type { Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import type { Interceptor, Transport } from "@connectrpc/connect";
+import type { Http2SessionManager } from "@connectrpc/connect-node";
 import type { Endpoint } from "../discovery/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
 import type { TransportTlsOptions } from "../transport/index.ts";
@@ -43,22 +43,37 @@ export function createHttp2EndpointTransport(endpoint: Endpoint, options: Http2E
     pingIntervalMs: 10_000,
     pingTimeoutMs: 5_000,
   };
-  const sessionManager = new Http2SessionManager(baseUrl, sessionOptions);
-  const transport = createGrpcTransport({
-    baseUrl,
-    sessionManager,
-    interceptors: [...(options.interceptors ?? [])],
-    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
-    writeMaxBytes: options.writeMaxBytes ?? 4 * 1024 * 1024,
-  });
+  // connect-node is loaded by the first transport built (only with http2Client: "connect-node").
+  let loaded: { readonly transport: Transport; readonly sessionManager: Http2SessionManager } | undefined;
   let closed = false;
+  const ready = import("@connectrpc/connect-node").then(({ createGrpcTransport, Http2SessionManager }) => {
+    const sessionManager = new Http2SessionManager(baseUrl, sessionOptions);
+    const transport = createGrpcTransport({
+      baseUrl,
+      sessionManager,
+      interceptors: [...(options.interceptors ?? [])],
+      readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+      writeMaxBytes: options.writeMaxBytes ?? 4 * 1024 * 1024,
+    });
+    loaded = { transport, sessionManager };
+    if (closed) sessionManager.abort();
+    return loaded;
+  });
+  ready.catch(() => {});
   return {
-    // Bound, not `(...args) => transport.unary(...args)`: rest parameters allocate an array per call.
-    unary: transport.unary.bind(transport),
-    stream: transport.stream.bind(transport),
+    unary(method, signal, timeoutMs, header, input, contextValues) {
+      if (loaded !== undefined) return loaded.transport.unary(method, signal, timeoutMs, header, input, contextValues);
+      return ready.then((l) => l.transport.unary(method, signal, timeoutMs, header, input, contextValues));
+    },
+    stream(method, signal, timeoutMs, header, input, contextValues) {
+      if (loaded !== undefined) return loaded.transport.stream(method, signal, timeoutMs, header, input, contextValues);
+      return ready.then((l) => l.transport.stream(method, signal, timeoutMs, header, input, contextValues));
+    },
     close(graceful) {
       if (closed) return;
       closed = true;
+      const sessionManager = loaded?.sessionManager;
+      if (sessionManager === undefined) return;
       if (!graceful) {
         sessionManager.abort();
         return;

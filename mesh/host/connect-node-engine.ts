@@ -2,7 +2,6 @@
 
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { isPreflight, type EngineAttachment, type EngineContext, type EngineServers, type WireEngine, callHooksInterceptor, gateInterceptors, errorFields, respondUnimplemented } from "../engine/index.ts";
 import { applyConnectNodeFixes } from "./connect-node-fixes.ts";
 
@@ -11,7 +10,9 @@ type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 function attach(servers: EngineServers, context: EngineContext): EngineAttachment {
   const { limits, cors, logger } = context;
-  const adapter = connectNodeAdapter({
+  // connect-node is loaded when this engine is attached, so a host on Weft's own engine never loads it.
+  let adapter: ((req: AnyRequest, res: AnyResponse) => void) | undefined;
+  const loading = import("@connectrpc/connect-node").then(({ connectNodeAdapter }) => { adapter = connectNodeAdapter({
     routes(router) {
       for (const { service, impl } of context.services) router.service(service, impl);
     },
@@ -24,7 +25,7 @@ function attach(servers: EngineServers, context: EngineContext): EngineAttachmen
     shutdownSignal: context.shutdownSignal,
     requireConnectProtocolHeader: false,
     fallback: (req, res) => respondUnimplemented(req, res as AnyResponse),
-  });
+  }); });
   const { fallback } = context;
   const onRequest = (req: AnyRequest, response: AnyResponse) => {
     if (fallback !== undefined && req.method !== "POST" && fallback.matches(req.method ?? "GET", req.url ?? "/")) {
@@ -50,8 +51,20 @@ function attach(servers: EngineServers, context: EngineContext): EngineAttachmen
       for (const name in headers) res.setHeader(name, headers[name]);
     }
     applyConnectNodeFixes(req.headers["content-type"], res);
+    if (adapter === undefined) {
+      loading.then(() => serve(req, response), (err: unknown) => {
+        logger.error("wire engine failed to load", errorFields(err));
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+      return;
+    }
+    serve(req, response);
+  };
+  const serve = (req: AnyRequest, response: AnyResponse) => {
+    const res = response as http.ServerResponse;
     try {
-      adapter(req, response);
+      adapter!(req, response);
     } catch (err) {
       // connect-node answers every call itself; this only guards against a bug taking the process down.
       logger.error("wire engine failed", errorFields(err));

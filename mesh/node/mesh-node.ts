@@ -7,7 +7,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Tracer } from "@opentelemetry/api";
 import { connect, type Authenticator, type NatsConnection } from "@nats-io/transport-node";
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { createMeshClient, type MeshClient } from "../client/index.ts";
 import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../discovery/index.ts";
 import { createHost, createJsonLogger, type Host, type HostLogger, type HttpFallback, type ServerCallHooks } from "../host/index.ts";
@@ -203,6 +203,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs, ...natsUser });
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
+    // Loaded only here: a process without REDIS_URL never pays for ioredis.
+    const { Redis } = await import("ioredis");
     redis = new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
     watchRedis(redis, options.logger);
     try {

@@ -7,7 +7,9 @@ import type { GetStockResponse, InventoryService } from "../../gen/shop/inventor
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { MAX_IDS_PER_CALL as STOCK_IDS_PER_CALL } from "../inventory/index.ts";
-import { bearerToken, createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
+// Not the identity entry: it would load password hashing (argon2), which the gateway never does.
+import { bearerToken } from "../identity/access-tokens.ts";
+import { createTokenVerifier, type TokenVerifier } from "../identity/token-verifier.ts";
 import { isBrowser, isLoopbackUrl, requireConnectMarker, retryLater, sessionCookie, sessionIdOf } from "./browser-edge.ts";
 import { createSessionStore, type SessionStore } from "./session-store.ts";
 import { createSignInThrottle, type SignInThrottle } from "./sign-in-throttle.ts";

@@ -7,5 +7,5 @@ export type { SessionStore, SessionStoreOptions } from "./session-store.ts";
 export { createSignInThrottle } from "./sign-in-throttle.ts";
 export type { SignInThrottle, SignInThrottleOptions } from "./sign-in-throttle.ts";
 export { JWKS_PATH, withJwksRoute } from "./jwks-route.ts";
-export { createGatewayRateLimits, GATEWAY_METHOD_COSTS, GATEWAY_RATE_BUCKETS, gatewayRateKey } from "./rate-limits.ts";
+export { createGatewayRateLimits, GATEWAY_METHOD_COSTS, GATEWAY_RATE_BUCKETS, GATEWAY_RATE_LIMITS_VARIABLE, gatewayRateKey, readGatewayRateLimitsSetting } from "./rate-limits.ts";
 export type { GatewayRateLimitsOptions } from "./rate-limits.ts";

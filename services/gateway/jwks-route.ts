@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { respondUnimplemented } from "../../mesh/engine/index.ts";
 import type { HttpFallback } from "../../mesh/host/index.ts";
-import type { TokenVerifier } from "../identity/index.ts";
+import type { TokenVerifier } from "../identity/token-verifier.ts";
 
 /** Where the gateway publishes the public keys of access tokens (RFC 8615 well-known URI). */
 export const JWKS_PATH = "/.well-known/jwks.json";

@@ -10,18 +10,22 @@ import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { drainOnSignals } from "../../mesh/host/index.ts";
-import { nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
+import { MeshConfigError, nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
 import { beginServiceMain } from "../service-main.ts";
 import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
-import { createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
-import { createGatewayRateLimits, createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_READ_LIMITS, withJwksRoute } from "./index.ts";
+// Not the identity entry: it would load password hashing (argon2), which the gateway never does.
+import { createTokenVerifier, type TokenVerifier } from "../identity/token-verifier.ts";
+import { createGatewayRateLimits, createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_RATE_LIMITS_VARIABLE, GATEWAY_READ_LIMITS, readGatewayRateLimitsSetting, withJwksRoute } from "./index.ts";
 
 const logger = await beginServiceMain("gateway", {
   summary: "The browser-facing edge of the shop in distributed mode; stateless, run as many as you like.",
+  env: [GATEWAY_RATE_LIMITS_VARIABLE],
 });
 await runMain(async () => {
   const config = readMeshNodeConfig(process.env, "gateway");
+  const rateLimits = readGatewayRateLimitsSetting(process.env);
+  if (rateLimits === undefined) throw new MeshConfigError(`GATEWAY_RATE_LIMITS is ${JSON.stringify(process.env.GATEWAY_RATE_LIMITS)}, set GATEWAY_RATE_LIMITS to "on" or "off"`);
   // Built with the services; the host's plain-HTTP route reads it once it exists.
   let tokens: TokenVerifier | undefined;
   const node = await startMeshNode({
@@ -30,7 +34,7 @@ await runMain(async () => {
     policies: await loadShopPolicies(config.trustDomain),
     methodReadMaxBytes: GATEWAY_READ_LIMITS,
     // Shared through Redis when REDIS_URL is set (keys under the events prefix, as the stores'), else per process.
-    callHooks: ({ redis }) => [createGatewayRateLimits({ redis, keyPrefix: `${config.eventsPrefix}gateway:ratelimit:v1:` })],
+    callHooks: ({ redis }) => !rateLimits ? [] : [createGatewayRateLimits({ redis, keyPrefix: `${config.eventsPrefix}gateway:ratelimit:v1:` })],
     httpFallback: (req, res) => withJwksRoute(tokens!)(req, res),
     services: ({ mesh, workloadTls, policies, redis }) => {
       const identity = mesh.client(IdentityService);

@@ -73,3 +73,12 @@ export function createGatewayRateLimits(options: GatewayRateLimitsOptions = {}):
     onRefused: options.onRefused,
   });
 }
+
+/** `GATEWAY_RATE_LIMITS` ("on", the default, or "off" for load tests from one address); undefined when it is neither. */
+export function readGatewayRateLimitsSetting(env: NodeJS.ProcessEnv): boolean | undefined {
+  const value = env.GATEWAY_RATE_LIMITS?.trim() || "on";
+  return value === "on" ? true : value === "off" ? false : undefined;
+}
+
+/** The --help line of `GATEWAY_RATE_LIMITS`. */
+export const GATEWAY_RATE_LIMITS_VARIABLE = { name: "GATEWAY_RATE_LIMITS", defaultText: "on", description: "off lifts the gateway's per-caller rate limits (load tests from one address only)" } as const;

@@ -45,9 +45,10 @@ await runMain(async () => {
     logger,
     policies: await loadShopPolicies(config.trustDomain),
     services: async ({ redis, tracing, metrics, onClose }) => {
+      // No thread while idle (minThreads 0): a worker thread is a V8 isolate of its own; idle ones exit after 30 s.
       const compute = computeSetting === "inline"
         ? createInlineComputePool()
-        : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
+        : createPiscinaComputePool({ maxQueue: COMPUTE_MAX_QUEUE, minThreads: 0, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
       onClose(() => compute.close());
       const users = redis === undefined ? undefined : createRedisUserDirectory({ redis, keyPrefix: `${config.eventsPrefix}identity:v1:` });
       return [nodeService(IdentityService, createIdentityService({ compute, tokens: createAccessTokens({ keys }), users }))];
