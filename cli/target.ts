@@ -166,7 +166,7 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
 
 /** Every live instance's announcement (a discovery table query). */
 async function queryInstances(nc: NatsConnection, prefix: string): Promise<Announcement[]> {
-  const replies = await nc.requestMany(registrySubjects(prefix).query, toBinary(TableQuerySchema, create(TableQuerySchema, {})), { strategy: "timer", maxWait: 500 });
+  const replies = await nc.requestMany(registrySubjects(prefix).queryAll, toBinary(TableQuerySchema, create(TableQuerySchema, {})), { strategy: "timer", maxWait: 500 });
   const out = new Map<string, Announcement>();
   for await (const msg of replies) {
     try {

@@ -77,11 +77,18 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
   const { pool, budget, stats } = ctx;
   const trackers = new Map<string, LatencyTracker>();
   let isReady = false;
-
-  async function waitReady(): Promise<void> {
-    if (isReady) return;
-    await ctx.ready();
+  const discovery = ctx.options.discovery;
+  // Following the service starts as soon as its transport exists, so a first call rarely waits.
+  void ctx.ready().then(() => discovery.interest?.(serviceName)).then(() => {
     isReady = true;
+  }, () => undefined);
+
+  // Discovery's first table, then this service's own, the latter within the call's deadline.
+  async function waitReady(callerSignal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<void> {
+    await ctx.ready();
+    if (isReady || discovery.interest === undefined) return;
+    const { signal, deadlineAt } = bounds(callerSignal, timeoutMs);
+    await discovery.interest(serviceName, { signal, timeoutMs: deadlineAt === undefined ? undefined : deadlineAt - Date.now() });
   }
 
   function bounds(signal: AbortSignal | undefined, timeoutMs: number | undefined): { signal: AbortSignal | undefined; deadlineAt: number | undefined } {
@@ -120,7 +127,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
     header = withCallerHeader(header);
     const pending = isReady
       ? start(method, callerSignal, timeoutMs, header, input, contextValues)
-      : waitReady().then(() => start(method, callerSignal, timeoutMs, header, input, contextValues));
+      : waitReady(callerSignal, timeoutMs).then(() => start(method, callerSignal, timeoutMs, header, input, contextValues));
     return metrics === undefined ? pending : measured(pending, metrics.rpcClient.method(service, method));
   }
 
@@ -336,7 +343,7 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
     ): Promise<StreamResponse<I, O>> {
       stats.calls++;
       header = withCallerHeader(header);
-      if (!isReady) await waitReady();
+      if (!isReady) await waitReady(callerSignal, timeoutMs);
       const { signal, deadlineAt } = bounds(callerSignal, timeoutMs);
       const remaining = deadlineAt === undefined ? undefined : deadlineAt - Date.now();
       if (remaining !== undefined && remaining <= 0) throw fail(deadlineError(undefined));

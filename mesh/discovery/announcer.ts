@@ -1,9 +1,10 @@
-// An instance's side of discovery: heartbeats with its address and load, answers to table queries,
-// and a leave when it drains.
+// An instance's side of discovery, on its services' own subjects: its full record when it starts or
+// changes, a compact heartbeat (id, sequence, load) every interval, answers to table queries, and a
+// leave when it drains.
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { AnnouncementSchema, LeaveSchema, TableQuerySchema } from "../../gen/weft/mesh/v1/registry_pb.ts";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import { AnnouncementSchema, HeartbeatSchema, LeaveSchema, TableQuerySchema } from "../../gen/weft/mesh/v1/registry_pb.ts";
 import type { EndpointLoad } from "./endpoint.ts";
 import { NO_LOAD } from "./endpoint.ts";
 import { assertSubject, DEFAULT_SUBJECT_PREFIX, registrySubjects } from "./subjects.ts";
@@ -19,7 +20,7 @@ export interface AnnouncerOptions {
   readonly nc: NatsConnection;
   /** Unique id of this instance. */
   readonly instanceId: string;
-  /** Fully-qualified names of the services it serves; at least one. */
+  /** Fully-qualified names of the services it serves (NATS subject tokens); at least one. */
   readonly services: readonly string[];
   /** "host:port" where HTTP/2 clients reach it; empty when it serves only over NATS. Default "". */
   readonly address?: string;
@@ -59,17 +60,29 @@ export interface Announcer {
 /** Creates an announcer; nothing is sent until `start()`. */
 export function createAnnouncer(options: AnnouncerOptions): Announcer {
   const o = resolveOptions(options);
-  const subjects = registrySubjects(o.subjectPrefix);
+  const registry = registrySubjects(o.subjectPrefix);
+  const subjects = o.services.map((service) => registry.service(service));
   const nc = o.nc;
   let sequence = 0n;
+  // The sequence of the latest full record; heartbeats name it so a client can tell it is behind.
+  let revision = 0n;
   let ready = o.ready;
   let timer: NodeJS.Timeout | undefined;
-  let querySub: Subscription | undefined;
+  const querySubs: Subscription[] = [];
   let state: "new" | "running" | "left" = "new";
+
+  function load() {
+    const l = o.load();
+    return {
+      inFlight: clampU32(l.inFlight),
+      eventLoopDelayUs: clampU32(l.eventLoopDelayMs * 1000),
+      workerQueueDepth: clampU32(l.workerQueueDepth),
+      concurrencyLimit: clampU32(l.concurrencyLimit),
+    };
+  }
 
   function announcement(): Uint8Array {
     sequence++;
-    const load = o.load();
     return toBinary(
       AnnouncementSchema,
       create(AnnouncementSchema, {
@@ -82,19 +95,38 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
         sequence,
         heartbeatIntervalMs: o.heartbeatIntervalMs,
         expiryMs: o.expiryMs,
-        load: {
-          inFlight: clampU32(load.inFlight),
-          eventLoopDelayUs: clampU32(load.eventLoopDelayMs * 1000),
-          workerQueueDepth: clampU32(load.workerQueueDepth),
-          concurrencyLimit: clampU32(load.concurrencyLimit),
-        },
+        load: load(),
       }),
     );
   }
 
+  // The full record, on every service's announce subject: at start and when it changes.
   function announce(): void {
     if (state !== "running" || nc.isClosed()) return;
-    nc.publish(subjects.announce, announcement());
+    const data = announcement();
+    revision = sequence;
+    for (const s of subjects) nc.publish(s.announce, data);
+  }
+
+  function beat(): void {
+    if (state !== "running" || nc.isClosed()) return;
+    sequence++;
+    const data = toBinary(HeartbeatSchema, create(HeartbeatSchema, { instanceId: o.instanceId, sequence, revision, load: load() }));
+    for (const s of subjects) nc.publish(s.beat, data);
+  }
+
+  function answer(err: Error | null, msg: Msg): void {
+    if (err !== null || state !== "running" || !msg.reply) return;
+    let query;
+    try {
+      query = fromBinary(TableQuerySchema, msg.data);
+    } catch {
+      return; // not a query we understand
+    }
+    if (query.services.length > 0 && !query.services.some((s) => o.services.includes(s))) return;
+    if (query.instanceIds.length > 0 && !query.instanceIds.includes(o.instanceId)) return;
+    // A reply is the current record: its sequence is past `revision`, so it bumps nobody's copy.
+    msg.respond(announcement());
   }
 
   return {
@@ -102,21 +134,11 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
     async start() {
       if (state !== "new") return;
       state = "running";
-      querySub = nc.subscribe(subjects.query, {
-        callback: (err, msg) => {
-          if (err !== null || state !== "running" || !msg.reply) return;
-          let wanted: readonly string[] = [];
-          try {
-            wanted = fromBinary(TableQuerySchema, msg.data).services;
-          } catch {
-            return; // not a query we understand
-          }
-          if (wanted.length > 0 && !wanted.some((s) => o.services.includes(s))) return;
-          msg.respond(announcement());
-        },
-      });
+      for (const subject of [registry.queryAll, ...subjects.map((s) => s.query)]) {
+        querySubs.push(nc.subscribe(subject, { callback: answer }));
+      }
       announce();
-      timer = setInterval(announce, o.heartbeatIntervalMs);
+      timer = setInterval(beat, o.heartbeatIntervalMs);
       timer.unref();
       await nc.flush();
     },
@@ -130,10 +152,11 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
       const wasRunning = state === "running";
       state = "left";
       clearInterval(timer);
-      querySub?.unsubscribe();
+      for (const sub of querySubs) sub.unsubscribe();
       if (!wasRunning || nc.isClosed()) return;
       sequence++;
-      nc.publish(subjects.leave, toBinary(LeaveSchema, create(LeaveSchema, { instanceId: o.instanceId, sequence })));
+      const data = toBinary(LeaveSchema, create(LeaveSchema, { instanceId: o.instanceId, sequence }));
+      for (const s of subjects) nc.publish(s.leave, data);
       await nc.flush().catch(() => undefined);
     },
     close() {
@@ -168,7 +191,7 @@ function resolveOptions(options: AnnouncerOptions): ResolvedAnnouncerOptions {
   if (!Array.isArray(options.services) || options.services.length === 0) {
     throw new WeftOptionsError(OPTIONS, "options.services must be a non-empty array of service names");
   }
-  options.services.forEach((s, i) => assertNonEmpty(OPTIONS, s, `options.services[${i}]`));
+  options.services.forEach((s, i) => assertSubject(s, `options.services[${i}]`));
   const address = options.address ?? "";
   if (address !== "") assertAddress(address, "options.address");
   const natsSubject = options.natsSubject ?? "";

@@ -40,12 +40,26 @@ export type DiscoveryEvent =
 /** Why an endpoint left the table. */
 export type DownReason = "leave" | "expired" | "closed";
 
+/** Bounds of {@link EndpointSource.interest}. */
+export interface InterestOptions {
+  /** Stop waiting (the service stays followed) when this aborts. */
+  readonly signal?: AbortSignal;
+  /** Stop waiting after this many milliseconds (a call's remaining deadline). */
+  readonly timeoutMs?: number;
+}
+
 /** A live table of endpoints. */
 export interface EndpointSource {
   /** Endpoints currently serving `service` (fully-qualified name), ready or not. */
   endpoints(service: string): readonly Endpoint[];
   /** Calls `listener` on every change; returns a function that stops it. */
   subscribe(listener: (event: DiscoveryEvent) => void): () => void;
+  /**
+   * Declares that `service` will be called: the source follows it from now on and the promise resolves
+   * once its table is known, or when the bounds end (it never rejects). Sources that always know every
+   * service resolve at once or leave it out.
+   */
+  interest?(service: string, options?: InterestOptions): Promise<void>;
   /** Resolves once the initial table is known (at once for static sources). */
   ready(): Promise<void>;
   /** Stops following changes and releases timers and subscriptions. */

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { createAnnouncer, createNatsDiscovery, createStaticDiscovery, type DiscoveryEvent } from "./index.ts";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { AnnouncementSchema, HeartbeatSchema, TableQuerySchema } from "../../gen/weft/mesh/v1/registry_pb.ts";
+import { createAnnouncer, createNatsDiscovery, createStaticDiscovery, registrySubjects, type DiscoveryEvent } from "./index.ts";
 import { natsUrl } from "../../test/support/servers.ts";
 
 const NATS_URL = natsUrl();
@@ -75,6 +77,58 @@ describe("NATS discovery", () => {
     const elapsed = Date.now() - silentAt;
     expect(elapsed).toBeGreaterThanOrEqual(150);
     expect(elapsed).toBeLessThan(300 + 100 + 50 + 100);
+    await d.close();
+  });
+
+  it("follows only the services it is interested in, on their own subjects", async () => {
+    const prefix = `weft.test.${randomUUID().slice(0, 8)}.registry`;
+    const OTHER = "weft.testing.v1.OtherService";
+    const announcerConn = await natsConnection();
+    const announcers = [["a", SERVICE], ["b", OTHER]].map(([id, service]) => createAnnouncer({
+      nc: announcerConn, subjectPrefix: prefix, instanceId: id, services: [service], address: "127.0.0.1:7001", heartbeatIntervalMs: 50,
+    }));
+    await Promise.all(announcers.map((a) => a.start()));
+    const d = createNatsDiscovery({ nc: await natsConnection(), subjectPrefix: prefix, services: [] });
+    await d.ready();
+    expect(d.endpoints(SERVICE)).toEqual([]);
+    await d.interest(SERVICE);
+    expect(d.endpoints(SERVICE).map((e) => e.instanceId)).toEqual(["a"]);
+    await new Promise((r) => setTimeout(r, 150)); // heartbeats of both
+    expect(d.endpoints(OTHER)).toEqual([]);
+    expect(d.followed()).toEqual([SERVICE]);
+    // A wildcard watcher sees both.
+    const all = createNatsDiscovery({ nc: announcerConn, subjectPrefix: prefix });
+    await all.ready();
+    expect([...d.endpoints(SERVICE), ...all.endpoints(OTHER)].map((e) => e.instanceId)).toEqual(["a", "b"]);
+    expect(all.followed()).toBe("all");
+    await Promise.all([d.close(), all.close(), ...announcers.map((a) => a.close())]);
+  }, 10_000);
+
+  it("asks for the record of an instance it only heard a heartbeat from, and again when the revision moves", async () => {
+    const prefix = `weft.test.${randomUUID().slice(0, 8)}.registry`;
+    const subjects = registrySubjects(prefix).service(SERVICE);
+    const nc = await natsConnection();
+    // A hand-made instance: answers record queries and counts them.
+    const asked: string[][] = [];
+    let ready = true;
+    let sequence = 10n;
+    nc.subscribe(subjects.query, {
+      callback: (_err, msg) => {
+        asked.push(fromBinary(TableQuerySchema, msg.data).instanceIds);
+        msg.respond(toBinary(AnnouncementSchema, create(AnnouncementSchema, { instanceId: "x", services: [SERVICE], address: "127.0.0.1:7003", ready, sequence: ++sequence, expiryMs: 5000 })));
+      },
+    });
+    const d = createNatsDiscovery({ nc: await natsConnection(), subjectPrefix: prefix, services: [SERVICE], snapshotTimeoutMs: 100 });
+    await d.ready();
+    await until(() => d.endpoints(SERVICE).length === 1, 1000); // the snapshot
+    expect(asked).toEqual([[]]);
+    const beat = (revision: bigint) => nc.publish(subjects.beat, toBinary(HeartbeatSchema, create(HeartbeatSchema, { instanceId: "x", sequence: ++sequence, revision })));
+    beat(11n); // the revision it holds: nothing to ask
+    await nc.flush();
+    ready = false;
+    beat(sequence + 1n); // a record newer than the one held
+    await until(() => d.endpoints(SERVICE)[0]?.ready === false, 1000);
+    expect(asked).toEqual([[], ["x"]]);
     await d.close();
   });
 

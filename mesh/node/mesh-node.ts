@@ -216,7 +216,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     }
   }
   const metrics = config.metrics ? createMetrics() : undefined;
-  const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix });
+  // Follows only the services this process calls: the mesh client declares each one on first use.
+  const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix, services: [] });
   const security = await startSecurity(config, options.policies, options.logger);
   const mesh = createMeshClient({
     discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls,

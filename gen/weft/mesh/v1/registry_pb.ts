@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/mesh/v1/registry.proto.
  */
 export const file_weft_mesh_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("Cht3ZWZ0L21lc2gvdjEvcmVnaXN0cnkucHJvdG8SDHdlZnQubWVzaC52MSLiAQoMQW5ub3VuY2VtZW50EhMKC2luc3RhbmNlX2lkGAEgASgJEhAKCHNlcnZpY2VzGAIgAygJEg8KB2FkZHJlc3MYAyABKAkSFAoMbmF0c19zdWJqZWN0GAQgASgJEg8KB3ZlcnNpb24YBSABKAkSDQoFcmVhZHkYBiABKAgSIAoEbG9hZBgHIAEoCzISLndlZnQubWVzaC52MS5Mb2FkEhAKCHNlcXVlbmNlGAggASgEEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgJIAEoDRIRCglleHBpcnlfbXMYCiABKA0ibQoETG9hZBIRCglpbl9mbGlnaHQYASABKA0SGwoTZXZlbnRfbG9vcF9kZWxheV91cxgCIAEoDRIaChJ3b3JrZXJfcXVldWVfZGVwdGgYAyABKA0SGQoRY29uY3VycmVuY3lfbGltaXQYBCABKA0iLgoFTGVhdmUSEwoLaW5zdGFuY2VfaWQYASABKAkSEAoIc2VxdWVuY2UYAiABKAQiHgoKVGFibGVRdWVyeRIQCghzZXJ2aWNlcxgBIAMoCWIGcHJvdG8z");
+  fileDesc("Cht3ZWZ0L21lc2gvdjEvcmVnaXN0cnkucHJvdG8SDHdlZnQubWVzaC52MSLiAQoMQW5ub3VuY2VtZW50EhMKC2luc3RhbmNlX2lkGAEgASgJEhAKCHNlcnZpY2VzGAIgAygJEg8KB2FkZHJlc3MYAyABKAkSFAoMbmF0c19zdWJqZWN0GAQgASgJEg8KB3ZlcnNpb24YBSABKAkSDQoFcmVhZHkYBiABKAgSIAoEbG9hZBgHIAEoCzISLndlZnQubWVzaC52MS5Mb2FkEhAKCHNlcXVlbmNlGAggASgEEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgJIAEoDRIRCglleHBpcnlfbXMYCiABKA0ibQoETG9hZBIRCglpbl9mbGlnaHQYASABKA0SGwoTZXZlbnRfbG9vcF9kZWxheV91cxgCIAEoDRIaChJ3b3JrZXJfcXVldWVfZGVwdGgYAyABKA0SGQoRY29uY3VycmVuY3lfbGltaXQYBCABKA0iZgoJSGVhcnRiZWF0EhMKC2luc3RhbmNlX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEiAKBGxvYWQYAyABKAsyEi53ZWZ0Lm1lc2gudjEuTG9hZBIQCghyZXZpc2lvbhgEIAEoBCIuCgVMZWF2ZRITCgtpbnN0YW5jZV9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBCI0CgpUYWJsZVF1ZXJ5EhAKCHNlcnZpY2VzGAEgAygJEhQKDGluc3RhbmNlX2lkcxgCIAMoCWIGcHJvdG8z");
 
 /**
  * Announcement says that an instance is alive, where to reach it and how loaded it is.
@@ -68,7 +68,8 @@ export type Announcement = Message<"weft.mesh.v1.Announcement"> & {
   load?: Load | undefined;
 
   /**
-   * Increases with every announcement of this instance, so late duplicates can be ignored.
+   * Increases with every message of this instance (announcements and heartbeats), so late duplicates
+   * can be ignored; it is also the record's revision that later heartbeats name.
    *
    * @generated from field: uint64 sequence = 8;
    */
@@ -139,6 +140,46 @@ export const LoadSchema: GenMessage<Load> = /*@__PURE__*/
   messageDesc(file_weft_mesh_v1_registry, 1);
 
 /**
+ * Heartbeat says that an instance is still alive and how loaded it is, in a few bytes.
+ *
+ * @generated from message weft.mesh.v1.Heartbeat
+ */
+export type Heartbeat = Message<"weft.mesh.v1.Heartbeat"> & {
+  /**
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
+
+  /**
+   * Continues the instance's sequence (see Announcement.sequence).
+   *
+   * @generated from field: uint64 sequence = 2;
+   */
+  sequence: bigint;
+
+  /**
+   * Its current load.
+   *
+   * @generated from field: weft.mesh.v1.Load load = 3;
+   */
+  load?: Load | undefined;
+
+  /**
+   * The sequence of its latest Announcement: a client holding an older record asks for it again.
+   *
+   * @generated from field: uint64 revision = 4;
+   */
+  revision: bigint;
+};
+
+/**
+ * Describes the message weft.mesh.v1.Heartbeat.
+ * Use `create(HeartbeatSchema)` to create a new message.
+ */
+export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_registry, 2);
+
+/**
  * Leave says that an instance is draining: send it no new calls.
  *
  * @generated from message weft.mesh.v1.Leave
@@ -162,7 +203,7 @@ export type Leave = Message<"weft.mesh.v1.Leave"> & {
  * Use `create(LeaveSchema)` to create a new message.
  */
 export const LeaveSchema: GenMessage<Leave> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_registry, 2);
+  messageDesc(file_weft_mesh_v1_registry, 3);
 
 /**
  * TableQuery asks every live instance to reply with its Announcement (a starting client's snapshot).
@@ -176,6 +217,13 @@ export type TableQuery = Message<"weft.mesh.v1.TableQuery"> & {
    * @generated from field: repeated string services = 1;
    */
   services: string[];
+
+  /**
+   * Only these instances reply; empty means all (a client missing one record asks for it alone).
+   *
+   * @generated from field: repeated string instance_ids = 2;
+   */
+  instanceIds: string[];
 };
 
 /**
@@ -183,5 +231,5 @@ export type TableQuery = Message<"weft.mesh.v1.TableQuery"> & {
  * Use `create(TableQuerySchema)` to create a new message.
  */
 export const TableQuerySchema: GenMessage<TableQuery> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_registry, 3);
+  messageDesc(file_weft_mesh_v1_registry, 4);
 
