@@ -16,6 +16,7 @@ import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { IdentityService } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
+import { RecommendationService } from "../../gen/shop/recommendations/v1/recommendations_pb.ts";
 import { createMeshClient, type MeshClient } from "../../mesh/client/index.ts";
 import { NO_LOAD, type EndpointSource } from "../../mesh/discovery/index.ts";
 import { connectNodeEngine, createHost, silentLogger, type Host } from "../../mesh/host/index.ts";
@@ -26,7 +27,7 @@ import { withValidation } from "../../mesh/validation/index.ts";
 import { natsUrl } from "../support/servers.ts";
 import { violationsOf } from "../support/violations.ts";
 
-const SERVICES = [CatalogService, InventoryService, OrderService, IdentityService, GatewayService] as const;
+const SERVICES = [CatalogService, InventoryService, OrderService, IdentityService, GatewayService, RecommendationService] as const;
 
 /** [service, method local name, request, expected violations ([] = valid: the handler answers)]. */
 type Case = readonly [DescService, string, Record<string, unknown>, ReadonlyArray<readonly [string, string]>];
@@ -72,7 +73,8 @@ const CASES: readonly Case[] = [
   [InventoryService, "restock", { productId: "p", quantity: 0n }, [["quantity", "int64.gt_lte"]]],
   [InventoryService, "restock", { productId: "p", quantity: 1_000_001n }, [["quantity", "int64.gt_lte"]]],
   // orders
-  [OrderService, "placeOrder", { items: [item(s(128), 1000)] }, []],
+  [OrderService, "placeOrder", { items: [item(s(128), 1000)], idempotencyKey: s(128) }, []],
+  [OrderService, "placeOrder", { items: [item()], idempotencyKey: s(129) }, [["idempotency_key", "string.max_len"]]],
   [OrderService, "placeOrder", { items: [] }, [["items", "repeated.min_items"]]],
   [OrderService, "placeOrder", { items: items(101) }, [["items", "repeated.max_items"]]],
   [OrderService, "placeOrder", { items: [item("", 0), item(s(129), -1)] }, [["items[0].product_id", "string.min_len"], ["items[0].quantity", "int32.gt_lte"], ["items[1].product_id", "string.max_len"], ["items[1].quantity", "int32.gt_lte"]]],
@@ -116,6 +118,26 @@ const CASES: readonly Case[] = [
   [GatewayService, "checkout", { items: [item("", 0), item(s(65), 1001)] }, [["items[0].product_id", "string.min_len"], ["items[0].quantity", "int32.gt_lte"], ["items[1].product_id", "string.max_len"], ["items[1].quantity", "int32.gt_lte"]]],
   [GatewayService, "listMyOrders", { pageSize: 100 }, []],
   [GatewayService, "listMyOrders", { pageSize: 101 }, [["page_size", "int32.gte_lte"]]],
+  [GatewayService, "recommendForMe", { contextProductIds: ids(20), limit: 50 }, []],
+  [GatewayService, "recommendForMe", { contextProductIds: ids(21) }, [["context_product_ids", "repeated.max_items"]]],
+  [GatewayService, "recommendForMe", { contextProductIds: ["", s(65)], limit: 51 }, [["context_product_ids[0]", "string.min_len"], ["context_product_ids[1]", "string.max_len"], ["limit", "int32.gte_lte"]]],
+  [GatewayService, "getSimilarProducts", { id: s(64), limit: 0 }, []],
+  [GatewayService, "getSimilarProducts", { id: "", limit: -1 }, [["id", "string.min_len"], ["limit", "int32.gte_lte"]]],
+  [GatewayService, "getSimilarProducts", { id: s(65) }, [["id", "string.max_len"]]],
+  // recommendations
+  [RecommendationService, "recommendForUser", { userId: s(128), limit: 50, contextProductIds: ids(20) }, []],
+  [RecommendationService, "recommendForUser", { userId: s(129), limit: 51 }, [["user_id", "string.max_len"], ["limit", "int32.gte_lte"]]],
+  [RecommendationService, "recommendForUser", { contextProductIds: [...ids(20), "p"] }, [["context_product_ids", "repeated.max_items"]]],
+  [RecommendationService, "recommendForUser", { contextProductIds: ["", s(65)] }, [["context_product_ids[0]", "string.min_len"], ["context_product_ids[1]", "string.max_len"]]],
+  [RecommendationService, "similarProducts", { productId: s(64), limit: 50 }, []],
+  [RecommendationService, "similarProducts", { productId: "", limit: -1 }, [["product_id", "string.min_len"], ["limit", "int32.gte_lte"]]],
+  [RecommendationService, "similarProducts", { productId: s(65) }, [["product_id", "string.max_len"]]],
+  [RecommendationService, "boughtTogether", { productIds: ids(50), limit: 50 }, []],
+  [RecommendationService, "boughtTogether", { productIds: [] }, [["product_ids", "repeated.min_items"]]],
+  [RecommendationService, "boughtTogether", { productIds: ids(51), limit: 51 }, [["product_ids", "repeated.max_items"], ["limit", "int32.gte_lte"]]],
+  [RecommendationService, "boughtTogether", { productIds: ["", s(65)] }, [["product_ids[0]", "string.min_len"], ["product_ids[1]", "string.max_len"]]],
+  [RecommendationService, "getModelInfo", {}, []],
+  [RecommendationService, "retrain", {}, []],
 ];
 
 /** Stub handlers that count their calls: a refused request must never reach one. */
