@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { SHOP_SERVICES } from "../../services/manifest.ts";
 import { afterAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
@@ -34,8 +35,8 @@ describe("npm run bench:shop -- --quick", () => {
       expect(row.ok, `${row.system}/${row.call}`).toBe(true);
       expect(row.verified, `${row.system}/${row.call}`).toBeGreaterThan(0);
     }
-    // Five service processes in distributed mode, three in the peer, each with a resident size.
-    expect(Object.keys(results.memory["weft-distributed"]!.idle)).toHaveLength(5);
+    // One process per shop service in distributed mode, three in the peer, each with a resident size.
+    expect(Object.keys(results.memory["weft-distributed"]!.idle)).toHaveLength(SHOP_SERVICES.length);
     expect(Object.keys(results.memory.peer!.idle)).toHaveLength(3);
     for (const m of Object.values(results.memory)) for (const mb of Object.values(m.idle)) expect(mb).toBeGreaterThan(0);
   });

