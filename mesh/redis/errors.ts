@@ -19,11 +19,16 @@ export class RedisBypassedError extends Error {
   }
 }
 
-/** Rejects with RedisTimeoutError if `promise` has not settled after `timeoutMs`; clears its timer either way. */
+/**
+ * Rejects with RedisTimeoutError if `promise` has not settled after `timeoutMs`; clears its timer either
+ * way. The rejection waits for the next I/O phase (setImmediate): after a stall of this process's event
+ * loop the timer and a reply that arrived meanwhile are due together, Node runs expired timers before it
+ * reads sockets, and a slow loop must not turn a Redis that answered in time into a timeout.
+ */
 export function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisTimeoutError(timeoutMs)), timeoutMs);
+    timer = setTimeout(() => setImmediate(() => reject(new RedisTimeoutError(timeoutMs))), timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

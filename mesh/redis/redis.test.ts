@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { isWeftError } from "../errors/index.ts";
-import { redisCall, redisClientOptions, RedisBypassedError, RedisTimeoutError, redisToConnectError, waitForRedisReady } from "./index.ts";
+import { redisCall, redisClientOptions, RedisBypassedError, RedisTimeoutError, redisToConnectError, waitForRedisReady, withTimeout } from "./index.ts";
 
 const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -71,6 +71,27 @@ describe("waitForRedisReady", () => {
       const waiting = waitForRedisReady(redis, { timeoutMs: 60_000, signal: controller.signal }).catch((e: unknown) => e);
       controller.abort(new Error("shutting down"));
       expect(((await waiting) as Error).message).toBe("shutting down");
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe("withTimeout", () => {
+  it("a reply that arrived while this process's event loop was blocked wins over the timeout that expired meanwhile", async () => {
+    const redis = new Redis(REDIS, redisClientOptions);
+    try {
+      await waitForRedisReady(redis, { timeoutMs: 5_000 });
+      const pending = withTimeout(redis.ping(), 50);
+      // The loop is busy for 200 ms: the reply is in the socket long before the timer is due, and after
+      // the stall both are due together (Node runs expired timers before it reads sockets).
+      const until = performance.now() + 200;
+      while (performance.now() < until) {
+        // busy
+      }
+      await expect(pending).resolves.toBe("PONG");
+      // A reply that really is late still times out.
+      await expect(withTimeout(new Promise(() => {}), 20)).rejects.toBeInstanceOf(RedisTimeoutError);
     } finally {
       redis.disconnect();
     }
