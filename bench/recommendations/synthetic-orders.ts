@@ -3,6 +3,7 @@
 // their season; the rest of the traffic follows a long-tailed global popularity.
 import type { ProductText } from "../../services/recommendations/content-features.ts";
 import type { OrderRecord } from "../../services/recommendations/train-task.ts";
+import { Rng } from "../../test/support/codec/rng.ts";
 
 /** Options of {@link syntheticOrders}. */
 export interface SyntheticOptions {
@@ -32,7 +33,9 @@ const SEASON_SHARE = 0.2;
 
 /** Builds a reproducible stream of orders (sorted by time). */
 export function syntheticOrders(options: SyntheticOptions): SyntheticStream {
-  const random = mulberry32(options.seed ?? 1);
+  // The test support's seeded PRNG (mulberry32), so a stream is reproducible.
+  const rng = new Rng(options.seed ?? 1);
+  const random = () => rng.next();
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const { products } = options;
   const categories = [...new Set(products.map((p) => p.category))];
@@ -87,16 +90,4 @@ function shuffle<T>(list: T[], random: () => number): T[] {
     [list[i], list[j]] = [list[j]!, list[i]!];
   }
   return list;
-}
-
-/** A small seeded PRNG, so a stream is reproducible. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
