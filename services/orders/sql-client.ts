@@ -54,6 +54,13 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
     async transaction(work) {
       const client = await withSqlErrors(() => pool.connect());
       let broken: Error | undefined;
+      // The pool listens for errors only on idle connections: one lost between two statements of this
+      // transaction (the relay awaiting JetStream) would be an uncaught exception without this listener.
+      const lost = (err: Error) => {
+        broken = err;
+        options.onError?.(err);
+      };
+      client.on("error", lost);
       try {
         await withSqlErrors(() => client.query("BEGIN"));
         const result = await work(on(client));
@@ -63,7 +70,8 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
         await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
         throw err;
       } finally {
-        // A connection whose rollback failed is destroyed rather than reused mid-transaction.
+        // A connection that was lost, or whose rollback failed, is destroyed rather than reused.
+        client.removeListener("error", lost);
         client.release(broken);
       }
     },

@@ -114,6 +114,33 @@ describe("database errors as Connect codes (real PostgreSQL)", () => {
     }
   });
 
+  it("a connection lost between two statements of a transaction fails it UNAVAILABLE, and nothing is thrown at the process", { timeout: 60_000 }, async () => {
+    const server = await privatePostgres();
+    const lost: unknown[] = [];
+    const client = createPostgresClient({ connectionString: server.url, maxConnections: 2, connectTimeoutMs: 1_000, onError: (err) => lost.push(err) });
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const err = await failure(client.transaction(async (tx) => {
+        await tx.query("SELECT 1");
+        // No statement is running while the server goes away: the driver reports it as an 'error' event.
+        await server.stop();
+        await expect.poll(() => lost.length, { timeout: 10_000 }).toBeGreaterThan(0);
+        await tx.query("SELECT 1");
+      }));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(uncaught).toEqual([]);
+      await server.start();
+      // The lost connection was destroyed, not returned to the pool.
+      await expect.poll(() => client.query("SELECT 1").then(() => "ok", () => "failed"), { timeout: 20_000 }).toBe("ok");
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await client.close();
+      await server.dispose();
+    }
+  });
+
   it("PostgreSQL stopped under load: calls fail UNAVAILABLE, then recover when it is back, nothing lost", { timeout: 60_000 }, async () => {
     const server = await privatePostgres();
     const client = createPostgresClient({ connectionString: server.url, maxConnections: 4, connectTimeoutMs: 1_000 });
