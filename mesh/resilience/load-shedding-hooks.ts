@@ -17,11 +17,13 @@ interface SheddingToken {
   deferred: boolean;
   /** While the call waits in the queue: settles when it starts (or rejects when refused). */
   waiting: Promise<void> | undefined;
+  /** Ended before it started (a later hook refused it): a slot granted to it goes back at once. */
+  ended: boolean;
 }
 
 /** Creates the load-shedding hooks (one set per process: pass the same hooks to the host and the NATS RPC server). */
 export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCallHooks {
-  const { limiter, exempt, guard, overloaded, shed, queue } = resolveShedding(options);
+  const { limiter, exempt, guard, overloaded, shed, queue, pacer } = resolveShedding(options);
   let drainScheduled = false;
 
   /** Counts a refusal: the guard's budget was spent, or the limit was full. */
@@ -37,7 +39,7 @@ export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCal
       scheduleDrain();
       return false;
     }
-    grant = { admission: limiter.tryAcquire(), deferred: false, waiting: undefined };
+    grant = { admission: limiter.tryAcquire(), deferred: false, waiting: undefined, ended: false };
     return grant.admission !== undefined;
   }
   function drain(): void {
@@ -55,7 +57,7 @@ export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCal
   /** Queues a call the limiter or guard has no room for; undefined when the queue is full too. */
   function wait(context: CallHookContext, byGuard: boolean): SheddingToken | undefined {
     if (queue === undefined) return undefined;
-    const token: SheddingToken = { admission: undefined, deferred: false, waiting: undefined };
+    const token: SheddingToken = { admission: undefined, deferred: false, waiting: undefined, ended: false };
     let start!: () => void;
     let refuse!: (e: ConnectError) => void;
     token.waiting = new Promise<void>((resolve, reject) => {
@@ -64,6 +66,11 @@ export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCal
     });
     const queued = queue.enqueue({
       start() {
+        if (token.ended) {
+          limiter.release(grant!.admission!, false);
+          return;
+        }
+        pacer?.started();
         token.admission = grant!.admission;
         token.waiting = undefined;
         start();
@@ -80,6 +87,8 @@ export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCal
       signal: context.signal,
     });
     if (!queued) return undefined;
+    // Handled here too: when a later hook refuses the call, nobody awaits it.
+    token.waiting.catch(() => {});
     // A call ending wakes the queue; when the guard holds it (no call may be in flight), the next turn does.
     scheduleDrain();
     return token;
@@ -97,22 +106,30 @@ export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCal
         const token = unary ? wait(context, byGuard) : undefined;
         if (token !== undefined) return token;
         countShed(byGuard);
-        throw overloaded;
+        if (!unary || pacer === undefined || pacer.instant()) throw overloaded;
+        // Beyond a few refusals per call served: held, so a closed loop's callers do not come back at once.
+        const held: SheddingToken = { admission: undefined, deferred: false, waiting: undefined, ended: false };
+        held.waiting = new Promise<void>((_resolve, reject) => pacer.hold(() => reject(overloaded), context.signal));
+        held.waiting.catch(() => {});
+        return held;
       }
+      pacer?.started();
       if (!unary) {
         // A stream holds its slot only while it starts: its duration is not a
         // latency, and long streams must not starve unary calls of the limit.
         limiter.release(admission, false);
         return undefined;
       }
-      return { admission, deferred: verdict === "defer", waiting: undefined };
+      return { admission, deferred: verdict === "defer", waiting: undefined, ended: false };
     },
     admit(token) {
       return (token as SheddingToken | undefined)?.waiting;
     },
     end(token, error: ConnectError | undefined) {
       const t = token as SheddingToken | undefined;
-      if (t?.admission === undefined) return;
+      if (t === undefined) return;
+      t.ended = true;
+      if (t.admission === undefined) return;
       // Errors that are the call's own fault say nothing about the server's latency.
       limiter.release(t.admission, error === undefined ? true : latencyNeutral(error));
       if (queue !== undefined && queue.length > 0) drain();

@@ -118,4 +118,25 @@ describe("load-shedding hooks", () => {
     await expect(handle(request())).resolves.toBeDefined();
     expect(limiter.inFlight).toBe(0);
   });
+
+  it("paces refusals beyond a few per call served: they are held, so a closed loop cannot spin on them", async () => {
+    const limiter = createConcurrencyLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1 });
+    let finish: (() => void) | undefined;
+    const next = () => new Promise<UnaryResponse>((resolve) => (finish = () => resolve({} as UnaryResponse)));
+    const handle = sheddingInterceptor({ limiter, eventLoopGuard: false, queue: false, pacing: { refusalsPerStart: 1, burstRefusals: 1, holdMs: 50 } })(next as never);
+    const first = handle(request());
+    // One refusal per call started goes at once; the next is held for holdMs, then refused all the same.
+    await expect(handle(request())).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    let settled = false;
+    const held = handle(request()).catch((e: unknown) => {
+      settled = true;
+      throw e;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(settled).toBe(false);
+    await expect(held).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    finish!();
+    await first;
+    expect(limiter.inFlight).toBe(0);
+  });
 });

@@ -6,6 +6,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.ts";
 import { createAdmissionQueue, type AdmissionQueue, type AdmissionQueueOptions } from "./admission-queue.ts";
+import { createRefusalPacer, type RefusalPacer, type RefusalPacerOptions } from "./refusal-pacer.ts";
 import { createEventLoopGuard, type EventLoopGuard, type EventLoopGuardOptions } from "./event-loop-guard.ts";
 import { refusedError } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
@@ -33,6 +34,11 @@ export interface LoadSheddingOptions {
    * them at once. Default: a queue with its defaults.
    */
   readonly queue?: AdmissionQueueOptions | false;
+  /**
+   * Pacing of refusals beyond a few per call served (see refusal-pacer.ts), or false to send every
+   * refusal at once. Default: a pacer with its defaults.
+   */
+  readonly pacing?: RefusalPacerOptions | false;
   /** Where shed calls are counted by reason (mesh/telemetry). Default: none. */
   readonly metrics?: Metrics;
 }
@@ -57,6 +63,7 @@ export interface Shedding {
   readonly exempt: ReadonlySet<string>;
   readonly guard: EventLoopGuard | undefined;
   readonly queue: AdmissionQueue | undefined;
+  readonly pacer: RefusalPacer | undefined;
   /**
    * The one refusal every refused call gets: building a ConnectError (stack trace, Headers) was the
    * largest cost of a refusal, and refusals come in floods. Nothing on the server side writes to an
@@ -77,6 +84,7 @@ export function resolveShedding(options: LoadSheddingOptions): Shedding {
     exempt: new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES),
     guard: guardOf(options.eventLoopGuard),
     queue: options.queue === false ? undefined : createAdmissionQueue(options.queue),
+    pacer: options.pacing === false ? undefined : createRefusalPacer(options.pacing),
     overloaded: refusedError("overloaded"),
     shed: options.metrics === undefined ? undefined : { eventLoop: options.metrics.shed("event_loop"), concurrencyLimit: options.metrics.shed("concurrency_limit") },
   };
