@@ -1,6 +1,6 @@
 // Admission for CPU-bound overload, which a concurrency limit cannot see: CoDel over event-loop turns.
-// Once every turn has run at least `maxTurnMs` for `intervalMs`, each turn admits what fits and refuses
-// the rest before its work runs. The reasoning and the figures: docs/distributed.md, "Server side".
+// Once every turn has run at least `maxTurnMs` for `intervalMs`, each turn admits what fits; the rest
+// ("refuse") waits for a later turn in the load-shedding hooks' bounded queue, or is refused. The reasoning and the figures: docs/distributed.md, "Server side".
 
 import { assertFunction, assertNumber } from "../errors/index.ts";
 
@@ -39,7 +39,7 @@ export interface EventLoopGuard {
   record(syncMs: number): void;
   /** Whether the guard is shedding (a standing queue of long turns). */
   readonly shedding: boolean;
-  /** Calls refused so far. */
+  /** Calls not admitted in their turn so far (the hooks queue them, or refuse them). */
   readonly refused: number;
 }
 

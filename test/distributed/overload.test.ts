@@ -208,7 +208,7 @@ describe("goodput under a closed loop of callers (autocannon -c 64 against a gat
     expect(base.served).toBeGreaterThan(0);
     expect(over.served).toBeGreaterThanOrEqual(0.6 * base.served);
     // The excess is refused (RESOURCE_EXHAUSTED), a few per call served at once and the rest after a
-    // 100 ms hold: unpaced, the refused callers came back at once, 30-45 refusals per call served.
+    // 100 ms hold: unpaced, the refused callers came back at once, tens of refusals per call served.
     expect(over.refused).toBeGreaterThan(0);
     expect(over.refused).toBeLessThan(20 * over.served);
   });
