@@ -1,6 +1,8 @@
 // What a process really costs in memory. RSS counts every page it touches, including the pages of the
 // node binary that all Node processes on the machine share; PSS divides shared pages among their users,
-// and private memory (USS) is what the machine gets back when the process exits.
+// and private dirty memory is what the process wrote and no other process can share: what the machine gets
+// back when it exits. (Clean pages of the node binary count as private while no other process maps the same
+// file, so they are left out of it.)
 
 import { readFileSync } from "node:fs";
 
@@ -10,9 +12,9 @@ export interface ProcessMemory {
   readonly rssMb: number;
   /** Proportional set: private pages plus each shared page divided by its sharers. */
   readonly pssMb: number;
-  /** Private pages only (USS). */
+  /** Private pages written by the process (heap, stacks, buffers): not shareable, not file-backed. */
   readonly privateMb: number;
-  /** Shared pages that are not written (mostly the node binary and libraries). */
+  /** Shared pages that are not written (the node binary and libraries, when another process maps them too). */
   readonly sharedCleanMb: number;
 }
 
@@ -29,7 +31,7 @@ export function processMemory(pid: number | "self" = "self"): ProcessMemory | un
   return {
     rssMb: mb(kb("Rss")),
     pssMb: mb(kb("Pss")),
-    privateMb: mb(kb("Private_Clean") + kb("Private_Dirty")),
+    privateMb: mb(kb("Private_Dirty")),
     sharedCleanMb: mb(kb("Shared_Clean")),
   };
 }
