@@ -140,7 +140,7 @@ describe("load shedding at twice the capacity", () => {
     expect(rssAfter - rssBefore).toBeLessThan(100);
   });
 
-  it("CPU-bound calls: with no fixed limit, the excess is found and refused instead of queued", async () => {
+  it("CPU-bound calls: with no fixed limit, the excess is found and refused; what is accepted waits a bounded time", async () => {
     // Each call computes 4 ms: the in-flight count never shows the queue, the event-loop guard must.
     // At most 250 calls/s fit in a core; offering twice that overloads it at least twice over, whatever
     // share of a core the instance gets.
