@@ -139,4 +139,25 @@ describe("load-shedding hooks", () => {
     await first;
     expect(limiter.inFlight).toBe(0);
   });
+
+  it("bounds a wait by a share of the call's deadline, and ends it when the caller cancels", async () => {
+    const limiter = createConcurrencyLimiter({ initialLimit: 1, minLimit: 1, maxLimit: 1 });
+    let finish: (() => void) | undefined;
+    const next = () => new Promise<UnaryResponse>((resolve) => (finish = () => resolve({} as UnaryResponse)));
+    const handle = sheddingInterceptor({ limiter, eventLoopGuard: false, pacing: false, queue: { maxWaitMs: 60_000, deadlineShare: 0.25 } })(next as never);
+    const holder = handle(request());
+    // 200 ms of deadline: refused after a quarter of it, not after maxWaitMs.
+    const withDeadline = { ...request(), header: new Headers({ "connect-timeout-ms": "200" }) } as UnaryRequest;
+    const t0 = performance.now();
+    await expect(handle(withDeadline)).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    // A cancelled caller stops waiting at once.
+    const abort = new AbortController();
+    const cancelled = handle({ ...request(), signal: abort.signal } as UnaryRequest);
+    abort.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    finish!();
+    await holder;
+    expect(limiter.inFlight).toBe(0);
+  });
 });
