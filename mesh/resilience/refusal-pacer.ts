@@ -12,7 +12,7 @@ const OPTIONS = "WEFT_ERR_RESILIENCE_OPTIONS";
 
 /** Options of {@link createRefusalPacer} (the `pacing` option of `createLoadSheddingHooks`). */
 export interface RefusalPacerOptions {
-  /** Refusals sent at once per call started (0: hold every refusal). Default 4: an overload of 5x capacity is refused at once. */
+  /** Refusals sent at once per call started (0: hold every refusal). Default 3: an overload of up to 4x capacity is refused at once. */
   readonly refusalsPerStart?: number;
   /** Refusals that may be sent at once in a burst, before any call started (whole refusals). Default 64. */
   readonly burstRefusals?: number;
@@ -36,7 +36,7 @@ export interface RefusalPacer {
 
 /** Creates a refusal pacer (one per set of load-shedding hooks). */
 export function createRefusalPacer(options: RefusalPacerOptions = {}): RefusalPacer {
-  const refusalsPerStart = options.refusalsPerStart ?? 4;
+  const refusalsPerStart = options.refusalsPerStart ?? 3;
   const burstRefusals = options.burstRefusals ?? 64;
   const holdMs = options.holdMs ?? 100;
   const maxHeldCalls = options.maxHeldCalls ?? 1024;
