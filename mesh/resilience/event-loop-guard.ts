@@ -41,6 +41,10 @@ export interface EventLoopGuard {
   readonly shedding: boolean;
   /** Calls not admitted in their turn so far (the hooks queue them, or refuse them). */
   readonly refused: number;
+  /** The work a turn may admit while shedding, in milliseconds (`maxTurnMs`). */
+  readonly turnBudgetMs: number;
+  /** Expected synchronous cost of a call (a running average), in milliseconds. */
+  readonly costMs: number;
 }
 
 /** Weight of each new sample in the running average of a call's synchronous time. */
@@ -135,6 +139,12 @@ export function createEventLoopGuard(options: EventLoopGuardOptions = {}): Event
     },
     get refused() {
       return refused;
+    },
+    get turnBudgetMs() {
+      return maxTurnMs;
+    },
+    get costMs() {
+      return costMs;
     },
   };
 }

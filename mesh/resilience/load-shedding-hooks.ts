@@ -42,14 +42,29 @@ export function createLoadSheddingHooks(options: LoadSheddingOptions): ServerCal
     grant = { admission: limiter.tryAcquire(), deferred: false, waiting: undefined, ended: false };
     return grant.admission !== undefined;
   }
+  // A turn starts at most a turn's budget of queued work (the guard's estimate), the rest in later
+  // turns: started calls run their handlers (and end, and start the next) within the same turn, so
+  // draining a whole queue at once made one turn of seconds. The budget renews with each scheduled drain.
+  const turnStarts = () => (guard === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(guard.turnBudgetMs / Math.max(guard.costMs, 0.01))));
+  let startsLeft = turnStarts();
+  function tryStartInTurn(): boolean {
+    if (startsLeft <= 0) {
+      scheduleDrain();
+      return false;
+    }
+    if (!tryStart()) return false;
+    startsLeft--;
+    return true;
+  }
   function drain(): void {
-    queue?.drain(tryStart);
+    queue?.drain(tryStartInTurn);
   }
   function scheduleDrain(): void {
     if (drainScheduled) return;
     drainScheduled = true;
     setImmediate(() => {
       drainScheduled = false;
+      startsLeft = turnStarts();
       drain();
     });
   }

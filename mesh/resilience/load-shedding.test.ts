@@ -50,7 +50,7 @@ describe("load-shedding hooks", () => {
   it("follows the event-loop guard: refuses, or starts the call after the turn's I/O, timing its synchronous part", async () => {
     let verdict: GuardVerdict = "refuse";
     const samples: number[] = [];
-    const guard: EventLoopGuard = { admit: () => verdict, record: (ms) => void samples.push(ms), shedding: true, refused: 0 };
+    const guard: EventLoopGuard = { admit: () => verdict, record: (ms) => void samples.push(ms), shedding: true, refused: 0, turnBudgetMs: 4, costMs: 0 };
     const limiter = createConcurrencyLimiter({ initialLimit: 10 });
     const started: string[] = [];
     const handle = sheddingInterceptor({ limiter, eventLoopGuard: guard, queue: false })((async () => {
@@ -112,7 +112,7 @@ describe("load-shedding hooks", () => {
 
   it("holds a call over the event-loop guard's turn budget until a later turn instead of refusing it", async () => {
     const verdicts: GuardVerdict[] = ["refuse"];
-    const guard: EventLoopGuard = { admit: () => verdicts.shift() ?? "run", record: () => {}, shedding: true, refused: 0 };
+    const guard: EventLoopGuard = { admit: () => verdicts.shift() ?? "run", record: () => {}, shedding: true, refused: 0, turnBudgetMs: 4, costMs: 0 };
     const limiter = createConcurrencyLimiter({ initialLimit: 10 });
     const handle = sheddingInterceptor({ limiter, eventLoopGuard: guard })((async () => ({}) as UnaryResponse) as never);
     await expect(handle(request())).resolves.toBeDefined();
