@@ -7,16 +7,25 @@
 import { execFile } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { candidatePort } from "./loopback-process.ts";
 
 const run = promisify(execFile);
 
+/** How long the standby may take to stream from the primary, in ms. */
+const STREAMING_TIMEOUT_MS = 20_000;
+
 /** Options of {@link startPostgresReplica}. */
 export interface PostgresReplicaOptions {
   /** Database created on the primary (and streamed to the standby). Default "weft". */
   readonly database?: string;
+  /**
+   * The primary's commits wait for the standby (`synchronous_standby_names = '*'`), so a commit the client
+   * saw survives the primary's crash. Default true; false is asynchronous streaming (the last commits may be lost).
+   */
+  readonly synchronous?: boolean;
 }
 
 /** A running primary and standby: connection settings and the helpers a failover drill needs. */
@@ -85,6 +94,18 @@ export async function startPostgresReplica(options: PostgresReplicaOptions = {})
     await pgTool("psql", ["-h", "127.0.0.1", "-p", String(primaryPort), "-U", "postgres", "-d", "postgres", "-qc", `CREATE DATABASE ${database}`]);
     await pgTool("pg_basebackup", ["-h", "127.0.0.1", "-p", String(primaryPort), "-U", "postgres", "-D", standbyData, "-R", "-X", "stream", "--checkpoint=fast", "--no-sync"]);
     const standbyPort = await startOnFreePort((port) => start(standbyData, port, "standby.log"));
+    const psql = (sql: string) => pgTool("psql", ["-h", "127.0.0.1", "-p", String(primaryPort), "-U", "postgres", "-d", "postgres", "-qAtc", sql]);
+    if (options.synchronous !== false) {
+      // Only now, and on the primary only (ALTER SYSTEM after the base backup): the promoted standby has none to wait for.
+      await psql("ALTER SYSTEM SET synchronous_standby_names = '*'");
+      await psql("SELECT pg_reload_conf()");
+    }
+    // Ready once the standby streams (and, when synchronous, the primary counts it as its sync standby).
+    const wanted = options.synchronous === false ? "async" : "sync";
+    for (let until = Date.now() + STREAMING_TIMEOUT_MS; (await psql("SELECT string_agg(sync_state, ',') FROM pg_stat_replication WHERE state = 'streaming'")).trim() !== wanted; ) {
+      if (Date.now() > until) throw new Error(`the standby was not streaming (${wanted}) within ${STREAMING_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const hostUrl = (port: number) => `postgres://postgres@127.0.0.1:${port}/${database}`;
     return {
       url: `postgres://postgres@127.0.0.1:${primaryPort},127.0.0.1:${standbyPort}/${database}`,
@@ -100,8 +121,8 @@ export async function startPostgresReplica(options: PostgresReplicaOptions = {})
         } catch {
           return; // already gone
         }
-        // The port is free once the postmaster is gone; its backends follow on their own.
-        while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+        // Gone once its port refuses connections (its backends follow on their own; a zombie may linger).
+        for (let until = Date.now() + 5_000; Date.now() < until && (await accepts(primaryPort)); ) await new Promise((resolve) => setTimeout(resolve, 20));
       },
       async promote() {
         await pgTool("pg_ctl", ["-D", standbyData, "-w", "-t", "30", "promote"]);
@@ -127,11 +148,14 @@ async function startOnFreePort(start: (port: number) => Promise<unknown>): Promi
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** True when something accepts TCP connections on the loopback `port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
