@@ -54,12 +54,12 @@ export function isRedisUrl(value: string): boolean {
 }
 
 /**
- * What a Sentinel connection adds to `redisClientOptions`: the failover detector (drop the connection as
- * soon as a sentinel announces +switch-master, instead of waiting for the dead primary's socket to time
- * out), and sentinels asked with the same bounded, backing-off pace as the nodes.
+ * What a Sentinel connection adds to `redisClientOptions`: sentinels asked with a bounded, backing-off pace
+ * like the nodes. ioredis's `failoverDetector` stays off (its default, redis/ioredis#1363): in the failover
+ * drill it once left the connection never reconnecting; a crashed primary closes its sockets anyway.
  */
 export const redisSentinelOptions: Readonly<RedisOptions> = Object.freeze({
-  failoverDetector: true,
+  failoverDetector: false,
   sentinelCommandTimeout: 1_000,
   sentinelRetryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
 });

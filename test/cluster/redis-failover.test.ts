@@ -46,8 +46,8 @@ afterAll(async () => {
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `read` until it does not fail UNAVAILABLE (at most 5 s): a sentinel's +switch-master may reach
- * ioredis's failover detector after it already found the new primary, and it reconnects once more.
+ * Runs `read` until it does not fail UNAVAILABLE (at most 5 s): the sentinels' reconfiguration of the
+ * promoted node may close a connection that had already found it, and ioredis reconnects once more.
  */
 async function settled<T>(read: () => Promise<T>): Promise<T> {
   for (const until = performance.now() + 5_000; ; ) {
@@ -144,7 +144,7 @@ describe("Redis primary killed under load, Sentinel promotes a replica", () => {
     const since = (t: number | undefined) => (t === undefined ? "never" : `${Math.round(t - at.kill!)} ms`);
     console.log(`redis failover: sentinels promoted a replica ${since(at.failover)} after the kill; reservations back ${since(at.reserve)}, cache hits ${since(at.cache)} (${bypassed} reads bypassed to the source), sessions ${since(at.session)}; ${acked.length} reservations acknowledged, failures ${JSON.stringify(Object.fromEntries(failures.reserve))}, session lookups failed ${JSON.stringify(Object.fromEntries(failures.session))}`);
     expect(at.failover, "the sentinels promoted a replica").toBeDefined();
-    expect([at.reserve, at.cache, at.session].every((t) => t !== undefined), "reservations, cache hits and sessions all came back").toBe(true);
+    expect([since(at.reserve), since(at.cache), since(at.session)]).not.toContain("never");
     expect(afterRecovery).toBeGreaterThanOrEqual(AFTER);
     expect(bypassed, "the cache went to the source while Redis was away").toBeGreaterThan(0);
     // Failures were UNAVAILABLE only (a caller may retry), and a session was never reported missing.
