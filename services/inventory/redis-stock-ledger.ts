@@ -29,6 +29,7 @@ export interface RedisStockLedgerOptions {
    * Replicas that must hold each change before it is acknowledged (Redis WAIT): with 1 under Sentinel, a
    * reservation a caller saw survives the primary's crash, so a failover cannot sell its stock again.
    * Fewer in time (`replicaWaitMs`) fails UNAVAILABLE (the change may stand; a reservation then expires).
+   * WAIT holds the connection until then: give the ledger a connection not shared with hot reads.
    * Default 0 (acknowledged by the primary alone).
    */
   readonly replicaAcks?: number;
