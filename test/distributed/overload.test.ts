@@ -162,7 +162,9 @@ describe("load shedding at twice the capacity", () => {
     const late = o.accepted.filter((a) => a.at > runMs - 1000).map((a) => a.ms);
     expect(late.length).toBeGreaterThan(0);
     expect(p50(late)).toBeLessThan(250);
-    expect(p50(o.refused)).toBeLessThan(250);
+    // A refusal beyond 3 per call served (a loaded machine makes this overload more than 4x) is held
+    // 100 ms by the pacer (refusal-pacer.ts): still far from the seconds of a queue.
+    expect(p50(o.refused)).toBeLessThan(100 + 250);
     expect(rssAfter - rssBefore).toBeLessThan(100);
   });
 });
