@@ -31,6 +31,9 @@ Finding the mesh (first that is set)
 Proving who you are (the admin API is for operators)
   --admin-token T    npm start's operator token (env WEFT_ADMIN_TOKEN; default: the file .weft/admin-token)
   --tls-dir DIR      an operator's certificate folder for mutual TLS (env WEFT_TLS_DIR), e.g. .certs/operator
+                     (npm run certs and npm run start:distributed write it; the admin API answers only it)
+  --nats-nkey FILE   the operator's NATS user on a broker with users (env WEFT_NATS_NKEY_FILE), e.g.
+                     .certs/nats/operator.nk (start:distributed --transport nats)
 
 Options
   --json             machine-readable output (every verb); top prints one JSON line per refresh
@@ -57,6 +60,7 @@ Examples
   npx weft top
   npx weft dash --open                         # the dashboard, on a URL only you have
   NATS_URL=nats://127.0.0.1:4222 npx weft stat --window 300 --json
+  npx weft ls --nats nats://127.0.0.1:4222 --tls-dir .certs/operator   # npm run start:distributed
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -74,6 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
         instance: { type: "string" },
         "admin-token": { type: "string" },
         "tls-dir": { type: "string" },
+        "nats-nkey": { type: "string" },
         window: { type: "string" },
         interval: { type: "string" },
         count: { type: "string" },
