@@ -2,7 +2,6 @@
 
 import { createFileRegistry, ScalarType, type DescMethod, type DescService, fromJson, type FileRegistry, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { jetstream, DeliverPolicy } from "@nats-io/jetstream";
 import { adminFailure, CliError, EXIT, protocolOf, type Target } from "./target.ts";
 
 async function registry(target: Target): Promise<{ registry: FileRegistry; services: readonly string[] }> {
@@ -120,27 +119,30 @@ export async function call(target: Target, name: string, body: string | undefine
   }
 }
 
-/** `weft events tail <stream>`: new messages of a JetStream stream, one JSON line each (needs NATS). */
-export async function eventsTail(target: Target, stream: string, options: { count?: string }, signal: AbortSignal): Promise<void> {
-  if (target.nc === undefined) throw new CliError("events tail reads JetStream directly: give the mesh's NATS (--nats / NATS_URL); a one-process shop has no JetStream", EXIT.usage);
-  const count = options.count === undefined ? Infinity : Number(options.count);
-  const js = jetstream(target.nc);
-  let consumer;
+/** Options of `weft events tail`. */
+export interface TailOptions {
+  count?: string;
+  last?: string;
+  subject?: string;
+}
+
+/** `weft events tail <stream>`: a stream's messages (the last --last, then new ones), one JSON line each, over AdminService.TailEvents. */
+export async function eventsTail(target: Target, stream: string, options: TailOptions, signal: AbortSignal, print: (line: string) => void): Promise<void> {
+  const count = options.count === undefined ? 0 : Number(options.count);
+  if (!Number.isInteger(count) || count < 0) throw new CliError(`--count must be a whole number, got ${JSON.stringify(options.count)}`, EXIT.usage);
+  const last = options.last === undefined ? 0 : Number(options.last);
+  if (!Number.isInteger(last) || last < 0 || last > 1000) throw new CliError(`--last must be 0..1000, got ${JSON.stringify(options.last)}`, EXIT.usage);
   try {
-    consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.New });
+    for await (const m of target.admin.tailEvents({ stream, subjectFilter: options.subject ?? "", last, maxMessages: count }, { headers: target.headers, signal })) {
+      print(JSON.stringify({ stream: m.stream, seq: Number(m.seq), subject: m.subject, time: new Date(Number(m.timeUnixMs)).toISOString(), bytes: m.bytes, headers: m.headers }));
+    }
   } catch (err) {
-    throw new CliError(`no stream ${JSON.stringify(stream)} (weft events report lists them): ${(err as Error).message}`, EXIT.usage);
+    if (signal.aborted) return;
+    const e = ConnectError.from(err);
+    if (e.code === Code.NotFound || e.code === Code.InvalidArgument) throw new CliError(`${e.rawMessage} (weft events report lists the streams)`, EXIT.usage);
+    if (e.code === Code.FailedPrecondition) throw new CliError(`events tail: ${e.rawMessage}; give the mesh's NATS (--nats / NATS_URL)`, EXIT.usage);
+    throw adminFailure(err, target);
   }
-  const messages = await consumer.consume();
-  signal.addEventListener("abort", () => void messages.close(), { once: true });
-  let seen = 0;
-  for await (const m of messages) {
-    const headers: Record<string, string> = {};
-    for (const key of m.headers?.keys() ?? []) headers[key] = m.headers!.get(key);
-    process.stdout.write(JSON.stringify({ stream, seq: m.seq, subject: m.subject, time: new Date(Math.floor(m.info.timestampNanos / 1e6)).toISOString(), bytes: m.data.length, headers }) + "\n");
-    if (++seen >= count) break;
-  }
-  await messages.close();
 }
 
 function scalarName(scalar: ScalarType | undefined): string {

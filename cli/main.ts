@@ -18,7 +18,8 @@ Verbs
   describe [service|method]  services and methods, or a method's request fields
   call <method> [json]       calls a method (JSON from the argument or stdin), prints the answer as JSON
   events report              JetStream streams and consumers: pending, redelivered, dead letters, lag
-  events tail <stream>       new messages of a stream, one JSON line each (needs --nats)
+  events tail <stream>       a stream's messages, one JSON line each: the last --last N, then new ones
+                             (subject, sequence, time, size, headers; never the payload)
   dash [--port 0] [--open]   the dashboard in a browser: serves it on 127.0.0.1 under a secret URL it
                              prints (topology, services, instances, API explorer, events); Ctrl-C stops
 
@@ -44,6 +45,8 @@ Options
   -H, --header 'k: v'  call: request metadata (repeatable)
   --deadline MS      call: deadline in milliseconds (default 30000)
   --prefix P         events report: only streams whose names start with P
+  --last N           events tail: start with the stream's last N messages (0..1000, default 0: new only)
+  --subject S        events tail: only subjects matching S (NATS wildcards * and >)
   --port N           dash: local port to serve the page on (default 0: a free one)
   --open             dash: also open the page in the desktop's browser
   -h, --help         this help
@@ -86,6 +89,8 @@ async function main(argv: readonly string[]): Promise<number> {
         header: { type: "string", short: "H", multiple: true },
         deadline: { type: "string" },
         prefix: { type: "string" },
+        last: { type: "string" },
+        subject: { type: "string" },
         port: { type: "string" },
         open: { type: "boolean" },
       },
@@ -148,7 +153,7 @@ async function main(argv: readonly string[]): Promise<number> {
           print(await mesh.eventsReport(target, values));
           return EXIT.ok;
         }
-        await (await import("./call-verbs.ts")).eventsTail(target, rest[1], values, abort.signal);
+        await (await import("./call-verbs.ts")).eventsTail(target, rest[1], values, abort.signal, print);
         return EXIT.ok;
     }
   } finally {

@@ -7,6 +7,8 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import {
   AdminService,
   type GetEventStreamsResponseSchema,
+  type TailEventsRequest,
+  type TailEventsResponseSchema,
   type InstanceSnapshot,
   InstanceSnapshotSchema,
   type MeshSnapshot,
@@ -39,6 +41,8 @@ export interface AdminExtensions {
   readonly mesh?: (request: { windowSeconds: number; series: boolean }, signal: AbortSignal) => Promise<MeshSnapshot>;
   /** JetStream streams and consumers; without it the answer says none are available. */
   readonly eventStreams?: (namePrefix: string, signal: AbortSignal) => Promise<MessageInitShape<typeof GetEventStreamsResponseSchema>>;
+  /** A live tail of one stream; without it TailEvents fails FAILED_PRECONDITION (no JetStream here). */
+  readonly tailEvents?: (request: TailEventsRequest, signal: AbortSignal) => AsyncIterable<MessageInitShape<typeof TailEventsResponseSchema>>;
 }
 
 /** What the AdminService reports, read at call time. */
@@ -172,6 +176,10 @@ export function createAdminService(source: AdminStatusSource): ServiceImpl<typeo
     async getEventStreams(request, context: HandlerContext) {
       if (ext?.eventStreams === undefined) return { available: false, streams: [] };
       return ext.eventStreams(request.namePrefix, context.signal);
+    },
+    async *tailEvents(request, context: HandlerContext) {
+      if (ext?.tailEvents === undefined) throw new ConnectError("this instance has no JetStream (a one-process shop uses an in-memory bus)", Code.FailedPrecondition);
+      yield* ext.tailEvents(request, context.signal);
     },
   };
 }

@@ -14,7 +14,7 @@ import { createHost, createJsonLogger, type Host, type HostLogger, type HttpFall
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import { WeftError } from "../errors/index.ts";
 import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
-import { callerOf, createEventStreamsReader, createMeshAggregator, redAdminExtensions, startGatherResponder } from "../ops/index.ts";
+import { callerOf, createEventStreamsReader, createEventTail, createMeshAggregator, redAdminExtensions, startGatherResponder } from "../ops/index.ts";
 import { createMetrics, createRedRecorder, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
@@ -256,6 +256,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
       ejected: () => mesh.stats().endpoints.filter((e) => e.ejected).map((e) => e.instanceId),
       mesh: (request, signal) => aggregator.snapshot(request, signal),
       eventStreams: createEventStreamsReader(nc),
+      tailEvents: createEventTail(nc),
     }),
     hostname: config.hostname,
     port: config.port,

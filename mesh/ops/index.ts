@@ -8,6 +8,7 @@ export { startGatherResponder } from "./gather-responder.ts";
 export type { GatherResponderOptions } from "./gather-responder.ts";
 export { gatherSubject } from "./gather-subject.ts";
 export { createEventStreamsReader } from "./event-streams.ts";
+export { createEventTail, MAX_TAIL_LAST } from "./event-tail.ts";
 export { seriesMessages, statsMessages } from "./red-messages.ts";
 export { redAdminExtensions } from "./red-admin.ts";
 export { callerOf } from "./caller.ts";

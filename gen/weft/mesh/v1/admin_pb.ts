@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/mesh/v1/admin.proto.
  */
 export const file_weft_mesh_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chh3ZWZ0L21lc2gvdjEvYWRtaW4ucHJvdG8SDHdlZnQubWVzaC52MSISChBHZXRTdGF0dXNSZXF1ZXN0IqABChFHZXRTdGF0dXNSZXNwb25zZRITCgtpbnN0YW5jZV9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEi0KCHNlcnZpY2VzGAMgAygLMhsud2VmdC5tZXNoLnYxLlNlcnZpY2VTdGF0dXMSEQoJdXB0aW1lX21zGAQgASgDEhEKCWluX2ZsaWdodBgFIAEoBRIQCghkcmFpbmluZxgGIAEoCCIuCg1TZXJ2aWNlU3RhdHVzEgwKBG5hbWUYASABKAkSDwoHc2VydmluZxgCIAEoCCIUChJHZXRJbnN0YW5jZVJlcXVlc3QiRwoTR2V0SW5zdGFuY2VSZXNwb25zZRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90IocDChBJbnN0YW5jZVNuYXBzaG90EhMKC2luc3RhbmNlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSLQoIc2VydmljZXMYAyADKAsyGy53ZWZ0Lm1lc2gudjEuU2VydmljZVN0YXR1cxIRCgl1cHRpbWVfbXMYBCABKAMSDwoHYWRkcmVzcxgFIAEoCRINCgVyZWFkeRgGIAEoCBIQCghkcmFpbmluZxgHIAEoCBIRCglpbl9mbGlnaHQYCCABKAUSGwoTZXZlbnRfbG9vcF9kZWxheV91cxgJIAEoDRIaChJ3b3JrZXJfcXVldWVfZGVwdGgYCiABKA0SGQoRY29uY3VycmVuY3lfbGltaXQYCyABKA0SKgoHbWV0aG9kcxgMIAMoCzIZLndlZnQubWVzaC52MS5NZXRob2RTdGF0cxIWCg53aW5kb3dfc2Vjb25kcxgNIAEoDRITCgt0YWtlbl9hdF9tcxgOIAEoAxIZChFlamVjdGVkX2luc3RhbmNlcxgPIAMoCSKvAQoLTWV0aG9kU3RhdHMSDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDgoGY2FsbGVyGAMgASgJEg0KBWNhbGxzGAQgASgEEg4KBmVycm9ycxgFIAEoBBIMCgRyYXRlGAYgASgBEhIKCmVycm9yX3JhdGUYByABKAESDgoGcDUwX21zGAggASgBEg4KBnA5NV9tcxgJIAEoARIOCgZwOTlfbXMYCiABKAEigAEKDVNlY29uZEJ1Y2tldHMSDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDgoGY2FsbGVyGAMgASgJEg0KBWNhbGxzGAQgASgNEg4KBmVycm9ycxgFIAEoDRIOCgZ1bml4X3MYByABKAMSDwoHYnVja2V0cxgGIAMoDSIXChVHZXREZXNjcmlwdG9yc1JlcXVlc3QiXQoWR2V0RGVzY3JpcHRvcnNSZXNwb25zZRIxCgVmaWxlcxgBIAEoCzIiLmdvb2dsZS5wcm90b2J1Zi5GaWxlRGVzY3JpcHRvclNldBIQCghzZXJ2aWNlcxgCIAMoCSIwChZHZXRNZXNoU25hcHNob3RSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNIkcKF0dldE1lc2hTbmFwc2hvdFJlc3BvbnNlEiwKCHNuYXBzaG90GAEgASgLMhoud2VmdC5tZXNoLnYxLk1lc2hTbmFwc2hvdCJPChBXYXRjaE1lc2hSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNEhMKC2ludGVydmFsX21zGAIgASgNEg4KBnNlcmllcxgDIAEoCCJBChFXYXRjaE1lc2hSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIaLndlZnQubWVzaC52MS5NZXNoU25hcHNob3Qi9gEKDE1lc2hTbmFwc2hvdBITCgt0YWtlbl9hdF9tcxgBIAEoAxIWCg53aW5kb3dfc2Vjb25kcxgCIAEoDRIVCg1hZ2dyZWdhdG9yX2lkGAMgASgJEjEKCWluc3RhbmNlcxgEIAMoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90EioKB21ldGhvZHMYBSADKAsyGS53ZWZ0Lm1lc2gudjEuTWV0aG9kU3RhdHMSKgoGc2VyaWVzGAYgAygLMhoud2VmdC5tZXNoLnYxLk1ldGhvZFNlcmllcxIXCg9oaXN0b3J5X3NlY29uZHMYByABKA0ihAEKDE1ldGhvZFNlcmllcxIPCgdzZXJ2aWNlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRIOCgZjYWxsZXIYAyABKAkSFAoMc3RhcnRfdW5peF9zGAQgASgDEg0KBWNhbGxzGAUgAygNEg4KBmVycm9ycxgGIAMoDRIOCgZwOTlfbXMYByADKAEiLQoWR2V0RXZlbnRTdHJlYW1zUmVxdWVzdBITCgtuYW1lX3ByZWZpeBgBIAEoCSJdChdHZXRFdmVudFN0cmVhbXNSZXNwb25zZRIvCgdzdHJlYW1zGAEgAygLMh4ud2VmdC5tZXNoLnYxLkV2ZW50U3RyZWFtU3RhdHMSEQoJYXZhaWxhYmxlGAIgASgIIqgBChBFdmVudFN0cmVhbVN0YXRzEgwKBG5hbWUYASABKAkSEAoIc3ViamVjdHMYAiADKAkSEAoIbWVzc2FnZXMYAyABKAQSDQoFYnl0ZXMYBCABKAQSEQoJZmlyc3Rfc2VxGAUgASgEEhAKCGxhc3Rfc2VxGAYgASgEEi4KCWNvbnN1bWVycxgHIAMoCzIbLndlZnQubWVzaC52MS5Db25zdW1lclN0YXRzIpoBCg1Db25zdW1lclN0YXRzEgwKBG5hbWUYASABKAkSDwoHcGVuZGluZxgCIAEoBBITCgthY2tfcGVuZGluZxgDIAEoBBITCgtyZWRlbGl2ZXJlZBgEIAEoBBIVCg1kZWFkX2xldHRlcmVkGAUgASgEEhQKDGxhZ19tZXNzYWdlcxgGIAEoBBITCgtsYWdfc2Vjb25kcxgHIAEoASI3Cg1HYXRoZXJSZXF1ZXN0EhMKC2Zyb21fdW5peF9zGAEgASgDEhEKCXRvX3VuaXhfcxgCIAEoAyJtCgtHYXRoZXJSZXBseRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90EiwKB3NlY29uZHMYAiADKAsyGy53ZWZ0Lm1lc2gudjEuU2Vjb25kQnVja2V0czK7BAoMQWRtaW5TZXJ2aWNlElEKCUdldFN0YXR1cxIeLndlZnQubWVzaC52MS5HZXRTdGF0dXNSZXF1ZXN0Gh8ud2VmdC5tZXNoLnYxLkdldFN0YXR1c1Jlc3BvbnNlIgOQAgESVwoLR2V0SW5zdGFuY2USIC53ZWZ0Lm1lc2gudjEuR2V0SW5zdGFuY2VSZXF1ZXN0GiEud2VmdC5tZXNoLnYxLkdldEluc3RhbmNlUmVzcG9uc2UiA5ACARJgCg5HZXREZXNjcmlwdG9ycxIjLndlZnQubWVzaC52MS5HZXREZXNjcmlwdG9yc1JlcXVlc3QaJC53ZWZ0Lm1lc2gudjEuR2V0RGVzY3JpcHRvcnNSZXNwb25zZSIDkAIBEmMKD0dldE1lc2hTbmFwc2hvdBIkLndlZnQubWVzaC52MS5HZXRNZXNoU25hcHNob3RSZXF1ZXN0GiUud2VmdC5tZXNoLnYxLkdldE1lc2hTbmFwc2hvdFJlc3BvbnNlIgOQAgESUwoJV2F0Y2hNZXNoEh4ud2VmdC5tZXNoLnYxLldhdGNoTWVzaFJlcXVlc3QaHy53ZWZ0Lm1lc2gudjEuV2F0Y2hNZXNoUmVzcG9uc2UiA5ACATABEmMKD0dldEV2ZW50U3RyZWFtcxIkLndlZnQubWVzaC52MS5HZXRFdmVudFN0cmVhbXNSZXF1ZXN0GiUud2VmdC5tZXNoLnYxLkdldEV2ZW50U3RyZWFtc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("Chh3ZWZ0L21lc2gvdjEvYWRtaW4ucHJvdG8SDHdlZnQubWVzaC52MSISChBHZXRTdGF0dXNSZXF1ZXN0IqABChFHZXRTdGF0dXNSZXNwb25zZRITCgtpbnN0YW5jZV9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEi0KCHNlcnZpY2VzGAMgAygLMhsud2VmdC5tZXNoLnYxLlNlcnZpY2VTdGF0dXMSEQoJdXB0aW1lX21zGAQgASgDEhEKCWluX2ZsaWdodBgFIAEoBRIQCghkcmFpbmluZxgGIAEoCCIuCg1TZXJ2aWNlU3RhdHVzEgwKBG5hbWUYASABKAkSDwoHc2VydmluZxgCIAEoCCIUChJHZXRJbnN0YW5jZVJlcXVlc3QiRwoTR2V0SW5zdGFuY2VSZXNwb25zZRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90IocDChBJbnN0YW5jZVNuYXBzaG90EhMKC2luc3RhbmNlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSLQoIc2VydmljZXMYAyADKAsyGy53ZWZ0Lm1lc2gudjEuU2VydmljZVN0YXR1cxIRCgl1cHRpbWVfbXMYBCABKAMSDwoHYWRkcmVzcxgFIAEoCRINCgVyZWFkeRgGIAEoCBIQCghkcmFpbmluZxgHIAEoCBIRCglpbl9mbGlnaHQYCCABKAUSGwoTZXZlbnRfbG9vcF9kZWxheV91cxgJIAEoDRIaChJ3b3JrZXJfcXVldWVfZGVwdGgYCiABKA0SGQoRY29uY3VycmVuY3lfbGltaXQYCyABKA0SKgoHbWV0aG9kcxgMIAMoCzIZLndlZnQubWVzaC52MS5NZXRob2RTdGF0cxIWCg53aW5kb3dfc2Vjb25kcxgNIAEoDRITCgt0YWtlbl9hdF9tcxgOIAEoAxIZChFlamVjdGVkX2luc3RhbmNlcxgPIAMoCSKvAQoLTWV0aG9kU3RhdHMSDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDgoGY2FsbGVyGAMgASgJEg0KBWNhbGxzGAQgASgEEg4KBmVycm9ycxgFIAEoBBIMCgRyYXRlGAYgASgBEhIKCmVycm9yX3JhdGUYByABKAESDgoGcDUwX21zGAggASgBEg4KBnA5NV9tcxgJIAEoARIOCgZwOTlfbXMYCiABKAEigAEKDVNlY29uZEJ1Y2tldHMSDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDgoGY2FsbGVyGAMgASgJEg0KBWNhbGxzGAQgASgNEg4KBmVycm9ycxgFIAEoDRIOCgZ1bml4X3MYByABKAMSDwoHYnVja2V0cxgGIAMoDSIXChVHZXREZXNjcmlwdG9yc1JlcXVlc3QiXQoWR2V0RGVzY3JpcHRvcnNSZXNwb25zZRIxCgVmaWxlcxgBIAEoCzIiLmdvb2dsZS5wcm90b2J1Zi5GaWxlRGVzY3JpcHRvclNldBIQCghzZXJ2aWNlcxgCIAMoCSIwChZHZXRNZXNoU25hcHNob3RSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNIkcKF0dldE1lc2hTbmFwc2hvdFJlc3BvbnNlEiwKCHNuYXBzaG90GAEgASgLMhoud2VmdC5tZXNoLnYxLk1lc2hTbmFwc2hvdCJPChBXYXRjaE1lc2hSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNEhMKC2ludGVydmFsX21zGAIgASgNEg4KBnNlcmllcxgDIAEoCCJBChFXYXRjaE1lc2hSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIaLndlZnQubWVzaC52MS5NZXNoU25hcHNob3Qi9gEKDE1lc2hTbmFwc2hvdBITCgt0YWtlbl9hdF9tcxgBIAEoAxIWCg53aW5kb3dfc2Vjb25kcxgCIAEoDRIVCg1hZ2dyZWdhdG9yX2lkGAMgASgJEjEKCWluc3RhbmNlcxgEIAMoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90EioKB21ldGhvZHMYBSADKAsyGS53ZWZ0Lm1lc2gudjEuTWV0aG9kU3RhdHMSKgoGc2VyaWVzGAYgAygLMhoud2VmdC5tZXNoLnYxLk1ldGhvZFNlcmllcxIXCg9oaXN0b3J5X3NlY29uZHMYByABKA0ihAEKDE1ldGhvZFNlcmllcxIPCgdzZXJ2aWNlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRIOCgZjYWxsZXIYAyABKAkSFAoMc3RhcnRfdW5peF9zGAQgASgDEg0KBWNhbGxzGAUgAygNEg4KBmVycm9ycxgGIAMoDRIOCgZwOTlfbXMYByADKAEiLQoWR2V0RXZlbnRTdHJlYW1zUmVxdWVzdBITCgtuYW1lX3ByZWZpeBgBIAEoCSJdChdHZXRFdmVudFN0cmVhbXNSZXNwb25zZRIvCgdzdHJlYW1zGAEgAygLMh4ud2VmdC5tZXNoLnYxLkV2ZW50U3RyZWFtU3RhdHMSEQoJYXZhaWxhYmxlGAIgASgIIl8KEVRhaWxFdmVudHNSZXF1ZXN0Eg4KBnN0cmVhbRgBIAEoCRIWCg5zdWJqZWN0X2ZpbHRlchgCIAEoCRIMCgRsYXN0GAMgASgNEhQKDG1heF9tZXNzYWdlcxgEIAEoDSLXAQoSVGFpbEV2ZW50c1Jlc3BvbnNlEg4KBnN0cmVhbRgBIAEoCRILCgNzZXEYAiABKAQSDwoHc3ViamVjdBgDIAEoCRIUCgx0aW1lX3VuaXhfbXMYBCABKAMSDQoFYnl0ZXMYBSABKA0SPgoHaGVhZGVycxgGIAMoCzItLndlZnQubWVzaC52MS5UYWlsRXZlbnRzUmVzcG9uc2UuSGVhZGVyc0VudHJ5Gi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIqgBChBFdmVudFN0cmVhbVN0YXRzEgwKBG5hbWUYASABKAkSEAoIc3ViamVjdHMYAiADKAkSEAoIbWVzc2FnZXMYAyABKAQSDQoFYnl0ZXMYBCABKAQSEQoJZmlyc3Rfc2VxGAUgASgEEhAKCGxhc3Rfc2VxGAYgASgEEi4KCWNvbnN1bWVycxgHIAMoCzIbLndlZnQubWVzaC52MS5Db25zdW1lclN0YXRzIpoBCg1Db25zdW1lclN0YXRzEgwKBG5hbWUYASABKAkSDwoHcGVuZGluZxgCIAEoBBITCgthY2tfcGVuZGluZxgDIAEoBBITCgtyZWRlbGl2ZXJlZBgEIAEoBBIVCg1kZWFkX2xldHRlcmVkGAUgASgEEhQKDGxhZ19tZXNzYWdlcxgGIAEoBBITCgtsYWdfc2Vjb25kcxgHIAEoASI3Cg1HYXRoZXJSZXF1ZXN0EhMKC2Zyb21fdW5peF9zGAEgASgDEhEKCXRvX3VuaXhfcxgCIAEoAyJtCgtHYXRoZXJSZXBseRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90EiwKB3NlY29uZHMYAiADKAsyGy53ZWZ0Lm1lc2gudjEuU2Vjb25kQnVja2V0czKTBQoMQWRtaW5TZXJ2aWNlElEKCUdldFN0YXR1cxIeLndlZnQubWVzaC52MS5HZXRTdGF0dXNSZXF1ZXN0Gh8ud2VmdC5tZXNoLnYxLkdldFN0YXR1c1Jlc3BvbnNlIgOQAgESVwoLR2V0SW5zdGFuY2USIC53ZWZ0Lm1lc2gudjEuR2V0SW5zdGFuY2VSZXF1ZXN0GiEud2VmdC5tZXNoLnYxLkdldEluc3RhbmNlUmVzcG9uc2UiA5ACARJgCg5HZXREZXNjcmlwdG9ycxIjLndlZnQubWVzaC52MS5HZXREZXNjcmlwdG9yc1JlcXVlc3QaJC53ZWZ0Lm1lc2gudjEuR2V0RGVzY3JpcHRvcnNSZXNwb25zZSIDkAIBEmMKD0dldE1lc2hTbmFwc2hvdBIkLndlZnQubWVzaC52MS5HZXRNZXNoU25hcHNob3RSZXF1ZXN0GiUud2VmdC5tZXNoLnYxLkdldE1lc2hTbmFwc2hvdFJlc3BvbnNlIgOQAgESUwoJV2F0Y2hNZXNoEh4ud2VmdC5tZXNoLnYxLldhdGNoTWVzaFJlcXVlc3QaHy53ZWZ0Lm1lc2gudjEuV2F0Y2hNZXNoUmVzcG9uc2UiA5ACATABEmMKD0dldEV2ZW50U3RyZWFtcxIkLndlZnQubWVzaC52MS5HZXRFdmVudFN0cmVhbXNSZXF1ZXN0GiUud2VmdC5tZXNoLnYxLkdldEV2ZW50U3RyZWFtc1Jlc3BvbnNlIgOQAgESVgoKVGFpbEV2ZW50cxIfLndlZnQubWVzaC52MS5UYWlsRXZlbnRzUmVxdWVzdBogLndlZnQubWVzaC52MS5UYWlsRXZlbnRzUmVzcG9uc2UiA5ACATABYgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * @generated from message weft.mesh.v1.GetStatusRequest
@@ -653,6 +653,92 @@ export const GetEventStreamsResponseSchema: GenMessage<GetEventStreamsResponse> 
   messageDesc(file_weft_mesh_v1_admin, 17);
 
 /**
+ * @generated from message weft.mesh.v1.TailEventsRequest
+ */
+export type TailEventsRequest = Message<"weft.mesh.v1.TailEventsRequest"> & {
+  /**
+   * The JetStream stream, e.g. "SHOP_ORDERS".
+   *
+   * @generated from field: string stream = 1;
+   */
+  stream: string;
+
+  /**
+   * Only messages whose subject matches this NATS subject filter (wildcards allowed; empty: every subject).
+   *
+   * @generated from field: string subject_filter = 2;
+   */
+  subjectFilter: string;
+
+  /**
+   * Start with up to this many of the stream's latest messages (0: only new ones; at most 1000).
+   *
+   * @generated from field: uint32 last = 3;
+   */
+  last: number;
+
+  /**
+   * Stop after this many messages (0: until the caller cancels).
+   *
+   * @generated from field: uint32 max_messages = 4;
+   */
+  maxMessages: number;
+};
+
+/**
+ * Describes the message weft.mesh.v1.TailEventsRequest.
+ * Use `create(TailEventsRequestSchema)` to create a new message.
+ */
+export const TailEventsRequestSchema: GenMessage<TailEventsRequest> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 18);
+
+/**
+ * @generated from message weft.mesh.v1.TailEventsResponse
+ */
+export type TailEventsResponse = Message<"weft.mesh.v1.TailEventsResponse"> & {
+  /**
+   * @generated from field: string stream = 1;
+   */
+  stream: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string subject = 3;
+   */
+  subject: string;
+
+  /**
+   * When JetStream stored it, in Unix milliseconds.
+   *
+   * @generated from field: int64 time_unix_ms = 4;
+   */
+  timeUnixMs: bigint;
+
+  /**
+   * Payload size in bytes.
+   *
+   * @generated from field: uint32 bytes = 5;
+   */
+  bytes: number;
+
+  /**
+   * @generated from field: map<string, string> headers = 6;
+   */
+  headers: { [key: string]: string };
+};
+
+/**
+ * Describes the message weft.mesh.v1.TailEventsResponse.
+ * Use `create(TailEventsResponseSchema)` to create a new message.
+ */
+export const TailEventsResponseSchema: GenMessage<TailEventsResponse> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 19);
+
+/**
  * @generated from message weft.mesh.v1.EventStreamStats
  */
 export type EventStreamStats = Message<"weft.mesh.v1.EventStreamStats"> & {
@@ -697,7 +783,7 @@ export type EventStreamStats = Message<"weft.mesh.v1.EventStreamStats"> & {
  * Use `create(EventStreamStatsSchema)` to create a new message.
  */
 export const EventStreamStatsSchema: GenMessage<EventStreamStats> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 18);
+  messageDesc(file_weft_mesh_v1_admin, 20);
 
 /**
  * @generated from message weft.mesh.v1.ConsumerStats
@@ -756,7 +842,7 @@ export type ConsumerStats = Message<"weft.mesh.v1.ConsumerStats"> & {
  * Use `create(ConsumerStatsSchema)` to create a new message.
  */
 export const ConsumerStatsSchema: GenMessage<ConsumerStats> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 19);
+  messageDesc(file_weft_mesh_v1_admin, 21);
 
 /**
  * The aggregator's gathering on core NATS (not an RPC): it sends a GatherRequest to
@@ -783,7 +869,7 @@ export type GatherRequest = Message<"weft.mesh.v1.GatherRequest"> & {
  * Use `create(GatherRequestSchema)` to create a new message.
  */
 export const GatherRequestSchema: GenMessage<GatherRequest> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 20);
+  messageDesc(file_weft_mesh_v1_admin, 22);
 
 /**
  * @generated from message weft.mesh.v1.GatherReply
@@ -807,7 +893,7 @@ export type GatherReply = Message<"weft.mesh.v1.GatherReply"> & {
  * Use `create(GatherReplySchema)` to create a new message.
  */
 export const GatherReplySchema: GenMessage<GatherReply> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 21);
+  messageDesc(file_weft_mesh_v1_admin, 23);
 
 /**
  * AdminService is served by every Weft host: what runs here, how it is doing, and (from any instance)
@@ -878,6 +964,17 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetEventStreamsRequestSchema;
     output: typeof GetEventStreamsResponseSchema;
+  },
+  /**
+   * TailEvents sends a stream's last messages, then each new one, until the caller cancels or the limit
+   * is reached: subject, sequence, time, size and headers (never the payload).
+   *
+   * @generated from rpc weft.mesh.v1.AdminService.TailEvents
+   */
+  tailEvents: {
+    methodKind: "server_streaming";
+    input: typeof TailEventsRequestSchema;
+    output: typeof TailEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_weft_mesh_v1_admin, 0);
