@@ -1,24 +1,29 @@
 // The verbs that use the schema: describe and call (any method, from JSON), and events tail.
 
 import { createFileRegistry, ScalarType, type DescMethod, type DescService, fromJson, type FileRegistry, toJson, type JsonValue } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { AdminService } from "../gen/weft/mesh/v1/admin_pb.ts";
 import { adminFailure, CliError, EXIT, protocolOf, type Target } from "./target.ts";
 
-async function registry(target: Target): Promise<{ registry: FileRegistry; services: readonly string[] }> {
+async function registry(target: Target, admin: Client<typeof AdminService> = target.admin): Promise<{ registry: FileRegistry; services: readonly string[] }> {
   try {
-    const res = await target.admin.getDescriptors({}, { headers: target.headers, timeoutMs: 10_000 });
+    const res = await admin.getDescriptors({}, { headers: target.headers, timeoutMs: 10_000 });
     return { registry: createFileRegistry(res.files!), services: res.services };
   } catch (err) {
     throw adminFailure(err, target);
   }
 }
 
-/** Finds "pkg.Service/Method", "pkg.Service.Method", "Service/Method" or "/pkg.Service/Method". */
-function findMethod(reg: FileRegistry, services: readonly string[], name: string): { service: DescService; method: DescMethod } {
+/** "pkg.Service/Method", "pkg.Service.Method", "Service/Method" or "/pkg.Service/Method" as service and method names. */
+function splitMethod(name: string): { serviceName: string; methodName: string } {
   const clean = name.replace(/^\//, "");
   const cut = clean.includes("/") ? clean.lastIndexOf("/") : clean.lastIndexOf(".");
-  const serviceName = clean.slice(0, cut);
-  const methodName = clean.slice(cut + 1);
+  return { serviceName: clean.slice(0, cut), methodName: clean.slice(cut + 1) };
+}
+
+/** Finds "pkg.Service/Method", "pkg.Service.Method", "Service/Method" or "/pkg.Service/Method". */
+function findMethod(reg: FileRegistry, services: readonly string[], name: string): { service: DescService; method: DescMethod } {
+  const { serviceName, methodName } = splitMethod(name);
   const candidates = services.filter((s) => s === serviceName || s.endsWith(`.${serviceName}`));
   for (const s of candidates) {
     const service = reg.getService(s);
@@ -72,7 +77,11 @@ async function readStdin(): Promise<string> {
 
 /** `weft call <method> [json]`: prints the answer as JSON, or the error's code and details. */
 export async function call(target: Target, name: string, body: string | undefined, options: CallOptions, signal: AbortSignal): Promise<{ output: string; exitCode: number }> {
-  const { registry: reg, services } = await registry(target);
+  let { registry: reg, services } = await registry(target);
+  // In a distributed mesh the admin instance knows its own services' schema only: ask one serving the method's.
+  const { serviceName } = splitMethod(name);
+  const owner = services.some((s) => s === serviceName || s.endsWith(`.${serviceName}`)) ? undefined : target.instances.flatMap((i) => i.services).find((s) => s === serviceName || s.endsWith(`.${serviceName}`));
+  if (owner !== undefined) ({ registry: reg, services } = await registry(target, createClient(AdminService, target.transport(owner, "grpc"))));
   const { service, method } = findMethod(reg, services, name);
   const text = body ?? (process.stdin.isTTY ? "{}" : await readStdin());
   let parsed: JsonValue;

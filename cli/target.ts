@@ -18,6 +18,7 @@ import { readNatsAuthenticator } from "../mesh/security/nats-credentials.ts";
 import { natsInboxPrefix } from "../mesh/security/nats-permissions.ts";
 import { createWeftConnectTransport, createWeftGrpcTransport, createWeftGrpcWebTransport, type TransportTlsOptions, type WeftTransport } from "../mesh/transport/index.ts";
 import { registrySubjects } from "../mesh/discovery/subjects.ts";
+import { collectReplies } from "../mesh/ops/collect-replies.ts";
 
 /** The CLI's exit codes (README "weft CLI"). */
 export const EXIT = { ok: 0, callFailed: 1, usage: 2, unreachable: 3 } as const;
@@ -209,9 +210,9 @@ function speaksTls(address: string, tls: TransportTlsOptions): Promise<boolean> 
 
 /** Every live instance's announcement (a discovery table query). */
 async function queryInstances(nc: NatsConnection, prefix: string): Promise<Announcement[]> {
-  const replies = await nc.requestMany(registrySubjects(prefix).queryAll, toBinary(TableQuerySchema, create(TableQuerySchema, {})), { strategy: "timer", maxWait: 500 });
+  const replies = await collectReplies(nc, registrySubjects(prefix).queryAll, toBinary(TableQuerySchema, create(TableQuerySchema, {})), { replyPrefix: `${prefix}.reply`, maxWaitMs: 500 });
   const out = new Map<string, Announcement>();
-  for await (const msg of replies) {
+  for (const msg of replies) {
     try {
       const a = fromBinary(AnnouncementSchema, msg.data);
       out.set(a.instanceId, a);
