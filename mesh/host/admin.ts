@@ -6,6 +6,7 @@ import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   AdminService,
+  EventFlowDirection,
   type GetEventStreamsResponseSchema,
   type TailEventsRequest,
   type TailEventsResponseSchema,
@@ -42,6 +43,8 @@ export interface AdminExtensions {
   /** JetStream streams and consumers; without it the answer says none are available. */
   readonly eventStreams?: (namePrefix: string, signal: AbortSignal) => Promise<MessageInitShape<typeof GetEventStreamsResponseSchema>>;
   /** A live tail of one stream; without it TailEvents fails FAILED_PRECONDITION (no JetStream here). */
+  /** The streams this instance publishes to and consumes from (mesh/events EventFlows.list). */
+  readonly eventFlows?: () => readonly { stream: string; eventType: string; direction: "publish" | "consume"; consumer: string; messages: number }[];
   readonly tailEvents?: (request: TailEventsRequest, signal: AbortSignal) => AsyncIterable<MessageInitShape<typeof TailEventsResponseSchema>>;
 }
 
@@ -96,6 +99,7 @@ export function instanceSnapshot(source: AdminStatusSource): InstanceSnapshot {
     windowSeconds,
     takenAtMs: BigInt(Date.now()),
     ejectedInstances: ext?.ejected?.() ?? [],
+    eventFlows: (ext?.eventFlows?.() ?? []).map((f) => ({ stream: f.stream, eventType: f.eventType, consumer: f.consumer, messages: BigInt(f.messages), direction: f.direction === "publish" ? EventFlowDirection.PUBLISH : EventFlowDirection.CONSUME })),
   });
 }
 

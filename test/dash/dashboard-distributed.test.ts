@@ -20,7 +20,8 @@ import { ARTIFACTS, edgeOf, openBrowser, type RunningDash, startDash, waitForDra
 const prefix = `weft.d${randomUUID().slice(0, 8)}.registry`;
 const stream = `WEFTDASH_${randomUUID().slice(0, 8).toUpperCase()}`;
 const tailed = `WEFTTAIL_${randomUUID().slice(0, 8).toUpperCase()}`;
-const env = { MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_HEARTBEAT_MS: "500" };
+const eventsPrefix = `DD${randomUUID().slice(0, 8).replaceAll("-", "").toUpperCase()}`;
+const env = { MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_HEARTBEAT_MS: "500", MESH_EVENTS_PREFIX: eventsPrefix };
 const SERVICE = TestService.typeName;
 const instances: TestInstance[] = [];
 let nc: NatsConnection;
@@ -41,7 +42,8 @@ async function load(instance: TestInstance, count: number): Promise<void> {
 
 beforeAll(async () => {
   nc = await connect({ servers: natsUrl(), noAsyncTraces: true });
-  instances.push(await startInstance("dash-a", env));
+  // dash-a publishes an OrderPlaced per UnaryCall and reads them back: the topology's event edges.
+  instances.push(await startInstance("dash-a", { ...env, EVENTS: "1" }));
   dash = await startDash(["--nats", natsUrl(), "--registry-prefix", prefix], {});
   ({ browser, page } = await openBrowser());
 }, 120_000);
@@ -53,6 +55,7 @@ afterAll(async () => {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(stream).catch(() => undefined);
   await jsm.streams.delete(tailed).catch(() => undefined);
+  for (const name of [`${eventsPrefix}_SHOP_EVENTS`, `${eventsPrefix}_SHOP_EVENTS_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
   await nc.close();
 });
 
@@ -63,6 +66,10 @@ describe("the dashboard (weft dash --nats) against a distributed mesh", () => {
     await load(instances[0], 40);
     const busy = await waitForDrawn(page, (d) => (edgeOf(d, "(outside)", SERVICE)?.rate ?? 0) > 0, "the load's edge with a rate");
     expect(edgeOf(busy, "(outside)", SERVICE)!.breach).toBe(false);
+    // The events the calls published: TestService -> its stream, and the stream -> TestService (its reader).
+    const stream = `stream:${eventsPrefix}_SHOP_EVENTS`;
+    const flowing = await waitForDrawn(page, (d) => (d.eventEdges ?? []).some((e) => e.id === `${SERVICE}->${stream}` && e.messages >= 40) && (d.eventEdges ?? []).some((e) => e.id === `${stream}->${SERVICE}`), "the event edges");
+    expect(flowing.nodes).toContain(stream);
 
     // A second instance that fails every call (UNAVAILABLE) joins the mesh and is called.
     instances.push(await startInstance("dash-b-failing", { ...env, FAIL: "unavailable" }));
