@@ -153,7 +153,8 @@ describe("start:distributed: internal services accept only mutual TLS and their 
     expect((await operator(["ls"])).code).toBe(3);
 
     launcher.child.kill("SIGTERM");
-    expect(await launcher.exit).toBe(0);
+    // On failure, the launcher's last lines say which process did not drain and why.
+    expect(await launcher.exit, launcher.output().slice(-4000)).toBe(0);
   }, 300_000);
 });
 
@@ -214,6 +215,7 @@ describe("start:distributed --transport nats: the broker enforces the policies",
     expect(await cli(["ls"], false)).toMatchObject({ code: 3, stderr: expect.stringMatching(/--nats-nkey/) });
 
     launcher.child.kill("SIGTERM");
-    expect(await launcher.exit).toBe(0);
+    // On failure, the launcher's last lines say which process did not drain and why.
+    expect(await launcher.exit, launcher.output().slice(-4000)).toBe(0);
   }, 300_000);
 });
