@@ -6,7 +6,7 @@ import { request as httpRequest } from "node:http";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { Redis } from "ioredis";
-import { redisClientOptions } from "../../mesh/redis/index.ts";
+import { redisClientOptions, slotPrefix } from "../../mesh/redis/index.ts";
 import { freePort } from "../support/free-port.ts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSessionStore, createSignInThrottle, JWKS_PATH, type SignInThrottle } from "../../services/gateway/index.ts";
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 /** Every test call comes from 127.0.0.1, which the lockout also counts: each test starts that address afresh. */
 beforeEach(async () => {
-  const keys = await redis.keys(`${sharedPrefix}sign-in:address:*`);
+  const keys = await redis.keys(`${slotPrefix(`${sharedPrefix}sign-in:`)}address:*`);
   if (keys.length > 0) await redis.del(...keys);
 });
 
@@ -115,7 +115,7 @@ describe("sign-in lockout (Redis, shared by gateway replicas)", () => {
       expect(locked.body.message).toContain(`in ${delay} s`);
     }
     // Every counter has a TTL no longer than the window.
-    const keys = await redis.keys(`${sharedPrefix}sign-in:*`);
+    const keys = await redis.keys(`${slotPrefix(`${sharedPrefix}sign-in:`)}*`);
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {
       const ttl = await redis.pttl(key);
