@@ -3,11 +3,11 @@
 // binds a port of its choosing (-p -1) and prints it; redis-server cannot bind port 0, so it tries a free
 // port and, should another process take it first, its own log says so and another port is tried.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort as candidatePort, spawnUntilReady as spawnUntil, stopChild } from "../../scripts/cluster/spawn-ready.ts";
 
 /** A server process that can be stopped and started again on the same port and data directory. */
 export interface PrivateServer {
@@ -22,56 +22,6 @@ export interface PrivateServer {
   resume(): void;
   /** Stops it and removes its data directory. */
   dispose(): Promise<void>;
-}
-
-const START_TIMEOUT_MS = 15_000;
-
-/** Spawns `command` and resolves with the first match of `ready` in its output; rejects when it exits first. */
-function spawnUntil(command: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${command} did not report ready within ${START_TIMEOUT_MS} ms:\n${output}`));
-    }, START_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      if (output.length < 65_536) output += chunk.toString();
-      const match = ready.exec(output);
-      if (match !== null) {
-        clearTimeout(timer);
-        child.stdout!.off("data", onData).resume();
-        child.stderr!.off("data", onData).resume();
-        resolve({ child, match });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${command} exited with ${code} before it was ready:\n${output}`));
-    });
-  });
-}
-
-async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill(signal);
-  await exited;
-}
-
-/** A port no one listened on a moment ago: only a candidate, the server's own log confirms it. */
-function candidatePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `nats-server -js` on a port it picks, with its own store directory; started. */
