@@ -24,6 +24,7 @@ import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.t
 import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
 import { loadShopPolicies } from "../services/shop-security.ts";
 import { startMeshNats, type MeshNats } from "./mesh-nats.ts";
+import { startShopClusters, type ShopClusters } from "./cluster/shop-clusters.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
 const PUBLIC = SHOP_SERVICES.filter((s) => s.port !== undefined);
@@ -40,11 +41,15 @@ Services (services/manifest.ts), default instances:
 ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.exposure}${s.port ? `, port ${s.port.default} (${s.port.env})` : ""}`).join("\n")}
 
 --transport nats (secure unless --insecure) starts a nats-server of its own on a free port, configured
-from the policies, each service connecting as its own NATS user; NATS_URL is then not used.`,
+from the policies, each service connecting as its own NATS user; NATS_URL is then not used.
+--cluster starts a 3-node NATS cluster on loopback (nats-server processes with routes and JetStream,
+scripts/cluster) and points every service at all three servers, event streams with 3 replicas; it
+stops with the shop. NATS_URL is then not used.`,
   flags: {
     instances: { type: "string", valueName: `${SERVICES[0]}=N,...`, defaultText: SHOP_SERVICES.map((s) => `${s.name}=${s.defaultInstances}`).join(","), description: "instances per service (INSTANCES)" },
     transport: { type: "string", valueName: "grpc|nats", defaultText: "grpc", description: "how services call each other (MESH_TRANSPORT); nats starts a nats-server with users from the policies" },
     insecure: { type: "boolean", default: false, description: "no mutual TLS and no authorization (development only)" },
+    cluster: { type: "boolean", default: false, description: "run on a 3-node NATS cluster started on loopback (3-replica streams)" },
     ...Object.fromEntries(PUBLIC.map((s) => [`${s.name}-port`, { type: "string" as const, valueName: "PORT", defaultText: String(s.port!.default), description: `first ${s.name} port, one more per instance; 0 = free ports (${s.port!.env})` }])),
   },
   env: [
@@ -108,6 +113,21 @@ if (secure && SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(j
   if (made.status !== 0) fail(`could not make development credentials in ${certsDir} (npm run certs)`);
 }
 
+// The cluster's nodes carry no users from the policies (yet): Connect over NATS on them would bypass them.
+if (values.cluster && secure && transport === "nats") {
+  fail("--cluster with --transport nats needs --insecure: the cluster's nats-servers have no users from the policies yet (docs/distributed.md#nats-clusters)");
+}
+let clusters: ShopClusters | undefined;
+if (values.cluster) {
+  try {
+    clusters = await startShopClusters();
+  } catch (err) {
+    fail(`could not start the clusters for --cluster: ${(err as Error).message.split("\n")[0]}`);
+  }
+  // The nodes run in their own process groups: whatever way this process ends, they end with it.
+  process.once("exit", () => clusters?.kill());
+}
+
 // Connect over NATS is secure only on a broker that enforces the policies: the shared development
 // server has no users, so this run gets a server of its own.
 let meshNats: MeshNats | undefined;
@@ -126,6 +146,7 @@ if (secure && transport === "nats") {
 const env = {
   ...process.env,
   NATS_URL: meshNats?.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+  ...clusters?.env,
   IDENTITY_SIGNING_KEYS: process.env.IDENTITY_SIGNING_KEYS ?? (await newSigningKeysSetting()),
   CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
@@ -206,6 +227,7 @@ onShutdownSignals({
       }
       const codes = await Promise.all(children.map((c) => c.exited));
       await meshNats?.stop();
+      await clusters?.stop();
       const failed = children.flatMap((c, i) => (codes[i] === 0 ? [] : [`${c.label} (exit ${codes[i] ?? "by signal"})`]));
       if (failed.length === 0) {
         console.log(`all ${children.length} processes drained`);
@@ -219,12 +241,15 @@ onShutdownSignals({
     console.error(`${signal} again: stopping ${children.length} processes without waiting`);
     for (const c of children) c.proc.kill("SIGKILL");
     meshNats?.kill();
+    clusters?.kill();
     process.exit(130);
   },
 });
 
 const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${counts.get(s)}`).join(", ");
-console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
+const natsText = clusters !== undefined ? "" : `; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}`;
+console.log(`Weft shop, distributed: ${summary}${natsText}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
+for (const c of clusters?.clusters ?? []) console.log(`${c.summary} (started for this run)`);
 for (const [name, first] of ports) {
   const n = counts.get(name)!;
   if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);
