@@ -95,6 +95,8 @@ describe("events on a 3-node NATS cluster", () => {
     const before = await jsm.streams.info(stream);
     expect(before.config.num_replicas).toBe(REPLICAS);
     const leaderName = before.cluster?.leader;
+    const consumers = await jsm.consumers.list(stream).next();
+    const consumerLeader = consumers[0]?.cluster?.leader;
     const leader = cluster.servers.find((s) => s.name === leaderName);
     expect(leader, `stream leader ${leaderName}`).toBeDefined();
     killedAt = performance.now();
@@ -107,7 +109,7 @@ describe("events on a 3-node NATS cluster", () => {
     const storedTwice = [...firstDeliveries].filter(([, n]) => n > 1).length;
     const repeatedEffects = [...effects.values()].filter((n) => n > 1).length;
     console.log(
-      `stream leader ${leaderName} killed at ${KILL_AT} acks: new leader ${after.cluster?.leader}; ` +
+      `stream leader ${leaderName} (consumer leader ${consumerLeader}) killed at ${KILL_AT} acks: new leader ${after.cluster?.leader}; ` +
       `${acked.size} acked, ${failed} failed; publish stall (longest publish) ${Math.round(stallMs)} ms, ` +
       `first ack of a publish begun after the kill ${Math.round(firstAckAfterKillMs)} ms; longest consumer gap ${Math.round(consumerGapMs)} ms; ` +
       `publishing ended ${Math.round(publishedMs)} ms after the kill; stored ${after.state.messages} messages, ${deliveries} deliveries, ` +

@@ -50,14 +50,16 @@ async function nodeOf(name: string): Promise<NatsClusterNode | undefined> {
 describe("Connect over NATS on a 3-node NATS cluster", () => {
   it("fails no idempotent call when the node a service instance is connected to is killed", async () => {
     const prefix = `weft.t${randomUUID().slice(0, 8)}`;
-    // Every instance gets every node's URL (NATS_URL), as the launcher's --cluster gives them.
-    const env = { NATS_URL: cluster.url, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_HEARTBEAT_MS: "250", SLOW_MS: "2" };
-    instances.push(...(await Promise.all(["c1", "c2"].map((id) => startInstance(id, env)))));
+    // c1 gets every node's URL (NATS_URL), as the launcher's --cluster gives them; the node it picked is
+    // the one killed. c2 and the caller sit on the other nodes, so only c1 loses its node (a caller
+    // losing its own falls back to gRPC: nats-fallback.test.ts).
+    const env = { MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_HEARTBEAT_MS: "250", SLOW_MS: "2" };
+    instances.push(await startInstance("c1", { ...env, NATS_URL: cluster.url }));
     const victim = await nodeOf("c1");
     expect(victim, "c1's NATS node").toBeDefined();
-    // The caller sits on another node, so only the instance loses its node (a caller losing its own
-    // node falls back to gRPC: nats-fallback.test.ts).
-    nc = await connectNats({ servers: cluster.servers.filter((s) => s !== victim).map((s) => s.url).join(","), name: "caller" });
+    const others = cluster.servers.filter((s) => s !== victim).map((s) => s.url).join(",");
+    instances.push(await startInstance("c2", { ...env, NATS_URL: others }));
+    nc = await connectNats({ servers: others, name: "caller" });
     discovery = createNatsDiscovery({ nc, subjectPrefix: `${prefix}.registry` });
     await discovery.ready();
     await until(() => discovery!.endpoints(TestService.typeName).length === 2, 15_000, "2 instances up");
