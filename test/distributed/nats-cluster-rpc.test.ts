@@ -21,21 +21,37 @@ const KILL_AT = 1_500;
 
 let cluster: NatsCluster;
 const instances: TestInstance[] = [];
-let nc: NatsConnection | undefined;
-let discovery: NatsDiscovery | undefined;
-let mesh: MeshClient | undefined;
+const callers: { nc: NatsConnection; discovery: NatsDiscovery; mesh: MeshClient }[] = [];
 
 beforeAll(async () => {
   cluster = await startNatsCluster({ dir: await mkdtemp(join(tmpdir(), "weft-nats-cluster-")) });
 });
 
 afterAll(async () => {
-  mesh?.close();
-  await discovery?.close();
-  await nc?.close().catch(() => undefined);
+  for (const c of callers) {
+    c.mesh.close();
+    await c.discovery.close();
+    await c.nc.close().catch(() => undefined);
+  }
   await Promise.all(instances.map((i) => stop(i.proc)));
   await cluster?.stop();
 });
+
+/** A caller named `name` on `servers`, following TestService under `prefix`, once `count` instances are up. */
+async function startCaller(name: string, servers: string, prefix: string, count: number) {
+  const nc = await connectNats({ servers, name });
+  const discovery = createNatsDiscovery({ nc, subjectPrefix: `${prefix}.registry` });
+  const mesh = createMeshClient({ discovery, nc, defaultTransport: "nats" });
+  callers.push({ nc, discovery, mesh });
+  await discovery.ready();
+  await until(() => discovery.endpoints(TestService.typeName).length === count, 15_000, `${count} instances up`);
+  return { nc, discovery, mesh };
+}
+
+/** Test-server settings under a prefix of the test's own. */
+function meshEnv(prefix: string): Record<string, string> {
+  return { MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_HEARTBEAT_MS: "250", SLOW_MS: "2" };
+}
 
 /** The node whose /connz lists a connection named `name`. */
 async function nodeOf(name: string): Promise<NatsClusterNode | undefined> {
@@ -49,21 +65,16 @@ async function nodeOf(name: string): Promise<NatsClusterNode | undefined> {
 
 describe("Connect over NATS on a 3-node NATS cluster", () => {
   it("fails no idempotent call when the node a service instance is connected to is killed", async () => {
+    await Promise.all(cluster.servers.map((node) => node.start())); // whichever test ran first
     const prefix = `weft.t${randomUUID().slice(0, 8)}`;
     // c1 gets every node's URL (NATS_URL), as the launcher's --cluster gives them; the node it picked is
-    // the one killed. c2 and the caller sit on the other nodes, so only c1 loses its node (a caller
-    // losing its own falls back to gRPC: nats-fallback.test.ts).
-    const env = { MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_HEARTBEAT_MS: "250", SLOW_MS: "2" };
-    instances.push(await startInstance("c1", { ...env, NATS_URL: cluster.url }));
+    // the one killed. c2 and the caller sit on the other nodes, so only c1 loses its node.
+    instances.push(await startInstance("c1", { ...meshEnv(prefix), NATS_URL: cluster.url }));
     const victim = await nodeOf("c1");
     expect(victim, "c1's NATS node").toBeDefined();
     const others = cluster.servers.filter((s) => s !== victim).map((s) => s.url).join(",");
-    instances.push(await startInstance("c2", { ...env, NATS_URL: others }));
-    nc = await connectNats({ servers: others, name: "caller" });
-    discovery = createNatsDiscovery({ nc, subjectPrefix: `${prefix}.registry` });
-    await discovery.ready();
-    await until(() => discovery!.endpoints(TestService.typeName).length === 2, 15_000, "2 instances up");
-    mesh = createMeshClient({ discovery, nc, defaultTransport: "nats" });
+    instances.push(await startInstance("c2", { ...meshEnv(prefix), NATS_URL: others }));
+    const { nc, discovery, mesh } = await startCaller("caller-1", others, prefix, 2);
     const client = mesh.client(TestService);
 
     let killedAt = 0;
@@ -100,5 +111,29 @@ describe("Connect over NATS on a 3-node NATS cluster", () => {
     } finally {
       direct.close();
     }
+  });
+
+  it("fails no idempotent call when the caller's own NATS node is killed (the mesh client falls back to gRPC, then returns)", async () => {
+    await Promise.all(cluster.servers.map((node) => node.start())); // whichever test ran first
+    const prefix = `weft.t${randomUUID().slice(0, 8)}`;
+    instances.push(await startInstance("d1", { ...meshEnv(prefix), NATS_URL: cluster.url }));
+    const { mesh } = await startCaller("caller-2", cluster.url, prefix, 1);
+    const callerNode = await nodeOf("caller-2");
+    expect(callerNode, "the caller's NATS node").toBeDefined();
+    const client = mesh.client(TestService);
+    let killed = false;
+    const result = await runLoad(3_000, 8, async (i) => {
+      if (i === 1_000 && !killed) {
+        killed = true;
+        void callerNode!.kill("SIGKILL");
+      }
+      return (await client.cacheableUnaryCall({})).servedBy;
+    }, { maxMs: 30_000 });
+    const s = mesh.stats();
+    console.log(`caller's NATS node ${callerNode!.name} killed at call 1000: ${result.ok} ok, ${result.failed} failed ${JSON.stringify(result.messages)}, ${s.retries} retries, ${s.fallbackAttempts} attempts over the gRPC fallback; ${result.elapsedMs} ms`);
+    expect(result.failed).toBe(0);
+    const now = await nodeOf("caller-2");
+    expect(now, "the caller reconnected").toBeDefined();
+    expect(now).not.toBe(callerNode);
   });
 });
