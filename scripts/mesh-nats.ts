@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnUntilReady, stopChild } from "./cluster/spawn-ready.ts";
-import { natsSeedFile, natsServerConfig, writeNatsCredentials, type AuthorizationTable, type NatsMeshSubjects, type NatsPermissions } from "../mesh/security/index.ts";
+import { natsAuthorization, natsSeedFile, natsServerConfig, writeNatsCredentials, type AuthorizationTable, type NatsMeshSubjects, type NatsPermissions } from "../mesh/security/index.ts";
 
 /** Options of {@link startMeshNats}. */
 export interface MeshNatsOptions {
@@ -36,6 +36,23 @@ export interface MeshNats {
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL) and removes its temporary folder, for an exit that cannot wait. */
   kill(): void;
+}
+
+/** The mesh's NATS users for servers started elsewhere (the nodes of `--cluster`). */
+export interface MeshNatsUsers {
+  /** The nats-server `authorization` block every node carries. */
+  readonly authorization: string;
+  /** Each workload's seed file. */
+  seedFile(workload: string): string;
+}
+
+/** Makes (or reuses) every workload's nkey user and returns the authorization block of the policies. */
+export async function meshNatsUsers(options: Pick<MeshNatsOptions, "table" | "credentialsDir" | "subjects" | "extraUsers">): Promise<MeshNatsUsers> {
+  const users = await writeNatsCredentials(options.credentialsDir, [...options.table.workloads.keys()]);
+  return {
+    authorization: natsAuthorization({ table: options.table, users, subjects: options.subjects, extraUsers: options.extraUsers }),
+    seedFile: (workload) => natsSeedFile(options.credentialsDir, workload),
+  };
 }
 
 const READY = /Listening for client connections on 127\.0\.0\.1:(\d+)[\s\S]*Server is ready/;

@@ -23,7 +23,7 @@ import { readMeshNodeConfig } from "../mesh/node/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
 import { loadShopPolicies } from "../services/shop-security.ts";
-import { startMeshNats, type MeshNats } from "./mesh-nats.ts";
+import { meshNatsUsers, startMeshNats, type MeshNats, type MeshNatsUsers } from "./mesh-nats.ts";
 import { startShopClusters, type ShopClusters } from "./cluster/shop-clusters.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
@@ -44,7 +44,8 @@ ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.e
 from the policies, each service connecting as its own NATS user; NATS_URL is then not used.
 --cluster starts a 3-node NATS cluster on loopback (nats-server processes with routes and JetStream,
 scripts/cluster) and points every service at all three servers, event streams with 3 replicas; it
-stops with the shop. NATS_URL is then not used.`,
+stops with the shop (with --transport nats, secure, its nodes carry the policies' users). NATS_URL is
+then not used.`,
   flags: {
     instances: { type: "string", valueName: `${SERVICES[0]}=N,...`, defaultText: SHOP_SERVICES.map((s) => `${s.name}=${s.defaultInstances}`).join(","), description: "instances per service (INSTANCES)" },
     transport: { type: "string", valueName: "grpc|nats", defaultText: "grpc", description: "how services call each other (MESH_TRANSPORT); nats starts a nats-server with users from the policies" },
@@ -113,14 +114,16 @@ if (secure && SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(j
   if (made.status !== 0) fail(`could not make development credentials in ${certsDir} (npm run certs)`);
 }
 
-// The cluster's nodes carry no users from the policies (yet): Connect over NATS on them would bypass them.
-if (values.cluster && secure && transport === "nats") {
-  fail("--cluster with --transport nats needs --insecure: the cluster's nats-servers have no users from the policies yet (docs/distributed.md#nats-clusters)");
-}
+const natsSubjects = { rpcPrefix: process.env.MESH_RPC_PREFIX?.trim() || undefined, registryPrefix: process.env.MESH_REGISTRY_PREFIX?.trim() || undefined, eventsPrefix: process.env.MESH_EVENTS_PREFIX?.trim() || undefined };
 let clusters: ShopClusters | undefined;
+// Secure Connect over NATS on the cluster: every node carries the users and permissions of the policies.
+let clusterNatsUsers: MeshNatsUsers | undefined;
 if (values.cluster) {
   try {
-    clusters = await startShopClusters();
+    if (secure && transport === "nats") {
+      clusterNatsUsers = await meshNatsUsers({ table: await loadShopPolicies(process.env.MESH_TRUST_DOMAIN?.trim() || undefined), credentialsDir: join(certsDir, "nats"), subjects: natsSubjects });
+    }
+    clusters = await startShopClusters({ natsAuthorization: clusterNatsUsers?.authorization });
   } catch (err) {
     fail(`could not start the clusters for --cluster: ${(err as Error).message.split("\n")[0]}`);
   }
@@ -131,12 +134,12 @@ if (values.cluster) {
 // Connect over NATS is secure only on a broker that enforces the policies: the shared development
 // server has no users, so this run gets a server of its own.
 let meshNats: MeshNats | undefined;
-if (secure && transport === "nats") {
+if (secure && transport === "nats" && clusters === undefined) {
   try {
     meshNats = await startMeshNats({
       table: await loadShopPolicies(process.env.MESH_TRUST_DOMAIN?.trim() || undefined),
       credentialsDir: join(certsDir, "nats"),
-      subjects: { rpcPrefix: process.env.MESH_RPC_PREFIX?.trim() || undefined, registryPrefix: process.env.MESH_REGISTRY_PREFIX?.trim() || undefined, eventsPrefix: process.env.MESH_EVENTS_PREFIX?.trim() || undefined },
+      subjects: natsSubjects,
     });
   } catch (err) {
     fail(`could not start the mesh's nats-server for --transport nats: ${(err as Error).message.split("\n")[0]}`);
@@ -154,6 +157,8 @@ const env = {
   ...serviceCompileCacheEnv(process.env),
 };
 const { IDENTITY_SIGNING_KEYS: _signingKeys, ...sharedEnv } = env;
+/** Each workload's NATS user, when a server of this run enforces the policies. */
+const natsSeedFile = meshNats?.seedFile ?? clusterNatsUsers?.seedFile;
 
 /** The order of a drain: callers before the services they call, so no in-flight call loses its downstream. */
 const DRAIN_ORDER: readonly (readonly string[])[] = [["gateway"], ["orders"], SERVICES.filter((s) => s !== "gateway" && s !== "orders")];
@@ -188,7 +193,7 @@ function start(service: ServiceManifestEntry, index: number): Child {
   // Each service process runs with the flags for a process that has a core to itself (gc-tuning.ts).
   const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../${service.main}`, import.meta.url).pathname], {
     // Only identity gets the private signing keys.
-    env: { ...sharedEnv, ...(name === "identity" ? { IDENTITY_SIGNING_KEYS: env.IDENTITY_SIGNING_KEYS } : {}), PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}), ...(meshNats ? { MESH_NATS_NKEY_FILE: meshNats.seedFile(name) } : {}) },
+    env: { ...sharedEnv, ...(name === "identity" ? { IDENTITY_SIGNING_KEYS: env.IDENTITY_SIGNING_KEYS } : {}), PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}), ...(natsSeedFile ? { MESH_NATS_NKEY_FILE: natsSeedFile(name) } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only, which drains in DRAIN_ORDER.
     detached: true,

@@ -22,6 +22,8 @@ export interface NatsClusterOptions {
   readonly detached?: boolean;
   /** How long to wait for each node's start and for JetStream's meta leader, in milliseconds. Default 20000. */
   readonly startTimeoutMs?: number;
+  /** More configuration every node carries, e.g. an `authorization` block of users. Default none. */
+  readonly extraConfig?: string;
 }
 
 /** One node of a running cluster. */
@@ -56,7 +58,7 @@ export interface NatsCluster {
 const READY = /Server is ready/;
 
 /** A node's configuration file: client, route and monitoring ports on loopback, JetStream in its own folder. */
-function nodeConfig(o: { name: string; cluster: string; port: number; clusterPort: number; monitorPort: number; store: string; routes: readonly number[] }): string {
+function nodeConfig(o: { name: string; cluster: string; port: number; clusterPort: number; monitorPort: number; store: string; routes: readonly number[]; extra: string }): string {
   return [
     `server_name: ${JSON.stringify(o.name)}`,
     `listen: "127.0.0.1:${o.port}"`,
@@ -67,7 +69,7 @@ function nodeConfig(o: { name: string; cluster: string; port: number; clusterPor
     `  listen: "127.0.0.1:${o.clusterPort}"`,
     `  routes: [${o.routes.map((p) => JSON.stringify(`nats-route://127.0.0.1:${p}`)).join(", ")}]`,
     "}",
-    "",
+    o.extra,
   ].join("\n");
 }
 
@@ -112,7 +114,7 @@ export async function startNatsCluster(options: NatsClusterOptions): Promise<Nat
     const name = `${cluster}-${i + 1}`;
     const configFile = join(options.dir, `${name}.conf`);
     const [port, clusterPort, monitorPort] = [ports[i], clusterPorts[i], ports[2 * count + i]];
-    await writeFile(configFile, nodeConfig({ name, cluster, port, clusterPort, monitorPort, store: join(options.dir, name), routes: clusterPorts.filter((p) => p !== clusterPort) }));
+    await writeFile(configFile, nodeConfig({ name, cluster, port, clusterPort, monitorPort, store: join(options.dir, name), routes: clusterPorts.filter((p) => p !== clusterPort), extra: options.extraConfig ?? "" }), { mode: 0o600 });
     const start = async () => {
       if (children[i] !== undefined && children[i]!.exitCode === null && children[i]!.signalCode === null) return;
       const { child } = await spawnUntilReady("nats-server", ["-c", configFile], READY, { timeoutMs, detached: options.detached, hint: "is nats-server installed? npm run services" });

@@ -21,10 +21,16 @@ export interface StartedCluster {
   kill(): void;
 }
 
+/** What the launcher hands every starter. */
+export interface ClusterContext {
+  /** The nats-server `authorization` block of the policies' users (secure Connect over NATS). Default none. */
+  readonly natsAuthorization?: string;
+}
+
 /** One kind of cluster: how to start it in `dir`. */
 export interface ClusterKind {
   readonly kind: string;
-  start(dir: string): Promise<StartedCluster>;
+  start(dir: string, context: ClusterContext): Promise<StartedCluster>;
 }
 
 /** Replicas of the event streams on the 3-node NATS cluster: losing any one node keeps a quorum. */
@@ -33,13 +39,13 @@ const NATS_NODES = 3;
 /** Three nats-servers with routes and JetStream; services get all three URLs and 3-replica streams. */
 export const natsClusterKind: ClusterKind = {
   kind: "nats",
-  async start(dir) {
+  async start(dir, context) {
     // Own process groups: a terminal's Ctrl-C must reach the services (which drain) before the broker.
-    const cluster = await startNatsCluster({ dir, nodes: NATS_NODES, detached: true });
+    const cluster = await startNatsCluster({ dir, nodes: NATS_NODES, detached: true, extraConfig: context.natsAuthorization });
     return {
       kind: "nats",
       env: { NATS_URL: cluster.url, MESH_EVENTS_REPLICAS: String(NATS_NODES) },
-      summary: `NATS cluster of ${NATS_NODES} (${cluster.servers.map((s) => `${s.name} ${s.url}`).join(", ")}; streams with ${NATS_NODES} replicas)`,
+      summary: `NATS cluster of ${NATS_NODES} (${cluster.servers.map((s) => `${s.name} ${s.url}`).join(", ")}; streams with ${NATS_NODES} replicas${context.natsAuthorization ? "; users and permissions from the policies" : ""})`,
       stop: () => cluster.stop(),
       kill: () => cluster.kill(),
     };
@@ -59,11 +65,11 @@ export interface ShopClusters {
 }
 
 /** Starts every kind in `kinds` (default CLUSTER_KINDS); on a failure stops those already started and rethrows. */
-export async function startShopClusters(kinds: readonly ClusterKind[] = CLUSTER_KINDS): Promise<ShopClusters> {
+export async function startShopClusters(context: ClusterContext = {}, kinds: readonly ClusterKind[] = CLUSTER_KINDS): Promise<ShopClusters> {
   const root = await mkdtemp(join(tmpdir(), "weft-clusters-"));
   const clusters: StartedCluster[] = [];
   try {
-    for (const k of kinds) clusters.push(await k.start(join(root, k.kind)));
+    for (const k of kinds) clusters.push(await k.start(join(root, k.kind), context));
   } catch (err) {
     await Promise.all(clusters.map((c) => c.stop().catch(() => undefined)));
     await rm(root, { recursive: true, force: true });
