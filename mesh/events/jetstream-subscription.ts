@@ -165,7 +165,7 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
         batch = await cfg.consumer.fetch({
           max_messages: cfg.concurrency - inFlight.size,
           expires: cfg.pullExpiresMs,
-          // nats.js would take half of `expires`: a pull lost with a dead consumer leader then hung for 2 x 15 s.
+          // nats.js would take half of `expires` (15 s): a pull lost with its consumer's leader could wait 30 s.
           idle_heartbeat: cfg.pullHeartbeatMs,
         });
         for await (const msg of batch) {
