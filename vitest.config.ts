@@ -23,6 +23,8 @@ const HEAVY = [
 ];
 const TIMING = [
   "test/distributed/**/*.test.ts",
+  // Failover drills: a primary killed under bounded load, the gap measured.
+  "test/cluster/**/*.test.ts",
   "test/cli/weft-distributed.test.ts",
   "test/dash/dashboard-distributed.test.ts",
   "test/wire/drain-process.test.ts",

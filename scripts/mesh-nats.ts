@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnUntilReady, stopChild } from "./cluster/spawn-ready.ts";
+import { spawnUntilReady, stopProcess } from "./cluster/loopback-process.ts";
 import { natsAuthorization, natsSeedFile, natsServerConfig, writeNatsCredentials, type AuthorizationTable, type NatsMeshSubjects, type NatsPermissions } from "../mesh/security/index.ts";
 
 /** Options of {@link startMeshNats}. */
@@ -79,7 +79,7 @@ export async function startMeshNats(options: MeshNatsOptions): Promise<MeshNats>
     configFile,
     seedFile: (workload) => natsSeedFile(options.credentialsDir, workload),
     async stop() {
-      await stopChild(child, "SIGTERM");
+      await stopProcess(child, "SIGTERM");
       await rm(dir, { recursive: true, force: true });
     },
     kill() {

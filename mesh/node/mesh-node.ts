@@ -13,7 +13,7 @@ import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../dis
 import { createHost, createJsonLogger, type Host, type HostLogger, type HttpFallback, type ServerCallHooks } from "../host/index.ts";
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import { WeftError } from "../errors/index.ts";
-import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
+import { openRedis, redisClientOptions, waitForRedisReady } from "../redis/index.ts";
 import { callerOf, createEventStreamsReader, createMeshAggregator, redAdminExtensions, startGatherResponder } from "../ops/index.ts";
 import { createMetrics, createRedRecorder, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
@@ -211,9 +211,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs, ...natsUser });
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
-    // Loaded only here: a process without REDIS_URL never pays for ioredis.
-    const { Redis } = await import("ioredis");
-    redis = new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
+    // One server or a Sentinel group; ioredis is loaded only then, so a process without REDIS_URL never pays for it.
+    redis = await openRedis(config.redisUrl, options.redisOptions ?? redisClientOptions);
     watchRedis(redis, options.logger);
     try {
       await waitForRedisReady(redis, { timeoutMs: connectTimeoutMs });

@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, spawnUntilReady, stopChild } from "./spawn-ready.ts";
+import { candidatePort, spawnUntilReady, stopProcess } from "./loopback-process.ts";
 
 /** Options of {@link startNatsCluster}. */
 export interface NatsClusterOptions {
@@ -76,7 +76,7 @@ function nodeConfig(o: { name: string; cluster: string; port: number; clusterPor
 /** Distinct candidate ports (freePort may hand the same one out twice in a row). */
 async function distinctPorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
+  while (ports.size < count) ports.add(await candidatePort());
   return [...ports];
 }
 
@@ -128,7 +128,7 @@ export async function startNatsCluster(options: NatsClusterOptions): Promise<Nat
         const child = children[i];
         return child !== undefined && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
       },
-      kill: (signal = "SIGKILL") => stopChild(children[i], signal),
+      kill: (signal = "SIGKILL") => stopProcess(children[i], signal),
       start,
     });
   }
@@ -149,7 +149,7 @@ export async function startNatsCluster(options: NatsClusterOptions): Promise<Nat
     url: urls.join(","),
     servers,
     async stop() {
-      await Promise.all(children.map((c) => stopChild(c, "SIGTERM")));
+      await Promise.all(children.map((c) => stopProcess(c, "SIGTERM")));
       await rm(options.dir, { recursive: true, force: true });
     },
     kill: killAll,

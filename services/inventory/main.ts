@@ -29,7 +29,9 @@ await runMain(async () => {
       if (redis === undefined) {
         ledger = createStockLedger(stock);
       } else {
-        const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:` });
+        // Under Sentinel (REDIS_URL=redis-sentinel://...) a change is acknowledged once a replica holds it: a failover never resells stock.
+        const replicaAcks = redis.options.sentinels?.length ? 1 : 0;
+        const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:`, replicaAcks });
         await shared.seedIfAbsent(stock);
         ledger = shared;
       }

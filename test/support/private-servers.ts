@@ -7,7 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort as candidatePort, spawnUntilReady as spawnUntil, stopChild } from "../../scripts/cluster/spawn-ready.ts";
+import { candidatePort, spawnUntilReady, stopProcess } from "../../scripts/cluster/loopback-process.ts";
 
 /** A server process that can be stopped and started again on the same port and data directory. */
 export interface PrivateServer {
@@ -29,19 +29,19 @@ export async function privateNats(): Promise<PrivateServer> {
   const dir = mkdtempSync(join(tmpdir(), "weft-nats-"));
   const args = (port: number) => ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
   const listening = /Listening for client connections on 127\.0\.0\.1:(\d+)[\s\S]*Server is ready/;
-  let { child, match } = await spawnUntil("nats-server", args(-1), listening);
+  let { child, match } = await spawnUntilReady("nats-server", args(-1), listening);
   const port = Number(match[1]);
   return {
     port,
     url: `nats://127.0.0.1:${port}`,
     async start() {
-      ({ child } = await spawnUntil("nats-server", args(port), listening));
+      ({ child } = await spawnUntilReady("nats-server", args(port), listening));
     },
-    stop: (signal = "SIGKILL") => stopChild(child, signal),
+    stop: (signal = "SIGKILL") => stopProcess(child, signal),
     pause: () => void child.kill("SIGSTOP"),
     resume: () => void child.kill("SIGCONT"),
     async dispose() {
-      await stopChild(child, "SIGKILL");
+      await stopProcess(child, "SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -57,7 +57,7 @@ export async function privateRedis(): Promise<PrivateServer> {
   for (let attempt = 1; child === undefined; attempt++) {
     port = await candidatePort();
     try {
-      ({ child } = await spawnUntil("redis-server", args(port), ready));
+      ({ child } = await spawnUntilReady("redis-server", args(port), ready));
     } catch (err) {
       // Taken between the probe and the bind: redis-server said so and exited; try another port.
       if (attempt >= 5 || !/Address already in use/.test(String(err))) throw err;
@@ -67,13 +67,13 @@ export async function privateRedis(): Promise<PrivateServer> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      ({ child } = await spawnUntil("redis-server", args(port), ready));
+      ({ child } = await spawnUntilReady("redis-server", args(port), ready));
     },
-    stop: (signal = "SIGKILL") => stopChild(child, signal),
+    stop: (signal = "SIGKILL") => stopProcess(child, signal),
     pause: () => void child?.kill("SIGSTOP"),
     resume: () => void child?.kill("SIGCONT"),
     async dispose() {
-      await stopChild(child, "SIGKILL");
+      await stopProcess(child, "SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
   };
