@@ -26,6 +26,7 @@ const TIMING = [
   // Failover drills: a primary killed under bounded load, the gap measured.
   "test/cluster/**/*.test.ts",
   "test/cli/weft-distributed.test.ts",
+  "test/cli/weft-secure.test.ts",
   "test/dash/dashboard-distributed.test.ts",
   "test/wire/drain-process.test.ts",
   "test/backends/events-nats-restart.test.ts",

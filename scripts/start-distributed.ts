@@ -22,7 +22,7 @@ import { onShutdownSignals, readLogLevel, SERVICE_NODE_FLAGS, serviceCompileCach
 import { readMeshNodeConfig } from "../mesh/node/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
-import { loadShopPolicies } from "../services/shop-security.ts";
+import { loadShopPolicies, OPERATOR_WORKLOAD } from "../services/shop-security.ts";
 import { meshNatsUsers, startMeshNats, type MeshNats, type MeshNatsUsers } from "./mesh-nats.ts";
 import { startShopClusters, type ShopClusters } from "./cluster/shop-clusters.ts";
 
@@ -108,7 +108,8 @@ await runMain(() => readLogLevel(process.env) && readMeshNodeConfig({ ...process
 const secure = !values.insecure;
 if (!secure) console.warn("warning: --insecure: services run without mutual TLS and authorization; any caller is trusted");
 const certsDir = resolve(process.env.WEFT_CERTS_DIR ?? new URL("../.certs", import.meta.url).pathname);
-if (secure && SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(join(certsDir, s.name, "tls.crt")))) {
+// The operators' folder (weft --tls-dir <certs>/operator) is made with the services' (older folders lack it).
+if (secure && (SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(join(certsDir, s.name, "tls.crt"))) || !existsSync(join(certsDir, OPERATOR_WORKLOAD, "tls.crt")))) {
   // Development credentials on first use (the same as `npm run certs`).
   const made = spawnSync(process.execPath, [new URL("./certs.ts", import.meta.url).pathname, "--dir", certsDir], { stdio: "inherit" });
   if (made.status !== 0) fail(`could not make development credentials in ${certsDir} (npm run certs)`);
@@ -255,6 +256,7 @@ const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${c
 const natsText = clusters !== undefined ? "" : `; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}`;
 console.log(`Weft shop, distributed: ${summary}${natsText}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
 for (const c of clusters?.clusters ?? []) console.log(`${c.summary} (started for this run)`);
+if (secure) console.log(`operators: npx weft ls --nats ${env.NATS_URL} --tls-dir ${join(certsDir, OPERATOR_WORKLOAD)}${natsSeedFile ? ` --nats-nkey ${natsSeedFile(OPERATOR_WORKLOAD)}` : ""} (weft dash too)`);
 for (const [name, first] of ports) {
   const n = counts.get(name)!;
   if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);

@@ -21,8 +21,8 @@ await runMain(async () => {
     config,
     logger,
     policies: await loadShopPolicies(config.trustDomain),
-    services: async ({ nc, tracer, metrics, redis, onClose }) => {
-      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, replicas: config.eventsReplicas, tracer, metrics });
+    services: async ({ nc, tracer, metrics, eventFlows, redis, onClose }) => {
+      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, replicas: config.eventsReplicas, tracer, metrics, flows: eventFlows });
       onClose(() => events.close());
       const stock = await loadSeedStock();
       let ledger;
