@@ -3,12 +3,12 @@
 // mesh/security natsPermissions, on a port of its choosing, JetStream in a temporary folder. The
 // distributed launcher starts one for `--transport nats`; the security tests start their own.
 
-import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { natsSeedFile, natsServerConfig, writeNatsCredentials, type AuthorizationTable, type NatsMeshSubjects, type NatsPermissions } from "../mesh/security/index.ts";
+import { spawnUntilReady, stopProcess } from "./cluster/loopback-process.ts";
+import { natsAuthorization, natsSeedFile, natsServerConfig, writeNatsCredentials, type AuthorizationTable, type NatsMeshSubjects, type NatsPermissions } from "../mesh/security/index.ts";
 
 /** Options of {@link startMeshNats}. */
 export interface MeshNatsOptions {
@@ -38,6 +38,23 @@ export interface MeshNats {
   kill(): void;
 }
 
+/** The mesh's NATS users for servers started elsewhere (the nodes of `--cluster`). */
+export interface MeshNatsUsers {
+  /** The nats-server `authorization` block every node carries. */
+  readonly authorization: string;
+  /** Each workload's seed file. */
+  seedFile(workload: string): string;
+}
+
+/** Makes (or reuses) every workload's nkey user and returns the authorization block of the policies. */
+export async function meshNatsUsers(options: Pick<MeshNatsOptions, "table" | "credentialsDir" | "subjects" | "extraUsers">): Promise<MeshNatsUsers> {
+  const users = await writeNatsCredentials(options.credentialsDir, [...options.table.workloads.keys()]);
+  return {
+    authorization: natsAuthorization({ table: options.table, users, subjects: options.subjects, extraUsers: options.extraUsers }),
+    seedFile: (workload) => natsSeedFile(options.credentialsDir, workload),
+  };
+}
+
 const READY = /Listening for client connections on 127\.0\.0\.1:(\d+)[\s\S]*Server is ready/;
 
 /** Starts nats-server with a configuration generated from the policies; resolves once it listens. */
@@ -47,26 +64,22 @@ export async function startMeshNats(options: MeshNatsOptions): Promise<MeshNats>
   const configFile = join(dir, "nats-server.conf");
   await writeFile(configFile, natsServerConfig({ table: options.table, users, subjects: options.subjects, port: -1, jetStreamDir: join(dir, "js"), extraUsers: options.extraUsers }), { mode: 0o600 });
   // Its own process group: a terminal's Ctrl-C must not stop the broker before the services drained.
-  const child = spawn("nats-server", ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let port: number;
+  let started;
   try {
-    port = await untilReady(child, options.startTimeoutMs ?? 15_000);
+    started = await spawnUntilReady("nats-server", ["-c", configFile], READY, { timeoutMs: options.startTimeoutMs ?? 15_000, detached: true, hint: "is it installed? bash scripts/dev-services.sh" });
   } catch (err) {
-    child.kill("SIGKILL");
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  const { child } = started;
+  const port = Number(started.match[1]);
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
     configFile,
     seedFile: (workload) => natsSeedFile(options.credentialsDir, workload),
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await stopProcess(child, "SIGTERM");
       await rm(dir, { recursive: true, force: true });
     },
     kill() {
@@ -74,29 +87,4 @@ export async function startMeshNats(options: MeshNatsOptions): Promise<MeshNats>
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** The port nats-server reports once ready; rejects with its output when it exits or stays silent. */
-function untilReady(child: ChildProcess, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`nats-server did not report ready within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      if (output.length < 65_536) output += chunk.toString();
-      const match = READY.exec(output);
-      if (match === null) return;
-      clearTimeout(timer);
-      child.stdout!.off("data", onData).resume();
-      child.stderr!.off("data", onData).resume();
-      child.off("exit", onExit);
-      resolve(Number(match[1]));
-    };
-    const onExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited with ${code} before it was ready (is it installed? bash scripts/dev-services.sh):\n${output}`));
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", onExit);
-  });
 }

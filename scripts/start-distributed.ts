@@ -23,7 +23,8 @@ import { readMeshNodeConfig } from "../mesh/node/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
 import { loadShopPolicies, OPERATOR_WORKLOAD } from "../services/shop-security.ts";
-import { startMeshNats, type MeshNats } from "./mesh-nats.ts";
+import { meshNatsUsers, startMeshNats, type MeshNats, type MeshNatsUsers } from "./mesh-nats.ts";
+import { startShopClusters, type ShopClusters } from "./cluster/shop-clusters.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
 const PUBLIC = SHOP_SERVICES.filter((s) => s.port !== undefined);
@@ -40,11 +41,16 @@ Services (services/manifest.ts), default instances:
 ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.exposure}${s.port ? `, port ${s.port.default} (${s.port.env})` : ""}`).join("\n")}
 
 --transport nats (secure unless --insecure) starts a nats-server of its own on a free port, configured
-from the policies, each service connecting as its own NATS user; NATS_URL is then not used.`,
+from the policies, each service connecting as its own NATS user; NATS_URL is then not used.
+--cluster starts a 3-node NATS cluster on loopback (nats-server processes with routes and JetStream,
+scripts/cluster) and points every service at all three servers, event streams with 3 replicas; it
+stops with the shop (with --transport nats, secure, its nodes carry the policies' users). NATS_URL is
+then not used.`,
   flags: {
     instances: { type: "string", valueName: `${SERVICES[0]}=N,...`, defaultText: SHOP_SERVICES.map((s) => `${s.name}=${s.defaultInstances}`).join(","), description: "instances per service (INSTANCES)" },
     transport: { type: "string", valueName: "grpc|nats", defaultText: "grpc", description: "how services call each other (MESH_TRANSPORT); nats starts a nats-server with users from the policies" },
     insecure: { type: "boolean", default: false, description: "no mutual TLS and no authorization (development only)" },
+    cluster: { type: "boolean", default: false, description: "run on a 3-node NATS cluster started on loopback (3-replica streams)" },
     ...Object.fromEntries(PUBLIC.map((s) => [`${s.name}-port`, { type: "string" as const, valueName: "PORT", defaultText: String(s.port!.default), description: `first ${s.name} port, one more per instance; 0 = free ports (${s.port!.env})` }])),
   },
   env: [
@@ -109,15 +115,32 @@ if (secure && (SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(
   if (made.status !== 0) fail(`could not make development credentials in ${certsDir} (npm run certs)`);
 }
 
+const natsSubjects = { rpcPrefix: process.env.MESH_RPC_PREFIX?.trim() || undefined, registryPrefix: process.env.MESH_REGISTRY_PREFIX?.trim() || undefined, eventsPrefix: process.env.MESH_EVENTS_PREFIX?.trim() || undefined };
+let clusters: ShopClusters | undefined;
+// Secure Connect over NATS on the cluster: every node carries the users and permissions of the policies.
+let clusterNatsUsers: MeshNatsUsers | undefined;
+if (values.cluster) {
+  try {
+    if (secure && transport === "nats") {
+      clusterNatsUsers = await meshNatsUsers({ table: await loadShopPolicies(process.env.MESH_TRUST_DOMAIN?.trim() || undefined), credentialsDir: join(certsDir, "nats"), subjects: natsSubjects });
+    }
+    clusters = await startShopClusters({ natsAuthorization: clusterNatsUsers?.authorization });
+  } catch (err) {
+    fail(`could not start the clusters for --cluster: ${(err as Error).message.split("\n")[0]}`);
+  }
+  // The nodes run in their own process groups: whatever way this process ends, they end with it.
+  process.once("exit", () => clusters?.kill());
+}
+
 // Connect over NATS is secure only on a broker that enforces the policies: the shared development
 // server has no users, so this run gets a server of its own.
 let meshNats: MeshNats | undefined;
-if (secure && transport === "nats") {
+if (secure && transport === "nats" && clusters === undefined) {
   try {
     meshNats = await startMeshNats({
       table: await loadShopPolicies(process.env.MESH_TRUST_DOMAIN?.trim() || undefined),
       credentialsDir: join(certsDir, "nats"),
-      subjects: { rpcPrefix: process.env.MESH_RPC_PREFIX?.trim() || undefined, registryPrefix: process.env.MESH_REGISTRY_PREFIX?.trim() || undefined, eventsPrefix: process.env.MESH_EVENTS_PREFIX?.trim() || undefined },
+      subjects: natsSubjects,
     });
   } catch (err) {
     fail(`could not start the mesh's nats-server for --transport nats: ${(err as Error).message.split("\n")[0]}`);
@@ -127,6 +150,7 @@ if (secure && transport === "nats") {
 const env = {
   ...process.env,
   NATS_URL: meshNats?.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+  ...clusters?.env,
   IDENTITY_SIGNING_KEYS: process.env.IDENTITY_SIGNING_KEYS ?? (await newSigningKeysSetting()),
   CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
@@ -134,6 +158,8 @@ const env = {
   ...serviceCompileCacheEnv(process.env),
 };
 const { IDENTITY_SIGNING_KEYS: _signingKeys, ...sharedEnv } = env;
+/** Each workload's NATS user, when a server of this run enforces the policies. */
+const natsSeedFile = meshNats?.seedFile ?? clusterNatsUsers?.seedFile;
 
 /** The order of a drain: callers before the services they call, so no in-flight call loses its downstream. */
 const DRAIN_ORDER: readonly (readonly string[])[] = [["gateway"], ["orders"], SERVICES.filter((s) => s !== "gateway" && s !== "orders")];
@@ -168,7 +194,7 @@ function start(service: ServiceManifestEntry, index: number): Child {
   // Each service process runs with the flags for a process that has a core to itself (gc-tuning.ts).
   const proc = spawn(process.execPath, [...SERVICE_NODE_FLAGS, new URL(`../${service.main}`, import.meta.url).pathname], {
     // Only identity gets the private signing keys.
-    env: { ...sharedEnv, ...(name === "identity" ? { IDENTITY_SIGNING_KEYS: env.IDENTITY_SIGNING_KEYS } : {}), PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}), ...(meshNats ? { MESH_NATS_NKEY_FILE: meshNats.seedFile(name) } : {}) },
+    env: { ...sharedEnv, ...(name === "identity" ? { IDENTITY_SIGNING_KEYS: env.IDENTITY_SIGNING_KEYS } : {}), PORT: String(port), INSTANCE_ID: `${name}-${index + 1}-${randomBytes(2).toString("hex")}`, ...(secure ? { MESH_TLS_DIR: join(certsDir, name) } : {}), ...(natsSeedFile ? { MESH_NATS_NKEY_FILE: natsSeedFile(name) } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group: a terminal's Ctrl-C reaches the launcher only, which drains in DRAIN_ORDER.
     detached: true,
@@ -207,6 +233,7 @@ onShutdownSignals({
       }
       const codes = await Promise.all(children.map((c) => c.exited));
       await meshNats?.stop();
+      await clusters?.stop();
       const failed = children.flatMap((c, i) => (codes[i] === 0 ? [] : [`${c.label} (exit ${codes[i] ?? "by signal"})`]));
       if (failed.length === 0) {
         console.log(`all ${children.length} processes drained`);
@@ -220,13 +247,16 @@ onShutdownSignals({
     console.error(`${signal} again: stopping ${children.length} processes without waiting`);
     for (const c of children) c.proc.kill("SIGKILL");
     meshNats?.kill();
+    clusters?.kill();
     process.exit(130);
   },
 });
 
 const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${counts.get(s)}`).join(", ");
-console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
-if (secure) console.log(`operators: npx weft ls --nats ${env.NATS_URL} --tls-dir ${join(certsDir, OPERATOR_WORKLOAD)}${meshNats ? ` --nats-nkey ${meshNats.seedFile(OPERATOR_WORKLOAD)}` : ""} (weft dash too)`);
+const natsText = clusters !== undefined ? "" : `; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}`;
+console.log(`Weft shop, distributed: ${summary}${natsText}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
+for (const c of clusters?.clusters ?? []) console.log(`${c.summary} (started for this run)`);
+if (secure) console.log(`operators: npx weft ls --nats ${env.NATS_URL} --tls-dir ${join(certsDir, OPERATOR_WORKLOAD)}${natsSeedFile ? ` --nats-nkey ${natsSeedFile(OPERATOR_WORKLOAD)}` : ""} (weft dash too)`);
 for (const [name, first] of ports) {
   const n = counts.get(name)!;
   if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);

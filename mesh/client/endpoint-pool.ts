@@ -56,6 +56,15 @@ export class EndpointPool {
     this.#makeTransport = makeTransport;
     this.#outliers = options.outlierDetection === false ? undefined : createOutlierDetector(options.outlierDetection);
     this.#unsubscribe = this.#discovery.subscribe((event) => {
+      if (event.type === "update") {
+        const state = this.#states.get(event.endpoint.instanceId);
+        const before = state?.endpoint.natsConnection ?? 0;
+        const now = event.endpoint.natsConnection ?? 0;
+        if (state === undefined || before === 0 || now <= before) return;
+        state.endpoint = event.endpoint;
+        state.transports.get("nats")?.natsReconnected?.();
+        return;
+      }
       if (event.type !== "down") return;
       const id = event.endpoint.instanceId;
       const state = this.#states.get(id);

@@ -12,6 +12,12 @@ export interface EndpointTransport extends Transport {
    * otherwise abort them (the endpoint is gone).
    */
   close(graceful: boolean): void;
+  /**
+   * The instance reconnected to NATS (another server of the cluster): requests and replies in flight
+   * through its old server may be gone, so calls sent before and still waiting after a grace fail
+   * UNAVAILABLE (idempotent ones are retried). Transports that do not go through NATS leave it out.
+   */
+  natsReconnected?(): void;
 }
 
 /** Which wire a service's calls use. */

@@ -3,7 +3,7 @@
 // leave when it drains.
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/transport-node";
 import { AnnouncementSchema, HeartbeatSchema, LeaveSchema, TableQuerySchema } from "../../gen/weft/mesh/v1/registry_pb.ts";
 import type { EndpointLoad } from "./endpoint.ts";
 import { NO_LOAD } from "./endpoint.ts";
@@ -67,6 +67,9 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
   // The sequence of the latest full record; heartbeats name it so a client can tell it is behind.
   let revision = 0n;
   let ready = o.ready;
+  // This process's NATS connections so far: a reconnect (to another server of the cluster) is announced.
+  let natsConnection = 1;
+  let statuses: (AsyncIterable<Status> & { stop?: () => void }) | undefined;
   let timer: NodeJS.Timeout | undefined;
   const querySubs: Subscription[] = [];
   let state: "new" | "running" | "left" = "new";
@@ -96,6 +99,7 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
         heartbeatIntervalMs: o.heartbeatIntervalMs,
         expiryMs: o.expiryMs,
         load: load(),
+        natsConnection,
       }),
     );
   }
@@ -138,6 +142,18 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
         querySubs.push(nc.subscribe(subject, { callback: answer }));
       }
       announce();
+      // Requests and replies in flight through a server that died are lost without a trace: after a
+      // reconnect the new record tells clients to stop waiting for them (nats_connection, registry.proto).
+      statuses = nc.status() as AsyncIterable<Status> & { stop?: () => void };
+      void (async () => {
+        for await (const s of statuses!) {
+          if (state !== "running") break;
+          if (s.type === "reconnect") {
+            natsConnection++;
+            announce();
+          }
+        }
+      })().catch(() => undefined);
       timer = setInterval(beat, o.heartbeatIntervalMs);
       timer.unref();
       await nc.flush();
@@ -152,6 +168,7 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
       const wasRunning = state === "running";
       state = "left";
       clearInterval(timer);
+      statuses?.stop?.();
       for (const sub of querySubs) sub.unsubscribe();
       if (!wasRunning || nc.isClosed()) return;
       sequence++;

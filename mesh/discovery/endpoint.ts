@@ -29,6 +29,11 @@ export interface Endpoint {
   readonly ready: boolean;
   /** Its last reported load. */
   readonly load: EndpointLoad;
+  /**
+   * Counts the instance's NATS connections (one more per reconnect); a change means calls sent to it
+   * over NATS before may have been lost with its old server. 0 or absent when unknown (static endpoints).
+   */
+  readonly natsConnection?: number;
 }
 
 /** A change to the endpoint table. */

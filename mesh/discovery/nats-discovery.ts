@@ -373,6 +373,7 @@ function toEndpoint(a: Announcement): Endpoint {
     version: a.version,
     ready: a.ready,
     load: toLoad(a.load),
+    natsConnection: a.natsConnection,
   };
 }
 

@@ -51,13 +51,22 @@ export interface JetStreamEventBusOptions {
   readonly maxAckPending?: number;
   /** How long one pull waits for events (at least 1,000). Default 30,000. */
   readonly pullExpiresMs?: number;
+  /**
+   * Idle heartbeat the server sends a waiting pull (500 to half of pullExpiresMs); after two missed
+   * the pull is renewed, so losing the consumer's leader in a cluster stalls it about twice this.
+   * Default 1,000 (500 for pulls of 1,000 to 1,999 ms).
+   */
+  readonly pullHeartbeatMs?: number;
   /** First redelivery delay after a handler throws; doubles per delivery. Default 1,000. */
   readonly redeliveryDelayMs?: number;
   /** Cap on the redelivery delay. Default 30,000. */
   readonly maxRedeliveryDelayMs?: number;
   /** Wait for one publish attempt's ack. Default 2,000. */
   readonly publishAttemptTimeoutMs?: number;
-  /** Total time a publish keeps retrying (same id, so stored once) while the broker is unreachable. Default 10,000. */
+  /**
+   * Total time a publish keeps retrying (same id, so stored once) while the broker is unreachable or a
+   * replicated stream elects a new leader (seconds: nats-server's randomised election timeout). Default 15,000.
+   */
   readonly publishTimeoutMs?: number;
   /** Called for every dead-lettered event (after it is stored on the dead-letter subject). */
   readonly onDeadLetter?: (letter: DeadLetter) => void;
@@ -104,15 +113,19 @@ function parseOptions(o: JetStreamEventBusOptions) {
     maxHandlerMs: o.maxHandlerMs ?? 300_000,
     maxAckPending: o.maxAckPending ?? 1_000,
     pullExpiresMs: o.pullExpiresMs ?? 30_000,
+    pullHeartbeatMs: o.pullHeartbeatMs ?? Math.max(500, Math.min(1_000, (o.pullExpiresMs ?? 30_000) / 2)),
     redeliveryDelayMs: o.redeliveryDelayMs ?? 1_000,
     maxRedeliveryDelayMs: o.maxRedeliveryDelayMs ?? 30_000,
     publishAttemptTimeoutMs: o.publishAttemptTimeoutMs ?? 2_000,
-    publishTimeoutMs: o.publishTimeoutMs ?? 10_000,
+    publishTimeoutMs: o.publishTimeoutMs ?? 15_000,
   };
   for (const [field, value] of Object.entries(parsed)) {
     if (!Number.isFinite(value) || value <= 0) throw new EventsOptionsError(`options.${field} must be a positive number`);
   }
   if (parsed.pullExpiresMs < 1_000) throw new EventsOptionsError("options.pullExpiresMs must be at least 1000");
+  if (parsed.pullHeartbeatMs < 500 || parsed.pullHeartbeatMs > parsed.pullExpiresMs / 2) {
+    throw new EventsOptionsError("options.pullHeartbeatMs must be from 500 to half of options.pullExpiresMs");
+  }
   return { ...parsed, prefix };
 }
 
@@ -271,6 +284,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         ackWaitMs: o.ackWaitMs,
         maxHandlerMs: o.maxHandlerMs,
         pullExpiresMs: o.pullExpiresMs,
+        pullHeartbeatMs: o.pullHeartbeatMs,
         redeliveryDelayMs: o.redeliveryDelayMs,
         maxRedeliveryDelayMs: o.maxRedeliveryDelayMs,
         publishTimeoutMs: o.publishAttemptTimeoutMs,

@@ -23,6 +23,8 @@ export interface SubscriptionConfig {
   readonly ackWaitMs: number;
   readonly maxHandlerMs: number;
   readonly pullExpiresMs: number;
+  /** Idle heartbeat of a waiting pull: two missed end it, so a pull lost with its consumer's leader is renewed. */
+  readonly pullHeartbeatMs: number;
   readonly redeliveryDelayMs: number;
   readonly maxRedeliveryDelayMs: number;
   readonly publishTimeoutMs: number;
@@ -166,6 +168,8 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
         batch = await cfg.consumer.fetch({
           max_messages: cfg.concurrency - inFlight.size,
           expires: cfg.pullExpiresMs,
+          // nats.js would take half of `expires` (15 s): a pull lost with its consumer's leader could wait 30 s.
+          idle_heartbeat: cfg.pullHeartbeatMs,
         });
         for await (const msg of batch) {
           if (stopping) msg.nak(); // hand it straight to another replica

@@ -93,6 +93,8 @@ interface Codecs {
 export interface NatsEndpointTransport extends Transport {
   /** Releases the endpoint. `graceful`: let calls in progress finish first; otherwise abort them. */
   close(graceful: boolean): void;
+  /** The instance reconnected to NATS: calls sent before and unanswered after a grace fail UNAVAILABLE. */
+  natsReconnected(): void;
 }
 
 /** The shared NATS RPC client of one mesh client; hands out per-endpoint transports. */
@@ -350,6 +352,10 @@ export function createNatsRpcClient(options: NatsRpcClientOptions): NatsRpcClien
         },
         close(graceful) {
           if (!graceful) inbox.failInstance(endpoint.instanceId, INSTANCE_GONE_GRACE_MS); // a drained instance still answers
+        },
+        natsReconnected() {
+          // Replies of handlers that were running go out once the instance is connected again: the grace keeps them.
+          inbox.failInstance(endpoint.instanceId, INSTANCE_GONE_GRACE_MS);
         },
       };
     },

@@ -140,11 +140,19 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsConn
   const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   try {
     return await connect({
-      servers: options.servers.split(","),
+      // Every server of the cluster: the first connection takes any that answers (nats.js shuffles the
+      // list, spreading clients), and the servers a cluster gossips are added for reconnects.
+      servers: options.servers.split(",").map((s) => s.trim()).filter((s) => s !== ""),
       name: options.name,
       noAsyncTraces: true,
+      // Once connected, never give up: a lost server is replaced by another of the list at once (only a
+      // server tried within the last reconnectTimeWait is waited for, plus up to reconnectJitter).
+      reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      reconnectJitter: 100,
+      // No server at start-up is a configuration error reported in one line, not a silent wait.
+      waitOnFirstConnect: false,
       // A server that hangs without closing the socket is found after 2 unanswered pings: the bound on
       // how long calls over NATS wait before the mesh client falls back to gRPC.
       pingInterval: NATS_PING_MS,

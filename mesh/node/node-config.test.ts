@@ -21,6 +21,9 @@ const BAD: ReadonlyArray<readonly [variable: string, value: string]> = [
   ["MESH_RPC_PREFIX", "weft.>"],
   ["MESH_EVENTS_PREFIX", "t-1"],
   ["MESH_EVENTS_PREFIX", "t.1"],
+  ["MESH_EVENTS_REPLICAS", "0"],
+  ["MESH_EVENTS_REPLICAS", "6"],
+  ["MESH_EVENTS_REPLICAS", "three"],
   ["MESH_HEARTBEAT_MS", "fast"],
   ["MESH_HEARTBEAT_MS", "9"],
   ["MESH_HEARTBEAT_MS", "60001"],
@@ -64,6 +67,7 @@ describe("readMeshNodeConfig", () => {
       registryPrefix: "weft.registry",
       rpcPrefix: "weft.rpc",
       eventsPrefix: "",
+      eventsReplicas: 1,
       heartbeatIntervalMs: 1000,
       leaveGraceMs: 200,
       concurrencyLimitMax: 1000,
@@ -76,12 +80,13 @@ describe("readMeshNodeConfig", () => {
       {
         PORT: "65535", INSTANCE_ID: "a_B-9", MESH_TRANSPORT: "nats", MESH_REGISTRY_PREFIX: "a.b_c.d-e", MESH_RPC_PREFIX: "r",
         MESH_EVENTS_PREFIX: "T1", MESH_HEARTBEAT_MS: "10", MESH_LEAVE_GRACE_MS: "0", MESH_CONCURRENCY_LIMIT: "4", HOST: "0.0.0.0",
+        MESH_EVENTS_REPLICAS: "5",
       },
       "x",
     );
     expect(config).toMatchObject({
       port: 65535, instanceId: "a_B-9", transport: "nats", registryPrefix: "a.b_c.d-e", rpcPrefix: "r", eventsPrefix: "T1",
-      heartbeatIntervalMs: 10, leaveGraceMs: 0, concurrencyLimitMax: 4, hostname: "0.0.0.0", advertiseHost: "127.0.0.1",
+      heartbeatIntervalMs: 10, leaveGraceMs: 0, eventsReplicas: 5, concurrencyLimitMax: 4, hostname: "0.0.0.0", advertiseHost: "127.0.0.1",
     });
   });
 });

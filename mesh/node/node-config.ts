@@ -42,6 +42,12 @@ export interface MeshNodeConfig {
   readonly rpcPrefix: string;
   /** `MESH_EVENTS_PREFIX`: namespace of event streams (letters and digits). Default "" (none). */
   readonly eventsPrefix: string;
+  /**
+   * `MESH_EVENTS_REPLICAS`: replicas of the event streams this process creates (and so of their
+   * consumers): 3 on a 3-node NATS cluster survives losing a node and its stream leaders; more than
+   * the cluster's nodes fails stream creation. Default 1 (one nats-server).
+   */
+  readonly eventsReplicas: number;
   /** `MESH_HEARTBEAT_MS`: discovery heartbeat interval; instances expire after 3 missed. Default 1000. */
   readonly heartbeatIntervalMs: number;
   /** `MESH_LEAVE_GRACE_MS`: wait between announcing leave and refusing calls, in ms. Default 200. */
@@ -129,6 +135,7 @@ export function readMeshNodeConfig(env: NodeJS.ProcessEnv, serviceName: string):
     registryPrefix,
     rpcPrefix,
     eventsPrefix,
+    eventsReplicas: int(env, "MESH_EVENTS_REPLICAS", 1, 1, 5),
     heartbeatIntervalMs: int(env, "MESH_HEARTBEAT_MS", 1000, 10, 60_000),
     leaveGraceMs: int(env, "MESH_LEAVE_GRACE_MS", 200, 0, 10_000),
     concurrencyLimitMax: int(env, "MESH_CONCURRENCY_LIMIT", 1000, 4, 100_000),

@@ -17,6 +17,7 @@ export const MESH_NODE_VARIABLES: readonly CommandVariable[] = Object.freeze([
   { name: "MESH_REGISTRY_PREFIX", defaultText: "weft.registry", description: "NATS subject prefix of discovery" },
   { name: "MESH_RPC_PREFIX", defaultText: "weft.rpc", description: "NATS subject prefix of Connect over NATS" },
   { name: "MESH_EVENTS_PREFIX", defaultText: "none", description: "prefix of JetStream streams and Redis keys" },
+  { name: "MESH_EVENTS_REPLICAS", defaultText: "1", description: "replicas of the JetStream streams it creates (3 on a 3-node NATS cluster)" },
   { name: "MESH_HEARTBEAT_MS", defaultText: "1000", description: "discovery heartbeat; an instance is dropped after 3 missed" },
   { name: "MESH_LEAVE_GRACE_MS", defaultText: "200", description: "wait between announcing leave and refusing calls on drain" },
   { name: "MESH_CONCURRENCY_LIMIT", defaultText: "1000", description: "ceiling of the adaptive concurrency limit" },

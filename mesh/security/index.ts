@@ -47,9 +47,9 @@ export type { Authorization, AuthorizationOptions, Denial } from "./authorizatio
 /** Development mode without mTLS: the end user as a plain, trusted header (never used with credentials). */
 export { createInsecureEndUserHooks, INSECURE_END_USER_HEADER, insecureEndUserHeaders } from "./insecure-end-user.ts";
 /** NATS subject permissions of each workload's user, derived from the policies, and the nats-server configuration. */
-export { NATS_INBOX_ROOT, natsInboxPrefix, natsInstanceSubject, natsPermissions, natsServerConfig } from "./nats-permissions.ts";
+export { NATS_INBOX_ROOT, natsInboxPrefix, natsInstanceSubject, natsAuthorization, natsPermissions, natsServerConfig } from "./nats-permissions.ts";
 /** Options and results of the NATS permissions. */
-export type { NatsMeshSubjects, NatsPermissions, NatsServerConfigOptions } from "./nats-permissions.ts";
+export type { NatsAuthorizationOptions, NatsMeshSubjects, NatsPermissions, NatsServerConfigOptions } from "./nats-permissions.ts";
 /** NATS nkey users: development seeds per workload, and the authenticator a process connects with. */
 export { issueNatsUser, natsPublicKey, natsSeedFile, readNatsAuthenticator, writeNatsCredentials } from "./nats-credentials.ts";
 /** The AdminService guard for an operator's shared token (the one-process shop). */

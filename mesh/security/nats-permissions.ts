@@ -87,8 +87,15 @@ export interface NatsServerConfigOptions {
   readonly extraUsers?: readonly { readonly nkey: string; readonly permissions: NatsPermissions }[];
 }
 
-/** A nats-server configuration (text) with one user per workload and the permissions of its policies; nobody else may connect. */
-export function natsServerConfig(options: NatsServerConfigOptions): string {
+/** Options of {@link natsAuthorization}: the users part of {@link NatsServerConfigOptions}. */
+export type NatsAuthorizationOptions = Pick<NatsServerConfigOptions, "table" | "users" | "subjects" | "extraUsers">;
+
+/**
+ * The `authorization` block (text) of a nats-server configuration: one user per workload with the
+ * permissions of its policies, and the extra users; nobody else may connect. Every node of a cluster
+ * carries the same block.
+ */
+export function natsAuthorization(options: NatsAuthorizationOptions): string {
   const users: { nkey: string; permissions: NatsPermissions }[] = [];
   for (const workload of options.table.workloads.keys()) {
     const nkey = options.users.get(workload);
@@ -99,9 +106,6 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
   const q = (s: string) => JSON.stringify(s);
   const list = (subjects: readonly string[]) => `[${subjects.map(q).join(", ")}]`;
   const lines = [
-    "# Generated from the policies (services/<name>/policy.json) by mesh/security natsServerConfig: do not edit.",
-    `listen: ${q(`${options.host ?? "127.0.0.1"}:${options.port}`)}`,
-    ...(options.jetStreamDir === undefined ? [] : [`jetstream { store_dir: ${q(options.jetStreamDir)} }`]),
     "authorization {",
     "  users: [",
     ...users.map((u) => `    { nkey: ${q(u.nkey)}, permissions: { publish: { allow: ${list(u.permissions.publish)} }, subscribe: { allow: ${list(u.permissions.subscribe)} } } }`),
@@ -109,4 +113,15 @@ export function natsServerConfig(options: NatsServerConfigOptions): string {
     "}",
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** A nats-server configuration (text) with one user per workload and the permissions of its policies; nobody else may connect. */
+export function natsServerConfig(options: NatsServerConfigOptions): string {
+  const q = (s: string) => JSON.stringify(s);
+  const lines = [
+    "# Generated from the policies (services/<name>/policy.json) by mesh/security natsServerConfig: do not edit.",
+    `listen: ${q(`${options.host ?? "127.0.0.1"}:${options.port}`)}`,
+    ...(options.jetStreamDir === undefined ? [] : [`jetstream { store_dir: ${q(options.jetStreamDir)} }`]),
+  ];
+  return `${lines.join("\n")}\n${natsAuthorization(options)}`;
 }

@@ -9,15 +9,27 @@ const START_TIMEOUT_MS = 20_000;
 /** Most output kept for the error message of a server that failed to start. */
 const MAX_LOG_CHARS = 65_536;
 
+/** Options of {@link spawnUntilReady}. */
+export interface SpawnReadyOptions {
+  /** How long to wait for `ready`, in milliseconds; the process is killed after it. Default 20000. */
+  readonly timeoutMs?: number;
+  /** Its own process group, so a terminal's Ctrl-C leaves it to its owner. Default false. */
+  readonly detached?: boolean;
+  /** Added to the error when the program exits first or cannot start (what to install). Default none. */
+  readonly hint?: string;
+}
+
 /** Spawns `command` and resolves with it and the first match of `ready` in its output; rejects (killing it) when it exits or times out first. */
-export function spawnUntilReady(command: string, args: readonly string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+export function spawnUntilReady(command: string, args: readonly string[], ready: RegExp, options: SpawnReadyOptions = {}): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
+  const hint = options.hint === undefined ? "" : ` (${options.hint})`;
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], detached: options.detached ?? false });
   return new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${command} did not report ready within ${START_TIMEOUT_MS} ms:\n${output}`));
-    }, START_TIMEOUT_MS);
+      reject(new Error(`${command} did not report ready within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       if (output.length < MAX_LOG_CHARS) output += chunk.toString();
       const match = ready.exec(output);
@@ -31,8 +43,13 @@ export function spawnUntilReady(command: string, args: readonly string[], ready:
     };
     const onExit = (code: number | null) => {
       clearTimeout(timer);
-      reject(new Error(`${command} exited with ${code} before it was ready:\n${output}`));
+      reject(new Error(`${command} exited with ${code} before it was ready${hint}:\n${output}`));
     };
+    // A missing program is an 'error' (ENOENT) with no exit code of its own.
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} could not start${hint}: ${err.message}`));
+    });
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
     child.once("exit", onExit);

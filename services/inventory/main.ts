@@ -22,7 +22,7 @@ await runMain(async () => {
     logger,
     policies: await loadShopPolicies(config.trustDomain),
     services: async ({ nc, tracer, metrics, eventFlows, redis, onClose }) => {
-      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics, flows: eventFlows });
+      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, replicas: config.eventsReplicas, tracer, metrics, flows: eventFlows });
       onClose(() => events.close());
       const stock = await loadSeedStock();
       let ledger;

@@ -44,7 +44,7 @@ await runMain(async () => {
       // One training thread, none while idle (minThreads 0: an idle thread exits after 30 s).
       const compute = createPiscinaComputePool({ maxThreads: 1, minThreads: 0, maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
       onClose(() => compute.close());
-      const events = await createJetStreamEventBus({ source: "recommendations", connection: nc, prefix: config.eventsPrefix, tracer, metrics, flows: eventFlows });
+      const events = await createJetStreamEventBus({ source: "recommendations", connection: nc, prefix: config.eventsPrefix, replicas: config.eventsReplicas, tracer, metrics, flows: eventFlows });
       onClose(() => events.close());
       const keyPrefix = `${config.eventsPrefix}recommendations:v1:`;
       const orders = redis === undefined ? createMemoryOrderLog() : createRedisOrderLog({ redis, keyPrefix });

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/mesh/v1/registry.proto.
  */
 export const file_weft_mesh_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("Cht3ZWZ0L21lc2gvdjEvcmVnaXN0cnkucHJvdG8SDHdlZnQubWVzaC52MSLiAQoMQW5ub3VuY2VtZW50EhMKC2luc3RhbmNlX2lkGAEgASgJEhAKCHNlcnZpY2VzGAIgAygJEg8KB2FkZHJlc3MYAyABKAkSFAoMbmF0c19zdWJqZWN0GAQgASgJEg8KB3ZlcnNpb24YBSABKAkSDQoFcmVhZHkYBiABKAgSIAoEbG9hZBgHIAEoCzISLndlZnQubWVzaC52MS5Mb2FkEhAKCHNlcXVlbmNlGAggASgEEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgJIAEoDRIRCglleHBpcnlfbXMYCiABKA0ibQoETG9hZBIRCglpbl9mbGlnaHQYASABKA0SGwoTZXZlbnRfbG9vcF9kZWxheV91cxgCIAEoDRIaChJ3b3JrZXJfcXVldWVfZGVwdGgYAyABKA0SGQoRY29uY3VycmVuY3lfbGltaXQYBCABKA0iZgoJSGVhcnRiZWF0EhMKC2luc3RhbmNlX2lkGAEgASgJEhAKCHNlcXVlbmNlGAIgASgEEiAKBGxvYWQYAyABKAsyEi53ZWZ0Lm1lc2gudjEuTG9hZBIQCghyZXZpc2lvbhgEIAEoBCIuCgVMZWF2ZRITCgtpbnN0YW5jZV9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBCI0CgpUYWJsZVF1ZXJ5EhAKCHNlcnZpY2VzGAEgAygJEhQKDGluc3RhbmNlX2lkcxgCIAMoCWIGcHJvdG8z");
+  fileDesc("Cht3ZWZ0L21lc2gvdjEvcmVnaXN0cnkucHJvdG8SDHdlZnQubWVzaC52MSL7AQoMQW5ub3VuY2VtZW50EhMKC2luc3RhbmNlX2lkGAEgASgJEhAKCHNlcnZpY2VzGAIgAygJEg8KB2FkZHJlc3MYAyABKAkSFAoMbmF0c19zdWJqZWN0GAQgASgJEg8KB3ZlcnNpb24YBSABKAkSDQoFcmVhZHkYBiABKAgSIAoEbG9hZBgHIAEoCzISLndlZnQubWVzaC52MS5Mb2FkEhAKCHNlcXVlbmNlGAggASgEEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgJIAEoDRIRCglleHBpcnlfbXMYCiABKA0SFwoPbmF0c19jb25uZWN0aW9uGAsgASgNIm0KBExvYWQSEQoJaW5fZmxpZ2h0GAEgASgNEhsKE2V2ZW50X2xvb3BfZGVsYXlfdXMYAiABKA0SGgoSd29ya2VyX3F1ZXVlX2RlcHRoGAMgASgNEhkKEWNvbmN1cnJlbmN5X2xpbWl0GAQgASgNImYKCUhlYXJ0YmVhdBITCgtpbnN0YW5jZV9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIgCgRsb2FkGAMgASgLMhIud2VmdC5tZXNoLnYxLkxvYWQSEAoIcmV2aXNpb24YBCABKAQiLgoFTGVhdmUSEwoLaW5zdGFuY2VfaWQYASABKAkSEAoIc2VxdWVuY2UYAiABKAQiNAoKVGFibGVRdWVyeRIQCghzZXJ2aWNlcxgBIAMoCRIUCgxpbnN0YW5jZV9pZHMYAiADKAliBnByb3RvMw");
 
 /**
  * Announcement says that an instance is alive, where to reach it and how loaded it is.
@@ -88,6 +88,17 @@ export type Announcement = Message<"weft.mesh.v1.Announcement"> & {
    * @generated from field: uint32 expiry_ms = 10;
    */
   expiryMs: number;
+
+  /**
+   * Counts the instance's NATS connections: 1 for the first, one more per reconnect (its NATS server
+   * died and it moved to another of the cluster), when it announces again at once. A request or reply
+   * in flight through the lost server is gone without a trace, so a client that sees the count grow
+   * fails the Connect-over-NATS calls it sent the instance before, after a grace in which their
+   * replies may still come; idempotent ones are retried. 0 from instances that do not count.
+   *
+   * @generated from field: uint32 nats_connection = 11;
+   */
+  natsConnection: number;
 };
 
 /**

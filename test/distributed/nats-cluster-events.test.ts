@@ -1,0 +1,129 @@
+// Events on a 3-node NATS cluster (scripts/cluster, real nats-server processes): the JetStream leader of
+// a 3-replica stream is killed (SIGKILL) while 10,000 events are published through mesh/events and a
+// durable consumer handles them. Every acknowledged event is consumed, none is stored twice (publish
+// retries carry the event id, deduplicated by the new leader too), the consumer's side effect happens
+// once per event id, and the publish stall is measured and printed.
+
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
+import { createJetStreamEventBus, eventNames, type EventBus } from "../../mesh/events/index.ts";
+import { connectNats } from "../../mesh/node/index.ts";
+import { startNatsCluster, type NatsCluster } from "../../scripts/cluster/nats-cluster.ts";
+import { runId, sleep, waitUntil } from "../backends/servers.ts";
+
+const EVENTS = 10_000;
+/** Publishes in flight at once (a service publishing from concurrent handlers). */
+const PUBLISHERS = 32;
+/** Acknowledged events before the leader is killed. */
+const KILL_AT = 3_000;
+/** Publishing stops starting new events after this long (a broken cluster must fail the test, not hang it). */
+const PUBLISH_BUDGET_MS = 25_000;
+/** Replicas of the stream (and so of its consumers): 3 survive losing one node. */
+const REPLICAS = 3;
+
+let cluster: NatsCluster;
+const connections: NatsConnection[] = [];
+const buses: EventBus[] = [];
+
+beforeAll(async () => {
+  cluster = await startNatsCluster({ dir: await mkdtemp(join(tmpdir(), "weft-nats-cluster-")) });
+});
+
+afterAll(async () => {
+  await Promise.all(buses.map((b) => b.close().catch(() => undefined)));
+  await Promise.all(connections.map((nc) => nc.close().catch(() => undefined)));
+  await cluster?.stop();
+});
+
+describe("events on a 3-node NATS cluster", () => {
+  it("loses no acknowledged event and repeats no side effect when the stream leader is killed mid-publish", async () => {
+    const prefix = runId();
+    const stream = eventNames(OrderPlacedSchema, prefix).stream;
+    // Publisher and consumer are separate services with their own connections, as in the shop.
+    const pubNc = await connectNats({ servers: cluster.url, name: "publisher" });
+    const subNc = await connectNats({ servers: cluster.url, name: "consumer" });
+    connections.push(pubNc, subNc);
+    const publisher = await createJetStreamEventBus({ source: "orders", connection: pubNc, prefix, replicas: REPLICAS });
+    const consumer = await createJetStreamEventBus({ source: "fulfillment", connection: subNc, prefix, replicas: REPLICAS });
+    buses.push(publisher, consumer);
+
+    // The side effect is idempotent by event id; deliveries are counted to see what the broker did.
+    const effects = new Map<string, number>();
+    const firstDeliveries = new Map<string, number>();
+    let deliveries = 0;
+    let lastConsumedAt = 0;
+    let consumerGapMs = 0;
+    let killedAt = 0;
+    await consumer.subscribe(OrderPlacedSchema, "fulfillment", async (_event, meta) => {
+      deliveries++;
+      const now = performance.now();
+      if (killedAt > 0 && lastConsumedAt > 0) consumerGapMs = Math.max(consumerGapMs, now - lastConsumedAt);
+      lastConsumedAt = now;
+      if (meta.deliveryCount === 1) firstDeliveries.set(meta.id, (firstDeliveries.get(meta.id) ?? 0) + 1);
+      if (!effects.has(meta.id)) effects.set(meta.id, 1);
+    }, { concurrency: 64 });
+
+    const jsm = await jetstreamManager(pubNc);
+    const acked = new Set<string>();
+    let failed = 0;
+    let next = 0;
+    let stallMs = 0;
+    let firstAckAfterKillMs = 0;
+    const publishUntil = performance.now() + PUBLISH_BUDGET_MS;
+    const publishing = Promise.all(Array.from({ length: PUBLISHERS }, async () => {
+      while (next < EVENTS && performance.now() < publishUntil) {
+        const id = `${prefix}-e${next++}`;
+        const started = performance.now();
+        try {
+          await publisher.publish(OrderPlacedSchema, { orderId: id }, { id });
+          acked.add(id);
+          const ended = performance.now();
+          stallMs = Math.max(stallMs, ended - started);
+          if (killedAt > 0 && started > killedAt && firstAckAfterKillMs === 0) firstAckAfterKillMs = ended - killedAt;
+        } catch {
+          failed++; // not acknowledged: the publisher knows, nothing was promised
+        }
+      }
+    }));
+
+    await waitUntil(() => acked.size >= KILL_AT, 20_000, `${KILL_AT} events acknowledged`);
+    const before = await jsm.streams.info(stream);
+    expect(before.config.num_replicas).toBe(REPLICAS);
+    const leaderName = before.cluster?.leader;
+    const consumers = await jsm.consumers.list(stream).next();
+    const consumerLeader = consumers[0]?.cluster?.leader;
+    const leader = cluster.servers.find((s) => s.name === leaderName);
+    expect(leader, `stream leader ${leaderName}`).toBeDefined();
+    killedAt = performance.now();
+    await leader!.kill("SIGKILL");
+    await publishing;
+    const publishedMs = performance.now() - killedAt;
+
+    await waitUntil(() => [...acked].every((id) => effects.has(id)), 20_000, "every acknowledged event consumed");
+    const after = await jsm.streams.info(stream);
+    const storedTwice = [...firstDeliveries].filter(([, n]) => n > 1).length;
+    const repeatedEffects = [...effects.values()].filter((n) => n > 1).length;
+    console.log(
+      `stream leader ${leaderName} (consumer leader ${consumerLeader}) killed at ${KILL_AT} acks: new leader ${after.cluster?.leader}; ` +
+      `${acked.size} acked, ${failed} failed; publish stall (longest publish) ${Math.round(stallMs)} ms, ` +
+      `first ack of a publish begun after the kill ${Math.round(firstAckAfterKillMs)} ms; longest consumer gap ${Math.round(consumerGapMs)} ms; ` +
+      `publishing ended ${Math.round(publishedMs)} ms after the kill; stored ${after.state.messages} messages, ${deliveries} deliveries, ` +
+      `${storedTwice} ids stored twice, ${repeatedEffects} repeated side effects`,
+    );
+    expect(after.cluster?.leader).not.toBe(leaderName);
+    expect(acked.size + failed, "every event published within the time budget").toBe(EVENTS);
+    expect(acked.size).toBeGreaterThan(EVENTS * 0.9);
+    for (const id of acked) expect(effects.get(id)).toBe(1);
+    expect(storedTwice).toBe(0);
+    expect(repeatedEffects).toBe(0);
+    // Each stored message is one event id: what the publish retries sent twice was deduplicated.
+    expect(after.state.messages).toBe(firstDeliveries.size);
+    await leader!.start();
+    await sleep(0);
+  });
+});
