@@ -24,8 +24,14 @@ import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.t
 import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
 import { loadShopPolicies } from "../services/shop-security.ts";
 import { startMeshNats, type MeshNats } from "./mesh-nats.ts";
+import pg from "pg";
+import { OrdersDatabaseError } from "../services/shared/index.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
+/** The PostgreSQL that `scripts/dev-services.sh` starts: distributed orders share it unless DATABASE_URL says otherwise. */
+const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/weft";
+/** How long the start-up check waits for PostgreSQL to answer. */
+const DATABASE_CHECK_TIMEOUT_MS = 5_000;
 const PUBLIC = SHOP_SERVICES.filter((s) => s.port !== undefined);
 
 function fail(message: string): never {
@@ -50,7 +56,7 @@ from the policies, each service connecting as its own NATS user; NATS_URL is the
   env: [
     { name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS servers of discovery, events and Connect over NATS" },
     { name: "REDIS_URL", defaultText: "unset (state in memory)", description: "caches and state in Redis, so every service can run several instances" },
-    { name: "DATABASE_URL", defaultText: "unset (orders in Redis or memory)", description: "PostgreSQL for orders and their outbox (e.g. postgres://postgres@127.0.0.1:5432/weft), shared by every orders instance" },
+    { name: "DATABASE_URL", defaultText: DEFAULT_DATABASE_URL, description: "PostgreSQL for orders and their outbox, shared by every orders instance (the server scripts/dev-services.sh starts); set it empty to keep orders in Redis (REDIS_URL) or memory" },
     { name: "INSTANCES", description: "like --instances" },
     { name: "MESH_TRANSPORT", defaultText: "grpc", description: "like --transport" },
     ...PUBLIC.map((s) => ({ name: s.port!.env, defaultText: String(s.port!.default), description: `like --${s.name}-port` })),
@@ -88,9 +94,11 @@ const transport = values.transport ?? process.env.MESH_TRANSPORT ?? "grpc";
 if (transport !== "grpc" && transport !== "nats") {
   fail(`${values.transport !== undefined ? "--transport" : "MESH_TRANSPORT"} must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
 }
+// Orders replicas share one PostgreSQL (and its outbox) by default; an empty DATABASE_URL opts out.
+const databaseUrl = (process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL).trim();
 for (const s of SHOP_SERVICES) {
   const n = counts.get(s.name)!;
-  const sharedStore = process.env.REDIS_URL || (s.name === "orders" && process.env.DATABASE_URL);
+  const sharedStore = process.env.REDIS_URL || (s.name === "orders" && databaseUrl);
   if (s.statefulWithoutRedis && n > 1 && !sharedStore) {
     console.warn(`warning: without REDIS_URL ${s.name} keeps its state in memory; its ${n} instances will not share it`);
   }
@@ -98,6 +106,33 @@ for (const s of SHOP_SERVICES) {
 
 // Every process would refuse a bad LOG_LEVEL, MESH_*, OTEL_* or WEFT_METRICS alike: say it once, before starting any.
 await runMain(() => readLogLevel(process.env) && readMeshNodeConfig({ ...process.env, PORT: "0", INSTANCE_ID: "", MESH_TLS_DIR: "", MESH_TRANSPORT: transport }, "launcher"));
+// Said once, before any process starts, rather than by every orders instance as it exits.
+if (counts.get("orders")! > 0 && databaseUrl !== "") await runMain(() => requirePostgres(databaseUrl));
+
+/** Connects to `url` once; a server that does not answer is WEFT_ERR_ORDERS_DATABASE naming where to start one. */
+async function requirePostgres(url: string): Promise<void> {
+  let where: string;
+  try {
+    const parsed = new URL(url);
+    where = `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+  } catch {
+    throw new OrdersDatabaseError(`DATABASE_URL is not a URL, set it to e.g. ${DEFAULT_DATABASE_URL} (or empty to keep orders in Redis or memory)`);
+  }
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: DATABASE_CHECK_TIMEOUT_MS });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? (err as Error).message;
+    throw new OrdersDatabaseError(
+      `PostgreSQL at DATABASE_URL (${where}) did not answer (${code}): distributed orders share it; start it with \`bash scripts/dev-services.sh\`, set DATABASE_URL to a running server, or set it empty to keep orders in Redis (REDIS_URL) or memory`,
+      { cause: err },
+    );
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
 
 const secure = !values.insecure;
 if (!secure) console.warn("warning: --insecure: services run without mutual TLS and authorization; any caller is trusted");
@@ -126,6 +161,7 @@ if (secure && transport === "nats") {
 const env = {
   ...process.env,
   NATS_URL: meshNats?.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+  DATABASE_URL: databaseUrl,
   IDENTITY_SIGNING_KEYS: process.env.IDENTITY_SIGNING_KEYS ?? (await newSigningKeysSetting()),
   CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
   MESH_TRANSPORT: transport,
@@ -224,10 +260,17 @@ onShutdownSignals({
 });
 
 const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${counts.get(s)}`).join(", ");
-console.log(`Weft shop, distributed: ${summary}; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
+console.log(`Weft shop, distributed: ${summary}; orders ${databaseUrl === "" ? (process.env.REDIS_URL ? "in Redis" : "in memory") : `in PostgreSQL (${redactedUrl(databaseUrl)})`}; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
 for (const [name, first] of ports) {
   const n = counts.get(name)!;
   if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);
 }
 console.log("storefront page: none in distributed mode (npm start serves it, with the whole shop in one process)");
 console.log("Ctrl-C drains every process and exits.");
+
+/** A database URL without its password, fit to print. */
+function redactedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== "") parsed.password = "***";
+  return parsed.toString();
+}
