@@ -8,7 +8,7 @@ import { context, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api"
 import { startPublishSpan } from "../telemetry/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { abortError, EventsOptionsError } from "../errors/index.ts";
-import { envelopeHeaders } from "./envelope.ts";
+import { createIsoClock, envelopeHeaders } from "./envelope.ts";
 import type { DeadLetter, EventBus, PublishOptions, SubscribeOptions, Subscription } from "./event-bus.ts";
 import { checkPrefix, deadLetterSubject, durableName, eventNames } from "./event-names.ts";
 import type { EventNames } from "./event-names.ts";
@@ -158,6 +158,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
   const namesByType = new Map<string, EventNames>();
   const streamsReady = new Map<string, Promise<void>>();
   const subscriptions = new Set<Subscription>();
+  const isoNow = createIsoClock();
   let closed = false;
 
   function namesOf(schema: DescMessage): EventNames {
@@ -166,12 +167,15 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
     return names;
   }
 
+  /** Streams known to exist: a publish to one goes straight out, without awaiting its setup again. */
+  const streamsUp = new Set<string>();
+
   function streamsFor(names: EventNames): Promise<void> {
     let ready = streamsReady.get(names.stream);
     if (!ready) {
       ready = ensureStreams(jsm, names, o);
       streamsReady.set(names.stream, ready);
-      ready.catch(() => streamsReady.delete(names.stream)); // try again next time
+      ready.then(() => streamsReady.get(names.stream) === ready && streamsUp.add(names.stream), () => streamsReady.delete(names.stream)); // try again next time
     }
     return ready;
   }
@@ -179,7 +183,6 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
   async function publishWithRetry(
     names: EventNames,
     payload: Uint8Array,
-    id: string,
     headers: ReturnType<typeof envelopeHeaders>,
     signal: AbortSignal | undefined,
   ): Promise<void> {
@@ -187,10 +190,10 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw abortError(signal);
       try {
-        await streamsFor(names);
+        if (!streamsUp.has(names.stream)) await streamsFor(names);
         const remaining = Math.max(1, deadline - performance.now());
+        // `headers` carries Nats-Msg-Id (the id) already.
         await js.publish(names.subject, payload, {
-          msgID: id,
           headers,
           timeout: Math.min(o.publishAttemptTimeoutMs, remaining),
         });
@@ -198,6 +201,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
       } catch (err) {
         if (!isTransientNatsError(err) || performance.now() >= deadline || closed) throw err;
         streamsReady.delete(names.stream); // "no responders" can mean the stream is gone
+        streamsUp.delete(names.stream);
         const pause = Math.min(PUBLISH_MAX_BACKOFF_MS, PUBLISH_BACKOFF_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
         await sleep(Math.min(pause, Math.max(0, deadline - performance.now())), signal);
       }
@@ -212,9 +216,9 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
       const payload = toBinary(schema, create(schema, init));
       const tracer = options.tracer;
       if (tracer === undefined) {
-        const headers = envelopeHeaders(id, schema.typeName, source, new Date());
+        const headers = envelopeHeaders(id, schema.typeName, source, isoNow());
         try {
-          await publishWithRetry(names, payload, id, headers, publishOptions.signal);
+          await publishWithRetry(names, payload, headers, publishOptions.signal);
         } catch (err) {
           throw natsToConnectError(err, `publish ${schema.typeName}`);
         }
@@ -222,9 +226,9 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
       }
       // The envelope carries the PRODUCER span's context, so the consumer's span is its child.
       const span = startPublishSpan(tracer, { system: "nats", destination: names.subject, id, type: schema.typeName });
-      const headers = context.with(trace.setSpan(context.active(), span), () => envelopeHeaders(id, schema.typeName, source, new Date()));
+      const headers = context.with(trace.setSpan(context.active(), span), () => envelopeHeaders(id, schema.typeName, source, isoNow()));
       try {
-        await publishWithRetry(names, payload, id, headers, publishOptions.signal);
+        await publishWithRetry(names, payload, headers, publishOptions.signal);
       } catch (err) {
         const ce = natsToConnectError(err, `publish ${schema.typeName}`);
         span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(ce.rawMessage) });
