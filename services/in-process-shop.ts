@@ -50,7 +50,11 @@ export interface InProcessShopOptions {
    * requests get a Connect 404).
    */
   readonly httpFallback?: HttpFallback;
-  /** The gateway's sessions and sign-in lockout (e.g. in Redis), and cookie security. Default: in memory, plain-HTTP cookies. */
+  /**
+   * The gateway's sessions and sign-in lockout (e.g. in Redis), cookie security, and where a call came from
+   * (`clientAddress`, also the rate limits' key without credentials). Default: in memory, plain-HTTP cookies,
+   * the socket's address.
+   */
   readonly edge?: ShopOptions["edge"];
   /** Prometheus metrics, served at `/metrics` and recorded by the host's call hooks and the cache. Default: none. */
   readonly metrics?: Metrics;
@@ -123,7 +127,7 @@ export async function startInProcessShop(options: InProcessShopOptions = {}): Pr
       ...(metrics === undefined ? [] : [createServerMetricsHooks(metrics)]),
       red.hooks,
       authorization.hooks,
-      ...(options.rateLimits === true ? [createGatewayRateLimits()] : []),
+      ...(options.rateLimits === true ? [createGatewayRateLimits({ clientAddress: options.edge?.clientAddress })] : []),
       // Handlers run in their call's scope, so a call they make in process names its caller (the admin API's edges).
       createInboundCallHooks(),
     ],

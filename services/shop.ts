@@ -61,7 +61,7 @@ export interface ShopOptions {
   /** How often recommendations retrain when orders arrived, in ms (0: only on demand). Default 60,000. */
   readonly recommendationsTrainIntervalMs?: number;
   /** The gateway's browser sessions, sign-in lockout and cookie security. Default: in memory, plain-HTTP cookies. */
-  readonly edge?: Pick<GatewayServiceOptions, "sessions" | "signInThrottle" | "secureCookies">;
+  readonly edge?: Pick<GatewayServiceOptions, "sessions" | "signInThrottle" | "secureCookies" | "clientAddress">;
 }
 
 /** The six services and what runs beside them. */

@@ -1,5 +1,6 @@
 import { parseSigningKeys, type SigningKeys } from "./identity/index.ts";
-import { readGatewayRateLimitsSetting } from "./gateway/index.ts";
+import type { BlockList } from "node:net";
+import { readGatewayRateLimitsSetting, readTrustedProxies } from "./gateway/index.ts";
 import { ShopConfigError, WEFT_ERR_SHOP_CONFIG } from "./shared/index.ts";
 
 /** Configuration of `npm start`, read from the environment in one place. */
@@ -12,6 +13,8 @@ export interface StartConfig {
   readonly web: boolean;
   /** `GATEWAY_RATE_LIMITS`: the gateway's per-caller rate limits ("on", default) or none ("off"). */
   readonly rateLimits: boolean;
+  /** `GATEWAY_TRUSTED_PROXIES`: proxies whose X-Forwarded-For names the client (client-address.ts). Default none. */
+  readonly trustedProxies: BlockList | undefined;
   /** `CORS_ORIGINS`: extra origins (comma-separated) allowed to call the API from a browser. Default none. */
   readonly corsOrigins: readonly string[];
   /** `IDENTITY_SIGNING_KEYS`: a JWKS of ES256 private keys (read by {@link readSigningKeys}). Default unset: one key per process. */
@@ -83,7 +86,13 @@ export function readStartConfig(env: NodeJS.ProcessEnv): StartConfig {
   const ordersDataDir = env.ORDERS_DATA_DIR?.trim() || undefined;
   const rateLimits = readGatewayRateLimitsSetting(env);
   if (rateLimits === undefined) throw new ShopConfigError(`GATEWAY_RATE_LIMITS is ${JSON.stringify(env.GATEWAY_RATE_LIMITS)}, set GATEWAY_RATE_LIMITS to "on" or "off"`);
-  return { hostname, port: mainPort, web: webSetting === "on", rateLimits, corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute, adminToken, databaseUrl, ordersDataDir };
+  let trustedProxies: BlockList | undefined;
+  try {
+    trustedProxies = readTrustedProxies(env.GATEWAY_TRUSTED_PROXIES);
+  } catch (err) {
+    throw new ShopConfigError(`${(err as Error).message}, or unset it`);
+  }
+  return { hostname, port: mainPort, web: webSetting === "on", rateLimits, trustedProxies, corsOrigins, signingKeys: env.IDENTITY_SIGNING_KEYS, compute, adminToken, databaseUrl, ordersDataDir };
 }
 
 /** Reads `IDENTITY_SIGNING_KEYS` (see parseSigningKeys); a bad value is a ShopConfigError naming it. */

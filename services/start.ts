@@ -7,12 +7,12 @@ import { dirname, resolve } from "node:path";
 import { createEventLoopMonitor } from "../mesh/resilience/index.ts";
 import { createInlineComputePool, createPiscinaComputePool } from "../mesh/compute/index.ts";
 import { HOST_PORT_HINTS, readCommandLine, runMain } from "../mesh/errors/index.ts";
-import { createJsonLogger, drainOnSignals, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
+import { createJsonLogger, drainOnSignals, exitOnSignalsDuringStartup, type HttpFallback, serveStaticFiles } from "../mesh/host/index.ts";
 import { createMetrics, readMetricsConfig, TELEMETRY_VARIABLES, readTracingConfig, startTracing, type Tracing } from "../mesh/telemetry/index.ts";
 import { startInProcessShop } from "./in-process-shop.ts";
 import { openOrdersDatabase } from "./orders/index.ts";
 import { describeShopServices } from "./manifest.ts";
-import { GATEWAY_RATE_LIMITS_VARIABLE } from "./gateway/index.ts";
+import { clientAddressOf, GATEWAY_RATE_LIMITS_VARIABLE, GATEWAY_TRUSTED_PROXIES_VARIABLE } from "./gateway/index.ts";
 import { exampleCommands, readSigningKeys, readStartConfig } from "./start-config.ts";
 
 readCommandLine({
@@ -30,6 +30,7 @@ readCommandLine({
     { name: "DATABASE_URL", defaultText: "PGlite in this process", description: "PostgreSQL for orders and their outbox, e.g. postgres://postgres@127.0.0.1:5432/weft" },
     { name: "ORDERS_DATA_DIR", defaultText: "in memory", description: "directory where the embedded PGlite keeps orders (without DATABASE_URL)" },
     GATEWAY_RATE_LIMITS_VARIABLE,
+    GATEWAY_TRUSTED_PROXIES_VARIABLE,
     { name: "WEB", defaultText: "on", description: "off serves the API only (no storefront page, no Vite build)" },
     ...TELEMETRY_VARIABLES,
     { name: "WEB_PORT", description: "retired: refused (the page is served on PORT)" },
@@ -43,6 +44,8 @@ const { config, tracingConfig, metricsConfig, logger } = await runMain(() => ({
   metricsConfig: readMetricsConfig(process.env),
   logger: createJsonLogger("weft.shop"),
 }));
+// Ctrl-C while PGlite and the page are still starting exits 0; once up, Ctrl-C drains (below).
+exitOnSignalsDuringStartup({ logger });
 const signing = await runMain(() => readSigningKeys(config.signingKeys));
 const metrics = metricsConfig.enabled ? createMetrics() : undefined;
 
@@ -99,6 +102,7 @@ const shop = await runMain(() => startInProcessShop({
   logger,
   tracer: tracing?.tracer,
   rateLimits: config.rateLimits,
+  edge: { clientAddress: clientAddressOf(config.trustedProxies) },
   adminToken,
   eventLoopDelayMs: eventLoop.delayMs,
   ordersDb: openingOrdersDb,

@@ -43,7 +43,7 @@ export interface RunResult {
   /** The client's garbage collections per 1,000 calls (client scenarios). */
   readonly gcPer1000Calls?: { readonly scavenges: number; readonly scavengeMs: number; readonly majors: number; readonly majorMs: number };
   /** The probe loop's time on the server and load cores just before and just after the measured window. */
-  readonly probe?: { readonly before: CoreSpeed; readonly after: CoreSpeed };
+  readonly probe?: RunProbes;
   /** Set by judging: a probe of this run was slower than the run's fastest by more than SLOW_CORE_MARGIN. */
   slowCore?: boolean;
   /** CPU profiles (with --profile) of the server and, for client scenarios, the client. */
@@ -144,18 +144,29 @@ export function runIsNoisy(run: RunResult): boolean {
  */
 export const SLOW_CORE_MARGIN = 0.25;
 
+/** The core probes taken just before and just after one measured run. */
+export interface RunProbes {
+  readonly before: CoreSpeed;
+  readonly after: CoreSpeed;
+}
+
 /**
- * Marks every run whose core probe (before or after, either core) was slower than the fastest probe of
- * the same core in this benchmark run by more than SLOW_CORE_MARGIN.
+ * A test of whether a run was taken in a slow spell: one of its probes (before or after, either core) was
+ * slower than the fastest probe of the same core among `all` by more than SLOW_CORE_MARGIN.
  */
-export function markSlowCores(scenarios: readonly ScenarioResult[]): void {
-  const probes = scenarios.flatMap((s) => s.runs.flatMap((r) => (r.probe === undefined ? [] : [r.probe.before, r.probe.after])));
+export function slowSpellTest(all: readonly RunProbes[]): (run: RunProbes) => boolean {
+  const probes = all.flatMap((p) => [p.before, p.after]);
   const fastest = (core: "serverMs" | "loadMs") => Math.min(...probes.map((p) => p[core]).filter(Number.isFinite));
   const limit = { serverMs: fastest("serverMs") * (1 + SLOW_CORE_MARGIN), loadMs: fastest("loadMs") * (1 + SLOW_CORE_MARGIN) };
+  return (run) => [run.before, run.after].some((p) => p.serverMs > limit.serverMs || p.loadMs > limit.loadMs);
+}
+
+/** Marks every run of `scenarios` taken in a slow spell (slowSpellTest over all of this benchmark run's probes). */
+export function markSlowCores(scenarios: readonly ScenarioResult[]): void {
+  const isSlow = slowSpellTest(scenarios.flatMap((s) => s.runs.flatMap((r) => (r.probe === undefined ? [] : [r.probe]))));
   for (const s of scenarios) {
     for (const r of s.runs) {
-      if (r.probe === undefined) continue;
-      r.slowCore = [r.probe.before, r.probe.after].some((p) => p.serverMs > limit.serverMs || p.loadMs > limit.loadMs);
+      if (r.probe !== undefined) r.slowCore = isSlow(r.probe);
     }
   }
 }

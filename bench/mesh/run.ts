@@ -13,8 +13,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
-import { probeCores, type CoreSpeed } from "../lib/core-probe.ts";
-import { SLOW_CORE_MARGIN } from "../lib/results.ts";
+import { probeCores } from "../lib/core-probe.ts";
+import { SLOW_CORE_MARGIN, slowSpellTest, type RunProbes } from "../lib/results.ts";
 
 interface Scenario {
   readonly id: string;
@@ -150,7 +150,7 @@ interface Measurement {
   readonly steady: boolean | undefined;
   readonly gcPer1000Calls: { scavenges: number; scavengeMs: number } | undefined;
   /** The core probe just before and just after the measured window. */
-  readonly probe: { before: CoreSpeed; after: CoreSpeed };
+  readonly probe: RunProbes;
 }
 
 async function measure(s: Scenario): Promise<Measurement | { error: string }> {
@@ -211,9 +211,8 @@ for (let r = 0; r < runs; r++) {
 
 // Runs whose core probe was more than SLOW_CORE_MARGIN slower than this invocation's fastest were taken
 // in a slow spell of a virtual CPU: left out of the medians (unless every run of a scenario was).
-const allProbes = [...results.values()].flat().flatMap((m) => [m.probe.before, m.probe.after]);
-const fastest = (core: keyof CoreSpeed) => Math.min(...allProbes.map((p) => p[core]).filter(Number.isFinite));
-const isSlow = (m: Measurement) => [m.probe.before, m.probe.after].some((p) => p.serverMs > fastest("serverMs") * (1 + SLOW_CORE_MARGIN) || p.loadMs > fastest("loadMs") * (1 + SLOW_CORE_MARGIN));
+const slowSpell = slowSpellTest([...results.values()].flat().map((m) => m.probe));
+const isSlow = (m: Measurement) => slowSpell(m.probe);
 const counted = (id: string) => {
   const all = results.get(id) ?? [];
   const fast = all.filter((m) => !isSlow(m));

@@ -48,7 +48,7 @@ function catalog(): TelemetryScenario[] {
   for (const mode of TELEMETRY_MODES) {
     out.push({ scenario: { id: `host/${mode.id}`, group: "grpc", label: `Weft host, ${mode.label}`, server: HOST_SERVER, mode: "h2" }, mode, needsJaeger: mode.tracing });
   }
-  for (const mode of TELEMETRY_MODES) {
+  for (const mode of TELEMETRY_MODES.filter((m) => m.hostOnly !== true)) {
     out.push({
       scenario: { id: `client/${mode.id}`, group: "client", label: `mesh client → Weft host (both with it), ${mode.label}`, server: HOST_SERVER, mode: "h2", client: MESH_CLIENT },
       mode,
@@ -65,6 +65,7 @@ function catalog(): TelemetryScenario[] {
 }
 
 const TARGETS: readonly Target[] = [
+  { id: "host-red", label: "host: the admin RED window + inbound hooks vs off", subject: "host/red", baseline: "host/off", atLeast: 0.95 },
   { id: "host-metrics", label: "host: metrics only vs off", subject: "host/metrics", baseline: "host/off", atLeast: 0.95 },
   { id: "host-trace1", label: "host: metrics + tracing 1% vs off", subject: "host/metrics-trace1", baseline: "host/off", atLeast: 0.95 },
   { id: "host-trace100", label: "host: tracing 100% vs off", subject: "host/trace100", baseline: "host/off", atLeast: 0.7 },

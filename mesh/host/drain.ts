@@ -104,6 +104,27 @@ export function onShutdownSignals(options: ShutdownSignalsOptions): () => void {
   };
 }
 
+/**
+ * Until a drain handler is installed (drainOnSignals), a SIGTERM/SIGINT ends the process at once with 0:
+ * a process told to stop while it is still starting (a rolling update, Ctrl-C during a slow start) serves
+ * nothing yet, so there is nothing to drain, and dying of the signal would look like a crash to whoever
+ * sent it. Once another handler of the signal exists, that one decides alone. Returns a function that
+ * removes the handlers.
+ */
+export function exitOnSignalsDuringStartup(options: Pick<DrainOnSignalsOptions, "signals" | "exit" | "logger"> = {}): () => void {
+  const signals = options.signals ?? ["SIGTERM", "SIGINT"];
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 1) return;
+    options.logger?.info("stopped during start-up", { signal });
+    exit(0);
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  return () => {
+    for (const signal of signals) process.removeListener(signal, onSignal);
+  };
+}
+
 /** Options of `drainOnSignals`. */
 export interface DrainOnSignalsOptions {
   /** Signals that start a drain. Default ["SIGTERM", "SIGINT"]. */

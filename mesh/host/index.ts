@@ -20,7 +20,7 @@ export { serviceCompileCacheEnv } from "./compile-cache.ts";
 /** Errors thrown to the host's user (never to callers), with stable WEFT_ERR_HOST_* codes. */
 export { HostError, HostErrorCode } from "./errors.ts";
 /** Drain phases, and the SIGTERM/SIGINT helper main files call. */
-export { drainOnSignals, drainPhases, onShutdownSignals, SIGNAL_REPEAT_WINDOW_MS } from "./drain.ts";
+export { drainOnSignals, drainPhases, exitOnSignalsDuringStartup, onShutdownSignals, SIGNAL_REPEAT_WINDOW_MS } from "./drain.ts";
 /** Types of the drain API. */
 export type { DrainHook, DrainOnSignalsOptions, DrainPhase, Drainable, ShutdownSignalsOptions } from "./drain.ts";
 /** Per-service health as served by grpc.health.v1. */

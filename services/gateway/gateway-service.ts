@@ -13,6 +13,7 @@ import { bearerToken, createTokenVerifier, type TokenVerifier } from "../identit
 import { isBrowser, isLoopbackUrl, requireConnectMarker, retryLater, sessionCookie, sessionIdOf } from "./browser-edge.ts";
 import { createSessionStore, type SessionStore } from "./session-store.ts";
 import { createSignInThrottle, type SignInThrottle } from "./sign-in-throttle.ts";
+import { type ClientAddressOf, peerAddressOf } from "./client-address.ts";
 import { downstream, invalidArgument, pageSizeOrDefault, requireOptions } from "../shared/index.ts";
 import { relayAtEdge as relay } from "./edge-errors.ts";
 import { publicOrder, publicProduct, publicUser } from "./public-views.ts";
@@ -44,6 +45,8 @@ export interface GatewayServiceOptions {
    * (a secure context to browsers); a plain name only for plain HTTP to another host.
    */
   readonly secureCookies?: boolean;
+  /** Where a sign-in came from, for its per-address failure count (client-address.ts). Default: the socket's address. */
+  readonly clientAddress?: ClientAddressOf;
 }
 
 /** Request fields of Browse, SignUp and SignIn: the only ones a downstream INVALID_ARGUMENT may name. */
@@ -95,6 +98,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
   });
   const sessions = options.sessions ?? createSessionStore();
   const throttle = options.signInThrottle ?? createSignInThrottle();
+  const clientAddress = options.clientAddress ?? peerAddressOf;
   const secureCookies = options.secureCookies ?? false;
   const secureFor = (ctx: HandlerContext) => secureCookies || isLoopbackUrl(ctx.url) || (ctx.requestHeader.get("origin") ?? "").startsWith("https://");
 
@@ -181,8 +185,8 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     },
 
     async signIn(req, ctx) {
-      // The address the connection came from (the weft engine knows it; in-process and NATS callers have none).
-      const address = (ctx as Partial<CallHookContext>).peerAddress;
+      // The client's address (the weft engine knows the socket's; in-process and NATS callers have none).
+      const address = clientAddress({ peerAddress: (ctx as Partial<CallHookContext>).peerAddress, requestHeader: ctx.requestHeader });
       const waitMs = await throttle.begin(req.email, address);
       if (waitMs > 0) throw retryLater("too many failed sign-ins for this account or address", waitMs);
       let session;

@@ -9,3 +9,4 @@ export type { SignInThrottle, SignInThrottleOptions } from "./sign-in-throttle.t
 export { JWKS_PATH, withJwksRoute } from "./jwks-route.ts";
 export { createGatewayRateLimits, GATEWAY_METHOD_COSTS, GATEWAY_RATE_BUCKETS, GATEWAY_RATE_LIMITS_VARIABLE, gatewayRateKey, readGatewayRateLimitsSetting } from "./rate-limits.ts";
 export type { GatewayRateLimitsOptions } from "./rate-limits.ts";
+export { clientAddressOf, GATEWAY_TRUSTED_PROXIES_VARIABLE, peerAddressOf, readTrustedProxies, type ClientAddressOf } from "./client-address.ts";

@@ -16,16 +16,22 @@ import { gatewayEndUserHeaders, loadShopPolicies } from "../shop-security.ts";
 import { insecureEndUserHeaders } from "../../mesh/security/index.ts";
 // Not the identity entry: it would load password hashing (argon2), which the gateway never does.
 import { createTokenVerifier, type TokenVerifier } from "../identity/index.ts";
-import { createGatewayRateLimits, createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_RATE_LIMITS_VARIABLE, GATEWAY_READ_LIMITS, readGatewayRateLimitsSetting, withJwksRoute } from "./index.ts";
+import { clientAddressOf, createGatewayRateLimits, createGatewayService, createSessionStore, createSignInThrottle, GATEWAY_RATE_LIMITS_VARIABLE, GATEWAY_READ_LIMITS, GATEWAY_TRUSTED_PROXIES_VARIABLE, readGatewayRateLimitsSetting, readTrustedProxies, withJwksRoute } from "./index.ts";
 
 const logger = await beginServiceMain("gateway", {
   summary: "The browser-facing edge of the shop in distributed mode; stateless, run as many as you like.",
-  env: [GATEWAY_RATE_LIMITS_VARIABLE],
+  env: [GATEWAY_RATE_LIMITS_VARIABLE, GATEWAY_TRUSTED_PROXIES_VARIABLE],
 });
 await runMain(async () => {
   const config = readMeshNodeConfig(process.env, "gateway");
   const rateLimits = readGatewayRateLimitsSetting(process.env);
   if (rateLimits === undefined) throw new MeshConfigError(`GATEWAY_RATE_LIMITS is ${JSON.stringify(process.env.GATEWAY_RATE_LIMITS)}, set GATEWAY_RATE_LIMITS to "on" or "off"`);
+  let clientAddress;
+  try {
+    clientAddress = clientAddressOf(readTrustedProxies(process.env.GATEWAY_TRUSTED_PROXIES));
+  } catch (err) {
+    throw new MeshConfigError(`${(err as Error).message}, or unset it`);
+  }
   // Built with the services; the host's plain-HTTP route reads it once it exists.
   let tokens: TokenVerifier | undefined;
   const node = await startMeshNode({
@@ -34,7 +40,7 @@ await runMain(async () => {
     policies: await loadShopPolicies(config.trustDomain),
     methodReadMaxBytes: GATEWAY_READ_LIMITS,
     // Shared through Redis when REDIS_URL is set (keys under the events prefix, as the stores'), else per process.
-    callHooks: ({ redis }) => !rateLimits ? [] : [createGatewayRateLimits({ redis, keyPrefix: `${config.eventsPrefix}gateway:ratelimit:v1:` })],
+    callHooks: ({ redis }) => !rateLimits ? [] : [createGatewayRateLimits({ redis, keyPrefix: `${config.eventsPrefix}gateway:ratelimit:v1:`, clientAddress })],
     httpFallback: (req, res) => withJwksRoute(tokens!)(req, res),
     services: ({ mesh, workloadTls, policies, redis }) => {
       const identity = mesh.client(IdentityService);
@@ -51,6 +57,7 @@ await runMain(async () => {
           tokens,
           sessions: createSessionStore(redis === undefined ? {} : { redis, keyPrefix }),
           signInThrottle: createSignInThrottle(redis === undefined ? {} : { redis, keyPrefix }),
+          clientAddress,
         })),
       ];
     },

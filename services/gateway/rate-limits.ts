@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import type { CallHookContext, ServerCallHooks } from "../../mesh/engine/index.ts";
 import { createRateLimitHooks, createRedisRateLimiter, type MethodRateLimit, type RateBucket } from "../../mesh/ratelimit/index.ts";
+import { type ClientAddressOf, peerAddressOf } from "./client-address.ts";
 
 /** The buckets every key (a signed-in caller's credential, else the client address) has, per gateway fleet. */
 export const GATEWAY_RATE_BUCKETS = {
@@ -42,15 +43,16 @@ const digest = (secret: string) => createHash("sha256").update(secret).digest("b
 
 /**
  * Whose allowance a call spends: the caller's bearer credential or `__Host-` session cookie (hashed;
- * never stored or logged as is) when it sends one, else its address; undefined (not limited) when the
- * transport knows neither.
+ * never stored or logged as is) when it sends one, else its address (`clientAddress`, default the
+ * socket's); undefined (not limited) when the transport knows neither.
  */
-export function gatewayRateKey(context: CallHookContext): string | undefined {
+export function gatewayRateKey(context: CallHookContext, clientAddress: ClientAddressOf = peerAddressOf): string | undefined {
   const authorization = context.requestHeader.get("authorization");
   if (authorization !== null && authorization !== "") return `cred:${digest(authorization)}`;
   const session = HOST_COOKIE.exec(context.requestHeader.get("cookie") ?? "")?.[1];
   if (session !== undefined) return `cred:${digest(session)}`;
-  return context.peerAddress === undefined ? undefined : `addr:${context.peerAddress}`;
+  const address = clientAddress(context);
+  return address === undefined ? undefined : `addr:${address}`;
 }
 
 /** Options of {@link createGatewayRateLimits}. */
@@ -63,6 +65,8 @@ export interface GatewayRateLimitsOptions {
   readonly buckets?: Readonly<Record<keyof typeof GATEWAY_RATE_BUCKETS, RateBucket>>;
   /** Told about each refusal. Default: nothing. */
   readonly onRefused?: (procedure: string, reason: "limited" | "unavailable") => void;
+  /** Where a call without credentials came from (client-address.ts). Default: the socket's address. */
+  readonly clientAddress?: ClientAddressOf;
 }
 
 /** The gateway's rate-limit hooks (mesh/ratelimit with the shop's table). */
@@ -71,7 +75,7 @@ export function createGatewayRateLimits(options: GatewayRateLimitsOptions = {}):
     buckets: options.buckets ?? GATEWAY_RATE_BUCKETS,
     methods: GATEWAY_METHOD_COSTS,
     limiter: options.redis === undefined ? undefined : createRedisRateLimiter({ redis: options.redis, keyPrefix: options.keyPrefix ?? "gateway:ratelimit:v1:" }),
-    keyOf: gatewayRateKey,
+    keyOf: (context) => gatewayRateKey(context, options.clientAddress),
     onRefused: options.onRefused,
   });
 }

@@ -139,7 +139,8 @@ describe("start:distributed: internal services accept only mutual TLS and their 
     expect(await attacks(await as("gateway"))).toEqual(["Unauthenticated", "PermissionDenied", "Unauthenticated"]);
 
     launcher.child.kill("SIGTERM");
-    expect(await launcher.exit).toBe(0);
+    // On failure, the launcher's last lines say which process did not drain and why.
+    expect(await launcher.exit, launcher.output().slice(-4000)).toBe(0);
   }, 300_000);
 });
 
@@ -193,6 +194,7 @@ describe("start:distributed --transport nats: the broker enforces the policies",
     expect(await attacks(gateway.mesh)).toEqual(["Unauthenticated", "PermissionDenied", "Unauthenticated"]);
 
     launcher.child.kill("SIGTERM");
-    expect(await launcher.exit).toBe(0);
+    // On failure, the launcher's last lines say which process did not drain and why.
+    expect(await launcher.exit, launcher.output().slice(-4000)).toBe(0);
   }, 300_000);
 });
