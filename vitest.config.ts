@@ -23,7 +23,10 @@ const HEAVY = [
 ];
 const TIMING = [
   "test/distributed/**/*.test.ts",
+  // Failover drills: a primary killed under bounded load, the gap measured.
+  "test/cluster/**/*.test.ts",
   "test/cli/weft-distributed.test.ts",
+  "test/cli/weft-secure.test.ts",
   "test/dash/dashboard-distributed.test.ts",
   "test/wire/drain-process.test.ts",
   "test/backends/events-nats-restart.test.ts",

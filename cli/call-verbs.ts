@@ -1,25 +1,29 @@
 // The verbs that use the schema: describe and call (any method, from JSON), and events tail.
 
 import { createFileRegistry, ScalarType, type DescMethod, type DescService, fromJson, type FileRegistry, toJson, type JsonValue } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { jetstream, DeliverPolicy } from "@nats-io/jetstream";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { AdminService } from "../gen/weft/mesh/v1/admin_pb.ts";
 import { adminFailure, CliError, EXIT, protocolOf, type Target } from "./target.ts";
 
-async function registry(target: Target): Promise<{ registry: FileRegistry; services: readonly string[] }> {
+async function registry(target: Target, admin: Client<typeof AdminService> = target.admin): Promise<{ registry: FileRegistry; services: readonly string[] }> {
   try {
-    const res = await target.admin.getDescriptors({}, { headers: target.headers, timeoutMs: 10_000 });
+    const res = await admin.getDescriptors({}, { headers: target.headers, timeoutMs: 10_000 });
     return { registry: createFileRegistry(res.files!), services: res.services };
   } catch (err) {
     throw adminFailure(err, target);
   }
 }
 
-/** Finds "pkg.Service/Method", "pkg.Service.Method", "Service/Method" or "/pkg.Service/Method". */
-function findMethod(reg: FileRegistry, services: readonly string[], name: string): { service: DescService; method: DescMethod } {
+/** "pkg.Service/Method", "pkg.Service.Method", "Service/Method" or "/pkg.Service/Method" as service and method names. */
+function splitMethod(name: string): { serviceName: string; methodName: string } {
   const clean = name.replace(/^\//, "");
   const cut = clean.includes("/") ? clean.lastIndexOf("/") : clean.lastIndexOf(".");
-  const serviceName = clean.slice(0, cut);
-  const methodName = clean.slice(cut + 1);
+  return { serviceName: clean.slice(0, cut), methodName: clean.slice(cut + 1) };
+}
+
+/** Finds "pkg.Service/Method", "pkg.Service.Method", "Service/Method" or "/pkg.Service/Method". */
+function findMethod(reg: FileRegistry, services: readonly string[], name: string): { service: DescService; method: DescMethod } {
+  const { serviceName, methodName } = splitMethod(name);
   const candidates = services.filter((s) => s === serviceName || s.endsWith(`.${serviceName}`));
   for (const s of candidates) {
     const service = reg.getService(s);
@@ -73,7 +77,11 @@ async function readStdin(): Promise<string> {
 
 /** `weft call <method> [json]`: prints the answer as JSON, or the error's code and details. */
 export async function call(target: Target, name: string, body: string | undefined, options: CallOptions, signal: AbortSignal): Promise<{ output: string; exitCode: number }> {
-  const { registry: reg, services } = await registry(target);
+  let { registry: reg, services } = await registry(target);
+  // In a distributed mesh the admin instance knows its own services' schema only: ask one serving the method's.
+  const { serviceName } = splitMethod(name);
+  const owner = services.some((s) => s === serviceName || s.endsWith(`.${serviceName}`)) ? undefined : target.instances.flatMap((i) => i.services).find((s) => s === serviceName || s.endsWith(`.${serviceName}`));
+  if (owner !== undefined) ({ registry: reg, services } = await registry(target, createClient(AdminService, target.transport(owner, "grpc"))));
   const { service, method } = findMethod(reg, services, name);
   const text = body ?? (process.stdin.isTTY ? "{}" : await readStdin());
   let parsed: JsonValue;
@@ -120,27 +128,30 @@ export async function call(target: Target, name: string, body: string | undefine
   }
 }
 
-/** `weft events tail <stream>`: new messages of a JetStream stream, one JSON line each (needs NATS). */
-export async function eventsTail(target: Target, stream: string, options: { count?: string }, signal: AbortSignal): Promise<void> {
-  if (target.nc === undefined) throw new CliError("events tail reads JetStream directly: give the mesh's NATS (--nats / NATS_URL); a one-process shop has no JetStream", EXIT.usage);
-  const count = options.count === undefined ? Infinity : Number(options.count);
-  const js = jetstream(target.nc);
-  let consumer;
+/** Options of `weft events tail`. */
+export interface TailOptions {
+  count?: string;
+  last?: string;
+  subject?: string;
+}
+
+/** `weft events tail <stream>`: a stream's messages (the last --last, then new ones), one JSON line each, over AdminService.TailEvents. */
+export async function eventsTail(target: Target, stream: string, options: TailOptions, signal: AbortSignal, print: (line: string) => void): Promise<void> {
+  const count = options.count === undefined ? 0 : Number(options.count);
+  if (!Number.isInteger(count) || count < 0) throw new CliError(`--count must be a whole number, got ${JSON.stringify(options.count)}`, EXIT.usage);
+  const last = options.last === undefined ? 0 : Number(options.last);
+  if (!Number.isInteger(last) || last < 0 || last > 1000) throw new CliError(`--last must be 0..1000, got ${JSON.stringify(options.last)}`, EXIT.usage);
   try {
-    consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.New });
+    for await (const m of target.admin.tailEvents({ stream, subjectFilter: options.subject ?? "", last, maxMessages: count }, { headers: target.headers, signal })) {
+      print(JSON.stringify({ stream: m.stream, seq: Number(m.seq), subject: m.subject, time: new Date(Number(m.timeUnixMs)).toISOString(), bytes: m.bytes, headers: m.headers }));
+    }
   } catch (err) {
-    throw new CliError(`no stream ${JSON.stringify(stream)} (weft events report lists them): ${(err as Error).message}`, EXIT.usage);
+    if (signal.aborted) return;
+    const e = ConnectError.from(err);
+    if (e.code === Code.NotFound || e.code === Code.InvalidArgument) throw new CliError(`${e.rawMessage} (weft events report lists the streams)`, EXIT.usage);
+    if (e.code === Code.FailedPrecondition) throw new CliError(`events tail: ${e.rawMessage}; give the mesh's NATS (--nats / NATS_URL)`, EXIT.usage);
+    throw adminFailure(err, target);
   }
-  const messages = await consumer.consume();
-  signal.addEventListener("abort", () => void messages.close(), { once: true });
-  let seen = 0;
-  for await (const m of messages) {
-    const headers: Record<string, string> = {};
-    for (const key of m.headers?.keys() ?? []) headers[key] = m.headers!.get(key);
-    process.stdout.write(JSON.stringify({ stream, seq: m.seq, subject: m.subject, time: new Date(Math.floor(m.info.timestampNanos / 1e6)).toISOString(), bytes: m.data.length, headers }) + "\n");
-    if (++seen >= count) break;
-  }
-  await messages.close();
 }
 
 function scalarName(scalar: ScalarType | undefined): string {

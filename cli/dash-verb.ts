@@ -1,11 +1,13 @@
 // `weft dash`: builds the dashboard (web/dashboard) and serves it on 127.0.0.1 under a random secret
-// path, forwarding the page's calls to the mesh with the operator's credentials. The page holds no
-// token and the shop never serves it: only whoever holds the printed URL on this machine sees the mesh.
+// path, forwarding the page's calls to the mesh with the operator's credentials (its token, or its
+// certificate over mutual TLS). The page holds no credential and the shop never serves it: only whoever
+// holds the printed URL on this machine sees the mesh.
 
 import { spawn } from "node:child_process";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveStaticFiles } from "../mesh/host/index.ts";
@@ -45,7 +47,6 @@ function sameSecret(given: string, key: string): boolean {
 
 /** Serves the dashboard until `signal` aborts; prints its URL first. */
 export async function dash(target: Target, options: DashOptions, signal: AbortSignal, print: (line: string) => void): Promise<void> {
-  if ((options["tls-dir"] ?? process.env.WEFT_TLS_DIR ?? "") !== "") throw new CliError("weft dash does not forward over mutual TLS yet: use it with npm start's token (--url) or a mesh without mTLS", EXIT.usage);
   const port = options.port === undefined ? 0 : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0..65535, got ${JSON.stringify(options.port)}`, EXIT.usage);
 
@@ -66,7 +67,11 @@ export async function dash(target: Target, options: DashOptions, signal: AbortSi
   const files = serveStaticFiles({ root: outDir, immutablePrefixes: ["/assets/"] });
   const key = randomBytes(18).toString("base64url");
   const meshUrl = target.instances[0].url;
-  const info = JSON.stringify({ meshUrl, weftTarget: target.nc === undefined ? ` --url ${meshUrl}` : ` --nats ${options.nats ?? process.env.NATS_URL}` });
+  const tlsDir = options["tls-dir"] ?? process.env.WEFT_TLS_DIR ?? "";
+  const info = JSON.stringify({ meshUrl, weftTarget: (target.nc === undefined ? ` --url ${meshUrl}` : ` --nats ${options.nats ?? process.env.NATS_URL}`) + (tlsDir !== "" ? ` --tls-dir ${tlsDir}` : "") });
+  // One agent for every https instance: the operator's certificate, any server the mesh's CA vouches for.
+  const tls = target.tls;
+  const agent = tls === undefined ? undefined : new https.Agent({ ca: tls.ca, cert: tls.cert, key: tls.key, checkServerIdentity: () => undefined, keepAlive: true });
 
   const pick = (service: string, wanted: string | undefined): Instance =>
     (wanted ? target.instances.find((i) => i.instanceId === wanted) : undefined) ?? target.instances.find((i) => i.services.includes(service)) ?? target.instances[0];
@@ -84,7 +89,9 @@ export async function dash(target: Target, options: DashOptions, signal: AbortSi
     if (service === ADMIN_SERVICE) Object.assign(headers, target.headers);
     const wanted = req.headers[INSTANCE_HEADER];
     const instance = pick(service, typeof wanted === "string" ? wanted : undefined);
-    const upstream = http.request(new URL(path, instance.url), { method: "POST", headers }, (answer) => {
+    const url = new URL(path, instance.url);
+    const request = url.protocol === "https:" ? (o: http.RequestOptions, cb: (res: http.IncomingMessage) => void) => https.request(url, { ...o, agent }, cb) : (o: http.RequestOptions, cb: (res: http.IncomingMessage) => void) => http.request(url, o, cb);
+    const upstream = request({ method: "POST", headers }, (answer) => {
       const back: http.OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(answer.headers)) if (!DROPPED_RESPONSE_HEADERS.has(name) && value !== undefined) back[name] = value;
       back["x-weft-instance"] = instance.instanceId || instance.url;
@@ -140,6 +147,7 @@ export async function dash(target: Target, options: DashOptions, signal: AbortSi
   } finally {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+    agent?.destroy();
     rmSync(outDir, { recursive: true, force: true });
   }
 }

@@ -18,7 +18,8 @@ Verbs
   describe [service|method]  services and methods, or a method's request fields
   call <method> [json]       calls a method (JSON from the argument or stdin), prints the answer as JSON
   events report              JetStream streams and consumers: pending, redelivered, dead letters, lag
-  events tail <stream>       new messages of a stream, one JSON line each (needs --nats)
+  events tail <stream>       a stream's messages, one JSON line each: the last --last N, then new ones
+                             (subject, sequence, time, size, headers; never the payload)
   dash [--port 0] [--open]   the dashboard in a browser: serves it on 127.0.0.1 under a secret URL it
                              prints (topology, services, instances, API explorer, events); Ctrl-C stops
 
@@ -31,6 +32,9 @@ Finding the mesh (first that is set)
 Proving who you are (the admin API is for operators)
   --admin-token T    npm start's operator token (env WEFT_ADMIN_TOKEN; default: the file .weft/admin-token)
   --tls-dir DIR      an operator's certificate folder for mutual TLS (env WEFT_TLS_DIR), e.g. .certs/operator
+                     (npm run certs and npm run start:distributed write it; the admin API answers only it)
+  --nats-nkey FILE   the operator's NATS user on a broker with users (env WEFT_NATS_NKEY_FILE), e.g.
+                     .certs/nats/operator.nk (start:distributed --transport nats)
 
 Options
   --json             machine-readable output (every verb); top prints one JSON line per refresh
@@ -41,6 +45,8 @@ Options
   -H, --header 'k: v'  call: request metadata (repeatable)
   --deadline MS      call: deadline in milliseconds (default 30000)
   --prefix P         events report: only streams whose names start with P
+  --last N           events tail: start with the stream's last N messages (0..1000, default 0: new only)
+  --subject S        events tail: only subjects matching S (NATS wildcards * and >)
   --port N           dash: local port to serve the page on (default 0: a free one)
   --open             dash: also open the page in the desktop's browser
   -h, --help         this help
@@ -57,6 +63,7 @@ Examples
   npx weft top
   npx weft dash --open                         # the dashboard, on a URL only you have
   NATS_URL=nats://127.0.0.1:4222 npx weft stat --window 300 --json
+  npx weft ls --nats nats://127.0.0.1:4222 --tls-dir .certs/operator   # npm run start:distributed
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -74,6 +81,7 @@ async function main(argv: readonly string[]): Promise<number> {
         instance: { type: "string" },
         "admin-token": { type: "string" },
         "tls-dir": { type: "string" },
+        "nats-nkey": { type: "string" },
         window: { type: "string" },
         interval: { type: "string" },
         count: { type: "string" },
@@ -81,6 +89,8 @@ async function main(argv: readonly string[]): Promise<number> {
         header: { type: "string", short: "H", multiple: true },
         deadline: { type: "string" },
         prefix: { type: "string" },
+        last: { type: "string" },
+        subject: { type: "string" },
         port: { type: "string" },
         open: { type: "boolean" },
       },
@@ -143,7 +153,7 @@ async function main(argv: readonly string[]): Promise<number> {
           print(await mesh.eventsReport(target, values));
           return EXIT.ok;
         }
-        await (await import("./call-verbs.ts")).eventsTail(target, rest[1], values, abort.signal);
+        await (await import("./call-verbs.ts")).eventsTail(target, rest[1], values, abort.signal, print);
         return EXIT.ok;
     }
   } finally {

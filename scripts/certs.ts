@@ -3,6 +3,8 @@
 // spiffe://<trust domain>/svc/<service>, written as <dir>/<service>/{ca.crt,tls.crt,tls.key}: the
 // layout the runtime watches and cert-manager's CSI driver or SPIRE's helper produce in production.
 // Running it again reissues every leaf from the same CA (a rotation the running services pick up).
+// The operators' identity (spiffe://<trust domain>/svc/operator, services/operator-policy.json) gets a
+// folder too, <dir>/operator/: what `weft --tls-dir` and `weft dash --tls-dir` present.
 // It also keeps one NATS nkey user per service in <dir>/nats/<service>.nk (made once, kept) and writes
 // <dir>/nats/nats-server.conf, a nats-server configuration whose users and subject permissions come
 // from the policies (for running the services by hand; the launcher starts its own server).
@@ -11,7 +13,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { readCommandLine } from "../mesh/errors/index.ts";
-import { SHOP_SERVICES } from "../services/manifest.ts";
 import { loadShopPolicies } from "../services/shop-security.ts";
 import {
   CA_KEY_FILE,
@@ -60,7 +61,9 @@ if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 366) fail("--validity-
 const natsPort = Number(values["nats-port"] ?? 4223);
 if (!Number.isInteger(natsPort) || natsPort < 1 || natsPort > 65535) fail("--nats-port must be a port number");
 
-const services = SHOP_SERVICES.map((s) => s.name);
+// Every workload of the policies: the shop's services and the operators.
+const table = await loadShopPolicies(trustDomain);
+const services = [...table.workloads.keys()];
 
 const caDir = join(dir, "ca");
 const caCert = join(caDir, CREDENTIAL_FILES.ca);
@@ -76,5 +79,5 @@ for (const [service, { id, leaf }] of issued.workloads) console.log(`  ${id.uri}
 const natsDir = join(dir, "nats");
 const users = await writeNatsCredentials(natsDir, services);
 const natsConfig = join(natsDir, "nats-server.conf");
-await writeFile(natsConfig, natsServerConfig({ table: await loadShopPolicies(trustDomain), users, host: values["nats-host"] ?? "127.0.0.1", port: natsPort, jetStreamDir: values["nats-store"] ?? join(natsDir, "jetstream") }), { mode: 0o600 });
+await writeFile(natsConfig, natsServerConfig({ table, users, host: values["nats-host"] ?? "127.0.0.1", port: natsPort, jetStreamDir: values["nats-store"] ?? join(natsDir, "jetstream") }), { mode: 0o600 });
 console.log(`NATS users ${natsDir}/<service>.nk; server configuration ${natsConfig} (nats-server -c ${natsConfig})`);

@@ -22,10 +22,11 @@ import { onShutdownSignals, readLogLevel, SERVICE_NODE_FLAGS, serviceCompileCach
 import { readMeshNodeConfig } from "../mesh/node/index.ts";
 import { SHOP_SERVICES, type ServiceManifestEntry } from "../services/manifest.ts";
 import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
-import { loadShopPolicies } from "../services/shop-security.ts";
+import { loadShopPolicies, OPERATOR_WORKLOAD } from "../services/shop-security.ts";
 import { startMeshNats, type MeshNats } from "./mesh-nats.ts";
 import pg from "pg";
 import { OrdersDatabaseError } from "../services/shared/index.ts";
+import { splitPostgresHosts } from "../services/orders/primary-pool.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
 /** The PostgreSQL that `scripts/dev-services.sh` starts: distributed orders share it unless DATABASE_URL says otherwise. */
@@ -109,35 +110,42 @@ await runMain(() => readLogLevel(process.env) && readMeshNodeConfig({ ...process
 // Said once, before any process starts, rather than by every orders instance as it exits.
 if (counts.get("orders")! > 0 && databaseUrl !== "") await runMain(() => requirePostgres(databaseUrl));
 
-/** Connects to `url` once; a server that does not answer is WEFT_ERR_ORDERS_DATABASE naming where to start one. */
+/**
+ * Connects to `url` once (to any of its hosts, when it lists a primary and its standbys); no host answering
+ * is WEFT_ERR_ORDERS_DATABASE naming where to start one.
+ */
 async function requirePostgres(url: string): Promise<void> {
-  let where: string;
-  try {
-    const parsed = new URL(url);
-    where = `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
-  } catch {
-    throw new OrdersDatabaseError(`DATABASE_URL is not a URL, set it to e.g. ${DEFAULT_DATABASE_URL} (or empty to keep orders in Redis or memory)`);
+  const where: string[] = [];
+  let lastCode = "";
+  for (const hostUrl of splitPostgresHosts(url)) {
+    try {
+      const parsed = new URL(hostUrl);
+      where.push(`${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`);
+    } catch {
+      throw new OrdersDatabaseError(`DATABASE_URL is not a URL, set it to e.g. ${DEFAULT_DATABASE_URL} (or empty to keep orders in Redis or memory)`);
+    }
+    const client = new pg.Client({ connectionString: hostUrl, connectionTimeoutMillis: DATABASE_CHECK_TIMEOUT_MS });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      return;
+    } catch (err) {
+      lastCode = (err as { code?: string }).code ?? (err as Error).message;
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: DATABASE_CHECK_TIMEOUT_MS });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? (err as Error).message;
-    throw new OrdersDatabaseError(
-      `PostgreSQL at DATABASE_URL (${where}) did not answer (${code}): distributed orders share it; start it with \`bash scripts/dev-services.sh\`, set DATABASE_URL to a running server, or set it empty to keep orders in Redis (REDIS_URL) or memory`,
-      { cause: err },
-    );
-  } finally {
-    await client.end().catch(() => {});
-  }
+  throw new OrdersDatabaseError(
+    `PostgreSQL at DATABASE_URL (${where.join(", ")}) did not answer (${lastCode}): distributed orders share it; start it with \`bash scripts/dev-services.sh\`, set DATABASE_URL to a running server, or set it empty to keep orders in Redis (REDIS_URL) or memory`,
+  );
 }
 
 const secure = !values.insecure;
 if (!secure) console.warn("warning: --insecure: services run without mutual TLS and authorization; any caller is trusted");
 const certsDir = resolve(process.env.WEFT_CERTS_DIR ?? new URL("../.certs", import.meta.url).pathname);
-if (secure && SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(join(certsDir, s.name, "tls.crt")))) {
+// The operators' folder (weft --tls-dir <certs>/operator) is made with the services' (older folders lack it).
+if (secure && (SHOP_SERVICES.some((s) => counts.get(s.name)! > 0 && !existsSync(join(certsDir, s.name, "tls.crt"))) || !existsSync(join(certsDir, OPERATOR_WORKLOAD, "tls.crt")))) {
   // Development credentials on first use (the same as `npm run certs`).
   const made = spawnSync(process.execPath, [new URL("./certs.ts", import.meta.url).pathname, "--dir", certsDir], { stdio: "inherit" });
   if (made.status !== 0) fail(`could not make development credentials in ${certsDir} (npm run certs)`);
@@ -261,6 +269,7 @@ onShutdownSignals({
 
 const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${counts.get(s)}`).join(", ");
 console.log(`Weft shop, distributed: ${summary}; orders ${databaseUrl === "" ? (process.env.REDIS_URL ? "in Redis" : "in memory") : `in PostgreSQL (${redactedUrl(databaseUrl)})`}; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
+if (secure) console.log(`operators: npx weft ls --nats ${env.NATS_URL} --tls-dir ${join(certsDir, OPERATOR_WORKLOAD)}${meshNats ? ` --nats-nkey ${meshNats.seedFile(OPERATOR_WORKLOAD)}` : ""} (weft dash too)`);
 for (const [name, first] of ports) {
   const n = counts.get(name)!;
   if (n > 0 && first !== 0) console.log(`${name}: ${Array.from({ length: n }, (_, i) => `http://127.0.0.1:${first + i}`).join(", ")}`);
@@ -270,7 +279,6 @@ console.log("Ctrl-C drains every process and exits.");
 
 /** A database URL without its password, fit to print. */
 function redactedUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== "") parsed.password = "***";
-  return parsed.toString();
+  // Not through URL: a primary and its standbys (`h1:5432,h2:5433`) are not one WHATWG URL.
+  return url.replace(/^(\w+:\/\/[^:@/]*):[^@/]*@/, "$1:***@");
 }

@@ -11,10 +11,13 @@ import { SHOP_SERVICES } from "./manifest.ts";
 import { loadShopPolicies, SHOP_DESCRIPTORS, shopPolicyFiles } from "./shop-security.ts";
 
 describe("the shop's policies", () => {
-  it("compile, one per service", async () => {
+  it("compile, one per service and the operators'", async () => {
     const table = await loadShopPolicies();
-    expect([...table.workloads.keys()].sort()).toEqual(["catalog", "gateway", "identity", "inventory", "orders", "recommendations"]);
-    expect(shopPolicyFiles()).toHaveLength(6);
+    expect([...table.workloads.keys()].sort()).toEqual(["catalog", "gateway", "identity", "inventory", "operator", "orders", "recommendations"]);
+    expect(shopPolicyFiles()).toHaveLength(7);
+    // Only the operators read the admin API; behind the public gateway they call nothing but the catalog's reads.
+    expect([...table.adminReaders]).toEqual(["spiffe://weft.local/svc/operator"]);
+    expect(table.callableBy("operator").filter((p) => !p.startsWith("/shop.gateway.")).sort()).toEqual(["/shop.catalog.v1.CatalogService/GetProduct", "/shop.catalog.v1.CatalogService/ListProducts", "/shop.catalog.v1.CatalogService/SearchProducts"]);
     expect(table.isPublic("gateway")).toBe(true);
     expect(["catalog", "identity", "inventory", "orders", "recommendations"].some((w) => table.isPublic(w))).toBe(false);
     expect(table.callableBy("orders").sort()).toEqual([

@@ -31,9 +31,12 @@ export const SHOP_TRUST_DOMAIN = "weft.local";
 /** Every Protobuf service the shop's policies may name (the generated descriptors). */
 export const SHOP_DESCRIPTORS: readonly DescService[] = [CatalogService, GatewayService, IdentityService, InventoryService, OrderService, RecommendationService];
 
-/** The policy file of every shop service in the manifest (services/<name>/policy.json). */
+/** The operators' workload: serves nothing, reads every AdminService (the weft CLI's certificate). */
+export const OPERATOR_WORKLOAD = "operator";
+
+/** The policy file of every shop service in the manifest (services/<name>/policy.json), and the operators'. */
 export function shopPolicyFiles(): string[] {
-  return SHOP_SERVICES.map((s) => join(import.meta.dirname, s.name, "policy.json"));
+  return [...SHOP_SERVICES.map((s) => join(import.meta.dirname, s.name, "policy.json")), join(import.meta.dirname, "operator-policy.json")];
 }
 
 /** Reads and compiles the shop's policies. Throws PolicyError (WEFT_ERR_SECURITY_POLICY) naming the entry. */

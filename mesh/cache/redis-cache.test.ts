@@ -44,9 +44,9 @@ describe("createRedisCache (shared Redis)", () => {
     expect((await a.getOrLoad(ProductSchema, "product:p1", load)).id).toBe("p1");
     expect((await b.getOrLoad(ProductSchema, "product:p1", load)).priceCents).toBe(1999n);
     expect(loads).toBe(1);
-    const stored = await redis.getBuffer(`${prefix}v:product:p1`);
+    const stored = await redis.getBuffer(`${prefix}v:{product:p1}`);
     expect(Buffer.compare(stored!, Buffer.from(toBinary(ProductSchema, product("p1"))))).toBe(0);
-    const ttl = await redis.pttl(`${prefix}v:product:p1`);
+    const ttl = await redis.pttl(`${prefix}v:{product:p1}`);
     expect(ttl).toBeGreaterThan(9_000);
     expect(ttl).toBeLessThanOrEqual(12_000);
   });
@@ -72,7 +72,7 @@ describe("createRedisCache (shared Redis)", () => {
     expect((await a.getOrLoad(ProductSchema, "product:p2", source)).name).toBe("v1");
 
     // B starts a slow load of v1 that finishes after the change and the invalidation.
-    await redis.del(`${prefix}v:product:p2`);
+    await redis.del(`${prefix}v:{product:p2}`);
     let release!: () => void;
     const slow = b.getOrLoad(ProductSchema, "product:p2", async () => {
       const stale = product("p2", `v${version}`);
@@ -84,7 +84,7 @@ describe("createRedisCache (shared Redis)", () => {
     await a.invalidate("product:p2");
     release();
     expect((await slow).name).toBe("v1"); // that caller asked before the change
-    expect(await redis.exists(`${prefix}v:product:p2`)).toBe(0); // ...but it was not stored
+    expect(await redis.exists(`${prefix}v:{product:p2}`)).toBe(0); // ...but it was not stored
     expect((await b.getOrLoad(ProductSchema, "product:p2", source)).name).toBe("v2");
     expect((await a.getOrLoad(ProductSchema, "product:p2", source)).name).toBe("v2");
   });
@@ -98,7 +98,7 @@ describe("createRedisCache (shared Redis)", () => {
     const source = async () => (loads++, product("p3", `v${version}`));
     await a.getOrLoad(ProductSchema, "product:p3", source);
     await b.getOrLoad(ProductSchema, "product:p3", source);
-    await redis.del(`${prefix}v:product:p3`); // only the in-process copies are left
+    await redis.del(`${prefix}v:{product:p3}`); // only the in-process copies are left
     expect((await b.getOrLoad(ProductSchema, "product:p3", source)).name).toBe("v1");
     expect(loads).toBe(1);
     version = 2;

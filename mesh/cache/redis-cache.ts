@@ -111,8 +111,9 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
   const flights = new SingleFlight<Loaded>();
   const local = new Map<string, LocalEntry>();
   const channel = `${keyPrefix}invalidate`;
-  const dataKey = (key: string) => `${keyPrefix}v:${key}`;
-  const versionKey = (key: string) => `${keyPrefix}ver:${key}`;
+  // A key's value and version share a Cluster slot (hash tag on the key): one script and one MGET read both.
+  const dataKey = (key: string) => `${keyPrefix}v:{${key}}`;
+  const versionKey = (key: string) => `${keyPrefix}ver:{${key}}`;
   let closed = false;
   const cells = options.metrics?.cache(options.metricsName ?? keyPrefix);
 

@@ -11,6 +11,9 @@ export { createMemoryEventBus } from "./memory-event-bus.ts";
 export type { MemoryEventBusOptions } from "./memory-event-bus.ts";
 export { DEFAULT_CONCURRENCY, DEFAULT_MAX_DELIVER } from "./subscribe-options.ts";
 export { createJetStreamEventBus } from "./jetstream-event-bus.ts";
+/** The streams a process publishes to and consumes from (the admin API's topology edges). */
+export { createEventFlows } from "./event-flows.ts";
+export type { EventFlowCounter, EventFlowDirection, EventFlowRecord, EventFlows } from "./event-flows.ts";
 export type { JetStreamEventBusOptions } from "./jetstream-event-bus.ts";
 export { EnvelopeHeaders } from "./envelope.ts";
 export { eventNames } from "./event-names.ts";

@@ -12,6 +12,7 @@ import { EnvelopeHeaders } from "./envelope.ts";
 import type { DeadLetter, EventBus, EventMeta } from "./event-bus.ts";
 import { eventNames } from "./event-names.ts";
 import { createJetStreamEventBus } from "./jetstream-event-bus.ts";
+import { createEventFlows, type EventFlows } from "./event-flows.ts";
 import { natsUrl } from "../../test/support/servers.ts";
 
 const NATS = natsUrl();
@@ -56,6 +57,7 @@ describe("createJetStreamEventBus (shared NATS)", () => {
   let nc: NatsConnection;
   let bus: EventBus;
   let letters: DeadLetter[];
+  let flows: EventFlows;
 
   beforeAll(async () => {
     context.setGlobalContextManager(new TestContextManager());
@@ -66,8 +68,10 @@ describe("createJetStreamEventBus (shared NATS)", () => {
   beforeEach(async () => {
     prefix = runId();
     letters = [];
+    flows = createEventFlows();
     const deadLetters = letters;
     bus = await createJetStreamEventBus({
+      flows,
       connection: nc,
       source: "orders",
       prefix,
@@ -134,6 +138,15 @@ describe("createJetStreamEventBus (shared NATS)", () => {
     expect(stored?.header.get(EnvelopeHeaders.source)).toBe("orders");
     expect(stored?.header.get("content-type")).toBe("application/protobuf");
     await Promise.all([subA.drain(), subB1.drain(), subB2.drain()]);
+
+    // The flows the admin API reports: this bus publishes to the stream, and each durable consumes from it.
+    const stream = eventNames(OrderPlacedSchema, prefix).stream;
+    const type = "shop.events.v1.OrderPlaced";
+    expect(flows.list().sort((a, b) => a.consumer.localeCompare(b.consumer))).toEqual([
+      { direction: "publish", stream, eventType: type, consumer: "", messages: 50 },
+      { direction: "consume", stream, eventType: type, consumer: "fulfillment", messages: 50 },
+      { direction: "consume", stream, eventType: type, consumer: "recommendations", messages: 50 },
+    ]);
   });
 
   it("passes the trace context through a handler that republishes when no propagator is installed", async () => {

@@ -14,6 +14,7 @@ import { checkPrefix, deadLetterSubject, durableName, eventNames } from "./event
 import type { EventNames } from "./event-names.ts";
 import { ensureConsumer, ensureStreams } from "./jetstream-setup.ts";
 import { startSubscription } from "./jetstream-subscription.ts";
+import type { EventFlows } from "./event-flows.ts";
 import { isTransientNatsError, natsToConnectError } from "./nats-errors.ts";
 import { parseSubscribeOptions } from "./subscribe-options.ts";
 import type { Metrics, ValueCell } from "../telemetry/index.ts";
@@ -64,6 +65,8 @@ export interface JetStreamEventBusOptions {
   readonly onError?: (err: unknown) => void;
   /** Where publishes, consumptions, redeliveries, dead letters and consumer lag are counted (mesh/telemetry). Default: none. */
   readonly metrics?: Metrics;
+  /** Where this bus records the streams it publishes to and consumes from (the admin API's topology). Default: none. */
+  readonly flows?: EventFlows;
   /** Records a PRODUCER span per publish and a CONSUMER span per delivery (mesh/telemetry). Default none. */
   readonly tracer?: Tracer;
 }
@@ -225,6 +228,12 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
     await sleep(Math.min(pause, Math.max(0, deadline - performance.now())), signal);
   }
 
+  // Every stored publish, traced or not, counts in the metrics and the admin API's flows.
+  const counted = (type: string, stream: string) => {
+    if (metrics !== undefined) publishCell(metrics, type).value++;
+    if (options.flows !== undefined) options.flows.counter("publish", stream, type).value++;
+  };
+
   /** The traced publish, and any publish on a closed bus. */
   async function publishTraced<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>, publishOptions: PublishOptions): Promise<{ id: string }> {
     if (closed) throw new ConnectError("event bus is closed", Code.Unavailable);
@@ -244,7 +253,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
     } finally {
       span.end();
     }
-    if (metrics !== undefined) publishCell(metrics, schema.typeName).value++;
+    counted(schema.typeName, names.stream);
     return { id };
   }
 
@@ -257,7 +266,10 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         const payload = toBinary(schema, create(schema, init));
         const headers = envelopeHeaders(id, schema.typeName, source, isoNow());
         return publishWithRetry(names, payload, headers, publishOptions.signal).then(
-          () => ({ id }),
+          () => {
+            counted(schema.typeName, names.stream);
+            return { id };
+          },
           (err: unknown) => {
             throw natsToConnectError(err, `publish ${schema.typeName}`);
           },
@@ -298,6 +310,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
         onDeadLetter,
         onError,
         metrics: options.metrics?.consumer(schema.typeName, consumerName),
+        consumed: options.flows?.counter("consume", names.stream, schema.typeName, consumerName),
         tracer: options.tracer,
         subject: names.subject,
       });

@@ -31,6 +31,8 @@ export interface SubscriptionConfig {
   readonly onError: (err: unknown) => void;
   /** This consumer's counters, when metrics are on. */
   readonly metrics?: ConsumerMetrics;
+  /** Counts acknowledged deliveries for the admin API's event flows. Default none. */
+  readonly consumed?: { value: number };
   /** Records a CONSUMER span per delivery, child of the publisher's span. Default none. */
   readonly tracer?: Tracer;
   /** The event subject (span name and destination attribute). */
@@ -108,6 +110,7 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
       }
       msg.ack();
       if (metrics !== undefined) metrics.consumed.value++;
+      if (cfg.consumed !== undefined) cfg.consumed.value++;
     } catch (err) {
       // Dead-lettering failed (broker trouble): let the server redeliver it later.
       cfg.onError(err);

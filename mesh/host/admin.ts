@@ -6,7 +6,10 @@ import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   AdminService,
+  EventFlowDirection,
   type GetEventStreamsResponseSchema,
+  type TailEventsRequest,
+  type TailEventsResponseSchema,
   type InstanceSnapshot,
   InstanceSnapshotSchema,
   type MeshSnapshot,
@@ -39,6 +42,10 @@ export interface AdminExtensions {
   readonly mesh?: (request: { windowSeconds: number; series: boolean }, signal: AbortSignal) => Promise<MeshSnapshot>;
   /** JetStream streams and consumers; without it the answer says none are available. */
   readonly eventStreams?: (namePrefix: string, signal: AbortSignal) => Promise<MessageInitShape<typeof GetEventStreamsResponseSchema>>;
+  /** A live tail of one stream; without it TailEvents fails FAILED_PRECONDITION (no JetStream here). */
+  /** The streams this instance publishes to and consumes from (mesh/events EventFlows.list). */
+  readonly eventFlows?: () => readonly { stream: string; eventType: string; direction: "publish" | "consume"; consumer: string; messages: number }[];
+  readonly tailEvents?: (request: TailEventsRequest, signal: AbortSignal) => AsyncIterable<MessageInitShape<typeof TailEventsResponseSchema>>;
 }
 
 /** What the AdminService reports, read at call time. */
@@ -92,6 +99,7 @@ export function instanceSnapshot(source: AdminStatusSource): InstanceSnapshot {
     windowSeconds,
     takenAtMs: BigInt(Date.now()),
     ejectedInstances: ext?.ejected?.() ?? [],
+    eventFlows: (ext?.eventFlows?.() ?? []).map((f) => ({ stream: f.stream, eventType: f.eventType, consumer: f.consumer, messages: BigInt(f.messages), direction: f.direction === "publish" ? EventFlowDirection.PUBLISH : EventFlowDirection.CONSUME })),
   });
 }
 
@@ -172,6 +180,10 @@ export function createAdminService(source: AdminStatusSource): ServiceImpl<typeo
     async getEventStreams(request, context: HandlerContext) {
       if (ext?.eventStreams === undefined) return { available: false, streams: [] };
       return ext.eventStreams(request.namePrefix, context.signal);
+    },
+    async *tailEvents(request, context: HandlerContext) {
+      if (ext?.tailEvents === undefined) throw new ConnectError("this instance has no JetStream (a one-process shop uses an in-memory bus)", Code.FailedPrecondition);
+      yield* ext.tailEvents(request, context.signal);
     },
   };
 }

@@ -13,8 +13,9 @@ import { createAnnouncer, createNatsDiscovery, type NatsDiscovery } from "../dis
 import { createHost, createJsonLogger, type Host, type HostLogger, type HttpFallback, type ServerCallHooks } from "../host/index.ts";
 import { createNatsRpcServer } from "../nats-rpc/index.ts";
 import { WeftError } from "../errors/index.ts";
-import { redisClientOptions, waitForRedisReady } from "../redis/index.ts";
-import { callerOf, createEventStreamsReader, createMeshAggregator, redAdminExtensions, startGatherResponder } from "../ops/index.ts";
+import { createEventFlows, type EventFlows } from "../events/index.ts";
+import { openRedis, redisClientOptions, waitForRedisReady } from "../redis/index.ts";
+import { callerOf, createEventStreamsReader, createEventTail, createMeshAggregator, redAdminExtensions, startGatherResponder } from "../ops/index.ts";
 import { createMetrics, createRedRecorder, createServerMetricsHooks, createTracingCallHooks, startTracing, type Metrics, type Tracing } from "../telemetry/index.ts";
 import {
   createConcurrencyLimiter,
@@ -70,6 +71,8 @@ export interface MeshNodeContext {
   readonly tracer: Tracer | undefined;
   /** The process's tracing SDK when on (worker pools hand it the spans their threads record). */
   readonly tracing: Tracing | undefined;
+  /** Where event buses record the streams they publish to and consume from (give it to createJetStreamEventBus as `flows`). */
+  readonly eventFlows: EventFlows;
   /** Registers a resource release for the end of the drain (after in-flight calls). */
   onClose(release: () => void | Promise<void>): void;
   /** This workload's mutual TLS (credentials, rotation), when MESH_TLS_DIR is set. */
@@ -203,9 +206,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs, ...natsUser });
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
-    // Loaded only here: a process without REDIS_URL never pays for ioredis.
-    const { Redis } = await import("ioredis");
-    redis = new Redis(config.redisUrl, options.redisOptions ?? redisClientOptions);
+    // One server or a Sentinel group; ioredis is loaded only then, so a process without REDIS_URL never pays for it.
+    redis = await openRedis(config.redisUrl, options.redisOptions ?? redisClientOptions);
     watchRedis(redis, options.logger);
     try {
       await waitForRedisReady(redis, { timeoutMs: connectTimeoutMs });
@@ -242,6 +244,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
   const serviceHooks = options.callHooks?.({ redis, metrics }) ?? [];
   // The admin API's per-method window (always on: fixed memory, the mesh view and the weft CLI read it).
   const red = createRedRecorder({ callerOf });
+  const eventFlows = createEventFlows();
   const aggregator = createMeshAggregator({ nc, instanceId: config.instanceId, registryPrefix: config.registryPrefix });
   let announcedAddress = "";
   const host = createHost({
@@ -256,6 +259,8 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
       ejected: () => mesh.stats().endpoints.filter((e) => e.ejected).map((e) => e.instanceId),
       mesh: (request, signal) => aggregator.snapshot(request, signal),
       eventStreams: createEventStreamsReader(nc),
+      tailEvents: createEventTail(nc),
+      eventFlows: () => eventFlows.list(),
     }),
     hostname: config.hostname,
     port: config.port,
@@ -281,6 +286,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     tracer,
     tracing,
     metrics,
+    eventFlows,
     onClose: (release) => void closers.push(release),
     workloadTls: security?.workloadTls,
     policies: options.policies,

@@ -2,6 +2,7 @@
 
 import { randomBytes } from "node:crypto";
 import { WeftError } from "../errors/index.ts";
+import { isRedisUrl } from "../redis/index.ts";
 import { readMetricsConfig, readTracingConfig, type TracingConfig } from "../telemetry/index.ts";
 
 /** Stable code of a bad distributed-mode setting (registered in mesh/errors/codes.ts). */
@@ -82,14 +83,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 function redisUrl(raw: string | undefined): string | undefined {
   const value = raw?.trim();
   if (value === undefined || value === "") return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") {
-    throw new MeshConfigError("REDIS_URL is not a redis:// or rediss:// URL, set REDIS_URL to a URL such as redis://127.0.0.1:6379 or unset it for in-memory state");
+  if (!isRedisUrl(value)) {
+    throw new MeshConfigError("REDIS_URL is not a redis://, rediss:// or redis-sentinel:// URL, set REDIS_URL to a URL such as redis://127.0.0.1:6379 (or redis-sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster) or unset it for in-memory state");
   }
   return value;
 }

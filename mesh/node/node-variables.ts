@@ -10,7 +10,7 @@ export const MESH_NODE_VARIABLES: readonly CommandVariable[] = Object.freeze([
   { name: "PORT", defaultText: "0 (a free port)", description: "port of the host" },
   { name: "ADVERTISE_HOST", defaultText: "HOST (127.0.0.1 for 0.0.0.0)", description: "address announced to other instances" },
   { name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS servers, comma-separated (discovery, events, Connect over NATS)" },
-  { name: "REDIS_URL", defaultText: "unset (in memory)", description: "Redis for caches and shared state, e.g. redis://127.0.0.1:6379" },
+  { name: "REDIS_URL", defaultText: "unset (in memory)", description: "Redis for caches and shared state, e.g. redis://127.0.0.1:6379, or a Sentinel group: redis-sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster" },
   { name: "INSTANCE_ID", defaultText: "<service>-<pid>-<random>", description: "identity announced through discovery" },
   { name: "VERSION", defaultText: "0.0.0-dev", description: "version announced through discovery" },
   { name: "MESH_TRANSPORT", defaultText: "grpc", description: "how this process calls others: grpc (HTTP/2) or nats" },

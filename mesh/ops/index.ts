@@ -7,7 +7,10 @@ export type { MeshAggregator, MeshAggregatorOptions } from "./mesh-aggregator.ts
 export { startGatherResponder } from "./gather-responder.ts";
 export type { GatherResponderOptions } from "./gather-responder.ts";
 export { gatherSubject } from "./gather-subject.ts";
+export { collectReplies } from "./collect-replies.ts";
+export type { CollectRepliesOptions } from "./collect-replies.ts";
 export { createEventStreamsReader } from "./event-streams.ts";
+export { createEventTail, MAX_TAIL_LAST } from "./event-tail.ts";
 export { seriesMessages, statsMessages } from "./red-messages.ts";
 export { redAdminExtensions } from "./red-admin.ts";
 export { callerOf } from "./caller.ts";

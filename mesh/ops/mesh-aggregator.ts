@@ -7,6 +7,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { GatherReplySchema, GatherRequestSchema, type InstanceSnapshot, type MeshSnapshot, MeshSnapshotSchema } from "../../gen/weft/mesh/v1/admin_pb.ts";
 import { RedWindow } from "../telemetry/index.ts";
+import { collectReplies } from "./collect-replies.ts";
 import { gatherSubject } from "./gather-subject.ts";
 import { seriesMessages, statsMessages } from "./red-messages.ts";
 
@@ -48,6 +49,7 @@ export interface MeshAggregator {
 export function createMeshAggregator(options: MeshAggregatorOptions): MeshAggregator {
   const nc = options.nc;
   const subject = gatherSubject(options.registryPrefix ?? "weft.registry");
+  const replyPrefix = `${options.registryPrefix ?? "weft.registry"}.reply`;
   const historySeconds = options.historySeconds ?? 900;
   const intervalMs = options.intervalMs ?? 1000;
   const gatherWaitMs = options.gatherWaitMs ?? 300;
@@ -75,9 +77,9 @@ export function createMeshAggregator(options: MeshAggregatorOptions): MeshAggreg
     const from = lastGathered === 0 ? to - Math.min(60, historySeconds) + 1 : Math.max(oldest + 1, to - 59);
     if (firstSecond === 0) firstSecond = from;
     const request = toBinary(GatherRequestSchema, create(GatherRequestSchema, { fromUnixS: BigInt(from), toUnixS: BigInt(to) }));
-    const replies = await nc.requestMany(subject, request, { strategy: "timer", maxWait: gatherWaitMs });
+    const replies = await collectReplies(nc, subject, request, { replyPrefix: replyPrefix, maxWaitMs: gatherWaitMs });
     const now = Date.now();
-    for await (const msg of replies) {
+    for (const msg of replies) {
       let reply;
       try {
         reply = fromBinary(GatherReplySchema, msg.data);

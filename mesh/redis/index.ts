@@ -2,6 +2,9 @@
 // preset, the translation of Redis failures to Connect codes, and a bounded wait for readiness.
 
 export { redisClientOptions } from "./options.ts";
+export { slotPrefix } from "./hash-tag.ts";
+export type { RedisSentinelTarget } from "./connect.ts";
+export { isRedisUrl, openRedis, parseRedisSentinelUrl, redisSentinelOptions } from "./connect.ts";
 export { RedisBypassedError, redisCall, RedisTimeoutError, redisToConnectError, withTimeout } from "./errors.ts";
 export type { RedisReadyOptions } from "./ready.ts";
 export { waitForRedisReady } from "./ready.ts";

@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { isWeftError } from "../errors/index.ts";
-import { redisCall, redisClientOptions, RedisBypassedError, RedisTimeoutError, redisToConnectError, waitForRedisReady, withTimeout } from "./index.ts";
+import { isRedisUrl, parseRedisSentinelUrl, redisCall, redisClientOptions, RedisBypassedError, RedisTimeoutError, redisToConnectError, slotPrefix, waitForRedisReady, withTimeout } from "./index.ts";
 
 const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -95,5 +95,28 @@ describe("withTimeout", () => {
     } finally {
       redis.disconnect();
     }
+  });
+});
+
+describe("REDIS_URL forms", () => {
+  it("reads a redis-sentinel URL (sentinels, default port, name, node credentials) and refuses malformed ones without echoing them", () => {
+    expect(parseRedisSentinelUrl("redis-sentinel://127.0.0.1:26379,10.0.0.2,[::1]:26381/mymaster")).toEqual({
+      sentinels: [{ host: "127.0.0.1", port: 26379 }, { host: "10.0.0.2", port: 26379 }, { host: "::1", port: 26381 }],
+      name: "mymaster",
+    });
+    expect(parseRedisSentinelUrl("redis-sentinel://app:s%40cret@h1:1/weft")).toEqual({ sentinels: [{ host: "h1", port: 1 }], name: "weft", username: "app", password: "s@cret" });
+    expect(parseRedisSentinelUrl("redis://127.0.0.1:6379")).toBeUndefined();
+    for (const bad of ["redis-sentinel://h1:1", "redis-sentinel://h1:99999/m", "redis-sentinel://:pw@h 1:1/m"]) {
+      expect(() => parseRedisSentinelUrl(bad), bad).toThrow(TypeError);
+      expect(isRedisUrl(bad), bad).toBe(false);
+    }
+    expect([isRedisUrl("redis://127.0.0.1:6379"), isRedisUrl("rediss://h:1"), isRedisUrl("redis-sentinel://h:1/m"), isRedisUrl("http://h:1")]).toEqual([true, true, true, false]);
+  });
+
+  it("slotPrefix puts a prefix in a hash tag once", () => {
+    expect(slotPrefix("weft:inventory:v1:")).toBe("{weft:inventory:v1:}");
+    expect(slotPrefix("{weft}:inventory:")).toBe("{weft}:inventory:");
+    // An empty tag `{}` hashes the whole key in Redis Cluster: it is not a tag.
+    expect(slotPrefix("a{}b:")).toBe("{a{}b:}");
   });
 });

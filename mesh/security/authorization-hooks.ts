@@ -55,7 +55,7 @@ export interface AuthorizationOptions {
 /** The hooks, and the guard for the host's own AdminService (which hooks do not see). */
 export interface Authorization {
   readonly hooks: ServerCallHooks;
-  /** Refuses an AdminService call from anyone but a verified workload. */
+  /** Refuses an AdminService call from anyone but a verified workload whose policy says `"admin": "read"`. */
   guardAdmin(ctx: HandlerContext): void;
   /** Refusals so far. */
   readonly denied: number;
@@ -110,7 +110,9 @@ export function createAuthorization(options: AuthorizationOptions): Authorizatio
     hooks,
     guardAdmin(ctx) {
       const peer = (ctx as WithPeer).peerIdentity;
-      if (peer === undefined) refuse(`/${ctx.service.typeName}/${ctx.method.name}`, peer, Code.Unauthenticated, "authentication required");
+      const procedure = `/${ctx.service.typeName}/${ctx.method.name}`;
+      if (peer === undefined) refuse(procedure, peer, Code.Unauthenticated, "authentication required");
+      if (!table.adminReaders.has(peer!)) refuse(procedure, peer, Code.PermissionDenied, 'the admin API is for workloads whose policy says "admin": "read"');
     },
     get denied() {
       return denied;

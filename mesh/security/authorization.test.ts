@@ -28,6 +28,7 @@ const uri = (s: string) => `spiffe://${TD}/svc/${s}`;
 const T = TestService.typeName;
 const doc = (workload: string, serves: string[], rules: unknown[]): PolicyDocument => parsePolicy({ workload, serves, rules }, `${workload}.json`);
 const policies = [
+  parsePolicy({ workload: "ops", serves: [], rules: [], admin: "read" }, "ops.json"),
   doc("edge", [], []),
   doc("worker", [], []),
   doc("test", [T], [
@@ -49,6 +50,7 @@ describe("compilePolicies", () => {
       [() => compile([doc("a", [], [{ effect: "allow", methods: [`${T}/EmptyCall`], callers: ["anyone"] }])]), /not served by a/],
       [() => parsePolicy({ workload: "a", serves: [T], rules: [{ effect: "alow", methods: ["x"], callers: ["anyone"] }] }, "a.json"), /a.json: rules\[0\].effect/],
       [() => parsePolicy({ workload: "a", serves: [T], rules: [], extra: 1 }, "a.json"), /unknown field "extra"/],
+      [() => parsePolicy({ workload: "a", serves: [], rules: [], admin: "write" }, "a.json"), /a.json: admin may only be "read"/],
     ];
     for (const [fn, message] of bad) {
       expect(fn).toThrow(PolicyError);
@@ -69,7 +71,7 @@ describe("compilePolicies", () => {
 });
 
 describe("end-user credentials", () => {
-  const dev = issueDevelopmentCredentials({ trustDomain: TD, services: ["edge", "worker", "test"] });
+  const dev = issueDevelopmentCredentials({ trustDomain: TD, services: ["ops", "edge", "worker", "test"] });
   const edge = dev.workloads.get("edge")!;
   const verifier = createEndUserVerifier(() => edge.cas, TD);
   const signer = createEndUserSigner(() => edge);
@@ -110,7 +112,7 @@ describe("end-user credentials", () => {
 });
 
 describe("authorization hooks on a host", async () => {
-  const dev = issueDevelopmentCredentials({ trustDomain: TD, services: ["edge", "worker", "test"] });
+  const dev = issueDevelopmentCredentials({ trustDomain: TD, services: ["ops", "edge", "worker", "test"] });
   const table = compile(policies);
   const authorization = createAuthorization({ table, verifier: createEndUserVerifier(() => dev.workloads.get("edge")!.cas, TD) });
   let handled = 0;
@@ -170,9 +172,12 @@ describe("authorization hooks on a host", async () => {
     expect(seen.at(-1)).toEqual({ peer: uri("worker"), user: "u1" });
   });
 
-  it("guards the host's AdminService: anonymous callers are refused, workloads served", async () => {
+  it("guards the host's AdminService: anonymous callers are refused, other workloads denied, admin readers served", async () => {
     const admin = (peer?: string) => createClient(AdminService, host.inProcessTransport({ peerIdentity: peer }));
     expect(await code(admin().getStatus({}))).toBe("Unauthenticated");
-    expect((await admin(uri("worker")).getStatus({})).services.map((s) => s.name)).toEqual([T]);
+    // The edge (where the shop's users come in) and other workloads: not operators.
+    expect(await code(admin(uri("edge")).getStatus({}))).toBe("PermissionDenied");
+    expect(await code(admin(uri("worker")).getStatus({}))).toBe("PermissionDenied");
+    expect((await admin(uri("ops")).getStatus({})).services.map((s) => s.name)).toEqual([T]);
   });
 });

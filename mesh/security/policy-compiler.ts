@@ -39,6 +39,8 @@ export interface AuthorizationTable {
   isPublic(workload: string): boolean;
   /** Method paths some ALLOW rule and no DENY rule opens to `caller` (end-user needs aside). */
   callableBy(caller: string): string[];
+  /** Identities (SPIFFE URIs) whose policy says `"admin": "read"`: the AdminService's only callers. */
+  readonly adminReaders: ReadonlySet<string>;
   /** The documents compiled. */
   readonly documents: readonly PolicyDocument[];
 }
@@ -104,6 +106,7 @@ export function compilePolicies(documents: readonly PolicyDocument[], options: C
   return Object.freeze({
     trustDomain: options.trustDomain,
     workloads,
+    adminReaders: new Set(documents.filter((d) => d.admin === "read").map((d) => workloads.get(d.workload)!.uri)),
     documents: Object.freeze([...documents]),
     rules: (path: string) => frozen.get(path),
     serverOf: (service: string) => servers.get(service),

@@ -35,6 +35,11 @@ export interface PolicyDocument {
   readonly serves: readonly string[];
   /** The rules. */
   readonly rules: readonly PolicyRule[];
+  /**
+   * "read": this workload (an operator's tools: the weft CLI, its dashboard) may call every workload's
+   * AdminService, which only reads. Default: no workload may (anonymous callers never can).
+   */
+  readonly admin?: "read";
 }
 
 /** An invalid policy (WEFT_ERR_SECURITY_POLICY); the message names the file and the entry. */
@@ -44,7 +49,7 @@ export class PolicyError extends WeftError {
   }
 }
 
-const DOC_FIELDS = new Set(["workload", "serves", "rules", "$comment"]);
+const DOC_FIELDS = new Set(["workload", "serves", "rules", "admin", "$comment"]);
 const RULE_FIELDS = new Set(["effect", "methods", "callers", "endUser", "$comment"]);
 
 function stringList(value: unknown, where: string, allowEmpty = false): string[] {
@@ -79,5 +84,6 @@ export function parsePolicy(value: unknown, source: string): PolicyDocument {
       ...(rule.endUser === "required" ? { endUser: "required" as const } : {}),
     });
   });
-  return Object.freeze({ workload: doc.workload, serves: Object.freeze(serves), rules: Object.freeze(rules) });
+  if (doc.admin !== undefined && doc.admin !== "read") throw new PolicyError(`${source}: admin may only be "read"`);
+  return Object.freeze({ workload: doc.workload, serves: Object.freeze(serves), rules: Object.freeze(rules), ...(doc.admin === "read" ? { admin: "read" as const } : {}) });
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import { redisCall } from "../../mesh/redis/index.ts";
+import { redisCall, slotPrefix } from "../../mesh/redis/index.ts";
 import { defineScript, requireKeyPrefix, ShopOptionsError } from "../shared/index.ts";
 
 /** Options of {@link createSignInThrottle}. */
@@ -85,7 +85,8 @@ export function createSignInThrottle(options: SignInThrottleOptions = {}): SignI
 
   const { redis } = options;
   if (redis !== undefined) {
-    const prefix = `${requireKeyPrefix(options.keyPrefix)}sign-in:`;
+    // One Cluster slot: a script touches an account's counter and an address's together.
+    const prefix = slotPrefix(`${requireKeyPrefix(options.keyPrefix)}sign-in:`);
     const begin = defineScript(redis, "weftGatewaySignInBegin", BEGIN, 1);
     const beginBoth = defineScript(redis, "weftGatewaySignInBegin2", BEGIN, 2);
     const done = defineScript(redis, "weftGatewaySignInDone", SUCCEEDED, 1);

@@ -2,7 +2,7 @@ import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import { UserSchema } from "../../gen/shop/identity/v1/identity_pb.ts";
 import { defineScript, requireKeyPrefix } from "../shared/index.ts";
-import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
+import { redisCall, redisToConnectError, slotPrefix } from "../../mesh/redis/index.ts";
 import { directoryErrors, normalizeEmail, type UserDirectory, type UserRecord } from "./user-directory.ts";
 
 /** Options of {@link createRedisUserDirectory}. */
@@ -47,7 +47,8 @@ interface StoredUser {
  */
 export function createRedisUserDirectory(options: RedisUserDirectoryOptions): UserDirectory {
   if (!options?.redis) throw new TypeError("options.redis must be an ioredis connection");
-  const prefix = requireKeyPrefix(options.keyPrefix);
+  // One Cluster slot: adding a user writes its email key and its user key in one script.
+  const prefix = slotPrefix(requireKeyPrefix(options.keyPrefix));
   const { redis } = options;
   const userKey = (id: string) => `${prefix}user:${id}`;
   const emailKey = (email: string) => `${prefix}email:${normalizeEmail(email)}`;

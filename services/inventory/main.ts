@@ -21,15 +21,17 @@ await runMain(async () => {
     config,
     logger,
     policies: await loadShopPolicies(config.trustDomain),
-    services: async ({ nc, tracer, metrics, redis, onClose }) => {
-      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
+    services: async ({ nc, tracer, metrics, eventFlows, redis, onClose }) => {
+      const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, tracer, metrics, flows: eventFlows });
       onClose(() => events.close());
       const stock = await loadSeedStock();
       let ledger;
       if (redis === undefined) {
         ledger = createStockLedger(stock);
       } else {
-        const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:` });
+        // Under Sentinel (REDIS_URL=redis-sentinel://...) a change is acknowledged once a replica holds it: a failover never resells stock.
+        const replicaAcks = redis.options.sentinels?.length ? 1 : 0;
+        const shared = createRedisStockLedger({ redis, keyPrefix: `${config.eventsPrefix}inventory:v1:`, replicaAcks });
         await shared.seedIfAbsent(stock);
         ledger = shared;
       }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { defineScript, requireKeyPrefix } from "../shared/index.ts";
-import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
+import { redisCall, redisToConnectError, slotPrefix } from "../../mesh/redis/index.ts";
 import * as scripts from "./redis-stock-scripts.ts";
 import {
   DEFAULT_EXPIRE_BATCH,
@@ -25,6 +25,16 @@ export interface RedisStockLedgerOptions {
   readonly reservationTtlMs?: number;
   /** How long released and expired reservations (and release tombstones) are remembered, in ms. Default 86,400,000. */
   readonly releasedRetentionMs?: number;
+  /**
+   * Replicas that must hold each change before it is acknowledged (Redis WAIT): with 1 under Sentinel, a
+   * reservation a caller saw survives the primary's crash, so a failover cannot sell its stock again.
+   * Fewer in time (`replicaWaitMs`) fails UNAVAILABLE (the change may stand; a reservation then expires).
+   * WAIT holds the connection until then: give the ledger a connection not shared with hot reads.
+   * Default 0 (acknowledged by the primary alone).
+   */
+  readonly replicaAcks?: number;
+  /** How long to wait for those replicas, in ms. Default 1,000. */
+  readonly replicaWaitMs?: number;
 }
 
 /** The Redis ledger: a {@link StockLedger} plus seeding. */
@@ -49,12 +59,26 @@ const SEED_CHUNK = 500;
  */
 export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisStockLedger {
   if (!options?.redis) throw new TypeError("options.redis must be an ioredis connection");
-  const prefix = requireKeyPrefix(options.keyPrefix);
   const ttlMs = parseReservationTtlMs(options.reservationTtlMs);
   const retentionMs = options.releasedRetentionMs ?? DEFAULT_RELEASED_RETENTION_MS;
   if (!Number.isInteger(retentionMs) || retentionMs < 1) throw new TypeError("options.releasedRetentionMs must be a positive integer (milliseconds)");
+  const replicaAcks = options.replicaAcks ?? 0;
+  if (!Number.isInteger(replicaAcks) || replicaAcks < 0) throw new TypeError("options.replicaAcks must be a non-negative integer");
+  const replicaWaitMs = options.replicaWaitMs ?? 1_000;
+  if (!Number.isInteger(replicaWaitMs) || replicaWaitMs < 1) throw new TypeError("options.replicaWaitMs must be a positive integer (milliseconds)");
   const { redis } = options;
 
+  /** Runs one change, then waits for `replicaAcks` replicas to hold it. */
+  const change = async (script: () => Promise<unknown>): Promise<unknown> => {
+    const reply = await redisCall(STORE, script);
+    if (replicaAcks > 0 && (await redisCall(STORE, () => redis.wait(replicaAcks, replicaWaitMs))) < replicaAcks) {
+      throw redisToConnectError(new Error("MASTERDOWN fewer replicas acknowledged the change than required"), STORE);
+    }
+    return reply;
+  };
+
+  // One hash slot for the whole ledger (Redis Cluster): its scripts touch several of these keys at once.
+  const prefix = slotPrefix(requireKeyPrefix(options.keyPrefix));
   const available = `${prefix}available`;
   const reserved = `${prefix}reserved`;
   const pending = `${prefix}pending`;
@@ -84,7 +108,7 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
       const quantities = mergeQuantities(lines);
       const args: string[] = [reservationId, reservationKey(quantities), String(ttlMs)];
       for (const [productId, quantity] of quantities) args.push(productId, String(quantity));
-      const reply = (await redisCall(STORE, () => reserveScript(reservationKeys(reservationId), args))) as string[];
+      const reply = (await change(() => reserveScript(reservationKeys(reservationId), args))) as string[];
       switch (reply[0]) {
         case "fresh":
         case "again":
@@ -107,7 +131,7 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
     },
 
     async confirm(reservationId) {
-      const reply = (await redisCall(STORE, () => confirmScript(reservationKeys(reservationId), [reservationId]))) as string[];
+      const reply = (await change(() => confirmScript(reservationKeys(reservationId), [reservationId]))) as string[];
       switch (reply[0]) {
         case "confirmed":
         case "already-confirmed":
@@ -123,14 +147,14 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
     },
 
     async release(reservationId) {
-      const reply = (await redisCall(STORE, () => releaseScript(reservationKeys(reservationId), [reservationId, retentionMs]))) as string[];
+      const reply = (await change(() => releaseScript(reservationKeys(reservationId), [reservationId, retentionMs]))) as string[];
       if (reply[0] === "released") return { released: true, changes: parseChanges(reply[1]) };
       if (reply[0] === "done" || reply[0] === "unknown") return { released: false, changes: [] };
       throw unexpected(reply);
     },
 
     async restock(productId, quantity) {
-      const reply = (await redisCall(STORE, () => restockScript([available, reserved], [productId, String(quantity)]))) as string[];
+      const reply = (await change(() => restockScript([available, reserved], [productId, String(quantity)]))) as string[];
       if (reply[0] === "not-found") throw ledgerErrors.notFound(productId);
       return { productId, available: BigInt(reply[0]), reserved: BigInt(reply[1]) };
     },
@@ -141,7 +165,7 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
       const due = await redisCall(STORE, () => redis.zrange(pending, 0, limit - 1));
       const expired: ExpiredReservation[] = [];
       for (const reservationId of due) {
-        const reply = (await redisCall(STORE, () => expireScript(reservationKeys(reservationId), [reservationId, retentionMs]))) as string[];
+        const reply = (await change(() => expireScript(reservationKeys(reservationId), [reservationId, retentionMs]))) as string[];
         if (reply[0] === "not-due") break;
         if (reply[0] === "expired") expired.push({ reservationId, changes: parseChanges(reply[1]) });
       }
@@ -155,7 +179,7 @@ export function createRedisStockLedger(options: RedisStockLedgerOptions): RedisS
         if (chunk.length === 0) return;
         const args = chunk;
         chunk = [];
-        added += Number(await redisCall(STORE, () => seedScript([available, reserved], args)));
+        added += Number(await change(() => seedScript([available, reserved], args)));
       };
       for (const [productId, units] of initial) {
         if (BigInt(units) < 0n) throw new RangeError(`initial stock of ${productId} must not be negative`);

@@ -164,3 +164,20 @@ describe.each(kinds)("stock ledger ($name)", ({ make }) => {
     ]);
   });
 });
+
+describe("Redis stock ledger replicaAcks", () => {
+  it("acknowledges a change only once that many replicas hold it: the shared Redis has none, so it fails UNAVAILABLE after replicaWaitMs", async () => {
+    const { createRedisStockLedger } = await import("./redis-stock-ledger.ts");
+    const keyPrefix = `weft-test:replica-acks:${Date.now()}:`;
+    const waiting = createRedisStockLedger({ redis, keyPrefix, replicaAcks: 1, replicaWaitMs: 50 });
+    try {
+      const err = await waiting.seedIfAbsent([["a", 1]]).catch((e: unknown) => e);
+      expect([ConnectError.from(err).code, ConnectError.from(err).rawMessage]).toEqual([Code.Unavailable, "inventory store is unavailable"]);
+      // Without it the same Redis acknowledges at once.
+      await createRedisStockLedger({ redis, keyPrefix }).reserve("r1", [{ productId: "a", quantity: 1 }]);
+    } finally {
+      const keys = await redis.keys(`{${keyPrefix}}*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  });
+});

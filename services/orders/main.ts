@@ -43,8 +43,8 @@ await runMain(async () => {
     config,
     logger,
     policies: await loadShopPolicies(config.trustDomain),
-    services: async ({ nc, tracer, metrics, mesh, redis, onClose }) => {
-      const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
+    services: async ({ nc, tracer, metrics, eventFlows, mesh, redis, onClose }) => {
+      const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix, tracer, metrics, flows: eventFlows });
       onClose(() => events.close());
       const store = databaseUrl === undefined ? undefined : await openSqlOrders(databaseUrl, events, onClose);
       const book = store !== undefined || redis === undefined ? undefined : createRedisOrderBook({ redis, keyPrefix: `${config.eventsPrefix}orders:v1:` });

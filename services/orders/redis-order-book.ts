@@ -2,7 +2,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import { type Order, OrderSchema, type OrderStatus } from "../../gen/shop/orders/v1/orders_pb.ts";
 import { defineScript, requireKeyPrefix } from "../shared/index.ts";
-import { redisCall, redisToConnectError } from "../../mesh/redis/index.ts";
+import { redisCall, redisToConnectError, slotPrefix } from "../../mesh/redis/index.ts";
 import { bookErrors, type OrderBook } from "./order-book.ts";
 
 /** Options of {@link createRedisOrderBook}. */
@@ -45,7 +45,8 @@ return 1
  */
 export function createRedisOrderBook(options: RedisOrderBookOptions): OrderBook {
   if (!options?.redis) throw new TypeError("options.redis must be an ioredis connection");
-  const prefix = requireKeyPrefix(options.keyPrefix);
+  // One Cluster slot: a script writes an order and its user's list together.
+  const prefix = slotPrefix(requireKeyPrefix(options.keyPrefix));
   const { redis } = options;
   const orderKey = (id: string) => `${prefix}order:${id}`;
   const userKey = (userId: string) => `${prefix}user:${userId}:orders`;

@@ -1,6 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { OrdersDatabaseError } from "../shared/index.ts";
+import { createPrimaryPool, splitPostgresHosts } from "./primary-pool.ts";
 import { withSqlErrors } from "./sql-errors.ts";
 
 /** Something that runs one parameterised statement: the client itself, or an open transaction. */
@@ -22,7 +23,10 @@ export interface SqlClient extends SqlQueryable {
 
 /** Options of {@link createPostgresClient}. */
 export interface PostgresClientOptions {
-  /** e.g. `postgres://postgres@127.0.0.1:5432/weft`. Required. */
+  /**
+   * e.g. `postgres://postgres@127.0.0.1:5432/weft`. Required. Several hosts (`postgres://u@h1:5432,h2:5433/db`)
+   * are tried in order and the pool goes to the first that is not a standby, again after a failover.
+   */
   readonly connectionString: string;
   /** Most connections in the pool. Default 10. */
   readonly maxConnections?: number;
@@ -34,24 +38,35 @@ export interface PostgresClientOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-/** A pooled PostgreSQL client (the `pg` driver). */
+/** A pooled PostgreSQL client (the `pg` driver) that follows the primary among the URL's hosts. */
 export function createPostgresClient(options: PostgresClientOptions): SqlClient {
   if (!options?.connectionString) throw new TypeError("options.connectionString must be a PostgreSQL URL");
-  const pool = new pg.Pool({
-    connectionString: options.connectionString,
-    max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
-    statement_timeout: options.statementTimeoutMs ?? 10_000,
+  const primary = createPrimaryPool({
+    hostUrls: splitPostgresHosts(options.connectionString),
+    pool: {
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      statement_timeout: options.statementTimeoutMs ?? 10_000,
+    },
+    onError: options.onError,
   });
-  // Without a listener an idle connection's error (server restart) would crash the process.
-  pool.on("error", (err) => options.onError?.(err));
+  /** Runs `operation` on the primary's pool; a failure that says the primary is gone makes the next call look again. */
+  const onPrimary = async <T>(operation: (pool: pg.Pool) => Promise<T>): Promise<T> => {
+    const pool = await primary.current();
+    try {
+      return await operation(pool);
+    } catch (err) {
+      primary.failed(pool, (err as { cause?: unknown })?.cause ?? err);
+      throw err;
+    }
+  };
   const on = (runner: pg.Pool | pg.PoolClient): SqlQueryable => ({
     query: <Row>(text: string, params: readonly unknown[] = []) =>
       withSqlErrors(async () => (await runner.query(text, params as unknown[])).rows as Row[]),
   });
   return {
-    ...on(pool),
-    async transaction(work) {
+    query: <Row>(text: string, params?: readonly unknown[]) => onPrimary((pool) => on(pool).query<Row>(text, params)),
+    transaction: (work) => onPrimary(async (pool) => {
       const client = await withSqlErrors(() => pool.connect());
       let broken: Error | undefined;
       // The pool listens for errors only on idle connections: one lost between two statements of this
@@ -74,8 +89,8 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
         client.removeListener("error", lost);
         client.release(broken);
       }
-    },
-    close: () => pool.end(),
+    }),
+    close: () => primary.end(),
   };
 }
 
@@ -117,10 +132,10 @@ export async function openOrdersDatabase(options: OpenOrdersDatabaseOptions): Pr
   if (options.databaseUrl) {
     let where = "DATABASE_URL";
     try {
-      const url = new URL(options.databaseUrl);
-      where = `DATABASE_URL (${url.hostname}:${url.port || 5432}${url.pathname})`;
+      const hosts = splitPostgresHosts(options.databaseUrl).map((one) => new URL(one));
+      where = `DATABASE_URL (${hosts.map((url) => `${url.hostname}:${url.port || 5432}`).join(",")}${hosts[0]!.pathname})`;
     } catch {
-      throw new OrdersDatabaseError("DATABASE_URL is not a URL, set DATABASE_URL to e.g. postgres://postgres@127.0.0.1:5432/weft");
+      throw new OrdersDatabaseError("DATABASE_URL is not a URL, set DATABASE_URL to e.g. postgres://postgres@127.0.0.1:5432/weft (or several hosts: postgres://postgres@h1:5432,h2:5432/weft)");
     }
     const client = createPostgresClient({ connectionString: options.databaseUrl, onError: options.onError });
     try {

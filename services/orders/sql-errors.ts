@@ -7,8 +7,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 const UNIQUE_VIOLATION = "23505";
 const SERIALIZATION_FAILURE = "40001";
 const DEADLOCK_DETECTED = "40P01";
-/** Class 08 (connection exception), 57P01-03 (shutdown, crash, cannot connect now), 53300 (too many connections). */
-const UNAVAILABLE_STATES = /^(08...|57P0[123]|53300)$/;
+/**
+ * Class 08 (connection exception), 57P01-03 (shutdown, crash, cannot connect now), 53300 (too many
+ * connections), 25006 (read-only: a standby or a demoted primary, another host is the primary now).
+ */
+const UNAVAILABLE_STATES = /^(08...|57P0[123]|53300|25006)$/;
 /** Node socket errors of a lost or refused connection. */
 const SOCKET_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
 /** Messages of `pg` when it lost its connection or could not get one (it sets no code). */

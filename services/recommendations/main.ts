@@ -40,11 +40,11 @@ await runMain(async () => {
     config,
     logger,
     policies: await loadShopPolicies(config.trustDomain),
-    services: async ({ nc, tracer, tracing, metrics, redis, onClose }) => {
+    services: async ({ nc, tracer, tracing, metrics, eventFlows, redis, onClose }) => {
       // One training thread, none while idle (minThreads 0: an idle thread exits after 30 s).
       const compute = createPiscinaComputePool({ maxThreads: 1, minThreads: 0, maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
       onClose(() => compute.close());
-      const events = await createJetStreamEventBus({ source: "recommendations", connection: nc, prefix: config.eventsPrefix, tracer, metrics });
+      const events = await createJetStreamEventBus({ source: "recommendations", connection: nc, prefix: config.eventsPrefix, tracer, metrics, flows: eventFlows });
       onClose(() => events.close());
       const keyPrefix = `${config.eventsPrefix}recommendations:v1:`;
       const orders = redis === undefined ? createMemoryOrderLog() : createRedisOrderLog({ redis, keyPrefix });

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { redisCall } from "../../mesh/redis/index.ts";
+import { redisCall, slotPrefix } from "../../mesh/redis/index.ts";
 import { modelFromJson, modelToJson, type RecommendationModel } from "./recommendation-model.ts";
 
 /** Names the store in errors: "recommendation model store is unavailable". */
@@ -58,7 +58,9 @@ return 1
 export function createRedisModelStore(options: RedisModelStoreOptions): ModelStore {
   if (!options?.redis) throw new TypeError("options.redis is required");
   if (!options.keyPrefix) throw new TypeError("options.keyPrefix is required");
-  const { redis, keyPrefix } = options;
+  const { redis } = options;
+  // One Cluster slot: the model and its version are saved by one script.
+  const keyPrefix = slotPrefix(options.keyPrefix);
   return {
     async load() {
       const text = await redisCall(STORE, () => redis.get(`${keyPrefix}model`));

@@ -29,7 +29,7 @@ describe("recommendations service (Redis + piscina)", () => {
   afterAll(async () => {
     await Promise.all(trainers.map((t) => t.close()));
     for (const prefix of prefixes) {
-      const keys = await redis.keys(`${prefix}*`);
+      const keys = await redis.keys(`*${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
     }
     await redis.quit();

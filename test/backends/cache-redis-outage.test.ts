@@ -106,6 +106,6 @@ describe("Redis cache through a Redis outage (private redis-server)", () => {
     // test's 200 ms command timeout now and then (a load from the source, by design), so a few are allowed.
     expect(lastCalls).toBeGreaterThan(100);
     expect(lastLoads, `${lastLoads} source loads in ${lastCalls} calls; breaker: ${states.join(" > ")}`).toBeLessThanOrEqual(Math.ceil(lastCalls * 0.02));
-    expect(await redis.exists("outage:v:p0")).toBe(1);
+    expect(await redis.exists("outage:v:{p0}")).toBe(1);
   });
 });

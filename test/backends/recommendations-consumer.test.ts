@@ -33,7 +33,7 @@ describe("recommendations consumer killed mid-batch (shared NATS + Redis)", () =
     const names = eventNames(OrderPlacedSchema, prefix);
     await jsm.streams.delete(names.stream).catch(() => {});
     await jsm.streams.delete(names.deadLetterStream).catch(() => {});
-    const keys = await redis.keys(`${prefix}:*`);
+    const keys = await redis.keys(`*${prefix}:*`);
     if (keys.length > 0) await redis.del(...keys);
     await nc.close();
     await redis.quit();

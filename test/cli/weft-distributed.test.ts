@@ -72,7 +72,7 @@ describe("weft against a distributed mesh (NATS discovery)", () => {
     expect(missing.stderr).toMatch(/no instance nobody/);
   }, 120_000);
 
-  it("events report shows a consumer's pending messages and lag; events tail prints new messages", async () => {
+  it("events report shows a consumer's pending messages and lag; events tail prints new messages, the last N, by subject", async () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
     await jsm.consumers.add(stream, { durable_name: "reader", ack_policy: AckPolicy.Explicit });
@@ -100,5 +100,19 @@ describe("weft against a distributed mesh (NATS discovery)", () => {
     const lines = tailed.stdout.trim().split("\n").map((l) => JSON.parse(l) as { stream: string; subject: string });
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ stream, subject: `${stream.toLowerCase()}.later` });
+
+    // --last starts with the stream's latest messages; --subject keeps the matching ones (headers, no payload).
+    const lastSeq = Number((await jsm.streams.info(stream)).state.last_seq);
+    const latest = await cli(["events", "tail", stream, "--last", "3", "--count", "3"]);
+    expect(latest.code, latest.stderr).toBe(0);
+    expect(latest.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([lastSeq - 2, lastSeq - 1, lastSeq]);
+    const filtered = await cli(["events", "tail", stream, "--last", "1000", "--count", "5", "--subject", `${stream.toLowerCase()}.thing`]);
+    expect(filtered.code, filtered.stderr).toBe(0);
+    const things = filtered.stdout.trim().split("\n").map((l) => JSON.parse(l) as { seq: number; subject: string; bytes: number });
+    expect(things.map((t) => t.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(things.every((t) => t.subject === `${stream.toLowerCase()}.thing` && t.bytes === 2)).toBe(true);
+    const unknown = await cli(["events", "tail", "NO_SUCH_STREAM_X", "--count", "1"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no stream NO_SUCH_STREAM_X/);
   }, 90_000);
 });

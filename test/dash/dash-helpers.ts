@@ -72,6 +72,8 @@ export interface DrawnEdge {
 export interface Drawn {
   nodes: string[];
   edges: DrawnEdge[];
+  /** service -> stream (publish) and stream -> service (consume) edges. */
+  eventEdges?: { id: string; direction: "publish" | "consume"; messages: number }[];
 }
 
 /** What the topology drew last. */

@@ -48,7 +48,7 @@ afterAll(async () => {
   for (const run of runs) {
     let cursor = "0";
     do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `t${run}*`, "COUNT", 1000);
+      const [next, keys] = await redis.scan(cursor, "MATCH", `*t${run}*`, "COUNT", 1000);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
     } while (cursor !== "0");

@@ -20,6 +20,7 @@ import { createNatsDiscovery, type NatsDiscovery } from "../../mesh/discovery/in
 import { createWorkloadTls, END_USER_HEADER, meshClientTls, natsInboxPrefix, readNatsAuthenticator } from "../../mesh/security/index.ts";
 import { createWeftGrpcTransport } from "../../mesh/transport/index.ts";
 import { loadShopPolicies } from "../../services/shop-security.ts";
+import { weft } from "../cli/cli-helpers.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const children: ChildProcess[] = [];
@@ -138,6 +139,19 @@ describe("start:distributed: internal services accept only mutual TLS and their 
     // The gateway's own identity without a signed end user cannot act for one, nor restock.
     expect(await attacks(await as("gateway"))).toEqual(["Unauthenticated", "PermissionDenied", "Unauthenticated"]);
 
+    // The admin API answers the operators' certificate only (weft, as an operator runs it; the gateway's
+    // port is cleartext, the others mutual TLS); another workload's is refused, and so is no certificate.
+    const operator = (args: string[], tlsDir?: string) => weft([...args, "--nats", "nats://127.0.0.1:4222", "--registry-prefix", `${prefix}.registry`, ...(tlsDir ? ["--tls-dir", join(certs, tlsDir)] : [])]);
+    const ls = await operator(["ls", "--json"], "operator");
+    expect(ls.code, ls.stderr).toBe(0);
+    expect((JSON.parse(ls.stdout) as unknown[]).length).toBeGreaterThanOrEqual(5);
+    const product = await operator(["call", "shop.catalog.v1.CatalogService/GetProduct", '{"id":"prod-0001"}'], "operator");
+    expect(product.code, product.stderr).toBe(0);
+    expect(JSON.parse(product.stdout)).toMatchObject({ product: { id: "prod-0001" } });
+    expect(await operator(["call", "shop.inventory.v1.InventoryService/Restock", '{"productId":"prod-0001","quantity":"1"}'], "operator")).toMatchObject({ code: 1, stdout: expect.stringMatching(/PermissionDenied/) });
+    expect(await operator(["ls"], "catalog")).toMatchObject({ code: 3, stderr: expect.stringMatching(/PermissionDenied/) });
+    expect((await operator(["ls"])).code).toBe(3);
+
     launcher.child.kill("SIGTERM");
     // On failure, the launcher's last lines say which process did not drain and why.
     expect(await launcher.exit, launcher.output().slice(-4000)).toBe(0);
@@ -192,6 +206,13 @@ describe("start:distributed --transport nats: the broker enforces the policies",
     expect(await attacks((await as("catalog")).mesh)).toEqual(["PermissionDenied", "PermissionDenied", "PermissionDenied"]);
     // The gateway's user reaches orders, which wants a signed end user; Restock is refused by the broker.
     expect(await attacks(gateway.mesh)).toEqual(["Unauthenticated", "PermissionDenied", "Unauthenticated"]);
+
+    // weft as an operator on this broker: the operators' NATS user and certificate; without the user, refused.
+    const cli = (args: string[], nkey: boolean) => weft([...args, "--nats", natsUrl, "--registry-prefix", `${prefix}.registry`, "--tls-dir", join(certs, "operator"), ...(nkey ? ["--nats-nkey", join(certs, "nats", "operator.nk")] : [])]);
+    const ls = await cli(["ls", "--json"], true);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect((JSON.parse(ls.stdout) as unknown[]).length).toBeGreaterThanOrEqual(5);
+    expect(await cli(["ls"], false)).toMatchObject({ code: 3, stderr: expect.stringMatching(/--nats-nkey/) });
 
     launcher.child.kill("SIGTERM");
     // On failure, the launcher's last lines say which process did not drain and why.

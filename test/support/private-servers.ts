@@ -3,11 +3,11 @@
 // binds a port of its choosing (-p -1) and prints it; redis-server cannot bind port 0, so it tries a free
 // port and, should another process take it first, its own log says so and another port is tried.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { candidatePort, spawnUntilReady, stopProcess } from "../../scripts/cluster/loopback-process.ts";
 
 /** A server process that can be stopped and started again on the same port and data directory. */
 export interface PrivateServer {
@@ -24,74 +24,24 @@ export interface PrivateServer {
   dispose(): Promise<void>;
 }
 
-const START_TIMEOUT_MS = 15_000;
-
-/** Spawns `command` and resolves with the first match of `ready` in its output; rejects when it exits first. */
-function spawnUntil(command: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${command} did not report ready within ${START_TIMEOUT_MS} ms:\n${output}`));
-    }, START_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      if (output.length < 65_536) output += chunk.toString();
-      const match = ready.exec(output);
-      if (match !== null) {
-        clearTimeout(timer);
-        child.stdout!.off("data", onData).resume();
-        child.stderr!.off("data", onData).resume();
-        resolve({ child, match });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${command} exited with ${code} before it was ready:\n${output}`));
-    });
-  });
-}
-
-async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill(signal);
-  await exited;
-}
-
-/** A port no one listened on a moment ago: only a candidate, the server's own log confirms it. */
-function candidatePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** `nats-server -js` on a port it picks, with its own store directory; started. */
 export async function privateNats(): Promise<PrivateServer> {
   const dir = mkdtempSync(join(tmpdir(), "weft-nats-"));
   const args = (port: number) => ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
   const listening = /Listening for client connections on 127\.0\.0\.1:(\d+)[\s\S]*Server is ready/;
-  let { child, match } = await spawnUntil("nats-server", args(-1), listening);
+  let { child, match } = await spawnUntilReady("nats-server", args(-1), listening);
   const port = Number(match[1]);
   return {
     port,
     url: `nats://127.0.0.1:${port}`,
     async start() {
-      ({ child } = await spawnUntil("nats-server", args(port), listening));
+      ({ child } = await spawnUntilReady("nats-server", args(port), listening));
     },
-    stop: (signal = "SIGKILL") => stopChild(child, signal),
+    stop: (signal = "SIGKILL") => stopProcess(child, signal),
     pause: () => void child.kill("SIGSTOP"),
     resume: () => void child.kill("SIGCONT"),
     async dispose() {
-      await stopChild(child, "SIGKILL");
+      await stopProcess(child, "SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -107,7 +57,7 @@ export async function privateRedis(): Promise<PrivateServer> {
   for (let attempt = 1; child === undefined; attempt++) {
     port = await candidatePort();
     try {
-      ({ child } = await spawnUntil("redis-server", args(port), ready));
+      ({ child } = await spawnUntilReady("redis-server", args(port), ready));
     } catch (err) {
       // Taken between the probe and the bind: redis-server said so and exited; try another port.
       if (attempt >= 5 || !/Address already in use/.test(String(err))) throw err;
@@ -117,13 +67,13 @@ export async function privateRedis(): Promise<PrivateServer> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      ({ child } = await spawnUntil("redis-server", args(port), ready));
+      ({ child } = await spawnUntilReady("redis-server", args(port), ready));
     },
-    stop: (signal = "SIGKILL") => stopChild(child, signal),
+    stop: (signal = "SIGKILL") => stopProcess(child, signal),
     pause: () => void child?.kill("SIGSTOP"),
     resume: () => void child?.kill("SIGCONT"),
     async dispose() {
-      await stopChild(child, "SIGKILL");
+      await stopProcess(child, "SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,10 +1,11 @@
 // The operators' dashboard: one WatchMesh stream (Connect-Web, server streaming) feeds every page; the
-// event streams are listed every few seconds. The page calls only the server that served it (`weft
+// event streams are listed every few seconds, and one of them can be tailed live (TailEvents). The page calls only the server that served it (`weft
 // dash`), which forwards to the mesh with the operator's credentials: the page holds none.
 
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AdminService, type ConsumerStats, type EventStreamStats, type MeshSnapshot } from "../../gen/weft/mesh/v1/admin_pb.ts";
+import { createEventTail, type EventTail } from "./event-tail.ts";
 import { createExplorer } from "./explorer.ts";
 import { esc, format, methodsOf, type Objectives, sumSeries } from "./mesh-model.ts";
 import { createSparkline, type Sparkline } from "./sparkline.ts";
@@ -60,6 +61,7 @@ function showPage(page: string): void {
 }
 
 let info = { meshUrl: "", weftTarget: "" };
+let eventTail: EventTail | undefined;
 let explorer: ReturnType<typeof createExplorer> | undefined;
 
 function renderMethods(snapshot: MeshSnapshot): void {
@@ -146,6 +148,8 @@ async function pollStreams(): Promise<void> {
     const res = await admin.getEventStreams({});
     $("events-note").textContent = res.available ? "" : "No JetStream here (npm start keeps its events in memory): nothing to list.";
     state.streams = res.streams.filter((s) => !s.name.endsWith("_DLQ"));
+    // Dead-letter streams can be tailed too: that is where a failing consumer's messages go.
+    eventTail?.setStreams(res.streams.map((s) => s.name));
     if (state.topology !== undefined) void state.topology.then((t) => t.setStreams(state.streams));
     if (state.page === "events") renderStreams();
   } catch {
@@ -155,6 +159,15 @@ async function pollStreams(): Promise<void> {
 
 async function start(): Promise<void> {
   restoreObjectives();
+  eventTail = createEventTail(admin, {
+    stream: $<HTMLSelectElement>("tail-stream"),
+    subject: $<HTMLInputElement>("tail-subject"),
+    last: $<HTMLInputElement>("tail-last"),
+    start: $<HTMLButtonElement>("tail-start"),
+    pause: $<HTMLButtonElement>("tail-pause"),
+    status: $("tail-status"),
+    body: $("tail").querySelector("tbody")!,
+  });
   for (const b of document.querySelectorAll<HTMLButtonElement>("nav button")) b.addEventListener("click", () => showPage(b.dataset.page!));
   for (const id of ["slo-success", "slo-p99"]) {
     $(id).addEventListener("change", () => {

@@ -1,7 +1,7 @@
 // What the pages draw, computed from one MeshSnapshot: edges (caller service -> service), methods merged
 // over callers, per-second series summed per edge, and whether an edge breaches its objectives.
 
-import type { MeshSnapshot, MethodSeries, MethodStats } from "../../gen/weft/mesh/v1/admin_pb.ts";
+import { EventFlowDirection, type MeshSnapshot, type MethodSeries, type MethodStats } from "../../gen/weft/mesh/v1/admin_pb.ts";
 
 /** The caller name the admin API gives calls that did not come through the mesh. */
 export const OUTSIDE = "(outside)";
@@ -101,6 +101,45 @@ export function servicesOf(snapshot: MeshSnapshot): string[] {
     if (m.caller !== "" && m.caller !== OUTSIDE) names.add(m.caller);
   }
   return [...names].sort();
+}
+
+/** Node id prefix of a NATS stream. */
+export const STREAM_PREFIX = "stream:";
+
+/** A service -> stream (publishes) or stream -> service (consumes) edge, from the instances' event flows. */
+export interface EventEdge {
+  readonly id: string;
+  readonly source: string;
+  readonly target: string;
+  readonly direction: "publish" | "consume";
+  /** The stream's name. */
+  readonly stream: string;
+  /** Event types on the edge. */
+  readonly eventTypes: readonly string[];
+  /** Messages since the instances started (published, or consumed and acknowledged). */
+  readonly messages: number;
+}
+
+/** Every event edge: each instance's flows, tied to the services it serves, summed over instances. */
+export function eventEdgesOf(snapshot: MeshSnapshot): EventEdge[] {
+  const edges = new Map<string, { source: string; target: string; direction: "publish" | "consume"; stream: string; eventTypes: Set<string>; messages: number }>();
+  for (const instance of snapshot.instances) {
+    const services = instance.services.map((s) => s.name).filter((n) => !n.startsWith("grpc.") && !n.startsWith("weft.mesh."));
+    for (const flow of instance.eventFlows) {
+      const publish = flow.direction === EventFlowDirection.PUBLISH;
+      if (!publish && flow.direction !== EventFlowDirection.CONSUME) continue;
+      const stream = STREAM_PREFIX + flow.stream;
+      for (const service of services) {
+        const [source, target] = publish ? [service, stream] : [stream, service];
+        const id = edgeId(source, target);
+        let edge = edges.get(id);
+        if (edge === undefined) edges.set(id, (edge = { source, target, direction: publish ? "publish" : "consume", stream: flow.stream, eventTypes: new Set(), messages: 0 }));
+        edge.eventTypes.add(flow.eventType);
+        edge.messages += Number(flow.messages);
+      }
+    }
+  }
+  return [...edges.entries()].map(([id, e]) => ({ id, ...e, eventTypes: [...e.eventTypes].sort() })).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** Whether figures breach the objectives (an edge with no calls breaches nothing). */

@@ -1,10 +1,11 @@
 // The topology page: services and NATS streams as nodes, caller -> service edges labelled with rate,
-// p99 and success, red when an edge breaches its objectives. cytoscape and dagre load on first use; the
+// p99 and success, red when an edge breaches its objectives; service -> stream (publishes) and stream ->
+// service (consumes) edges from the instances' event flows. cytoscape and dagre load on first use; the
 // layout runs only when a node appears or goes, so the picture does not move each second.
 
 import type { Core, ElementDefinition } from "cytoscape";
 import type { EventStreamStats, MeshSnapshot } from "../../gen/weft/mesh/v1/admin_pb.ts";
-import { breaches, type Edge, edgeId, esc, edgesOf, format, type Objectives, OUTSIDE, servicesOf, shortName, sumSeries } from "./mesh-model.ts";
+import { breaches, type Edge, edgeId, esc, edgesOf, eventEdgesOf, format, type Objectives, OUTSIDE, servicesOf, shortName, STREAM_PREFIX, sumSeries } from "./mesh-model.ts";
 import { createSparkline, type Sparkline } from "./sparkline.ts";
 
 /** The topology page's handle. */
@@ -14,8 +15,6 @@ export interface Topology {
   /** Sets the NATS streams shown as nodes. */
   setStreams(streams: readonly EventStreamStats[]): void;
 }
-
-const STREAM_PREFIX = "stream:";
 
 async function loadCytoscape(): Promise<typeof import("cytoscape")> {
   const [{ default: cytoscape }, { default: dagre }] = await Promise.all([import("cytoscape"), import("cytoscape-dagre")]);
@@ -47,6 +46,7 @@ export async function createTopology(container: HTMLElement, side: HTMLElement):
         },
       },
       { selector: "edge.idle", style: { "line-color": "#c3c9d1", "target-arrow-color": "#c3c9d1", "line-style": "dashed" } },
+      { selector: "edge.event", style: { "line-color": "#a07a2c", "target-arrow-color": "#a07a2c", "line-style": "dotted", width: 2 } },
       { selector: "edge.breach", style: { "line-color": "#d0342c", "target-arrow-color": "#d0342c", width: 3.5, color: "#a4241e" } },
       { selector: "edge:selected", style: { "overlay-opacity": 0.15, "overlay-color": "#f0a500" } },
     ],
@@ -128,10 +128,18 @@ export async function createTopology(container: HTMLElement, side: HTMLElement):
     for (const s of sparks.splice(0)) s.destroy();
     side.replaceChildren();
     const edge = edgesOf(snapshot).find((e) => e.id === selected);
+    const eventEdge = edge === undefined ? eventEdgesOf(snapshot).find((e) => e.id === selected) : undefined;
     const title = document.createElement("h2");
     side.append(title);
     let keep: Parameters<typeof sumSeries>[1];
-    if (edge !== undefined) {
+    if (eventEdge !== undefined) {
+      const service = eventEdge.direction === "publish" ? eventEdge.source : eventEdge.target;
+      title.textContent = `${shortName(service)} ${eventEdge.direction === "publish" ? "publishes to" : "consumes from"} ${eventEdge.stream}`;
+      const dl = document.createElement("dl");
+      dl.innerHTML = `<dt>events</dt><dd>${eventEdge.eventTypes.map((t) => esc(shortName(t))).join(", ")}</dd><dt>messages</dt><dd>${eventEdge.messages} since the instances started</dd>`;
+      side.append(dl);
+      return;
+    } else if (edge !== undefined) {
       title.textContent = `${shortName(edge.caller)} → ${shortName(edge.service)}`;
       const dl = document.createElement("dl");
       dl.innerHTML = edgeFigures(edge, objectives);
@@ -182,6 +190,10 @@ export async function createTopology(container: HTMLElement, side: HTMLElement):
     for (const s of servicesOf(snapshot)) wanted.push({ group: "nodes", data: { id: s, label: shortName(s) } });
     if (edges.some((e) => e.caller === OUTSIDE)) wanted.push({ group: "nodes", data: { id: OUTSIDE, label: "outside" }, classes: "outside" });
     for (const st of streams) wanted.push({ group: "nodes", data: { id: STREAM_PREFIX + st.name, label: `${st.name} (${st.messages})` }, classes: "stream" });
+    const eventEdges = eventEdgesOf(snapshot);
+    // A stream an instance uses but the last listing has not shown yet still gets its node.
+    for (const name of new Set(eventEdges.map((e) => e.stream))) if (!streams.some((st) => st.name === name)) wanted.push({ group: "nodes", data: { id: STREAM_PREFIX + name, label: name }, classes: "stream" });
+    for (const e of eventEdges) wanted.push({ group: "edges", data: { id: e.id, source: e.source, target: e.target, label: `${e.direction === "publish" ? "publishes" : "consumes"} · ${e.messages}` }, classes: "event" });
     for (const e of edges) wanted.push({ group: "edges", data: { id: edgeId(e.caller, e.service), source: e.caller, target: e.service, label: `${format.rate(e.rate)}/s · p99 ${format.ms(e.p99Ms)} · ${format.percent(e.success)}` } });
 
     const ids = new Set(wanted.map((w) => w.data.id!));
@@ -215,7 +227,7 @@ export async function createTopology(container: HTMLElement, side: HTMLElement):
     }
     container.dataset.nodes = String(cy.nodes().length);
     container.dataset.edges = String(cy.edges().length);
-    publishForTests(container, edges.map((e) => ({ id: e.id, rate: e.rate, success: e.success, p99Ms: e.p99Ms, breach: breaches(e, objectives) })), cy.nodes().map((n) => n.id()));
+    publishForTests(container, edges.map((e) => ({ id: e.id, rate: e.rate, success: e.success, p99Ms: e.p99Ms, breach: breaches(e, objectives) })), cy.nodes().map((n) => n.id()), eventEdges.map((e) => ({ id: e.id, direction: e.direction, messages: e.messages })));
     renderSide(snapshot, objectives);
   }
 
@@ -234,6 +246,6 @@ function edgeFigures(edge: Edge, objectives: Objectives): string {
 }
 
 /** The drawn state as JSON in a data attribute: what an operator's script or a test reads off the page. */
-function publishForTests(container: HTMLElement, edges: unknown[], nodes: string[]): void {
-  container.dataset.state = JSON.stringify({ nodes, edges });
+function publishForTests(container: HTMLElement, edges: unknown[], nodes: string[], eventEdges: unknown[]): void {
+  container.dataset.state = JSON.stringify({ nodes, edges, eventEdges });
 }

@@ -27,7 +27,8 @@ export function createTestPrefixes(label: string) {
     },
     /** Deletes every key under the prefixes handed out. */
     async cleanup(redis: Redis): Promise<void> {
-      for (const prefix of used.splice(0)) {
+      // A store that keeps its keys in one Cluster slot wraps the prefix in a hash tag (mesh/redis slotPrefix).
+      for (const prefix of used.splice(0).flatMap((p) => [p, `{${p}}`])) {
         let cursor = "0";
         do {
           const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);

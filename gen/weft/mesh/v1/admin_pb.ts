@@ -2,17 +2,17 @@
 // @generated from file weft/mesh/v1/admin.proto (package weft.mesh.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
-import type { Message } from "@bufbuild/protobuf";
+import type { Message, UnknownEnum } from "@bufbuild/protobuf";
 
 /**
  * Describes the file weft/mesh/v1/admin.proto.
  */
 export const file_weft_mesh_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chh3ZWZ0L21lc2gvdjEvYWRtaW4ucHJvdG8SDHdlZnQubWVzaC52MSISChBHZXRTdGF0dXNSZXF1ZXN0IqABChFHZXRTdGF0dXNSZXNwb25zZRITCgtpbnN0YW5jZV9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEi0KCHNlcnZpY2VzGAMgAygLMhsud2VmdC5tZXNoLnYxLlNlcnZpY2VTdGF0dXMSEQoJdXB0aW1lX21zGAQgASgDEhEKCWluX2ZsaWdodBgFIAEoBRIQCghkcmFpbmluZxgGIAEoCCIuCg1TZXJ2aWNlU3RhdHVzEgwKBG5hbWUYASABKAkSDwoHc2VydmluZxgCIAEoCCIUChJHZXRJbnN0YW5jZVJlcXVlc3QiRwoTR2V0SW5zdGFuY2VSZXNwb25zZRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90IocDChBJbnN0YW5jZVNuYXBzaG90EhMKC2luc3RhbmNlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSLQoIc2VydmljZXMYAyADKAsyGy53ZWZ0Lm1lc2gudjEuU2VydmljZVN0YXR1cxIRCgl1cHRpbWVfbXMYBCABKAMSDwoHYWRkcmVzcxgFIAEoCRINCgVyZWFkeRgGIAEoCBIQCghkcmFpbmluZxgHIAEoCBIRCglpbl9mbGlnaHQYCCABKAUSGwoTZXZlbnRfbG9vcF9kZWxheV91cxgJIAEoDRIaChJ3b3JrZXJfcXVldWVfZGVwdGgYCiABKA0SGQoRY29uY3VycmVuY3lfbGltaXQYCyABKA0SKgoHbWV0aG9kcxgMIAMoCzIZLndlZnQubWVzaC52MS5NZXRob2RTdGF0cxIWCg53aW5kb3dfc2Vjb25kcxgNIAEoDRITCgt0YWtlbl9hdF9tcxgOIAEoAxIZChFlamVjdGVkX2luc3RhbmNlcxgPIAMoCSKvAQoLTWV0aG9kU3RhdHMSDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDgoGY2FsbGVyGAMgASgJEg0KBWNhbGxzGAQgASgEEg4KBmVycm9ycxgFIAEoBBIMCgRyYXRlGAYgASgBEhIKCmVycm9yX3JhdGUYByABKAESDgoGcDUwX21zGAggASgBEg4KBnA5NV9tcxgJIAEoARIOCgZwOTlfbXMYCiABKAEigAEKDVNlY29uZEJ1Y2tldHMSDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDgoGY2FsbGVyGAMgASgJEg0KBWNhbGxzGAQgASgNEg4KBmVycm9ycxgFIAEoDRIOCgZ1bml4X3MYByABKAMSDwoHYnVja2V0cxgGIAMoDSIXChVHZXREZXNjcmlwdG9yc1JlcXVlc3QiXQoWR2V0RGVzY3JpcHRvcnNSZXNwb25zZRIxCgVmaWxlcxgBIAEoCzIiLmdvb2dsZS5wcm90b2J1Zi5GaWxlRGVzY3JpcHRvclNldBIQCghzZXJ2aWNlcxgCIAMoCSIwChZHZXRNZXNoU25hcHNob3RSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNIkcKF0dldE1lc2hTbmFwc2hvdFJlc3BvbnNlEiwKCHNuYXBzaG90GAEgASgLMhoud2VmdC5tZXNoLnYxLk1lc2hTbmFwc2hvdCJPChBXYXRjaE1lc2hSZXF1ZXN0EhYKDndpbmRvd19zZWNvbmRzGAEgASgNEhMKC2ludGVydmFsX21zGAIgASgNEg4KBnNlcmllcxgDIAEoCCJBChFXYXRjaE1lc2hSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIaLndlZnQubWVzaC52MS5NZXNoU25hcHNob3Qi9gEKDE1lc2hTbmFwc2hvdBITCgt0YWtlbl9hdF9tcxgBIAEoAxIWCg53aW5kb3dfc2Vjb25kcxgCIAEoDRIVCg1hZ2dyZWdhdG9yX2lkGAMgASgJEjEKCWluc3RhbmNlcxgEIAMoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90EioKB21ldGhvZHMYBSADKAsyGS53ZWZ0Lm1lc2gudjEuTWV0aG9kU3RhdHMSKgoGc2VyaWVzGAYgAygLMhoud2VmdC5tZXNoLnYxLk1ldGhvZFNlcmllcxIXCg9oaXN0b3J5X3NlY29uZHMYByABKA0ihAEKDE1ldGhvZFNlcmllcxIPCgdzZXJ2aWNlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRIOCgZjYWxsZXIYAyABKAkSFAoMc3RhcnRfdW5peF9zGAQgASgDEg0KBWNhbGxzGAUgAygNEg4KBmVycm9ycxgGIAMoDRIOCgZwOTlfbXMYByADKAEiLQoWR2V0RXZlbnRTdHJlYW1zUmVxdWVzdBITCgtuYW1lX3ByZWZpeBgBIAEoCSJdChdHZXRFdmVudFN0cmVhbXNSZXNwb25zZRIvCgdzdHJlYW1zGAEgAygLMh4ud2VmdC5tZXNoLnYxLkV2ZW50U3RyZWFtU3RhdHMSEQoJYXZhaWxhYmxlGAIgASgIIqgBChBFdmVudFN0cmVhbVN0YXRzEgwKBG5hbWUYASABKAkSEAoIc3ViamVjdHMYAiADKAkSEAoIbWVzc2FnZXMYAyABKAQSDQoFYnl0ZXMYBCABKAQSEQoJZmlyc3Rfc2VxGAUgASgEEhAKCGxhc3Rfc2VxGAYgASgEEi4KCWNvbnN1bWVycxgHIAMoCzIbLndlZnQubWVzaC52MS5Db25zdW1lclN0YXRzIpoBCg1Db25zdW1lclN0YXRzEgwKBG5hbWUYASABKAkSDwoHcGVuZGluZxgCIAEoBBITCgthY2tfcGVuZGluZxgDIAEoBBITCgtyZWRlbGl2ZXJlZBgEIAEoBBIVCg1kZWFkX2xldHRlcmVkGAUgASgEEhQKDGxhZ19tZXNzYWdlcxgGIAEoBBITCgtsYWdfc2Vjb25kcxgHIAEoASI3Cg1HYXRoZXJSZXF1ZXN0EhMKC2Zyb21fdW5peF9zGAEgASgDEhEKCXRvX3VuaXhfcxgCIAEoAyJtCgtHYXRoZXJSZXBseRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90EiwKB3NlY29uZHMYAiADKAsyGy53ZWZ0Lm1lc2gudjEuU2Vjb25kQnVja2V0czK7BAoMQWRtaW5TZXJ2aWNlElEKCUdldFN0YXR1cxIeLndlZnQubWVzaC52MS5HZXRTdGF0dXNSZXF1ZXN0Gh8ud2VmdC5tZXNoLnYxLkdldFN0YXR1c1Jlc3BvbnNlIgOQAgESVwoLR2V0SW5zdGFuY2USIC53ZWZ0Lm1lc2gudjEuR2V0SW5zdGFuY2VSZXF1ZXN0GiEud2VmdC5tZXNoLnYxLkdldEluc3RhbmNlUmVzcG9uc2UiA5ACARJgCg5HZXREZXNjcmlwdG9ycxIjLndlZnQubWVzaC52MS5HZXREZXNjcmlwdG9yc1JlcXVlc3QaJC53ZWZ0Lm1lc2gudjEuR2V0RGVzY3JpcHRvcnNSZXNwb25zZSIDkAIBEmMKD0dldE1lc2hTbmFwc2hvdBIkLndlZnQubWVzaC52MS5HZXRNZXNoU25hcHNob3RSZXF1ZXN0GiUud2VmdC5tZXNoLnYxLkdldE1lc2hTbmFwc2hvdFJlc3BvbnNlIgOQAgESUwoJV2F0Y2hNZXNoEh4ud2VmdC5tZXNoLnYxLldhdGNoTWVzaFJlcXVlc3QaHy53ZWZ0Lm1lc2gudjEuV2F0Y2hNZXNoUmVzcG9uc2UiA5ACATABEmMKD0dldEV2ZW50U3RyZWFtcxIkLndlZnQubWVzaC52MS5HZXRFdmVudFN0cmVhbXNSZXF1ZXN0GiUud2VmdC5tZXNoLnYxLkdldEV2ZW50U3RyZWFtc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("Chh3ZWZ0L21lc2gvdjEvYWRtaW4ucHJvdG8SDHdlZnQubWVzaC52MSISChBHZXRTdGF0dXNSZXF1ZXN0IqABChFHZXRTdGF0dXNSZXNwb25zZRITCgtpbnN0YW5jZV9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEi0KCHNlcnZpY2VzGAMgAygLMhsud2VmdC5tZXNoLnYxLlNlcnZpY2VTdGF0dXMSEQoJdXB0aW1lX21zGAQgASgDEhEKCWluX2ZsaWdodBgFIAEoBRIQCghkcmFpbmluZxgGIAEoCCIuCg1TZXJ2aWNlU3RhdHVzEgwKBG5hbWUYASABKAkSDwoHc2VydmluZxgCIAEoCCIUChJHZXRJbnN0YW5jZVJlcXVlc3QiRwoTR2V0SW5zdGFuY2VSZXNwb25zZRIwCghpbnN0YW5jZRgBIAEoCzIeLndlZnQubWVzaC52MS5JbnN0YW5jZVNuYXBzaG90IrUDChBJbnN0YW5jZVNuYXBzaG90EhMKC2luc3RhbmNlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSLQoIc2VydmljZXMYAyADKAsyGy53ZWZ0Lm1lc2gudjEuU2VydmljZVN0YXR1cxIRCgl1cHRpbWVfbXMYBCABKAMSDwoHYWRkcmVzcxgFIAEoCRINCgVyZWFkeRgGIAEoCBIQCghkcmFpbmluZxgHIAEoCBIRCglpbl9mbGlnaHQYCCABKAUSGwoTZXZlbnRfbG9vcF9kZWxheV91cxgJIAEoDRIaChJ3b3JrZXJfcXVldWVfZGVwdGgYCiABKA0SGQoRY29uY3VycmVuY3lfbGltaXQYCyABKA0SKgoHbWV0aG9kcxgMIAMoCzIZLndlZnQubWVzaC52MS5NZXRob2RTdGF0cxIWCg53aW5kb3dfc2Vjb25kcxgNIAEoDRITCgt0YWtlbl9hdF9tcxgOIAEoAxIZChFlamVjdGVkX2luc3RhbmNlcxgPIAMoCRIsCgtldmVudF9mbG93cxgQIAMoCzIXLndlZnQubWVzaC52MS5FdmVudEZsb3ciiAEKCUV2ZW50RmxvdxIOCgZzdHJlYW0YASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIzCglkaXJlY3Rpb24YAyABKA4yIC53ZWZ0Lm1lc2gudjEuRXZlbnRGbG93RGlyZWN0aW9uEhAKCG1lc3NhZ2VzGAQgASgEEhAKCGNvbnN1bWVyGAUgASgJIq8BCgtNZXRob2RTdGF0cxIPCgdzZXJ2aWNlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRIOCgZjYWxsZXIYAyABKAkSDQoFY2FsbHMYBCABKAQSDgoGZXJyb3JzGAUgASgEEgwKBHJhdGUYBiABKAESEgoKZXJyb3JfcmF0ZRgHIAEoARIOCgZwNTBfbXMYCCABKAESDgoGcDk1X21zGAkgASgBEg4KBnA5OV9tcxgKIAEoASKAAQoNU2Vjb25kQnVja2V0cxIPCgdzZXJ2aWNlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRIOCgZjYWxsZXIYAyABKAkSDQoFY2FsbHMYBCABKA0SDgoGZXJyb3JzGAUgASgNEg4KBnVuaXhfcxgHIAEoAxIPCgdidWNrZXRzGAYgAygNIhcKFUdldERlc2NyaXB0b3JzUmVxdWVzdCJdChZHZXREZXNjcmlwdG9yc1Jlc3BvbnNlEjEKBWZpbGVzGAEgASgLMiIuZ29vZ2xlLnByb3RvYnVmLkZpbGVEZXNjcmlwdG9yU2V0EhAKCHNlcnZpY2VzGAIgAygJIjAKFkdldE1lc2hTbmFwc2hvdFJlcXVlc3QSFgoOd2luZG93X3NlY29uZHMYASABKA0iRwoXR2V0TWVzaFNuYXBzaG90UmVzcG9uc2USLAoIc25hcHNob3QYASABKAsyGi53ZWZ0Lm1lc2gudjEuTWVzaFNuYXBzaG90Ik8KEFdhdGNoTWVzaFJlcXVlc3QSFgoOd2luZG93X3NlY29uZHMYASABKA0SEwoLaW50ZXJ2YWxfbXMYAiABKA0SDgoGc2VyaWVzGAMgASgIIkEKEVdhdGNoTWVzaFJlc3BvbnNlEiwKCHNuYXBzaG90GAEgASgLMhoud2VmdC5tZXNoLnYxLk1lc2hTbmFwc2hvdCL2AQoMTWVzaFNuYXBzaG90EhMKC3Rha2VuX2F0X21zGAEgASgDEhYKDndpbmRvd19zZWNvbmRzGAIgASgNEhUKDWFnZ3JlZ2F0b3JfaWQYAyABKAkSMQoJaW5zdGFuY2VzGAQgAygLMh4ud2VmdC5tZXNoLnYxLkluc3RhbmNlU25hcHNob3QSKgoHbWV0aG9kcxgFIAMoCzIZLndlZnQubWVzaC52MS5NZXRob2RTdGF0cxIqCgZzZXJpZXMYBiADKAsyGi53ZWZ0Lm1lc2gudjEuTWV0aG9kU2VyaWVzEhcKD2hpc3Rvcnlfc2Vjb25kcxgHIAEoDSKEAQoMTWV0aG9kU2VyaWVzEg8KB3NlcnZpY2UYASABKAkSDgoGbWV0aG9kGAIgASgJEg4KBmNhbGxlchgDIAEoCRIUCgxzdGFydF91bml4X3MYBCABKAMSDQoFY2FsbHMYBSADKA0SDgoGZXJyb3JzGAYgAygNEg4KBnA5OV9tcxgHIAMoASItChZHZXRFdmVudFN0cmVhbXNSZXF1ZXN0EhMKC25hbWVfcHJlZml4GAEgASgJIl0KF0dldEV2ZW50U3RyZWFtc1Jlc3BvbnNlEi8KB3N0cmVhbXMYASADKAsyHi53ZWZ0Lm1lc2gudjEuRXZlbnRTdHJlYW1TdGF0cxIRCglhdmFpbGFibGUYAiABKAgiXwoRVGFpbEV2ZW50c1JlcXVlc3QSDgoGc3RyZWFtGAEgASgJEhYKDnN1YmplY3RfZmlsdGVyGAIgASgJEgwKBGxhc3QYAyABKA0SFAoMbWF4X21lc3NhZ2VzGAQgASgNItcBChJUYWlsRXZlbnRzUmVzcG9uc2USDgoGc3RyZWFtGAEgASgJEgsKA3NlcRgCIAEoBBIPCgdzdWJqZWN0GAMgASgJEhQKDHRpbWVfdW5peF9tcxgEIAEoAxINCgVieXRlcxgFIAEoDRI+CgdoZWFkZXJzGAYgAygLMi0ud2VmdC5tZXNoLnYxLlRhaWxFdmVudHNSZXNwb25zZS5IZWFkZXJzRW50cnkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiqAEKEEV2ZW50U3RyZWFtU3RhdHMSDAoEbmFtZRgBIAEoCRIQCghzdWJqZWN0cxgCIAMoCRIQCghtZXNzYWdlcxgDIAEoBBINCgVieXRlcxgEIAEoBBIRCglmaXJzdF9zZXEYBSABKAQSEAoIbGFzdF9zZXEYBiABKAQSLgoJY29uc3VtZXJzGAcgAygLMhsud2VmdC5tZXNoLnYxLkNvbnN1bWVyU3RhdHMimgEKDUNvbnN1bWVyU3RhdHMSDAoEbmFtZRgBIAEoCRIPCgdwZW5kaW5nGAIgASgEEhMKC2Fja19wZW5kaW5nGAMgASgEEhMKC3JlZGVsaXZlcmVkGAQgASgEEhUKDWRlYWRfbGV0dGVyZWQYBSABKAQSFAoMbGFnX21lc3NhZ2VzGAYgASgEEhMKC2xhZ19zZWNvbmRzGAcgASgBIjcKDUdhdGhlclJlcXVlc3QSEwoLZnJvbV91bml4X3MYASABKAMSEQoJdG9fdW5peF9zGAIgASgDIm0KC0dhdGhlclJlcGx5EjAKCGluc3RhbmNlGAEgASgLMh4ud2VmdC5tZXNoLnYxLkluc3RhbmNlU25hcHNob3QSLAoHc2Vjb25kcxgCIAMoCzIbLndlZnQubWVzaC52MS5TZWNvbmRCdWNrZXRzKn4KEkV2ZW50Rmxvd0RpcmVjdGlvbhIkCiBFVkVOVF9GTE9XX0RJUkVDVElPTl9VTlNQRUNJRklFRBAAEiAKHEVWRU5UX0ZMT1dfRElSRUNUSU9OX1BVQkxJU0gQARIgChxFVkVOVF9GTE9XX0RJUkVDVElPTl9DT05TVU1FEAIykwUKDEFkbWluU2VydmljZRJRCglHZXRTdGF0dXMSHi53ZWZ0Lm1lc2gudjEuR2V0U3RhdHVzUmVxdWVzdBofLndlZnQubWVzaC52MS5HZXRTdGF0dXNSZXNwb25zZSIDkAIBElcKC0dldEluc3RhbmNlEiAud2VmdC5tZXNoLnYxLkdldEluc3RhbmNlUmVxdWVzdBohLndlZnQubWVzaC52MS5HZXRJbnN0YW5jZVJlc3BvbnNlIgOQAgESYAoOR2V0RGVzY3JpcHRvcnMSIy53ZWZ0Lm1lc2gudjEuR2V0RGVzY3JpcHRvcnNSZXF1ZXN0GiQud2VmdC5tZXNoLnYxLkdldERlc2NyaXB0b3JzUmVzcG9uc2UiA5ACARJjCg9HZXRNZXNoU25hcHNob3QSJC53ZWZ0Lm1lc2gudjEuR2V0TWVzaFNuYXBzaG90UmVxdWVzdBolLndlZnQubWVzaC52MS5HZXRNZXNoU25hcHNob3RSZXNwb25zZSIDkAIBElMKCVdhdGNoTWVzaBIeLndlZnQubWVzaC52MS5XYXRjaE1lc2hSZXF1ZXN0Gh8ud2VmdC5tZXNoLnYxLldhdGNoTWVzaFJlc3BvbnNlIgOQAgEwARJjCg9HZXRFdmVudFN0cmVhbXMSJC53ZWZ0Lm1lc2gudjEuR2V0RXZlbnRTdHJlYW1zUmVxdWVzdBolLndlZnQubWVzaC52MS5HZXRFdmVudFN0cmVhbXNSZXNwb25zZSIDkAIBElYKClRhaWxFdmVudHMSHy53ZWZ0Lm1lc2gudjEuVGFpbEV2ZW50c1JlcXVlc3QaIC53ZWZ0Lm1lc2gudjEuVGFpbEV2ZW50c1Jlc3BvbnNlIgOQAgEwAWIGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * @generated from message weft.mesh.v1.GetStatusRequest
@@ -232,6 +232,14 @@ export type InstanceSnapshot = Message<"weft.mesh.v1.InstanceSnapshot"> & {
    * @generated from field: repeated string ejected_instances = 15;
    */
   ejectedInstances: string[];
+
+  /**
+   * The event streams this instance publishes to and consumes from, per event type (the topology's
+   * service -> stream and stream -> service edges).
+   *
+   * @generated from field: repeated weft.mesh.v1.EventFlow event_flows = 16;
+   */
+  eventFlows: EventFlow[];
 };
 
 /**
@@ -240,6 +248,51 @@ export type InstanceSnapshot = Message<"weft.mesh.v1.InstanceSnapshot"> & {
  */
 export const InstanceSnapshotSchema: GenMessage<InstanceSnapshot> = /*@__PURE__*/
   messageDesc(file_weft_mesh_v1_admin, 5);
+
+/**
+ * EventFlow is one (stream, event type, direction) of an instance, with its messages since it started.
+ *
+ * @generated from message weft.mesh.v1.EventFlow
+ */
+export type EventFlow = Message<"weft.mesh.v1.EventFlow"> & {
+  /**
+   * @generated from field: string stream = 1;
+   */
+  stream: string;
+
+  /**
+   * Fully-qualified event message name, e.g. "shop.events.v1.OrderPlaced".
+   *
+   * @generated from field: string event_type = 2;
+   */
+  eventType: string;
+
+  /**
+   * @generated from field: weft.mesh.v1.EventFlowDirection direction = 3;
+   */
+  direction: EventFlowDirection;
+
+  /**
+   * Published, or consumed and acknowledged, since the instance started (a consumer counts from 0 once subscribed).
+   *
+   * @generated from field: uint64 messages = 4;
+   */
+  messages: bigint;
+
+  /**
+   * The durable consumer's name (consume only).
+   *
+   * @generated from field: string consumer = 5;
+   */
+  consumer: string;
+};
+
+/**
+ * Describes the message weft.mesh.v1.EventFlow.
+ * Use `create(EventFlowSchema)` to create a new message.
+ */
+export const EventFlowSchema: GenMessage<EventFlow> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 6);
 
 /**
  * MethodStats are the RED figures of one method, from one caller service, over a window.
@@ -317,7 +370,7 @@ export type MethodStats = Message<"weft.mesh.v1.MethodStats"> & {
  * Use `create(MethodStatsSchema)` to create a new message.
  */
 export const MethodStatsSchema: GenMessage<MethodStats> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 6);
+  messageDesc(file_weft_mesh_v1_admin, 7);
 
 /**
  * SecondBuckets are the raw figures of one method and caller over one second, so they can be merged.
@@ -370,7 +423,7 @@ export type SecondBuckets = Message<"weft.mesh.v1.SecondBuckets"> & {
  * Use `create(SecondBucketsSchema)` to create a new message.
  */
 export const SecondBucketsSchema: GenMessage<SecondBuckets> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 7);
+  messageDesc(file_weft_mesh_v1_admin, 8);
 
 /**
  * @generated from message weft.mesh.v1.GetDescriptorsRequest
@@ -383,7 +436,7 @@ export type GetDescriptorsRequest = Message<"weft.mesh.v1.GetDescriptorsRequest"
  * Use `create(GetDescriptorsRequestSchema)` to create a new message.
  */
 export const GetDescriptorsRequestSchema: GenMessage<GetDescriptorsRequest> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 8);
+  messageDesc(file_weft_mesh_v1_admin, 9);
 
 /**
  * @generated from message weft.mesh.v1.GetDescriptorsResponse
@@ -409,7 +462,7 @@ export type GetDescriptorsResponse = Message<"weft.mesh.v1.GetDescriptorsRespons
  * Use `create(GetDescriptorsResponseSchema)` to create a new message.
  */
 export const GetDescriptorsResponseSchema: GenMessage<GetDescriptorsResponse> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 9);
+  messageDesc(file_weft_mesh_v1_admin, 10);
 
 /**
  * @generated from message weft.mesh.v1.GetMeshSnapshotRequest
@@ -428,7 +481,7 @@ export type GetMeshSnapshotRequest = Message<"weft.mesh.v1.GetMeshSnapshotReques
  * Use `create(GetMeshSnapshotRequestSchema)` to create a new message.
  */
 export const GetMeshSnapshotRequestSchema: GenMessage<GetMeshSnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 10);
+  messageDesc(file_weft_mesh_v1_admin, 11);
 
 /**
  * @generated from message weft.mesh.v1.GetMeshSnapshotResponse
@@ -445,7 +498,7 @@ export type GetMeshSnapshotResponse = Message<"weft.mesh.v1.GetMeshSnapshotRespo
  * Use `create(GetMeshSnapshotResponseSchema)` to create a new message.
  */
 export const GetMeshSnapshotResponseSchema: GenMessage<GetMeshSnapshotResponse> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 11);
+  messageDesc(file_weft_mesh_v1_admin, 12);
 
 /**
  * @generated from message weft.mesh.v1.WatchMeshRequest
@@ -478,7 +531,7 @@ export type WatchMeshRequest = Message<"weft.mesh.v1.WatchMeshRequest"> & {
  * Use `create(WatchMeshRequestSchema)` to create a new message.
  */
 export const WatchMeshRequestSchema: GenMessage<WatchMeshRequest> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 12);
+  messageDesc(file_weft_mesh_v1_admin, 13);
 
 /**
  * @generated from message weft.mesh.v1.WatchMeshResponse
@@ -495,7 +548,7 @@ export type WatchMeshResponse = Message<"weft.mesh.v1.WatchMeshResponse"> & {
  * Use `create(WatchMeshResponseSchema)` to create a new message.
  */
 export const WatchMeshResponseSchema: GenMessage<WatchMeshResponse> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 13);
+  messageDesc(file_weft_mesh_v1_admin, 14);
 
 /**
  * MeshSnapshot is the mesh as the aggregator saw it.
@@ -556,7 +609,7 @@ export type MeshSnapshot = Message<"weft.mesh.v1.MeshSnapshot"> & {
  * Use `create(MeshSnapshotSchema)` to create a new message.
  */
 export const MeshSnapshotSchema: GenMessage<MeshSnapshot> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 14);
+  messageDesc(file_weft_mesh_v1_admin, 15);
 
 /**
  * MethodSeries is one method's figures second by second.
@@ -607,7 +660,7 @@ export type MethodSeries = Message<"weft.mesh.v1.MethodSeries"> & {
  * Use `create(MethodSeriesSchema)` to create a new message.
  */
 export const MethodSeriesSchema: GenMessage<MethodSeries> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 15);
+  messageDesc(file_weft_mesh_v1_admin, 16);
 
 /**
  * @generated from message weft.mesh.v1.GetEventStreamsRequest
@@ -626,7 +679,7 @@ export type GetEventStreamsRequest = Message<"weft.mesh.v1.GetEventStreamsReques
  * Use `create(GetEventStreamsRequestSchema)` to create a new message.
  */
 export const GetEventStreamsRequestSchema: GenMessage<GetEventStreamsRequest> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 16);
+  messageDesc(file_weft_mesh_v1_admin, 17);
 
 /**
  * @generated from message weft.mesh.v1.GetEventStreamsResponse
@@ -650,7 +703,93 @@ export type GetEventStreamsResponse = Message<"weft.mesh.v1.GetEventStreamsRespo
  * Use `create(GetEventStreamsResponseSchema)` to create a new message.
  */
 export const GetEventStreamsResponseSchema: GenMessage<GetEventStreamsResponse> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 17);
+  messageDesc(file_weft_mesh_v1_admin, 18);
+
+/**
+ * @generated from message weft.mesh.v1.TailEventsRequest
+ */
+export type TailEventsRequest = Message<"weft.mesh.v1.TailEventsRequest"> & {
+  /**
+   * The JetStream stream, e.g. "SHOP_ORDERS".
+   *
+   * @generated from field: string stream = 1;
+   */
+  stream: string;
+
+  /**
+   * Only messages whose subject matches this NATS subject filter (wildcards allowed; empty: every subject).
+   *
+   * @generated from field: string subject_filter = 2;
+   */
+  subjectFilter: string;
+
+  /**
+   * Start with up to this many of the stream's latest messages (0: only new ones; at most 1000).
+   *
+   * @generated from field: uint32 last = 3;
+   */
+  last: number;
+
+  /**
+   * Stop after this many messages (0: until the caller cancels).
+   *
+   * @generated from field: uint32 max_messages = 4;
+   */
+  maxMessages: number;
+};
+
+/**
+ * Describes the message weft.mesh.v1.TailEventsRequest.
+ * Use `create(TailEventsRequestSchema)` to create a new message.
+ */
+export const TailEventsRequestSchema: GenMessage<TailEventsRequest> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 19);
+
+/**
+ * @generated from message weft.mesh.v1.TailEventsResponse
+ */
+export type TailEventsResponse = Message<"weft.mesh.v1.TailEventsResponse"> & {
+  /**
+   * @generated from field: string stream = 1;
+   */
+  stream: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string subject = 3;
+   */
+  subject: string;
+
+  /**
+   * When JetStream stored it, in Unix milliseconds.
+   *
+   * @generated from field: int64 time_unix_ms = 4;
+   */
+  timeUnixMs: bigint;
+
+  /**
+   * Payload size in bytes.
+   *
+   * @generated from field: uint32 bytes = 5;
+   */
+  bytes: number;
+
+  /**
+   * @generated from field: map<string, string> headers = 6;
+   */
+  headers: { [key: string]: string };
+};
+
+/**
+ * Describes the message weft.mesh.v1.TailEventsResponse.
+ * Use `create(TailEventsResponseSchema)` to create a new message.
+ */
+export const TailEventsResponseSchema: GenMessage<TailEventsResponse> = /*@__PURE__*/
+  messageDesc(file_weft_mesh_v1_admin, 20);
 
 /**
  * @generated from message weft.mesh.v1.EventStreamStats
@@ -697,7 +836,7 @@ export type EventStreamStats = Message<"weft.mesh.v1.EventStreamStats"> & {
  * Use `create(EventStreamStatsSchema)` to create a new message.
  */
 export const EventStreamStatsSchema: GenMessage<EventStreamStats> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 18);
+  messageDesc(file_weft_mesh_v1_admin, 21);
 
 /**
  * @generated from message weft.mesh.v1.ConsumerStats
@@ -756,7 +895,7 @@ export type ConsumerStats = Message<"weft.mesh.v1.ConsumerStats"> & {
  * Use `create(ConsumerStatsSchema)` to create a new message.
  */
 export const ConsumerStatsSchema: GenMessage<ConsumerStats> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 19);
+  messageDesc(file_weft_mesh_v1_admin, 22);
 
 /**
  * The aggregator's gathering on core NATS (not an RPC): it sends a GatherRequest to
@@ -783,7 +922,7 @@ export type GatherRequest = Message<"weft.mesh.v1.GatherRequest"> & {
  * Use `create(GatherRequestSchema)` to create a new message.
  */
 export const GatherRequestSchema: GenMessage<GatherRequest> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 20);
+  messageDesc(file_weft_mesh_v1_admin, 23);
 
 /**
  * @generated from message weft.mesh.v1.GatherReply
@@ -807,7 +946,42 @@ export type GatherReply = Message<"weft.mesh.v1.GatherReply"> & {
  * Use `create(GatherReplySchema)` to create a new message.
  */
 export const GatherReplySchema: GenMessage<GatherReply> = /*@__PURE__*/
-  messageDesc(file_weft_mesh_v1_admin, 21);
+  messageDesc(file_weft_mesh_v1_admin, 24);
+
+/**
+ * EventFlowDirection says whether an instance publishes to or consumes from a stream.
+ *
+ * @generated from enum weft.mesh.v1.EventFlowDirection
+ */
+export const EventFlowDirection = {
+  /**
+   * @generated from enum value: EVENT_FLOW_DIRECTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED: 0,
+
+  /**
+   * @generated from enum value: EVENT_FLOW_DIRECTION_PUBLISH = 1;
+   */
+  PUBLISH: 1,
+
+  /**
+   * @generated from enum value: EVENT_FLOW_DIRECTION_CONSUME = 2;
+   */
+  CONSUME: 2,
+} as const;
+
+/**
+ * EventFlowDirection says whether an instance publishes to or consumes from a stream.
+ *
+ * @generated from enum weft.mesh.v1.EventFlowDirection
+ */
+export type EventFlowDirection = (typeof EventFlowDirection)[keyof typeof EventFlowDirection] | UnknownEnum;
+
+/**
+ * Describes the enum weft.mesh.v1.EventFlowDirection.
+ */
+export const EventFlowDirectionSchema: GenEnum<EventFlowDirection> = /*@__PURE__*/
+  enumDesc(file_weft_mesh_v1_admin, 0);
 
 /**
  * AdminService is served by every Weft host: what runs here, how it is doing, and (from any instance)
@@ -878,6 +1052,17 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetEventStreamsRequestSchema;
     output: typeof GetEventStreamsResponseSchema;
+  },
+  /**
+   * TailEvents sends a stream's last messages, then each new one, until the caller cancels or the limit
+   * is reached: subject, sequence, time, size and headers (never the payload).
+   *
+   * @generated from rpc weft.mesh.v1.AdminService.TailEvents
+   */
+  tailEvents: {
+    methodKind: "server_streaming";
+    input: typeof TailEventsRequestSchema;
+    output: typeof TailEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_weft_mesh_v1_admin, 0);
