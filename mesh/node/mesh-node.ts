@@ -226,10 +226,11 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     natsCaller: config.workload, natsInboxPrefix: natsUser?.inboxPrefix, logger: options.logger,
   });
   const eventLoop = createEventLoopMonitor();
+  // Not fed the event-loop delay: it counts refusals' cost and neighbours' CPU as load, and cut the
+  // limit below a closed loop's callers, whose refusals then kept the delay high (the guard sees CPU).
   const limiter = createConcurrencyLimiter({
     maxLimit: config.concurrencyLimitMax,
     initialLimit: Math.min(config.concurrencyLimitMax, 100),
-    eventLoopDelayMs: eventLoop.delayMs,
   });
   // One event-loop guard for the process (one loop); the same hooks serve HTTP and Connect over NATS.
   const eventLoopGuard = createEventLoopGuard();

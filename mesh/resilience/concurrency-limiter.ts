@@ -1,7 +1,8 @@
 // An adaptive concurrency limit in the style of Netflix's Gradient2: the limit follows the ratio of the
 // long-term latency to the recent one (a queue forming shows as recent latency rising), grows by a
 // small headroom when latency is steady, and falls multiplicatively when the event loop lags. Calls
-// beyond the limit are refused at once (see load-shedding.ts) instead of queueing until they time out.
+// beyond the limit wait in a bounded queue or are refused (see load-shedding-hooks.ts), never queue
+// until they time out.
 //
 // Latency is sampled in time windows (default 100 ms): one limit update per window, from the window's
 // average, so the limit moves at the same pace at 100 and at 100,000 calls per second, and one slow
@@ -58,6 +59,8 @@ export interface ConcurrencyLimiter {
   readonly inFlight: number;
   /** Calls refused so far. */
   readonly refused: number;
+  /** Long-term average latency of admitted calls, in milliseconds (0 before the first window). */
+  readonly latencyMs: number;
 }
 
 /** Creates an adaptive concurrency limiter. */
@@ -152,6 +155,9 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
     },
     get refused() {
       return refused;
+    },
+    get latencyMs() {
+      return longRtt;
     },
   };
 }

@@ -1,6 +1,6 @@
 // Admission for CPU-bound overload, which a concurrency limit cannot see: CoDel over event-loop turns.
-// Once every turn has run at least `maxTurnMs` for `intervalMs`, each turn admits what fits and refuses
-// the rest before its work runs. The reasoning and the figures: docs/distributed.md, "Server side".
+// Once every turn has run at least `maxTurnMs` for `intervalMs`, each turn admits what fits; the rest
+// ("refuse") waits for a later turn in the load-shedding hooks' bounded queue, or is refused. The reasoning and the figures: docs/distributed.md, "Server side".
 
 import { assertFunction, assertNumber } from "../errors/index.ts";
 
@@ -39,8 +39,12 @@ export interface EventLoopGuard {
   record(syncMs: number): void;
   /** Whether the guard is shedding (a standing queue of long turns). */
   readonly shedding: boolean;
-  /** Calls refused so far. */
+  /** Calls not admitted in their turn so far (the hooks queue them, or refuse them). */
   readonly refused: number;
+  /** The work a turn may admit while shedding, in milliseconds (`maxTurnMs`). */
+  readonly turnBudgetMs: number;
+  /** Expected synchronous cost of a call (a running average), in milliseconds. */
+  readonly costMs: number;
 }
 
 /** Weight of each new sample in the running average of a call's synchronous time. */
@@ -135,6 +139,12 @@ export function createEventLoopGuard(options: EventLoopGuardOptions = {}): Event
     },
     get refused() {
       return refused;
+    },
+    get turnBudgetMs() {
+      return maxTurnMs;
+    },
+    get costMs() {
+      return costMs;
     },
   };
 }

@@ -1,10 +1,12 @@
 // Load shedding's options and admission: a concurrency limiter (I/O-bound overload: the queue shows as
 // calls in flight) and an event-loop guard (CPU-bound overload: the queue shows as long event-loop
-// turns) admit calls, and the excess is refused at once with RESOURCE_EXHAUSTED (marked as a refusal,
-// so clients may retry it on another instance). The server side is load-shedding-hooks.ts.
+// turns) admit calls, a bounded queue holds a burst beyond them, and the excess is refused with
+// RESOURCE_EXHAUSTED (marked as a refusal, so clients may retry it on another instance). The server side is load-shedding-hooks.ts.
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConcurrencyLimiter } from "./concurrency-limiter.ts";
+import { createAdmissionQueue, type AdmissionQueue, type AdmissionQueueOptions } from "./admission-queue.ts";
+import { createRefusalPacer, type RefusalPacer, type RefusalPacerOptions } from "./refusal-pacer.ts";
 import { createEventLoopGuard, type EventLoopGuard, type EventLoopGuardOptions } from "./event-loop-guard.ts";
 import { refusedError } from "../engine/index.ts";
 import { WeftOptionsError } from "../errors/index.ts";
@@ -27,6 +29,16 @@ export interface LoadSheddingOptions {
    * options, or false for none. Default: a guard with its defaults (see event-loop-guard.ts).
    */
   readonly eventLoopGuard?: EventLoopGuard | EventLoopGuardOptions | false;
+  /**
+   * The bounded wait queue of calls that find no room (see admission-queue.ts), or false to refuse
+   * them at once. Default: a queue with its defaults.
+   */
+  readonly queue?: AdmissionQueueOptions | false;
+  /**
+   * Pacing of refusals beyond a few per call served (see refusal-pacer.ts), or false to send every
+   * refusal at once. Default: a pacer with its defaults.
+   */
+  readonly pacing?: RefusalPacerOptions | false;
   /** Where shed calls are counted by reason (mesh/telemetry). Default: none. */
   readonly metrics?: Metrics;
 }
@@ -50,6 +62,8 @@ export interface Shedding {
   readonly limiter: ConcurrencyLimiter;
   readonly exempt: ReadonlySet<string>;
   readonly guard: EventLoopGuard | undefined;
+  readonly queue: AdmissionQueue | undefined;
+  readonly pacer: RefusalPacer | undefined;
   /**
    * The one refusal every refused call gets: building a ConnectError (stack trace, Headers) was the
    * largest cost of a refusal, and refusals come in floods. Nothing on the server side writes to an
@@ -69,6 +83,8 @@ export function resolveShedding(options: LoadSheddingOptions): Shedding {
     limiter: options.limiter,
     exempt: new Set(options.exemptServices ?? DEFAULT_EXEMPT_SERVICES),
     guard: guardOf(options.eventLoopGuard),
+    queue: options.queue === false ? undefined : createAdmissionQueue(options.queue),
+    pacer: options.pacing === false ? undefined : createRefusalPacer(options.pacing),
     overloaded: refusedError("overloaded"),
     shed: options.metrics === undefined ? undefined : { eventLoop: options.metrics.shed("event_loop"), concurrencyLimit: options.metrics.shed("concurrency_limit") },
   };
