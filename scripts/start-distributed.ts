@@ -25,8 +25,15 @@ import { newSigningKeysSetting } from "../services/identity/signing-keys.ts";
 import { loadShopPolicies, OPERATOR_WORKLOAD } from "../services/shop-security.ts";
 import { meshNatsUsers, startMeshNats, type MeshNats, type MeshNatsUsers } from "./mesh-nats.ts";
 import { startShopClusters, type ShopClusters } from "./cluster/shop-clusters.ts";
+import pg from "pg";
+import { OrdersDatabaseError } from "../services/shared/index.ts";
+import { splitPostgresHosts } from "../services/orders/primary-pool.ts";
 
 const SERVICES = SHOP_SERVICES.map((s) => s.name);
+/** The PostgreSQL that `scripts/dev-services.sh` starts: distributed orders share it unless DATABASE_URL says otherwise. */
+const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/weft";
+/** How long the start-up check waits for PostgreSQL to answer. */
+const DATABASE_CHECK_TIMEOUT_MS = 5_000;
 const PUBLIC = SHOP_SERVICES.filter((s) => s.port !== undefined);
 
 function fail(message: string): never {
@@ -42,21 +49,22 @@ ${SHOP_SERVICES.map((s) => `  ${s.name.padEnd(12)} x${s.defaultInstances}  ${s.e
 
 --transport nats (secure unless --insecure) starts a nats-server of its own on a free port, configured
 from the policies, each service connecting as its own NATS user; NATS_URL is then not used.
---cluster starts a 3-node NATS cluster on loopback (nats-server processes with routes and JetStream,
-scripts/cluster) and points every service at all three servers, event streams with 3 replicas; it
-stops with the shop (with --transport nats, secure, its nodes carry the policies' users). NATS_URL is
+--cluster starts, on loopback (scripts/cluster), a 3-node NATS cluster (routes and JetStream; event
+streams with 3 replicas; with --transport nats, secure, its nodes carry the policies' users), Redis with
+Sentinel (a primary, 2 replicas, 3 sentinels) and a PostgreSQL primary with a synchronous standby, and
+points every service at all of them; they stop with the shop. NATS_URL, REDIS_URL and DATABASE_URL are
 then not used.`,
   flags: {
     instances: { type: "string", valueName: `${SERVICES[0]}=N,...`, defaultText: SHOP_SERVICES.map((s) => `${s.name}=${s.defaultInstances}`).join(","), description: "instances per service (INSTANCES)" },
     transport: { type: "string", valueName: "grpc|nats", defaultText: "grpc", description: "how services call each other (MESH_TRANSPORT); nats starts a nats-server with users from the policies" },
     insecure: { type: "boolean", default: false, description: "no mutual TLS and no authorization (development only)" },
-    cluster: { type: "boolean", default: false, description: "run on a 3-node NATS cluster started on loopback (3-replica streams)" },
+    cluster: { type: "boolean", default: false, description: "run on clusters started on loopback: 3-node NATS (3-replica streams), Redis with Sentinel, PostgreSQL with a standby" },
     ...Object.fromEntries(PUBLIC.map((s) => [`${s.name}-port`, { type: "string" as const, valueName: "PORT", defaultText: String(s.port!.default), description: `first ${s.name} port, one more per instance; 0 = free ports (${s.port!.env})` }])),
   },
   env: [
     { name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS servers of discovery, events and Connect over NATS" },
     { name: "REDIS_URL", defaultText: "unset (state in memory)", description: "caches and state in Redis, so every service can run several instances" },
-    { name: "DATABASE_URL", defaultText: "unset (orders in Redis or memory)", description: "PostgreSQL for orders and their outbox (e.g. postgres://postgres@127.0.0.1:5432/weft), shared by every orders instance" },
+    { name: "DATABASE_URL", defaultText: DEFAULT_DATABASE_URL, description: "PostgreSQL for orders and their outbox, shared by every orders instance (the server scripts/dev-services.sh starts); set it empty to keep orders in Redis (REDIS_URL) or memory" },
     { name: "INSTANCES", description: "like --instances" },
     { name: "MESH_TRANSPORT", defaultText: "grpc", description: "like --transport" },
     ...PUBLIC.map((s) => ({ name: s.port!.env, defaultText: String(s.port!.default), description: `like --${s.name}-port` })),
@@ -94,9 +102,11 @@ const transport = values.transport ?? process.env.MESH_TRANSPORT ?? "grpc";
 if (transport !== "grpc" && transport !== "nats") {
   fail(`${values.transport !== undefined ? "--transport" : "MESH_TRANSPORT"} must be "grpc" or "nats", got ${JSON.stringify(transport)}`);
 }
+// Orders replicas share one PostgreSQL (and its outbox) by default; an empty DATABASE_URL opts out.
+const databaseUrl = (process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL).trim();
 for (const s of SHOP_SERVICES) {
   const n = counts.get(s.name)!;
-  const sharedStore = process.env.REDIS_URL || (s.name === "orders" && process.env.DATABASE_URL);
+  const sharedStore = values.cluster || process.env.REDIS_URL || (s.name === "orders" && databaseUrl);
   if (s.statefulWithoutRedis && n > 1 && !sharedStore) {
     console.warn(`warning: without REDIS_URL ${s.name} keeps its state in memory; its ${n} instances will not share it`);
   }
@@ -104,6 +114,40 @@ for (const s of SHOP_SERVICES) {
 
 // Every process would refuse a bad LOG_LEVEL, MESH_*, OTEL_* or WEFT_METRICS alike: say it once, before starting any.
 await runMain(() => readLogLevel(process.env) && readMeshNodeConfig({ ...process.env, PORT: "0", INSTANCE_ID: "", MESH_TLS_DIR: "", MESH_TRANSPORT: transport }, "launcher"));
+// Said once, before any process starts, rather than by every orders instance as it exits.
+// (--cluster starts a PostgreSQL of its own.)
+if (counts.get("orders")! > 0 && databaseUrl !== "" && !values.cluster) await runMain(() => requirePostgres(databaseUrl));
+
+/**
+ * Connects to `url` once (to any of its hosts, when it lists a primary and its standbys); no host answering
+ * is WEFT_ERR_ORDERS_DATABASE naming where to start one.
+ */
+async function requirePostgres(url: string): Promise<void> {
+  const where: string[] = [];
+  let lastCode = "";
+  for (const hostUrl of splitPostgresHosts(url)) {
+    try {
+      const parsed = new URL(hostUrl);
+      where.push(`${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`);
+    } catch {
+      throw new OrdersDatabaseError(`DATABASE_URL is not a URL, set it to e.g. ${DEFAULT_DATABASE_URL} (or empty to keep orders in Redis or memory)`);
+    }
+    const client = new pg.Client({ connectionString: hostUrl, connectionTimeoutMillis: DATABASE_CHECK_TIMEOUT_MS });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      return;
+    } catch (err) {
+      lastCode = (err as { code?: string }).code ?? (err as Error).message;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  throw new OrdersDatabaseError(
+    `PostgreSQL at DATABASE_URL (${where.join(", ")}) did not answer (${lastCode}): distributed orders share it; start it with \`bash scripts/dev-services.sh\`, set DATABASE_URL to a running server, or set it empty to keep orders in Redis (REDIS_URL) or memory`,
+  );
+}
 
 const secure = !values.insecure;
 if (!secure) console.warn("warning: --insecure: services run without mutual TLS and authorization; any caller is trusted");
@@ -147,9 +191,11 @@ if (secure && transport === "nats" && clusters === undefined) {
   }
 }
 
-const env = {
+const env: NodeJS.ProcessEnv & { NATS_URL: string; DATABASE_URL: string } = {
   ...process.env,
   NATS_URL: meshNats?.url ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+  DATABASE_URL: databaseUrl,
+  // --cluster: its NATS, Redis and PostgreSQL instead.
   ...clusters?.env,
   IDENTITY_SIGNING_KEYS: process.env.IDENTITY_SIGNING_KEYS ?? (await newSigningKeysSetting()),
   CATALOG_PAGE_TOKEN_SECRET: process.env.CATALOG_PAGE_TOKEN_SECRET ?? randomBytes(32).toString("base64url"),
@@ -253,8 +299,10 @@ onShutdownSignals({
 });
 
 const summary = SERVICES.filter((s) => counts.get(s)! > 0).map((s) => `${s} x${counts.get(s)}`).join(", ");
+const ordersUrl = clusters?.env.DATABASE_URL ?? databaseUrl;
+const ordersText = `; orders ${ordersUrl === "" ? (env.REDIS_URL ? "in Redis" : "in memory") : `in PostgreSQL (${redactedUrl(ordersUrl)})`}`;
 const natsText = clusters !== undefined ? "" : `; NATS ${env.NATS_URL}${meshNats ? " (started for this run, users and permissions from the policies)" : ""}`;
-console.log(`Weft shop, distributed: ${summary}${natsText}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
+console.log(`Weft shop, distributed: ${summary}${ordersText}${natsText}; calls over ${transport}${secure ? ` with mutual TLS (${certsDir})` : ", INSECURE"}`);
 for (const c of clusters?.clusters ?? []) console.log(`${c.summary} (started for this run)`);
 if (secure) console.log(`operators: npx weft ls --nats ${env.NATS_URL} --tls-dir ${join(certsDir, OPERATOR_WORKLOAD)}${natsSeedFile ? ` --nats-nkey ${natsSeedFile(OPERATOR_WORKLOAD)}` : ""} (weft dash too)`);
 for (const [name, first] of ports) {
@@ -263,3 +311,9 @@ for (const [name, first] of ports) {
 }
 console.log("storefront page: none in distributed mode (npm start serves it, with the whole shop in one process)");
 console.log("Ctrl-C drains every process and exits.");
+
+/** A database URL without its password, fit to print. */
+function redactedUrl(url: string): string {
+  // Not through URL: a primary and its standbys (`h1:5432,h2:5433`) are not one WHATWG URL.
+  return url.replace(/^(\w+:\/\/[^:@/]*):[^@/]*@/, "$1:***@");
+}

@@ -139,14 +139,28 @@ async function recommend(): Promise<void> {
   }
 }
 
+/**
+ * The checkout attempt whose outcome is unknown (the reply was lost: network error, timeout, outage),
+ * by product: buying that product again re-sends its idempotency key, so the gateway answers with the
+ * order if it was placed rather than placing a second one.
+ */
+const unsettledCheckouts = new Map<string, string>();
+
+/** Codes after which a checkout may or may not have placed its order. */
+const OUTCOME_UNKNOWN = new Set([Code.Unknown, Code.Unavailable, Code.DeadlineExceeded, Code.Canceled, Code.Internal, Code.Aborted]);
+
 async function checkout(productId: string): Promise<void> {
   newAction();
+  const idempotencyKey = unsettledCheckouts.get(productId) ?? randomHex(16);
+  unsettledCheckouts.set(productId, idempotencyKey);
   try {
-    const { order } = await gateway.checkout({ items: [{ productId, quantity: 1 }] });
+    const { order } = await gateway.checkout({ items: [{ productId, quantity: 1 }], idempotencyKey });
+    unsettledCheckouts.delete(productId);
     // Refresh first, so the confirmation is the last thing the status line shows.
     await Promise.all([listOrders(), browse(), recommend()]);
     show("status", "ordered", `Order ${order?.id} placed: ${price(order?.totalCents ?? 0n)}`);
   } catch (err) {
+    if (!OUTCOME_UNKNOWN.has(ConnectError.from(err).code)) unsettledCheckouts.delete(productId);
     show("status", "error", describe(err));
   }
 }

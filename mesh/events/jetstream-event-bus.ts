@@ -1,5 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import type { DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";
@@ -8,7 +8,7 @@ import { context, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api"
 import { startPublishSpan } from "../telemetry/index.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { abortError, EventsOptionsError } from "../errors/index.ts";
-import { envelopeHeaders } from "./envelope.ts";
+import { createIsoClock, envelopeHeaders } from "./envelope.ts";
 import type { DeadLetter, EventBus, PublishOptions, SubscribeOptions, Subscription } from "./event-bus.ts";
 import { checkPrefix, deadLetterSubject, durableName, eventNames } from "./event-names.ts";
 import type { EventNames } from "./event-names.ts";
@@ -174,6 +174,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
   const namesByType = new Map<string, EventNames>();
   const streamsReady = new Map<string, Promise<void>>();
   const subscriptions = new Set<Subscription>();
+  const isoNow = createIsoClock();
   let closed = false;
 
   function namesOf(schema: DescMessage): EventNames {
@@ -182,42 +183,62 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
     return names;
   }
 
+  /** Streams known to exist: a publish to one goes straight out, without awaiting its setup again. */
+  const streamsUp = new Set<string>();
+
   function streamsFor(names: EventNames): Promise<void> {
     let ready = streamsReady.get(names.stream);
     if (!ready) {
       ready = ensureStreams(jsm, names, o);
       streamsReady.set(names.stream, ready);
-      ready.catch(() => streamsReady.delete(names.stream)); // try again next time
+      ready.then(() => streamsReady.get(names.stream) === ready && streamsUp.add(names.stream), () => streamsReady.delete(names.stream)); // try again next time
     }
     return ready;
   }
 
-  async function publishWithRetry(
+  /**
+   * Publishes until acked, retrying transient failures (same id, so stored once) until publishTimeoutMs.
+   * The first attempt runs without an async frame in between: most publishes take one, and the depth
+   * of the awaiting chain is paid again by every stack nats.js captures per request.
+   */
+  function publishWithRetry(names: EventNames, payload: Uint8Array, headers: ReturnType<typeof envelopeHeaders>, signal: AbortSignal | undefined): Promise<void> {
+    const deadline = performance.now() + o.publishTimeoutMs;
+    if (signal?.aborted || !streamsUp.has(names.stream)) return publishAttempts(names, payload, headers, signal, deadline, 0);
+    // `headers` carries Nats-Msg-Id (the id) already.
+    return js.publish(names.subject, payload, { headers, timeout: o.publishAttemptTimeoutMs }).then(
+      () => undefined,
+      (err: unknown) => backOff(err, names, signal, deadline, 0).then(() => publishAttempts(names, payload, headers, signal, deadline, 1)),
+    );
+  }
+
+  async function publishAttempts(
     names: EventNames,
     payload: Uint8Array,
-    id: string,
     headers: ReturnType<typeof envelopeHeaders>,
     signal: AbortSignal | undefined,
+    deadline: number,
+    first: number,
   ): Promise<void> {
-    const deadline = performance.now() + o.publishTimeoutMs;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = first; ; attempt++) {
       if (signal?.aborted) throw abortError(signal);
       try {
-        await streamsFor(names);
+        if (!streamsUp.has(names.stream)) await streamsFor(names);
         const remaining = Math.max(1, deadline - performance.now());
-        await js.publish(names.subject, payload, {
-          msgID: id,
-          headers,
-          timeout: Math.min(o.publishAttemptTimeoutMs, remaining),
-        });
+        await js.publish(names.subject, payload, { headers, timeout: Math.min(o.publishAttemptTimeoutMs, remaining) });
         return;
       } catch (err) {
-        if (!isTransientNatsError(err) || performance.now() >= deadline || closed) throw err;
-        streamsReady.delete(names.stream); // "no responders" can mean the stream is gone
-        const pause = Math.min(PUBLISH_MAX_BACKOFF_MS, PUBLISH_BACKOFF_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
-        await sleep(Math.min(pause, Math.max(0, deadline - performance.now())), signal);
+        await backOff(err, names, signal, deadline, attempt);
       }
     }
+  }
+
+  /** After a failed attempt: rethrows unless it is transient and time is left, else waits the attempt's backoff. */
+  async function backOff(err: unknown, names: EventNames, signal: AbortSignal | undefined, deadline: number, attempt: number): Promise<void> {
+    if (!isTransientNatsError(err) || performance.now() >= deadline || closed) throw err;
+    streamsReady.delete(names.stream); // "no responders" can mean the stream is gone
+    streamsUp.delete(names.stream);
+    const pause = Math.min(PUBLISH_MAX_BACKOFF_MS, PUBLISH_BACKOFF_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+    await sleep(Math.min(pause, Math.max(0, deadline - performance.now())), signal);
   }
 
   // Every stored publish, traced or not, counts in the metrics and the admin API's flows.
@@ -226,37 +247,49 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
     if (options.flows !== undefined) options.flows.counter("publish", stream, type).value++;
   };
 
+  /** The traced publish, and any publish on a closed bus. */
+  async function publishTraced<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>, publishOptions: PublishOptions): Promise<{ id: string }> {
+    if (closed) throw new ConnectError("event bus is closed", Code.Unavailable);
+    const tracer = options.tracer!;
+    const names = namesOf(schema);
+    const id = publishOptions.id ?? crypto.randomUUID();
+    const payload = toBinary(schema, create(schema, init));
+    // The envelope carries the PRODUCER span's context, so the consumer's span is its child.
+    const span = startPublishSpan(tracer, { system: "nats", destination: names.subject, id, type: schema.typeName });
+    const headers = context.with(trace.setSpan(context.active(), span), () => envelopeHeaders(id, schema.typeName, source, isoNow()));
+    try {
+      await publishWithRetry(names, payload, headers, publishOptions.signal);
+    } catch (err) {
+      const ce = natsToConnectError(err, `publish ${schema.typeName}`);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(ce.rawMessage) });
+      throw ce;
+    } finally {
+      span.end();
+    }
+    counted(schema.typeName, names.stream);
+    return { id };
+  }
+
   return {
-    async publish(schema, init, publishOptions: PublishOptions = {}) {
-      if (closed) throw new ConnectError("event bus is closed", Code.Unavailable);
-      const names = namesOf(schema);
-      const id = publishOptions.id ?? crypto.randomUUID();
-      const payload = toBinary(schema, create(schema, init));
-      const tracer = options.tracer;
-      if (tracer === undefined) {
-        const headers = envelopeHeaders(id, schema.typeName, source, new Date());
-        try {
-          await publishWithRetry(names, payload, id, headers, publishOptions.signal);
-        } catch (err) {
-          throw natsToConnectError(err, `publish ${schema.typeName}`);
-        }
-        counted(schema.typeName, names.stream);
-        return { id };
-      }
-      // The envelope carries the PRODUCER span's context, so the consumer's span is its child.
-      const span = startPublishSpan(tracer, { system: "nats", destination: names.subject, id, type: schema.typeName });
-      const headers = context.with(trace.setSpan(context.active(), span), () => envelopeHeaders(id, schema.typeName, source, new Date()));
+    publish(schema, init, publishOptions: PublishOptions = {}) {
+      if (closed || options.tracer !== undefined) return publishTraced(schema, init, publishOptions);
       try {
-        await publishWithRetry(names, payload, id, headers, publishOptions.signal);
+        const names = namesOf(schema);
+        const id = publishOptions.id ?? crypto.randomUUID();
+        const payload = toBinary(schema, create(schema, init));
+        const headers = envelopeHeaders(id, schema.typeName, source, isoNow());
+        return publishWithRetry(names, payload, headers, publishOptions.signal).then(
+          () => {
+            counted(schema.typeName, names.stream);
+            return { id };
+          },
+          (err: unknown) => {
+            throw natsToConnectError(err, `publish ${schema.typeName}`);
+          },
+        );
       } catch (err) {
-        const ce = natsToConnectError(err, `publish ${schema.typeName}`);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: redactText(ce.rawMessage) });
-        throw ce;
-      } finally {
-        span.end();
+        return Promise.reject(err);
       }
-      counted(schema.typeName, names.stream);
-      return { id };
     },
 
     async subscribe(schema, consumerName, handler, subscribeOptions: SubscribeOptions = {}) {

@@ -1,11 +1,13 @@
 // The clusters `npm run start:distributed -- --cluster` runs the shop on, one starter per kind: each
-// starts its cluster on loopback and returns the environment that points every service at all of it.
-// A new kind (Redis with Sentinel, a PostgreSQL primary and replica) is one more entry in CLUSTER_KINDS.
+// starts its cluster on loopback and returns the environment that points every service at all of it:
+// NATS (3 nodes), Redis with Sentinel, a PostgreSQL primary with a synchronous standby.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNatsCluster } from "./nats-cluster.ts";
+import { startPostgresReplica } from "./postgres-replica.ts";
+import { startRedisSentinel } from "./redis-sentinel.ts";
 
 /** A cluster started for one run. */
 export interface StartedCluster {
@@ -52,8 +54,41 @@ export const natsClusterKind: ClusterKind = {
   },
 };
 
+/** A primary, two replicas and three sentinels; services follow the primary through REDIS_URL=redis-sentinel://. */
+export const redisSentinelKind: ClusterKind = {
+  kind: "redis",
+  async start() {
+    const redis = await startRedisSentinel();
+    return {
+      kind: "redis",
+      env: { REDIS_URL: redis.url },
+      summary: `Redis with Sentinel: primary and ${redis.dataPorts.length - 1} replicas on ports ${redis.dataPorts.join(", ")}, sentinels on ${redis.sentinels.map((s) => s.port).join(", ")} (REDIS_URL ${redis.url})`,
+      stop: () => redis.stop(),
+      kill: () => void redis.stop().catch(() => undefined),
+    };
+  },
+};
+
+/**
+ * A primary and a synchronous standby; the orders pool follows whichever of DATABASE_URL's hosts accepts
+ * writes. Nothing promotes the standby by itself: `pg_ctl promote` stands in for the operator (or a PostgreSQL operator in Kubernetes).
+ */
+export const postgresReplicaKind: ClusterKind = {
+  kind: "postgres",
+  async start() {
+    const pg = await startPostgresReplica();
+    return {
+      kind: "postgres",
+      env: { DATABASE_URL: pg.url },
+      summary: `PostgreSQL primary on port ${pg.primaryPort} with a synchronous standby on ${pg.standbyPort} (DATABASE_URL ${pg.url})`,
+      stop: () => pg.stop(),
+      kill: () => void pg.stop().catch(() => undefined),
+    };
+  },
+};
+
 /** Every kind `--cluster` starts, in order. */
-export const CLUSTER_KINDS: readonly ClusterKind[] = [natsClusterKind];
+export const CLUSTER_KINDS: readonly ClusterKind[] = [natsClusterKind, redisSentinelKind, postgresReplicaKind];
 
 /** The clusters of one run, started together under one temporary folder. */
 export interface ShopClusters {

@@ -52,6 +52,25 @@ export interface GatewayServiceOptions {
 /** Request fields of Browse, SignUp and SignIn: the only ones a downstream INVALID_ARGUMENT may name. */
 const BROWSE_FIELDS = ["query", "category", "page_size", "page_token"];
 const SIGN_UP_FIELDS = ["email", "password", "display_name"];
+const CHECKOUT_FIELDS = ["items", "idempotency_key"];
+
+/** Longest idempotency key, as orders' PlaceOrder accepts it. */
+const MAX_IDEMPOTENCY_KEY_LENGTH = 128;
+
+/**
+ * The checkout attempt's idempotency key: the request field, or the `Idempotency-Key` header (a bare
+ * token, or a quoted string as the IETF draft writes it); "" when the client sent neither.
+ */
+function checkoutKey(field: string, header: Headers): string {
+  const raw = header.get("idempotency-key");
+  if (raw === null) return field;
+  const fromHeader = /^"[^"]*"$/.test(raw.trim()) ? raw.trim().slice(1, -1) : raw.trim();
+  if (fromHeader.length === 0 || fromHeader.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw invalidArgument("idempotency_key", `the Idempotency-Key header must have 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  if (field !== "" && field !== fromHeader) throw invalidArgument("idempotency_key", "differs from the Idempotency-Key header");
+  return fromHeader;
+}
 
 /**
  * The gateway's read limit (host option methodReadMaxBytes): its largest request, a Checkout of 100
@@ -193,7 +212,8 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     async checkout(req, ctx) {
       const userId = await signedInUser(ctx);
       const items = req.items.map(({ productId, quantity }) => ({ productId, quantity }));
-      const { order } = await relay(orders.placeOrder({ items }, downstream(ctx, endUser(userId))), ["items"]);
+      const idempotencyKey = checkoutKey(req.idempotencyKey, ctx.requestHeader);
+      const { order } = await relay(orders.placeOrder({ items, idempotencyKey }, downstream(ctx, endUser(userId))), CHECKOUT_FIELDS);
       return { order: publicOrder(order) };
     },
 

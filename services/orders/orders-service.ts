@@ -82,7 +82,7 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
       const key = req.idempotencyKey;
       // A retry of an order that was stored (its reply lost) answers with that order and reserves nothing.
       const earlier = key ? await store.findByKey(userId, key) : undefined;
-      if (earlier) return { order: earlier };
+      if (earlier) return { order: sameOrder(earlier, lines) };
 
       const { products } = await relay(catalog.batchGetProducts({ ids: lines.map((l) => l.productId) }, downstream(ctx)));
       const { items, totalCents } = priceLines(lines, products);
@@ -93,6 +93,9 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
       } catch (err) {
         // A reserve that timed out may still have taken stock; releasing an unknown id is a no-op.
         if (!(err instanceof ConnectError && isDefinitelyNotReserved(err.code))) await releaseQuietly(orderId);
+        // A concurrent attempt with the same key may hold the stock we asked for: its order is the answer.
+        const placed = key ? await store.findByKey(userId, key) : undefined;
+        if (placed) return { order: sameOrder(placed, lines) };
         throw err;
       }
 
@@ -112,7 +115,7 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
       }
       // A concurrent retry with the same key stored its order first: ours was never stored.
       if (!stored.created) await releaseQuietly(orderId);
-      return { order: clone(OrderSchema, stored.order) };
+      return { order: clone(OrderSchema, stored.created ? stored.order : sameOrder(stored.order, lines)) };
     },
 
     async getOrder(req) {
@@ -147,6 +150,18 @@ export function createOrdersService(options: OrdersServiceOptions): ServiceImpl<
       return { order: claimed };
     },
   });
+}
+
+/**
+ * The order an idempotency key already placed, when it is for the same lines; a key reused for other
+ * items is the client's bug (one key per checkout attempt), refused rather than answered with an order
+ * the client did not ask for.
+ */
+function sameOrder(order: Order, lines: ReadonlyArray<{ productId: string; quantity: number }>): Order {
+  const ordered = new Map(order.items.map((item) => [item.productId, item.quantity]));
+  const same = ordered.size === lines.length && lines.every((line) => ordered.get(line.productId) === line.quantity);
+  if (!same) throw new ConnectError("idempotency_key was already used for an order of other items: send a new key per checkout", Code.AlreadyExists);
+  return order;
 }
 
 /** Codes with which inventory answers before touching stock. */

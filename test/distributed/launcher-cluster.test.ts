@@ -1,8 +1,10 @@
-// `npm run start:distributed -- --cluster`: the launcher starts a 3-node NATS cluster, points the
-// services at all three servers (the recommendations consumer creates the order stream with 3
-// replicas), and stops the cluster with the shop on Ctrl-C.
+// `npm run start:distributed -- --cluster`: the launcher starts a 3-node NATS cluster, Redis with
+// Sentinel and a PostgreSQL primary with a standby, points the services at all of them (the
+// recommendations consumer creates the order stream with 3 replicas and keeps its model in Redis through
+// the sentinels), and stops every cluster with the shop on Ctrl-C.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { connect as tcpConnect } from "node:net";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
@@ -46,6 +48,31 @@ async function clusterUrls(lines: readonly string[]): Promise<string[]> {
   return [...lines.find((l) => l.startsWith("NATS cluster of 3 "))!.matchAll(/nats:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
 }
 
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: "127.0.0.1", port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** The ports of the Redis and PostgreSQL clusters, from their banner lines. */
+function dataPorts(lines: readonly string[]): number[] {
+  const redis = lines.find((l) => l.startsWith("Redis with Sentinel: "));
+  const postgres = lines.find((l) => l.startsWith("PostgreSQL primary on port "));
+  expect(redis, lines.join("\n")).toBeDefined();
+  expect(postgres, lines.join("\n")).toBeDefined();
+  // Every data node and sentinel of Redis, then the PostgreSQL primary and standby.
+  const redisPorts = [...redis!.replace(/\(REDIS_URL.*$/, "").matchAll(/\b(\d{4,5})\b/g)].map((m) => Number(m[1]));
+  const postgresPorts = [...postgres!.replace(/\(DATABASE_URL.*$/, "").matchAll(/\b(\d{4,5})\b/g)].map((m) => Number(m[1]));
+  expect(redisPorts).toHaveLength(6);
+  expect(postgresPorts).toHaveLength(2);
+  return [...redisPorts, ...postgresPorts];
+}
+
 describe("launcher --cluster", () => {
   it("runs the services on a 3-node NATS cluster with 3-replica streams and stops it on Ctrl-C", async () => {
     const { proc, lines, exited } = launch(["--cluster", "--insecure", "--instances", ONLY_RECOMMENDATIONS]);
@@ -63,7 +90,10 @@ describe("launcher --cluster", () => {
     expect(replicas, "SHOP_EVENTS replicas").toBe(3);
     await nc.close();
     nc = undefined;
+    // Recommendations keeps its model in Redis: listening means it reached the primary through the sentinels.
     await until(() => lines.some((l) => l.includes('"recommendations listening"')), 45_000, "recommendations up");
+    const ports = dataPorts(lines);
+    expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => true));
 
     process.kill(proc.pid!, "SIGINT");
     const code = await exited;
@@ -72,6 +102,7 @@ describe("launcher --cluster", () => {
     // The cluster went with the shop: no node answers any more.
     const probe = await connect({ servers: urls, timeout: 1000, maxReconnectAttempts: 0, noAsyncTraces: true }).then((c) => c.close().then(() => "up"), () => "down");
     expect(probe).toBe("down");
+    expect(await Promise.all(ports.map(listening))).toEqual(ports.map(() => false));
   });
 
   it("with --transport nats, every node carries the policies' users: services connect as theirs, anonymous clients are refused", async () => {

@@ -20,15 +20,19 @@ import { loadShopPolicies } from "../../services/shop-security.ts";
 import { runLoad } from "./fixtures/load.ts";
 import { stop, until } from "./fixtures/processes.ts";
 import { natsUrl, redisUrl } from "../support/servers.ts";
+import { createTestDatabase, type TestDatabase } from "../support/orders/test-postgres.ts";
+import pg from "pg";
 
 const LAUNCHER = new URL("../../scripts/start-distributed.ts", import.meta.url).pathname;
 let launcher: ChildProcess | undefined;
 let nc: NatsConnection | undefined;
 const runs: string[] = [];
 const certDirs: string[] = [];
+const databases: TestDatabase[] = [];
 
 afterAll(async () => {
   if (launcher !== undefined) await stop(launcher, "SIGKILL");
+  for (const database of databases) await database.drop();
   for (const dir of certDirs) await rm(dir, { recursive: true, force: true });
   // Leave the shared servers as found: this run's streams (T<run>_...) and Redis keys (t<run>...).
   if (nc !== undefined) {
@@ -63,6 +67,9 @@ describe("distributed shop", () => {
     // The launcher runs mutual TLS with development credentials made here on first use (and NATS users).
     const certs = await mkdtemp(join(tmpdir(), "weft-shop-certs-"));
     certDirs.push(certs);
+    // Orders replicas share a PostgreSQL database (the launcher's default is the shared `weft` one; this run's own here).
+    const database = await createTestDatabase("dist");
+    databases.push(database);
     const instances = withRedis ? "catalog=2,gateway=1,identity=2,inventory=2,orders=2,recommendations=1" : "catalog=2,gateway=1,identity=1,inventory=1,orders=1,recommendations=1";
     // Its own process group, as a terminal runs it: the test's Ctrl-C goes to the whole group.
     launcher = spawn(process.execPath, [LAUNCHER, "--instances", instances, "--gateway-port", "0", "--transport", transport], {
@@ -70,6 +77,7 @@ describe("distributed shop", () => {
         ...process.env,
         WEFT_CERTS_DIR: certs,
         MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_EVENTS_PREFIX: `t${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline",
+        DATABASE_URL: database.url,
         ...(withRedis ? { REDIS_URL: redisUrl() } : {}),
       },
       stdio: ["ignore", "pipe", "inherit"],
@@ -108,6 +116,16 @@ describe("distributed shop", () => {
     const headers = { authorization: `Bearer ${signUp.accessToken}` };
     const checkout = await gateway.checkout({ items: [{ productId: product.id, quantity: 1 }] }, { headers });
     expect(checkout.order?.totalCents).toBe(product.priceCents);
+    // The order is in PostgreSQL, and its OrderPlaced went out through the outbox.
+    expect(output).toContainEqual(expect.stringContaining(`orders in PostgreSQL (${database.url})`));
+    const sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+    try {
+      expect((await sql.query("SELECT id FROM orders")).rows).toEqual([{ id: checkout.order!.id }]);
+      await expect.poll(async () => (await sql.query("SELECT 1 FROM outbox WHERE sent_at IS NOT NULL AND id = $1", [`order-placed:${checkout.order!.id}`])).rowCount, { timeout: 15_000 }).toBe(1);
+    } finally {
+      await sql.end();
+    }
     // Several reads, so that with replicas they land on different orders/identity instances.
     for (let i = 0; i < 6; i++) {
       const mine = await gateway.listMyOrders({}, { headers });

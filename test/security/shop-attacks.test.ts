@@ -98,7 +98,7 @@ describe("start:distributed: internal services accept only mutual TLS and their 
     const prefix = `weft.tsec${run}`;
     const launcher = await spawnUntil(
       ["scripts/start-distributed.ts", "--gateway-port", "0", "--instances", "catalog=1,gateway=1"],
-      { WEFT_CERTS_DIR: certs, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_EVENTS_PREFIX: `tsec${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline" },
+      { WEFT_CERTS_DIR: certs, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_EVENTS_PREFIX: `tsec${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline", DATABASE_URL: "" },
       /with mutual TLS/,
       120_000,
     );
@@ -166,7 +166,7 @@ describe("start:distributed --transport nats: the broker enforces the policies",
     const prefix = `weft.tsecn${run}`;
     const launcher = await spawnUntil(
       ["scripts/start-distributed.ts", "--transport", "nats", "--gateway-port", "0", "--instances", "catalog=1,gateway=1"],
-      { WEFT_CERTS_DIR: certs, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_EVENTS_PREFIX: `tsecn${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline" },
+      { WEFT_CERTS_DIR: certs, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_EVENTS_PREFIX: `tsecn${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline", DATABASE_URL: "" },
       /with mutual TLS/,
       120_000,
     );

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { createHost, serveStaticFiles, silentLogger } from "../../mesh/host/index.ts";
 import type { InProcessShop } from "../../services/in-process-shop.ts";
+import { openOrdersDatabase } from "../../services/orders/index.ts";
 import { buildWeb } from "../../web/build.ts";
 import { withSecurityHeaders } from "../../web/security-headers.ts";
 import { startTestShop, uniqueEmail } from "./shop-fixture.ts";
@@ -85,6 +86,8 @@ beforeAll(async () => {
   // Only the first page origin may call the API from a browser; the shop also serves the page itself.
   shop = await startTestShop({
     corsAllowedOrigins: [web.origin],
+    // Orders in PGlite, as `npm start` keeps them (the store that honours checkout idempotency keys).
+    ordersDb: openOrdersDatabase({}),
     httpFallback: withSecurityHeaders(serveStaticFiles({ root: outDir, immutablePrefixes: ["/assets/"] })),
   });
   // The other origins serve a page built to call the shop (the allow-list of one: its build's apiOrigin).
@@ -184,6 +187,36 @@ describe("storefront in headless Chromium", () => {
     await page.waitForSelector("#orders li");
     expect(await page.textContent("#orders li")).toContain(`1 × ${first.name}`);
     expect((await gateway.getProductDetails({ id: first.id! })).product!.available).toBe(before - 1n);
+    await page.close();
+  });
+
+  it("a Buy whose reply was lost (placed, then the connection reset) re-sends its idempotency key on the next click: one order", async () => {
+    const page = await openStorefront(web);
+    await page.waitForSelector('#status[data-state="ok"]', { timeout: 15_000 });
+    await signUp(page, "lost-reply", "lost-reply-pass-1", "Lost Reply");
+    const product = (await rows(page)).find((row) => row.stock !== "0")!;
+    const before = (await gateway.getProductDetails({ id: product.id! })).product!.available;
+    const keys: string[] = [];
+    let cut = true;
+    await page.route("**/shop.gateway.v1.GatewayService/Checkout", async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      keys.push(JSON.parse(route.request().postData() ?? "{}").idempotencyKey);
+      if (!cut) return route.continue();
+      cut = false;
+      // The gateway places the order, but its answer never reaches the page.
+      await route.fetch();
+      await route.abort("connectionreset");
+    });
+    await page.click(`#products tr[data-product-id="${product.id}"] button`);
+    await page.waitForSelector('#status[data-state="error"]', { timeout: 15_000 });
+    await page.click(`#products tr[data-product-id="${product.id}"] button`);
+    await page.waitForSelector('#status[data-state="ordered"]', { timeout: 15_000 });
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(keys[1]).toBe(keys[0]);
+    await page.waitForSelector("#orders li");
+    expect(await page.locator("#orders li").count()).toBe(1);
+    expect((await gateway.getProductDetails({ id: product.id! })).product!.available).toBe(before - 1n);
     await page.close();
   });
 

@@ -112,6 +112,13 @@ describe("start-up failures: one line, a code, the variable, exit 1", () => {
     expectOneLine(outcome, "WEFT_ERR_TELEMETRY_CONFIG", "LOG_LEVEL");
     expect(outcome.stderr).not.toMatch(/\[\w+#\d\]/);
   });
+  it("the launcher: orders' PostgreSQL (DATABASE_URL, else the dev-services one) not answering, said before any process starts", async () => {
+    const outcome = await run("scripts/start-distributed.ts", { DATABASE_URL: `postgres://postgres@127.0.0.1:${deadPort}/weft`, WEFT_CERTS_DIR: "/nonexistent-weft-certs" });
+    expectOneLine(outcome, "WEFT_ERR_ORDERS_DATABASE", "DATABASE_URL");
+    expect(outcome.stderr).toMatch(/dev-services\.sh/);
+    expect(outcome.stderr).not.toMatch(/\[\w+#\d\]/);
+  });
+
   it("a benchmark: a flag that is not a number", async () => {
     expectOneLine(await run("bench/mesh/overload.ts", {}, ["--factor", "x"]), "WEFT_ERR_STARTUP", "--factor");
   });

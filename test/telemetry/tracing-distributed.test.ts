@@ -84,6 +84,8 @@ describe("tracing across the distributed shop (real Jaeger)", () => {
         MESH_REGISTRY_PREFIX: prefix, MESH_RPC_PREFIX: `weft.t${run}.rpc`, MESH_EVENTS_PREFIX: `t${run}`, MESH_HEARTBEAT_MS: "250",
         OTEL_EXPORTER_OTLP_ENDPOINT: jaeger!.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: "100",
         ...(withRedis ? { REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" } : {}),
+        // Orders in Redis or memory, not the shared `weft` database (whose outbox other runs' relays read).
+        DATABASE_URL: "",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
