@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OrderPlaced, OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { createMemoryEventBus } from "../../mesh/events/index.ts";
-import { createPostgresClient } from "../orders/sql-client.ts";
+import { createPostgresClient } from "../orders/index.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/orders/test-postgres.ts";
 import { createRouterShop, rejection } from "../../test/support/shop/router-shop.ts";
 
