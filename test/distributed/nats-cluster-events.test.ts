@@ -49,7 +49,9 @@ describe("events on a 3-node NATS cluster", () => {
     const subNc = await connectNats({ servers: cluster.url, name: "consumer" });
     connections.push(pubNc, subNc);
     const publisher = await createJetStreamEventBus({ source: "orders", connection: pubNc, prefix, replicas: REPLICAS });
-    const consumer = await createJetStreamEventBus({ source: "fulfillment", connection: subNc, prefix, replicas: REPLICAS });
+    // Deliveries in flight through the killed node (and acks sent to it) are redelivered by the new
+    // consumer leader once their ack wait ends: 5 s here rather than the default 30 s bounds the test.
+    const consumer = await createJetStreamEventBus({ source: "fulfillment", connection: subNc, prefix, replicas: REPLICAS, ackWaitMs: 5_000 });
     buses.push(publisher, consumer);
 
     // The side effect is idempotent by event id; deliveries are counted to see what the broker did.
@@ -71,6 +73,7 @@ describe("events on a 3-node NATS cluster", () => {
     const jsm = await jetstreamManager(pubNc);
     const acked = new Set<string>();
     let failed = 0;
+    let firstFailure: string | undefined;
     let next = 0;
     let stallMs = 0;
     let firstAckAfterKillMs = 0;
@@ -85,8 +88,10 @@ describe("events on a 3-node NATS cluster", () => {
           const ended = performance.now();
           stallMs = Math.max(stallMs, ended - started);
           if (killedAt > 0 && started > killedAt && firstAckAfterKillMs === 0) firstAckAfterKillMs = ended - killedAt;
-        } catch {
+        } catch (err) {
           failed++; // not acknowledged: the publisher knows, nothing was promised
+          const cause = (err as { cause?: unknown }).cause;
+          firstFailure ??= `${String(err)}${cause === undefined ? "" : ` (cause: ${String(cause)})`}`;
         }
       }
     }));
@@ -104,25 +109,37 @@ describe("events on a 3-node NATS cluster", () => {
     await publishing;
     const publishedMs = performance.now() - killedAt;
 
-    await waitUntil(() => [...acked].every((id) => effects.has(id)), 20_000, "every acknowledged event consumed");
+    const missing = () => [...acked].filter((id) => !effects.has(id));
+    await waitUntil(() => missing().length === 0, 30_000, "every acknowledged event consumed").catch(async (err: Error) => {
+      // Say where the events are: stored or not, and what the consumer still holds.
+      const info = await jsm.streams.info(stream).catch(() => undefined);
+      const consumer = (await jsm.consumers.list(stream).next().catch(() => []))[0];
+      throw new Error(`${err.message}: ${missing().length} of ${acked.size} acknowledged events never handled (e.g. ${missing().slice(0, 3).join(", ")}); ` +
+        `stream leader ${info?.cluster?.leader} (was ${leaderName}), ${info?.state.messages} stored; consumer leader ${consumer?.cluster?.leader} (was ${consumerLeader}), ` +
+        `pending ${consumer?.num_pending}, ack pending ${consumer?.num_ack_pending}, redelivered ${consumer?.num_redelivered}, waiting pulls ${consumer?.num_waiting}; ${deliveries} deliveries`);
+    });
     const after = await jsm.streams.info(stream);
-    const storedTwice = [...firstDeliveries].filter(([, n]) => n > 1).length;
+    // A first delivery seen twice is not a duplicate in the stream: after a consumer leader change the
+    // redelivery of an event whose ack was lost can carry delivery count 1 again.
+    const firstDeliveredTwice = [...firstDeliveries].filter(([, n]) => n > 1).length;
     const repeatedEffects = [...effects.values()].filter((n) => n > 1).length;
     console.log(
       `stream leader ${leaderName} (consumer leader ${consumerLeader}) killed at ${KILL_AT} acks: new leader ${after.cluster?.leader}; ` +
-      `${acked.size} acked, ${failed} failed; publish stall (longest publish) ${Math.round(stallMs)} ms, ` +
+      `${acked.size} acked, ${failed} failed${firstFailure === undefined ? "" : ` (first: ${firstFailure})`}; publish stall (longest publish) ${Math.round(stallMs)} ms, ` +
       `first ack of a publish begun after the kill ${Math.round(firstAckAfterKillMs)} ms; longest consumer gap ${Math.round(consumerGapMs)} ms; ` +
       `publishing ended ${Math.round(publishedMs)} ms after the kill; stored ${after.state.messages} messages, ${deliveries} deliveries, ` +
-      `${storedTwice} ids stored twice, ${repeatedEffects} repeated side effects`,
+      `${firstDeliveredTwice} ids first-delivered twice (redeliveries after the consumer leader changed), ${repeatedEffects} repeated side effects`,
     );
     expect(after.cluster?.leader).not.toBe(leaderName);
     expect(acked.size + failed, "every event published within the time budget").toBe(EVENTS);
     expect(acked.size).toBeGreaterThan(EVENTS * 0.9);
     for (const id of acked) expect(effects.get(id)).toBe(1);
-    expect(storedTwice).toBe(0);
     expect(repeatedEffects).toBe(0);
-    // Each stored message is one event id: what the publish retries sent twice was deduplicated.
-    expect(after.state.messages).toBe(firstDeliveries.size);
+    // Each event id is stored once: what the publish retries sent twice was deduplicated (EVENTS ids were
+    // published; a failed publish may still have been stored, an acknowledged one must be).
+    expect(after.state.messages).toBeGreaterThanOrEqual(acked.size);
+    expect(after.state.messages).toBeLessThanOrEqual(EVENTS);
+    expect(firstDeliveries.size).toBe(after.state.messages);
     await leader!.start();
     await sleep(0);
   });
