@@ -307,6 +307,7 @@ export async function createJetStreamEventBus(options: JetStreamEventBusOptions)
       }
       const inner = startSubscription({
         js,
+        connection: nc,
         consumer,
         consumerName,
         schema,

@@ -3,7 +3,7 @@ import type { DescMessage } from "@bufbuild/protobuf";
 import { context, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import { SpanEventAttributes, SpanEvents, startProcessSpan } from "../telemetry/index.ts";
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers as natsHeaders } from "@nats-io/transport-node";
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import type { DeadLetter, EventHandler, Subscription } from "./event-bus.ts";
 import { EnvelopeHeaders, extractTraceContext, readEnvelope } from "./envelope.ts";
 import { failureReason } from "./subscribe-options.ts";
@@ -12,6 +12,8 @@ import type { ConsumerMetrics } from "../telemetry/index.ts";
 /** What one subscription needs from its bus. */
 export interface SubscriptionConfig {
   readonly js: JetStreamClient;
+  /** The bus's connection: after each reconnect the subscription pulls afresh. Default: not watched. */
+  readonly connection?: NatsConnection;
   readonly consumer: Consumer;
   /** The service-level consumer name (used in dead-letter subjects and headers). */
   readonly consumerName: string;
@@ -188,6 +190,17 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
     }
   }
 
+  // A fetch outlives a reconnect badly: nats.js pauses its heartbeat check while disconnected and, once
+  // reconnected, pulls again only after the consumer answers an info request, which waits out a leader
+  // election and its own backoff (a stall of 30 s and more was seen after the consumer's leader died).
+  // Ending the fetch on every reconnect makes the loop pull at once from the consumer's current leader.
+  const statuses = cfg.connection?.status() as (AsyncIterable<{ type: string }> & { stop?: () => void }) | undefined;
+  if (statuses !== undefined) {
+    void (async () => {
+      for await (const status of statuses) if (status.type === "reconnect") batch?.stop();
+    })().catch(cfg.onError);
+  }
+
   const running = loop();
   let drained: Promise<void> | undefined;
 
@@ -195,6 +208,7 @@ export function startSubscription(cfg: SubscriptionConfig): Subscription {
     drain() {
       drained ??= (async () => {
         stopping = true;
+        statuses?.stop?.();
         freeSlot?.();
         clearTimeout(retryTimer);
         wakeRetry?.();

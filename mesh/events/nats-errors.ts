@@ -46,10 +46,15 @@ export function natsToConnectError(err: unknown, operation: string): ConnectErro
   return fail(Code.Internal, "unexpected event broker failure");
 }
 
-/** True for failures worth retrying with the same message id (the broker may come back). */
+/**
+ * True for failures worth retrying with the same message id (the broker may come back). "JetStream not
+ * enabled" is one of them once a bus is running: a clustered nats-server answers it for a moment while
+ * its JetStream meta leader is lost (a bus on a server without JetStream fails when it starts).
+ */
 export function isTransientNatsError(err: unknown): boolean {
   return (
     err instanceof TimeoutError ||
+    (err instanceof Error && err.name === "JetStreamNotEnabled") ||
     err instanceof NoRespondersError ||
     err instanceof RequestError ||
     err instanceof ConnectionError ||
