@@ -16,6 +16,7 @@ import { SERVICE_NODE_FLAGS, serviceCompileCacheEnv } from "../../mesh/host/inde
 import { SHOP_SERVICES } from "../../services/manifest.ts";
 import { machineInfo, revision } from "../lib/machine.ts";
 import { processMemory, type ProcessMemory } from "../lib/process-memory.ts";
+import { median } from "../lib/stats.ts";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;
@@ -70,7 +71,6 @@ async function probe(spec: string): Promise<Probe> {
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as Probe;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 async function measure(spec: string): Promise<Probe> {
   await probe(spec); // fills the compile cache, as a service's second start finds it
   const runs: Probe[] = [];

@@ -17,6 +17,7 @@ import { readCommandLine } from "../../mesh/errors/index.ts";
 import { serviceCompileCacheEnv, SERVICE_NODE_FLAGS } from "../../mesh/host/index.ts";
 import { BENCH_PATH, jsonRequestBody } from "../lib/bench-request.ts";
 import { machineInfo, revision } from "../lib/machine.ts";
+import { processMemory } from "../lib/process-memory.ts";
 import { cpuSeconds, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, startChild } from "../lib/processes.ts";
 import { BROWSE_PAGE_SIZE, type LoadSpec, type VerifierName } from "./calls.ts";
 
@@ -47,15 +48,6 @@ async function freePort(): Promise<number> {
   const port = (server.address() as { port: number }).port;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-function rssMb(pid: number): number | undefined {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-    return kb === undefined ? undefined : Math.round(Number(kb) / 102.4) / 10;
-  } catch {
-    return undefined;
-  }
 }
 
 function childrenOf(pid: number): number[] {
@@ -219,7 +211,7 @@ async function drive(spec: LoadSpec): Promise<LoadResult> {
   }
 }
 
-const rssOf = (pids: number[]) => Object.fromEntries(pids.map((pid, i) => [`${nameOf(pid)}#${i + 1}`, rssMb(pid)]));
+const rssOf = (pids: number[]) => Object.fromEntries(pids.map((pid, i) => [`${nameOf(pid)}#${i + 1}`, processMemory(pid)?.rssMb]));
 
 interface Row { system: string; call: string; reqPerSec: number; shed: number; p50Ms: number; p99Ms: number; cpuMsPerCall: number | undefined; requests: number; verified: number; failed: number; ok: boolean; firstFailure?: string }
 const rows: Row[] = [];
