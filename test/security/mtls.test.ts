@@ -137,6 +137,9 @@ describe("mTLS between a host and the mesh client", async () => {
       // New leaves for both sides from the same CA: server files first, then the client's.
       const next = issueDevelopmentCredentials({ trustDomain: TD, services: ["orders", "gateway"], ca: dev.ca });
       await writeCredentials(server.dir, next.workloads.get("orders")!);
+      // The server must serve its new certificate before the client rotates: each side's watcher polls on
+      // its own, and a client that retired its connection first would reconnect to the old certificate.
+      await expect.poll(() => server.current().leaf.serialNumber === next.workloads.get("orders")!.leaf.serialNumber, { timeout: 5000 }).toBe(true);
       await writeCredentials(client.dir, next.workloads.get("gateway")!);
       await expect.poll(() => server.current().leaf.serialNumber === next.workloads.get("orders")!.leaf.serialNumber && client.current().leaf.serialNumber === next.workloads.get("gateway")!.leaf.serialNumber, { timeout: 5000 }).toBe(true);
       // The client retired its connection; the next one met the server's new certificate.
