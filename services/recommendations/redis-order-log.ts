@@ -30,11 +30,15 @@ export function createRedisOrderLog(options: RedisOrderLogOptions): OrderLog {
     async snapshot(signal) {
       // Packed as it is read, so a training task gets shared columns rather than an array of orders.
       const columns = createOrderColumns();
+      // HSCAN may return a field twice (the hash rehashed during the scan): each event id counts once.
+      const seen = new Set<string>();
       let cursor = "0";
       do {
         signal?.throwIfAborted();
         const [next, flat] = await redisCall(STORE, () => redis.hscan(key, cursor, "COUNT", scanCount));
         for (let i = 1; i < flat.length; i += 2) {
+          if (seen.has(flat[i - 1]!)) continue;
+          seen.add(flat[i - 1]!);
           const [userId, productIds, atMs] = JSON.parse(flat[i]!) as [string, string[], number];
           columns.append({ userId, productIds, atMs });
         }
