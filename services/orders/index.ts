@@ -1,8 +1,8 @@
 /** The orders service: handlers, pricing, the SQL order store with its outbox relay, and the order books (in memory, Redis). */
 export { createOrdersService } from "./orders-service.ts";
 export type { OrdersServiceOptions } from "./orders-service.ts";
-export { createOrderBook, mergeLines, priceLines } from "./order-book.ts";
-export type { OrderBook } from "./order-book.ts";
+export { createOrderBook, DEFAULT_IDEMPOTENCY_KEY_LIMIT, DEFAULT_IDEMPOTENCY_TTL_MS, mergeLines, priceLines } from "./order-book.ts";
+export type { OrderBook, OrderBookOptions } from "./order-book.ts";
 export { createRedisOrderBook } from "./redis-order-book.ts";
 export type { RedisOrderBookOptions } from "./redis-order-book.ts";
 export { bookOrderStore, ORDER_EVENT_SCHEMAS, orderEvent } from "./order-store.ts";

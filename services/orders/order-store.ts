@@ -41,7 +41,8 @@ export interface OrderStore {
 
 /**
  * An OrderStore over an {@link OrderBook} (memory or Redis) that publishes straight to `events`: a change
- * whose event could not be stored is undone. Idempotency keys are kept only by the SQL store.
+ * whose event could not be stored is undone (the order and its idempotency key). The book keeps the keys,
+ * so a retried or racing place with a key stores and publishes once, as with the SQL store.
  */
 export function bookOrderStore(book: OrderBook, events: EventBus, onCompensationError: (error: unknown, orderId: string) => void): OrderStore {
   const publishAll = async (list: readonly OrderEvent[], signal?: AbortSignal) => {
@@ -49,16 +50,17 @@ export function bookOrderStore(book: OrderBook, events: EventBus, onCompensation
   };
   return {
     get: (id) => book.get(id),
-    findByKey: async () => undefined,
-    async place(order, list, _key, signal) {
-      await book.add(order);
+    findByKey: (userId, key) => book.findByKey(userId, key),
+    async place(order, list, key, signal) {
+      const stored = await book.add(order, key);
+      if (!stored.created) return stored;
       try {
         await publishAll(list, signal);
       } catch (err) {
         await book.remove(order.id).catch((removeError) => onCompensationError(removeError, order.id));
         throw err;
       }
-      return { order, created: true };
+      return stored;
     },
     async transition(id, from, to, eventsOf, signal) {
       const changed = await book.transition(id, from, to);

@@ -28,7 +28,8 @@ export interface OrdersServiceOptions {
   readonly store?: OrderStore;
   /**
    * An order book without an outbox (events published after the change, which is undone when the publish
-   * fails; idempotency keys ignored). Default: a new in-memory book; `createRedisOrderBook` for replicas.
+   * fails; idempotency keys kept for the book's retention). Default: a new in-memory book;
+   * `createRedisOrderBook` for replicas.
    */
   readonly book?: OrderBook;
   /** Current time. Default `() => new Date()`. */

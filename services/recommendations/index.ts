@@ -16,6 +16,8 @@ export type { ModelStore, RedisModelStoreOptions } from "./model-store.ts";
 export { startModelTrainer } from "./model-trainer.ts";
 export type { ModelTrainer, ModelTrainerOptions } from "./model-trainer.ts";
 export type { OrderRecord, TrainInput } from "./train-task.ts";
+export { createOrderColumns, packOrders, stringAt, unpackOrders } from "./packed-orders.ts";
+export type { OrderColumns, PackedOrders, PackedStrings } from "./packed-orders.ts";
 export { boughtTogether, DEFAULT_BLEND, historyOf, recommendForUser, similarProducts, viewOf } from "./recommend.ts";
 export type { BlendWeights, ModelView, RecommendationReason, Scored } from "./recommend.ts";
 export { modelFromJson, modelToJson, packRows } from "./recommendation-model.ts";

@@ -2,6 +2,7 @@ import type { ComputePool } from "../../mesh/compute/index.ts";
 import type { ProductText } from "./content-features.ts";
 import type { ModelStore } from "./model-store.ts";
 import type { OrderLog } from "./order-log.ts";
+import { packOrders } from "./packed-orders.ts";
 import { type ModelView, viewOf } from "./recommend.ts";
 import type { ModelInfo, RecommendationModel } from "./recommendation-model.ts";
 import type { TrainInput } from "./train-task.ts";
@@ -58,8 +59,9 @@ export async function startModelTrainer(options: ModelTrainerOptions): Promise<M
 
   const closing = new AbortController();
   const train = async (version: number, signal?: AbortSignal): Promise<RecommendationModel> => {
-    const list = version === 0 ? [] : await orders.list(signal);
-    const input: TrainInput = { products, orders: list, version };
+    // Packed in shared memory: handing the log to the worker copies nothing on this thread.
+    const packed = version === 0 ? packOrders([]) : await orders.snapshot(signal);
+    const input: TrainInput = { products, orders: packed, version };
     return await compute.run<RecommendationModel>(TRAIN_TASK_URL, "trainRecommendations", input, { signal });
   };
   const swap = (model: RecommendationModel) => {

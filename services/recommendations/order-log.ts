@@ -1,3 +1,4 @@
+import { createOrderColumns, type PackedOrders } from "./packed-orders.ts";
 import type { OrderRecord } from "./train-task.ts";
 
 /**
@@ -7,26 +8,31 @@ import type { OrderRecord } from "./train-task.ts";
 export interface OrderLog {
   /** Records `order` under `eventId` unless that id is recorded; resolves true when it was new. */
   record(eventId: string, order: OrderRecord, signal?: AbortSignal): Promise<boolean>;
-  /** Every recorded order (any order). */
-  list(signal?: AbortSignal): Promise<OrderRecord[]>;
+  /** Every recorded order, packed for a training task (`unpackOrders` gives records back). */
+  snapshot(signal?: AbortSignal): Promise<PackedOrders>;
   /** How many orders are recorded. */
   count(signal?: AbortSignal): Promise<number>;
 }
 
-/** An order log in this process's memory (the embedded default; lost on restart). */
+/**
+ * An order log in this process's memory (the embedded default; lost on restart), kept packed in shared
+ * memory: a snapshot is a few views, and a training task on a worker reads it without a copy.
+ */
 export function createMemoryOrderLog(): OrderLog {
-  const orders = new Map<string, OrderRecord>();
+  const eventIds = new Set<string>();
+  const columns = createOrderColumns();
   return {
     async record(eventId, order) {
-      if (orders.has(eventId)) return false;
-      orders.set(eventId, order);
+      if (eventIds.has(eventId)) return false;
+      eventIds.add(eventId);
+      columns.append(order);
       return true;
     },
-    async list() {
-      return [...orders.values()];
+    async snapshot() {
+      return columns.snapshot();
     },
     async count() {
-      return orders.size;
+      return columns.count;
     },
   };
 }

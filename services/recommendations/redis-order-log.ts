@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { redisCall } from "../../mesh/redis/index.ts";
 import type { OrderLog } from "./order-log.ts";
-import type { OrderRecord } from "./train-task.ts";
+import { createOrderColumns } from "./packed-orders.ts";
 
 /** Options of {@link createRedisOrderLog}. */
 export interface RedisOrderLogOptions {
@@ -27,19 +27,24 @@ export function createRedisOrderLog(options: RedisOrderLogOptions): OrderLog {
     async record(eventId, order) {
       return (await redisCall(STORE, () => redis.hsetnx(key, eventId, JSON.stringify([order.userId, order.productIds, order.atMs])))) === 1;
     },
-    async list(signal) {
-      const orders: OrderRecord[] = [];
+    async snapshot(signal) {
+      // Packed as it is read, so a training task gets shared columns rather than an array of orders.
+      const columns = createOrderColumns();
+      // HSCAN may return a field twice (the hash rehashed during the scan): each event id counts once.
+      const seen = new Set<string>();
       let cursor = "0";
       do {
         signal?.throwIfAborted();
         const [next, flat] = await redisCall(STORE, () => redis.hscan(key, cursor, "COUNT", scanCount));
         for (let i = 1; i < flat.length; i += 2) {
+          if (seen.has(flat[i - 1]!)) continue;
+          seen.add(flat[i - 1]!);
           const [userId, productIds, atMs] = JSON.parse(flat[i]!) as [string, string[], number];
-          orders.push({ userId, productIds, atMs });
+          columns.append({ userId, productIds, atMs });
         }
         cursor = next;
       } while (cursor !== "0");
-      return orders;
+      return columns.snapshot();
     },
     async count() {
       return await redisCall(STORE, () => redis.hlen(key));

@@ -2,6 +2,7 @@
 import { contentFeatures, type ProductText } from "./content-features.ts";
 import { topK } from "./top-k.ts";
 import { packRows, type RecommendationModel } from "./recommendation-model.ts";
+import { type PackedOrders, stringAt } from "./packed-orders.ts";
 
 /** This module's URL, for `compute.run(TRAIN_TASK_URL, "trainRecommendations", input)`. */
 export const TRAIN_TASK_URL = import.meta.url;
@@ -17,7 +18,8 @@ export interface OrderRecord {
 /** Input of `trainRecommendations`. */
 export interface TrainInput {
   readonly products: readonly ProductText[];
-  readonly orders: readonly OrderRecord[];
+  /** The orders, packed (`OrderLog.snapshot()`, or `packOrders(records)`): shared with the worker, not cloned. */
+  readonly orders: PackedOrders;
   /** The version the new model gets. */
   readonly version: number;
   /** Neighbours kept per product. Default 40. */
@@ -45,31 +47,41 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
   const n = productIds.length;
   const content = contentFeatures(input.products, k);
 
-  const orders = [...input.orders].sort((a, b) => a.atMs - b.atMs);
-  const latestMs = orders.at(-1)?.atMs ?? 0;
+  const orders = input.orders;
+  // The log's product numbers as the model's (-1: not in the catalogue).
+  const modelIndex = Int32Array.from({ length: orders.products.count }, (_, p) => indexOf.get(stringAt(orders.products, p)) ?? -1);
+  // Oldest first; orders placed at the same time keep the order they were recorded in.
+  const byTime = Int32Array.from({ length: orders.count }, (_, o) => o).sort((a, b) => orders.atMs[a]! - orders.atMs[b]! || a - b);
+  const latestMs = orders.count === 0 ? 0 : orders.atMs[byTime[orders.count - 1]!]!;
   const popularity = new Float64Array(n);
   const sold = new Float64Array(n);
-  const byUser = new Map<string, Array<{ items: number[]; atMs: number }>>();
+  const byUser = new Map<number, Array<{ items: number[]; atMs: number }>>();
   const together = new Float32Array(n * n);
-  for (const order of orders) {
-    const items = [...new Set(order.productIds.map((id) => indexOf.get(id)).filter((i) => i !== undefined))];
+  for (const o of byTime) {
+    const items: number[] = [];
+    for (let j = orders.itemStart[o]!; j < orders.itemStart[o + 1]!; j++) {
+      const i = modelIndex[orders.productIndex[j]!]!;
+      if (i >= 0 && !items.includes(i)) items.push(i);
+    }
     if (items.length === 0) continue;
-    const decay = Math.pow(0.5, (latestMs - order.atMs) / halfLifeMs);
+    const atMs = orders.atMs[o]!;
+    const decay = Math.pow(0.5, (latestMs - atMs) / halfLifeMs);
     for (const i of items) {
       popularity[i]! += decay;
       sold[i]! += 1;
     }
     countPairs(together, n, items);
-    let list = byUser.get(order.userId);
-    if (list === undefined) byUser.set(order.userId, (list = []));
-    list.push({ items, atMs: order.atMs });
+    const user = orders.userIndex[o]!;
+    let list = byUser.get(user);
+    if (list === undefined) byUser.set(user, (list = []));
+    list.push({ items, atMs });
   }
 
   const userIds: string[] = [];
   const histories: Array<{ index: number[]; value: number[] }> = [];
   const buyers = new Float64Array(n);
   const cooccur = new Float32Array(n * n);
-  for (const [userId, list] of byUser) {
+  for (const [user, list] of byUser) {
     const weights = new Map<number, number>();
     for (let o = list.length - 1, w = 1; o >= 0; o--, w *= HISTORY_DECAY) {
       for (const i of list[o]!.items) if (!weights.has(i)) weights.set(i, w);
@@ -78,7 +90,7 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
     for (const i of items) buyers[i]! += 1;
     countPairs(cooccur, n, items);
     const kept = items.slice(0, historyLimit);
-    userIds.push(userId);
+    userIds.push(stringAt(orders.users, user));
     histories.push({ index: kept, value: kept.map((i) => weights.get(i)!) });
   }
 
@@ -95,7 +107,7 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
   }
 
   return {
-    info: { version: input.version, trainedAtMs: Date.now(), trainingMs: Math.round(performance.now() - started), orders: orders.length, users: byUser.size },
+    info: { version: input.version, trainedAtMs: Date.now(), trainingMs: Math.round(performance.now() - started), orders: orders.count, users: byUser.size },
     productIds,
     terms: packRows(content.terms.map((t) => ({ index: t.index, value: t.weight }))),
     termCount: content.termCount,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderPlacedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts";
 import { loadSeedProducts } from "../../services/catalog/index.ts";
-import { createRedisOrderLog } from "../../services/recommendations/index.ts";
+import { createRedisOrderLog, unpackOrders } from "../../services/recommendations/index.ts";
 import { trainRecommendations } from "../../services/recommendations/train-task.ts";
 import { natsUrl, redisUrl } from "../support/servers.ts";
 import { runId, waitUntil } from "./servers.ts";
@@ -87,9 +87,10 @@ describe("recommendations consumer killed mid-batch (shared NATS + Redis)", () =
 
     // The killed consumers' unacked events came back and were recognised as recorded.
     expect(Number(await redis.get(`${prefix}:repeats`))).toBeGreaterThanOrEqual(2);
-    const recorded = await log.list();
+    const packed = await log.snapshot();
+    const recorded = unpackOrders(packed);
     expect(recorded).toHaveLength(ORDERS);
-    const model = trainRecommendations({ products, orders: recorded, version: 1 });
+    const model = trainRecommendations({ products, orders: packed, version: 1 });
     expect(model.info.orders).toBe(ORDERS);
     expect(model.info.users).toBe(USERS);
     const sold = new Map<string, number>();

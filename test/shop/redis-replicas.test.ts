@@ -239,6 +239,28 @@ describe("identity and orders replicas sharing one Redis", () => {
     expect((await b.inventory.getStock({ productIds: ["prod-0002"] })).levels[0]).toMatchObject({ available: 1n, reserved: 2n });
     expect((await b.orders.getOrder({ id: ids[0] })).order?.status).toBe(OrderStatus.CANCELLED);
   });
+
+  it("share idempotency keys: one key sent to both replicas at once is one order, its stock taken once", async () => {
+    const [ledgerPrefix, bookPrefix] = [prefixes.next(), prefixes.next()];
+    const events = bus();
+    const replicas = await Promise.all(
+      [0, 1].map(async () => {
+        const redis = await connection();
+        const ledger = createRedisStockLedger({ redis, keyPrefix: ledgerPrefix });
+        await ledger.seedIfAbsent([["prod-0001", 20]]);
+        const shop = await createRouterShop({ events, ledger, book: createRedisOrderBook({ redis, keyPrefix: bookPrefix }) });
+        closers.push(() => shop.close());
+        return shop;
+      }),
+    );
+    const attempt = { items: [{ productId: "prod-0001", quantity: 2 }], idempotencyKey: "across-replicas" };
+    const answers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => replicas[i % 2]!.orders.placeOrder(attempt, asUser("u"))));
+    const ids = new Set(answers.map((a) => a.order!.id));
+    expect(ids.size).toBe(1);
+    expect((await replicas[1]!.orders.listOrders({}, asUser("u"))).orders.map((o) => o.id)).toEqual([...ids]);
+    // The copies that lost gave their reservations back.
+    await expect.poll(async () => (await replicas[0]!.inventory.getStock({ productIds: ["prod-0001"] })).levels[0]!.available).toBe(18n);
+  });
 });
 
 describe("stores with Redis down (private redis-server, killed)", () => {

@@ -42,9 +42,9 @@ export function storeKinds(redis: () => Redis) {
       { name: "redis", make: () => createRedisUserDirectory({ redis: redis(), keyPrefix: prefixes.next() }) },
     ] satisfies Array<StoreKind<UserDirectory>>,
     books: [
-      { name: "memory", make: () => createOrderBook() },
-      { name: "redis", make: () => createRedisOrderBook({ redis: redis(), keyPrefix: prefixes.next() }) },
-    ] satisfies Array<StoreKind<OrderBook>>,
+      { name: "memory", make: (options?: TestBookOptions) => createOrderBook(options) },
+      { name: "redis", make: (options?: TestBookOptions) => createRedisOrderBook({ redis: redis(), keyPrefix: prefixes.next(), ...options }) },
+    ] satisfies BookKind[],
     /** Stores for a whole router shop (`createRouterShop({ ...await kind.make(stock) })`). */
     shops: [
       {
@@ -91,6 +91,17 @@ export interface ShopStores {
 /** Options every ledger kind accepts in tests. */
 export interface TestLedgerOptions {
   readonly reservationTtlMs?: number;
+}
+
+/** Options every order book kind accepts in tests. */
+export interface TestBookOptions {
+  readonly idempotencyTtlMs?: number;
+}
+
+/** One order book implementation: `make` builds a fresh, empty, isolated book. */
+export interface BookKind {
+  readonly name: string;
+  make(options?: TestBookOptions): OrderBook;
 }
 
 /** One ledger implementation: `make` builds a fresh, isolated ledger with the given stock. */
