@@ -66,41 +66,40 @@ interface Round {
 /** Events published so far (warm-up windows included): what the consumer must see. */
 let published = 0;
 
-/** Publishes `count` events with `publishers` in flight. */
-async function publishRound(count: number, publishOne: () => Promise<unknown>): Promise<Round> {
-  let next = 0;
+/** Publishes with `publishers` in flight while `more()` says so (asked before each publish). */
+async function publishWhile(more: () => boolean, publishOne: () => Promise<unknown>): Promise<Round> {
+  let n = 0;
   const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: publishers }, async () => {
-      while (next++ < count) await publishOne();
-    }),
-  );
-  published += count;
-  const seconds = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  return { rate: count / seconds, cpuUs: (used.user + used.system) / count };
-}
-const typedPublish = () => bus.publish(OrderPlacedSchema, event);
-// What a hand-written publisher sends: the same encoded bytes and a dedupe id, without the envelope.
-const rawPublish = () => js.publish(subject, bytes, { msgID: crypto.randomUUID() });
-
-/** Events/s of `publishOne` with `publishers` in flight for one window of `ms`. */
-async function publishFor(ms: number, publishOne: () => Promise<unknown>): Promise<number> {
-  let n = 0;
-  const started = performance.now();
-  const until = started + ms;
-  await Promise.all(
-    Array.from({ length: publishers }, async () => {
-      while (performance.now() < until) {
+      while (more()) {
         await publishOne();
         n++;
       }
     }),
   );
   published += n;
-  return (n * 1000) / (performance.now() - started);
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { rate: n / seconds, cpuUs: (used.user + used.system) / Math.max(n, 1) };
 }
+
+/** Publishes `count` events with `publishers` in flight. */
+function publishRound(count: number, publishOne: () => Promise<unknown>): Promise<Round> {
+  let next = 0;
+  return publishWhile(() => next++ < count, publishOne);
+}
+
+/** Events/s of `publishOne` with `publishers` in flight for one window of `ms`. */
+async function publishFor(ms: number, publishOne: () => Promise<unknown>): Promise<number> {
+  const until = performance.now() + ms;
+  return (await publishWhile(() => performance.now() < until, publishOne)).rate;
+}
+
+const typedPublish = () => bus.publish(OrderPlacedSchema, event);
+// What a hand-written publisher sends: the same encoded bytes and a dedupe id, without the envelope.
+const rawPublish = () => js.publish(subject, bytes, { msgID: crypto.randomUUID() });
 
 // Warm up each path (stream creation, JIT) in one-second windows until its events/s stop rising.
 const windowMs = Math.min(1000, Math.max(warmUp.minMs, 100));

@@ -199,10 +199,10 @@ export function slowRunFilter<T>(all: readonly T[], probeOf: (run: T) => RunProb
 
 /** Marks every run of `scenarios` taken in a slow spell (slowSpellTest over all of this benchmark run's probes). */
 export function markSlowCores(scenarios: readonly ScenarioResult[]): void {
-  const isSlow = slowSpellTest(scenarios.flatMap((s) => s.runs.flatMap((r) => (r.probe === undefined ? [] : [r.probe]))));
+  const slow = slowRunFilter(scenarios.flatMap((s) => s.runs), (r) => r.probe);
   for (const s of scenarios) {
     for (const r of s.runs) {
-      if (r.probe !== undefined) r.slowCore = isSlow(r.probe);
+      if (r.probe !== undefined) r.slowCore = slow.isSlow(r);
     }
   }
 }

@@ -59,6 +59,8 @@ const warm = spec.warmupSeconds > 0
   : undefined;
 verified = shed = failed = 0;
 firstFailure = undefined;
+// Tells the runner the measured run starts now, so the servers' CPU is read over it alone.
+console.log(JSON.stringify({ phase: "measure" }));
 const result = await run(spec.seconds);
 console.log(JSON.stringify({
   requests: result.requests.total,

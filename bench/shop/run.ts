@@ -210,9 +210,15 @@ async function startPeer(): Promise<System> {
 
 interface LoadResult { requests: number; seconds: number; reqPerSec: number; verified: number; shed: number; failed: number; non2xx: number; errors: number; timeouts: number; firstFailure?: string; p50Ms: number; p99Ms: number; warmupMs?: number; steady?: boolean }
 
-async function drive(spec: LoadSpec): Promise<LoadResult> {
+/** Runs the load driver; `onMeasure` is called when its measured run starts (after the warm-up). */
+async function drive(spec: LoadSpec, onMeasure: () => void): Promise<LoadResult> {
   const cmd = pinned(LOAD_CORE, process.execPath, [join(root, "bench/shop/load.ts"), JSON.stringify(spec)]);
-  const done = await runToCompletion(cmd.command, cmd.args, { timeoutMs: (Math.max(spec.warmupSeconds, spec.maxWarmupSeconds) + spec.seconds) * 1000 + 30_000 });
+  const done = await runToCompletion(cmd.command, cmd.args, {
+    timeoutMs: (Math.max(spec.warmupSeconds, spec.maxWarmupSeconds) + spec.seconds) * 1000 + 30_000,
+    onLine: (line) => {
+      if (line.startsWith('{"phase":"measure"}')) onMeasure();
+    },
+  });
   const line = done.stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as LoadResult;
@@ -239,9 +245,11 @@ for (const start of [startRaw, startInProcess, startDistributed, startPeer]) {
     const idle = rssOf(system.pids());
     for (const { call, spec } of system.calls) {
       const pids = system.pids();
-      const cpu0 = pids.map((p) => cpuSeconds(p) ?? 0).reduce((a, b) => a + b, 0);
+      // Server CPU from the start of the measured run (the warm-up's CPU is not the calls' cost).
+      let cpu0 = pids.map((p) => cpuSeconds(p) ?? 0).reduce((a, b) => a + b, 0);
+      const onMeasure = () => void (cpu0 = pids.map((p) => cpuSeconds(p) ?? 0).reduce((a, b) => a + b, 0));
       // The probes bracket the whole drive (warm-up included): a quick run skips them to stay quick.
-      const { value: r, probe } = await betweenProbes(() => drive({ ...spec, connections: CONNECTIONS, warmupSeconds, maxWarmupSeconds, seconds }), !quick);
+      const { value: r, probe } = await betweenProbes(() => drive({ ...spec, connections: CONNECTIONS, warmupSeconds, maxWarmupSeconds, seconds }, onMeasure), !quick);
       const cpu1 = system.pids().map((p) => cpuSeconds(p) ?? 0).reduce((a, b) => a + b, 0);
       const ok = r.failed === 0 && r.errors === 0 && r.timeouts === 0 && r.verified + r.shed === r.requests && r.verified > 0;
       // Throughput counts served calls only: a shed call (RESOURCE_EXHAUSTED) is not a product page.
