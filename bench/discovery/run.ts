@@ -179,7 +179,7 @@ async function measure(instances: number): Promise<Row> {
       return windows.reduce((n, r) => n + r.cpuMs / (r.elapsedMs / 1000), 0);
     }, (cpu) => stoppedFalling(cpu), warmUp);
 
-    const { value: measured, probe } = await betweenProbes(async () => {
+    const { value: measured, probe: coreProbe } = await betweenProbes(async () => {
       const v0 = await nats.varz();
       const t0 = performance.now();
       for (const c of clientProcs) c.proc.stdin!.write("MEASURE\n");
@@ -222,7 +222,7 @@ async function measure(instances: number): Promise<Row> {
       settleMs,
       slowConsumers: v1.slow_consumers,
       warmUp: describeWarmUp(warm, "still falling"),
-      ...(probe === undefined ? {} : { probe }),
+      ...(coreProbe === undefined ? {} : { probe: coreProbe }),
     };
   } finally {
     for (const c of children) c.proc.kill("SIGTERM");

@@ -48,7 +48,8 @@ describe("warm-up until a cost stops falling (latency at a fixed offered rate, C
   it("warmUntil waits for any settling rule over any sample, and a fixed warm-up claims nothing", async () => {
     const p50s = [12, 8, 5, 3, 2.1, 2.0, 2.02, 2.01, 2.0];
     let i = 0;
-    const windows = () => Promise.resolve({ p50: p50s[Math.min(i++, p50s.length - 1)], refusedP50: 0.4 });
+    // A warm-up that never settles fails here at once rather than spinning until maxMs.
+    const windows = () => (i < p50s.length ? Promise.resolve({ p50: p50s[i++], refusedP50: 0.4 }) : Promise.reject(new Error("did not settle")));
     const warm = await warmUntil(windows, (w) => stoppedFalling(w.map((x) => x.p50)) && stoppedFalling(w.map((x) => x.refusedP50)), { minMs: 0, maxMs: 60_000 });
     expect(warm.steady).toBe(true);
     expect(warm.samples.map((w) => w.p50)).toEqual([12, 8, 5, 3, 2.1, 2.0, 2.02, 2.01]);
