@@ -7,7 +7,7 @@
 // Each pool is first kept saturated in one-second windows until its tasks/s stop rising (workers' JIT);
 // both cores' speed is probed around every run, and runs in a slow spell leave the medians.
 // Usage: node bench/backends/compute.ts [--runs 5] [--seconds 3] [--in-flight 8] [--workloads hash,train]
-//        [--warmup 3] [--max-warmup 20] [--quick]
+//        [--warmup 3] [--max-warmup 30] [--quick]
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -24,8 +24,10 @@ import { slowRunFilter } from "../lib/results.ts";
 import { describeWarmUp, warmUntilSteady } from "../lib/steady-state.ts";
 import { warmUpBounds, warmUpFlags } from "../lib/warm-up-flags.ts";
 
-// Each pool's warm-up: at least 3 s saturated, then until its tasks/s stop rising, at most 20 s.
-const WARM_UP = { minS: 3, maxS: 20, quickS: 0.3, until: "the pool's tasks/s stop rising" };
+// Each pool's warm-up: at least 3 s saturated, then until its tasks/s stop rising, at most 30 s.
+const WARM_UP = { minS: 3, maxS: 30, quickS: 0.3, until: "the pool's tasks/s stop rising" };
+/** Fewest tasks per warm-up window, so that a window's rate is not one or two tasks' worth. */
+const WARM_WINDOW_TASKS = 8;
 
 const { values } = readCommandLine({
   usage: "node bench/backends/compute.ts [flags]   (part of npm run bench:backends)",
@@ -82,12 +84,15 @@ function runnableThreads(): number | undefined {
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-/** Keeps `inFlight` tasks of `workload` running on `pool` until `until` (performance.now()); returns how many finished. */
-async function keepBusy(workload: Workload, pool: ComputePool, until: number): Promise<number> {
+/**
+ * Keeps `inFlight` tasks of `workload` running on `pool` until `until` (performance.now()) and at least
+ * `minTasks` finished; returns how many finished.
+ */
+async function keepBusy(workload: Workload, pool: ComputePool, until: number, minTasks = 0): Promise<number> {
   let done = 0;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (performance.now() < until) {
+      while (performance.now() < until || done < minTasks) {
         await pool.run(workload.task, workload.fn, workload.input());
         done++;
         // The next request arrives by I/O, as in a server: let the event loop turn between tasks.
@@ -204,10 +209,11 @@ for (const workload of await workloads()) {
     const pool = make();
     await pool.run(workload.task, workload.fn, workload.input()); // worker start, module load
     // Saturated in short windows until the tasks/s stop rising (workers' JIT; the training's first passes).
+    // A window holds at least WARM_WINDOW_TASKS tasks: one of a couple of second-long trainings says no rate.
     const windowMs = Math.min(1000, Math.max(warmUp.minMs, 100));
     const warm = await warmUntilSteady(async () => {
       const started = performance.now();
-      const done = await keepBusy(workload, pool, started + windowMs);
+      const done = await keepBusy(workload, pool, started + windowMs, quick ? 0 : WARM_WINDOW_TASKS);
       return (done * 1000) / (performance.now() - started);
     }, warmUp);
     const results: Result[] = [];
