@@ -4,7 +4,10 @@
 // plus an inline reference. Each run also records what competed for the CPU (load average, runnable
 // threads sampled from /proc/stat, the process's involuntary context switches, main-thread GC), so a bad
 // run can be told apart from a bad pool.
+// Each pool is first kept saturated in one-second windows until its tasks/s stop rising (workers' JIT);
+// both cores' speed is probed around every run, and runs in a slow spell leave the medians.
 // Usage: node bench/backends/compute.ts [--runs 5] [--seconds 3] [--in-flight 8] [--workloads hash,train]
+//        [--warmup 3] [--max-warmup 30] [--quick]
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -17,6 +20,15 @@ import { OWASP_ARGON2ID, PASSWORD_TASK_URL } from "../../services/identity/passw
 import { TRAIN_TASK_URL } from "../../services/recommendations/train-task.ts";
 import { packOrders } from "../../services/recommendations/packed-orders.ts";
 import { syntheticOrders } from "../recommendations/synthetic-orders.ts";
+import { betweenProbes, type RunProbes } from "../lib/core-probe.ts";
+import { slowRunFilter } from "../lib/results.ts";
+import { describeWarmUp, warmUntilSteady } from "../lib/steady-state.ts";
+import { warmUpBounds, warmUpFlags } from "../lib/warm-up-flags.ts";
+
+// Each pool's warm-up: at least 3 s saturated, then until its tasks/s stop rising, at most 30 s.
+const WARM_UP = { minS: 3, maxS: 30, quickS: 0.3, until: "the pool's tasks/s stop rising" };
+/** Fewest tasks per warm-up window, so that a window's rate is not one or two tasks' worth. */
+const WARM_WINDOW_TASKS = 8;
 
 const { values } = readCommandLine({
   usage: "node bench/backends/compute.ts [flags]   (part of npm run bench:backends)",
@@ -26,12 +38,16 @@ const { values } = readCommandLine({
     seconds: { type: "string", valueName: "S", defaultText: "3", description: "measured seconds per run" },
     "in-flight": { type: "string", valueName: "N", defaultText: "8", description: "tasks in flight" },
     workloads: { type: "string", valueName: "LIST", defaultText: "hash,train", description: "hash (Argon2id) and/or train (recommendations)" },
+    ...warmUpFlags(WARM_UP),
+    quick: { type: "boolean", default: false, description: "a fixed 0.3 s warm-up and no core probe: checks that it runs, says nothing about speed" },
   },
 });
 const runs = numberSetting("--runs", values.runs, 5, { min: 1, max: 50, integer: true });
 const seconds = numberSetting("--seconds", values.seconds, 3, { min: 0.1, max: 600 });
 const inFlight = numberSetting("--in-flight", values["in-flight"], 8, { min: 1, integer: true });
 const cores = availableParallelism();
+const quick = values.quick === true;
+const warmUp = warmUpBounds(values, WARM_UP, quick);
 
 interface Workload {
   readonly name: string;
@@ -71,7 +87,26 @@ function runnableThreads(): number | undefined {
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-async function run(workload: Workload, pool: ComputePool, poolName: string, index: number) {
+/**
+ * Keeps `inFlight` tasks of `workload` running on `pool` until `until` (performance.now()) and at least
+ * `minTasks` finished; returns how many finished.
+ */
+async function keepBusy(workload: Workload, pool: ComputePool, until: number, minTasks = 0): Promise<number> {
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < until || done < minTasks) {
+        await pool.run(workload.task, workload.fn, workload.input());
+        done++;
+        // The next request arrives by I/O, as in a server: let the event loop turn between tasks.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }),
+  );
+  return done;
+}
+
+async function run(workload: Workload, pool: ComputePool, poolName: string, index: number, warmUpText: string) {
   const gcPauses: number[] = [];
   const gc = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcPauses.push(entry.duration);
@@ -87,19 +122,8 @@ async function run(workload: Workload, pool: ComputePool, poolName: string, inde
   const mainCpu = process.threadCpuUsage();
   const load = loadavg()[0];
   histogram.enable();
-  let done = 0;
   const started = performance.now();
-  const until = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (performance.now() < until) {
-        await pool.run(workload.task, workload.fn, workload.input());
-        done++;
-        // The next request arrives by I/O, as in a server: let the event loop turn between tasks.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }),
-  );
+  const done = await keepBusy(workload, pool, started + seconds * 1000);
   histogram.disable();
   const wallMs = performance.now() - started;
   clearInterval(sampler);
@@ -120,12 +144,12 @@ async function run(workload: Workload, pool: ComputePool, poolName: string, inde
     involuntarySwitchesPerSecond: Math.round((after.involuntaryContextSwitches - usage.involuntaryContextSwitches) / (wallMs / 1000)),
     runnableThreadsMean: runnable.length === 0 ? null : round(runnable.reduce((a, b) => a + b, 0) / runnable.length, 1),
     loadAverage1m: round(load),
+    warmUp: warmUpText,
   };
-  console.log(JSON.stringify(result));
   return result;
 }
 
-type Result = Awaited<ReturnType<typeof run>>;
+type Result = Awaited<ReturnType<typeof run>> & { probe?: RunProbes };
 
 /** Pearson's correlation of two series, or null when it is undefined (fewer than 3 points, no variation). */
 function correlation(xs: readonly number[], ys: readonly number[]): number | null {
@@ -141,7 +165,9 @@ function correlation(xs: readonly number[], ys: readonly number[]): number | nul
   return sxx === 0 || syy === 0 ? null : round(sxy / Math.sqrt(sxx * syy));
 }
 
-function spread(results: readonly Result[]) {
+/** The spread of a pool's runs; the median and bad runs over `counted` (the runs outside slow spells). */
+function spread(all: readonly Result[], counted: readonly Result[]) {
+  const results = counted;
   const p99 = results.map((r) => r.eventLoopDelayP99Ms).sort((a, b) => a - b);
   const median = p99[Math.floor(p99.length / 2)];
   // A bad run: p99 at least twice the median (and above the 2 ms goal).
@@ -152,7 +178,8 @@ function spread(results: readonly Result[]) {
   return {
     workload: results[0].workload,
     pool: results[0].pool,
-    runs: results.length,
+    runs: all.length,
+    slowCoreRunsDropped: all.length - counted.length,
     p99MinMs: p99[0],
     p99MedianMs: median,
     p99MaxMs: p99.at(-1),
@@ -178,16 +205,31 @@ const pools: Array<{ name: string; make: () => ComputePool; runs: number }> = [
 ];
 if (cores > 1) pools.push({ name: `piscina(${cores - 1} threads, a core left to the main thread)`, make: () => createPiscinaComputePool({ maxThreads: cores - 1, maxQueue: inFlight }), runs });
 
-const summaries = [];
+const groups: Result[][] = [];
 for (const workload of await workloads()) {
   for (const { name, make, runs: count } of pools) {
     if (name.startsWith("inline") && !workload.inlineReference) continue;
     const pool = make();
-    await pool.run(workload.task, workload.fn, workload.input()); // warm: worker start, module load, JIT
+    await pool.run(workload.task, workload.fn, workload.input()); // worker start, module load
+    // Saturated in short windows until the tasks/s stop rising (workers' JIT; the training's first passes).
+    // A window holds at least WARM_WINDOW_TASKS tasks: one of a couple of second-long trainings says no rate.
+    const windowMs = Math.min(1000, Math.max(warmUp.minMs, 100));
+    const warm = await warmUntilSteady(async () => {
+      const started = performance.now();
+      const done = await keepBusy(workload, pool, started + windowMs, quick ? 0 : WARM_WINDOW_TASKS);
+      return (done * 1000) / (performance.now() - started);
+    }, warmUp);
     const results: Result[] = [];
-    for (let i = 0; i < count; i++) results.push(await run(workload, pool, name, i));
+    for (let i = 0; i < count; i++) {
+      const { value, probe } = await betweenProbes(() => run(workload, pool, name, i, describeWarmUp(warm)), !quick);
+      console.log(JSON.stringify(value));
+      results.push({ ...value, ...(probe === undefined ? {} : { probe }) });
+    }
     await pool.close();
-    summaries.push(spread(results));
+    groups.push(results);
   }
 }
-for (const summary of summaries) console.log(JSON.stringify({ summary }));
+// Runs in a slow spell of either core (this process and its workers are not pinned) leave the medians.
+const slow = slowRunFilter(groups.flat(), (r) => r.probe);
+for (const results of groups) console.log(JSON.stringify({ summary: spread(results, slow.counted(results)) }));
+console.log(JSON.stringify({ slowCores: slow.note(groups), slowRuns: groups.flat().filter(slow.isSlow).map((r) => `${r.workload} / ${r.pool} run ${r.run}`) }));

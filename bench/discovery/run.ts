@@ -2,7 +2,10 @@
 // simulated clients, each calling K services, keep their tables. Reports NATS messages per second (the
 // server's /varz), the clients' CPU and memory for table upkeep, how long a new instance takes to reach
 // every interested client and how long a silent (killed) one takes to be dropped.
-// Usage: node bench/discovery/run.ts [--instances 1000,5000] [--seconds 10] [--quick] [--json]
+// Before measuring, the clients' CPU is read over heartbeat-long windows until it stops falling (their
+// table upkeep's JIT; bench/lib/steady-state.ts); both cores' speed is probed around each measured window
+// (every process here is unpinned) and a point measured in a slow spell is marked.
+// Usage: node bench/discovery/run.ts [--instances 1000,5000] [--seconds 10] [--warmup 3] [--max-warmup 20] [--quick] [--json]
 // Needs nats-server on PATH; it starts its own on free ports (never the shared one).
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -11,6 +14,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { connectNats } from "../../mesh/node/index.ts";
 import { createAnnouncer } from "../../mesh/discovery/index.ts";
+import { betweenProbes, type RunProbes } from "../lib/core-probe.ts";
+import { slowRunFilter } from "../lib/results.ts";
+import { describeWarmUp, stoppedFalling, warmUntil } from "../lib/steady-state.ts";
+import { warmUpBounds, warmUpFlags } from "../lib/warm-up-flags.ts";
+
+// The warm-up once every table is exact: at least 3 s, then until the clients' CPU per second stops
+// falling, at most 20 s (quick: one heartbeat, as a fixed warm-up).
+const WARM_UP = { minS: 3, maxS: 20, quickS: 1, until: "the clients' CPU per second stops falling" };
 
 const { values } = readCommandLine({
   usage: "npm run bench:discovery -- [flags]   (node bench/discovery/run.ts)",
@@ -23,7 +34,8 @@ const { values } = readCommandLine({
     seconds: { type: "string", valueName: "S", default: "10", description: "measured seconds per count" },
     "heartbeat-ms": { type: "string", valueName: "MS", default: "1000", description: "the instances' heartbeat interval" },
     processes: { type: "string", valueName: "P", default: "2", description: "processes the clients (and, apart, the instances) are spread over" },
-    quick: { type: "boolean", default: false, description: "1,000 instances, 3 s measured (a smoke run under 30 s)" },
+    quick: { type: "boolean", default: false, description: "1,000 instances, 3 s measured, a fixed 1 s warm-up, no core probe (a smoke run under 30 s)" },
+    ...warmUpFlags(WARM_UP),
     json: { type: "boolean", default: false, description: "print the rows as JSON" },
   },
 });
@@ -35,6 +47,7 @@ const calls = numberSetting("--calls", values.calls, 3, { min: 1, max: services,
 const seconds = quick ? 3 : numberSetting("--seconds", values.seconds, 10, { min: 1 });
 const heartbeatMs = numberSetting("--heartbeat-ms", values["heartbeat-ms"], 1000, { min: 10, integer: true });
 const processes = numberSetting("--processes", values.processes, 2, { min: 1, integer: true });
+const warmUp = warmUpBounds(values, WARM_UP, quick);
 const here = (file: string) => new URL(file, import.meta.url).pathname;
 const serviceName = (i: number) => `bench.discovery.v1.Service${i % services}`;
 const callsOf = (client: number) => Array.from({ length: calls }, (_, k) => serviceName(client * calls + k));
@@ -57,6 +70,10 @@ interface Row {
   tablesExact: boolean;
   settleMs: number;
   slowConsumers: number;
+  /** The warm-up as the report says it, and both cores' probes around the measured window. */
+  warmUp: string;
+  probe?: RunProbes;
+  slowCore?: boolean;
 }
 
 /** A child whose stdout lines are kept and can be awaited. */
@@ -154,15 +171,24 @@ async function measure(instances: number): Promise<Row> {
     const settleStart = performance.now();
     while (!exact(await report()) && performance.now() - settleStart < SETTLE_WAIT_MS) await sleep(250);
     const settleMs = Math.round(performance.now() - settleStart);
-    await sleep(heartbeatMs);
+    // Heartbeat-long windows of the clients' CPU (ms per second, all processes) until it stops falling.
+    const warm = await warmUntil(async () => {
+      for (const c of clientProcs) c.proc.stdin!.write("MEASURE\n");
+      await sleep(heartbeatMs);
+      const windows = await report();
+      return windows.reduce((n, r) => n + r.cpuMs / (r.elapsedMs / 1000), 0);
+    }, (cpu) => stoppedFalling(cpu), warmUp);
 
-    const v0 = await nats.varz();
-    const t0 = performance.now();
-    for (const c of clientProcs) c.proc.stdin!.write("MEASURE\n");
-    await sleep(seconds * 1000);
-    const reports = await report();
-    const v1 = await nats.varz();
-    const elapsedS = (performance.now() - t0) / 1000;
+    const { value: measured, probe: coreProbe } = await betweenProbes(async () => {
+      const v0 = await nats.varz();
+      const t0 = performance.now();
+      for (const c of clientProcs) c.proc.stdin!.write("MEASURE\n");
+      await sleep(seconds * 1000);
+      const reports = await report();
+      const v1 = await nats.varz();
+      return { v0, v1, reports, elapsedS: (performance.now() - t0) / 1000 };
+    }, !quick);
+    const { v0, v1, reports, elapsedS } = measured;
     // Every client must hold exactly the instances of the services it calls.
     const tablesExact = exact(reports);
 
@@ -195,6 +221,8 @@ async function measure(instances: number): Promise<Row> {
       tablesExact,
       settleMs,
       slowConsumers: v1.slow_consumers,
+      warmUp: describeWarmUp(warm, "still falling"),
+      ...(coreProbe === undefined ? {} : { probe: coreProbe }),
     };
   } finally {
     for (const c of children) c.proc.kill("SIGTERM");
@@ -210,11 +238,15 @@ function round(n: number): number {
 
 const rows: Row[] = [];
 for (const n of counts) rows.push(await measure(n));
+// One measurement per point: a point measured in a slow spell is marked "*", not left out.
+const slow = slowRunFilter(rows, (r) => r.probe);
+for (const r of rows) r.slowCore = slow.isSlow(r);
 if (values.json) console.log(JSON.stringify(rows, null, 2));
 else {
   console.log(`discovery: ${services} services, ${clients} clients x ${calls} services, heartbeat ${heartbeatMs} ms (expiry 3x), ${seconds} s measured per point, clients in ${processes} processes`);
-  console.log("| instances | NATS in msg/s | NATS out msg/s | client CPU ms/s | % of a core | heap MB/client | RSS MB/process | new seen ms | dead dropped ms | tables exact (ms to settle) | slow consumers |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log(slow.note(rows.map((r) => [r])));
+  console.log("| instances (slow core: *) | NATS in msg/s | NATS out msg/s | client CPU ms/s | % of a core | heap MB/client | RSS MB/process | new seen ms | dead dropped ms | tables exact (ms to settle) | slow consumers | warm-up |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   const ms = (n: number) => (Number.isFinite(n) ? String(n) : `> ${SIGHTING_WAIT_MS}`);
-  for (const r of rows) console.log(`| ${r.instances} | ${r.natsInMsgsPerS} | ${r.natsOutMsgsPerS} | ${r.clientCpuMsPerS} | ${r.clientCorePercent} | ${r.clientHeapMb} | ${r.processRssMb} | ${ms(r.newInstanceSeenMs)} | ${ms(r.deadInstanceDroppedMs)} | ${r.tablesExact} (${r.settleMs}) | ${r.slowConsumers} |`);
+  for (const r of rows) console.log(`| ${r.instances}${r.slowCore ? " *" : ""} | ${r.natsInMsgsPerS} | ${r.natsOutMsgsPerS} | ${r.clientCpuMsPerS} | ${r.clientCorePercent} | ${r.clientHeapMb} | ${r.processRssMb} | ${ms(r.newInstanceSeenMs)} | ${ms(r.deadInstanceDroppedMs)} | ${r.tablesExact} (${r.settleMs}) | ${r.slowConsumers} | ${r.warmUp} |`);
 }

@@ -49,3 +49,20 @@ export async function probeCores(): Promise<CoreSpeed> {
   const loadMs = await probeCore(LOAD_CORE);
   return { serverMs, loadMs };
 }
+
+/** The core probes taken just before and just after one measured run. */
+export interface RunProbes {
+  readonly before: CoreSpeed;
+  readonly after: CoreSpeed;
+}
+
+/**
+ * Runs `measure` between two probes of both cores, so a slow spell during it can be told (see
+ * slowRunFilter in results.ts). With `probe` false it runs `measure` alone (quick modes: no probe time).
+ */
+export async function betweenProbes<T>(measure: () => Promise<T>, probe = true): Promise<{ value: T; probe?: RunProbes }> {
+  if (!probe) return { value: await measure() };
+  const before = await probeCores();
+  const value = await measure();
+  return { value, probe: { before, after: await probeCores() } };
+}

@@ -2,7 +2,7 @@
 
 import { summarize, median } from "./stats.ts";
 import type { ProfileSummary } from "./profile-summary.ts";
-import type { CoreSpeed } from "./core-probe.ts";
+import type { RunProbes } from "./core-probe.ts";
 import type { ScenarioGroup, Target } from "./scenarios.ts";
 
 /** One run of one scenario. A failed run never carries a rate. */
@@ -144,11 +144,7 @@ export function runIsNoisy(run: RunResult): boolean {
  */
 export const SLOW_CORE_MARGIN = 0.25;
 
-/** The core probes taken just before and just after one measured run. */
-export interface RunProbes {
-  readonly before: CoreSpeed;
-  readonly after: CoreSpeed;
-}
+export type { RunProbes } from "./core-probe.ts";
 
 /**
  * A test of whether a run was taken in a slow spell: one of its probes (before or after, either core) was
@@ -161,12 +157,52 @@ export function slowSpellTest(all: readonly RunProbes[]): (run: RunProbes) => bo
   return (run) => [run.before, run.after].some((p) => p.serverMs > limit.serverMs || p.loadMs > limit.loadMs);
 }
 
+/** The runs a median counts: those not taken in a slow spell, or all of them when every one was. */
+export function countedRuns<T>(runs: readonly T[], isSlow: (run: T) => boolean): T[] {
+  const fast = runs.filter((r) => !isSlow(r));
+  return fast.length > 0 ? fast : [...runs];
+}
+
+/** Slow-spell judgement over one benchmark invocation's runs, whatever their shape. */
+export interface SlowRuns<T> {
+  /** True when the run's probe was slow (a run without a probe never is). */
+  isSlow(run: T): boolean;
+  /** The runs of one group (a scenario, a pool) that its median counts: see countedRuns. */
+  counted(group: readonly T[]): T[];
+  /** One sentence for the report: how many runs were slow and how many of them the medians left out. */
+  note(groups: readonly (readonly T[])[]): string;
+}
+
+/**
+ * Judges every run of one invocation against the fastest probe among all of them (slowSpellTest);
+ * `probeOf` reads a run's probes (undefined: not probed, e.g. a quick run).
+ */
+export function slowRunFilter<T>(all: readonly T[], probeOf: (run: T) => RunProbes | undefined): SlowRuns<T> {
+  const probes = all.map(probeOf).filter((p): p is RunProbes => p !== undefined);
+  const test = probes.length === 0 ? () => false : slowSpellTest(probes);
+  const isSlow = (run: T) => {
+    const p = probeOf(run);
+    return p !== undefined && test(p);
+  };
+  return {
+    isSlow,
+    counted: (group) => countedRuns(group, isSlow),
+    note: (groups) => {
+      if (probes.length === 0) return "No core speed probe (quick run).";
+      const runs = groups.flat();
+      const slow = runs.filter(isSlow).length;
+      const dropped = groups.reduce((n, g) => n + g.length - countedRuns(g, isSlow).length, 0);
+      return `Core speed probe before and after every run: ${slow} of ${runs.length} runs (marked *) had a probe more than ${SLOW_CORE_MARGIN * 100}% slower than this invocation's fastest; ${dropped} of them were left out of the medians (a group whose runs were all slow keeps them).`;
+    },
+  };
+}
+
 /** Marks every run of `scenarios` taken in a slow spell (slowSpellTest over all of this benchmark run's probes). */
 export function markSlowCores(scenarios: readonly ScenarioResult[]): void {
-  const isSlow = slowSpellTest(scenarios.flatMap((s) => s.runs.flatMap((r) => (r.probe === undefined ? [] : [r.probe]))));
+  const slow = slowRunFilter(scenarios.flatMap((s) => s.runs), (r) => r.probe);
   for (const s of scenarios) {
     for (const r of s.runs) {
-      if (r.probe !== undefined) r.slowCore = isSlow(r.probe);
+      if (r.probe !== undefined) r.slowCore = slow.isSlow(r);
     }
   }
 }
@@ -174,8 +210,8 @@ export function markSlowCores(scenarios: readonly ScenarioResult[]): void {
 /** Summarizes a scenario's runs; runs on a slow core are left out of the medians unless all were. */
 export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
   const verified = result.runs.filter((r) => r.status === "ok");
+  const ok = countedRuns(verified, (r) => r.slowCore === true);
   const fast = verified.filter((r) => r.slowCore !== true);
-  const ok = fast.length > 0 ? fast : verified;
   const failed = result.runs.filter((r) => r.status === "failed");
   if (result.runs.length > 0 && result.runs.every((r) => r.status === "unavailable")) {
     return { status: "unavailable", okRuns: 0, failedRuns: 0 };

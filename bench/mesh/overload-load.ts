@@ -5,10 +5,12 @@
 //                server cannot slow the arrivals down (no coordinated omission)
 // Latency runs from just before the call to its answer (performance.now); how late each call left
 // against its schedule ("lag") and this process's CPU and event-loop delay are reported so the
-// generator can be ruled out as a source of latency. Prints {"phase":"measure"} when the measured
-// window starts and one JSON result line at the end.
+// generator can be ruled out as a source of latency. The warm-up (uncounted) runs in one-second windows
+// for at least --warmup-ms, then closed: until the accepted calls/s stop rising; open: until the p50 of
+// accepted and of refused calls stop falling; at most --max-warmup-ms (bench/lib/steady-state.ts).
+// Prints {"phase":"measure"} when the measured window starts and one JSON result line at the end.
 //
-// Usage: node bench/mesh/overload-load.ts --port P (--closed N | --rate R) --warmup-ms W --duration-ms D
+// Usage: node bench/mesh/overload-load.ts --port P (--closed N | --rate R) --warmup-ms W [--max-warmup-ms M] --duration-ms D
 
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { readCommandLine } from "../../mesh/errors/index.ts";
@@ -17,6 +19,8 @@ import { TestService } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMeshClient } from "../../mesh/client/index.ts";
 import { createStaticDiscovery } from "../../mesh/discovery/index.ts";
 import { REFUSED_HEADER } from "../../mesh/resilience/index.ts";
+import { median } from "../lib/stats.ts";
+import { stoppedFalling, stoppedRising, warmUntil } from "../lib/steady-state.ts";
 
 const { values } = readCommandLine({
   usage: "node bench/mesh/overload-load.ts --port P (--closed N | --rate R) [flags]   (started by npm run bench:overload)",
@@ -25,7 +29,8 @@ const { values } = readCommandLine({
     port: { type: "string", valueName: "P", description: "port of the server under load (required)" },
     closed: { type: "string", valueName: "N", description: "closed loop: N calls in flight" },
     rate: { type: "string", valueName: "R", description: "open loop: R arrivals per second" },
-    "warmup-ms": { type: "string", valueName: "MS", defaultText: "1000", description: "uncounted warm-up" },
+    "warmup-ms": { type: "string", valueName: "MS", defaultText: "1000", description: "shortest uncounted warm-up" },
+    "max-warmup-ms": { type: "string", valueName: "MS", defaultText: "the warm-up: a fixed warm-up", description: "longest warm-up: after --warmup-ms it goes on until closed, the calls/s stop rising; open, the p50s stop falling" },
     "duration-ms": { type: "string", valueName: "MS", defaultText: "5000", description: "measured time" },
     "max-outstanding": { type: "string", valueName: "N", defaultText: "20000", description: "arrivals beyond this many unanswered are counted, not sent" },
   },
@@ -34,6 +39,7 @@ const port = Number(values.port);
 const closed = values.closed === undefined ? 0 : Number(values.closed);
 const rate = values.rate === undefined ? 0 : Number(values.rate);
 const warmupMs = Number(values["warmup-ms"] ?? 1000);
+const maxWarmupMs = Number(values["max-warmup-ms"] ?? warmupMs);
 const durationMs = Number(values["duration-ms"] ?? 5000);
 // Bounds the generator's memory when the server stops answering: arrivals beyond it are counted, not sent.
 const maxOutstanding = Number(values["max-outstanding"] ?? 20_000);
@@ -69,6 +75,11 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ["gc"] });
 // Accepted calls that completed inside the measured window: the throughput.
 let completedInWindow = 0;
+// The current warm-up window's answers (latencies of calls that completed in it, started before measuring).
+let warmAccepted: number[] = [];
+let warmRefused: number[] = [];
+// When the loops stop: unknown until the warm-up ends (then the end of the measured window).
+let until = Number.POSITIVE_INFINITY;
 
 async function call(): Promise<void> {
   const record = measuring;
@@ -77,12 +88,14 @@ async function call(): Promise<void> {
   try {
     await client.unaryCall({}, { timeoutMs: CALL_TIMEOUT_MS });
     if (record) accepted.push(performance.now() - t0);
+    else warmAccepted.push(performance.now() - t0);
     if (measuring) completedInWindow++;
   } catch (e) {
     const t = performance.now() - t0;
     const err = ConnectError.from(e);
     if (err.code === Code.ResourceExhausted && err.metadata.get(REFUSED_HEADER) === "overloaded") {
       if (record) refused.push(t);
+      else warmRefused.push(t);
       if (record && t > SLOW_REFUSAL_MS && slowRefusals.length < 10_000) slowRefusals.push([performance.timeOrigin + t0, performance.timeOrigin + t0 + t]);
     } else if (record) {
       const key = `${Code[err.code]}: ${err.rawMessage}`;
@@ -93,13 +106,13 @@ async function call(): Promise<void> {
   }
 }
 
-async function closedLoop(until: number): Promise<void> {
+async function closedLoop(): Promise<void> {
   await Promise.all(Array.from({ length: closed }, async () => {
     while (performance.now() < until) await call();
   }));
 }
 
-async function openLoop(start: number, until: number): Promise<void> {
+async function openLoop(start: number): Promise<void> {
   const interval = 1000 / rate;
   let next = start;
   // A 1 ms timer tick sends every call whose time has come; lag = how late each left.
@@ -130,27 +143,41 @@ function summary(xs: number[]) {
 await client.emptyCall({});
 const delay = monitorEventLoopDelay({ resolution: 1 });
 const start = performance.now();
-const measureFrom = start + warmupMs;
-const until = measureFrom + durationMs;
-setTimeout(() => {
-  measuring = true;
-  delay.enable();
-  process.stdout.write(`${JSON.stringify({ phase: "measure" })}\n`);
-}, warmupMs);
-const cpu0 = { at: 0, usage: process.cpuUsage() };
-setTimeout(() => {
-  cpu0.at = performance.now();
-  cpu0.usage = process.cpuUsage();
-}, warmupMs);
+const loop = closed > 0 ? closedLoop() : openLoop(start);
+
+/** One warm-up window: accepted calls/s and the p50 of accepted and of refused calls that completed in it. */
+interface WarmWindow { readonly rate: number; readonly acceptedP50: number | undefined; readonly refusedP50: number | undefined }
+const WARM_WINDOW_MS = Math.min(1000, Math.max(warmupMs, 100));
+const warm = await warmUntil<WarmWindow>(async () => {
+  warmAccepted = [];
+  warmRefused = [];
+  const at = performance.now();
+  await new Promise((r) => setTimeout(r, WARM_WINDOW_MS));
+  const seconds = (performance.now() - at) / 1000;
+  return { rate: warmAccepted.length / seconds, acceptedP50: warmAccepted.length > 0 ? median(warmAccepted) : undefined, refusedP50: warmRefused.length > 0 ? median(warmRefused) : undefined };
+}, (windows) => {
+  if (closed > 0) return stoppedRising(windows.map((w) => w.rate));
+  // At a fixed offered rate the rate says nothing: the latencies settle (JIT, the adaptive limit finding capacity).
+  const settled = (key: "acceptedP50" | "refusedP50") => {
+    const last = windows.slice(-4).map((w) => w[key]);
+    return last.every((v) => v === undefined) || (last.every((v) => v !== undefined) && stoppedFalling(last as number[]));
+  };
+  return windows.length >= 4 && settled("acceptedP50") && settled("refusedP50");
+}, { minMs: warmupMs, maxMs: maxWarmupMs });
+
+measuring = true;
+delay.enable();
+process.stdout.write(`${JSON.stringify({ phase: "measure" })}\n`);
+const cpu0 = { at: performance.now(), usage: process.cpuUsage() };
+until = cpu0.at + durationMs;
 let cpu = 0;
 setTimeout(() => {
   measuring = false;
   delay.disable();
   const used = process.cpuUsage(cpu0.usage);
   cpu = (used.user + used.system) / 1000 / (performance.now() - cpu0.at);
-}, warmupMs + durationMs);
-if (closed > 0) await closedLoop(until);
-else await openLoop(start, until);
+}, durationMs);
+await loop;
 mesh.close();
 
 const seconds = durationMs / 1000;
@@ -169,5 +196,7 @@ process.stdout.write(`${JSON.stringify({
   gcPauses,
   stalls,
   clientDelayP99Ms: Math.round(Math.max(0, delay.percentile(99) / 1e6 - 1) * 100) / 100,
+  warmupMs: warm.warmupMs,
+  ...(warm.steady === undefined ? {} : { steady: warm.steady }),
 })}\n`);
 process.exit(0);

@@ -3,12 +3,16 @@
 //
 // For each workload the runner starts the instance (bench/mesh/overload-server.ts, the real mesh/node
 // wiring) pinned to core 0 and the load generator (bench/mesh/overload-load.ts) pinned to core 1, then:
-//   1. measures capacity: a closed loop that keeps the instance busy without overloading it;
-//   2. drives it open-loop at --factor x that capacity for --duration s after --warmup s.
+//   1. measures capacity: a closed loop that keeps the instance busy without overloading it, after a
+//      warm-up of at least --warmup s that goes on until the calls/s stop rising (at most --max-warmup s);
+//   2. drives it open-loop at --factor x that capacity for --duration s, after a warm-up at that rate of
+//      at least --warmup s that goes on until the p50 of accepted and of refused calls stop falling.
+// Both cores' speed is probed before the capacity run and after the overload; a run in a slow spell is
+// marked and left out of the verdicts' medians.
 // Workloads: "sleep" (each call waits --sleep-ms; capacity set by the concurrency limit --limit) and
 // "cpu" (each call spins --cpu-ms; no fixed limit: the adaptive limit must find capacity itself).
 //
-//   node bench/mesh/overload.ts [--workloads sleep,cpu] [--runs 1] [--duration 5] [--warmup 2]
+//   node bench/mesh/overload.ts [--workloads sleep,cpu] [--runs 1] [--duration 5] [--warmup 3] [--max-warmup 15]
 //                               [--factor 2] [--sleep-ms 20] [--limit 20] [--cpu-ms 1] [--quiet-wait 30]
 //                               [--server-node-flags="..."] [--load-node-flags="..."]
 //
@@ -25,6 +29,13 @@ import { createInterface } from "node:readline";
 import { canPin, coreBusySeconds, cpuSeconds, killChildren, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, waitForIdleCores } from "../lib/processes.ts";
 import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { SERVICE_NODE_FLAGS } from "../../mesh/host/index.ts";
+import { betweenProbes } from "../lib/core-probe.ts";
+import { slowRunFilter } from "../lib/results.ts";
+import { describeWarmUp } from "../lib/steady-state.ts";
+import { warmUpBounds, warmUpFlags } from "../lib/warm-up-flags.ts";
+
+// Each phase's warm-up: at least 3 s, then until its figure settles, at most 15 s.
+const WARM_UP = { minS: 3, maxS: 15, until: "the capacity run's calls/s stop rising and the overload's p50s stop falling" };
 
 const { values } = readCommandLine({
   usage: "npm run bench:overload -- [flags]   (node bench/mesh/overload.ts)",
@@ -33,7 +44,7 @@ const { values } = readCommandLine({
     workloads: { type: "string", valueName: "LIST", defaultText: "sleep,cpu", description: "sleep, cpu or both" },
     runs: { type: "string", valueName: "N", defaultText: "1", description: "runs per workload" },
     duration: { type: "string", valueName: "S", defaultText: "5", description: "measured seconds per run" },
-    warmup: { type: "string", valueName: "S", defaultText: "2", description: "warm-up seconds before each run" },
+    ...warmUpFlags(WARM_UP),
     factor: { type: "string", valueName: "X", defaultText: "2", description: "offered load as a multiple of capacity" },
     "sleep-ms": { type: "string", valueName: "MS", defaultText: "20", description: "sleep workload: each call waits MS" },
     limit: { type: "string", valueName: "N", defaultText: "20", description: "sleep workload: the instance's concurrency limit" },
@@ -46,7 +57,7 @@ const { values } = readCommandLine({
 });
 const workloads = (values.workloads ?? "sleep,cpu").split(",").map((w) => w.trim());
 const durationMs = numberSetting("--duration", values.duration, 5, { min: 0.001 }) * 1000;
-const warmupMs = numberSetting("--warmup", values.warmup, 2, { min: 0 }) * 1000;
+const { minMs: warmupMs, maxMs: maxWarmupMs } = warmUpBounds(values, WARM_UP, false);
 const factor = numberSetting("--factor", values.factor, 2, { min: 0.001 });
 const sleepMs = numberSetting("--sleep-ms", values["sleep-ms"], 20, { min: 0.001 });
 const limit = numberSetting("--limit", values.limit, 20, { min: 1, integer: true });
@@ -132,7 +143,7 @@ function coresBusy(): number {
 interface Summary { count: number; p50: number; p90: number; p99: number; p999: number; max: number }
 interface LoadResult {
   acceptedPerSec: number; accepted: Summary; refused: Summary; other: Record<string, number>; skipped: number;
-  lag: Summary; clientCpu: number; clientDelayP99Ms: number;
+  lag: Summary; clientCpu: number; clientDelayP99Ms: number; warmupMs: number; steady?: boolean;
   slowRefusals: [number, number][]; gcPauses: [number, number][]; stalls: [number, number][];
 }
 interface ServerStats { limit: number; delayP99Ms: number; delayMaxMs: number; rssMb: number; heapMb: number; gcMaxMs: number;
@@ -160,12 +171,12 @@ function explainSlowRefusals(o: LoadResult, stats: ServerStats[]) {
 
 /** Runs the load generator on the load core; measures the instance's CPU and RSS over its measured window. */
 async function runLoad(port: number, mode: string[], pid: number, onMeasure?: () => void) {
-  const args = [`${root}bench/mesh/overload-load.ts`, "--port", String(port), ...mode, "--warmup-ms", String(warmupMs), "--duration-ms", String(durationMs)];
+  const args = [`${root}bench/mesh/overload-load.ts`, "--port", String(port), ...mode, "--warmup-ms", String(warmupMs), "--max-warmup-ms", String(maxWarmupMs), "--duration-ms", String(durationMs)];
   const cmd = pinned(LOAD_CORE, process.execPath, [...loadNodeFlags, ...args]);
   let before: { cpu: number; at: number; cores: number } | undefined;
   let result: LoadResult | undefined;
   const done = await runToCompletion(cmd.command, cmd.args, {
-    timeoutMs: warmupMs + durationMs + 60_000,
+    timeoutMs: Math.max(warmupMs, maxWarmupMs) + durationMs + 60_000,
     onLine(line) {
       const o = JSON.parse(line) as { phase?: string; result?: boolean };
       if (o.result === true) result = o as unknown as LoadResult;
@@ -194,17 +205,23 @@ async function workload(kind: "sleep" | "cpu") {
   const pid = instance.proc.pid!;
   try {
     const rssIdle = rssMb(pid);
-    // Capacity: for sleep, exactly `limit` calls in flight; for cpu, see CPU_CALIBRATION_CALLERS.
-    const calibration = await runLoad(instance.port, ["--closed", String(kind === "sleep" ? limit : CPU_CALIBRATION_CALLERS)], pid);
-    const capacity = calibration.result.acceptedPerSec;
-    const rate = Math.round(capacity * factor);
-    const liveBefore = await instance.liveHeapMb();
-    const overload = await runLoad(instance.port, ["--rate", String(rate)], pid, () => (collecting = true));
-    collecting = false;
+    // Both cores' speed before the capacity run and after the overload: either measures on both cores.
+    const { value, probe } = await betweenProbes(async () => {
+      // Capacity: for sleep, exactly `limit` calls in flight; for cpu, see CPU_CALIBRATION_CALLERS.
+      const calibration = await runLoad(instance.port, ["--closed", String(kind === "sleep" ? limit : CPU_CALIBRATION_CALLERS)], pid);
+      const capacity = calibration.result.acceptedPerSec;
+      const rate = Math.round(capacity * factor);
+      const liveBefore = await instance.liveHeapMb();
+      const overload = await runLoad(instance.port, ["--rate", String(rate)], pid, () => (collecting = true));
+      collecting = false;
+      return { calibration, capacity, rate, liveBefore, overload };
+    });
+    const { calibration, capacity, rate, liveBefore, overload } = value;
     const rssAfter = rssMb(pid);
     const liveAfter = await instance.liveHeapMb();
     const rssMax = Math.max(rssAfter, ...stats.map((s) => s.rssMb));
-    return { kind, workMs, capacity, rate, overload, stats, quiet, rssIdle, rssMax, rssAfter, liveBefore, liveAfter };
+    const warmUps = { capacity: { warmupMs: calibration.result.warmupMs, steady: calibration.result.steady }, overload: { warmupMs: overload.result.warmupMs, steady: overload.result.steady } };
+    return { kind, workMs, capacity, rate, overload, stats, quiet, rssIdle, rssMax, rssAfter, liveBefore, liveAfter, warmUps, probe: probe! };
   } finally {
     instance.proc.kill("SIGTERM");
     await new Promise((r) => (instance.proc.exitCode !== null ? r(undefined) : instance.proc.once("exit", r)));
@@ -213,39 +230,54 @@ async function workload(kind: "sleep" | "cpu") {
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
-process.stderr.write(`overload bench: ${factor}x capacity, ${runs} run(s) x ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up, ` +
+process.stderr.write(`overload bench: ${factor}x capacity, ${runs} run(s) x ${durationMs / 1000} s after a warm-up of ${warmupMs / 1000}-${maxWarmupMs / 1000} s, ` +
   `${canPin() ? `instance on core ${SERVER_CORE}, load on core ${LOAD_CORE}` : "not pinned (no taskset)"}\n`);
 process.once("SIGINT", () => {
   killChildren();
   process.exit(130);
 });
-const rows: string[] = [];
-const verdicts: string[] = [];
+type Run = Awaited<ReturnType<typeof workload>>;
+const byWorkload = new Map<"sleep" | "cpu", Run[]>();
 for (const kind of workloads as ("sleep" | "cpu")[]) {
-  const all = [];
+  const all: Run[] = [];
   for (let run = 0; run < runs; run++) {
     const r = await workload(kind);
     all.push(r);
+    const brief = { ...r.overload.result, slowRefusals: undefined, gcPauses: undefined, stalls: undefined };
+    const rssEverySecond = r.stats.filter((_, i) => i % 4 === 3).map((s) => Math.round(s.rssMb));
+    process.stderr.write(`${kind} run ${run + 1}: ${JSON.stringify({ ...r, overload: { ...r.overload, result: brief }, stats: undefined, rssEverySecond, slowRefusals: explainSlowRefusals(r.overload.result, r.stats) })}\n`);
+  }
+  byWorkload.set(kind, all);
+}
+// A run with a probe more than SLOW_CORE_MARGIN slower than this invocation's fastest was taken in a slow
+// spell of a virtual CPU: marked "*", left out of the verdicts (unless every run of the workload was).
+const slow = slowRunFilter([...byWorkload.values()].flat(), (r) => r.probe);
+const rows: string[] = [];
+const verdicts: string[] = [];
+for (const [kind, all] of byWorkload) {
+  for (const r of all) {
     const o = r.overload.result;
     const limits = r.stats.map((s) => s.limit);
     const other = Object.values(o.other).reduce((a, b) => a + b, 0) + o.skipped;
-    const slow = explainSlowRefusals(o, r.stats);
-    const brief = { ...o, slowRefusals: undefined, gcPauses: undefined, stalls: undefined };
-    const rssEverySecond = r.stats.filter((_, i) => i % 4 === 3).map((s) => Math.round(s.rssMb));
-    process.stderr.write(`${kind} run ${run + 1}: ${JSON.stringify({ ...r, overload: { ...r.overload, result: brief }, stats: undefined, rssEverySecond, slowRefusals: slow })}\n`);
-    rows.push(`| ${kind} ${r.workMs} ms${kind === "sleep" ? `, limit ${limit}` : ", adaptive"} | ${r.capacity} | ${r.rate} | ${o.acceptedPerSec} ` +
+    const slowRefusals = explainSlowRefusals(o, r.stats);
+    rows.push(`| ${kind} ${r.workMs} ms${kind === "sleep" ? `, limit ${limit}` : ", adaptive"}${slow.isSlow(r) ? " *" : ""} | ${r.capacity} | ${r.rate} | ${o.acceptedPerSec} ` +
       `| ${f(o.accepted.p50)} / ${f(o.accepted.p99)} | ${o.refused.count} | ${f(o.refused.p50)} / ${f(o.refused.p99)} / ${f(o.refused.max)} | ${other} ` +
       `| ${f(r.rssIdle, 0)} / ${f(r.rssMax, 0)} / ${f(r.rssAfter, 0)} | ${f(r.liveBefore)} / ${f(r.liveAfter)} ` +
       `| ${limits.length ? `${Math.min(...limits)}-${Math.max(...limits)}` : "n/a"} ` +
       `| ${f(median(r.stats.map((s) => s.delayP99Ms)))} / ${f(Math.max(0, ...r.stats.map((s) => s.delayMaxMs)))} | ${f(Math.max(0, ...r.stats.map((s) => s.gcMaxMs)))} ` +
       `| ${f(r.overload.serverCpu, 2)} / ${f(o.clientCpu, 2)} / ${f(r.overload.neighbours, 2)} | ${f(o.clientDelayP99Ms)} / ${f(o.lag.p99)} ` +
-      `| ${slow.slow}: ${slow.instanceGc} / ${slow.instanceStall} / ${slow.loadGc} / ${slow.loadStall} / ${slow.none} |`);
+      `| ${slowRefusals.slow}: ${slowRefusals.instanceGc} / ${slowRefusals.instanceStall} / ${slowRefusals.loadGc} / ${slowRefusals.loadStall} / ${slowRefusals.none} ` +
+      `| ${describeWarmUp(r.warmUps.capacity)} / ${describeWarmUp(r.warmUps.overload, "still falling")} |`);
   }
   const met = (ok: boolean) => (ok ? "met" : "NOT met");
-  // Latency of a run the neighbours took CPU from measures the neighbours: judge the clean runs.
-  const clean = all.filter((r) => r.overload.neighbours <= CLEAN_NEIGHBOURS_CORES);
-  const results = clean.length > 0 ? clean : all;
-  const judged = clean.length > 0 ? `${clean.length} of ${all.length} runs clean` : `all ${all.length} runs disturbed by neighbours: not a verdict`;
+  // Latency of a run the neighbours took CPU from measures the neighbours: judge the clean runs; a run in
+  // a slow spell measures the spell: judge the others.
+  const fast = slow.counted(all);
+  const clean = fast.filter((r) => r.overload.neighbours <= CLEAN_NEIGHBOURS_CORES);
+  const results = clean.length > 0 ? clean : fast;
+  const dropped = all.length - fast.length;
+  const judged = (clean.length > 0 ? `${clean.length} of ${all.length} runs clean` : `all ${fast.length} runs disturbed by neighbours: not a verdict`) +
+    (dropped > 0 ? `, ${dropped} left out for a slow core` : "");
   const refusedP99 = median(results.map((r) => (r.overload.result.refused.count > 0 ? r.overload.result.refused.p99 : Number.POSITIVE_INFINITY)));
   const acceptedP99 = median(results.map((r) => r.overload.result.accepted.p99));
   const retained = median(results.map((r) => r.liveAfter - r.liveBefore));
@@ -263,9 +295,11 @@ process.stdout.write([
     "| other errors | instance RSS MB: idle / max / after | live heap MB before / after | limit " +
     "| instance event-loop delay ms: p99 (median of 250 ms windows) / max | GC pause max ms | CPU instance / load / neighbours " +
     "| load generator: event-loop delay p99 / schedule lag p99 ms " +
-    "| refusals over 10 ms: during instance GC / instance stall / load-generator GC / load-generator stall / none |",
-  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| refusals over 10 ms: during instance GC / instance stall / load-generator GC / load-generator stall / none | warm-up: capacity / overload |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...rows,
+  "",
+  slow.note([...byWorkload.values()]),
   "",
   ...verdicts,
   "",

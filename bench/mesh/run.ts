@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
 import { probeCores } from "../lib/core-probe.ts";
-import { SLOW_CORE_MARGIN, slowSpellTest, type RunProbes } from "../lib/results.ts";
+import { slowRunFilter, type RunProbes } from "../lib/results.ts";
 
 interface Scenario {
   readonly id: string;
@@ -211,21 +211,16 @@ for (let r = 0; r < runs; r++) {
 
 // Runs whose core probe was more than SLOW_CORE_MARGIN slower than this invocation's fastest were taken
 // in a slow spell of a virtual CPU: left out of the medians (unless every run of a scenario was).
-const slowSpell = slowSpellTest([...results.values()].flat().map((m) => m.probe));
-const isSlow = (m: Measurement) => slowSpell(m.probe);
-const counted = (id: string) => {
-  const all = results.get(id) ?? [];
-  const fast = all.filter((m) => !isSlow(m));
-  return fast.length > 0 ? fast : all;
-};
-const slowDropped = [...results.entries()].reduce((n, [id, ms]) => n + (ms.length - counted(id).length), 0);
+const slow = slowRunFilter([...results.values()].flat(), (m) => m.probe);
+const isSlow = slow.isSlow;
+const counted = (id: string) => slow.counted(results.get(id) ?? []);
 const rate = (id: string) => median(counted(id).map((m) => m.callsPerSec));
 const fmt = (n: number, digits = 0) => (Number.isNaN(n) ? "n/a" : n.toFixed(digits));
 const lines = [
   `# Mesh benchmarks (${new Date().toISOString()})`,
   "",
   `${runs} runs x ${durationMs / 1000} s after a warm-up of at least ${warmupMs / 1000} s that goes on until the calls/s stop rising (at most ${maxWarmupMs / 1000} s), ${concurrency} calls in flight, server on core 0, client on core 1, scenarios interleaved.`,
-  `Core speed probe before and after every run: ${[...results.values()].flat().filter(isSlow).length} of ${[...results.values()].flat().length} runs (marked *) had a probe more than ${SLOW_CORE_MARGIN * 100}% slower than this run's fastest; ${slowDropped} of them were left out of the medians (a scenario whose runs were all slow keeps them).`,
+  slow.note([...results.values()]),
   "",
   "| scenario | what | calls/s (median) | runs (slow core: *) | CPU client / server / nats-server | calls per client CPU-second | CPU µs per call client / server | client GC per 1,000 calls | warm-up |",
   "|---|---|---:|---|---:|---:|---:|---:|---:|",

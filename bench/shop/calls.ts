@@ -15,8 +15,10 @@ export interface LoadSpec {
   readonly paths?: readonly string[];
   readonly verify: VerifierName;
   readonly connections: number;
-  /** Checked but not counted, before the measured seconds. */
+  /** Checked but not counted, before the measured seconds: at least this long, then until the req/s stop rising. */
   readonly warmupSeconds: number;
+  /** Longest warm-up; at or below `warmupSeconds` the warm-up is a fixed `warmupSeconds`. */
+  readonly maxWarmupSeconds: number;
   readonly seconds: number;
 }
 

@@ -1,7 +1,10 @@
 // The load driver of `npm run bench:shop`: autocannon (programmatic) against one of the shop's calls,
 // every response body checked by the call's verifier; prints one JSON line with the counts and latencies.
+// The warm-up is one-second runs, checked like the measured one, until the req/s stop rising
+// (bench/lib/steady-state.ts), at least `warmupSeconds` and at most `maxWarmupSeconds`.
 // Usage: node bench/shop/load.ts '<LoadSpec as JSON>'   (started by bench/shop/run.ts on the load core)
 
+import { warmUntilSteady } from "../lib/steady-state.ts";
 import { verifierOf, type LoadSpec } from "./calls.ts";
 
 interface AutocannonResult {
@@ -48,9 +51,16 @@ const run = (seconds: number) => autocannon({
   },
 });
 // The warm-up is checked like the run, then the counts start again.
-if (spec.warmupSeconds > 0) await run(spec.warmupSeconds);
+const warm = spec.warmupSeconds > 0
+  ? await warmUntilSteady(async () => {
+    const w = await run(Math.min(1, spec.warmupSeconds));
+    return w.requests.total / w.duration;
+  }, { minMs: spec.warmupSeconds * 1000, maxMs: spec.maxWarmupSeconds * 1000 })
+  : undefined;
 verified = shed = failed = 0;
 firstFailure = undefined;
+// Tells the runner the measured run starts now, so the servers' CPU is read over it alone.
+console.log(JSON.stringify({ phase: "measure" }));
 const result = await run(spec.seconds);
 console.log(JSON.stringify({
   requests: result.requests.total,
@@ -67,4 +77,5 @@ console.log(JSON.stringify({
   firstFailure,
   p50Ms: result.latency.p50,
   p99Ms: result.latency.p99,
+  ...(warm === undefined ? {} : { warmupMs: warm.warmupMs, ...(warm.steady === undefined ? {} : { steady: warm.steady }) }),
 }));

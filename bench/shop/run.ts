@@ -4,6 +4,8 @@
 // call and RSS per process (idle, after the load, and after a settle), every response checked
 // (bench/shop/calls.ts). Results: bench/results/shop-<timestamp>.json and shop-latest.md (a full run),
 // a temporary folder with --quick (< 60 s; checks that everything runs, says nothing about speed).
+// Each call warms up until its req/s stop rising (bench/shop/load.ts); both cores' speed is probed
+// around each measured call, and a call measured in a slow spell is marked (and so is a ratio using it).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,20 +21,28 @@ import { BENCH_PATH, jsonRequestBody } from "../lib/bench-request.ts";
 import { machineInfo, revision } from "../lib/machine.ts";
 import { processMemory } from "../lib/process-memory.ts";
 import { cpuSeconds, LOAD_CORE, pinned, runToCompletion, SERVER_CORE, startChild } from "../lib/processes.ts";
+import { betweenProbes, type RunProbes } from "../lib/core-probe.ts";
+import { slowRunFilter } from "../lib/results.ts";
+import { describeWarmUp } from "../lib/steady-state.ts";
+import { warmUpBounds, warmUpFlags } from "../lib/warm-up-flags.ts";
 import { BROWSE_PAGE_SIZE, type LoadSpec, type VerifierName } from "./calls.ts";
 
+// Each call's warm-up: at least 5 s, then until its req/s stop rising, at most 30 s (quick: a fixed 0.3 s).
+const WARM_UP = { minS: 5, maxS: 30, quickS: 0.3, until: "the call's req/s stop rising" };
 const { values } = readCommandLine({
-  usage: "npm run bench:shop -- [--quick] [--seconds S]",
+  usage: "npm run bench:shop -- [--quick] [--seconds S] [--warmup S] [--max-warmup S]",
   summary: "The shop's calls in npm start and distributed mode beside a fastify + grpc-js peer and raw node:http, every response checked.",
   flags: {
-    quick: { type: "boolean", default: false, description: "1 s per call, 0.3 s warm-up, 16 connections, results in a temporary folder (< 60 s)" },
+    quick: { type: "boolean", default: false, description: "1 s per call, a fixed 0.3 s warm-up, 16 connections, no core probe, results in a temporary folder (< 60 s)" },
+    ...warmUpFlags(WARM_UP),
     seconds: { type: "string", valueName: "S", defaultText: "10 (quick 2)", description: "measured seconds per call" },
     out: { type: "string", valueName: "DIR", defaultText: "bench/results (quick: a temporary folder)", description: "where results go" },
   },
 });
 const quick = values.quick === true;
 const seconds = Number(values.seconds ?? (quick ? 1 : 10));
-const warmupSeconds = quick ? 0.3 : 2;
+const warmUp = warmUpBounds(values, WARM_UP, quick);
+const [warmupSeconds, maxWarmupSeconds] = [warmUp.minMs / 1000, warmUp.maxMs / 1000];
 const settleMs = quick ? 500 : 10_000;
 // Quick runs check that everything answers: fewer connections keep a shared CI machine out of load shedding.
 const CONNECTIONS = quick ? 16 : 64;
@@ -72,7 +82,7 @@ interface System {
   readonly id: string;
   readonly what: string;
   readonly pids: () => number[];
-  readonly calls: readonly { readonly call: string; readonly spec: Omit<LoadSpec, "connections" | "seconds" | "warmupSeconds"> }[];
+  readonly calls: readonly { readonly call: string; readonly spec: Omit<LoadSpec, "connections" | "seconds" | "warmupSeconds" | "maxWarmupSeconds"> }[];
   readonly startMs: number;
   stop(): Promise<void>;
 }
@@ -198,11 +208,17 @@ async function startPeer(): Promise<System> {
   };
 }
 
-interface LoadResult { requests: number; seconds: number; reqPerSec: number; verified: number; shed: number; failed: number; non2xx: number; errors: number; timeouts: number; firstFailure?: string; p50Ms: number; p99Ms: number }
+interface LoadResult { requests: number; seconds: number; reqPerSec: number; verified: number; shed: number; failed: number; non2xx: number; errors: number; timeouts: number; firstFailure?: string; p50Ms: number; p99Ms: number; warmupMs?: number; steady?: boolean }
 
-async function drive(spec: LoadSpec): Promise<LoadResult> {
+/** Runs the load driver; `onMeasure` is called when its measured run starts (after the warm-up). */
+async function drive(spec: LoadSpec, onMeasure: () => void): Promise<LoadResult> {
   const cmd = pinned(LOAD_CORE, process.execPath, [join(root, "bench/shop/load.ts"), JSON.stringify(spec)]);
-  const done = await runToCompletion(cmd.command, cmd.args, { timeoutMs: (spec.warmupSeconds + spec.seconds) * 1000 + 30_000 });
+  const done = await runToCompletion(cmd.command, cmd.args, {
+    timeoutMs: (Math.max(spec.warmupSeconds, spec.maxWarmupSeconds) + spec.seconds) * 1000 + 30_000,
+    onLine: (line) => {
+      if (line.startsWith('{"phase":"measure"}')) onMeasure();
+    },
+  });
   const line = done.stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as LoadResult;
@@ -213,7 +229,10 @@ async function drive(spec: LoadSpec): Promise<LoadResult> {
 
 const rssOf = (pids: number[]) => Object.fromEntries(pids.map((pid, i) => [`${nameOf(pid)}#${i + 1}`, processMemory(pid)?.rssMb]));
 
-interface Row { system: string; call: string; reqPerSec: number; shed: number; p50Ms: number; p99Ms: number; cpuMsPerCall: number | undefined; requests: number; verified: number; failed: number; ok: boolean; firstFailure?: string }
+interface Row {
+  system: string; call: string; reqPerSec: number; shed: number; p50Ms: number; p99Ms: number; cpuMsPerCall: number | undefined; requests: number; verified: number; failed: number; ok: boolean; firstFailure?: string;
+  warmupMs?: number; steady?: boolean; probe?: RunProbes; slowCore?: boolean;
+}
 const rows: Row[] = [];
 const memory: Record<string, { startMs: number; idle: Record<string, number | undefined>; afterLoad: Record<string, number | undefined>; settled: Record<string, number | undefined> }> = {};
 const failures: string[] = [];
@@ -226,13 +245,16 @@ for (const start of [startRaw, startInProcess, startDistributed, startPeer]) {
     const idle = rssOf(system.pids());
     for (const { call, spec } of system.calls) {
       const pids = system.pids();
-      const cpu0 = pids.map((p) => cpuSeconds(p) ?? 0).reduce((a, b) => a + b, 0);
-      const r = await drive({ ...spec, connections: CONNECTIONS, warmupSeconds, seconds });
+      // Server CPU from the start of the measured run (the warm-up's CPU is not the calls' cost).
+      let cpu0 = pids.map((p) => cpuSeconds(p) ?? 0).reduce((a, b) => a + b, 0);
+      const onMeasure = () => void (cpu0 = pids.map((p) => cpuSeconds(p) ?? 0).reduce((a, b) => a + b, 0));
+      // The probes bracket the whole drive (warm-up included): a quick run skips them to stay quick.
+      const { value: r, probe } = await betweenProbes(() => drive({ ...spec, connections: CONNECTIONS, warmupSeconds, maxWarmupSeconds, seconds }, onMeasure), !quick);
       const cpu1 = system.pids().map((p) => cpuSeconds(p) ?? 0).reduce((a, b) => a + b, 0);
       const ok = r.failed === 0 && r.errors === 0 && r.timeouts === 0 && r.verified + r.shed === r.requests && r.verified > 0;
       // Throughput counts served calls only: a shed call (RESOURCE_EXHAUSTED) is not a product page.
       const served = r.verified / r.seconds;
-      rows.push({ system: system.id, call, reqPerSec: Math.round(served), shed: r.shed, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpuMsPerCall: r.requests > 0 ? Math.round(((cpu1 - cpu0) * 1000 / r.requests) * 1000) / 1000 : undefined, requests: r.requests, verified: r.verified, failed: r.failed + r.errors + r.timeouts, ok, firstFailure: r.firstFailure });
+      rows.push({ system: system.id, call, reqPerSec: Math.round(served), shed: r.shed, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpuMsPerCall: r.requests > 0 ? Math.round(((cpu1 - cpu0) * 1000 / r.requests) * 1000) / 1000 : undefined, requests: r.requests, verified: r.verified, failed: r.failed + r.errors + r.timeouts, ok, firstFailure: r.firstFailure, ...(r.warmupMs === undefined ? {} : { warmupMs: r.warmupMs, ...(r.steady === undefined ? {} : { steady: r.steady }) }), ...(probe === undefined ? {} : { probe }) });
       if (!ok) failures.push(`${system.id}/${call}: ${r.verified} of ${r.requests} verified, ${r.failed} wrong, ${r.errors} errors, ${r.timeouts} timeouts${r.firstFailure ? ` (${r.firstFailure})` : ""}`);
       console.log(`${system.id.padEnd(17)} ${call.padEnd(12)} ${String(Math.round(served)).padStart(7)} served/s (${r.shed} shed)  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  ${ok ? "all verified" : "FAILED"}`);
     }
@@ -247,31 +269,39 @@ for (const start of [startRaw, startInProcess, startDistributed, startPeer]) {
   }
 }
 
-const rate = (system: string, call: string) => rows.find((r) => r.system === system && r.call === call)?.reqPerSec;
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? undefined : Math.round((a / b) * 100) / 100);
-const raw = rate("raw-http", "json");
-const ratios = {
-  "npm start details / raw node:http (target >= 0.5)": ratio(rate("weft-start", "details"), raw),
-  "distributed details / raw node:http (target >= 0.35)": ratio(rate("weft-distributed", "details"), raw),
-  "distributed details / peer details (target >= 1.5)": ratio(rate("weft-distributed", "details"), rate("peer", "details")),
-  "npm start details / peer details": ratio(rate("weft-start", "details"), rate("peer", "details")),
-};
+// One measurement per call: a call measured in a slow spell cannot leave a median, so it and every ratio
+// using it are marked "*" (not a verdict).
+const slow = slowRunFilter(rows, (r) => r.probe);
+for (const r of rows) r.slowCore = slow.isSlow(r);
+const row = (system: string, call: string) => rows.find((r) => r.system === system && r.call === call);
+const ratio = (a: Row | undefined, b: Row | undefined) => (a === undefined || b === undefined || b.reqPerSec === 0 ? undefined : Math.round((a.reqPerSec / b.reqPerSec) * 100) / 100);
+const raw = row("raw-http", "json");
+const pairs = {
+  "npm start details / raw node:http (target >= 0.5)": [row("weft-start", "details"), raw],
+  "distributed details / raw node:http (target >= 0.35)": [row("weft-distributed", "details"), raw],
+  "distributed details / peer details (target >= 1.5)": [row("weft-distributed", "details"), row("peer", "details")],
+  "npm start details / peer details": [row("weft-start", "details"), row("peer", "details")],
+} as const;
+const ratios = Object.fromEntries(Object.entries(pairs).map(([k, [a, b]]) => [k, ratio(a, b)]));
+const slowRatios = Object.entries(pairs).filter(([, [a, b]]) => a?.slowCore === true || b?.slowCore === true).map(([k]) => k);
 const stamp = new Date().toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z");
 mkdirSync(out, { recursive: true });
-const result = { kind: "bench:shop", quick, seconds, connections: CONNECTIONS, machine: machineInfo(), revision: revision(), rows, ratios, memory, failures };
+const result = { kind: "bench:shop", quick, seconds, connections: CONNECTIONS, machine: machineInfo(), revision: revision(), rows, ratios, slowRatios, memory, failures };
 writeFileSync(join(out, `shop-${stamp}.json`), JSON.stringify(result, null, 2));
 const md = [
   `# bench:shop ${stamp}${quick ? " (quick: says nothing about speed)" : ""}`,
   "",
-  `autocannon -c ${CONNECTIONS}, ${seconds} s per call after ${warmupSeconds} s warm-up; every response checked; req/s counts served (verified) calls, shed = answered RESOURCE_EXHAUSTED. Load on core ${LOAD_CORE}; npm start and raw node:http pinned to core ${SERVER_CORE}; the distributed shop and the peer unpinned.`,
+  `autocannon -c ${CONNECTIONS}, ${seconds} s per call after a warm-up of ${quick ? `a fixed ${warmupSeconds} s` : `at least ${warmupSeconds} s that goes on until the req/s stop rising (at most ${maxWarmupSeconds} s)`}; every response checked; req/s counts served (verified) calls, shed = answered RESOURCE_EXHAUSTED. Load on core ${LOAD_CORE}; npm start and raw node:http pinned to core ${SERVER_CORE}; the distributed shop and the peer unpinned.`,
   "",
-  "| system | call | req/s | shed | p50 ms | p99 ms | server CPU ms/call | verified |",
-  "|---|---|---:|---:|---:|---:|---:|---|",
-  ...rows.map((r) => `| ${r.system} | ${r.call} | ${r.reqPerSec} | ${r.shed} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuMsPerCall ?? "-"} | ${r.ok ? `all ${r.verified}` : `FAILED (${r.failed} of ${r.requests})`} |`),
+  slow.note(rows.map((r) => [r])),
   "",
-  "| ratio (same run) | value |",
+  "| system | call | req/s (slow core: *) | shed | p50 ms | p99 ms | server CPU ms/call | verified | warm-up |",
+  "|---|---|---:|---:|---:|---:|---:|---|---:|",
+  ...rows.map((r) => `| ${r.system} | ${r.call} | ${r.reqPerSec}${r.slowCore ? " *" : ""} | ${r.shed} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuMsPerCall ?? "-"} | ${r.ok ? `all ${r.verified}` : `FAILED (${r.failed} of ${r.requests})`} | ${r.warmupMs === undefined ? "-" : describeWarmUp({ warmupMs: r.warmupMs, steady: r.steady })} |`),
+  "",
+  "| ratio (same run; * = a side measured in a slow spell, not a verdict) | value |",
   "|---|---:|",
-  ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${v ?? "-"} |`),
+  ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${v ?? "-"}${slowRatios.includes(k) ? " *" : ""} |`),
   "",
   "| system | ready after ms | RSS MB per process: idle / after load / after settle |",
   "|---|---:|---|",
