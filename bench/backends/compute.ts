@@ -167,6 +167,11 @@ function spread(results: readonly Result[]) {
 const pools: Array<{ name: string; make: () => ComputePool; runs: number }> = [
   { name: "inline (reference)", make: () => createInlineComputePool(), runs: 1 },
   { name: `piscina(${cores} threads, one per core)`, make: () => createPiscinaComputePool({ maxThreads: cores, maxQueue: inFlight }), runs },
+  {
+    name: `piscina(${cores} threads, one per core, at the loop's priority)`,
+    make: () => createPiscinaComputePool({ maxThreads: cores, maxQueue: inFlight, niceIncrement: 0 }),
+    runs,
+  },
 ];
 if (cores > 1) pools.push({ name: `piscina(${cores - 1} threads, a core left to the main thread)`, make: () => createPiscinaComputePool({ maxThreads: cores - 1, maxQueue: inFlight }), runs });
 

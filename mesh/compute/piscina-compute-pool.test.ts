@@ -90,6 +90,17 @@ describe("createPiscinaComputePool", () => {
     expect(await pool.run<number>(tasks, "add", { a: 20, b: 22 })).toBe(42);
   });
 
+  it.runIf(process.platform === "linux")("runs its threads below the event loop's CPU priority (Linux keeps nice per thread)", async () => {
+    const { getPriority } = await import("node:os");
+    const loop = getPriority();
+    const lowered = track(createPiscinaComputePool({ maxThreads: 1 }));
+    expect(await lowered.run<number>(tasks, "priority", {})).toBe(Math.min(19, loop + 10));
+    const same = track(createPiscinaComputePool({ maxThreads: 1, niceIncrement: 0 }));
+    expect(await same.run<number>(tasks, "priority", {})).toBe(loop);
+    expect(getPriority()).toBe(loop);
+    expect(() => createPiscinaComputePool({ niceIncrement: 20 })).toThrow("options.niceIncrement");
+  });
+
   it("maps a task's own error to Internal without leaking it, and rejects bad options", async () => {
     const pool = track(createPiscinaComputePool({ maxThreads: 1 }));
     const err = await pool.run(tasks, "fail", { message: "secret detail" }).catch((e: unknown) => e);

@@ -8,6 +8,7 @@ import type { ComputePool, RunOptions } from "./compute-pool.ts";
 import { poolToConnectError } from "./piscina-errors.ts";
 import { checkTaskRef } from "./task-module.ts";
 import { traceCarrier } from "./trace-carrier.ts";
+import type { WorkerStart } from "./thread-priority.ts";
 import type { TaskMessage } from "./worker-entry.ts";
 import type { Metrics } from "../telemetry/index.ts";
 import { SpanAttributes, type TracedTaskResult, type Tracing } from "../telemetry/index.ts";
@@ -23,6 +24,12 @@ export interface PiscinaComputePoolOptions {
   readonly maxQueue?: number;
   /** An idle thread above minThreads exits after this long. Default 30,000. */
   readonly idleTimeoutMs?: number;
+  /**
+   * How much lower than the event loop's the worker threads' CPU priority (nice value) runs, 0-19, so a
+   * saturated pool cannot hold the event loop off a core (calls, heartbeats, health checks). Linux
+   * only (elsewhere the threads keep the process's priority). Default 10; 0 = the same priority.
+   */
+  readonly niceIncrement?: number;
   /** Heap limit per worker thread, in MB. Default: Node's. */
   readonly maxOldGenerationSizeMb?: number;
   /** Called when a worker fails outside any task (the pool replaces it). Default: nothing. */
@@ -44,17 +51,21 @@ function parseOptions(o: PiscinaComputePoolOptions) {
   const minThreads = o.minThreads ?? 1;
   const maxQueue = o.maxQueue ?? 4 * maxThreads;
   const idleTimeoutMs = o.idleTimeoutMs ?? 30_000;
+  const niceIncrement = o.niceIncrement ?? 10;
   if (!Number.isInteger(maxThreads) || maxThreads < 1) throw new ComputeOptionsError("options.maxThreads must be a positive integer");
   if (!Number.isInteger(minThreads) || minThreads < 0 || minThreads > maxThreads) {
     throw new ComputeOptionsError("options.minThreads must be an integer from 0 to maxThreads");
   }
   if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new ComputeOptionsError("options.maxQueue must be a non-negative integer");
   if (!Number.isFinite(idleTimeoutMs) || idleTimeoutMs < 0) throw new ComputeOptionsError("options.idleTimeoutMs must be a non-negative number");
+  if (!Number.isInteger(niceIncrement) || niceIncrement < 0 || niceIncrement > 19) {
+    throw new ComputeOptionsError("options.niceIncrement must be an integer from 0 to 19");
+  }
   const heap = o.maxOldGenerationSizeMb;
   if (heap !== undefined && (!Number.isInteger(heap) || heap < 16)) {
     throw new ComputeOptionsError("options.maxOldGenerationSizeMb must be an integer of at least 16");
   }
-  return { maxThreads, minThreads, maxQueue, idleTimeoutMs, heap };
+  return { maxThreads, minThreads, maxQueue, idleTimeoutMs, niceIncrement, heap };
 }
 
 /**
@@ -75,6 +86,7 @@ export function createPiscinaComputePool(options: PiscinaComputePoolOptions = {}
     idleTimeout: o.idleTimeoutMs,
     concurrentTasksPerWorker: 1,
     closeTimeout: CLOSE_TIMEOUT_MS,
+    workerData: { niceIncrement: o.niceIncrement } satisfies WorkerStart,
     ...(o.heap ? { resourceLimits: { maxOldGenerationSizeMb: o.heap } } : {}),
   });
   // A worker failing with no task of its own is reported here instead of crashing the process.

@@ -2,6 +2,9 @@
 // Node caches the import, so a module loads once per worker thread.
 import type { WorkerTracing } from "../telemetry/index.ts";
 import { loadTask } from "./task-module.ts";
+import { applyWorkerPriority } from "./thread-priority.ts";
+
+applyWorkerPriority();
 
 /** What the pool posts for one task. */
 export interface TaskMessage {

@@ -44,3 +44,9 @@ export function context(_input: unknown, ctx: { trace: Record<string, string> })
 export async function threadId(): Promise<number> {
   return (await import("node:worker_threads")).threadId;
 }
+
+/** The running thread's CPU priority (nice value) as the kernel keeps it for this thread. */
+export async function priority(): Promise<number> {
+  const { getPriority } = await import("node:os");
+  return getPriority();
+}
