@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { processMemory } from "../lib/process-memory.ts";
+import { memoryRegions, processMemory } from "../lib/process-memory.ts";
 
 const run = promisify(execFile);
 const outDir = mkdtempSync(join(tmpdir(), "weft-bench-footprint-test-"));
@@ -39,5 +39,12 @@ describe("npm run bench:footprint -- --quick", () => {
     const own = processMemory();
     expect(own!.rssMb).toBeGreaterThan(own!.privateMb);
     expect(processMemory(2 ** 22 + 12345)).toBeUndefined();
+    // The regions split the same resident memory: together they are the RSS (read a moment apart).
+    const regions = memoryRegions()!;
+    const total = regions.mallocHeapMb + regions.anonymousMb + regions.fileMb + regions.stackMb;
+    expect(regions.anonymousMb).toBeGreaterThan(0);
+    expect(regions.fileMb).toBeGreaterThan(0);
+    expect(Math.abs(total - processMemory()!.rssMb)).toBeLessThan(own!.rssMb * 0.1);
+    expect(memoryRegions(2 ** 22 + 12345)).toBeUndefined();
   });
 });

@@ -35,3 +35,40 @@ export function processMemory(pid: number | "self" = "self"): ProcessMemory | un
     sharedCleanMb: mb(kb("Shared_Clean")),
   };
 }
+
+/** Where a process's resident memory lies, in MB (from /proc/<pid>/smaps): what a number after load is made of. */
+export interface MemoryRegions {
+  /** glibc malloc's main arena (`[heap]`, grown with brk): C++ objects, nghttp2 and OpenSSL buffers, small Buffers. */
+  readonly mallocHeapMb: number;
+  /** Anonymous mappings: V8's heap pages and code space, other malloc arenas, mmapped large allocations. */
+  readonly anonymousMb: number;
+  /** Pages of files: the node binary, shared libraries, the compile cache. */
+  readonly fileMb: number;
+  /** Thread stacks (`[stack]` and the anonymous stacks of threads are in anonymousMb). */
+  readonly stackMb: number;
+}
+
+/** The resident memory of process `pid` (default: this one) by region, or undefined when /proc cannot be read. */
+export function memoryRegions(pid: number | "self" = "self"): MemoryRegions | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const kb = { heap: 0, anonymous: 0, file: 0, stack: 0 };
+  let region: keyof typeof kb = "anonymous";
+  for (const line of text.split("\n")) {
+    // A mapping's header: address range, permissions, offset, device, inode, then the path (if any).
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header !== null) {
+      const path = header[2]!;
+      region = path === "[heap]" ? "heap" : path === "[stack]" ? "stack" : header[1] !== "0" ? "file" : "anonymous";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null) kb[region] += Number(rss[1]);
+  }
+  const mb = (n: number) => Math.round((n / 1024) * 10) / 10;
+  return { mallocHeapMb: mb(kb.heap), anonymousMb: mb(kb.anonymous), fileMb: mb(kb.file), stackMb: mb(kb.stack) };
+}

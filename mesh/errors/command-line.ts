@@ -87,7 +87,8 @@ export function readCommandLine<const F extends Readonly<Record<string, CommandF
   );
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    // --no-<flag> turns a boolean flag off (e.g. bench:footprint's --no-services).
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, allowNegative: true, strict: true });
   } catch (err) {
     const unknown = /^Unknown option '([^']+)'/.exec((err as Error).message)?.[1];
     const what = unknown !== undefined ? `unknown flag ${unknown}` : (err as Error).message.split("\n")[0];

@@ -44,6 +44,7 @@ import type { Http2EndpointOptions } from "../client/index.ts";
 import type { Endpoint } from "../discovery/index.ts";
 import type { HostTlsOptions } from "../host/index.ts";
 import { MeshConfigError, type MeshNodeConfig } from "./node-config.ts";
+import { createStartupClock, type StartupTimings } from "./startup-clock.ts";
 
 /** A service and its handlers. */
 export interface NodeService {
@@ -195,6 +196,8 @@ export interface MeshNode {
   readonly tracing: Tracing | undefined;
   /** "host:port" announced for HTTP/2 callers. */
   readonly address: string;
+  /** How long each phase of the start took, in ms (log it with the "listening" line). */
+  readonly startup: StartupTimings;
   /** Drains (leave, refuse, finish in-flight, close) and releases everything. */
   drain(): Promise<void>;
 }
@@ -202,16 +205,19 @@ export interface MeshNode {
 /** Starts a mesh process: returns once it listens and is announced. */
 export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
   const { config } = options;
+  const clock = createStartupClock();
   // Tracing first, so everything created after it can trace (and nothing loads its SDK when it is off).
   const tracing = await startTracing(config.tracing, {
     instanceId: config.instanceId,
     onError: (err) => options.logger?.error("trace export failed", { error: String(err) }),
   });
   const tracer = tracing?.tracer;
+  clock.lap("tracing");
   const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
   // With a NATS user, replies come to this workload's own inbox: the only one its permissions let it read.
   const natsUser = config.natsNkeyFile === undefined ? undefined : { authenticator: await readNatsAuthenticator(config.natsNkeyFile), inboxPrefix: natsInboxPrefix(config.workload) };
   const nc = await connectNats({ servers: config.natsUrl, name: config.instanceId, timeoutMs: connectTimeoutMs, ...natsUser });
+  clock.lap("nats");
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
     // One server or a Sentinel group; ioredis is loaded only then, so a process without REDIS_URL never pays for it.
@@ -225,10 +231,13 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
       throw err;
     }
   }
+  clock.lap("redis");
   const metrics = config.metrics ? createMetrics() : undefined;
+  clock.lap("metrics");
   // Follows only the services this process calls: the mesh client declares each one on first use.
   const discovery = createNatsDiscovery({ nc, subjectPrefix: config.registryPrefix, services: [] });
   const security = await startSecurity(config, options.policies, options.logger);
+  clock.lap("security");
   const mesh = createMeshClient({
     discovery, nc, defaultTransport: config.transport, tracer, metrics, http2: security?.clientTls,
     natsCaller: config.workload, natsInboxPrefix: natsUser?.inboxPrefix, logger: options.logger,
@@ -286,6 +295,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     httpFallback: options.httpFallback,
     logger: options.logger,
   });
+  clock.lap("host");
   const closers: (() => void | Promise<void>)[] = [];
   const services = await options.services({
     config,
@@ -301,7 +311,9 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     policies: options.policies,
   });
   for (const { service, impl } of services) host.register(service, impl);
+  clock.lap("services");
   const listening = await host.listen();
+  clock.lap("listen");
   const address = `${config.advertiseHost}:${listening.port}`;
   announcedAddress = address;
 
@@ -342,6 +354,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     }),
   });
   await announcer.start();
+  clock.lap("announce");
   const gatherResponder = startGatherResponder({ nc, registryPrefix: config.registryPrefix, snapshot: () => host.instanceSnapshot(), window: red.window });
 
   // Leave first, so clients stop choosing this instance before it refuses anything.
@@ -363,7 +376,7 @@ export async function startMeshNode(options: MeshNodeOptions): Promise<MeshNode>
     await tracing?.shutdown().catch(() => undefined);
   });
 
-  return { host, mesh, discovery, limiter, tracing, metrics, address, drain: () => host.drain() };
+  return { host, mesh, discovery, limiter, tracing, metrics, address, startup: clock.timings(), drain: () => host.drain() };
 }
 
 /** A node's security: its workload's mTLS and the authorization its host enforces. */

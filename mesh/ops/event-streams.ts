@@ -2,7 +2,7 @@
 // ack-pending, redelivered, dead letters (counted per consumer in the domain's `<STREAM>_DLQ` stream)
 // and lag in messages and in seconds (the age of the oldest message not yet acknowledged).
 
-import { jetstreamManager, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
+import type { JetStreamManager, StreamInfo } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ConsumerStatsSchema, GetEventStreamsResponseSchema } from "../../gen/weft/mesh/v1/admin_pb.ts";
@@ -17,7 +17,8 @@ type Consumer = MessageInitShape<typeof ConsumerStatsSchema>;
 export function createEventStreamsReader(nc: NatsConnection): (namePrefix: string, signal: AbortSignal) => Promise<Answer> {
   let jsm: JetStreamManager | undefined;
   return async (namePrefix, signal) => {
-    jsm ??= await jetstreamManager(nc);
+    // Loaded on the first question: a process without event streams need not load the JetStream client.
+    jsm ??= await (await import("@nats-io/jetstream")).jetstreamManager(nc);
     const infos: StreamInfo[] = [];
     for await (const info of jsm.streams.list()) {
       if (info.config.name.startsWith(namePrefix)) infos.push(info);

@@ -2,7 +2,7 @@
 // an ordered consumer that starts at the stream's last N messages or at new ones, headers only, so a
 // message's payload never leaves JetStream (events may carry personal data).
 
-import { DeliverPolicy, jetstream, jetstreamManager, type OrderedConsumerOptions } from "@nats-io/jetstream";
+import type { OrderedConsumerOptions } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -21,6 +21,8 @@ export function createEventTail(nc: NatsConnection): (request: TailEventsRequest
     if (!/^[\w-]+$/.test(request.stream)) throw new ConnectError("stream must be a JetStream stream name", Code.InvalidArgument);
     if (request.last > MAX_TAIL_LAST) throw new ConnectError(`last must be at most ${MAX_TAIL_LAST}, got ${request.last}`, Code.InvalidArgument);
     if (/\s/.test(request.subjectFilter)) throw new ConnectError("subject_filter must be a NATS subject (no spaces)", Code.InvalidArgument);
+    // Loaded on the first tail: a process whose operators never tail events never loads the JetStream client.
+    const { DeliverPolicy, jetstream, jetstreamManager } = await import("@nats-io/jetstream");
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(request.stream).catch(() => undefined);
     if (info === undefined) throw new ConnectError(`no stream ${request.stream}`, Code.NotFound);

@@ -29,5 +29,5 @@ await runMain(async () => {
     },
   });
   drainOnSignals(node.host, { logger });
-  logger.info("catalog listening", { instanceId: config.instanceId, address: node.address });
+  logger.info("catalog listening", { instanceId: config.instanceId, address: node.address, startupMs: node.startup });
 }, { hints: HOST_PORT_HINTS });

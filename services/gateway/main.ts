@@ -63,5 +63,5 @@ await runMain(async () => {
     },
   });
   drainOnSignals(node.host, { logger });
-  logger.info("gateway listening", { instanceId: config.instanceId, address: node.address });
+  logger.info("gateway listening", { instanceId: config.instanceId, address: node.address, startupMs: node.startup });
 }, { hints: HOST_PORT_HINTS });

@@ -55,5 +55,5 @@ await runMain(async () => {
     },
   });
   drainOnSignals(node.host, { logger });
-  logger.info("identity listening", { instanceId: config.instanceId, address: node.address });
+  logger.info("identity listening", { instanceId: config.instanceId, address: node.address, startupMs: node.startup });
 }, { hints: HOST_PORT_HINTS });

@@ -46,5 +46,5 @@ await runMain(async () => {
     },
   });
   drainOnSignals(node.host, { logger });
-  logger.info("inventory listening", { instanceId: config.instanceId, address: node.address });
+  logger.info("inventory listening", { instanceId: config.instanceId, address: node.address, startupMs: node.startup });
 }, { hints: HOST_PORT_HINTS });

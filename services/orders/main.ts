@@ -53,5 +53,5 @@ await runMain(async () => {
     },
   });
   drainOnSignals(node.host, { logger });
-  logger.info("orders listening", { instanceId: config.instanceId, address: node.address });
+  logger.info("orders listening", { instanceId: config.instanceId, address: node.address, startupMs: node.startup });
 }, { hints: HOST_PORT_HINTS });

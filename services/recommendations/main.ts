@@ -65,5 +65,5 @@ await runMain(async () => {
     },
   });
   drainOnSignals(node.host, { logger });
-  logger.info("recommendations listening", { instanceId: config.instanceId, address: node.address });
+  logger.info("recommendations listening", { instanceId: config.instanceId, address: node.address, startupMs: node.startup });
 }, { hints: HOST_PORT_HINTS });
