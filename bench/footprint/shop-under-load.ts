@@ -72,7 +72,7 @@ export interface MeasureShopOptions {
 }
 
 /** The shop's calls through the gateway that the load rotates over (every service answers one of them). */
-function loadCalls(base: string, token: string): { call: string; spec: Omit<LoadSpec, "connections" | "seconds" | "warmupSeconds"> }[] {
+function loadCalls(base: string, token: string): { call: string; spec: Omit<LoadSpec, "connections" | "seconds" | "warmupSeconds" | "maxWarmupSeconds"> }[] {
   const GW = `${base}/shop.gateway.v1.GatewayService`;
   const json = { "content-type": "application/json" };
   const products = Array.from({ length: 100 }, (_, i) => `prod-${String(i + 1).padStart(4, "0")}`);
@@ -268,7 +268,7 @@ export async function measureShop(options: MeasureShopOptions): Promise<{ proces
       const calls = loadCalls(base, token);
       const seconds = Math.max(1, Math.round(options.loadSeconds / calls.length));
       for (const { call, spec } of calls) {
-        const cmd = pinned(LOAD_CORE, process.execPath, [join(options.root, "bench/shop/load.ts"), JSON.stringify({ ...spec, connections: options.connections, warmupSeconds: 0, seconds })]);
+        const cmd = pinned(LOAD_CORE, process.execPath, [join(options.root, "bench/shop/load.ts"), JSON.stringify({ ...spec, connections: options.connections, warmupSeconds: 0, maxWarmupSeconds: 0, seconds })]);
         const done = await runToCompletion(cmd.command, cmd.args, { timeoutMs: seconds * 1000 + 60_000 });
         const r = JSON.parse(done.stdout.trim().split("\n").pop() || "{}") as { requests?: number; verified?: number; shed?: number; failed?: number; errors?: number; timeouts?: number };
         load.push({ call, seconds, requests: r.requests ?? 0, verified: r.verified ?? 0, shed: r.shed ?? 0, failed: (r.failed ?? 0) + (r.errors ?? 0) + (r.timeouts ?? 0) });
