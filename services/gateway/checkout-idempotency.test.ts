@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type OrderPlaced, OrderPlacedSchema, type StockChanged, StockChangedSchema } from "../../gen/shop/events/v1/events_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { createMemoryEventBus } from "../../mesh/events/index.ts";
-import { loadSeedStock } from "../inventory/seed/load-seed.ts";
+import { loadSeedStock } from "../inventory/index.ts";
 import { createRouterShop, rejection } from "../../test/support/shop/router-shop.ts";
 import { storeKinds } from "../../test/support/shop/store-kinds.ts";
 import { connectRedis } from "../../test/support/shop/test-redis.ts";

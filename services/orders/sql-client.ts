@@ -1,6 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { OrdersDatabaseError } from "../shared/index.ts";
+import { createPgliteInMemory } from "./pglite-template.ts";
 import { createPrimaryPool, splitPostgresHosts } from "./primary-pool.ts";
 import { withSqlErrors } from "./sql-errors.ts";
 
@@ -98,11 +99,13 @@ export function createPostgresClient(options: PostgresClientOptions): SqlClient 
 export interface PgliteClientOptions {
   /** Directory of the database files. Default: in memory (gone when the process ends). */
   readonly dataDir?: string;
+  /** In memory: the saved fresh data directory to start from (pglite-template.ts). Default: under the temporary directory. */
+  readonly templatePath?: string;
 }
 
 /** PostgreSQL in this process (PGlite): one connection, so transactions run one at a time. */
 export async function createPgliteClient(options: PgliteClientOptions = {}): Promise<SqlClient> {
-  const db = await PGlite.create(options.dataDir ?? "memory://");
+  const db = options.dataDir === undefined ? await createPgliteInMemory(options.templatePath) : await PGlite.create(options.dataDir);
   const on = (runner: Pick<PGlite, "query">): SqlQueryable => ({
     query: <Row>(text: string, params: readonly unknown[] = []) =>
       withSqlErrors(async () => (await runner.query<Row>(text, params as unknown[])).rows),
