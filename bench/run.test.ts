@@ -10,8 +10,10 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { h2loadAvailable } from "./lib/h2load.ts";
 import type { BenchResults } from "./lib/run-bench.ts";
+import { judgeTarget } from "./lib/results.ts";
+import { measureTargetPaired } from "./lib/run-paired.ts";
 import { runScenarioOnce, type RunSettings } from "./lib/run-scenario.ts";
-import type { Scenario } from "./lib/scenarios.ts";
+import { SCENARIOS, type Scenario } from "./lib/scenarios.ts";
 import { grpcRequestFrame } from "./lib/bench-request.ts";
 
 const run = promisify(execFile);
@@ -80,15 +82,24 @@ describe("npm run bench -- --quick", () => {
     }
     const client = results.scenarios.find((s) => s.id === "client/grpc-js");
     expect(client?.runs[0].counts?.failed).toBe(0);
-    // Targets are judged from the same run (here: whatever quick numbers came out, met or not).
+    // Targets are judged on their paired measurement (both sides warm, load alternating in slices): the
+    // median of the pairs' ratios, each pair's ratio from its two slices; the ratio of the tables'
+    // medians is kept beside it (here: whatever quick numbers came out, met or not).
     const clientTarget = results.targets.find((t) => t.id === "client-vs-grpc-js");
-    expect(clientTarget?.ratio).toBeCloseTo((results.scenarios.find((s) => s.id === "client/weft")?.summary?.median ?? 0) / (client?.summary?.median ?? 1));
+    const pair = clientTarget?.paired;
+    expect(pair?.problems).toEqual([]);
+    expect(pair?.pairRatios).toHaveLength(2);
+    pair!.pairRatios.forEach((r, i) => expect(r).toBeCloseTo(pair!.subject!.rates[i]! / pair!.baseline!.rates[i]!, 1));
+    expect(clientTarget?.ratio).toBeCloseTo((pair!.pairRatios[0]! + pair!.pairRatios[1]!) / 2, 2);
+    expect(clientTarget?.medianRatio).toBeCloseTo((results.scenarios.find((s) => s.id === "client/weft")?.summary?.median ?? 0) / (client?.summary?.median ?? 1));
+    expect(pair?.subject?.usPerCall?.load).toBeGreaterThan(0);
     expect(["met", "NOT met"]).toContain(clientTarget?.status);
+    expect(Object.keys(results.paired ?? {}).sort()).toEqual([...(h2loadAvailable() ? ["grpc-vs-raw"] : []), "client-vs-grpc-js", "json-vs-raw"].sort());
 
     const markdown = readFileSync(join(outDir, "latest.md"), "utf8");
     expect(markdown).toContain(results.machine.cpuModel);
     expect(markdown).toContain("raw node:http JSON (ceiling)");
-    expect(markdown).toMatch(/Weft client → Weft server vs grpc-js → grpc-js \| [\d.]+× /);
+    expect(markdown).toMatch(/Weft client → Weft server vs grpc-js → grpc-js \| [\d.]+× \| 2 pairs \|/);
     expect(readFileSync(join(outDir, "latest.svg"), "utf8")).toMatch(/^<svg[^>]*>[\s\S]*<\/svg>\n$/);
   });
 });
@@ -119,5 +130,16 @@ describe("a server that answers some calls wrongly", () => {
     expect(result.status).toBe("failed");
     expect(result.rate).toBeUndefined();
     expect(result.problems.join("\n")).toMatch(/responses with an unexpected body/);
+  });
+
+  it("gets a failed paired measurement with no ratio and no verdict", { timeout: 60_000 }, async () => {
+    const raw = SCENARIOS.find((s) => s.id === "http1/raw-http")!;
+    const target = { id: "flaky-vs-raw", label: "flaky vs raw", subject: "http1/flaky", baseline: raw.id, atLeast: 1 };
+    const paired = await measureTargetPaired(target, [flaky("http1"), raw], settings(), { pairs: 2, sliceMs: 1000 });
+    expect(paired.ratio).toBeUndefined();
+    expect(paired.problems.join("\n")).toMatch(/unexpected body|check before load/);
+    const judged = judgeTarget(target, [], paired);
+    expect(judged.status).toBe("no data");
+    expect(judged.note).toMatch(/^paired measurement failed/);
   });
 });

@@ -61,7 +61,7 @@ for (const t of results.targets) {
 // A scenario that crashed or answered wrongly is a broken benchmark: fail the command so CI sees it.
 // Targets not met and scenarios not available yet are reported, not failures of the harness.
 const broken = results.scenarios.filter((s) => s.summary?.status === "failed" || s.summary?.status === "partial");
-if (broken.length > 0) {
-  console.error(`\n${broken.length} scenario(s) had failed runs: ${broken.map((s) => s.id).join(", ")}`);
-  process.exit(1);
-}
+const brokenPairs = Object.entries(results.paired ?? {}).filter(([, p]) => p.ratio === undefined);
+if (broken.length > 0) console.error(`\n${broken.length} scenario(s) had failed runs: ${broken.map((s) => s.id).join(", ")}`);
+for (const [id, p] of brokenPairs) console.error(`paired measurement of ${id} failed: ${p.problems.join("; ")}`);
+if (broken.length > 0 || brokenPairs.length > 0) process.exit(1);

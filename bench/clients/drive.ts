@@ -2,6 +2,7 @@
 // response checked, a warm-up that is not counted, then a measured window. Prints a
 // `{"phase":"measure"}` line when the measured window starts, then the result line.
 
+import { createInterface } from "node:readline";
 import { type CommandFlag, type CommandSpec, type CommandValues, numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { gcPerThousandCalls, startGcWindow, type GcCounts } from "../lib/gc-window.ts";
 import { warmUntilSteady } from "../lib/steady-state.ts";
@@ -42,7 +43,18 @@ export interface DriveOptions {
   readonly durationMs: number;
   /** Describes the client in the results. */
   readonly detail: string;
+  /**
+   * Driven in slices by the runner (bench/lib/paired-slices.ts) instead of one warm-up and one window:
+   * after the first checked call it prints `{"phase":"ready"}`, then for each `{"slice":MS}` line on stdin
+   * keeps the calls in flight for MS, lets them finish (nothing in flight between slices, so the other
+   * side of a pair has the cores) and prints a {@link SliceReport}; `{"end":true}` or the end of stdin
+   * ends the drive. The warm-up and window options are then unused.
+   */
+  readonly slices?: boolean;
 }
+
+/** One slice's report in slice mode: the measured window's fields of {@link DriveResult}, for the slice alone. */
+export type SliceReport = { readonly slice: true } & Pick<DriveResult, "calls" | "failed" | "seconds" | "callsPerSec" | "firstError" | "clientCpu" | "clientUsPerCall" | "gcPer1000Calls">;
 
 /** Keeps `concurrency` calls in flight until the window ends, and checks every response. */
 export async function drive<T>(call: () => Promise<T>, isCorrect: (response: T) => boolean, options: DriveOptions): Promise<DriveResult> {
@@ -59,8 +71,18 @@ export async function drive<T>(call: () => Promise<T>, isCorrect: (response: T) 
     return { calls: 0, failed: 1, seconds: 0, callsPerSec: 0, firstError, clientCpu: 0, detail: options.detail };
   }
 
+  // Slice mode parks the loops here between slices.
+  let gate: Promise<void> | undefined;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   const loop = async () => {
     while (!stopping) {
+      if (gate !== undefined) {
+        if (--inFlight === 0) drained?.();
+        await gate;
+        inFlight++;
+        continue;
+      }
       try {
         const response = await call();
         if (isCorrect(response)) {
@@ -75,6 +97,51 @@ export async function drive<T>(call: () => Promise<T>, isCorrect: (response: T) 
       }
     }
   };
+  if (options.slices === true) {
+    // Park every loop, then open the gate for one slice at a time.
+    let open!: () => void;
+    gate = new Promise((resolve) => (open = resolve));
+    inFlight = options.concurrency;
+    let parked = new Promise<void>((resolve) => (drained = resolve));
+    const loops = Array.from({ length: options.concurrency }, loop);
+    await parked;
+    process.stdout.write(`${JSON.stringify({ phase: "ready" })}\n`);
+    for await (const ms of sliceRequests()) {
+      parked = new Promise<void>((resolve) => (drained = resolve));
+      const release = open;
+      const next = new Promise<void>((resolve) => (open = resolve));
+      const [okBefore, failedBefore] = [ok, failed];
+      const at = performance.now();
+      const cpuBefore = process.cpuUsage();
+      const gc = startGcWindow();
+      gate = undefined;
+      release();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      gate = next;
+      const calls = ok - okBefore;
+      const seconds = (performance.now() - at) / 1000;
+      const cpu = process.cpuUsage(cpuBefore);
+      const collections = gc.stop();
+      await parked;
+      const sliceFailed = failed - failedBefore;
+      const slice: SliceReport = {
+        slice: true,
+        calls,
+        failed: sliceFailed,
+        seconds,
+        callsPerSec: calls / seconds,
+        ...(sliceFailed > 0 ? { firstError: firstError ?? "failed" } : {}),
+        clientCpu: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100) / 100,
+        ...(calls > 0 ? { clientUsPerCall: Math.round(((cpu.user + cpu.system) / calls) * 10) / 10, gcPer1000Calls: gcPerThousandCalls(collections, calls) } : {}),
+      };
+      process.stdout.write(`${JSON.stringify(slice)}\n`);
+    }
+    stopping = true;
+    open();
+    await Promise.all(loops);
+    return { calls: ok, failed, seconds: 0, callsPerSec: 0, ...(firstError === undefined ? {} : { firstError }), clientCpu: 0, detail: options.detail };
+  }
+
   const loops = Array.from({ length: options.concurrency }, loop);
   // One-second windows (shorter for a warm-up shorter than that) until the rate stops rising.
   const windowMs = Math.min(1000, Math.max(options.warmupMs, 100));
@@ -112,6 +179,22 @@ export async function drive<T>(call: () => Promise<T>, isCorrect: (response: T) 
   };
 }
 
+/** The slice lengths the runner asks for on stdin (`{"slice":MS}` lines), until `{"end":true}` or the end of stdin. */
+async function* sliceRequests(): AsyncGenerator<number> {
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    let command: { slice?: unknown; end?: unknown };
+    try {
+      command = JSON.parse(line) as typeof command;
+    } catch {
+      continue;
+    }
+    if (command.end === true) break;
+    if (typeof command.slice === "number" && command.slice > 0) yield command.slice;
+  }
+  lines.close();
+}
+
 /** The flags every client driver takes (the runner passes all four). */
 export const DRIVE_FLAGS = {
   port: { type: "string", valueName: "P", description: "port of the server under test (required)" },
@@ -119,12 +202,13 @@ export const DRIVE_FLAGS = {
   "warmup-ms": { type: "string", valueName: "MS", description: "uncounted warm-up (required)" },
   "duration-ms": { type: "string", valueName: "MS", description: "measured time (required)" },
   "max-warmup-ms": { type: "string", valueName: "MS", defaultText: "the warm-up: a fixed warm-up", description: "warm up at least --warmup-ms, then until the calls/s stop rising, at most this long" },
+  slices: { type: "boolean", description: "driven in slices from stdin ({\"slice\":MS} lines, by the paired measurement); the warm-up and duration flags are then unused" },
 } as const satisfies Record<string, CommandFlag>;
 
 /** Reads a driver's command line: {@link DRIVE_FLAGS} plus its own `flags`; --help lists them all. */
 export function readDriveArgs<const F extends Readonly<Record<string, CommandFlag>> = {}>(
   spec: Omit<CommandSpec<F>, "flags"> & { readonly flags?: F },
-): { port: number; concurrency: number; warmupMs: number; maxWarmupMs: number; durationMs: number; values: CommandValues<typeof DRIVE_FLAGS & F> } {
+): { port: number; concurrency: number; warmupMs: number; maxWarmupMs: number; durationMs: number; slices: boolean; values: CommandValues<typeof DRIVE_FLAGS & F> } {
   const { values } = readCommandLine({ ...spec, flags: { ...DRIVE_FLAGS, ...(spec.flags ?? ({} as F)) } });
   const get = (name: keyof typeof DRIVE_FLAGS) => {
     const n = numberSetting(`--${name}`, (values as Record<string, string | undefined>)[name], Number.NaN);
@@ -133,7 +217,8 @@ export function readDriveArgs<const F extends Readonly<Record<string, CommandFla
   };
   const warmupMs = get("warmup-ms");
   const maxWarmupMs = numberSetting("--max-warmup-ms", (values as Record<string, string | undefined>)["max-warmup-ms"], warmupMs, { min: 0 });
-  return { port: get("port"), concurrency: get("concurrency"), warmupMs, maxWarmupMs, durationMs: get("duration-ms"), values: values as CommandValues<typeof DRIVE_FLAGS & F> };
+  const slices = (values as Record<string, unknown>).slices === true;
+  return { port: get("port"), concurrency: get("concurrency"), warmupMs, maxWarmupMs, durationMs: get("duration-ms"), slices, values: values as CommandValues<typeof DRIVE_FLAGS & F> };
 }
 
 /** Prints the result line. */

@@ -60,8 +60,10 @@ describe("autocannon", () => {
 
 describe("options", () => {
   it("has defaults, and quick defaults", () => {
-    expect(parseOptions([])).toMatchObject({ runs: 3, durationS: 5, warmupS: 6, maxWarmupS: 30, quick: false, only: undefined });
-    expect(parseOptions(["--quick"])).toMatchObject({ runs: 1, durationS: 1, warmupS: 0.5, maxWarmupS: 0.5, quick: true });
+    expect(parseOptions([])).toMatchObject({ runs: 3, pairs: 12, durationS: 5, warmupS: 6, maxWarmupS: 30, quick: false, only: undefined });
+    expect(parseOptions(["--quick"])).toMatchObject({ runs: 1, pairs: 2, durationS: 1, warmupS: 0.5, maxWarmupS: 0.5, quick: true });
+    expect(parseOptions(["--pairs", "0"]).pairs).toBe(0);
+    expect(() => parseOptions(["--pairs", "1.5"])).toThrow(/--pairs must be a positive integer/);
     expect(parseOptions(["--quick", "--runs", "2", "--duration", "0.5", "--only", "grpc,client/weft"])).toMatchObject({ runs: 2, durationS: 0.5, only: ["grpc", "client/weft"] });
     expect(parseOptions([])).toMatchObject({ waitIdleS: 0, profile: false });
     expect(parseOptions(["--wait-idle", "20", "--profile"])).toMatchObject({ waitIdleS: 20, profile: true });

@@ -311,3 +311,79 @@ export async function waitForIdleCores(maxMs: number): Promise<{ waitedMs: numbe
     if (idle || waitedMs >= maxMs) return { waitedMs, idle, serverCore: round(busy.serverCore), loadCore: round(busy.loadCore) };
   }
 }
+
+/** A child that talks in JSON lines: commands on its stdin, reports on its stdout. */
+export interface LineChild {
+  readonly pid: number;
+  /** Writes `message` as one JSON line to the child's stdin. */
+  send(message: unknown): void;
+  /** The next stdout line (parsed) that `accept` takes; rejects when the child exits or after `timeoutMs`. */
+  next(accept: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+  /** The end of its stderr. */
+  stderrTail(): string;
+  /** Closes its stdin, then SIGTERM (SIGKILL after 3 s); resolves once it exited. */
+  stop(): Promise<void>;
+}
+
+/** Starts `node <nodeFlags> <script> <args>` on `core` with its stdin and stdout as JSON-line channels. */
+export function startLineChild(script: string, args: readonly string[], core: number | undefined, nodeFlags: readonly string[] = [], env?: Readonly<Record<string, string>>): LineChild {
+  const cmd = pinned(core, process.execPath, [...nodeFlags, script, ...args]);
+  const child = spawn(cmd.command, cmd.args, { stdio: ["pipe", "pipe", "pipe"], ...(env === undefined ? {} : { env: { ...process.env, ...env } }) });
+  track(child);
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  child.stdin.on("error", () => {}); // a child that exited: next() reports it
+  const queue: Record<string, unknown>[] = [];
+  let waiter: (() => void) | undefined;
+  let buffered = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        const parsed = JSON.parse(line) as unknown;
+        if (parsed !== null && typeof parsed === "object") queue.push(parsed as Record<string, unknown>);
+      } catch {
+        // not a protocol line
+      }
+    }
+    waiter?.();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.once("exit", () => waiter?.());
+  return {
+    pid: child.pid ?? -1,
+    send: (message) => child.stdin.write(`${JSON.stringify(message)}\n`),
+    next: async (accept, timeoutMs) => {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        while (queue.length > 0) {
+          const line = queue.shift()!;
+          if (accept(line)) return line;
+        }
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${script} exited (${child.signalCode ?? child.exitCode}); stderr: ${stderr.trim().slice(-800)}`);
+        const left = deadline - performance.now();
+        if (left <= 0) throw new Error(`${script} did not answer within ${timeoutMs} ms; stderr: ${stderr.trim().slice(-800)}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          waiter = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        waiter = undefined;
+      }
+    },
+    stderrTail: () => stderr.trim(),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      const term = setTimeout(() => child.kill("SIGTERM"), 1000);
+      await exited;
+      clearTimeout(timer);
+      clearTimeout(term);
+    },
+  };
+}

@@ -55,6 +55,21 @@ function ratioCell(t: TargetResult): string {
   return `${t.ratio.toFixed(2)}×${range}`;
 }
 
+/** A target's row when it was measured as a pair. */
+function pairedRow(t: TargetResult, results: BenchResults): string {
+  const p = t.paired;
+  const x = (n: number | undefined, digits = 2) => (n === undefined ? "–" : `${n.toFixed(digits)}×`);
+  if (p === undefined || p.ratio === undefined) return `| ${t.label} | – | – | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} | – | ${x(t.medianRatio)} | – | – |`;
+  // The judged side: the client in client and mTLS targets, the server otherwise.
+  const group = results.scenarios.find((s) => s.id === t.subject)?.group;
+  const side = group === "client" || group === "mtls" ? "load" : "server";
+  const us = (s: typeof p.subject) => s?.usPerCall?.[side];
+  const usRatio = us(p.subject) !== undefined && us(p.baseline) !== undefined ? us(p.baseline)! / us(p.subject)! : undefined;
+  const quartiles = p.ratioQuartiles === undefined ? `${p.pairRatios.length} pairs` : `${p.ratioQuartiles[0].toFixed(2)}–${p.ratioQuartiles[1].toFixed(2)} (${p.pairRatios.length} pairs)`;
+  const warm = `${(p.warmupMs / 1000).toFixed(1)} s${p.steady === false ? " (still rising)" : p.steady === undefined ? " (fixed)" : ""}`;
+  return `| ${t.label} | ${x(p.ratio, 3)} | ${quartiles} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} | ${p.subject?.rate.toLocaleString("en-US")} / ${p.baseline?.rate.toLocaleString("en-US")} | ${x(t.medianRatio)} | ${x(usRatio)} (${side}) | ${warm} |`;
+}
+
 function statusCell(t: TargetResult): string {
   const doubt = (t.conditions ?? []).length > 0 ? " (inconclusive: see conditions)" : "";
   if (t.status === "met") return `met${doubt}`;
@@ -161,17 +176,26 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
   }
   if (results.targets.length > 0) {
     lines.push("");
-    lines.push("## Targets (ratios of medians from this run)");
+    const paired = results.targets.some((t) => t.paired !== undefined);
+    lines.push(paired ? "## Targets (paired: both sides warm, load alternating in one-second slices)" : "## Targets (ratios of medians from this run)");
     lines.push("");
     lines.push(
-      "The verdict is on throughput. The per-CPU-s ratio (calls per CPU-second of the judged side) is shown beside it because it moves much less when other work shares the machine; it is not the target.",
+      paired
+        ? "The verdict is the median of the slice pairs' throughput ratios (subject / baseline, adjacent slices, which side goes first alternating): a slow spell of a virtual CPU falls on both slices of a pair. The middle half of the pair ratios shows how much they spread. Beside it, the ratio of the scenario tables' medians (runs minutes apart), and the CPU µs per call of the judged side from the pairs (baseline / subject: above 1 means the subject spends less), which moves least with noise."
+        : "The verdict is on throughput. The per-CPU-s ratio (calls per CPU-second of the judged side) is shown beside it because it moves much less when other work shares the machine; it is not the target.",
     );
     lines.push("");
-    lines.push("| target | ratio | goal | result | conditions | per-CPU-s ratio |");
-    lines.push("|---|---:|---:|---|---|---:|");
-    for (const t of results.targets) {
-      const flags = (t.conditions ?? []).map((c) => `${c}${c.endsWith("noisy") ? " ‡" : " †"}`);
-      lines.push(`| ${t.label} | ${ratioCell(t)} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} | ${flags.length > 0 ? flags.join(", ") : "clean"} | ${t.efficiencyRatio === undefined ? "–" : `${t.efficiencyRatio.toFixed(2)}×`} |`);
+    if (paired) {
+      lines.push("| target | ratio (paired) | middle half of pairs | goal | result | rates (subject / baseline) | ratio of table medians | CPU µs per call ratio | warm-up |");
+      lines.push("|---|---:|---:|---:|---|---:|---:|---:|---:|");
+      for (const t of results.targets) lines.push(pairedRow(t, results));
+    } else {
+      lines.push("| target | ratio | goal | result | conditions | per-CPU-s ratio |");
+      lines.push("|---|---:|---:|---|---|---:|");
+      for (const t of results.targets) {
+        const flags = (t.conditions ?? []).map((c) => `${c}${c.endsWith("noisy") ? " ‡" : " †"}`);
+        lines.push(`| ${t.label} | ${ratioCell(t)} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} | ${flags.length > 0 ? flags.join(", ") : "clean"} | ${t.efficiencyRatio === undefined ? "–" : `${t.efficiencyRatio.toFixed(2)}×`} |`);
+      }
     }
   }
   const problems = results.scenarios.flatMap((s) =>

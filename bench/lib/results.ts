@@ -3,6 +3,7 @@
 import { summarize, median } from "./stats.ts";
 import type { ProfileSummary } from "./profile-summary.ts";
 import type { RunProbes } from "./core-probe.ts";
+import type { PairedMeasurement } from "./paired-slices.ts";
 import type { ScenarioGroup, Target } from "./scenarios.ts";
 
 /** One run of one scenario. A failed run never carries a rate. */
@@ -94,8 +95,12 @@ export interface ScenarioResult {
 /** A target judged on this run's numbers. */
 export interface TargetResult extends Target {
   readonly status: "met" | "NOT met" | "not available" | "no data";
-  /** subject median / baseline median. */
+  /** The verdict's ratio: the median of the paired slices' ratios when measured, else subject median / baseline median. */
   readonly ratio?: number;
+  /** subject median / baseline median over the scenario runs (the tables); the verdict when there is no paired measurement. */
+  readonly medianRatio?: number;
+  /** The paired measurement behind the verdict (run-paired.ts). */
+  readonly paired?: PairedMeasurement;
   /** subject / baseline for each run where both were verified. */
   readonly runRatios: readonly number[];
   /** Ratio of median calls per CPU-second (secondary: how the two compare per unit of CPU). */
@@ -253,8 +258,19 @@ export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
   };
 }
 
-/** Judges a target from the scenario results of the same run. */
-export function judgeTarget(target: Target, scenarios: readonly ScenarioResult[]): TargetResult {
+/**
+ * Judges a target from the same run: on its paired measurement when there is one (both sides warm, load
+ * alternating in slices; a failed pair has no verdict), else on the ratio of the scenarios' medians.
+ */
+export function judgeTarget(target: Target, scenarios: readonly ScenarioResult[], paired?: PairedMeasurement): TargetResult {
+  const byMedians = judgeOnMedians(target, scenarios);
+  if (paired === undefined) return byMedians;
+  const base = { ...byMedians, paired, ...(byMedians.ratio === undefined ? {} : { medianRatio: byMedians.ratio }) };
+  if (paired.ratio === undefined) return { ...base, status: "no data", ratio: undefined, note: `paired measurement failed: ${paired.problems.join("; ")}` };
+  return { ...base, status: paired.ratio >= target.atLeast ? "met" : "NOT met", ratio: paired.ratio };
+}
+
+function judgeOnMedians(target: Target, scenarios: readonly ScenarioResult[]): TargetResult {
   const subject = scenarios.find((s) => s.id === target.subject);
   const baseline = scenarios.find((s) => s.id === target.baseline);
   if (subject === undefined || baseline === undefined) {

@@ -16,6 +16,11 @@ import { renderSvg } from "./report-svg.ts";
 import { judgeTarget, markSlowCores, summarizeScenario, type ScenarioResult, type TargetResult } from "./results.ts";
 import { CLIENT_CONCURRENCY, generatorOf, runScenarioOnce, type RunSettings } from "./run-scenario.ts";
 import { selectScenarios, TARGETS } from "./scenarios.ts";
+import type { PairedMeasurement } from "./paired-slices.ts";
+import { measureTargetPaired } from "./run-paired.ts";
+
+/** Length of one slice of a target's paired measurement. */
+const PAIR_SLICE_MS = 1000;
 
 /** Everything written to bench/results/<timestamp>.json. */
 export interface BenchResults {
@@ -30,6 +35,8 @@ export interface BenchResults {
   readonly generators: { readonly h2load: string; readonly autocannon: string; readonly client: string };
   readonly request: { readonly path: string; readonly payloadBytes: number; readonly grpcRequestFrameBytes: number; readonly grpcResponseFrameBytes: number; readonly json: string; readonly jsonResponse: string };
   readonly scenarios: ScenarioResult[];
+  /** Each target's paired measurement (run-paired.ts), by target id: what the verdicts use. */
+  readonly paired?: Record<string, PairedMeasurement>;
   targets: TargetResult[];
   readonly notes: readonly string[];
 }
@@ -73,7 +80,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
     schema: 1,
     startedAt,
     command: commandLine(argv),
-    options: { runs: options.runs, durationS: options.durationS, warmupS: options.warmupS, maxWarmupS: options.maxWarmupS, only: options.only, quick: options.quick, profile: options.profile, waitIdleS: options.waitIdleS },
+    options: { runs: options.runs, pairs: options.pairs, durationS: options.durationS, warmupS: options.warmupS, maxWarmupS: options.maxWarmupS, only: options.only, quick: options.quick, profile: options.profile, waitIdleS: options.waitIdleS },
     machine: machineInfo(),
     revision: revision(),
     generators: {
@@ -90,6 +97,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
       jsonResponse: jsonResponseBody,
     },
     scenarios: scenarios.map((s) => ({ id: s.id, group: s.group, label: s.label, generator: generatorOf(s, settings), runs: [] })),
+    paired: {},
     targets: [],
     notes: NOTES,
   };
@@ -113,6 +121,19 @@ export async function runBench(options: BenchOptions, argv: readonly string[], l
         );
       }
     }
+    // The verdicts: each target's two sides warm at once, the load alternating in one-second slices.
+    for (const target of options.pairs > 0 ? TARGETS : []) {
+      const both = [target.subject, target.baseline].map((id) => results.scenarios.find((s) => s.id === id));
+      if (both.some((s) => s === undefined || s.runs.every((r) => r.status === "unavailable"))) continue;
+      const measured = await measureTargetPaired(target, scenarios, settings, { pairs: options.pairs, sliceMs: PAIR_SLICE_MS });
+      results.paired![target.id] = measured;
+      log(
+        `paired ${target.id.padEnd(18)} ` +
+          (measured.ratio !== undefined
+            ? `${measured.ratio.toFixed(3)}x (pairs ${Math.min(...measured.pairRatios).toFixed(2)}-${Math.max(...measured.pairRatios).toFixed(2)}), ${measured.subject?.rate.toLocaleString("en-US")} vs ${measured.baseline?.rate.toLocaleString("en-US")} /s, warm-up ${(measured.warmupMs / 1000).toFixed(1)} s`
+            : `FAILED: ${measured.problems.join("; ")}`),
+      );
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -129,7 +150,7 @@ export function judge(results: BenchResults): void {
     s.runs.sort((a, b) => a.run - b.run);
     s.summary = summarizeScenario(s);
   }
-  results.targets = TARGETS.map((t) => judgeTarget(t, results.scenarios)).filter((t) => t.note !== "not part of this run (--only)");
+  results.targets = TARGETS.map((t) => judgeTarget(t, results.scenarios, results.paired?.[t.id])).filter((t) => t.note !== "not part of this run (--only)");
 }
 
 function pct(value: number | undefined): string {

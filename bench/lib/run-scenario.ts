@@ -40,7 +40,7 @@ const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * (mesh/host/gc-tuning.ts), so no server is judged with a GC setting another one does not get; then
  * `node --cpu-prof` flags writing `<dir>/<name>.cpuprofile` when profiling.
  */
-function childNodeFlags(dir: string | undefined, name: string): string[] {
+export function childNodeFlags(dir: string | undefined, name: string): string[] {
   const prof = dir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-name", `${name}.cpuprofile`];
   return [...SERVER_V8_FLAGS, ...prof];
 }

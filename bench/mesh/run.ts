@@ -3,7 +3,10 @@
 // same run, interleaved, medians of N runs. Servers are pinned to core 0, clients to core 1 (taskset),
 // as in bench/run.ts; the NATS server is the shared one (NATS_URL, default nats://127.0.0.1:4222).
 //
-//   node bench/mesh/run.ts [--runs 3] [--duration 5] [--warmup 2] [--concurrency 64] [--only a,b]
+//   node bench/mesh/run.ts [--runs 3] [--duration 5] [--warmup 6] [--pairs 12] [--concurrency 64] [--only a,b]
+//
+// The verdicts come from a paired measurement of each target (both sides warm, one-second slices
+// alternating between them); the table's medians come from the interleaved runs.
 //
 // Writes bench/mesh/results/<timestamp>.json and latest.md; prints the table.
 
@@ -14,7 +17,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
 import { probeCores } from "../lib/core-probe.ts";
+import { measurePaired, type PairedMeasurement } from "../lib/paired-slices.ts";
 import { slowRunFilter, type RunProbes } from "../lib/results.ts";
+import { clientSide, type ClientSide } from "../lib/slice-sides.ts";
 
 interface Scenario {
   readonly id: string;
@@ -40,6 +45,7 @@ const { values } = readCommandLine({
     "max-warmup": { type: "string", valueName: "S", defaultText: "30", description: "longest warm-up, in seconds (equal to --warmup for a fixed warm-up)" },
     concurrency: { type: "string", valueName: "N", defaultText: "64", description: "calls in flight per client" },
     only: { type: "string", valueName: "a,b", defaultText: "all", description: "only these scenario ids" },
+    pairs: { type: "string", valueName: "N", defaultText: "12", description: "one-second slice pairs per target, both sides warm, load alternating (the verdicts); 0 = judge on the ratio of medians" },
   },
   env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS of both meshes" }],
 });
@@ -48,6 +54,7 @@ const durationMs = numberSetting("--duration", values.duration, 5, { min: 0.001 
 const warmupMs = numberSetting("--warmup", values.warmup, 6, { min: 0 }) * 1000;
 const maxWarmupMs = numberSetting("--max-warmup", values["max-warmup"], 30, { min: 0 }) * 1000;
 const concurrency = numberSetting("--concurrency", values.concurrency, 64, { min: 1, integer: true });
+const pairs = numberSetting("--pairs", values.pairs, 12, { min: 0, integer: true });
 const root = new URL("../../", import.meta.url).pathname;
 const run = randomUUID().slice(0, 8);
 
@@ -209,6 +216,41 @@ for (let r = 0; r < runs; r++) {
   }
 }
 
+// The verdicts: each target's two servers run at once, both clients stay connected, and the calls
+// alternate between them in one-second slices after both warmed up (bench/lib/paired-slices.ts).
+async function measureTargetPaired(t: Target): Promise<PairedMeasurement> {
+  const servers: ChildProcess[] = [];
+  const clients: ClientSide[] = [];
+  const failed = (problem: string): PairedMeasurement => ({ pairRatios: [], sliceMs: 1000, warmupMs: 0, steady: undefined, problems: [problem] });
+  try {
+    for (const id of [t.subject, t.peer]) {
+      const s = ALL.find((x) => x.id === id)!;
+      const server = child(0, s.server, []);
+      servers.push(server);
+      const ready = await firstJsonLine(server, (o) => "ready" in o || "unavailable" in o, 20_000);
+      if ("unavailable" in ready) return failed(`${id} not available: ${String(ready.unavailable)}`);
+      clients.push(await clientSide({ script: `${root}${s.client[0]}`, args: s.client.slice(1), port: Number(ready.port), serverPid: server.pid!, concurrency, nodeFlags: SERVER_V8_FLAGS }));
+    }
+    return await measurePaired(clients[0]!, clients[1]!, { sliceMs: 1000, pairs, warmupMs, maxWarmupMs });
+  } catch (err) {
+    return failed((err as Error).message);
+  } finally {
+    await Promise.all(clients.map((c) => c.stop()));
+    for (const server of servers) {
+      server.kill("SIGTERM");
+      await new Promise((r) => (server.exitCode !== null ? r(undefined) : server.once("exit", r)));
+    }
+  }
+}
+
+const judgedTargets = TARGETS.filter((t) => scenarios.some((s) => s.id === t.subject) && scenarios.some((s) => s.id === t.peer));
+const paired = new Map<string, PairedMeasurement>();
+for (const t of pairs > 0 ? judgedTargets : []) {
+  const p = await measureTargetPaired(t);
+  paired.set(t.name, p);
+  process.stderr.write(`paired ${t.name}: ${p.ratio !== undefined ? `${p.ratio.toFixed(3)}x (pairs ${Math.min(...p.pairRatios).toFixed(2)}-${Math.max(...p.pairRatios).toFixed(2)}), ${p.subject?.rate} vs ${p.baseline?.rate} calls/s` : `FAILED: ${p.problems.join("; ")}`}\n`);
+}
+
 // Runs whose core probe was more than SLOW_CORE_MARGIN slower than this invocation's fastest were taken
 // in a slow spell of a virtual CPU: left out of the medians (unless every run of a scenario was).
 const slow = slowRunFilter([...results.values()].flat(), (m) => m.probe);
@@ -234,21 +276,28 @@ const lines = [
     return `| \`${s.id}\` | ${s.what} | ${fmt(rate(s.id))} | ${runsText} | ${fmt(median(ms.map((m) => m.clientCpu)), 2)} / ${fmt(median(ms.map((m) => m.serverCpu)), 2)} / ${fmt(median(ms.map((m) => m.natsCpu)), 2)} | ${fmt(perCpu)} | ${fmt(median(ms.map((m) => m.clientUsPerCall)), 1)} / ${fmt(median(ms.map((m) => m.serverUsPerCall)), 1)} | ${gcText} | ${fmt(median(ms.map((m) => m.warmupMs)) / 1000, 1)} s${unsteady > 0 ? ` (${unsteady} still rising)` : ""} |`;
   }),
   "",
-  "Verdicts are on throughput (calls/s medians of this run); the client CPU µs ratio beside them moves least with noise.",
+  pairs > 0
+    ? `Verdicts are on the paired measurement: both sides' servers and clients running at once, warmed up together, then ${pairs} pairs of one-second slices with the calls alternating between them (which side goes first alternates); the ratio is the median of the pairs' ratios, so a slow spell of a virtual CPU falls on both sides of most pairs. Beside it: the middle half of the pair ratios, the ratio of the table's medians (runs minutes apart), and the client CPU µs per call from the pairs, which moves least with noise.`
+    : "Verdicts are on throughput (calls/s medians of this run); the client CPU µs ratio beside them moves least with noise.",
   "",
-  "| target | ratio | goal | met | client CPU µs per call ratio (peer / subject) |",
-  "|---|---:|---:|---|---:|",
-  ...TARGETS.filter((t) => scenarios.some((s) => s.id === t.subject) && scenarios.some((s) => s.id === t.peer)).map((t) => {
-    const ratio = rate(t.subject) / rate(t.peer);
+  "| target | ratio | middle half of pairs | goal | met | calls/s (subject / peer) | ratio of table medians | client CPU µs per call ratio (peer / subject) | warm-up |",
+  "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+  ...judgedTargets.map((t) => {
+    const byMedians = rate(t.subject) / rate(t.peer);
     const us = (id: string) => median(counted(id).map((m) => m.clientUsPerCall));
-    return `| ${t.name} | ${fmt(ratio, 2)}x | ${t.goal}x | ${ratio >= t.goal ? "yes" : "no"} | ${fmt(us(t.peer) / us(t.subject), 2)}x |`;
+    const p = paired.get(t.name);
+    if (p === undefined) return `| ${t.name} | ${fmt(byMedians, 2)}x | – | ${t.goal}x | ${byMedians >= t.goal ? "yes" : "no"} | – | ${fmt(byMedians, 2)}x | ${fmt(us(t.peer) / us(t.subject), 2)}x | – |`;
+    if (p.ratio === undefined) return `| ${t.name} | failed: ${p.problems.join("; ")} | – | ${t.goal}x | no data | – | ${fmt(byMedians, 2)}x | – | – |`;
+    const usRatio = (p.baseline?.usPerCall?.load ?? Number.NaN) / (p.subject?.usPerCall?.load ?? Number.NaN);
+    const quartiles = p.ratioQuartiles === undefined ? `${p.pairRatios.length} pairs` : `${p.ratioQuartiles[0].toFixed(2)}–${p.ratioQuartiles[1].toFixed(2)} (${p.pairRatios.length} pairs)`;
+    return `| ${t.name} | ${p.ratio.toFixed(3)}x | ${quartiles} | ${t.goal}x | ${p.ratio >= t.goal ? "yes" : "no"} | ${p.subject?.rate} / ${p.baseline?.rate} | ${fmt(byMedians, 2)}x | ${fmt(usRatio, 2)}x | ${(p.warmupMs / 1000).toFixed(1)} s${p.steady === false ? " (still rising)" : ""} |`;
   }),
   "",
 ];
 const outDir = new URL("./results/", import.meta.url).pathname;
 mkdirSync(outDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-writeFileSync(`${outDir}${stamp}.json`, JSON.stringify({ runs, durationMs, warmupMs, concurrency, results: Object.fromEntries(results), errors: Object.fromEntries(errors) }, null, 2));
+writeFileSync(`${outDir}${stamp}.json`, JSON.stringify({ runs, pairs, durationMs, warmupMs, concurrency, results: Object.fromEntries(results), paired: Object.fromEntries(paired), errors: Object.fromEntries(errors) }, null, 2));
 writeFileSync(`${outDir}latest.md`, lines.join("\n"));
 process.stdout.write(lines.join("\n") + "\n");
-process.exit(errors.size > 0 ? 1 : 0);
+process.exit(errors.size > 0 || [...paired.values()].some((p) => p.ratio === undefined) ? 1 : 0);
