@@ -67,7 +67,8 @@ function pairedRow(t: TargetResult, results: BenchResults): string {
   const usRatio = us(p.subject) !== undefined && us(p.baseline) !== undefined ? us(p.baseline)! / us(p.subject)! : undefined;
   const quartiles = p.ratioQuartiles === undefined ? `${p.pairRatios.length} pairs` : `${p.ratioQuartiles[0].toFixed(2)}–${p.ratioQuartiles[1].toFixed(2)} (${p.pairRatios.length} pairs)`;
   const warm = `${(p.warmupMs / 1000).toFixed(1)} s${p.steady === false ? " (still rising)" : p.steady === undefined ? " (fixed)" : ""}`;
-  return `| ${t.label} | ${x(p.ratio, 3)} | ${quartiles} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t)} | ${p.subject?.rate.toLocaleString("en-US")} / ${p.baseline?.rate.toLocaleString("en-US")} | ${x(t.medianRatio)} | ${x(usRatio)} (${side}) | ${warm} |`;
+  const limits = (t.conditions ?? []).length > 0 ? ` (${t.conditions!.join(", ")} †)` : "";
+  return `| ${t.label} | ${x(p.ratio, 3)} | ${quartiles} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t).replace(" (inconclusive: see conditions)", " (inconclusive)")}${limits} | ${p.subject?.rate.toLocaleString("en-US")} / ${p.baseline?.rate.toLocaleString("en-US")} | ${x(t.medianRatio)} | ${x(usRatio)} (${side}) | ${warm} |`;
 }
 
 function statusCell(t: TargetResult): string {

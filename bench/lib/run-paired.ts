@@ -7,7 +7,7 @@ import { SERVER_CORE, startChild, type StartedServer } from "./processes.ts";
 import { BENCH_CLIENT, BENCH_MTLS_ENV, benchPem, ensureBenchCredentials } from "./mtls.ts";
 import { childNodeFlags, CLIENT_CONCURRENCY, type RunSettings } from "./run-scenario.ts";
 import type { Scenario, Target } from "./scenarios.ts";
-import { autocannonSide, clientSide, h2loadSide, type ClientSide } from "./slice-sides.ts";
+import { autocannonSide, clientSide, h2loadSide, type ProcessSide } from "./slice-sides.ts";
 import { checkConnectJsonCall, checkGrpcCall } from "./verify.ts";
 
 /** How a target's pair is measured. */
@@ -21,7 +21,7 @@ export async function measureTargetPaired(target: Target, scenarios: readonly Sc
   const subject = scenarios.find((s) => s.id === target.subject)!;
   const baseline = scenarios.find((s) => s.id === target.baseline)!;
   const servers: StartedServer[] = [];
-  const clients: ClientSide[] = [];
+  const clients: ProcessSide[] = [];
   const failed = (problems: string[]): PairedMeasurement => ({ pairRatios: [], sliceMs: pair.sliceMs, warmupMs: 0, steady: undefined, problems });
   try {
     const sides: SliceSide[] = [];
@@ -38,8 +38,12 @@ export async function measureTargetPaired(target: Target, scenarios: readonly Sc
         const client = await clientSide({ script: scenario.client, port: started.port, serverPid: started.pid, concurrency: CLIENT_CONCURRENCY, nodeFlags: childNodeFlags(undefined, ""), env: scenario.env });
         clients.push(client);
         sides.push(client);
+      } else if (scenario.group === "grpc") {
+        sides.push(h2loadSide(started.port, started.pid, settings.grpcBodyFile));
       } else {
-        sides.push(scenario.group === "grpc" ? h2loadSide(started.port, started.pid, settings.grpcBodyFile) : autocannonSide(started.port, started.pid));
+        const generator = await autocannonSide(started.port, started.pid, childNodeFlags(undefined, ""));
+        clients.push(generator);
+        sides.push(generator);
       }
     }
     const measured = await measurePaired(sides[0]!, sides[1]!, { sliceMs: pair.sliceMs, pairs: pair.pairs, warmupMs: settings.warmupS * 1000, maxWarmupMs: settings.maxWarmupS * 1000 });

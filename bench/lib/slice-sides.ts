@@ -1,9 +1,10 @@
 // The sides of a paired measurement (paired-slices.ts) for `npm run bench`'s three kinds of load: h2load
-// and autocannon started once per slice, and a client driver kept running in slice mode
-// (bench/clients/drive.ts) so its connection and its JIT stay warm between slices. Every slice is checked
+// (C, no warm-up of its own) started once per slice, autocannon and the client drivers kept running in
+// slice mode (autocannon-slices.ts, bench/clients/drive.ts) so their JIT stays warm between slices. Every slice is checked
 // as a measured run is (run-scenario.ts): a slice with a problem fails the measurement.
 
-import { checkAutocannon, runAutocannon } from "./autocannon.ts";
+import { fileURLToPath } from "node:url";
+import { checkAutocannon, parseAutocannon } from "./autocannon.ts";
 import { BENCH_PATH, grpcResponseFrame, jsonRequestBody, jsonResponseBody } from "./bench-request.ts";
 import { checkH2load, runH2load } from "./h2load.ts";
 import type { SliceResult, SliceSide } from "./paired-slices.ts";
@@ -44,25 +45,51 @@ export function h2loadSide(port: number, serverPid: number, grpcBodyFile: string
   };
 }
 
-/** autocannon with the Connect JSON request against the server on `port`, every body checked. */
-export function autocannonSide(port: number, serverPid: number): SliceSide {
+const AUTOCANNON_SLICES = fileURLToPath(new URL("./autocannon-slices.ts", import.meta.url));
+
+/**
+ * autocannon with the Connect JSON request against the server on `port`, every body checked: one process
+ * kept warm on the load core (autocannon-slices.ts), one programmatic run per slice.
+ */
+export async function autocannonSide(port: number, serverPid: number, nodeFlags: readonly string[] = []): Promise<ProcessSide> {
   const url = `http://127.0.0.1:${port}${BENCH_PATH}`;
+  const driver = startLineChild(AUTOCANNON_SLICES, ["--url", url, "--body", jsonRequestBody, "--expect-body", jsonResponseBody], LOAD_CORE, nodeFlags);
+  await awaitReady(driver);
   return {
+    driver,
     async slice(ms) {
-      let window: CpuWindow | undefined;
+      const window = new CpuWindow({ server: serverPid, load: driver.pid });
+      window.begin();
+      driver.send({ slice: ms });
       try {
-        const report = await runAutocannon(url, jsonRequestBody, jsonResponseBody, Math.max(1, Math.round(ms / 1000)), (pid) => {
-          window = new CpuWindow({ server: serverPid, load: pid });
-          window.begin();
-        });
-        window?.end();
+        const line = await driver.next((l) => l.slice === true, ms + 30_000);
+        window.end();
+        const report = parseAutocannon(JSON.stringify(line.result));
         return sliceOf(report.reqPerSec, checkAutocannon(report), window);
       } catch (error) {
-        window?.end();
+        window.end();
         return { rate: 0, problems: [String((error as Error).message ?? error)] };
       }
     },
+    stop: () => stopDriver(driver),
   };
+}
+
+/** Waits for a slice-mode child's `{"phase":"ready"}` (stopping it when it fails instead). */
+async function awaitReady(driver: LineChild): Promise<void> {
+  const ready = await driver.next((line) => line.phase === "ready" || "unavailable" in line || "callsPerSec" in line, DRIVER_READY_MS).catch(async (error: unknown) => {
+    await driver.stop();
+    throw error;
+  });
+  if (ready.phase !== "ready") {
+    await driver.stop();
+    throw new Error("unavailable" in ready ? `not available: ${String(ready.unavailable)}` : `client driver failed its first call: ${String(ready.firstError)}`);
+  }
+}
+
+async function stopDriver(driver: LineChild): Promise<void> {
+  driver.send({ end: true });
+  await driver.stop();
 }
 
 function sliceOf(rate: number, problems: readonly string[], window: CpuWindow | undefined): SliceResult {
@@ -71,8 +98,8 @@ function sliceOf(rate: number, problems: readonly string[], window: CpuWindow | 
   return { rate, problems, ...(server === undefined && load === undefined ? {} : { usPerCall: { ...(server === undefined ? {} : { server }), ...(load === undefined ? {} : { load }) } }) };
 }
 
-/** A client driver side: the driver process, started in slice mode; `stop()` ends it. */
-export interface ClientSide extends SliceSide {
+/** A side driven by a child process kept running between slices (a client driver, autocannon); `stop()` ends it. */
+export interface ProcessSide extends SliceSide {
   readonly driver: LineChild;
   stop(): Promise<void>;
 }
@@ -94,7 +121,7 @@ export async function clientSide(options: {
   readonly env?: Readonly<Record<string, string>>;
   /** The core the driver runs on. Default: the load core. */
   readonly core?: number;
-}): Promise<ClientSide> {
+}): Promise<ProcessSide> {
   const driver = startLineChild(
     options.script,
     ["--port", String(options.port), "--concurrency", String(options.concurrency), "--warmup-ms", "0", "--duration-ms", "0", "--slices", ...(options.args ?? [])],
@@ -102,14 +129,7 @@ export async function clientSide(options: {
     options.nodeFlags,
     options.env,
   );
-  const ready = await driver.next((line) => line.phase === "ready" || "unavailable" in line || "callsPerSec" in line, DRIVER_READY_MS).catch(async (error: unknown) => {
-    await driver.stop();
-    throw error;
-  });
-  if (ready.phase !== "ready") {
-    await driver.stop();
-    throw new Error("unavailable" in ready ? `not available: ${String(ready.unavailable)}` : `client driver failed its first call: ${String(ready.firstError)}`);
-  }
+  await awaitReady(driver);
   return {
     driver,
     async slice(ms) {
@@ -129,9 +149,6 @@ export async function clientSide(options: {
         return { rate: 0, problems: [String((error as Error).message ?? error)] };
       }
     },
-    stop: async () => {
-      driver.send({ end: true });
-      await driver.stop();
-    },
+    stop: () => stopDriver(driver),
   };
 }

@@ -19,7 +19,7 @@ import { SERVER_V8_FLAGS } from "../../mesh/host/index.ts";
 import { probeCores } from "../lib/core-probe.ts";
 import { measurePaired, type PairedMeasurement } from "../lib/paired-slices.ts";
 import { slowRunFilter, type RunProbes } from "../lib/results.ts";
-import { clientSide, type ClientSide } from "../lib/slice-sides.ts";
+import { clientSide, type ProcessSide } from "../lib/slice-sides.ts";
 
 interface Scenario {
   readonly id: string;
@@ -220,7 +220,7 @@ for (let r = 0; r < runs; r++) {
 // alternate between them in one-second slices after both warmed up (bench/lib/paired-slices.ts).
 async function measureTargetPaired(t: Target): Promise<PairedMeasurement> {
   const servers: ChildProcess[] = [];
-  const clients: ClientSide[] = [];
+  const clients: ProcessSide[] = [];
   const failed = (problem: string): PairedMeasurement => ({ pairRatios: [], sliceMs: 1000, warmupMs: 0, steady: undefined, problems: [problem] });
   try {
     for (const id of [t.subject, t.peer]) {
