@@ -2,9 +2,9 @@
 // response checked, a warm-up that is not counted, then a measured window. Prints a
 // `{"phase":"measure"}` line when the measured window starts, then the result line.
 
-import { createInterface } from "node:readline";
 import { type CommandFlag, type CommandSpec, type CommandValues, numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { gcPerThousandCalls, startGcWindow, type GcCounts } from "../lib/gc-window.ts";
+import { sliceRequests } from "../lib/slice-commands.ts";
 import { warmUntilSteady } from "../lib/steady-state.ts";
 
 /** What a client driver reports. */
@@ -177,22 +177,6 @@ export async function drive<T>(call: () => Promise<T>, isCorrect: (response: T) 
     ...(calls > 0 ? { gcPer1000Calls: gcPerThousandCalls(collections, calls) } : {}),
     detail: options.detail,
   };
-}
-
-/** The slice lengths the runner asks for on stdin (`{"slice":MS}` lines), until `{"end":true}` or the end of stdin. */
-async function* sliceRequests(): AsyncGenerator<number> {
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    let command: { slice?: unknown; end?: unknown };
-    try {
-      command = JSON.parse(line) as typeof command;
-    } catch {
-      continue;
-    }
-    if (command.end === true) break;
-    if (typeof command.slice === "number" && command.slice > 0) yield command.slice;
-  }
-  lines.close();
 }
 
 /** The flags every client driver takes (the runner passes all four). */

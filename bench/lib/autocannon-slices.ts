@@ -7,8 +7,8 @@
 // Usage (started by npm run bench): node bench/lib/autocannon-slices.ts --url URL --body JSON --expect-body JSON
 
 import { createRequire } from "node:module";
-import { createInterface } from "node:readline";
 import { readCommandLine } from "../../mesh/errors/index.ts";
+import { sliceRequests } from "./slice-commands.ts";
 
 /** The part of autocannon's programmatic API used here (the package ships no types). */
 type Autocannon = (options: Record<string, unknown>) => Promise<Record<string, unknown>>;
@@ -26,20 +26,12 @@ const { values } = readCommandLine({
 if (values.url === undefined || values.body === undefined || values["expect-body"] === undefined) throw new Error("--url, --body and --expect-body are required");
 
 process.stdout.write(`${JSON.stringify({ phase: "ready" })}\n`);
-for await (const line of createInterface({ input: process.stdin })) {
-  let command: { slice?: unknown; end?: unknown };
-  try {
-    command = JSON.parse(line) as typeof command;
-  } catch {
-    continue;
-  }
-  if (command.end === true) break;
-  if (typeof command.slice !== "number" || command.slice <= 0) continue;
+for await (const ms of sliceRequests()) {
   const result = await autocannon({
     url: values.url,
     connections: 64,
     pipelining: 1,
-    duration: command.slice / 1000,
+    duration: ms / 1000,
     method: "POST",
     headers: { "content-type": "application/json", "connect-protocol-version": "1" },
     body: values.body,
