@@ -60,7 +60,7 @@ describe("autocannon", () => {
 
 describe("options", () => {
   it("has defaults, and quick defaults", () => {
-    expect(parseOptions([])).toMatchObject({ runs: 3, pairs: 12, durationS: 5, warmupS: 6, maxWarmupS: 30, quick: false, only: undefined });
+    expect(parseOptions([])).toMatchObject({ runs: 3, pairs: 16, durationS: 5, warmupS: 6, maxWarmupS: 30, quick: false, only: undefined });
     expect(parseOptions(["--quick"])).toMatchObject({ runs: 1, pairs: 2, durationS: 1, warmupS: 0.5, maxWarmupS: 0.5, quick: true });
     expect(parseOptions(["--pairs", "0"]).pairs).toBe(0);
     expect(() => parseOptions(["--pairs", "1.5"])).toThrow(/--pairs must be a positive integer/);

@@ -10,7 +10,7 @@ import { type CommandFlag, formatHelp } from "../../mesh/errors/index.ts";
 export interface BenchOptions {
   /** Runs of every scenario (default 3; 1 with --quick). */
   readonly runs: number;
-  /** Slice pairs of each target's paired measurement (default 12; 2 with --quick; 0 = none, ratios of medians). */
+  /** Slice pairs of each target's paired measurement (default 16; 2 with --quick; 0 = none, ratios of medians). */
   readonly pairs: number;
   /** Measured seconds per run (default 5; 1 with --quick). */
   readonly durationS: number;
@@ -39,7 +39,7 @@ export const BENCH_FLAGS = {
   quick: { type: "boolean", description: "1 run, 1 s measured, 0.5 s warm-up: the whole run well under a minute (CI)" },
   only: { type: "string", valueName: "a,b", defaultText: "all", description: "scenario ids or groups (grpc, http1, client, mtls), e.g. --only grpc/weft,grpc/raw-http2" },
   runs: { type: "string", valueName: "N", defaultText: "3, quick 1", description: "runs per scenario (the tables)" },
-  pairs: { type: "string", valueName: "N", defaultText: "12, quick 2", description: "one-second slice pairs per target, both sides warm, load alternating (the verdicts); 0 = judge on the ratio of medians" },
+  pairs: { type: "string", valueName: "N", defaultText: "16, quick 2", description: "one-second slice pairs per target, both sides warm, load alternating (the verdicts); 0 = judge on the ratio of medians" },
   duration: { type: "string", valueName: "S", defaultText: "5, quick 1", description: "measured seconds per run" },
   warmup: { type: "string", valueName: "S", defaultText: "6, quick 0.5", description: "shortest warm-up before each run, in seconds; then it goes on until the rate stops rising" },
   "max-warmup": { type: "string", valueName: "S", defaultText: "30, quick: the warm-up", description: "longest warm-up in seconds (V8 keeps optimising for ~10 s); equal to --warmup for a fixed warm-up" },
@@ -104,7 +104,7 @@ export function parseOptions(argv: readonly string[], flags: Readonly<Record<str
     // Only a full run updates the committed bench/results/latest.*; a quick one is a smoke run.
     outDir: outDir ?? (quick ? join(tmpdir(), `weft-bench-quick-${process.pid}`) : DEFAULT_OUT),
     runs: runs ?? (quick ? 1 : 3),
-    pairs: pairs ?? (quick ? 2 : 12),
+    pairs: pairs ?? (quick ? 2 : 16),
     durationS: durationS ?? (quick ? 1 : 5),
     warmupS: warmupS ?? (quick ? 0.5 : 6),
     maxWarmupS: maxWarmupS ?? (quick ? (warmupS ?? 0.5) : 30),

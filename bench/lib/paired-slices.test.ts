@@ -3,7 +3,7 @@
 // problem leaves no ratio.
 
 import { describe, expect, it } from "vitest";
-import { measurePaired, type SliceSide } from "./paired-slices.ts";
+import { interquartileMean, measurePaired, type SliceSide } from "./paired-slices.ts";
 
 /** A machine whose speed changes over time: 1.0, with a 0.6 spell over slices `from`..`to` (global slice count). */
 function machine(spell: { from: number; to: number }) {
@@ -62,5 +62,13 @@ describe("measurePaired", () => {
     // The baseline reaches its ceiling at its 20th slice; four flat windows later both stopped rising.
     expect(b).toBeGreaterThanOrEqual(22);
     expect(result.ratio).toBe(0.5);
+  });
+});
+
+describe("interquartileMean", () => {
+  it("averages the middle half, so one or two extreme pairs do not move it, and is the median below four values", () => {
+    expect(interquartileMean([1, 1.1, 0.9, 1, 5, 0.1, 1, 1])).toBeCloseTo(1, 5);
+    expect(interquartileMean([0.8, 0.9, 1.0, 1.1, 1.2, 3.0, 0.1, 1.0])).toBeCloseTo((0.8 + 0.9 + 1.0 + 1.0 + 1.1 + 1.2) / 6, 5);
+    expect(interquartileMean([2, 4, 9])).toBe(4);
   });
 });

@@ -68,7 +68,7 @@ function pairedRow(t: TargetResult, results: BenchResults): string {
   const quartiles = p.ratioQuartiles === undefined ? `${p.pairRatios.length} pairs` : `${p.ratioQuartiles[0].toFixed(2)}–${p.ratioQuartiles[1].toFixed(2)} (${p.pairRatios.length} pairs)`;
   const warm = `${(p.warmupMs / 1000).toFixed(1)} s${p.steady === false ? " (still rising)" : p.steady === undefined ? " (fixed)" : ""}`;
   const limits = (t.conditions ?? []).length > 0 ? ` (${t.conditions!.join(", ")} †)` : "";
-  return `| ${t.label} | ${x(p.ratio, 3)} | ${quartiles} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t).replace(" (inconclusive: see conditions)", " (inconclusive)")}${limits} | ${p.subject?.rate.toLocaleString("en-US")} / ${p.baseline?.rate.toLocaleString("en-US")} | ${x(t.medianRatio)} | ${x(usRatio)} (${side}) | ${warm} |`;
+  return `| ${t.label} | ${x(t.ratio, 3)} | ${quartiles} | ≥ ${t.atLeast.toFixed(2)}× | ${statusCell(t).replace(" (inconclusive: see conditions)", " (inconclusive)")}${limits} | ${p.subject?.rate.toLocaleString("en-US")} / ${p.baseline?.rate.toLocaleString("en-US")} | ${x(t.medianRatio)} | ${x(usRatio)} (${side}) | ${warm} |`;
 }
 
 function statusCell(t: TargetResult): string {
@@ -182,7 +182,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string): string
     lines.push("");
     lines.push(
       paired
-        ? "The verdict is the median of the slice pairs' throughput ratios (subject / baseline, adjacent slices, which side goes first alternating): a slow spell of a virtual CPU falls on both slices of a pair. The middle half of the pair ratios shows how much they spread. Beside it, the ratio of the scenario tables' medians (runs minutes apart), and the CPU µs per call of the judged side from the pairs (baseline / subject: above 1 means the subject spends less), which moves least with noise."
+        ? "The verdict is the interquartile mean (the mean of the middle half) of the slice pairs' throughput ratios (subject / baseline, adjacent slices, which side goes first alternating): a slow spell of a virtual CPU falls on both slices of a pair. The middle half of the pair ratios shows how much they spread. Beside it, the ratio of the scenario tables' medians (runs minutes apart), and the CPU µs per call of the judged side from the pairs (baseline / subject: above 1 means the subject spends less), which moves least with noise."
         : "The verdict is on throughput. The per-CPU-s ratio (calls per CPU-second of the judged side) is shown beside it because it moves much less when other work shares the machine; it is not the target.",
     );
     lines.push("");

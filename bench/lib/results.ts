@@ -3,7 +3,7 @@
 import { summarize, median } from "./stats.ts";
 import type { ProfileSummary } from "./profile-summary.ts";
 import type { RunProbes } from "./core-probe.ts";
-import type { PairedMeasurement } from "./paired-slices.ts";
+import { interquartileMean, type PairedMeasurement } from "./paired-slices.ts";
 import type { ScenarioGroup, Target } from "./scenarios.ts";
 
 /** One run of one scenario. A failed run never carries a rate. */
@@ -270,7 +270,9 @@ export function judgeTarget(target: Target, scenarios: readonly ScenarioResult[]
   const conditions = (byMedians.conditions ?? []).filter((c) => c.endsWith("load-bound"));
   const base = { ...byMedians, paired, conditions, ...(byMedians.ratio === undefined ? {} : { medianRatio: byMedians.ratio }) };
   if (paired.ratio === undefined) return { ...base, status: "no data", ratio: undefined, note: `paired measurement failed: ${paired.problems.join("; ")}` };
-  return { ...base, status: paired.ratio >= target.atLeast ? "met" : "NOT met", ratio: paired.ratio };
+  // From the stored pair ratios, so re-rendering an older result judges it as the current code does.
+  const ratio = Math.round(interquartileMean(paired.pairRatios) * 1000) / 1000;
+  return { ...base, status: ratio >= target.atLeast ? "met" : "NOT met", ratio };
 }
 
 function judgeOnMedians(target: Target, scenarios: readonly ScenarioResult[]): TargetResult {

@@ -3,7 +3,7 @@
 // same run, interleaved, medians of N runs. Servers are pinned to core 0, clients to core 1 (taskset),
 // as in bench/run.ts; the NATS server is the shared one (NATS_URL, default nats://127.0.0.1:4222).
 //
-//   node bench/mesh/run.ts [--runs 3] [--duration 5] [--warmup 6] [--pairs 12] [--concurrency 64] [--only a,b]
+//   node bench/mesh/run.ts [--runs 3] [--duration 5] [--warmup 6] [--pairs 16] [--concurrency 64] [--only a,b]
 //
 // The verdicts come from a paired measurement of each target (both sides warm, one-second slices
 // alternating between them); the table's medians come from the interleaved runs.
@@ -45,7 +45,7 @@ const { values } = readCommandLine({
     "max-warmup": { type: "string", valueName: "S", defaultText: "30", description: "longest warm-up, in seconds (equal to --warmup for a fixed warm-up)" },
     concurrency: { type: "string", valueName: "N", defaultText: "64", description: "calls in flight per client" },
     only: { type: "string", valueName: "a,b", defaultText: "all", description: "only these scenario ids" },
-    pairs: { type: "string", valueName: "N", defaultText: "12", description: "one-second slice pairs per target, both sides warm, load alternating (the verdicts); 0 = judge on the ratio of medians" },
+    pairs: { type: "string", valueName: "N", defaultText: "16", description: "one-second slice pairs per target, both sides warm, load alternating (the verdicts); 0 = judge on the ratio of medians" },
   },
   env: [{ name: "NATS_URL", defaultText: "nats://127.0.0.1:4222", description: "NATS of both meshes" }],
 });
@@ -54,7 +54,7 @@ const durationMs = numberSetting("--duration", values.duration, 5, { min: 0.001 
 const warmupMs = numberSetting("--warmup", values.warmup, 6, { min: 0 }) * 1000;
 const maxWarmupMs = numberSetting("--max-warmup", values["max-warmup"], 30, { min: 0 }) * 1000;
 const concurrency = numberSetting("--concurrency", values.concurrency, 64, { min: 1, integer: true });
-const pairs = numberSetting("--pairs", values.pairs, 12, { min: 0, integer: true });
+const pairs = numberSetting("--pairs", values.pairs, 16, { min: 0, integer: true });
 const root = new URL("../../", import.meta.url).pathname;
 const run = randomUUID().slice(0, 8);
 
@@ -128,12 +128,16 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** The pid of the NATS server the scenarios use (the one listening on NATS_URL's port), if local. */
+/**
+ * The pid of the NATS server the scenarios use (the process listening on NATS_URL's port, as `ss` shows
+ * it: scripts/dev-services.sh starts nats-server with a config file, so its command line names no port).
+ */
 function natsServerPid(): number | undefined {
   const port = new URL(process.env.NATS_URL ?? "nats://127.0.0.1:4222").port || "4222";
   try {
-    const out = execFileSync("pgrep", ["-f", `nats-server.*-p ${port}`], { encoding: "utf8" }).trim().split("\n")[0];
-    return out ? Number(out) : undefined;
+    const out = execFileSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" });
+    const pid = /pid=(\d+)/.exec(out)?.[1];
+    return pid === undefined ? undefined : Number(pid);
   } catch {
     return undefined;
   }
@@ -277,7 +281,7 @@ const lines = [
   }),
   "",
   pairs > 0
-    ? `Verdicts are on the paired measurement: both sides' servers and clients running at once, warmed up together, then ${pairs} pairs of one-second slices with the calls alternating between them (which side goes first alternates); the ratio is the median of the pairs' ratios, so a slow spell of a virtual CPU falls on both sides of most pairs. Beside it: the middle half of the pair ratios, the ratio of the table's medians (runs minutes apart), and the client CPU µs per call from the pairs, which moves least with noise.`
+    ? `Verdicts are on the paired measurement: both sides' servers and clients running at once, warmed up together, then ${pairs} pairs of one-second slices with the calls alternating between them (which side goes first alternates); the ratio is the interquartile mean (mean of the middle half) of the pairs' ratios, so a slow spell of a virtual CPU falls on both sides of most pairs. Beside it: the middle half of the pair ratios, the ratio of the table's medians (runs minutes apart), and the client CPU µs per call from the pairs, which moves least with noise.`
     : "Verdicts are on throughput (calls/s medians of this run); the client CPU µs ratio beside them moves least with noise.",
   "",
   "| target | ratio | middle half of pairs | goal | met | calls/s (subject / peer) | ratio of table medians | client CPU µs per call ratio (peer / subject) | warm-up |",
