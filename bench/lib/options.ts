@@ -36,7 +36,7 @@ export interface BenchOptions {
 
 /** Every flag of `npm run bench`; bench:telemetry takes the same minus --profile and --render. */
 export const BENCH_FLAGS = {
-  quick: { type: "boolean", description: "1 run, 1 s measured, 0.5 s warm-up: the whole run well under a minute (CI)" },
+  quick: { type: "boolean", description: "1 run, 1 s measured, 0.5 s warm-up, 2 pairs per target: about two minutes (CI)" },
   only: { type: "string", valueName: "a,b", defaultText: "all", description: "scenario ids or groups (grpc, http1, client, mtls), e.g. --only grpc/weft,grpc/raw-http2" },
   runs: { type: "string", valueName: "N", defaultText: "3, quick 1", description: "runs per scenario (the tables)" },
   pairs: { type: "string", valueName: "N", defaultText: "16, quick 2", description: "one-second slice pairs per target, both sides warm, load alternating (the verdicts); 0 = judge on the ratio of medians" },
