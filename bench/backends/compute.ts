@@ -1,7 +1,7 @@
 // Main event-loop delay while the compute pool is saturated, over several runs with their spread: password
 // hashing (Argon2id at the OWASP cost, identity's task) and model training (recommendations' task on a
 // synthetic order stream), on piscina with a thread per core and with one core left to the main thread,
-// plus an inline reference. Each run also records what competed for the CPU (load average, runnable
+// plus an inline reference and the floor (the same monitor over an idle event loop). Each run also records what competed for the CPU (load average, runnable
 // threads sampled from /proc/stat, the process's involuntary context switches, main-thread GC), so a bad
 // run can be told apart from a bad pool.
 // Each pool is first kept saturated in one-second windows until its tasks/s stop rising (workers' JIT);
@@ -19,6 +19,7 @@ import { loadSeedProducts } from "../../services/catalog/index.ts";
 import { OWASP_ARGON2ID, PASSWORD_TASK_URL } from "../../services/identity/password-params.ts";
 import { TRAIN_TASK_URL } from "../../services/recommendations/train-task.ts";
 import { packOrders } from "../../services/recommendations/packed-orders.ts";
+import { shareCatalogue } from "../../services/recommendations/shared-catalogue.ts";
 import { syntheticOrders } from "../recommendations/synthetic-orders.ts";
 import { betweenProbes, type RunProbes } from "../lib/core-probe.ts";
 import { slowRunFilter } from "../lib/results.ts";
@@ -70,8 +71,9 @@ async function workloads(): Promise<Workload[]> {
     const { orders } = syntheticOrders({ products, users: 1500, seed: 1 });
     // As the service's order log keeps them: shared columns, so a task's input copies no orders.
     const packed = packOrders(orders);
+    const catalogue = shareCatalogue(products);
     let version = 0;
-    list.push({ name: `train (${products.length} products, ${orders.length} orders)`, task: TRAIN_TASK_URL, fn: "trainRecommendations", input: () => ({ products, orders: packed, version: ++version }), inlineReference: false });
+    list.push({ name: `train (${products.length} products, ${orders.length} orders)`, task: TRAIN_TASK_URL, fn: "trainRecommendations", input: () => ({ products: catalogue, orders: packed, version: ++version }), inlineReference: false });
   }
   return list;
 }
@@ -206,6 +208,19 @@ const pools: Array<{ name: string; make: () => ComputePool; runs: number }> = [
 if (cores > 1) pools.push({ name: `piscina(${cores - 1} threads, a core left to the main thread)`, make: () => createPiscinaComputePool({ maxThreads: cores - 1, maxQueue: inFlight }), runs });
 
 const groups: Result[][] = [];
+// The floor, in the same run: the monitor over an event loop with no work (tasks that only wait). Its p50
+// is the monitor's 1 ms resolution; what a pool adds to the p99 is the difference from this one's.
+{
+  const idle: ComputePool = { run: () => new Promise((resolve) => setTimeout(resolve, 50)), close: async () => {} };
+  const nothing: Workload = { name: "none (the monitor's floor)", task: "", fn: "", input: () => undefined, inlineReference: false };
+  const results: Result[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { value, probe } = await betweenProbes(() => run(nothing, idle, "no pool", i, "none"), !quick);
+    console.log(JSON.stringify(value));
+    results.push({ ...value, ...(probe === undefined ? {} : { probe }) });
+  }
+  groups.push(results);
+}
 for (const workload of await workloads()) {
   for (const { name, make, runs: count } of pools) {
     if (name.startsWith("inline") && !workload.inlineReference) continue;

@@ -2,6 +2,7 @@
 import { type BlendWeights, DEFAULT_BLEND, historyOf, recommendForUser, viewOf } from "../../services/recommendations/recommend.ts";
 import { type OrderRecord, trainRecommendations } from "../../services/recommendations/train-task.ts";
 import { packOrders } from "../../services/recommendations/packed-orders.ts";
+import { shareCatalogue } from "../../services/recommendations/shared-catalogue.ts";
 import type { ProductText } from "../../services/recommendations/content-features.ts";
 
 /** recall@k and NDCG@k of one recommender, averaged over users. */
@@ -38,7 +39,7 @@ export function evaluate(products: readonly ProductText[], orders: readonly Orde
     if (set === undefined) future.set(order.userId, (set = new Set()));
     for (const id of order.productIds) set.add(id);
   }
-  const model = trainRecommendations({ products, orders: packOrders(train), version: 1 });
+  const model = trainRecommendations({ products: shareCatalogue(products), orders: packOrders(train), version: 1 });
   const view = viewOf(model);
 
   const counts = new Map<string, number>();

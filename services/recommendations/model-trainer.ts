@@ -3,6 +3,7 @@ import type { ProductText } from "./content-features.ts";
 import type { ModelStore } from "./model-store.ts";
 import type { OrderLog } from "./order-log.ts";
 import { packOrders } from "./packed-orders.ts";
+import { shareCatalogue } from "./shared-catalogue.ts";
 import { type ModelView, viewOf } from "./recommend.ts";
 import type { ModelInfo, RecommendationModel } from "./recommendation-model.ts";
 import type { TrainInput } from "./train-task.ts";
@@ -55,7 +56,8 @@ export async function startModelTrainer(options: ModelTrainerOptions): Promise<M
   const intervalMs = options.intervalMs ?? 60_000;
   if (!Number.isInteger(intervalMs) || intervalMs < 0) throw new TypeError("options.intervalMs must be a non-negative integer (milliseconds)");
   const { compute, orders, store, onError = () => {}, onSwap = () => {} } = options;
-  const products = options.products.map(({ id, name, description, category, tags }) => ({ id, name, description, category, tags: [...tags] }));
+  // Encoded into shared memory once: each training hands the worker these bytes instead of a clone.
+  const products = shareCatalogue(options.products);
 
   const closing = new AbortController();
   const train = async (version: number, signal?: AbortSignal): Promise<RecommendationModel> => {

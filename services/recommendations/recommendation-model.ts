@@ -1,6 +1,6 @@
 // The model the service serves: plain data, built by the training task on the worker pool, swapped in
-// whole and persisted whole. Per-product lists are flat typed arrays (compressed sparse rows), so the
-// model crosses from the worker thread as a few memory copies instead of thousands of small arrays.
+// whole and persisted whole. Per-product lists are flat typed arrays (compressed sparse rows) over shared
+// memory, so the model crosses from the worker thread without a copy instead of as thousands of small arrays.
 
 /** One sparse row per product: row `p` is `index[offsets[p]..offsets[p+1]]` with its `value`s. */
 export interface SparseRows {
@@ -9,12 +9,13 @@ export interface SparseRows {
   readonly value: Float32Array;
 }
 
-/** Packs rows of (index, value) pairs into {@link SparseRows}. */
+/** Packs rows of (index, value) pairs into {@link SparseRows} over SharedArrayBuffers. */
 export function packRows(rows: ReadonlyArray<{ readonly index: readonly number[]; readonly value: readonly number[] }>): SparseRows {
-  const offsets = new Int32Array(rows.length + 1);
+  const shared = (elements: number, bytesPer: number) => new SharedArrayBuffer(elements * bytesPer);
+  const offsets = new Int32Array(shared(rows.length + 1, Int32Array.BYTES_PER_ELEMENT));
   rows.forEach((row, p) => (offsets[p + 1] = offsets[p]! + row.index.length));
-  const index = new Int32Array(offsets[rows.length]!);
-  const value = new Float32Array(index.length);
+  const index = new Int32Array(shared(offsets[rows.length]!, Int32Array.BYTES_PER_ELEMENT));
+  const value = new Float32Array(shared(index.length, Float32Array.BYTES_PER_ELEMENT));
   rows.forEach((row, p) => {
     index.set(row.index, offsets[p]!);
     value.set(row.value, offsets[p]!);

@@ -1,8 +1,9 @@
 // Worker task (runs on the compute pool, CPU only, no I/O): trains a RecommendationModel from orders.
-import { contentFeatures, type ProductText } from "./content-features.ts";
+import { contentFeatures } from "./content-features.ts";
 import { topK } from "./top-k.ts";
 import { packRows, type RecommendationModel } from "./recommendation-model.ts";
 import { type PackedOrders, stringAt } from "./packed-orders.ts";
+import { readCatalogue, type SharedCatalogue } from "./shared-catalogue.ts";
 
 /** This module's URL, for `compute.run(TRAIN_TASK_URL, "trainRecommendations", input)`. */
 export const TRAIN_TASK_URL = import.meta.url;
@@ -17,7 +18,8 @@ export interface OrderRecord {
 
 /** Input of `trainRecommendations`. */
 export interface TrainInput {
-  readonly products: readonly ProductText[];
+  /** The catalogue's texts (`shareCatalogue(products)`): shared with the worker, not cloned. */
+  readonly products: SharedCatalogue;
   /** The orders, packed (`OrderLog.snapshot()`, or `packOrders(records)`): shared with the worker, not cloned. */
   readonly orders: PackedOrders;
   /** The version the new model gets. */
@@ -42,10 +44,11 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
   const k = input.neighbourCount ?? 40;
   const halfLifeMs = input.popularityHalfLifeMs ?? 14 * DAY_MS;
   const historyLimit = input.historyLimit ?? 50;
-  const productIds = input.products.map((p) => p.id);
+  const products = readCatalogue(input.products);
+  const productIds = products.map((p) => p.id);
   const indexOf = new Map(productIds.map((id, i) => [id, i]));
   const n = productIds.length;
-  const content = contentFeatures(input.products, k);
+  const content = contentFeatures(products, k);
 
   const orders = input.orders;
   // The log's product numbers as the model's (-1: not in the catalogue).
@@ -114,13 +117,20 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
     content: packRows(content.neighbours.map(asRow)),
     alsoBought: packRows(alsoBought),
     together: packRows(boughtTogether),
-    popularity: Float32Array.from(popularity, (p) => p / maxPopularity),
+    popularity: sharedFloat32(popularity, (p) => p / maxPopularity),
     users: { ids: userIds, history: packRows(histories) },
   };
 }
 
 function countPairs(counts: Float32Array, n: number, items: readonly number[]): void {
   for (const a of items) for (const b of items) if (a !== b) counts[a * n + b]! += 1;
+}
+
+/** A Float32Array over shared memory, so the model crosses back to the serving thread without a copy. */
+function sharedFloat32(values: Float64Array, map: (value: number) => number): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(values.length * Float32Array.BYTES_PER_ELEMENT));
+  values.forEach((value, i) => (out[i] = map(value)));
+  return out;
 }
 
 const asRow = (top: { index: number[]; score: number[] }) => ({ index: top.index, value: top.score });

@@ -10,6 +10,7 @@ import { createJetStreamEventBus, eventNames } from "../../mesh/events/index.ts"
 import { loadSeedProducts } from "../../services/catalog/index.ts";
 import { createRedisOrderLog, unpackOrders } from "../../services/recommendations/index.ts";
 import { trainRecommendations } from "../../services/recommendations/train-task.ts";
+import { shareCatalogue } from "../../services/recommendations/shared-catalogue.ts";
 import { natsUrl, redisUrl } from "../support/servers.ts";
 import { runId, waitUntil } from "./servers.ts";
 
@@ -90,7 +91,7 @@ describe("recommendations consumer killed mid-batch (shared NATS + Redis)", () =
     const packed = await log.snapshot();
     const recorded = unpackOrders(packed);
     expect(recorded).toHaveLength(ORDERS);
-    const model = trainRecommendations({ products, orders: packed, version: 1 });
+    const model = trainRecommendations({ products: shareCatalogue(products), orders: packed, version: 1 });
     expect(model.info.orders).toBe(ORDERS);
     expect(model.info.users).toBe(USERS);
     const sold = new Map<string, number>();
