@@ -9,7 +9,8 @@ import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { drainOnSignals } from "../../mesh/host/index.ts";
 import { MeshConfigError, nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-import { loadSeedProducts } from "../catalog/index.ts";
+// Not the catalog entry: it would load the catalog's handlers and request validation, which this process never serves.
+import { loadSeedProducts } from "../catalog/seed/load-seed.ts";
 import { beginServiceMain } from "../service-main.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import {
@@ -57,6 +58,8 @@ await runMain(async () => {
         intervalMs,
         onError: (error) => logger.error("recommendations training failed", { error: String(error) }),
         onSwap: (info) => logger.info("recommendations model swapped in", { version: info.version, trainingMs: info.trainingMs, orders: info.orders }),
+        // Listen at once: calls before the first model wait for it (bounded, then UNAVAILABLE).
+        trainInBackground: true,
       });
       onClose(() => trainer.close());
       const consumer = await startOrderConsumer({ events, orders });
