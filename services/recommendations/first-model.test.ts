@@ -5,7 +5,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { afterEach, describe, expect, it } from "vitest";
 import { RecommendationService } from "../../gen/shop/recommendations/v1/recommendations_pb.ts";
 import { type ComputePool, createInlineComputePool, createPiscinaComputePool } from "../../mesh/compute/index.ts";
-import { loadSeedProducts } from "../catalog/seed/load-seed.ts";
+import { loadSeedProducts } from "../catalog/index.ts";
 import { createMemoryModelStore, createMemoryOrderLog, createRecommendationService, type ModelTrainer, startModelTrainer } from "./index.ts";
 
 const products = await loadSeedProducts();

@@ -9,8 +9,7 @@ import { createJetStreamEventBus } from "../../mesh/events/index.ts";
 import { HOST_PORT_HINTS, runMain } from "../../mesh/errors/index.ts";
 import { drainOnSignals } from "../../mesh/host/index.ts";
 import { MeshConfigError, nodeService, readMeshNodeConfig, startMeshNode } from "../../mesh/node/index.ts";
-// Not the catalog entry: it would load the catalog's handlers and request validation, which this process never serves.
-import { loadSeedProducts } from "../catalog/seed/load-seed.ts";
+import { loadSeedProducts } from "../catalog/index.ts";
 import { beginServiceMain } from "../service-main.ts";
 import { loadShopPolicies } from "../shop-security.ts";
 import {
@@ -40,7 +39,7 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    policies: await loadShopPolicies(config.trustDomain),
+    policies: await loadShopPolicies(config.trustDomain, { workload: config.workload, services: [RecommendationService] }),
     services: async ({ nc, tracer, tracing, metrics, eventFlows, redis, onClose }) => {
       // One training thread, none while idle (minThreads 0: an idle thread exits after 30 s).
       const compute = createPiscinaComputePool({ maxThreads: 1, minThreads: 0, maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
