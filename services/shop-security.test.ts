@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { compilePolicies, issueNatsUser, natsPermissions, natsServerConfig, PolicyError, readPolicyFiles } from "../mesh/security/index.ts";
 import { SHOP_SERVICES } from "./manifest.ts";
-import { loadShopPolicies, SHOP_DESCRIPTORS, shopPolicyFiles } from "./shop-security.ts";
+import { SHOP_DESCRIPTORS } from "./shop-descriptors.ts";
+import { loadShopPolicies, shopPolicyFiles } from "./shop-security.ts";
 
 describe("the shop's policies", () => {
   it("compile, one per service and the operators'", async () => {
@@ -43,6 +44,26 @@ describe("the shop's policies", () => {
       expect(table.isPublic(service.name), service.name).toBe(service.exposure === "public");
       for (const proto of service.protoServices) expect(table.serverOf(proto)?.service, proto).toBe(service.name);
     }
+  });
+
+  // A distributed process compiles only its own workload's rules, against its own descriptors.
+  it("compiled for one workload, enforce the same rules on its methods, deny every other method, and agree on the rest", async () => {
+    const full = await loadShopPolicies();
+    for (const service of SHOP_SERVICES) {
+      const own = SHOP_DESCRIPTORS.filter((d) => service.protoServices.includes(d.typeName));
+      const table = await loadShopPolicies(undefined, { workload: service.name, services: own });
+      for (const descriptor of SHOP_DESCRIPTORS) {
+        for (const method of descriptor.methods) {
+          const path = `/${descriptor.typeName}/${method.name}`;
+          expect(table.rules(path), `${service.name}: ${path}`).toEqual(own.includes(descriptor) ? full.rules(path) : undefined);
+        }
+        expect(table.serverOf(descriptor.typeName), descriptor.typeName).toEqual(full.serverOf(descriptor.typeName));
+      }
+      expect([...table.workloads]).toEqual([...full.workloads]);
+      expect([...table.adminReaders]).toEqual([...full.adminReaders]);
+      for (const workload of full.workloads.keys()) expect(table.isPublic(workload), workload).toBe(full.isPublic(workload));
+    }
+    await expect(loadShopPolicies(undefined, { workload: "nobody", services: [] })).rejects.toThrow(/rulesOf: no policy for workload "nobody"/);
   });
 
   it("fail to compile when a file names a method that does not exist", async () => {

@@ -1,16 +1,10 @@
 // The shop's security wiring: its policy files (services/<name>/policy.json) compiled against the
-// shop's generated descriptors, the authorization hooks a host enforces, and the edge's end-user
-// credentials. Used by `npm start` (one process, credentials issued in memory) and by each distributed
-// process (credentials from its certificate folder).
+// shop's generated descriptors (a distributed process: its own only), the authorization hooks a host
+// enforces, and the edge's end-user credentials. Used by `npm start` (one process, credentials issued in
+// memory) and by each distributed process (credentials from its certificate folder).
 
 import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
-import { CatalogService } from "../gen/shop/catalog/v1/catalog_pb.ts";
-import { GatewayService } from "../gen/shop/gateway/v1/gateway_pb.ts";
-import { IdentityService } from "../gen/shop/identity/v1/identity_pb.ts";
-import { InventoryService } from "../gen/shop/inventory/v1/inventory_pb.ts";
-import { OrderService } from "../gen/shop/orders/v1/orders_pb.ts";
-import { RecommendationService } from "../gen/shop/recommendations/v1/recommendations_pb.ts";
 import { SHOP_SERVICES } from "./manifest.ts";
 import {
   compilePolicies,
@@ -28,9 +22,6 @@ import {
 /** The trust domain of the shop's identities unless configured. */
 export const SHOP_TRUST_DOMAIN = "weft.local";
 
-/** Every Protobuf service the shop's policies may name (the generated descriptors). */
-export const SHOP_DESCRIPTORS: readonly DescService[] = [CatalogService, GatewayService, IdentityService, InventoryService, OrderService, RecommendationService];
-
 /** The operators' workload: serves nothing, reads every AdminService (the weft CLI's certificate). */
 export const OPERATOR_WORKLOAD = "operator";
 
@@ -39,9 +30,24 @@ export function shopPolicyFiles(): string[] {
   return [...SHOP_SERVICES.map((s) => join(import.meta.dirname, s.name, "policy.json")), join(import.meta.dirname, "operator-policy.json")];
 }
 
-/** Reads and compiles the shop's policies. Throws PolicyError (WEFT_ERR_SECURITY_POLICY) naming the entry. */
-export async function loadShopPolicies(trustDomain = SHOP_TRUST_DOMAIN): Promise<AuthorizationTable> {
-  return compilePolicies(await readPolicyFiles(shopPolicyFiles()), { trustDomain, services: SHOP_DESCRIPTORS });
+/** The workload a distributed process runs and the descriptors of what it serves. */
+export interface ShopWorkload {
+  /** Its name in the policies (services/<name>/policy.json). */
+  readonly workload: string;
+  /** The services it serves. */
+  readonly services: readonly DescService[];
+}
+
+/**
+ * Reads and compiles the shop's policies. Throws PolicyError (WEFT_ERR_SECURITY_POLICY) naming the entry.
+ * With `serving`, only that workload's rules are compiled, against its own descriptors: a process does
+ * not load every other service's generated code (the launcher and `npm test` check every policy).
+ */
+export async function loadShopPolicies(trustDomain = SHOP_TRUST_DOMAIN, serving?: ShopWorkload): Promise<AuthorizationTable> {
+  const documents = await readPolicyFiles(shopPolicyFiles());
+  if (serving !== undefined) return compilePolicies(documents, { trustDomain, services: serving.services, rulesOf: [serving.workload] });
+  const { SHOP_DESCRIPTORS } = await import("./shop-descriptors.ts");
+  return compilePolicies(documents, { trustDomain, services: SHOP_DESCRIPTORS });
 }
 
 /** Options of {@link createShopAuthorization}. */

@@ -105,7 +105,7 @@ latencies.sort((a, b) => a - b);
 const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(2);
 console.log(`RecommendForUser at ${rate}/s for ${seconds} s over HTTP/2, retraining back to back on piscina (${stream.length} orders, ${products.length} products)`);
 console.log(`warm-up ${describeWarmUp(warm, "still falling")} at the same rate; core speed probe before / after (core 0, core 1): ${[probe.before, probe.after].map((p) => `${p.serverMs.toFixed(1)}, ${p.loadMs.toFixed(1)} ms`).join(" / ")}${slowCore ? " * slow spell during the run: not a verdict" : ""}${warmUpErrors > 0 ? `; ${warmUpErrors} errors during the warm-up` : ""}`);
-console.log(`calls ${latencies.length + errors}, errors ${errors}, trainings finished ${trainings} (last ${trainer.current().model.info.trainingMs} ms, version ${trainer.current().model.info.version})`);
+console.log(`calls ${latencies.length + errors}, errors ${errors}, trainings finished ${trainings} (last ${trainer.current()!.model.info.trainingMs} ms, version ${trainer.current()!.model.info.version})`);
 console.log(`latency ms: p50 ${at(0.5)}, p90 ${at(0.9)}, p99 ${at(0.99)}, max ${latencies.at(-1)!.toFixed(2)}`);
 console.log(`event-loop delay ms: p50 ${(delay.percentile(50) / 1e6).toFixed(2)}, p99 ${(delay.percentile(99) / 1e6).toFixed(2)}, max ${(delay.max / 1e6).toFixed(2)}`);
 await host.close();

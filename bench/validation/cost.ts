@@ -12,7 +12,7 @@ import { createValidator } from "@bufbuild/protovalidate";
 import { CheckoutRequestSchema, SignUpRequestSchema } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import { ReserveRequestSchema } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { UnaryCallRequestSchema } from "../../gen/weft/testing/v1/test_pb.ts";
-import { requestCheck } from "../../mesh/validation/index.ts";
+import { loadRequestCheck } from "../../mesh/validation/index.ts";
 import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { betweenProbes, type RunProbes } from "../lib/core-probe.ts";
 import { slowRunFilter } from "../lib/results.ts";
@@ -51,6 +51,7 @@ function cpuMicros(run: () => void): number {
 }
 
 const validator = createValidator();
+const { requestCheck } = await loadRequestCheck();
 /** One round: CPU µs per call of the baseline loop and of the validated one, and the cores' probes around both. */
 interface Round { readonly base: number; readonly withRules: number; readonly probe?: RunProbes }
 const cases: { name: string; rounds: Round[]; warmUp: string }[] = [];

@@ -49,8 +49,16 @@ export interface AuthorizationTable {
 export interface CompilePoliciesOptions {
   /** Trust domain of every identity. Required. */
   readonly trustDomain: string;
-  /** Every service descriptor a policy may name (the generated code). Required. */
+  /** Every service descriptor a policy may name (the generated code), or, with `rulesOf`, those of its workloads. Required. */
   readonly services: readonly DescService[];
+  /**
+   * Compile the rules of these workloads only (a process enforces its own): the other documents give
+   * their workloads' identities, what they serve and whether they are public, and their services are not
+   * looked up in `services`, so a process needs no other service's descriptors. Their rules stay out of
+   * the table: `rules()` denies their methods and `callableBy()` lists none of them.
+   * Default: every workload (the launcher and `npm test` check every document).
+   */
+  readonly rulesOf?: readonly string[];
 }
 
 /** Checks `documents` against the descriptors and compiles them. Throws PolicyError naming the entry. */
@@ -63,15 +71,19 @@ export function compilePolicies(documents: readonly PolicyDocument[], options: C
   }
   const servers = new Map<string, WorkloadId>();
   const table = new Map<string, { server: WorkloadId; deny: CompiledRule[]; allow: CompiledRule[] }>();
+  const compiled = (workload: string) => options.rulesOf === undefined || options.rulesOf.includes(workload);
+  for (const name of options.rulesOf ?? []) if (!workloads.has(name)) throw new PolicyError(`rulesOf: no policy for workload ${JSON.stringify(name)}`);
   for (const doc of documents) {
     const self = workloads.get(doc.workload)!;
     for (const name of doc.serves) {
-      const service = known.get(name);
-      if (service === undefined) throw new PolicyError(`workload ${doc.workload}: serves unknown service ${JSON.stringify(name)}`);
       if (servers.has(name)) throw new PolicyError(`workload ${doc.workload}: ${name} is already served by ${servers.get(name)!.service}`);
       servers.set(name, self);
+      if (!compiled(doc.workload)) continue;
+      const service = known.get(name);
+      if (service === undefined) throw new PolicyError(`workload ${doc.workload}: serves unknown service ${JSON.stringify(name)}`);
       for (const method of service.methods) table.set(`/${name}/${method.name}`, { server: self, deny: [], allow: [] });
     }
+    if (!compiled(doc.workload)) continue;
     doc.rules.forEach((rule, i) => {
       const where = `workload ${doc.workload}: rules[${i}]`;
       const identities = new Set<string>();

@@ -4,7 +4,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { StreamingInputCallRequestSchema, TestService, UnaryCallRequestSchema } from "../../gen/weft/testing/v1/test_pb.ts";
+import { StreamingInputCallRequestSchema, StreamingOutputCallRequestSchema, TestService, UnaryCallRequestSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import { violationsOf } from "../../test/support/violations.ts";
 import { withValidation } from "./index.ts";
 
@@ -49,6 +49,27 @@ describe("withValidation", () => {
     const err = await failure(() => impl.streamingInputCall!(input(), context));
     expect(violationsOf(err)).toEqual([["payload.body", "bytes.max_len"]]);
     expect(seen).toEqual([3]);
+  });
+
+  // The validator loads at the first call: that call waits for it, the later ones find it loaded.
+  it("refuses a server-streaming request that breaks a rule before the handler runs, at the first call (which loads the validator) and after", async () => {
+    let ran = 0;
+    const impl = withValidation(TestService, {
+      async *streamingOutputCall() {
+        ran++;
+        yield {};
+      },
+    });
+    const drain = async (body: Uint8Array) => {
+      for await (const _ of impl.streamingOutputCall!(create(StreamingOutputCallRequestSchema, { payload: { body } }), context) as AsyncIterable<unknown>);
+    };
+    const early = await failure(() => drain(big().payload.body));
+    expect(violationsOf(early)).toEqual([["payload.body", "bytes.max_len"]]);
+    expect(ran).toBe(0);
+    await drain(new Uint8Array(3));
+    const later = await failure(() => drain(big().payload.body));
+    expect(violationsOf(later)).toEqual([["payload.body", "bytes.max_len"]]);
+    expect(ran).toBe(1);
   });
 
   it("leaves methods without rules and unimplemented methods as they were", () => {

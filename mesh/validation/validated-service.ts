@@ -2,11 +2,14 @@
 // (`(buf.validate.field)` options) enforced before its handlers run. Wrapping the implementation, not
 // the wire, makes it hold on every transport a service is registered on (Connect, gRPC, gRPC-Web,
 // Connect over NATS, in-process) with one check, and leaves methods whose input has no rules untouched.
-import { hasExtension, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { createValidator, type Validator } from "@bufbuild/protovalidate";
-import { field as fieldRules, message as messageRules, oneof as oneofRules } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+// The validator (protovalidate, its CEL interpreter and RE2) loads at the first call that needs it, not
+// at a process's start, where it took a sixth of the time; that call waits for it, so no request reaches
+// a handler unchecked.
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { Validator } from "@bufbuild/protovalidate";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { violationsError } from "./violations-error.ts";
+import { hasRules } from "./has-rules.ts";
+import type { RequestCheck } from "./request-check.ts";
 
 /** Options of {@link withValidation}. */
 export interface ValidationOptions {
@@ -17,50 +20,45 @@ export interface ValidationOptions {
   readonly validator?: Validator;
 }
 
+/** Loads protovalidate and the request check built on it (request-check.ts); withValidation does at its first call. */
+export function loadRequestCheck(): Promise<typeof import("./request-check.ts")> {
+  return import("./request-check.ts");
+}
+
 type AnyHandler = (input: unknown, context: HandlerContext) => unknown;
 
-/** Validates one request message: returns when it is valid, throws INVALID_ARGUMENT with the violations otherwise. */
-export type RequestCheck = (message: unknown) => void;
-
-/** A check for `schema`'s rules, or undefined when neither it nor anything it contains declares any. */
-export function requestCheck(schema: DescMessage, validator: Validator): RequestCheck | undefined {
-  if (!hasRules(schema, new Set())) return undefined;
-  return (message) => {
-    const result = validator.validate(schema, message as never);
-    if (result.kind === "valid") return;
-    // A rule that cannot be compiled or evaluated is a server bug: the call gate answers INTERNAL and logs it.
-    if (result.kind === "error") throw result.error;
-    throw violationsError(result.violations);
-  };
+/** A method's check: at hand once the validator is loaded; `loaded()` loads it. */
+interface PendingCheck {
+  now(): RequestCheck | undefined;
+  loaded(): Promise<RequestCheck>;
 }
 
-/** True when `schema` or a message it reaches through its fields carries buf.validate options. */
-function hasRules(schema: DescMessage, seen: Set<string>): boolean {
-  if (seen.has(schema.typeName)) return false;
-  seen.add(schema.typeName);
-  const options = schema.proto.options;
-  if (options !== undefined && hasExtension(options, messageRules)) return true;
-  for (const oneof of schema.oneofs) if (oneof.proto.options !== undefined && hasExtension(oneof.proto.options, oneofRules)) return true;
-  for (const field of schema.fields) {
-    if (field.proto.options !== undefined && hasExtension(field.proto.options, fieldRules)) return true;
-    if (field.message !== undefined && hasRules(field.message, seen)) return true;
-  }
-  return false;
-}
-
-async function* checkEach(check: RequestCheck, input: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+async function* checkEach(check: PendingCheck, input: AsyncIterable<unknown>): AsyncGenerator<unknown> {
   for await (const message of input) {
-    check(message);
+    (check.now() ?? (await check.loaded()))(message);
     yield message;
   }
 }
 
-function wrap(method: DescMethod, handler: AnyHandler, check: RequestCheck): AnyHandler {
+async function* checkThenStream(check: PendingCheck, handler: AnyHandler, input: unknown, context: HandlerContext): AsyncGenerator<unknown> {
+  (await check.loaded())(input);
+  yield* handler(input, context) as AsyncIterable<unknown>;
+}
+
+function wrap(method: DescMethod, handler: AnyHandler, check: PendingCheck): AnyHandler {
   switch (method.methodKind) {
     case "unary":
+      return (input, context) => {
+        const now = check.now();
+        if (now === undefined) return check.loaded().then((loaded) => (loaded(input), handler(input, context)));
+        now(input);
+        return handler(input, context);
+      };
     case "server_streaming":
       return (input, context) => {
-        check(input);
+        const now = check.now();
+        if (now === undefined) return checkThenStream(check, handler, input, context);
+        now(input);
         return handler(input, context);
       };
     default:
@@ -78,14 +76,28 @@ function wrap(method: DescMethod, handler: AnyHandler, check: RequestCheck): Any
 export function withValidation<S extends DescService>(service: S, impl: ServiceImpl<S>, options?: ValidationOptions): ServiceImpl<S>;
 export function withValidation<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>, options?: ValidationOptions): Partial<ServiceImpl<S>>;
 export function withValidation<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>, options: ValidationOptions = {}): Partial<ServiceImpl<S>> {
-  const validator = options.validator ?? createValidator();
   const wrapped: Record<string, unknown> = { ...impl };
-  for (const method of service.methods) {
-    const handler = (impl as Record<string, unknown>)[method.localName];
-    if (typeof handler !== "function") continue; // unimplemented stays unimplemented
-    const check = requestCheck(method.input, validator);
-    if (check === undefined) continue;
-    wrapped[method.localName] = wrap(method, (handler as AnyHandler).bind(impl), check);
+  const handlerOf = (method: DescMethod) => (impl as Record<string, unknown>)[method.localName];
+  // Unimplemented stays unimplemented; a method whose input has no rules is left as it was.
+  const ruled = service.methods.filter((method) => typeof handlerOf(method) === "function" && hasRules(method.input));
+  if (ruled.length === 0) return wrapped as Partial<ServiceImpl<S>>;
+  const checks = new Map<string, RequestCheck>();
+  // One load for every method; a failed one fails the calls waiting for it, and the next call tries again.
+  let loading: Promise<void> | undefined;
+  const load = () =>
+    (loading ??= loadRequestCheck().then(
+      ({ createValidator, requestCheck }) => {
+        const validator = options.validator ?? createValidator();
+        for (const method of ruled) checks.set(method.localName, requestCheck(method.input, validator)!);
+      },
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    ));
+  for (const method of ruled) {
+    const check: PendingCheck = { now: () => checks.get(method.localName), loaded: () => load().then(() => checks.get(method.localName)!) };
+    wrapped[method.localName] = wrap(method, (handlerOf(method) as AnyHandler).bind(impl), check);
   }
   return wrapped as Partial<ServiceImpl<S>>;
 }

@@ -18,7 +18,7 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    policies: await loadShopPolicies(config.trustDomain),
+    policies: await loadShopPolicies(config.trustDomain, { workload: config.workload, services: [CatalogService] }),
     services: async ({ redis, tracer, metrics, onClose }) => {
       const cache =
         redis === undefined

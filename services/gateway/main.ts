@@ -37,7 +37,7 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    policies: await loadShopPolicies(config.trustDomain),
+    policies: await loadShopPolicies(config.trustDomain, { workload: config.workload, services: [GatewayService] }),
     methodReadMaxBytes: GATEWAY_READ_LIMITS,
     // Shared through Redis when REDIS_URL is set (keys under the events prefix, as the stores'), else per process.
     callHooks: ({ redis }) => !rateLimits ? [] : [createGatewayRateLimits({ redis, keyPrefix: `${config.eventsPrefix}gateway:ratelimit:v1:`, clientAddress })],

@@ -43,7 +43,7 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    policies: await loadShopPolicies(config.trustDomain),
+    policies: await loadShopPolicies(config.trustDomain, { workload: config.workload, services: [IdentityService] }),
     services: async ({ redis, tracing, metrics, onClose }) => {
       // No thread while idle (minThreads 0): a worker thread is a V8 isolate of its own; idle ones exit after 30 s.
       const compute = computeSetting === "inline"

@@ -20,7 +20,7 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    policies: await loadShopPolicies(config.trustDomain),
+    policies: await loadShopPolicies(config.trustDomain, { workload: config.workload, services: [InventoryService] }),
     services: async ({ nc, tracer, metrics, eventFlows, redis, onClose }) => {
       const events = await createJetStreamEventBus({ source: "inventory", connection: nc, prefix: config.eventsPrefix, replicas: config.eventsReplicas, tracer, metrics, flows: eventFlows });
       onClose(() => events.close());

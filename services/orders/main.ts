@@ -42,7 +42,7 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    policies: await loadShopPolicies(config.trustDomain),
+    policies: await loadShopPolicies(config.trustDomain, { workload: config.workload, services: [OrderService] }),
     services: async ({ nc, tracer, metrics, eventFlows, mesh, redis, onClose }) => {
       const events = await createJetStreamEventBus({ source: "orders", connection: nc, prefix: config.eventsPrefix, replicas: config.eventsReplicas, tracer, metrics, flows: eventFlows });
       onClose(() => events.close());

@@ -39,7 +39,7 @@ await runMain(async () => {
   const node = await startMeshNode({
     config,
     logger,
-    policies: await loadShopPolicies(config.trustDomain),
+    policies: await loadShopPolicies(config.trustDomain, { workload: config.workload, services: [RecommendationService] }),
     services: async ({ nc, tracer, tracing, metrics, eventFlows, redis, onClose }) => {
       // One training thread, none while idle (minThreads 0: an idle thread exits after 30 s).
       const compute = createPiscinaComputePool({ maxThreads: 1, minThreads: 0, maxQueue: COMPUTE_MAX_QUEUE, tracing, metrics, onError: (err) => logger.error("compute worker failed", { error: String(err) }) });
@@ -57,6 +57,8 @@ await runMain(async () => {
         intervalMs,
         onError: (error) => logger.error("recommendations training failed", { error: String(error) }),
         onSwap: (info) => logger.info("recommendations model swapped in", { version: info.version, trainingMs: info.trainingMs, orders: info.orders }),
+        // Listen at once: calls before the first model wait for it (bounded, then UNAVAILABLE).
+        trainInBackground: true,
       });
       onClose(() => trainer.close());
       const consumer = await startOrderConsumer({ events, orders });

@@ -28,14 +28,25 @@ export interface ModelTrainerOptions {
   readonly intervalMs?: number;
   /** Told when a periodic check or training fails; the next one tries again. Default: nothing. */
   readonly onError?: (error: unknown) => void;
-  /** Told when a new model starts serving. Default: nothing. */
+  /** Told when a new model starts serving (a trained first one too; not one loaded at start). Default: nothing. */
   readonly onSwap?: (info: ModelInfo) => void;
+  /**
+   * Return before a first model exists (none saved): it trains in the background, `current()` is
+   * undefined until it swaps in, and a failed first training is told to `onError` and tried again by the
+   * next periodic check (or a `retrain()`). Lets a service listen at once. Default false: wait for it.
+   */
+  readonly trainInBackground?: boolean;
 }
 
 /** A running trainer: the model serving now, and training on demand. */
 export interface ModelTrainer {
-  /** The model serving now (with its index); replaced whole by each swap, so a call sees one model. */
-  current(): ModelView;
+  /**
+   * The model serving now (with its index); replaced whole by each swap, so a call sees one model.
+   * Undefined only while the first model trains in the background (`trainInBackground`).
+   */
+  current(): ModelView | undefined;
+  /** The model serving now, or the first one once it swaps in; rejects with `signal`'s reason when it aborts first. */
+  serving(signal?: AbortSignal): Promise<ModelView>;
   /** Trains on every recorded order now and swaps the new model in; concurrent calls share one run. */
   retrain(signal?: AbortSignal): Promise<ModelInfo>;
   /** Orders recorded since the serving model was trained. */
@@ -45,8 +56,8 @@ export interface ModelTrainer {
 }
 
 /**
- * Serves the persisted model at once (or trains one, when orders exist but no model does), then
- * retrains on the compute pool every `intervalMs` when orders arrived, swapping each new model in.
+ * Serves the persisted model at once (or trains one, when orders exist but no model does; in the
+ * background with `trainInBackground`), then retrains on the compute pool every `intervalMs` when orders arrived, swapping each new model in.
  */
 export async function startModelTrainer(options: ModelTrainerOptions): Promise<ModelTrainer> {
   if (!options?.compute) throw new TypeError("options.compute is required");
@@ -66,46 +77,74 @@ export async function startModelTrainer(options: ModelTrainerOptions): Promise<M
     const input: TrainInput = { products, orders: packed, version };
     return await compute.run<RecommendationModel>(TRAIN_TASK_URL, "trainRecommendations", input, { signal });
   };
+  let view: ModelView | undefined;
+  // Calls waiting for the first model (serving()); each removes itself when woken or aborted.
+  const waiting = new Set<() => void>();
   const swap = (model: RecommendationModel) => {
-    if (model.info.version < view.model.info.version) return;
+    if (view !== undefined && model.info.version < view.model.info.version) return;
     view = viewOf(model);
+    for (const wake of waiting) wake();
     onSwap(model.info);
   };
 
-  // Version 0: content features only, so every call answers before the first training.
-  let view = viewOf((await store.load()) ?? (await train(0, closing.signal)));
   let running: Promise<ModelInfo> | undefined;
   const retrain = (signal?: AbortSignal): Promise<ModelInfo> =>
     (running ??= (async () => {
       const model = await train(await store.nextVersion(signal), AbortSignal.any([closing.signal, ...(signal ? [signal] : [])]));
       await store.save(model);
       swap(model);
-      return view.model.info;
+      return view!.model.info;
     })().finally(() => (running = undefined)));
 
-  const pendingOrders = async (signal?: AbortSignal) => Math.max(0, (await orders.count(signal)) - view.model.info.orders);
+  // Version 0: content features only, so every call answers before the first training on orders.
+  const saved = await store.load();
+  if (saved !== undefined) view = viewOf(saved);
+  let starting: Promise<void> | undefined;
+  const start = (): Promise<void> =>
+    (starting ??= (async () => {
+      if (view === undefined) swap(await train(0, closing.signal));
+      if (view!.model.info.version === 0 && (await orders.count(closing.signal)) > 0) await retrain();
+    })().finally(() => (starting = undefined)));
+
+  const pendingOrders = async (signal?: AbortSignal) => Math.max(0, (await orders.count(signal)) - (view?.model.info.orders ?? 0));
   const check = async () => {
+    if (view === undefined) return await start();
     if ((await store.savedVersion(closing.signal)) > view.model.info.version) {
       const saved = await store.load(closing.signal);
       if (saved !== undefined) swap(saved);
     }
     if ((await pendingOrders(closing.signal)) > 0) await retrain();
   };
+  if (options.trainInBackground === true) void start().catch((error) => closing.signal.aborted || onError(error));
+  else await start();
   let timer: NodeJS.Timeout | undefined;
   if (intervalMs > 0) {
     timer = setInterval(() => void check().catch((error) => closing.signal.aborted || onError(error)), intervalMs);
     timer.unref();
   }
-  if (view.model.info.version === 0 && (await orders.count(closing.signal)) > 0) await retrain();
 
   return {
     current: () => view,
+    serving(signal) {
+      if (view !== undefined) return Promise.resolve(view);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return new Promise<ModelView>((resolve, reject) => {
+        const done = () => {
+          waiting.delete(wake);
+          signal?.removeEventListener("abort", abort);
+        };
+        const wake = () => (done(), resolve(view!));
+        const abort = () => (done(), reject(signal!.reason));
+        waiting.add(wake);
+        signal?.addEventListener("abort", abort, { once: true });
+      });
+    },
     retrain,
     pendingOrders,
     async close() {
       clearInterval(timer);
       closing.abort();
-      await running?.catch(() => {});
+      await Promise.all([running?.catch(() => {}), starting?.catch(() => {})]);
     },
   };
 }

@@ -81,7 +81,7 @@ describe("recommendations service (Redis + piscina)", () => {
 
   it("fails no call while retraining swaps the model (bounded loop of calls)", { timeout: 90_000 }, async () => {
     const { client, orders, trainer } = await setUp(1_500);
-    const before = trainer.current().model.info.version;
+    const before = trainer.current()!.model.info.version;
     await Promise.all(stream.slice(1_500).map((order, i) => orders.record(`late${i}`, order)));
     const versions = new Set<bigint>();
     const failures: unknown[] = [];
@@ -113,8 +113,8 @@ describe("recommendations service (Redis + piscina)", () => {
     await training;
     expect(failures).toEqual([]);
     expect(swaps).toBe(2);
-    expect(trainer.current().model.info.version).toBeGreaterThan(before);
-    expect(trainer.current().model.info.orders).toBe(stream.length);
+    expect(trainer.current()!.model.info.version).toBeGreaterThan(before);
+    expect(trainer.current()!.model.info.orders).toBe(stream.length);
     // Calls ran while the pool trained: they were answered by the old model and then by a new one.
     expect(versions.has(BigInt(before))).toBe(true);
     expect(versions.size).toBeGreaterThan(1);
