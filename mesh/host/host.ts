@@ -13,6 +13,7 @@ import { HostError, HostErrorCode } from "./errors.ts";
 import { isMetricsPath, withMetricsRoute } from "./metrics-route.ts";
 import { createHealthService, Health, HealthRegistry, type HostHealth } from "./health.ts";
 import { applyServerV8Flags } from "./gc-tuning.ts";
+import { holdIdleHeapWatch } from "./idle-heap-release.ts";
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from "./options.ts";
 import { PortListener } from "./port-listener.ts";
 import {
@@ -22,6 +23,8 @@ import {
   ServerReflectionV1,
   ServerReflectionV1alpha,
 } from "./reflection.ts";
+
+const mb = (bytes: number) => Math.round(bytes / 1048576);
 
 /** Where a listening host can be reached. */
 export interface HostAddress {
@@ -111,10 +114,16 @@ class WeftHost implements Host {
   #drainPromise: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
   #allServices: readonly ServiceRegistration[] | undefined;
+  #letGoOfIdleHeapWatch: (() => void) | undefined;
 
   constructor(options: HostOptions) {
     this.options = resolveHostOptions(options);
-    if (this.options.tuneGc) applyServerV8Flags();
+    if (this.options.tuneGc) {
+      applyServerV8Flags();
+      this.#letGoOfIdleHeapWatch = holdIdleHeapWatch((r) =>
+        this.#logger.info("idle heap released", { committedMbBefore: mb(r.committedBeforeBytes), committedMbAfter: mb(r.committedAfterBytes), gcMs: Math.round(r.gcMs) }),
+      );
+    }
     this.#engine = this.options.engine ?? createWeftEngine();
     this.#logger = this.options.logger ?? createJsonLogger("weft.host");
     this.#drainSequence.add({ name: "health-not-serving", phase: "announce", run: () => this.#healthRegistry.setAllNotServing() });
@@ -260,6 +269,7 @@ class WeftHost implements Host {
     this.#closePromise ??= (async () => {
       this.#sealed = true;
       this.#draining = true;
+      this.#letGoOfIdleHeapWatch?.();
       this.#healthRegistry.setAllNotServing();
       // Ends health Watch streams and any call still running, with a clear code for the caller.
       this.#shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));

@@ -93,7 +93,8 @@ export interface HostOptions {
   callHooks?: readonly ServerCallHooks[];
   /**
    * Tune V8 for serving RPCs: turns off allocation-site pretenuring for the whole process (see
-   * gc-tuning.ts and docs/host.md). Default true; false leaves V8's flags alone.
+   * gc-tuning.ts and docs/host.md), and once the process idles after load, runs one full GC that hands
+   * the load's heap back (idle-heap-release.ts). Default true; false leaves V8's flags and GC alone.
    */
   tuneGc?: boolean;
   /** A unique id for this process, reported by AdminService.GetStatus. Default: a random UUID. */
