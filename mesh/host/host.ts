@@ -121,7 +121,7 @@ class WeftHost implements Host {
     if (this.options.tuneGc) {
       applyServerV8Flags();
       this.#letGoOfIdleHeapWatch = holdIdleHeapWatch((r) =>
-        this.#logger.info("idle heap released", { committedMbBefore: mb(r.committedBeforeBytes), committedMbAfter: mb(r.committedAfterBytes), gcMs: Math.round(r.gcMs) }),
+        this.#logger.info("idle heap released", { rssMb: mb(r.rssBeforeBytes), heapMbBefore: mb(r.committedBeforeBytes), heapMbAfter: mb(r.committedAfterBytes), gcMs: Math.round(r.gcMs) }),
       );
     }
     this.#engine = this.options.engine ?? createWeftEngine();

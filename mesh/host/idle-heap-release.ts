@@ -2,7 +2,7 @@
 // to the OS, never starts in an idle server: it decides from the allocation rate seen at the last GC,
 // and an idle process runs no GC, so the rate stays the load's ("high alloc" every 8 s, for ever). A
 // gateway kept 336-515 MB after a minute of load that had started from 122 (docs/host.md, "Memory after
-// load"). Here: after two quiet windows in a row, when the heap has grown since the last release, one
+// load"). Here: after two quiet windows in a row, when the resident set grew since the last release, one
 // full GC. It frees the objects and, measuring a low allocation rate, lets the memory reducer start:
 // about 8 s later V8 hands the pages back (a test process: RSS 294 -> 80 MB). It runs while nothing is
 // served, so it delays nobody.
@@ -18,14 +18,19 @@ export interface IdleHeapReleaseOptions {
   readonly quietWindows?: number;
   /** A window is quiet when the event loop was busy less than this share of it. Default 0.02. */
   readonly quietUtilization?: number;
-  /** Growth of the committed heap since the last release that makes one worth a full GC, in bytes. Default 32 MiB. */
+  /**
+   * Growth of the resident set since the last release (or the start) that makes one worth a full GC, in
+   * bytes. Default 32 MiB. Resident, not V8's committed heap: pages V8 freed but pools stay resident and
+   * uncounted there (a catalog after load: heap +15 MB, resident +106 MB).
+   */
   readonly minGrowthBytes?: number;
   /** Told after each release (committed heap before and after, the GC's wall time). Default: nothing. */
   readonly onRelease?: (release: HeapRelease) => void;
 }
 
-/** What one release did. */
+/** What one release did (V8 hands the pooled pages back some seconds later, so RSS falls after it). */
 export interface HeapRelease {
+  readonly rssBeforeBytes: number;
   readonly committedBeforeBytes: number;
   readonly committedAfterBytes: number;
   readonly gcMs: number;
@@ -51,7 +56,7 @@ export function watchIdleHeap(options: IdleHeapReleaseOptions = {}): () => void 
   const quietUtilization = options.quietUtilization ?? 0.02;
   const minGrowthBytes = options.minGrowthBytes ?? 32 * 1024 * 1024;
   const committed = () => getHeapStatistics().total_heap_size;
-  let baseline = committed();
+  let baseline = process.memoryUsage.rss();
   let quiet = 0;
   let last: EventLoopUtilization = performance.eventLoopUtilization();
   let gc: Gc | undefined;
@@ -62,14 +67,17 @@ export function watchIdleHeap(options: IdleHeapReleaseOptions = {}): () => void 
     last = now;
     quiet = busy < quietUtilization ? quiet + 1 : 0;
     if (quiet < quietWindows) return;
-    const before = committed();
-    // A heap that shrank (V8 released it on its own) lowers the bar for the next release.
-    if (before - baseline < minGrowthBytes) return void (baseline = Math.min(baseline, before));
+    const rss = process.memoryUsage.rss();
+    // Memory handed back (by the last release, or by V8 on its own) lowers the bar for the next release.
+    if (rss - baseline < minGrowthBytes) return void (baseline = Math.min(baseline, rss));
     gc ??= exposedGc();
+    const committedBefore = committed();
     const started = performance.now();
     gc({ type: "major", execution: "sync" });
-    baseline = committed();
-    options.onRelease?.({ committedBeforeBytes: before, committedAfterBytes: baseline, gcMs: performance.now() - started });
+    const gcMs = performance.now() - started;
+    // Until V8 returns the pages, RSS stays where it is: measured from here, the next release needs new growth.
+    baseline = rss;
+    options.onRelease?.({ rssBeforeBytes: rss, committedBeforeBytes: committedBefore, committedAfterBytes: committed(), gcMs });
   }, windowMs);
   timer.unref();
   return () => clearInterval(timer);
