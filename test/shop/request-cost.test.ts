@@ -78,13 +78,20 @@ describe("the cost of refusing a request (issue 19, item 1)", () => {
   });
 
   it("keeps a bystander's p99 near its own baseline while an attacker repeats the nested bodies", async () => {
-    const quiet = await bystanderLatencies(() => new Promise((resolve) => setTimeout(resolve, 1_000)));
-    const attacked = await bystanderLatencies(async () => {
-      const until = performance.now() + 10_000;
-      for (let i = 0; i < 20 && performance.now() < until; i++) {
-        await Promise.all([post(BROWSE, NESTED_GZIP, { "content-encoding": "gzip" }), post(BROWSE, nested(5_000))]);
-      }
-    });
+    // Quiet and attacked spells alternate, so whatever else the machine runs meanwhile falls on both.
+    const quiet: number[] = [];
+    const attacked: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      quiet.push(...(await bystanderLatencies(() => new Promise((resolve) => setTimeout(resolve, 300)))));
+      attacked.push(
+        ...(await bystanderLatencies(async () => {
+          const until = performance.now() + 2_000;
+          for (let i = 0; i < 4 && performance.now() < until; i++) {
+            await Promise.all([post(BROWSE, NESTED_GZIP, { "content-encoding": "gzip" }), post(BROWSE, nested(5_000))]);
+          }
+        })),
+      );
+    }
     // Not a wall-clock target: the bound follows the quiet baseline measured on this machine just before.
     expect(p99(attacked), `attacked p99 ${p99(attacked).toFixed(1)} ms, quiet p99 ${p99(quiet).toFixed(1)} ms`).toBeLessThan(Math.max(50, 2 * p99(quiet) + 20));
   });
