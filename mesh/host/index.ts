@@ -16,6 +16,8 @@ export type { InProcessTransportOptions } from "../protocol/index.ts";
 export type { CallHookContext, ServerCallHooks } from "../engine/index.ts";
 /** The V8 flags a Weft server process runs with (createHost applies them unless `tuneGc: false`). */
 export { SERVER_V8_FLAGS, SERVICE_NODE_FLAGS, applyServerV8Flags } from "./gc-tuning.ts";
+/** The idle release a host runs under `tuneGc` (one full GC once the process idles after load), for processes without a host. */
+export { watchIdleHeap, type HeapRelease, type IdleHeapReleaseOptions } from "./idle-heap-release.ts";
 export { serviceCompileCacheEnv } from "./compile-cache.ts";
 /** Errors thrown to the host's user (never to callers), with stable WEFT_ERR_HOST_* codes. */
 export { HostError, HostErrorCode } from "./errors.ts";

@@ -1,6 +1,6 @@
 // A process for mesh/host/idle-heap-release.test.ts: builds a heap as a load would (objects kept a while,
 // then dropped), optionally keeps its event loop busy, and reports each release and its RSS as JSON lines.
-import { watchIdleHeap } from "../../mesh/host/idle-heap-release.ts";
+import { watchIdleHeap } from "../../mesh/host/index.ts";
 
 const mode = process.argv[2] ?? "load-then-idle"; // or "busy", or "no-load"
 const rssMb = () => Math.round(process.memoryUsage().rss / 1048576);
