@@ -1,4 +1,4 @@
-// npm run bench:recommendations: RecommendForUser over HTTP/2 to a Weft host at a steady rate (default
+// npm run bench:recommendations: RecommendForUser over gRPC (HTTP/2) to a Weft host at a steady rate (default
 // 1,000 calls/s for 10 s) while the piscina pool retrains the model back to back; prints latency
 // percentiles, errors, trainings (swaps) during the run and the event-loop delay (flags: --help). The
 // warm-up runs at the same rate with training on, in one-second windows, for at least --warmup s and
@@ -11,11 +11,11 @@ import { median } from "../lib/stats.ts";
 import { describeWarmUp, stoppedFalling, warmUntil } from "../lib/steady-state.ts";
 import { warmUpBounds, warmUpFlags } from "../lib/warm-up-flags.ts";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { RecommendationService } from "../../gen/shop/recommendations/v1/recommendations_pb.ts";
 import { createPiscinaComputePool } from "../../mesh/compute/index.ts";
 import { numberSetting, readCommandLine } from "../../mesh/errors/index.ts";
 import { createHost, silentLogger } from "../../mesh/host/index.ts";
+import { createWeftGrpcTransport } from "../../mesh/transport/index.ts";
 import { loadSeedProducts } from "../../services/catalog/index.ts";
 import { createMemoryModelStore, createMemoryOrderLog, createRecommendationService, startModelTrainer } from "../../services/recommendations/index.ts";
 import { syntheticOrders } from "./synthetic-orders.ts";
@@ -25,7 +25,7 @@ const WARM_UP = { minS: 3, maxS: 20, until: "the p50 stops falling" };
 
 const { values } = readCommandLine({
   usage: "npm run bench:recommendations -- [flags]   (node bench/recommendations/latency.ts)",
-  summary: "RecommendForUser over HTTP/2 at a steady rate while the piscina pool retrains back to back: latency percentiles, errors, swaps, event-loop delay.",
+  summary: "RecommendForUser over gRPC (Weft's client, HTTP/2) at a steady rate while the piscina pool retrains back to back: latency percentiles, errors, swaps, event-loop delay.",
   flags: {
     rate: { type: "string", valueName: "N", default: "1000", description: "calls per second (1 to 100000)" },
     seconds: { type: "string", valueName: "N", default: "10", description: "measured seconds (1 to 600)" },
@@ -46,7 +46,10 @@ const trainer = await startModelTrainer({ compute, orders, store: createMemoryMo
 const host = createHost({ port: 0, logger: silentLogger });
 host.register(RecommendationService, createRecommendationService({ trainer }));
 const { url } = await host.listen();
-const client = createClient(RecommendationService, createConnectTransport({ baseUrl: url, httpVersion: "2" }));
+// Weft's own gRPC client, not connect-node's: the load shares this process's heap, and connect-node's
+// client allocated most of its ~90 KB per call (a heap profile), so its young-generation GC pauses of
+// 12-60 ms were what the p99 measured, with or without training.
+const client = createClient(RecommendationService, createWeftGrpcTransport({ baseUrl: url }));
 const users = [...new Set(stream.map((o) => o.userId))];
 
 // Both cores' speed before training starts and after it stops (training fills a core: a probe beside it
@@ -103,7 +106,7 @@ const probe = { before: probeBefore, after: await probeCores() };
 const slowCore = slowRunFilter([probe], (p) => p).isSlow(probe);
 latencies.sort((a, b) => a - b);
 const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(2);
-console.log(`RecommendForUser at ${rate}/s for ${seconds} s over HTTP/2, retraining back to back on piscina (${stream.length} orders, ${products.length} products)`);
+console.log(`RecommendForUser at ${rate}/s for ${seconds} s over gRPC (HTTP/2), retraining back to back on piscina (${stream.length} orders, ${products.length} products)`);
 console.log(`warm-up ${describeWarmUp(warm, "still falling")} at the same rate; core speed probe before / after (core 0, core 1): ${[probe.before, probe.after].map((p) => `${p.serverMs.toFixed(1)}, ${p.loadMs.toFixed(1)} ms`).join(" / ")}${slowCore ? " * slow spell during the run: not a verdict" : ""}${warmUpErrors > 0 ? `; ${warmUpErrors} errors during the warm-up` : ""}`);
 console.log(`calls ${latencies.length + errors}, errors ${errors}, trainings finished ${trainings} (last ${trainer.current()!.model.info.trainingMs} ms, version ${trainer.current()!.model.info.version})`);
 console.log(`latency ms: p50 ${at(0.5)}, p90 ${at(0.9)}, p99 ${at(0.99)}, max ${latencies.at(-1)!.toFixed(2)}`);
