@@ -188,6 +188,33 @@ describe("outbox relay (PostgreSQL, JetStream)", () => {
     expect(await unsent(db, [ids[1]!])).toBe(1);
   });
 
+  it("publishes rows in seq order across a digit boundary (regression: seq was sorted as text, 10 before 9)", async () => {
+    const fresh = await createTestDatabase("relayorder");
+    closers.push(() => fresh.drop());
+    const db = createPostgresClient({ connectionString: fresh.url, maxConnections: 2 });
+    closers.push(() => db.close());
+    await migrateOrders(db);
+    const store = createSqlOrderStore({ db });
+    // A new database numbers its rows from 1: twelve rows cross from 9 to 10.
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { order, events } = placed(`order-seq-${i}`);
+      await store.place(order, events, "");
+      ids.push(events[0]!.id);
+    }
+    const published: string[] = [];
+    const recording: EventBus = {
+      publish: async (_schema, _message, options) => void published.push(options!.id!),
+      subscribe: () => Promise.reject(new Error("unused")),
+      close: async () => {},
+    };
+    const relay = startOutboxRelay({ db, events: recording, schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 20 });
+    closers.push(() => relay.stop());
+    await expect.poll(() => published.length).toBe(ids.length);
+    await relay.stop();
+    expect(published).toEqual(ids);
+  });
+
   it("stops at once while it waits for the next poll, and a second stop is a no-op", async () => {
     const db = client();
     const relay = startOutboxRelay({ db, events: await bus(), schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 60_000 });
