@@ -85,6 +85,15 @@ async function unsent(db: SqlClient, ids: readonly string[]): Promise<number> {
   return row!.n;
 }
 
+/** A bus that only notes the id of each publish, in order. */
+function recordingBus(published: string[]): EventBus {
+  return {
+    publish: async (_schema, _message, options) => void published.push(options!.id!),
+    subscribe: () => Promise.reject(new Error("unused")),
+    close: async () => {},
+  };
+}
+
 function placed(userId: string) {
   const id = randomUUID();
   const createdAt = timestampFromDate(new Date());
@@ -203,16 +212,33 @@ describe("outbox relay (PostgreSQL, JetStream)", () => {
       ids.push(events[0]!.id);
     }
     const published: string[] = [];
-    const recording: EventBus = {
-      publish: async (_schema, _message, options) => void published.push(options!.id!),
-      subscribe: () => Promise.reject(new Error("unused")),
-      close: async () => {},
-    };
+    const recording = recordingBus(published);
     const relay = startOutboxRelay({ db, events: recording, schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 20 });
     closers.push(() => relay.stop());
     await expect.poll(() => published.length).toBe(ids.length);
     await relay.stop();
     expect(published).toEqual(ids);
+  });
+
+  it("commits that follow a wake within the batch window go out in one pass", async () => {
+    const db = client();
+    let passes = 0;
+    const counted: SqlClient = { ...db, transaction: (work) => db.transaction(work).finally(() => passes++) };
+    const published: string[] = [];
+    const recording = recordingBus(published);
+    const relay = startOutboxRelay({ db: counted, events: recording, schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 60_000, batchWindowMs: 1_000 });
+    closers.push(() => relay.stop());
+    await expect.poll(() => passes).toBe(1);
+    const store = createSqlOrderStore({ db, onOutboxWrite: relay.wake });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { order, events } = placed(`batch-${i}`);
+      await store.place(order, events, "");
+      ids.push(events[0]!.id);
+    }
+    await expect.poll(() => ids.every((id) => published.includes(id))).toBe(true);
+    expect(passes).toBe(2);
+    await relay.stop();
   });
 
   it("stops at once while it waits for the next poll, and a second stop is a no-op", async () => {

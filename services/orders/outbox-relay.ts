@@ -13,6 +13,11 @@ export interface OutboxRelayOptions {
   readonly schemas: readonly DescMessage[];
   /** Look for unsent rows at least this often, in ms (rows left by a crashed replica, missed wakes). Default 1,000. */
   readonly pollIntervalMs?: number;
+  /**
+   * After a wake, how long a pass waits for more commits to take with it, in ms (each pass is a
+   * transaction of its own). Default 20.
+   */
+  readonly batchWindowMs?: number;
   /** Most rows one transaction claims. Default 100. */
   readonly batchSize?: number;
   /** Sent rows are deleted once older than this, in ms (well past JetStream's 2-minute duplicate window). Default 3,600,000 (1 hour). */
@@ -51,6 +56,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   if (!options.events) throw new TypeError("options.events must be an EventBus");
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const batchSize = options.batchSize ?? 100;
+  const batchWindowMs = options.batchWindowMs ?? 20;
+  if (!(batchWindowMs >= 0)) throw new TypeError("options.batchWindowMs must be a non-negative number");
   const sentRetentionMs = options.sentRetentionMs ?? 3_600_000;
   if (!(pollIntervalMs > 0)) throw new TypeError("options.pollIntervalMs must be a positive number");
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError("options.batchSize must be a positive integer");
@@ -113,16 +120,22 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (!stopping.signal.aborted) onError(err);
       }
       await prune().catch((err) => stopping.signal.aborted || onError(err));
-      if (more || wanted || stopping.signal.aborted) continue;
+      if (more || stopping.signal.aborted) continue;
+      // Commits during the pass wait out the batch window with the ones that follow: one pass for a burst.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, pollIntervalMs);
+        let timer = setTimeout(done, wanted ? batchWindowMs : pollIntervalMs);
         function done() {
           clearTimeout(timer);
           wakeUp = undefined;
           stopping.signal.removeEventListener("abort", done);
           resolve();
         }
-        wakeUp = done;
+        wakeUp = () => {
+          clearTimeout(timer);
+          timer = setTimeout(done, batchWindowMs);
+          wakeUp = undefined;
+        };
+        if (wanted) wakeUp = undefined;
         stopping.signal.addEventListener("abort", done);
       });
     }
