@@ -88,7 +88,10 @@ async function unsent(db: SqlClient, ids: readonly string[]): Promise<number> {
 /** A bus that only notes the id of each publish, in order. */
 function recordingBus(published: string[]): EventBus {
   return {
-    publish: async (_schema, _message, options) => void published.push(options!.id!),
+    publish: async (_schema, _message, options) => {
+      published.push(options!.id!);
+      return { id: options!.id! };
+    },
     subscribe: () => Promise.reject(new Error("unused")),
     close: async () => {},
   };
