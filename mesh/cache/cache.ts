@@ -1,4 +1,5 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 
 /** Options for one read-through lookup. */
 export interface CacheLoadOptions {
@@ -6,6 +7,29 @@ export interface CacheLoadOptions {
   readonly ttlMs?: number;
   /** Aborts the wait (the shared load itself continues for other waiters). */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * Load options for a lookup made while handling a call: the call's signal is read only when the lookup
+ * waits, so a hit never makes a lazy handler context build its AbortSignal.
+ */
+export function callLoadOptions(context: Pick<HandlerContext, "signal">, ttlMs?: number): CacheLoadOptions {
+  return new CallLoadOptions(context, ttlMs);
+}
+
+// A class rather than an object literal with a getter: V8 builds a literal's accessor on every call.
+class CallLoadOptions implements CacheLoadOptions {
+  readonly ttlMs: number | undefined;
+  readonly #context: Pick<HandlerContext, "signal">;
+
+  constructor(context: Pick<HandlerContext, "signal">, ttlMs: number | undefined) {
+    this.#context = context;
+    this.ttlMs = ttlMs;
+  }
+
+  get signal(): AbortSignal {
+    return this.#context.signal;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { createHash } from "node:crypto";
 import { CacheOptionsError } from "../errors/index.ts";
-import type { Cache } from "./cache.ts";
+import { type Cache, callLoadOptions } from "./cache.ts";
 
 /** How one method's responses are cached. */
 export interface ResponseCachePolicy {
@@ -57,7 +57,7 @@ export function withResponseCache<S extends DescService>(
         unary.output,
         responseCacheKey(unary, request),
         async () => create(unary.output, await handler.call(impl, request, context)),
-        { ttlMs: policy?.ttlMs, signal: context.signal },
+        callLoadOptions(context, policy?.ttlMs),
       );
   }
   return wrapped as Partial<ServiceImpl<S>>;

@@ -1,4 +1,5 @@
 export type { Cache, CacheLoadOptions } from "./cache.ts";
+export { callLoadOptions } from "./cache.ts";
 export { createMemoryCache, DEFAULT_MEMORY_CACHE_MAX_BYTES } from "./memory-cache.ts";
 export type { MemoryCache, MemoryCacheOptions, MemoryCacheStats } from "./memory-cache.ts";
 export { createRedisCache } from "./redis-cache.ts";

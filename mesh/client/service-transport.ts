@@ -97,7 +97,9 @@ export function createServiceTransport(ctx: MeshCallContext, service: DescServic
     const inbound = currentInboundCall();
     if (inbound === undefined) return { signal, deadlineAt };
     if (inbound.deadlineAt !== undefined && (deadlineAt === undefined || inbound.deadlineAt < deadlineAt)) deadlineAt = inbound.deadlineAt;
-    return { signal: signal === undefined ? inbound.signal : AbortSignal.any([signal, inbound.signal]), deadlineAt };
+    // A handler usually passes its own call's signal on (it is the inbound one): AbortSignal.any would
+    // only add a composite whose FinalizationRegistry cells every young-generation GC then has to scan.
+    return { signal: signal === undefined || signal === inbound.signal ? inbound.signal : AbortSignal.any([signal, inbound.signal]), deadlineAt };
   }
 
   function noEndpoint(): ConnectError {

@@ -152,10 +152,15 @@ export function createInProcessTransport(context: EngineContext, options: InProc
   const table = buildMethodTable(context.services);
   const interceptors = [...context.interceptors];
   const invoker = new Invoker(interceptors);
+  // Entries by method object: a call does not build its path to look its entry up.
+  const entries = new WeakMap<DescMethodUnary | DescMethodStreaming, MethodEntry>();
   const entryOf = (method: DescMethodUnary | DescMethodStreaming): MethodEntry => {
+    let entry = entries.get(method);
+    if (entry !== undefined) return entry;
     const path = `/${method.parent.typeName}/${method.name}`;
-    const entry = table.get(path);
+    entry = table.get(path);
     if (entry === undefined) throw new ConnectError(`${path} is not implemented`, Code.Unimplemented);
+    entries.set(method, entry);
     return entry;
   };
   const inputNormalizer = (schema: DescMessage) => (v: unknown) =>

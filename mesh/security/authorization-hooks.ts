@@ -4,7 +4,7 @@
 
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { DescService } from "@bufbuild/protobuf";
-import type { ServerCallHooks } from "../engine/index.ts";
+import { requestHeaderValue, type ServerCallHooks } from "../engine/index.ts";
 import { END_USER_HEADER, type EndUser, type EndUserVerifier } from "./end-user-credential.ts";
 import type { AuthorizationTable, CompiledRule } from "./policy-compiler.ts";
 
@@ -88,8 +88,8 @@ export function createAuthorization(options: AuthorizationOptions): Authorizatio
         // The identity stays on the context (peerIdentityOf): setting a context value would create
         // the call's lazy ContextValues on every call.
         if (!rule.endUser) return undefined;
-        const token = context.requestHeader.get(END_USER_HEADER);
-        if (token === null) {
+        const token = requestHeaderValue(context, END_USER_HEADER);
+        if (token === undefined) {
           endUserProblem = "no end-user credential";
           continue;
         }

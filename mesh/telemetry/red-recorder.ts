@@ -2,6 +2,7 @@
 // caller) key of a bounded one-minute window (red-window.ts). The caller is the calling service when
 // the call came through the mesh (see `callerOf`), so the figures also give the mesh graph's edges.
 
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import type { CallHookContext, ServerCallHooks } from "../engine/index.ts";
 import { RedWindow, type RedKey, type RedWindowOptions } from "./red-window.ts";
@@ -30,14 +31,27 @@ class Token {
   }
 }
 
+/** Callers remembered per method for the lookup below; the window itself bounds its keys. */
+const REMEMBERED_CALLERS_PER_METHOD = 32;
+
 /** Creates a recorder with its own one-minute window (or `options.seconds`). */
 export function createRedRecorder(options: RedRecorderOptions = {}): RedRecorder {
   const window = new RedWindow(options);
   const callerOf = options.callerOf ?? (() => "");
+  // The window's keys by method object and caller, so a call does not build the window's string key.
+  const keys = new WeakMap<DescMethod, Map<string, RedKey>>();
   const hooks: ServerCallHooks = {
     begin(service, context) {
-      const key = window.key(service.typeName, context.method.name, callerOf(context));
-      return key === undefined ? undefined : new Token(key, performance.now());
+      const caller = callerOf(context);
+      let byCaller = keys.get(context.method);
+      if (byCaller === undefined) keys.set(context.method, (byCaller = new Map()));
+      let key = byCaller.get(caller);
+      if (key === undefined) {
+        key = window.key(service.typeName, context.method.name, caller);
+        if (key === undefined) return undefined;
+        if (byCaller.size < REMEMBERED_CALLERS_PER_METHOD) byCaller.set(caller, key);
+      }
+      return new Token(key, performance.now());
     },
     end(token, error: ConnectError | undefined) {
       if (token === undefined) return;

@@ -5,7 +5,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectError, HandlerContext } from "@connectrpc/connect";
 import { context as otelContext, propagation, SpanKind, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
-import type { ServerCallHooks } from "../engine/index.ts";
+import { requestHeaderValue, type ServerCallHooks } from "../engine/index.ts";
 import { SpanAttributes } from "./names.ts";
 import { headersGetter, rpcAttributes, rpcSpanName, rpcSystemOf, setRpcOutcome } from "./rpc-span.ts";
 
@@ -24,19 +24,13 @@ interface CallSpan {
   readonly ctx: HandlerContext;
 }
 
-/** A context that reads one request header without building a Headers object (Weft's engine). */
-interface RawHeaderContext {
-  requestHeaderValue?(name: string): string | undefined;
-}
-
 // The caller's W3C context read from the request headers (on the active context, for in-process callers).
 function parentOf(ctx: HandlerContext): Context {
   const active = otelContext.active();
-  const raw = (ctx as RawHeaderContext).requestHeaderValue;
-  if (raw === undefined) return propagation.extract(active, ctx.requestHeader, headersGetter);
-  const traceparent = raw.call(ctx, "traceparent");
+  if (!("requestHeaderValue" in ctx)) return propagation.extract(active, ctx.requestHeader, headersGetter);
+  const traceparent = requestHeaderValue(ctx, "traceparent");
   if (traceparent === undefined) return active;
-  const tracestate = raw.call(ctx, "tracestate");
+  const tracestate = requestHeaderValue(ctx, "tracestate");
   return propagation.extract(active, tracestate === undefined ? { traceparent } : { traceparent, tracestate });
 }
 

@@ -1,5 +1,5 @@
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   CatalogService,
   type Product,
@@ -7,7 +7,7 @@ import {
   ProductSchema,
   SearchProductsResponseSchema,
 } from "../../gen/shop/catalog/v1/catalog_pb.ts";
-import type { Cache } from "../../mesh/cache/index.ts";
+import { type Cache, callLoadOptions } from "../../mesh/cache/index.ts";
 import { requireOptions, ShopOptionsError } from "../shared/index.ts";
 import { createPageTokens } from "./page-tokens.ts";
 import { createProductIndex, searchWords } from "./product-index.ts";
@@ -54,14 +54,14 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
   function cached<Desc extends DescMessage>(
     schema: Desc,
     key: string,
-    signal: AbortSignal,
+    ctx: HandlerContext,
     load: () => MessageShape<Desc>,
   ): Promise<MessageShape<Desc>> {
-    return cache.getOrLoad(schema, prefix + key, async () => load(), { ttlMs, signal });
+    return cache.getOrLoad(schema, prefix + key, async () => load(), callLoadOptions(ctx, ttlMs));
   }
 
-  function getProduct(id: string, field: string, signal: AbortSignal): Promise<Product> {
-    return cached(ProductSchema, `product:${id}`, signal, () => {
+  function getProduct(id: string, field: string, ctx: HandlerContext): Promise<Product> {
+    return cached(ProductSchema, `product:${id}`, ctx, () => {
       const product = index.get(id);
       if (!product) throw new ConnectError(`product ${id} not found`, Code.NotFound);
       return product;
@@ -73,7 +73,7 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
     async listProducts(req, ctx) {
       const pageSize = req.pageSize || LIST_DEFAULT_PAGE_SIZE;
       const offset = pageTokens.decode(req.pageToken, req.category);
-      return cached(ListProductsResponseSchema, `list:${offset}:${pageSize}:${req.category}`, ctx.signal, () => {
+      return cached(ListProductsResponseSchema, `list:${offset}:${pageSize}:${req.category}`, ctx, () => {
         const { products, nextOffset, totalSize } = index.list({ category: req.category, pageSize, offset });
         const nextPageToken = nextOffset === undefined ? "" : pageTokens.encode(nextOffset, req.category);
         return create(ListProductsResponseSchema, { products, nextPageToken, totalSize });
@@ -81,11 +81,11 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
     },
 
     async getProduct(req, ctx) {
-      return { product: await getProduct(req.id, "id", ctx.signal) };
+      return { product: await getProduct(req.id, "id", ctx) };
     },
 
     async batchGetProducts(req, ctx) {
-      const settled = await Promise.allSettled(req.ids.map((id, i) => getProduct(id, `ids[${i}]`, ctx.signal)));
+      const settled = await Promise.allSettled(req.ids.map((id, i) => getProduct(id, `ids[${i}]`, ctx)));
       const products: Product[] = [];
       // The first failure in request order wins, so NOT_FOUND names the first unknown id.
       for (const result of settled) {
@@ -99,7 +99,7 @@ export function createCatalogService(options: CatalogServiceOptions): ServiceImp
       const query = req.query.trim();
       const limit = req.limit || SEARCH_DEFAULT_LIMIT;
       const words = searchWords(query);
-      return cached(SearchProductsResponseSchema, `search:${limit}:${words.join(" ")}`, ctx.signal, () =>
+      return cached(SearchProductsResponseSchema, `search:${limit}:${words.join(" ")}`, ctx, () =>
         create(SearchProductsResponseSchema, { products: index.search(query, limit) }),
       );
     },

@@ -2,6 +2,7 @@
 // marker that a cross-site form or a plain fetch without a CORS preflight cannot send.
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.ts";
+import { requestHeaderValue } from "../../mesh/engine/index.ts";
 
 /** Cookie of a browser session over TLS: the `__Host-` prefix makes the browser insist on Secure, Path=/ and no Domain. */
 export const SECURE_SESSION_COOKIE = "__Host-weft_session";
@@ -41,13 +42,21 @@ export function sessionIdOf(headers: Headers, secure: boolean): string | undefin
   return undefined;
 }
 
+/** Headers only a browser sends (see {@link isBrowser}). */
+const BROWSER_HEADERS = ["origin", "sec-fetch-site"] as const;
+
 /**
  * True when a browser sent the request: browsers add `origin` to every POST and `sec-fetch-site` to every
  * request to a trustworthy origin (HTTPS, loopback). Server-side fetch (undici) sends `sec-fetch-mode`
  * only, so that one does not count.
  */
 export function isBrowser(headers: Headers): boolean {
-  return headers.has("origin") || headers.has("sec-fetch-site");
+  return BROWSER_HEADERS.some((name) => headers.has(name));
+}
+
+/** {@link isBrowser} of a call's request, read without building its Headers. */
+function isBrowserCall(ctx: HandlerContext): boolean {
+  return BROWSER_HEADERS.some((name) => requestHeaderValue(ctx, name) !== undefined);
 }
 
 /**
@@ -56,10 +65,10 @@ export function isBrowser(headers: Headers): boolean {
  * and a script can send it only after a CORS preflight the allow-list answers.
  */
 export function requireConnectMarker(ctx: HandlerContext): void {
-  if (ctx.protocolName !== "connect" || !isBrowser(ctx.requestHeader)) return;
+  if (ctx.protocolName !== "connect" || !isBrowserCall(ctx)) return;
   const marked = ctx.requestMethod === "GET"
     ? new URL(ctx.url).searchParams.get("connect") === "v1"
-    : ctx.requestHeader.get("connect-protocol-version") === "1";
+    : requestHeaderValue(ctx, "connect-protocol-version") === "1";
   if (!marked) throw new ConnectError("browsers must send connect-protocol-version: 1 (use a Connect client)", Code.InvalidArgument);
 }
 

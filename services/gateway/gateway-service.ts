@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CatalogService, Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import { GatewayService } from "../../gen/shop/gateway/v1/gateway_pb.ts";
 import type { IdentityService, User } from "../../gen/shop/identity/v1/identity_pb.ts";
-import type { CallHookContext } from "../../mesh/engine/index.ts";
+import { type CallHookContext, requestHeaderValue } from "../../mesh/engine/index.ts";
 import type { GetStockResponse, InventoryService } from "../../gen/shop/inventory/v1/inventory_pb.ts";
 import { OrderService } from "../../gen/shop/orders/v1/orders_pb.ts";
 import type { Recommendation, RecommendationService } from "../../gen/shop/recommendations/v1/recommendations_pb.ts";
@@ -252,7 +252,7 @@ function withRequestId(impl: ServiceImpl<typeof GatewayService>): ServiceImpl<ty
   const wrapped: Record<string, unknown> = {};
   for (const [name, handler] of Object.entries(impl) as Array<[string, (req: unknown, ctx: HandlerContext) => unknown]>) {
     wrapped[name] = (req: unknown, ctx: HandlerContext) => {
-      const given = ctx.requestHeader.get("x-request-id") ?? "";
+      const given = requestHeaderValue(ctx, "x-request-id") ?? "";
       const valid = given.length > 0 && given.length <= MAX_REQUEST_ID_LENGTH && /^[\w.:-]+$/.test(given);
       ctx.responseHeader.set("x-request-id", valid ? given : randomUUID());
       try {

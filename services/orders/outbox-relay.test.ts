@@ -85,6 +85,18 @@ async function unsent(db: SqlClient, ids: readonly string[]): Promise<number> {
   return row!.n;
 }
 
+/** A bus that only notes the id of each publish, in order. */
+function recordingBus(published: string[]): EventBus {
+  return {
+    publish: async (_schema, _message, options) => {
+      published.push(options!.id!);
+      return { id: options!.id! };
+    },
+    subscribe: () => Promise.reject(new Error("unused")),
+    close: async () => {},
+  };
+}
+
 function placed(userId: string) {
   const id = randomUUID();
   const createdAt = timestampFromDate(new Date());
@@ -186,6 +198,50 @@ describe("outbox relay (PostgreSQL, JetStream)", () => {
     await expect.poll(present).toEqual([ids[1]]);
     await relay.stop();
     expect(await unsent(db, [ids[1]!])).toBe(1);
+  });
+
+  it("publishes rows in seq order across a digit boundary (regression: seq was sorted as text, 10 before 9)", async () => {
+    const fresh = await createTestDatabase("relayorder");
+    closers.push(() => fresh.drop());
+    const db = createPostgresClient({ connectionString: fresh.url, maxConnections: 2 });
+    closers.push(() => db.close());
+    await migrateOrders(db);
+    const store = createSqlOrderStore({ db });
+    // A new database numbers its rows from 1: twelve rows cross from 9 to 10.
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { order, events } = placed(`order-seq-${i}`);
+      await store.place(order, events, "");
+      ids.push(events[0]!.id);
+    }
+    const published: string[] = [];
+    const recording = recordingBus(published);
+    const relay = startOutboxRelay({ db, events: recording, schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 20 });
+    closers.push(() => relay.stop());
+    await expect.poll(() => published.length).toBe(ids.length);
+    await relay.stop();
+    expect(published).toEqual(ids);
+  });
+
+  it("commits that follow a wake within the batch window go out in one pass", async () => {
+    const db = client();
+    let passes = 0;
+    const counted: SqlClient = { ...db, transaction: (work) => db.transaction(work).finally(() => passes++) };
+    const published: string[] = [];
+    const recording = recordingBus(published);
+    const relay = startOutboxRelay({ db: counted, events: recording, schemas: ORDER_EVENT_SCHEMAS, pollIntervalMs: 60_000, batchWindowMs: 1_000 });
+    closers.push(() => relay.stop());
+    await expect.poll(() => passes).toBe(1);
+    const store = createSqlOrderStore({ db, onOutboxWrite: relay.wake });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { order, events } = placed(`batch-${i}`);
+      await store.place(order, events, "");
+      ids.push(events[0]!.id);
+    }
+    await expect.poll(() => ids.every((id) => published.includes(id))).toBe(true);
+    expect(passes).toBe(2);
+    await relay.stop();
   });
 
   it("stops at once while it waits for the next poll, and a second stop is a no-op", async () => {
