@@ -1,7 +1,7 @@
 // The recommendations service against real Redis and a real piscina pool (unique key prefixes per run):
 // persisted versioned models, cold-start answers, a model swap under a bounded load of calls, and the
 // eval's floor on a small synthetic replay.
-import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason, RecommendationService } from "../../gen/shop/recommendations/v1/recommendations_pb.ts";
@@ -63,6 +63,18 @@ describe("recommendations service (Redis + piscina)", () => {
     expect(again.version).toBe(retrained.version);
     expect(again.trainedAt).toEqual(retrained.trainedAt);
     expect((await restarted.client.getModelInfo({})).pendingOrders).toBe(0n);
+  });
+
+  it("refuses requests past the contract's bounds with INVALID_ARGUMENT before any scoring", async () => {
+    const { client } = await setUp(0);
+    const refused = (call: Promise<unknown>) => call.then(() => "answered" as const, (err: unknown) => ConnectError.from(err).code);
+    expect(await refused(client.recommendForUser({ userId: "u", limit: 51 }))).toBe(Code.InvalidArgument);
+    expect(await refused(client.recommendForUser({ userId: "u", contextProductIds: Array(21).fill(products[0]!.id) }))).toBe(Code.InvalidArgument);
+    expect(await refused(client.similarProducts({ productId: "" }))).toBe(Code.InvalidArgument);
+    expect(await refused(client.boughtTogether({ productIds: [] }))).toBe(Code.InvalidArgument);
+    expect(await refused(client.boughtTogether({ productIds: Array(51).fill(products[0]!.id) }))).toBe(Code.InvalidArgument);
+    // At the bounds: answered.
+    expect(await refused(client.recommendForUser({ userId: "u", limit: 50, contextProductIds: Array(20).fill(products[0]!.id) }))).toBe("answered");
   });
 
   it("answers a user with no history from content: products like the ones they look at", async () => {

@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type ModelInfoSchema, Reason, type RecommendationSchema, RecommendationService } from "../../gen/shop/recommendations/v1/recommendations_pb.ts";
+import { withValidation } from "../../mesh/validation/index.ts";
 import type { ModelTrainer } from "./model-trainer.ts";
 import { boughtTogether, type ModelView, recommendForUser, type Scored, similarProducts } from "./recommend.ts";
 import type { ModelInfo } from "./recommendation-model.ts";
@@ -25,7 +26,11 @@ export const FIRST_MODEL_WAIT_MS = 5_000;
 
 const REASONS = { collaborative: Reason.COLLABORATIVE, content: Reason.CONTENT, popular: Reason.POPULAR } as const;
 
-/** The RecommendationService handlers: every read scores against the one model serving at its start. */
+/**
+ * The RecommendationService handlers: every read scores against the one model serving at its start.
+ * Requests are checked against the contract's rules first (a limit above 50, more than 20 context
+ * products or 50 cart products: INVALID_ARGUMENT), so a call's work stays bounded.
+ */
 export function createRecommendationService(options: RecommendationServiceOptions): ServiceImpl<typeof RecommendationService> {
   if (!options?.trainer) throw new TypeError("options.trainer is required");
   const { trainer } = options;
@@ -36,7 +41,7 @@ export function createRecommendationService(options: RecommendationServiceOption
     const view = trainer.current();
     return view !== undefined ? answer(view) : firstModel(trainer, waitMs, signal).then(answer);
   };
-  return {
+  return withValidation(RecommendationService, {
     recommendForUser(req, ctx) {
       return withModel(ctx.signal, (view) => {
         const scored = recommendForUser(view, req.userId, req.contextProductIds, req.limit || DEFAULT_LIMIT);
@@ -63,7 +68,7 @@ export function createRecommendationService(options: RecommendationServiceOption
     async retrain(_req, ctx) {
       return { model: publicInfo(await trainer.retrain(ctx.signal)) };
     },
-  };
+  });
 }
 
 /** The first model, waited for at most `waitMs`; UNAVAILABLE when it is still training by then. */
