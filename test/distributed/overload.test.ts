@@ -157,11 +157,13 @@ describe("load shedding at twice the capacity", () => {
     expect(o.refused.length).toBeGreaterThan(0.2 * calls);
     // Shedding keeps the goodput: refusals do not crowd out the work (loose: neighbours take CPU too).
     expect(o.accepted.length).toBeGreaterThan(0.2 * ceiling * (runMs / 1000));
-    // No queue builds up: calls in the last second are answered as fast as in the first. Without shedding
-    // the queue grows by a second every second (latencies of seconds by the end); with it, a few turns.
-    const late = o.accepted.filter((a) => a.at > runMs - 1000).map((a) => a.ms);
+    // No queue builds up: calls in the second half are answered as fast as in the first. Without shedding
+    // the queue grows by a second every second, so nearly every late call waits a second or more; with it,
+    // a few turns. The first quartile, not the median: one stall of the machine (a fresh-clone CI run
+    // stalled ~0.5 s in the last second, refusals included) must not pass for a queue.
+    const late = o.accepted.filter((a) => a.at > runMs / 2).map((a) => a.ms);
     expect(late.length).toBeGreaterThan(0);
-    expect(p50(late)).toBeLessThan(250);
+    expect(percentile(late, 0.25)).toBeLessThan(250);
     // A refusal beyond 3 per call served (a loaded machine makes this overload more than 4x) is held
     // 100 ms by the pacer (refusal-pacer.ts): still far from the seconds of a queue.
     expect(p50(o.refused)).toBeLessThan(100 + 250);
