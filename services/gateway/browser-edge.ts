@@ -42,21 +42,13 @@ export function sessionIdOf(headers: Headers, secure: boolean): string | undefin
   return undefined;
 }
 
-/** Headers only a browser sends (see {@link isBrowser}). */
-const BROWSER_HEADERS = ["origin", "sec-fetch-site"] as const;
-
 /**
- * True when a browser sent the request: browsers add `origin` to every POST and `sec-fetch-site` to every
+ * True when a browser sent the call: browsers add `origin` to every POST and `sec-fetch-site` to every
  * request to a trustworthy origin (HTTPS, loopback). Server-side fetch (undici) sends `sec-fetch-mode`
- * only, so that one does not count.
+ * only, so that one does not count. Read without building the request's Headers.
  */
-export function isBrowser(headers: Headers): boolean {
-  return BROWSER_HEADERS.some((name) => headers.has(name));
-}
-
-/** {@link isBrowser} of a call's request, read without building its Headers. */
-function isBrowserCall(ctx: HandlerContext): boolean {
-  return BROWSER_HEADERS.some((name) => requestHeaderValue(ctx, name) !== undefined);
+export function isBrowser(ctx: HandlerContext): boolean {
+  return requestHeaderValue(ctx, "origin") !== undefined || requestHeaderValue(ctx, "sec-fetch-site") !== undefined;
 }
 
 /**
@@ -65,7 +57,7 @@ function isBrowserCall(ctx: HandlerContext): boolean {
  * and a script can send it only after a CORS preflight the allow-list answers.
  */
 export function requireConnectMarker(ctx: HandlerContext): void {
-  if (ctx.protocolName !== "connect" || !isBrowserCall(ctx)) return;
+  if (ctx.protocolName !== "connect" || !isBrowser(ctx)) return;
   const marked = ctx.requestMethod === "GET"
     ? new URL(ctx.url).searchParams.get("connect") === "v1"
     : requestHeaderValue(ctx, "connect-protocol-version") === "1";

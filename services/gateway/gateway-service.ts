@@ -120,7 +120,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
    */
   async function signedIn(ctx: HandlerContext, accessToken: string, user: User | undefined) {
     if (user === undefined) throw new ConnectError("identity returned no user", Code.Internal);
-    if (!isBrowser(ctx.requestHeader)) return { accessToken, user: publicUser(user) };
+    if (!isBrowser(ctx)) return { accessToken, user: publicUser(user) };
     const secure = secureFor(ctx);
     const previous = sessionIdOf(ctx.requestHeader, secure);
     if (previous !== undefined) await sessions.revoke(previous);

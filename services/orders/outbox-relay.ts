@@ -130,12 +130,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           stopping.signal.removeEventListener("abort", done);
           resolve();
         }
-        wakeUp = () => {
-          clearTimeout(timer);
-          timer = setTimeout(done, batchWindowMs);
-          wakeUp = undefined;
-        };
-        if (wanted) wakeUp = undefined;
+        // The first wake of a poll wait starts the batch window; a wait that already is one ignores wakes.
+        wakeUp = wanted
+          ? undefined
+          : () => {
+              clearTimeout(timer);
+              timer = setTimeout(done, batchWindowMs);
+              wakeUp = undefined;
+            };
         stopping.signal.addEventListener("abort", done);
       });
     }

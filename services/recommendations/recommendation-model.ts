@@ -9,13 +9,17 @@ export interface SparseRows {
   readonly value: Float32Array;
 }
 
+/** A zeroed typed array of `length` elements over a SharedArrayBuffer (a model's arrays cross threads uncopied). */
+export function sharedArray<A extends Int32Array | Float32Array>(type: { new (buffer: SharedArrayBuffer): A; readonly BYTES_PER_ELEMENT: number }, length: number): A {
+  return new type(new SharedArrayBuffer(length * type.BYTES_PER_ELEMENT));
+}
+
 /** Packs rows of (index, value) pairs into {@link SparseRows} over SharedArrayBuffers. */
 export function packRows(rows: ReadonlyArray<{ readonly index: readonly number[]; readonly value: readonly number[] }>): SparseRows {
-  const shared = (elements: number, bytesPer: number) => new SharedArrayBuffer(elements * bytesPer);
-  const offsets = new Int32Array(shared(rows.length + 1, Int32Array.BYTES_PER_ELEMENT));
+  const offsets = sharedArray(Int32Array, rows.length + 1);
   rows.forEach((row, p) => (offsets[p + 1] = offsets[p]! + row.index.length));
-  const index = new Int32Array(shared(offsets[rows.length]!, Int32Array.BYTES_PER_ELEMENT));
-  const value = new Float32Array(shared(index.length, Float32Array.BYTES_PER_ELEMENT));
+  const index = sharedArray(Int32Array, offsets[rows.length]!);
+  const value = sharedArray(Float32Array, index.length);
   rows.forEach((row, p) => {
     index.set(row.index, offsets[p]!);
     value.set(row.value, offsets[p]!);

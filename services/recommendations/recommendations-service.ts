@@ -44,21 +44,19 @@ export function createRecommendationService(options: RecommendationServiceOption
   return withValidation(RecommendationService, {
     recommendForUser(req, ctx) {
       return withModel(ctx.signal, (view) => {
-        const scored = recommendForUser(view, req.userId, req.contextProductIds, req.limit || DEFAULT_LIMIT);
-        return { recommendations: scored.map(publicRecommendation), modelVersion: BigInt(view.model.info.version) };
+        return answer(view, recommendForUser(view, req.userId, req.contextProductIds, req.limit || DEFAULT_LIMIT));
       });
     },
     similarProducts(req, ctx) {
       return withModel(ctx.signal, (view) => {
         const scored = similarProducts(view, req.productId, req.limit || DEFAULT_LIMIT);
         if (scored === undefined) throw new ConnectError(`product ${req.productId} not found`, Code.NotFound);
-        return { recommendations: scored.map(publicRecommendation), modelVersion: BigInt(view.model.info.version) };
+        return answer(view, scored);
       });
     },
     boughtTogether(req, ctx) {
       return withModel(ctx.signal, (view) => {
-        const scored = boughtTogether(view, req.productIds, req.limit || DEFAULT_LIMIT);
-        return { recommendations: scored.map(publicRecommendation), modelVersion: BigInt(view.model.info.version) };
+        return answer(view, boughtTogether(view, req.productIds, req.limit || DEFAULT_LIMIT));
       });
     },
     async getModelInfo(_req, ctx) {
@@ -73,16 +71,18 @@ export function createRecommendationService(options: RecommendationServiceOption
 
 /** The first model, waited for at most `waitMs`; UNAVAILABLE when it is still training by then. */
 async function firstModel(trainer: ModelTrainer, waitMs: number, signal: AbortSignal): Promise<ModelView> {
-  const waited = new AbortController();
-  const timer = setTimeout(() => waited.abort(), waitMs);
+  const waited = AbortSignal.timeout(waitMs);
   try {
-    return await trainer.serving(AbortSignal.any([signal, waited.signal]));
+    return await trainer.serving(AbortSignal.any([signal, waited]));
   } catch (err) {
-    if (!waited.signal.aborted || signal.aborted) throw err;
+    if (!waited.aborted || signal.aborted) throw err;
     throw new ConnectError("no recommendation model yet: the first one is still training, retry shortly", Code.Unavailable);
-  } finally {
-    clearTimeout(timer);
   }
+}
+
+/** A list answer: the ranked products and the version of the model that ranked them. */
+function answer(view: ModelView, scored: readonly Scored[]) {
+  return { recommendations: scored.map(publicRecommendation), modelVersion: BigInt(view.model.info.version) };
 }
 
 function publicRecommendation(r: Scored): MessageInitShape<typeof RecommendationSchema> {

@@ -1,7 +1,7 @@
 // Worker task (runs on the compute pool, CPU only, no I/O): trains a RecommendationModel from orders.
 import { contentFeatures } from "./content-features.ts";
 import { topK } from "./top-k.ts";
-import { packRows, type RecommendationModel } from "./recommendation-model.ts";
+import { packRows, type RecommendationModel, sharedArray } from "./recommendation-model.ts";
 import { type PackedOrders, stringAt } from "./packed-orders.ts";
 import { readCatalogue, type SharedCatalogue } from "./shared-catalogue.ts";
 
@@ -99,6 +99,8 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
 
   let maxPopularity = 1e-9;
   for (const p of popularity) maxPopularity = Math.max(maxPopularity, p);
+  const scaledPopularity = sharedArray(Float32Array, n);
+  popularity.forEach((p, i) => (scaledPopularity[i] = p / maxPopularity));
   const alsoBought: Array<{ index: number[]; value: number[] }> = [];
   const boughtTogether: Array<{ index: number[]; value: number[] }> = [];
   const row = new Float64Array(n);
@@ -117,20 +119,13 @@ export function trainRecommendations(input: TrainInput): RecommendationModel {
     content: packRows(content.neighbours.map(asRow)),
     alsoBought: packRows(alsoBought),
     together: packRows(boughtTogether),
-    popularity: sharedFloat32(popularity, (p) => p / maxPopularity),
+    popularity: scaledPopularity,
     users: { ids: userIds, history: packRows(histories) },
   };
 }
 
 function countPairs(counts: Float32Array, n: number, items: readonly number[]): void {
   for (const a of items) for (const b of items) if (a !== b) counts[a * n + b]! += 1;
-}
-
-/** A Float32Array over shared memory, so the model crosses back to the serving thread without a copy. */
-function sharedFloat32(values: Float64Array, map: (value: number) => number): Float32Array {
-  const out = new Float32Array(new SharedArrayBuffer(values.length * Float32Array.BYTES_PER_ELEMENT));
-  values.forEach((value, i) => (out[i] = map(value)));
-  return out;
 }
 
 const asRow = (top: { index: number[]; score: number[] }) => ({ index: top.index, value: top.score });
