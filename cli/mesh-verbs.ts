@@ -177,5 +177,6 @@ export async function eventsReport(target: Target, options: ReadOptions & { pref
       ? [[s.name, "-", String(s.messages), "-", "-", "-", "-", "-", "-"]]
       : s.consumers.map((c) => [s.name, c.name, String(s.messages), String(c.pending), String(c.ackPending), String(c.redelivered), c.deadLettered > 0n ? paint(colour, "red", String(c.deadLettered)) : "0", String(c.lagMessages), num(c.lagSeconds, 1)]),
   );
-  return table(["STREAM", "CONSUMER", "MESSAGES", "PENDING", "ACK-PENDING", "REDELIVERED", "DEAD", "LAG msgs", "LAG s"], rows, colour);
+  const report = table(["STREAM", "CONSUMER", "MESSAGES", "PENDING", "ACK-PENDING", "REDELIVERED", "DEAD", "LAG msgs", "LAG s"], rows, colour);
+  return res.truncated ? `${report}\n(the first ${res.streams.length} streams by name; more exist: narrow with --prefix)` : report;
 }

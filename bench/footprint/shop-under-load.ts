@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SHOP_SERVICES } from "../../services/manifest.ts";
+import { deleteEventStreams } from "../../test/support/event-streams.ts";
 import { memoryRegions, processMemory, type MemoryRegions, type ProcessMemory } from "../lib/process-memory.ts";
 import { LOAD_CORE, pinned, runToCompletion } from "../lib/processes.ts";
 import { BROWSE_PAGE_SIZE, type LoadSpec } from "../shop/calls.ts";
@@ -305,5 +306,7 @@ export async function measureShop(options: MeasureShopOptions): Promise<{ proces
     if (launcher.exitCode === null && launcher.signalCode === null) await new Promise((resolve) => launcher.once("exit", resolve));
     rmSync(reportDir, { recursive: true, force: true });
     keep?.end();
+    // The run's streams go with it: left on the shared NATS server, every run would add its own.
+    await deleteEventStreams([`footprint${suffix}`]);
   }
 }

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { readCommandLine } from "../../mesh/errors/index.ts";
 import { serviceCompileCacheEnv, SERVICE_NODE_FLAGS } from "../../mesh/host/index.ts";
+import { deleteEventStreams } from "../../test/support/event-streams.ts";
 import { BENCH_PATH, jsonRequestBody } from "../lib/bench-request.ts";
 import { machineInfo, revision } from "../lib/machine.ts";
 import { processMemory } from "../lib/process-memory.ts";
@@ -169,8 +170,9 @@ async function startInProcess(): Promise<System> {
 async function startDistributed(): Promise<System> {
   const port = await freePort();
   const t0 = performance.now();
+  const run = `benchshop${randomBytes(3).toString("hex")}`;
   const t = spawnTracked(process.execPath, ["scripts/start-distributed.ts", "--insecure", "--gateway-port", String(port), "--instances", "catalog=1,inventory=1,identity=1,orders=1,gateway=1"], {
-    ...baseEnv, MESH_EVENTS_PREFIX: `benchshop${randomBytes(3).toString("hex")}`, MESH_RPC_PREFIX: `weft.rpc.benchshop${randomBytes(3).toString("hex")}`, MESH_REGISTRY_PREFIX: `weft.registry.benchshop${randomBytes(3).toString("hex")}`,
+    ...baseEnv, MESH_EVENTS_PREFIX: run, MESH_RPC_PREFIX: `weft.rpc.${run}`, MESH_REGISTRY_PREFIX: `weft.registry.${run}`,
   });
   const base = `http://127.0.0.1:${port}`;
   await until("the distributed shop", async () => (await post(`${base}${GW}/GetProductDetails`, { id: "prod-0001" })).status === 200 && (await post(`${base}${GW}/Browse`, { pageSize: 1 })).status === 200, 90_000, t.log);
@@ -180,7 +182,12 @@ async function startDistributed(): Promise<System> {
   await until("sign-up through the distributed shop", async () => (token = await signUp(base)) !== "", 30_000, t.log);
   return {
     id: "weft-distributed", what: "npm run start:distributed --insecure, one process per service, gRPC between them", pids: () => childrenOf(t.proc.pid!), startMs,
-    calls: shopCalls(base, token), stop: () => stopTracked(t),
+    calls: shopCalls(base, token),
+    // The shop's streams go with it: left on the shared NATS server, every run would add its own.
+    stop: async () => {
+      await stopTracked(t);
+      await deleteEventStreams([run]);
+    },
   };
 }
 

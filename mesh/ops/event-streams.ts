@@ -19,16 +19,25 @@ export function createEventStreamsReader(nc: NatsConnection): (namePrefix: strin
   return async (namePrefix, signal) => {
     // Loaded on the first question: a process without event streams need not load the JetStream client.
     jsm ??= await (await import("@nats-io/jetstream")).jetstreamManager(nc);
-    const infos: StreamInfo[] = [];
+    // The first MAX_STREAMS by name of every match, kept in at most twice that much memory.
+    let infos: StreamInfo[] = [];
+    let truncated = false;
+    // Every name, so that a stream's dead letters count even when its `_DLQ` stream fell past the cut.
+    const names = new Set<string>();
+    const firstByName = () => {
+      infos.sort((a, b) => a.config.name.localeCompare(b.config.name));
+      if (infos.length > MAX_STREAMS) [infos, truncated] = [infos.slice(0, MAX_STREAMS), true];
+    };
     for await (const info of jsm.streams.list()) {
+      names.add(info.config.name);
       if (info.config.name.startsWith(namePrefix)) infos.push(info);
-      if (infos.length >= MAX_STREAMS) break;
+      if (infos.length >= 2 * MAX_STREAMS) firstByName();
     }
+    firstByName();
     signal.throwIfAborted();
-    const byName = new Map(infos.map((i) => [i.config.name, i]));
     const streams = [];
-    for (const info of infos.sort((a, b) => a.config.name.localeCompare(b.config.name))) {
-      const deadLetters = byName.has(`${info.config.name}_DLQ`) ? await deadLetterCounts(jsm, `${info.config.name}_DLQ`) : new Map<string, number>();
+    for (const info of infos) {
+      const deadLetters = names.has(`${info.config.name}_DLQ`) ? await deadLetterCounts(jsm, `${info.config.name}_DLQ`) : new Map<string, number>();
       const consumers: Consumer[] = [];
       for await (const c of jsm.consumers.list(info.config.name)) {
         const lagMessages = c.num_pending + c.num_ack_pending;
@@ -42,7 +51,7 @@ export function createEventStreamsReader(nc: NatsConnection): (namePrefix: strin
       const state = info.state;
       streams.push({ name: info.config.name, subjects: info.config.subjects ?? [], messages: BigInt(state.messages), bytes: BigInt(state.bytes), firstSeq: BigInt(state.first_seq), lastSeq: BigInt(state.last_seq), consumers });
     }
-    return { available: true, streams };
+    return { available: true, streams, truncated };
   };
 }
 

@@ -115,4 +115,26 @@ describe("weft against a distributed mesh (NATS discovery)", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no stream NO_SUCH_STREAM_X/);
   }, 90_000);
+
+  it("events report says when more streams match than one answer holds, and lists the first 100 by name", async () => {
+    const jsm = await jetstreamManager(nc);
+    // 101 streams of this test's own (`<stream>_M000`..`_M100`), made in reverse so that listing order is not name order.
+    const many = Array.from({ length: 101 }, (_, i) => `${stream}_M${String(i).padStart(3, "0")}`);
+    try {
+      for (const name of [...many].reverse()) await jsm.streams.add({ name, subjects: [`${name.toLowerCase()}.>`] });
+      const json = await cli(["events", "report", "--prefix", `${stream}_M`, "--json"]);
+      expect(json.code, json.stderr).toBe(0);
+      const body = JSON.parse(json.stdout) as { truncated: boolean; streams: { name: string }[] };
+      expect(body.truncated).toBe(true);
+      expect(body.streams.map((s) => s.name)).toEqual(many.slice(0, 100));
+      const text = await cli(["events", "report", "--prefix", `${stream}_M`]);
+      expect(text.stdout).toMatch(/the first 100 streams by name; more exist: narrow with --prefix/);
+      // One fewer match fits in one answer: nothing is said to be missing.
+      const fits = await cli(["events", "report", "--prefix", `${stream}_M0`, "--json"]);
+      expect(JSON.parse(fits.stdout)).toMatchObject({ truncated: false });
+      expect((JSON.parse(fits.stdout) as { streams: unknown[] }).streams).toHaveLength(100);
+    } finally {
+      for (const name of many) await jsm.streams.delete(name).catch(() => undefined);
+    }
+  }, 90_000);
 });

@@ -7,7 +7,6 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import { loadShopPolicies } from "../../services/shop-security.ts";
 import { runLoad } from "./fixtures/load.ts";
 import { stop, until } from "./fixtures/processes.ts";
 import { natsUrl, redisUrl } from "../support/servers.ts";
+import { deleteEventStreams } from "../support/event-streams.ts";
 import { createTestDatabase, type TestDatabase } from "../support/orders/test-postgres.ts";
 import pg from "pg";
 
@@ -35,14 +35,7 @@ afterAll(async () => {
   for (const database of databases) await database.drop();
   for (const dir of certDirs) await rm(dir, { recursive: true, force: true });
   // Leave the shared servers as found: this run's streams (T<run>_...) and Redis keys (t<run>...).
-  if (nc !== undefined) {
-    const jsm = await jetstreamManager(nc);
-    const names: string[] = [];
-    for await (const name of jsm.streams.names()) names.push(name); // list first: deleting while paging skips names
-    for (const name of names) {
-      if (runs.some((run) => name.startsWith(`T${run.toUpperCase()}_`))) await jsm.streams.delete(name).catch(() => undefined);
-    }
-  }
+  if (nc !== undefined) await deleteEventStreams(runs.map((run) => `t${run}`), nc);
   const redis = new Redis(redisUrl(), { lazyConnect: true });
   await redis.connect().catch(() => undefined);
   for (const run of runs) {

@@ -21,6 +21,7 @@ import { createWorkloadTls, END_USER_HEADER, meshClientTls, natsInboxPrefix, rea
 import { createWeftGrpcTransport } from "../../mesh/transport/index.ts";
 import { loadShopPolicies } from "../../services/shop-security.ts";
 import { weft } from "../cli/cli-helpers.ts";
+import { deleteEventStreams } from "../support/event-streams.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const children: ChildProcess[] = [];
@@ -96,6 +97,7 @@ describe("start:distributed: internal services accept only mutual TLS and their 
     const certs = await mkdtemp(join(tmpdir(), "weft-sec-certs-"));
     cleanups.push(() => rm(certs, { recursive: true, force: true }));
     const prefix = `weft.tsec${run}`;
+    cleanups.push(() => deleteEventStreams([`tsec${run}`]));
     const launcher = await spawnUntil(
       ["scripts/start-distributed.ts", "--gateway-port", "0", "--instances", "catalog=1,gateway=1"],
       { WEFT_CERTS_DIR: certs, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_EVENTS_PREFIX: `tsec${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline", DATABASE_URL: "" },
@@ -164,6 +166,7 @@ describe("start:distributed --transport nats: the broker enforces the policies",
     const certs = await mkdtemp(join(tmpdir(), "weft-sec-nats-"));
     cleanups.push(() => rm(certs, { recursive: true, force: true }));
     const prefix = `weft.tsecn${run}`;
+    cleanups.push(() => deleteEventStreams([`tsecn${run}`]));
     const launcher = await spawnUntil(
       ["scripts/start-distributed.ts", "--transport", "nats", "--gateway-port", "0", "--instances", "catalog=1,gateway=1"],
       { WEFT_CERTS_DIR: certs, MESH_REGISTRY_PREFIX: `${prefix}.registry`, MESH_RPC_PREFIX: `${prefix}.rpc`, MESH_EVENTS_PREFIX: `tsecn${run}`, MESH_HEARTBEAT_MS: "250", COMPUTE: "inline", DATABASE_URL: "" },

@@ -7,12 +7,12 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsDiscovery } from "../../mesh/discovery/index.ts";
 import { stop, until } from "../distributed/fixtures/processes.ts";
+import { deleteEventStreams } from "../support/event-streams.ts";
 import { newTraceparent, renderTree, startJaeger, type Jaeger, type StoredSpan } from "./jaeger.ts";
 
 const LAUNCHER = new URL("../../scripts/start-distributed.ts", import.meta.url).pathname;
@@ -32,10 +32,7 @@ afterAll(async () => {
   for (const l of launchers) await stop(l, "SIGKILL");
   await jaeger?.stop();
   if (nc !== undefined) {
-    const jsm = await jetstreamManager(nc);
-    const names: string[] = [];
-    for await (const name of jsm.streams.names()) names.push(name);
-    for (const name of names) if (runs.some((run) => name.startsWith(`T${run.toUpperCase()}_`))) await jsm.streams.delete(name).catch(() => undefined);
+    await deleteEventStreams(runs.map((run) => `t${run}`), nc);
     await nc.close();
   }
   const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true });

@@ -146,7 +146,11 @@ async function watch(): Promise<void> {
 async function pollStreams(): Promise<void> {
   try {
     const res = await admin.getEventStreams({});
-    $("events-note").textContent = res.available ? "" : "No JetStream here (npm start keeps its events in memory): nothing to list.";
+    $("events-note").textContent = !res.available
+      ? "No JetStream here (npm start keeps its events in memory): nothing to list."
+      : res.truncated
+        ? `The first ${res.streams.length} streams by name; more exist (weft events report --prefix NAME lists the others).`
+        : "";
     state.streams = res.streams.filter((s) => !s.name.endsWith("_DLQ"));
     // Dead-letter streams can be tailed too: that is where a failing consumer's messages go.
     eventTail?.setStreams(res.streams.map((s) => s.name));
