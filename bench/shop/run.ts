@@ -72,7 +72,9 @@ function childrenOf(pid: number): number[] {
 function nameOf(pid: number): string {
   try {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return /services\/([a-z]+)\/main\.ts/.exec(cmd.join(" "))?.[1] ?? (cmd.includes("services/start.ts") ? "shop" : cmd.find((a) => a.endsWith("peer.ts")) ? `peer-${cmd[cmd.findIndex((a) => a.endsWith("peer.ts")) + 1]}` : "server");
+    const script = cmd.findIndex((a) => a.endsWith("peer.ts") || a.endsWith("raw-composite.ts"));
+    if (script >= 0) return `${cmd[script]!.endsWith("peer.ts") ? "peer" : "raw"}-${cmd[script + 1]}`;
+    return /services\/([a-z]+)\/main\.ts/.exec(cmd.join(" "))?.[1] ?? (cmd.includes("services/start.ts") ? "shop" : "server");
   } catch {
     return "gone";
   }
@@ -191,27 +193,39 @@ async function startDistributed(): Promise<System> {
   };
 }
 
-async function startPeer(): Promise<System> {
-  const { publicKey, privateKey } = await generateKeyPair("ES256");
+/** Starts a three-process system (catalog, inventory, an edge calling both) and waits for its details call. */
+async function startEdgeAndTwo(script: string, env: NodeJS.ProcessEnv, what: string) {
   const [edgePort, catalogPort, inventoryPort] = [await freePort(), await freePort(), await freePort()];
   const t0 = performance.now();
-  const env = { ...baseEnv, PEER_PUBLIC_JWK: JSON.stringify(await exportJWK(publicKey)) };
-  const script = join(root, "bench/shop/peer.ts");
   const procs = [spawnTracked(process.execPath, [script, "catalog", String(catalogPort)], env), spawnTracked(process.execPath, [script, "inventory", String(inventoryPort)], env)];
   procs.push(spawnTracked(process.execPath, [script, "edge", String(edgePort), String(catalogPort), String(inventoryPort)], env));
   const base = `http://127.0.0.1:${edgePort}`;
-  const log = () => procs.map((p) => p.log()).join("\n");
-  await until("the fastify + grpc-js peer", async () => (await post(`${base}/product`, { id: "prod-0001" })).status === 200, 30_000, log);
-  const startMs = performance.now() - t0;
+  await until(what, async () => (await post(`${base}/product`, { id: "prod-0001" })).status === 200, 30_000, () => procs.map((p) => p.log()).join("\n"));
+  return {
+    base, startMs: performance.now() - t0, pids: () => procs.map((p) => p.proc.pid!),
+    details: { call: "details", spec: { url: `${base}/product`, method: "POST", headers: json, bodies: PRODUCTS.slice(0, 100).map((id) => JSON.stringify({ id })), verify: "details" } } as const,
+    stop: async () => { await Promise.all(procs.map(stopTracked)); },
+  };
+}
+
+async function startRawComposite(): Promise<System> {
+  const { startMs, pids, details, stop } = await startEdgeAndTwo(join(root, "bench/shop/raw-composite.ts"), baseEnv, "the raw composite");
+  return { id: "raw-composite", what: "node:http edge + node:http2 JSON to two node:http2 backends, no framework (the fan-out ceiling)", pids, startMs, calls: [details], stop };
+}
+
+async function startPeer(): Promise<System> {
+  const { publicKey, privateKey } = await generateKeyPair("ES256");
+  const env = { ...baseEnv, PEER_PUBLIC_JWK: JSON.stringify(await exportJWK(publicKey)) };
+  const { base, startMs, pids, details, stop } = await startEdgeAndTwo(join(root, "bench/shop/peer.ts"), env, "the fastify + grpc-js peer");
   const token = await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).setSubject("user-bench").setIssuedAt().setExpirationTime("1h").sign(privateKey);
   return {
-    id: "peer", what: "fastify edge + @grpc/grpc-js catalog and inventory (bench/shop/peer.ts)", pids: () => procs.map((p) => p.proc.pid!), startMs,
+    id: "peer", what: "fastify edge + @grpc/grpc-js catalog and inventory (bench/shop/peer.ts)", pids, startMs,
     calls: [
       { call: "browse", spec: { url: `${base}/browse`, method: "POST", headers: json, body: JSON.stringify({ pageSize: BROWSE_PAGE_SIZE }), verify: "browse" } },
-      { call: "details", spec: { url: `${base}/product`, method: "POST", headers: json, bodies: PRODUCTS.slice(0, 100).map((id) => JSON.stringify({ id })), verify: "details" } },
+      details,
       { call: "checkout", spec: { url: `${base}/checkout`, method: "POST", headers: { ...json, authorization: `Bearer ${token}` }, bodies: STOCKED.map((productId) => JSON.stringify({ items: [{ productId, quantity: 1 }] })), verify: "checkout" } },
     ],
-    stop: async () => { await Promise.all(procs.map(stopTracked)); },
+    stop,
   };
 }
 
@@ -244,7 +258,7 @@ const rows: Row[] = [];
 const memory: Record<string, { startMs: number; idle: Record<string, number | undefined>; afterLoad: Record<string, number | undefined>; settled: Record<string, number | undefined> }> = {};
 const failures: string[] = [];
 
-for (const start of [startRaw, startInProcess, startDistributed, startPeer]) {
+for (const start of [startRaw, startRawComposite, startInProcess, startDistributed, startPeer]) {
   let system: System | undefined;
   try {
     system = await start();
@@ -286,6 +300,8 @@ const raw = row("raw-http", "json");
 const pairs = {
   "npm start details / raw node:http (target >= 0.5)": [row("weft-start", "details"), raw],
   "distributed details / raw node:http (target >= 0.35)": [row("weft-distributed", "details"), raw],
+  "distributed details / raw composite details (the same fan-out with no framework)": [row("weft-distributed", "details"), row("raw-composite", "details")],
+  "raw composite details / raw node:http (what a fan-out of two costs at best)": [row("raw-composite", "details"), raw],
   "distributed details / peer details (target >= 1.5)": [row("weft-distributed", "details"), row("peer", "details")],
   "npm start details / peer details": [row("weft-start", "details"), row("peer", "details")],
 } as const;

@@ -1,0 +1,98 @@
+// The fan-out ceiling of bench:shop: product details as the least code Node can do it with, no framework,
+// no protobuf, no mesh. An edge on node:http parses the JSON request, asks catalog then inventory over
+// one node:http2 session each (JSON bodies, as a gRPC channel multiplexes one connection), and answers
+// the same JSON view the gateway does. What it leaves out (deadlines, auth, metrics, traces, retries,
+// validation, a schema) is what Weft and the peer pay for; what it keeps is the sockets, HTTP/2
+// framing and the event loop's turns that any implementation pays. One role per process:
+//   node bench/shop/raw-composite.ts catalog <port> | inventory <port> | edge <port> <catalogPort> <inventoryPort>
+
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import { readFileSync } from "node:fs";
+
+interface Product { id: string; name: string; description: string; category: string; priceCents: number; tags: string[] }
+
+function seed<T>(path: string): T {
+  return JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as T;
+}
+
+/** Reads a whole request or response body. */
+function readBody(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString()));
+    stream.on("error", reject);
+  });
+}
+
+/** An HTTP/2 backend answering one JSON method: `answer` returns the body, or undefined for 404. */
+function backend(port: number, path: string, answer: (request: Record<string, unknown>) => unknown): void {
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
+  server.on("stream", (stream, headers) => {
+    void readBody(stream).then((text) => {
+      const body = headers[":path"] === path ? answer(JSON.parse(text) as Record<string, unknown>) : undefined;
+      if (body === undefined) return void stream.respond({ ":status": 404 }, { endStream: true });
+      stream.respond({ ":status": 200, "content-type": "application/json" });
+      stream.end(JSON.stringify(body));
+    }, () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+  });
+  server.listen(port, "127.0.0.1");
+}
+
+/** One JSON call over a shared HTTP/2 session. */
+async function call<T>(session: http2.ClientHttp2Session, path: string, body: unknown): Promise<T> {
+  const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/json" });
+  req.end(JSON.stringify(body));
+  const status = new Promise<number>((resolve, reject) => {
+    req.once("response", (h) => resolve(Number(h[":status"])));
+    req.once("error", reject);
+  });
+  const [code, text] = await Promise.all([status, readBody(req)]);
+  if (code !== 200) throw new Error(`${path}: HTTP ${code}`);
+  return JSON.parse(text) as T;
+}
+
+/** One HTTP/2 session to a backend, made again when it closed (a backend that was not listening yet). */
+function channel(port: number): () => http2.ClientHttp2Session {
+  let session: http2.ClientHttp2Session | undefined;
+  return () => {
+    if (session === undefined || session.closed || session.destroyed) {
+      session = http2.connect(`http://127.0.0.1:${port}`);
+      session.on("error", () => {}); // the calls on it fail; the next call connects again
+    }
+    return session;
+  };
+}
+
+function edge(port: number, catalogPort: number, inventoryPort: number): void {
+  const [catalog, inventory] = [channel(catalogPort), channel(inventoryPort)];
+  const server = http.createServer((req, res) => {
+    if (req.method !== "POST" || req.url !== "/product") return void res.writeHead(404).end();
+    void readBody(req)
+      .then(async (text) => {
+        const { id } = JSON.parse(text) as { id: string };
+        const { product } = await call<{ product: Product }>(catalog(), "/GetProduct", { id });
+        const { levels } = await call<{ levels: { productId: string; available: number }[] }>(inventory(), "/GetStock", { productIds: [product.id] });
+        const body = JSON.stringify({ product: { product, available: levels[0]?.available ?? 0 } });
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+      })
+      .catch(() => res.writeHead(500).end());
+  });
+  server.listen(port, "127.0.0.1");
+}
+
+const [role, port, catalogPort, inventoryPort] = process.argv.slice(2);
+if (role === "catalog") {
+  const byId = new Map(seed<Product[]>("../../services/catalog/seed/products.json").map((p) => [p.id, p]));
+  backend(Number(port), "/GetProduct", (r) => (byId.has(r.id as string) ? { product: byId.get(r.id as string) } : undefined));
+} else if (role === "inventory") {
+  const stock = new Map(Object.entries(seed<Record<string, number>>("../../services/inventory/seed/stock.json")));
+  backend(Number(port), "/GetStock", (r) => ({ levels: (r.productIds as string[]).map((productId) => ({ productId, available: stock.get(productId) ?? 0 })) }));
+} else if (role === "edge") {
+  edge(Number(port), Number(catalogPort), Number(inventoryPort));
+} else {
+  console.error("usage: node bench/shop/raw-composite.ts catalog <port> | inventory <port> | edge <port> <catalogPort> <inventoryPort>");
+  process.exit(2);
+}
+console.log(`raw-composite ${role} listening on ${port}`);
