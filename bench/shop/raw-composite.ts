@@ -1,5 +1,5 @@
-// The fan-out ceiling of bench:shop: product details as the least code Node can do it with, no framework,
-// no protobuf, no mesh. An edge on node:http parses the JSON request, asks catalog then inventory over
+// The fan-out ceiling of bench:shop: product details and a browse page as the least code Node can do them
+// with, no framework, no protobuf, no mesh. An edge on node:http parses the JSON request, asks catalog then inventory over
 // one node:http2 session each (JSON bodies, as a gRPC channel multiplexes one connection), and answers
 // the same JSON view the gateway does. What it leaves out (deadlines, auth, metrics, traces, retries,
 // validation, a schema) is what Weft and the peer pay for; what it keeps is the sockets, HTTP/2
@@ -26,12 +26,14 @@ function readBody(stream: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** An HTTP/2 backend answering one JSON method: `answer` returns the body, or undefined for 404. */
-function backend(port: number, path: string, answer: (request: Record<string, unknown>) => unknown): void {
+type Answer = (request: Record<string, unknown>) => unknown;
+
+/** An HTTP/2 backend answering JSON methods by path: an answer returns the body, or undefined for 404. */
+function backend(port: number, methods: Record<string, Answer>): void {
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
   server.on("stream", (stream, headers) => {
     void readBody(stream).then((text) => {
-      const body = headers[":path"] === path ? answer(JSON.parse(text) as Record<string, unknown>) : undefined;
+      const body = methods[headers[":path"] ?? ""]?.(JSON.parse(text) as Record<string, unknown>);
       if (body === undefined) return void stream.respond({ ":status": 404 }, { endStream: true });
       stream.respond({ ":status": 200, "content-type": "application/json" });
       stream.end(JSON.stringify(body));
@@ -67,14 +69,26 @@ function channel(port: number): () => http2.ClientHttp2Session {
 
 function edge(port: number, catalogPort: number, inventoryPort: number): void {
   const [catalog, inventory] = [channel(catalogPort), channel(inventoryPort)];
+  const withStock = async (products: Product[]) => {
+    const { levels } = await call<{ levels: { productId: string; available: number }[] }>(inventory(), "/GetStock", { productIds: products.map((p) => p.id) });
+    return products.map((product, i) => ({ product, available: levels[i]?.available ?? 0 }));
+  };
+  const routes: Record<string, (request: Record<string, unknown>) => Promise<unknown>> = {
+    "/product": async ({ id }) => {
+      const { product } = await call<{ product: Product }>(catalog(), "/GetProduct", { id });
+      return { product: (await withStock([product]))[0] };
+    },
+    "/browse": async ({ pageSize }) => {
+      const { products } = await call<{ products: Product[] }>(catalog(), "/ListProducts", { pageSize });
+      return { products: await withStock(products) };
+    },
+  };
   const server = http.createServer((req, res) => {
-    if (req.method !== "POST" || req.url !== "/product") return void res.writeHead(404).end();
+    const route = req.method === "POST" ? routes[req.url ?? ""] : undefined;
+    if (route === undefined) return void res.writeHead(404).end();
     void readBody(req)
       .then(async (text) => {
-        const { id } = JSON.parse(text) as { id: string };
-        const { product } = await call<{ product: Product }>(catalog(), "/GetProduct", { id });
-        const { levels } = await call<{ levels: { productId: string; available: number }[] }>(inventory(), "/GetStock", { productIds: [product.id] });
-        const body = JSON.stringify({ product: { product, available: levels[0]?.available ?? 0 } });
+        const body = JSON.stringify(await route(JSON.parse(text) as Record<string, unknown>));
         res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
       })
       .catch(() => res.writeHead(500).end());
@@ -84,11 +98,15 @@ function edge(port: number, catalogPort: number, inventoryPort: number): void {
 
 const [role, port, catalogPort, inventoryPort] = process.argv.slice(2);
 if (role === "catalog") {
-  const byId = new Map(seed<Product[]>("../../services/catalog/seed/products.json").map((p) => [p.id, p]));
-  backend(Number(port), "/GetProduct", (r) => (byId.has(r.id as string) ? { product: byId.get(r.id as string) } : undefined));
+  const products = seed<Product[]>("../../services/catalog/seed/products.json");
+  const byId = new Map(products.map((p) => [p.id, p]));
+  backend(Number(port), {
+    "/GetProduct": (r) => (byId.has(r.id as string) ? { product: byId.get(r.id as string) } : undefined),
+    "/ListProducts": (r) => ({ products: products.slice(0, Number(r.pageSize) || 50) }),
+  });
 } else if (role === "inventory") {
   const stock = new Map(Object.entries(seed<Record<string, number>>("../../services/inventory/seed/stock.json")));
-  backend(Number(port), "/GetStock", (r) => ({ levels: (r.productIds as string[]).map((productId) => ({ productId, available: stock.get(productId) ?? 0 })) }));
+  backend(Number(port), { "/GetStock": (r) => ({ levels: (r.productIds as string[]).map((productId) => ({ productId, available: stock.get(productId) ?? 0 })) }) });
 } else if (role === "edge") {
   edge(Number(port), Number(catalogPort), Number(inventoryPort));
 } else {

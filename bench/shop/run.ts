@@ -203,25 +203,26 @@ async function startEdgeAndTwo(script: string, env: NodeJS.ProcessEnv, what: str
   await until(what, async () => (await post(`${base}/product`, { id: "prod-0001" })).status === 200, 30_000, () => procs.map((p) => p.log()).join("\n"));
   return {
     base, startMs: performance.now() - t0, pids: () => procs.map((p) => p.proc.pid!),
+    browse: { call: "browse", spec: { url: `${base}/browse`, method: "POST", headers: json, body: JSON.stringify({ pageSize: BROWSE_PAGE_SIZE }), verify: "browse" } } as const,
     details: { call: "details", spec: { url: `${base}/product`, method: "POST", headers: json, bodies: PRODUCTS.slice(0, 100).map((id) => JSON.stringify({ id })), verify: "details" } } as const,
     stop: async () => { await Promise.all(procs.map(stopTracked)); },
   };
 }
 
 async function startRawComposite(): Promise<System> {
-  const { startMs, pids, details, stop } = await startEdgeAndTwo(join(root, "bench/shop/raw-composite.ts"), baseEnv, "the raw composite");
-  return { id: "raw-composite", what: "node:http edge + node:http2 JSON to two node:http2 backends, no framework (the fan-out ceiling)", pids, startMs, calls: [details], stop };
+  const { startMs, pids, browse, details, stop } = await startEdgeAndTwo(join(root, "bench/shop/raw-composite.ts"), baseEnv, "the raw composite");
+  return { id: "raw-composite", what: "node:http edge + node:http2 JSON to two node:http2 backends, no framework (the fan-out ceiling)", pids, startMs, calls: [browse, details], stop };
 }
 
 async function startPeer(): Promise<System> {
   const { publicKey, privateKey } = await generateKeyPair("ES256");
   const env = { ...baseEnv, PEER_PUBLIC_JWK: JSON.stringify(await exportJWK(publicKey)) };
-  const { base, startMs, pids, details, stop } = await startEdgeAndTwo(join(root, "bench/shop/peer.ts"), env, "the fastify + grpc-js peer");
+  const { base, startMs, pids, browse, details, stop } = await startEdgeAndTwo(join(root, "bench/shop/peer.ts"), env, "the fastify + grpc-js peer");
   const token = await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).setSubject("user-bench").setIssuedAt().setExpirationTime("1h").sign(privateKey);
   return {
     id: "peer", what: "fastify edge + @grpc/grpc-js catalog and inventory (bench/shop/peer.ts)", pids, startMs,
     calls: [
-      { call: "browse", spec: { url: `${base}/browse`, method: "POST", headers: json, body: JSON.stringify({ pageSize: BROWSE_PAGE_SIZE }), verify: "browse" } },
+      browse,
       details,
       { call: "checkout", spec: { url: `${base}/checkout`, method: "POST", headers: { ...json, authorization: `Bearer ${token}` }, bodies: STOCKED.map((productId) => JSON.stringify({ items: [{ productId, quantity: 1 }] })), verify: "checkout" } },
     ],
@@ -302,6 +303,7 @@ const pairs = {
   "distributed details / raw node:http (target >= 0.35)": [row("weft-distributed", "details"), raw],
   "distributed details / raw composite details (the same fan-out with no framework)": [row("weft-distributed", "details"), row("raw-composite", "details")],
   "raw composite details / raw node:http (what a fan-out of two costs at best)": [row("raw-composite", "details"), raw],
+  "npm start browse / raw composite browse (a cached catalog page through the gateway, target >= 0.6)": [row("weft-start", "browse"), row("raw-composite", "browse")],
   "distributed details / peer details (target >= 1.5)": [row("weft-distributed", "details"), row("peer", "details")],
   "npm start details / peer details": [row("weft-start", "details"), row("peer", "details")],
 } as const;
