@@ -26,12 +26,13 @@ const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;
 
 const { values } = readCommandLine({
-  usage: "npm run bench:footprint -- [--quick] [--no-modules] [--no-services] [--load-seconds S] [--settle S,S] [--out DIR]",
+  usage: "npm run bench:footprint -- [--quick] [--no-modules] [--no-services] [--idle-wait S] [--load-seconds S] [--settle S,S] [--out DIR]",
   summary: "Memory per dependency and mesh layer (one fresh process each), and per process of the distributed shop: start-up time by phase, and RSS, PSS and private memory idle, after a load and idle again.",
   flags: {
     quick: { type: "boolean", default: false, description: "three modules, one sample each (a smoke run)" },
     modules: { type: "boolean", default: true, description: "measure each dependency and mesh layer alone (--no-modules skips it)" },
     services: { type: "boolean", default: true, description: "also measure the distributed shop's processes (--no-services skips it)" },
+    "idle-wait": { type: "string", valueName: "S", default: "25", description: "seconds after every instance listened before the idle reading (a host releases its start-up garbage after two quiet 5 s windows, and V8 hands the pages back about 8 s later)" },
     "load-seconds": { type: "string", valueName: "S", default: "60", description: "seconds of load through the gateway (details, browse, checkout in turn) before the after-load readings; 0 = idle only" },
     settle: { type: "string", valueName: "S,S", default: "10,30", description: "seconds after the load at which every process is read again" },
     "launcher-log": { type: "string", valueName: "FILE", description: "write the distributed shop's whole output (every process's log) to FILE" },
@@ -44,6 +45,8 @@ const samples = quick ? 1 : Math.max(1, Number(values.samples));
 const outDir = values.out ?? join(root, "bench/results");
 const settleMs = (values.settle ?? "").split(",").filter((v) => v.trim() !== "").map((v) => Math.round(Number(v) * 1000));
 if (settleMs.some((v) => !Number.isFinite(v) || v < 0)) throw new Error(`--settle takes seconds, comma-separated, got ${JSON.stringify(values.settle)}`);
+const idleWaitMs = Math.round(Number(values["idle-wait"]) * 1000);
+if (!Number.isFinite(idleWaitMs) || idleWaitMs < 0) throw new Error(`--idle-wait takes seconds, got ${JSON.stringify(values["idle-wait"])}`);
 const loadSeconds = Number(values["load-seconds"]);
 if (!Number.isFinite(loadSeconds) || loadSeconds < 0) throw new Error(`--load-seconds takes seconds, got ${JSON.stringify(values["load-seconds"])}`);
 
@@ -103,7 +106,7 @@ for (const m of modules) {
 }
 
 const measured = values.services && !quick
-  ? await measureShop({ root, env, loadSeconds, connections: 64, settleMs: settleMs.sort((a, b) => a - b), logFile: values["launcher-log"], progress: (line) => process.stderr.write(`${line}\n`) })
+  ? await measureShop({ root, env, idleWaitMs, loadSeconds, connections: 64, settleMs: settleMs.sort((a, b) => a - b), logFile: values["launcher-log"], progress: (line) => process.stderr.write(`${line}\n`) })
   : { processes: [], load: [], solo: [] };
 const shop = measured.processes;
 
@@ -119,7 +122,7 @@ const lines = [
   ...(rows.length === 0 ? [] : ["", "| module | what | import ms | heap used MB | heap reserved MB | external MB | RSS MB | private MB |", "|---|---|---:|---:|---:|---:|---:|---:|"]),
   ...rows.map((r) => `| \`${r.spec}\` | ${what.get(r.spec)} | ${r.importMs} | ${plus(r.heapUsedMb, base.heapUsedMb)} | ${plus(r.heapTotalMb, base.heapTotalMb)} | ${plus(r.externalMb, base.externalMb)} | ${plus(r.rssMb, base.rssMb)} | ${plus(r.privateMb, base.privateMb)} |`),
 ];
-if (shop.length > 0) lines.push("", ...shopReport(measured, { loadSeconds, connections: 64 }));
+if (shop.length > 0) lines.push("", ...shopReport(measured, { idleWaitMs, loadSeconds, connections: 64 }));
 const report = lines.join("\n") + "\n";
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, `footprint-${at}.json`), JSON.stringify({ at, machine: { ...machine, loadAverageEnd: Math.round(loadavg()[0]! * 100) / 100 }, revision: rev, samples, base, modules: rows, shop, load: measured.load, solo: measured.solo }, null, 2) + "\n");

@@ -9,7 +9,7 @@ export const SETTLED_RSS_GOAL = 1.2;
 const ms = (v: unknown) => (typeof v === "number" ? String(Math.round(v)) : "-");
 
 /** Markdown lines for the shop's processes. */
-export function shopReport(measured: { processes: readonly ShopProcess[]; load: readonly CallLoad[]; solo: readonly SoloStart[] }, run: { loadSeconds: number; connections: number }): string[] {
+export function shopReport(measured: { processes: readonly ShopProcess[]; load: readonly CallLoad[]; solo: readonly SoloStart[] }, run: { idleWaitMs: number; loadSeconds: number; connections: number }): string[] {
   const { processes, load, solo } = measured;
   const label = (p: ShopProcess) => `${p.name} (${p.instanceId})`;
   const lines: string[] = [];
@@ -32,8 +32,8 @@ export function shopReport(measured: { processes: readonly ShopProcess[]; load: 
   const last = (p: ShopProcess) => p.settled.at(-1)?.reading;
   lines.push(
     load.length === 0
-      ? "Memory of each process, idle 3 s after every instance listened."
-      : `Memory of each process: idle 3 s after every instance listened, right after ${run.loadSeconds} s of load through the gateway (autocannon -c ${run.connections}: ${load.map((l) => `${l.call} ${l.seconds} s, ${l.verified} verified${l.failed > 0 ? `, ${l.failed} failed` : ""}${l.shed > 0 ? `, ${l.shed} shed` : ""}`).join("; ")}), and idle again after it. Goal: back within ${SETTLED_RSS_GOAL}x of idle RSS. RSS counts the node binary's shared pages in every process; private memory is what each adds to the machine.`,
+      ? `Memory of each process, idle ${run.idleWaitMs / 1000} s after every instance listened.`
+      : `Memory of each process: idle ${run.idleWaitMs / 1000} s after every instance listened, right after ${run.loadSeconds} s of load through the gateway (autocannon -c ${run.connections}: ${load.map((l) => `${l.call} ${l.seconds} s, ${l.verified} verified${l.failed > 0 ? `, ${l.failed} failed` : ""}${l.shed > 0 ? `, ${l.shed} shed` : ""}`).join("; ")}), and idle again after it. Goal: back within ${SETTLED_RSS_GOAL}x of idle RSS. RSS counts the node binary's shared pages in every process; private memory is what each adds to the machine.`,
     "",
     `| process | idle RSS MB | PSS | private |${load.length === 0 ? "" : ` after load | ${settled.map((t) => `after ${t / 1000} s`).join(" | ")} | last / idle |`}`,
     `|---|---:|---:|---:|${load.length === 0 ? "" : `---:|${settled.map(() => "---:|").join("")}---:|`}`,

@@ -60,6 +60,8 @@ export interface MeasureShopOptions {
   readonly root: string;
   /** The launcher's environment (compile cache, NATS, ...). */
   readonly env: NodeJS.ProcessEnv;
+  /** How long after every instance listened the idle reading is taken, in ms. */
+  readonly idleWaitMs: number;
   /** Seconds of load through the gateway, split evenly over its calls; 0 reads idle memory only. */
   readonly loadSeconds: number;
   /** Connections of the load generator. */
@@ -247,7 +249,7 @@ export async function measureShop(options: MeasureShopOptions): Promise<{ proces
   });
   try {
     await ready;
-    await sleep(3_000);
+    await sleep(options.idleWaitMs);
     const pids = readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
     const ids = new Map(pids.map((pid) => [pid, instanceIdOf(pid)]));
     const idle = await readAll(pids, reportDir);

@@ -30,7 +30,12 @@ describe("watchIdleHeap", () => {
     expect(lines.filter((l) => l.event === "released")).toEqual([]);
   });
 
-  it("leaves an idle process whose heap never grew alone", async () => {
+  it("releases once after start-up, then leaves an idle process whose heap never grows alone", async () => {
+    const lines = await run("idle-start");
+    expect(lines.filter((l) => l.event === "released")).toHaveLength(1);
+  });
+
+  it("without the start-up release, leaves an idle process whose heap never grew alone", async () => {
     const lines = await run("no-load");
     expect(lines.filter((l) => l.event === "released")).toEqual([]);
   });

@@ -2,8 +2,8 @@
 // to the OS, never starts in an idle server: it decides from the allocation rate seen at the last GC,
 // and an idle process runs no GC, so the rate stays the load's ("high alloc" every 8 s, for ever). A
 // gateway kept 336-515 MB after a minute of load that had started from 122 (docs/host.md, "Memory after
-// load"). Here: after two quiet windows in a row, when the resident set grew since the last release, one
-// full GC. It frees the objects and, measuring a low allocation rate, lets the memory reducer start:
+// load"). Here: after two quiet windows in a row, when the resident set grew since the last release (or
+// once after start-up, whose module loading leaves garbage too), one full GC. It frees the objects and, measuring a low allocation rate, lets the memory reducer start:
 // about 8 s later V8 hands the pages back (a test process: RSS 294 -> 80 MB). It runs while nothing is
 // served, so it delays nobody.
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
@@ -24,6 +24,12 @@ export interface IdleHeapReleaseOptions {
    * uncounted there (a catalog after load: heap +15 MB, resident +106 MB).
    */
   readonly minGrowthBytes?: number;
+  /**
+   * Also release at the first quiet spell after the watch starts, grown or not: start-up leaves the
+   * garbage of loading the modules and a young generation grown to its cap (an idle catalog: private
+   * memory 55 -> 37 MB). Default true.
+   */
+  readonly afterStart?: boolean;
   /** Told after each release (committed heap before and after, the GC's wall time). Default: nothing. */
   readonly onRelease?: (release: HeapRelease) => void;
 }
@@ -56,7 +62,8 @@ export function watchIdleHeap(options: IdleHeapReleaseOptions = {}): () => void 
   const quietUtilization = options.quietUtilization ?? 0.02;
   const minGrowthBytes = options.minGrowthBytes ?? 32 * 1024 * 1024;
   const committed = () => getHeapStatistics().total_heap_size;
-  let baseline = process.memoryUsage.rss();
+  // A baseline of 0 makes the whole start-up count as growth: the first quiet spell releases it.
+  let baseline = options.afterStart === false ? process.memoryUsage.rss() : 0;
   let quiet = 0;
   let last: EventLoopUtilization = performance.eventLoopUtilization();
   let gc: Gc | undefined;

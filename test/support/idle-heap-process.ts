@@ -2,13 +2,13 @@
 // then dropped), optionally keeps its event loop busy, and reports each release and its RSS as JSON lines.
 import { watchIdleHeap } from "../../mesh/host/index.ts";
 
-const mode = process.argv[2] ?? "load-then-idle"; // or "busy", or "no-load"
+const mode = process.argv[2] ?? "load-then-idle"; // or "busy", "no-load" (and no start-up release), "idle-start"
 const rssMb = () => Math.round(process.memoryUsage().rss / 1048576);
 const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 // Watching from the start, as a host does: the heap the load builds is growth over the start's.
-const stop = watchIdleHeap({ windowMs: 200, quietWindows: 2, minGrowthBytes: 16 * 1024 * 1024, onRelease: (release) => print({ event: "released", ...release, rssMb: rssMb() }) });
-if (mode !== "no-load") {
+const stop = watchIdleHeap({ windowMs: 200, quietWindows: 2, minGrowthBytes: 16 * 1024 * 1024, afterStart: mode !== "no-load", onRelease: (release) => print({ event: "released", ...release, rssMb: rssMb() }) });
+if (mode === "load-then-idle" || mode === "busy") {
   let kept: object[] = [];
   for (let i = 0; i < 1_500_000; i++) {
     kept.push({ i, text: `item ${i}`, list: [i, i + 1] });
