@@ -24,6 +24,8 @@ describe("PGlite in memory starts from a saved fresh data directory", () => {
 
     const second = await createPgliteClient({ templatePath });
     expect(statSync(templatePath).mtimeMs).toBe(saved.mtimeMs);
+    // Both the fresh database and the one from the template have the small buffer pool (PGLITE_SETTINGS).
+    for (const db of [first, second]) expect(await db.query("SHOW shared_buffers")).toEqual([{ shared_buffers: "16MB" }]);
     expect(await schemaVersion(second)).toBe(0);
     await migrateOrders(second);
     expect(await second.query("SELECT id FROM outbox")).toEqual([]);

@@ -1,7 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { OrdersDatabaseError } from "../shared/index.ts";
-import { createPgliteInMemory } from "./pglite-template.ts";
+import { createPgliteInMemory, PGLITE_SETTINGS } from "./pglite-template.ts";
 import { createPrimaryPool, splitPostgresHosts } from "./primary-pool.ts";
 import { withSqlErrors } from "./sql-errors.ts";
 
@@ -105,7 +105,7 @@ export interface PgliteClientOptions {
 
 /** PostgreSQL in this process (PGlite): one connection, so transactions run one at a time. */
 export async function createPgliteClient(options: PgliteClientOptions = {}): Promise<SqlClient> {
-  const db = options.dataDir === undefined ? await createPgliteInMemory(options.templatePath) : await PGlite.create(options.dataDir);
+  const db = options.dataDir === undefined ? await createPgliteInMemory(options.templatePath) : await PGlite.create(options.dataDir, { postgresqlconf: [...PGLITE_SETTINGS] });
   const on = (runner: Pick<PGlite, "query">): SqlQueryable => ({
     query: <Row>(text: string, params: readonly unknown[] = []) =>
       withSqlErrors(async () => (await runner.query<Row>(text, params as unknown[])).rows),
