@@ -5,7 +5,7 @@
 // createRouterTransport would run the whole Connect protocol in memory per call (serialise, frame,
 // parse, both ways), which made a composite call several times slower than the calls it is made of.
 
-import { clone, create } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ContextValues, StreamResponse, Transport, UnaryResponse } from "@connectrpc/connect";
@@ -16,6 +16,7 @@ import { Invoker, normalizeIterable } from "./invoke.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { MethodEntry } from "./method-table.ts";
 import type { EngineContext } from "../engine/index.ts";
+import { compileClone } from "../codec/index.ts";
 
 /** The protocol name handlers see in `context.protocolName` for in-process calls. */
 export const IN_PROCESS_PROTOCOL = "in-process";
@@ -134,10 +135,9 @@ class InProcessCall implements ContextOwner {
   }
 }
 
-/** A message the other side may keep and mutate: init shapes are created, messages cloned. */
+/** A message the other side may keep and mutate: init shapes are created, messages cloned (protobuf-es's clone, compiled). */
 function ownCopy(schema: DescMessage, value: unknown, normalize: (v: unknown) => unknown): unknown {
-  const message = normalize(value) as Parameters<typeof clone>[1];
-  return clone(schema, message);
+  return compileClone(schema).clone(normalize(value) as never);
 }
 
 /** The single request of a server-streaming call. */
