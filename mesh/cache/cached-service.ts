@@ -1,8 +1,9 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { createHash } from "node:crypto";
+import { compileCodec } from "../codec/index.ts";
 import { CacheOptionsError } from "../errors/index.ts";
 import { type Cache, callLoadOptions } from "./cache.ts";
 
@@ -25,7 +26,7 @@ export interface ResponseCacheOptions<S extends DescService> {
 
 /** The cache key of a call: `rpc:<service>/<method>:` and a hash of the request's binary encoding. */
 export function responseCacheKey<I extends DescMessage>(method: DescMethodUnary<I>, request: MessageShape<I>): string {
-  const digest = createHash("sha256").update(toBinary(method.input, request)).digest("base64url");
+  const digest = createHash("sha256").update(compileCodec(method.input).toBinary(request)).digest("base64url");
   return `rpc:${method.parent.typeName}/${method.name}:${digest}`;
 }
 

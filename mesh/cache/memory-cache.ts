@@ -1,8 +1,8 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CacheOptionsError, raceAbort } from "../errors/index.ts";
 import type { Cache, CacheLoadOptions } from "./cache.ts";
 import { SingleFlight } from "./single-flight.ts";
+import { decodeValue, encodeValue } from "./value-codec.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";
 import type { Metrics } from "../telemetry/index.ts";
 
@@ -89,7 +89,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): MemoryCache
         entries.delete(key);
         entries.set(key, entry);
         if (cells !== undefined) cells.hitsShared.value++;
-        return fromBinary(schema, entry.bytes);
+        return decodeValue(schema, entry.bytes);
       }
       if (entry) remove(key);
       const ttl = jitteredTtlMs(loadOptions.ttlMs ?? ttlMs, ttlJitter);
@@ -98,7 +98,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): MemoryCache
           key,
           async () => {
             if (cells !== undefined) cells.misses.value++;
-            return toBinary(schema, await load());
+            return encodeValue(schema, await load());
           },
           (value) => {
             if (cells !== undefined) cells.fills.value++;
@@ -107,7 +107,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): MemoryCache
         ),
         loadOptions.signal,
       );
-      return fromBinary(schema, loaded);
+      return decodeValue(schema, loaded);
     },
 
     async invalidate(key) {

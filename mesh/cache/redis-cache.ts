@@ -1,4 +1,3 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
@@ -9,6 +8,7 @@ import { CircuitBreaker } from "./circuit-breaker.ts";
 import type { BreakerState } from "./circuit-breaker.ts";
 import { RedisBypassedError, redisToConnectError, withTimeout } from "../redis/index.ts";
 import { SingleFlight } from "./single-flight.ts";
+import { decodeValue, encodeValue } from "./value-codec.ts";
 import { jitteredTtlMs, parseTtlOptions } from "./ttl.ts";
 import type { Metrics } from "../telemetry/index.ts";
 import { redactText } from "../engine/index.ts";
@@ -179,7 +179,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
         const entry = local.get(key);
         if (entry && entry.expiresAt > performance.now()) {
           if (cells !== undefined) cells.hitsLocal.value++;
-          return fromBinary(schema, entry.bytes);
+          return decodeValue(schema, entry.bytes);
         }
         if (entry) local.delete(key);
       }
@@ -188,13 +188,13 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
         raceAbort(
           flights.do(
             key,
-            () => readOrLoad(key, fill, (value) => toBinary(schema, value)),
+            () => readOrLoad(key, fill, (value) => encodeValue(schema, value)),
             (value) => store(key, value, ttlMs),
           ),
           loadOptions.signal,
         );
       const tracer = options.tracer;
-      if (tracer === undefined) return fromBinary(schema, (await run(load)).bytes);
+      if (tracer === undefined) return decodeValue(schema, (await run(load)).bytes);
       const joining = flights.has(key);
       const span = tracer.startSpan(`cache get ${schema.typeName}`, { kind: SpanKind.CLIENT, attributes: { [SpanAttributes.dbSystem]: "redis" } });
       const spanContext = trace.setSpan(context.active(), span);
@@ -206,7 +206,7 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
       try {
         const loaded = await context.with(spanContext, run, undefined, fill);
         span.setAttribute(SpanAttributes.weftCacheResult, joining ? "join" : !loaded.fromSource ? "hit" : loaded.version === undefined ? "bypass" : "miss");
-        return fromBinary(schema, loaded.bytes);
+        return decodeValue(schema, loaded.bytes);
       } catch (err) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof ConnectError ? redactText(err.rawMessage) : "load failed" });
         throw err;

@@ -95,3 +95,21 @@ export function planCodec(root: DescMessage, registry: Registry | undefined): Co
   else json = firstProblem(root, jsonProblem, isLeafWkt);
   return { binary, json };
 }
+
+function cloneProblem(desc: DescMessage): string | undefined {
+  if (touchesProto(desc)) return "a name is __proto__";
+  for (const field of desc.fields) {
+    const local = localFormProblem(field);
+    if (local !== undefined) return local;
+    if (field.fieldKind === "map") return `field ${field.name} is a map`;
+    if (field.fieldKind === "scalar" || field.fieldKind === "list") {
+      if ((field as { longAsString?: boolean }).longAsString === true) return `field ${field.name} holds 64-bit integers as strings`;
+    }
+  }
+  return undefined;
+}
+
+/** Whether compileClone can copy `root` itself (undefined) or hands it to protobuf-es's clone, and why. */
+export function planClone(root: DescMessage): string | undefined {
+  return firstProblem(root, cloneProblem, () => false);
+}

@@ -25,8 +25,8 @@ export function presence(mb: ModuleBuilder, field: DescField, format: "binary" |
   return `v = m[${local}]; if (${isSet(field)}) { ${body} }`;
 }
 
-/** The implicit-presence test on `v`: not the zero value of the field's type. */
-function isSet(field: DescField): string {
+/** The implicit-presence test on `v`: not the zero value of the field's type (protobuf-es's isScalarZeroValue). */
+export function isSet(field: DescField): string {
   if (field.fieldKind === "enum") return `v !== ${mb0(field.enum.values[0].number)}`;
   switch (field.scalar) {
     case ScalarType.BOOL:

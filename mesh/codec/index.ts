@@ -8,3 +8,5 @@ export type { CodecPlan } from "./codec-plan.ts";
 /** The binary read primitives generated decoders call, for hand-built readers (bench/codec compares them). */
 export { createReadState, readString, readVarint32, skipField } from "./runtime-binary-read.ts";
 export type { ReadState } from "./runtime-binary-read.ts";
+export { compileClone } from "./compile-clone.ts";
+export type { MessageCloner } from "./compile-clone.ts";

@@ -15,6 +15,7 @@ import type { ContextOwner } from "./handler-context.ts";
 import type { Invoker } from "./invoke.ts";
 import type { MethodEntry } from "./method-table.ts";
 import type { OutHeaders, Wire } from "./wire.ts";
+import type { ShutdownWatch } from "./shutdown-watch.ts";
 import type { CorsPolicy, ComposedCallHooks, CallGate, HostLogger } from "../engine/index.ts";
 
 
@@ -31,7 +32,8 @@ export interface CallSettings {
   readonly bodies: BodyDeadlines | undefined;
   readonly compressMinBytes: number;
   readonly cors: CorsPolicy | undefined;
-  readonly shutdownSignal: AbortSignal | undefined;
+  /** The server's shutdown, which aborts the signal of every call whose handler holds one. */
+  readonly shutdown: ShutdownWatch;
   readonly logger: HostLogger | undefined;
   /** The host's admission, in-flight accounting and error sanitising (called directly, not as interceptors). */
   readonly calls: CallGate;
@@ -93,7 +95,7 @@ export abstract class CallResponder implements ContextOwner {
     this.json = json;
     this.contentType = contentType;
     this.origin = wire.headers.origin;
-    this.ctx = new LazyHandlerContext(entry.method, PROTOCOL_NAMES[protocol], requestMethod, wire.headers, authority, this, settings.shutdownSignal);
+    this.ctx = new LazyHandlerContext(entry.method, PROTOCOL_NAMES[protocol], requestMethod, wire.headers, authority, this, settings.shutdown);
     this.ctx.peerIdentity = wire.peerIdentity;
   }
 

@@ -10,6 +10,7 @@ import { classifyContentType, Protocol, RESPONSE_CT } from "./protocols.ts";
 import type { CallSettings } from "./call.ts";
 import { Invoker } from "./invoke.ts";
 import { BodyDeadlines } from "./body-deadlines.ts";
+import { ShutdownWatch } from "./shutdown-watch.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { JsonCodecOptions, MethodEntry } from "./method-table.ts";
 import { H1Wire, H2Wire } from "./wire.ts";
@@ -73,7 +74,7 @@ export class EngineCore {
       bodies: limits.requestBodyTimeoutMs > 0 ? new BodyDeadlines(limits.requestBodyTimeoutMs) : undefined,
       compressMinBytes,
       cors: context.cors.enabled ? context.cors : undefined,
-      shutdownSignal: context.shutdownSignal,
+      shutdown: new ShutdownWatch(context.shutdownSignal),
       logger: context.logger,
       calls: context.calls,
       hooks: context.hooks,

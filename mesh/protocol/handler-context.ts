@@ -7,6 +7,7 @@ import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import type { ContextValues } from "@connectrpc/connect";
 import type { IncomingHttpHeaders } from "node:http";
 import type { CallHookContext } from "../engine/index.ts";
+import type { ShutdownTarget, ShutdownWatch } from "./shutdown-watch.ts";
 
 /**
  * The reason the signal carries when a call completes normally. connect-es aborts the signal on
@@ -45,7 +46,7 @@ export function toHeaders(raw: IncomingHttpHeaders): Headers {
 }
 
 /** A lazily materialised HandlerContext. */
-export class LazyHandlerContext implements CallHookContext {
+export class LazyHandlerContext implements CallHookContext, ShutdownTarget {
   readonly method: DescMethod;
   readonly service: DescService;
   readonly protocolName: string;
@@ -63,19 +64,18 @@ export class LazyHandlerContext implements CallHookContext {
   peerIdentity: string | undefined = undefined;
   #raw: IncomingHttpHeaders;
   #owner: ContextOwner;
-  #shutdown: AbortSignal | undefined;
+  #shutdown: ShutdownWatch | undefined;
   #requestHeader: Headers | undefined;
   #responseHeader: Headers | undefined;
   #responseTrailer: Headers | undefined;
   #values: ContextValues | undefined;
   #ac: AbortController | undefined;
-  #onShutdown: (() => void) | undefined;
   /** Set once the call is over (or aborted) before anyone asked for the signal. */
   #endReason: unknown = undefined;
   #ended = false;
   #authority: string;
 
-  constructor(method: DescMethod, protocolName: string, requestMethod: string, raw: IncomingHttpHeaders, authority: string, owner: ContextOwner, shutdown: AbortSignal | undefined) {
+  constructor(method: DescMethod, protocolName: string, requestMethod: string, raw: IncomingHttpHeaders, authority: string, owner: ContextOwner, shutdown: ShutdownWatch | undefined) {
     this.method = method;
     this.service = method.parent;
     this.protocolName = protocolName;
@@ -108,10 +108,7 @@ export class LazyHandlerContext implements CallHookContext {
         const shutdown = this.#shutdown;
         if (shutdown !== undefined) {
           if (shutdown.aborted) ac.abort(new ConnectError("server is shutting down", Code.Unavailable));
-          else {
-            this.#onShutdown = () => this.abort(new ConnectError("server is shutting down", Code.Unavailable));
-            shutdown.addEventListener("abort", this.#onShutdown, { once: true });
-          }
+          else shutdown.add(this);
         }
         this.#owner.watchCancel();
       }
@@ -179,7 +176,14 @@ export class LazyHandlerContext implements CallHookContext {
     if (this.#ended) return;
     this.#ended = true;
     this.#endReason = reason ?? COMPLETED;
-    if (this.#onShutdown !== undefined) this.#shutdown?.removeEventListener("abort", this.#onShutdown);
-    this.#ac?.abort(this.#endReason);
+    if (this.#ac !== undefined) {
+      this.#shutdown?.delete(this);
+      this.#ac.abort(this.#endReason);
+    }
+  }
+
+  /** The server is shutting down: the handler's signal aborts with UNAVAILABLE (ShutdownWatch). */
+  abortForShutdown(): void {
+    this.abort(new ConnectError("server is shutting down", Code.Unavailable));
   }
 }

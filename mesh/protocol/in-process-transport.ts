@@ -5,7 +5,7 @@
 // createRouterTransport would run the whole Connect protocol in memory per call (serialise, frame,
 // parse, both ways), which made a composite call several times slower than the calls it is made of.
 
-import { clone, create } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ContextValues, StreamResponse, Transport, UnaryResponse } from "@connectrpc/connect";
@@ -15,7 +15,9 @@ import type { ContextOwner } from "./handler-context.ts";
 import { Invoker, normalizeIterable } from "./invoke.ts";
 import { buildMethodTable } from "./method-table.ts";
 import type { MethodEntry } from "./method-table.ts";
+import { ShutdownWatch } from "./shutdown-watch.ts";
 import type { EngineContext } from "../engine/index.ts";
+import { compileClone } from "../codec/index.ts";
 
 /** The protocol name handlers see in `context.protocolName` for in-process calls. */
 export const IN_PROCESS_PROTOCOL = "in-process";
@@ -53,11 +55,11 @@ class InProcessCall implements ContextOwner {
   /** Rejects the caller's promise when the deadline passes or the caller cancels. */
   #interrupt: ((err: ConnectError) => void) | undefined = undefined;
 
-  constructor(context: EngineContext, entry: MethodEntry, header: HeadersInit | undefined, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
+  constructor(context: EngineContext, shutdown: ShutdownWatch, entry: MethodEntry, header: HeadersInit | undefined, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
     this.#context = context;
     this.#entry = entry;
     this.#signal = signal;
-    this.ctx = new LazyHandlerContext(entry.method, IN_PROCESS_PROTOCOL, "POST", rawHeaders(header), "in-process", this, context.shutdownSignal);
+    this.ctx = new LazyHandlerContext(entry.method, IN_PROCESS_PROTOCOL, "POST", rawHeaders(header), "in-process", this, shutdown);
     const cap = context.limits.maxTimeoutMs;
     const ms = timeoutMs !== undefined && timeoutMs > 0 ? (cap > 0 ? Math.min(timeoutMs, cap) : timeoutMs) : undefined;
     if (ms !== undefined) {
@@ -134,10 +136,9 @@ class InProcessCall implements ContextOwner {
   }
 }
 
-/** A message the other side may keep and mutate: init shapes are created, messages cloned. */
+/** A message the other side may keep and mutate: init shapes are created, messages cloned (protobuf-es's clone, compiled). */
 function ownCopy(schema: DescMessage, value: unknown, normalize: (v: unknown) => unknown): unknown {
-  const message = normalize(value) as Parameters<typeof clone>[1];
-  return clone(schema, message);
+  return compileClone(schema).clone(normalize(value) as never);
 }
 
 /** The single request of a server-streaming call. */
@@ -149,6 +150,7 @@ async function firstOf<T>(input: AsyncIterable<T>, kind: string): Promise<T> {
 /** Builds the in-process transport over the services and settings the host would hand an engine. */
 export function createInProcessTransport(context: EngineContext, options: InProcessTransportOptions = {}): Transport {
   const peerIdentity = options.peerIdentity;
+  const shutdown = new ShutdownWatch(context.shutdownSignal);
   const table = buildMethodTable(context.services);
   const interceptors = [...context.interceptors];
   const invoker = new Invoker(interceptors);
@@ -169,7 +171,7 @@ export function createInProcessTransport(context: EngineContext, options: InProc
   return {
     async unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: MessageInitShape<I>, _values?: ContextValues): Promise<UnaryResponse<I, O>> {
       const entry = entryOf(method);
-      const call = new InProcessCall(context, entry, header, signal, timeoutMs);
+      const call = new InProcessCall(context, shutdown, entry, header, signal, timeoutMs);
       call.ctx.peerIdentity = peerIdentity;
       try {
         call.enter();
@@ -198,7 +200,7 @@ export function createInProcessTransport(context: EngineContext, options: InProc
 
     async stream<I extends DescMessage, O extends DescMessage>(method: DescMethodStreaming<I, O>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: HeadersInit | undefined, input: AsyncIterable<MessageInitShape<I>>, _values?: ContextValues): Promise<StreamResponse<I, O>> {
       const entry = entryOf(method);
-      const call = new InProcessCall(context, entry, header, signal, timeoutMs);
+      const call = new InProcessCall(context, shutdown, entry, header, signal, timeoutMs);
       call.ctx.peerIdentity = peerIdentity;
       try {
         call.enter();

@@ -24,6 +24,8 @@ export const CALLER_HEADER = "weft-caller";
 export function withCallerHeader(header: HeadersInit | undefined): HeadersInit | undefined {
   const service = inbound.getStore()?.serviceName;
   if (service === undefined) return header;
+  // Most calls carry no headers of their own: a plain record spares a Headers and its sorted copy.
+  if (header === undefined) return { [CALLER_HEADER]: service };
   const out = new Headers(header);
   out.set(CALLER_HEADER, service);
   return out;

@@ -138,7 +138,15 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     }
     const available = new Map<string, bigint>();
     for (const { levels } of await Promise.all(batches)) for (const level of levels) available.set(level.productId, level.available);
-    return products.map((product) => ({ product: publicProduct(product), available: available.get(product.id) ?? 0n }));
+    return products.map((product) => stockView(product, available.get(product.id)));
+  }
+
+  /** One product with its available stock: a single inventory call, without withStock's batching. */
+  async function oneWithStock(product: Product, ctx: HandlerContext) {
+    const { levels } = await relay(inventory.getStock({ productIds: [product.id] }, downstream(ctx)), []);
+    let available: bigint | undefined;
+    for (const level of levels) if (level.productId === product.id) available = level.available;
+    return stockView(product, available);
   }
 
   /** Recommendations' service, or UNIMPLEMENTED when this gateway has none. */
@@ -174,8 +182,7 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     async getProductDetails(req, ctx) {
       const { product } = await relay(catalog.getProduct({ id: req.id }, downstream(ctx)), ["id"]);
       if (!product) throw new ConnectError("catalog returned no product", Code.Internal);
-      const [view] = await withStock([product], ctx);
-      return { product: view };
+      return { product: await oneWithStock(product, ctx) };
     },
 
     async signUp(req, ctx) {
@@ -239,6 +246,11 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
       return { products: await productsOf(recommendations, ctx) };
     },
   }));
+}
+
+/** A product's public view and its available stock (0 when inventory knows no level for it). */
+function stockView(product: Product, available: bigint | undefined) {
+  return { product: publicProduct(product), available: available ?? 0n };
 }
 
 /** Longest caller-chosen request id echoed back; longer or odd ones are replaced. */
