@@ -5,6 +5,8 @@
 // validation, a schema) is what Weft and the peer pay for; what it keeps is the sockets, HTTP/2
 // framing and the event loop's turns that any implementation pays. One role per process:
 //   node bench/shop/raw-composite.ts catalog <port> | inventory <port> | edge <port> <catalogPort> <inventoryPort>
+// and `single <port>`: the edge with catalog and inventory in its own process, called directly (the
+// ceiling of `npm start`, where the gateway calls them in-process).
 
 import * as http from "node:http";
 import * as http2 from "node:http2";
@@ -67,19 +69,36 @@ function channel(port: number): () => http2.ClientHttp2Session {
   };
 }
 
-function edge(port: number, catalogPort: number, inventoryPort: number): void {
-  const [catalog, inventory] = [channel(catalogPort), channel(inventoryPort)];
+/** Asks a backend's method: over HTTP/2, or (the single process) by calling its answer directly. */
+type Ask = <T>(path: string, body: Record<string, unknown>) => Promise<T>;
+
+function catalogMethods(): Record<string, Answer> {
+  const products = seed<Product[]>("../../services/catalog/seed/products.json");
+  const byId = new Map(products.map((p) => [p.id, p]));
+  return {
+    "/GetProduct": (r) => (byId.has(r.id as string) ? { product: byId.get(r.id as string) } : undefined),
+    "/ListProducts": (r) => ({ products: products.slice(0, Number(r.pageSize) || 50) }),
+  };
+}
+
+function inventoryMethods(): Record<string, Answer> {
+  const stock = new Map(Object.entries(seed<Record<string, number>>("../../services/inventory/seed/stock.json")));
+  return { "/GetStock": (r) => ({ levels: (r.productIds as string[]).map((productId) => ({ productId, available: stock.get(productId) ?? 0 })) }) };
+}
+
+/** The edge: node:http, JSON in, catalog then inventory asked through `catalog` and `inventory`, JSON out. */
+function edge(port: number, catalog: Ask, inventory: Ask): void {
   const withStock = async (products: Product[]) => {
-    const { levels } = await call<{ levels: { productId: string; available: number }[] }>(inventory(), "/GetStock", { productIds: products.map((p) => p.id) });
+    const { levels } = await inventory<{ levels: { productId: string; available: number }[] }>("/GetStock", { productIds: products.map((p) => p.id) });
     return products.map((product, i) => ({ product, available: levels[i]?.available ?? 0 }));
   };
   const routes: Record<string, (request: Record<string, unknown>) => Promise<unknown>> = {
     "/product": async ({ id }) => {
-      const { product } = await call<{ product: Product }>(catalog(), "/GetProduct", { id });
+      const { product } = await catalog<{ product: Product }>("/GetProduct", { id });
       return { product: (await withStock([product]))[0] };
     },
     "/browse": async ({ pageSize }) => {
-      const { products } = await call<{ products: Product[] }>(catalog(), "/ListProducts", { pageSize });
+      const { products } = await catalog<{ products: Product[] }>("/ListProducts", { pageSize });
       return { products: await withStock(products) };
     },
   };
@@ -96,21 +115,28 @@ function edge(port: number, catalogPort: number, inventoryPort: number): void {
   server.listen(port, "127.0.0.1");
 }
 
+/** Asks over one HTTP/2 session to the backend on `port`. */
+function remote(port: number): Ask {
+  const session = channel(port);
+  return (path, body) => call(session(), path, body);
+}
+
+/** Asks in this process: the backend's answer, with no copy and no codec (the ceiling of `npm start`). */
+function local(methods: Record<string, Answer>): Ask {
+  return async <T>(path: string, body: Record<string, unknown>) => {
+    const answer = methods[path]?.(body);
+    if (answer === undefined) throw new Error(`${path}: not found`);
+    return answer as T;
+  };
+}
+
 const [role, port, catalogPort, inventoryPort] = process.argv.slice(2);
-if (role === "catalog") {
-  const products = seed<Product[]>("../../services/catalog/seed/products.json");
-  const byId = new Map(products.map((p) => [p.id, p]));
-  backend(Number(port), {
-    "/GetProduct": (r) => (byId.has(r.id as string) ? { product: byId.get(r.id as string) } : undefined),
-    "/ListProducts": (r) => ({ products: products.slice(0, Number(r.pageSize) || 50) }),
-  });
-} else if (role === "inventory") {
-  const stock = new Map(Object.entries(seed<Record<string, number>>("../../services/inventory/seed/stock.json")));
-  backend(Number(port), { "/GetStock": (r) => ({ levels: (r.productIds as string[]).map((productId) => ({ productId, available: stock.get(productId) ?? 0 })) }) });
-} else if (role === "edge") {
-  edge(Number(port), Number(catalogPort), Number(inventoryPort));
-} else {
-  console.error("usage: node bench/shop/raw-composite.ts catalog <port> | inventory <port> | edge <port> <catalogPort> <inventoryPort>");
+if (role === "catalog") backend(Number(port), catalogMethods());
+else if (role === "inventory") backend(Number(port), inventoryMethods());
+else if (role === "edge") edge(Number(port), remote(Number(catalogPort)), remote(Number(inventoryPort)));
+else if (role === "single") edge(Number(port), local(catalogMethods()), local(inventoryMethods()));
+else {
+  console.error("usage: node bench/shop/raw-composite.ts catalog <port> | inventory <port> | edge <port> <catalogPort> <inventoryPort> | single <port>");
   process.exit(2);
 }
 console.log(`raw-composite ${role} listening on ${port}`);

@@ -1,4 +1,4 @@
-// bench:shop checks itself: a quick run must start every system (raw node:http, the raw composite, npm start, the
+// bench:shop checks itself: a quick run must start every system (raw node:http, the raw single process and composite, npm start, the
 // distributed shop, the fastify + grpc-js peer), drive each of the shop's calls with every response
 // verified, and write rows and per-process memory to its JSON.
 
@@ -29,7 +29,7 @@ describe("npm run bench:shop -- --quick", () => {
     const file = readdirSync(outDir).find((f) => f.startsWith("shop-") && f.endsWith(".json"));
     const results = JSON.parse(readFileSync(join(outDir, file!), "utf8")) as ShopResults;
     expect(results.failures).toEqual([]);
-    const expected = ["raw-http/json", "raw-composite/browse", "raw-composite/details", ...["weft-start", "weft-distributed", "peer"].flatMap((s) => ["browse", "details", "checkout"].map((c) => `${s}/${c}`))];
+    const expected = ["raw-http/json", "raw-single/browse", "raw-single/details", "raw-composite/browse", "raw-composite/details", ...["weft-start", "weft-distributed", "peer"].flatMap((s) => ["browse", "details", "checkout"].map((c) => `${s}/${c}`))];
     expect(results.rows.map((r) => `${r.system}/${r.call}`)).toEqual(expected);
     for (const row of results.rows) {
       expect(row.ok, `${row.system}/${row.call}`).toBe(true);

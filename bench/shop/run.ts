@@ -1,6 +1,7 @@
 // `npm run bench:shop`: the shop's real calls (browse, product details, checkout signed in) in
-// `npm start` mode and in distributed mode over gRPC, the fastify + grpc-js peer (bench/shop/peer.ts)
-// and raw node:http JSON (the ceiling), side by side in one run: throughput, p50/p99, server CPU per
+// `npm start` mode and in distributed mode over gRPC, the fastify + grpc-js peer (bench/shop/peer.ts),
+// raw node:http JSON (the ceiling) and the same calls with no framework (bench/shop/raw-composite.ts: in
+// one process, and fanned out over node:http2), side by side in one run: throughput, p50/p99, server CPU per
 // call and RSS per process (idle, after the load, and after a settle), every response checked
 // (bench/shop/calls.ts). Results: bench/results/shop-<timestamp>.json and shop-latest.md (a full run),
 // a temporary folder with --quick (< 60 s; checks that everything runs, says nothing about speed).
@@ -201,12 +202,26 @@ async function startEdgeAndTwo(script: string, env: NodeJS.ProcessEnv, what: str
   procs.push(spawnTracked(process.execPath, [script, "edge", String(edgePort), String(catalogPort), String(inventoryPort)], env));
   const base = `http://127.0.0.1:${edgePort}`;
   await until(what, async () => (await post(`${base}/product`, { id: "prod-0001" })).status === 200, 30_000, () => procs.map((p) => p.log()).join("\n"));
+  return { base, startMs: performance.now() - t0, pids: () => procs.map((p) => p.proc.pid!), ...edgeCalls(base), stop: async () => { await Promise.all(procs.map(stopTracked)); } };
+}
+
+/** Browse and details of an edge at `base` that serves them as /browse and /product (the peer, the raw systems). */
+function edgeCalls(base: string) {
   return {
-    base, startMs: performance.now() - t0, pids: () => procs.map((p) => p.proc.pid!),
     browse: { call: "browse", spec: { url: `${base}/browse`, method: "POST", headers: json, body: JSON.stringify({ pageSize: BROWSE_PAGE_SIZE }), verify: "browse" } } as const,
     details: { call: "details", spec: { url: `${base}/product`, method: "POST", headers: json, bodies: PRODUCTS.slice(0, 100).map((id) => JSON.stringify({ id })), verify: "details" } } as const,
-    stop: async () => { await Promise.all(procs.map(stopTracked)); },
   };
+}
+
+async function startRawSingle(): Promise<System> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const cmd = pinned(SERVER_CORE, process.execPath, [...SERVICE_NODE_FLAGS, join(root, "bench/shop/raw-composite.ts"), "single", String(port)]);
+  const t = spawnTracked(cmd.command, cmd.args, baseEnv);
+  const base = `http://127.0.0.1:${port}`;
+  await until("the raw single process", async () => (await post(`${base}/product`, { id: "prod-0001" })).status === 200, 30_000, t.log);
+  const { browse, details } = edgeCalls(base);
+  return { id: "raw-single", what: "node:http serving browse and details from in-process catalog and inventory, no framework (the ceiling of npm start)", pids: () => [t.proc.pid!], startMs: performance.now() - t0, calls: [browse, details], stop: () => stopTracked(t) };
 }
 
 async function startRawComposite(): Promise<System> {
@@ -259,7 +274,7 @@ const rows: Row[] = [];
 const memory: Record<string, { startMs: number; idle: Record<string, number | undefined>; afterLoad: Record<string, number | undefined>; settled: Record<string, number | undefined> }> = {};
 const failures: string[] = [];
 
-for (const start of [startRaw, startRawComposite, startInProcess, startDistributed, startPeer]) {
+for (const start of [startRaw, startRawSingle, startRawComposite, startInProcess, startDistributed, startPeer]) {
   let system: System | undefined;
   try {
     system = await start();
@@ -300,10 +315,12 @@ const ratio = (a: Row | undefined, b: Row | undefined) => (a === undefined || b 
 const raw = row("raw-http", "json");
 const pairs = {
   "npm start details / raw node:http (target >= 0.5)": [row("weft-start", "details"), raw],
+  "npm start details / raw single details (the same call with no framework, in one process)": [row("weft-start", "details"), row("raw-single", "details")],
   "distributed details / raw node:http (target >= 0.35)": [row("weft-distributed", "details"), raw],
   "distributed details / raw composite details (the same fan-out with no framework)": [row("weft-distributed", "details"), row("raw-composite", "details")],
   "raw composite details / raw node:http (what a fan-out of two costs at best)": [row("raw-composite", "details"), raw],
-  "npm start browse / raw composite browse (a cached catalog page through the gateway, target >= 0.6)": [row("weft-start", "browse"), row("raw-composite", "browse")],
+  "npm start browse / raw single browse (a cached catalog page through the gateway, target >= 0.6)": [row("weft-start", "browse"), row("raw-single", "browse")],
+  "distributed browse / raw composite browse (the same, over gRPC)": [row("weft-distributed", "browse"), row("raw-composite", "browse")],
   "distributed details / peer details (target >= 1.5)": [row("weft-distributed", "details"), row("peer", "details")],
   "npm start details / peer details": [row("weft-start", "details"), row("peer", "details")],
 } as const;
