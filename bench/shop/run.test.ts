@@ -22,9 +22,9 @@ interface ShopResults {
 }
 
 describe("npm run bench:shop -- --quick", () => {
-  it("writes verified rows for every system and call, and each process's memory", { timeout: 90_000 }, async () => {
+  it("writes verified rows for every system and call, and each process's memory", { timeout: 150_000 }, async () => {
     // A failed run exits 1; its report (stdout) says which system and call, so the test shows it.
-    const done = await run(process.execPath, [fileURLToPath(new URL("./run.ts", import.meta.url)), "--quick", "--out", outDir], { timeout: 85_000 }).catch((err: { stdout?: string; stderr?: string }) => err);
+    const done = await run(process.execPath, [fileURLToPath(new URL("./run.ts", import.meta.url)), "--quick", "--out", outDir], { timeout: 140_000 }).catch((err: { stdout?: string; stderr?: string }) => err);
     expect(readdirSync(outDir), `${done.stdout ?? ""}\n${done.stderr ?? ""}`.slice(-3000)).not.toEqual([]);
     const file = readdirSync(outDir).find((f) => f.startsWith("shop-") && f.endsWith(".json"));
     const results = JSON.parse(readFileSync(join(outDir, file!), "utf8")) as ShopResults;
