@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ProductSchema } from "../../gen/shop/catalog/v1/catalog_pb.ts";
 import type { Product } from "../../gen/shop/catalog/v1/catalog_pb.ts";
+import { UnaryCallResponseSchema } from "../../gen/weft/testing/v1/test_pb.ts";
 import { createMemoryCache } from "./memory-cache.ts";
 
 const product = (id: string, name = "Widget"): Product => create(ProductSchema, { id, name, priceCents: 1999n });
@@ -22,6 +23,17 @@ describe("createMemoryCache", () => {
     results[0].name = "mutated";
     expect((await cache.getOrLoad(ProductSchema, "p1", load)).name).toBe("Widget");
     expect(loads).toBe(1);
+    await cache.close();
+  });
+
+  it("gives every hit bytes fields of its own: changing one changes neither the cache nor another hit", async () => {
+    const cache = createMemoryCache();
+    const load = async () => create(UnaryCallResponseSchema, { payload: { body: new Uint8Array([1, 2, 3]) } });
+    const first = await cache.getOrLoad(UnaryCallResponseSchema, "b", load);
+    const second = await cache.getOrLoad(UnaryCallResponseSchema, "b", load);
+    second.payload!.body[0] = 9;
+    expect([...first.payload!.body]).toEqual([1, 2, 3]);
+    expect([...(await cache.getOrLoad(UnaryCallResponseSchema, "b", load)).payload!.body]).toEqual([1, 2, 3]);
     await cache.close();
   });
 
