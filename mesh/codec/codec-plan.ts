@@ -4,7 +4,7 @@
 // the first such message and feature.
 
 import { hasCustomJsonRepresentation, isWrapperDesc } from "@bufbuild/protobuf/wkt";
-import type { DescField, DescMessage, Registry } from "@bufbuild/protobuf";
+import { ScalarType, type DescField, type DescMessage, type Registry } from "@bufbuild/protobuf";
 
 /** Per format: undefined when compiled, otherwise why protobuf-es's own function is used. */
 export interface CodecPlan {
@@ -107,6 +107,13 @@ function cloneProblem(desc: DescMessage): string | undefined {
     }
   }
   return undefined;
+}
+
+/** True when a message of `root` can hold a bytes field, at any depth: decoded bytes are views of their input. */
+export function holdsBytes(root: DescMessage): boolean {
+  // A scalar, list or map field's `scalar` is its (value) type; the walk follows message fields.
+  const bytesField = (desc: DescMessage) => (desc.fields.some((f) => (f as { scalar?: ScalarType }).scalar === ScalarType.BYTES) ? "bytes" : undefined);
+  return firstProblem(root, bytesField, () => false) !== undefined;
 }
 
 /** Whether compileClone can copy `root` itself (undefined) or hands it to protobuf-es's clone, and why. */

@@ -3,7 +3,7 @@
 
 export { compileCodec } from "./compile-codec.ts";
 export type { CodecOptions, FormatMode, MessageCodec } from "./compile-codec.ts";
-export { planCodec } from "./codec-plan.ts";
+export { holdsBytes, planCodec } from "./codec-plan.ts";
 export type { CodecPlan } from "./codec-plan.ts";
 /** The binary read primitives generated decoders call, for hand-built readers (bench/codec compares them). */
 export { createReadState, readString, readVarint32, skipField } from "./runtime-binary-read.ts";

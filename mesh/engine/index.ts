@@ -7,7 +7,7 @@ export type { CallGate, EngineAttachment, EngineContext, EngineLimits, EngineSer
 /** Server call hooks: the one server-extension API, run by every transport. */
 export { callHooksInterceptor, composeCallHooks } from "./call-hooks.ts";
 /** One request header read from a handler context without building its Headers. */
-export { requestHeaderValue } from "./request-header.ts";
+export { readsRawHeaders, requestHeaderValue } from "./request-header.ts";
 /** The call hook contract. */
 export type { CallHookContext, ComposedCallHooks, ServerCallHooks } from "./call-hooks.ts";
 /** The host's call gate (drain admission, in-flight accounting, error sanitising) and its interceptor form. */

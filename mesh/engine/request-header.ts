@@ -8,6 +8,11 @@ interface RawHeaderReader {
   requestHeaderValue?(name: string): string | undefined;
 }
 
+/** True when `context` answers single header reads without building its Headers (Weft's engines). */
+export function readsRawHeaders(context: HandlerContext): boolean {
+  return (context as RawHeaderReader).requestHeaderValue !== undefined;
+}
+
 /**
  * The value of request header `name` (lower-case), or undefined when absent; the same value as
  * `context.requestHeader.get(name)`, without building `requestHeader` on a Weft context.

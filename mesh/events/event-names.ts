@@ -30,8 +30,7 @@ export function eventNames(schema: DescMessage, prefix = ""): EventNames {
   const domain = pkg.split(".").filter((segment) => !VERSION_SEGMENT.test(segment));
   const streamBase = domain.join("_").toUpperCase();
   const subjectPrefix = prefix ? `${prefix}.` : "";
-  const streamPrefix = prefix ? `${prefix.toUpperCase()}_` : "";
-  const stream = `${streamPrefix}${streamBase}`;
+  const stream = `${streamNamePrefix(prefix)}${streamBase}`;
   return {
     type: schema.typeName,
     stream,
@@ -40,6 +39,11 @@ export function eventNames(schema: DescMessage, prefix = ""): EventNames {
     deadLetterStream: `${stream}_DLQ`,
     deadLetterStreamSubject: `${subjectPrefix}deadletter.*.${domain.join(".")}.>`,
   };
+}
+
+/** How every stream name under events prefix `prefix` starts: `t1` gives `T1_`, no prefix "". */
+export function streamNamePrefix(prefix: string): string {
+  return prefix ? `${prefix.toUpperCase()}_` : "";
 }
 
 /** The dead-letter subject for `consumer` giving up on an event of `names.type`. */

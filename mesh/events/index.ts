@@ -16,7 +16,7 @@ export { createEventFlows } from "./event-flows.ts";
 export type { EventFlowCounter, EventFlowDirection, EventFlowRecord, EventFlows } from "./event-flows.ts";
 export type { JetStreamEventBusOptions } from "./jetstream-event-bus.ts";
 export { EnvelopeHeaders } from "./envelope.ts";
-export { eventNames } from "./event-names.ts";
+export { eventNames, streamNamePrefix } from "./event-names.ts";
 export type { EventNames } from "./event-names.ts";
 export { natsToConnectError } from "./nats-errors.ts";
 export { createIdempotencyStore } from "./idempotency.ts";

@@ -5,7 +5,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectError, HandlerContext } from "@connectrpc/connect";
 import { context as otelContext, propagation, SpanKind, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
-import { requestHeaderValue, type ServerCallHooks } from "../engine/index.ts";
+import { readsRawHeaders, requestHeaderValue, type ServerCallHooks } from "../engine/index.ts";
 import { SpanAttributes } from "./names.ts";
 import { headersGetter, rpcAttributes, rpcSpanName, rpcSystemOf, setRpcOutcome } from "./rpc-span.ts";
 
@@ -27,7 +27,7 @@ interface CallSpan {
 // The caller's W3C context read from the request headers (on the active context, for in-process callers).
 function parentOf(ctx: HandlerContext): Context {
   const active = otelContext.active();
-  if (!("requestHeaderValue" in ctx)) return propagation.extract(active, ctx.requestHeader, headersGetter);
+  if (!readsRawHeaders(ctx)) return propagation.extract(active, ctx.requestHeader, headersGetter);
   const traceparent = requestHeaderValue(ctx, "traceparent");
   if (traceparent === undefined) return active;
   const tracestate = requestHeaderValue(ctx, "tracestate");

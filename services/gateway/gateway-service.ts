@@ -136,17 +136,11 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
       const productIds = products.slice(i, i + STOCK_IDS_PER_CALL).map((p) => p.id);
       batches.push(relay(inventory.getStock({ productIds }, downstream(ctx)), []));
     }
+    // Nearly every call makes one batch: it is awaited as it is, with no Promise.all around it.
+    const answers = batches.length === 1 ? [await batches[0]!] : await Promise.all(batches);
     const available = new Map<string, bigint>();
-    for (const { levels } of await Promise.all(batches)) for (const level of levels) available.set(level.productId, level.available);
+    for (const { levels } of answers) for (const level of levels) available.set(level.productId, level.available);
     return products.map((product) => stockView(product, available.get(product.id)));
-  }
-
-  /** One product with its available stock: a single inventory call, without withStock's batching. */
-  async function oneWithStock(product: Product, ctx: HandlerContext) {
-    const { levels } = await relay(inventory.getStock({ productIds: [product.id] }, downstream(ctx)), []);
-    let available: bigint | undefined;
-    for (const level of levels) if (level.productId === product.id) available = level.available;
-    return stockView(product, available);
   }
 
   /** Recommendations' service, or UNIMPLEMENTED when this gateway has none. */
@@ -182,7 +176,8 @@ export function createGatewayService(options: GatewayServiceOptions): ServiceImp
     async getProductDetails(req, ctx) {
       const { product } = await relay(catalog.getProduct({ id: req.id }, downstream(ctx)), ["id"]);
       if (!product) throw new ConnectError("catalog returned no product", Code.Internal);
-      return { product: await oneWithStock(product, ctx) };
+      const [view] = await withStock([product], ctx);
+      return { product: view };
     },
 
     async signUp(req, ctx) {

@@ -4,15 +4,18 @@
 
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { streamNamePrefix } from "../../mesh/events/index.ts";
 import { natsUrl } from "./servers.ts";
 
 /** Deletes every stream of the events prefixes `prefixes`; resolves with the names deleted. */
 export async function deleteEventStreams(prefixes: readonly string[], nc?: NatsConnection): Promise<string[]> {
   if (prefixes.length === 0) return [];
+  // "" names no run: every stream would match.
+  if (prefixes.includes("")) throw new Error("deleteEventStreams: an events prefix is empty");
   const own = nc === undefined ? await connect({ servers: natsUrl(), noAsyncTraces: true }) : undefined;
   try {
     const jsm = await jetstreamManager((nc ?? own)!);
-    const starts = prefixes.map((p) => `${p.toUpperCase()}_`);
+    const starts = prefixes.map(streamNamePrefix);
     const names: string[] = [];
     // Listed first: deleting while paging skips names.
     for await (const name of jsm.streams.names()) if (starts.some((s) => name.startsWith(s))) names.push(name);
